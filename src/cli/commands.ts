@@ -1,0 +1,70 @@
+/** The CLI commands. Modules add theirs through `registerModuleCommands`. */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { buildApp, kluisVersion } from '../app.js';
+import { ConfigError, describeConfig, loadConfig } from '../config/env.js';
+import { openKluis } from '../kluis.js';
+import { seedDemo } from './demo-seed.js';
+import { doctor } from './doctor.js';
+
+export function registerCommands(program: Command): void {
+  program.version(kluisVersion());
+
+  program
+    .command('serve')
+    .description('run the web app (and, unless --no-worker, the job worker) in this process')
+    .option('--demo', 'seed a demo operator organisation and admin user when the database is empty')
+    .option('--no-worker', 'do not run jobs in this process (run `kluis worker` separately)')
+    .action(async (opts: { demo?: boolean; worker: boolean }) => {
+      const config = loadConfig();
+      const kluis = await openKluis(config);
+      const app = await buildApp(kluis, {
+        ...(config.tls
+          ? {
+              server: {
+                https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
+              },
+            }
+          : {}),
+      });
+      const banner: string[] = [];
+      if (opts.demo) banner.push(...(await seedDemo(kluis)));
+      const address = await app.listen({ host: config.host, port: config.port });
+      const shutdown = async () => {
+        await app.close();
+        await kluis.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', shutdown);
+      process.once('SIGTERM', shutdown);
+      process.stdout.write(
+        [
+          '',
+          `Kluis ${kluisVersion()} is running (${config.env}).`,
+          `  URL:       ${config.publicOrigin}  (listening on ${address})`,
+          `  Database:  ${describeConfig(config).database} — ${describeConfig(config).databaseEncryption}`,
+          ...banner,
+          '',
+        ].join('\n'),
+      );
+    });
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations')
+    .action(async () => {
+      const kluis = await openKluis(loadConfig());
+      process.stdout.write('migrations applied\n');
+      await kluis.close();
+    });
+
+  program
+    .command('doctor')
+    .description('explain the configuration and what is wrong with it')
+    .action(async () => {
+      const code = await doctor(process.env, process.stdout);
+      process.exitCode = code;
+    });
+}
+
+export { ConfigError };

@@ -1,0 +1,355 @@
+/**
+ * Configuration: environment variables (optionally from a KEY=VALUE file named by KLUIS_CONFIG_FILE),
+ * parsed once with zod and frozen. Keeps P11: production refuses insecure settings (see
+ * `productionProblems`). Secrets are read from the environment or from `*_FILE` paths and are
+ * never logged: `describeConfig` prints only whether they are set.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const positiveInt = z.coerce.number().int().positive();
+
+/** Raw variables as the operator sets them. Every message says what to set. */
+const rawSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  KLUIS_HOST: z.string().min(1).default('127.0.0.1'),
+  KLUIS_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  KLUIS_PUBLIC_ORIGIN: z
+    .url({ message: 'KLUIS_PUBLIC_ORIGIN must be a full URL such as https://kluis.example.nl' })
+    .optional(),
+  KLUIS_DATABASE_URL: z
+    .string()
+    .regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, {
+      message: 'KLUIS_DATABASE_URL must start with sqlite: (e.g. sqlite:./data/kluis.db) or postgres://',
+    })
+    .default('sqlite:./data/kluis.db'),
+  KLUIS_KEYSTORE_URL: z
+    .string()
+    .regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, {
+      message: 'KLUIS_KEYSTORE_URL must start with sqlite: or postgres://',
+    })
+    .optional(),
+  KLUIS_DATABASE_KEY: z.string().optional(),
+  KLUIS_DATABASE_KEY_FILE: z.string().optional(),
+  KLUIS_MASTER_KEY: z.string().optional(),
+  KLUIS_MASTER_KEY_FILE: z.string().optional(),
+  KLUIS_MASTER_KEY_PREVIOUS: z.string().optional(),
+  KLUIS_MASTER_KEY_PREVIOUS_FILE: z.string().optional(),
+  KLUIS_DATA_DIR: z.string().default('./data'),
+  KLUIS_TLS_CERT_FILE: z.string().optional(),
+  KLUIS_TLS_KEY_FILE: z.string().optional(),
+  KLUIS_TRUST_PROXY: z.string().optional(),
+  KLUIS_COOKIE_SECURE: bool.optional(),
+  KLUIS_SESSION_IDLE_MINUTES: positiveInt.default(30),
+  KLUIS_SESSION_ABSOLUTE_HOURS: positiveInt.default(12),
+  KLUIS_REQUIRE_TOTP_OPERATOR: bool.default(true),
+  KLUIS_ACCESS_LOG_TRUNCATE_DAYS: positiveInt.default(7),
+  KLUIS_ACCESS_LOG_RETENTION_DAYS: positiveInt.default(90),
+  KLUIS_SMTP_URL: z.string().optional(),
+  KLUIS_MAIL_FROM: z.string().default('Kluis <kluis@localhost>'),
+  KLUIS_DEV_MAIL_SINK_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
+  KLUIS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KLUIS_BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
+  KLUIS_RATE_LIMIT_PER_MINUTE: positiveInt.default(300),
+  KLUIS_LOGIN_RATE_LIMIT_PER_MINUTE: positiveInt.default(10),
+});
+
+export type Secret = { readonly value: string; readonly source: 'env' | 'file' | 'dev-generated' };
+
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  readonly host: string;
+  readonly port: number;
+  readonly publicOrigin: string;
+  readonly databaseUrl: string;
+  readonly keystoreUrl: string;
+  readonly databaseKey: Secret | undefined;
+  readonly masterKey: Secret;
+  /** Older master keys, accepted for unwrapping during a rotation (`kluis keys rotate`). */
+  readonly previousMasterKeys: readonly Secret[];
+  readonly dataDir: string;
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  readonly trustProxy: boolean | string;
+  readonly cookieSecure: boolean;
+  readonly sessionIdleMinutes: number;
+  readonly sessionAbsoluteHours: number;
+  readonly requireTotpForOperator: boolean;
+  readonly accessLog: { readonly truncateIpAfterDays: number; readonly deleteAfterDays: number };
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  readonly devMailSinkPort: number;
+  readonly logLevel: z.infer<typeof rawSchema>['KLUIS_LOG_LEVEL'];
+  readonly bodyLimitBytes: number;
+  readonly rateLimitPerMinute: number;
+  readonly loginRateLimitPerMinute: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Kluis cannot start:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses a KEY=VALUE file (comments with #, optional quotes). Values from the environment win. */
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    const eq = trimmed.indexOf('=');
+    if (eq <= 0) continue;
+    const key = trimmed.slice(0, eq).trim();
+    let value = trimmed.slice(eq + 1).trim();
+    if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'"))) {
+      value = value.slice(1, -1);
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+function readSecret(
+  name: string,
+  direct: string | undefined,
+  file: string | undefined,
+  problems: string[],
+): Secret | undefined {
+  if (direct !== undefined && file !== undefined) {
+    problems.push(`set either ${name} or ${name}_FILE, not both`);
+    return undefined;
+  }
+  if (direct !== undefined) return { value: direct, source: 'env' };
+  if (file !== undefined) {
+    try {
+      return { value: readFileSync(file, 'utf8').trim(), source: 'file' };
+    } catch {
+      problems.push(`${name}_FILE points to ${file}, which cannot be read`);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Development secrets: generated once into the data directory (mode 0600) so that
+ * `npm start` works with no configuration. Production never uses them.
+ */
+function devSecrets(dataDir: string): { masterKey: string; databaseKey: string } {
+  const file = resolve(dataDir, 'dev-secrets.json');
+  if (existsSync(file)) {
+    const parsed = z
+      .object({ masterKey: z.string(), databaseKey: z.string() })
+      .parse(JSON.parse(readFileSync(file, 'utf8')));
+    return parsed;
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  const secrets = {
+    masterKey: randomBytes(32).toString('base64url'),
+    databaseKey: randomBytes(32).toString('base64url'),
+  };
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return secrets;
+}
+
+/** A master key must be 32 random bytes, given as base64/base64url (43–44 chars) or 64 hex chars. */
+export function decodeMasterKey(value: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}={0,1}$/.test(value)) {
+    const buf = Buffer.from(value.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    return buf.length === 32 ? buf : undefined;
+  }
+  return undefined;
+}
+
+function isWeakKey(buf: Buffer): boolean {
+  return new Set(buf).size < 8;
+}
+
+/** Loads configuration from `env` (default: process.env). Throws ConfigError with every problem at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const fileVars = env.KLUIS_CONFIG_FILE ? parseEnvFile(readFileSync(env.KLUIS_CONFIG_FILE, 'utf8')) : {};
+  const merged: Record<string, string | undefined> = { ...fileVars };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
+
+  const parsed = rawSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`));
+  }
+  const raw = parsed.data;
+  const problems: string[] = [];
+  const production = raw.NODE_ENV === 'production';
+
+  let masterKey = readSecret('KLUIS_MASTER_KEY', raw.KLUIS_MASTER_KEY, raw.KLUIS_MASTER_KEY_FILE, problems);
+  let databaseKey = readSecret(
+    'KLUIS_DATABASE_KEY',
+    raw.KLUIS_DATABASE_KEY,
+    raw.KLUIS_DATABASE_KEY_FILE,
+    problems,
+  );
+  const previousMasterKey = readSecret(
+    'KLUIS_MASTER_KEY_PREVIOUS',
+    raw.KLUIS_MASTER_KEY_PREVIOUS,
+    raw.KLUIS_MASTER_KEY_PREVIOUS_FILE,
+    problems,
+  );
+  if (previousMasterKey !== undefined && decodeMasterKey(previousMasterKey.value) === undefined) {
+    problems.push('KLUIS_MASTER_KEY_PREVIOUS must be 32 bytes as base64 or hex, like KLUIS_MASTER_KEY');
+  }
+  const sqlite = raw.KLUIS_DATABASE_URL.startsWith('sqlite:');
+  if (!production && (masterKey === undefined || (sqlite && databaseKey === undefined))) {
+    const dev = devSecrets(raw.KLUIS_DATA_DIR);
+    masterKey ??= { value: dev.masterKey, source: 'dev-generated' };
+    if (sqlite) databaseKey ??= { value: dev.databaseKey, source: 'dev-generated' };
+  }
+  if (masterKey === undefined) {
+    problems.push(
+      'KLUIS_MASTER_KEY (or KLUIS_MASTER_KEY_FILE) is not set: generate one with `kluis init` or `openssl rand -base64 32`',
+    );
+  } else {
+    const decoded = decodeMasterKey(masterKey.value);
+    if (decoded === undefined) {
+      problems.push('KLUIS_MASTER_KEY must be 32 random bytes as base64 (44 chars) or hex (64 chars)');
+    } else if (isWeakKey(decoded)) {
+      problems.push('KLUIS_MASTER_KEY is not random (too few distinct bytes): generate a new one');
+    }
+  }
+
+  const publicOrigin = raw.KLUIS_PUBLIC_ORIGIN ?? `http://localhost:${raw.KLUIS_PORT}`;
+  const tls =
+    raw.KLUIS_TLS_CERT_FILE && raw.KLUIS_TLS_KEY_FILE
+      ? { certFile: raw.KLUIS_TLS_CERT_FILE, keyFile: raw.KLUIS_TLS_KEY_FILE }
+      : undefined;
+  if ((raw.KLUIS_TLS_CERT_FILE === undefined) !== (raw.KLUIS_TLS_KEY_FILE === undefined)) {
+    problems.push('set both KLUIS_TLS_CERT_FILE and KLUIS_TLS_KEY_FILE, or neither');
+  }
+  const trustProxy = parseTrustProxy(raw.KLUIS_TRUST_PROXY);
+  const cookieSecure = raw.KLUIS_COOKIE_SECURE ?? production;
+
+  if (production) {
+    problems.push(
+      ...productionProblems({
+        masterKey,
+        databaseKey,
+        sqlite,
+        publicOrigin: raw.KLUIS_PUBLIC_ORIGIN,
+        tls,
+        trustProxy,
+        cookieSecure,
+      }),
+    );
+  }
+  if (problems.length > 0 || masterKey === undefined) throw new ConfigError(problems);
+
+  const keystoreUrl =
+    raw.KLUIS_KEYSTORE_URL ??
+    (sqlite ? `sqlite:${resolve(raw.KLUIS_DATA_DIR, 'kluis-keys.db')}` : raw.KLUIS_DATABASE_URL);
+
+  return Object.freeze({
+    env: raw.NODE_ENV,
+    host: raw.KLUIS_HOST,
+    port: raw.KLUIS_PORT,
+    publicOrigin: publicOrigin.replace(/\/$/, ''),
+    databaseUrl: raw.KLUIS_DATABASE_URL,
+    keystoreUrl,
+    databaseKey,
+    masterKey,
+    previousMasterKeys: previousMasterKey === undefined ? [] : [previousMasterKey],
+    dataDir: raw.KLUIS_DATA_DIR,
+    tls,
+    trustProxy,
+    cookieSecure,
+    sessionIdleMinutes: raw.KLUIS_SESSION_IDLE_MINUTES,
+    sessionAbsoluteHours: raw.KLUIS_SESSION_ABSOLUTE_HOURS,
+    requireTotpForOperator: raw.KLUIS_REQUIRE_TOTP_OPERATOR,
+    accessLog: Object.freeze({
+      truncateIpAfterDays: raw.KLUIS_ACCESS_LOG_TRUNCATE_DAYS,
+      deleteAfterDays: raw.KLUIS_ACCESS_LOG_RETENTION_DAYS,
+    }),
+    smtpUrl: raw.KLUIS_SMTP_URL,
+    mailFrom: raw.KLUIS_MAIL_FROM,
+    devMailSinkPort: raw.KLUIS_DEV_MAIL_SINK_PORT,
+    logLevel: raw.KLUIS_LOG_LEVEL,
+    bodyLimitBytes: raw.KLUIS_BODY_LIMIT_BYTES,
+    rateLimitPerMinute: raw.KLUIS_RATE_LIMIT_PER_MINUTE,
+    loginRateLimitPerMinute: raw.KLUIS_LOGIN_RATE_LIMIT_PER_MINUTE,
+  });
+}
+
+function parseTrustProxy(value: string | undefined): boolean | string {
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  return value;
+}
+
+/** The reasons a production start is refused (P11: secure by default). */
+function productionProblems(c: {
+  masterKey: Secret | undefined;
+  databaseKey: Secret | undefined;
+  sqlite: boolean;
+  publicOrigin: string | undefined;
+  tls: Config['tls'];
+  trustProxy: boolean | string;
+  cookieSecure: boolean;
+}): string[] {
+  const problems: string[] = [];
+  if (c.masterKey?.source === 'dev-generated') {
+    problems.push('production cannot use the generated development master key: set KLUIS_MASTER_KEY_FILE');
+  }
+  if (c.sqlite) {
+    if (c.databaseKey === undefined) {
+      problems.push(
+        'production refuses an unencrypted SQLite database: set KLUIS_DATABASE_KEY_FILE (or use PostgreSQL)',
+      );
+    } else if (c.databaseKey.value.length < 32) {
+      problems.push('KLUIS_DATABASE_KEY is too short: use at least 32 random characters');
+    }
+  }
+  if (c.publicOrigin === undefined) {
+    problems.push('KLUIS_PUBLIC_ORIGIN is not set: production needs its public https:// address');
+  } else if (!c.publicOrigin.startsWith('https://')) {
+    problems.push('KLUIS_PUBLIC_ORIGIN must start with https:// in production');
+  }
+  if (c.tls === undefined && c.trustProxy === false) {
+    problems.push(
+      'no TLS termination configured: set KLUIS_TLS_CERT_FILE and KLUIS_TLS_KEY_FILE, or KLUIS_TRUST_PROXY for the TLS-terminating proxy in front of Kluis',
+    );
+  }
+  if (!c.cookieSecure) problems.push('KLUIS_COOKIE_SECURE=false is not allowed in production');
+  return problems;
+}
+
+/** A printable summary without secret values, for `kluis doctor` and the start banner. */
+export function describeConfig(c: Config): Record<string, string | number | boolean> {
+  return {
+    environment: c.env,
+    listen: `${c.host}:${c.port}`,
+    publicOrigin: c.publicOrigin,
+    database: redactUrl(c.databaseUrl),
+    keystore: redactUrl(c.keystoreUrl),
+    databaseEncryption: c.databaseUrl.startsWith('sqlite:')
+      ? c.databaseKey
+        ? `SQLCipher (key from ${c.databaseKey.source})`
+        : 'NONE'
+      : 'field-level (PostgreSQL)',
+    masterKey: `set (from ${c.masterKey.source})`,
+    tls: c.tls ? 'served by Kluis' : c.trustProxy !== false ? 'terminated by trusted proxy' : 'none',
+    cookieSecure: c.cookieSecure,
+    sessionIdleMinutes: c.sessionIdleMinutes,
+    sessionAbsoluteHours: c.sessionAbsoluteHours,
+    requireTotpForOperator: c.requireTotpForOperator,
+    accessLogTruncateIpAfterDays: c.accessLog.truncateIpAfterDays,
+    accessLogDeleteAfterDays: c.accessLog.deleteAfterDays,
+    mail: c.smtpUrl ? redactUrl(c.smtpUrl) : `development sink on 127.0.0.1:${c.devMailSinkPort}`,
+  };
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@');
+}

@@ -1,0 +1,288 @@
+/**
+ * The keyring (P11, and the ground for erasure in P15/P6): master key -> org keys -> subject keys.
+ *
+ * - Org keys are random, wrapped by the master key. Several master keys may be configured
+ *   (current first, previous after) so a master key can be rotated without downtime:
+ *   `rotateMasterKey` re-wraps every org key under the current one.
+ * - Subject keys are random, wrapped by their org key; personal fields are sealed with them.
+ *   `destroySubjectKey` deletes the key and leaves a tombstone: the subject's ciphertext is
+ *   unreadable everywhere, and no later call can mint a new key for that subject.
+ * - Blind indexes are HMAC-SHA256 of a normalised value under a per-org key derived from the org
+ *   key, so look-ups by email/phone/IBAN never need the value in clear.
+ */
+import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../shared/clock.js';
+import { AppError } from '../shared/errors.js';
+import { open, seal } from './aead.js';
+import type { KeystoreDB } from './keystore-schema.js';
+
+export interface FieldLocation {
+  readonly table: string;
+  readonly column: string;
+  readonly rowId: string;
+}
+
+export type BlindIndexKind = 'email' | 'phone' | 'iban' | 'name' | 'text';
+
+export function masterKeyId(masterKey: Buffer): string {
+  return createHash('sha256').update('kluis/master-key-id').update(masterKey).digest('hex').slice(0, 16);
+}
+
+/** Normalises a value before blind indexing, so equal values give equal indexes. */
+export function normaliseForIndex(kind: BlindIndexKind, value: string): string {
+  const trimmed = value.normalize('NFKC').trim();
+  switch (kind) {
+    case 'email':
+      return trimmed.toLowerCase();
+    case 'phone':
+      return trimmed.replace(/[^\d+]/g, '').replace(/^00/, '+');
+    case 'iban':
+      return trimmed.replace(/\s+/g, '').toUpperCase();
+    case 'name':
+      return trimmed.replace(/\s+/g, ' ').toLowerCase();
+    case 'text':
+      return trimmed;
+  }
+}
+
+interface CachedKey {
+  key: Buffer;
+  expires: number;
+}
+
+export interface KeyringOptions {
+  keystore: Kysely<KeystoreDB>;
+  /** Current master key first; previous keys (during rotation) after it. */
+  masterKeys: readonly Buffer[];
+  clock: Clock;
+  /** How long unwrapped keys stay in memory (ms). */
+  cacheTtlMs?: number;
+  cacheMaxEntries?: number;
+}
+
+export function createKeyring(options: KeyringOptions) {
+  const { keystore, clock } = options;
+  const [current, ...previous] = options.masterKeys;
+  if (current === undefined) throw new Error('the keyring needs a master key');
+  const masters = new Map<string, Buffer>([current, ...previous].map((k) => [masterKeyId(k), k]));
+  const currentId = masterKeyId(current);
+  const ttl = options.cacheTtlMs ?? 5 * 60_000;
+  const maxEntries = options.cacheMaxEntries ?? 10_000;
+  const cache = new Map<string, CachedKey>();
+
+  function cacheGet(id: string): Buffer | undefined {
+    const hit = cache.get(id);
+    if (hit === undefined) return undefined;
+    if (hit.expires < Date.now()) {
+      cache.delete(id);
+      return undefined;
+    }
+    return hit.key;
+  }
+  function cacheSet(id: string, key: Buffer): void {
+    if (cache.size >= maxEntries) {
+      const oldest = cache.keys().next().value;
+      if (oldest !== undefined) cache.delete(oldest);
+    }
+    cache.set(id, { key, expires: Date.now() + ttl });
+  }
+
+  const orgAad = (orgId: string) => `kluis/org-key/v1|${orgId}`;
+  const subjectAad = (orgId: string, subjectId: string) => `kluis/subject-key/v1|${orgId}|${subjectId}`;
+  const fieldAad = (owner: string, loc: FieldLocation) =>
+    `kluis/field/v1|${owner}|${loc.table}|${loc.column}|${loc.rowId}`;
+
+  async function orgKey(orgId: string): Promise<Buffer> {
+    const cacheId = `org:${orgId}`;
+    const cached = cacheGet(cacheId);
+    if (cached !== undefined) return cached;
+    let row = await keystore
+      .selectFrom('org_keys')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .executeTakeFirst();
+    if (row === undefined) {
+      const fresh = randomBytes(32);
+      await keystore
+        .insertInto('org_keys')
+        .values({
+          org_id: orgId,
+          master_key_id: currentId,
+          wrapped_key: seal(current as Buffer, fresh, orgAad(orgId)),
+          created_at: clock.now().toISOString(),
+          rotated_at: null,
+        })
+        .onConflict((oc) => oc.column('org_id').doNothing())
+        .execute();
+      row = await keystore
+        .selectFrom('org_keys')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .executeTakeFirstOrThrow();
+    }
+    const master = masters.get(row.master_key_id);
+    if (master === undefined) {
+      throw new AppError('ERR_CRYPTO_DECRYPT_FAILED', {
+        message: `org key wrapped by master key ${row.master_key_id}, which is not configured`,
+      });
+    }
+    const key = open(master, row.wrapped_key, orgAad(orgId));
+    cacheSet(cacheId, key);
+    return key;
+  }
+
+  async function isDestroyed(orgId: string, subjectId: string): Promise<boolean> {
+    const row = await keystore
+      .selectFrom('subject_key_tombstones')
+      .select('subject_id')
+      .where('org_id', '=', orgId)
+      .where('subject_id', '=', subjectId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async function subjectKey(orgId: string, subjectId: string, create: boolean): Promise<Buffer> {
+    const cacheId = `subject:${orgId}:${subjectId}`;
+    const cached = cacheGet(cacheId);
+    if (cached !== undefined) return cached;
+    const wrapping = await orgKey(orgId);
+    let row = await keystore
+      .selectFrom('subject_keys')
+      .selectAll()
+      .where('org_id', '=', orgId)
+      .where('subject_id', '=', subjectId)
+      .executeTakeFirst();
+    if (row === undefined) {
+      // A destroyed key stays destroyed: never re-mint one for an erased subject.
+      if (!create || (await isDestroyed(orgId, subjectId))) {
+        throw new AppError('ERR_CRYPTO_KEY_DESTROYED', { message: 'subject key destroyed or never created' });
+      }
+      await keystore
+        .insertInto('subject_keys')
+        .values({
+          org_id: orgId,
+          subject_id: subjectId,
+          wrapped_key: seal(wrapping, randomBytes(32), subjectAad(orgId, subjectId)),
+          created_at: clock.now().toISOString(),
+        })
+        .onConflict((oc) => oc.columns(['org_id', 'subject_id']).doNothing())
+        .execute();
+      row = await keystore
+        .selectFrom('subject_keys')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where('subject_id', '=', subjectId)
+        .executeTakeFirstOrThrow();
+    }
+    const key = open(wrapping, row.wrapped_key, subjectAad(orgId, subjectId));
+    cacheSet(cacheId, key);
+    return key;
+  }
+
+  return {
+    /** Seals a personal field with the data subject's key (created on first use). */
+    async encryptForSubject(
+      orgId: string,
+      subjectId: string,
+      loc: FieldLocation,
+      plaintext: string,
+    ): Promise<Buffer> {
+      const key = await subjectKey(orgId, subjectId, true);
+      return seal(key, Buffer.from(plaintext, 'utf8'), fieldAad(`subject:${orgId}:${subjectId}`, loc));
+    },
+
+    /** Opens a personal field; throws ERR_CRYPTO_KEY_DESTROYED after erasure. */
+    async decryptForSubject(
+      orgId: string,
+      subjectId: string,
+      loc: FieldLocation,
+      envelope: Buffer,
+    ): Promise<string> {
+      const key = await subjectKey(orgId, subjectId, false);
+      return open(key, envelope, fieldAad(`subject:${orgId}:${subjectId}`, loc)).toString('utf8');
+    },
+
+    /** Seals an org-owned secret that belongs to no data subject (e.g. a TOTP seed, an SMTP password). */
+    async encryptForOrg(orgId: string, loc: FieldLocation, plaintext: string): Promise<Buffer> {
+      return seal(await orgKey(orgId), Buffer.from(plaintext, 'utf8'), fieldAad(`org:${orgId}`, loc));
+    },
+
+    async decryptForOrg(orgId: string, loc: FieldLocation, envelope: Buffer): Promise<string> {
+      return open(await orgKey(orgId), envelope, fieldAad(`org:${orgId}`, loc)).toString('utf8');
+    },
+
+    /** HMAC-SHA256 blind index of a normalised value, under the org's index key. */
+    async blindIndex(orgId: string, kind: BlindIndexKind, value: string): Promise<string> {
+      const indexKey = Buffer.from(
+        hkdfSync('sha256', await orgKey(orgId), Buffer.alloc(0), 'kluis/blind-index/v1', 32),
+      );
+      return createHmac('sha256', indexKey)
+        .update(`${kind}:${normaliseForIndex(kind, value)}`)
+        .digest('hex');
+    },
+
+    /** Crypto-shredding: deletes the subject key and leaves a tombstone. Idempotent. */
+    async destroySubjectKey(orgId: string, subjectId: string): Promise<void> {
+      await keystore.transaction().execute(async (trx) => {
+        await trx
+          .deleteFrom('subject_keys')
+          .where('org_id', '=', orgId)
+          .where('subject_id', '=', subjectId)
+          .execute();
+        await trx
+          .insertInto('subject_key_tombstones')
+          .values({ org_id: orgId, subject_id: subjectId, destroyed_at: clock.now().toISOString() })
+          .onConflict((oc) => oc.columns(['org_id', 'subject_id']).doNothing())
+          .execute();
+      });
+      cache.delete(`subject:${orgId}:${subjectId}`);
+    },
+
+    isSubjectKeyDestroyed: isDestroyed,
+
+    /**
+     * Re-wraps every org key not yet under the current master key. Safe to run while Kluis
+     * serves: each row is re-wrapped in its own statement and both keys unwrap during the change.
+     */
+    async rotateMasterKey(
+      onProgress?: (done: number, total: number) => void,
+    ): Promise<{ rewrapped: number }> {
+      const rows = await keystore
+        .selectFrom('org_keys')
+        .selectAll()
+        .where('master_key_id', '!=', currentId)
+        .execute();
+      let done = 0;
+      for (const row of rows) {
+        const master = masters.get(row.master_key_id);
+        if (master === undefined) {
+          throw new AppError('ERR_CRYPTO_DECRYPT_FAILED', {
+            message: `org key wrapped by master key ${row.master_key_id}, which is not configured: add it as KLUIS_MASTER_KEY_PREVIOUS`,
+          });
+        }
+        const key = open(master, row.wrapped_key, orgAad(row.org_id));
+        await keystore
+          .updateTable('org_keys')
+          .set({
+            master_key_id: currentId,
+            wrapped_key: seal(current as Buffer, key, orgAad(row.org_id)),
+            rotated_at: clock.now().toISOString(),
+          })
+          .where('org_id', '=', row.org_id)
+          .where('master_key_id', '=', row.master_key_id)
+          .execute();
+        done++;
+        onProgress?.(done, rows.length);
+      }
+      return { rewrapped: done };
+    },
+
+    /** Forgets unwrapped keys held in memory. */
+    clearCache(): void {
+      cache.clear();
+    },
+  };
+}
+
+export type Keyring = ReturnType<typeof createKeyring>;

@@ -1,0 +1,128 @@
+/**
+ * Opens the database named by a URL: `sqlite:<path>` (SQLCipher-encrypted file through
+ * better-sqlite3-multiple-ciphers) or `postgres://…` (through pg). Both give a `Kysely<T>`;
+ * the rest of the code does not know which one it has.
+ */
+import { hkdfSync } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SQLiteDatabase from 'better-sqlite3-multiple-ciphers';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+
+// BIGINT/BIGSERIAL come back as numbers (all our counters stay far below 2^53).
+pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface DatabaseOptions {
+  url: string;
+  /** SQLCipher key for SQLite files. Without it the file is plain SQLite (refused in production). */
+  encryptionKey?: string | undefined;
+  /** PostgreSQL schema to use (search_path); created if missing. Used to separate the key store and test runs. */
+  schema?: string | undefined;
+  /** Extra pragmas for SQLite, e.g. secure_delete for the key store. */
+  secureDelete?: boolean;
+  poolSize?: number;
+}
+
+export interface OpenedDatabase<T> {
+  db: Kysely<T>;
+  dialect: DialectName;
+  /** The SQLite file path, when SQLite. */
+  file: string | undefined;
+  /** Run a WAL checkpoint (TRUNCATE) on SQLite; no-op on PostgreSQL. */
+  checkpoint(): Promise<void>;
+  /** SQLite: a consistent online copy to `target` (VACUUM INTO keeps encryption). */
+  close(): Promise<void>;
+  /** The raw better-sqlite3 handle (SQLite only), for backups and maintenance. */
+  sqlite: SQLiteDatabase.Database | undefined;
+}
+
+export function dialectOf(url: string): DialectName {
+  return url.startsWith('sqlite:') ? 'sqlite' : 'postgres';
+}
+
+export function sqlitePathOf(url: string): string {
+  return resolve(url.replace(/^sqlite:(\/\/)?/, ''));
+}
+
+export function rawSqlcipherKey(secret: string): string {
+  return Buffer.from(hkdfSync('sha256', secret, 'kluis/sqlcipher', 'database-key/v1', 32)).toString('hex');
+}
+
+function quoteSqliteString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+export function openSqlite(
+  file: string,
+  options: { encryptionKey?: string | undefined; secureDelete?: boolean },
+) {
+  mkdirSync(dirname(file), { recursive: true });
+  const handle = new SQLiteDatabase(file);
+  if (options.encryptionKey !== undefined) {
+    handle.pragma(`cipher=${quoteSqliteString('sqlcipher')}`);
+    // The configured key is high-entropy (checked at start), so it is turned into a raw 256-bit
+    // key with HKDF instead of SQLCipher's deliberately slow password KDF.
+    handle.pragma(`key="x'${rawSqlcipherKey(options.encryptionKey)}'"`);
+  }
+  // Reading the schema fails here, not later, when the key is wrong.
+  handle.prepare('SELECT count(*) FROM sqlite_master').get();
+  handle.pragma('journal_mode = WAL');
+  handle.pragma('synchronous = NORMAL');
+  handle.pragma('foreign_keys = ON');
+  handle.pragma('busy_timeout = 5000');
+  if (options.secureDelete) handle.pragma('secure_delete = ON');
+  return handle;
+}
+
+export async function openDatabase<T>(options: DatabaseOptions): Promise<OpenedDatabase<T>> {
+  const dialect = dialectOf(options.url);
+  if (dialect === 'sqlite') {
+    const file = sqlitePathOf(options.url);
+    const handle = openSqlite(file, options);
+    const db = new Kysely<T>({ dialect: new SqliteDialect({ database: handle }) });
+    return {
+      db,
+      dialect,
+      file,
+      sqlite: handle,
+      checkpoint: async () => {
+        handle.pragma('wal_checkpoint(TRUNCATE)');
+      },
+      close: async () => {
+        await db.destroy();
+      },
+    };
+  }
+  const schema = options.schema;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new Error(`invalid PostgreSQL schema name: ${schema}`);
+  }
+  if (schema !== undefined) {
+    const setup = new pg.Client({ connectionString: options.url });
+    await setup.connect();
+    try {
+      await setup.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    } finally {
+      await setup.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+  });
+  const db = new Kysely<T>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect,
+    file: undefined,
+    sqlite: undefined,
+    checkpoint: async () => {},
+    close: async () => {
+      await db.destroy();
+    },
+  };
+}

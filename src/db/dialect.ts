@@ -1,0 +1,38 @@
+/**
+ * Helpers that let one migration run on SQLite and PostgreSQL. Conventions:
+ * ids are text (UUIDs), times are ISO-8601 UTC text (sortable), booleans are integer 0/1,
+ * binary is blob/bytea (a Buffer in both drivers), sequences are integer autoincrement/bigserial.
+ */
+import {
+  type ColumnDefinitionBuilder,
+  type CreateTableBuilder,
+  type Kysely,
+  PostgresAdapter,
+  sql,
+} from 'kysely';
+
+/** Migrations work on a database whose table types are not known yet (they create them). */
+export type MigrationDb = Kysely<unknown>;
+
+export function isPostgres(db: MigrationDb): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
+export function binaryType(db: MigrationDb): 'blob' | 'bytea' {
+  return isPostgres(db) ? 'bytea' : 'blob';
+}
+
+/** Adds an auto-incrementing integer primary key column. */
+export function withSerialPk<TB extends string, C extends string>(
+  db: MigrationDb,
+  table: CreateTableBuilder<TB, C>,
+  column: string,
+): CreateTableBuilder<TB, C | string> {
+  return isPostgres(db)
+    ? table.addColumn(column, 'bigserial', (c: ColumnDefinitionBuilder) => c.primaryKey())
+    : table.addColumn(column, 'integer', (c: ColumnDefinitionBuilder) => c.primaryKey().autoIncrement());
+}
+
+export const nowIso = (clock: { now(): Date }): string => clock.now().toISOString();
+
+export { sql };

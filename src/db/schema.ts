@@ -1,0 +1,9 @@
+/**
+ * The typed schema: the union of every module's tables. Each module declares its own tables in
+ * `<module>-schema.ts`; add the module's interface here when it gets tables.
+ */
+
+import type { OrgsTables } from '../modules/orgs/orgs-schema.js';
+import type { AuditTables } from '../modules/security/audit-schema.js';
+
+export interface DB extends OrgsTables, AuditTables {}

@@ -1,0 +1,89 @@
+/**
+ * The dependency graph of one Kluis process: configuration, databases, keyring, clock, logger.
+ * Built once at start (or per test on a fresh database) and handed to the app, the worker and
+ * the CLI. No module keeps a global singleton.
+ */
+import type { Kysely } from 'kysely';
+import { type Config, decodeMasterKey } from './config/env.js';
+import { createKeyring, type Keyring } from './crypto/keyring.js';
+import { type KeystoreDB, keystoreMigrations } from './crypto/keystore-schema.js';
+import { type DialectName, openDatabase } from './db/database.js';
+import { mainMigrations, migrateToLatest } from './db/migrations.js';
+import type { DB } from './db/schema.js';
+import { type Clock, systemClock } from './shared/clock.js';
+import { createLogger, type Logger } from './shared/logger.js';
+
+export interface Kluis {
+  readonly config: Config;
+  readonly db: Kysely<DB>;
+  readonly dialect: DialectName;
+  /** The SQLite file of the main database (undefined on PostgreSQL). */
+  readonly dbFile: string | undefined;
+  readonly keystore: Kysely<KeystoreDB>;
+  readonly keyring: Keyring;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Checkpoints SQLite WAL files (TRUNCATE); used after erasure and before backups. */
+  checkpoint(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenKluisOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** PostgreSQL schema for the main database (tests use one per run). */
+  schema?: string;
+  /** PostgreSQL schema for the key store; defaults to `kluis_keys` (or `<schema>_keys`). */
+  keystoreSchema?: string;
+  migrate?: boolean;
+}
+
+export function masterKeysOf(config: Config): Buffer[] {
+  const keys = [config.masterKey, ...config.previousMasterKeys].map((s) => decodeMasterKey(s.value));
+  return keys.filter((k): k is Buffer => k !== undefined);
+}
+
+export async function openKluis(config: Config, options: OpenKluisOptions = {}): Promise<Kluis> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const main = await openDatabase<DB>({
+    url: config.databaseUrl,
+    encryptionKey: config.databaseKey?.value,
+    schema: options.schema,
+  });
+  const sameServer = config.keystoreUrl === config.databaseUrl;
+  const keys = await openDatabase<KeystoreDB>({
+    url: config.keystoreUrl,
+    // The key store file gets its own key, derived from the database key, and secure_delete.
+    encryptionKey: config.databaseKey === undefined ? undefined : `${config.databaseKey.value}/keystore`,
+    schema:
+      main.dialect === 'postgres'
+        ? (options.keystoreSchema ?? (sameServer ? `${options.schema ?? 'kluis'}_keys` : undefined))
+        : undefined,
+    secureDelete: true,
+    poolSize: 4,
+  });
+  if (options.migrate ?? true) {
+    await migrateToLatest(main.db as Kysely<unknown>, mainMigrations);
+    await migrateToLatest(keys.db as Kysely<unknown>, keystoreMigrations, 'kluis_keystore_migration');
+  }
+  const keyring = createKeyring({ keystore: keys.db, masterKeys: masterKeysOf(config), clock });
+  return {
+    config,
+    db: main.db,
+    dialect: main.dialect,
+    dbFile: main.file,
+    keystore: keys.db,
+    keyring,
+    clock,
+    logger,
+    checkpoint: async () => {
+      await main.checkpoint();
+      await keys.checkpoint();
+    },
+    close: async () => {
+      await main.close();
+      await keys.close();
+    },
+  };
+}

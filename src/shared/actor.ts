@@ -1,0 +1,56 @@
+/**
+ * Who acts. Every use case receives an actor; nothing reads the org from a global or a request
+ * object deep inside. Repositories take the actor's `OrgScope` and filter every query by it.
+ */
+export const roles = ['owner', 'admin', 'support', 'finance', 'privacy_officer', 'security'] as const;
+export type Role = (typeof roles)[number];
+
+export type OrgKind = 'operator' | 'tenant';
+
+export interface OrgScope {
+  readonly orgId: string;
+}
+
+export type Actor =
+  | {
+      readonly kind: 'user';
+      readonly orgId: string;
+      readonly orgKind: OrgKind;
+      readonly userId: string;
+      readonly roles: readonly Role[];
+    }
+  | {
+      readonly kind: 'api_key';
+      readonly orgId: string;
+      readonly orgKind: OrgKind;
+      readonly apiKeyId: string;
+      readonly roles: readonly Role[];
+    }
+  | {
+      /** Jobs, sweeps, CLI maintenance: acts within one org, named by `reason`. */
+      readonly kind: 'system';
+      readonly orgId: string;
+      readonly orgKind: OrgKind;
+      readonly reason: string;
+      readonly roles: readonly Role[];
+    };
+
+export function scopeOf(actor: Actor): OrgScope {
+  return { orgId: actor.orgId };
+}
+
+/** A stable id for the audit trail: `user:<id>`, `api_key:<id>`, `system:<reason>`. */
+export function actorRef(actor: Actor): string {
+  switch (actor.kind) {
+    case 'user':
+      return `user:${actor.userId}`;
+    case 'api_key':
+      return `api_key:${actor.apiKeyId}`;
+    case 'system':
+      return `system:${actor.reason}`;
+  }
+}
+
+export function hasRole(actor: Actor, ...anyOf: readonly Role[]): boolean {
+  return actor.roles.some((r) => anyOf.includes(r));
+}

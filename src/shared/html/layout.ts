@@ -1,0 +1,78 @@
+/**
+ * The page shell: skip link, header with language switch, optional staff navigation, main,
+ * footer. No inline script or style (strict CSP); one self-hosted stylesheet.
+ */
+import type { Actor } from '../actor.js';
+import type { Locale, MessageKey, Translate } from '../i18n/messages.js';
+import { type HtmlValue, html, type SafeHtml } from './html.js';
+
+export interface NavItem {
+  readonly href: string;
+  readonly label: MessageKey;
+  /** Shown only when the actor holds one of these roles (all roles when omitted). */
+  readonly roles?: readonly string[];
+}
+
+/** Staff navigation; modules add their entries here. */
+export const staffNav: NavItem[] = [{ href: '/staff', label: 'nav.dashboard' }];
+
+export interface PageOptions {
+  readonly locale: Locale;
+  readonly t: Translate;
+  readonly title: string;
+  readonly body: HtmlValue;
+  /** The path of this page, for the language switch. */
+  readonly path: string;
+  readonly actor?: Actor | undefined;
+  readonly csrfToken?: string | undefined;
+  /** Hide the staff navigation (login, set-up pages). */
+  readonly bare?: boolean;
+}
+
+function languageSwitch(o: PageOptions): SafeHtml {
+  const other: Locale = o.locale === 'nl' ? 'en' : 'nl';
+  const base = o.path.split('?')[0] ?? '/';
+  const label = other === 'en' ? o.t('app.switchToEnglish') : o.t('app.switchToDutch');
+  return html`<a class="lang-switch" href="${base}?lang=${other}" hreflang="${other}" lang="${other}">${label}</a>`;
+}
+
+function nav(o: PageOptions): HtmlValue {
+  const actor = o.actor;
+  if (actor === undefined || o.bare) return null;
+  const items = staffNav.filter(
+    (i) => i.roles === undefined || i.roles.some((r) => actor.roles.includes(r as never)),
+  );
+  const current = o.path.split('?')[0];
+  return html`<nav aria-label="${o.t('nav.main')}" class="staff-nav"><ul>
+    ${items.map(
+      (i) =>
+        html`<li><a href="${i.href}"${current === i.href ? html` aria-current="page"` : ''}>${o.t(i.label)}</a></li>`,
+    )}
+    <li><a href="/staff/account">${o.t('nav.account')}</a></li>
+    <li><form method="post" action="/logout" class="inline-form"><input type="hidden" name="_csrf" value="${o.csrfToken ?? ''}"><button type="submit" class="link-button">${o.t('nav.logout')}</button></form></li>
+  </ul></nav>`;
+}
+
+export function layout(o: PageOptions): SafeHtml {
+  return html`<!doctype html>
+<html lang="${o.locale}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${o.title} · ${o.t('app.name')}</title>
+<link rel="stylesheet" href="/assets/kluis.css">
+</head>
+<body>
+<a class="skip-link" href="#main">${o.t('app.skipToContent')}</a>
+<header class="site-header">
+  <a class="brand" href="${o.actor ? '/staff' : '/'}">${o.t('app.name')}</a>
+  ${languageSwitch(o)}
+</header>
+${nav(o)}
+<main id="main" tabindex="-1">
+${o.body}
+</main>
+<footer class="site-footer"><p>${o.t('app.footer')}</p></footer>
+</body>
+</html>`;
+}

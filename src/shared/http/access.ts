@@ -1,0 +1,75 @@
+/**
+ * Every route declares who may call it (`config.access`); a route without a declaration makes
+ * the app refuse to start. `enforceAccess` runs before every handler. Another org's resource is
+ * answered with 404 by the services themselves (never a 403 that confirms it exists).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Actor, Role } from '../actor.js';
+import { AppError } from '../errors.js';
+import type { Locale } from '../i18n/messages.js';
+
+export type RouteAccess =
+  /** Anyone: public pages, login, assets. */
+  | { readonly kind: 'public' }
+  /** A signed-in staff user holding any of `roles` (or any role when omitted). */
+  | {
+      readonly kind: 'staff';
+      readonly roles?: readonly Role[];
+      /** Reachable before the one-time password is changed / TOTP enrolled (account set-up pages). */
+      readonly duringSetup?: boolean;
+    }
+  /** An API key (Bearer) or a staff session holding any of `roles`. */
+  | { readonly kind: 'api'; readonly roles?: readonly Role[] };
+
+export interface SessionState {
+  readonly id: string;
+  /** Steps still required before the user may do anything else. */
+  readonly pending: readonly ('password_change' | 'totp_enrolment' | 'totp')[];
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+  interface FastifyRequest {
+    locale: Locale;
+    actor: Actor | undefined;
+    session: SessionState | undefined;
+  }
+}
+
+export function accessOf(request: FastifyRequest): RouteAccess | undefined {
+  return request.routeOptions.config.access;
+}
+
+/** Refuses to register a route that does not declare its access. */
+export function requireAccessDeclarations(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const config = route.config as { access?: RouteAccess } | undefined;
+    if (config?.access === undefined && !route.url.startsWith('/assets/')) {
+      throw new Error(`route ${route.method} ${route.url} does not declare config.access`);
+    }
+  });
+}
+
+export async function enforceAccess(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  const access = accessOf(request);
+  if (access === undefined || access.kind === 'public') return;
+  const actor = request.actor;
+  if (actor === undefined) throw new AppError('ERR_UNAUTHENTICATED');
+  if (access.kind === 'staff') {
+    if (actor.kind !== 'user') throw new AppError('ERR_UNAUTHENTICATED');
+    const pending = request.session?.pending ?? [];
+    if (pending.length > 0 && !access.duringSetup) {
+      throw new AppError(
+        pending.includes('password_change') ? 'ERR_AUTH_PASSWORD_CHANGE_REQUIRED' : 'ERR_AUTH_TOTP_REQUIRED',
+      );
+    }
+  }
+  if (access.kind === 'api' && actor.kind === 'user' && (request.session?.pending.length ?? 0) > 0) {
+    throw new AppError('ERR_AUTH_TOTP_REQUIRED');
+  }
+  if (access.roles !== undefined && !actor.roles.some((r) => access.roles?.includes(r))) {
+    throw new AppError('ERR_FORBIDDEN', { message: `requires one of ${access.roles.join(',')}` });
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * One error handler: AppError, validation errors, body-limit and rate-limit errors become a JSON
+ * body (API clients) or an HTML page (browsers) in the user's language, always with the request
+ * id. 5xx internals are logged, never shown.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ZodError } from 'zod';
+import { AppError, isAppError } from '../errors.js';
+import { html } from '../html/html.js';
+import { layout } from '../html/layout.js';
+import { t, translator } from '../i18n/messages.js';
+import { fieldErrorsFromZod } from './validation.js';
+
+export function wantsJson(request: FastifyRequest): boolean {
+  if (request.url.startsWith('/api/')) return true;
+  const accept = request.headers.accept ?? '';
+  return accept.includes('application/json') && !accept.includes('text/html');
+}
+
+function toAppError(error: unknown): AppError {
+  if (isAppError(error)) return error;
+  if (error instanceof ZodError) {
+    return new AppError('ERR_VALIDATION', { fields: fieldErrorsFromZod(error), cause: error });
+  }
+  const fe = error as Partial<FastifyError>;
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return new AppError('ERR_PAYLOAD_TOO_LARGE', { cause: error });
+  if (fe.code === 'FST_CSRF_INVALID_TOKEN' || fe.code === 'FST_CSRF_MISSING_SECRET') {
+    return new AppError('ERR_CSRF', { cause: error });
+  }
+  if (fe.statusCode === 429) return new AppError('ERR_RATE_LIMITED', { cause: error });
+  if (fe.validation !== undefined || fe.code === 'FST_ERR_VALIDATION') {
+    return new AppError('ERR_VALIDATION', { cause: error });
+  }
+  if (
+    typeof fe.statusCode === 'number' &&
+    fe.statusCode >= 400 &&
+    fe.statusCode < 500 &&
+    typeof fe.code === 'string' &&
+    fe.code.startsWith('FST_')
+  ) {
+    // Malformed requests caught by Fastify itself (bad JSON, bad content type, ...).
+    return new AppError('ERR_VALIDATION', { message: fe.code, cause: error });
+  }
+  return new AppError('ERR_INTERNAL', { cause: error });
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  const locale = request.locale ?? 'nl';
+  const message = t(locale, error.messageKey);
+  reply.status(error.status);
+  if (error.code === 'ERR_RATE_LIMITED') reply.header('retry-after', '60');
+  if (wantsJson(request)) {
+    return reply.type('application/json; charset=utf-8').send({
+      error: {
+        code: error.code,
+        message,
+        requestId: request.id,
+        ...(error.fields === undefined
+          ? {}
+          : { fields: Object.fromEntries(Object.entries(error.fields).map(([k, v]) => [k, t(locale, v)])) }),
+        ...(error.details === undefined ? {} : { details: error.details }),
+      },
+    });
+  }
+  if (error.code === 'ERR_UNAUTHENTICATED' || error.code === 'ERR_AUTH_SESSION_EXPIRED') {
+    if (request.method === 'GET') {
+      const next = encodeURIComponent(request.url);
+      return reply.status(303).redirect(`/login?next=${next}`);
+    }
+  }
+  if (error.code === 'ERR_AUTH_PASSWORD_CHANGE_REQUIRED' && request.method === 'GET') {
+    return reply.status(303).redirect('/staff/account/password');
+  }
+  if (error.code === 'ERR_AUTH_TOTP_REQUIRED' && request.method === 'GET') {
+    const pending = request.session?.pending ?? [];
+    return reply.status(303).redirect(pending.includes('totp') ? '/login/totp' : '/staff/account/totp');
+  }
+  const tr = translator(locale);
+  const body = html`<h1>${tr('error.title')}</h1>
+<p>${message}</p>
+<p class="hint">${tr('error.requestId', { id: request.id })}</p>`;
+  return reply
+    .type('text/html; charset=utf-8')
+    .send(
+      layout({ locale, t: tr, title: tr('error.title'), body, path: request.url, actor: request.actor })
+        .value,
+    );
+}
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => {
+    const appError = toAppError(error);
+    if (appError.status >= 500) {
+      request.log.error({ err: error, code: appError.code }, 'request failed');
+    } else {
+      request.log.info({ code: appError.code, internal: appError.message }, 'request refused');
+    }
+    return sendError(request, reply, appError);
+  });
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, new AppError('ERR_NOT_FOUND')));
+}
