@@ -10,6 +10,7 @@ import { type KeystoreDB, keystoreMigrations } from './crypto/keystore-schema.js
 import { type DialectName, openDatabase } from './db/database.js';
 import { mainMigrations, migrateToLatest } from './db/migrations.js';
 import type { DB } from './db/schema.js';
+import { createMailer, type Mailer } from './modules/mail/mailer.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/logger.js';
 
@@ -23,6 +24,7 @@ export interface Kluis {
   readonly keyring: Keyring;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly mailer: Mailer;
   /** Checkpoints SQLite WAL files (TRUNCATE); used after erasure and before backups. */
   checkpoint(): Promise<void>;
   close(): Promise<void>;
@@ -36,6 +38,7 @@ export interface OpenKluisOptions {
   /** PostgreSQL schema for the key store; defaults to `kluis_keys` (or `<schema>_keys`). */
   keystoreSchema?: string;
   migrate?: boolean;
+  mailer?: Mailer;
 }
 
 export function masterKeysOf(config: Config): Buffer[] {
@@ -68,6 +71,7 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
     await migrateToLatest(keys.db as Kysely<unknown>, keystoreMigrations, 'kluis_keystore_migration');
   }
   const keyring = createKeyring({ keystore: keys.db, masterKeys: masterKeysOf(config), clock });
+  const mailer = options.mailer ?? createMailer(config);
   return {
     config,
     db: main.db,
@@ -77,11 +81,13 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
     keyring,
     clock,
     logger,
+    mailer,
     checkpoint: async () => {
       await main.checkpoint();
       await keys.checkpoint();
     },
     close: async () => {
+      mailer.close();
       await main.close();
       await keys.close();
     },

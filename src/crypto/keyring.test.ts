@@ -57,7 +57,11 @@ describe('keyring', () => {
       code: 'ERR_CRYPTO_KEY_DESTROYED',
     });
     // A second keyring over the same store (another process) agrees.
-    const other = createKeyring({ keystore: kluis.keystore, masterKeys: [Buffer.from(kluis.config.masterKey.value, 'base64')], clock: kluis.clock });
+    const other = createKeyring({
+      keystore: kluis.keystore,
+      masterKeys: [Buffer.from(kluis.config.masterKey.value, 'base64')],
+      clock: kluis.clock,
+    });
     await expect(other.decryptForSubject('org-a', 'subj-1', loc, env)).rejects.toMatchObject({
       code: 'ERR_CRYPTO_KEY_DESTROYED',
     });
@@ -76,7 +80,11 @@ describe('keyring', () => {
     const env = await kluis.keyring.encryptForSubject('org-a', 'subj-1', loc, 'jan@example.nl');
     const oldKey = Buffer.from(kluis.config.masterKey.value, 'base64');
     const newKey = randomBytes(32);
-    const during = createKeyring({ keystore: kluis.keystore, masterKeys: [newKey, oldKey], clock: kluis.clock });
+    const during = createKeyring({
+      keystore: kluis.keystore,
+      masterKeys: [newKey, oldKey],
+      clock: kluis.clock,
+    });
     expect(await during.rotateMasterKey()).toEqual({ rewrapped: 1 });
     const after = createKeyring({ keystore: kluis.keystore, masterKeys: [newKey], clock: kluis.clock });
     expect(await after.decryptForSubject('org-a', 'subj-1', loc, env)).toBe('jan@example.nl');
@@ -84,13 +92,16 @@ describe('keyring', () => {
     await expect(onlyOld.decryptForSubject('org-a', 'subj-1', loc, env)).rejects.toThrow();
   });
 
-  it.runIf(testDialect === 'sqlite')('stores no plaintext and no SQLite header in the database files', async () => {
-    await kluis.keyring.encryptForSubject('org-a', 'subj-1', loc, 'jan@example.nl');
-    await kluis.checkpoint();
-    for (const file of ['kluis.db', 'kluis-keys.db']) {
-      const raw = readFileSync(`${kluis.dir}/${file}`);
-      expect(raw.subarray(0, 16).toString('latin1')).not.toBe('SQLite format 3\u0000');
-      expect(raw.includes(Buffer.from('subject_keys'))).toBe(false);
-    }
-  });
+  it.runIf(testDialect === 'sqlite')(
+    'stores no plaintext and no SQLite header in the database files',
+    async () => {
+      await kluis.keyring.encryptForSubject('org-a', 'subj-1', loc, 'jan@example.nl');
+      await kluis.checkpoint();
+      for (const file of ['kluis.db', 'kluis-keys.db']) {
+        const raw = readFileSync(`${kluis.dir}/${file}`);
+        expect(raw.subarray(0, 16).toString('latin1')).not.toBe('SQLite format 3\u0000');
+        expect(raw.includes(Buffer.from('subject_keys'))).toBe(false);
+      }
+    },
+  );
 });

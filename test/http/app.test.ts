@@ -41,7 +41,9 @@ describe('the HTTP shell', () => {
   it('answers API clients with a JSON error carrying a stable code', async () => {
     const res = await app.inject({ method: 'GET', url: '/api/v1/nothing' });
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toMatchObject({ error: { code: 'ERR_NOT_FOUND', requestId: res.headers['x-request-id'] } });
+    expect(res.json()).toMatchObject({
+      error: { code: 'ERR_NOT_FOUND', requestId: res.headers['x-request-id'] },
+    });
   });
 
   it('refuses a form post without a CSRF token', async () => {

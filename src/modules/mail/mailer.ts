@@ -1,0 +1,59 @@
+/**
+ * Outgoing mail over real SMTP (nodemailer). In development and tests the transport points at
+ * the local SMTP sink (mail-sink.ts) on loopback; production sets KLUIS_SMTP_URL.
+ * Message bodies are never logged.
+ */
+import nodemailer from 'nodemailer';
+import type { Config } from '../../config/env.js';
+import { AppError } from '../../shared/errors.js';
+
+export interface OutgoingMail {
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+  /** Threading headers for replies. */
+  inReplyTo?: string;
+  references?: string[];
+  /** Extra non-personal headers, e.g. X-Kluis-Template. */
+  headers?: Record<string, string>;
+}
+
+export interface SentMail {
+  messageId: string;
+}
+
+export interface Mailer {
+  send(mail: OutgoingMail): Promise<SentMail>;
+  close(): void;
+}
+
+export function smtpUrlOf(config: Config): string {
+  return config.smtpUrl ?? `smtp://127.0.0.1:${config.devMailSinkPort}`;
+}
+
+export function createMailer(config: Config): Mailer {
+  const transport = nodemailer.createTransport(smtpUrlOf(config));
+  return {
+    async send(mail) {
+      try {
+        const info = await transport.sendMail({
+          from: config.mailFrom,
+          to: mail.to,
+          subject: mail.subject,
+          text: mail.text,
+          ...(mail.html === undefined ? {} : { html: mail.html }),
+          ...(mail.inReplyTo === undefined ? {} : { inReplyTo: mail.inReplyTo }),
+          ...(mail.references === undefined ? {} : { references: mail.references }),
+          ...(mail.headers === undefined ? {} : { headers: mail.headers }),
+        });
+        return { messageId: String(info.messageId) };
+      } catch (cause) {
+        throw new AppError('ERR_MAIL_SEND_FAILED', { message: 'SMTP delivery failed', cause });
+      }
+    },
+    close() {
+      transport.close();
+    },
+  };
+}
