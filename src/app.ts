@@ -19,7 +19,7 @@ import { modules as defaultModules, type KluisModule } from './modules/index.js'
 import { AppError } from './shared/errors.js';
 import { enforceAccess, requireAccessDeclarations } from './shared/http/access.js';
 import { installErrorHandler } from './shared/http/error-handler.js';
-import { detectLocale } from './shared/http/locale.js';
+import { detectLocale, LOCALE_COOKIE, requestedLocale } from './shared/http/locale.js';
 
 export const publicDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'public');
 
@@ -109,6 +109,16 @@ export async function buildApp(kluis: Kluis, options: BuildAppOptions = {}): Pro
 
   app.addHook('onRequest', async (request, reply) => {
     request.locale = detectLocale(request);
+    const chosen = requestedLocale(request);
+    if (chosen !== undefined && request.cookies[LOCALE_COOKIE] !== chosen) {
+      reply.setCookie(LOCALE_COOKIE, chosen, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: config.cookieSecure,
+        maxAge: 365 * 24 * 3600,
+      });
+    }
     reply.header('x-request-id', request.id);
     reply.header('cache-control', 'no-store');
   });

@@ -61,6 +61,7 @@ export function layout(o: PageOptions): SafeHtml {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${o.title} · ${o.t('app.name')}</title>
 <link rel="stylesheet" href="/assets/kluis.css">
+<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
 </head>
 <body>
 <a class="skip-link" href="#main">${o.t('app.skipToContent')}</a>

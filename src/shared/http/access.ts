@@ -42,12 +42,31 @@ export function accessOf(request: FastifyRequest): RouteAccess | undefined {
   return request.routeOptions.config.access;
 }
 
-/** Refuses to register a route that does not declare its access. */
+export interface DeclaredRoute {
+  readonly method: string;
+  readonly url: string;
+  readonly access: RouteAccess;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route with its declared access: the authorization suite walks this table. */
+    routeTable: DeclaredRoute[];
+  }
+}
+
+/** Refuses to register a route that does not declare its access, and records the rest. */
 export function requireAccessDeclarations(app: FastifyInstance): void {
+  const table: DeclaredRoute[] = [];
+  app.decorate('routeTable', table);
   app.addHook('onRoute', (route) => {
     const config = route.config as { access?: RouteAccess } | undefined;
-    if (config?.access === undefined && !route.url.startsWith('/assets/')) {
+    if (route.url.startsWith('/assets/')) return;
+    if (config?.access === undefined) {
       throw new Error(`route ${route.method} ${route.url} does not declare config.access`);
+    }
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') table.push({ method, url: route.url, access: config.access });
     }
   });
 }

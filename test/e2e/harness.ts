@@ -1,0 +1,66 @@
+/**
+ * Browser-test harness: a real Kluis server on an ephemeral loopback port, on a fresh test
+ * database, driven by Debian's Chromium through playwright-core.
+ */
+import { existsSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { buildApp } from '../../src/app.js';
+import { createTestKluis, type TestKluis, type TestKluisOptions } from '../dialects.js';
+
+export const chromiumPath = process.env.KLUIS_CHROMIUM ?? '/usr/bin/chromium';
+
+export interface RunningKluis {
+  kluis: TestKluis;
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startKluis(options: TestKluisOptions = {}): Promise<RunningKluis> {
+  const kluis = await createTestKluis(options);
+  const app = await buildApp(kluis);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
+  return {
+    kluis,
+    app,
+    url: `http://127.0.0.1:${address.port}`,
+    async close() {
+      await app.close();
+      await kluis.destroy();
+    },
+  };
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(chromiumPath)) {
+    throw new Error(
+      `Chromium not found at ${chromiumPath}: apt-get install -y chromium (or set KLUIS_CHROMIUM)`,
+    );
+  }
+  return chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+/** Collects CSP violations and console errors so a test can assert there were none. */
+export function watchPage(page: Page): { problems: string[] } {
+  const problems: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  return { problems };
+}
