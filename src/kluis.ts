@@ -27,6 +27,8 @@ export interface Kluis {
   readonly mailer: Mailer;
   /** Checkpoints SQLite WAL files (TRUNCATE); used after erasure and before backups. */
   checkpoint(): Promise<void>;
+  /** SQLite: a consistent online copy of the main database or the key store, still encrypted (`kluis backup`). */
+  backupTo(store: 'database' | 'keystore', target: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,11 @@ export function masterKeysOf(config: Config): Buffer[] {
   return keys.filter((k): k is Buffer => k !== undefined);
 }
 
+/** The key store file's SQLCipher key: its own, derived from the database key. */
+export function keystoreEncryptionKey(config: Config): string | undefined {
+  return config.databaseKey === undefined ? undefined : `${config.databaseKey.value}/keystore`;
+}
+
 export async function openKluis(config: Config, options: OpenKluisOptions = {}): Promise<Kluis> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
@@ -58,7 +65,7 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
   const keys = await openDatabase<KeystoreDB>({
     url: config.keystoreUrl,
     // The key store file gets its own key, derived from the database key, and secure_delete.
-    encryptionKey: config.databaseKey === undefined ? undefined : `${config.databaseKey.value}/keystore`,
+    encryptionKey: keystoreEncryptionKey(config),
     schema:
       main.dialect === 'postgres'
         ? (options.keystoreSchema ?? (sameServer ? `${options.schema ?? 'kluis'}_keys` : undefined))
@@ -86,6 +93,7 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
       await main.checkpoint();
       await keys.checkpoint();
     },
+    backupTo: (store, target) => (store === 'database' ? main : keys).backupTo(target),
     close: async () => {
       mailer.close();
       await main.close();

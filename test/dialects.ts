@@ -57,11 +57,18 @@ export async function createTestKluis(options: TestKluisOptions = {}): Promise<T
   const dir = mkdtempSync(join(tmpdir(), 'kluis-test-'));
   const config = testConfig(dir, options.env);
   const schema = `t_${randomBytes(6).toString('hex')}`;
-  const kluis = await openKluis(config, {
-    logger: createLogger('silent'),
-    ...(options.clock ? { clock: options.clock } : {}),
-    ...(testDialect === 'postgres' ? { schema, keystoreSchema: `${schema}_keys` } : {}),
-  });
+  let kluis: Kluis;
+  try {
+    kluis = await openKluis(config, {
+      logger: createLogger('silent'),
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(testDialect === 'postgres' ? { schema, keystoreSchema: `${schema}_keys` } : {}),
+    });
+  } catch (error) {
+    if (testDialect === 'postgres') await dropSchemas([schema, `${schema}_keys`]);
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     ...kluis,
     dir,

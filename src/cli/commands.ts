@@ -4,6 +4,12 @@ import type { Command } from 'commander';
 import { buildApp, kluisVersion } from '../app.js';
 import { ConfigError, describeConfig, loadConfig } from '../config/env.js';
 import { openKluis } from '../kluis.js';
+import { registerAuthCommands } from '../modules/auth/auth-cli.js';
+import { modules } from '../modules/index.js';
+import { registerJobsCommands, startJobWorker } from '../modules/jobs/jobs-commands.js';
+import { startDevMail } from '../modules/mail/mail-dev.js';
+import { registerOpsCommands } from '../modules/ops/ops-commands.js';
+import { registerSecurityCommands } from '../modules/security/security-commands.js';
 import { seedDemo } from './demo-seed.js';
 import { doctor } from './doctor.js';
 
@@ -17,8 +23,10 @@ export function registerCommands(program: Command): void {
     .option('--no-worker', 'do not run jobs in this process (run `kluis worker` separately)')
     .action(async (opts: { demo?: boolean; worker: boolean }) => {
       const config = loadConfig();
-      const kluis = await openKluis(config);
+      const devMail = await startDevMail(config);
+      const kluis = await openKluis(config, devMail ? { mailer: devMail.mailer } : {});
       const app = await buildApp(kluis, {
+        ...(devMail ? { modules: [...modules, devMail.module] } : {}),
         ...(config.tls
           ? {
               server: {
@@ -30,8 +38,11 @@ export function registerCommands(program: Command): void {
       const banner: string[] = [];
       if (opts.demo) banner.push(...(await seedDemo(kluis)));
       const address = await app.listen({ host: config.host, port: config.port });
+      const worker = opts.worker ? await startJobWorker(kluis) : undefined;
       const shutdown = async () => {
         await app.close();
+        await worker?.stop();
+        await devMail?.sink.close();
         await kluis.close();
         process.exit(0);
       };
@@ -43,6 +54,12 @@ export function registerCommands(program: Command): void {
           `Kluis ${kluisVersion()} is running (${config.env}).`,
           `  URL:       ${config.publicOrigin}  (listening on ${address})`,
           `  Database:  ${describeConfig(config).database} — ${describeConfig(config).databaseEncryption}`,
+          `  Jobs:      ${worker ? 'worker running in this process' : 'no worker here (--no-worker): run kluis worker'}`,
+          ...(devMail
+            ? [
+                `  Mail:      development sink on ${devMail.sink.url}, read at ${config.publicOrigin}/staff/dev/mail`,
+              ]
+            : []),
           ...banner,
           '',
         ].join('\n'),
@@ -65,6 +82,11 @@ export function registerCommands(program: Command): void {
       const code = await doctor(process.env, process.stdout);
       process.exitCode = code;
     });
+
+  registerAuthCommands(program);
+  registerOpsCommands(program);
+  registerSecurityCommands(program);
+  registerJobsCommands(program);
 }
 
 export { ConfigError };

@@ -158,6 +158,31 @@ function devSecrets(dataDir: string): { masterKey: string; databaseKey: string }
   return secrets;
 }
 
+/** Production refuses keys copied from a development secrets file left in the data directory. */
+function copiedDevSecretProblems(
+  dataDir: string,
+  masterKey: Secret | undefined,
+  databaseKey: Secret | undefined,
+): string[] {
+  const file = resolve(dataDir, 'dev-secrets.json');
+  if (!existsSync(file)) return [];
+  const problems = [
+    `${file} exists: development secrets do not belong in a production data directory; remove it`,
+  ];
+  try {
+    const dev = z
+      .object({ masterKey: z.string(), databaseKey: z.string() })
+      .parse(JSON.parse(readFileSync(file, 'utf8')));
+    if (masterKey?.value === dev.masterKey)
+      problems.push('KLUIS_MASTER_KEY is the development master key: generate a new one');
+    if (databaseKey?.value === dev.databaseKey)
+      problems.push('KLUIS_DATABASE_KEY is the development database key: generate a new one');
+  } catch {
+    // An unreadable file is reported by the first message already.
+  }
+  return problems;
+}
+
 /** A master key must be 32 random bytes, given as base64/base64url (43–44 chars) or 64 hex chars. */
 export function decodeMasterKey(value: string): Buffer | undefined {
   if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
@@ -243,6 +268,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         trustProxy,
         cookieSecure,
       }),
+      ...copiedDevSecretProblems(raw.KLUIS_DATA_DIR, masterKey, databaseKey),
     );
   }
   if (problems.length > 0 || masterKey === undefined) throw new ConfigError(problems);

@@ -7,8 +7,9 @@ import { hkdfSync } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLiteDatabase from 'better-sqlite3-multiple-ciphers';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { CurrentSchemaPostgresDialect } from './postgres-introspector.js';
 
 // BIGINT/BIGSERIAL come back as numbers (all our counters stay far below 2^53).
 pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
@@ -33,7 +34,12 @@ export interface OpenedDatabase<T> {
   file: string | undefined;
   /** Run a WAL checkpoint (TRUNCATE) on SQLite; no-op on PostgreSQL. */
   checkpoint(): Promise<void>;
-  /** SQLite: a consistent online copy to `target` (VACUUM INTO keeps encryption). */
+  /**
+   * SQLite: a consistent online copy to `target` (a new file). `VACUUM INTO` reads one snapshot
+   * while writers go on, and the copy keeps the cipher and key; better-sqlite3's backup API
+   * refuses an encrypted source ("incompatible source and target databases").
+   */
+  backupTo(target: string): Promise<void>;
   close(): Promise<void>;
   /** The raw better-sqlite3 handle (SQLite only), for backups and maintenance. */
   sqlite: SQLiteDatabase.Database | undefined;
@@ -55,18 +61,21 @@ function quoteSqliteString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
+/** Sets the cipher and key on a freshly opened handle (before any other statement). */
+export function unlockSqlite(handle: SQLiteDatabase.Database, encryptionKey: string): void {
+  handle.pragma(`cipher=${quoteSqliteString('sqlcipher')}`);
+  // The configured key is high-entropy (checked at start), so it is turned into a raw 256-bit
+  // key with HKDF instead of SQLCipher's deliberately slow password KDF.
+  handle.pragma(`key="x'${rawSqlcipherKey(encryptionKey)}'"`);
+}
+
 export function openSqlite(
   file: string,
   options: { encryptionKey?: string | undefined; secureDelete?: boolean },
 ) {
   mkdirSync(dirname(file), { recursive: true });
   const handle = new SQLiteDatabase(file);
-  if (options.encryptionKey !== undefined) {
-    handle.pragma(`cipher=${quoteSqliteString('sqlcipher')}`);
-    // The configured key is high-entropy (checked at start), so it is turned into a raw 256-bit
-    // key with HKDF instead of SQLCipher's deliberately slow password KDF.
-    handle.pragma(`key="x'${rawSqlcipherKey(options.encryptionKey)}'"`);
-  }
+  if (options.encryptionKey !== undefined) unlockSqlite(handle, options.encryptionKey);
   // Reading the schema fails here, not later, when the key is wrong.
   handle.prepare('SELECT count(*) FROM sqlite_master').get();
   handle.pragma('journal_mode = WAL');
@@ -91,6 +100,9 @@ export async function openDatabase<T>(options: DatabaseOptions): Promise<OpenedD
       checkpoint: async () => {
         handle.pragma('wal_checkpoint(TRUNCATE)');
       },
+      backupTo: async (target) => {
+        handle.prepare('VACUUM INTO ?').run(target);
+      },
       close: async () => {
         await db.destroy();
       },
@@ -114,13 +126,16 @@ export async function openDatabase<T>(options: DatabaseOptions): Promise<OpenedD
     max: options.poolSize ?? 10,
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   });
-  const db = new Kysely<T>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<T>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
   return {
     db,
     dialect,
     file: undefined,
     sqlite: undefined,
     checkpoint: async () => {},
+    backupTo: async () => {
+      throw new Error('backupTo is for SQLite; PostgreSQL is backed up with pg_dump (`kluis backup create`)');
+    },
     close: async () => {
       await db.destroy();
     },

@@ -4,13 +4,20 @@
  * 0200 crypto/keystore, 0300 security (audit, access log), 0400 jobs, 0500 mail.
  * A migration, once landed on main, is never edited: add a new one.
  */
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { authMigrations } from '../modules/auth/auth-schema.js';
+import { jobsMigrations } from '../modules/jobs/jobs-schema.js';
 import { orgsMigrations } from '../modules/orgs/orgs-schema.js';
 import { auditMigrations } from '../modules/security/audit-schema.js';
+import { securityMigrations } from '../modules/security/security-schema.js';
+import { isPostgres } from './dialect.js';
 
 export const mainMigrations: Record<string, Migration> = {
   ...orgsMigrations,
+  ...authMigrations,
   ...auditMigrations,
+  ...jobsMigrations,
+  ...securityMigrations,
 };
 
 function provider(migrations: Record<string, Migration>): MigrationProvider {
@@ -27,8 +34,14 @@ export async function migrateToLatest(
   migrations: Record<string, Migration> = mainMigrations,
   tableName = 'kysely_migration',
 ): Promise<MigrationReport> {
+  // On PostgreSQL the migration tables live in the connection's own schema; without naming it,
+  // Kysely looks for its lock table across every schema and races with other Kluis schemas.
+  const schema = isPostgres(db)
+    ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
+    : undefined;
   const migrator = new Migrator({
     db,
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
     provider: provider(migrations),
     migrationTableName: tableName,
     migrationLockTableName: `${tableName}_lock`,

@@ -3,7 +3,10 @@
  * `<module>-schema.ts`; add the module's interface here when it gets tables.
  */
 
+import type { AuthTables } from '../modules/auth/auth-schema.js';
+import type { JobsTables } from '../modules/jobs/jobs-schema.js';
 import type { OrgsTables } from '../modules/orgs/orgs-schema.js';
 import type { AuditTables } from '../modules/security/audit-schema.js';
+import type { SecurityTables } from '../modules/security/security-schema.js';
 
-export interface DB extends OrgsTables, AuditTables {}
+export interface DB extends AuthTables, OrgsTables, AuditTables, SecurityTables, JobsTables {}

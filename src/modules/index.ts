@@ -1,7 +1,10 @@
 /** The modules of the app, in setup order. Each owns its routes; see module.ts. */
+import { authModule } from './auth/auth-routes.js';
 import { homeModule } from './home/home-routes.js';
+import { jobsModule } from './jobs/jobs-routes.js';
 import type { KluisModule } from './module.js';
+import { securityModule } from './security/security-routes.js';
 
 export type { KluisModule } from './module.js';
 
-export const modules: readonly KluisModule[] = [homeModule];
+export const modules: readonly KluisModule[] = [authModule, homeModule, securityModule, jobsModule];

@@ -30,6 +30,7 @@ export const errorCodes = {
   ERR_AUDIT_CHAIN_BROKEN: { status: 500, messageKey: 'error.internal' },
   ERR_JOB_UNKNOWN_TYPE: { status: 500, messageKey: 'error.internal' },
   ERR_MAIL_SEND_FAILED: { status: 502, messageKey: 'error.mailFailed' },
+  ERR_JOB_LEASE_EXPIRED: { status: 500, messageKey: 'error.internal' },
 } as const satisfies Record<string, { status: number; messageKey: MessageKey }>;
 
 export type ErrorCode = keyof typeof errorCodes;

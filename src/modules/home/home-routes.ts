@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 import { html } from '../../shared/html/html.js';
 import { renderPage } from '../../shared/http/render.js';
+import { queueState } from '../jobs/jobs-queue.js';
 import type { KluisModule } from '../module.js';
 
 export const homeModule: KluisModule = {
@@ -16,7 +17,8 @@ export const homeModule: KluisModule = {
 
     app.get('/healthz', { config: { access: { kind: 'public' } } }, async (_request, reply) => {
       await sql`select 1`.execute(kluis.db);
-      return reply.send({ status: 'ok' });
+      // One word about the queue, no figures: 'stalled' when due jobs wait and no worker takes them.
+      return reply.send({ status: 'ok', jobs: await queueState(kluis.db, kluis.clock) });
     });
 
     app.get('/staff', { config: { access: { kind: 'staff' } } }, async (request, reply) =>

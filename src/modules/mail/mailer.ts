@@ -17,6 +17,8 @@ export interface OutgoingMail {
   references?: string[];
   /** Extra non-personal headers, e.g. X-Kluis-Template. */
   headers?: Record<string, string>;
+  /** A fixed Message-ID (`<id@host>`), so a retried send is recognisable as the same message. */
+  messageId?: string;
 }
 
 export interface SentMail {
@@ -32,8 +34,19 @@ export function smtpUrlOf(config: Config): string {
   return config.smtpUrl ?? `smtp://127.0.0.1:${config.devMailSinkPort}`;
 }
 
-export function createMailer(config: Config): Mailer {
-  const transport = nodemailer.createTransport(smtpUrlOf(config));
+export interface MailerOptions {
+  /** Overrides the SMTP URL from the configuration (e.g. a sink on a port picked at start). */
+  url?: string;
+}
+
+export function createMailer(config: Config, options: MailerOptions = {}): Mailer {
+  // Bounded timeouts: a hanging server must fail the send well within a job's lease.
+  const transport = nodemailer.createTransport({
+    url: options.url ?? smtpUrlOf(config),
+    connectionTimeout: 30_000,
+    greetingTimeout: 30_000,
+    socketTimeout: 60_000,
+  });
   return {
     async send(mail) {
       try {
@@ -46,6 +59,7 @@ export function createMailer(config: Config): Mailer {
           ...(mail.inReplyTo === undefined ? {} : { inReplyTo: mail.inReplyTo }),
           ...(mail.references === undefined ? {} : { references: mail.references }),
           ...(mail.headers === undefined ? {} : { headers: mail.headers }),
+          ...(mail.messageId === undefined ? {} : { messageId: mail.messageId }),
         });
         return { messageId: String(info.messageId) };
       } catch (cause) {

@@ -4,7 +4,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { isPostgres } from '../../db/dialect.js';
 import type { DB } from '../../db/schema.js';
 import { type Actor, actorRef } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
@@ -59,35 +58,55 @@ function refOf(actor: AuditEvent['actor']): string {
   return actorRef(actor);
 }
 
-/** Appends one entry within `db` (pass the use case's transaction). Returns the new seq. */
+/**
+ * Appends one entry within `db` (pass the use case's transaction). Returns the new seq.
+ * Called with a plain `Kysely` (no transaction), it opens its own so the three statements stay
+ * atomic.
+ */
 export async function appendAudit(db: Kysely<DB>, clock: Clock, event: AuditEvent): Promise<number> {
   try {
-    let headQuery = db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1);
-    if (isPostgres(db as Kysely<unknown>)) headQuery = headQuery.forUpdate();
-    const head = await headQuery.executeTakeFirstOrThrow();
-    const entry: Omit<ChainFields, 'prev_hash'> = {
-      seq: Number(head.seq) + 1,
-      at: clock.now().toISOString(),
-      org_id: event.actor.orgId,
-      actor: refOf(event.actor),
-      action: event.action,
-      target_type: event.target?.type ?? null,
-      target_id: event.target?.id ?? null,
-      purpose: event.purpose ?? null,
-      fields: JSON.stringify([...(event.fields ?? [])].sort()),
-      meta: sortedJson(event.meta),
-    };
-    const hash = chainHash(head.hash, entry);
-    await db
-      .insertInto('audit_log')
-      .values({ ...entry, prev_hash: head.hash, hash })
-      .execute();
-    await db.updateTable('audit_head').set({ seq: entry.seq, hash }).where('id', '=', 1).execute();
-    return entry.seq;
+    if (!db.isTransaction)
+      return await db.transaction().execute((trx) => appendInTransaction(trx, clock, event));
+    return await appendInTransaction(db, clock, event);
   } catch (cause) {
+    if (cause instanceof AppError && cause.code === 'ERR_AUDIT_WRITE_FAILED') throw cause;
     throw new AppError('ERR_AUDIT_WRITE_FAILED', {
       message: `audit append failed for ${event.action}`,
       cause,
     });
   }
+}
+
+async function appendInTransaction(trx: Kysely<DB>, clock: Clock, event: AuditEvent): Promise<number> {
+  // Claim the next seq by writing the head row first: on PostgreSQL this takes the row lock, on
+  // SQLite the write lock, so concurrent appenders (other transactions, other processes) queue
+  // here instead of reading the same head and failing later (or, on SQLite, with BUSY_SNAPSHOT).
+  const head = await trx
+    .updateTable('audit_head')
+    .set((eb) => ({ seq: eb('seq', '+', 1) }))
+    .where('id', '=', 1)
+    .returning(['seq', 'hash'])
+    .executeTakeFirst();
+  if (head === undefined) {
+    throw new AppError('ERR_AUDIT_WRITE_FAILED', { message: 'the audit head row is missing' });
+  }
+  const entry: Omit<ChainFields, 'prev_hash'> = {
+    seq: Number(head.seq),
+    at: clock.now().toISOString(),
+    org_id: event.actor.orgId,
+    actor: refOf(event.actor),
+    action: event.action,
+    target_type: event.target?.type ?? null,
+    target_id: event.target?.id ?? null,
+    purpose: event.purpose ?? null,
+    fields: JSON.stringify([...(event.fields ?? [])].sort()),
+    meta: sortedJson(event.meta),
+  };
+  const hash = chainHash(head.hash, entry);
+  await trx
+    .insertInto('audit_log')
+    .values({ ...entry, prev_hash: head.hash, hash })
+    .execute();
+  await trx.updateTable('audit_head').set({ hash }).where('id', '=', 1).execute();
+  return entry.seq;
 }

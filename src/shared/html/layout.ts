@@ -2,7 +2,7 @@
  * The page shell: skip link, header with language switch, optional staff navigation, main,
  * footer. No inline script or style (strict CSP); one self-hosted stylesheet.
  */
-import type { Actor } from '../actor.js';
+import type { Actor, OrgKind, Role } from '../actor.js';
 import type { Locale, MessageKey, Translate } from '../i18n/messages.js';
 import { type HtmlValue, html, type SafeHtml } from './html.js';
 
@@ -10,11 +10,22 @@ export interface NavItem {
   readonly href: string;
   readonly label: MessageKey;
   /** Shown only when the actor holds one of these roles (all roles when omitted). */
-  readonly roles?: readonly string[];
+  readonly roles?: readonly Role[];
+  /** Shown only to staff of these kinds of organisation (all when omitted). */
+  readonly orgKinds?: readonly OrgKind[];
 }
 
 /** Staff navigation; modules add their entries here. */
-export const staffNav: NavItem[] = [{ href: '/staff', label: 'nav.dashboard' }];
+export const staffNav: NavItem[] = [
+  { href: '/staff', label: 'nav.dashboard' },
+  { href: '/staff/security/audit', label: 'nav.security', roles: ['security'] },
+  {
+    href: '/staff/health',
+    label: 'nav.health',
+    roles: ['owner', 'admin', 'security'],
+    orgKinds: ['operator'],
+  },
+];
 
 export interface PageOptions {
   readonly locale: Locale;
@@ -40,7 +51,9 @@ function nav(o: PageOptions): HtmlValue {
   const actor = o.actor;
   if (actor === undefined || o.bare) return null;
   const items = staffNav.filter(
-    (i) => i.roles === undefined || i.roles.some((r) => actor.roles.includes(r as never)),
+    (i) =>
+      (i.roles === undefined || i.roles.some((r) => actor.roles.includes(r))) &&
+      (i.orgKinds === undefined || i.orgKinds.includes(actor.orgKind)),
   );
   const current = o.path.split('?')[0];
   return html`<nav aria-label="${o.t('nav.main')}" class="staff-nav"><ul>

@@ -5,10 +5,14 @@
  * through FormatJS.
  */
 import { IntlMessageFormat } from 'intl-messageformat';
+import { authEn, authNl } from '../../modules/auth/auth-messages.js';
+import { jobsEn, jobsNl } from '../../modules/jobs/jobs-messages.js';
+import { mailEn, mailNl } from '../../modules/mail/mail-messages.js';
+import { securityEn, securityNl } from '../../modules/security/security-messages.js';
 import { coreEn, coreNl } from './core-messages.js';
 
-const nl = { ...coreNl } as const;
-const en: Record<keyof typeof nl, string> = { ...coreEn };
+const nl = { ...coreNl, ...authNl, ...jobsNl, ...mailNl, ...securityNl } as const;
+const en: Record<keyof typeof nl, string> = { ...coreEn, ...authEn, ...jobsEn, ...mailEn, ...securityEn };
 
 export type MessageKey = keyof typeof nl;
 export const locales = ['nl', 'en'] as const;

@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import SQLiteDatabase from 'better-sqlite3-multiple-ciphers';
+import { sql } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestKluis, type TestKluis, testDialect } from '../../test/dialects.js';
+import { doctor } from './doctor.js';
+
+async function runDoctor(env: NodeJS.ProcessEnv): Promise<{ code: number; text: string }> {
+  const chunks: string[] = [];
+  const out = new Writable({
+    write(chunk, _enc, done) {
+      chunks.push(String(chunk));
+      done();
+    },
+  });
+  const code = await doctor(env, out);
+  return { code, text: chunks.join('') };
+}
+
+function envOf(k: TestKluis): NodeJS.ProcessEnv {
+  return {
+    NODE_ENV: 'test',
+    KLUIS_DATA_DIR: k.dir,
+    KLUIS_DATABASE_URL: k.config.databaseUrl,
+    KLUIS_KEYSTORE_URL: k.config.keystoreUrl,
+    KLUIS_MASTER_KEY: k.config.masterKey.value,
+    KLUIS_LOG_LEVEL: 'silent',
+    ...(k.config.databaseKey ? { KLUIS_DATABASE_KEY: k.config.databaseKey.value } : {}),
+  };
+}
+
+describe('kluis doctor', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kluis-doctor-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists what a production start would refuse, without changing anything', async () => {
+    const { code, text } = await runDoctor({
+      NODE_ENV: 'development',
+      KLUIS_DATA_DIR: dir,
+      KLUIS_DATABASE_URL: `sqlite:${join(dir, 'kluis.db')}`,
+      KLUIS_COOKIE_SECURE: 'false',
+    });
+    expect(code).toBe(0);
+    expect(text).toMatch(/! would refuse in production:/);
+    expect(text).toMatch(/- KLUIS_MASTER_KEY \(or KLUIS_MASTER_KEY_FILE\) is not set/);
+    expect(text).toMatch(/- production refuses an unencrypted SQLite database/);
+    expect(text).toMatch(/- KLUIS_PUBLIC_ORIGIN is not set/);
+    expect(text).toMatch(/- no TLS termination configured/);
+    expect(text).toMatch(/- KLUIS_COOKIE_SECURE=false is not allowed in production/);
+    expect(text).toMatch(/not created yet/);
+    // Secrets are never printed, not even the generated development ones.
+    expect(text).not.toMatch(/[A-Za-z0-9_-]{43}/);
+  });
+
+  it('flags a key file that group or others can read', async () => {
+    const keyFile = join(dir, 'master.key');
+    writeFileSync(keyFile, randomBytes(32).toString('base64'));
+    chmodSync(keyFile, 0o644);
+    chmodSync(dir, 0o755);
+    const { code, text } = await runDoctor({
+      NODE_ENV: 'development',
+      KLUIS_DATA_DIR: dir,
+      KLUIS_MASTER_KEY_FILE: keyFile,
+    });
+    expect(code).toBe(1);
+    expect(text).toMatch(/✗ key files readable by group or others:\n\s+- .*master\.key \(0644\): chmod 600/);
+    expect(text).toMatch(/! data or configuration readable by group or others:\n\s+- .* \(0755\): chmod 700/);
+    chmodSync(keyFile, 0o600);
+    chmodSync(dir, 0o700);
+    const fixed = await runDoctor({
+      NODE_ENV: 'development',
+      KLUIS_DATA_DIR: dir,
+      KLUIS_MASTER_KEY_FILE: keyFile,
+    });
+    expect(fixed.text).toMatch(/✓ key files are owner-only/);
+    expect(fixed.text).toMatch(/✓ data directory is owner-only \(0700\)/);
+  });
+
+  it('refuses a key store that is the main database file', async () => {
+    const db = `sqlite:${join(dir, 'kluis.db')}`;
+    const { code, text } = await runDoctor({
+      NODE_ENV: 'development',
+      KLUIS_DATA_DIR: dir,
+      KLUIS_DATABASE_URL: db,
+      KLUIS_KEYSTORE_URL: db,
+    });
+    expect(code).toBe(1);
+    expect(text).toMatch(/✗ the key store is the main database file/);
+  });
+
+  it.runIf(testDialect === 'sqlite')(
+    'reports a plain SQLite database file where an encrypted one belongs',
+    async () => {
+      const plain = new SQLiteDatabase(join(dir, 'kluis.db'));
+      plain.exec('create table t (x text)');
+      plain.close();
+      const { code, text } = await runDoctor({
+        NODE_ENV: 'development',
+        KLUIS_DATA_DIR: dir,
+        KLUIS_DATABASE_URL: `sqlite:${join(dir, 'kluis.db')}`,
+        KLUIS_DATABASE_KEY: randomBytes(32).toString('base64url'),
+      });
+      expect(code).toBe(1);
+      expect(text).toMatch(/✗ database file .*kluis\.db is NOT encrypted \(plain SQLite header\)/);
+    },
+  );
+});
+
+describe.runIf(testDialect === 'sqlite')('kluis doctor on a running installation', () => {
+  let kluis: TestKluis;
+  beforeEach(async () => {
+    kluis = await createTestKluis();
+  });
+  afterEach(async () => {
+    await kluis.destroy();
+  });
+
+  it('confirms encryption, a separate key store and no pending migrations', async () => {
+    const { code, text } = await runDoctor(envOf(kluis));
+    expect(text).toMatch(/✓ database file is encrypted \(no plain SQLite header\)/);
+    expect(text).toMatch(/✓ key store file is encrypted/);
+    expect(text).toMatch(/✓ the key store is a separate file from the main database/);
+    expect(text).toMatch(/✓ database and key store reachable/);
+    expect(text).toMatch(/✓ no pending migrations/);
+    expect(code).toBe(0);
+  });
+
+  it('lists pending migrations, and refuses migrations it does not know', async () => {
+    await sql`delete from kysely_migration where name = '0300_audit'`.execute(kluis.db);
+    await sql`insert into kysely_migration (name, timestamp) values ('9999_from_the_future', 'x')`.execute(
+      kluis.db,
+    );
+    const { code, text } = await runDoctor(envOf(kluis));
+    expect(text).toMatch(/! 1 pending migrations.*:\n\s+- 0300_audit/);
+    expect(text).toMatch(
+      /✗ the database has migrations this Kluis version does not know.*:\n\s+- 9999_from_the_future/,
+    );
+    expect(code).toBe(1);
+  });
+});

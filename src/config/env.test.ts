@@ -1,0 +1,297 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError, describeConfig, loadConfig } from './env.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'kluis-env-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const key = () => randomBytes(32).toString('base64');
+const dbKey = () => randomBytes(32).toString('base64url');
+
+/** A production configuration that starts; each test breaks one thing. */
+function production(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    NODE_ENV: 'production',
+    KLUIS_DATA_DIR: dir,
+    KLUIS_DATABASE_URL: `sqlite:${join(dir, 'kluis.db')}`,
+    KLUIS_MASTER_KEY: key(),
+    KLUIS_DATABASE_KEY: dbKey(),
+    KLUIS_PUBLIC_ORIGIN: 'https://kluis.example.nl',
+    KLUIS_TRUST_PROXY: '127.0.0.1',
+  };
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('production refuses insecure configuration (P11)', () => {
+  it('starts with a complete production configuration behind a TLS proxy', () => {
+    const config = loadConfig(production());
+    expect(config.env).toBe('production');
+    expect(config.cookieSecure).toBe(true);
+    expect(config.trustProxy).toBe('127.0.0.1');
+    expect(config.publicOrigin).toBe('https://kluis.example.nl');
+  });
+
+  it('starts with a complete production configuration serving TLS itself', () => {
+    const config = loadConfig(
+      production({
+        KLUIS_TRUST_PROXY: undefined,
+        KLUIS_TLS_CERT_FILE: '/etc/kluis/cert.pem',
+        KLUIS_TLS_KEY_FILE: '/etc/kluis/key.pem',
+      }),
+    );
+    expect(config.tls).toEqual({ certFile: '/etc/kluis/cert.pem', keyFile: '/etc/kluis/key.pem' });
+  });
+
+  it('refuses a missing master key', () => {
+    expect(problemsOf(production({ KLUIS_MASTER_KEY: undefined }))).toEqual([
+      expect.stringMatching(/^KLUIS_MASTER_KEY \(or KLUIS_MASTER_KEY_FILE\) is not set/),
+    ]);
+  });
+
+  it('never falls back to the generated development master key', () => {
+    // A development run left its generated secrets in the data directory.
+    loadConfig({ NODE_ENV: 'development', KLUIS_DATA_DIR: dir });
+    const problems = problemsOf(production({ KLUIS_MASTER_KEY: undefined, KLUIS_DATABASE_KEY: undefined }));
+    expect(problems).toEqual([
+      expect.stringMatching(/^KLUIS_MASTER_KEY \(or KLUIS_MASTER_KEY_FILE\) is not set/),
+      expect.stringMatching(/refuses an unencrypted SQLite database/),
+      expect.stringMatching(/dev-secrets\.json exists/),
+    ]);
+  });
+
+  it('refuses keys copied from the development secrets file', () => {
+    const dev = loadConfig({ NODE_ENV: 'development', KLUIS_DATA_DIR: dir });
+    const problems = problemsOf(
+      production({ KLUIS_MASTER_KEY: dev.masterKey.value, KLUIS_DATABASE_KEY: dev.databaseKey?.value }),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/dev-secrets\.json exists/),
+      expect.stringMatching(/KLUIS_MASTER_KEY is the development master key/),
+      expect.stringMatching(/KLUIS_DATABASE_KEY is the development database key/),
+    ]);
+  });
+
+  it('refuses a weak master key (32 zero bytes) and a malformed one', () => {
+    expect(problemsOf(production({ KLUIS_MASTER_KEY: Buffer.alloc(32).toString('base64') }))).toEqual([
+      expect.stringMatching(/KLUIS_MASTER_KEY is not random/),
+    ]);
+    expect(problemsOf(production({ KLUIS_MASTER_KEY: 'correct horse battery staple' }))).toEqual([
+      expect.stringMatching(/KLUIS_MASTER_KEY must be 32 random bytes/),
+    ]);
+  });
+
+  it('refuses an unencrypted SQLite database, and a short database key', () => {
+    expect(problemsOf(production({ KLUIS_DATABASE_KEY: undefined }))).toEqual([
+      expect.stringMatching(/production refuses an unencrypted SQLite database: set KLUIS_DATABASE_KEY_FILE/),
+    ]);
+    expect(problemsOf(production({ KLUIS_DATABASE_KEY: 'short' }))).toEqual([
+      expect.stringMatching(/KLUIS_DATABASE_KEY is too short/),
+    ]);
+  });
+
+  it('does not ask PostgreSQL for a database key', () => {
+    const config = loadConfig(
+      production({
+        KLUIS_DATABASE_URL: 'postgres://kluis:pw@db.example.nl/kluis',
+        KLUIS_DATABASE_KEY: undefined,
+      }),
+    );
+    expect(config.keystoreUrl).toBe(config.databaseUrl);
+  });
+
+  it('refuses KLUIS_COOKIE_SECURE=false', () => {
+    expect(problemsOf(production({ KLUIS_COOKIE_SECURE: 'false' }))).toEqual([
+      'KLUIS_COOKIE_SECURE=false is not allowed in production',
+    ]);
+  });
+
+  it('refuses a missing public origin and an http:// one', () => {
+    expect(problemsOf(production({ KLUIS_PUBLIC_ORIGIN: undefined }))).toEqual([
+      expect.stringMatching(/KLUIS_PUBLIC_ORIGIN is not set/),
+    ]);
+    expect(problemsOf(production({ KLUIS_PUBLIC_ORIGIN: 'http://kluis.example.nl' }))).toEqual([
+      'KLUIS_PUBLIC_ORIGIN must start with https:// in production',
+    ]);
+  });
+
+  it('refuses to run without TLS or a trusted TLS proxy, and half a TLS configuration', () => {
+    expect(problemsOf(production({ KLUIS_TRUST_PROXY: undefined }))).toEqual([
+      expect.stringMatching(/^no TLS termination configured/),
+    ]);
+    expect(problemsOf(production({ KLUIS_TRUST_PROXY: 'false' }))).toEqual([
+      expect.stringMatching(/^no TLS termination configured/),
+    ]);
+    expect(problemsOf(production({ KLUIS_TLS_CERT_FILE: '/etc/kluis/cert.pem' }))).toEqual([
+      'set both KLUIS_TLS_CERT_FILE and KLUIS_TLS_KEY_FILE, or neither',
+    ]);
+  });
+
+  it('lists every problem at once in one ConfigError', () => {
+    const env: NodeJS.ProcessEnv = {
+      NODE_ENV: 'production',
+      KLUIS_DATA_DIR: dir,
+      KLUIS_COOKIE_SECURE: 'false',
+    };
+    const error = (() => {
+      try {
+        loadConfig(env);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(5);
+    expect((error as ConfigError).message).toMatch(/^Kluis cannot start:\n {2}- /);
+    for (const p of problems) expect((error as ConfigError).message).toContain(p);
+  });
+
+  it('allows development defaults outside production, with generated owner-only secrets', () => {
+    const config = loadConfig({ NODE_ENV: 'development', KLUIS_DATA_DIR: dir });
+    expect(config.masterKey.source).toBe('dev-generated');
+    expect(config.databaseKey?.source).toBe('dev-generated');
+    expect(config.cookieSecure).toBe(false);
+  });
+});
+
+describe('secrets', () => {
+  it('never appear in describeConfig', () => {
+    const master = key();
+    const databaseKey = dbKey();
+    const config = loadConfig(
+      production({
+        KLUIS_MASTER_KEY: master,
+        KLUIS_DATABASE_KEY: databaseKey,
+        KLUIS_SMTP_URL: 'smtps://kluis:smtp-Secret-42@smtp.example.nl:465',
+      }),
+    );
+    const described = JSON.stringify(describeConfig(config));
+    expect(described).not.toContain(master);
+    expect(described).not.toContain(databaseKey);
+    expect(described).not.toContain('smtp-Secret-42');
+    expect(described).toContain('smtps://kluis:***@smtp.example.nl:465');
+
+    const pg = loadConfig(
+      production({ KLUIS_DATABASE_URL: 'postgres://kluis:pg-Secret-7@db.example.nl/kluis' }),
+    );
+    expect(JSON.stringify(describeConfig(pg))).not.toContain('pg-Secret-7');
+  });
+
+  it('are read from *_FILE paths, trimmed', () => {
+    const master = key();
+    const previous = key();
+    const databaseKey = dbKey();
+    writeFileSync(join(dir, 'master.key'), `${master}\n`, { mode: 0o600 });
+    writeFileSync(join(dir, 'previous.key'), `${previous}\n`, { mode: 0o600 });
+    writeFileSync(join(dir, 'database.key'), `${databaseKey}\n`, { mode: 0o600 });
+    const config = loadConfig(
+      production({
+        KLUIS_MASTER_KEY: undefined,
+        KLUIS_DATABASE_KEY: undefined,
+        KLUIS_MASTER_KEY_FILE: join(dir, 'master.key'),
+        KLUIS_MASTER_KEY_PREVIOUS_FILE: join(dir, 'previous.key'),
+        KLUIS_DATABASE_KEY_FILE: join(dir, 'database.key'),
+      }),
+    );
+    expect(config.masterKey).toEqual({ value: master, source: 'file' });
+    expect(config.previousMasterKeys).toEqual([{ value: previous, source: 'file' }]);
+    expect(config.databaseKey).toEqual({ value: databaseKey, source: 'file' });
+  });
+
+  it('refuses a *_FILE that cannot be read, and a secret given twice', () => {
+    expect(
+      problemsOf(
+        production({ KLUIS_MASTER_KEY: undefined, KLUIS_MASTER_KEY_FILE: join(dir, 'missing.key') }),
+      ),
+    ).toEqual([
+      expect.stringMatching(/KLUIS_MASTER_KEY_FILE points to .*missing\.key, which cannot be read/),
+      expect.stringMatching(/KLUIS_MASTER_KEY \(or KLUIS_MASTER_KEY_FILE\) is not set/),
+    ]);
+    writeFileSync(join(dir, 'master.key'), key());
+    expect(problemsOf(production({ KLUIS_MASTER_KEY_FILE: join(dir, 'master.key') }))).toContain(
+      'set either KLUIS_MASTER_KEY or KLUIS_MASTER_KEY_FILE, not both',
+    );
+  });
+});
+
+describe('KLUIS_CONFIG_FILE', () => {
+  it('is read, and the environment wins over it', () => {
+    const file = join(dir, 'kluis.env');
+    const master = key();
+    writeFileSync(
+      file,
+      [
+        '# comment',
+        'NODE_ENV=production',
+        `KLUIS_DATA_DIR=${dir}`,
+        `KLUIS_DATABASE_URL="sqlite:${join(dir, 'kluis.db')}"`,
+        `KLUIS_MASTER_KEY=${master}`,
+        `KLUIS_DATABASE_KEY='${dbKey()}'`,
+        'KLUIS_PUBLIC_ORIGIN=https://from-file.example.nl',
+        'KLUIS_TRUST_PROXY=127.0.0.1',
+        'KLUIS_PORT=4000',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    const fromFile = loadConfig({ KLUIS_CONFIG_FILE: file });
+    expect(fromFile.env).toBe('production');
+    expect(fromFile.port).toBe(4000);
+    expect(fromFile.masterKey.value).toBe(master);
+    expect(fromFile.publicOrigin).toBe('https://from-file.example.nl');
+
+    const overridden = loadConfig({
+      KLUIS_CONFIG_FILE: file,
+      KLUIS_PUBLIC_ORIGIN: 'https://from-env.example.nl',
+      KLUIS_PORT: '',
+    });
+    expect(overridden.publicOrigin).toBe('https://from-env.example.nl');
+    expect(overridden.port).toBe(4000); // an empty variable does not override
+  });
+});
+
+describe('kluis serve', () => {
+  it('exits non-zero and says what to set when production configuration is insecure', () => {
+    const run = spawnSync('npx', ['tsx', 'src/cli.ts', 'serve'], {
+      cwd: process.cwd(),
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NODE_ENV: 'production',
+        KLUIS_DATA_DIR: dir,
+        KLUIS_PUBLIC_ORIGIN: 'http://kluis.example.nl',
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(78);
+    expect(run.stderr).toMatch(/Kluis cannot start:/);
+    expect(run.stderr).toMatch(/KLUIS_MASTER_KEY \(or KLUIS_MASTER_KEY_FILE\) is not set/);
+    expect(run.stderr).toMatch(/KLUIS_PUBLIC_ORIGIN must start with https:\/\//);
+    expect(run.stderr).toMatch(/kluis doctor/);
+    expect(run.stdout).not.toMatch(/is running/);
+  });
+});

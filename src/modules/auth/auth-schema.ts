@@ -1,0 +1,240 @@
+/**
+ * Tables of the staff authentication core (P11, ASVS 5.0 V6/V7). Migration range 0100-0149.
+ *
+ * - `users`: staff accounts, one org each. The email is staff data (plain text, unique per org);
+ *   the password is an argon2id hash; the TOTP seed is sealed with the org key, bound to its row.
+ * - `sessions`: server-side sessions. The id is SHA-256 of the opaque cookie token, so a copy of
+ *   the table cannot be replayed as cookies.
+ * - `recovery_codes`: SHA-256 of high-entropy single-use codes.
+ * - `login_attempts`: recent failures per throttle key (`ip:<addr>`, `acct:<hash>`), short-lived;
+ *   also password-reset requests (`reset-ip:<addr>`, `reset-acct:<hash>`).
+ * - `api_keys` (0111): keys for the REST API, one org each, with a subset of their creator's roles.
+ *   Only SHA-256 of the 256-bit random secret is stored (bound to the key id); the token
+ *   `kluis_<id>_<secret>` is shown once.
+ * - `password_reset_tokens` (0112): SHA-256 of single-use, 30-minute reset tokens sent by email.
+ */
+import { type Generated, type Migration, sql } from 'kysely';
+import { binaryType, withSerialPk } from '../../db/dialect.js';
+import { type Role, roles } from '../../shared/actor.js';
+import type { SessionState } from '../../shared/http/access.js';
+
+export type PendingStep = SessionState['pending'][number];
+export const pendingSteps: readonly PendingStep[] = ['totp', 'password_change', 'totp_enrolment'];
+
+export interface UsersTable {
+  id: string;
+  org_id: string;
+  /** Lowercased, trimmed; unique per org. */
+  email: string;
+  display_name: string;
+  password_hash: string;
+  must_change_password: number;
+  disabled: number;
+  /** Base32 TOTP seed sealed with `keyring.encryptForOrg` at {users, totp_secret, id}. */
+  totp_secret: Buffer | null;
+  totp_enabled: number;
+  /** The last TOTP time step accepted; a code for this step or an earlier one is a replay. */
+  totp_last_step: number | null;
+  /** Consecutive failed logins (password or second factor) since the last success or lock. */
+  failed_logins: number;
+  /** How many times the account was locked since the last success (lock time doubles). */
+  lockout_count: number;
+  locked_until: string | null;
+  password_changed_at: string;
+  created_at: string;
+  updated_at: string;
+  /** When the user last completed sign-in (every factor); null before the first (0110). */
+  last_login_at: string | null;
+  /** The language the user last signed in with (`nl`/`en`), for mail to them (0110). */
+  locale: string | null;
+}
+
+export interface UserRolesTable {
+  user_id: string;
+  org_id: string;
+  role: Role;
+}
+
+export interface SessionsTable {
+  /** SHA-256 hex of the cookie token. */
+  id: string;
+  user_id: string;
+  org_id: string;
+  created_at: string;
+  last_seen_at: string;
+  /** Absolute expiry, fixed at creation. */
+  expires_at: string;
+  /** JSON array of `PendingStep`. */
+  pending: string;
+}
+
+export interface RecoveryCodesTable {
+  user_id: string;
+  org_id: string;
+  code_hash: string;
+  created_at: string;
+  used_at: string | null;
+}
+
+export interface LoginAttemptsTable {
+  id: Generated<number>;
+  key: string;
+  at: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  org_id: string;
+  name: string;
+  /** The token's first characters (`kluis_` and the start of the id), for recognising a key. */
+  prefix: string;
+  /** SHA-256 hex of `kluis/api-key/v1|<id>|<secret>`. */
+  secret_hash: string;
+  /** JSON array of `Role`. */
+  roles: string;
+  /** The user who made the key; the key never holds a role that user does not hold. */
+  created_by: string;
+  created_at: string;
+  /** Written at most once a minute. */
+  last_used_at: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface PasswordResetTokensTable {
+  id: string;
+  org_id: string;
+  user_id: string;
+  /** SHA-256 hex of the token in the emailed link. */
+  token_hash: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface AuthTables {
+  users: UsersTable;
+  user_roles: UserRolesTable;
+  sessions: SessionsTable;
+  recovery_codes: RecoveryCodesTable;
+  login_attempts: LoginAttemptsTable;
+  api_keys: ApiKeysTable;
+  password_reset_tokens: PasswordResetTokensTable;
+}
+
+const roleList = sql.join(roles.map((r) => sql.lit(r)));
+
+export const authMigrations: Record<string, Migration> = {
+  '0100_auth_users_sessions': {
+    async up(db) {
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('display_name', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text', (c) => c.notNull())
+        .addColumn('must_change_password', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('totp_secret', binaryType(db))
+        .addColumn('totp_enabled', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('totp_last_step', 'bigint')
+        .addColumn('failed_logins', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('lockout_count', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('locked_until', 'text')
+        .addColumn('password_changed_at', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('users_org_email', ['org_id', 'email'])
+        .execute();
+      // Login finds the org by the email address.
+      await db.schema.createIndex('users_email').on('users').column('email').execute();
+
+      await db.schema
+        .createTable('user_roles')
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+        .addColumn('role', 'text', (c) => c.notNull().check(sql`role in (${roleList})`))
+        .addPrimaryKeyConstraint('user_roles_pk', ['user_id', 'role'])
+        .execute();
+
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_seen_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('pending', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute();
+      await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute();
+      await db.schema.createIndex('sessions_expires').on('sessions').column('expires_at').execute();
+
+      await db.schema
+        .createTable('recovery_codes')
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+        .addColumn('code_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('used_at', 'text')
+        .addPrimaryKeyConstraint('recovery_codes_pk', ['user_id', 'code_hash'])
+        .execute();
+
+      await withSerialPk(db, db.schema.createTable('login_attempts'), 'id')
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('login_attempts_key_at')
+        .on('login_attempts')
+        .columns(['key', 'at'])
+        .execute();
+      await db.schema.createIndex('login_attempts_at').on('login_attempts').column('at').execute();
+    },
+  },
+  '0110_auth_user_last_login': {
+    async up(db) {
+      await db.schema.alterTable('users').addColumn('last_login_at', 'text').execute();
+      await db.schema.alterTable('users').addColumn('locale', 'text').execute();
+    },
+  },
+  '0111_auth_api_keys': {
+    async up(db) {
+      await db.schema
+        .createTable('api_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('prefix', 'text', (c) => c.notNull())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('roles', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_used_at', 'text')
+        .addColumn('expires_at', 'text')
+        .addColumn('revoked_at', 'text')
+        .execute();
+      await db.schema.createIndex('api_keys_org').on('api_keys').columns(['org_id', 'created_at']).execute();
+    },
+  },
+  '0112_auth_password_reset_tokens': {
+    async up(db) {
+      await db.schema
+        .createTable('password_reset_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('used_at', 'text')
+        .execute();
+      await db.schema
+        .createIndex('password_reset_tokens_user')
+        .on('password_reset_tokens')
+        .columns(['user_id', 'used_at'])
+        .execute();
+    },
+  },
+};

@@ -1,0 +1,80 @@
+/**
+ * The staff authentication core. Keeps P11 (systems not accessible without authorisation) to
+ * ASVS 5.0 level 2: V6 (argon2id passwords, local weak-password refusal, throttling and lockout,
+ * TOTP with replay refusal and recovery codes) and V7 (database sessions with opaque tokens,
+ * idle and absolute timeouts, rotation at sign-in and privilege change, log out everywhere).
+ *
+ * `createAuthService` is the one entry point for routes, the CLI and other modules; it groups
+ * the use cases of `auth-users.ts` (managing accounts), `auth-login.ts` (signing in),
+ * `auth-account.ts` (one's own account) and `auth-sessions.ts` (sessions).
+ */
+import type { Kysely } from 'kysely';
+import type { Config } from '../../config/env.js';
+import type { Keyring } from '../../crypto/keyring.js';
+import type { DB } from '../../db/schema.js';
+import { type Clock, MINUTE } from '../../shared/clock.js';
+import { createAccountService } from './auth-account.js';
+import { createLoginService, defaultThrottlePolicy, type ThrottlePolicy } from './auth-login.js';
+import { createPasswordHasher, type PasswordHasher } from './auth-passwords.js';
+import { createAuthRepository } from './auth-repository.js';
+import { createSessionService } from './auth-sessions.js';
+import { createUsersService } from './auth-users.js';
+
+export type AuthConfig = Pick<
+  Config,
+  'sessionIdleMinutes' | 'sessionAbsoluteHours' | 'requireTotpForOperator' | 'cookieSecure'
+>;
+
+export interface AuthDeps {
+  db: Kysely<DB>;
+  keyring: Keyring;
+  clock: Clock;
+  config: AuthConfig;
+  /** Defaults to argon2id with the OWASP parameters. */
+  hasher?: PasswordHasher;
+  /** Defaults to `defaultThrottlePolicy` (5 failures lock 15 min, doubling; 20 per IP per 15 min). */
+  throttle?: Partial<ThrottlePolicy>;
+}
+
+export function createAuthService(deps: AuthDeps) {
+  const { db, keyring, clock, config } = deps;
+  const hasher = deps.hasher ?? createPasswordHasher();
+  const throttle: ThrottlePolicy = { ...defaultThrottlePolicy, ...deps.throttle };
+  const sessions = createSessionService({ db, clock, config });
+  const users = createUsersService({ db, clock, hasher });
+  const login = createLoginService({ db, keyring, clock, config, hasher, sessions, throttle });
+  const account = createAccountService({ db, keyring, clock, hasher, sessions });
+  return {
+    hasher,
+    throttle,
+    sessions,
+    /**
+     * Housekeeping for a recurring job: deletes expired sessions and throttle records older
+     * than twice the throttle window. Not audited (no use case, no personal values).
+     */
+    async sweep(): Promise<{ sessions: number; loginAttempts: number }> {
+      const cutoff = new Date(clock.now().getTime() - 2 * throttle.windowMinutes * MINUTE).toISOString();
+      return {
+        sessions: await sessions.deleteExpired(),
+        loginAttempts: await createAuthRepository(db).purgeAttempts(cutoff),
+      };
+    },
+    ...users,
+    ...login,
+    ...account,
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;
+
+const perKluis = new WeakMap<object, AuthService>();
+
+/** One auth service per Kluis graph (the routes and the session hook share it). */
+export function authServiceFor(kluis: Omit<AuthDeps, 'hasher' | 'throttle'>): AuthService {
+  let service = perKluis.get(kluis);
+  if (service === undefined) {
+    service = createAuthService(kluis);
+    perKluis.set(kluis, service);
+  }
+  return service;
+}

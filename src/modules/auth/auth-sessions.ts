@@ -1,0 +1,224 @@
+/**
+ * Server-side sessions (ASVS V7). The cookie holds an opaque 256-bit random token; the database
+ * holds only its SHA-256, so the table cannot be replayed as cookies. A session ends after
+ * `sessionIdleMinutes` without use (sliding) and `sessionAbsoluteHours` after sign-in, whichever
+ * comes first. A token that matches no live session is never adopted: sign-in always mints a new
+ * one (no session fixation), and so does every step that raises privilege.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Config } from '../../config/env.js';
+import type { DB } from '../../db/schema.js';
+import { type Actor, scopeOf } from '../../shared/actor.js';
+import { type Clock, HOUR, MINUTE } from '../../shared/clock.js';
+import { AppError } from '../../shared/errors.js';
+import type { SessionState } from '../../shared/http/access.js';
+import { appendAudit } from '../security/audit-chain.js';
+import { createAuthRepository, pendingOf, type UserWithOrg } from './auth-repository.js';
+import type { PendingStep } from './auth-schema.js';
+
+export const SESSION_COOKIE = 'kluis_session';
+
+/** `last_seen_at` is written at most this often, so reads stay reads. */
+const TOUCH_INTERVAL_MS = MINUTE;
+/** How long a password-verified session may wait for its second factor. */
+const SECOND_FACTOR_MS = 10 * MINUTE;
+
+export type SessionConfig = Pick<Config, 'sessionIdleMinutes' | 'sessionAbsoluteHours' | 'cookieSecure'>;
+
+export interface SessionDeps {
+  db: Kysely<DB>;
+  clock: Clock;
+  config: SessionConfig;
+}
+
+export interface IssuedSession {
+  /** The cookie value: shown to the browser once, never stored. */
+  readonly token: string;
+  readonly id: string;
+  readonly expiresAt: Date;
+  readonly pending: readonly PendingStep[];
+}
+
+export type ResolvedSession =
+  | { readonly kind: 'none' }
+  /** A cookie was presented but names no live session: the caller clears it. */
+  | { readonly kind: 'invalid' }
+  | {
+      readonly kind: 'valid';
+      readonly actor: Extract<Actor, { kind: 'user' }>;
+      readonly session: SessionState;
+      readonly expiresAt: Date;
+    };
+
+export interface SessionSummary {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly lastSeenAt: string;
+  readonly expiresAt: string;
+  readonly current: boolean;
+}
+
+export function sessionIdOf(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+const tokenPattern = /^[A-Za-z0-9_-]{43}$/;
+
+/** Cookie attributes for the session cookie (httpOnly, SameSite=Lax, Secure per configuration). */
+export function sessionCookieOptions(config: Pick<Config, 'cookieSecure'>, expiresAt?: Date) {
+  return {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: config.cookieSecure,
+    ...(expiresAt === undefined ? {} : { expires: expiresAt }),
+  };
+}
+
+export function createSessionService(deps: SessionDeps) {
+  const { db, clock, config } = deps;
+  const idleMs = config.sessionIdleMinutes * MINUTE;
+  const absoluteMs = config.sessionAbsoluteHours * HOUR;
+
+  /**
+   * Starts a session for `user` inside the caller's transaction, deleting `options.replacing`
+   * (the session the browser presented, if any). `options.startedAt` keeps the original sign-in
+   * time when a session is rotated, so rotation never extends the absolute timeout. A session
+   * still waiting for its second factor lives at most 10 minutes. Exported for other sign-in
+   * paths (e.g. a password-reset link).
+   */
+  async function issue(
+    trx: Kysely<DB>,
+    user: Pick<UserWithOrg, 'id' | 'org_id'>,
+    pending: readonly PendingStep[],
+    options: { replacing?: string | undefined; startedAt?: Date } = {},
+  ): Promise<IssuedSession> {
+    const repo = createAuthRepository(trx);
+    if (options.replacing !== undefined) await repo.deleteSessionById(options.replacing);
+    const now = clock.now();
+    const started = options.startedAt ?? now;
+    let expires = started.getTime() + absoluteMs;
+    if (pending.includes('totp')) expires = Math.min(expires, now.getTime() + SECOND_FACTOR_MS);
+    const token = randomBytes(32).toString('base64url');
+    const id = sessionIdOf(token);
+    await repo.insertSession({
+      id,
+      user_id: user.id,
+      org_id: user.org_id,
+      created_at: started.toISOString(),
+      last_seen_at: now.toISOString(),
+      expires_at: new Date(expires).toISOString(),
+      pending: JSON.stringify(pending),
+    });
+    return { token, id, expiresAt: new Date(expires), pending };
+  }
+
+  return {
+    issue,
+
+    /**
+     * Replaces a session by a fresh token with the same owner and sign-in time and the given
+     * pending steps (after a second factor, a password change, TOTP enrolment).
+     */
+    async rotate(
+      trx: Kysely<DB>,
+      sessionId: string,
+      pending: readonly PendingStep[],
+    ): Promise<IssuedSession> {
+      const repo = createAuthRepository(trx);
+      const found = await repo.findSessionForRequest(sessionId);
+      if (found === undefined) throw new AppError('ERR_AUTH_SESSION_EXPIRED', { message: 'session ended' });
+      return issue(trx, found.user, pending, {
+        replacing: sessionId,
+        startedAt: new Date(found.session.created_at),
+      });
+    },
+
+    /** Resolves the cookie token of a request to its actor and session state. */
+    async resolve(token: string | undefined): Promise<ResolvedSession> {
+      if (token === undefined || token === '') return { kind: 'none' };
+      if (!tokenPattern.test(token)) return { kind: 'invalid' };
+      const repo = createAuthRepository(db);
+      const id = sessionIdOf(token);
+      const found = await repo.findSessionForRequest(id);
+      if (found === undefined) return { kind: 'invalid' };
+      const { session, user } = found;
+      const now = clock.now();
+      const lastSeen = new Date(session.last_seen_at).getTime();
+      const expired =
+        now.getTime() >= new Date(session.expires_at).getTime() ||
+        now.getTime() - lastSeen >= idleMs ||
+        user.disabled === 1 ||
+        user.org_id !== session.org_id;
+      if (expired) {
+        await repo.deleteSessionById(id);
+        return { kind: 'invalid' };
+      }
+      if (now.getTime() - lastSeen >= TOUCH_INTERVAL_MS) await repo.touchSession(id, now.toISOString());
+      const pending = pendingOf(session);
+      // While a step is pending the session holds no role at all (defence in depth).
+      const userRoles = pending.length > 0 ? [] : await repo.rolesOf({ orgId: user.org_id }, user.id);
+      return {
+        kind: 'valid',
+        actor: {
+          kind: 'user',
+          orgId: user.org_id,
+          orgKind: user.org_kind,
+          userId: user.id,
+          roles: userRoles,
+        },
+        session: { id, pending },
+        expiresAt: new Date(session.expires_at),
+      };
+    },
+
+    /** Signs out of one session (POST /logout). */
+    async logout(actor: Actor, sessionId: string): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        await createAuthRepository(trx).deleteSessionById(sessionId);
+        await appendAudit(trx, clock, { actor, action: 'auth.session.logout' });
+      });
+    },
+
+    /** "Log out everywhere": ends every session of the actor, this one included. */
+    async logoutEverywhere(actor: Actor & { kind: 'user' }): Promise<number> {
+      return db.transaction().execute(async (trx) => {
+        const count = await createAuthRepository(trx).deleteUserSessions(scopeOf(actor), actor.userId);
+        await appendAudit(trx, clock, {
+          actor,
+          action: 'auth.session.logout_all',
+          target: { type: 'user', id: actor.userId },
+          meta: { sessions: count },
+        });
+        return count;
+      });
+    },
+
+    /** The actor's own sessions, newest use first. */
+    async listOwn(actor: Actor & { kind: 'user' }, currentId: string | undefined): Promise<SessionSummary[]> {
+      const now = clock.now().getTime();
+      const rows = await createAuthRepository(db).listUserSessions(scopeOf(actor), actor.userId);
+      return rows
+        .filter(
+          (r) => new Date(r.expires_at).getTime() > now && now - new Date(r.last_seen_at).getTime() < idleMs,
+        )
+        .map((r) => ({
+          id: r.id,
+          createdAt: r.created_at,
+          lastSeenAt: r.last_seen_at,
+          expiresAt: r.expires_at,
+          current: r.id === currentId,
+        }));
+    },
+
+    /** Housekeeping for a scheduled job: deletes sessions past their absolute or idle limit. */
+    async deleteExpired(): Promise<number> {
+      const now = clock.now().getTime();
+      const repo = createAuthRepository(db);
+      return repo.deleteExpiredSessions(new Date(now).toISOString(), new Date(now - idleMs).toISOString());
+    },
+  };
+}
+
+export type SessionService = ReturnType<typeof createSessionService>;

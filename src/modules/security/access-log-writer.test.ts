@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
+import { InsertCounter } from '../../../test/security/insert-counter.js';
+import { createFixedClock } from '../../shared/clock.js';
+import { createLogger } from '../../shared/logger.js';
+import { createAccessLogWriter } from './access-log-writer.js';
+
+const entry = (i: number) => ({
+  orgId: null,
+  ip: `10.0.${Math.floor(i / 250)}.${i % 250}`,
+  userAgent: 'test-agent',
+  method: 'GET',
+  route: '/',
+  status: 200,
+  requestId: `req-${i}`,
+});
+
+describe('the access-log writer', () => {
+  let kluis: TestKluis;
+  let counter: InsertCounter;
+  const clock = createFixedClock('2025-05-01T12:00:00.000Z');
+  const logger = createLogger('silent');
+  beforeAll(async () => {
+    kluis = await createTestKluis({ clock });
+  });
+  afterAll(async () => {
+    await kluis.destroy();
+  });
+  beforeEach(async () => {
+    counter = new InsertCounter();
+    await kluis.db.deleteFrom('access_log').execute();
+  });
+  const rows = async () =>
+    Number(
+      (
+        await kluis.db
+          .selectFrom('access_log')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+
+  it('buffers requests in memory and writes nothing until a flush', async () => {
+    const writer = createAccessLogWriter({
+      db: kluis.db.withPlugin(counter),
+      clock,
+      logger,
+      flushEveryMs: 3_600_000,
+    });
+    for (let i = 0; i < 100; i++) writer.record(entry(i));
+    expect(writer.pending).toBe(100);
+    expect(counter.inserts).toBe(0);
+    await writer.flush();
+    expect(counter.inserts).toBe(1);
+    expect(await rows()).toBe(100);
+    await writer.close();
+  });
+
+  it('writes a full batch as soon as it is full, in multi-row inserts, and the rest on close', async () => {
+    const writer = createAccessLogWriter({
+      db: kluis.db.withPlugin(counter),
+      clock,
+      logger,
+      flushEveryMs: 3_600_000,
+      maxBatch: 500,
+    });
+    for (let i = 0; i < 1200; i++) writer.record(entry(i));
+    await writer.close();
+    expect(await rows()).toBe(1200);
+    expect(counter.inserts).toBe(3);
+    expect(writer.pending).toBe(0);
+  });
+
+  it('keeps the rows and writes them later when the database fails for a moment', async () => {
+    const writer = createAccessLogWriter({
+      db: kluis.db.withPlugin(counter),
+      clock,
+      logger,
+      flushEveryMs: 3_600_000,
+    });
+    for (let i = 0; i < 10; i++) writer.record(entry(i));
+    counter.failNext = 1;
+    await writer.flush();
+    expect(writer.pending).toBe(10);
+    expect(await rows()).toBe(0);
+    await writer.flush();
+    expect(await rows()).toBe(10);
+    await writer.close();
+  });
+
+  it('bounds its memory while the database is down, dropping the oldest rows', async () => {
+    const writer = createAccessLogWriter({
+      db: kluis.db.withPlugin(counter),
+      clock,
+      logger,
+      flushEveryMs: 3_600_000,
+      maxBatch: 10,
+      maxBuffered: 25,
+    });
+    counter.failNext = 1000;
+    for (let i = 0; i < 100; i++) writer.record(entry(i));
+    await writer.flush();
+    expect(writer.pending).toBeLessThanOrEqual(25);
+    counter.failNext = 0;
+    await writer.close();
+    const ids = await kluis.db.selectFrom('access_log').select('request_id').execute();
+    expect(ids.length).toBeLessThanOrEqual(25);
+    expect(ids.map((r) => r.request_id)).toContain('req-99');
+  });
+
+  it('stores the user agent cut to 512 characters and the time from the clock', async () => {
+    const writer = createAccessLogWriter({ db: kluis.db, clock, logger, flushEveryMs: 3_600_000 });
+    writer.record({ ...entry(1), userAgent: 'x'.repeat(2000) });
+    await writer.close();
+    const row = await kluis.db.selectFrom('access_log').selectAll().executeTakeFirstOrThrow();
+    expect(row.user_agent).toHaveLength(512);
+    expect(row.at).toBe('2025-05-01T12:00:00.000Z');
+    expect(row.ip_truncated).toBe(0);
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * The witness: every signed checkpoint is also appended as one JSON line to a file outside the
+ * database (`<KLUIS_DATA_DIR>/audit-witness.jsonl`). A hash chain only proves that nobody
+ * rewrote history if its head is kept where the same attacker cannot also rewrite it; someone
+ * with write access to the database can recompute every hash, but cannot make the chain match
+ * a checkpoint that was already copied elsewhere. Operators copy this file off the host
+ * (see docs/security.md); `kluis audit verify` compares the chain with it.
+ */
+import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { z } from 'zod';
+
+export const WITNESS_FILE_NAME = 'audit-witness.jsonl';
+
+export function witnessPathOf(config: { readonly dataDir: string }): string {
+  return resolve(config.dataDir, WITNESS_FILE_NAME);
+}
+
+const witnessLineSchema = z.object({
+  v: z.literal(1),
+  seq: z.number().int().nonnegative(),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  at: z.string().min(1),
+  signature: z.string().min(1),
+  keyId: z.string().regex(/^[0-9a-f]{16}$/),
+  publicKey: z.string().min(1),
+});
+
+export type WitnessLine = z.infer<typeof witnessLineSchema>;
+
+/** Appends one line and forces it to disk before returning (the file is only ever appended to). */
+export function appendWitnessLine(file: string, line: WitnessLine): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const fd = openSync(file, 'a', 0o600);
+  try {
+    writeSync(fd, `${JSON.stringify(line)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export type WitnessRead =
+  | { readonly lineNo: number; readonly ok: true; readonly line: WitnessLine }
+  | { readonly lineNo: number; readonly ok: false };
+
+/** Streams the witness file line by line (memory stays flat however long it grows). */
+export async function* readWitness(file: string): AsyncGenerator<WitnessRead> {
+  if (!existsSync(file)) return;
+  const lines = createInterface({
+    input: createReadStream(file, 'utf8'),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  let lineNo = 0;
+  for await (const text of lines) {
+    lineNo++;
+    if (text.trim() === '') continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      yield { lineNo, ok: false };
+      continue;
+    }
+    const result = witnessLineSchema.safeParse(parsed);
+    yield result.success ? { lineNo, ok: true, line: result.data } : { lineNo, ok: false };
+  }
+}

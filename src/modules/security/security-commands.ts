@@ -1,0 +1,181 @@
+/**
+ * `kluis audit verify | checkpoint | pubkey`. Results go to stdout, progress and warnings to
+ * stderr; `verify` exits with 1 when the trail is broken, so it can run from cron or CI.
+ */
+import type { Writable } from 'node:stream';
+import type { Command } from 'commander';
+import { type Config, loadConfig } from '../../config/env.js';
+import { type Kluis, openKluis } from '../../kluis.js';
+import { createLogger } from '../../shared/logger.js';
+import { auditSigningKeyOf, createCheckpoint, trustedAuditKeysOf } from './audit-checkpoint.js';
+import { publicKeyPem } from './audit-signing.js';
+import { type AuditVerifyReport, verifyAuditChain } from './audit-verify.js';
+import { witnessPathOf } from './audit-witness.js';
+
+export interface SecurityCliIo {
+  readonly out: Writable;
+  readonly err: Writable & { isTTY?: boolean };
+  loadConfig(): Config;
+  /** Opens Kluis (without migrating: these commands never change the schema). */
+  openKluis(config: Config): Promise<Kluis>;
+  setExitCode(code: number): void;
+  /** Chains at least this long show progress on stderr. */
+  readonly progressThreshold: number;
+}
+
+const defaultIo: SecurityCliIo = {
+  out: process.stdout,
+  err: process.stderr,
+  loadConfig: () => loadConfig(),
+  openKluis: (config) => openKluis(config, { logger: createLogger('silent'), migrate: false }),
+  setExitCode: (code) => {
+    process.exitCode = code;
+  },
+  progressThreshold: 10_000,
+};
+
+interface VerifyOptions {
+  batchSize: string;
+  witness: string | boolean;
+  trustedKey: string[];
+  quick?: boolean;
+}
+
+export function registerSecurityCommands(program: Command, overrides: Partial<SecurityCliIo> = {}): void {
+  const io: SecurityCliIo = { ...defaultIo, ...overrides };
+  const say = (line = '') => io.out.write(`${line}\n`);
+  const withKluis = async <T>(work: (kluis: Kluis) => Promise<T>): Promise<T> => {
+    const kluis = await io.openKluis(io.loadConfig());
+    try {
+      return await work(kluis);
+    } finally {
+      await kluis.close();
+    }
+  };
+
+  const audit = program
+    .command('audit')
+    .description('the audit trail: verify it, sign checkpoints, print the public key');
+
+  audit
+    .command('verify')
+    .description('walk the whole audit chain and its checkpoints; report the first broken link (exit code 1)')
+    .option('--batch-size <n>', 'entries read per query', '1000')
+    .option(
+      '--witness <file>',
+      'witness file to compare with (default: <KLUIS_DATA_DIR>/audit-witness.jsonl)',
+    )
+    .option('--no-witness', 'do not compare with a witness file')
+    .option(
+      '--trusted-key <base64>',
+      'also accept checkpoints signed with this public key, e.g. from before a master key was retired (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option('--quick', 'only check what was appended since the latest checkpoint')
+    .action(async (opts: VerifyOptions) => {
+      await withKluis(async (kluis) => {
+        const batchSize = Number.parseInt(opts.batchSize, 10);
+        const witnessFile =
+          opts.witness === false
+            ? undefined
+            : typeof opts.witness === 'string'
+              ? opts.witness
+              : witnessPathOf(kluis.config);
+        const progress = createProgress(io.err, io.progressThreshold);
+        const report = await verifyAuditChain(kluis.db, {
+          trustedKeys: trustedAuditKeysOf(kluis.config, opts.trustedKey),
+          witnessFile,
+          batchSize: Number.isFinite(batchSize) && batchSize > 0 ? batchSize : 1000,
+          from: opts.quick ? 'latest-checkpoint' : 'genesis',
+          onProgress: progress.update,
+        });
+        progress.end();
+        for (const line of describeReport(report)) say(line);
+        for (const warning of report.warnings) io.err.write(`! ${warning}\n`);
+        if (!report.ok) io.setExitCode(1);
+      });
+    });
+
+  audit
+    .command('checkpoint')
+    .description('sign the current head of the chain and append it to the witness file')
+    .action(async () => {
+      await withKluis(async (kluis) => {
+        const cp = await createCheckpoint(kluis);
+        if (cp.seq === 0) {
+          say('The audit trail is empty: nothing to sign yet.');
+          return;
+        }
+        say(
+          cp.created
+            ? `Signed checkpoint at seq ${cp.seq} (${cp.hash}), key ${cp.keyId}.`
+            : `The latest checkpoint already covers the head (seq ${cp.seq}).`,
+        );
+        say(`Witness: ${cp.witnessFile} — copy it off this host (see docs/security.md).`);
+      });
+    });
+
+  audit
+    .command('pubkey')
+    .description('print the public key that verifies checkpoints (derived from the master key)')
+    .option('--pem', 'print as PEM (SPKI) instead of raw base64')
+    .action((opts: { pem?: boolean }) => {
+      const key = auditSigningKeyOf(io.loadConfig());
+      if (opts.pem) io.out.write(publicKeyPem(key));
+      else say(key.publicKeyBase64);
+      io.err.write(`key id ${key.keyId} (Ed25519)\n`);
+    });
+}
+
+/** The verify result as printed: `OK …` or `BROKEN …`, then checkpoint and witness lines. */
+export function describeReport(report: AuditVerifyReport): string[] {
+  const head = report.head;
+  const lines: string[] = [];
+  if (report.broken === undefined) {
+    const scope = report.fromSeq > 0 ? ` since checkpoint ${report.fromSeq}` : '';
+    lines.push(
+      `OK: ${report.checked} entries verified${scope}; head seq ${head?.seq ?? 0} (${head?.hash ?? '-'})`,
+    );
+  } else {
+    lines.push(`BROKEN at seq ${report.broken.seq}: ${report.broken.reason}`);
+    lines.push(`  ${report.broken.detail}`);
+    lines.push(`  (${report.checked} entries verified before the break)`);
+  }
+  const latest = report.checkpoints.latest;
+  lines.push(
+    latest === undefined
+      ? 'Checkpoints: none'
+      : `Checkpoints: ${report.checkpoints.checked} checked; latest seq ${latest.seq} signed at ${latest.at}`,
+  );
+  if (report.witness.file !== '') {
+    lines.push(
+      report.witness.present
+        ? `Witness: ${report.witness.file}: ${report.witness.lines} lines, latest seq ${report.witness.latestSeq ?? '-'}`
+        : `Witness: ${report.witness.file} not found`,
+    );
+  }
+  return lines;
+}
+
+function createProgress(err: Writable & { isTTY?: boolean }, threshold: number) {
+  const tty = err.isTTY === true;
+  let shown = false;
+  let lastStep = -1;
+  return {
+    update(checked: number, total: number): void {
+      if (total < threshold) return;
+      const percent = Math.min(100, Math.floor((checked / total) * 100));
+      if (tty) {
+        err.write(`\r  verifying: ${checked}/${total} (${percent}%)`);
+        shown = true;
+      } else if (Math.floor(percent / 10) > lastStep) {
+        lastStep = Math.floor(percent / 10);
+        err.write(`  verifying: ${checked}/${total} (${percent}%)\n`);
+      }
+    },
+    end(): void {
+      if (shown) err.write('\r\u001b[2K');
+    },
+  };
+}

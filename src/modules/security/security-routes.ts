@@ -1,0 +1,150 @@
+/**
+ * The security module in the app: records every request in the access log (P12) through the
+ * batched writer, and serves the security role's pages (audit trail, access log).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Actor } from '../../shared/actor.js';
+import { AppError } from '../../shared/errors.js';
+import { renderPage } from '../../shared/http/render.js';
+import { parseForm } from '../../shared/http/validation.js';
+import type { KluisModule } from '../module.js';
+import { normaliseIp } from './access-log-ip.js';
+import { ACCESS_LOG_MAX_PAGE, createAccessLogService } from './access-log-service.js';
+import { type AccessLogEntry, type AccessLogWriter, createAccessLogWriter } from './access-log-writer.js';
+import { createSecurityService } from './security-service.js';
+import { type AccessLogFormValues, accessLogPage, auditPage } from './security-views.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The access-log writer (present when the security module is installed). */
+    accessLogWriter?: AccessLogWriter;
+  }
+}
+
+/** What the access log keeps of a request: the route pattern, never the raw URL or query string. */
+export function accessLogEntryOf(request: FastifyRequest, reply: FastifyReply): AccessLogEntry {
+  const ua = request.headers['user-agent'];
+  return {
+    orgId: request.actor?.orgId ?? null,
+    ip: normaliseIp(request.ip),
+    userAgent: typeof ua === 'string' && ua !== '' ? ua : null,
+    method: request.method,
+    route: request.routeOptions.url ?? '(unmatched)',
+    status: reply.statusCode,
+    requestId: String(request.id),
+  };
+}
+
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+export const accessLogQuerySchema = z.object({
+  from: z.preprocess(emptyToUndefined, z.iso.date({ message: 'security.field.date' }).optional()),
+  to: z.preprocess(emptyToUndefined, z.iso.date({ message: 'security.field.date' }).optional()),
+  status: z.preprocess(
+    emptyToUndefined,
+    z.coerce
+      .number({ message: 'security.field.status' })
+      .int({ message: 'security.field.status' })
+      .min(100, { message: 'security.field.status' })
+      .max(599, { message: 'security.field.status' })
+      .optional(),
+  ),
+  route: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .max(200, { message: 'security.field.route' })
+      .regex(/^\/[A-Za-z0-9/:_.*()-]*$/, { message: 'security.field.route' })
+      .optional(),
+  ),
+  page: z.preprocess(
+    emptyToUndefined,
+    z.coerce
+      .number({ message: 'security.field.page' })
+      .int({ message: 'security.field.page' })
+      .min(1, { message: 'security.field.page' })
+      .max(ACCESS_LOG_MAX_PAGE, { message: 'security.field.page' })
+      .default(1),
+  ),
+});
+
+function actorOf(request: FastifyRequest): Actor {
+  if (request.actor === undefined) throw new AppError('ERR_UNAUTHENTICATED');
+  return request.actor;
+}
+
+function formValues(query: unknown): AccessLogFormValues {
+  const q = (query ?? {}) as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === 'string' ? v.slice(0, 200) : undefined);
+  return { from: text(q.from), to: text(q.to), status: text(q.status), route: text(q.route) };
+}
+
+export interface SecurityModuleOptions {
+  /** Access-log writer tuning (tests use a long interval so that only size and close flush). */
+  readonly accessLog?: { readonly flushEveryMs?: number; readonly maxBatch?: number };
+}
+
+const securityOnly = { access: { kind: 'staff', roles: ['security'] } } as const;
+
+export function createSecurityModule(options: SecurityModuleOptions = {}): KluisModule {
+  return {
+    name: 'security',
+    setup(app, kluis) {
+      const writer = createAccessLogWriter({
+        db: kluis.db,
+        clock: kluis.clock,
+        logger: kluis.logger,
+        ...options.accessLog,
+      });
+      app.decorate('accessLogWriter', writer);
+      // Every response, including 404s, refusals and rate-limited requests (P12).
+      app.addHook('onResponse', (request, reply, done) => {
+        writer.record(accessLogEntryOf(request, reply));
+        done();
+      });
+      app.addHook('onClose', async () => {
+        await writer.close();
+      });
+    },
+
+    async routes(app, kluis) {
+      const accessLog = createAccessLogService({ db: kluis.db, clock: kluis.clock });
+      const security = createSecurityService(kluis);
+
+      app.get('/staff/security/audit', { config: securityOnly }, async (request, reply) => {
+        const overview = await security.auditOverview(actorOf(request));
+        return renderPage(request, reply, {
+          title: request.locale === 'nl' ? 'Auditlog' : 'Audit trail',
+          body: (t) => auditPage(t, overview),
+        });
+      });
+
+      app.get('/staff/security/access-log', { config: securityOnly }, async (request, reply) => {
+        const actor = actorOf(request);
+        const values = formValues(request.query);
+        const parsed = parseForm(accessLogQuerySchema, request.query ?? {});
+        const common = {
+          values,
+          truncateDays: kluis.config.accessLog.truncateIpAfterDays,
+          deleteDays: kluis.config.accessLog.deleteAfterDays,
+        };
+        const title = request.locale === 'nl' ? 'Toegangslog' : 'Access log';
+        if (!parsed.ok) {
+          return renderPage(request, reply, {
+            title,
+            status: 400,
+            body: (t) => accessLogPage(t, { ...common, errors: parsed.errors, result: undefined }),
+          });
+        }
+        const result = await accessLog.list(actor, parsed.data);
+        return renderPage(request, reply, {
+          title,
+          body: (t) => accessLogPage(t, { ...common, result }),
+        });
+      });
+    },
+  };
+}
+
+export const securityModule = createSecurityModule();

@@ -1,0 +1,47 @@
+/**
+ * The security overview for the security role (P11, P12): recent audit entries, the state of the
+ * chain, the latest signed checkpoint and the public key to check it with.
+ */
+import type { Kluis } from '../../kluis.js';
+import { type Actor, hasRole } from '../../shared/actor.js';
+import { AppError } from '../../shared/errors.js';
+import { auditSigningKeyOf, auditVerifyOptionsOf } from './audit-checkpoint.js';
+import type { AuditLogTable } from './audit-schema.js';
+import { type AuditVerifyReport, verifyAuditChain } from './audit-verify.js';
+
+/** Up to this many entries the page verifies the whole chain; beyond, what came after the last checkpoint. */
+export const FULL_VERIFY_LIMIT = 20_000;
+
+export interface AuditOverview {
+  readonly entries: readonly AuditLogTable[];
+  readonly report: AuditVerifyReport;
+  /** True when the whole chain was walked, false when only what follows the latest checkpoint. */
+  readonly full: boolean;
+  readonly publicKey: string;
+  readonly keyId: string;
+}
+
+export function createSecurityService(deps: Pick<Kluis, 'db' | 'clock' | 'config'>) {
+  const { db } = deps;
+  return {
+    /** Recent audit entries (own org's, or all for the operator) and the chain's state. */
+    async auditOverview(actor: Actor, limit = 50): Promise<AuditOverview> {
+      if (!hasRole(actor, 'security')) {
+        throw new AppError('ERR_FORBIDDEN', { message: 'the audit overview is for the security role' });
+      }
+      let query = db.selectFrom('audit_log').selectAll().orderBy('seq', 'desc').limit(limit);
+      if (actor.orgKind !== 'operator') query = query.where('org_id', '=', actor.orgId);
+      const entries = await query.execute();
+      const head = await db.selectFrom('audit_head').select('seq').where('id', '=', 1).executeTakeFirst();
+      const full = Number(head?.seq ?? 0) <= FULL_VERIFY_LIMIT;
+      const report = await verifyAuditChain(db, {
+        ...auditVerifyOptionsOf(deps),
+        from: full ? 'genesis' : 'latest-checkpoint',
+      });
+      const key = auditSigningKeyOf(deps.config);
+      return { entries, report, full, publicKey: key.publicKeyBase64, keyId: key.keyId };
+    },
+  };
+}
+
+export type SecurityService = ReturnType<typeof createSecurityService>;
