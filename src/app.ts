@@ -13,7 +13,7 @@ import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { Kluis } from './kluis.js';
 import { modules as defaultModules, type KluisModule } from './modules/index.js';
 import { AppError } from './shared/errors.js';
@@ -38,7 +38,7 @@ export async function buildApp(kluis: Kluis, options: BuildAppOptions = {}): Pro
   const app = Fastify({
     loggerInstance: kluis.logger,
     // Request logging by hand (no IP, no user agent: those go to the access log only, P12).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     genReqId: () => randomUUID(),

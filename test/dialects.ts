@@ -12,7 +12,7 @@ import pg from 'pg';
 import { type Config, loadConfig } from '../src/config/env.js';
 import { type Kluis, openKluis } from '../src/kluis.js';
 import type { Clock } from '../src/shared/clock.js';
-import { createLogger } from '../src/shared/logger.js';
+import { createLogger, type Logger } from '../src/shared/logger.js';
 
 export const testDialect: 'sqlite' | 'postgres' =
   process.env.KLUIS_TEST_DIALECT === 'postgres' ? 'postgres' : 'sqlite';
@@ -27,6 +27,7 @@ export interface TestKluis extends Kluis {
 
 export interface TestKluisOptions {
   clock?: Clock;
+  logger?: Logger;
   env?: Record<string, string>;
 }
 
@@ -60,7 +61,7 @@ export async function createTestKluis(options: TestKluisOptions = {}): Promise<T
   let kluis: Kluis;
   try {
     kluis = await openKluis(config, {
-      logger: createLogger('silent'),
+      logger: options.logger ?? createLogger('silent'),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(testDialect === 'postgres' ? { schema, keystoreSchema: `${schema}_keys` } : {}),
     });

@@ -1,7 +1,8 @@
 /**
  * Forward-only migrations, collected from every module and applied in name order. Names are
  * `NNNN_module_what`; number ranges per module keep them apart: 0001 orgs, 0100 auth,
- * 0200 crypto/keystore, 0300 security (audit, access log), 0400 jobs, 0500 mail.
+ * 0200 crypto/keystore, 0300 security (audit, access log), 0400 jobs, 0500 mail, 0600 subjects, 0700 intake, 0800 relations, 0900 register/statement,
+ * 1000 rights, 1100 retention.
  * A migration, once landed on main, is never edited: add a new one.
  */
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
@@ -10,6 +11,7 @@ import { jobsMigrations } from '../modules/jobs/jobs-schema.js';
 import { orgsMigrations } from '../modules/orgs/orgs-schema.js';
 import { auditMigrations } from '../modules/security/audit-schema.js';
 import { securityMigrations } from '../modules/security/security-schema.js';
+import { subjectsMigrations } from '../modules/subjects/subjects-schema.js';
 import { isPostgres } from './dialect.js';
 
 export const mainMigrations: Record<string, Migration> = {
@@ -18,6 +20,7 @@ export const mainMigrations: Record<string, Migration> = {
   ...auditMigrations,
   ...jobsMigrations,
   ...securityMigrations,
+  ...subjectsMigrations,
 };
 
 function provider(migrations: Record<string, Migration>): MigrationProvider {

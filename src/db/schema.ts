@@ -8,5 +8,6 @@ import type { JobsTables } from '../modules/jobs/jobs-schema.js';
 import type { OrgsTables } from '../modules/orgs/orgs-schema.js';
 import type { AuditTables } from '../modules/security/audit-schema.js';
 import type { SecurityTables } from '../modules/security/security-schema.js';
+import type { SubjectsTables } from '../modules/subjects/subjects-schema.js';
 
-export interface DB extends AuthTables, OrgsTables, AuditTables, SecurityTables, JobsTables {}
+export interface DB extends AuthTables, OrgsTables, AuditTables, SecurityTables, JobsTables, SubjectsTables {}

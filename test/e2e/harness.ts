@@ -55,11 +55,17 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** Collects CSP violations and console errors so a test can assert there were none. */
-export function watchPage(page: Page): { problems: string[] } {
+/**
+ * Collects CSP violations, script errors and failed loads so a test can assert there were none.
+ * `expectedStatuses` names HTTP statuses the journey provokes on purpose (a refused login is 401).
+ */
+export function watchPage(page: Page, expectedStatuses: readonly number[] = []): { problems: string[] } {
   const problems: string[] = [];
   page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+    if (msg.type() !== 'error') return;
+    const status = /status of (\d{3})/.exec(msg.text())?.[1];
+    if (status !== undefined && expectedStatuses.includes(Number(status))) return;
+    problems.push(`console: ${msg.text()}`);
   });
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
   return { problems };

@@ -1,0 +1,102 @@
+/**
+ * Finding and creating data subjects by blind index (P3, P15): every channel links what it
+ * stores to one subject, so the rights workflow can find everything about one person without
+ * a searchable copy of their email address or phone number. Keeps P11 (no clear-text look-up
+ * values) and prepares P15 (access, erasure).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Keyring } from '../../crypto/keyring.js';
+import type { DB } from '../../db/schema.js';
+import type { OrgScope } from '../../shared/actor.js';
+import type { Clock } from '../../shared/clock.js';
+import type { DataSubjectsTable } from './subjects-schema.js';
+
+export type DataSubject = DataSubjectsTable;
+
+export interface ContactKeys {
+  email?: string | undefined;
+  phone?: string | undefined;
+}
+
+export interface SubjectsDeps {
+  keyring: Keyring;
+  clock: Clock;
+}
+
+export function createSubjectsService(deps: SubjectsDeps) {
+  const { keyring, clock } = deps;
+
+  async function indexes(scope: OrgScope, keys: ContactKeys) {
+    return {
+      email: keys.email ? await keyring.blindIndex(scope.orgId, 'email', keys.email) : null,
+      phone: keys.phone ? await keyring.blindIndex(scope.orgId, 'phone', keys.phone) : null,
+    };
+  }
+
+  return {
+    /** The live (not erased) subjects of this org matching the email or the phone number. */
+    async findByContact(db: Kysely<DB>, scope: OrgScope, keys: ContactKeys): Promise<DataSubject[]> {
+      const idx = await indexes(scope, keys);
+      if (idx.email === null && idx.phone === null) return [];
+      return db
+        .selectFrom('data_subjects')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .where('erased_at', 'is', null)
+        .where((eb) =>
+          eb.or([
+            ...(idx.email === null ? [] : [eb('email_bidx', '=', idx.email)]),
+            ...(idx.phone === null ? [] : [eb('phone_bidx', '=', idx.phone)]),
+          ]),
+        )
+        .orderBy('created_at')
+        .execute();
+    },
+
+    /**
+     * The subject for this email/phone, created when none exists. Prefers a match on email; fills
+     * in a missing index on the found subject. Call inside the caller's transaction.
+     */
+    async findOrCreate(db: Kysely<DB>, scope: OrgScope, keys: ContactKeys): Promise<DataSubject> {
+      const idx = await indexes(scope, keys);
+      const found = await this.findByContact(db, scope, keys);
+      const best = found.find((s) => idx.email !== null && s.email_bidx === idx.email) ?? found[0];
+      if (best !== undefined) {
+        const patch: Partial<DataSubject> = {};
+        if (best.email_bidx === null && idx.email !== null) patch.email_bidx = idx.email;
+        if (best.phone_bidx === null && idx.phone !== null) patch.phone_bidx = idx.phone;
+        if (Object.keys(patch).length > 0) {
+          await db
+            .updateTable('data_subjects')
+            .set(patch)
+            .where('id', '=', best.id)
+            .where('org_id', '=', scope.orgId)
+            .execute();
+        }
+        return { ...best, ...patch };
+      }
+      const row: DataSubject = {
+        id: randomUUID(),
+        org_id: scope.orgId,
+        email_bidx: idx.email,
+        phone_bidx: idx.phone,
+        created_at: clock.now().toISOString(),
+        erased_at: null,
+      };
+      await db.insertInto('data_subjects').values(row).execute();
+      return row;
+    },
+
+    findById(db: Kysely<DB>, scope: OrgScope, id: string): Promise<DataSubject | undefined> {
+      return db
+        .selectFrom('data_subjects')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+    },
+  };
+}
+
+export type SubjectsService = ReturnType<typeof createSubjectsService>;
