@@ -10,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
-import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
@@ -20,6 +19,7 @@ import { AppError } from './shared/errors.js';
 import { enforceAccess, requireAccessDeclarations } from './shared/http/access.js';
 import { installErrorHandler } from './shared/http/error-handler.js';
 import { detectLocale, LOCALE_COOKIE, requestedLocale } from './shared/http/locale.js';
+import { computeSecurityHeaders } from './shared/http/security-headers.js';
 
 export const publicDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'public');
 
@@ -56,27 +56,6 @@ export async function buildApp(kluis: Kluis, options: BuildAppOptions = {}): Pro
 
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody, { bodyLimit: config.bodyLimitBytes });
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        fontSrc: ["'self'"],
-        connectSrc: ["'self'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-        objectSrc: ["'none'"],
-        ...(config.cookieSecure ? { upgradeInsecureRequests: [] } : {}),
-      },
-    },
-    hsts: config.cookieSecure ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-    crossOriginEmbedderPolicy: false,
-    referrerPolicy: { policy: 'same-origin' },
-  });
   await app.register(fastifyCsrf, {
     sessionPlugin: '@fastify/cookie',
     cookieKey: CSRF_COOKIE,
@@ -107,7 +86,9 @@ export async function buildApp(kluis: Kluis, options: BuildAppOptions = {}): Pro
     maxAge: config.env === 'production' ? 86_400_000 : 0,
   });
 
+  const securityHeaders = computeSecurityHeaders({ https: config.cookieSecure });
   app.addHook('onRequest', async (request, reply) => {
+    reply.headers(securityHeaders);
     request.locale = detectLocale(request);
     const chosen = requestedLocale(request);
     if (chosen !== undefined && request.cookies[LOCALE_COOKIE] !== chosen) {
