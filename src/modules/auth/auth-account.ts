@@ -12,7 +12,7 @@ import { type Clock, MINUTE } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { createOrgsRepository } from '../orgs/orgs-repository.js';
 import { appendAudit } from '../security/audit-chain.js';
-import { type PasswordHasher, passwordProblem } from './auth-passwords.js';
+import { hashNewPassword, type PasswordHasher } from './auth-passwords.js';
 import { type AuthRepository, createAuthRepository, pendingOf } from './auth-repository.js';
 import type { PendingStep } from './auth-schema.js';
 import type { IssuedSession, SessionService } from './auth-sessions.js';
@@ -116,19 +116,7 @@ export function createAccountService(deps: AccountDeps) {
       if (!pending.includes('password_change')) {
         await verifyCurrentPassword(actor, user.password_hash, input.currentPassword);
       }
-      const org = await createOrgsRepository(db).getById(user.org_id);
-      const problem = passwordProblem(input.newPassword, {
-        email: user.email,
-        displayName: user.display_name,
-        extraWords: [org.name, org.slug],
-      });
-      if (problem !== undefined) {
-        throw new AppError('ERR_AUTH_PASSWORD_WEAK', { fields: { newPassword: problem } });
-      }
-      if (await hasher.verify(user.password_hash, input.newPassword)) {
-        throw new AppError('ERR_AUTH_PASSWORD_WEAK', { fields: { newPassword: 'auth.password.reused' } });
-      }
-      const newHash = await hasher.hash(input.newPassword);
+      const newHash = await hashNewPassword({ db, hasher }, user, input.newPassword);
       return db.transaction().execute(async (trx) => {
         const txRepo = createAuthRepository(trx);
         const now = clock.now().toISOString();

@@ -35,7 +35,8 @@ export interface ApiKeyView {
   readonly active: boolean;
 }
 
-const TOKEN_PATTERN = /^kluis_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
+const TOKEN_PATTERN =
+  /^kluis_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 /** `last_used_at` is written at most this often. */
 const TOUCH_INTERVAL_MS = MINUTE;
 const PREFIX_LENGTH = 'kluis_'.length + 8;
@@ -192,7 +193,7 @@ export function createApiKeysService(deps: { db: Kysely<DB>; clock: Clock }) {
      * malformed, tampered, revoked, expired, or its creator disabled). The key's roles are cut
      * to the roles its creator holds now.
      */
-    async authenticate(token: string): Promise<ApiKeyActor> {
+    async authenticateApiKey(token: string): Promise<ApiKeyActor> {
       const parsed = parseApiKeyToken(token);
       if (parsed === undefined) throw invalidKey('malformed API key');
       const repo = createAuthRepository(db);

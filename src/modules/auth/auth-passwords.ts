@@ -9,7 +9,11 @@ import * as zxcvbnCommon from '@zxcvbn-ts/language-common';
 import * as zxcvbnEn from '@zxcvbn-ts/language-en';
 import * as zxcvbnNl from '@zxcvbn-ts/language-nl-be';
 import argon2 from 'argon2';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/schema.js';
+import { AppError } from '../../shared/errors.js';
 import type { MessageKey } from '../../shared/i18n/messages.js';
+import { createOrgsRepository } from '../orgs/orgs-repository.js';
 
 export interface PasswordHashParams {
   readonly memoryCost: number;
@@ -124,4 +128,28 @@ export function generateOneTimePassword(): string {
     groups.push(group);
   }
   return groups.join('-');
+}
+
+/**
+ * Checks a user's chosen new password (policy, personal words, organisation name, reuse of the
+ * current one) and returns its hash. Throws ERR_AUTH_PASSWORD_WEAK with the field problem.
+ */
+export async function hashNewPassword(
+  deps: { db: Kysely<DB>; hasher: PasswordHasher },
+  user: { org_id: string; email: string; display_name: string; password_hash: string },
+  newPassword: string,
+): Promise<string> {
+  const org = await createOrgsRepository(deps.db).getById(user.org_id);
+  const problem = passwordProblem(newPassword, {
+    email: user.email,
+    displayName: user.display_name,
+    extraWords: [org.name, org.slug],
+  });
+  if (problem !== undefined) {
+    throw new AppError('ERR_AUTH_PASSWORD_WEAK', { fields: { newPassword: problem } });
+  }
+  if (await deps.hasher.verify(user.password_hash, newPassword)) {
+    throw new AppError('ERR_AUTH_PASSWORD_WEAK', { fields: { newPassword: 'auth.password.reused' } });
+  }
+  return deps.hasher.hash(newPassword);
 }

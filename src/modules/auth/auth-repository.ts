@@ -108,10 +108,7 @@ const userColumns = [
 ] as const;
 
 export function createAuthRepository(db: Kysely<DB>) {
-  function filteredUsers(
-    scope: OrgScope,
-    q: Pick<UserListQuery, 'role' | 'status' | 'now'>,
-  ) {
+  function filteredUsers(scope: OrgScope, q: Pick<UserListQuery, 'role' | 'status' | 'now'>) {
     let query = db.selectFrom('users').where('users.org_id', '=', scope.orgId);
     if (q.role !== undefined) {
       const role = q.role;
@@ -195,7 +192,10 @@ export function createAuthRepository(db: Kysely<DB>) {
         .execute();
     },
 
-    async countUsers(scope: OrgScope, q: Omit<UserListQuery, 'sort' | 'dir' | 'limit' | 'offset'>): Promise<number> {
+    async countUsers(
+      scope: OrgScope,
+      q: Omit<UserListQuery, 'sort' | 'dir' | 'limit' | 'offset'>,
+    ): Promise<number> {
       const row = await filteredUsers(scope, q)
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirst();

@@ -10,11 +10,14 @@ import type { Actor } from '../../shared/actor.js';
 import { AppError, isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import { escapeHtml } from '../../shared/html/html.js';
+import { accessOf } from '../../shared/http/access.js';
 import { renderPage } from '../../shared/http/render.js';
 import { parseForm } from '../../shared/http/validation.js';
 import { translator } from '../../shared/i18n/messages.js';
 import type { KluisModule } from '../module.js';
+import { registerApiKeyRoutes, registerUserAdminRoutes } from './auth-admin-routes.js';
 import { LOGIN_PASSWORD_MAX_LENGTH, PASSWORD_MAX_LENGTH } from './auth-passwords.js';
+import { registerPasswordResetRoutes } from './auth-reset-routes.js';
 import type { PendingStep } from './auth-schema.js';
 import { authServiceFor } from './auth-service.js';
 import { type IssuedSession, SESSION_COOKIE, sessionCookieOptions } from './auth-sessions.js';
@@ -27,6 +30,17 @@ import {
   totpEnrolmentPage,
   totpLoginPage,
 } from './auth-views.js';
+
+/**
+ * The token of an `Authorization: Bearer …` header, or undefined without one. Other schemes
+ * (e.g. Basic from a proxy in front of Kluis) are not Kluis credentials and are ignored. A
+ * malformed bearer value is returned as it is, to be refused by the key check.
+ */
+export function bearerTokenOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string' || !/^bearer(\s|$)/i.test(header)) return undefined;
+  return header.slice('bearer'.length).trim();
+}
 
 /** Only local paths are followed after sign-in (no open redirect). */
 export function safeNext(next: unknown): string | undefined {
@@ -94,12 +108,33 @@ export const authModule: KluisModule = {
     const auth = authServiceFor(kluis);
     app.addHook('onRequest', async (request, reply) => {
       if (request.url.startsWith('/assets/')) return;
+      // A request that brings a bearer token is an API client: its cookie is never consulted.
+      if (bearerTokenOf(request) !== undefined) return;
       const resolved = await auth.sessions.resolve(request.cookies[SESSION_COOKIE]);
       if (resolved.kind === 'invalid') {
         reply.clearCookie(SESSION_COOKIE, sessionCookieOptions(kluis.config));
       } else if (resolved.kind === 'valid') {
         request.actor = resolved.actor;
         request.session = resolved.session;
+      }
+    });
+    // After the body is parsed (an oversized body is a 413 first), before CSRF and access checks:
+    // an API key authenticates only on routes declared `api`; on any staff route it is a 401.
+    app.addHook('preValidation', async (request, reply) => {
+      const token = bearerTokenOf(request);
+      if (token === undefined) return;
+      const access = accessOf(request);
+      if (access === undefined || access.kind === 'public') return;
+      try {
+        if (access.kind !== 'api') {
+          throw new AppError('ERR_AUTH_API_KEY_INVALID', { message: 'API keys work on API routes only' });
+        }
+        request.actor = await auth.authenticateApiKey(token);
+      } catch (error) {
+        if (isAppError(error) && error.code === 'ERR_AUTH_API_KEY_INVALID') {
+          reply.header('www-authenticate', 'Bearer realm="kluis", error="invalid_token"');
+        }
+        throw error;
       }
     });
   },
@@ -110,6 +145,10 @@ export const authModule: KluisModule = {
     const publicAccess = { kind: 'public' } as const;
     const setupAccess = { kind: 'staff', duringSetup: true } as const;
     const staffAccess = { kind: 'staff' } as const;
+
+    await registerUserAdminRoutes(app, kluis);
+    await registerApiKeyRoutes(app, kluis);
+    await registerPasswordResetRoutes(app, kluis);
 
     const setSessionCookie = (reply: FastifyReply, issued: IssuedSession) =>
       reply.setCookie(SESSION_COOKIE, issued.token, sessionCookieOptions(kluis.config, issued.expiresAt));
@@ -157,6 +196,7 @@ export const authModule: KluisModule = {
       return renderLogin(request, reply, {
         values: { next },
         ...(query.done === 'logout' ? { notice: t('auth.login.loggedOut') } : {}),
+        ...(query.done === 'reset' ? { notice: t('auth.reset.done') } : {}),
         ...(query.expired === '1' ? { notice: t('auth.sessionExpired') } : {}),
       });
     });

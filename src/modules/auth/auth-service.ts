@@ -6,7 +6,8 @@
  *
  * `createAuthService` is the one entry point for routes, the CLI and other modules; it groups
  * the use cases of `auth-users.ts` (managing accounts), `auth-login.ts` (signing in),
- * `auth-account.ts` (one's own account) and `auth-sessions.ts` (sessions).
+ * `auth-account.ts` (one's own account), `auth-sessions.ts` (sessions), `auth-api-keys.ts` (API
+ * keys) and `auth-password-reset.ts` (reset links by email).
  */
 import type { Kysely } from 'kysely';
 import type { Config } from '../../config/env.js';
@@ -14,7 +15,9 @@ import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
 import { type Clock, MINUTE } from '../../shared/clock.js';
 import { createAccountService } from './auth-account.js';
+import { createApiKeysService } from './auth-api-keys.js';
 import { createLoginService, defaultThrottlePolicy, type ThrottlePolicy } from './auth-login.js';
+import { createPasswordResetService, type ResetThrottlePolicy } from './auth-password-reset.js';
 import { createPasswordHasher, type PasswordHasher } from './auth-passwords.js';
 import { createAuthRepository } from './auth-repository.js';
 import { createSessionService } from './auth-sessions.js';
@@ -22,7 +25,7 @@ import { createUsersService } from './auth-users.js';
 
 export type AuthConfig = Pick<
   Config,
-  'sessionIdleMinutes' | 'sessionAbsoluteHours' | 'requireTotpForOperator' | 'cookieSecure'
+  'sessionIdleMinutes' | 'sessionAbsoluteHours' | 'requireTotpForOperator' | 'cookieSecure' | 'publicOrigin'
 >;
 
 export interface AuthDeps {
@@ -34,6 +37,8 @@ export interface AuthDeps {
   hasher?: PasswordHasher;
   /** Defaults to `defaultThrottlePolicy` (5 failures lock 15 min, doubling; 20 per IP per 15 min). */
   throttle?: Partial<ThrottlePolicy>;
+  /** Defaults to `defaultResetThrottle` (10 per IP, 3 per address, per 15 min). */
+  resetThrottle?: Partial<ResetThrottlePolicy>;
 }
 
 export function createAuthService(deps: AuthDeps) {
@@ -44,24 +49,37 @@ export function createAuthService(deps: AuthDeps) {
   const users = createUsersService({ db, clock, hasher });
   const login = createLoginService({ db, keyring, clock, config, hasher, sessions, throttle });
   const account = createAccountService({ db, keyring, clock, hasher, sessions });
+  const apiKeys = createApiKeysService({ db, clock });
+  const reset = createPasswordResetService({
+    db,
+    keyring,
+    clock,
+    hasher,
+    config,
+    ...(deps.resetThrottle === undefined ? {} : { throttle: deps.resetThrottle }),
+  });
   return {
     hasher,
     throttle,
     sessions,
     /**
-     * Housekeeping for a recurring job: deletes expired sessions and throttle records older
-     * than twice the throttle window. Not audited (no use case, no personal values).
+     * Housekeeping for a recurring job: deletes expired sessions, throttle records older than
+     * twice the throttle window and reset links expired over a day ago. Not audited (no use
+     * case, no personal values).
      */
-    async sweep(): Promise<{ sessions: number; loginAttempts: number }> {
+    async sweep(): Promise<{ sessions: number; loginAttempts: number; resetTokens: number }> {
       const cutoff = new Date(clock.now().getTime() - 2 * throttle.windowMinutes * MINUTE).toISOString();
       return {
         sessions: await sessions.deleteExpired(),
         loginAttempts: await createAuthRepository(db).purgeAttempts(cutoff),
+        resetTokens: await reset.deleteExpiredResetTokens(),
       };
     },
     ...users,
     ...login,
     ...account,
+    ...apiKeys,
+    ...reset,
   };
 }
 
@@ -70,7 +88,7 @@ export type AuthService = ReturnType<typeof createAuthService>;
 const perKluis = new WeakMap<object, AuthService>();
 
 /** One auth service per Kluis graph (the routes and the session hook share it). */
-export function authServiceFor(kluis: Omit<AuthDeps, 'hasher' | 'throttle'>): AuthService {
+export function authServiceFor(kluis: Omit<AuthDeps, 'hasher' | 'throttle' | 'resetThrottle'>): AuthService {
   let service = perKluis.get(kluis);
   if (service === undefined) {
     service = createAuthService(kluis);

@@ -22,7 +22,7 @@ function logoutForm(t: Translate, csrf: string): SafeHtml {
 </form>`;
 }
 
-function formatTime(locale: Locale, iso: string): string {
+export function formatTime(locale: Locale, iso: string): string {
   return new Intl.DateTimeFormat(locale === 'nl' ? 'nl-NL' : 'en-GB', {
     dateStyle: 'medium',
     timeStyle: 'short',
@@ -68,7 +68,79 @@ ${errorSummary(t, o.errors, labels)}
   }
   <button type="submit">${t('auth.login.submit')}</button>
 </form>
-<p class="hint">${t('auth.login.forgotten')}</p>`;
+<p><a href="/login/forgot">${t('auth.login.forgotten')}</a></p>
+<p class="hint">${t('auth.login.forgottenHint')}</p>`;
+}
+
+export function forgotPage(o: {
+  t: Translate;
+  csrf: string;
+  values: { email?: string; org?: string };
+  errors?: FieldErrors | undefined;
+  showOrg: boolean;
+}): SafeHtml {
+  const { t } = o;
+  const labels = { email: t('auth.login.email'), org: t('auth.login.org') };
+  return html`<h1>${t('auth.forgot.title')}</h1>
+${errorSummary(t, o.errors, labels)}
+<p>${t('auth.forgot.intro')}</p>
+<form method="post" action="/login/forgot" novalidate>
+  ${csrfField(o.csrf)}
+  ${textField({ t, name: 'email', label: labels.email, type: 'email', value: o.values.email, errors: o.errors, autocomplete: 'username', required: true })}
+  ${
+    o.showOrg
+      ? textField({
+          t,
+          name: 'org',
+          label: labels.org,
+          hint: t('auth.login.orgHint'),
+          value: o.values.org,
+          errors: o.errors,
+          autocomplete: 'organization',
+        })
+      : ''
+  }
+  <button type="submit">${t('auth.forgot.submit')}</button>
+</form>
+<p><a href="/login">${t('auth.forgot.backToLogin')}</a></p>`;
+}
+
+/** The one answer to every accepted request, known address or not. */
+export function forgotSentPage(o: { t: Translate; minutes: number }): SafeHtml {
+  const { t } = o;
+  return html`<h1>${t('auth.forgot.sentTitle')}</h1>
+<div class="notice" role="status"><p>${t('auth.forgot.sent', { minutes: o.minutes })}</p></div>
+<p>${t('auth.forgot.sentHint')}</p>
+<p><a href="/login">${t('auth.forgot.backToLogin')}</a></p>`;
+}
+
+export function resetPasswordPage(o: {
+  t: Translate;
+  csrf: string;
+  token: string;
+  errors?: FieldErrors | undefined;
+}): SafeHtml {
+  const { t } = o;
+  const labels = { newPassword: t('auth.password.new'), confirmPassword: t('auth.password.confirm') };
+  return html`<h1>${t('auth.reset.title')}</h1>
+${errorSummary(t, o.errors, labels)}
+<p>${t('auth.reset.intro')}</p>
+<form method="post" action="/login/reset" novalidate>
+  ${csrfField(o.csrf)}
+  <input type="hidden" name="token" value="${o.token}">
+  ${textField({ t, name: 'newPassword', label: labels.newPassword, type: 'password', hint: t('auth.password.newHint'), errors: o.errors, autocomplete: 'new-password', required: true })}
+  ${textField({ t, name: 'confirmPassword', label: labels.confirmPassword, type: 'password', errors: o.errors, autocomplete: 'new-password', required: true })}
+  <button type="submit">${t('auth.password.submit')}</button>
+</form>`;
+}
+
+/** A link that is unknown, used or expired: say so and offer a new one. */
+export function resetInvalidPage(o: { t: Translate }): SafeHtml {
+  const { t } = o;
+  return html`<h1>${t('auth.reset.invalidTitle')}</h1>
+<div class="error-summary" role="alert"><p>${t('auth.tokenInvalid')}</p></div>
+<p><a href="/login/forgot">${t('auth.reset.requestNew')}</a></p>
+<p><a href="/login">${t('auth.forgot.backToLogin')}</a></p>`;
 }
 
 export function totpLoginPage(o: {

@@ -1,0 +1,209 @@
+/**
+ * Password reset by email (P11; ASVS 6.4: single-use, expiring, no enumeration). Asking for a
+ * link always gets the same answer; only a known, enabled account gets a mail, queued through
+ * the mail job (the address and the link are sealed in the queue, sent over SMTP by the worker).
+ * Requests are throttled per IP address and per email address (counted whether or not the
+ * address is known). A link is good for 30 minutes and once: using it sets the new password
+ * (policy applies), ends every session of the user and every other outstanding link. It signs
+ * nobody in: the user signs in afterwards, with the second factor when TOTP is on.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Config } from '../../config/env.js';
+import type { Keyring } from '../../crypto/keyring.js';
+import type { DB } from '../../db/schema.js';
+import { type Clock, MINUTE } from '../../shared/clock.js';
+import { AppError } from '../../shared/errors.js';
+import { isLocale, type Locale } from '../../shared/i18n/messages.js';
+import { enqueueMail } from '../mail/mail-service.js';
+import { appendAudit } from '../security/audit-chain.js';
+import { normaliseEmail } from './auth-login.js';
+import { hashNewPassword, type PasswordHasher } from './auth-passwords.js';
+import { createAuthRepository, type ResetTokenRow } from './auth-repository.js';
+
+export const RESET_TOKEN_MINUTES = 30;
+
+export interface ResetThrottlePolicy {
+  /** Requests from one IP address within the window (any addresses asked for). */
+  readonly ipMax: number;
+  /** Requests for one email address (and org) within the window, known or not. */
+  readonly accountMax: number;
+  readonly windowMinutes: number;
+}
+
+export const defaultResetThrottle: ResetThrottlePolicy = { ipMax: 10, accountMax: 3, windowMinutes: 15 };
+
+export interface PasswordResetDeps {
+  db: Kysely<DB>;
+  keyring: Keyring;
+  clock: Clock;
+  hasher: PasswordHasher;
+  config: Pick<Config, 'publicOrigin'>;
+  throttle?: Partial<ResetThrottlePolicy>;
+}
+
+export type ResetRequestResult =
+  /** The same answer whether or not a mail went out. */
+  | { readonly kind: 'accepted' }
+  /** The address is known in several organisations: ask which one (as the sign-in page does). */
+  | { readonly kind: 'org_required' };
+
+const tokenPattern = /^[A-Za-z0-9_-]{43}$/;
+
+export function resetTokenHash(token: string): string {
+  return createHash('sha256').update(`kluis/password-reset/v1|${token}`, 'utf8').digest('hex');
+}
+
+function accountKey(email: string, orgSlug: string | undefined): string {
+  const digest = createHash('sha256')
+    .update(`kluis/reset-account/v1|${orgSlug ?? ''}|${email}`)
+    .digest('hex');
+  return `reset-acct:${digest.slice(0, 32)}`;
+}
+
+const invalidToken = (message: string) => new AppError('ERR_AUTH_TOKEN_INVALID', { message });
+
+export function createPasswordResetService(deps: PasswordResetDeps) {
+  const { db, clock, keyring, hasher, config } = deps;
+  const throttle: ResetThrottlePolicy = { ...defaultResetThrottle, ...deps.throttle };
+  const windowMs = throttle.windowMinutes * MINUTE;
+
+  /** The live token behind `token`, or ERR_AUTH_TOKEN_INVALID (unknown, used, expired). */
+  async function liveToken(token: string): Promise<ResetTokenRow> {
+    if (!tokenPattern.test(token)) throw invalidToken('malformed reset token');
+    const row = await createAuthRepository(db).findResetTokenByHash(resetTokenHash(token));
+    if (row === undefined) throw invalidToken('unknown reset token');
+    if (row.used_at !== null) throw invalidToken('reset token already used');
+    if (new Date(row.expires_at).getTime() <= clock.now().getTime())
+      throw invalidToken('reset token expired');
+    return row;
+  }
+
+  return {
+    /**
+     * Handles "forgot my password": throttles, and when the address names one known, enabled
+     * account, makes a token (ending earlier ones) and queues the mail in the user's language.
+     */
+    async requestReset(input: {
+      email: string;
+      orgSlug?: string | undefined;
+      ip: string;
+      locale: Locale;
+    }): Promise<ResetRequestResult> {
+      const email = normaliseEmail(input.email);
+      const orgSlug = input.orgSlug?.trim().toLowerCase() || undefined;
+      const now = clock.now();
+      const since = new Date(now.getTime() - windowMs).toISOString();
+      const repo = createAuthRepository(db);
+      const ipKey = `reset-ip:${input.ip}`;
+      const acctKey = accountKey(email, orgSlug);
+      if ((await repo.countAttempts(ipKey, since)) >= throttle.ipMax) {
+        throw new AppError('ERR_RATE_LIMITED', { message: 'too many reset requests from this address' });
+      }
+      const candidates = await repo.findUsersForLogin(email, orgSlug);
+      if (candidates.length > 1) return { kind: 'org_required' };
+      if ((await repo.countAttempts(acctKey, since)) >= throttle.accountMax) {
+        throw new AppError('ERR_RATE_LIMITED', { message: 'too many reset requests for this account' });
+      }
+      const user = candidates[0];
+      const token = randomBytes(32).toString('base64url');
+      const tokenHash = resetTokenHash(token);
+
+      await db.transaction().execute(async (trx) => {
+        const txRepo = createAuthRepository(trx);
+        const nowIso = clock.now().toISOString();
+        await txRepo.recordAttempt(ipKey, nowIso);
+        await txRepo.recordAttempt(acctKey, nowIso);
+        if (user === undefined || user.disabled === 1) {
+          await appendAudit(trx, clock, {
+            actor: { kind: 'anonymous', orgId: user?.org_id ?? null },
+            action: 'auth.password_reset.requested',
+            ...(user === undefined ? {} : { target: { type: 'user', id: user.id } }),
+            meta: { outcome: user === undefined ? 'unknown_account' : 'disabled' },
+          });
+          return;
+        }
+        const scope = { orgId: user.org_id };
+        const ended = await txRepo.invalidateResetTokens(scope, user.id, nowIso);
+        const tokenId = randomUUID();
+        await txRepo.insertResetToken({
+          id: tokenId,
+          org_id: user.org_id,
+          user_id: user.id,
+          token_hash: tokenHash,
+          created_at: nowIso,
+          expires_at: new Date(now.getTime() + RESET_TOKEN_MINUTES * MINUTE).toISOString(),
+          used_at: null,
+        });
+        const resetUrl = new URL('/login/reset', config.publicOrigin);
+        resetUrl.searchParams.set('token', token);
+        const job = await enqueueMail(trx, clock, keyring, {
+          orgId: user.org_id,
+          to: user.email,
+          template: 'password_reset',
+          locale: isLocale(user.locale) ? user.locale : input.locale,
+          vars: {
+            recipientName: user.display_name,
+            resetUrl: resetUrl.toString(),
+            expiresInMinutes: RESET_TOKEN_MINUTES,
+          },
+        });
+        await appendAudit(trx, clock, {
+          actor: { kind: 'anonymous', orgId: user.org_id },
+          action: 'auth.password_reset.requested',
+          target: { type: 'user', id: user.id },
+          meta: { outcome: 'sent', token_id: tokenId, job_id: job.id, earlier_tokens_ended: ended },
+        });
+      });
+      return { kind: 'accepted' };
+    },
+
+    /** Throws ERR_AUTH_TOKEN_INVALID unless `token` is live (for showing the form). */
+    async checkResetToken(token: string): Promise<void> {
+      const row = await liveToken(token);
+      const user = await createAuthRepository(db).findUser({ orgId: row.org_id }, row.user_id);
+      if (user === undefined || user.disabled === 1) throw invalidToken('account gone or disabled');
+    },
+
+    /**
+     * Sets a new password with a live token: marks it used, ends every other token and every
+     * session of the user. Refuses weak passwords (ERR_AUTH_PASSWORD_WEAK, the token stays live).
+     */
+    async completeReset(input: { token: string; newPassword: string }): Promise<void> {
+      const row = await liveToken(input.token);
+      const scope = { orgId: row.org_id };
+      const user = await createAuthRepository(db).findUser(scope, row.user_id);
+      if (user === undefined || user.disabled === 1) throw invalidToken('account gone or disabled');
+      const newHash = await hashNewPassword({ db, hasher }, user, input.newPassword);
+      await db.transaction().execute(async (trx) => {
+        const repo = createAuthRepository(trx);
+        const now = clock.now().toISOString();
+        // The claim is the single-use check: of two requests racing with one link, one wins.
+        if (!(await repo.claimResetToken(scope, row.id, now)))
+          throw invalidToken('reset token used or expired');
+        await repo.updateUser(scope, user.id, {
+          password_hash: newHash,
+          must_change_password: 0,
+          password_changed_at: now,
+          updated_at: now,
+        });
+        const sessionsEnded = await repo.deleteUserSessions(scope, user.id);
+        const tokensEnded = await repo.invalidateResetTokens(scope, user.id, now);
+        await appendAudit(trx, clock, {
+          actor: { kind: 'anonymous', orgId: user.org_id, ref: `user:${user.id}` },
+          action: 'auth.password_reset.completed',
+          target: { type: 'user', id: user.id },
+          meta: { token_id: row.id, sessions_ended: sessionsEnded, other_tokens_ended: tokensEnded },
+        });
+      });
+    },
+
+    /** Housekeeping: removes tokens that expired more than a day ago. */
+    async deleteExpiredResetTokens(): Promise<number> {
+      const before = new Date(clock.now().getTime() - 24 * 60 * MINUTE).toISOString();
+      return createAuthRepository(db).deleteResetTokensExpiredBefore(before);
+    },
+  };
+}
+
+export type PasswordResetService = ReturnType<typeof createPasswordResetService>;
