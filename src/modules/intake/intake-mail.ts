@@ -1,0 +1,300 @@
+/**
+ * Inbound email (P1, P3, P16): a raw message received for one of the organisation's addresses
+ * opens a conversation on the email channel, or continues one when its In-Reply-To/References
+ * name a message of that conversation and the sender is the conversation's own data subject.
+ * Mail to the privacy address is flagged as a possible rights request. Attachments of the
+ * allowed types and sizes are sealed with the subject's key; others are refused and noted (type
+ * and size only). A message that cannot be taken in is quarantined — the raw bytes sealed with
+ * the org key, with a reason — never dropped.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { type ParsedMail, simpleParser } from 'mailparser';
+import { z } from 'zod';
+import type { Keyring } from '../../crypto/keyring.js';
+import type { DB } from '../../db/schema.js';
+import type { Actor } from '../../shared/actor.js';
+import type { Clock } from '../../shared/clock.js';
+import { AppError, isAppError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+import { createOrgsRepository } from '../orgs/orgs-repository.js';
+import { appendAudit } from '../security/audit-chain.js';
+import { createSubjectsService } from '../subjects/subjects-service.js';
+import { createIntakeRepository } from './intake-repository.js';
+import { addEntry, conversationSealer, openConversation } from './intake-service.js';
+import { messageIdsOf, orgOfMessageId } from './intake-threads.js';
+
+export type Mailbox = 'contact' | 'privacy';
+
+export const MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024;
+export const MAX_ATTACHMENTS = 10;
+
+const isZip = (b: Buffer) => b.length > 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04;
+const isText = (b: Buffer) => !b.includes(0);
+
+/** Allowed attachment types, each with a check of the file's first bytes (the declared type is not trusted). */
+export const allowedAttachmentTypes: Readonly<Record<string, (content: Buffer) => boolean>> = {
+  'application/pdf': (b) => b.subarray(0, 5).toString('latin1') === '%PDF-',
+  'image/png': (b) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
+  'image/jpeg': (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff,
+  'image/gif': (b) => b.subarray(0, 4).toString('latin1') === 'GIF8',
+  'image/webp': (b) =>
+    b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WEBP',
+  'text/plain': isText,
+  'text/csv': isText,
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document': isZip,
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': isZip,
+  'application/vnd.oasis.opendocument.text': isZip,
+  'application/vnd.oasis.opendocument.spreadsheet': isZip,
+};
+
+export type QuarantineReason = 'unparseable' | 'no_sender' | 'auto_submitted' | 'empty' | 'processing_failed';
+
+export type InboundOutcome =
+  | { readonly kind: 'opened' | 'threaded'; readonly conversationId: string; readonly entryId: string }
+  | { readonly kind: 'duplicate' }
+  | { readonly kind: 'quarantined'; readonly id: string; readonly reason: QuarantineReason };
+
+export interface InboundMailDeps {
+  db: Kysely<DB>;
+  keyring: Keyring;
+  clock: Clock;
+  logger?: Logger;
+}
+
+interface AcceptedAttachment {
+  filename: string;
+  contentType: string;
+  content: Buffer;
+}
+
+interface RefusedAttachment {
+  contentType: string;
+  size: number;
+  reason: 'type' | 'size' | 'count';
+}
+
+/** Sorts a mail's attachments into those kept and those refused (type, size, count). */
+export function screenAttachments(attachments: ParsedMail['attachments']): {
+  accepted: AcceptedAttachment[];
+  refused: RefusedAttachment[];
+} {
+  const accepted: AcceptedAttachment[] = [];
+  const refused: RefusedAttachment[] = [];
+  for (const a of attachments) {
+    const contentType =
+      (a.contentType || 'application/octet-stream').toLowerCase().split(';')[0]?.trim() ?? '';
+    const size = a.content.length;
+    const check = allowedAttachmentTypes[contentType];
+    if (check === undefined || !check(a.content))
+      refused.push({ contentType: contentType.slice(0, 100), size, reason: 'type' });
+    else if (size > MAX_ATTACHMENT_BYTES) refused.push({ contentType, size, reason: 'size' });
+    else if (accepted.length >= MAX_ATTACHMENTS) refused.push({ contentType, size, reason: 'count' });
+    else {
+      const filename =
+        (a.filename ?? '')
+          .replace(/[\r\n\t\\/]/g, ' ')
+          .trim()
+          .slice(0, 200) || 'attachment';
+      accepted.push({ filename, contentType, content: a.content });
+    }
+  }
+  return { accepted, refused };
+}
+
+const senderSchema = z.email();
+
+function systemActor(org: { id: string; kind: 'operator' | 'tenant' }): Actor {
+  return { kind: 'system', orgId: org.id, orgKind: org.kind, reason: 'inbound-mail', roles: [] };
+}
+
+export function createInboundMail(deps: InboundMailDeps) {
+  const { db, keyring, clock } = deps;
+  const orgs = createOrgsRepository(db);
+
+  async function quarantine(input: {
+    orgId: string;
+    mailbox: Mailbox;
+    raw: Buffer;
+    reason: QuarantineReason;
+  }): Promise<InboundOutcome> {
+    const org = await orgs.getById(input.orgId);
+    const id = randomUUID();
+    const sealed = await keyring.encryptForOrg(
+      org.id,
+      { table: 'inbound_quarantine', column: 'raw', rowId: id },
+      input.raw.toString('base64'),
+    );
+    await db.transaction().execute(async (trx) => {
+      await createIntakeRepository(trx).insertQuarantine({
+        id,
+        org_id: org.id,
+        reason: input.reason,
+        mailbox: input.mailbox,
+        raw: sealed,
+        size_bytes: input.raw.length,
+        created_at: clock.now().toISOString(),
+      });
+      await appendAudit(trx, clock, {
+        actor: systemActor(org),
+        action: 'intake.email.quarantined',
+        target: { type: 'inbound_quarantine', id },
+        meta: { reason: input.reason, mailbox: input.mailbox, size: input.raw.length },
+      });
+    });
+    return { kind: 'quarantined', id, reason: input.reason };
+  }
+
+  /** The org a mail belongs to: the one named by a Kluis Message-ID it answers, else the mailbox's. */
+  async function orgFor(mailboxOrgId: string, references: readonly string[]) {
+    for (const ref of references) {
+      const named = orgOfMessageId(ref);
+      if (named === undefined) continue;
+      const org = await orgs.findById(named);
+      if (org !== undefined) return org;
+    }
+    return orgs.getById(mailboxOrgId);
+  }
+
+  async function take(mailboxOrgId: string, mailbox: Mailbox, raw: Buffer): Promise<InboundOutcome> {
+    let parsed: ParsedMail;
+    try {
+      parsed = await simpleParser(raw, { skipImageLinks: true, skipTextLinks: true });
+    } catch {
+      return quarantine({ orgId: mailboxOrgId, mailbox, raw, reason: 'unparseable' });
+    }
+    const from = parsed.from?.value[0];
+    const sender = senderSchema.safeParse(from?.address?.trim().toLowerCase() ?? '');
+    if (!sender.success) return quarantine({ orgId: mailboxOrgId, mailbox, raw, reason: 'no_sender' });
+    const auto = parsed.headers.get('auto-submitted');
+    if (typeof auto === 'string' && auto.trim().toLowerCase() !== 'no') {
+      // Out-of-office answers and bounces must not open conversations (or loop with our replies).
+      return quarantine({ orgId: mailboxOrgId, mailbox, raw, reason: 'auto_submitted' });
+    }
+    const text = (parsed.text ?? '').replace(/\r\n/g, '\n').trim();
+    const { accepted, refused } = screenAttachments(parsed.attachments);
+    if (text === '' && accepted.length === 0)
+      return quarantine({ orgId: mailboxOrgId, mailbox, raw, reason: 'empty' });
+
+    const messageId = messageIdsOf(parsed.messageId)[0] ?? null;
+    const inReplyTo = messageIdsOf(parsed.inReplyTo)[0] ?? null;
+    const references = messageIdsOf(parsed.inReplyTo, parsed.references);
+    const org = await orgFor(mailboxOrgId, references);
+    const actor = systemActor(org);
+    const scope = { orgId: org.id };
+    const contentLanguage = parsed.headers.get('content-language');
+    const locale =
+      typeof contentLanguage === 'string' && contentLanguage.toLowerCase().startsWith('en') ? 'en' : 'nl';
+    const refusedJson = refused.length === 0 ? null : JSON.stringify(refused);
+
+    return db.transaction().execute(async (trx): Promise<InboundOutcome> => {
+      const repo = createIntakeRepository(trx);
+      if (messageId !== null && (await repo.entryExistsWithMessageId(scope, messageId))) {
+        return { kind: 'duplicate' };
+      }
+      let conversation = await repo.findConversationByMessageIds(scope, references);
+      if (conversation !== undefined) {
+        // Only the conversation's own person continues it; anyone else starts their own.
+        const senders = await createSubjectsService({ keyring, clock }).findByContact(trx, scope, {
+          email: sender.data,
+        });
+        const subjectId = conversation.subject_id;
+        if (!senders.some((s) => s.id === subjectId)) conversation = undefined;
+      }
+      const first = {
+        kind: 'inbound' as const,
+        body: text,
+        messageId,
+        inReplyTo,
+        refusedAttachments: refusedJson,
+      };
+      let threaded = false;
+      let entryId: string;
+      if (conversation !== undefined) {
+        threaded = true;
+        entryId = (await addEntry(trx, deps, conversation, first)).id;
+        await repo.updateConversation(scope, conversation.id, {
+          status: 'open',
+          closed_at: null,
+          updated_at: clock.now().toISOString(),
+          ...(mailbox === 'privacy' ? { possible_rights_request: 1 } : {}),
+        });
+      } else {
+        const opened = await openConversation(trx, deps, {
+          actor,
+          channel: 'email',
+          contact: { name: from?.name?.trim() || undefined, email: sender.data },
+          locale,
+          subjectLine:
+            parsed.subject
+              ?.replace(/[\r\n]+/g, ' ')
+              .trim()
+              .slice(0, 500) || undefined,
+          possibleRightsRequest: mailbox === 'privacy',
+          threadKey: messageId,
+          first,
+        });
+        conversation = opened.conversation;
+        entryId = opened.entry.id;
+      }
+      const sealer = conversationSealer(keyring, conversation.org_id, conversation.subject_id);
+      for (const a of accepted) {
+        const id = randomUUID();
+        await repo.insertAttachment({
+          id,
+          org_id: conversation.org_id,
+          conversation_id: conversation.id,
+          entry_id: entryId,
+          filename: await sealer.seal('conversation_attachments', 'filename', id, a.filename),
+          content_type: a.contentType,
+          size_bytes: a.content.length,
+          content: await sealer.seal('conversation_attachments', 'content', id, a.content.toString('base64')),
+          created_at: clock.now().toISOString(),
+        });
+      }
+      await appendAudit(trx, clock, {
+        actor,
+        action: 'intake.email.received',
+        target: { type: 'conversation', id: conversation.id },
+        purpose: 'handle_requests',
+        fields: threaded ? ['body'] : ['requester_name', 'requester_email', 'subject_line', 'body'],
+        meta: {
+          mailbox,
+          threaded,
+          entry_id: entryId,
+          attachments: accepted.length,
+          refused_attachments: refused.length,
+        },
+      });
+      return { kind: threaded ? 'threaded' : 'opened', conversationId: conversation.id, entryId };
+    });
+  }
+
+  return {
+    /**
+     * Takes in one raw message sent to `mailbox` of the org `orgId`. Never loses it: whatever
+     * cannot be taken in is quarantined; only when even that fails does it throw (the SMTP
+     * listener then answers 451 and the sender retries).
+     */
+    async receive(input: { orgId: string; mailbox: Mailbox; raw: Buffer }): Promise<InboundOutcome> {
+      try {
+        return await take(input.orgId, input.mailbox, input.raw);
+      } catch (error) {
+        // The code only: a driver's message may quote values.
+        const code = isAppError(error) ? error.code : String((error as { code?: unknown }).code ?? 'unknown');
+        deps.logger?.warn({ code }, 'inbound mail could not be taken in: quarantining it');
+        try {
+          return await quarantine({ ...input, reason: 'processing_failed' });
+        } catch (cause) {
+          throw new AppError('ERR_INTERNAL', {
+            message: 'inbound mail neither taken in nor quarantined',
+            cause,
+          });
+        }
+      }
+    },
+    quarantine,
+  };
+}
+
+export type InboundMail = ReturnType<typeof createInboundMail>;

@@ -1,0 +1,154 @@
+/**
+ * The inbound SMTP listener (P1): receives mail for the organisation's contact and privacy
+ * addresses (KLUIS_CONTACT_ADDRESS, KLUIS_PRIVACY_ADDRESS; the operator's for now) and hands each
+ * message to intake-mail.ts. Other recipients are refused at RCPT (550), messages over the size
+ * limit at MAIL FROM (SIZE) or after DATA (552). A message is acknowledged (250) only once it is
+ * stored — as a conversation entry or in quarantine — otherwise the answer is 451 and the
+ * sending server tries again, so nothing is lost. Usually a mail server (MX) in front relays to
+ * it; with TLS configured it offers STARTTLS. Message content is never logged.
+ */
+
+import { readFileSync } from 'node:fs';
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import type { Kluis } from '../../kluis.js';
+import { createOrgsRepository } from '../orgs/orgs-repository.js';
+import { createInboundMail, type InboundOutcome, type Mailbox } from './intake-mail.js';
+
+export interface InboundSmtpOptions {
+  /** 0 picks a free port; read `port` afterwards. */
+  port: number;
+  host: string;
+  maxBytes: number;
+  contactAddress: string;
+  privacyAddress: string;
+  /** Called after each message is taken in (tests wait on it). */
+  onReceived?: (outcome: InboundOutcome) => void;
+}
+
+export interface InboundSmtp {
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+function smtpError(code: number, message: string): Error {
+  return Object.assign(new Error(message), { responseCode: code });
+}
+
+export async function startInboundSmtp(
+  kluis: Pick<Kluis, 'db' | 'keyring' | 'clock' | 'logger' | 'config'>,
+  options: InboundSmtpOptions,
+): Promise<InboundSmtp> {
+  const inbound = createInboundMail(kluis);
+  const orgs = createOrgsRepository(kluis.db);
+  const log = kluis.logger.child({ component: 'inbound-smtp' });
+  const mailboxes = new Map<string, Mailbox>([
+    [options.contactAddress.toLowerCase(), 'contact'],
+    [options.privacyAddress.toLowerCase(), 'privacy'],
+  ]);
+  const tls = kluis.config.tls;
+
+  const serverOptions: SMTPServerOptions = {
+    secure: false,
+    authOptional: true,
+    disabledCommands: tls === undefined ? ['AUTH', 'STARTTLS'] : ['AUTH'],
+    hideSTARTTLS: tls === undefined,
+    ...(tls === undefined ? {} : { key: readFileSync(tls.keyFile), cert: readFileSync(tls.certFile) }),
+    size: options.maxBytes,
+    banner: 'Kluis intake',
+    logger: false,
+    onRcptTo(address, _session, callback) {
+      if (!mailboxes.has(address.address.trim().toLowerCase())) {
+        callback(smtpError(550, '5.1.1 No such mailbox here'));
+        return;
+      }
+      callback();
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      stream.on('data', (chunk: Buffer) => {
+        total += chunk.length;
+        if (total <= options.maxBytes) chunks.push(chunk);
+      });
+      stream.on('error', () => callback(smtpError(451, '4.3.0 Try again later')));
+      stream.on('end', () => {
+        if (stream.sizeExceeded || total > options.maxBytes) {
+          callback(smtpError(552, '5.3.4 Message exceeds the size limit'));
+          return;
+        }
+        const boxes = session.envelope.rcptTo.map((r) => mailboxes.get(r.address.trim().toLowerCase()));
+        const mailbox: Mailbox = boxes.includes('privacy') ? 'privacy' : 'contact';
+        void (async () => {
+          const operator = await orgs.findOperator();
+          if (operator === undefined) throw new Error('no operator organisation yet');
+          const outcome = await inbound.receive({ orgId: operator.id, mailbox, raw: Buffer.concat(chunks) });
+          log.info({ outcome: outcome.kind, mailbox, size: total }, 'inbound mail taken in');
+          options.onReceived?.(outcome);
+        })().then(
+          () => callback(),
+          (error: unknown) => {
+            log.error({ code: (error as { code?: unknown }).code ?? 'unknown' }, 'inbound mail not stored');
+            callback(smtpError(451, '4.3.0 Temporary failure, try again later'));
+          },
+        );
+      });
+    },
+  };
+  const server = new SMTPServer(serverOptions);
+
+  let listening = false;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.on('error', (error) => {
+      if (!listening) reject(error);
+      else log.warn({ code: (error as { code?: unknown }).code }, 'inbound SMTP connection error');
+    });
+    server.listen(options.port, options.host, () => {
+      listening = true;
+      const address = server.server.address();
+      resolve(typeof address === 'object' && address !== null ? address.port : options.port);
+    });
+  });
+
+  return {
+    host: options.host,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * For `kluis serve`: starts the listener when configured (development: 127.0.0.1:2526 by
+ * default; production only with KLUIS_INBOUND_SMTP_PORT). A port in use is reported, not fatal.
+ */
+export async function startConfiguredInboundSmtp(
+  kluis: Kluis,
+  warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<{ smtp: InboundSmtp; banner: string } | undefined> {
+  const c = kluis.config.intake;
+  if (c.inboundSmtpPort === undefined || c.contactAddress === undefined || c.privacyAddress === undefined) {
+    return undefined;
+  }
+  try {
+    const smtp = await startInboundSmtp(kluis, {
+      port: c.inboundSmtpPort,
+      host: c.inboundSmtpHost,
+      maxBytes: c.inboundMaxBytes,
+      contactAddress: c.contactAddress,
+      privacyAddress: c.privacyAddress,
+    });
+    return {
+      smtp,
+      banner: `  Inbound:   SMTP on ${c.inboundSmtpHost}:${smtp.port} for ${c.contactAddress} and ${c.privacyAddress}`,
+    };
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    warn(
+      `Inbound SMTP listener not started on ${c.inboundSmtpHost}:${c.inboundSmtpPort} (${String(code ?? 'error')}): set KLUIS_INBOUND_SMTP_PORT to a free port.`,
+    );
+    return undefined;
+  }
+}
