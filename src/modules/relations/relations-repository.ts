@@ -1,0 +1,256 @@
+/**
+ * The relations module's tables, every query filtered by the actor's org (`OrgScope`). Returns
+ * rows as stored (sealed values stay sealed); the services decide who may see what in clear.
+ */
+import type { Kysely, Selectable } from 'kysely';
+import type { DB } from '../../db/schema.js';
+import type { OrgScope } from '../../shared/actor.js';
+import type {
+  RelationAddressesTable,
+  RelationAgreementsTable,
+  RelationContactsTable,
+  RelationCreditorsTable,
+  RelationMandatesTable,
+  RelationStatus,
+  RelationsTable,
+} from './relations-schema.js';
+
+export type RelationRow = Selectable<RelationsTable>;
+export type ContactRow = Selectable<RelationContactsTable>;
+export type AddressRow = Selectable<RelationAddressesTable>;
+export type AgreementRow = Selectable<RelationAgreementsTable>;
+export type MandateRow = Selectable<RelationMandatesTable>;
+export type CreditorRow = Selectable<RelationCreditorsTable>;
+
+export type RelationSort = 'name' | 'status' | 'started' | 'created';
+
+export interface RelationListQuery {
+  readonly status?: RelationStatus | undefined;
+  readonly sort: Exclude<RelationSort, 'name'>;
+  readonly dir: 'asc' | 'desc';
+  readonly limit: number;
+  readonly offset: number;
+}
+
+export function createRelationsRepository(db: Kysely<DB>) {
+  return {
+    insertRelation: (row: RelationRow) => db.insertInto('relations').values(row).execute(),
+
+    updateRelation: (scope: OrgScope, id: string, patch: Partial<Omit<RelationRow, 'id' | 'org_id'>>) =>
+      db.updateTable('relations').set(patch).where('org_id', '=', scope.orgId).where('id', '=', id).execute(),
+
+    findRelation: (scope: OrgScope, id: string) =>
+      db
+        .selectFrom('relations')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', id)
+        .executeTakeFirst(),
+
+    async countRelations(scope: OrgScope, status: RelationStatus | undefined): Promise<number> {
+      let q = db
+        .selectFrom('relations')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('org_id', '=', scope.orgId);
+      if (status !== undefined) q = q.where('status', '=', status);
+      return Number((await q.executeTakeFirst())?.n ?? 0);
+    },
+
+    /** One page ordered in SQL (status, dates). */
+    listRelations(scope: OrgScope, query: RelationListQuery): Promise<RelationRow[]> {
+      const column = { status: 'status', started: 'started_at', created: 'created_at' } as const;
+      let q = db.selectFrom('relations').selectAll().where('org_id', '=', scope.orgId);
+      if (query.status !== undefined) q = q.where('status', '=', query.status);
+      return q
+        .orderBy(column[query.sort], query.dir)
+        .orderBy('created_at', 'asc')
+        .orderBy('id', 'asc')
+        .limit(query.limit)
+        .offset(query.offset)
+        .execute();
+    },
+
+    /** Every relation (with a status filter), for sorting by a name that is sealed. */
+    listAllRelations(
+      scope: OrgScope,
+      status: RelationStatus | undefined,
+      cap: number,
+    ): Promise<RelationRow[]> {
+      let q = db.selectFrom('relations').selectAll().where('org_id', '=', scope.orgId);
+      if (status !== undefined) q = q.where('status', '=', status);
+      return q.orderBy('created_at', 'asc').orderBy('id', 'asc').limit(cap).execute();
+    },
+
+    insertContact: (row: ContactRow) => db.insertInto('relation_contacts').values(row).execute(),
+
+    listContacts: (scope: OrgScope, relationId: string) =>
+      db
+        .selectFrom('relation_contacts')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .where('relation_id', '=', relationId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute(),
+
+    async deleteContact(scope: OrgScope, relationId: string, contactId: string): Promise<boolean> {
+      const result = await db
+        .deleteFrom('relation_contacts')
+        .where('org_id', '=', scope.orgId)
+        .where('relation_id', '=', relationId)
+        .where('id', '=', contactId)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+
+    findAddress: (scope: OrgScope, relationId: string) =>
+      db
+        .selectFrom('relation_addresses')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .where('relation_id', '=', relationId)
+        .executeTakeFirst(),
+
+    async upsertAddress(row: AddressRow): Promise<void> {
+      const { id: _id, org_id: _org, relation_id: _rel, ...values } = row;
+      await db
+        .insertInto('relation_addresses')
+        .values(row)
+        .onConflict((oc) => oc.column('relation_id').doUpdateSet(values))
+        .execute();
+    },
+
+    insertAgreement: (row: AgreementRow) => db.insertInto('relation_agreements').values(row).execute(),
+
+    insertAgreementDocument: (row: {
+      id: string;
+      org_id: string;
+      agreement_id: string;
+      file_name: Buffer;
+      content: Buffer;
+      size_bytes: number;
+      created_at: string;
+    }) => db.insertInto('relation_agreement_documents').values(row).execute(),
+
+    listAgreements: (scope: OrgScope, relationId: string) =>
+      db
+        .selectFrom('relation_agreements as a')
+        .leftJoin('relation_agreement_documents as d', (join) =>
+          join.onRef('d.agreement_id', '=', 'a.id').onRef('d.org_id', '=', 'a.org_id'),
+        )
+        .selectAll('a')
+        .select(['d.id as document_id', 'd.size_bytes as document_size'])
+        .where('a.org_id', '=', scope.orgId)
+        .where('a.relation_id', '=', relationId)
+        .orderBy('a.effective_from', 'desc')
+        .orderBy('a.created_at', 'desc')
+        .execute(),
+
+    findAgreement: (scope: OrgScope, relationId: string, agreementId: string) =>
+      db
+        .selectFrom('relation_agreements as a')
+        .leftJoin('relation_agreement_documents as d', (join) =>
+          join.onRef('d.agreement_id', '=', 'a.id').onRef('d.org_id', '=', 'a.org_id'),
+        )
+        .selectAll('a')
+        .select(['d.id as document_id', 'd.size_bytes as document_size'])
+        .where('a.org_id', '=', scope.orgId)
+        .where('a.relation_id', '=', relationId)
+        .where('a.id', '=', agreementId)
+        .executeTakeFirst(),
+
+    findAgreementDocument: (scope: OrgScope, agreementId: string) =>
+      db
+        .selectFrom('relation_agreement_documents')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .where('agreement_id', '=', agreementId)
+        .executeTakeFirst(),
+
+    insertMandate: (row: MandateRow) => db.insertInto('relation_mandates').values(row).execute(),
+
+    updateMandate: (scope: OrgScope, id: string, patch: Partial<Omit<MandateRow, 'id' | 'org_id'>>) =>
+      db
+        .updateTable('relation_mandates')
+        .set(patch)
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', id)
+        .execute(),
+
+    findMandate: (scope: OrgScope, relationId: string, mandateId: string) =>
+      db
+        .selectFrom('relation_mandates')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .where('relation_id', '=', relationId)
+        .where('id', '=', mandateId)
+        .executeTakeFirst(),
+
+    findMandateByReference: (scope: OrgScope, reference: string) =>
+      db
+        .selectFrom('relation_mandates')
+        .select(['id'])
+        .where('org_id', '=', scope.orgId)
+        .where('reference', '=', reference)
+        .executeTakeFirst(),
+
+    listMandates: (scope: OrgScope, relationId: string) =>
+      db
+        .selectFrom('relation_mandates')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .where('relation_id', '=', relationId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute(),
+
+    /** Active mandates of the org with their relation's subject, for a collection run. */
+    listActiveMandates: (scope: OrgScope) =>
+      db
+        .selectFrom('relation_mandates as m')
+        .innerJoin('relations as r', (join) =>
+          join.onRef('r.id', '=', 'm.relation_id').onRef('r.org_id', '=', 'm.org_id'),
+        )
+        .selectAll('m')
+        .select(['r.subject_id', 'r.kind', 'r.organisation_name', 'r.given_name', 'r.family_name'])
+        .where('m.org_id', '=', scope.orgId)
+        .where('m.status', '=', 'active')
+        .orderBy('m.reference')
+        .execute(),
+
+    insertCollection: (row: {
+      id: string;
+      org_id: string;
+      batch_id: string;
+      mandate_id: string;
+      sequence_type: 'FRST' | 'RCUR' | 'OOFF' | 'FNAL';
+      amount_cents: number;
+      requested_at: string;
+      created_by_id: string;
+      created_at: string;
+    }) => db.insertInto('relation_collections').values(row).execute(),
+
+    async countBatches(scope: OrgScope): Promise<number> {
+      const row = await db
+        .selectFrom('relation_collections')
+        .select((eb) => eb.fn.count<number | string>('batch_id').distinct().as('n'))
+        .where('org_id', '=', scope.orgId)
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
+    },
+
+    findCreditor: (scope: OrgScope) =>
+      db.selectFrom('relation_creditors').selectAll().where('org_id', '=', scope.orgId).executeTakeFirst(),
+
+    async upsertCreditor(row: CreditorRow): Promise<void> {
+      const { org_id: _org, ...values } = row;
+      await db
+        .insertInto('relation_creditors')
+        .values(row)
+        .onConflict((oc) => oc.column('org_id').doUpdateSet(values))
+        .execute();
+    },
+  };
+}
+
+export type RelationsRepository = ReturnType<typeof createRelationsRepository>;

@@ -1,0 +1,606 @@
+/**
+ * Client relations pages and API (P4, P5). Thin handlers: parse, call the use case (which checks
+ * roles against the field catalogue, scopes to the actor's org and audits), render. Support and
+ * finance use the relation pages; mandates, the full IBAN, signed documents and the pain.008
+ * export are finance's. Another org's relation is a 404. The agreement upload is the only
+ * multipart form: its parser lives in this module's scope, with limits, and access is checked
+ * before the upload is read.
+ */
+import fastifyMultipart, { type MultipartFile } from '@fastify/multipart';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Kluis } from '../../kluis.js';
+import { type Actor, hasRole } from '../../shared/actor.js';
+import { AppError, isAppError } from '../../shared/errors.js';
+import type { FieldErrors } from '../../shared/html/forms.js';
+import { enforceAccess } from '../../shared/http/access.js';
+import { renderPage } from '../../shared/http/render.js';
+import { type MessageKey, translator } from '../../shared/i18n/messages.js';
+import type { KluisModule } from '../module.js';
+import { mandateEditors, mayRead, relationEditors } from './relations-access.js';
+import {
+  createAgreementsService,
+  MAX_AGREEMENT_PDF_BYTES,
+  type UploadedFile,
+} from './relations-agreements.js';
+import {
+  agreementFormPage,
+  agreementPage,
+  directDebitsPage,
+  mandateFormPage,
+  mandatePage,
+} from './relations-finance-views.js';
+import { createMandatesService, earliestCollectionDate } from './relations-mandates.js';
+import { relationStatuses } from './relations-schema.js';
+import { createRelationsService, type RelationDetail } from './relations-service.js';
+import {
+  addressFormPage,
+  contactFormPage,
+  type FormValues,
+  type RelationListParams,
+  relationDetailPage,
+  relationFormPage,
+  relationListPage,
+  relationValues,
+} from './relations-views.js';
+
+const relationsAccess = { kind: 'staff', roles: ['support', 'finance'] } as const;
+const financeAccess = { kind: 'staff', roles: ['finance'] } as const;
+const apiAccess = { kind: 'api', roles: ['support', 'finance'] } as const;
+const apiFinanceAccess = { kind: 'api', roles: ['finance'] } as const;
+
+const listQuery = z.object({
+  sort: z.enum(['name', 'status', 'started', 'created']).catch('name'),
+  dir: z.enum(['asc', 'desc']).catch('asc'),
+  status: z.enum(relationStatuses).optional().catch(undefined),
+  page: z.coerce.number().int().min(1).max(100_000).catch(1),
+});
+
+const notices: Record<string, MessageKey> = {
+  created: 'relations.done.created',
+  updated: 'relations.done.updated',
+  contact: 'relations.done.contact',
+  contactRemoved: 'relations.done.contactRemoved',
+  address: 'relations.done.address',
+  agreement: 'relations.done.agreement',
+  mandate: 'relations.done.mandate',
+  revoked: 'relations.done.revoked',
+  creditor: 'relations.dd.creditorSaved',
+};
+
+function actorOf(request: FastifyRequest): Actor {
+  const actor = request.actor;
+  if (actor === undefined) throw new AppError('ERR_UNAUTHENTICATED');
+  return actor;
+}
+
+/** A uuid route parameter, or a 404 (never a validation error that tells ids apart). */
+function idParam(request: FastifyRequest, name: string): string {
+  const value = (request.params as Record<string, unknown> | undefined)?.[name];
+  const parsed = z.uuid().safeParse(value);
+  if (!parsed.success) throw new AppError('ERR_NOT_FOUND', { message: `not a ${name}` });
+  return parsed.data;
+}
+
+function queryOf(request: FastifyRequest): Record<string, unknown> {
+  return (request.query ?? {}) as Record<string, unknown>;
+}
+
+/** Text fields of a posted form as strings (files and the CSRF token left out). */
+function formValues(body: unknown): FormValues {
+  const out: Record<string, string> = {};
+  if (body === null || typeof body !== 'object') return out;
+  for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+    if (k === '_csrf') continue;
+    if (typeof v === 'string') out[k] = v;
+  }
+  return out;
+}
+
+function noticeOf(request: FastifyRequest, t: (k: MessageKey) => string): string | undefined {
+  const done = queryOf(request).done;
+  const key = typeof done === 'string' ? notices[done] : undefined;
+  return key === undefined ? undefined : t(key);
+}
+
+/** Field errors of a refused use case, or rethrows anything else. */
+function fieldErrorsOf(error: unknown): { errors: FieldErrors; status: number } {
+  if (isAppError(error) && error.fields !== undefined) return { errors: error.fields, status: error.status };
+  throw error;
+}
+
+/** The uploaded file of the agreement form, as the multipart parser left it. */
+interface ParsedUpload {
+  filename: string;
+  content: Buffer;
+  truncated: boolean;
+}
+
+function uploadOf(body: unknown): UploadedFile | undefined {
+  const value = (body as Record<string, unknown> | undefined)?.document;
+  if (value === null || typeof value !== 'object' || !('content' in value)) return undefined;
+  const upload = value as ParsedUpload;
+  // An empty file input still sends a part: no name and no bytes means no document.
+  if (upload.filename === '' && upload.content.length === 0) return undefined;
+  return { fileName: upload.filename, content: upload.content, truncated: upload.truncated };
+}
+
+function contentDisposition(fileName: string): string {
+  const ascii = fileName.replace(/[^A-Za-z0-9._ -]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
+}
+
+async function routes(app: FastifyInstance, kluis: Kluis): Promise<void> {
+  const relations = createRelationsService(kluis);
+  const agreements = createAgreementsService(kluis);
+  const mandates = createMandatesService(kluis);
+
+  // Access first, so nobody can make the server read an upload they may not send.
+  app.addHook('preValidation', async (request, reply) => {
+    if (request.isMultipart?.()) await enforceAccess(request, reply);
+  });
+  await app.register(fastifyMultipart, {
+    attachFieldsToBody: 'keyValues',
+    throwFileSizeLimit: false,
+    limits: { fileSize: MAX_AGREEMENT_PDF_BYTES, files: 1, fields: 20, parts: 22, fieldSize: 10_000 },
+    async onFile(part: MultipartFile) {
+      const content = await part.toBuffer();
+      const parsed: ParsedUpload = { filename: part.filename, content, truncated: part.file.truncated };
+      (part as unknown as { value: ParsedUpload }).value = parsed;
+    },
+  });
+
+  const loadDetail = (request: FastifyRequest): Promise<RelationDetail> =>
+    relations.getRelation({ actor: actorOf(request), relationId: idParam(request, 'id') });
+
+  // --- list and create ------------------------------------------------------------------------
+
+  app.get('/staff/relations', { config: { access: relationsAccess } }, async (request, reply) => {
+    const actor = actorOf(request);
+    const q = listQuery.parse(queryOf(request));
+    const params: RelationListParams = { sort: q.sort, dir: q.dir, status: q.status };
+    const result = await relations.listRelations({ actor, ...params, page: q.page });
+    const t = translator(request.locale);
+    return renderPage(request, reply, {
+      title: t('relations.list.title'),
+      body: relationListPage({
+        t,
+        locale: request.locale,
+        params,
+        result,
+        canEdit: hasRole(actor, ...relationEditors),
+      }),
+    });
+  });
+
+  const renderRelationForm = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    o: { relation?: RelationDetail; values: FormValues; errors?: FieldErrors; status?: number },
+  ) => {
+    const t = translator(request.locale);
+    const csrf = reply.generateCsrf();
+    return renderPage(request, reply, {
+      title: o.relation === undefined ? t('relations.form.newTitle') : t('relations.form.editTitle'),
+      status: o.status ?? 200,
+      csrfToken: csrf,
+      body: relationFormPage({ t, csrf, relation: o.relation, values: o.values, errors: o.errors }),
+    });
+  };
+
+  app.get('/staff/relations/new', { config: { access: relationsAccess } }, async (request, reply) =>
+    renderRelationForm(request, reply, { values: {} }),
+  );
+
+  app.post('/staff/relations', { config: { access: relationsAccess } }, async (request, reply) => {
+    const values = formValues(request.body);
+    try {
+      const { id } = await relations.createRelation({ actor: actorOf(request), values });
+      return reply.redirect(`/staff/relations/${id}?done=created`, 303);
+    } catch (error) {
+      const { errors, status } = fieldErrorsOf(error);
+      return renderRelationForm(request, reply, { values, errors, status });
+    }
+  });
+
+  // --- one relation -----------------------------------------------------------------------------
+
+  app.get('/staff/relations/:id', { config: { access: relationsAccess } }, async (request, reply) => {
+    const actor = actorOf(request);
+    const relation = await loadDetail(request);
+    const t = translator(request.locale);
+    const csrf = reply.generateCsrf();
+    return renderPage(request, reply, {
+      title: relation.displayName ?? t('relations.erased'),
+      csrfToken: csrf,
+      body: relationDetailPage({
+        t,
+        locale: request.locale,
+        csrf,
+        relation,
+        canEdit: hasRole(actor, ...relationEditors),
+        isFinance: hasRole(actor, ...mandateEditors),
+        notice: noticeOf(request, t),
+      }),
+    });
+  });
+
+  app.get('/staff/relations/:id/edit', { config: { access: relationsAccess } }, async (request, reply) => {
+    const relation = await loadDetail(request);
+    return renderRelationForm(request, reply, { relation, values: relationValues(relation) });
+  });
+
+  app.post('/staff/relations/:id', { config: { access: relationsAccess } }, async (request, reply) => {
+    const actor = actorOf(request);
+    const relationId = idParam(request, 'id');
+    const values = formValues(request.body);
+    try {
+      await relations.updateRelation({ actor, relationId, values });
+      return reply.redirect(`/staff/relations/${relationId}?done=updated`, 303);
+    } catch (error) {
+      const { errors, status } = fieldErrorsOf(error);
+      const relation = await loadDetail(request);
+      return renderRelationForm(request, reply, { relation, values, errors, status });
+    }
+  });
+
+  // --- contacts ---------------------------------------------------------------------------------
+
+  const renderContactForm = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    o: { values: FormValues; errors?: FieldErrors; status?: number },
+  ) => {
+    const relation = await loadDetail(request);
+    const t = translator(request.locale);
+    const csrf = reply.generateCsrf();
+    return renderPage(request, reply, {
+      title: t('relations.contact.newTitle'),
+      status: o.status ?? 200,
+      csrfToken: csrf,
+      body: contactFormPage({ t, csrf, relation, values: o.values, errors: o.errors }),
+    });
+  };
+
+  app.get(
+    '/staff/relations/:id/contacts/new',
+    { config: { access: relationsAccess } },
+    async (request, reply) => renderContactForm(request, reply, { values: {} }),
+  );
+
+  app.post(
+    '/staff/relations/:id/contacts',
+    { config: { access: relationsAccess } },
+    async (request, reply) => {
+      const relationId = idParam(request, 'id');
+      const values = formValues(request.body);
+      try {
+        await relations.addContact({ actor: actorOf(request), relationId, values });
+        return reply.redirect(`/staff/relations/${relationId}?done=contact`, 303);
+      } catch (error) {
+        const { errors, status } = fieldErrorsOf(error);
+        return renderContactForm(request, reply, { values, errors, status });
+      }
+    },
+  );
+
+  app.post(
+    '/staff/relations/:id/contacts/:contactId/delete',
+    { config: { access: relationsAccess } },
+    async (request, reply) => {
+      const relationId = idParam(request, 'id');
+      await relations.removeContact({
+        actor: actorOf(request),
+        relationId,
+        contactId: idParam(request, 'contactId'),
+      });
+      return reply.redirect(`/staff/relations/${relationId}?done=contactRemoved`, 303);
+    },
+  );
+
+  // --- billing address --------------------------------------------------------------------------
+
+  const renderAddressForm = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    o: { values?: FormValues; errors?: FieldErrors; status?: number },
+  ) => {
+    const relation = await loadDetail(request);
+    const t = translator(request.locale);
+    const csrf = reply.generateCsrf();
+    const a = relation.address;
+    const values: FormValues = o.values ?? {
+      country: a?.country,
+      city: a?.city,
+      postcode: a?.postcode,
+      street: a?.street,
+      houseNumber: a?.houseNumber,
+      houseNumberAddition: a?.houseNumberAddition ?? undefined,
+    };
+    return renderPage(request, reply, {
+      title: t('relations.address.title'),
+      status: o.status ?? 200,
+      csrfToken: csrf,
+      body: addressFormPage({ t, locale: request.locale, csrf, relation, values, errors: o.errors }),
+    });
+  };
+
+  app.get('/staff/relations/:id/address', { config: { access: relationsAccess } }, async (request, reply) =>
+    renderAddressForm(request, reply, {}),
+  );
+
+  app.post(
+    '/staff/relations/:id/address',
+    { config: { access: relationsAccess } },
+    async (request, reply) => {
+      const relationId = idParam(request, 'id');
+      const values = formValues(request.body);
+      try {
+        await relations.setAddress({ actor: actorOf(request), relationId, values });
+        return reply.redirect(`/staff/relations/${relationId}?done=address`, 303);
+      } catch (error) {
+        const { errors, status } = fieldErrorsOf(error);
+        return renderAddressForm(request, reply, { values, errors, status });
+      }
+    },
+  );
+
+  // --- agreements -------------------------------------------------------------------------------
+
+  const renderAgreementForm = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    o: { values: FormValues; errors?: FieldErrors; status?: number },
+  ) => {
+    const relation = await loadDetail(request);
+    const t = translator(request.locale);
+    const csrf = reply.generateCsrf();
+    return renderPage(request, reply, {
+      title: t('relations.agreement.newTitle'),
+      status: o.status ?? 200,
+      csrfToken: csrf,
+      body: agreementFormPage({ t, csrf, relation, values: o.values, errors: o.errors }),
+    });
+  };
+
+  app.get(
+    '/staff/relations/:id/agreements/new',
+    { config: { access: relationsAccess } },
+    async (request, reply) => renderAgreementForm(request, reply, { values: {} }),
+  );
+
+  app.post(
+    '/staff/relations/:id/agreements',
+    { config: { access: relationsAccess } },
+    async (request, reply) => {
+      const relationId = idParam(request, 'id');
+      const values = formValues(request.body);
+      try {
+        await agreements.addAgreement({
+          actor: actorOf(request),
+          relationId,
+          values,
+          document: uploadOf(request.body),
+        });
+        return reply.redirect(`/staff/relations/${relationId}?done=agreement`, 303);
+      } catch (error) {
+        const { errors, status } = fieldErrorsOf(error);
+        return renderAgreementForm(request, reply, { values, errors, status });
+      }
+    },
+  );
+
+  app.get(
+    '/staff/relations/:id/agreements/:agreementId',
+    { config: { access: relationsAccess } },
+    async (request, reply) => {
+      const actor = actorOf(request);
+      const agreement = await agreements.getAgreement({
+        actor,
+        relationId: idParam(request, 'id'),
+        agreementId: idParam(request, 'agreementId'),
+      });
+      const t = translator(request.locale);
+      return renderPage(request, reply, {
+        title: agreement.title,
+        body: agreementPage({
+          t,
+          locale: request.locale,
+          agreement,
+          mayDownload: mayRead(actor, 'relation_agreement_documents.content'),
+        }),
+      });
+    },
+  );
+
+  app.get(
+    '/staff/relations/:id/agreements/:agreementId/document',
+    { config: { access: financeAccess } },
+    async (request, reply) => {
+      const doc = await agreements.getAgreementDocument({
+        actor: actorOf(request),
+        relationId: idParam(request, 'id'),
+        agreementId: idParam(request, 'agreementId'),
+      });
+      return reply
+        .type('application/pdf')
+        .header('content-disposition', contentDisposition(doc.fileName))
+        .send(doc.content);
+    },
+  );
+
+  // --- mandates (finance) -----------------------------------------------------------------------
+
+  const renderMandateForm = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    o: { values: FormValues; errors?: FieldErrors; status?: number },
+  ) => {
+    const relation = await loadDetail(request);
+    const t = translator(request.locale);
+    const csrf = reply.generateCsrf();
+    return renderPage(request, reply, {
+      title: t('relations.mandate.newTitle'),
+      status: o.status ?? 200,
+      csrfToken: csrf,
+      body: mandateFormPage({ t, csrf, relation, values: o.values, errors: o.errors }),
+    });
+  };
+
+  app.get(
+    '/staff/relations/:id/mandates/new',
+    { config: { access: financeAccess } },
+    async (request, reply) => renderMandateForm(request, reply, { values: {} }),
+  );
+
+  app.post('/staff/relations/:id/mandates', { config: { access: financeAccess } }, async (request, reply) => {
+    const relationId = idParam(request, 'id');
+    const values = formValues(request.body);
+    try {
+      await mandates.createMandate({ actor: actorOf(request), relationId, values });
+      return reply.redirect(`/staff/relations/${relationId}?done=mandate`, 303);
+    } catch (error) {
+      const { errors, status } = fieldErrorsOf(error);
+      return renderMandateForm(request, reply, { values, errors, status });
+    }
+  });
+
+  app.get(
+    '/staff/relations/:id/mandates/:mandateId',
+    { config: { access: financeAccess } },
+    async (request, reply) => {
+      const mandate = await mandates.getMandate({
+        actor: actorOf(request),
+        relationId: idParam(request, 'id'),
+        mandateId: idParam(request, 'mandateId'),
+      });
+      const t = translator(request.locale);
+      const csrf = reply.generateCsrf();
+      return renderPage(request, reply, {
+        title: t('relations.mandate.title', { reference: mandate.reference }),
+        csrfToken: csrf,
+        body: mandatePage({ t, locale: request.locale, csrf, mandate, notice: noticeOf(request, t) }),
+      });
+    },
+  );
+
+  app.post(
+    '/staff/relations/:id/mandates/:mandateId/revoke',
+    { config: { access: financeAccess } },
+    async (request, reply) => {
+      const relationId = idParam(request, 'id');
+      const mandateId = idParam(request, 'mandateId');
+      await mandates.revokeMandate({ actor: actorOf(request), relationId, mandateId });
+      return reply.redirect(`/staff/relations/${relationId}/mandates/${mandateId}?done=revoked`, 303);
+    },
+  );
+
+  // --- direct-debit collections (finance) -------------------------------------------------------
+
+  const renderDirectDebits = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    o: {
+      creditorValues?: FormValues;
+      creditorErrors?: FieldErrors;
+      collectValues?: FormValues;
+      collectErrors?: FieldErrors;
+      status?: number;
+    } = {},
+  ) => {
+    const actor = actorOf(request);
+    const t = translator(request.locale);
+    const csrf = reply.generateCsrf();
+    return renderPage(request, reply, {
+      title: t('relations.dd.title'),
+      status: o.status ?? 200,
+      csrfToken: csrf,
+      body: directDebitsPage({
+        t,
+        csrf,
+        creditor: await mandates.getCreditor({ actor }),
+        creditorValues: o.creditorValues ?? {},
+        creditorErrors: o.creditorErrors,
+        mandates: await mandates.listCollectable({ actor }),
+        collectValues: o.collectValues ?? { requestedDate: earliestCollectionDate(kluis.clock.now()) },
+        collectErrors: o.collectErrors,
+        notice: noticeOf(request, t),
+      }),
+    });
+  };
+
+  app.get('/staff/direct-debits', { config: { access: financeAccess } }, async (request, reply) =>
+    renderDirectDebits(request, reply),
+  );
+
+  app.post('/staff/direct-debits/creditor', { config: { access: financeAccess } }, async (request, reply) => {
+    const values = formValues(request.body);
+    try {
+      await mandates.setCreditor({ actor: actorOf(request), values });
+      return reply.redirect('/staff/direct-debits?done=creditor', 303);
+    } catch (error) {
+      const { errors, status } = fieldErrorsOf(error);
+      return renderDirectDebits(request, reply, { creditorValues: values, creditorErrors: errors, status });
+    }
+  });
+
+  app.post('/staff/direct-debits/export', { config: { access: financeAccess } }, async (request, reply) => {
+    const values = formValues(request.body);
+    const lines = Object.keys(values)
+      .filter((k) => k.startsWith('amount.'))
+      .map((k) => {
+        const mandateId = k.slice('amount.'.length);
+        return { mandateId, amount: values[k] ?? '', remittance: values[`remittance.${mandateId}`] ?? '' };
+      })
+      .filter((l) => z.uuid().safeParse(l.mandateId).success);
+    try {
+      const file = await mandates.exportCollection({
+        actor: actorOf(request),
+        requestedDate: (values.requestedDate ?? '').trim(),
+        lines,
+      });
+      return reply
+        .type('application/xml; charset=utf-8')
+        .header('content-disposition', contentDisposition(file.fileName))
+        .send(file.xml);
+    } catch (error) {
+      const { errors, status } = fieldErrorsOf(error);
+      return renderDirectDebits(request, reply, { collectValues: values, collectErrors: errors, status });
+    }
+  });
+
+  // --- API ----------------------------------------------------------------------------------------
+
+  app.get('/api/v1/relations', { config: { access: apiAccess } }, async (request, reply) => {
+    const q = listQuery.parse(queryOf(request));
+    const result = await relations.listRelations({
+      actor: actorOf(request),
+      sort: q.sort,
+      dir: q.dir,
+      status: q.status,
+      page: q.page,
+    });
+    return reply.send(result);
+  });
+
+  /** A relation as JSON: mandates carry only the masked IBAN, for every role. */
+  app.get('/api/v1/relations/:id', { config: { access: apiAccess } }, async (request, reply) =>
+    reply.send(await loadDetail(request)),
+  );
+
+  /** A mandate in full (finance); an audited read. */
+  app.get(
+    '/api/v1/relations/:id/mandates/:mandateId',
+    { config: { access: apiFinanceAccess } },
+    async (request, reply) =>
+      reply.send(
+        await mandates.getMandate({
+          actor: actorOf(request),
+          relationId: idParam(request, 'id'),
+          mandateId: idParam(request, 'mandateId'),
+        }),
+      ),
+  );
+}
+
+export const relationsModule: KluisModule = { name: 'relations', routes };

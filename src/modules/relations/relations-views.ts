@@ -1,0 +1,464 @@
+/**
+ * Pages of client relations (GOV.UK patterns: label above field, hint, error next to the field,
+ * an error summary linking to each field, input kept). Lists sort and filter through the query
+ * string. Mandates show the masked IBAN here; the full IBAN only on the mandate page (finance,
+ * audited). Forms for agreements, mandates and collections are in relations-finance-views.ts.
+ */
+import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
+import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import type { Locale, Translate } from '../../shared/i18n/messages.js';
+import { addressLines, countryOptions } from './relations-address.js';
+import type { RelationSort } from './relations-repository.js';
+import { addressee, salutation } from './relations-salutation.js';
+import {
+  type ContactRole,
+  contactRoles,
+  type FormOfAddress,
+  formsOfAddress,
+  type RelationKind,
+  type RelationStatus,
+  relationKinds,
+  relationStatuses,
+} from './relations-schema.js';
+import type { RelationDetail, RelationListPage } from './relations-service.js';
+
+export type FormValues = Readonly<Record<string, string | undefined>>;
+
+export function notice(text: string | undefined): HtmlValue {
+  return text === undefined ? null : html`<div class="notice" role="status"><p>${text}</p></div>`;
+}
+
+export function formatDate(locale: Locale, iso: string | null): string {
+  if (iso === null || iso === '') return '—';
+  const d = new Date(iso.length === 10 ? `${iso}T12:00:00Z` : iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return new Intl.DateTimeFormat(locale === 'nl' ? 'nl-NL' : 'en-GB', {
+    dateStyle: 'medium',
+    timeZone: 'Europe/Amsterdam',
+  }).format(d);
+}
+
+/** A select with label, hint and error, after the same pattern as textField. */
+export function selectField(o: {
+  t: Translate;
+  name: string;
+  label: string;
+  options: readonly { value: string; label: string }[];
+  value?: string | undefined;
+  hint?: string | undefined;
+  errors?: FieldErrors | undefined;
+  placeholder?: string | undefined;
+}): SafeHtml {
+  const id = `f-${o.name}`;
+  const errorKey = o.errors?.[o.name];
+  const describedBy = [o.hint ? `${id}-hint` : '', errorKey ? `${id}-error` : ''].filter(Boolean).join(' ');
+  return html`<div class="field${errorKey ? ' field--error' : ''}">
+  <label for="${id}">${o.label}</label>
+  ${o.hint ? html`<p class="hint" id="${id}-hint">${o.hint}</p>` : ''}
+  ${errorKey ? html`<p class="field-error" id="${id}-error"><span class="visually-hidden">${o.t('error.summaryTitle')}:</span> ${o.t(errorKey)}</p>` : ''}
+  <select id="${id}" name="${o.name}"${describedBy ? html` aria-describedby="${describedBy}"` : ''}${errorKey ? html` aria-invalid="true"` : ''}>
+    ${o.placeholder === undefined ? null : html`<option value="">${o.placeholder}</option>`}
+    ${o.options.map((opt) => html`<option value="${opt.value}"${o.value === opt.value ? html` selected` : ''}>${opt.label}</option>`)}
+  </select>
+</div>`;
+}
+
+/** Radio buttons in a fieldset with a legend; the first radio carries the field id the summary links to. */
+export function radioField(o: {
+  t: Translate;
+  name: string;
+  legend: string;
+  options: readonly { value: string; label: string; hint?: string }[];
+  value?: string | undefined;
+  hint?: string | undefined;
+  errors?: FieldErrors | undefined;
+}): SafeHtml {
+  const errorKey = o.errors?.[o.name];
+  const base = `f-${o.name}`;
+  const describedBy = [o.hint ? `${base}-hint` : '', errorKey ? `${base}-error` : '']
+    .filter(Boolean)
+    .join(' ');
+  return html`<div class="radios${errorKey ? ' field--error' : ''}">
+<fieldset${describedBy ? html` aria-describedby="${describedBy}"` : ''}>
+  <legend>${o.legend}</legend>
+  ${o.hint ? html`<p class="hint" id="${base}-hint">${o.hint}</p>` : ''}
+  ${errorKey ? html`<p class="field-error" id="${base}-error"><span class="visually-hidden">${o.t('error.summaryTitle')}:</span> ${o.t(errorKey)}</p>` : ''}
+  ${o.options.map((opt, i) => {
+    const id = i === 0 ? base : `${base}-${opt.value}`;
+    return html`<div class="radio"><input type="radio" id="${id}" name="${o.name}" value="${opt.value}"${
+      o.value === opt.value ? html` checked` : ''
+    }> <label for="${id}">${opt.label}</label>${opt.hint ? html` <span class="hint">${opt.hint}</span>` : ''}</div>`;
+  })}
+</fieldset>
+</div>`;
+}
+
+const statusLabel = (t: Translate, s: RelationStatus) => t(`relations.status.${s}`);
+const kindLabel = (t: Translate, k: RelationKind) => t(`relations.kind.${k}`);
+const roleLabel = (t: Translate, r: ContactRole) => t(`relations.contactRole.${r}`);
+const foaLabel = (t: Translate, f: FormOfAddress) => t(`relations.formOfAddress.${f}`);
+
+// --- list -------------------------------------------------------------------------------------
+
+export interface RelationListParams {
+  readonly sort: RelationSort;
+  readonly dir: 'asc' | 'desc';
+  readonly status?: RelationStatus | undefined;
+}
+
+export function relationListQuery(p: RelationListParams, page: number): string {
+  const q = new URLSearchParams();
+  if (p.sort !== 'name') q.set('sort', p.sort);
+  if (p.dir !== 'asc') q.set('dir', p.dir);
+  if (p.status !== undefined) q.set('status', p.status);
+  if (page > 1) q.set('page', String(page));
+  const text = q.toString();
+  return text === '' ? '/staff/relations' : `/staff/relations?${text}`;
+}
+
+function sortHeader(t: Translate, p: RelationListParams, column: RelationSort, label: string): SafeHtml {
+  const current = p.sort === column;
+  const nextDir = current && p.dir === 'asc' ? 'desc' : 'asc';
+  const ariaSort = current ? (p.dir === 'asc' ? 'ascending' : 'descending') : undefined;
+  return html`<th scope="col"${ariaSort ? html` aria-sort="${ariaSort}"` : ''}><a href="${relationListQuery({ ...p, sort: column, dir: nextDir }, 1)}">${label}<span class="visually-hidden"> (${t(
+    nextDir === 'asc' ? 'relations.list.sortAsc' : 'relations.list.sortDesc',
+  )})</span></a></th>`;
+}
+
+export function relationListPage(o: {
+  t: Translate;
+  locale: Locale;
+  params: RelationListParams;
+  result: RelationListPage;
+  canEdit: boolean;
+}): SafeHtml {
+  const { t, params: p, result: r } = o;
+  return html`<h1>${t('relations.list.title')}</h1>
+${o.canEdit ? html`<p><a class="button" href="/staff/relations/new">${t('relations.list.new')}</a></p>` : null}
+<form method="get" action="/staff/relations" class="filter-form" aria-labelledby="relations-filter-title">
+  <h2 id="relations-filter-title">${t('relations.list.filterTitle')}</h2>
+  <input type="hidden" name="sort" value="${p.sort}">
+  <input type="hidden" name="dir" value="${p.dir}">
+  ${selectField({
+    t,
+    name: 'status',
+    label: t('relations.list.filterStatus'),
+    value: p.status,
+    placeholder: t('relations.list.filterAll'),
+    options: relationStatuses.map((s) => ({ value: s, label: statusLabel(t, s) })),
+  })}
+  <button type="submit" class="secondary">${t('relations.list.filterApply')}</button>
+  <a href="/staff/relations">${t('relations.list.filterReset')}</a>
+</form>
+<p role="status">${t('relations.list.results', { total: r.total, page: r.page, pages: r.pages })}</p>
+${
+  r.items.length === 0
+    ? html`<p>${t('relations.list.empty')}</p>`
+    : html`<table>
+  <caption class="visually-hidden">${t('relations.list.title')}</caption>
+  <thead><tr>
+    ${sortHeader(t, p, 'name', t('relations.col.name'))}
+    <th scope="col">${t('relations.col.kind')}</th>
+    ${sortHeader(t, p, 'status', t('relations.col.status'))}
+    ${sortHeader(t, p, 'started', t('relations.col.started'))}
+    ${sortHeader(t, p, 'created', t('relations.col.created'))}
+  </tr></thead>
+  <tbody>${r.items.map(
+    (item) => html`<tr>
+    <td><a href="/staff/relations/${item.id}">${item.displayName ?? t('relations.erased')}</a></td>
+    <td>${kindLabel(t, item.kind)}</td>
+    <td>${statusLabel(t, item.status)}</td>
+    <td>${formatDate(o.locale, item.startedAt)}</td>
+    <td>${formatDate(o.locale, item.createdAt)}</td>
+  </tr>`,
+  )}</tbody>
+</table>`
+}
+${
+  r.pages > 1
+    ? html`<nav aria-label="${t('relations.list.pagination')}"><ul class="pagination">
+  ${r.page > 1 ? html`<li><a rel="prev" href="${relationListQuery(p, r.page - 1)}">${t('relations.list.previous')}</a></li>` : null}
+  ${r.page < r.pages ? html`<li><a rel="next" href="${relationListQuery(p, r.page + 1)}">${t('relations.list.next')}</a></li>` : null}
+</ul></nav>`
+    : null
+}`;
+}
+
+// --- create / edit ----------------------------------------------------------------------------
+
+function formOfAddressRadios(
+  t: Translate,
+  value: string | undefined,
+  errors: FieldErrors | undefined,
+): SafeHtml {
+  return radioField({
+    t,
+    name: 'formOfAddress',
+    legend: t('relations.form.formOfAddress'),
+    hint: t('relations.form.formOfAddressHint'),
+    value,
+    errors,
+    options: formsOfAddress.map((f) => ({
+      value: f,
+      label: foaLabel(t, f),
+      hint: t(`relations.formOfAddress.${f}Hint`),
+    })),
+  });
+}
+
+function personFields(t: Translate, v: FormValues, errors: FieldErrors | undefined): SafeHtml {
+  const optional = ` ${t('relations.form.optional')}`;
+  return html`${formOfAddressRadios(t, v.formOfAddress, errors)}
+  ${textField({ t, name: 'givenName', label: `${t('relations.form.givenName')}${optional}`, value: v.givenName, errors, autocomplete: 'off' })}
+  ${textField({ t, name: 'familyName', label: t('relations.form.familyName'), hint: t('relations.form.familyNameHint'), value: v.familyName, errors, autocomplete: 'off' })}`;
+}
+
+function contactFields(t: Translate, v: FormValues, errors: FieldErrors | undefined): SafeHtml {
+  const optional = ` ${t('relations.form.optional')}`;
+  return html`${textField({ t, name: 'email', type: 'email', label: `${t('relations.form.email')}${optional}`, value: v.email, errors, autocomplete: 'off' })}
+  ${textField({ t, name: 'phone', type: 'tel', label: `${t('relations.form.phone')}${optional}`, value: v.phone, errors, autocomplete: 'off' })}`;
+}
+
+export const relationLabels = (t: Translate): Record<string, string> => ({
+  kind: t('relations.form.kind'),
+  organisationName: t('relations.form.organisationName'),
+  formOfAddress: t('relations.form.formOfAddress'),
+  givenName: t('relations.form.givenName'),
+  familyName: t('relations.form.familyName'),
+  email: t('relations.form.email'),
+  phone: t('relations.form.phone'),
+  status: t('relations.form.status'),
+  startedAt: t('relations.form.startedAt'),
+  endedAt: t('relations.form.endedAt'),
+  role: t('relations.contact.role'),
+});
+
+export function relationFormPage(o: {
+  t: Translate;
+  csrf: string;
+  /** Undefined for a new relation. */
+  relation?: { id: string; kind: RelationKind; displayName: string | null } | undefined;
+  values: FormValues;
+  errors?: FieldErrors | undefined;
+}): SafeHtml {
+  const { t, values: v, errors } = o;
+  const editing = o.relation !== undefined;
+  const kind = o.relation?.kind;
+  const title = editing ? t('relations.form.editTitle') : t('relations.form.newTitle');
+  const action = editing ? `/staff/relations/${o.relation?.id}` : '/staff/relations';
+  return html`<h1>${title}</h1>
+${errorSummary(t, errors, relationLabels(t))}
+<p>${t('relations.form.intro')}</p>
+<form method="post" action="${action}" novalidate>
+  ${csrfField(o.csrf)}
+  ${
+    editing
+      ? html`<input type="hidden" name="kind" value="${kind ?? ''}">`
+      : radioField({
+          t,
+          name: 'kind',
+          legend: t('relations.form.kind'),
+          value: v.kind,
+          errors,
+          options: relationKinds.map((k) => ({ value: k, label: kindLabel(t, k) })),
+        })
+  }
+  ${kind === 'person' ? null : textField({ t, name: 'organisationName', label: t('relations.form.organisationName'), hint: editing ? undefined : t('relations.form.organisationNameHint'), value: v.organisationName, errors, autocomplete: 'off' })}
+  ${
+    kind === 'organisation'
+      ? null
+      : html`<fieldset class="group"><legend>${t('relations.kind.person')}${editing ? '' : html` <span class="hint">${t('relations.form.personHint')}</span>`}</legend>
+  ${personFields(t, v, errors)}
+</fieldset>`
+  }
+  ${contactFields(t, v, errors)}
+  ${selectField({ t, name: 'status', label: t('relations.form.status'), value: v.status ?? 'active', errors, options: relationStatuses.map((s) => ({ value: s, label: statusLabel(t, s) })) })}
+  ${textField({ t, name: 'startedAt', type: 'date', label: `${t('relations.form.startedAt')} ${t('relations.form.optional')}`, hint: t('relations.form.dateHint'), value: v.startedAt, errors })}
+  ${textField({ t, name: 'endedAt', type: 'date', label: t('relations.form.endedAt'), hint: t('relations.form.endedAtHint'), value: v.endedAt, errors })}
+  <button type="submit">${editing ? t('relations.form.save') : t('relations.form.create')}</button>
+  <a href="${editing ? `/staff/relations/${o.relation?.id}` : '/staff/relations'}">${t('relations.form.cancel')}</a>
+</form>`;
+}
+
+/** Form values from a relation detail, for the edit form. */
+export function relationValues(r: RelationDetail): FormValues {
+  return {
+    kind: r.kind,
+    organisationName: r.organisationName ?? undefined,
+    formOfAddress: r.person?.formOfAddress,
+    givenName: r.person?.givenName ?? undefined,
+    familyName: r.person?.familyName,
+    email: r.email ?? undefined,
+    phone: r.phone ?? undefined,
+    status: r.status,
+    startedAt: r.startedAt ?? undefined,
+    endedAt: r.endedAt ?? undefined,
+  };
+}
+
+// --- detail -------------------------------------------------------------------------------------
+
+export function relationDetailPage(o: {
+  t: Translate;
+  locale: Locale;
+  csrf: string;
+  relation: RelationDetail;
+  canEdit: boolean;
+  isFinance: boolean;
+  notice?: string | undefined;
+}): SafeHtml {
+  const { t, relation: r, locale } = o;
+  const base = `/staff/relations/${r.id}`;
+  const person = r.person;
+  const greeting =
+    person === null
+      ? null
+      : salutation(locale, {
+          formOfAddress: person.formOfAddress,
+          firstName: person.givenName ?? undefined,
+          lastName: person.familyName,
+        });
+  return html`<h1>${r.displayName ?? t('relations.erased')}</h1>
+${notice(o.notice)}
+<h2>${t('relations.detail.details')}</h2>
+<dl>
+  <dt>${t('relations.col.kind')}</dt><dd>${kindLabel(t, r.kind)}</dd>
+  <dt>${t('relations.col.status')}</dt><dd>${statusLabel(t, r.status)}</dd>
+  <dt>${t('relations.col.started')}</dt><dd>${formatDate(locale, r.startedAt)}</dd>
+  ${r.endedAt === null ? null : html`<dt>${t('relations.form.endedAt')}</dt><dd>${formatDate(locale, r.endedAt)}</dd>`}
+  ${person === null ? null : html`<dt>${t('relations.form.formOfAddress')}</dt><dd>${foaLabel(t, person.formOfAddress)}</dd>`}
+  ${greeting === null ? null : html`<dt>${t('relations.detail.salutation')}</dt><dd>${greeting}</dd>`}
+  <dt>${t('relations.form.email')}</dt><dd>${r.email ?? t('relations.none')}</dd>
+  <dt>${t('relations.form.phone')}</dt><dd>${r.phone ?? t('relations.none')}</dd>
+</dl>
+${o.canEdit ? html`<p><a href="${base}/edit">${t('relations.detail.edit')}</a></p>` : null}
+
+<h2>${t('relations.detail.contacts')}</h2>
+${
+  r.contacts.length === 0
+    ? html`<p>${t('relations.detail.noContacts')}</p>`
+    : html`<table>
+  <caption class="visually-hidden">${t('relations.detail.contacts')}</caption>
+  <thead><tr><th scope="col">${t('relations.col.name')}</th><th scope="col">${t('relations.col.role')}</th><th scope="col">${t('relations.form.email')}</th><th scope="col">${t('relations.form.phone')}</th><th scope="col"><span class="visually-hidden">${t('relations.detail.removeContact')}</span></th></tr></thead>
+  <tbody>${r.contacts.map(
+    (c) => html`<tr>
+    <td>${addressee(locale, { formOfAddress: c.formOfAddress, firstName: c.givenName ?? undefined, lastName: c.familyName })}</td>
+    <td>${roleLabel(t, c.role)}</td>
+    <td>${c.email ?? t('relations.none')}</td>
+    <td>${c.phone ?? t('relations.none')}</td>
+    <td>${
+      o.canEdit
+        ? html`<form method="post" action="${base}/contacts/${c.id}/delete" class="inline-form">${csrfField(o.csrf)}<button type="submit" class="link-button">${t('relations.detail.removeContact')}</button></form>`
+        : null
+    }</td>
+  </tr>`,
+  )}</tbody>
+</table>`
+}
+${o.canEdit ? html`<p><a href="${base}/contacts/new">${t('relations.detail.addContact')}</a></p>` : null}
+
+<h2>${t('relations.detail.address')}</h2>
+${
+  r.address === null
+    ? html`<p>${t('relations.detail.noAddress')}</p>`
+    : html`<address>${addressLines(locale, r.address).map((line, i) => (i === 0 ? line : html`<br>${line}`))}</address>`
+}
+${o.canEdit ? html`<p><a href="${base}/address">${t('relations.detail.editAddress')}</a></p>` : null}
+
+<h2>${t('relations.detail.agreements')}</h2>
+${
+  r.agreements.length === 0
+    ? html`<p>${t('relations.detail.noAgreements')}</p>`
+    : html`<table>
+  <caption class="visually-hidden">${t('relations.detail.agreements')}</caption>
+  <thead><tr><th scope="col">${t('relations.col.title')}</th><th scope="col">${t('relations.col.version')}</th><th scope="col">${t('relations.col.from')}</th><th scope="col">${t('relations.col.signed')}</th><th scope="col">${t('relations.col.document')}</th></tr></thead>
+  <tbody>${r.agreements.map(
+    (a) => html`<tr>
+    <td><a href="${base}/agreements/${a.id}">${a.title}</a></td>
+    <td>${a.version}</td>
+    <td>${formatDate(locale, a.effectiveFrom)}</td>
+    <td>${a.signed ? `${formatDate(locale, a.signedAt)} · ${a.signatureChannel === null ? '' : t(`relations.channel.${a.signatureChannel}`)}` : t('relations.no')}</td>
+    <td>${a.hasDocument ? 'PDF' : t('relations.none')}</td>
+  </tr>`,
+  )}</tbody>
+</table>`
+}
+${o.canEdit ? html`<p><a href="${base}/agreements/new">${t('relations.detail.addAgreement')}</a></p>` : null}
+
+<h2>${t('relations.detail.mandates')}</h2>
+${
+  r.mandates.length === 0
+    ? html`<p>${t('relations.detail.noMandates')}</p>`
+    : html`<p class="hint">${t('relations.detail.ibanMaskedHint')}</p><table>
+  <caption class="visually-hidden">${t('relations.detail.mandates')}</caption>
+  <thead><tr><th scope="col">${t('relations.col.reference')}</th><th scope="col">${t('relations.col.iban')}</th><th scope="col">${t('relations.col.scheme')}</th><th scope="col">${t('relations.col.mandateStatus')}</th><th scope="col">${t('relations.col.next')}</th></tr></thead>
+  <tbody>${r.mandates.map(
+    (m) => html`<tr>
+    <td>${o.isFinance ? html`<a href="${base}/mandates/${m.id}">${m.reference}</a>` : m.reference}</td>
+    <td class="mono">${m.ibanMasked}</td>
+    <td>${m.scheme} · ${t(m.sequence === 'recurrent' ? 'relations.mandate.recurrent' : 'relations.mandate.oneOff')}</td>
+    <td>${t(`relations.mandate.status.${m.status}`)}</td>
+    <td>${m.nextSequenceType ?? t('relations.none')}</td>
+  </tr>`,
+  )}</tbody>
+</table>`
+}
+${o.isFinance ? html`<p><a href="${base}/mandates/new">${t('relations.detail.addMandate')}</a></p>` : null}
+<p><a href="/staff/relations">${t('relations.detail.backToList')}</a></p>`;
+}
+
+// --- contact and address ------------------------------------------------------------------------
+
+export function contactFormPage(o: {
+  t: Translate;
+  csrf: string;
+  relation: { id: string; displayName: string | null };
+  values: FormValues;
+  errors?: FieldErrors | undefined;
+}): SafeHtml {
+  const { t, values: v, errors } = o;
+  return html`<h1>${t('relations.contact.newTitle')}</h1>
+<p>${o.relation.displayName ?? ''}</p>
+${errorSummary(t, errors, relationLabels(t))}
+<form method="post" action="/staff/relations/${o.relation.id}/contacts" novalidate>
+  ${csrfField(o.csrf)}
+  ${personFields(t, v, errors)}
+  ${contactFields(t, v, errors)}
+  ${selectField({ t, name: 'role', label: t('relations.contact.role'), value: v.role ?? 'general', errors, options: contactRoles.map((r) => ({ value: r, label: roleLabel(t, r) })) })}
+  <button type="submit">${t('relations.contact.add')}</button>
+  <a href="/staff/relations/${o.relation.id}">${t('relations.form.cancel')}</a>
+</form>`;
+}
+
+export function addressFormPage(o: {
+  t: Translate;
+  locale: Locale;
+  csrf: string;
+  relation: { id: string; displayName: string | null };
+  values: FormValues;
+  errors?: FieldErrors | undefined;
+}): SafeHtml {
+  const { t, values: v, errors } = o;
+  const labels: Record<string, string> = {
+    country: t('relations.address.country'),
+    postcode: t('relations.address.postcode'),
+    houseNumber: t('relations.address.houseNumber'),
+    houseNumberAddition: t('relations.address.houseNumberAddition'),
+    street: t('relations.address.street'),
+    city: t('relations.address.city'),
+  };
+  return html`<h1>${t('relations.address.title')}</h1>
+<p>${o.relation.displayName ?? ''}</p>
+${errorSummary(t, errors, labels)}
+<form method="post" action="/staff/relations/${o.relation.id}/address" novalidate>
+  ${csrfField(o.csrf)}
+  ${selectField({ t, name: 'country', label: labels.country ?? '', value: v.country ?? 'NL', errors, options: countryOptions(o.locale).map((c) => ({ value: c.code, label: c.name })) })}
+  ${textField({ t, name: 'postcode', label: labels.postcode ?? '', hint: t('relations.address.postcodeHint'), value: v.postcode, errors, autocomplete: 'off' })}
+  ${textField({ t, name: 'houseNumber', label: labels.houseNumber ?? '', value: v.houseNumber, errors, autocomplete: 'off' })}
+  ${textField({ t, name: 'houseNumberAddition', label: `${labels.houseNumberAddition} ${t('relations.form.optional')}`, hint: t('relations.address.houseNumberAdditionHint'), value: v.houseNumberAddition, errors, autocomplete: 'off' })}
+  ${textField({ t, name: 'street', label: labels.street ?? '', value: v.street, errors, autocomplete: 'off' })}
+  ${textField({ t, name: 'city', label: labels.city ?? '', value: v.city, errors, autocomplete: 'off' })}
+  <button type="submit">${t('relations.form.save')}</button>
+  <a href="/staff/relations/${o.relation.id}">${t('relations.form.cancel')}</a>
+</form>`;
+}
