@@ -7,10 +7,15 @@
  */
 import type { Role } from '../../shared/actor.js';
 import { authFields } from '../auth/auth-fields.js';
+import { intakeFields } from '../intake/intake-fields.js';
 import { jobsFields } from '../jobs/jobs-fields.js';
 import { orgsFields } from '../orgs/orgs-fields.js';
+import { relationsFields } from '../relations/relations-fields.js';
+import { retentionFields } from '../retention/retention-fields.js';
 import { securityFields } from '../security/security-fields.js';
+import { statementFields } from '../statement/statement-fields.js';
 import { subjectsFields } from '../subjects/subjects-fields.js';
+import { registerFields } from './register-fields.js';
 
 export const dataCategories = [
   'contact_details',
@@ -69,6 +74,10 @@ export const retentionPolicies = [
   'audit_trail',
   'job_queue',
   'data_subject',
+  'contact_request',
+  'processor_agreement',
+  'client_relation',
+  'fiscal_7y',
 ] as const;
 export type RetentionPolicyId = (typeof retentionPolicies)[number];
 
@@ -107,6 +116,11 @@ const moduleCatalogues: readonly ModuleCatalogue[] = [
   securityFields,
   jobsFields,
   subjectsFields,
+  intakeFields,
+  registerFields,
+  statementFields,
+  relationsFields,
+  retentionFields,
 ];
 
 export const catalogue: readonly CatalogueField[] = moduleCatalogues.flatMap((m) => m.fields);

@@ -1,0 +1,216 @@
+/**
+ * The processing register derived from the field catalogue (P5, Art. 30): one activity per
+ * purpose, with its data categories, data subjects, legal bases, retention policies and
+ * protections computed from the fields that serve it. Pure functions: the same catalogue always
+ * gives the same register, so the statement generated from it is reproducible (and hashable).
+ */
+import type { Role } from '../../shared/actor.js';
+import {
+  type CatalogueField,
+  type DataCategory,
+  type DataSubjectCategory,
+  dataCategories,
+  dataSubjectCategories,
+  type LegalBasis,
+  legalBases,
+  type Protection,
+  type Purpose,
+  purposes,
+  type RetentionPolicyId,
+  retentionPolicies,
+} from './register-catalogue.js';
+
+/** Orders ids by their position in the catalogue's list; unknown ids (none today) go last, sorted. */
+function ordered<T extends string>(values: Iterable<T>, order: readonly string[]): T[] {
+  const unique = [...new Set(values)];
+  const rank = (v: string) => {
+    const i = order.indexOf(v);
+    return i === -1 ? order.length : i;
+  };
+  return unique.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+const protectionOrder: readonly Protection[] = [
+  'subject_key',
+  'org_key',
+  'hash',
+  'blind_index',
+  'truncated_later',
+  'plain',
+];
+
+export interface DerivedActivity {
+  readonly purpose: Purpose;
+  readonly categories: readonly DataCategory[];
+  readonly subjects: readonly DataSubjectCategory[];
+  readonly legalBases: readonly LegalBasis[];
+  readonly retention: readonly RetentionPolicyId[];
+  readonly protections: readonly Protection[];
+  readonly readRoles: readonly Role[];
+  /** `table.column` of every field serving this purpose. */
+  readonly fields: readonly string[];
+}
+
+/** One activity per purpose that at least one catalogue field serves, in the catalogue's order. */
+export function deriveActivities(catalogue: readonly CatalogueField[]): DerivedActivity[] {
+  const byPurpose = new Map<Purpose, CatalogueField[]>();
+  for (const field of catalogue) {
+    for (const p of field.purposes) byPurpose.set(p, [...(byPurpose.get(p) ?? []), field]);
+  }
+  return ordered(byPurpose.keys(), purposes).map((purpose) => {
+    const fields = byPurpose.get(purpose) ?? [];
+    return {
+      purpose,
+      categories: ordered(
+        fields.map((f) => f.category),
+        dataCategories,
+      ),
+      subjects: ordered(
+        fields.map((f) => f.subjects),
+        dataSubjectCategories,
+      ),
+      legalBases: ordered(
+        fields.map((f) => f.legalBasis),
+        legalBases,
+      ),
+      retention: ordered(
+        fields.map((f) => f.retention),
+        retentionPolicies,
+      ),
+      protections: ordered(
+        fields.map((f) => f.protection),
+        protectionOrder,
+      ),
+      readRoles: [...new Set(fields.flatMap((f) => f.readRoles))].sort(),
+      fields: fields.map((f) => `${f.table}.${f.column}`).sort(),
+    };
+  });
+}
+
+export interface DerivedCategory {
+  readonly category: DataCategory;
+  readonly purposes: readonly Purpose[];
+  readonly subjects: readonly DataSubjectCategory[];
+  readonly legalBases: readonly LegalBasis[];
+  readonly retention: readonly RetentionPolicyId[];
+  readonly protections: readonly Protection[];
+}
+
+/** Every data category the catalogue holds, with what it is used for and how long it is kept. */
+export function deriveCategories(catalogue: readonly CatalogueField[]): DerivedCategory[] {
+  const byCategory = new Map<DataCategory, CatalogueField[]>();
+  for (const field of catalogue) {
+    byCategory.set(field.category, [...(byCategory.get(field.category) ?? []), field]);
+  }
+  return ordered(byCategory.keys(), dataCategories).map((category) => {
+    const fields = byCategory.get(category) ?? [];
+    return {
+      category,
+      purposes: ordered(
+        fields.flatMap((f) => f.purposes),
+        purposes,
+      ),
+      subjects: ordered(
+        fields.map((f) => f.subjects),
+        dataSubjectCategories,
+      ),
+      legalBases: ordered(
+        fields.map((f) => f.legalBasis),
+        legalBases,
+      ),
+      retention: ordered(
+        fields.map((f) => f.retention),
+        retentionPolicies,
+      ),
+      protections: ordered(
+        fields.map((f) => f.protection),
+        protectionOrder,
+      ),
+    };
+  });
+}
+
+/** Retention policies and protections in use, for the statement's retention and security parts. */
+export function usedRetentionPolicies(catalogue: readonly CatalogueField[]): RetentionPolicyId[] {
+  return ordered(
+    catalogue.map((f) => f.retention),
+    retentionPolicies,
+  );
+}
+
+export function usedProtections(catalogue: readonly CatalogueField[]): Protection[] {
+  return ordered(
+    catalogue.map((f) => f.protection),
+    protectionOrder,
+  );
+}
+
+/** The European Economic Area: the EU member states plus Iceland, Liechtenstein and Norway. */
+export const eeaCountries: readonly string[] = [
+  'AT',
+  'BE',
+  'BG',
+  'CY',
+  'CZ',
+  'DE',
+  'DK',
+  'EE',
+  'ES',
+  'FI',
+  'FR',
+  'GR',
+  'HR',
+  'HU',
+  'IE',
+  'IS',
+  'IT',
+  'LI',
+  'LT',
+  'LU',
+  'LV',
+  'MT',
+  'NL',
+  'NO',
+  'PL',
+  'PT',
+  'RO',
+  'SE',
+  'SI',
+  'SK',
+];
+
+/** Countries outside the EEA offered in the sub-processor form (common hosting locations). */
+export const otherCountries: readonly string[] = [
+  'AU',
+  'BR',
+  'CA',
+  'CH',
+  'GB',
+  'IL',
+  'IN',
+  'JP',
+  'KR',
+  'NZ',
+  'SG',
+  'TR',
+  'UA',
+  'US',
+  'ZA',
+];
+
+export const countryCodes: readonly string[] = [...eeaCountries, ...otherCountries];
+
+export function isInEea(country: string): boolean {
+  return eeaCountries.includes(country.toUpperCase());
+}
+
+/** The country's name in `locale` (from the runtime's ICU data), or the code itself. */
+export function countryName(country: string, locale: string): string {
+  try {
+    return (
+      new Intl.DisplayNames([locale === 'nl' ? 'nl-NL' : 'en-GB'], { type: 'region' }).of(country) ?? country
+    );
+  } catch {
+    return country;
+  }
+}

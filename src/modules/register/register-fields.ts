@@ -1,0 +1,59 @@
+/**
+ * Personal data held by the register module: agreement documents and the parties named in
+ * processor agreements (signatories). Everything else describes organisations, not people.
+ */
+import type { ModuleCatalogue } from './register-catalogue.js';
+
+const agreement = {
+  category: 'agreement',
+  purposes: ['contract_administration'],
+  legalBasis: 'contract',
+  subjects: 'client',
+  retention: 'processor_agreement',
+  readRoles: ['owner', 'admin', 'privacy_officer'],
+} as const;
+
+export const registerFields: ModuleCatalogue = {
+  fields: [
+    { table: 'processor_agreements', column: 'parties', ...agreement, protection: 'plain' },
+    { table: 'register_documents', column: 'content', ...agreement, protection: 'org_key' },
+  ],
+  notPersonal: {
+    register_settings: {
+      display_name: 'name of the organisation',
+      contact_address: 'published address of the organisation',
+      contact_email: 'published (role) address of the organisation',
+      privacy_email: 'published privacy address of the organisation',
+      phone: 'published telephone number of the organisation',
+      website: 'website of the organisation',
+      terms_url: 'link to the general terms',
+      channels: 'names of intake channels from a fixed list',
+    },
+    processing_activities: {
+      purpose: 'purpose id from the catalogue',
+      description: 'description of a processing activity',
+      recipients: 'categories of recipients (organisations)',
+      transfers: 'description of transfers outside the EEA',
+      security_measures: 'description of security measures',
+    },
+    subprocessors: {
+      name: 'name of a company (a legal person)',
+      service: 'description of a service',
+      location: 'location of a data centre or office',
+      country: 'country code',
+      data_categories: 'data category ids from the catalogue',
+      status: 'active or ended',
+    },
+    processor_agreements: {
+      counterparty_kind: 'client or sub-processor',
+      version: 'version label of an agreement',
+      signed_on: 'date an agreement was signed',
+    },
+    register_documents: {
+      filename: 'file name of an uploaded agreement',
+      content_type: 'media type',
+      size_bytes: 'size',
+      sha256: 'hash of the document',
+    },
+  },
+};

@@ -1,0 +1,198 @@
+/**
+ * The register module's tables. Every query is scoped to one org (`OrgScope`); the only other
+ * look-up is a client reading agreements made WITH it (`listForClient`), scoped by the client's
+ * own org id.
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/schema.js';
+import type { OrgScope } from '../../shared/actor.js';
+import type {
+  ProcessingActivitiesTable,
+  ProcessorAgreementsTable,
+  RegisterDocumentsTable,
+  RegisterSettingsTable,
+  SubprocessorsTable,
+} from './register-schema.js';
+
+export type SettingsRow = RegisterSettingsTable;
+export type ActivityRow = ProcessingActivitiesTable;
+export type SubprocessorRow = SubprocessorsTable;
+export type AgreementRow = ProcessorAgreementsTable;
+export type DocumentMeta = Omit<RegisterDocumentsTable, 'content'>;
+export type DocumentRow = RegisterDocumentsTable;
+
+const documentMetaColumns = [
+  'id',
+  'org_id',
+  'filename',
+  'content_type',
+  'size_bytes',
+  'sha256',
+  'uploaded_at',
+] as const;
+
+export function createRegisterRepository(db: Kysely<DB>) {
+  return {
+    findSettings(scope: OrgScope): Promise<SettingsRow | undefined> {
+      return db
+        .selectFrom('register_settings')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .executeTakeFirst();
+    },
+
+    async upsertSettings(scope: OrgScope, row: Omit<SettingsRow, 'org_id'>): Promise<void> {
+      await db
+        .insertInto('register_settings')
+        .values({ ...row, org_id: scope.orgId })
+        .onConflict((oc) => oc.column('org_id').doUpdateSet(row))
+        .execute();
+    },
+
+    listActivities(scope: OrgScope): Promise<ActivityRow[]> {
+      return db
+        .selectFrom('processing_activities')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .orderBy('purpose')
+        .execute();
+    },
+
+    async upsertActivity(scope: OrgScope, row: Omit<ActivityRow, 'org_id'>): Promise<void> {
+      const { id: _id, purpose: _purpose, ...changes } = row;
+      await db
+        .insertInto('processing_activities')
+        .values({ ...row, org_id: scope.orgId })
+        .onConflict((oc) => oc.columns(['org_id', 'purpose']).doUpdateSet(changes))
+        .execute();
+    },
+
+    listSubprocessors(scope: OrgScope): Promise<SubprocessorRow[]> {
+      return db
+        .selectFrom('subprocessors')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .orderBy('name')
+        .orderBy('id')
+        .execute();
+    },
+
+    findSubprocessor(scope: OrgScope, id: string): Promise<SubprocessorRow | undefined> {
+      return db
+        .selectFrom('subprocessors')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+    },
+
+    async insertSubprocessor(row: SubprocessorRow): Promise<void> {
+      await db.insertInto('subprocessors').values(row).execute();
+    },
+
+    async updateSubprocessor(
+      scope: OrgScope,
+      id: string,
+      changes: Omit<SubprocessorRow, 'id' | 'org_id' | 'created_at'>,
+    ): Promise<void> {
+      await db
+        .updateTable('subprocessors')
+        .set(changes)
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', id)
+        .execute();
+    },
+
+    listAgreements(scope: OrgScope): Promise<AgreementRow[]> {
+      return db
+        .selectFrom('processor_agreements')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .orderBy('signed_on', 'desc')
+        .orderBy('created_at', 'desc')
+        .orderBy('id')
+        .execute();
+    },
+
+    /** Agreements another org (the operator) keeps with the client org `scope.orgId`. */
+    listForClient(scope: OrgScope): Promise<AgreementRow[]> {
+      return db
+        .selectFrom('processor_agreements')
+        .selectAll()
+        .where('counterparty_kind', '=', 'client')
+        .where('client_org_id', '=', scope.orgId)
+        .orderBy('signed_on', 'desc')
+        .orderBy('created_at', 'desc')
+        .execute();
+    },
+
+    findAgreement(scope: OrgScope, id: string): Promise<AgreementRow | undefined> {
+      return db
+        .selectFrom('processor_agreements')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+    },
+
+    /** An agreement the org keeps, or one kept with it as the client. */
+    findVisibleAgreement(scope: OrgScope, id: string): Promise<AgreementRow | undefined> {
+      return db
+        .selectFrom('processor_agreements')
+        .selectAll()
+        .where('id', '=', id)
+        .where((eb) =>
+          eb.or([
+            eb('org_id', '=', scope.orgId),
+            eb.and([eb('counterparty_kind', '=', 'client'), eb('client_org_id', '=', scope.orgId)]),
+          ]),
+        )
+        .executeTakeFirst();
+    },
+
+    async insertAgreement(row: AgreementRow): Promise<void> {
+      await db.insertInto('processor_agreements').values(row).execute();
+    },
+
+    async updateAgreement(
+      scope: OrgScope,
+      id: string,
+      changes: Partial<
+        Pick<AgreementRow, 'version' | 'signed_on' | 'parties' | 'document_id' | 'updated_at'>
+      >,
+    ): Promise<void> {
+      await db
+        .updateTable('processor_agreements')
+        .set(changes)
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', id)
+        .execute();
+    },
+
+    async insertDocument(row: DocumentRow): Promise<void> {
+      await db.insertInto('register_documents').values(row).execute();
+    },
+
+    listDocumentMeta(scope: OrgScope, ids: readonly string[]): Promise<DocumentMeta[]> {
+      if (ids.length === 0) return Promise.resolve([]);
+      return db
+        .selectFrom('register_documents')
+        .select(documentMetaColumns)
+        .where('org_id', '=', scope.orgId)
+        .where('id', 'in', [...ids])
+        .execute();
+    },
+
+    /** A document by id, in the org that keeps it (`ownerOrgId`). */
+    findDocument(ownerOrgId: string, id: string): Promise<DocumentRow | undefined> {
+      return db
+        .selectFrom('register_documents')
+        .selectAll()
+        .where('org_id', '=', ownerOrgId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+    },
+  };
+}
+
+export type RegisterRepository = ReturnType<typeof createRegisterRepository>;

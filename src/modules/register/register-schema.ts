@@ -1,0 +1,218 @@
+/**
+ * Tables of the processing register (Art. 30), sub-processors (P14) and processor agreements
+ * (Art. 28). Migration range 0900-0949 (the statement module uses 0950-0999).
+ *
+ * - `register_settings`: per org, who we are as the statement says it (published contact details
+ *   of the organisation, its privacy address, the link to its general terms, the intake channels).
+ * - `processing_activities`: the privacy officer's completion of an activity that is DERIVED from
+ *   the field catalogue (one per purpose): free-text description, recipients, transfers outside the
+ *   EEA and security measures. Categories, subjects, legal bases and retention are never stored:
+ *   they are computed from the catalogue every time, so they cannot drift from the code.
+ * - `subprocessors`: IT suppliers that store or process data for the org (P14).
+ * - `processor_agreements`: agreements with a client (tenant org) or a sub-processor; a new version
+ *   is a new row, so the history stays on record.
+ * - `register_documents`: uploaded agreement documents (PDF), sealed with the org key (they carry
+ *   signatures), bound to their row.
+ */
+import { type Migration, sql } from 'kysely';
+import { binaryType, type MigrationDb } from '../../db/dialect.js';
+
+export interface RegisterSettingsTable {
+  org_id: string;
+  /** The name the statement uses (defaults to the org's name when null). */
+  display_name: string | null;
+  /** Postal/visiting address, several lines. */
+  contact_address: string;
+  contact_email: string;
+  privacy_email: string;
+  phone: string;
+  website: string;
+  /** Link to the general terms (P13); empty when the org has none. */
+  terms_url: string;
+  /** JSON array of intake channel ids (`web_form`, `email`, `phone`, `api`, `other`). */
+  channels: string;
+  updated_at: string;
+}
+
+export interface ProcessingActivitiesTable {
+  id: string;
+  org_id: string;
+  /** The catalogue purpose this activity describes (one activity per purpose and org). */
+  purpose: string;
+  /** Free-text description (markdown), shown in the register and the statement. */
+  description: string;
+  /** Recipients beyond the registered sub-processors (free text). */
+  recipients: string;
+  /** Transfers outside the EEA beyond those implied by sub-processors (free text). */
+  transfers: string;
+  /** Organisational and technical measures beyond the catalogue's protections (free text). */
+  security_measures: string;
+  updated_at: string;
+}
+
+export type SubprocessorStatus = 'active' | 'ended';
+
+export interface SubprocessorsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  service: string;
+  /** City / data centre region, free text. */
+  location: string;
+  /** ISO 3166-1 alpha-2 country code. */
+  country: string;
+  /** JSON array of catalogue data categories. */
+  data_categories: string;
+  status: SubprocessorStatus;
+  created_at: string;
+  updated_at: string;
+}
+
+export type CounterpartyKind = 'client' | 'subprocessor';
+
+export interface ProcessorAgreementsTable {
+  id: string;
+  /** The org that keeps this agreement on record (the operator for client agreements). */
+  org_id: string;
+  counterparty_kind: CounterpartyKind;
+  /** The tenant org for client agreements; it may read its own agreement. */
+  client_org_id: string | null;
+  subprocessor_id: string | null;
+  version: string;
+  /** YYYY-MM-DD. */
+  signed_on: string;
+  /** Who signed, as the agreement names the parties. */
+  parties: string;
+  document_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RegisterDocumentsTable {
+  id: string;
+  org_id: string;
+  filename: string;
+  content_type: string;
+  size_bytes: number;
+  /** SHA-256 hex of the plaintext document. */
+  sha256: string;
+  /** The document sealed with `keyring.encryptForOrg` at {register_documents, content, id}. */
+  content: Buffer;
+  uploaded_at: string;
+}
+
+export interface RegisterTables {
+  register_settings: RegisterSettingsTable;
+  processing_activities: ProcessingActivitiesTable;
+  subprocessors: SubprocessorsTable;
+  processor_agreements: ProcessorAgreementsTable;
+  register_documents: RegisterDocumentsTable;
+}
+
+export const registerMigrations: Record<string, Migration> = {
+  '0900_register_settings': {
+    async up(db: MigrationDb) {
+      await db.schema
+        .createTable('register_settings')
+        .addColumn('org_id', 'text', (c) => c.primaryKey().references('orgs.id'))
+        .addColumn('display_name', 'text')
+        .addColumn('contact_address', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('contact_email', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('privacy_email', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('phone', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('website', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('terms_url', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('channels', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '0901_register_activities': {
+    async up(db: MigrationDb) {
+      await db.schema
+        .createTable('processing_activities')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('recipients', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('transfers', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('security_measures', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('processing_activities_org_purpose', ['org_id', 'purpose'])
+        .execute();
+    },
+  },
+  '0902_register_subprocessors': {
+    async up(db: MigrationDb) {
+      await db.schema
+        .createTable('subprocessors')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('service', 'text', (c) => c.notNull())
+        .addColumn('location', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('country', 'text', (c) => c.notNull())
+        .addColumn('data_categories', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('active', 'ended')`))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('subprocessors_org')
+        .on('subprocessors')
+        .columns(['org_id', 'name'])
+        .execute();
+    },
+  },
+  '0903_register_documents': {
+    async up(db: MigrationDb) {
+      await db.schema
+        .createTable('register_documents')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+        .addColumn('filename', 'text', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('size_bytes', 'integer', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('content', binaryType(db), (c) => c.notNull())
+        .addColumn('uploaded_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '0904_register_agreements': {
+    async up(db: MigrationDb) {
+      await db.schema
+        .createTable('processor_agreements')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+        .addColumn('counterparty_kind', 'text', (c) =>
+          c.notNull().check(sql`counterparty_kind in ('client', 'subprocessor')`),
+        )
+        .addColumn('client_org_id', 'text', (c) => c.references('orgs.id'))
+        .addColumn('subprocessor_id', 'text', (c) => c.references('subprocessors.id'))
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('signed_on', 'text', (c) => c.notNull())
+        .addColumn('parties', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('document_id', 'text', (c) => c.references('register_documents.id'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addCheckConstraint(
+          'processor_agreements_counterparty',
+          sql`(counterparty_kind = 'client' and client_org_id is not null and subprocessor_id is null)
+            or (counterparty_kind = 'subprocessor' and subprocessor_id is not null and client_org_id is null)`,
+        )
+        .execute();
+      await db.schema
+        .createIndex('processor_agreements_org')
+        .on('processor_agreements')
+        .columns(['org_id', 'signed_on'])
+        .execute();
+      await db.schema
+        .createIndex('processor_agreements_client')
+        .on('processor_agreements')
+        .columns(['client_org_id'])
+        .execute();
+    },
+  },
+};
