@@ -109,7 +109,7 @@ export async function buildApp(kluis: Kluis, options: BuildAppOptions = {}): Pro
   app.addHook('preHandler', (request, reply, done) => {
     if (!unsafeMethods.has(request.method)) return done();
     const auth = request.headers.authorization;
-    if (typeof auth === 'string' && auth.startsWith('Bearer ')) return done();
+    if (typeof auth === 'string' && /^bearer /i.test(auth)) return done();
     const origin = request.headers.origin;
     if (
       typeof origin === 'string' &&

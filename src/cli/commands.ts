@@ -6,9 +6,11 @@ import { ConfigError, describeConfig, loadConfig } from '../config/env.js';
 import { openKluis } from '../kluis.js';
 import { registerAuthCommands } from '../modules/auth/auth-cli.js';
 import { modules } from '../modules/index.js';
+import { startConfiguredInboundSmtp } from '../modules/intake/intake-smtp.js';
 import { registerJobsCommands, startJobWorker } from '../modules/jobs/jobs-commands.js';
 import { startDevMail } from '../modules/mail/mail-dev.js';
 import { registerOpsCommands } from '../modules/ops/ops-commands.js';
+import { registerRetentionCommands } from '../modules/retention/retention-commands.js';
 import { registerSecurityCommands } from '../modules/security/security-commands.js';
 import { seedDemo } from './demo-seed.js';
 import { doctor } from './doctor.js';
@@ -39,8 +41,10 @@ export function registerCommands(program: Command): void {
       if (opts.demo) banner.push(...(await seedDemo(kluis)));
       const address = await app.listen({ host: config.host, port: config.port });
       const worker = opts.worker ? await startJobWorker(kluis) : undefined;
+      const inbound = await startConfiguredInboundSmtp(kluis);
       const shutdown = async () => {
         await app.close();
+        await inbound?.smtp.close();
         await worker?.stop();
         await devMail?.sink.close();
         await kluis.close();
@@ -60,6 +64,7 @@ export function registerCommands(program: Command): void {
                 `  Mail:      development sink on ${devMail.sink.url}, read at ${config.publicOrigin}/staff/dev/mail`,
               ]
             : []),
+          ...(inbound ? [inbound.banner] : []),
           ...banner,
           '',
         ].join('\n'),
@@ -87,6 +92,7 @@ export function registerCommands(program: Command): void {
   registerOpsCommands(program);
   registerSecurityCommands(program);
   registerJobsCommands(program);
+  registerRetentionCommands(program);
 }
 
 export { ConfigError };

@@ -6,7 +6,10 @@
 import type { Kluis } from '../kluis.js';
 import { createUserFromCli } from '../modules/auth/auth-cli.js';
 import { createAuthRepository } from '../modules/auth/auth-repository.js';
+import { seedIntakeDemo } from '../modules/intake/intake-demo.js';
 import { createOrgsRepository } from '../modules/orgs/orgs-repository.js';
+import { seedRelationsDemo } from '../modules/relations/relations-demo.js';
+import { seedStatementDemo } from '../modules/statement/statement-demo.js';
 
 export const DEMO_ADMIN_EMAIL = 'admin@ambrix.example';
 
@@ -47,5 +50,8 @@ export async function seedDemo(kluis: Kluis): Promise<string[]> {
       kluis.config.requireTotpForOperator ? ' and to set up two-step verification' : ''
     })`,
   );
+  lines.push(...(await seedIntakeDemo(kluis, operator, admin.userId)));
+  lines.push(...(await seedRelationsDemo(kluis, operator)));
+  lines.push(...(await seedStatementDemo(kluis, operator)));
   return lines;
 }

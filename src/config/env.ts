@@ -15,6 +15,15 @@ const bool = z
 
 const positiveInt = z.coerce.number().int().positive();
 
+const mailbox = (name: string) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[^\s@<>]+@[^\s@<>]+$/, {
+      message: `${name} must be a plain address such as contact@example.nl`,
+    });
+
 /** Raw variables as the operator sets them. Every message says what to set. */
 const rawSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -58,6 +67,12 @@ const rawSchema = z.object({
   KLUIS_BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   KLUIS_RATE_LIMIT_PER_MINUTE: positiveInt.default(300),
   KLUIS_LOGIN_RATE_LIMIT_PER_MINUTE: positiveInt.default(10),
+  KLUIS_INBOUND_SMTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  KLUIS_INBOUND_SMTP_HOST: z.string().min(1).default('127.0.0.1'),
+  KLUIS_INBOUND_MAX_BYTES: positiveInt.default(10_485_760),
+  KLUIS_CONTACT_ADDRESS: mailbox('KLUIS_CONTACT_ADDRESS').optional(),
+  KLUIS_PRIVACY_ADDRESS: mailbox('KLUIS_PRIVACY_ADDRESS').optional(),
+  KLUIS_CONTACT_RATE_LIMIT_PER_HOUR: positiveInt.default(10),
 });
 
 export type Secret = { readonly value: string; readonly source: 'env' | 'file' | 'dev-generated' };
@@ -88,6 +103,15 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly rateLimitPerMinute: number;
   readonly loginRateLimitPerMinute: number;
+  /** Intake (P1): the inbound SMTP listener (off when `inboundSmtpPort` is undefined) and the contact form. */
+  readonly intake: {
+    readonly inboundSmtpPort: number | undefined;
+    readonly inboundSmtpHost: string;
+    readonly inboundMaxBytes: number;
+    readonly contactAddress: string | undefined;
+    readonly privacyAddress: string | undefined;
+    readonly contactRateLimitPerHour: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -267,6 +291,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         tls,
         trustProxy,
         cookieSecure,
+        inboundSmtp: raw.KLUIS_INBOUND_SMTP_PORT !== undefined,
+        inboundAddresses: raw.KLUIS_CONTACT_ADDRESS !== undefined && raw.KLUIS_PRIVACY_ADDRESS !== undefined,
       }),
       ...copiedDevSecretProblems(raw.KLUIS_DATA_DIR, masterKey, databaseKey),
     );
@@ -305,6 +331,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: raw.KLUIS_BODY_LIMIT_BYTES,
     rateLimitPerMinute: raw.KLUIS_RATE_LIMIT_PER_MINUTE,
     loginRateLimitPerMinute: raw.KLUIS_LOGIN_RATE_LIMIT_PER_MINUTE,
+    intake: Object.freeze({
+      // Development listens on loopback by default; production and tests only when asked.
+      inboundSmtpPort: raw.KLUIS_INBOUND_SMTP_PORT ?? (raw.NODE_ENV === 'development' ? 2526 : undefined),
+      inboundSmtpHost: raw.KLUIS_INBOUND_SMTP_HOST,
+      inboundMaxBytes: raw.KLUIS_INBOUND_MAX_BYTES,
+      contactAddress: raw.KLUIS_CONTACT_ADDRESS ?? (production ? undefined : 'contact@localhost'),
+      privacyAddress: raw.KLUIS_PRIVACY_ADDRESS ?? (production ? undefined : 'privacy@localhost'),
+      contactRateLimitPerHour: raw.KLUIS_CONTACT_RATE_LIMIT_PER_HOUR,
+    }),
   });
 }
 
@@ -323,6 +358,8 @@ function productionProblems(c: {
   tls: Config['tls'];
   trustProxy: boolean | string;
   cookieSecure: boolean;
+  inboundSmtp: boolean;
+  inboundAddresses: boolean;
 }): string[] {
   const problems: string[] = [];
   if (c.masterKey?.source === 'dev-generated') {
@@ -348,6 +385,11 @@ function productionProblems(c: {
     );
   }
   if (!c.cookieSecure) problems.push('KLUIS_COOKIE_SECURE=false is not allowed in production');
+  if (c.inboundSmtp && !c.inboundAddresses) {
+    problems.push(
+      'KLUIS_INBOUND_SMTP_PORT is set: set KLUIS_CONTACT_ADDRESS and KLUIS_PRIVACY_ADDRESS, the addresses it receives for',
+    );
+  }
   return problems;
 }
 

@@ -3,14 +3,20 @@
  * `NNNN_module_what`; number ranges per module keep them apart: 0001 orgs, 0100 auth,
  * 0200 crypto/keystore, 0300 security (audit, access log), 0400 jobs, 0500 mail, 0600 subjects, 0700 intake, 0800 relations, 0900 register/statement,
  * 1000 rights, 1100 retention.
- * A migration, once landed on main, is never edited: add a new one.
+ * A migration, once landed on main, is never edited: add a new one. Pending migrations run in
+ * name order even when they sort before applied ones (modules are independent).
  */
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import { authMigrations } from '../modules/auth/auth-schema.js';
+import { intakeMigrations } from '../modules/intake/intake-schema.js';
 import { jobsMigrations } from '../modules/jobs/jobs-schema.js';
 import { orgsMigrations } from '../modules/orgs/orgs-schema.js';
+import { registerMigrations } from '../modules/register/register-schema.js';
+import { relationsMigrations } from '../modules/relations/relations-schema.js';
+import { retentionMigrations } from '../modules/retention/retention-schema.js';
 import { auditMigrations } from '../modules/security/audit-schema.js';
 import { securityMigrations } from '../modules/security/security-schema.js';
+import { statementMigrations } from '../modules/statement/statement-schema.js';
 import { subjectsMigrations } from '../modules/subjects/subjects-schema.js';
 import { isPostgres } from './dialect.js';
 
@@ -21,6 +27,11 @@ export const mainMigrations: Record<string, Migration> = {
   ...jobsMigrations,
   ...securityMigrations,
   ...subjectsMigrations,
+  ...intakeMigrations,
+  ...registerMigrations,
+  ...statementMigrations,
+  ...relationsMigrations,
+  ...retentionMigrations,
 };
 
 function provider(migrations: Record<string, Migration>): MigrationProvider {
@@ -45,6 +56,9 @@ export async function migrateToLatest(
   const migrator = new Migrator({
     db,
     ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+    // Modules number their migrations in their own ranges, so a module's new migration may sort
+    // before another module's applied one; each module only touches its own tables.
+    allowUnorderedMigrations: true,
     provider: provider(migrations),
     migrationTableName: tableName,
     migrationLockTableName: `${tableName}_lock`,

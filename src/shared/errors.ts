@@ -31,6 +31,8 @@ export const errorCodes = {
   ERR_JOB_UNKNOWN_TYPE: { status: 500, messageKey: 'error.internal' },
   ERR_MAIL_SEND_FAILED: { status: 502, messageKey: 'error.mailFailed' },
   ERR_JOB_LEASE_EXPIRED: { status: 500, messageKey: 'error.internal' },
+  ERR_RETENTION_POLICY_OUT_OF_BOUNDS: { status: 400, messageKey: 'retention.policy.outOfBounds' },
+  ERR_RETENTION_RUN_IN_PROGRESS: { status: 409, messageKey: 'retention.run.inProgress' },
 } as const satisfies Record<string, { status: number; messageKey: MessageKey }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -77,16 +77,16 @@ describe('first sign-in of the demo admin', () => {
 
     // The QR code is inline SVG; the secret is also shown as text for manual entry.
     expect(await page.locator('main svg').count()).toBeGreaterThan(0);
-    const secret = (await page.locator('#totp-secret').innerText()).replace(/\s+/g, '');
+    const secret = (await page.locator('#totp-secret').textContent()).replace(/\s+/g, '');
     expect(secret).toMatch(/^[A-Z2-7]+=*$/);
     await page.locator('#f-code').fill(totpNow(secret));
     await submit(page);
 
     // Recovery codes are shown once; then on to the dashboard.
-    expect(await page.locator('main').innerText()).toMatch(/herstelcode/i);
+    expect(await page.locator('main').textContent()).toMatch(/herstelcode/i);
     await page.goto(`${server.url}/staff`);
     expect(new URL(page.url()).pathname).toBe('/staff');
-    expect(await page.locator('h1').innerText()).toBe('Overzicht');
+    expect(await page.locator('h1').textContent()).toBe('Overzicht');
 
     await page.getByRole('button', { name: 'Uitloggen' }).click();
     await page.waitForLoadState('load');

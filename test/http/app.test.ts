@@ -31,6 +31,14 @@ describe('the HTTP shell', () => {
     expect(res.body).toContain('<html lang="en">');
   });
 
+  it('switches languages without losing the page: the /en prefix is dropped, the query is kept', async () => {
+    const en = await app.inject({ method: 'GET', url: '/en/privacy' });
+    expect(en.body).toContain('<html lang="en">');
+    expect(en.body).toContain('href="/privacy?lang=nl"');
+    const nl = await app.inject({ method: 'GET', url: '/login/reset?token=abc' });
+    expect(nl.body).toContain('href="/login/reset?token=abc&amp;lang=en"');
+  });
+
   it('answers an unknown path with a 404 page that shows the request id and no stack trace', async () => {
     const res = await app.inject({ method: 'GET', url: '/no-such-page', headers: { accept: 'text/html' } });
     expect(res.statusCode).toBe(404);

@@ -7,7 +7,9 @@
 import { z } from 'zod';
 import type { Kluis } from '../../kluis.js';
 import { authServiceFor } from '../auth/auth-service.js';
+import { registerIntakeJobs } from '../intake/intake-replies.js';
 import { registerMailJobs } from '../mail/mail-service.js';
+import { ensureRetentionSchedules, registerRetentionJobs } from '../retention/retention-jobs.js';
 import { ensureSecuritySchedules, registerSecurityJobs } from '../security/security-jobs.js';
 import { pruneJobs } from './jobs-queue.js';
 import { createJobRegistry, type JobRegistry } from './jobs-registry.js';
@@ -20,6 +22,8 @@ export function buildJobRegistry(): JobRegistry {
   const registry = createJobRegistry();
   registerMailJobs(registry);
   registerSecurityJobs(registry);
+  registerIntakeJobs(registry);
+  registerRetentionJobs(registry);
   registry.register(SWEEP_SESSIONS, z.object({}), async (_payload, ctx) => {
     const removed = await authServiceFor(ctx.kluis).sweep();
     ctx.logger.info(removed, 'expired sessions and old login attempts removed');
@@ -40,4 +44,5 @@ export async function ensureDefaultSchedules(kluis: Pick<Kluis, 'db' | 'clock'>)
     everySeconds: 3600,
   });
   await ensureSecuritySchedules(kluis.db, kluis.clock);
+  await ensureRetentionSchedules(kluis.db, kluis.clock);
 }

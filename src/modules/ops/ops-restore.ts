@@ -16,6 +16,7 @@ import type { DB } from '../../db/schema.js';
 import { appendAudit } from '../../modules/security/audit-chain.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
+import { retentionRestoreStep } from '../retention/retention-replay.js';
 import { type BackupManifest, storeInfo, verifyBackup } from './ops-backup.js';
 import { fsyncPath, sha256File } from './ops-files.js';
 import { type Progress, silentProgress } from './ops-progress.js';
@@ -79,9 +80,9 @@ const auditStep: PostRestoreStep = {
  * EXTENSION POINT — the steps every restore runs, in order. The erasure ledger replay belongs
  * between the migrations and the audit entry: it re-applies every erasure recorded after
  * `manifest.created_at` (delete rows in a restored database, destroy keys in a restored key
- * store), so nobody erased since the backup comes back. Add it to this list when it exists.
+ * store), so nobody erased since the backup comes back (`retention-replay.ts`).
  */
-export const postRestoreSteps: readonly PostRestoreStep[] = [migrateStep, auditStep];
+export const postRestoreSteps: readonly PostRestoreStep[] = [migrateStep, retentionRestoreStep, auditStep];
 
 export interface RestoreOptions {
   /** The backup folder (with manifest.json). */

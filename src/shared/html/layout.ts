@@ -18,6 +18,9 @@ export interface NavItem {
 /** Staff navigation; modules add their entries here. */
 export const staffNav: NavItem[] = [
   { href: '/staff', label: 'nav.dashboard' },
+  { href: '/staff/conversations', label: 'intake.nav.conversations' },
+  { href: '/staff/relations', label: 'relations.nav.relations', roles: ['support', 'finance'] },
+  { href: '/staff/direct-debits', label: 'relations.nav.directDebits', roles: ['finance'] },
   { href: '/staff/security/audit', label: 'nav.security', roles: ['security'] },
   {
     href: '/staff/health',
@@ -25,6 +28,11 @@ export const staffNav: NavItem[] = [
     roles: ['owner', 'admin', 'security'],
     orgKinds: ['operator'],
   },
+  { href: '/staff/users', label: 'nav.users', roles: ['owner', 'admin'] },
+  { href: '/staff/api-keys', label: 'auth.nav.apiKeys', roles: ['owner', 'admin'] },
+  { href: '/staff/register', label: 'register.nav', roles: ['owner', 'admin', 'privacy_officer'] },
+  { href: '/staff/statement', label: 'statement.nav', roles: ['owner', 'admin', 'privacy_officer'] },
+  { href: '/staff/retention', label: 'retention.nav', roles: ['owner', 'admin', 'privacy_officer'] },
 ];
 
 export interface PageOptions {
@@ -42,9 +50,15 @@ export interface PageOptions {
 
 function languageSwitch(o: PageOptions): SafeHtml {
   const other: Locale = o.locale === 'nl' ? 'en' : 'nl';
-  const base = o.path.split('?')[0] ?? '/';
+  // Keep the page's own query (a reset token, a filter), replacing only the language; leaving
+  // English for Dutch also leaves the /en path prefix, which would otherwise win over ?lang=.
+  const [rawPath, query] = o.path.split('?', 2);
+  let path = rawPath ?? '/';
+  if (other === 'nl' && (path === '/en' || path.startsWith('/en/'))) path = path.slice(3) || '/';
+  const params = new URLSearchParams(query ?? '');
+  params.set('lang', other);
   const label = other === 'en' ? o.t('app.switchToEnglish') : o.t('app.switchToDutch');
-  return html`<a class="lang-switch" href="${base}?lang=${other}" hreflang="${other}" lang="${other}">${label}</a>`;
+  return html`<a class="lang-switch" href="${path}?${params.toString()}" hreflang="${other}" lang="${other}">${label}</a>`;
 }
 
 function nav(o: PageOptions): HtmlValue {
@@ -86,7 +100,13 @@ ${nav(o)}
 <main id="main" tabindex="-1">
 ${o.body}
 </main>
-<footer class="site-footer"><p>${o.t('app.footer')}</p></footer>
+<footer class="site-footer">
+  <nav aria-label="${o.t('footer.links')}"><ul class="footer-links">
+    <li><a href="${o.locale === 'en' ? '/en' : ''}/privacy">${o.t('home.privacy')}</a></li>
+    <li><a href="${o.locale === 'en' ? '/en' : ''}/contact">${o.t('home.contact')}</a></li>
+  </ul></nav>
+  <p>${o.t('app.footer')}</p>
+</footer>
 </body>
 </html>`;
 }

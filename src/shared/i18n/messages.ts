@@ -6,13 +6,40 @@
  */
 import { IntlMessageFormat } from 'intl-messageformat';
 import { authEn, authNl } from '../../modules/auth/auth-messages.js';
+import { intakeEn, intakeNl } from '../../modules/intake/intake-messages.js';
 import { jobsEn, jobsNl } from '../../modules/jobs/jobs-messages.js';
 import { mailEn, mailNl } from '../../modules/mail/mail-messages.js';
+import { registerEn, registerNl } from '../../modules/register/register-messages.js';
+import { relationsEn, relationsNl } from '../../modules/relations/relations-messages.js';
+import { retentionEn, retentionNl } from '../../modules/retention/retention-messages.js';
 import { securityEn, securityNl } from '../../modules/security/security-messages.js';
+import { statementEn, statementNl } from '../../modules/statement/statement-messages.js';
 import { coreEn, coreNl } from './core-messages.js';
 
-const nl = { ...coreNl, ...authNl, ...jobsNl, ...mailNl, ...securityNl } as const;
-const en: Record<keyof typeof nl, string> = { ...coreEn, ...authEn, ...jobsEn, ...mailEn, ...securityEn };
+const nl = {
+  ...coreNl,
+  ...authNl,
+  ...jobsNl,
+  ...mailNl,
+  ...securityNl,
+  ...intakeNl,
+  ...registerNl,
+  ...statementNl,
+  ...relationsNl,
+  ...retentionNl,
+} as const;
+const en: Record<keyof typeof nl, string> = {
+  ...coreEn,
+  ...authEn,
+  ...jobsEn,
+  ...mailEn,
+  ...securityEn,
+  ...intakeEn,
+  ...registerEn,
+  ...statementEn,
+  ...relationsEn,
+  ...retentionEn,
+};
 
 export type MessageKey = keyof typeof nl;
 export const locales = ['nl', 'en'] as const;

@@ -1,0 +1,162 @@
+/**
+ * `kluis retention run [--dry-run] | ledger verify | replay --since <time>` (P6). Results go to
+ * stdout; the progress bar of a real run goes to stderr (redrawn on a terminal, every 10% in a
+ * log). `run` resumes an interrupted sweep by itself.
+ */
+import type { Writable } from 'node:stream';
+import type { Command } from 'commander';
+import { type Config, loadConfig } from '../../config/env.js';
+import { type Kluis, openKluis } from '../../kluis.js';
+import { createLogger } from '../../shared/logger.js';
+import { ledgerPathOf, verifyErasureLedger } from './retention-ledger.js';
+import { retentionCategories } from './retention-registry.js';
+import { replayLedgerOnDatabase, replayLedgerOnKeystore } from './retention-replay.js';
+import { type RetentionRunResult, runRetention, totalOf } from './retention-sweep.js';
+
+export interface RetentionCliIo {
+  readonly out: Writable;
+  readonly err: Writable & { isTTY?: boolean };
+  loadConfig(): Config;
+  openKluis(config: Config): Promise<Kluis>;
+  setExitCode(code: number): void;
+}
+
+const defaultIo: RetentionCliIo = {
+  out: process.stdout,
+  err: process.stderr,
+  loadConfig: () => loadConfig(),
+  openKluis: (config) => openKluis(config, { logger: createLogger('silent') }),
+  setExitCode: (code) => {
+    process.exitCode = code;
+  },
+};
+
+/** A progress bar on stderr: `[#####-----] 52% 520000/1000000 intake.conversations`. */
+export function createProgressBar(err: Writable & { isTTY?: boolean }, width = 30) {
+  const tty = err.isTTY === true;
+  let lastDecile = -1;
+  let lastPercent = -1;
+  let shown = false;
+  return {
+    update(done: number, total: number, category: string): void {
+      if (total === 0) return;
+      const percent = Math.min(100, Math.floor((done / total) * 100));
+      if (tty) {
+        if (percent === lastPercent && done !== total) return;
+        lastPercent = percent;
+        const filled = Math.round((percent / 100) * width);
+        err.write(
+          `\r  [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(percent).padStart(3)}% ${done}/${total} ${category}\u001b[K`,
+        );
+        shown = true;
+      } else if (Math.floor(percent / 10) > lastDecile) {
+        lastDecile = Math.floor(percent / 10);
+        err.write(`  ${percent}% ${done}/${total} ${category}\n`);
+      }
+    },
+    end(): void {
+      if (shown) err.write('\n');
+    },
+  };
+}
+
+/** The result as printed: one line per category with what was (or would be) done. */
+export function describeRun(result: RetentionRunResult): string[] {
+  const lines = [
+    result.dryRun
+      ? `Dry run as of ${result.asOf}: nothing was changed.`
+      : `Sweep ${result.runId ?? ''} as of ${result.asOf}${result.resumed ? ' (resumed)' : ''}: done.`,
+  ];
+  for (const category of retentionCategories) {
+    const c = totalOf(result.counts, category);
+    if (c.applied === 0 && c.held === 0 && c.anonymised === 0) continue;
+    const parts = [`${c.applied} ${result.dryRun ? 'would go' : 'handled'}`];
+    if (c.anonymised > 0) parts.push(`${c.anonymised} ${result.dryRun ? 'would be truncated' : 'truncated'}`);
+    if (c.held > 0) parts.push(`${c.held} held`);
+    lines.push(`  ${category}: ${parts.join(', ')}`);
+  }
+  if (lines.length === 1) lines.push('  nothing expired');
+  return lines;
+}
+
+export function registerRetentionCommands(program: Command, overrides: Partial<RetentionCliIo> = {}): void {
+  const io: RetentionCliIo = { ...defaultIo, ...overrides };
+  const say = (line = '') => io.out.write(`${line}\n`);
+  const withKluis = async <T>(work: (kluis: Kluis) => Promise<T>): Promise<T> => {
+    const kluis = await io.openKluis(io.loadConfig());
+    try {
+      return await work(kluis);
+    } finally {
+      await kluis.close();
+    }
+  };
+
+  const retention = program
+    .command('retention')
+    .description('retention: sweeps, the erasure ledger and its replay');
+
+  retention
+    .command('run')
+    .description('delete, anonymise or restrict what expired (resumes an interrupted sweep)')
+    .option('--dry-run', 'only count what would go, per category; change nothing')
+    .option('--batch-size <n>', 'records per transaction', '1000')
+    .option('--json', 'print the counts as JSON')
+    .action(async (opts: { dryRun?: boolean; batchSize: string; json?: boolean }) => {
+      await withKluis(async (kluis) => {
+        const batchSize = Number.parseInt(opts.batchSize, 10);
+        const bar = createProgressBar(io.err);
+        const result = await runRetention(kluis, {
+          dryRun: opts.dryRun === true,
+          startedBy: 'system:cli',
+          batchSize: Number.isFinite(batchSize) && batchSize > 0 ? Math.min(batchSize, 10_000) : 1000,
+          ...(opts.dryRun ? {} : { onProgress: bar.update }),
+        });
+        bar.end();
+        if (opts.json) say(JSON.stringify(result, null, 2));
+        else for (const line of describeRun(result)) say(line);
+      });
+    });
+
+  const ledger = retention.command('ledger').description('the erasure ledger (ids only, hash-chained)');
+  ledger
+    .command('verify')
+    .description('walk the erasure ledger and report the first broken line (exit code 1)')
+    .option('--file <path>', 'ledger file (default: <KLUIS_DATA_DIR>/erasure-ledger.jsonl)')
+    .action(async (opts: { file?: string }) => {
+      const file = opts.file ?? ledgerPathOf(io.loadConfig());
+      const report = await verifyErasureLedger(file);
+      if (report.ok) {
+        say(`OK: ${report.lines} lines, ${report.erasures} erasures of ${report.records} records (${file})`);
+      } else {
+        say(
+          `BROKEN at line ${report.broken?.lineNo ?? '?'}: ${report.broken?.reason ?? 'unknown'} (${file})`,
+        );
+        io.setExitCode(1);
+      }
+    });
+
+  retention
+    .command('replay')
+    .description('re-apply erasures recorded since a time, e.g. after a PostgreSQL pg_restore')
+    .requiredOption('--since <time>', 'ISO time: the backup was taken then (replays from a day earlier)')
+    .option('--file <path>', 'ledger file (default: <KLUIS_DATA_DIR>/erasure-ledger.jsonl)')
+    .action(async (opts: { since: string; file?: string }) => {
+      const since = Date.parse(opts.since);
+      if (Number.isNaN(since)) {
+        io.err.write('--since must be an ISO time such as 2030-01-31T03:00:00Z\n');
+        io.setExitCode(2);
+        return;
+      }
+      await withKluis(async (kluis) => {
+        const file = opts.file ?? ledgerPathOf(kluis.config);
+        const from = new Date(since - 86_400_000).toISOString();
+        const db = await replayLedgerOnDatabase(kluis.db, kluis.config, file, from);
+        const keys = await replayLedgerOnKeystore(kluis.keystore, file, from);
+        kluis.keyring.clearCache();
+        await kluis.checkpoint();
+        say(
+          `Replayed ${db.entries} erasures since ${from}: ${db.records} records, ${keys.keys} subject keys.`,
+        );
+      });
+    });
+}

@@ -1,0 +1,44 @@
+/**
+ * The nightly retention sweep as a job (P6, P12). The handler heartbeats after every batch so
+ * no other worker takes the job over; if the worker dies, the job is retried and the sweep
+ * resumes from its last committed batch (`retention_run_steps`).
+ */
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import type { DB } from '../../db/schema.js';
+import type { Clock } from '../../shared/clock.js';
+import { isAppError } from '../../shared/errors.js';
+import type { JobRegistry } from '../jobs/jobs-registry.js';
+import { ensureSchedule } from '../jobs/jobs-scheduler.js';
+import { runRetention } from './retention-sweep.js';
+
+export const RETENTION_SWEEP_JOB = 'retention.sweep';
+
+export function registerRetentionJobs(registry: JobRegistry): void {
+  registry.register(
+    RETENTION_SWEEP_JOB,
+    z.object({}),
+    async (_payload, ctx) => {
+      try {
+        const result = await runRetention(ctx.kluis, {
+          startedBy: 'system:retention-job',
+          afterBatch: () => ctx.heartbeat(),
+        });
+        ctx.logger.info({ runId: result.runId, resumed: result.resumed }, 'retention sweep done');
+      } catch (error) {
+        // Another process is sweeping right now: this slot has nothing left to do.
+        if (isAppError(error) && error.code === 'ERR_RETENTION_RUN_IN_PROGRESS') {
+          ctx.logger.info('retention sweep already running elsewhere');
+          return;
+        }
+        throw error;
+      }
+    },
+    { leaseMs: 10 * 60_000 },
+  );
+}
+
+/** Every night at 02:40 UTC (before the backups a runbook takes at 03:00). */
+export async function ensureRetentionSchedules(db: Kysely<DB>, clock: Clock): Promise<void> {
+  await ensureSchedule(db, clock, { name: RETENTION_SWEEP_JOB, type: RETENTION_SWEEP_JOB, dailyAt: '02:40' });
+}

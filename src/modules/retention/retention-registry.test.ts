@@ -1,0 +1,51 @@
+/**
+ * The registry keeps up with the catalogue: every personal field under a policy the engine runs
+ * is removed by some target, and every table that references data subjects keeps them alive.
+ * A module that adds a field or a `subject_id` column without telling the engine fails here.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
+import { isMessageKey } from '../../shared/i18n/messages.js';
+import { catalogue } from '../register/register-catalogue.js';
+import { isManagedPolicy } from './retention-policies.js';
+import { retentionCategories, retentionTargets, subjectReferences } from './retention-registry.js';
+import { subjectReferencesIgnored } from './retention-targets-subjects.js';
+
+describe('the retention registry', () => {
+  let kluis: TestKluis;
+  let columns: { table: string; column: string }[];
+  beforeAll(async () => {
+    kluis = await createTestKluis();
+    columns = (await kluis.db.introspection.getTables()).flatMap((t) =>
+      t.columns.map((c) => ({ table: t.name, column: c.name })),
+    );
+  });
+  afterAll(async () => {
+    await kluis.destroy();
+  });
+
+  it('removes every catalogue field whose policy the engine runs (access log aside: its own sweep)', () => {
+    const covered = new Set(retentionTargets.flatMap((t) => t.covers));
+    const missing = catalogue
+      .filter((f) => isManagedPolicy(f.retention) && f.retention !== 'access_log')
+      .map((f) => `${f.table}.${f.column}`)
+      .filter((name) => !covered.has(name));
+    expect(missing).toEqual([]);
+    // ... and claims nothing the catalogue does not know.
+    const known = new Set(catalogue.map((f) => `${f.table}.${f.column}`));
+    expect([...covered].filter((c) => !known.has(c))).toEqual([]);
+  });
+
+  it('knows every table that references data subjects, so no subject is erased while data about it remains', () => {
+    const known = new Set([...subjectReferences.map((r) => r.table), ...subjectReferencesIgnored]);
+    const referencing = columns
+      .filter((c) => c.column === 'subject_id' && !known.has(c.table))
+      .map((c) => c.table);
+    expect(referencing).toEqual([]);
+  });
+
+  it('has unique target ids, each with a label in both languages', () => {
+    expect(new Set(retentionCategories).size).toBe(retentionCategories.length);
+    for (const id of retentionCategories) expect(isMessageKey(`retention.category.${id}`), id).toBe(true);
+  });
+});

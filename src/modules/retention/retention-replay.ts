@@ -1,0 +1,149 @@
+/**
+ * Replaying the erasure ledger (P6, P15): after a backup is restored, every erasure recorded
+ * since (a day before) the backup was taken is applied again — records deleted, anonymised or
+ * restricted in a restored database, subject keys destroyed in a restored key store — so nobody
+ * erased since the backup comes back. Replays apply unconditionally (the restored copy may
+ * predate the event that made the record expire) and are idempotent.
+ *
+ * `retentionRestoreStep` is the post-restore step of `kluis backup restore` (SQLite);
+ * `kluis retention replay --since <time>` does the same on a live database after a PostgreSQL
+ * `pg_restore`.
+ */
+import type { Kysely } from 'kysely';
+import type { KeystoreDB } from '../../crypto/keystore-schema.js';
+import type { DialectName } from '../../db/database.js';
+import { isPostgres } from '../../db/dialect.js';
+import type { DB } from '../../db/schema.js';
+import { DAY } from '../../shared/clock.js';
+import { AppError } from '../../shared/errors.js';
+import type { PostRestoreStep } from '../ops/ops-restore.js';
+import { appendAudit } from '../security/audit-chain.js';
+import { type LedgerLine, ledgerPathOf, readErasureLedger } from './retention-ledger.js';
+import { effectivePolicies, policyDefinitions } from './retention-policies.js';
+import { findTarget, retentionTargets } from './retention-registry.js';
+import { createRetentionRepository } from './retention-repository.js';
+import { chunks, type RetentionTarget } from './retention-target.js';
+import { subjectsTarget } from './retention-targets-subjects.js';
+
+/** Ledger lines are written before their commit; a backup taken in between lacks the erasure. */
+export const REPLAY_MARGIN_MS = DAY;
+
+export interface ReplayReport {
+  readonly entries: number;
+  readonly records: number;
+  readonly keys: number;
+  readonly skipped: number;
+}
+
+async function* erasuresSince(
+  file: string,
+  since: string | undefined,
+): AsyncGenerator<Extract<LedgerLine, { kind: 'erasure' }>> {
+  for await (const read of readErasureLedger(file)) {
+    if (!read.ok) {
+      throw new AppError('ERR_VALIDATION', {
+        message: `erasure ledger ${file} line ${read.lineNo} is unreadable: run \`kluis retention ledger verify\`; nothing replayed past it`,
+      });
+    }
+    if (read.line.kind !== 'erasure') continue;
+    if (since !== undefined && read.line.at < since) continue;
+    yield read.line;
+  }
+}
+
+/** Re-applies the ledger's erasures to a (restored) main database. */
+export async function replayLedgerOnDatabase(
+  db: Kysely<DB>,
+  config: Parameters<typeof policyDefinitions>[0],
+  file: string,
+  since: string | undefined,
+  targets: readonly RetentionTarget[] = retentionTargets,
+): Promise<ReplayReport> {
+  let entries = 0;
+  let records = 0;
+  let skipped = 0;
+  const dialect: DialectName = isPostgres(db as Kysely<unknown>) ? 'postgres' : 'sqlite';
+  const known = new Set((await db.selectFrom('orgs').select('id').execute()).map((o) => o.id));
+  for await (const entry of erasuresSince(file, since)) {
+    const target = findTarget(entry.target, targets);
+    // An org created after the backup has no rows in it to erase.
+    if (target === undefined || !known.has(entry.org)) {
+      skipped++;
+      continue;
+    }
+    const policies = effectivePolicies(
+      policyDefinitions(config),
+      await createRetentionRepository(db).listPolicyRows({ orgId: entry.org }),
+    );
+    const ctx = { orgId: entry.org, dialect, asOf: new Date(entry.as_of), policies };
+    for (const part of chunks(entry.ids)) {
+      const result = await db.transaction().execute((trx) => target.apply(trx, ctx, part, 'replay'));
+      records += result.applied;
+    }
+    entries++;
+  }
+  return { entries, records, keys: 0, skipped };
+}
+
+/** Re-destroys, in a (restored) key store, every subject key the ledger says was destroyed. */
+export async function replayLedgerOnKeystore(
+  keystore: Kysely<KeystoreDB>,
+  file: string,
+  since: string | undefined,
+): Promise<ReplayReport> {
+  let entries = 0;
+  let keys = 0;
+  for await (const entry of erasuresSince(file, since)) {
+    if (entry.target !== subjectsTarget.id) continue;
+    for (const part of chunks(entry.ids)) {
+      await keystore.transaction().execute(async (trx) => {
+        const gone = await trx
+          .deleteFrom('subject_keys')
+          .where('org_id', '=', entry.org)
+          .where('subject_id', 'in', part)
+          .executeTakeFirst();
+        keys += Number(gone.numDeletedRows);
+        await trx
+          .insertInto('subject_key_tombstones')
+          .values(
+            part.map((subjectId) => ({ org_id: entry.org, subject_id: subjectId, destroyed_at: entry.at })),
+          )
+          .onConflict((oc) => oc.columns(['org_id', 'subject_id']).doNothing())
+          .execute();
+      });
+    }
+    entries++;
+  }
+  return { entries, records: 0, keys, skipped: 0 };
+}
+
+/** The replay's starting point for a backup taken at `createdAt`. */
+export function replaySince(createdAt: string): string {
+  return new Date(Date.parse(createdAt) - REPLAY_MARGIN_MS).toISOString();
+}
+
+/**
+ * The post-restore step: replay the ledger into the restored copy. (Access-log rows are not in
+ * the ledger — they name no data subject — and the next nightly sweep removes the restored ones
+ * that are past their period.)
+ */
+export const retentionRestoreStep: PostRestoreStep = {
+  name: 'replay the erasure ledger',
+  async run({ restored, manifest, config, clock }) {
+    const file = ledgerPathOf(config);
+    const since = replaySince(manifest.created_at);
+    if (restored.kind === 'keystore') {
+      const r = await replayLedgerOnKeystore(restored.db, file, since);
+      return `${r.entries} erasures since ${since}: ${r.keys} subject keys destroyed again`;
+    }
+    const r = await replayLedgerOnDatabase(restored.db, config, file, since);
+    if (r.entries > 0) {
+      await appendAudit(restored.db, clock, {
+        actor: { kind: 'anonymous', orgId: null, ref: 'system:restore' },
+        action: 'retention.ledger.replayed',
+        meta: { since, entries: r.entries, records: r.records, skipped: r.skipped },
+      });
+    }
+    return `${r.entries} erasures since ${since}: ${r.records} records erased again${r.skipped > 0 ? `, ${r.skipped} skipped (org or category not in this backup)` : ''}`;
+  },
+};

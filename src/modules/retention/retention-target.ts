@@ -1,0 +1,157 @@
+/**
+ * What a data-owning module gives the retention engine (P6): how to find its expired records,
+ * how to delete, anonymise or restrict them, and how many expire in the months ahead. Targets
+ * are listed in `retention-registry.ts`; the engine runs them in that order, per organisation.
+ *
+ * Rules for a target:
+ * - `listExpired` returns records in `walkKey` order after `after` (the engine's cursor), at
+ *   most `limit`, org-scoped, with the data subjects they belong to (for legal holds).
+ * - `apply` in mode `sweep` re-checks expiry inside the transaction (a record reopened meanwhile
+ *   is left alone); in mode `replay` (after a backup restore) it applies unconditionally, because
+ *   the restored copy may predate the very event that made the record expire.
+ * - Everything is idempotent: applying twice leaves the same state.
+ */
+import { type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool, sql } from 'kysely';
+import type { DialectName } from '../../db/database.js';
+import type { DB } from '../../db/schema.js';
+import {
+  type EffectivePolicies,
+  expiresOn,
+  type ManagedPolicyId,
+  monthOf,
+  type PolicyDefinition,
+} from './retention-policies.js';
+import type { RetentionAction } from './retention-schema.js';
+
+export interface TargetContext {
+  readonly orgId: string;
+  readonly dialect: DialectName;
+  /** The run's reference time. */
+  readonly asOf: Date;
+  readonly policies: EffectivePolicies;
+}
+
+export interface Candidate {
+  readonly id: string;
+  /** Where the walk stands after this record (see `walkKey`). */
+  readonly cursor: string;
+  /** The data subjects this record is about: a hold on any of them holds the record. */
+  readonly subjectIds: readonly string[];
+  /** Other records (`table:id`) whose hold also holds this one, e.g. a mandate's relation. */
+  readonly parents: readonly string[];
+}
+
+export type ApplyMode = 'sweep' | 'replay';
+
+export interface ApplyResult {
+  /** Records deleted, anonymised or restricted. */
+  readonly applied: number;
+  /** Subjects whose key the engine must destroy now (crypto-shredding). */
+  readonly destroyKeysOf?: readonly string[];
+}
+
+export interface RetentionTarget {
+  /** Stable id, `module.what`; also the category shown in reports and the forecast. */
+  readonly id: string;
+  readonly policy: ManagedPolicyId;
+  readonly action: RetentionAction;
+  /** The table of the record a candidate id names (for holds and the ledger). */
+  readonly table: string;
+  /** Catalogue fields (table.column) this target removes: checked against the catalogue in tests. */
+  readonly covers: readonly string[];
+  listExpired(db: Kysely<DB>, ctx: TargetContext, limit: number, after: string): Promise<Candidate[]>;
+  /** Expired records ignoring holds (a cheap count for progress bars). */
+  countExpired(db: Kysely<DB>, ctx: TargetContext): Promise<number>;
+  apply(trx: Kysely<DB>, ctx: TargetContext, ids: readonly string[], mode: ApplyMode): Promise<ApplyResult>;
+  /** Records expiring per month (`YYYY-MM` → count) for `months`; overdue ones count in the first. */
+  countExpiringByMonth(
+    db: Kysely<DB>,
+    ctx: TargetContext,
+    months: readonly string[],
+  ): Promise<Map<string, number>>;
+}
+
+/** Where data subjects are referenced: a subject is erased only when none of these rows remain. */
+export interface SubjectReference {
+  readonly table: keyof DB & string;
+  readonly column: string;
+}
+
+/**
+ * Buckets counts per reference day (or any prefix of an ISO date) by the month they expire in.
+ * Days already expired fall into the first month; days expiring after the last month are dropped.
+ */
+export function bucketByExpiry(
+  rows: readonly { day: string | null; n: number | string | bigint }[],
+  policy: Pick<PolicyDefinition, 'trigger' | 'unit'>,
+  value: number,
+  months: readonly string[],
+): Map<string, number> {
+  const out = new Map<string, number>(months.map((m) => [m, 0]));
+  const first = months[0];
+  const last = months[months.length - 1];
+  if (first === undefined || last === undefined) return out;
+  for (const row of rows) {
+    if (row.day === null) continue;
+    const day = row.day.length === 4 ? `${row.day}-12-31` : row.day.length === 7 ? `${row.day}-01` : row.day;
+    const month = monthOf(expiresOn(policy, value, day));
+    if (month > last) continue;
+    // Already expired (not swept yet): counted in the first month.
+    let bucket = month;
+    if (bucket < first) bucket = first;
+    out.set(bucket, (out.get(bucket) ?? 0) + Number(row.n));
+  }
+  return out;
+}
+
+/** Splits `ids` into chunks that stay under every driver's bound-parameter limit. */
+export function chunks<T>(items: readonly T[], size = 1000): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** `count(*)` of a query's rows. */
+export async function countOf<TB extends keyof DB>(
+  query: SelectQueryBuilder<DB, TB, object>,
+): Promise<number> {
+  const row = await query.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * `<column> = ctx.orgId`. On SQLite written so that the planner does not take it as its access
+ * path: sweeps walk the rowid (the cursor) or an index on the id list, and left alone SQLite
+ * picks any `(org_id, ...)` index instead and sorts the whole organisation for every batch,
+ * which makes a sweep quadratic. PostgreSQL plans the plain comparison well (with statistics).
+ * The filter applies to every row either way.
+ */
+export function inOrg(ctx: Pick<TargetContext, 'dialect' | 'orgId'>, column: string): RawBuilder<SqlBool> {
+  return ctx.dialect === 'sqlite'
+    ? sql<SqlBool>`${sql.ref(column)} || '' = ${ctx.orgId}`
+    : sql<SqlBool>`${sql.ref(column)} = ${ctx.orgId}`;
+}
+
+/**
+ * The order a sweep walks a table in. On SQLite the rowid: physical order, so the rows of one
+ * batch share pages and a batch rewrites (and re-encrypts) few pages instead of one per row, as
+ * walking random UUIDs would. On PostgreSQL the id (a delete only marks heap tuples there).
+ * A VACUUM may renumber SQLite rowids; a run resumed after one may then leave some records to
+ * the next run, never touch a record twice in a harmful way (everything is idempotent).
+ */
+export function walkKey(ctx: Pick<TargetContext, 'dialect'>, table: string): RawBuilder<string | number> {
+  return ctx.dialect === 'sqlite' ? sql`${sql.table(table)}.rowid` : sql`${sql.ref(`${table}.id`)}`;
+}
+
+/** Rows after the cursor `after` in `walkKey` order (`''`: from the start). */
+export function walkAfter(
+  ctx: Pick<TargetContext, 'dialect'>,
+  table: string,
+  after: string,
+): RawBuilder<SqlBool> {
+  if (ctx.dialect === 'sqlite') {
+    const n = after === '' ? 0 : Number(after);
+    return sql<SqlBool>`${sql.table(table)}.rowid > ${Number.isFinite(n) ? n : 0}`;
+  }
+  return sql<SqlBool>`${sql.ref(`${table}.id`)} > ${after}`;
+}

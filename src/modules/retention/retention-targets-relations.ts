@@ -1,0 +1,551 @@
+/**
+ * Retention targets for client relations (P4, P6). Built against
+ * `src/modules/relations/relations-schema.ts`.
+ *
+ * A relation's life after it ends (status `ended`, `ended_at` set):
+ * 1. `client_relation` months later (default 3) its ordinary purpose is over: contact persons
+ *    and the billing address are deleted, names, form of address, email and phone cleared, the
+ *    signer's name on agreements cleared. If nothing under the fiscal duty remains (no
+ *    agreements, no mandates) the relation row goes too; otherwise the relation, its agreements
+ *    and mandates are marked restricted (finance only) until the duty ends.
+ * 2. 7 years after the end of the fiscal year it ended in (AWR art. 52) everything left is
+ *    deleted: collections, mandates, signed documents, agreements, the relation.
+ * A mandate that ends while the relation goes on (revoked, or a collected one-off) is restricted
+ * `client_relation` months after its end and deleted 7 years after that fiscal year; single
+ * collections 7 years after the fiscal year they were requested in.
+ * The relation's data subject has nothing left after step 2 (or 1) and is then erased by the
+ * subjects target, which destroys its key.
+ */
+import { type Kysely, sql } from 'kysely';
+import type { DB } from '../../db/schema.js';
+import { dayOf, expiresOn, firstKeptDay } from './retention-policies.js';
+import { notRestricted, type RestrictionRow, restrict, unrestrict } from './retention-restriction.js';
+import {
+  bucketByExpiry,
+  type Candidate,
+  chunks,
+  countOf,
+  inOrg,
+  type RetentionTarget,
+  type TargetContext,
+  walkAfter,
+  walkKey,
+} from './retention-target.js';
+
+function graceCutoff(ctx: TargetContext): string {
+  const p = ctx.policies.client_relation;
+  return firstKeptDay(p, p.value, ctx.asOf);
+}
+
+function fiscalCutoff(ctx: TargetContext): string {
+  const p = ctx.policies.fiscal_7y;
+  return firstKeptDay(p, p.value, ctx.asOf);
+}
+
+function fiscalUntil(ctx: TargetContext, endIso: string | null): string | null {
+  if (endIso === null) return null;
+  const p = ctx.policies.fiscal_7y;
+  return expiresOn(p, p.value, dayOf(endIso));
+}
+
+/** The subjects of each relation: its own and those of its contact persons. */
+async function subjectsOfRelations(
+  db: Kysely<DB>,
+  orgId: string,
+  rows: readonly { id: string; subject_id: string }[],
+): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>(rows.map((r) => [r.id, [r.subject_id]]));
+  for (const part of chunks(rows.map((r) => r.id))) {
+    const contacts = await db
+      .selectFrom('relation_contacts')
+      .select(['relation_id', 'subject_id'])
+      .where('org_id', '=', orgId)
+      .where('relation_id', 'in', part)
+      .execute();
+    for (const c of contacts) out.get(c.relation_id)?.push(c.subject_id);
+  }
+  return out;
+}
+
+async function relationCandidates(
+  db: Kysely<DB>,
+  orgId: string,
+  rows: readonly { id: string; subject_id: string; cursor: string | number }[],
+): Promise<Candidate[]> {
+  const subjects = await subjectsOfRelations(db, orgId, rows);
+  return rows.map((r) => ({
+    id: r.id,
+    cursor: String(r.cursor),
+    subjectIds: subjects.get(r.id) ?? [r.subject_id],
+    parents: [],
+  }));
+}
+
+// --- 1. client data: anonymise, restrict what the fiscal duty keeps ---------------------------
+
+function endedPastGrace(db: Kysely<DB>, ctx: TargetContext) {
+  return db
+    .selectFrom('relations')
+    .where(inOrg(ctx, 'relations.org_id'))
+    .where('relations.status', '=', 'ended')
+    .where('relations.ended_at', 'is not', null)
+    .where('relations.ended_at', '<', graceCutoff(ctx))
+    .where(notRestricted('relations', 'relations.id'));
+}
+
+export const clientDataTarget: RetentionTarget = {
+  id: 'relations.client_data',
+  policy: 'client_relation',
+  action: 'anonymise',
+  table: 'relations',
+  covers: [
+    'relations.given_name',
+    'relations.family_name',
+    'relations.form_of_address',
+    'relations.email',
+    'relations.phone',
+    'relation_contacts.given_name',
+    'relation_contacts.family_name',
+    'relation_contacts.form_of_address',
+    'relation_contacts.email',
+    'relation_contacts.phone',
+    'relation_addresses.country',
+    'relation_addresses.city',
+    'relation_addresses.postcode',
+    'relation_addresses.street',
+    'relation_addresses.house_number',
+    'relation_addresses.house_number_addition',
+    'relation_agreements.signed_by_name',
+  ],
+
+  async listExpired(db, ctx, limit, after) {
+    const rows = await endedPastGrace(db, ctx)
+      .select([
+        'relations.id as id',
+        'relations.subject_id as subject_id',
+        walkKey(ctx, 'relations').as('cursor'),
+      ])
+      .where(walkAfter(ctx, 'relations', after))
+      .orderBy(walkKey(ctx, 'relations'))
+      .limit(limit)
+      .execute();
+    return relationCandidates(db, ctx.orgId, rows);
+  },
+
+  countExpired: (db, ctx) => countOf(endedPastGrace(db, ctx)),
+
+  async apply(trx, ctx, ids, mode) {
+    const still =
+      mode === 'sweep'
+        ? (
+            await endedPastGrace(trx, ctx)
+              .select('relations.id as id')
+              .where('relations.id', 'in', ids)
+              .execute()
+          ).map((r) => r.id)
+        : [...ids];
+    if (still.length === 0) return { applied: 0 };
+    const org = ctx.orgId;
+    const now = ctx.asOf.toISOString();
+    await trx
+      .deleteFrom('relation_contacts')
+      .where('org_id', '=', org)
+      .where('relation_id', 'in', still)
+      .execute();
+    await trx
+      .deleteFrom('relation_addresses')
+      .where('org_id', '=', org)
+      .where('relation_id', 'in', still)
+      .execute();
+    await trx
+      .updateTable('relations')
+      .set({ given_name: null, family_name: null, form_of_address: null, email: null, phone: null })
+      .where('org_id', '=', org)
+      .where('id', 'in', still)
+      .execute();
+    await trx
+      .updateTable('relation_agreements')
+      .set({ signed_by_name: null })
+      .where('org_id', '=', org)
+      .where('relation_id', 'in', still)
+      .execute();
+
+    const agreements = await trx
+      .selectFrom('relation_agreements')
+      .select(['id', 'relation_id'])
+      .where('org_id', '=', org)
+      .where('relation_id', 'in', still)
+      .execute();
+    const mandates = await trx
+      .selectFrom('relation_mandates')
+      .select(['id', 'relation_id'])
+      .where('org_id', '=', org)
+      .where('relation_id', 'in', still)
+      .execute();
+    const fiscal = new Set([...agreements, ...mandates].map((r) => r.relation_id));
+    const gone = still.filter((id) => !fiscal.has(id));
+    if (gone.length > 0) {
+      await trx.deleteFrom('relations').where('org_id', '=', org).where('id', 'in', gone).execute();
+    }
+    if (fiscal.size > 0) {
+      const ends = await trx
+        .selectFrom('relations')
+        .select(['id', 'ended_at'])
+        .where('org_id', '=', org)
+        .where('id', 'in', [...fiscal])
+        .execute();
+      const until = new Map(ends.map((r) => [r.id, fiscalUntil(ctx, r.ended_at)]));
+      const rows: RestrictionRow[] = [
+        ...[...fiscal].map((id) => ({
+          table: 'relations' as const,
+          id,
+          restrictedUntil: until.get(id) ?? null,
+        })),
+        ...agreements.map((a) => ({
+          table: 'relation_agreements' as const,
+          id: a.id,
+          restrictedUntil: until.get(a.relation_id) ?? null,
+        })),
+        ...mandates.map((m) => ({
+          table: 'relation_mandates' as const,
+          id: m.id,
+          restrictedUntil: until.get(m.relation_id) ?? null,
+        })),
+      ];
+      await restrict(trx, org, 'client_relation', now, rows);
+    }
+    return { applied: still.length };
+  },
+
+  async countExpiringByMonth(db, ctx, months) {
+    const rows = await db
+      .selectFrom('relations')
+      .select([sql<string>`substr(ended_at, 1, 10)`.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
+      .where('org_id', '=', ctx.orgId)
+      .where('status', '=', 'ended')
+      .where('ended_at', 'is not', null)
+      .where(notRestricted('relations', 'relations.id'))
+      .groupBy(sql`substr(ended_at, 1, 10)`)
+      .execute();
+    const p = ctx.policies.client_relation;
+    return bucketByExpiry(rows, p, p.value, months);
+  },
+};
+
+// --- mandates that ended while the relation goes on: restrict ---------------------------------
+
+const mandateEnd = sql<string>`coalesce(relation_mandates.revoked_at, relation_mandates.last_collection_at, relation_mandates.updated_at)`;
+
+function endedMandates(db: Kysely<DB>, ctx: TargetContext) {
+  return db
+    .selectFrom('relation_mandates')
+    .innerJoin('relations', 'relations.id', 'relation_mandates.relation_id')
+    .where(inOrg(ctx, 'relation_mandates.org_id'))
+    .where('relation_mandates.status', 'in', ['revoked', 'completed']);
+}
+
+function mandatesPastGrace(db: Kysely<DB>, ctx: TargetContext) {
+  return endedMandates(db, ctx)
+    .where(mandateEnd, '<', graceCutoff(ctx))
+    .where(notRestricted('relation_mandates', 'relation_mandates.id'));
+}
+
+export const endedMandatesTarget: RetentionTarget = {
+  id: 'relations.mandates_ended',
+  policy: 'client_relation',
+  action: 'restrict',
+  table: 'relation_mandates',
+  covers: [],
+
+  async listExpired(db, ctx, limit, after) {
+    const rows = await mandatesPastGrace(db, ctx)
+      .select([
+        'relation_mandates.id as id',
+        'relations.subject_id as subject_id',
+        'relations.id as relation_id',
+        walkKey(ctx, 'relation_mandates').as('cursor'),
+      ])
+      .where(walkAfter(ctx, 'relation_mandates', after))
+      .orderBy(walkKey(ctx, 'relation_mandates'))
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      cursor: String(r.cursor),
+      subjectIds: [r.subject_id],
+      parents: [`relations:${r.relation_id}`],
+    }));
+  },
+
+  countExpired: (db, ctx) => countOf(mandatesPastGrace(db, ctx)),
+
+  async apply(trx, ctx, ids, mode) {
+    const base = mode === 'sweep' ? mandatesPastGrace(trx, ctx) : endedMandates(trx, ctx);
+    const rows = await base
+      .select(['relation_mandates.id as id', mandateEnd.as('end')])
+      .where('relation_mandates.id', 'in', ids)
+      .execute();
+    await restrict(
+      trx,
+      ctx.orgId,
+      'client_relation',
+      ctx.asOf.toISOString(),
+      rows.map((r) => ({ table: 'relation_mandates', id: r.id, restrictedUntil: fiscalUntil(ctx, r.end) })),
+    );
+    return { applied: rows.length };
+  },
+
+  async countExpiringByMonth(db, ctx, months) {
+    const rows = await endedMandates(db, ctx)
+      .where(notRestricted('relation_mandates', 'relation_mandates.id'))
+      .select([sql<string>`substr(${mandateEnd}, 1, 10)`.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy(sql`substr(${mandateEnd}, 1, 10)`)
+      .execute();
+    const p = ctx.policies.client_relation;
+    return bucketByExpiry(rows, { trigger: 'relationship_ended', unit: p.unit }, p.value, months);
+  },
+};
+
+// --- 2. the fiscal duty ends: delete ----------------------------------------------------------
+
+async function deleteMandates(trx: Kysely<DB>, org: string, mandateIds: readonly string[]): Promise<void> {
+  if (mandateIds.length === 0) return;
+  for (const part of chunks(mandateIds)) {
+    await trx
+      .deleteFrom('relation_collections')
+      .where('org_id', '=', org)
+      .where('mandate_id', 'in', part)
+      .execute();
+    await trx.deleteFrom('relation_mandates').where('org_id', '=', org).where('id', 'in', part).execute();
+  }
+  await unrestrict(trx, org, 'relation_mandates', mandateIds);
+}
+
+function relationsPastDuty(db: Kysely<DB>, ctx: TargetContext) {
+  return db
+    .selectFrom('relations')
+    .where(inOrg(ctx, 'relations.org_id'))
+    .where('status', '=', 'ended')
+    .where('ended_at', 'is not', null)
+    .where('ended_at', '<', fiscalCutoff(ctx));
+}
+
+export const fiscalRelationsTarget: RetentionTarget = {
+  id: 'relations.fiscal_records',
+  policy: 'fiscal_7y',
+  action: 'delete',
+  table: 'relations',
+  covers: [
+    'relation_agreement_documents.content',
+    'relation_agreement_documents.file_name',
+    'relation_mandates.account_holder',
+    'relation_mandates.iban',
+    'relation_mandates.iban_bidx',
+    'relation_mandates.iban_masked',
+    'relation_mandates.bic',
+    'relation_mandates.signature_name',
+    'relation_collections.amount_cents',
+  ],
+
+  async listExpired(db, ctx, limit, after) {
+    const rows = await relationsPastDuty(db, ctx)
+      .select(['id', 'subject_id', walkKey(ctx, 'relations').as('cursor')])
+      .where(walkAfter(ctx, 'relations', after))
+      .orderBy(walkKey(ctx, 'relations'))
+      .limit(limit)
+      .execute();
+    return relationCandidates(db, ctx.orgId, rows);
+  },
+
+  countExpired: (db, ctx) => countOf(relationsPastDuty(db, ctx)),
+
+  async apply(trx, ctx, ids, mode) {
+    const still =
+      mode === 'sweep'
+        ? (await relationsPastDuty(trx, ctx).select('id').where('id', 'in', ids).execute()).map((r) => r.id)
+        : [...ids];
+    if (still.length === 0) return { applied: 0 };
+    const org = ctx.orgId;
+    const mandates = await trx
+      .selectFrom('relation_mandates')
+      .select('id')
+      .where('org_id', '=', org)
+      .where('relation_id', 'in', still)
+      .execute();
+    await deleteMandates(
+      trx,
+      org,
+      mandates.map((m) => m.id),
+    );
+    const agreements = (
+      await trx
+        .selectFrom('relation_agreements')
+        .select('id')
+        .where('org_id', '=', org)
+        .where('relation_id', 'in', still)
+        .execute()
+    ).map((a) => a.id);
+    if (agreements.length > 0) {
+      for (const part of chunks(agreements)) {
+        await trx
+          .deleteFrom('relation_agreement_documents')
+          .where('org_id', '=', org)
+          .where('agreement_id', 'in', part)
+          .execute();
+      }
+      await trx
+        .deleteFrom('relation_agreements')
+        .where('org_id', '=', org)
+        .where('relation_id', 'in', still)
+        .execute();
+      await unrestrict(trx, org, 'relation_agreements', agreements);
+    }
+    await trx
+      .deleteFrom('relation_contacts')
+      .where('org_id', '=', org)
+      .where('relation_id', 'in', still)
+      .execute();
+    await trx
+      .deleteFrom('relation_addresses')
+      .where('org_id', '=', org)
+      .where('relation_id', 'in', still)
+      .execute();
+    const result = await trx
+      .deleteFrom('relations')
+      .where('org_id', '=', org)
+      .where('id', 'in', still)
+      .executeTakeFirst();
+    await unrestrict(trx, org, 'relations', still);
+    return { applied: Number(result.numDeletedRows) };
+  },
+
+  async countExpiringByMonth(db, ctx, months) {
+    const rows = await db
+      .selectFrom('relations')
+      .select([sql<string>`substr(ended_at, 1, 4)`.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
+      .where('org_id', '=', ctx.orgId)
+      .where('status', '=', 'ended')
+      .where('ended_at', 'is not', null)
+      .groupBy(sql`substr(ended_at, 1, 4)`)
+      .execute();
+    const p = ctx.policies.fiscal_7y;
+    return bucketByExpiry(rows, p, p.value, months);
+  },
+};
+
+function mandatesPastDuty(db: Kysely<DB>, ctx: TargetContext) {
+  return endedMandates(db, ctx).where(mandateEnd, '<', fiscalCutoff(ctx));
+}
+
+export const fiscalMandatesTarget: RetentionTarget = {
+  id: 'relations.fiscal_mandates',
+  policy: 'fiscal_7y',
+  action: 'delete',
+  table: 'relation_mandates',
+  covers: [],
+
+  async listExpired(db, ctx, limit, after) {
+    const rows = await mandatesPastDuty(db, ctx)
+      .select([
+        'relation_mandates.id as id',
+        'relations.subject_id as subject_id',
+        'relations.id as relation_id',
+        walkKey(ctx, 'relation_mandates').as('cursor'),
+      ])
+      .where(walkAfter(ctx, 'relation_mandates', after))
+      .orderBy(walkKey(ctx, 'relation_mandates'))
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      cursor: String(r.cursor),
+      subjectIds: [r.subject_id],
+      parents: [`relations:${r.relation_id}`],
+    }));
+  },
+
+  countExpired: (db, ctx) => countOf(mandatesPastDuty(db, ctx)),
+
+  async apply(trx, ctx, ids, mode) {
+    const still =
+      mode === 'sweep'
+        ? (
+            await mandatesPastDuty(trx, ctx)
+              .select('relation_mandates.id as id')
+              .where('relation_mandates.id', 'in', ids)
+              .execute()
+          ).map((r) => r.id)
+        : [...ids];
+    await deleteMandates(trx, ctx.orgId, still);
+    return { applied: still.length };
+  },
+
+  async countExpiringByMonth(db, ctx, months) {
+    const rows = await endedMandates(db, ctx)
+      .select([sql<string>`substr(${mandateEnd}, 1, 4)`.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy(sql`substr(${mandateEnd}, 1, 4)`)
+      .execute();
+    const p = ctx.policies.fiscal_7y;
+    return bucketByExpiry(rows, p, p.value, months);
+  },
+};
+
+function collectionsPastDuty(db: Kysely<DB>, ctx: TargetContext) {
+  return db
+    .selectFrom('relation_collections')
+    .innerJoin('relation_mandates', 'relation_mandates.id', 'relation_collections.mandate_id')
+    .innerJoin('relations', 'relations.id', 'relation_mandates.relation_id')
+    .where(inOrg(ctx, 'relation_collections.org_id'))
+    .where('relation_collections.requested_at', '<', fiscalCutoff(ctx));
+}
+
+export const fiscalCollectionsTarget: RetentionTarget = {
+  id: 'relations.fiscal_collections',
+  policy: 'fiscal_7y',
+  action: 'delete',
+  table: 'relation_collections',
+  covers: [],
+
+  async listExpired(db, ctx, limit, after) {
+    const rows = await collectionsPastDuty(db, ctx)
+      .select([
+        'relation_collections.id as id',
+        'relations.subject_id as subject_id',
+        'relations.id as relation_id',
+        'relation_mandates.id as mandate_id',
+        walkKey(ctx, 'relation_collections').as('cursor'),
+      ])
+      .where(walkAfter(ctx, 'relation_collections', after))
+      .orderBy(walkKey(ctx, 'relation_collections'))
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      cursor: String(r.cursor),
+      subjectIds: [r.subject_id],
+      parents: [`relations:${r.relation_id}`, `relation_mandates:${r.mandate_id}`],
+    }));
+  },
+
+  countExpired: (db, ctx) => countOf(collectionsPastDuty(db, ctx)),
+
+  async apply(trx, ctx, ids, mode) {
+    const query =
+      mode === 'sweep'
+        ? trx.deleteFrom('relation_collections').where('requested_at', '<', fiscalCutoff(ctx))
+        : trx.deleteFrom('relation_collections');
+    const result = await query.where('org_id', '=', ctx.orgId).where('id', 'in', ids).executeTakeFirst();
+    return { applied: Number(result.numDeletedRows) };
+  },
+
+  async countExpiringByMonth(db, ctx, months) {
+    const rows = await db
+      .selectFrom('relation_collections')
+      .select([sql<string>`substr(requested_at, 1, 4)`.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
+      .where('org_id', '=', ctx.orgId)
+      .groupBy(sql`substr(requested_at, 1, 4)`)
+      .execute();
+    const p = ctx.policies.fiscal_7y;
+    return bucketByExpiry(rows, p, p.value, months);
+  },
+};
