@@ -77,7 +77,7 @@ describe('first sign-in of the demo admin', () => {
 
     // The QR code is inline SVG; the secret is also shown as text for manual entry.
     expect(await page.locator('main svg').count()).toBeGreaterThan(0);
-    const secret = (await page.locator('#totp-secret').textContent()).replace(/\s+/g, '');
+    const secret = ((await page.locator('#totp-secret').textContent()) ?? '').replace(/\s+/g, '');
     expect(secret).toMatch(/^[A-Z2-7]+=*$/);
     await page.locator('#f-code').fill(totpNow(secret));
     await submit(page);
