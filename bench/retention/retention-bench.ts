@@ -93,12 +93,14 @@ async function seed(db: Kysely<DB>, orgId: string, subjects: readonly string[], 
         await sql`insert into bench_subjects (k, id) values ${sql.join(rows)}`.execute(trx);
       }
       const id = orderedIds ? orderedId('01900000', sql`seq.i + ${offset}`) : randomId;
+      // Each chunk gets its own creation time, so its messages are added without an anti-join.
+      const created = new Date(Date.parse(EXPIRED_AT) - offset).toISOString();
       await sql`${numbers(size)}
         insert into conversations (id, org_id, subject_id, channel, status, assigned_user_id, subject_line,
           requester_name, requester_email, requester_phone, locale, possible_rights_request, thread_key,
           created_at, updated_at, closed_at)
         select ${id}, ${orgId}, s.id, 'web', 'closed', null, null, ${blob(40)}, ${blob(48)}, null, 'nl', 0, null,
-          ${EXPIRED_AT}, ${EXPIRED_AT}, ${EXPIRED_AT}
+          ${created}, ${created}, ${EXPIRED_AT}
         from seq join bench_subjects s on s.k = seq.i % ${subjects.length}`.execute(trx);
       const entryId = orderedIds ? sql`'01910000' || substr(c.id, 9)` : randomId;
       await sql`
@@ -106,7 +108,7 @@ async function seed(db: Kysely<DB>, orgId: string, subjects: readonly string[], 
           in_reply_to, delivery, sent_at, refused_attachments, created_at)
         select ${entryId}, c.org_id, c.id, 1, 'inbound', ${blob(120)}, null, null, null, null, null, null, c.created_at
         from conversations c
-        where not exists (select 1 from conversation_entries e where e.conversation_id = c.id)`.execute(trx);
+        where c.created_at = ${created}`.execute(trx);
     });
   }
   seeded += n;

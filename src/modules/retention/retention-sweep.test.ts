@@ -526,6 +526,15 @@ describe('a sweep killed halfway', () => {
     expect(resumed.counts[killed.orgId]).toEqual(uninterrupted.counts[whole.orgId]);
     expect(await state(killed.kluis)).toEqual(await state(whole.kluis));
     expect(await state(killed.kluis)).toEqual({ conversations: 5, entries: 5, erasedSubjects: 25 });
+    // Done: the run keeps its report, its resume steps are gone.
+    expect(await countRows(killed.kluis, 'retention_run_steps')).toBe(0);
+    const done = await killed.kluis.db.selectFrom('retention_runs').selectAll().executeTakeFirstOrThrow();
+    expect(done).toMatchObject({ status: 'done', lease_until: null });
+    expect(JSON.parse(done.report ?? '{}')[killed.orgId]['intake.conversations']).toEqual({
+      applied: 25,
+      held: 0,
+      anonymised: 0,
+    });
 
     // The ledger names every erased conversation exactly once.
     const ids: string[] = [];

@@ -104,7 +104,11 @@ async function policiesOf(kluis: RetentionKluis, db: Kysely<DB>, orgId: string):
 type PolicySnapshot = Record<string, Partial<Record<ManagedPolicyId, number>>>;
 
 /** The policies of a run's snapshot (the code's legal bounds still apply). */
-function policiesFromSnapshot(kluis: RetentionKluis, snapshot: PolicySnapshot, orgId: string): EffectivePolicies {
+function policiesFromSnapshot(
+  kluis: RetentionKluis,
+  snapshot: PolicySnapshot,
+  orgId: string,
+): EffectivePolicies {
   const values = snapshot[orgId] ?? {};
   const rows = Object.entries(values).map(([policyId, value]) => ({
     policy_id: policyId,
@@ -325,6 +329,7 @@ export async function runRetention(
   const repo = createRetentionRepository(db);
   const { run, resumed } = await acquireRun(kluis, targets, options, leaseMs);
   const asOf = new Date(run.as_of);
+  let leaseUntil = Date.parse(run.lease_until ?? '') || 0;
   let restoreAutocheckpoint: number | undefined;
   if (kluis.dialect === 'sqlite') {
     // Deleted cells are overwritten with zeros, not left in free pages (SQLCipher turns this on
@@ -427,11 +432,16 @@ export async function runRetention(
               done: finished ? 1 : 0,
             }))
             .execute();
-          await trx
-            .updateTable('retention_runs')
-            .set({ lease_until: new Date(clock.now().getTime() + leaseMs).toISOString() })
-            .where('id', '=', run.id)
-            .execute();
+          // Renew the lease once half of it is used up (not in every batch: one statement less).
+          const now = clock.now().getTime();
+          const renew = now + leaseMs / 2 > leaseUntil;
+          if (renew) {
+            await trx
+              .updateTable('retention_runs')
+              .set({ lease_until: new Date(now + leaseMs).toISOString() })
+              .where('id', '=', run.id)
+              .execute();
+          }
           if (applied > 0 || held > 0) {
             await appendAudit(trx, clock, {
               actor: systemActor(s.org_id),
@@ -440,8 +450,9 @@ export async function runRetention(
               meta: { category: target.id, action: target.action, applied, held },
             });
           }
-          return { applied, held, finished, last };
+          return { applied, held, finished, last, leased: renew ? now + leaseMs : leaseUntil };
         });
+        leaseUntil = batch.leased;
         cursor = batch.last;
         done += batch.applied + batch.held;
         total = Math.max(total, done);
@@ -476,6 +487,8 @@ export async function runRetention(
         })
         .where('id', '=', run.id)
         .execute();
+      // The steps only serve a resume; the report keeps their counts.
+      await trx.deleteFrom('retention_run_steps').where('run_id', '=', run.id).execute();
     });
     await ledger.append({ kind: 'report', run: run.id, as_of: run.as_of, counts }, clock.now());
     // Erased pages must not linger in the WAL (and the key store's deleted keys neither).
