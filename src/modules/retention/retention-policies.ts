@@ -155,7 +155,7 @@ export function effectivePolicies(
 export type PolicyChangeProblem = 'configured' | 'below_legal_min' | 'above_legal_max' | 'not_whole';
 
 /**
- * Whether `value` may replace the current setting: any whole value within the legal bounds
+ * Whether `value` may replace the current setting: every whole value within the legal bounds
  * (shorter is tighter; longer is allowed only back up to the legal maximum).
  */
 export function checkPolicyChange(def: PolicyDefinition, value: number): PolicyChangeProblem | undefined {

@@ -331,18 +331,17 @@ export async function runRetention(
   const asOf = new Date(run.as_of);
   let leaseUntil = Date.parse(run.lease_until ?? '') || 0;
   let restoreAutocheckpoint: number | undefined;
-  if (kluis.dialect === 'sqlite') {
-    // Deleted cells are overwritten with zeros, not left in free pages (SQLCipher turns this on
-    // for encrypted files already; an unencrypted development file gets it here).
-    await sql`pragma secure_delete = on`.execute(db);
-    // A batch rewrites hundreds of pages; checkpointing after every one copies the hot pages again
-    // and again. Let the WAL grow to ~40 MB during the sweep; it is truncated at the end.
-    const current = await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(db);
-    restoreAutocheckpoint = current.rows[0]?.wal_autocheckpoint;
-    await sql`pragma wal_autocheckpoint = 10000`.execute(db);
-  }
-
   try {
+    if (kluis.dialect === 'sqlite') {
+      // Deleted cells are overwritten with zeros, not left in free pages (SQLCipher turns this on
+      // for encrypted files already; an unencrypted development file gets it here).
+      await sql`pragma secure_delete = on`.execute(db);
+      // A batch rewrites hundreds of pages; checkpointing after every one copies the hot pages
+      // again and again. Let the WAL grow to ~40 MB during the sweep; it is truncated at the end.
+      const current = await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(db);
+      restoreAutocheckpoint = current.rows[0]?.wal_autocheckpoint;
+      await sql`pragma wal_autocheckpoint = 10000`.execute(db);
+    }
     const steps = await repo.listSteps(run.id);
     let done = steps.reduce((n, s) => n + Number(s.applied) + Number(s.held), 0);
     let total = done;
