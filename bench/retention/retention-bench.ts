@@ -205,6 +205,10 @@ async function main(): Promise<void> {
     const rssStart = process.memoryUsage().rss;
     let peak = rssStart;
     let atTenth: number | undefined;
+    // With `node --expose-gc`, live heap after a full collection at 10% and at the end, to tell
+    // growth from garbage not yet collected.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    let heapAtTenth: number | undefined;
     const sampler = setInterval(() => {
       peak = Math.max(peak, process.memoryUsage().rss);
     }, 25);
@@ -212,13 +216,19 @@ async function main(): Promise<void> {
     const result = await runRetention(kluis, {
       batchSize: batch,
       onProgress: (done) => {
-        if (atTenth === undefined && done >= count / 10) atTenth = process.memoryUsage().rss;
+        if (atTenth === undefined && done >= count / 10) {
+          atTenth = process.memoryUsage().rss;
+          gc?.();
+          heapAtTenth = process.memoryUsage().heapUsed;
+        }
       },
     });
     const seconds = (performance.now() - t) / 1000;
     clearInterval(sampler);
     const rssEnd = process.memoryUsage().rss;
     peak = Math.max(peak, rssEnd);
+    gc?.();
+    const heapEnd = process.memoryUsage().heapUsed;
     const sum = (c: string) =>
       Object.values(result.counts).reduce((n, byCat) => n + (byCat[c]?.applied ?? 0), 0);
     if (sum(category) !== count) throw new Error(`engine swept ${sum(category)} of ${count}`);
@@ -238,6 +248,9 @@ async function main(): Promise<void> {
         `engine             ${seconds.toFixed(2)} s  ${Math.round(rate).toLocaleString('en')} records/s`,
         `engine / baseline  ${(rate / baseRate).toFixed(2)}`,
         `rss                start ${mib(rssStart)}, at 10% ${mib(atTenth ?? 0)}, end ${mib(rssEnd)}, peak ${mib(peak)}`,
+        ...(gc === undefined
+          ? []
+          : [`heap after gc      at 10% ${mib(heapAtTenth ?? 0)}, end ${mib(heapEnd)}`]),
         '',
       ].join('\n'),
     );
