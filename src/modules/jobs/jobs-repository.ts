@@ -3,7 +3,7 @@
  * infrastructure shared by all organisations, so these queries are not org-scoped: `org_id` is
  * informative (which org a job works for). Only the operator's staff see the queue.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, Updateable } from 'kysely';
 import { isPostgres } from '../../db/dialect.js';
 import type { DB } from '../../db/schema.js';
 import type { JobSchedulesTable, JobStatus, JobsTable } from './jobs-schema.js';
@@ -18,6 +18,18 @@ export interface DepthRow {
 }
 
 export function createJobsRepository(db: Kysely<DB>) {
+  /** Updates a running job only for the worker holding its lease: a worker whose lease was taken over changes nothing. */
+  async function updateLeased(id: string, workerId: string, set: Updateable<JobsTable>): Promise<boolean> {
+    const result = await db
+      .updateTable('jobs')
+      .set(set)
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .where('locked_by', '=', workerId)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   const postgres = isPostgres(db as Kysely<unknown>);
 
   return {
@@ -111,20 +123,13 @@ export function createJobsRepository(db: Kysely<DB>) {
       now: string;
       scrubPayload: boolean;
     }): Promise<boolean> {
-      const result = await db
-        .updateTable('jobs')
-        .set({
-          status: 'done',
-          locked_by: null,
-          locked_until: null,
-          updated_at: input.now,
-          ...(input.scrubPayload ? { payload: '{}' } : {}),
-        })
-        .where('id', '=', input.id)
-        .where('status', '=', 'running')
-        .where('locked_by', '=', input.workerId)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+      return updateLeased(input.id, input.workerId, {
+        status: 'done',
+        locked_by: null,
+        locked_until: null,
+        updated_at: input.now,
+        ...(input.scrubPayload ? { payload: '{}' } : {}),
+      });
     },
 
     async markRetry(input: {
@@ -134,21 +139,14 @@ export function createJobsRepository(db: Kysely<DB>) {
       runAt: string;
       lastError: string;
     }): Promise<boolean> {
-      const result = await db
-        .updateTable('jobs')
-        .set({
-          status: 'queued',
-          run_at: input.runAt,
-          locked_by: null,
-          locked_until: null,
-          last_error: input.lastError,
-          updated_at: input.now,
-        })
-        .where('id', '=', input.id)
-        .where('status', '=', 'running')
-        .where('locked_by', '=', input.workerId)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+      return updateLeased(input.id, input.workerId, {
+        status: 'queued',
+        run_at: input.runAt,
+        locked_by: null,
+        locked_until: null,
+        last_error: input.lastError,
+        updated_at: input.now,
+      });
     },
 
     async markFailed(input: {
@@ -157,20 +155,13 @@ export function createJobsRepository(db: Kysely<DB>) {
       now: string;
       lastError: string;
     }): Promise<boolean> {
-      const result = await db
-        .updateTable('jobs')
-        .set({
-          status: 'failed',
-          locked_by: null,
-          locked_until: null,
-          last_error: input.lastError,
-          updated_at: input.now,
-        })
-        .where('id', '=', input.id)
-        .where('status', '=', 'running')
-        .where('locked_by', '=', input.workerId)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+      return updateLeased(input.id, input.workerId, {
+        status: 'failed',
+        locked_by: null,
+        locked_until: null,
+        last_error: input.lastError,
+        updated_at: input.now,
+      });
     },
 
     async extendLease(input: {
@@ -179,14 +170,10 @@ export function createJobsRepository(db: Kysely<DB>) {
       now: string;
       lockedUntil: string;
     }): Promise<boolean> {
-      const result = await db
-        .updateTable('jobs')
-        .set({ locked_until: input.lockedUntil, updated_at: input.now })
-        .where('id', '=', input.id)
-        .where('status', '=', 'running')
-        .where('locked_by', '=', input.workerId)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+      return updateLeased(input.id, input.workerId, {
+        locked_until: input.lockedUntil,
+        updated_at: input.now,
+      });
     },
 
     /** A failed job back in the queue with a fresh set of attempts. */
