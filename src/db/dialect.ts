@@ -33,6 +33,11 @@ export function withSerialPk<TB extends string, C extends string>(
     : table.addColumn(column, 'integer', (c: ColumnDefinitionBuilder) => c.primaryKey().autoIncrement());
 }
 
+/** A CHECK expression `column in ('a', 'b', …)` for a fixed list (DDL cannot bind parameters). */
+export function checkOneOf(column: string, values: readonly string[]) {
+  return sql`${sql.ref(column)} in (${sql.join(values.map((v) => sql.lit(v)))})`;
+}
+
 export const nowIso = (clock: { now(): Date }): string => clock.now().toISOString();
 
 export { sql };

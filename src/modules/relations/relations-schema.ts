@@ -12,7 +12,7 @@
  * four digits, what support may see).
  */
 import { type Migration, sql } from 'kysely';
-import { binaryType } from '../../db/dialect.js';
+import { binaryType, checkOneOf } from '../../db/dialect.js';
 
 export const relationKinds = ['organisation', 'person'] as const;
 export type RelationKind = (typeof relationKinds)[number];
@@ -185,9 +185,6 @@ export interface RelationsTables {
   relation_creditors: RelationCreditorsTable;
 }
 
-const oneOf = (column: string, values: readonly string[]) =>
-  sql`${sql.ref(column)} in (${sql.join(values.map((v) => sql.lit(v)))})`;
-
 export const relationsMigrations: Record<string, Migration> = {
   '0800_relations': {
     async up(db) {
@@ -197,14 +194,14 @@ export const relationsMigrations: Record<string, Migration> = {
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
         .addColumn('subject_id', 'text', (c) => c.notNull().references('data_subjects.id'))
-        .addColumn('kind', 'text', (c) => c.notNull().check(oneOf('kind', relationKinds)))
+        .addColumn('kind', 'text', (c) => c.notNull().check(checkOneOf('kind', relationKinds)))
         .addColumn('organisation_name', 'text')
         .addColumn('given_name', bin)
         .addColumn('family_name', bin)
         .addColumn('form_of_address', bin)
         .addColumn('email', bin)
         .addColumn('phone', bin)
-        .addColumn('status', 'text', (c) => c.notNull().check(oneOf('status', relationStatuses)))
+        .addColumn('status', 'text', (c) => c.notNull().check(checkOneOf('status', relationStatuses)))
         .addColumn('started_at', 'text')
         .addColumn('ended_at', 'text')
         .addColumn('created_at', 'text', (c) => c.notNull())
@@ -222,7 +219,7 @@ export const relationsMigrations: Record<string, Migration> = {
         .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
         .addColumn('relation_id', 'text', (c) => c.notNull().references('relations.id').onDelete('cascade'))
         .addColumn('subject_id', 'text', (c) => c.notNull().references('data_subjects.id'))
-        .addColumn('role', 'text', (c) => c.notNull().check(oneOf('role', contactRoles)))
+        .addColumn('role', 'text', (c) => c.notNull().check(checkOneOf('role', contactRoles)))
         .addColumn('given_name', bin)
         .addColumn('family_name', bin, (c) => c.notNull())
         .addColumn('form_of_address', bin, (c) => c.notNull())
@@ -265,7 +262,7 @@ export const relationsMigrations: Record<string, Migration> = {
         .addColumn('signed_at', 'text')
         .addColumn('signed_by_name', bin)
         .addColumn('signature_channel', 'text', (c) =>
-          c.check(sql`signature_channel is null or ${oneOf('signature_channel', signatureChannels)}`),
+          c.check(sql`signature_channel is null or ${checkOneOf('signature_channel', signatureChannels)}`),
         )
         .addColumn('recorded_by_id', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())
@@ -295,8 +292,8 @@ export const relationsMigrations: Record<string, Migration> = {
         .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
         .addColumn('relation_id', 'text', (c) => c.notNull().references('relations.id').onDelete('cascade'))
         .addColumn('reference', 'text', (c) => c.notNull())
-        .addColumn('scheme', 'text', (c) => c.notNull().check(oneOf('scheme', mandateSchemes)))
-        .addColumn('sequence', 'text', (c) => c.notNull().check(oneOf('sequence', mandateSequences)))
+        .addColumn('scheme', 'text', (c) => c.notNull().check(checkOneOf('scheme', mandateSchemes)))
+        .addColumn('sequence', 'text', (c) => c.notNull().check(checkOneOf('sequence', mandateSequences)))
         .addColumn('account_holder', bin, (c) => c.notNull())
         .addColumn('iban', bin, (c) => c.notNull())
         .addColumn('iban_bidx', 'text', (c) => c.notNull())
@@ -305,9 +302,9 @@ export const relationsMigrations: Record<string, Migration> = {
         .addColumn('signed_at', 'text', (c) => c.notNull())
         .addColumn('signature_name', bin)
         .addColumn('signature_channel', 'text', (c) =>
-          c.notNull().check(oneOf('signature_channel', signatureChannels)),
+          c.notNull().check(checkOneOf('signature_channel', signatureChannels)),
         )
-        .addColumn('status', 'text', (c) => c.notNull().check(oneOf('status', mandateStatuses)))
+        .addColumn('status', 'text', (c) => c.notNull().check(checkOneOf('status', mandateStatuses)))
         .addColumn('first_collection_at', 'text')
         .addColumn('last_collection_at', 'text')
         .addColumn('revoked_at', 'text')
@@ -338,7 +335,9 @@ export const relationsMigrations: Record<string, Migration> = {
         .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
         .addColumn('batch_id', 'text', (c) => c.notNull())
         .addColumn('mandate_id', 'text', (c) => c.notNull().references('relation_mandates.id'))
-        .addColumn('sequence_type', 'text', (c) => c.notNull().check(oneOf('sequence_type', sequenceTypes)))
+        .addColumn('sequence_type', 'text', (c) =>
+          c.notNull().check(checkOneOf('sequence_type', sequenceTypes)),
+        )
         .addColumn('amount_cents', 'bigint', (c) => c.notNull())
         .addColumn('requested_at', 'text', (c) => c.notNull())
         .addColumn('created_by_id', 'text', (c) => c.notNull())

@@ -13,6 +13,7 @@
  * No table here holds a personal value: ids, codes, dates and counts only.
  */
 import { type Migration, sql } from 'kysely';
+import { checkOneOf } from '../../db/dialect.js';
 
 export const retentionTriggers = [
   'request_closed',
@@ -126,9 +127,6 @@ export interface RetentionTables {
   retention_restrictions: RetentionRestrictionsTable;
 }
 
-const oneOf = (column: string, values: readonly string[]) =>
-  sql`${sql.ref(column)} in (${sql.join(values.map((v) => sql.lit(v)))})`;
-
 export const retentionMigrations: Record<string, Migration> = {
   '1100_retention': {
     async up(db) {
@@ -137,11 +135,11 @@ export const retentionMigrations: Record<string, Migration> = {
         .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
         .addColumn('policy_id', 'text', (c) => c.notNull())
         .addColumn('trigger_event', 'text', (c) =>
-          c.notNull().check(oneOf('trigger_event', retentionTriggers)),
+          c.notNull().check(checkOneOf('trigger_event', retentionTriggers)),
         )
         .addColumn('period_value', 'integer', (c) => c.notNull().check(sql`period_value >= 0`))
-        .addColumn('period_unit', 'text', (c) => c.notNull().check(oneOf('period_unit', periodUnits)))
-        .addColumn('action', 'text', (c) => c.notNull().check(oneOf('action', retentionActions)))
+        .addColumn('period_unit', 'text', (c) => c.notNull().check(checkOneOf('period_unit', periodUnits)))
+        .addColumn('action', 'text', (c) => c.notNull().check(checkOneOf('action', retentionActions)))
         .addColumn('legal_min_value', 'integer', (c) => c.notNull())
         .addColumn('legal_max_value', 'integer', (c) => c.notNull())
         .addColumn('updated_by_id', 'text')
@@ -156,7 +154,7 @@ export const retentionMigrations: Record<string, Migration> = {
         .addColumn('subject_id', 'text', (c) => c.references('data_subjects.id'))
         .addColumn('record_table', 'text')
         .addColumn('record_id', 'text')
-        .addColumn('reason', 'text', (c) => c.notNull().check(oneOf('reason', holdReasons)))
+        .addColumn('reason', 'text', (c) => c.notNull().check(checkOneOf('reason', holdReasons)))
         .addColumn('reference', 'text')
         .addColumn('created_by_id', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())
@@ -177,7 +175,7 @@ export const retentionMigrations: Record<string, Migration> = {
       await db.schema
         .createTable('retention_runs')
         .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('status', 'text', (c) => c.notNull().check(oneOf('status', runStatuses)))
+        .addColumn('status', 'text', (c) => c.notNull().check(checkOneOf('status', runStatuses)))
         .addColumn('as_of', 'text', (c) => c.notNull())
         .addColumn('policies', 'text', (c) => c.notNull())
         .addColumn('started_by', 'text', (c) => c.notNull())
