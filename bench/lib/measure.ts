@@ -1,7 +1,9 @@
 /**
  * Load measurement with autocannon against servers on loopback. Targets are measured in
  * alternating rounds in the same process, so machine noise hits every target alike; the
- * reported figure per target is the median over rounds.
+ * reported figure per target is the median over rounds, and a ratio between two targets is the
+ * median of the ratios within each round (a paired comparison: a round that other work on a
+ * shared machine slowed down slows both sides of its ratio).
  */
 import autocannon from 'autocannon';
 
@@ -15,6 +17,11 @@ export interface Target {
 
 export interface Sample {
   requestsPerSecond: number;
+  /**
+   * CPU time of this process (user + system, all threads, the load generator included) per
+   * request: less sensitive than req/s to other work on a shared machine.
+   */
+  cpuMicrosPerRequest: number;
   p50: number;
   p99: number;
   errors: number;
@@ -23,9 +30,11 @@ export interface Sample {
 
 export interface Summary extends Sample {
   name: string;
+  /** One sample per round, in round order. */
+  samples: readonly Sample[];
 }
 
-function median(values: number[]): number {
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   if (sorted.length === 0) return Number.NaN;
@@ -35,6 +44,7 @@ function median(values: number[]): number {
 }
 
 export async function runOnce(target: Target, seconds: number, connections: number): Promise<Sample> {
+  const cpuBefore = process.cpuUsage();
   const result = await autocannon({
     url: target.url,
     method: target.method ?? 'GET',
@@ -44,8 +54,10 @@ export async function runOnce(target: Target, seconds: number, connections: numb
     connections,
     pipelining: 1,
   });
+  const cpu = process.cpuUsage(cpuBefore);
   return {
     requestsPerSecond: result.requests.average,
+    cpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(1, result.requests.total),
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts,
@@ -60,7 +72,10 @@ export async function compare(
   for (const t of targets) await runOnce(t, options.warmupSeconds, options.connections);
   const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
   for (let round = 0; round < options.rounds; round++) {
-    for (const t of targets) {
+    // Rotate the order each round, so no target always runs right after the same neighbour.
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[(i + round) % targets.length];
+      if (t === undefined) continue;
       samples.get(t.name)?.push(await runOnce(t, options.seconds, options.connections));
       process.stderr.write('.');
     }
@@ -70,7 +85,9 @@ export async function compare(
     const s = samples.get(t.name) ?? [];
     return {
       name: t.name,
+      samples: s,
       requestsPerSecond: median(s.map((x) => x.requestsPerSecond)),
+      cpuMicrosPerRequest: median(s.map((x) => x.cpuMicrosPerRequest)),
       p50: median(s.map((x) => x.p50)),
       p99: median(s.map((x) => x.p99)),
       errors: s.reduce((a, x) => a + x.errors, 0),
@@ -79,15 +96,55 @@ export async function compare(
   });
 }
 
+export interface Cost {
+  /** 1 − throughput(subject) / throughput(reference), median over rounds. */
+  readonly throughput: number;
+  /** The same per round, in round order. */
+  readonly perRound: readonly number[];
+  /** 1 − cpu(reference) / cpu(subject) per request, median over rounds: the CPU-time view. */
+  readonly cpu: number;
+}
+
+/** How much slower `subject` is than `reference`, paired round by round. */
+export function costOf(rows: readonly Summary[], subject: string, reference: string): Cost {
+  const s = rows.find((r) => r.name === subject)?.samples ?? [];
+  const r = rows.find((x) => x.name === reference)?.samples ?? [];
+  const rounds = Math.min(s.length, r.length);
+  const perRound: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const a = s[i];
+    const b = r[i];
+    if (a === undefined || b === undefined) continue;
+    perRound.push(1 - a.requestsPerSecond / b.requestsPerSecond);
+    cpu.push(1 - b.cpuMicrosPerRequest / a.cpuMicrosPerRequest);
+  }
+  return { throughput: median(perRound), perRound, cpu: median(cpu) };
+}
+
+const percent = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** One line per target: `name  cost  (target <= x%)  MET|NOT MET  [per round]  cpu view`. */
+export function printVerdict(label: string, cost: Cost, limit: number): boolean {
+  const met = cost.throughput <= limit;
+  process.stdout.write(
+    `${label.padEnd(16)} ${percent(cost.throughput).padStart(6)}  (target <= ${percent(limit)})  ${
+      met ? 'MET' : 'NOT MET'
+    }   per round: ${cost.perRound.map(percent).join(', ')}; by CPU time per request: ${percent(cost.cpu)}\n`,
+  );
+  return met;
+}
+
 export function printTable(rows: readonly Summary[], baseline: string): void {
   const base = rows.find((r) => r.name === baseline);
-  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'vs baseline', 'errors', 'non-2xx'];
+  const header = ['target', 'req/s', 'p50 ms', 'p99 ms', 'cpu µs/req', 'vs baseline', 'errors', 'non-2xx'];
   const lines = rows.map((r) => [
     r.name,
     r.requestsPerSecond.toFixed(0),
     r.p50.toFixed(2),
     r.p99.toFixed(2),
-    base ? `${((r.requestsPerSecond / base.requestsPerSecond) * 100).toFixed(1)}%` : '-',
+    r.cpuMicrosPerRequest.toFixed(0),
+    base ? percent(r.requestsPerSecond / base.requestsPerSecond) : '-',
     String(r.errors),
     String(r.non2xx),
   ]);

@@ -71,7 +71,16 @@ export function requireAccessDeclarations(app: FastifyInstance): void {
   });
 }
 
+/**
+ * The access check as an async hook, for routes that run it themselves (e.g. before reading a
+ * multipart body). app.ts runs `assertAccess` before every handler as a callback hook instead.
+ */
 export async function enforceAccess(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  assertAccess(request);
+}
+
+/** Throws unless the request's actor and session may call its route. */
+export function assertAccess(request: FastifyRequest): void {
   const access = accessOf(request);
   if (access === undefined || access.kind === 'public') return;
   const actor = request.actor;

@@ -1,0 +1,189 @@
+/**
+ * Session resolution on the request path: one query per request (session, user, org and roles
+ * together), and every change to a session, a user or their roles visible at the next request.
+ */
+import type {
+  KyselyPlugin,
+  PluginTransformQueryArgs,
+  PluginTransformResultArgs,
+  QueryId,
+  QueryResult,
+  RootOperationNode,
+  UnknownRow,
+} from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
+import { createOrg, createStaffUser, systemActor } from '../../../test/factories.js';
+import { createFixedClock, MINUTE } from '../../shared/clock.js';
+import type { Org } from '../orgs/orgs-repository.js';
+import { type AuthService, createAuthService } from './auth-service.js';
+import { createSessionService, type SessionService } from './auth-sessions.js';
+
+/**
+ * Records the kind of every statement run through a Kysely instance. A query compiled once and
+ * run many times is built (transformQuery) once but answered (transformResult) at every run.
+ */
+class QueryCounter implements KyselyPlugin {
+  readonly kinds: string[] = [];
+  readonly #built = new WeakMap<QueryId, string>();
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    this.#built.set(args.queryId, args.node.kind);
+    return args.node;
+  }
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    this.kinds.push(this.#built.get(args.queryId) ?? 'unknown');
+    return args.result;
+  }
+}
+
+describe('session resolution', () => {
+  const clock = createFixedClock('2031-03-03T09:00:00.000Z');
+  let kluis: TestKluis;
+  let auth: AuthService;
+  let org: Org;
+  let other: Org;
+
+  beforeAll(async () => {
+    kluis = await createTestKluis({ clock });
+    auth = createAuthService(kluis);
+    org = await createOrg(kluis, 'tenant');
+    other = await createOrg(kluis, 'tenant');
+  });
+  afterAll(async () => {
+    await kluis.destroy();
+  });
+
+  /** A signed-in session for a new user of `org` (no password step: issued directly). */
+  async function signedIn(
+    roles: Parameters<typeof createStaffUser>[1]['roles'],
+    pending: [] | ['totp'] = [],
+  ) {
+    const staff = await createStaffUser(kluis, { orgId: org.id, roles });
+    const issued = await auth.sessions.issue(kluis.db, { id: staff.user.id, org_id: org.id }, pending);
+    return { staff, issued };
+  }
+
+  function countingSessions(): { sessions: SessionService; counter: QueryCounter } {
+    const counter = new QueryCounter();
+    const sessions = createSessionService({
+      db: kluis.db.withPlugin(counter),
+      clock,
+      config: kluis.config,
+    });
+    return { sessions, counter };
+  }
+
+  it('resolves a session with one query, and writes last_seen_at at most once a minute', async () => {
+    const { issued } = await signedIn(['support', 'finance']);
+    const { sessions, counter } = countingSessions();
+    const lastSeen = async () =>
+      (
+        await kluis.db
+          .selectFrom('sessions')
+          .select('last_seen_at')
+          .where('id', '=', issued.id)
+          .executeTakeFirstOrThrow()
+      ).last_seen_at;
+    const signedInAt = await lastSeen();
+
+    clock.advance(30_000);
+    const first = await sessions.resolve(issued.token);
+    expect(first).toMatchObject({ kind: 'valid', actor: { roles: ['finance', 'support'] } });
+    expect(counter.kinds).toEqual(['SelectQueryNode']);
+    expect(await lastSeen()).toBe(signedInAt);
+
+    clock.advance(31_000);
+    counter.kinds.length = 0;
+    expect((await sessions.resolve(issued.token)).kind).toBe('valid');
+    expect(counter.kinds).toEqual(['SelectQueryNode', 'UpdateQueryNode']);
+    expect(await lastSeen()).toBe(clock.now().toISOString());
+
+    counter.kinds.length = 0;
+    expect((await sessions.resolve(issued.token)).kind).toBe('valid');
+    expect(counter.kinds).toEqual(['SelectQueryNode']);
+  });
+
+  it('takes a role change into account at the very next request, down to no role at all', async () => {
+    const { staff, issued } = await signedIn(['support']);
+    const roles = async () => {
+      const resolved = await auth.sessions.resolve(issued.token);
+      return resolved.kind === 'valid' ? resolved.actor.roles : resolved.kind;
+    };
+    expect(await roles()).toEqual(['support']);
+    await auth.setRoles({ actor: systemActor(org), userId: staff.user.id, roles: ['security', 'admin'] });
+    expect(await roles()).toEqual(['admin', 'security']);
+    await kluis.db.deleteFrom('user_roles').where('user_id', '=', staff.user.id).execute();
+    expect(await roles()).toEqual([]);
+  });
+
+  it('never lends a role held in another organisation', async () => {
+    const { staff, issued } = await signedIn(['support']);
+    await kluis.db
+      .insertInto('user_roles')
+      .values({ user_id: staff.user.id, org_id: other.id, role: 'owner' })
+      .execute();
+    const resolved = await auth.sessions.resolve(issued.token);
+    expect(resolved.kind === 'valid' && resolved.actor.roles).toEqual(['support']);
+  });
+
+  it('gives a session that waits for its second factor no role at all', async () => {
+    const { issued } = await signedIn(['admin'], ['totp']);
+    expect(await auth.sessions.resolve(issued.token)).toMatchObject({
+      kind: 'valid',
+      actor: { roles: [] },
+      session: { pending: ['totp'] },
+    });
+  });
+
+  it('refuses a session at the next request once it is logged out, ended everywhere, or its user disabled', async () => {
+    const a = await signedIn(['support']);
+    expect((await auth.sessions.resolve(a.issued.token)).kind).toBe('valid');
+    const actor = {
+      kind: 'user',
+      orgId: org.id,
+      orgKind: org.kind,
+      userId: a.staff.user.id,
+      roles: [],
+    } as const;
+    await auth.sessions.logout(actor, a.issued.id);
+    expect((await auth.sessions.resolve(a.issued.token)).kind).toBe('invalid');
+
+    const b = await signedIn(['support']);
+    const b2 = await auth.sessions.issue(kluis.db, { id: b.staff.user.id, org_id: org.id }, []);
+    expect((await auth.sessions.resolve(b2.token)).kind).toBe('valid');
+    await auth.sessions.logoutEverywhere({ ...actor, userId: b.staff.user.id });
+    expect((await auth.sessions.resolve(b.issued.token)).kind).toBe('invalid');
+    expect((await auth.sessions.resolve(b2.token)).kind).toBe('invalid');
+
+    const c = await signedIn(['support']);
+    expect((await auth.sessions.resolve(c.issued.token)).kind).toBe('valid');
+    await kluis.db.updateTable('users').set({ disabled: 1 }).where('id', '=', c.staff.user.id).execute();
+    expect((await auth.sessions.resolve(c.issued.token)).kind).toBe('invalid');
+  });
+
+  it('refuses the old token at once when a session is rotated', async () => {
+    const { issued } = await signedIn(['support']);
+    const rotated = await auth.sessions.rotate(kluis.db, issued.id, []);
+    expect((await auth.sessions.resolve(issued.token)).kind).toBe('invalid');
+    expect((await auth.sessions.resolve(rotated.token)).kind).toBe('valid');
+  });
+
+  it('refuses and deletes a session whose user now belongs to another organisation', async () => {
+    const { staff, issued } = await signedIn(['support']);
+    await kluis.db.updateTable('users').set({ org_id: other.id }).where('id', '=', staff.user.id).execute();
+    expect((await auth.sessions.resolve(issued.token)).kind).toBe('invalid');
+    expect(
+      await kluis.db.selectFrom('sessions').select('id').where('id', '=', issued.id).executeTakeFirst(),
+    ).toBeUndefined();
+  });
+
+  it('still ends a session after the idle limit, counted from its last recorded use', async () => {
+    const { issued } = await signedIn(['support']);
+    clock.advance(29 * MINUTE);
+    expect((await auth.sessions.resolve(issued.token)).kind).toBe('valid');
+    clock.advance(29 * MINUTE);
+    expect((await auth.sessions.resolve(issued.token)).kind).toBe('valid');
+    clock.advance(kluis.config.sessionIdleMinutes * MINUTE);
+    expect((await auth.sessions.resolve(issued.token)).kind).toBe('invalid');
+  });
+});
