@@ -7,7 +7,6 @@
  * conversation deletes its entries and attachments. Nothing here builds a profile or an index of
  * people: there is no search across conversations.
  */
-import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
@@ -15,6 +14,7 @@ import { type Actor, hasRole, scopeOf } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError, isAppError } from '../../shared/errors.js';
 import type { Locale } from '../../shared/i18n/messages.js';
+import { newId } from '../../shared/ids.js';
 import { createAuthRepository } from '../auth/auth-repository.js';
 import { enqueue } from '../jobs/jobs-queue.js';
 import { appendAudit } from '../security/audit-chain.js';
@@ -351,7 +351,7 @@ export function createInboxService(deps: InboxDeps) {
         const withId = previous.filter((e) => e.message_id !== null);
         const lastInbound = [...withId].reverse().find((e) => e.kind === 'inbound');
         const inReplyTo = (lastInbound ?? withId[withId.length - 1])?.message_id ?? null;
-        const entryId = randomUUID();
+        const entryId = newId();
         const messageId = outboundMessageId(row.org_id, entryId, deps.publicOrigin);
         await addEntry(trx, deps, row, {
           id: entryId,

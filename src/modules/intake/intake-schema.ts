@@ -202,4 +202,16 @@ export const intakeMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Deleting a message (retention sweep, erasure) makes the database look for attachments that
+  // still reference it (the foreign key): without an index on entry_id that is a scan of every
+  // attachment per deleted message, on SQLite and PostgreSQL alike.
+  '0701_intake_attachments_entry': {
+    async up(db) {
+      await db.schema
+        .createIndex('conversation_attachments_entry')
+        .on('conversation_attachments')
+        .column('entry_id')
+        .execute();
+    },
+  },
 };

@@ -6,7 +6,6 @@
  * no profile, no search index, no log line carries them. The subject is found or created by blind
  * index (subjects module), so the rights workflow can later find everything about one person.
  */
-import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
@@ -14,6 +13,7 @@ import type { Actor, OrgScope } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { Locale } from '../../shared/i18n/messages.js';
+import { newId } from '../../shared/ids.js';
 import type { AuditEvent } from '../security/audit-chain.js';
 import { appendAudit } from '../security/audit-chain.js';
 import { createSubjectsService } from '../subjects/subjects-service.js';
@@ -97,7 +97,7 @@ export async function openConversation(
     phone: input.contact.phone,
   });
   const now = clock.now().toISOString();
-  const id = randomUUID();
+  const id = newId();
   const sealer = conversationSealer(keyring, scope.orgId, subject.id);
   const conversation: ConversationRow = {
     id,
@@ -129,7 +129,7 @@ export async function addEntry(
   conversation: Pick<ConversationRow, 'id' | 'org_id' | 'subject_id'>,
   entry: NewEntry,
 ): Promise<EntryRow> {
-  const id = entry.id ?? randomUUID();
+  const id = entry.id ?? newId();
   const sealer = conversationSealer(deps.keyring, conversation.org_id, conversation.subject_id);
   const repo = createIntakeRepository(trx);
   const row: EntryRow = {

@@ -4,7 +4,6 @@
  * key) and/or a captured signature (typed name, time, channel). Only finance reads the signer's
  * name and the document, and every such read is audited with its purpose (P5).
  */
-import { randomUUID } from 'node:crypto';
 import { basename } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
@@ -12,6 +11,7 @@ import { type Actor, actorRef, scopeOf } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { fieldErrorsFromZod } from '../../shared/http/validation.js';
 import type { MessageKey } from '../../shared/i18n/messages.js';
+import { newId } from '../../shared/ids.js';
 import { appendAudit } from '../security/audit-chain.js';
 import { assertMayEdit, assertMayRead, auditRead, mayRead, relationEditors } from './relations-access.js';
 import { agreementSchema } from './relations-forms.js';
@@ -70,7 +70,7 @@ export function createAgreementsService(deps: RelationsDeps & { maxPdfBytes?: nu
   const maxBytes = deps.maxPdfBytes ?? MAX_AGREEMENT_PDF_BYTES;
 
   async function loadRelation(trx: Kysely<DB>, actor: Actor, relationId: string) {
-    const row = await createRelationsRepository(trx).findRelation(scopeOf(actor), relationId);
+    const row = await createRelationsRepository(trx).findRelation(actor, relationId);
     if (row === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'relation not found' });
     return row;
   }
@@ -96,7 +96,7 @@ export function createAgreementsService(deps: RelationsDeps & { maxPdfBytes?: nu
         throw new AppError('ERR_VALIDATION', { message: 'invalid agreement', fields });
       }
       const v = parsed.data;
-      const id = randomUUID();
+      const id = newId();
       const now = clock.now().toISOString();
       await db.transaction().execute(async (trx) => {
         const relation = await loadRelation(trx, input.actor, input.relationId);
@@ -122,7 +122,7 @@ export function createAgreementsService(deps: RelationsDeps & { maxPdfBytes?: nu
           created_at: now,
         });
         if (input.document !== undefined) {
-          const docId = randomUUID();
+          const docId = newId();
           const d = rowSealer(keyring, {
             orgId: relation.org_id,
             subjectId: relation.subject_id,
@@ -166,7 +166,7 @@ export function createAgreementsService(deps: RelationsDeps & { maxPdfBytes?: nu
       return db.transaction().execute(async (trx) => {
         const relation = await loadRelation(trx, input.actor, input.relationId);
         const a = await createRelationsRepository(trx).findAgreement(
-          scopeOf(input.actor),
+          input.actor,
           relation.id,
           input.agreementId,
         );
@@ -216,7 +216,7 @@ export function createAgreementsService(deps: RelationsDeps & { maxPdfBytes?: nu
       return db.transaction().execute(async (trx) => {
         const relation = await loadRelation(trx, input.actor, input.relationId);
         const repo = createRelationsRepository(trx);
-        const a = await repo.findAgreement(scopeOf(input.actor), relation.id, input.agreementId);
+        const a = await repo.findAgreement(input.actor, relation.id, input.agreementId);
         const doc =
           a === undefined ? undefined : await repo.findAgreementDocument(scopeOf(input.actor), a.id);
         if (doc === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'document not found' });

@@ -7,13 +7,15 @@
  * export records each transaction (bookkeeping) and moves recurrent mandates from FRST to RCUR.
  * Every read of IBAN, BIC, account holder or signature is audited with its purpose.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import { type Actor, actorRef, scopeOf } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
 import type { MessageKey } from '../../shared/i18n/messages.js';
+import { newId } from '../../shared/ids.js';
+import { visibleTo } from '../retention/retention-restriction.js';
 import { appendAudit } from '../security/audit-chain.js';
 import { assertMayEdit, assertMayRead, auditRead, mandateEditors } from './relations-access.js';
 import { creditorSchema, mandateSchema } from './relations-forms.js';
@@ -111,7 +113,7 @@ export function createMandatesService(deps: RelationsDeps) {
   const { db, keyring, clock } = deps;
 
   async function loadRelation(trx: Kysely<DB>, actor: Actor, relationId: string) {
-    const row = await createRelationsRepository(trx).findRelation(scopeOf(actor), relationId);
+    const row = await createRelationsRepository(trx).findRelation(actor, relationId);
     if (row === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'relation not found' });
     return row;
   }
@@ -148,7 +150,7 @@ export function createMandatesService(deps: RelationsDeps) {
         throw validationError(fields, 'invalid mandate');
       }
       const scope = scopeOf(input.actor);
-      const id = randomUUID();
+      const id = newId();
       const now = clock.now().toISOString();
       const referenceTaken = () =>
         new AppError('ERR_CONFLICT', {
@@ -213,11 +215,7 @@ export function createMandatesService(deps: RelationsDeps) {
       assertMayRead(input.actor, ...sensitiveMandateFields);
       return db.transaction().execute(async (trx) => {
         const relation = await loadRelation(trx, input.actor, input.relationId);
-        const m = await createRelationsRepository(trx).findMandate(
-          scopeOf(input.actor),
-          relation.id,
-          input.mandateId,
-        );
+        const m = await createRelationsRepository(trx).findMandate(input.actor, relation.id, input.mandateId);
         if (m === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'mandate not found' });
         const open = await openMandate(m, relation.subject_id);
         await auditRead(trx, clock, {
@@ -258,6 +256,8 @@ export function createMandatesService(deps: RelationsDeps) {
         .distinct()
         .where('org_id', '=', input.actor.orgId)
         .where('iban_bidx', '=', bidx)
+        .where(visibleTo(input.actor, 'relation_mandates', 'relation_mandates.id'))
+        .where(visibleTo(input.actor, 'relations', 'relation_mandates.relation_id'))
         .execute();
       return rows.map((r) => r.relation_id);
     },
@@ -268,7 +268,7 @@ export function createMandatesService(deps: RelationsDeps) {
       await db.transaction().execute(async (trx) => {
         const relation = await loadRelation(trx, input.actor, input.relationId);
         const repo = createRelationsRepository(trx);
-        const m = await repo.findMandate(scopeOf(input.actor), relation.id, input.mandateId);
+        const m = await repo.findMandate(input.actor, relation.id, input.mandateId);
         if (m === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'mandate not found' });
         if (m.status === 'revoked') return;
         const now = clock.now().toISOString();
@@ -457,7 +457,7 @@ export function createMandatesService(deps: RelationsDeps) {
         const at = now.toISOString();
         for (const r of recorded) {
           await repo.insertCollection({
-            id: randomUUID(),
+            id: newId(),
             org_id: scope.orgId,
             batch_id: messageId,
             mandate_id: r.mandate.id,

@@ -1,10 +1,15 @@
 /**
  * The relations module's tables, every query filtered by the actor's org (`OrgScope`). Returns
  * rows as stored (sealed values stay sealed); the services decide who may see what in clear.
+ *
+ * Reads of relations, agreements and mandates take the viewing actor instead of a scope: a record
+ * kept only for the fiscal duty (restricted by the retention engine, P6) is left out for every
+ * role but finance (`visibleTo`), so a list skips it and a detail look-up finds nothing (a 404).
  */
 import type { Kysely, Selectable } from 'kysely';
 import type { DB } from '../../db/schema.js';
-import type { OrgScope } from '../../shared/actor.js';
+import { type Actor, type OrgScope, scopeOf } from '../../shared/actor.js';
+import { notRestricted, visibleTo } from '../retention/retention-restriction.js';
 import type {
   RelationAddressesTable,
   RelationAgreementsTable,
@@ -39,27 +44,34 @@ export function createRelationsRepository(db: Kysely<DB>) {
     updateRelation: (scope: OrgScope, id: string, patch: Partial<Omit<RelationRow, 'id' | 'org_id'>>) =>
       db.updateTable('relations').set(patch).where('org_id', '=', scope.orgId).where('id', '=', id).execute(),
 
-    findRelation: (scope: OrgScope, id: string) =>
+    /** The relation, if `viewer` may see it (restricted: finance only). */
+    findRelation: (viewer: Actor, id: string) =>
       db
         .selectFrom('relations')
         .selectAll()
-        .where('org_id', '=', scope.orgId)
+        .where('org_id', '=', scopeOf(viewer).orgId)
         .where('id', '=', id)
+        .where(visibleTo(viewer, 'relations', 'relations.id'))
         .executeTakeFirst(),
 
-    async countRelations(scope: OrgScope, status: RelationStatus | undefined): Promise<number> {
+    async countRelations(viewer: Actor, status: RelationStatus | undefined): Promise<number> {
       let q = db
         .selectFrom('relations')
         .select((eb) => eb.fn.countAll<number | string>().as('n'))
-        .where('org_id', '=', scope.orgId);
+        .where('org_id', '=', scopeOf(viewer).orgId)
+        .where(visibleTo(viewer, 'relations', 'relations.id'));
       if (status !== undefined) q = q.where('status', '=', status);
       return Number((await q.executeTakeFirst())?.n ?? 0);
     },
 
     /** One page ordered in SQL (status, dates). */
-    listRelations(scope: OrgScope, query: RelationListQuery): Promise<RelationRow[]> {
+    listRelations(viewer: Actor, query: RelationListQuery): Promise<RelationRow[]> {
       const column = { status: 'status', started: 'started_at', created: 'created_at' } as const;
-      let q = db.selectFrom('relations').selectAll().where('org_id', '=', scope.orgId);
+      let q = db
+        .selectFrom('relations')
+        .selectAll()
+        .where('org_id', '=', scopeOf(viewer).orgId)
+        .where(visibleTo(viewer, 'relations', 'relations.id'));
       if (query.status !== undefined) q = q.where('status', '=', query.status);
       return q
         .orderBy(column[query.sort], query.dir)
@@ -71,12 +83,12 @@ export function createRelationsRepository(db: Kysely<DB>) {
     },
 
     /** Every relation (with a status filter), for sorting by a name that is sealed. */
-    listAllRelations(
-      scope: OrgScope,
-      status: RelationStatus | undefined,
-      cap: number,
-    ): Promise<RelationRow[]> {
-      let q = db.selectFrom('relations').selectAll().where('org_id', '=', scope.orgId);
+    listAllRelations(viewer: Actor, status: RelationStatus | undefined, cap: number): Promise<RelationRow[]> {
+      let q = db
+        .selectFrom('relations')
+        .selectAll()
+        .where('org_id', '=', scopeOf(viewer).orgId)
+        .where(visibleTo(viewer, 'relations', 'relations.id'));
       if (status !== undefined) q = q.where('status', '=', status);
       return q.orderBy('created_at', 'asc').orderBy('id', 'asc').limit(cap).execute();
     },
@@ -132,7 +144,7 @@ export function createRelationsRepository(db: Kysely<DB>) {
       created_at: string;
     }) => db.insertInto('relation_agreement_documents').values(row).execute(),
 
-    listAgreements: (scope: OrgScope, relationId: string) =>
+    listAgreements: (viewer: Actor, relationId: string) =>
       db
         .selectFrom('relation_agreements as a')
         .leftJoin('relation_agreement_documents as d', (join) =>
@@ -140,13 +152,14 @@ export function createRelationsRepository(db: Kysely<DB>) {
         )
         .selectAll('a')
         .select(['d.id as document_id', 'd.size_bytes as document_size'])
-        .where('a.org_id', '=', scope.orgId)
+        .where('a.org_id', '=', scopeOf(viewer).orgId)
         .where('a.relation_id', '=', relationId)
+        .where(visibleTo(viewer, 'relation_agreements', 'a.id'))
         .orderBy('a.effective_from', 'desc')
         .orderBy('a.created_at', 'desc')
         .execute(),
 
-    findAgreement: (scope: OrgScope, relationId: string, agreementId: string) =>
+    findAgreement: (viewer: Actor, relationId: string, agreementId: string) =>
       db
         .selectFrom('relation_agreements as a')
         .leftJoin('relation_agreement_documents as d', (join) =>
@@ -154,9 +167,10 @@ export function createRelationsRepository(db: Kysely<DB>) {
         )
         .selectAll('a')
         .select(['d.id as document_id', 'd.size_bytes as document_size'])
-        .where('a.org_id', '=', scope.orgId)
+        .where('a.org_id', '=', scopeOf(viewer).orgId)
         .where('a.relation_id', '=', relationId)
         .where('a.id', '=', agreementId)
+        .where(visibleTo(viewer, 'relation_agreements', 'a.id'))
         .executeTakeFirst(),
 
     findAgreementDocument: (scope: OrgScope, agreementId: string) =>
@@ -177,15 +191,17 @@ export function createRelationsRepository(db: Kysely<DB>) {
         .where('id', '=', id)
         .execute(),
 
-    findMandate: (scope: OrgScope, relationId: string, mandateId: string) =>
+    findMandate: (viewer: Actor, relationId: string, mandateId: string) =>
       db
         .selectFrom('relation_mandates')
         .selectAll()
-        .where('org_id', '=', scope.orgId)
+        .where('org_id', '=', scopeOf(viewer).orgId)
         .where('relation_id', '=', relationId)
         .where('id', '=', mandateId)
+        .where(visibleTo(viewer, 'relation_mandates', 'relation_mandates.id'))
         .executeTakeFirst(),
 
+    /** Any mandate with this reference, restricted or not (references stay unique per creditor). */
     findMandateByReference: (scope: OrgScope, reference: string) =>
       db
         .selectFrom('relation_mandates')
@@ -194,17 +210,22 @@ export function createRelationsRepository(db: Kysely<DB>) {
         .where('reference', '=', reference)
         .executeTakeFirst(),
 
-    listMandates: (scope: OrgScope, relationId: string) =>
+    listMandates: (viewer: Actor, relationId: string) =>
       db
         .selectFrom('relation_mandates')
         .selectAll()
-        .where('org_id', '=', scope.orgId)
+        .where('org_id', '=', scopeOf(viewer).orgId)
         .where('relation_id', '=', relationId)
+        .where(visibleTo(viewer, 'relation_mandates', 'relation_mandates.id'))
         .orderBy('created_at')
         .orderBy('id')
         .execute(),
 
-    /** Active mandates of the org with their relation's subject, for a collection run. */
+    /**
+     * Active mandates of the org with their relation's subject, for a collection run. Never a
+     * restricted mandate or relation, whoever asks: collecting is processing for the ordinary
+     * purpose, which ended; the fiscal duty only keeps the record.
+     */
     listActiveMandates: (scope: OrgScope) =>
       db
         .selectFrom('relation_mandates as m')
@@ -215,6 +236,8 @@ export function createRelationsRepository(db: Kysely<DB>) {
         .select(['r.subject_id', 'r.kind', 'r.organisation_name', 'r.given_name', 'r.family_name'])
         .where('m.org_id', '=', scope.orgId)
         .where('m.status', '=', 'active')
+        .where(notRestricted('relation_mandates', 'm.id'))
+        .where(notRestricted('relations', 'r.id'))
         .orderBy('m.reference')
         .execute(),
 

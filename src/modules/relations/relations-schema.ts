@@ -360,4 +360,31 @@ export const relationsMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Deleting a relation or a mandate (retention sweep) makes the database check every table whose
+  // foreign key references it. Those checks look the child rows up by the referencing column
+  // alone, which the (org_id, relation_id) indexes cannot serve: every deleted row meant a scan of
+  // the child table. Indexes led by the referencing column serve both the checks and the
+  // org-scoped look-ups (`org_id = ? and relation_id = ?`), so they replace the old ones.
+  '0801_relations_foreign_key_indexes': {
+    async up(db) {
+      await db.schema
+        .createIndex('relation_collections_mandate')
+        .on('relation_collections')
+        .column('mandate_id')
+        .execute();
+      for (const table of ['relation_contacts', 'relation_agreements', 'relation_mandates']) {
+        await db.schema.dropIndex(`${table}_relation`).execute();
+        await db.schema.createIndex(`${table}_relation_id`).on(table).column('relation_id').execute();
+      }
+    },
+  },
+  // The access export (P15) and erasure find a person's relations and contact-person rows by
+  // subject; without these SQLite walked every relation of the organisation (bench/rights).
+  '0802_relations_subject_indexes': {
+    async up(db) {
+      for (const table of ['relations', 'relation_contacts']) {
+        await db.schema.createIndex(`${table}_subject`).on(table).columns(['org_id', 'subject_id']).execute();
+      }
+    },
+  },
 };

@@ -6,7 +6,6 @@
  * catalogue allows; another org's relation is a 404). Agreements are in relations-agreements.ts,
  * mandates and collections in relations-mandates.ts.
  */
-import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
@@ -14,6 +13,7 @@ import { type Actor, scopeOf } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
+import { newId } from '../../shared/ids.js';
 import { appendAudit } from '../security/audit-chain.js';
 import { createSubjectsService } from '../subjects/subjects-service.js';
 import { assertMayEdit, assertMayRead, relationEditors } from './relations-access.js';
@@ -173,7 +173,7 @@ export function createRelationsService(deps: RelationsDeps) {
   }
 
   async function loadRelation(trx: Kysely<DB>, actor: Actor, relationId: string): Promise<RelationRow> {
-    const row = await createRelationsRepository(trx).findRelation(scopeOf(actor), relationId);
+    const row = await createRelationsRepository(trx).findRelation(actor, relationId);
     if (row === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'relation not found' });
     return row;
   }
@@ -200,7 +200,7 @@ export function createRelationsService(deps: RelationsDeps) {
       assertMayEdit(input.actor, relationEditors);
       const v = parseOrThrow(relationSchema, input.values);
       const scope = scopeOf(input.actor);
-      const id = randomUUID();
+      const id = newId();
       const now = clock.now().toISOString();
       await db.transaction().execute(async (trx) => {
         // A person is linked across channels by blind index; an organisation's record gets a key of its own.
@@ -299,16 +299,15 @@ export function createRelationsService(deps: RelationsDeps) {
       page: number;
     }): Promise<RelationListPage> {
       assertMayRead(input.actor, 'relations.family_name');
-      const scope = scopeOf(input.actor);
       const repo = createRelationsRepository(db);
-      const total = await repo.countRelations(scope, input.status);
+      const total = await repo.countRelations(input.actor, input.status);
       const pages = Math.max(1, Math.ceil(total / RELATION_PAGE_SIZE));
       const page = Math.min(Math.max(1, input.page), pages);
       const offset = (page - 1) * RELATION_PAGE_SIZE;
       let items: RelationSummary[];
       if (input.sort === 'name') {
         const all = await Promise.all(
-          (await repo.listAllRelations(scope, input.status, NAME_SORT_CAP)).map((r) => summaryOf(r)),
+          (await repo.listAllRelations(input.actor, input.status, NAME_SORT_CAP)).map((r) => summaryOf(r)),
         );
         const collator = new Intl.Collator('nl', { sensitivity: 'base', numeric: true });
         all.sort(
@@ -317,7 +316,7 @@ export function createRelationsService(deps: RelationsDeps) {
         if (input.dir === 'desc') all.reverse();
         items = all.slice(offset, offset + RELATION_PAGE_SIZE);
       } else {
-        const rows = await repo.listRelations(scope, {
+        const rows = await repo.listRelations(input.actor, {
           status: input.status,
           sort: input.sort,
           dir: input.dir,
@@ -377,7 +376,7 @@ export function createRelationsService(deps: RelationsDeps) {
             ),
           }))) ?? null;
       }
-      const agreements: AgreementSummary[] = (await repo.listAgreements(scope, row.id)).map((a) => ({
+      const agreements: AgreementSummary[] = (await repo.listAgreements(input.actor, row.id)).map((a) => ({
         id: a.id,
         title: a.title,
         version: a.version,
@@ -389,7 +388,7 @@ export function createRelationsService(deps: RelationsDeps) {
         hasDocument: a.document_id !== null,
         documentSize: a.document_size === null ? null : Number(a.document_size),
       }));
-      const mandates: MandateSummary[] = (await repo.listMandates(scope, row.id)).map((m) => ({
+      const mandates: MandateSummary[] = (await repo.listMandates(input.actor, row.id)).map((m) => ({
         id: m.id,
         reference: m.reference,
         scheme: m.scheme,
@@ -423,7 +422,7 @@ export function createRelationsService(deps: RelationsDeps) {
       assertMayEdit(input.actor, relationEditors);
       const v = parseOrThrow(contactSchema, input.values);
       const scope = scopeOf(input.actor);
-      const id = randomUUID();
+      const id = newId();
       await db.transaction().execute(async (trx) => {
         await loadRelation(trx, input.actor, input.relationId);
         const subject = await subjects.findOrCreate(trx, scope, {
@@ -494,7 +493,7 @@ export function createRelationsService(deps: RelationsDeps) {
       await db.transaction().execute(async (trx) => {
         const row = await loadRelation(trx, input.actor, input.relationId);
         const repo = createRelationsRepository(trx);
-        const id = (await repo.findAddress(scopeOf(input.actor), row.id))?.id ?? randomUUID();
+        const id = (await repo.findAddress(scopeOf(input.actor), row.id))?.id ?? newId();
         const s = rowSealer(keyring, {
           orgId: row.org_id,
           subjectId: row.subject_id,

@@ -83,7 +83,11 @@ export type LedgerLine = LedgerBody & z.infer<typeof chainSchema>;
 
 /** JSON with object keys sorted at every level (arrays keep their order). */
 function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (Array.isArray(value)) {
+    // A batch's ids: the same text, built in one call instead of one per id.
+    if (value.every((v) => typeof v === 'string')) return JSON.stringify(value);
+    return `[${value.map(canonical).join(',')}]`;
+  }
   if (value !== null && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
     return `{${Object.keys(obj)

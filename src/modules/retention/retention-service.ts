@@ -4,11 +4,11 @@
  * only). The sweep itself is `retention-sweep.ts`; this file only decides who may do what and
  * audits it in the same transaction.
  */
-import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import { type Actor, actorRef, hasRole, type Role, scopeOf } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
 import { appendAudit } from '../security/audit-chain.js';
 import { type Forecast, forecastRetention } from './retention-forecast.js';
 import {
@@ -172,7 +172,7 @@ export function createRetentionService(kluis: RetentionKluis) {
       }
       const now = clock.now();
       const hold: LegalHold = {
-        id: randomUUID(),
+        id: newId(),
         org_id: orgId,
         subject_id: input.target === 'data_subjects' ? input.id : null,
         record_table: input.target === 'data_subjects' ? null : input.target,

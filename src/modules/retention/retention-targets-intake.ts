@@ -9,17 +9,19 @@
  * to delete another module's rows directly (architecture: "no unscoped query path outside
  * migrations and the retention engine"); every statement is still filtered by org.
  */
-import { type Kysely, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import { firstKeptDay } from './retention-policies.js';
 import {
   bucketByExpiry,
+  chunks,
   countOf,
   inOrg,
   type RetentionTarget,
   type TargetContext,
   walkAfter,
   walkKey,
+  walkWithin,
 } from './retention-target.js';
 
 function cutoff(ctx: TargetContext): string {
@@ -27,13 +29,36 @@ function cutoff(ctx: TargetContext): string {
   return firstKeptDay(p, p.value, ctx.asOf);
 }
 
+/** The one definition of an expired contact request, for listing and for deleting alike. */
+function conversationExpired(ctx: TargetContext) {
+  const before = cutoff(ctx);
+  return (eb: ExpressionBuilder<DB, 'conversations'>) =>
+    eb.and([
+      inOrg(ctx, 'conversations.org_id'),
+      eb('conversations.status', '=', 'closed'),
+      eb('conversations.closed_at', 'is not', null),
+      eb('conversations.closed_at', '<', before),
+    ]);
+}
+
 function expiredConversations(db: Kysely<DB>, ctx: TargetContext) {
-  return db
-    .selectFrom('conversations')
-    .where(inOrg(ctx, 'conversations.org_id'))
-    .where('status', '=', 'closed')
-    .where('closed_at', 'is not', null)
-    .where('closed_at', '<', cutoff(ctx));
+  return db.selectFrom('conversations').where(conversationExpired(ctx));
+}
+
+/** Deletes the conversations `still` (already checked) with their messages and attachments. */
+async function deleteConversations(trx: Kysely<DB>, ctx: TargetContext, still: readonly string[]) {
+  for (const part of chunks(still, 10_000)) {
+    await trx
+      .deleteFrom('conversation_attachments')
+      .where(inOrg(ctx, 'conversation_attachments.org_id'))
+      .where('conversation_id', 'in', part)
+      .execute();
+    await trx
+      .deleteFrom('conversation_entries')
+      .where(inOrg(ctx, 'conversation_entries.org_id'))
+      .where('conversation_id', 'in', part)
+      .execute();
+  }
 }
 
 export const conversationsTarget: RetentionTarget = {
@@ -76,21 +101,28 @@ export const conversationsTarget: RetentionTarget = {
           )
         : [...ids];
     if (still.length === 0) return { applied: 0 };
-    await trx
-      .deleteFrom('conversation_attachments')
-      .where(inOrg(ctx, 'conversation_attachments.org_id'))
-      .where('conversation_id', 'in', still)
-      .execute();
-    await trx
-      .deleteFrom('conversation_entries')
-      .where(inOrg(ctx, 'conversation_entries.org_id'))
-      .where('conversation_id', 'in', still)
-      .execute();
+    await deleteConversations(trx, ctx, still);
     const result = await trx
       .deleteFrom('conversations')
       .where(inOrg(ctx, 'conversations.org_id'))
       .where('id', 'in', still)
       .executeTakeFirst();
+    return { applied: Number(result.numDeletedRows) };
+  },
+
+  async applyWalked(trx, ctx, batch) {
+    const inBatch = (eb: ExpressionBuilder<DB, 'conversations'>) =>
+      eb.and([
+        conversationExpired(ctx)(eb),
+        walkWithin(ctx, 'conversations', batch.after, batch.through),
+        ...(batch.held.length > 0 ? [eb('conversations.id', 'not in', batch.held)] : []),
+      ]);
+    const still = (await trx.selectFrom('conversations').select('id').where(inBatch).execute()).map(
+      (r) => r.id,
+    );
+    if (still.length === 0) return { applied: 0 };
+    await deleteConversations(trx, ctx, still);
+    const result = await trx.deleteFrom('conversations').where(inBatch).executeTakeFirst();
     return { applied: Number(result.numDeletedRows) };
   },
 
@@ -108,11 +140,15 @@ export const conversationsTarget: RetentionTarget = {
   },
 };
 
+/** The one definition of an expired quarantined mail, for listing and for deleting alike. */
+function quarantineExpired(ctx: TargetContext) {
+  const before = cutoff(ctx);
+  return (eb: ExpressionBuilder<DB, 'inbound_quarantine'>) =>
+    eb.and([inOrg(ctx, 'inbound_quarantine.org_id'), eb('inbound_quarantine.created_at', '<', before)]);
+}
+
 function expiredQuarantine(db: Kysely<DB>, ctx: TargetContext) {
-  return db
-    .selectFrom('inbound_quarantine')
-    .where(inOrg(ctx, 'inbound_quarantine.org_id'))
-    .where('created_at', '<', cutoff(ctx));
+  return db.selectFrom('inbound_quarantine').where(quarantineExpired(ctx));
 }
 
 export const quarantineTarget: RetentionTarget = {
@@ -132,7 +168,15 @@ export const quarantineTarget: RetentionTarget = {
     return rows.map((r) => ({ id: r.id, cursor: String(r.cursor), subjectIds: [], parents: [] }));
   },
 
-  countExpired: (db, ctx) => countOf(expiredQuarantine(db, ctx)),
+  // The plain org comparison (not `inOrg`) on purpose: here the (org_id, created_at) index
+  // answers the count alone, without reading (and decrypting) every expired row.
+  countExpired: (db, ctx) =>
+    countOf(
+      db
+        .selectFrom('inbound_quarantine')
+        .where('org_id', '=', ctx.orgId)
+        .where('created_at', '<', cutoff(ctx)),
+    ),
 
   async apply(trx, ctx, ids, mode) {
     if (ids.length === 0) return { applied: 0 };
@@ -144,6 +188,16 @@ export const quarantineTarget: RetentionTarget = {
       .where(inOrg(ctx, 'inbound_quarantine.org_id'))
       .where('id', 'in', ids)
       .executeTakeFirst();
+    return { applied: Number(result.numDeletedRows) };
+  },
+
+  async applyWalked(trx, ctx, batch) {
+    let query = trx
+      .deleteFrom('inbound_quarantine')
+      .where(quarantineExpired(ctx))
+      .where(walkWithin(ctx, 'inbound_quarantine', batch.after, batch.through));
+    if (batch.held.length > 0) query = query.where('id', 'not in', batch.held);
+    const result = await query.executeTakeFirst();
     return { applied: Number(result.numDeletedRows) };
   },
 

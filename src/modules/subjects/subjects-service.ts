@@ -4,12 +4,12 @@
  * a searchable copy of their email address or phone number. Keeps P11 (no clear-text look-up
  * values) and prepares P15 (access, erasure).
  */
-import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
 import type { OrgScope } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
+import { newId } from '../../shared/ids.js';
 import type { DataSubjectsTable } from './subjects-schema.js';
 
 export type DataSubject = DataSubjectsTable;
@@ -35,23 +35,26 @@ export function createSubjectsService(deps: SubjectsDeps) {
   }
 
   return {
-    /** The live (not erased) subjects of this org matching the email or the phone number. */
+    /**
+     * The live (not erased) subjects of this org matching the email or the phone number. One
+     * look-up per index: an `or` over both makes SQLite scan the organisation's subjects.
+     */
     async findByContact(db: Kysely<DB>, scope: OrgScope, keys: ContactKeys): Promise<DataSubject[]> {
       const idx = await indexes(scope, keys);
-      if (idx.email === null && idx.phone === null) return [];
-      return db
-        .selectFrom('data_subjects')
-        .selectAll()
-        .where('org_id', '=', scope.orgId)
-        .where('erased_at', 'is', null)
-        .where((eb) =>
-          eb.or([
-            ...(idx.email === null ? [] : [eb('email_bidx', '=', idx.email)]),
-            ...(idx.phone === null ? [] : [eb('phone_bidx', '=', idx.phone)]),
-          ]),
-        )
-        .orderBy('created_at')
-        .execute();
+      const byIndex = (column: 'email_bidx' | 'phone_bidx', value: string) =>
+        db
+          .selectFrom('data_subjects')
+          .selectAll()
+          .where('org_id', '=', scope.orgId)
+          .where(column, '=', value)
+          .where('erased_at', 'is', null)
+          .execute();
+      const found = [
+        ...(idx.email === null ? [] : await byIndex('email_bidx', idx.email)),
+        ...(idx.phone === null ? [] : await byIndex('phone_bidx', idx.phone)),
+      ];
+      const unique = [...new Map(found.map((s) => [s.id, s])).values()];
+      return unique.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
     },
 
     /**
@@ -77,7 +80,7 @@ export function createSubjectsService(deps: SubjectsDeps) {
         return { ...best, ...patch };
       }
       const row: DataSubject = {
-        id: randomUUID(),
+        id: newId(),
         org_id: scope.orgId,
         email_bidx: idx.email,
         phone_bidx: idx.phone,
