@@ -14,6 +14,7 @@ import { orgsMigrations } from '../modules/orgs/orgs-schema.js';
 import { registerMigrations } from '../modules/register/register-schema.js';
 import { relationsMigrations } from '../modules/relations/relations-schema.js';
 import { retentionMigrations } from '../modules/retention/retention-schema.js';
+import { rightsMigrations } from '../modules/rights/rights-schema.js';
 import { auditMigrations } from '../modules/security/audit-schema.js';
 import { securityMigrations } from '../modules/security/security-schema.js';
 import { statementMigrations } from '../modules/statement/statement-schema.js';
@@ -32,6 +33,7 @@ export const mainMigrations: Record<string, Migration> = {
   ...statementMigrations,
   ...relationsMigrations,
   ...retentionMigrations,
+  ...rightsMigrations,
 };
 
 function provider(migrations: Record<string, Migration>): MigrationProvider {

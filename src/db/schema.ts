@@ -10,6 +10,7 @@ import type { OrgsTables } from '../modules/orgs/orgs-schema.js';
 import type { RegisterTables } from '../modules/register/register-schema.js';
 import type { RelationsTables } from '../modules/relations/relations-schema.js';
 import type { RetentionTables } from '../modules/retention/retention-schema.js';
+import type { RightsTables } from '../modules/rights/rights-schema.js';
 import type { AuditTables } from '../modules/security/audit-schema.js';
 import type { SecurityTables } from '../modules/security/security-schema.js';
 import type { StatementTables } from '../modules/statement/statement-schema.js';
@@ -26,4 +27,5 @@ export interface DB
     RegisterTables,
     StatementTables,
     RelationsTables,
-    RetentionTables {}
+    RetentionTables,
+    RightsTables {}

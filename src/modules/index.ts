@@ -7,6 +7,7 @@ import type { KluisModule } from './module.js';
 import { registerModule } from './register/register-routes.js';
 import { relationsModule } from './relations/relations-routes.js';
 import { retentionModule } from './retention/retention-routes.js';
+import { rightsModule } from './rights/rights-routes.js';
 import { securityModule } from './security/security-routes.js';
 import { statementModule } from './statement/statement-routes.js';
 
@@ -22,4 +23,5 @@ export const modules: readonly KluisModule[] = [
   registerModule,
   statementModule,
   retentionModule,
+  rightsModule,
 ];

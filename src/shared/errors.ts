@@ -33,6 +33,10 @@ export const errorCodes = {
   ERR_JOB_LEASE_EXPIRED: { status: 500, messageKey: 'error.internal' },
   ERR_RETENTION_POLICY_OUT_OF_BOUNDS: { status: 400, messageKey: 'retention.policy.outOfBounds' },
   ERR_RETENTION_RUN_IN_PROGRESS: { status: 409, messageKey: 'retention.run.inProgress' },
+  ERR_RIGHTS_NOT_ALLOWED: { status: 409, messageKey: 'rights.problem.notAllowed' },
+  ERR_RIGHTS_EXTENSION_REFUSED: { status: 400, messageKey: 'rights.problem.too_late' },
+  ERR_RIGHTS_ERASURE_HELD: { status: 409, messageKey: 'rights.erasure.held' },
+  ERR_RIGHTS_SUBJECT_ERASED: { status: 410, messageKey: 'rights.consent.subjectErased' },
 } as const satisfies Record<string, { status: number; messageKey: MessageKey }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -7,7 +7,6 @@
  * and size only). A message that cannot be taken in is quarantined — the raw bytes sealed with
  * the org key, with a reason — never dropped.
  */
-import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { z } from 'zod';
@@ -16,8 +15,10 @@ import type { DB } from '../../db/schema.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError, isAppError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
 import type { Logger } from '../../shared/logger.js';
 import { createOrgsRepository } from '../orgs/orgs-repository.js';
+import { requestRecords } from '../rights/rights-records.js';
 import { appendAudit } from '../security/audit-chain.js';
 import { createSubjectsService } from '../subjects/subjects-service.js';
 import { createIntakeRepository } from './intake-repository.js';
@@ -119,7 +120,7 @@ export function createInboundMail(deps: InboundMailDeps) {
     reason: QuarantineReason;
   }): Promise<InboundOutcome> {
     const org = await orgs.getById(input.orgId);
-    const id = randomUUID();
+    const id = newId();
     const sealed = await keyring.encryptForOrg(
       org.id,
       { table: 'inbound_quarantine', column: 'raw', rowId: id },
@@ -239,7 +240,7 @@ export function createInboundMail(deps: InboundMailDeps) {
       }
       const sealer = conversationSealer(keyring, conversation.org_id, conversation.subject_id);
       for (const a of accepted) {
-        const id = randomUUID();
+        const id = newId();
         await repo.insertAttachment({
           id,
           org_id: conversation.org_id,
@@ -250,6 +251,15 @@ export function createInboundMail(deps: InboundMailDeps) {
           size_bytes: a.content.length,
           content: await sealer.seal('conversation_attachments', 'content', id, a.content.toString('base64')),
           created_at: clock.now().toISOString(),
+        });
+      }
+      if (mailbox === 'privacy') {
+        // P16: a mail to the privacy address is also a rights request, unverified until confirmed.
+        await requestRecords({ keyring, clock }).receiveEmail(trx, {
+          orgId: conversation.org_id,
+          email: sender.data,
+          locale,
+          conversationId: conversation.id,
         });
       }
       await appendAudit(trx, clock, {

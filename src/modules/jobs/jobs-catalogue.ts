@@ -10,6 +10,7 @@ import { authServiceFor } from '../auth/auth-service.js';
 import { registerIntakeJobs } from '../intake/intake-replies.js';
 import { registerMailJobs } from '../mail/mail-service.js';
 import { ensureRetentionSchedules, registerRetentionJobs } from '../retention/retention-jobs.js';
+import { ensureRightsSchedules, registerRightsJobs } from '../rights/rights-fulfil.js';
 import { ensureSecuritySchedules, registerSecurityJobs } from '../security/security-jobs.js';
 import { pruneJobs } from './jobs-queue.js';
 import { createJobRegistry, type JobRegistry } from './jobs-registry.js';
@@ -24,6 +25,7 @@ export function buildJobRegistry(): JobRegistry {
   registerSecurityJobs(registry);
   registerIntakeJobs(registry);
   registerRetentionJobs(registry);
+  registerRightsJobs(registry);
   registry.register(SWEEP_SESSIONS, z.object({}), async (_payload, ctx) => {
     const removed = await authServiceFor(ctx.kluis).sweep();
     ctx.logger.info(removed, 'expired sessions and old login attempts removed');
@@ -45,4 +47,5 @@ export async function ensureDefaultSchedules(kluis: Pick<Kluis, 'db' | 'clock'>)
   });
   await ensureSecuritySchedules(kluis.db, kluis.clock);
   await ensureRetentionSchedules(kluis.db, kluis.clock);
+  await ensureRightsSchedules(kluis);
 }

@@ -78,6 +78,8 @@ describe('mail templates', () => {
     const samples: Record<MailTemplateName, unknown> = {
       notification: { subject: 'S', body: 'B' },
       password_reset: { resetUrl: 'https://x.example/r', expiresInMinutes: 10 },
+      rights_confirm: { orgName: 'O', right: 'access', statusUrl: 'https://x.example/s', expiresInDays: 14 },
+      rights_reply: { orgName: 'O', right: 'erasure', kind: 'refused', reasons: 'R' },
     };
     for (const name of mailTemplateNames) {
       const nl = renderMailFromData(name, 'nl', samples[name]);
@@ -88,6 +90,25 @@ describe('mail templates', () => {
         expect(m.html).toContain('</html>');
       }
       expect(nl.text).not.toBe(en.text);
+    }
+  });
+
+  it('ends every rights reply, whatever its outcome, with the complaint route to the Autoriteit Persoonsgegevens (P17)', () => {
+    for (const kind of ['extended', 'paused', 'ready', 'fulfilled', 'partly_fulfilled', 'refused'] as const) {
+      for (const locale of ['nl', 'en'] as const) {
+        const m = renderMail('rights_reply', locale, {
+          orgName: 'Ambrix',
+          right: 'access',
+          kind,
+          reasons: 'Omdat.',
+          months: 1,
+          due: '2026-01-01',
+          expires: '2026-01-01',
+        });
+        expect(m.text, `${kind} ${locale}`).toContain('Autoriteit Persoonsgegevens');
+        expect(m.text).toContain('https://autoriteitpersoonsgegevens.nl/een-tip-of-klacht-doorgeven');
+        expect(m.html).toContain('Autoriteit Persoonsgegevens');
+      }
     }
   });
 });

@@ -9,6 +9,7 @@ import { AppError } from '../../shared/errors.js';
 import { html } from '../../shared/html/html.js';
 import { fieldErrorsFromZod } from '../../shared/http/validation.js';
 import { type Locale, type Translate, translator } from '../../shared/i18n/messages.js';
+import { rightKinds } from '../rights/rights-schema.js';
 
 export interface RenderedMail {
   subject: string;
@@ -115,6 +116,66 @@ export const mailTemplates = {
         t('mail.passwordReset.ignore'),
       ],
     }),
+  ),
+
+  /** The link a requester uses to confirm a rights request (P16) and to follow it later. */
+  rights_confirm: defineTemplate(
+    'rights_confirm',
+    z.object({
+      orgName: oneLine(200),
+      right: z.enum([...rightKinds, 'unspecified']),
+      statusUrl: link,
+      expiresInDays: z.number().int().positive().max(90),
+    }),
+    (t, v) => ({
+      subject: t('rights.mail.confirm.subject', { org: v.orgName }),
+      paragraphs: [t('rights.mail.confirm.intro', { right: t(`rights.right.${v.right}`) })],
+      action: { url: v.statusUrl, label: t('rights.mail.confirm.action') },
+      closing: [t('rights.mail.confirm.expiry', { days: v.expiresInDays }), t('rights.mail.confirm.ignore')],
+    }),
+  ),
+
+  /**
+   * Every answer to a rights request (P17): names the right and the outcome, gives the reasons,
+   * and always ends with the route to the Autoriteit Persoonsgegevens — the template adds it, so
+   * no reply can leave it out.
+   */
+  rights_reply: defineTemplate(
+    'rights_reply',
+    z.object({
+      orgName: oneLine(200),
+      right: z.enum([...rightKinds, 'unspecified']),
+      kind: z.enum(['extended', 'paused', 'ready', 'fulfilled', 'partly_fulfilled', 'refused']),
+      /** Reasons or the question to the requester, in the requester's language. */
+      reasons: z.string().trim().max(20_000).optional(),
+      statusUrl: link.optional(),
+      months: z.number().int().min(1).max(2).optional(),
+      due: oneLine(40).optional(),
+      expires: oneLine(40).optional(),
+    }),
+    (t, v) => {
+      const lead =
+        v.kind === 'extended'
+          ? t('rights.mail.reply.extended', { months: v.months ?? 1, due: v.due ?? '' })
+          : v.kind === 'ready'
+            ? t('rights.mail.reply.ready', { expires: v.expires ?? '' })
+            : v.kind === 'paused'
+              ? t('rights.mail.reply.paused')
+              : t(`rights.mail.reply.${v.kind}`);
+      const reasons = v.reasons === undefined || v.reasons === '' ? [] : paragraphsOf(v.reasons);
+      const withHeading =
+        reasons.length > 0 &&
+        (v.kind === 'fulfilled' || v.kind === 'partly_fulfilled' || v.kind === 'refused')
+          ? [t('rights.mail.reply.reasons'), ...reasons]
+          : reasons;
+      return {
+        subject: t('rights.mail.reply.subject', { org: v.orgName, right: t(`rights.right.${v.right}`) }),
+        paragraphs: [lead, ...withHeading],
+        action:
+          v.statusUrl === undefined ? undefined : { url: v.statusUrl, label: t('rights.mail.reply.action') },
+        closing: [t('rights.mail.reply.complaint')],
+      };
+    },
   ),
 };
 

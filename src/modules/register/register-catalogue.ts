@@ -12,6 +12,7 @@ import { jobsFields } from '../jobs/jobs-fields.js';
 import { orgsFields } from '../orgs/orgs-fields.js';
 import { relationsFields } from '../relations/relations-fields.js';
 import { retentionFields } from '../retention/retention-fields.js';
+import { rightsFields } from '../rights/rights-fields.js';
 import { securityFields } from '../security/security-fields.js';
 import { statementFields } from '../statement/statement-fields.js';
 import { subjectsFields } from '../subjects/subjects-fields.js';
@@ -78,6 +79,8 @@ export const retentionPolicies = [
   'processor_agreement',
   'client_relation',
   'fiscal_7y',
+  'rights_request',
+  'consent_record',
 ] as const;
 export type RetentionPolicyId = (typeof retentionPolicies)[number];
 
@@ -121,6 +124,7 @@ const moduleCatalogues: readonly ModuleCatalogue[] = [
   statementFields,
   relationsFields,
   retentionFields,
+  rightsFields,
 ];
 
 export const catalogue: readonly CatalogueField[] = moduleCatalogues.flatMap((m) => m.fields);

@@ -80,6 +80,10 @@ export const registerNl = {
     'zolang de overeenkomst loopt, en daarna zolang de wettelijke bewaarplicht duurt (7 jaar)',
   'register.retention.client_relation': 'zolang de klantrelatie bestaat, en een korte termijn daarna',
   'register.retention.fiscal_7y': '7 jaar vanwege de fiscale bewaarplicht, afgeschermd; daarna verwijderd',
+  'register.retention.rights_request':
+    'tot 2 jaar na de afhandeling van uw verzoek, om te kunnen aantonen dat wij het hebben afgehandeld',
+  'register.retention.consent_record':
+    'zolang wij gegevens over u hebben, om te kunnen aantonen dat u toestemming gaf of introk; gewist als u om verwijdering vraagt',
 
   'register.protection.subject_key':
     'versleuteld met een sleutel per persoon (AES-256-GCM); wissen vernietigt die sleutel',
@@ -324,6 +328,10 @@ export const registerEn: Record<keyof typeof registerNl, string> = {
     'as long as the agreement lasts, and after that as long as the legal retention duty (7 years)',
   'register.retention.client_relation': 'as long as the client relationship exists, and a short period after',
   'register.retention.fiscal_7y': '7 years because of the tax retention duty, restricted; deleted after that',
+  'register.retention.rights_request':
+    'until 2 years after your request was handled, to show that we handled it',
+  'register.retention.consent_record':
+    'as long as we hold data about you, to show that you gave or withdrew consent; erased when you ask for erasure',
 
   'register.protection.subject_key':
     'encrypted with a key per person (AES-256-GCM); erasure destroys that key',

@@ -26,6 +26,9 @@ export const retentionNl = {
     'Administratie onder de fiscale bewaarplicht (machtigingen, incasso’s, overeenkomsten)',
   'retention.policy.data_subject': 'Betrokkene zelf (sleutel en zoekindex)',
   'retention.policy.access_log': 'Toegangslog (IP-adres en browser)',
+  'retention.policy.rights_request': 'Privacyverzoeken (aanvrager, omschrijving, afhandeling)',
+  'retention.policyHint.rights_request':
+    'Bewaard als bewijs van de afhandeling; gewist als het verzoek zo lang is afgesloten.',
   'retention.policyHint.contact_request': 'Gewist als het verzoek zo lang gesloten is.',
   'retention.policyHint.client_relation':
     'Zolang de klantrelatie loopt; zo lang na het einde gewist. Wat de fiscale plicht nog nodig heeft, wordt dan afgeschermd.',
@@ -70,6 +73,7 @@ export const retentionNl = {
   'retention.category.relations.fiscal_records': 'Klantdossiers na de bewaarplicht',
   'retention.category.subjects.erase': 'Betrokkenen zonder gegevens (sleutel vernietigen)',
   'retention.category.security.access_log': 'Toegangslog',
+  'retention.category.rights.requests': 'Afgesloten privacyverzoeken',
 
   'retention.forecast.title': 'Wat de komende 24 maanden verloopt',
   'retention.forecast.intro':
@@ -178,6 +182,9 @@ export const retentionEn: Record<keyof typeof retentionNl, string> = {
   'retention.policy.fiscal_7y': 'Records under the fiscal retention duty (mandates, collections, agreements)',
   'retention.policy.data_subject': 'The data subject itself (key and search index)',
   'retention.policy.access_log': 'Access log (IP address and browser)',
+  'retention.policy.rights_request': 'Privacy requests (requester, description, handling)',
+  'retention.policyHint.rights_request':
+    'Kept as proof of handling; erased once the request has been closed this long.',
   'retention.policyHint.contact_request': 'Erased once the request has been closed this long.',
   'retention.policyHint.client_relation':
     'While the client relationship lasts; erased this long after it ends. What the fiscal duty still needs is restricted at that moment.',
@@ -222,6 +229,7 @@ export const retentionEn: Record<keyof typeof retentionNl, string> = {
   'retention.category.relations.fiscal_records': 'Client files after the retention duty',
   'retention.category.subjects.erase': 'Data subjects with nothing left (destroy key)',
   'retention.category.security.access_log': 'Access log',
+  'retention.category.rights.requests': 'Closed privacy requests',
 
   'retention.forecast.title': 'What expires in the next 24 months',
   'retention.forecast.intro':

@@ -9,6 +9,7 @@
  * - invoices, mandates, collections, agreements: 7 years after the end of the fiscal year
  *   (Dutch fiscal duty, AWR art. 52 — never less; at most 10 years, art. 52(5));
  * - data subjects: erased (key destroyed) once nothing is left about them and they are a day old;
+ * - rights requests: deleted 24 months after they were closed (1 to 60), as proof of handling;
  * - access log: IPs truncated after KLUIS_ACCESS_LOG_TRUNCATE_DAYS, rows deleted after
  *   KLUIS_ACCESS_LOG_RETENTION_DAYS (installation-wide configuration, not per organisation).
  *
@@ -32,6 +33,7 @@ export const managedPolicyIds = [
   'fiscal_7y',
   'data_subject',
   'access_log',
+  'rights_request',
 ] as const satisfies readonly RetentionPolicyId[];
 export type ManagedPolicyId = (typeof managedPolicyIds)[number];
 
@@ -88,6 +90,16 @@ export const defaultPolicies: Readonly<Record<ManagedPolicyId, PolicyDefinition>
     defaultValue: 1,
     legalMin: 0,
     legalMax: 30,
+    action: 'delete',
+    configured: false,
+  },
+  rights_request: {
+    id: 'rights_request',
+    trigger: 'request_closed',
+    unit: 'months',
+    defaultValue: 24,
+    legalMin: 1,
+    legalMax: 60,
     action: 'delete',
     configured: false,
   },

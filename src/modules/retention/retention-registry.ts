@@ -4,6 +4,7 @@
  * erased in the same run). A module that stores personal data adds its target here (one import,
  * one entry) and its subject-referencing tables to `subjectReferences`.
  */
+import { rightsRequestsTarget } from '../rights/rights-retention-target.js';
 import type { RetentionTarget } from './retention-target.js';
 import { conversationsTarget, quarantineTarget } from './retention-targets-intake.js';
 import {
@@ -23,6 +24,7 @@ export const retentionTargets: readonly RetentionTarget[] = [
   fiscalCollectionsTarget,
   fiscalMandatesTarget,
   fiscalRelationsTarget,
+  rightsRequestsTarget,
   subjectsTarget,
 ];
 

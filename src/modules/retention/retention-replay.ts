@@ -17,6 +17,7 @@ import type { DB } from '../../db/schema.js';
 import { DAY } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { PostRestoreStep } from '../ops/ops-restore.js';
+import { rightsErasureTarget } from '../rights/rights-erasure-target.js';
 import { appendAudit } from '../security/audit-chain.js';
 import { type LedgerLine, ledgerPathOf, readErasureLedger } from './retention-ledger.js';
 import { effectivePolicies, policyDefinitions } from './retention-policies.js';
@@ -24,6 +25,12 @@ import { findTarget, retentionTargets } from './retention-registry.js';
 import { createRetentionRepository } from './retention-repository.js';
 import { chunks, type RetentionTarget } from './retention-target.js';
 import { subjectsTarget } from './retention-targets-subjects.js';
+
+/**
+ * What the replay applies: the sweep's targets plus erasures on request (rights module), which
+ * write to the same ledger but are never swept.
+ */
+export const replayTargets: readonly RetentionTarget[] = [...retentionTargets, rightsErasureTarget];
 
 /** Ledger lines are written before their commit; a backup taken in between lacks the erasure. */
 export const REPLAY_MARGIN_MS = DAY;
@@ -57,7 +64,7 @@ export async function replayLedgerOnDatabase(
   config: Parameters<typeof policyDefinitions>[0],
   file: string,
   since: string | undefined,
-  targets: readonly RetentionTarget[] = retentionTargets,
+  targets: readonly RetentionTarget[] = replayTargets,
 ): Promise<ReplayReport> {
   let entries = 0;
   let records = 0;

@@ -29,7 +29,12 @@ export const subjectReferences: readonly SubjectReference[] = [
 ];
 
 /** Tables with a `subject_id` that do not keep a subject alive. */
-export const subjectReferencesIgnored: readonly string[] = ['legal_holds'];
+export const subjectReferencesIgnored: readonly string[] = [
+  'legal_holds',
+  'rights_requests',
+  'rights_exports',
+  'consent_records',
+];
 
 /** `data_subjects.id` appears in none of the references (one anti-join per table, org-scoped). */
 export function nothingLeft(

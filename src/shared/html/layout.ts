@@ -33,6 +33,7 @@ export const staffNav: NavItem[] = [
   { href: '/staff/register', label: 'register.nav', roles: ['owner', 'admin', 'privacy_officer'] },
   { href: '/staff/statement', label: 'statement.nav', roles: ['owner', 'admin', 'privacy_officer'] },
   { href: '/staff/retention', label: 'retention.nav', roles: ['owner', 'admin', 'privacy_officer'] },
+  { href: '/staff/rights', label: 'rights.nav', roles: ['privacy_officer'] },
 ];
 
 export interface PageOptions {
@@ -104,6 +105,7 @@ ${o.body}
   <nav aria-label="${o.t('footer.links')}"><ul class="footer-links">
     <li><a href="${o.locale === 'en' ? '/en' : ''}/privacy">${o.t('home.privacy')}</a></li>
     <li><a href="${o.locale === 'en' ? '/en' : ''}/contact">${o.t('home.contact')}</a></li>
+    <li><a href="${o.locale === 'en' ? '/en' : ''}/rights">${o.t('rights.footer')}</a></li>
   </ul></nav>
   <p>${o.t('app.footer')}</p>
 </footer>

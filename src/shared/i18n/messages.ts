@@ -12,6 +12,10 @@ import { mailEn, mailNl } from '../../modules/mail/mail-messages.js';
 import { registerEn, registerNl } from '../../modules/register/register-messages.js';
 import { relationsEn, relationsNl } from '../../modules/relations/relations-messages.js';
 import { retentionEn, retentionNl } from '../../modules/retention/retention-messages.js';
+import { rightsConsentEn, rightsConsentNl } from '../../modules/rights/rights-consent-messages.js';
+import { rightsErasureEn, rightsErasureNl } from '../../modules/rights/rights-erasure-messages.js';
+import { rightsExportEn, rightsExportNl } from '../../modules/rights/rights-export-messages.js';
+import { rightsEn, rightsNl } from '../../modules/rights/rights-messages.js';
 import { securityEn, securityNl } from '../../modules/security/security-messages.js';
 import { statementEn, statementNl } from '../../modules/statement/statement-messages.js';
 import { coreEn, coreNl } from './core-messages.js';
@@ -27,6 +31,10 @@ const nl = {
   ...statementNl,
   ...relationsNl,
   ...retentionNl,
+  ...rightsNl,
+  ...rightsConsentNl,
+  ...rightsErasureNl,
+  ...rightsExportNl,
 } as const;
 const en: Record<keyof typeof nl, string> = {
   ...coreEn,
@@ -39,6 +47,10 @@ const en: Record<keyof typeof nl, string> = {
   ...statementEn,
   ...relationsEn,
   ...retentionEn,
+  ...rightsEn,
+  ...rightsConsentEn,
+  ...rightsErasureEn,
+  ...rightsExportEn,
 };
 
 export type MessageKey = keyof typeof nl;

@@ -1,0 +1,551 @@
+/**
+ * Access export (P15): how long compiling one data subject's export takes among `--subjects`
+ * data subjects (default 1,000,000) in one organisation, and, separately, building its zip.
+ *
+ * The background subjects are bulk-inserted (multi-row INSERT ... SELECT in transactions of
+ * 100,000 rows): each has a key in the key store, a contact request (conversation + message); every
+ * 2nd a client relation with an address; every 20th a SEPA mandate with a collection; every 20th
+ * is a contact person; every 4th has a consent record; every 50th a rights request. Their sealed
+ * columns hold dummy bytes (never opened). `--full` subjects (default 200) are seeded through the
+ * real services and sealing: web form, API, inbound mail with a PDF, phone note, a person relation
+ * with address, signed agreement with PDF, mandate and collection, a contact person of a company,
+ * a consent record and a rights request; every 4th mandate is restricted.
+ *
+ * The full subjects are seeded first and the background after them, so that seeding does not
+ * measure the intake's subject look-up at a million subjects (that is printed apart, for five
+ * web-form requests made at the end).
+ *
+ * Then, for random full subjects (a fixed seed), with the keyring's cache cleared before each (an
+ * export is a one-off: its keys are cold): `compileSubjectExport` (the data compilation) and
+ * `buildExportZip` are timed apart. The compilation is measured twice in the same session: without
+ * the subject indexes on relations and relation_contacts that it needs (the baseline, as the
+ * schema stands if they are missing; `--baseline-samples`, default 50, as each is slow) and with
+ * them (`relations(org_id, subject_id)`, `relation_contacts(org_id, subject_id)`: created here if
+ * no migration made them).
+ *
+ *   npm run bench:rights -- [--subjects 1000000] [--full 200] [--samples 200] [--warmup 20]
+ *   npm run bench:rights -- --dialect postgres   (KLUIS_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/test)
+ */
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    dialect: { type: 'string', default: process.env.KLUIS_TEST_DIALECT ?? 'sqlite' },
+    subjects: { type: 'string', default: '1000000' },
+    full: { type: 'string', default: '200' },
+    samples: { type: 'string', default: '200' },
+    warmup: { type: 'string', default: '20' },
+    'baseline-samples': { type: 'string', default: '50' },
+  },
+});
+if (values.dialect !== 'sqlite' && values.dialect !== 'postgres')
+  throw new Error('--dialect sqlite|postgres');
+// test/dialects.ts reads the dialect when it is loaded: set it before the dynamic imports below.
+process.env.KLUIS_TEST_DIALECT = values.dialect;
+const background = Number(values.subjects);
+const fullCount = Number(values.full);
+const samples = Number(values.samples);
+const warmup = Number(values.warmup);
+const baselineSamples = Number(values['baseline-samples']);
+
+const { sql } = await import('kysely');
+const { default: MailComposer } = await import('nodemailer/lib/mail-composer/index.js');
+const { createTestKluis, testDialect } = await import('../../test/dialects.js');
+const { createOrg, createStaffUser } = await import('../../test/factories.js');
+const { createFixedClock } = await import('../../src/shared/clock.js');
+const { createIntakeService } = await import('../../src/modules/intake/intake-service.js');
+const { createInboundMail } = await import('../../src/modules/intake/intake-mail.js');
+const { createRelationsService } = await import('../../src/modules/relations/relations-service.js');
+const { createAgreementsService } = await import('../../src/modules/relations/relations-agreements.js');
+const { createMandatesService } = await import('../../src/modules/relations/relations-mandates.js');
+const { creditorIdCheckDigits } = await import('../../src/modules/relations/relations-sepa.js');
+const { restrict } = await import('../../src/modules/retention/retention-restriction.js');
+const { requestRecords } = await import('../../src/modules/rights/rights-records.js');
+const { compileSubjectExport } = await import('../../src/modules/rights/rights-export-compile.js');
+const { buildExportZip } = await import('../../src/modules/rights/rights-export-zip.js');
+
+type TestKluis = Awaited<ReturnType<typeof createTestKluis>>;
+type Actor = import('../../src/shared/actor.js').Actor;
+type RawBuilder = import('kysely').RawBuilder<unknown>;
+
+const sqlite = testDialect === 'sqlite';
+const CHUNK = 100_000;
+const CREATED = '2028-01-01T00:00:00.000Z';
+
+/** `n` numbers 0..n-1 as `seq(i)`, for INSERT ... SELECT. */
+function numbers(n: number): RawBuilder {
+  return sqlite
+    ? sql`with recursive seq(i) as (select 0 union all select i + 1 from seq where i + 1 < ${n})`
+    : sql`with seq(i) as (select generate_series(0, ${n - 1}))`;
+}
+
+/** A UUID-shaped, time-ordered id for background record `n` of a table (its own prefix). */
+function idOf(prefix: string, n: RawBuilder): RawBuilder {
+  return sqlite
+    ? sql`printf(${`${prefix}-0000-7000-8000-%012x`}, ${n})`
+    : sql`${`${prefix}-0000-7000-8000-`} || lpad(to_hex(${n}), 12, '0')`;
+}
+
+/** 64 random hex characters (a blind index). */
+const randomHex = sqlite ? sql`lower(hex(randomblob(32)))` : sql`md5(random()::text) || md5(random()::text)`;
+
+const bytes = (n: number) => Buffer.alloc(n, 0x5a);
+
+async function seedBackground(kluis: TestKluis, orgId: string, total: number): Promise<void> {
+  for (let offset = 0; offset < total; offset += CHUNK) {
+    const size = Math.min(CHUNK, total - offset);
+    const i = sql`(seq.i + ${offset})`;
+    const subject = idOf('0b000001', i);
+    const relation = idOf('0b000003', i);
+    const mandate = idOf('0b000005', i);
+    await kluis.keystore.transaction().execute(async (trx) => {
+      await sql`${numbers(size)}
+        insert into subject_keys (org_id, subject_id, wrapped_key, created_at)
+        select ${orgId}, ${subject}, ${bytes(60)}, ${CREATED} from seq`.execute(trx);
+    });
+    await kluis.db.transaction().execute(async (trx) => {
+      await sql`${numbers(size)}
+        insert into data_subjects (id, org_id, email_bidx, phone_bidx, created_at, erased_at)
+        select ${subject}, ${orgId}, ${randomHex}, null, ${CREATED}, null from seq`.execute(trx);
+      await sql`${numbers(size)}
+        insert into conversations (id, org_id, subject_id, channel, status, assigned_user_id, subject_line,
+          requester_name, requester_email, requester_phone, locale, possible_rights_request, thread_key,
+          created_at, updated_at, closed_at)
+        select ${idOf('0b000002', i)}, ${orgId}, ${subject}, 'web', 'closed', null, null, ${bytes(60)},
+          ${bytes(70)}, null, 'nl', 0, null, ${CREATED}, ${CREATED}, ${CREATED} from seq`.execute(trx);
+      await sql`${numbers(size)}
+        insert into conversation_entries (id, org_id, conversation_id, seq, kind, body, author_user_id,
+          message_id, in_reply_to, delivery, sent_at, refused_attachments, created_at)
+        select ${idOf('0b00000a', i)}, ${orgId}, ${idOf('0b000002', i)}, 1, 'inbound', ${bytes(240)}, null,
+          null, null, null, null, null, ${CREATED} from seq`.execute(trx);
+      await sql`${numbers(size)}
+        insert into relations (id, org_id, subject_id, kind, organisation_name, given_name, family_name,
+          form_of_address, email, phone, status, started_at, ended_at, created_at, updated_at)
+        select ${relation}, ${orgId}, ${subject}, 'person', null, ${bytes(50)}, ${bytes(55)}, ${bytes(45)},
+          ${bytes(70)}, null, 'active', '2027-01-01', null, ${CREATED}, ${CREATED}
+        from seq where ${i} % 2 = 0`.execute(trx);
+      await sql`${numbers(size)}
+        insert into relation_addresses (id, org_id, relation_id, country, city, postcode, street, house_number,
+          house_number_addition, updated_at)
+        select ${idOf('0b000004', i)}, ${orgId}, ${relation}, ${bytes(40)}, ${bytes(50)}, ${bytes(45)},
+          ${bytes(55)}, ${bytes(42)}, null, ${CREATED}
+        from seq where ${i} % 2 = 0`.execute(trx);
+      await sql`${numbers(size)}
+        insert into relation_mandates (id, org_id, relation_id, reference, scheme, sequence, account_holder, iban,
+          iban_bidx, iban_masked, bic, signed_at, signature_name, signature_channel, status, first_collection_at,
+          last_collection_at, revoked_at, created_at, updated_at)
+        select ${mandate}, ${orgId}, ${relation}, ${idOf('0b00000b', i)}, 'CORE', 'recurrent', ${bytes(55)},
+          ${bytes(60)}, ${randomHex}, 'NL** **** **** **** 0000', null, '2027-01-01', null, 'paper', 'active',
+          ${CREATED}, ${CREATED}, null, ${CREATED}, ${CREATED}
+        from seq where ${i} % 20 = 0`.execute(trx);
+      await sql`${numbers(size)}
+        insert into relation_collections (id, org_id, batch_id, mandate_id, sequence_type, amount_cents,
+          requested_at, created_by_id, created_at)
+        select ${idOf('0b000006', i)}, ${orgId}, 'BENCH-BATCH', ${mandate}, 'FRST', 1250, '2028-01-05',
+          'user:bench', ${CREATED}
+        from seq where ${i} % 20 = 0`.execute(trx);
+      // Every 20th subject (n % 20 = 1) is a contact person of the relation of subject n - 1.
+      await sql`${numbers(size)}
+        insert into relation_contacts (id, org_id, relation_id, subject_id, role, given_name, family_name,
+          form_of_address, email, phone, created_at, updated_at)
+        select ${idOf('0b000007', i)}, ${orgId}, ${idOf('0b000003', sql`(seq.i + ${offset} - 1)`)}, ${subject},
+          'billing', null, ${bytes(55)}, ${bytes(45)}, ${bytes(70)}, null, ${CREATED}, ${CREATED}
+        from seq where ${i} % 20 = 1`.execute(trx);
+      await sql`${numbers(size)}
+        insert into consent_records (id, org_id, subject_id, purpose, event, method, at, statement_version,
+          recorded_by, request_id, created_at)
+        select ${idOf('0b000008', i)}, ${orgId}, ${subject}, 'newsletter', 'given', 'web_form', ${CREATED}, 1,
+          'requester', null, ${CREATED}
+        from seq where ${i} % 4 = 3`.execute(trx);
+      await sql`${numbers(size)}
+        insert into rights_requests (id, org_id, subject_id, right_kind, channel, locale, status, requester_email,
+          requester_phone, requester_email_bidx, requester_phone_bidx, details, token_hash, token_expires_at,
+          received_at, verified_at, verification_method, identity_note, paused_at, pause_reason, paused_days,
+          extended_months, extension_reason, extended_at, due_on, closed_at, outcome, outcome_reason,
+          conversation_id, created_at, updated_at)
+        select ${idOf('0b000009', i)}, ${orgId}, ${subject}, 'access', 'portal', 'nl', 'completed', ${bytes(70)},
+          null, ${randomHex}, null, null, ${idOf('0b000009', i)}, ${CREATED}, ${CREATED}, ${CREATED},
+          'email_link', null, null, null, 0, 0, null, null, '2028-02-01', ${CREATED}, 'fulfilled', null, null,
+          ${CREATED}, ${CREATED}
+        from seq where ${i} % 50 = 7`.execute(trx);
+    });
+    process.stderr.write(
+      `  background ${Math.min(offset + size, total).toLocaleString('en')} / ${total.toLocaleString('en')}\r`,
+    );
+  }
+  process.stderr.write('\n');
+}
+
+const pdf = (marker: string) => Buffer.from(`%PDF-1.4\n% ${marker}\n1 0 obj << >> endobj\n%%EOF\n`, 'latin1');
+
+/** A valid Dutch IBAN for bank code ABNA and account number `n` (mod-97 check digits). */
+function ibanFor(n: number): string {
+  const bban = `ABNA${String(n).padStart(10, '0')}`;
+  const digits = `${bban}NL00`.replace(/[A-Z]/g, (c) => String(c.charCodeAt(0) - 55));
+  let mod = 0;
+  for (const d of digits) mod = (mod * 10 + Number(d)) % 97;
+  return `NL${String(98 - mod).padStart(2, '0')}${bban}`;
+}
+
+interface Staff {
+  support: Actor;
+  finance: Actor;
+}
+
+/** One person through every channel with the real services; returns the subject id and the mandate id. */
+async function seedFull(kluis: TestKluis, orgId: string, staff: Staff, k: number) {
+  const intake = createIntakeService(kluis);
+  const mail = createInboundMail(kluis);
+  const relations = createRelationsService(kluis);
+  const agreements = createAgreementsService(kluis);
+  const mandates = createMandatesService(kluis);
+  const email = `person${k}@bench.example`;
+  const phone = `+3161${String(1_000_000 + k)
+    .slice(1)
+    .padStart(7, '0')}`;
+  const name = `Persoon ${k} van Bench`;
+  const contact = { name, email, phone };
+  await intake.submitContactRequest({
+    actor: { kind: 'anonymous', orgId, ref: 'bench' },
+    channel: 'web',
+    request: { ...contact, message: `Vraag ${k} via het formulier, met een paar zinnen tekst erbij.` },
+    locale: 'nl',
+  });
+  await intake.submitContactRequest({
+    actor: { kind: 'api_key', orgId, orgKind: 'tenant', apiKeyId: 'bench', roles: [] },
+    channel: 'api',
+    request: { ...contact, message: `Vraag ${k} via de API.` },
+    locale: 'en',
+  });
+  await mail.receive({
+    orgId,
+    mailbox: 'contact',
+    raw: await new MailComposer({
+      from: `"${name}" <${email}>`,
+      to: 'contact@bench.example',
+      subject: `Mail ${k}`,
+      text: `Mailtekst ${k}\n\nMet vriendelijke groet,\n${name}`,
+      messageId: `<bench-${k}@bench.example>`,
+      attachments: [
+        { filename: `bijlage-${k}.pdf`, content: pdf(`attachment ${k}`), contentType: 'application/pdf' },
+      ],
+    })
+      .compile()
+      .build(),
+  });
+  await intake.recordPhoneCall({
+    actor: staff.support,
+    request: { ...contact, message: `Belde over factuur ${k}.` },
+    locale: 'nl',
+  });
+  const { id: relationId } = await relations.createRelation({
+    actor: staff.finance,
+    values: {
+      kind: 'person',
+      formOfAddress: k % 2 === 0 ? 'ms' : 'mr',
+      givenName: 'Persoon',
+      familyName: `${k} van Bench`,
+      email,
+      phone,
+      status: 'active',
+      startedAt: '2029-01-01',
+    },
+  });
+  await relations.setAddress({
+    actor: staff.finance,
+    relationId,
+    values: {
+      country: 'NL',
+      city: 'Utrecht',
+      postcode: '3511 AB',
+      street: 'Oudegracht',
+      houseNumber: String(k + 1),
+    },
+  });
+  await agreements.addAgreement({
+    actor: staff.finance,
+    relationId,
+    values: {
+      title: 'Hostingovereenkomst',
+      version: '2030.1',
+      effectiveFrom: '2030-01-01',
+      signedByName: name,
+      signedAt: '2030-01-02',
+      signatureChannel: 'paper',
+    },
+    document: { fileName: `overeenkomst-${k}.pdf`, content: pdf(`agreement ${k}`), truncated: false },
+  });
+  const { id: mandateId } = await mandates.createMandate({
+    actor: staff.finance,
+    relationId,
+    values: {
+      reference: `BENCH-${k}`,
+      scheme: 'CORE',
+      sequence: 'recurrent',
+      accountHolder: name,
+      iban: ibanFor(417164300 + k),
+      bic: 'ABNANL2A',
+      signedAt: '2030-01-15',
+      signatureName: name,
+      signatureChannel: 'paper',
+    },
+  });
+  const { id: companyId } = await relations.createRelation({
+    actor: staff.finance,
+    values: { kind: 'organisation', organisationName: `Bedrijf ${k} B.V.`, status: 'active' },
+  });
+  await relations.addContact({
+    actor: staff.finance,
+    relationId: companyId,
+    values: { formOfAddress: 'neutral', familyName: `${k} van Bench`, email, role: 'billing' },
+  });
+  const { subject_id: subjectId } = await kluis.db
+    .selectFrom('relations')
+    .select('subject_id')
+    .where('id', '=', relationId)
+    .executeTakeFirstOrThrow();
+  await kluis.db
+    .insertInto('consent_records')
+    .values({
+      id: `bench-consent-${k}`,
+      org_id: orgId,
+      subject_id: subjectId,
+      purpose: 'newsletter',
+      event: 'given',
+      method: 'web_form',
+      at: '2030-02-01T10:00:00.000Z',
+      statement_version: 1,
+      recorded_by: 'requester',
+      request_id: null,
+      created_at: '2030-02-01T10:00:00.000Z',
+    })
+    .execute();
+  const records = requestRecords(kluis);
+  await kluis.db.transaction().execute(async (trx) => {
+    const { row } = await records.insertRequest(trx, {
+      orgId,
+      right: 'access',
+      channel: 'portal',
+      email,
+      details: `Inzageverzoek ${k}`,
+      locale: 'nl',
+    });
+    await trx
+      .updateTable('rights_requests')
+      .set({ subject_id: subjectId })
+      .where('id', '=', row.id)
+      .execute();
+  });
+  return { subjectId, mandateId };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+/** A small seeded PRNG (mulberry32): the same subjects are sampled in every run. */
+function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+
+async function main(): Promise<void> {
+  const clock = createFixedClock('2030-06-03T09:00:00.000Z');
+  const kluis = await createTestKluis({ clock });
+  try {
+    const org = await createOrg(kluis, 'tenant', 'Bench B.V.');
+    const scope = { orgId: org.id };
+    process.stderr.write(
+      `rights export bench on ${testDialect}: ${background.toLocaleString('en')} background subjects, ${fullCount} full\n`,
+    );
+
+    // The full subjects first: seeding them after the background would measure the intake's
+    // subject look-up at 1,000,000 subjects (reported below on its own), not the export.
+    let t = performance.now();
+    const supportUser = await createStaffUser(kluis, { orgId: org.id, roles: ['support'] });
+    const financeUser = await createStaffUser(kluis, { orgId: org.id, roles: ['finance', 'support'] });
+    const staff: Staff = {
+      support: {
+        kind: 'user',
+        orgId: org.id,
+        orgKind: 'tenant',
+        userId: supportUser.user.id,
+        roles: ['support'],
+      },
+      finance: {
+        kind: 'user',
+        orgId: org.id,
+        orgKind: 'tenant',
+        userId: financeUser.user.id,
+        roles: ['finance', 'support'],
+      },
+    };
+    const full: { subjectId: string; mandateId: string }[] = [];
+    for (let k = 0; k < fullCount; k++) {
+      full.push(await seedFull(kluis, org.id, staff, k));
+      if ((k + 1) % 20 === 0) process.stderr.write(`  full ${k + 1} / ${fullCount}\r`);
+    }
+    const mandates = createMandatesService(kluis);
+    await mandates.setCreditor({
+      actor: staff.finance,
+      values: {
+        name: 'Bench B.V.',
+        creditorId: `NL${creditorIdCheckDigits('NL', '123456780000')}ZZZ123456780000`,
+        iban: 'NL20INGB0001234567',
+        bic: '',
+      },
+    });
+    await mandates.exportCollection({
+      actor: staff.finance,
+      requestedDate: '2030-06-10',
+      lines: full.map((f) => ({ mandateId: f.mandateId, amount: '12,50', remittance: 'Bench' })),
+    });
+    await restrict(
+      kluis.db,
+      org.id,
+      'fiscal_7y',
+      CREATED,
+      full
+        .filter((_, i) => i % 4 === 0)
+        .map((f) => ({ table: 'relation_mandates', id: f.mandateId, restrictedUntil: '2037-01-01' })),
+    );
+    const fullSeconds = (performance.now() - t) / 1000;
+
+    t = performance.now();
+    await seedBackground(kluis, org.id, background);
+    const backgroundSeconds = (performance.now() - t) / 1000;
+    if (!sqlite) await sql`analyze`.execute(kluis.db);
+
+    // Incidental: one web-form request (subject found or created by email + phone) at this size.
+    const intake = createIntakeService(kluis);
+    const intakeMs: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      const t0 = performance.now();
+      await intake.submitContactRequest({
+        actor: { kind: 'anonymous', orgId: org.id, ref: 'bench' },
+        channel: 'web',
+        request: {
+          name: `Nieuw ${k}`,
+          email: `nieuw${k}@bench.example`,
+          phone: `+3162${String(1_000_000 + k)
+            .slice(1)
+            .padStart(7, '0')}`,
+          message: 'Een nieuwe vraag.',
+        },
+        locale: 'nl',
+      });
+      intakeMs.push(performance.now() - t0);
+    }
+    intakeMs.sort((x, y) => x - y);
+    process.stderr.write(
+      `\n  seeded: background ${backgroundSeconds.toFixed(1)} s, full ${fullSeconds.toFixed(1)} s\n`,
+    );
+
+    const count = async (table: string) =>
+      Number(
+        (await sql<{ n: number | string }>`select count(*) as n from ${sql.table(table)}`.execute(kluis.db))
+          .rows[0]?.n ?? 0,
+      );
+    const sizes: string[] = [];
+    for (const table of [
+      'data_subjects',
+      'conversations',
+      'conversation_entries',
+      'relations',
+      'relation_contacts',
+      'relation_mandates',
+      'relation_collections',
+      'consent_records',
+      'rights_requests',
+    ]) {
+      sizes.push(`${table} ${(await count(table)).toLocaleString('en')}`);
+    }
+
+    const deps = { db: kluis.db, keyring: kluis.keyring, config: kluis.config };
+    const random = prng(20300603);
+    const pick = () => full[Math.floor(random() * full.length)]?.subjectId ?? '';
+
+    async function measure(
+      label: string,
+      n: number,
+    ): Promise<{ compile: number[]; zip: number[]; bytes: number[] }> {
+      const compile: number[] = [];
+      const zip: number[] = [];
+      const bytes: number[] = [];
+      for (let s = 0; s < warmup + n; s++) {
+        const subjectId = pick();
+        kluis.keyring.clearCache();
+        const t0 = performance.now();
+        const data = await compileSubjectExport(deps, scope, subjectId, { asOf: clock.now() });
+        const t1 = performance.now();
+        const buffer = await buildExportZip(data, 'nl');
+        const t2 = performance.now();
+        if (s >= warmup) {
+          compile.push(t1 - t0);
+          zip.push(t2 - t1);
+          bytes.push(buffer.length);
+        }
+      }
+      process.stderr.write(`  measured ${label}\n`);
+      return {
+        compile: compile.sort((a, b) => a - b),
+        zip: zip.sort((a, b) => a - b),
+        bytes: bytes.sort((a, b) => a - b),
+      };
+    }
+
+    // Baseline: without the subject indexes on relations and relation_contacts (migration 0802),
+    // dropped for the first measurement and created again exactly as the migration does.
+    const proposed = [
+      { name: 'relations_subject', table: 'relations' },
+      { name: 'relation_contacts_subject', table: 'relation_contacts' },
+    ] as const;
+    for (const p of proposed) await kluis.db.schema.dropIndex(p.name).ifExists().execute();
+    const without = await measure('without the subject indexes', baselineSamples);
+    for (const p of proposed) {
+      await kluis.db.schema
+        .createIndex(p.name)
+        .ifNotExists()
+        .on(p.table)
+        .columns(['org_id', 'subject_id'])
+        .execute();
+    }
+    if (!sqlite) await sql`analyze`.execute(kluis.db);
+    const withIndexes = await measure('with the subject indexes', samples);
+
+    const line = (label: string, v: number[]) =>
+      `${label.padEnd(44)} p50 ${ms(percentile(v, 50)).padStart(9)}  p99 ${ms(percentile(v, 99)).padStart(9)}  max ${ms(v[v.length - 1] ?? Number.NaN).padStart(9)}`;
+    const p99 = percentile(withIndexes.compile, 99);
+    process.stdout.write(
+      [
+        '',
+        `dialect       ${testDialect}`,
+        `subjects      ${background.toLocaleString('en')} background + ${fullCount} seeded through the services (one org)`,
+        `rows          ${sizes.join(', ')}`,
+        `seeding       background ${backgroundSeconds.toFixed(1)} s, full ${fullSeconds.toFixed(1)} s`,
+        `samples       ${baselineSamples} (baseline) and ${samples} (with indexes), each after ${warmup} warm-up; random full subjects; key cache cleared before each`,
+        line('compile, without subject indexes (baseline)', without.compile),
+        line('compile, with subject indexes', withIndexes.compile),
+        `compile p99 baseline / with indexes           ${(percentile(without.compile, 99) / p99).toFixed(1)}x`,
+        line('zip build (not part of the compile target)', withIndexes.zip),
+        `zip size      p50 ${(percentile(withIndexes.bytes, 50) / 1024).toFixed(1)} KiB`,
+        `intake        one web-form request at this size (subject look-up by email + phone): median ${ms(percentile(intakeMs, 50))}, max ${ms(intakeMs[intakeMs.length - 1] ?? Number.NaN)}`,
+        `target        compile p99 < 200 ms with the subject indexes: ${p99 < 200 ? 'met' : 'NOT met'} (${ms(p99)})`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    await kluis.destroy();
+  }
+}
+
+await main();

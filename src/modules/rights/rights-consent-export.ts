@@ -1,0 +1,256 @@
+/**
+ * What the consent registry gives out (P15): a consent record per purpose after ISO/IEC TS
+ * 27560 (record id, PII principal, purpose with its processing and legal basis, the notice
+ * version shown, method, timestamps and the full event history), and the one feature that uses a
+ * consent purpose today — the newsletter recipients list — which includes exactly the subjects
+ * whose newest newsletter record is "given" at the moment of export.
+ */
+import { stringify } from 'csv-stringify/sync';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/schema.js';
+import type { Kluis } from '../../kluis.js';
+import { type Actor, hasRole, type Role } from '../../shared/actor.js';
+import { AppError } from '../../shared/errors.js';
+import { type Locale, type MessageKey, t } from '../../shared/i18n/messages.js';
+import { createOrgsRepository } from '../orgs/orgs-repository.js';
+import { catalogue, type DataCategory } from '../register/register-catalogue.js';
+import { csvSafe } from '../register/register-export.js';
+import { createRelationsService } from '../relations/relations-service.js';
+import { notRestricted } from '../retention/retention-restriction.js';
+import { appendAudit } from '../security/audit-chain.js';
+import {
+  type ConsentRecord,
+  type ConsentState,
+  createConsentService,
+  currentRecords,
+  isConsentPurpose,
+  legalBasisOf,
+  type RegistryPurpose,
+  stateOf,
+} from './rights-consent.js';
+import type { consentPurposes } from './rights-schema.js';
+
+export const CONSENT_RECORD_SCHEMA = 'kluis-consent-record/1 (ISO/IEC TS 27560:2023 information structure)';
+
+/** What each consent purpose processes, and which data (purposes of the register: from the catalogue). */
+const consentProcessing: Record<
+  (typeof consentPurposes)[number],
+  { processing: string[]; data: DataCategory[] }
+> = {
+  newsletter: { processing: ['store', 'use: send the newsletter by email'], data: ['contact_details'] },
+  reference_customer: {
+    processing: ['use: name the client as a reference on our website and in proposals'],
+    data: ['contact_details'],
+  },
+};
+
+export interface ConsentEventRecord {
+  readonly record_id: string;
+  readonly event: ConsentRecord['event'];
+  readonly at: string;
+  readonly recorded_at: string;
+  readonly method: ConsentRecord['method'];
+  readonly notice_version: number | null;
+  readonly recorded_by: string;
+  readonly rights_request_id: string | null;
+}
+
+export interface ConsentRecordDocument {
+  readonly schema: string;
+  /** The id of the purpose's first record: stable for the life of this consent record. */
+  readonly record_id: string;
+  readonly controller: { readonly id: string; readonly name: string };
+  readonly pii_principal_id: string;
+  readonly purpose: {
+    readonly id: RegistryPurpose;
+    readonly description: string;
+    readonly legal_basis: 'consent' | 'legitimate_interest';
+    readonly processing: readonly string[];
+    readonly personal_data_categories: readonly DataCategory[];
+  };
+  readonly state: ConsentState;
+  readonly notice: { readonly statement_version: number | null };
+  readonly method: ConsentRecord['method'];
+  readonly timestamps: {
+    readonly first_recorded: string;
+    readonly last_changed: string;
+    readonly exported: string;
+  };
+  /** Oldest first. */
+  readonly history: readonly ConsentEventRecord[];
+}
+
+export function purposeLabel(locale: Locale, purpose: string): string {
+  const key = (
+    isConsentPurpose(purpose) ? `rights.consent.purpose.${purpose}` : `register.purpose.${purpose}`
+  ) as MessageKey;
+  return t(locale, key);
+}
+
+/** The subject's consent records, one document per purpose with any history (ISO/IEC TS 27560). */
+export async function exportConsentRecords(
+  kluis: Pick<Kluis, 'db' | 'clock'>,
+  actor: Actor,
+  subjectId: string,
+  locale: Locale,
+): Promise<ConsentRecordDocument[]> {
+  const { records } = await createConsentService(kluis).history(actor, subjectId);
+  const org = await createOrgsRepository(kluis.db).getById(actor.orgId);
+  const byPurpose = new Map<string, ConsentRecord[]>();
+  for (const r of [...records].reverse()) byPurpose.set(r.purpose, [...(byPurpose.get(r.purpose) ?? []), r]);
+  const out: ConsentRecordDocument[] = [];
+  for (const [id, history] of byPurpose) {
+    const purpose = id as RegistryPurpose;
+    const first = history[0];
+    const last = history[history.length - 1];
+    if (first === undefined || last === undefined) continue;
+    const described = isConsentPurpose(purpose)
+      ? consentProcessing[purpose]
+      : {
+          processing: [`use for ${purpose}`],
+          data: [...new Set(catalogue.filter((f) => f.purposes.includes(purpose)).map((f) => f.category))],
+        };
+    out.push({
+      schema: CONSENT_RECORD_SCHEMA,
+      record_id: first.id,
+      controller: { id: org.id, name: org.name },
+      pii_principal_id: subjectId,
+      purpose: {
+        id: purpose,
+        description: purposeLabel(locale, purpose),
+        legal_basis: legalBasisOf(purpose) === 'consent' ? 'consent' : 'legitimate_interest',
+        processing: described.processing,
+        personal_data_categories: described.data,
+      },
+      state: stateOf(purpose, last.event),
+      notice: { statement_version: last.statement_version === null ? null : Number(last.statement_version) },
+      method: last.method,
+      timestamps: {
+        first_recorded: first.created_at,
+        last_changed: last.at,
+        exported: kluis.clock.now().toISOString(),
+      },
+      history: history.map((r) => ({
+        record_id: r.id,
+        event: r.event,
+        at: r.at,
+        recorded_at: r.created_at,
+        method: r.method,
+        notice_version: r.statement_version === null ? null : Number(r.statement_version),
+        recorded_by: r.recorded_by,
+        rights_request_id: r.request_id,
+      })),
+    });
+  }
+  return out;
+}
+
+/** Who may export the newsletter list (it discloses addresses: audited). */
+export const newsletterExporters: readonly Role[] = ['privacy_officer', 'admin', 'owner'];
+
+export interface NewsletterExport {
+  readonly csv: string;
+  readonly recipients: number;
+  /** Subjects who consent but have no email address on a (visible) relation. */
+  readonly withoutAddress: number;
+}
+
+async function idsBySubject(db: Kysely<DB>, orgId: string, subjectIds: readonly string[]) {
+  if (subjectIds.length === 0) return { relations: [], contacts: [] };
+  const relations = await db
+    .selectFrom('relations')
+    .select(['id', 'subject_id'])
+    .where('org_id', '=', orgId)
+    .where('subject_id', 'in', subjectIds)
+    .where(notRestricted('relations', 'relations.id'))
+    .orderBy('created_at')
+    .execute();
+  const contacts = await db
+    .selectFrom('relation_contacts')
+    .select(['id', 'relation_id', 'subject_id'])
+    .where('org_id', '=', orgId)
+    .where('subject_id', 'in', subjectIds)
+    .where(notRestricted('relations', 'relation_contacts.relation_id'))
+    .orderBy('created_at')
+    .execute();
+  return { relations, contacts };
+}
+
+/**
+ * The newsletter recipients as CSV: only subjects whose newest newsletter record is "given" now,
+ * each with the email address of their relation (decrypted through the relations service).
+ */
+export async function exportNewsletterRecipients(
+  kluis: Pick<Kluis, 'db' | 'keyring' | 'clock'>,
+  actor: Actor,
+  locale: Locale,
+): Promise<NewsletterExport> {
+  if (!hasRole(actor, ...newsletterExporters)) {
+    throw new AppError('ERR_FORBIDDEN', { message: `requires one of ${newsletterExporters.join(',')}` });
+  }
+  const scope = { orgId: actor.orgId };
+  const consenting = await currentRecords(kluis.db, scope, 'newsletter')
+    .select(['c.subject_id as subject_id', 'c.at as at'])
+    .where('c.event', '=', 'given')
+    .orderBy('c.at')
+    .execute();
+  const since = new Map(consenting.map((c) => [c.subject_id, c.at]));
+  const { relations: relationRows, contacts } = await idsBySubject(kluis.db, scope.orgId, [...since.keys()]);
+  // Reading addresses for the purpose the person consented to, as support would see them.
+  const reader: Actor = {
+    kind: 'system',
+    orgId: actor.orgId,
+    orgKind: actor.orgKind,
+    reason: 'newsletter-export',
+    roles: ['support'],
+  };
+  const relationsService = createRelationsService(kluis);
+  const details = new Map<string, Awaited<ReturnType<typeof relationsService.getRelation>>>();
+  const detailOf = async (relationId: string) => {
+    const hit = details.get(relationId);
+    if (hit !== undefined) return hit;
+    const detail = await relationsService.getRelation({ actor: reader, relationId });
+    details.set(relationId, detail);
+    return detail;
+  };
+  const found = new Map<string, { email: string; name: string }>();
+  for (const r of relationRows) {
+    if (found.has(r.subject_id)) continue;
+    const d = await detailOf(r.id);
+    const email = d.email ?? d.person?.email ?? null;
+    if (email !== null) found.set(r.subject_id, { email, name: d.displayName ?? '' });
+  }
+  for (const c of contacts) {
+    if (found.has(c.subject_id)) continue;
+    const contact = (await detailOf(c.relation_id)).contacts.find((x) => x.id === c.id);
+    if (contact?.email) {
+      found.set(c.subject_id, {
+        email: contact.email,
+        name: [contact.givenName, contact.familyName].filter((s) => s !== null && s !== '').join(' '),
+      });
+    }
+  }
+  const seen = new Set<string>();
+  const rows: string[][] = [];
+  for (const [subjectId, at] of since) {
+    const hit = found.get(subjectId);
+    if (hit === undefined || seen.has(hit.email.toLowerCase())) continue;
+    seen.add(hit.email.toLowerCase());
+    rows.push([hit.email, hit.name, at].map(csvSafe));
+  }
+  const header = (
+    ['rights.consent.csv.email', 'rights.consent.csv.name', 'rights.consent.csv.since'] as const
+  ).map((k) => t(locale, k));
+  await appendAudit(kluis.db, kluis.clock, {
+    actor,
+    action: 'rights.consent.newsletter_exported',
+    purpose: 'newsletter',
+    fields: ['relations.email', 'relation_contacts.email', 'relations.given_name', 'relations.family_name'],
+    meta: { recipients: rows.length, without_address: since.size - found.size },
+  });
+  return {
+    csv: `\ufeff${stringify([header, ...rows], { record_delimiter: 'windows' })}`,
+    recipients: rows.length,
+    withoutAddress: since.size - found.size,
+  };
+}

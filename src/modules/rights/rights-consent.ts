@@ -1,0 +1,285 @@
+/**
+ * The consent registry (P15's consent and objection; Art. 7 and 21 GDPR): consent given and
+ * withdrawn for the purposes that rest on consent, objections made and lifted for the purposes
+ * that rest on legitimate interest (from the field catalogue). Append-only: every event is a row,
+ * the current state of a purpose is its newest row, so the full history stays provable. A
+ * withdrawal or objection takes effect at once: every feature that uses a purpose asks `mayUse`
+ * (or the same newest-row query, for lists) at the moment it processes, and each recording is
+ * audited (purpose, event, method — no values).
+ */
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import type { DB } from '../../db/schema.js';
+import type { Kluis } from '../../kluis.js';
+import { type Actor, actorRef, hasRole, type OrgScope, type Role } from '../../shared/actor.js';
+import { AppError } from '../../shared/errors.js';
+import { parseOrThrow } from '../../shared/http/validation.js';
+import { newId } from '../../shared/ids.js';
+import { catalogue, type LegalBasis, type Purpose, purposes } from '../register/register-catalogue.js';
+import { appendAudit } from '../security/audit-chain.js';
+import { createStatementRepository } from '../statement/statement-repository.js';
+import {
+  type ConsentEvent,
+  type ConsentPurpose,
+  type ConsentRecordsTable,
+  consentEvents,
+  consentMethods,
+  consentPurposes,
+} from './rights-schema.js';
+
+/**
+ * Purposes open to objection (Art. 21): those the catalogue bases (at least partly) on legitimate
+ * interest. A purpose that also serves a legal obligation (rights handling, the audit trail of
+ * system security) is not: an objection cannot stop what the law requires.
+ */
+export const objectionPurposes: readonly Purpose[] = purposes.filter((p) => {
+  const fields = catalogue.filter((f) => f.purposes.includes(p));
+  return (
+    fields.some((f) => f.legalBasis === 'legitimate_interest') &&
+    !fields.some((f) => f.legalBasis === 'legal_obligation')
+  );
+});
+
+export type RegistryPurpose = ConsentPurpose | Purpose;
+
+export function isConsentPurpose(purpose: string): purpose is ConsentPurpose {
+  return (consentPurposes as readonly string[]).includes(purpose);
+}
+
+export function isObjectionPurpose(purpose: string): purpose is Purpose {
+  return (objectionPurposes as readonly string[]).includes(purpose);
+}
+
+export function legalBasisOf(purpose: RegistryPurpose): LegalBasis {
+  return isConsentPurpose(purpose) ? 'consent' : 'legitimate_interest';
+}
+
+/** Events that belong to a purpose of each kind. */
+export function eventsFor(purpose: RegistryPurpose): readonly ConsentEvent[] {
+  return isConsentPurpose(purpose) ? ['given', 'withdrawn'] : ['objected', 'objection_lifted'];
+}
+
+/** Who reads the registry (ids, purposes and events: no contact details). */
+export const consentReaders: readonly Role[] = ['privacy_officer', 'owner', 'admin', 'support'];
+/** Who records an event: the privacy officer, and support (where "unsubscribe me" arrives). */
+export const consentRecorders: readonly Role[] = ['privacy_officer', 'support'];
+
+const registryPurposes = [...consentPurposes, ...objectionPurposes] as [string, ...string[]];
+
+/** One recording, as staff, the portal or a system step hand it in. */
+export const consentInputSchema = z
+  .object({
+    subjectId: z.uuid({ message: 'rights.consent.invalidSubject' }),
+    purpose: z.enum(registryPurposes, { message: 'rights.consent.invalidPurpose' }),
+    event: z.enum(consentEvents, { message: 'rights.consent.invalidEvent' }),
+    method: z.enum(consentMethods, { message: 'rights.consent.invalidMethod' }),
+    /** When it happened, if earlier than now (a paper form recorded later). */
+    at: z.iso.datetime({ offset: true, message: 'rights.consent.invalidAt' }).optional(),
+    /** The statement version the person was shown; defaults to the latest published one. */
+    statementVersion: z.number().int().positive({ message: 'rights.consent.invalidVersion' }).optional(),
+    requestId: z.uuid().optional(),
+  })
+  .refine((v) => eventsFor(v.purpose as RegistryPurpose).includes(v.event), {
+    path: ['event'],
+    message: 'rights.consent.eventNotForPurpose',
+  });
+export type ConsentInput = z.input<typeof consentInputSchema>;
+
+export type ConsentRecord = ConsentRecordsTable;
+
+/** The state of one purpose: consent `given`/`withdrawn`, objection `objected`/`not_objected`, or `none`. */
+export type ConsentState = 'given' | 'withdrawn' | 'objected' | 'not_objected' | 'none';
+
+export function stateOf(purpose: RegistryPurpose, newest: ConsentEvent | undefined): ConsentState {
+  if (isConsentPurpose(purpose))
+    return newest === undefined ? 'none' : newest === 'given' ? 'given' : 'withdrawn';
+  return newest === 'objected' ? 'objected' : 'not_objected';
+}
+
+/** Newest first: by the time it happened, then when it was recorded, then id (time-ordered). */
+function newestFirst(a: ConsentRecord, b: ConsentRecord): number {
+  return b.at.localeCompare(a.at) || b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id);
+}
+
+/**
+ * Rows of `purpose` in `scope` that are the newest of their subject (the current state), as a
+ * query to filter further (e.g. `event = 'given'` for everyone who consents now).
+ */
+export function currentRecords(db: Kysely<DB>, scope: OrgScope, purpose: RegistryPurpose) {
+  return db
+    .selectFrom('consent_records as c')
+    .innerJoin('data_subjects as s', 's.id', 'c.subject_id')
+    .where('c.org_id', '=', scope.orgId)
+    .where('c.purpose', '=', purpose)
+    .where('s.org_id', '=', scope.orgId)
+    .where('s.erased_at', 'is', null)
+    .where(({ exists, selectFrom, or, and, eb }) =>
+      eb.not(
+        exists(
+          selectFrom('consent_records as n')
+            .select('n.id')
+            .whereRef('n.org_id', '=', 'c.org_id')
+            .whereRef('n.subject_id', '=', 'c.subject_id')
+            .whereRef('n.purpose', '=', 'c.purpose')
+            .where((w) =>
+              or([
+                w('n.at', '>', w.ref('c.at')),
+                and([w('n.at', '=', w.ref('c.at')), w('n.created_at', '>', w.ref('c.created_at'))]),
+                and([
+                  w('n.at', '=', w.ref('c.at')),
+                  w('n.created_at', '=', w.ref('c.created_at')),
+                  w('n.id', '>', w.ref('c.id')),
+                ]),
+              ]),
+            ),
+        ),
+      ),
+    );
+}
+
+/**
+ * May `purpose` be used for this subject now? Consent: the newest record is `given`. Legitimate
+ * interest: the newest record is not `objected`. Never for an erased or unknown subject.
+ */
+export async function mayUse(
+  db: Kysely<DB>,
+  scope: OrgScope,
+  subjectId: string,
+  purpose: RegistryPurpose,
+): Promise<boolean> {
+  if (!isConsentPurpose(purpose) && !isObjectionPurpose(purpose)) {
+    throw new AppError('ERR_VALIDATION', { message: `${purpose} is not a consent or objection purpose` });
+  }
+  const subject = await db
+    .selectFrom('data_subjects')
+    .select('erased_at')
+    .where('org_id', '=', scope.orgId)
+    .where('id', '=', subjectId)
+    .executeTakeFirst();
+  if (subject === undefined || subject.erased_at !== null) return false;
+  const newest = await currentRecords(db, scope, purpose)
+    .select('c.event')
+    .where('c.subject_id', '=', subjectId)
+    .executeTakeFirst();
+  return isConsentPurpose(purpose) ? newest?.event === 'given' : newest?.event !== 'objected';
+}
+
+export interface PurposeState {
+  readonly purpose: RegistryPurpose;
+  readonly legalBasis: LegalBasis;
+  readonly state: ConsentState;
+  readonly since: string | null;
+}
+
+export type ConsentKluis = Pick<Kluis, 'db' | 'clock'>;
+
+function assertReader(actor: Actor): void {
+  if (actor.kind !== 'system' && !hasRole(actor, ...consentReaders)) {
+    throw new AppError('ERR_FORBIDDEN', { message: `requires one of ${consentReaders.join(',')}` });
+  }
+}
+
+export function createConsentService(kluis: ConsentKluis) {
+  const { db, clock } = kluis;
+
+  async function loadSubject(trx: Kysely<DB>, scope: OrgScope, subjectId: string) {
+    const subject = z.uuid().safeParse(subjectId).success
+      ? await trx
+          .selectFrom('data_subjects')
+          .select(['id', 'erased_at'])
+          .where('org_id', '=', scope.orgId)
+          .where('id', '=', subjectId)
+          .executeTakeFirst()
+      : undefined;
+    if (subject === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'data subject not found' });
+    return subject;
+  }
+
+  return {
+    /** Records consent given/withdrawn or an objection made/lifted; takes effect at once, audited. */
+    async record(input: { actor: Actor; values: unknown }): Promise<ConsentRecord> {
+      const { actor } = input;
+      if (actor.kind !== 'system' && !hasRole(actor, ...consentRecorders)) {
+        throw new AppError('ERR_FORBIDDEN', { message: `requires one of ${consentRecorders.join(',')}` });
+      }
+      const v = parseOrThrow(consentInputSchema, input.values);
+      const now = clock.now().toISOString();
+      if (v.at !== undefined && new Date(v.at).toISOString() > now) {
+        throw new AppError('ERR_VALIDATION', {
+          message: 'consent dated in the future',
+          fields: { at: 'rights.consent.invalidAt' },
+        });
+      }
+      const scope = { orgId: actor.orgId };
+      return db.transaction().execute(async (trx) => {
+        const subject = await loadSubject(trx, scope, v.subjectId);
+        if (subject.erased_at !== null) {
+          throw new AppError('ERR_RIGHTS_SUBJECT_ERASED', { message: 'data subject erased' });
+        }
+        const version =
+          v.statementVersion ??
+          (await createStatementRepository(trx).findLatestSummary(scope))?.number ??
+          null;
+        const row: ConsentRecord = {
+          id: newId(),
+          org_id: scope.orgId,
+          subject_id: subject.id,
+          purpose: v.purpose,
+          event: v.event,
+          method: v.method,
+          at: v.at === undefined ? now : new Date(v.at).toISOString(),
+          statement_version: version === null ? null : Number(version),
+          recorded_by: actorRef(actor),
+          request_id: v.requestId ?? null,
+          created_at: now,
+        };
+        await trx.insertInto('consent_records').values(row).execute();
+        await appendAudit(trx, clock, {
+          actor,
+          action: `rights.consent.${v.event}`,
+          target: { type: 'data_subject', id: subject.id },
+          purpose: 'rights_handling',
+          fields: ['consent_records.purpose', 'consent_records.event', 'consent_records.method'],
+          meta: { purpose: v.purpose, event: v.event, method: v.method, record_id: row.id },
+        });
+        return row;
+      });
+    },
+
+    /** Every record of the subject, newest first (the full history). */
+    async history(actor: Actor, subjectId: string): Promise<{ erased: boolean; records: ConsentRecord[] }> {
+      assertReader(actor);
+      const scope = { orgId: actor.orgId };
+      const subject = await loadSubject(db, scope, subjectId);
+      const records = await db
+        .selectFrom('consent_records')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .where('subject_id', '=', subject.id)
+        .execute();
+      return { erased: subject.erased_at !== null, records: records.sort(newestFirst) };
+    },
+
+    /** The current state of every registry purpose for the subject. */
+    async states(actor: Actor, subjectId: string): Promise<PurposeState[]> {
+      const { records } = await this.history(actor, subjectId);
+      return statesOf(records);
+    },
+  };
+}
+
+/** The current state per registry purpose from a subject's records. */
+export function statesOf(records: readonly ConsentRecord[]): PurposeState[] {
+  const sorted = [...records].sort(newestFirst);
+  return [...consentPurposes, ...objectionPurposes].map((purpose) => {
+    const newest = sorted.find((r) => r.purpose === purpose);
+    return {
+      purpose,
+      legalBasis: legalBasisOf(purpose),
+      state: stateOf(purpose, newest?.event),
+      since: newest?.at ?? null,
+    };
+  });
+}
+
+export type ConsentService = ReturnType<typeof createConsentService>;

@@ -1,0 +1,119 @@
+/**
+ * The retention target of the rights module (P6): a closed rights request (completed, refused or
+ * lapsed) is kept `rights_request` months after closing — to show how it was handled — and then
+ * deleted with its timeline and any export left. Consent records that name it keep their history
+ * (the link to the request is cleared by the foreign key).
+ */
+import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
+import type { DB } from '../../db/schema.js';
+import { firstKeptDay } from '../retention/retention-policies.js';
+import {
+  bucketByExpiry,
+  chunks,
+  countOf,
+  inOrg,
+  type RetentionTarget,
+  type TargetContext,
+  walkAfter,
+  walkKey,
+} from '../retention/retention-target.js';
+
+const closedStatuses = ['completed', 'refused', 'lapsed'] as const;
+
+function requestExpired(ctx: TargetContext) {
+  const p = ctx.policies.rights_request;
+  const before = firstKeptDay(p, p.value, ctx.asOf);
+  return (eb: ExpressionBuilder<DB, 'rights_requests'>) =>
+    eb.and([
+      inOrg(ctx, 'rights_requests.org_id'),
+      eb('rights_requests.status', 'in', [...closedStatuses]),
+      eb('rights_requests.closed_at', 'is not', null),
+      eb('rights_requests.closed_at', '<', before),
+    ]);
+}
+
+const expired = (db: Kysely<DB>, ctx: TargetContext) =>
+  db.selectFrom('rights_requests').where(requestExpired(ctx));
+
+export const rightsRequestsTarget: RetentionTarget = {
+  id: 'rights.requests',
+  policy: 'rights_request',
+  action: 'delete',
+  table: 'rights_requests',
+  covers: [
+    'rights_requests.requester_email',
+    'rights_requests.requester_phone',
+    'rights_requests.requester_email_bidx',
+    'rights_requests.requester_phone_bidx',
+    'rights_requests.details',
+    'rights_requests.identity_note',
+    'rights_requests.extension_reason',
+    'rights_requests.outcome_reason',
+    'rights_exports.content',
+  ],
+
+  async listExpired(db, ctx, limit, after) {
+    const rows = await expired(db, ctx)
+      .select(['id', 'subject_id', walkKey(ctx, 'rights_requests').as('cursor')])
+      .where(walkAfter(ctx, 'rights_requests', after))
+      .orderBy(walkKey(ctx, 'rights_requests'))
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      cursor: String(r.cursor),
+      subjectIds: r.subject_id === null ? [] : [r.subject_id],
+      parents: [],
+    }));
+  },
+
+  countExpired: (db, ctx) => countOf(expired(db, ctx)),
+
+  async apply(trx, ctx, ids, mode) {
+    if (ids.length === 0) return { applied: 0 };
+    let applied = 0;
+    for (const part of chunks(ids)) {
+      const still =
+        mode === 'sweep'
+          ? (await expired(trx, ctx).select('id').where('id', 'in', part).execute()).map((r) => r.id)
+          : part;
+      if (still.length === 0) continue;
+      await trx
+        .deleteFrom('rights_exports')
+        .where(inOrg(ctx, 'rights_exports.org_id'))
+        .where('request_id', 'in', still)
+        .execute();
+      await trx
+        .deleteFrom('rights_request_events')
+        .where(inOrg(ctx, 'rights_request_events.org_id'))
+        .where('request_id', 'in', still)
+        .execute();
+      await trx
+        .updateTable('consent_records')
+        .set({ request_id: null })
+        .where(inOrg(ctx, 'consent_records.org_id'))
+        .where('request_id', 'in', still)
+        .execute();
+      const result = await trx
+        .deleteFrom('rights_requests')
+        .where(inOrg(ctx, 'rights_requests.org_id'))
+        .where('id', 'in', still)
+        .executeTakeFirst();
+      applied += Number(result.numDeletedRows);
+    }
+    return { applied };
+  },
+
+  async countExpiringByMonth(db, ctx, months) {
+    const rows = await db
+      .selectFrom('rights_requests')
+      .select([sql<string>`substr(closed_at, 1, 10)`.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
+      .where('org_id', '=', ctx.orgId)
+      .where('status', 'in', [...closedStatuses])
+      .where('closed_at', 'is not', null)
+      .groupBy(sql`substr(closed_at, 1, 10)`)
+      .execute();
+    const p = ctx.policies.rights_request;
+    return bucketByExpiry(rows, p, p.value, months);
+  },
+};
