@@ -5,7 +5,6 @@
  * nothing; only a valid one reaches the intake service.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { Kluis } from '../../kluis.js';
 import { HOUR } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
@@ -13,6 +12,7 @@ import type { FieldErrors } from '../../shared/html/forms.js';
 import { renderPage } from '../../shared/http/render.js';
 import { translator } from '../../shared/i18n/messages.js';
 import type { KluisModule } from '../module.js';
+import { publicOrgOf } from '../orgs/orgs-public.js';
 import { createOrgsRepository, type Org } from '../orgs/orgs-repository.js';
 import { registerInboxRoutes } from './intake-inbox-routes.js';
 import { parseContactRequest } from './intake-schemas.js';
@@ -26,8 +26,6 @@ import {
   contactSentPage,
   type RefusalReason,
 } from './intake-views.js';
-
-const slugParams = z.object({ slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,99}$/) });
 
 /** The form's own path (no query), e.g. `/en/o/acme/contact`. */
 function formPathOf(request: FastifyRequest): string {
@@ -55,19 +53,7 @@ async function registerContactRoutes(app: Parameters<NonNullable<KluisModule['ro
   const publicAccess = { kind: 'public' } as const;
 
   /** The organisation the form belongs to: the tenant named in the path, else the operator. */
-  async function orgOf(request: FastifyRequest): Promise<Org> {
-    const params = request.params as Record<string, unknown>;
-    if (params.slug === undefined) {
-      const operator = await orgs.findOperator();
-      if (operator === undefined)
-        throw new AppError('ERR_NOT_FOUND', { message: 'no operator organisation' });
-      return operator;
-    }
-    const parsed = slugParams.safeParse(params);
-    const org = parsed.success ? await orgs.findBySlug(parsed.data.slug) : undefined;
-    if (org === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'no organisation with this slug' });
-    return org;
-  }
+  const orgOf = (request: FastifyRequest): Promise<Org> => publicOrgOf(orgs, request.params);
 
   async function showForm(
     request: FastifyRequest,

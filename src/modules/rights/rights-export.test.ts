@@ -11,9 +11,9 @@ import { parse } from 'csv-parse/sync';
 import type { Kysely } from 'kysely';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import yauzl from 'yauzl';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import { createOrg, createStaffUser } from '../../../test/factories.js';
+import { unzip } from '../../../test/zip.js';
 import type { Actor } from '../../shared/actor.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
@@ -36,30 +36,6 @@ import { subjectLinks } from './rights-subject-links.js';
 
 type Row = Record<string, unknown>;
 type LooseDB = Record<string, Row>;
-
-/** Every entry of a zip, by name, in the zip's order. */
-async function unzip(buffer: Buffer): Promise<Map<string, Buffer>> {
-  const zip = await yauzl.fromBufferPromise(buffer, { lazyEntries: true });
-  const out = new Map<string, Buffer>();
-  await new Promise<void>((resolve, reject) => {
-    zip.on('entry', (entry: yauzl.Entry) => {
-      zip.openReadStream(entry, (error, stream) => {
-        if (error) return reject(error);
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('error', reject);
-        stream.on('end', () => {
-          out.set(entry.fileName, Buffer.concat(chunks));
-          zip.readEntry();
-        });
-      });
-    });
-    zip.on('end', () => resolve());
-    zip.on('error', reject);
-    zip.readEntry();
-  });
-  return out;
-}
 
 async function rawMail(options: ConstructorParameters<typeof MailComposer>[0]): Promise<Buffer> {
   return new MailComposer(options).compile().build();

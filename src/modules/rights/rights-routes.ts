@@ -16,6 +16,7 @@ import { isMessageKey, type MessageKey, translator } from '../../shared/i18n/mes
 import { normalisePhone } from '../intake/intake-schemas.js';
 import { createSubmissionLimiter } from '../intake/intake-spam.js';
 import type { KluisModule } from '../module.js';
+import { publicOrgOf } from '../orgs/orgs-public.js';
 import { createOrgsRepository, type Org } from '../orgs/orgs-repository.js';
 import { registerConsentRoutes } from './rights-consent-routes.js';
 import { createRightsFulfilment } from './rights-fulfil.js';
@@ -38,7 +39,6 @@ export const rightsStaffRoles = ['privacy_officer'] as const;
 const staff = { access: { kind: 'staff', roles: rightsStaffRoles } } as const;
 const publicAccess = { access: { kind: 'public' } } as const;
 
-const slugParams = z.object({ slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,99}$/) });
 const idParams = z.object({ id: z.uuid() });
 const tokenParams = z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
@@ -132,19 +132,7 @@ async function registerPortalRoutes(app: FastifyInstance, kluis: Kluis): Promise
     windowMs: HOUR,
   });
 
-  async function orgOf(request: FastifyRequest): Promise<Org> {
-    const params = request.params as Record<string, unknown>;
-    if (params.slug === undefined) {
-      const operator = await orgs.findOperator();
-      if (operator === undefined)
-        throw new AppError('ERR_NOT_FOUND', { message: 'no operator organisation' });
-      return operator;
-    }
-    const parsed = slugParams.safeParse(params);
-    const org = parsed.success ? await orgs.findBySlug(parsed.data.slug) : undefined;
-    if (org === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'no organisation with this slug' });
-    return org;
-  }
+  const orgOf = (request: FastifyRequest): Promise<Org> => publicOrgOf(orgs, request.params);
 
   function showPortal(
     request: FastifyRequest,
