@@ -11,6 +11,7 @@ import { registerJobsCommands, startJobWorker } from '../modules/jobs/jobs-comma
 import { startDevMail } from '../modules/mail/mail-dev.js';
 import { registerOpsCommands } from '../modules/ops/ops-commands.js';
 import { registerRetentionCommands } from '../modules/retention/retention-commands.js';
+import { registerRightsCommands } from '../modules/rights/rights-commands.js';
 import { registerSecurityCommands } from '../modules/security/security-commands.js';
 import { seedDemo } from './demo-seed.js';
 import { doctor } from './doctor.js';
@@ -93,6 +94,7 @@ export function registerCommands(program: Command): void {
   registerSecurityCommands(program);
   registerJobsCommands(program);
   registerRetentionCommands(program);
+  registerRightsCommands(program);
 }
 
 export { ConfigError };

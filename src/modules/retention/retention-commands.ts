@@ -11,7 +11,7 @@ import { createLogger } from '../../shared/logger.js';
 import { ledgerPathOf, verifyErasureLedger } from './retention-ledger.js';
 import { retentionCategories } from './retention-registry.js';
 import { replayLedgerOnDatabase, replayLedgerOnKeystore } from './retention-replay.js';
-import { type RetentionRunResult, runRetention, totalOf } from './retention-sweep.js';
+import { DEFAULT_BATCH_SIZE, type RetentionRunResult, runRetention, totalOf } from './retention-sweep.js';
 
 export interface RetentionCliIo {
   readonly out: Writable;
@@ -99,7 +99,7 @@ export function registerRetentionCommands(program: Command, overrides: Partial<R
     .command('run')
     .description('delete, anonymise or restrict what expired (resumes an interrupted sweep)')
     .option('--dry-run', 'only count what would go, per category; change nothing')
-    .option('--batch-size <n>', 'records per transaction', '1000')
+    .option('--batch-size <n>', 'records per transaction', String(DEFAULT_BATCH_SIZE))
     .option('--json', 'print the counts as JSON')
     .action(async (opts: { dryRun?: boolean; batchSize: string; json?: boolean }) => {
       await withKluis(async (kluis) => {
@@ -108,7 +108,8 @@ export function registerRetentionCommands(program: Command, overrides: Partial<R
         const result = await runRetention(kluis, {
           dryRun: opts.dryRun === true,
           startedBy: 'system:cli',
-          batchSize: Number.isFinite(batchSize) && batchSize > 0 ? Math.min(batchSize, 10_000) : 1000,
+          batchSize:
+            Number.isFinite(batchSize) && batchSize > 0 ? Math.min(batchSize, 100_000) : DEFAULT_BATCH_SIZE,
           ...(opts.dryRun ? {} : { onProgress: bar.update }),
         });
         bar.end();

@@ -1,0 +1,85 @@
+/**
+ * `kluis rights list|retry`: the privacy officer's queue from the command line (ids, rights,
+ * states and due days — no personal values), and a retry of a failed fulfilment step (the export
+ * job of an access or portability request), as the request page's button does.
+ */
+import type { Writable } from 'node:stream';
+import type { Command } from 'commander';
+import { type Config, loadConfig } from '../../config/env.js';
+import { type Kluis, openKluis } from '../../kluis.js';
+import type { Actor } from '../../shared/actor.js';
+import { AppError } from '../../shared/errors.js';
+import { createLogger } from '../../shared/logger.js';
+import { createOrgsRepository } from '../orgs/orgs-repository.js';
+import { createRightsFulfilment } from './rights-fulfil.js';
+import { createRightsService } from './rights-service.js';
+
+export interface RightsCliIo {
+  readonly out: Writable;
+  loadConfig(): Config;
+  openKluis(config: Config): Promise<Kluis>;
+}
+
+const defaultIo: RightsCliIo = {
+  out: process.stdout,
+  loadConfig: () => loadConfig(),
+  openKluis: (config) => openKluis(config, { logger: createLogger('silent') }),
+};
+
+async function cliActor(kluis: Kluis, slug: string): Promise<Actor> {
+  const org = await createOrgsRepository(kluis.db).findBySlug(slug);
+  if (org === undefined)
+    throw new AppError('ERR_NOT_FOUND', { message: `no organisation with slug ${slug}` });
+  return { kind: 'system', orgId: org.id, orgKind: org.kind, reason: 'cli', roles: ['privacy_officer'] };
+}
+
+export function registerRightsCommands(program: Command, overrides: Partial<RightsCliIo> = {}): void {
+  const io: RightsCliIo = { ...defaultIo, ...overrides };
+  const say = (line = '') => io.out.write(`${line}\n`);
+  const withKluis = async (work: (kluis: Kluis) => Promise<void>): Promise<void> => {
+    const kluis = await io.openKluis(io.loadConfig());
+    try {
+      await work(kluis);
+    } finally {
+      await kluis.close();
+    }
+  };
+
+  const rights = program.command('rights').description('data-subject rights requests (P15–P17)');
+
+  rights
+    .command('list')
+    .description('open requests with their due day (use --all for closed ones too)')
+    .requiredOption('--org <slug>', 'the organisation')
+    .option('--all', 'also closed requests')
+    .action(async (opts: { org: string; all?: boolean }) => {
+      await withKluis(async (kluis) => {
+        const actor = await cliActor(kluis, opts.org);
+        const service = createRightsService(kluis);
+        const rows = [
+          ...(await service.list(actor, { open: true })),
+          ...(opts.all ? await service.list(actor, { open: false }) : []),
+        ];
+        if (rows.length === 0) say('no requests');
+        for (const r of rows) {
+          const due =
+            r.status === 'completed' || r.status === 'refused' || r.status === 'lapsed'
+              ? ''
+              : ` due ${r.dueOn} (${r.daysLeft} days${r.paused ? ', paused' : ''})`;
+          say(`${r.id}  ${(r.right ?? 'unspecified').padEnd(16)} ${r.status.padEnd(11)}${due}`);
+        }
+      });
+    });
+
+  rights
+    .command('retry')
+    .description('queue the export of an access or portability request again (after a failed job)')
+    .argument('<request-id>')
+    .requiredOption('--org <slug>', 'the organisation')
+    .action(async (id: string, opts: { org: string }) => {
+      await withKluis(async (kluis) => {
+        await createRightsFulfilment(kluis).requestExport(await cliActor(kluis, opts.org), id);
+        say(`export of ${id} queued; the worker compiles it and mails the requester`);
+      });
+    });
+}
