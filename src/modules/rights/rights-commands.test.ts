@@ -29,17 +29,15 @@ describe('kluis rights', () => {
       .select('subject_id')
       .where('id', '=', conversationId)
       .executeTakeFirstOrThrow();
-    const { row } = await kluis.db
-      .transaction()
-      .execute((trx) =>
-        requestRecords(kluis).insertRequest(trx, {
-          orgId: org.id,
-          right: 'access',
-          channel: 'portal',
-          email: 'kim@example.nl',
-          locale: 'nl',
-        }),
-      );
+    const { row } = await kluis.db.transaction().execute((trx) =>
+      requestRecords(kluis).insertRequest(trx, {
+        orgId: org.id,
+        right: 'access',
+        channel: 'portal',
+        email: 'kim@example.nl',
+        locale: 'nl',
+      }),
+    );
     requestId = row.id;
     await kluis.db
       .updateTable('rights_requests')
