@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
+import { createTestKluis, type TestKluis, testDialect } from '../../../test/dialects.js';
 import { InsertCounter } from '../../../test/security/insert-counter.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/logger.js';
@@ -88,6 +88,39 @@ describe('the access-log writer', () => {
     await writer.close();
   });
 
+  it('writes the rows queued when a flush starts; rows arriving during the write wait for the next one', async () => {
+    let writer: ReturnType<typeof createAccessLogWriter> | undefined;
+    let during = 0;
+    // Records a request while each INSERT is being built, as requests ending mid-write would.
+    class RecordingCounter extends InsertCounter {
+      override transformQuery(args: Parameters<InsertCounter['transformQuery']>[0]) {
+        const node = super.transformQuery(args);
+        if (node.kind === 'InsertQueryNode' && writer !== undefined) writer.record(entry(1000 + during++));
+        return node;
+      }
+    }
+    const recording = new RecordingCounter();
+    writer = createAccessLogWriter({
+      db: kluis.db.withPlugin(recording),
+      clock,
+      logger,
+      flushEveryMs: 3_600_000,
+    });
+    for (let i = 0; i < 10; i++) writer.record(entry(i));
+    await writer.flush();
+    expect(recording.inserts).toBe(1);
+    expect(await rows()).toBe(10);
+    expect(writer.pending).toBe(1);
+    await writer.flush();
+    expect(recording.inserts).toBe(2);
+    expect(await rows()).toBe(11);
+    expect(writer.pending).toBe(1);
+    const last = writer;
+    writer = undefined;
+    await last.close();
+    expect(await rows()).toBe(12);
+  });
+
   it('bounds its memory while the database is down, dropping the oldest rows', async () => {
     const writer = createAccessLogWriter({
       db: kluis.db.withPlugin(counter),
@@ -141,3 +174,108 @@ describe('the access-log writer', () => {
     expect(timesById).toEqual([...timesById].sort());
   });
 });
+
+describe.runIf(testDialect === 'sqlite')(
+  'the access-log writer on SQLite, inserting in a worker thread',
+  () => {
+    let kluis: TestKluis;
+    let counter: InsertCounter;
+    const clock = createFixedClock('2025-05-01T12:00:00.000Z');
+    beforeAll(async () => {
+      kluis = await createTestKluis({ clock });
+    });
+    afterAll(async () => {
+      await kluis.destroy();
+    });
+    beforeEach(async () => {
+      counter = new InsertCounter();
+      await kluis.db.deleteFrom('access_log').execute();
+    });
+    const sqliteOf = (k: TestKluis) => {
+      if (k.dbFile === undefined) throw new Error('expected a SQLite database');
+      return { file: k.dbFile, encryptionKey: k.config.databaseKey?.value };
+    };
+    const requestIds = async () =>
+      (await kluis.db.selectFrom('access_log').select('request_id').orderBy('request_id').execute()).map(
+        (r) => r.request_id,
+      );
+    /** A logger that keeps what it was given, to check what a failure logs. */
+    function capturingLogger() {
+      const lines: string[] = [];
+      const logger = createLogger('warn', { write: (line: string) => void lines.push(line) });
+      return { logger, lines };
+    }
+
+    it('writes the rows from the worker, committed by the time flush resolves, none through the main connection', async () => {
+      const { logger, lines } = capturingLogger();
+      const writer = createAccessLogWriter({
+        db: kluis.db.withPlugin(counter),
+        clock,
+        logger,
+        flushEveryMs: 3_600_000,
+        sqlite: sqliteOf(kluis),
+      });
+      for (let i = 0; i < 100; i++) writer.record(entry(i));
+      expect(writer.pending).toBe(100);
+      await writer.flush();
+      expect(writer.pending).toBe(0);
+      expect((await requestIds()).length).toBe(100);
+      expect(counter.inserts).toBe(0);
+      const row = await kluis.db
+        .selectFrom('access_log')
+        .selectAll()
+        .where('request_id', '=', 'req-7')
+        .executeTakeFirstOrThrow();
+      expect(row).toMatchObject({
+        ip: '10.0.0.7',
+        user_agent: 'test-agent',
+        method: 'GET',
+        route: '/',
+        status: 200,
+      });
+      expect(row.at).toBe('2025-05-01T12:00:00.000Z');
+      await writer.close();
+      expect(lines).toEqual([]);
+    });
+
+    it('writes full batches as they fill and the rest on close, losing no row', async () => {
+      const writer = createAccessLogWriter({
+        db: kluis.db.withPlugin(counter),
+        clock,
+        logger: createLogger('silent'),
+        flushEveryMs: 3_600_000,
+        maxBatch: 500,
+        sqlite: sqliteOf(kluis),
+      });
+      for (let i = 0; i < 1234; i++) writer.record(entry(i));
+      await writer.close();
+      expect(writer.pending).toBe(0);
+      const ids = await requestIds();
+      expect(ids).toHaveLength(1234);
+      expect(new Set(ids).size).toBe(1234);
+      expect(counter.inserts).toBe(0);
+    });
+
+    it('logs a code, never row contents, and writes in process when the worker cannot open the database', async () => {
+      const { logger, lines } = capturingLogger();
+      const writer = createAccessLogWriter({
+        db: kluis.db.withPlugin(counter),
+        clock,
+        logger,
+        flushEveryMs: 3_600_000,
+        sqlite: { file: sqliteOf(kluis).file, encryptionKey: 'not-the-key-of-this-database-file' },
+      });
+      for (let i = 0; i < 20; i++) writer.record(entry(i));
+      await writer.flush();
+      await writer.close();
+      expect((await requestIds()).length).toBe(20);
+      expect(counter.inserts).toBe(1);
+      expect(lines).toHaveLength(1);
+      const logged = JSON.parse(lines[0] ?? '{}') as { code?: unknown; msg?: unknown };
+      expect(logged.code).toBe('SQLITE_NOTADB');
+      expect(logged.msg).toBe('access log worker stopped; writing in process');
+      expect(lines[0]).not.toContain('10.0.0.');
+      expect(lines[0]).not.toContain('req-');
+    });
+  },
+);

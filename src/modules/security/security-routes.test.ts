@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
+import { createTestKluis, type TestKluis, testDialect } from '../../../test/dialects.js';
 import { createOrg, createStaffUser, type LoggedIn, loginAs } from '../../../test/factories.js';
 import { dropAppendOnlyGuards } from '../../../test/security/audit-attacker.js';
 import { InsertCounter } from '../../../test/security/insert-counter.js';
@@ -157,7 +157,9 @@ describe('the access-log writer under load', () => {
     }
     expect(counter.inserts).toBe(0);
     await app.close();
-    expect(counter.inserts).toBe(1);
+    // On SQLite the batch is inserted by the writer's worker thread through its own connection:
+    // the request thread's connection sees no INSERT at all.
+    expect(counter.inserts).toBe(testDialect === 'sqlite' ? 0 : 1);
     const rows = await kluis.db.selectFrom('access_log').select('id').execute();
     expect(rows).toHaveLength(100);
   });

@@ -95,6 +95,11 @@ export function createSecurityModule(options: SecurityModuleOptions = {}): Kluis
         db: kluis.db,
         clock: kluis.clock,
         logger: kluis.logger,
+        // SQLite: INSERTs run in a worker thread with its own connection to the same file.
+        sqlite:
+          kluis.dbFile === undefined
+            ? undefined
+            : { file: kluis.dbFile, encryptionKey: kluis.config.databaseKey?.value },
         ...options.accessLog,
       });
       app.decorate('accessLogWriter', writer);
