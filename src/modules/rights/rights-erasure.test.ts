@@ -51,7 +51,17 @@ const IBAN = 'NL91ABNA0417164300';
 const MAIL_ID = '<mail-marker-7c1e@example.nl>';
 const PDF = Buffer.from('%PDF-1.7\nsigned agreement pdf-marker-41aa\n%%EOF\n');
 /** Values that must not appear anywhere after erasure (in the clear, e.g. in the audit trail). */
-const clearValues = ['Anna', 'de Vries', 'devries', 'example.nl', '1111', 'Oudegracht', 'NL91', 'FORM-7d2'];
+const clearValues = [
+  'Anna',
+  'de Vries',
+  'devries',
+  'example.nl',
+  PHONE,
+  '1111 2222',
+  'Oudegracht',
+  'NL91',
+  'FORM-7d2',
+];
 
 function staff(org: Org, ...roles: Role[]): Actor {
   return {
