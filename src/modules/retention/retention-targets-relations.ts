@@ -244,6 +244,32 @@ function endedMandates(db: Kysely<DB>, ctx: TargetContext) {
     .where('relation_mandates.status', 'in', ['revoked', 'completed']);
 }
 
+/** One walk over ended mandates (past grace or past the duty): the mandate, its relation and subject. */
+async function listMandates(
+  query: ReturnType<typeof endedMandates>,
+  ctx: TargetContext,
+  limit: number,
+  after: string,
+): Promise<Candidate[]> {
+  const rows = await query
+    .select([
+      'relation_mandates.id as id',
+      'relations.subject_id as subject_id',
+      'relations.id as relation_id',
+      walkKey(ctx, 'relation_mandates').as('cursor'),
+    ])
+    .where(walkAfter(ctx, 'relation_mandates', after))
+    .orderBy(walkKey(ctx, 'relation_mandates'))
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    cursor: String(r.cursor),
+    subjectIds: [r.subject_id],
+    parents: [`relations:${r.relation_id}`],
+  }));
+}
+
 function mandatesPastGrace(db: Kysely<DB>, ctx: TargetContext) {
   return endedMandates(db, ctx)
     .where(mandateEnd, '<', graceCutoff(ctx))
@@ -257,25 +283,7 @@ export const endedMandatesTarget: RetentionTarget = {
   table: 'relation_mandates',
   covers: [],
 
-  async listExpired(db, ctx, limit, after) {
-    const rows = await mandatesPastGrace(db, ctx)
-      .select([
-        'relation_mandates.id as id',
-        'relations.subject_id as subject_id',
-        'relations.id as relation_id',
-        walkKey(ctx, 'relation_mandates').as('cursor'),
-      ])
-      .where(walkAfter(ctx, 'relation_mandates', after))
-      .orderBy(walkKey(ctx, 'relation_mandates'))
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      cursor: String(r.cursor),
-      subjectIds: [r.subject_id],
-      parents: [`relations:${r.relation_id}`],
-    }));
-  },
+  listExpired: (db, ctx, limit, after) => listMandates(mandatesPastGrace(db, ctx), ctx, limit, after),
 
   countExpired: (db, ctx) => countOf(mandatesPastGrace(db, ctx)),
 
@@ -444,25 +452,7 @@ export const fiscalMandatesTarget: RetentionTarget = {
   table: 'relation_mandates',
   covers: [],
 
-  async listExpired(db, ctx, limit, after) {
-    const rows = await mandatesPastDuty(db, ctx)
-      .select([
-        'relation_mandates.id as id',
-        'relations.subject_id as subject_id',
-        'relations.id as relation_id',
-        walkKey(ctx, 'relation_mandates').as('cursor'),
-      ])
-      .where(walkAfter(ctx, 'relation_mandates', after))
-      .orderBy(walkKey(ctx, 'relation_mandates'))
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      cursor: String(r.cursor),
-      subjectIds: [r.subject_id],
-      parents: [`relations:${r.relation_id}`],
-    }));
-  },
+  listExpired: (db, ctx, limit, after) => listMandates(mandatesPastDuty(db, ctx), ctx, limit, after),
 
   countExpired: (db, ctx) => countOf(mandatesPastDuty(db, ctx)),
 
