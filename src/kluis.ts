@@ -7,7 +7,7 @@ import type { Kysely } from 'kysely';
 import { type Config, decodeMasterKey } from './config/env.js';
 import { createKeyring, type Keyring } from './crypto/keyring.js';
 import { type KeystoreDB, keystoreMigrations } from './crypto/keystore-schema.js';
-import { type DialectName, openDatabase } from './db/database.js';
+import { type ChangeStamp, type DialectName, openDatabase } from './db/database.js';
 import { mainMigrations, migrateToLatest } from './db/migrations.js';
 import type { DB } from './db/schema.js';
 import { createMailer, type Mailer } from './modules/mail/mailer.js';
@@ -20,6 +20,8 @@ export interface Kluis {
   readonly dialect: DialectName;
   /** The SQLite file of the main database (undefined on PostgreSQL). */
   readonly dbFile: string | undefined;
+  /** The main database's change stamp (see db/database.ts): lets hot-path caches stay exact. */
+  readonly changeStamp: ChangeStamp;
   readonly keystore: Kysely<KeystoreDB>;
   readonly keyring: Keyring;
   readonly clock: Clock;
@@ -84,6 +86,7 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
     db: main.db,
     dialect: main.dialect,
     dbFile: main.file,
+    changeStamp: main.changeStamp,
     keystore: keys.db,
     keyring,
     clock,

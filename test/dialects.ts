@@ -29,6 +29,8 @@ export interface TestKluisOptions {
   clock?: Clock;
   logger?: Logger;
   env?: Record<string, string>;
+  /** False: open the databases without migrating them (migration tests). */
+  migrate?: boolean;
 }
 
 export function testEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -63,6 +65,7 @@ export async function createTestKluis(options: TestKluisOptions = {}): Promise<T
     kluis = await openKluis(config, {
       logger: options.logger ?? createLogger('silent'),
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.migrate === false ? { migrate: false } : {}),
       ...(testDialect === 'postgres' ? { schema, keystoreSchema: `${schema}_keys` } : {}),
     });
   } catch (error) {

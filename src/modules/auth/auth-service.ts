@@ -12,6 +12,7 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../../config/env.js';
 import type { Keyring } from '../../crypto/keyring.js';
+import type { ChangeStamp } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
 import { type Clock, MINUTE } from '../../shared/clock.js';
 import { createAccountService } from './auth-account.js';
@@ -33,6 +34,8 @@ export interface AuthDeps {
   keyring: Keyring;
   clock: Clock;
   config: AuthConfig;
+  /** The database's change stamp: lets the session look-up skip the query while nothing changed. */
+  changeStamp?: ChangeStamp | undefined;
   /** Defaults to argon2id with the OWASP parameters. */
   hasher?: PasswordHasher;
   /** Defaults to `defaultThrottlePolicy` (5 failures lock 15 min, doubling; 20 per IP per 15 min). */
@@ -45,7 +48,7 @@ export function createAuthService(deps: AuthDeps) {
   const { db, keyring, clock, config } = deps;
   const hasher = deps.hasher ?? createPasswordHasher();
   const throttle: ThrottlePolicy = { ...defaultThrottlePolicy, ...deps.throttle };
-  const sessions = createSessionService({ db, clock, config });
+  const sessions = createSessionService({ db, clock, config, changeStamp: deps.changeStamp });
   const users = createUsersService({ db, clock, hasher });
   const login = createLoginService({ db, keyring, clock, config, hasher, sessions, throttle });
   const account = createAccountService({ db, keyring, clock, hasher, sessions });

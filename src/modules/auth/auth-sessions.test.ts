@@ -12,8 +12,9 @@ import type {
   UnknownRow,
 } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
+import { createTestKluis, type TestKluis, testDialect } from '../../../test/dialects.js';
 import { createOrg, createStaffUser, systemActor } from '../../../test/factories.js';
+import { openSqlite } from '../../db/database.js';
 import { createFixedClock, MINUTE } from '../../shared/clock.js';
 import type { Org } from '../orgs/orgs-repository.js';
 import { type AuthService, createAuthService } from './auth-service.js';
@@ -185,5 +186,57 @@ describe('session resolution', () => {
     expect((await auth.sessions.resolve(issued.token)).kind).toBe('valid');
     clock.advance(kluis.config.sessionIdleMinutes * MINUTE);
     expect((await auth.sessions.resolve(issued.token)).kind).toBe('invalid');
+  });
+
+  it('answers a repeated look-up from memory only while nothing is written (SQLite; PostgreSQL always reads)', async () => {
+    const { issued } = await signedIn(['support']);
+    const sessions = createAuthService(kluis).sessions;
+    expect((await sessions.resolve(issued.token)).kind).toBe('valid');
+    const before = sessions.cacheStats();
+    expect((await sessions.resolve(issued.token)).kind).toBe('valid');
+    const cached = testDialect === 'sqlite';
+    expect(sessions.cacheStats().hits - before.hits).toBe(cached ? 1 : 0);
+
+    // Any write moves the change stamp, even one to an unrelated table: the next look-up reads.
+    await kluis.db.updateTable('orgs').set({ name: 'Hernoemd' }).where('id', '=', other.id).execute();
+    const afterWrite = sessions.cacheStats();
+    expect((await sessions.resolve(issued.token)).kind).toBe('valid');
+    expect(sessions.cacheStats().misses - afterWrite.misses).toBe(cached ? 1 : 0);
+    expect(sessions.cacheStats().hits).toBe(afterWrite.hits);
+  });
+
+  it.runIf(testDialect === 'sqlite')(
+    'sees what another connection commits (a CLI, the worker) at the very next request',
+    async () => {
+      const sessions = createAuthService(kluis).sessions;
+      const { staff, issued } = await signedIn(['support', 'finance']);
+      const roles = async () => {
+        const resolved = await sessions.resolve(issued.token);
+        return resolved.kind === 'valid' ? resolved.actor.roles : resolved.kind;
+      };
+      expect(await roles()).toEqual(['finance', 'support']);
+      expect(await roles()).toEqual(['finance', 'support']);
+      const file = kluis.dbFile;
+      if (file === undefined) throw new Error('expected a SQLite file');
+      const elsewhere = openSqlite(file, { encryptionKey: kluis.config.databaseKey?.value });
+      try {
+        elsewhere.prepare("DELETE FROM user_roles WHERE user_id = ? AND role = 'finance'").run(staff.user.id);
+        expect(await roles()).toEqual(['support']);
+        expect(await roles()).toEqual(['support']);
+        elsewhere.prepare('UPDATE users SET disabled = 1 WHERE id = ?').run(staff.user.id);
+        expect(await roles()).toBe('invalid');
+      } finally {
+        elsewhere.close();
+      }
+    },
+  );
+
+  it.runIf(testDialect === 'sqlite')('gives no change stamp inside an open transaction', async () => {
+    expect(kluis.changeStamp()).toMatch(/^\d+:\d+$/);
+    await kluis.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('orgs').select('id').limit(1).execute();
+      expect(kluis.changeStamp()).toBeUndefined();
+    });
+    expect(kluis.changeStamp()).toMatch(/^\d+:\d+$/);
   });
 });

@@ -8,13 +8,20 @@
 import { hash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Config } from '../../config/env.js';
+import type { ChangeStamp } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
 import { type Actor, scopeOf } from '../../shared/actor.js';
 import { type Clock, HOUR, MINUTE } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { SessionState } from '../../shared/http/access.js';
 import { appendAudit } from '../security/audit-chain.js';
-import { createAuthRepository, createSessionLookup, pendingOf, type UserWithOrg } from './auth-repository.js';
+import {
+  createAuthRepository,
+  createSessionLookup,
+  pendingOf,
+  type SessionForRequest,
+  type UserWithOrg,
+} from './auth-repository.js';
 import type { PendingStep } from './auth-schema.js';
 
 export const SESSION_COOKIE = 'kluis_session';
@@ -30,6 +37,56 @@ export interface SessionDeps {
   db: Kysely<DB>;
   clock: Clock;
   config: SessionConfig;
+  /**
+   * The database's change stamp. With one (SQLite), looked-up sessions are kept in memory while
+   * the stamp stays the same, so a request costs no query until anything is written; without one
+   * (PostgreSQL) every request reads the database.
+   */
+  changeStamp?: ChangeStamp | undefined;
+}
+
+/** Looked-up sessions kept at most; beyond, the cache starts over (it refills in one query each). */
+const SESSION_CACHE_MAX = 10_000;
+
+/**
+ * Session look-ups by id, valid for one change stamp: when the stamp moves (any write by anyone,
+ * this process included) every entry is dropped, so a logout, a disabled user or a role taken
+ * away is seen by the very next request, as without the cache. A look-up is kept only if the
+ * stamp did not move while it ran. Expiry and idle time are still judged on every request.
+ */
+function createSessionCache(
+  lookup: (id: string) => Promise<SessionForRequest | undefined>,
+  changeStamp: ChangeStamp | undefined,
+) {
+  const entries = new Map<string, SessionForRequest>();
+  let filledUnder: string | undefined;
+  let hits = 0;
+  let misses = 0;
+  return {
+    async find(id: string): Promise<SessionForRequest | undefined> {
+      const stamp = changeStamp?.();
+      if (stamp === undefined) return lookup(id);
+      if (stamp !== filledUnder) {
+        entries.clear();
+        filledUnder = stamp;
+      }
+      const hit = entries.get(id);
+      if (hit !== undefined) {
+        hits++;
+        return hit;
+      }
+      misses++;
+      const found = await lookup(id);
+      if (found !== undefined && changeStamp?.() === stamp && filledUnder === stamp) {
+        if (entries.size >= SESSION_CACHE_MAX) entries.clear();
+        entries.set(id, found);
+      }
+      return found;
+    },
+    stats(): { hits: number; misses: number; size: number } {
+      return { hits, misses, size: entries.size };
+    },
+  };
 }
 
 export interface IssuedSession {
@@ -81,7 +138,7 @@ export function createSessionService(deps: SessionDeps) {
   const { db, clock, config } = deps;
   const idleMs = config.sessionIdleMinutes * MINUTE;
   const absoluteMs = config.sessionAbsoluteHours * HOUR;
-  const findSessionForRequest = createSessionLookup(db);
+  const cache = createSessionCache(createSessionLookup(db), deps.changeStamp);
 
   /**
    * Starts a session for `user` inside the caller's transaction, deleting `options.replacing`
@@ -119,6 +176,9 @@ export function createSessionService(deps: SessionDeps) {
   return {
     issue,
 
+    /** Hits and misses of the session cache since start (health page, tests). */
+    cacheStats: cache.stats,
+
     /**
      * Replaces a session by a fresh token with the same owner and sign-in time and the given
      * pending steps (after a second factor, a password change, TOTP enrolment).
@@ -142,7 +202,7 @@ export function createSessionService(deps: SessionDeps) {
       if (token === undefined || token === '') return { kind: 'none' };
       if (!tokenPattern.test(token)) return { kind: 'invalid' };
       const id = sessionIdOf(token);
-      const found = await findSessionForRequest(id);
+      const found = await cache.find(id);
       if (found === undefined) return { kind: 'invalid' };
       const { session, user } = found;
       const now = clock.now().getTime();

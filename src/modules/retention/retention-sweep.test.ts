@@ -240,7 +240,6 @@ describe('the retention sweep', () => {
   it('truncates access-log IPs after N days and deletes rows after M days, on schedule', async () => {
     clock.set('2024-05-01T12:00:00.000Z');
     const row = (id: string, at: string) => ({
-      id,
       at,
       org_id: orgId,
       ip: '192.0.2.77',
@@ -266,13 +265,13 @@ describe('the retention sweep', () => {
     expect(totalOf(result.counts, 'security.access_log')).toMatchObject({ applied: 1, anonymised: 2 });
     const rows = await kluis.db
       .selectFrom('access_log')
-      .select(['id', 'ip', 'ip_truncated'])
-      .orderBy('id')
+      .select(['request_id', 'ip', 'ip_truncated'])
+      .orderBy('request_id')
       .execute();
     expect(rows).toEqual([
-      { id: 'a0000000-0000-4000-8000-000000000001', ip: '192.0.2.77', ip_truncated: 0 },
-      { id: 'a0000000-0000-4000-8000-000000000002', ip: '192.0.2.0', ip_truncated: 1 },
-      { id: 'a0000000-0000-4000-8000-000000000003', ip: '192.0.2.0', ip_truncated: 1 },
+      { request_id: 'a0000000-0000-4000-8000-000000000001', ip: '192.0.2.77', ip_truncated: 0 },
+      { request_id: 'a0000000-0000-4000-8000-000000000002', ip: '192.0.2.0', ip_truncated: 1 },
+      { request_id: 'a0000000-0000-4000-8000-000000000003', ip: '192.0.2.0', ip_truncated: 1 },
     ]);
   });
 

@@ -4,11 +4,14 @@
  * scoped: the operator's security role sees the whole installation (the operator runs the
  * infrastructure this metadata is about, P12); a tenant's security role sees its own org's rows.
  */
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import type { AccessLogTable } from './security-schema.js';
 
-export type AccessLogRow = AccessLogTable;
+/** A stored row. */
+export type AccessLogRow = Selectable<AccessLogTable>;
+/** A row to store: the database numbers it. */
+export type NewAccessLogRow = Omit<AccessLogRow, 'id'>;
 
 /** Whose rows a reader may see. */
 export type AccessLogScope =
@@ -45,7 +48,7 @@ export function createAccessLogRepository(db: Kysely<DB>) {
 
   return {
     /** Multi-row inserts, one statement per up to 1000 rows. */
-    async insertMany(rows: readonly AccessLogRow[]): Promise<void> {
+    async insertMany(rows: readonly NewAccessLogRow[]): Promise<void> {
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
         await db
           .insertInto('access_log')
@@ -103,7 +106,7 @@ export function createAccessLogRepository(db: Kysely<DB>) {
         .execute();
     },
 
-    async setTruncatedIp(ids: readonly string[], ip: string | null): Promise<void> {
+    async setTruncatedIp(ids: readonly number[], ip: string | null): Promise<void> {
       if (ids.length === 0) return;
       await db.updateTable('access_log').set({ ip, ip_truncated: 1 }).where('id', 'in', ids).execute();
     },

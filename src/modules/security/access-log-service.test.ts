@@ -4,7 +4,7 @@ import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import type { Actor, Role } from '../../shared/actor.js';
 import { createFixedClock, DAY } from '../../shared/clock.js';
 import { isAppError } from '../../shared/errors.js';
-import { type AccessLogRow, createAccessLogRepository } from './access-log-repository.js';
+import { createAccessLogRepository, type NewAccessLogRow } from './access-log-repository.js';
 import { createAccessLogService, sweepAccessLog } from './access-log-service.js';
 import { auditVerifyOptionsOf } from './audit-checkpoint.js';
 import { verifyAuditChain } from './audit-verify.js';
@@ -12,9 +12,8 @@ import { verifyAuditChain } from './audit-verify.js';
 const NOW = new Date('2025-06-30T12:00:00.000Z').getTime();
 const clock = createFixedClock(new Date(NOW));
 
-function row(over: Partial<AccessLogRow> & { at: string }): AccessLogRow {
+function row(over: Partial<NewAccessLogRow> & { at: string }): NewAccessLogRow {
   return {
-    id: randomUUID(),
     org_id: null,
     ip: '198.51.100.23',
     ip_truncated: 0,
@@ -143,7 +142,7 @@ describe('reading the access log', () => {
   beforeAll(async () => {
     clock.set(new Date(NOW));
     kluis = await createTestKluis({ clock });
-    const rows: AccessLogRow[] = [];
+    const rows: NewAccessLogRow[] = [];
     for (let i = 0; i < 120; i++) {
       rows.push(row({ at: ago(i * 60_000), org_id: tenantA, route: '/staff/users/:id', status: 200 }));
     }

@@ -59,7 +59,7 @@ export async function sweepAccessLog(
       const repo = createAccessLogRepository(trx);
       const gone = await repo.deleteOlderThan(deleteBefore, batchSize);
       const rows = await repo.findUntruncatedBetween(deleteBefore, truncateBefore, batchSize);
-      const byNetwork = new Map<string | null, string[]>();
+      const byNetwork = new Map<string | null, number[]>();
       for (const row of rows) {
         const network = truncateIp(row.ip);
         byNetwork.set(network, [...(byNetwork.get(network) ?? []), row.id]);

@@ -12,7 +12,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openSqlite } from '../../db/database.js';
-import type { AccessLogRow } from './access-log-repository.js';
+import type { NewAccessLogRow } from './access-log-repository.js';
 import { errorCodeOf } from './access-log-writer.js';
 
 export interface AccessLogWorkerData {
@@ -21,7 +21,7 @@ export interface AccessLogWorkerData {
 }
 
 export type AccessLogWorkerRequest =
-  | { readonly kind: 'insert'; readonly id: number; readonly rows: readonly AccessLogRow[] }
+  | { readonly kind: 'insert'; readonly id: number; readonly rows: readonly NewAccessLogRow[] }
   | { readonly kind: 'close' };
 
 export type AccessLogWorkerReply =
@@ -35,10 +35,10 @@ function start(): void {
   const data = workerData as AccessLogWorkerData;
   const handle = openSqlite(data.file, { encryptionKey: data.encryptionKey });
   const insertRow = handle.prepare(
-    `INSERT INTO access_log (id, at, org_id, ip, ip_truncated, user_agent, method, route, status, request_id)
-     VALUES (@id, @at, @org_id, @ip, @ip_truncated, @user_agent, @method, @route, @status, @request_id)`,
+    `INSERT INTO access_log (at, org_id, ip, ip_truncated, user_agent, method, route, status, request_id)
+     VALUES (@at, @org_id, @ip, @ip_truncated, @user_agent, @method, @route, @status, @request_id)`,
   );
-  const insertBatch = handle.transaction((rows: readonly AccessLogRow[]) => {
+  const insertBatch = handle.transaction((rows: readonly NewAccessLogRow[]) => {
     for (const row of rows) insertRow.run(row);
   });
   port.on('message', (message: AccessLogWorkerRequest) => {

@@ -7,17 +7,17 @@
  * next flush; beyond that the oldest are dropped and the loss is logged (counts only, never
  * addresses). Losing access-log rows never fails a request: this is metadata, not the audit trail.
  *
- * Row ids are time-ordered (see `accessLogRowId`): with random ids every batch landed on random
- * pages of the primary-key index, and the cost of a row grew with the table (bench/http: 21 µs
- * a row at 20,000 rows, 75 µs at 160,000 on an encrypted file; time-ordered ids stay at ~14 µs).
+ * Rows are numbered by the database (an integer key, migration 0304): new rows append at the end
+ * of the table. (Random UUID keys landed on random index pages, and the cost of a row grew with
+ * the table: 21 µs a row at 20,000 rows, 75 µs at 160,000; time-ordered UUIDs ~14-18 µs; an
+ * integer key ~10 µs, on an encrypted file.)
  *
  * On SQLite (`sqlite` option) the INSERTs run in a worker thread with its own connection
- * (access-log-worker.ts): the ~14 µs a row are then not spent on the request thread. The main
+ * (access-log-worker.ts): the cost of a row is then not spent on the request thread. The main
  * thread only builds rows and posts batches; `flush()` resolves once the worker has committed.
  * If the worker cannot start or stops, the writer logs a code and inserts in process again
  * through Kysely (the path PostgreSQL always takes: pg is asynchronous already).
  */
-import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -25,7 +25,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
-import { type AccessLogRow, createAccessLogRepository } from './access-log-repository.js';
+import { createAccessLogRepository, type NewAccessLogRow } from './access-log-repository.js';
 import type {
   AccessLogWorkerData,
   AccessLogWorkerReply,
@@ -71,33 +71,17 @@ export interface AccessLogWriter {
 
 export const USER_AGENT_MAX = 512;
 
-/**
- * Row ids are UUIDv7 (RFC 9562): the time in milliseconds, then 74 random bits, so new rows
- * append at the end of the primary-key index. The random part is taken from `randomUUID()`
- * (everything after its version digit), whose entropy Node draws from a pool; the `uuid`
- * package's v7 asks the system for 16 bytes per id (~4 µs), a cost on every request.
- * This is `tttttttt-tttt-7`, the part before the random bits, for a time in ms.
- */
-function uuidV7TimePrefix(at: number): string {
-  const time = at.toString(16).padStart(12, '0');
-  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7`;
-}
-
-/**
- * The timestamp text and id prefix of the current millisecond, computed once per millisecond:
- * under load many requests end within the same one.
- */
-function createRowTime() {
+/** The timestamp text of the current millisecond, computed once per millisecond. */
+function createRowTime(): (now: Date) => string {
   let ms = Number.NaN;
-  const current = { iso: '', idPrefix: '' };
-  return (now: Date): Readonly<typeof current> => {
+  let iso = '';
+  return (now) => {
     const at = now.getTime();
     if (at !== ms) {
       ms = at;
-      current.iso = now.toISOString();
-      current.idPrefix = uuidV7TimePrefix(at);
+      iso = now.toISOString();
     }
-    return current;
+    return iso;
   };
 }
 
@@ -134,7 +118,7 @@ function spawnWorker(data: AccessLogWorkerData): Worker {
 interface WorkerClient {
   /** False once the worker has failed or exited: the writer then inserts in process. */
   readonly alive: boolean;
-  insert(rows: readonly AccessLogRow[]): Promise<void>;
+  insert(rows: readonly NewAccessLogRow[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -197,7 +181,7 @@ export function createAccessLogWriter(options: AccessLogWriterOptions): AccessLo
   const repo = createAccessLogRepository(options.db);
   const worker = options.sqlite === undefined ? undefined : startWorker(options.sqlite, logger);
 
-  async function insert(batch: readonly AccessLogRow[]): Promise<void> {
+  async function insert(batch: readonly NewAccessLogRow[]): Promise<void> {
     if (worker?.alive) {
       try {
         await worker.insert(batch);
@@ -210,7 +194,7 @@ export function createAccessLogWriter(options: AccessLogWriterOptions): AccessLo
     await repo.insertMany(batch);
   }
   const rowTime = createRowTime();
-  let buffer: AccessLogRow[] = [];
+  let buffer: NewAccessLogRow[] = [];
   let dropped = 0;
   let closed = false;
   let chain: Promise<void> = Promise.resolve();
@@ -271,10 +255,8 @@ export function createAccessLogWriter(options: AccessLogWriterOptions): AccessLo
 
   return {
     record(entry) {
-      const time = rowTime(clock.now());
       buffer.push({
-        id: `${time.idPrefix}${randomUUID().slice(15)}`,
-        at: time.iso,
+        at: rowTime(clock.now()),
         org_id: entry.orgId,
         ip: entry.ip,
         ip_truncated: 0,

@@ -22,7 +22,6 @@ describe('the security jobs', () => {
   it('sweeps the access log and signs a checkpoint when the scheduler runs them', async () => {
     await createAccessLogRepository(kluis.db).insertMany([
       {
-        id: randomUUID(),
         at: new Date(clock.now().getTime() - 100 * DAY).toISOString(),
         org_id: null,
         ip: '192.0.2.1',

@@ -5,7 +5,7 @@
  * The access log holds no user id and has no foreign key to people or users: P12 says this
  * metadata is processed for system management and defence, never joined into profiles.
  */
-import { type Migration, sql } from 'kysely';
+import { type Generated, type Migration, sql } from 'kysely';
 import { isPostgres, type MigrationDb } from '../../db/dialect.js';
 
 /** A signed statement "the audit chain had hash `hash` at `seq`" (Ed25519, see audit-checkpoint.ts). */
@@ -26,7 +26,8 @@ export interface AuditCheckpointsTable {
  * raw URL, so query strings and path parameters are not logged.
  */
 export interface AccessLogTable {
-  id: string;
+  /** A row number (0304): the log is never referenced from elsewhere, and a text key was a second b-tree per row. */
+  id: Generated<number>;
   at: string;
   /** The signed-in actor's org (null for anonymous requests); used for scoping reads only. */
   org_id: string | null;
@@ -109,4 +110,67 @@ export const securityMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+
+  /**
+   * The access log gets an integer key: with a text UUID key every row was written to two
+   * b-trees (the table and the key's index) besides its three indexes; an integer key is the
+   * table's own row number. An insert costs about half as much (10 against 18 µs a row on an
+   * encrypted file, bench/http). Rows are copied in time order; their old ids go (nothing refers
+   * to them). On SQLite the copy runs in one transaction: a crash half-way leaves the old table.
+   */
+  '0304_security_access_log_integer_id': {
+    async up(db: MigrationDb) {
+      if (isPostgres(db)) {
+        await rebuildAccessLog(db, true);
+        return;
+      }
+      // Kysely runs SQLite migrations outside a transaction (no transactional DDL assumed).
+      await db.transaction().execute((trx) => rebuildAccessLog(trx, false));
+    },
+  },
 };
+
+async function rebuildAccessLog(db: MigrationDb, postgres: boolean): Promise<void> {
+  const columns = [
+    'at',
+    'org_id',
+    'ip',
+    'ip_truncated',
+    'user_agent',
+    'method',
+    'route',
+    'status',
+    'request_id',
+  ];
+  await db.schema
+    .createTable('access_log_v2')
+    .addColumn('id', postgres ? 'bigint' : 'integer', (c) =>
+      postgres ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey(),
+    )
+    .addColumn('at', 'text', (c) => c.notNull())
+    .addColumn('org_id', 'text')
+    .addColumn('ip', 'text')
+    .addColumn('ip_truncated', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('user_agent', 'text')
+    .addColumn('method', 'text', (c) => c.notNull())
+    .addColumn('route', 'text', (c) => c.notNull())
+    .addColumn('status', 'integer', (c) => c.notNull())
+    .addColumn('request_id', 'text', (c) => c.notNull())
+    .execute();
+  const list = sql.join(columns.map((c) => sql.ref(c)));
+  await sql`insert into access_log_v2 (${list}) select ${list} from access_log order by at, id`.execute(db);
+  await db.schema.dropTable('access_log').execute();
+  await db.schema.alterTable('access_log_v2').renameTo('access_log').execute();
+  // SQLite appends the row number to every index entry by itself; PostgreSQL needs it named.
+  await db.schema
+    .createIndex('access_log_at')
+    .on('access_log')
+    .columns(postgres ? ['at', 'id'] : ['at'])
+    .execute();
+  await db.schema.createIndex('access_log_org_at').on('access_log').columns(['org_id', 'at']).execute();
+  await db.schema
+    .createIndex('access_log_untruncated')
+    .on('access_log')
+    .columns(['ip_truncated', 'at'])
+    .execute();
+}
