@@ -4,29 +4,31 @@
  *   kluis-no-log   Kluis without the access-log module: session auth, org scope, access check,
  *                  CSRF hook, security headers, rate limit, request id, error handler
  *   kluis-full     every hook on, including the batched access log (P12)
- * All three serve JSON on loopback; the Kluis targets call `GET /api/v1/whoami` with a real
- * staff session cookie, so every request resolves a session from the database.
- * Targets: access logging costs <= 5% (kluis-full vs kluis-no-log), all hooks <= 30% (vs bare).
+ *   bare-headers   the bare echo sending the headers every Kluis response carries (security
+ *                  headers, request id, cache-control): what the headers alone cost
+ * All serve JSON on loopback; the Kluis targets call `GET /api/v1/whoami` with a real staff
+ * session cookie, so every request resolves its session.
+ * Targets (issue 2): access logging costs <= 5% (kluis-full vs kluis-no-log), all hooks <= 30%
+ * (vs bare). Printed besides, without a target (decision 0012): the headers alone (bare-headers
+ * vs bare) and the hooks against the echo that sends the same headers (kluis-full vs bare-headers).
  * Each cost is the median of the per-round ratios (rounds alternate the targets), printed with
  * the ratio of every round and the same cost by CPU time per request, which other work on a
  * shared machine disturbs less than throughput.
  *
- * `--detail` adds two targets that split the overhead up (not part of the verdicts):
- *   bare-headers   the bare echo sending Kluis's security headers, request id and cache-control
+ * `--detail` adds a target that splits the overhead up (not part of the verdicts):
  *   kluis-public   a public JSON route in the full app, without a session cookie (no session
  *                  lookup; access log on)
  *
  *   npm run bench -- [--seconds 5] [--rounds 3] [--connections 10] [--detail]
  */
 import { parseArgs } from 'node:util';
-import Fastify from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { modules } from '../../src/modules/index.js';
 import type { KluisModule } from '../../src/modules/module.js';
-import { computeSecurityHeaders } from '../../src/shared/http/security-headers.js';
 import { createTestKluis } from '../../test/dialects.js';
 import { createOrg, createStaffUser, loginAs } from '../../test/factories.js';
-import { compare, costOf, printTable, printVerdict, type Target } from '../lib/measure.js';
+import { compare, costOf, printCost, printTable, printVerdict, type Target } from '../lib/measure.js';
+import { bareEcho } from './bare-echo.js';
 
 const { values } = parseArgs({
   options: {
@@ -53,19 +55,9 @@ const echoModule: KluisModule = {
 };
 
 async function main(): Promise<void> {
-  const bare = Fastify({ logger: false });
-  bare.get('/echo', async () => ({ ok: true }));
+  const bare = bareEcho({ headers: false });
   const bareUrl = await listen(bare);
-
-  const bareHeaders = Fastify({ logger: false });
-  const securityHeaders = computeSecurityHeaders({ https: false });
-  bareHeaders.addHook('onRequest', (request, reply, done) => {
-    reply.headers(securityHeaders);
-    reply.header('x-request-id', request.id);
-    reply.header('cache-control', 'no-store');
-    done();
-  });
-  bareHeaders.get('/echo', async () => ({ ok: true }));
+  const bareHeaders = bareEcho({ headers: true });
   const bareHeadersUrl = await listen(bareHeaders);
 
   const env = { KLUIS_RATE_LIMIT_PER_MINUTE: '100000000' };
@@ -85,12 +77,8 @@ async function main(): Promise<void> {
 
   const targets: Target[] = [
     { name: 'bare', url: `${bareUrl}/echo` },
-    ...(values.detail
-      ? [
-          { name: 'bare-headers', url: `${bareHeadersUrl}/echo` },
-          { name: 'kluis-public', url: `${fullUrl}/bench/echo` },
-        ]
-      : []),
+    { name: 'bare-headers', url: `${bareHeadersUrl}/echo` },
+    ...(values.detail ? [{ name: 'kluis-public', url: `${fullUrl}/bench/echo` }] : []),
     { name: 'kluis-no-log', url: `${noLogUrl}/api/v1/whoami`, headers: { cookie: noLogSession.cookie } },
     { name: 'kluis-full', url: `${fullUrl}/api/v1/whoami`, headers: { cookie: fullSession.cookie } },
   ];
@@ -102,6 +90,9 @@ async function main(): Promise<void> {
   process.stdout.write('\ncost (1 − req/s ÷ reference req/s, median of the per-round ratios):\n');
   const accessLogMet = printVerdict('access log', costOf(rows, 'kluis-full', 'kluis-no-log'), 0.05);
   const allHooksMet = printVerdict('all hooks', costOf(rows, 'kluis-full', 'bare'), 0.3);
+  process.stdout.write('without a target (decision 0012):\n');
+  printCost('headers alone', costOf(rows, 'bare-headers', 'bare'));
+  printCost('hooks, same hdrs', costOf(rows, 'kluis-full', 'bare-headers'));
   process.stdout.write(
     `verdict: access log ${accessLogMet ? 'MET' : 'NOT MET'}, all hooks ${allHooksMet ? 'MET' : 'NOT MET'}\n`,
   );

@@ -18,6 +18,7 @@ import { createTestKluis } from '../../test/dialects.js';
 import { createOrg, createStaffUser, loginAs } from '../../test/factories.js';
 import { type CpuProfile, formatSelfTimes, selfTimeByFunction, selfTimeByOwner } from '../lib/cpu-profile.js';
 import { runOnce, type Target } from '../lib/measure.js';
+import { bareEcho } from './bare-echo.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,8 +30,9 @@ const { values } = parseArgs({
   },
 });
 const targetName = values.target;
-if (!['kluis-full', 'kluis-no-log', 'kluis-public'].includes(targetName)) {
-  throw new Error(`unknown target ${targetName}: kluis-full, kluis-no-log or kluis-public`);
+const targetNames = ['bare', 'bare-headers', 'kluis-full', 'kluis-no-log', 'kluis-public'];
+if (!targetNames.includes(targetName)) {
+  throw new Error(`unknown target ${targetName}: ${targetNames.join(', ')}`);
 }
 
 const echoModule: KluisModule = {
@@ -41,18 +43,27 @@ const echoModule: KluisModule = {
 };
 
 const kluis = await createTestKluis({ env: { KLUIS_RATE_LIMIT_PER_MINUTE: '100000000' } });
-const app = await buildApp(kluis, {
-  modules:
-    targetName === 'kluis-no-log' ? modules.filter((m) => m.name !== 'security') : [...modules, echoModule],
-});
-const org = await createOrg(kluis, 'tenant');
-const user = await createStaffUser(kluis, { orgId: org.id, roles: ['admin'] });
-const session = await loginAs(app, user);
+const bare = targetName.startsWith('bare');
+const app = bare
+  ? bareEcho({ headers: targetName === 'bare-headers' })
+  : await buildApp(kluis, {
+      modules:
+        targetName === 'kluis-no-log'
+          ? modules.filter((m) => m.name !== 'security')
+          : [...modules, echoModule],
+    });
 const base = await app.listen({ host: '127.0.0.1', port: 0 });
-const target: Target =
-  targetName === 'kluis-public'
-    ? { name: targetName, url: `${base}/bench/echo` }
-    : { name: targetName, url: `${base}/api/v1/whoami`, headers: { cookie: session.cookie } };
+let target: Target;
+if (bare) {
+  target = { name: targetName, url: `${base}/echo` };
+} else if (targetName === 'kluis-public') {
+  target = { name: targetName, url: `${base}/bench/echo` };
+} else {
+  const org = await createOrg(kluis, 'tenant');
+  const user = await createStaffUser(kluis, { orgId: org.id, roles: ['admin'] });
+  const session = await loginAs(app, user);
+  target = { name: targetName, url: `${base}/api/v1/whoami`, headers: { cookie: session.cookie } };
+}
 const connections = Number(values.connections);
 
 await runOnce(target, 2, connections);

@@ -124,6 +124,15 @@ export function costOf(rows: readonly Summary[], subject: string, reference: str
 
 const percent = (x: number) => `${(x * 100).toFixed(1)}%`;
 
+/** A cost without a target: `name  cost  [per round]  cpu view`. */
+export function printCost(label: string, cost: Cost): void {
+  process.stdout.write(
+    `${label.padEnd(16)} ${percent(cost.throughput).padStart(6)}   per round: ${cost.perRound
+      .map(percent)
+      .join(', ')}; by CPU time per request: ${percent(cost.cpu)}\n`,
+  );
+}
+
 /** One line per target: `name  cost  (target <= x%)  MET|NOT MET  [per round]  cpu view`. */
 export function printVerdict(label: string, cost: Cost, limit: number): boolean {
   const met = cost.throughput <= limit;

@@ -4,7 +4,7 @@
  * the rest of the code does not know which one it has.
  */
 import { hkdfSync } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLiteDatabase from 'better-sqlite3-multiple-ciphers';
 import { Kysely, type SqliteDatabase, SqliteDialect } from 'kysely';
@@ -98,11 +98,32 @@ export function unlockSqlite(handle: SQLiteDatabase.Database, encryptionKey: str
   handle.pragma(`key="x'${rawSqlcipherKey(encryptionKey)}'"`);
 }
 
+/**
+ * The database file is readable by its owner only, and so are its `-wal` and `-shm` files, which
+ * SQLite creates with the database file's mode. A new file (and folder) is created that way; an
+ * existing one with group or other bits is tightened. Encrypted or not, the file holds every
+ * record: other accounts on the machine have no business reading it (or its WAL's timing).
+ */
+function ownerOnly(file: string): void {
+  const dir = dirname(file);
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+  }
+  if (!existsSync(file)) {
+    closeSync(openSync(file, 'wx', 0o600));
+    return;
+  }
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(path) && (statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+  }
+}
+
 export function openSqlite(
   file: string,
   options: { encryptionKey?: string | undefined; secureDelete?: boolean },
 ) {
-  mkdirSync(dirname(file), { recursive: true });
+  ownerOnly(file);
   const handle = new SQLiteDatabase(file);
   if (options.encryptionKey !== undefined) unlockSqlite(handle, options.encryptionKey);
   // Reading the schema fails here, not later, when the key is wrong.

@@ -13,6 +13,31 @@ export type AccessLogRow = Selectable<AccessLogTable>;
 /** A row to store: the database numbers it. */
 export type NewAccessLogRow = Omit<AccessLogRow, 'id'>;
 
+/**
+ * A new row as the writer queues it, by position: `at, org_id, ip, user_agent, method, route,
+ * status, request_id` (the address is complete, `ip_truncated` = 0). Arrays cost half as much as
+ * objects to post to the worker thread, and bind by position there.
+ */
+export type AccessLogTuple = readonly [
+  at: string,
+  orgId: string | null,
+  ip: string | null,
+  userAgent: string | null,
+  method: string,
+  route: string,
+  status: number,
+  requestId: string,
+];
+
+/** The INSERT for one tuple, with `?` placeholders in tuple order (the worker's statement). */
+export const insertTupleSql = `INSERT INTO access_log (at, org_id, ip, user_agent, method, route, status, request_id, ip_truncated)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)`;
+
+export function rowOfTuple(t: AccessLogTuple): NewAccessLogRow {
+  const [at, org_id, ip, user_agent, method, route, status, request_id] = t;
+  return { at, org_id, ip, ip_truncated: 0, user_agent, method, route, status, request_id };
+}
+
 /** Whose rows a reader may see. */
 export type AccessLogScope =
   | { readonly kind: 'installation' }

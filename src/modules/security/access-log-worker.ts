@@ -4,15 +4,15 @@
  * thread reads, busy_timeout covers contention for the write lock) and inserts the batches the
  * writer posts, so the cost of the INSERT is not paid on the request thread.
  *
- * A batch is inserted in one transaction with one prepared single-row statement. A prepared
- * 500-row statement costs about the same (measured on an encrypted file: 4.7–5.7 µs a row for
- * either, against 13–15 µs a row through Kysely on the main thread) but needs one statement per
- * batch size and stays under the bound-parameter limit only by splitting. Replies carry only the batch id and, on failure, an
- * error code: never row contents.
+ * A batch is inserted in one transaction with one prepared single-row statement, bound by
+ * position from the writer's tuples (~7 µs a row on an encrypted file with the table's three
+ * indexes; named parameters from objects cost ~0.7 µs more, and objects twice as much to post).
+ * A prepared 500-row statement costs about the same but needs one statement per batch size.
+ * Replies carry only the batch id and, on failure, an error code: never row contents.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openSqlite } from '../../db/database.js';
-import type { NewAccessLogRow } from './access-log-repository.js';
+import { type AccessLogTuple, insertTupleSql } from './access-log-repository.js';
 import { errorCodeOf } from './access-log-writer.js';
 
 export interface AccessLogWorkerData {
@@ -21,7 +21,7 @@ export interface AccessLogWorkerData {
 }
 
 export type AccessLogWorkerRequest =
-  | { readonly kind: 'insert'; readonly id: number; readonly rows: readonly NewAccessLogRow[] }
+  | { readonly kind: 'insert'; readonly id: number; readonly rows: readonly AccessLogTuple[] }
   | { readonly kind: 'close' };
 
 export type AccessLogWorkerReply =
@@ -34,12 +34,9 @@ function start(): void {
   if (port === null) throw new Error('access-log-worker must run in a worker thread');
   const data = workerData as AccessLogWorkerData;
   const handle = openSqlite(data.file, { encryptionKey: data.encryptionKey });
-  const insertRow = handle.prepare(
-    `INSERT INTO access_log (at, org_id, ip, ip_truncated, user_agent, method, route, status, request_id)
-     VALUES (@at, @org_id, @ip, @ip_truncated, @user_agent, @method, @route, @status, @request_id)`,
-  );
-  const insertBatch = handle.transaction((rows: readonly NewAccessLogRow[]) => {
-    for (const row of rows) insertRow.run(row);
+  const insertRow = handle.prepare(insertTupleSql);
+  const insertBatch = handle.transaction((rows: readonly AccessLogTuple[]) => {
+    for (const row of rows) insertRow.run(...row);
   });
   port.on('message', (message: AccessLogWorkerRequest) => {
     if (message.kind === 'close') {

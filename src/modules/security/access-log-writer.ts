@@ -25,7 +25,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
-import { createAccessLogRepository, type NewAccessLogRow } from './access-log-repository.js';
+import { type AccessLogTuple, createAccessLogRepository, rowOfTuple } from './access-log-repository.js';
 import type {
   AccessLogWorkerData,
   AccessLogWorkerReply,
@@ -118,7 +118,7 @@ function spawnWorker(data: AccessLogWorkerData): Worker {
 interface WorkerClient {
   /** False once the worker has failed or exited: the writer then inserts in process. */
   readonly alive: boolean;
-  insert(rows: readonly NewAccessLogRow[]): Promise<void>;
+  insert(rows: readonly AccessLogTuple[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -176,12 +176,14 @@ function startWorker(data: AccessLogWorkerData, logger: Pick<Logger, 'error'>): 
 
 export function createAccessLogWriter(options: AccessLogWriterOptions): AccessLogWriter {
   const { clock, logger } = options;
-  const maxBatch = options.maxBatch ?? 500;
+  // Larger batches spread a commit and a message over more rows (bench/http, access-log cost:
+  // 16% at 64 rows, ~10% at 500, ~8% at 2000); the 1 s timer bounds the wait at low traffic.
+  const maxBatch = options.maxBatch ?? 2000;
   const maxBuffered = options.maxBuffered ?? maxBatch * 20;
   const repo = createAccessLogRepository(options.db);
   const worker = options.sqlite === undefined ? undefined : startWorker(options.sqlite, logger);
 
-  async function insert(batch: readonly NewAccessLogRow[]): Promise<void> {
+  async function insert(batch: readonly AccessLogTuple[]): Promise<void> {
     if (worker?.alive) {
       try {
         await worker.insert(batch);
@@ -191,10 +193,10 @@ export function createAccessLogWriter(options: AccessLogWriterOptions): AccessLo
         if (worker.alive || err instanceof AccessLogWorkerError) throw err;
       }
     }
-    await repo.insertMany(batch);
+    await repo.insertMany(batch.map(rowOfTuple));
   }
   const rowTime = createRowTime();
-  let buffer: NewAccessLogRow[] = [];
+  let buffer: AccessLogTuple[] = [];
   let dropped = 0;
   let closed = false;
   let chain: Promise<void> = Promise.resolve();
@@ -255,17 +257,16 @@ export function createAccessLogWriter(options: AccessLogWriterOptions): AccessLo
 
   return {
     record(entry) {
-      buffer.push({
-        at: rowTime(clock.now()),
-        org_id: entry.orgId,
-        ip: entry.ip,
-        ip_truncated: 0,
-        user_agent: entry.userAgent === null ? null : entry.userAgent.slice(0, USER_AGENT_MAX),
-        method: entry.method.slice(0, 16),
-        route: entry.route.slice(0, 256),
-        status: entry.status,
-        request_id: entry.requestId.slice(0, 64),
-      });
+      buffer.push([
+        rowTime(clock.now()),
+        entry.orgId,
+        entry.ip,
+        entry.userAgent === null ? null : entry.userAgent.slice(0, USER_AGENT_MAX),
+        entry.method.slice(0, 16),
+        entry.route.slice(0, 256),
+        entry.status,
+        entry.requestId.slice(0, 64),
+      ]);
       trim();
       if (buffer.length >= maxBatch || closed) void flush();
     },
