@@ -275,6 +275,110 @@ describe('the retention sweep', () => {
     ]);
   });
 
+  it('keeps a subject while a rights request about them is open or their export awaits download', async () => {
+    const request = (
+      id: string,
+      subjectId: string | null,
+      status: 'in_progress' | 'completed' | 'received',
+    ) => ({
+      id,
+      org_id: orgId,
+      subject_id: subjectId,
+      right_kind: 'access' as const,
+      channel: 'portal' as const,
+      locale: 'nl' as const,
+      status,
+      requester_email: null,
+      requester_phone: null,
+      requester_email_bidx: null,
+      requester_phone_bidx: null,
+      details: null,
+      token_hash: id.replace(/-/g, ''),
+      token_expires_at: '2020-02-01T00:00:00.000Z',
+      received_at: '2020-01-01T00:00:00.000Z',
+      verified_at: null,
+      verification_method: null,
+      identity_note: null,
+      paused_at: null,
+      pause_reason: null,
+      paused_days: 0,
+      extended_months: 0,
+      extension_reason: null,
+      extended_at: null,
+      due_on: '2020-02-03',
+      closed_at: status === 'completed' ? '2023-12-27T00:00:00.000Z' : null,
+      outcome: status === 'completed' ? ('fulfilled' as const) : null,
+      outcome_reason: null,
+      conversation_id: null,
+      created_at: '2020-01-01T00:00:00.000Z',
+      updated_at: '2020-01-01T00:00:00.000Z',
+    });
+    const open = await seedSubject(kluis, orgId);
+    const closed = await seedSubject(kluis, orgId);
+    const exported = await seedSubject(kluis, orgId);
+    const downloaded = await seedSubject(kluis, orgId);
+    await kluis.db
+      .insertInto('rights_requests')
+      .values([
+        request('10000000-0000-4000-8000-000000000001', open, 'in_progress'),
+        request('10000000-0000-4000-8000-000000000002', closed, 'completed'),
+        request('10000000-0000-4000-8000-000000000003', exported, 'completed'),
+        request('10000000-0000-4000-8000-000000000004', downloaded, 'completed'),
+        // An unmatched request (no subject yet) must not stop every other subject's erasure.
+        request('10000000-0000-4000-8000-000000000005', null, 'received'),
+      ])
+      .execute();
+    const exportRow = (id: string, requestId: string, subjectId: string, content: Buffer | null) => ({
+      id,
+      org_id: orgId,
+      request_id: requestId,
+      subject_id: subjectId,
+      content,
+      size_bytes: 3,
+      created_at: '2023-12-27T00:00:00.000Z',
+      expires_at: '2024-01-10T00:00:00.000Z',
+      downloaded_at: content === null ? '2023-12-28T00:00:00.000Z' : null,
+    });
+    await kluis.db
+      .insertInto('rights_exports')
+      .values([
+        exportRow(
+          '20000000-0000-4000-8000-000000000003',
+          '10000000-0000-4000-8000-000000000003',
+          exported,
+          Buffer.from('zip'),
+        ),
+        exportRow(
+          '20000000-0000-4000-8000-000000000004',
+          '10000000-0000-4000-8000-000000000004',
+          downloaded,
+          null,
+        ),
+      ])
+      .execute();
+
+    await runRetention(kluis);
+    expect((await subjectState(kluis, orgId, open)).erased).toBe(false);
+    expect((await subjectState(kluis, orgId, exported)).erased).toBe(false);
+    expect(await subjectState(kluis, orgId, closed)).toMatchObject({ erased: true, keyDestroyed: true });
+    expect(await subjectState(kluis, orgId, downloaded)).toMatchObject({ erased: true, keyDestroyed: true });
+
+    // Once the request is closed and the export gone, the next sweep erases them too.
+    await kluis.db
+      .updateTable('rights_requests')
+      .set({ status: 'completed' })
+      .where('subject_id', '=', open)
+      .execute();
+    await kluis.db
+      .updateTable('rights_exports')
+      .set({ content: null })
+      .where('subject_id', '=', exported)
+      .execute();
+    await runRetention(kluis);
+    expect((await subjectState(kluis, orgId, open)).erased).toBe(true);
+    expect((await subjectState(kluis, orgId, exported)).erased).toBe(true);
+  });
+
   it('skips held data and reports it as held; a released or expired hold protects no longer', async () => {
     const heldRecord = await seedConversation(kluis, orgId, { closedAt: '2022-01-01T00:00:00.000Z' });
     const heldPerson = await seedConversation(kluis, orgId, { closedAt: '2022-01-01T00:00:00.000Z' });

@@ -94,6 +94,11 @@ export interface RetentionTarget {
 export interface SubjectReference {
   readonly table: keyof DB & string;
   readonly column: string;
+  /**
+   * Only rows matching this keep a subject (e.g. an open request); without it, every row does.
+   * Plain SQL on the table's own columns.
+   */
+  readonly while?: RawBuilder<SqlBool>;
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
+import { openStatuses } from '../rights/rights-schema.js';
 import { firstKeptDay } from './retention-policies.js';
 import {
   countOf,
@@ -26,24 +27,32 @@ export const subjectReferences: readonly SubjectReference[] = [
   { table: 'conversations', column: 'subject_id' },
   { table: 'relations', column: 'subject_id' },
   { table: 'relation_contacts', column: 'subject_id' },
+  // A request still being handled needs its subject: an access request compiles what is kept
+  // about them, and its reply is due within the legal deadline. Closed requests do not count.
+  {
+    table: 'rights_requests',
+    column: 'subject_id',
+    while: sql<SqlBool>`status in (${sql.join(openStatuses.map((s) => sql.lit(s)))})`,
+  },
+  // A prepared export is sealed with the subject's key: destroying the key before the download
+  // would make it unreadable. Once downloaded or expired its content is gone.
+  { table: 'rights_exports', column: 'subject_id', while: sql<SqlBool>`content is not null` },
 ];
 
 /** Tables with a `subject_id` that do not keep a subject alive. */
-export const subjectReferencesIgnored: readonly string[] = [
-  'legal_holds',
-  'rights_requests',
-  'rights_exports',
-  'consent_records',
-];
+export const subjectReferencesIgnored: readonly string[] = ['legal_holds', 'consent_records'];
 
 /** `data_subjects.id` appears in none of the references (one anti-join per table, org-scoped). */
 export function nothingLeft(
   orgId: string,
   refs: readonly SubjectReference[] = subjectReferences,
 ): RawBuilder<SqlBool> {
+  // `is not null`: one null in a NOT IN list makes the test unknown for every subject.
   const parts = refs.map(
     (r) =>
-      sql`data_subjects.id not in (select ${sql.ref(r.column)} from ${sql.table(r.table)} where org_id = ${orgId})`,
+      sql`data_subjects.id not in (select ${sql.ref(r.column)} from ${sql.table(r.table)} where org_id = ${orgId} and ${sql.ref(r.column)} is not null${
+        r.while === undefined ? sql`` : sql` and ${r.while}`
+      })`,
   );
   return sql<SqlBool>`(${sql.join(parts, sql` and `)})`;
 }
