@@ -13,9 +13,10 @@ import type { Kluis } from '../../kluis.js';
 import { type Actor, hasRole } from '../../shared/actor.js';
 import { AppError, isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
-import { enforceAccess } from '../../shared/http/access.js';
+import type { SafeHtml } from '../../shared/html/html.js';
+import { enforceAccess, type RouteAccess } from '../../shared/http/access.js';
 import { renderPage } from '../../shared/http/render.js';
-import { type MessageKey, translator } from '../../shared/i18n/messages.js';
+import { type Locale, type MessageKey, type Translate, translator } from '../../shared/i18n/messages.js';
 import type { KluisModule } from '../module.js';
 import { mandateEditors, mayRead, relationEditors } from './relations-access.js';
 import {
@@ -45,6 +46,16 @@ import {
 } from './relations-views.js';
 
 const relationsAccess = { kind: 'staff', roles: ['support', 'finance'] } as const;
+
+/** What every relation sub-form page is given (each page takes the part it needs). */
+interface RelationFormArgs {
+  t: Translate;
+  locale: Locale;
+  csrf: string;
+  relation: RelationDetail;
+  values: FormValues;
+  errors: FieldErrors | undefined;
+}
 const financeAccess = { kind: 'staff', roles: ['finance'] } as const;
 const apiAccess = { kind: 'api', roles: ['support', 'finance'] } as const;
 const apiFinanceAccess = { kind: 'api', roles: ['finance'] } as const;
@@ -244,45 +255,63 @@ async function routes(app: FastifyInstance, kluis: Kluis): Promise<void> {
     }
   });
 
-  // --- contacts ---------------------------------------------------------------------------------
-
-  const renderContactForm = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    o: { values: FormValues; errors?: FieldErrors; status?: number },
-  ) => {
-    const relation = await loadDetail(request);
-    const t = translator(request.locale);
-    const csrf = reply.generateCsrf();
-    return renderPage(request, reply, {
-      title: t('relations.contact.newTitle'),
-      status: o.status ?? 200,
-      csrfToken: csrf,
-      body: contactFormPage({ t, csrf, relation, values: o.values, errors: o.errors }),
-    });
-  };
-
-  app.get(
-    '/staff/relations/:id/contacts/new',
-    { config: { access: relationsAccess } },
-    async (request, reply) => renderContactForm(request, reply, { values: {} }),
-  );
-
-  app.post(
-    '/staff/relations/:id/contacts',
-    { config: { access: relationsAccess } },
-    async (request, reply) => {
+  /**
+   * A form about one relation: GET `form` shows it (empty, or `initial`), POST `action` saves it
+   * and returns to the relation with `?done=`, or shows it again with the field errors.
+   */
+  const relationForm = (spec: {
+    form: string;
+    action: string;
+    access: RouteAccess;
+    title: MessageKey;
+    page: (o: RelationFormArgs) => SafeHtml;
+    initial?: (relation: RelationDetail) => FormValues;
+    save: (actor: Actor, relationId: string, values: FormValues, request: FastifyRequest) => Promise<unknown>;
+    done: string;
+  }) => {
+    const render = async (
+      request: FastifyRequest,
+      reply: FastifyReply,
+      o: { values?: FormValues; errors?: FieldErrors; status?: number },
+    ) => {
+      const relation = await loadDetail(request);
+      const t = translator(request.locale);
+      const csrf = reply.generateCsrf();
+      const values = o.values ?? spec.initial?.(relation) ?? {};
+      return renderPage(request, reply, {
+        title: t(spec.title),
+        status: o.status ?? 200,
+        csrfToken: csrf,
+        body: spec.page({ t, locale: request.locale, csrf, relation, values, errors: o.errors }),
+      });
+    };
+    app.get(spec.form, { config: { access: spec.access } }, async (request, reply) =>
+      render(request, reply, {}),
+    );
+    app.post(spec.action, { config: { access: spec.access } }, async (request, reply) => {
       const relationId = idParam(request, 'id');
       const values = formValues(request.body);
       try {
-        await relations.addContact({ actor: actorOf(request), relationId, values });
-        return reply.redirect(`/staff/relations/${relationId}?done=contact`, 303);
+        await spec.save(actorOf(request), relationId, values, request);
+        return reply.redirect(`/staff/relations/${relationId}?done=${spec.done}`, 303);
       } catch (error) {
         const { errors, status } = fieldErrorsOf(error);
-        return renderContactForm(request, reply, { values, errors, status });
+        return render(request, reply, { values, errors, status });
       }
-    },
-  );
+    });
+  };
+
+  // --- contacts ---------------------------------------------------------------------------------
+
+  relationForm({
+    form: '/staff/relations/:id/contacts/new',
+    action: '/staff/relations/:id/contacts',
+    access: relationsAccess,
+    title: 'relations.contact.newTitle',
+    page: contactFormPage,
+    save: (actor, relationId, values) => relations.addContact({ actor, relationId, values }),
+    done: 'contact',
+  });
 
   app.post(
     '/staff/relations/:id/contacts/:contactId/delete',
@@ -300,95 +329,36 @@ async function routes(app: FastifyInstance, kluis: Kluis): Promise<void> {
 
   // --- billing address --------------------------------------------------------------------------
 
-  const renderAddressForm = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    o: { values?: FormValues; errors?: FieldErrors; status?: number },
-  ) => {
-    const relation = await loadDetail(request);
-    const t = translator(request.locale);
-    const csrf = reply.generateCsrf();
-    const a = relation.address;
-    const values: FormValues = o.values ?? {
+  relationForm({
+    form: '/staff/relations/:id/address',
+    action: '/staff/relations/:id/address',
+    access: relationsAccess,
+    title: 'relations.address.title',
+    page: addressFormPage,
+    initial: ({ address: a }) => ({
       country: a?.country,
       city: a?.city,
       postcode: a?.postcode,
       street: a?.street,
       houseNumber: a?.houseNumber,
       houseNumberAddition: a?.houseNumberAddition ?? undefined,
-    };
-    return renderPage(request, reply, {
-      title: t('relations.address.title'),
-      status: o.status ?? 200,
-      csrfToken: csrf,
-      body: addressFormPage({ t, locale: request.locale, csrf, relation, values, errors: o.errors }),
-    });
-  };
-
-  app.get('/staff/relations/:id/address', { config: { access: relationsAccess } }, async (request, reply) =>
-    renderAddressForm(request, reply, {}),
-  );
-
-  app.post(
-    '/staff/relations/:id/address',
-    { config: { access: relationsAccess } },
-    async (request, reply) => {
-      const relationId = idParam(request, 'id');
-      const values = formValues(request.body);
-      try {
-        await relations.setAddress({ actor: actorOf(request), relationId, values });
-        return reply.redirect(`/staff/relations/${relationId}?done=address`, 303);
-      } catch (error) {
-        const { errors, status } = fieldErrorsOf(error);
-        return renderAddressForm(request, reply, { values, errors, status });
-      }
-    },
-  );
+    }),
+    save: (actor, relationId, values) => relations.setAddress({ actor, relationId, values }),
+    done: 'address',
+  });
 
   // --- agreements -------------------------------------------------------------------------------
 
-  const renderAgreementForm = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    o: { values: FormValues; errors?: FieldErrors; status?: number },
-  ) => {
-    const relation = await loadDetail(request);
-    const t = translator(request.locale);
-    const csrf = reply.generateCsrf();
-    return renderPage(request, reply, {
-      title: t('relations.agreement.newTitle'),
-      status: o.status ?? 200,
-      csrfToken: csrf,
-      body: agreementFormPage({ t, csrf, relation, values: o.values, errors: o.errors }),
-    });
-  };
-
-  app.get(
-    '/staff/relations/:id/agreements/new',
-    { config: { access: relationsAccess } },
-    async (request, reply) => renderAgreementForm(request, reply, { values: {} }),
-  );
-
-  app.post(
-    '/staff/relations/:id/agreements',
-    { config: { access: relationsAccess } },
-    async (request, reply) => {
-      const relationId = idParam(request, 'id');
-      const values = formValues(request.body);
-      try {
-        await agreements.addAgreement({
-          actor: actorOf(request),
-          relationId,
-          values,
-          document: uploadOf(request.body),
-        });
-        return reply.redirect(`/staff/relations/${relationId}?done=agreement`, 303);
-      } catch (error) {
-        const { errors, status } = fieldErrorsOf(error);
-        return renderAgreementForm(request, reply, { values, errors, status });
-      }
-    },
-  );
+  relationForm({
+    form: '/staff/relations/:id/agreements/new',
+    action: '/staff/relations/:id/agreements',
+    access: relationsAccess,
+    title: 'relations.agreement.newTitle',
+    page: agreementFormPage,
+    save: (actor, relationId, values, request) =>
+      agreements.addAgreement({ actor, relationId, values, document: uploadOf(request.body) }),
+    done: 'agreement',
+  });
 
   app.get(
     '/staff/relations/:id/agreements/:agreementId',
@@ -431,38 +401,14 @@ async function routes(app: FastifyInstance, kluis: Kluis): Promise<void> {
 
   // --- mandates (finance) -----------------------------------------------------------------------
 
-  const renderMandateForm = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    o: { values: FormValues; errors?: FieldErrors; status?: number },
-  ) => {
-    const relation = await loadDetail(request);
-    const t = translator(request.locale);
-    const csrf = reply.generateCsrf();
-    return renderPage(request, reply, {
-      title: t('relations.mandate.newTitle'),
-      status: o.status ?? 200,
-      csrfToken: csrf,
-      body: mandateFormPage({ t, csrf, relation, values: o.values, errors: o.errors }),
-    });
-  };
-
-  app.get(
-    '/staff/relations/:id/mandates/new',
-    { config: { access: financeAccess } },
-    async (request, reply) => renderMandateForm(request, reply, { values: {} }),
-  );
-
-  app.post('/staff/relations/:id/mandates', { config: { access: financeAccess } }, async (request, reply) => {
-    const relationId = idParam(request, 'id');
-    const values = formValues(request.body);
-    try {
-      await mandates.createMandate({ actor: actorOf(request), relationId, values });
-      return reply.redirect(`/staff/relations/${relationId}?done=mandate`, 303);
-    } catch (error) {
-      const { errors, status } = fieldErrorsOf(error);
-      return renderMandateForm(request, reply, { values, errors, status });
-    }
+  relationForm({
+    form: '/staff/relations/:id/mandates/new',
+    action: '/staff/relations/:id/mandates',
+    access: financeAccess,
+    title: 'relations.mandate.newTitle',
+    page: mandateFormPage,
+    save: (actor, relationId, values) => mandates.createMandate({ actor, relationId, values }),
+    done: 'mandate',
   });
 
   app.get(
