@@ -51,6 +51,28 @@ export interface DerivedActivity {
   readonly fields: readonly string[];
 }
 
+/** What a group of fields says about subjects, legal bases, retention and protection, in canonical order. */
+function commonFacts(fields: readonly CatalogueField[]) {
+  return {
+    subjects: ordered(
+      fields.map((f) => f.subjects),
+      dataSubjectCategories,
+    ),
+    legalBases: ordered(
+      fields.map((f) => f.legalBasis),
+      legalBases,
+    ),
+    retention: ordered(
+      fields.map((f) => f.retention),
+      retentionPolicies,
+    ),
+    protections: ordered(
+      fields.map((f) => f.protection),
+      protectionOrder,
+    ),
+  };
+}
+
 /** One activity per purpose that at least one catalogue field serves, in the catalogue's order. */
 export function deriveActivities(catalogue: readonly CatalogueField[]): DerivedActivity[] {
   const byPurpose = new Map<Purpose, CatalogueField[]>();
@@ -65,22 +87,7 @@ export function deriveActivities(catalogue: readonly CatalogueField[]): DerivedA
         fields.map((f) => f.category),
         dataCategories,
       ),
-      subjects: ordered(
-        fields.map((f) => f.subjects),
-        dataSubjectCategories,
-      ),
-      legalBases: ordered(
-        fields.map((f) => f.legalBasis),
-        legalBases,
-      ),
-      retention: ordered(
-        fields.map((f) => f.retention),
-        retentionPolicies,
-      ),
-      protections: ordered(
-        fields.map((f) => f.protection),
-        protectionOrder,
-      ),
+      ...commonFacts(fields),
       readRoles: [...new Set(fields.flatMap((f) => f.readRoles))].sort(),
       fields: fields.map((f) => `${f.table}.${f.column}`).sort(),
     };
@@ -110,22 +117,7 @@ export function deriveCategories(catalogue: readonly CatalogueField[]): DerivedC
         fields.flatMap((f) => f.purposes),
         purposes,
       ),
-      subjects: ordered(
-        fields.map((f) => f.subjects),
-        dataSubjectCategories,
-      ),
-      legalBases: ordered(
-        fields.map((f) => f.legalBasis),
-        legalBases,
-      ),
-      retention: ordered(
-        fields.map((f) => f.retention),
-        retentionPolicies,
-      ),
-      protections: ordered(
-        fields.map((f) => f.protection),
-        protectionOrder,
-      ),
+      ...commonFacts(fields),
     };
   });
 }
