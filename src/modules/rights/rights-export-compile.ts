@@ -41,6 +41,7 @@ import {
 import { createRetentionRepository } from '../retention/retention-repository.js';
 import { restrictableTables } from '../retention/retention-restriction.js';
 import type { PeriodUnit, RetentionAction, RetentionTrigger } from '../retention/retention-schema.js';
+import { consultationsOf, type ExportConsultation } from './rights-export-consultations.js';
 import { type LinkedTable, subjectLinks } from './rights-subject-links.js';
 
 export const EXPORT_FORMAT = 'kluis.subject-export/1';
@@ -152,6 +153,8 @@ export interface SubjectExport {
   readonly purposes: readonly ExportPurpose[];
   readonly recipients: readonly ExportRecipient[];
   readonly retention: readonly ExportRetention[];
+  /** Who consulted or changed these records and when, from the audit trail (C-579/21). */
+  readonly consultations: readonly ExportConsultation[];
   /** P12: the access log (IP address, browser) is never linked to people. */
   readonly accessLog: {
     readonly linked: false;
@@ -516,6 +519,11 @@ export async function compileSubjectExport(
         dataCategories: s.dataCategories,
       })),
     retention,
+    consultations: await consultationsOf(
+      db,
+      orgId,
+      new Map([...infos].map(([table, rows]) => [table, rows.keys()])),
+    ),
     accessLog: {
       linked: false,
       truncateIpAfterDays: deps.config?.accessLog.truncateIpAfterDays ?? null,

@@ -69,14 +69,30 @@ function csvOf(table: ExportTable): string {
     row.restricted?.until ?? null,
     row.legalHold ? 1 : 0,
   ]);
-  return stringify([header, ...records], {
-    bom: true,
-    record_delimiter: 'windows',
-    cast: { string: (v) => (formulaLike(v) ? `'${v}` : v) },
-  });
+  return stringify([header, ...records], csvOptions);
 }
 
 type T = (key: MessageKey, values?: Record<string, string | number>) => string;
+
+const csvOptions = {
+  bom: true,
+  record_delimiter: 'windows',
+  cast: { string: (v: string) => (formulaLike(v) ? `'${v}` : v) },
+} as const;
+
+function consultationsCsv(data: SubjectExport): string {
+  const header = ['at', 'action', 'table', 'record_id', 'fields', 'purpose', 'by'];
+  const records = data.consultations.map((c) => [
+    c.at,
+    c.action,
+    c.table,
+    c.recordId,
+    c.fields.join(' '),
+    c.purpose,
+    c.by,
+  ]);
+  return stringify([header, ...records], csvOptions);
+}
 
 /** A label from this module's catalogue by a computed key, or the fallback when it has none. */
 function labelOr(t: T, key: string, fallback: string): string {
@@ -303,6 +319,22 @@ ${data.purposes
 </section>
 
 <section>
+<h2>${t('rights.zip.consultations.heading')}</h2>
+<p>${t('rights.zip.consultations.text', { org })}</p>
+${
+  data.consultations.length === 0
+    ? html`<p>${t('rights.zip.consultations.none')}</p>`
+    : html`<table>
+<thead><tr><th scope="col">${t('rights.zip.consultations.at')}</th><th scope="col">${t('rights.zip.consultations.action')}</th><th scope="col">${t('rights.zip.consultations.record')}</th><th scope="col">${t('rights.zip.consultations.fields')}</th><th scope="col">${t('rights.zip.consultations.by')}</th></tr></thead>
+<tbody>${data.consultations.map(
+        (c) =>
+          html`<tr><td>${dateText(locale, c.at)}</td><td><code>${c.action}</code></td><td>${tableTitle(c.table)}</td><td>${c.fields.join(', ')}</td><td>${t(`rights.zip.consultations.by.${c.by}`)}</td></tr>`,
+      )}</tbody>
+</table>`
+}
+</section>
+
+<section>
 <h2>${t('rights.zip.accessLog.heading')}</h2>
 <p>${t('rights.zip.accessLog.text')}</p>
 <p>${
@@ -348,6 +380,7 @@ export function buildExportZip(data: SubjectExport, locale: Locale): Promise<Buf
   add('summary.html', summaryHtml(data, locale));
   add('data.json', `${JSON.stringify(data, null, 2)}\n`);
   for (const table of data.tables) add(`csv/${table.table}.csv`, csvOf(table));
+  add('csv/consultations.csv', consultationsCsv(data));
   for (const table of data.tables) {
     for (const row of table.rows) {
       for (const column of Object.keys(table.files).sort()) {

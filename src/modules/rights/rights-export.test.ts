@@ -66,6 +66,8 @@ describe('the access export (P15)', () => {
   let attachmentPdf: Buffer;
   let agreementPdf: Buffer;
   let mandateId: string;
+  let femkeConversation: string;
+  let gijsConversation: string;
 
   const femkeContact = {
     name: 'Femke Oosterhuis-Zandbergen',
@@ -349,12 +351,17 @@ describe('the access export (P15)', () => {
 
     // --- Gijs, same organisation: none of this may appear --------------------------------------
     const gijs = { name: 'Gijs Verbeek-Anders', email: 'gijs.anders@example.org', phone: '+31687654321' };
-    await intake.submitContactRequest({
+    const gijsRequest = await intake.submitContactRequest({
       actor: visitor,
       channel: 'web',
       request: { ...gijs, message: 'Andere vraag marker-gijs-0e0e' },
       locale: 'nl',
     });
+    // Consultations: support opens Femke's web request once and Gijs's once (C-579/21).
+    await inbox.getConversation({ actor: support, id: web.conversationId });
+    await inbox.getConversation({ actor: support, id: gijsRequest.conversationId });
+    femkeConversation = web.conversationId;
+    gijsConversation = gijsRequest.conversationId;
     const { id: gijsRelation } = await relations.createRelation({
       actor: finance,
       values: {
@@ -589,6 +596,45 @@ describe('the access export (P15)', () => {
     });
   });
 
+  it('lists who consulted or changed the records, when and for what, without naming the employee (C-579/21)', () => {
+    const reads = data.consultations.filter((c) => c.action === 'intake.conversation.read');
+    expect(reads).toEqual([
+      {
+        at: expect.any(String),
+        action: 'intake.conversation.read',
+        table: 'conversations',
+        recordId: femkeConversation,
+        fields: expect.arrayContaining(['body', 'requester_email']),
+        purpose: expect.any(String),
+        by: 'staff',
+      },
+    ]);
+    // Changes count too: the relation and the mandate were made by finance staff.
+    expect(data.consultations.some((c) => c.table === 'relations' && c.by === 'staff')).toBe(true);
+    expect(data.consultations.some((c) => c.table === 'relation_mandates' && c.recordId === mandateId)).toBe(
+      true,
+    );
+    // Oldest first, nobody else's records, no staff identity anywhere.
+    const times = data.consultations.map((c) => c.at);
+    expect(times).toEqual([...times].sort());
+    expect(data.consultations.some((c) => c.recordId === gijsConversation)).toBe(false);
+    const json = JSON.stringify(data.consultations);
+    for (const actor of [support, finance]) {
+      if (actor.kind === 'user') expect(json).not.toContain(actor.userId);
+    }
+    const csv = parse(text('csv/consultations.csv'), { bom: true, columns: true }) as Record<
+      string,
+      string
+    >[];
+    expect(csv).toHaveLength(data.consultations.length);
+    expect(csv.find((r) => r.action === 'intake.conversation.read')).toMatchObject({
+      table: 'conversations',
+      record_id: femkeConversation,
+      by: 'staff',
+    });
+    expect(text('summary.html')).toContain('Wie uw gegevens heeft ingezien of gewijzigd');
+  });
+
   it('writes a readable, escaped, script-free summary in the subject’s language with the complaint route', async () => {
     const nl = text('summary.html');
     expect(nl).toContain('<html lang="nl">');
@@ -608,7 +654,10 @@ describe('the access export (P15)', () => {
   it('carries one CSV per linked table, the files themselves, in a fixed order, byte for byte reproducible', async () => {
     const names = [...files.keys()];
     expect(names.slice(0, 3)).toEqual(['README.txt', 'summary.html', 'data.json']);
-    expect(names.filter((n) => n.startsWith('csv/'))).toEqual(subjectLinks.map((l) => `csv/${l.table}.csv`));
+    expect(names.filter((n) => n.startsWith('csv/'))).toEqual([
+      ...subjectLinks.map((l) => `csv/${l.table}.csv`),
+      'csv/consultations.csv',
+    ]);
     const conversations = parse(text('csv/conversations.csv'), { bom: true, columns: true }) as Record<
       string,
       string

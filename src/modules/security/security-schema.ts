@@ -128,6 +128,16 @@ export const securityMigrations: Record<string, Migration> = {
       await db.transaction().execute((trx) => rebuildAccessLog(trx, false));
     },
   },
+  /** An access export lists the audit entries about the subject's records (rights-export-consultations.ts). */
+  '0305_security_audit_target': {
+    async up(db: MigrationDb) {
+      await db.schema
+        .createIndex('audit_log_target')
+        .on('audit_log')
+        .columns(['org_id', 'target_type', 'target_id'])
+        .execute();
+    },
+  },
 };
 
 async function rebuildAccessLog(db: MigrationDb, postgres: boolean): Promise<void> {

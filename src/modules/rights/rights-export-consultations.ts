@@ -1,0 +1,95 @@
+/**
+ * Who consulted or changed the subject's records, and when (GDPR Art. 15(1)). The Court of
+ * Justice held (C-579/21, Pankki S, 22 June 2023) that the dates and purposes of consultations
+ * of a person's data are part of what access gives; the identity of the employees who made them
+ * is not, unless needed to check lawfulness (it can then be asked for). So each entry says when,
+ * what was done (the audit action), to which exported record, which fields (names only, as the
+ * audit trail holds them), for which purpose, and by what kind of actor — staff, an API client,
+ * the system, the public — never which person.
+ *
+ * Read from the audit trail: the entries of this org whose target is one of the records in the
+ * export. The map below names the audit target type of every exported table that is audited.
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/schema.js';
+
+/** Exported table → the `target.type` its audit entries use. */
+export const auditTargetTypes: Readonly<Record<string, string>> = {
+  data_subjects: 'data_subject',
+  conversations: 'conversation',
+  conversation_attachments: 'conversation_attachment',
+  relations: 'relation',
+  relation_mandates: 'mandate',
+  relation_agreements: 'agreement',
+  relation_collections: 'collection',
+  rights_requests: 'rights_request',
+};
+
+export type ConsultationActor = 'staff' | 'api' | 'system' | 'public';
+
+export interface ExportConsultation {
+  readonly at: string;
+  readonly action: string;
+  /** The exported record: its table and id (the CSV and data.json carry the same id). */
+  readonly table: string;
+  readonly recordId: string;
+  readonly fields: readonly string[];
+  readonly purpose: string | null;
+  readonly by: ConsultationActor;
+}
+
+const CHUNK = 500;
+
+/** The kind of actor an audit `actor` reference names (`user:…`, `api_key:…`, `system:…`, else public). */
+export function consultationActor(ref: string): ConsultationActor {
+  if (ref.startsWith('user:')) return 'staff';
+  if (ref.startsWith('api_key:')) return 'api';
+  if (ref.startsWith('system:')) return 'system';
+  return 'public';
+}
+
+function fieldNames(json: string): string[] {
+  try {
+    const value: unknown = JSON.parse(json);
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Audit entries about `records` (table → ids), oldest first. */
+export async function consultationsOf(
+  db: Kysely<DB>,
+  orgId: string,
+  records: ReadonlyMap<string, Iterable<string>>,
+): Promise<ExportConsultation[]> {
+  const found: (ExportConsultation & { seq: number })[] = [];
+  for (const [table, idList] of records) {
+    const type = auditTargetTypes[table];
+    if (type === undefined) continue;
+    const ids = [...idList];
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const rows = await db
+        .selectFrom('audit_log')
+        .select(['seq', 'at', 'actor', 'action', 'target_id', 'purpose', 'fields'])
+        .where('org_id', '=', orgId)
+        .where('target_type', '=', type)
+        .where('target_id', 'in', ids.slice(i, i + CHUNK))
+        .execute();
+      for (const r of rows) {
+        found.push({
+          seq: Number(r.seq),
+          at: r.at,
+          action: r.action,
+          table,
+          recordId: r.target_id ?? '',
+          fields: fieldNames(r.fields),
+          purpose: r.purpose,
+          by: consultationActor(r.actor),
+        });
+      }
+    }
+  }
+  found.sort((a, b) => a.seq - b.seq);
+  return found.map(({ seq: _seq, ...entry }) => entry);
+}
