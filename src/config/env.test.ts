@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -171,10 +171,13 @@ describe('production refuses insecure configuration (P11)', () => {
   });
 
   it('allows development defaults outside production, with generated owner-only secrets', () => {
-    const config = loadConfig({ NODE_ENV: 'development', KLUIS_DATA_DIR: dir });
+    const dataDir = join(dir, 'fresh-data');
+    const config = loadConfig({ NODE_ENV: 'development', KLUIS_DATA_DIR: dataDir });
     expect(config.masterKey.source).toBe('dev-generated');
     expect(config.databaseKey?.source).toBe('dev-generated');
     expect(config.cookieSecure).toBe(false);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dataDir, 'dev-secrets.json')).mode & 0o777).toBe(0o600);
   });
 });
 

@@ -172,7 +172,11 @@ function devSecrets(dataDir: string): { masterKey: string; databaseKey: string }
       .parse(JSON.parse(readFileSync(file, 'utf8')));
     return parsed;
   }
-  mkdirSync(dirname(file), { recursive: true });
+  if (!existsSync(dirname(file))) {
+    // The data folder holds the database and these keys: owner-only, like `kluis init` makes it.
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    chmodSync(dirname(file), 0o700);
+  }
   const secrets = {
     masterKey: randomBytes(32).toString('base64url'),
     databaseKey: randomBytes(32).toString('base64url'),
