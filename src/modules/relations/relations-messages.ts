@@ -85,6 +85,9 @@ export const relationsNl = {
   'relations.detail.noAgreements': 'Nog geen overeenkomsten.',
   'relations.detail.addAgreement': 'Overeenkomst toevoegen',
   'relations.detail.mandates': 'Incassomachtigingen',
+  'relations.restricted.tag': 'Beperkt (fiscale bewaarplicht)',
+  'relations.restricted.notice':
+    'Deze gegevens worden alleen nog bewaard omdat de fiscale bewaarplicht dat eist (AWR art. 52). Gebruik ze niet voor iets anders; ze worden gewist zodra de termijn verstrijkt.',
   'relations.detail.noMandates': 'Nog geen machtigingen.',
   'relations.detail.addMandate': 'Machtiging vastleggen',
   'relations.detail.backToList': 'Terug naar relaties',
@@ -342,6 +345,9 @@ export const relationsEn: Record<keyof typeof relationsNl, string> = {
   'relations.detail.noAgreements': 'No agreements yet.',
   'relations.detail.addAgreement': 'Add agreement',
   'relations.detail.mandates': 'Direct-debit mandates',
+  'relations.restricted.tag': 'Restricted (fiscal duty)',
+  'relations.restricted.notice':
+    'This data is kept only because the fiscal retention duty requires it (AWR art. 52). Do not use it for anything else; it is deleted when the period ends.',
   'relations.detail.noMandates': 'No mandates yet.',
   'relations.detail.addMandate': 'Record mandate',
   'relations.detail.backToList': 'Back to relations',

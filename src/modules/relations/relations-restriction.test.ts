@@ -22,9 +22,13 @@ interface ApiList {
 
 interface ApiDetail {
   id: string;
-  agreements: { id: string }[];
-  mandates: { id: string; reference: string }[];
+  restricted: boolean;
+  agreements: { id: string; restricted: boolean }[];
+  mandates: { id: string; reference: string; restricted: boolean }[];
 }
+
+const RESTRICTED_TAG = 'Beperkt (fiscale bewaarplicht)';
+const tagsIn = (body: string) => body.split(RESTRICTED_TAG).length - 1;
 
 const referenceOf = (mandateId: string) => `M-${mandateId.slice(0, 8)}`;
 
@@ -115,6 +119,8 @@ describe('restricted relations over HTTP', () => {
     for (const sort of ['name', 'created']) {
       const page = await get(finance, `/staff/relations?sort=${sort}`);
       expect(page.body).toContain(`/staff/relations/${ended.id}`);
+      // Marked, so finance does not use it for anything but the duty; only the ended one is.
+      expect(tagsIn(page.body)).toBe(1);
       const list = await getJson<ApiList>(finance, `/api/v1/relations?sort=${sort}`);
       expect(list.items.map((r) => r.id).sort()).toEqual([ended.id, running.id, plain.id].sort());
       expect(list.total).toBe(3);
@@ -153,11 +159,19 @@ describe('restricted relations over HTTP', () => {
     const page = await get(finance, base);
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain(referenceOf(only(ended.mandateIds)));
+    // The relation, its agreement and its mandate each carry the mark, and the page says why.
+    expect(tagsIn(page.body)).toBe(3);
+    expect(page.body).toContain('fiscale bewaarplicht dat eist (AWR art. 52)');
     expect((await get(finance, `${base}/agreements/${only(ended.agreementIds)}`)).statusCode).toBe(200);
     expect((await get(finance, `${base}/mandates/${only(ended.mandateIds)}`)).statusCode).toBe(200);
     const detail = await getJson<ApiDetail>(finance, `/api/v1/relations/${ended.id}`);
     expect(detail.agreements.map((a) => a.id)).toEqual(ended.agreementIds);
     expect(detail.mandates.map((m) => m.id)).toEqual(ended.mandateIds);
+    expect([
+      detail.restricted,
+      ...detail.agreements.map((a) => a.restricted),
+      ...detail.mandates.map((m) => m.restricted),
+    ]).toEqual([true, true, true]);
   });
 
   it('hides a restricted mandate of a running relationship from support and keeps it for finance', async () => {
@@ -171,9 +185,12 @@ describe('restricted relations over HTTP', () => {
     const plainForSupport = await getJson<ApiDetail>(support, `/api/v1/relations/${plain.id}`);
     expect(plainForSupport.mandates.map((m) => m.id)).toEqual(plain.mandateIds);
 
-    expect((await get(finance, `/staff/relations/${running.id}`)).body).toContain(referenceOf(mandateId));
+    const financePage = (await get(finance, `/staff/relations/${running.id}`)).body;
+    expect(financePage).toContain(referenceOf(mandateId));
+    expect(tagsIn(financePage)).toBe(1);
     const forFinance = await getJson<ApiDetail>(finance, `/api/v1/relations/${running.id}`);
     expect(forFinance.mandates.map((m) => m.id)).toEqual([mandateId]);
+    expect(forFinance).toMatchObject({ restricted: false, mandates: [{ restricted: true }] });
   });
 
   it('never offers or collects a restricted mandate, not even for finance', async () => {

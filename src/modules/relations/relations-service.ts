@@ -14,6 +14,7 @@ import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
 import { newId } from '../../shared/ids.js';
+import { restrictedAmong } from '../retention/retention-restriction.js';
 import { appendAudit } from '../security/audit-chain.js';
 import { createSubjectsService } from '../subjects/subjects-service.js';
 import { assertMayEdit, assertMayRead, relationEditors } from './relations-access.js';
@@ -63,6 +64,8 @@ export interface RelationSummary {
   readonly startedAt: string | null;
   readonly endedAt: string | null;
   readonly createdAt: string;
+  /** Kept only for a legal duty (GDPR Art. 18): finance alone sees it, marked as such. */
+  readonly restricted: boolean;
 }
 
 export interface ContactView extends PersonView {
@@ -81,6 +84,7 @@ export interface AgreementSummary {
   readonly signatureChannel: SignatureChannel | null;
   readonly hasDocument: boolean;
   readonly documentSize: number | null;
+  readonly restricted: boolean;
 }
 
 /** What support and finance both see of a mandate: never the IBAN itself. */
@@ -94,6 +98,7 @@ export interface MandateSummary {
   readonly signedAt: string;
   readonly nextSequenceType: SequenceType | null;
   readonly lastCollectionAt: string | null;
+  readonly restricted: boolean;
 }
 
 export interface RelationDetail extends RelationSummary {
@@ -120,6 +125,8 @@ export const RELATION_PAGE_SIZE = 25;
 export const NAME_SORT_CAP = 5000;
 
 const relationFields = ['given_name', 'family_name', 'form_of_address', 'email', 'phone'] as const;
+
+const idsOf = (rows: readonly { id: string }[]) => rows.map((r) => r.id);
 
 export function displayNameOf(
   kind: RelationKind,
@@ -154,7 +161,7 @@ export function createRelationsService(deps: RelationsDeps) {
     };
   }
 
-  async function summaryOf(row: RelationRow): Promise<RelationSummary> {
+  async function summaryOf(row: RelationRow, restricted: ReadonlySet<string>): Promise<RelationSummary> {
     const displayName =
       row.kind === 'organisation'
         ? row.organisation_name
@@ -169,6 +176,7 @@ export function createRelationsService(deps: RelationsDeps) {
       startedAt: row.started_at,
       endedAt: row.ended_at,
       createdAt: row.created_at,
+      restricted: restricted.has(row.id),
     };
   }
 
@@ -300,15 +308,16 @@ export function createRelationsService(deps: RelationsDeps) {
     }): Promise<RelationListPage> {
       assertMayRead(input.actor, 'relations.family_name');
       const repo = createRelationsRepository(db);
+      const scope = scopeOf(input.actor);
       const total = await repo.countRelations(input.actor, input.status);
       const pages = Math.max(1, Math.ceil(total / RELATION_PAGE_SIZE));
       const page = Math.min(Math.max(1, input.page), pages);
       const offset = (page - 1) * RELATION_PAGE_SIZE;
       let items: RelationSummary[];
       if (input.sort === 'name') {
-        const all = await Promise.all(
-          (await repo.listAllRelations(input.actor, input.status, NAME_SORT_CAP)).map((r) => summaryOf(r)),
-        );
+        const rows = await repo.listAllRelations(input.actor, input.status, NAME_SORT_CAP);
+        const marked = await restrictedAmong(db, scope, 'relations', idsOf(rows));
+        const all = await Promise.all(rows.map((r) => summaryOf(r, marked)));
         const collator = new Intl.Collator('nl', { sensitivity: 'base', numeric: true });
         all.sort(
           (a, b) => collator.compare(a.displayName ?? '', b.displayName ?? '') || a.id.localeCompare(b.id),
@@ -323,7 +332,8 @@ export function createRelationsService(deps: RelationsDeps) {
           limit: RELATION_PAGE_SIZE,
           offset,
         });
-        items = await Promise.all(rows.map((r) => summaryOf(r)));
+        const marked = await restrictedAmong(db, scope, 'relations', idsOf(rows));
+        items = await Promise.all(rows.map((r) => summaryOf(r, marked)));
       }
       return { items, total, page, pageSize: RELATION_PAGE_SIZE, pages };
     },
@@ -339,7 +349,7 @@ export function createRelationsService(deps: RelationsDeps) {
       const scope = scopeOf(input.actor);
       const repo = createRelationsRepository(db);
       const row = await loadRelation(db, input.actor, input.relationId);
-      const summary = await summaryOf(row);
+      const summary = await summaryOf(row, await restrictedAmong(db, scope, 'relations', [row.id]));
       const person =
         row.kind === 'person' ? ((await unlessErased(() => openPerson(row, 'relations'))) ?? null) : null;
       const s = rowSealer(keyring, {
@@ -376,7 +386,14 @@ export function createRelationsService(deps: RelationsDeps) {
             ),
           }))) ?? null;
       }
-      const agreements: AgreementSummary[] = (await repo.listAgreements(input.actor, row.id)).map((a) => ({
+      const agreementRows = await repo.listAgreements(input.actor, row.id);
+      const restrictedAgreements = await restrictedAmong(
+        db,
+        scope,
+        'relation_agreements',
+        idsOf(agreementRows),
+      );
+      const agreements: AgreementSummary[] = agreementRows.map((a) => ({
         id: a.id,
         title: a.title,
         version: a.version,
@@ -387,8 +404,11 @@ export function createRelationsService(deps: RelationsDeps) {
         signatureChannel: a.signature_channel,
         hasDocument: a.document_id !== null,
         documentSize: a.document_size === null ? null : Number(a.document_size),
+        restricted: restrictedAgreements.has(a.id),
       }));
-      const mandates: MandateSummary[] = (await repo.listMandates(input.actor, row.id)).map((m) => ({
+      const mandateRows = await repo.listMandates(input.actor, row.id);
+      const restrictedMandates = await restrictedAmong(db, scope, 'relation_mandates', idsOf(mandateRows));
+      const mandates: MandateSummary[] = mandateRows.map((m) => ({
         id: m.id,
         reference: m.reference,
         scheme: m.scheme,
@@ -403,6 +423,7 @@ export function createRelationsService(deps: RelationsDeps) {
             firstCollectionAt: m.first_collection_at,
           }) ?? null,
         lastCollectionAt: m.last_collection_at,
+        restricted: restrictedMandates.has(m.id),
       }));
       return {
         ...summary,

@@ -125,6 +125,16 @@ function sortHeader(t: Translate, p: RelationListParams, column: RelationSort, l
   )})</span></a></th>`;
 }
 
+/**
+ * The mark of a record kept only for a legal duty (GDPR Art. 18(2): stored, not otherwise used).
+ * Only finance sees such records at all; the mark tells them not to use it for anything else.
+ */
+function restrictedTag(t: Translate, restricted: boolean): SafeHtml | null {
+  return restricted
+    ? html` <strong class="tag tag--restricted">${t('relations.restricted.tag')}</strong>`
+    : null;
+}
+
 export function relationListPage(o: {
   t: Translate;
   locale: Locale;
@@ -165,7 +175,7 @@ ${
   </tr></thead>
   <tbody>${r.items.map(
     (item) => html`<tr>
-    <td><a href="/staff/relations/${item.id}">${item.displayName ?? t('relations.erased')}</a></td>
+    <td><a href="/staff/relations/${item.id}">${item.displayName ?? t('relations.erased')}</a>${restrictedTag(t, item.restricted)}</td>
     <td>${kindLabel(t, item.kind)}</td>
     <td>${statusLabel(t, item.status)}</td>
     <td>${formatDate(o.locale, item.startedAt)}</td>
@@ -318,7 +328,8 @@ export function relationDetailPage(o: {
           firstName: person.givenName ?? undefined,
           lastName: person.familyName,
         });
-  return html`<h1>${r.displayName ?? t('relations.erased')}</h1>
+  return html`<h1>${r.displayName ?? t('relations.erased')}${restrictedTag(t, r.restricted)}</h1>
+${r.restricted ? html`<p class="notice restricted-notice">${t('relations.restricted.notice')}</p>` : null}
 ${notice(o.notice)}
 <h2>${t('relations.detail.details')}</h2>
 <dl>
@@ -374,7 +385,7 @@ ${
   <thead><tr><th scope="col">${t('relations.col.title')}</th><th scope="col">${t('relations.col.version')}</th><th scope="col">${t('relations.col.from')}</th><th scope="col">${t('relations.col.signed')}</th><th scope="col">${t('relations.col.document')}</th></tr></thead>
   <tbody>${r.agreements.map(
     (a) => html`<tr>
-    <td><a href="${base}/agreements/${a.id}">${a.title}</a></td>
+    <td><a href="${base}/agreements/${a.id}">${a.title}</a>${restrictedTag(t, a.restricted)}</td>
     <td>${a.version}</td>
     <td>${formatDate(locale, a.effectiveFrom)}</td>
     <td>${a.signed ? `${formatDate(locale, a.signedAt)} · ${a.signatureChannel === null ? '' : t(`relations.channel.${a.signatureChannel}`)}` : t('relations.no')}</td>
@@ -394,7 +405,7 @@ ${
   <thead><tr><th scope="col">${t('relations.col.reference')}</th><th scope="col">${t('relations.col.iban')}</th><th scope="col">${t('relations.col.scheme')}</th><th scope="col">${t('relations.col.mandateStatus')}</th><th scope="col">${t('relations.col.next')}</th></tr></thead>
   <tbody>${r.mandates.map(
     (m) => html`<tr>
-    <td>${o.isFinance ? html`<a href="${base}/mandates/${m.id}">${m.reference}</a>` : m.reference}</td>
+    <td>${o.isFinance ? html`<a href="${base}/mandates/${m.id}">${m.reference}</a>` : m.reference}${restrictedTag(t, m.restricted)}</td>
     <td class="mono">${m.ibanMasked}</td>
     <td>${m.scheme} · ${t(m.sequence === 'recurrent' ? 'relations.mandate.recurrent' : 'relations.mandate.oneOff')}</td>
     <td>${t(`relations.mandate.status.${m.status}`)}</td>
