@@ -211,6 +211,8 @@ describe('kluis backup', () => {
 
       const report = await verifyBackup(out, kluis.config);
       expect(report.problems).toEqual([]);
+      expect(manifest.signature?.key_id).toMatch(/^[0-9a-f]{16}$/);
+      expect(report.passed.join('\n')).toMatch(/manifest signed by this installation/);
       expect(report.tables.audit_log).toBe(manifest.tables.audit_log);
       expect(manifest.migrations.length).toBeGreaterThan(0);
       expect(manifest.files[0]?.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -276,6 +278,38 @@ describe('kluis backup', () => {
       expect(again.problems.join('\n')).not.toMatch(/does not match the manifest/);
     }
   });
+
+  it.runIf(sqlite || hasPgDump)(
+    'refuses a manifest changed after the backup, one without its signature, and one signed elsewhere',
+    async () => {
+      await seed(kluis);
+      const out = join(kluis.dir, 'backup-signed');
+      await createBackup({ kluis, kind: 'database', outDir: out });
+      const original = readFileSync(join(out, MANIFEST_FILE), 'utf8');
+      const problemsWith = async (manifest: unknown, config = kluis.config) => {
+        writeFileSync(join(out, MANIFEST_FILE), JSON.stringify(manifest));
+        return (await verifyBackup(out, config)).problems.join('\n');
+      };
+      const signed = JSON.parse(original) as Record<string, unknown>;
+      // Read back with its keys in another order, it still verifies.
+      const reordered = Object.fromEntries(Object.entries(signed).reverse());
+      expect(await problemsWith(reordered)).toBe('');
+      expect(await problemsWith({ ...signed, created_at: '2020-01-01T00:00:00.000Z' })).toMatch(
+        /signature is wrong/,
+      );
+      const { signature: _gone, ...unsigned } = signed;
+      expect(await problemsWith(unsigned)).toMatch(/not signed/);
+      const elsewhere = {
+        ...kluis.config,
+        masterKey: { ...kluis.config.masterKey, value: randomBytes(32).toString('base64') },
+        previousMasterKeys: [],
+      };
+      expect(await problemsWith(signed, elsewhere)).toMatch(/key this installation does not have/);
+      // A previous master key (during a rotation) still verifies what it signed.
+      const rotated = { ...elsewhere, previousMasterKeys: [kluis.config.masterKey] };
+      expect(await problemsWith(signed, rotated)).toBe('');
+    },
+  );
 
   it('refuses a folder without a manifest, and a manifest that names a path', async () => {
     const empty = join(kluis.dir, 'not-a-backup');

@@ -21,10 +21,20 @@ import { type Config, redactUrl } from '../../config/env.js';
 import { keystoreMigrations } from '../../crypto/keystore-schema.js';
 import { type DialectName, dialectOf, sqlitePathOf } from '../../db/database.js';
 import { mainMigrations } from '../../db/migrations.js';
-import { type Kluis, keystoreEncryptionKey } from '../../kluis.js';
+import { type Kluis, keystoreEncryptionKey, masterKeysOf } from '../../kluis.js';
 import { appendAudit } from '../../modules/security/audit-chain.js';
+import {
+  type AuditSigningKey,
+  deriveAuditSigningKey,
+  trustedKeyMap,
+} from '../../modules/security/audit-signing.js';
 import { AppError } from '../../shared/errors.js';
 import { fsyncPath, sha256File, sqliteFileState, writeFileAtomic } from './ops-files.js';
+import {
+  checkManifestSignature,
+  type ManifestSignatureCheck,
+  signManifest,
+} from './ops-manifest-signature.js';
 import { hasTool, inSnapshot, pgDumpSchema, scanDump } from './ops-postgres.js';
 import { formatBytes, type Progress, silentProgress } from './ops-progress.js';
 import { inspectSqlite, openSqliteFile, type SqliteInspection } from './ops-sqlite.js';
@@ -56,6 +66,8 @@ export const manifestSchema = z.object({
   tables: z.record(z.string(), z.number().int().nonnegative()),
   audit_head: z.object({ seq: z.number().int().nonnegative(), hash: z.string() }).nullable(),
   postgres: z.object({ schema: z.string() }).optional(),
+  /** Ed25519 by the installation's audit signing key (ops-manifest-signature.ts). */
+  signature: z.object({ key_id: z.string().regex(/^[0-9a-f]{16}$/), value: z.string().max(200) }).optional(),
 });
 
 export type BackupManifest = z.infer<typeof manifestSchema>;
@@ -130,10 +142,12 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (!existed) chmodSync(dir, 0o700);
   try {
-    const manifest =
+    const manifest = signManifest(
       store.dialect === 'sqlite'
         ? await copySqlite(options, store, dir, progress)
-        : await dumpPostgres(options, store, dir, progress);
+        : await dumpPostgres(options, store, dir, progress),
+      installationSigningKey(kluis.config),
+    );
     writeFileAtomic(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, 0o600);
     const bytes = manifest.files.reduce((n, f) => n + f.bytes, 0);
     // Vault's rule: a copy of everything is an event the trail must show, or it does not exist.
@@ -282,6 +296,25 @@ export interface VerifyReport {
   pendingMigrations: string[];
 }
 
+const signatureProblems: Record<Exclude<ManifestSignatureCheck, 'valid'>, string> = {
+  unsigned: 'the manifest is not signed: it cannot be told apart from one written by someone else',
+  unknown_key:
+    'the manifest is signed by a key this installation does not have: set the master key it was made with (or KLUIS_PREVIOUS_MASTER_KEYS) to check it',
+  invalid: 'the manifest signature is wrong: the manifest was changed after the backup was made',
+};
+
+/** The key backups are signed with: the audit signing key of the current master key. */
+function installationSigningKey(config: Config): AuditSigningKey {
+  const [current] = masterKeysOf(config);
+  if (current === undefined) throw new AppError('ERR_INTERNAL', { message: 'no master key configured' });
+  return deriveAuditSigningKey(current);
+}
+
+/** Keys a manifest may be signed with: the current and previous master keys' signing keys. */
+function installationKeys(config: Config) {
+  return trustedKeyMap(masterKeysOf(config).map((k) => deriveAuditSigningKey(k)));
+}
+
 export function readManifest(dir: string): BackupManifest {
   const file = join(dir, MANIFEST_FILE);
   let raw: unknown;
@@ -332,6 +365,12 @@ export async function verifyBackup(
   }
   const manifest = report.manifest;
   const store = storeInfo(config, manifest.kind);
+  const signed = checkManifestSignature(manifest, installationKeys(config));
+  if (signed === 'valid') {
+    report.passed.push(`manifest signed by this installation (key ${manifest.signature?.key_id})`);
+  } else {
+    report.problems.push(signatureProblems[signed]);
+  }
 
   progress.step('checking file hashes');
   for (const f of manifest.files) {
