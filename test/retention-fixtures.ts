@@ -35,6 +35,55 @@ export async function seedSubject(
   return id;
 }
 
+/**
+ * A `rights_requests` row as the rights module stores it, for tests that need one in a given state
+ * (dates fixed by `receivedAt`; a `completed` request is closed 9 days later and fulfilled).
+ */
+export function rightsRequestRow(o: {
+  id: string;
+  orgId: string;
+  subjectId: string | null;
+  status: 'received' | 'in_progress' | 'completed';
+  receivedAt: string;
+  sealed?: boolean;
+}) {
+  const day = (offset: number) => new Date(Date.parse(o.receivedAt) + offset * 86_400_000).toISOString();
+  const closed = o.status === 'completed';
+  return {
+    id: o.id,
+    org_id: o.orgId,
+    subject_id: o.subjectId,
+    right_kind: 'access' as const,
+    channel: 'portal' as const,
+    locale: 'nl' as const,
+    status: o.status,
+    requester_email: o.sealed ? Buffer.from('sealed-address') : null,
+    requester_phone: null,
+    requester_email_bidx: o.sealed ? 'bidx' : null,
+    requester_phone_bidx: null,
+    details: o.sealed ? Buffer.from('sealed-details') : null,
+    token_hash: `hash-${o.id}`,
+    token_expires_at: day(14),
+    received_at: o.receivedAt,
+    verified_at: null,
+    verification_method: null,
+    identity_note: null,
+    paused_at: null,
+    pause_reason: null,
+    paused_days: 0,
+    extended_months: 0,
+    extension_reason: null,
+    extended_at: null,
+    due_on: day(31).slice(0, 10),
+    closed_at: closed ? day(9) : null,
+    outcome: closed ? ('fulfilled' as const) : null,
+    outcome_reason: null,
+    conversation_id: null,
+    created_at: o.receivedAt,
+    updated_at: o.receivedAt,
+  };
+}
+
 export interface SeededConversation {
   readonly id: string;
   readonly subjectId: string;

@@ -9,7 +9,6 @@
  * which operator staff would see a tenant's data on purpose.
  */
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { createIntakeService } from '../../src/modules/intake/intake-service.js';
@@ -18,16 +17,7 @@ import { type Actor, roles } from '../../src/shared/actor.js';
 import type { DeclaredRoute } from '../../src/shared/http/access.js';
 import { createTestKluis, type TestKluis } from '../dialects.js';
 import { createOrg, createStaffUser, type LoggedIn, loginAs } from '../factories.js';
-
-const volatileTables = new Set([
-  'access_log',
-  'audit_log',
-  'audit_head',
-  'sessions',
-  'login_attempts',
-  'kysely_migration',
-  'kysely_migration_lock',
-]);
+import { snapshot } from './db-snapshot.js';
 
 /** Values only the tenant's records hold: none may reach another org's staff. */
 const markers = {
@@ -36,18 +26,6 @@ const markers = {
   message: 'Vraag marker-crossorg-5d1e',
   relation: 'Kruisorgbedrijf-Q7 B.V.',
 };
-
-async function snapshot(kluis: TestKluis): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (const t of await kluis.db.introspection.getTables()) {
-    if (volatileTables.has(t.name)) continue;
-    const r = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(t.name)}`.execute(
-      kluis.db,
-    );
-    counts[t.name] = Number(r.rows[0]?.n ?? 0);
-  }
-  return counts;
-}
 
 function leaks(body: string): string[] {
   return Object.values(markers).filter((m) => body.includes(m));

@@ -5,40 +5,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { type Role, roles } from '../../src/shared/actor.js';
 import type { DeclaredRoute } from '../../src/shared/http/access.js';
 import { createTestKluis, type TestKluis } from '../dialects.js';
 import { createOrg, createStaffUser, type LoggedIn, loginAs } from '../factories.js';
-
-/** Tables that legitimately change while being attacked: logs and session bookkeeping. */
-const volatileTables = new Set([
-  'access_log',
-  'audit_log',
-  'audit_head',
-  'sessions',
-  'login_attempts',
-  'kysely_migration',
-  'kysely_migration_lock',
-]);
+import { snapshot } from './db-snapshot.js';
 
 function concrete(url: string): string {
   return url.replace(/:[A-Za-z_]+/g, randomUUID()).replace(/\*$/, 'x');
-}
-
-async function snapshot(kluis: TestKluis): Promise<Record<string, number>> {
-  const tables = await kluis.db.introspection.getTables();
-  const counts: Record<string, number> = {};
-  for (const t of tables) {
-    if (volatileTables.has(t.name)) continue;
-    const r = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(t.name)}`.execute(
-      kluis.db,
-    );
-    counts[t.name] = Number(r.rows[0]?.n ?? 0);
-  }
-  return counts;
 }
 
 describe('every route refuses callers it does not declare', () => {

@@ -5,6 +5,7 @@ import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import { createOrg } from '../../../test/factories.js';
 import {
   countRows,
+  rightsRequestRow,
   seedConversation,
   seedRelation,
   seedSubject,
@@ -280,39 +281,7 @@ describe('the retention sweep', () => {
       id: string,
       subjectId: string | null,
       status: 'in_progress' | 'completed' | 'received',
-    ) => ({
-      id,
-      org_id: orgId,
-      subject_id: subjectId,
-      right_kind: 'access' as const,
-      channel: 'portal' as const,
-      locale: 'nl' as const,
-      status,
-      requester_email: null,
-      requester_phone: null,
-      requester_email_bidx: null,
-      requester_phone_bidx: null,
-      details: null,
-      token_hash: id.replace(/-/g, ''),
-      token_expires_at: '2020-02-01T00:00:00.000Z',
-      received_at: '2020-01-01T00:00:00.000Z',
-      verified_at: null,
-      verification_method: null,
-      identity_note: null,
-      paused_at: null,
-      pause_reason: null,
-      paused_days: 0,
-      extended_months: 0,
-      extension_reason: null,
-      extended_at: null,
-      due_on: '2020-02-03',
-      closed_at: status === 'completed' ? '2023-12-27T00:00:00.000Z' : null,
-      outcome: status === 'completed' ? ('fulfilled' as const) : null,
-      outcome_reason: null,
-      conversation_id: null,
-      created_at: '2020-01-01T00:00:00.000Z',
-      updated_at: '2020-01-01T00:00:00.000Z',
-    });
+    ) => rightsRequestRow({ id, orgId, subjectId, status, receivedAt: '2023-12-18T00:00:00.000Z' });
     const open = await seedSubject(kluis, orgId);
     const closed = await seedSubject(kluis, orgId);
     const exported = await seedSubject(kluis, orgId);

@@ -14,6 +14,7 @@ import {
   decryptSqlcipherPages,
   decryptSqlcipherWal,
   fileBytes,
+  rightsRequestRow,
   tableCounts,
 } from '../../../test/retention-fixtures.js';
 import { rawSqlcipherKey } from '../../db/database.js';
@@ -574,39 +575,15 @@ describe('erasure on request', () => {
 
   it('keeps closed rights requests as proof without their contact details, and leaves the open one for the reply', async () => {
     const s = await seedPerson(kluis, org);
-    const request = (id: string, status: 'completed' | 'in_progress') => ({
-      id,
-      org_id: org.id,
-      subject_id: s.subjectId,
-      right_kind: 'access' as const,
-      channel: 'portal' as const,
-      locale: 'nl' as const,
-      status,
-      requester_email: Buffer.from('sealed-address'),
-      requester_phone: null,
-      requester_email_bidx: 'bidx',
-      requester_phone_bidx: null,
-      details: Buffer.from('sealed-details'),
-      token_hash: `hash-${id}`,
-      token_expires_at: '2030-06-15T00:00:00.000Z',
-      received_at: '2030-05-01T00:00:00.000Z',
-      verified_at: null,
-      verification_method: null,
-      identity_note: null,
-      paused_at: null,
-      pause_reason: null,
-      paused_days: 0,
-      extended_months: 0,
-      extension_reason: null,
-      extended_at: null,
-      due_on: '2030-06-01',
-      closed_at: status === 'completed' ? '2030-05-10T00:00:00.000Z' : null,
-      outcome: status === 'completed' ? ('fulfilled' as const) : null,
-      outcome_reason: null,
-      conversation_id: null,
-      created_at: '2030-05-01T00:00:00.000Z',
-      updated_at: '2030-05-01T00:00:00.000Z',
-    });
+    const request = (id: string, status: 'completed' | 'in_progress') =>
+      rightsRequestRow({
+        id,
+        orgId: org.id,
+        subjectId: s.subjectId,
+        status,
+        receivedAt: '2030-05-01T00:00:00.000Z',
+        sealed: true,
+      });
     const closed = '0190f0a0-0000-7000-8000-000000000001';
     const open = '0190f0a0-0000-7000-8000-000000000002';
     await kluis.db
