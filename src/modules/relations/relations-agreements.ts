@@ -12,6 +12,7 @@ import { AppError } from '../../shared/errors.js';
 import { fieldErrorsFromZod } from '../../shared/http/validation.js';
 import type { MessageKey } from '../../shared/i18n/messages.js';
 import { newId } from '../../shared/ids.js';
+import { isRestricted } from '../retention/retention-restriction.js';
 import { appendAudit } from '../security/audit-chain.js';
 import { assertMayEdit, assertMayRead, auditRead, mayRead, relationEditors } from './relations-access.js';
 import { agreementSchema } from './relations-forms.js';
@@ -43,6 +44,8 @@ export interface AgreementView {
   readonly signedByName: string | null | undefined;
   readonly hasDocument: boolean;
   readonly documentSize: number | null;
+  /** Kept only for the fiscal duty (Art. 18): shown to finance with that mark. */
+  readonly restricted: boolean;
 }
 
 /** Why a file is not an acceptable signed PDF, or undefined when it is. */
@@ -202,6 +205,7 @@ export function createAgreementsService(deps: RelationsDeps & { maxPdfBytes?: nu
           signedByName,
           hasDocument: a.document_id !== null,
           documentSize: a.document_size === null ? null : Number(a.document_size),
+          restricted: await isRestricted(trx, 'relation_agreements', a.id),
         };
       });
     },

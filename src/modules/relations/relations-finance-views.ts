@@ -11,7 +11,15 @@ import type { AgreementView } from './relations-agreements.js';
 import type { CollectableMandate, CreditorView, MandateView } from './relations-mandates.js';
 import { mandateSchemes, signatureChannels } from './relations-schema.js';
 import { formatIban } from './relations-sepa.js';
-import { type FormValues, formatDate, notice, radioField, selectField } from './relations-views.js';
+import {
+  type FormValues,
+  formatDate,
+  notice,
+  radioField,
+  restrictedNotice,
+  restrictedTag,
+  selectField,
+} from './relations-views.js';
 
 const channelOptions = (t: Translate) =>
   signatureChannels.map((c) => ({ value: c, label: t(`relations.channel.${c}`) }));
@@ -68,7 +76,8 @@ export function agreementPage(o: {
   mayDownload: boolean;
 }): SafeHtml {
   const { t, agreement: a, locale } = o;
-  return html`<h1>${a.title}</h1>
+  return html`<h1>${a.title}${restrictedTag(t, a.restricted)}</h1>
+${restrictedNotice(t, a.restricted)}
 <dl>
   <dt>${t('relations.agreement.version')}</dt><dd>${a.version}</dd>
   <dt>${t('relations.agreement.effectiveFrom')}</dt><dd>${formatDate(locale, a.effectiveFrom)}</dd>
@@ -150,7 +159,8 @@ export function mandatePage(o: {
 }): SafeHtml {
   const { t, mandate: m, locale } = o;
   const base = `/staff/relations/${m.relationId}/mandates/${m.id}`;
-  return html`<h1>${t('relations.mandate.title', { reference: m.reference })}</h1>
+  return html`<h1>${t('relations.mandate.title', { reference: m.reference })}${restrictedTag(t, m.restricted)}</h1>
+${restrictedNotice(t, m.restricted)}
 ${notice(o.notice)}
 <p class="hint">${t('relations.mandate.auditNote')}</p>
 <dl>

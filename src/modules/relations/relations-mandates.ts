@@ -15,7 +15,7 @@ import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
 import type { MessageKey } from '../../shared/i18n/messages.js';
 import { newId } from '../../shared/ids.js';
-import { visibleTo } from '../retention/retention-restriction.js';
+import { isRestricted, visibleTo } from '../retention/retention-restriction.js';
 import { appendAudit } from '../security/audit-chain.js';
 import { assertMayEdit, assertMayRead, auditRead, mandateEditors } from './relations-access.js';
 import { creditorSchema, mandateSchema } from './relations-forms.js';
@@ -58,6 +58,8 @@ export interface MandateView {
   readonly firstCollectionAt: string | null;
   readonly lastCollectionAt: string | null;
   readonly revokedAt: string | null;
+  /** Kept only for the fiscal duty (Art. 18): shown to finance with that mark. */
+  readonly restricted: boolean;
 }
 
 export interface CollectableMandate {
@@ -242,6 +244,7 @@ export function createMandatesService(deps: RelationsDeps) {
           firstCollectionAt: m.first_collection_at,
           lastCollectionAt: m.last_collection_at,
           revokedAt: m.revoked_at,
+          restricted: await isRestricted(trx, 'relation_mandates', m.id),
         };
       });
     },

@@ -162,8 +162,22 @@ describe('restricted relations over HTTP', () => {
     // The relation, its agreement and its mandate each carry the mark, and the page says why.
     expect(tagsIn(page.body)).toBe(3);
     expect(page.body).toContain('fiscale bewaarplicht dat eist (AWR art. 52)');
-    expect((await get(finance, `${base}/agreements/${only(ended.agreementIds)}`)).statusCode).toBe(200);
-    expect((await get(finance, `${base}/mandates/${only(ended.mandateIds)}`)).statusCode).toBe(200);
+    for (const url of [
+      `${base}/agreements/${only(ended.agreementIds)}`,
+      `${base}/mandates/${only(ended.mandateIds)}`,
+    ]) {
+      const sub = await get(finance, url);
+      expect(sub.statusCode, url).toBe(200);
+      expect(tagsIn(sub.body), url).toBe(1);
+      expect(sub.body, url).toContain('fiscale bewaarplicht dat eist (AWR art. 52)');
+    }
+    // An unrestricted mandate's page carries no mark.
+    const plainMandate = await get(
+      finance,
+      `/staff/relations/${plain.id}/mandates/${only(plain.mandateIds)}`,
+    );
+    expect(plainMandate.statusCode).toBe(200);
+    expect(tagsIn(plainMandate.body)).toBe(0);
     const detail = await getJson<ApiDetail>(finance, `/api/v1/relations/${ended.id}`);
     expect(detail.agreements.map((a) => a.id)).toEqual(ended.agreementIds);
     expect(detail.mandates.map((m) => m.id)).toEqual(ended.mandateIds);

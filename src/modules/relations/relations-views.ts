@@ -129,9 +129,16 @@ function sortHeader(t: Translate, p: RelationListParams, column: RelationSort, l
  * The mark of a record kept only for a legal duty (GDPR Art. 18(2): stored, not otherwise used).
  * Only finance sees such records at all; the mark tells them not to use it for anything else.
  */
-function restrictedTag(t: Translate, restricted: boolean): SafeHtml | null {
+export function restrictedTag(t: Translate, restricted: boolean): SafeHtml | null {
   return restricted
     ? html` <strong class="tag tag--restricted">${t('relations.restricted.tag')}</strong>`
+    : null;
+}
+
+/** Why a restricted record is still here, and what it may (not) be used for. */
+export function restrictedNotice(t: Translate, restricted: boolean): SafeHtml | null {
+  return restricted
+    ? html`<p class="notice restricted-notice">${t('relations.restricted.notice')}</p>`
     : null;
 }
 
@@ -329,7 +336,7 @@ export function relationDetailPage(o: {
           lastName: person.familyName,
         });
   return html`<h1>${r.displayName ?? t('relations.erased')}${restrictedTag(t, r.restricted)}</h1>
-${r.restricted ? html`<p class="notice restricted-notice">${t('relations.restricted.notice')}</p>` : null}
+${restrictedNotice(t, r.restricted)}
 ${notice(o.notice)}
 <h2>${t('relations.detail.details')}</h2>
 <dl>
