@@ -226,7 +226,8 @@ export function createSessionService(deps: SessionDeps) {
           orgKind: user.org_kind,
           userId: user.id,
           // While a step is pending the session holds no role at all (defence in depth).
-          roles: pending.length > 0 ? [] : found.roles,
+          // A copy: the looked-up session may be shared with later requests (session cache).
+          roles: pending.length > 0 ? [] : [...found.roles],
         },
         session: { id, pending },
         expiresAt: new Date(expiresAt),
