@@ -60,6 +60,8 @@ export const rightsExportNl = {
   'rights.zip.consultations.text':
     'Elke keer dat iemand bij {org} deze gegevens opent of wijzigt, legt ons systeem vast wanneer, wat er gebeurde, welke velden het betrof en met welk doel. Hieronder staat dat overzicht. Welke medewerker het was noemen wij niet; wilt u dat weten om te kunnen nagaan of het rechtmatig was, vraag het ons dan.',
   'rights.zip.consultations.none': 'Niemand heeft deze gegevens ingezien of gewijzigd.',
+  'rights.zip.consultations.more':
+    'Hierboven staan de laatste {shown} van {total} keer. Ze staan allemaal in csv/consultations.csv en data.json.',
   'rights.zip.consultations.at': 'Wanneer',
   'rights.zip.consultations.action': 'Wat',
   'rights.zip.consultations.record': 'Gegevens',
@@ -258,6 +260,8 @@ export const rightsExportEn: Record<keyof typeof rightsExportNl, string> = {
   'rights.zip.consultations.text':
     'Every time someone at {org} opens or changes this data, our system records when, what happened, which fields were involved and for what purpose. That record is listed below. We do not name the employee; if you need to know to check whether it was lawful, ask us.',
   'rights.zip.consultations.none': 'Nobody has viewed or changed this data.',
+  'rights.zip.consultations.more':
+    'Shown above are the last {shown} of {total}. All of them are in csv/consultations.csv and data.json.',
   'rights.zip.consultations.at': 'When',
   'rights.zip.consultations.action': 'What',
   'rights.zip.consultations.record': 'Data',

@@ -74,6 +74,9 @@ function csvOf(table: ExportTable): string {
 
 type T = (key: MessageKey, values?: Record<string, string | number>) => string;
 
+/** The summary shows the newest consultations; the CSV and data.json always hold all of them. */
+export const SUMMARY_CONSULTATIONS = 200;
+
 const csvOptions = {
   bom: true,
   record_delimiter: 'windows',
@@ -326,11 +329,18 @@ ${
     ? html`<p>${t('rights.zip.consultations.none')}</p>`
     : html`<table>
 <thead><tr><th scope="col">${t('rights.zip.consultations.at')}</th><th scope="col">${t('rights.zip.consultations.action')}</th><th scope="col">${t('rights.zip.consultations.record')}</th><th scope="col">${t('rights.zip.consultations.fields')}</th><th scope="col">${t('rights.zip.consultations.by')}</th></tr></thead>
-<tbody>${data.consultations.map(
-        (c) =>
-          html`<tr><td>${dateText(locale, c.at)}</td><td><code>${c.action}</code></td><td>${tableTitle(c.table)}</td><td>${c.fields.join(', ')}</td><td>${t(`rights.zip.consultations.by.${c.by}`)}</td></tr>`,
-      )}</tbody>
-</table>`
+<tbody>${data.consultations
+        .slice(-SUMMARY_CONSULTATIONS)
+        .map(
+          (c) =>
+            html`<tr><td>${dateText(locale, c.at)}</td><td><code>${c.action}</code></td><td>${tableTitle(c.table)}</td><td>${c.fields.join(', ')}</td><td>${t(`rights.zip.consultations.by.${c.by}`)}</td></tr>`,
+        )}</tbody>
+</table>
+${
+  data.consultations.length > SUMMARY_CONSULTATIONS
+    ? html`<p>${t('rights.zip.consultations.more', { shown: SUMMARY_CONSULTATIONS, total: data.consultations.length })}</p>`
+    : ''
+}`
 }
 </section>
 

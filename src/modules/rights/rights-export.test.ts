@@ -30,7 +30,13 @@ import { createRelationsService } from '../relations/relations-service.js';
 import { restrict } from '../retention/retention-restriction.js';
 import { createConsentService } from './rights-consent.js';
 import { compileSubjectExport, type ExportTable, type SubjectExport } from './rights-export-compile.js';
-import { buildExportZip, CSV_ERASED, formulaLike } from './rights-export-zip.js';
+import {
+  buildExportZip,
+  CSV_ERASED,
+  formulaLike,
+  SUMMARY_CONSULTATIONS,
+  summaryHtml,
+} from './rights-export-zip.js';
 import { requestRecords } from './rights-records.js';
 import { subjectLinks } from './rights-subject-links.js';
 
@@ -633,6 +639,29 @@ describe('the access export (P15)', () => {
       by: 'staff',
     });
     expect(text('summary.html')).toContain('Wie uw gegevens heeft ingezien of gewijzigd');
+  });
+
+  it('shows the newest consultations in the summary and all of them in the CSV', async () => {
+    const many = Array.from({ length: SUMMARY_CONSULTATIONS + 50 }, (_, i) => ({
+      at: new Date(Date.UTC(2030, 0, 1, 0, i)).toISOString(),
+      action: `test.consulted.${String(i).padStart(3, '0')}`,
+      table: 'conversations',
+      recordId: femkeConversation,
+      fields: ['body'],
+      purpose: null,
+      by: 'staff' as const,
+    }));
+    const big = { ...data, consultations: many };
+    const summary = summaryHtml(big, 'en');
+    expect(summary.split('test.consulted.').length - 1).toBe(SUMMARY_CONSULTATIONS);
+    expect(summary).toContain(`test.consulted.${String(SUMMARY_CONSULTATIONS + 49)}`);
+    expect(summary).not.toContain('test.consulted.000');
+    expect(summary).toContain(
+      `Shown above are the last ${SUMMARY_CONSULTATIONS} of ${SUMMARY_CONSULTATIONS + 50}`,
+    );
+    const zip = await unzip(await buildExportZip(big, 'en'));
+    const csv = parse(zip.get('csv/consultations.csv')?.toString('utf8') ?? '', { bom: true, columns: true });
+    expect(csv).toHaveLength(SUMMARY_CONSULTATIONS + 50);
   });
 
   it('writes a readable, escaped, script-free summary in the subject’s language with the complaint route', async () => {
