@@ -18,6 +18,8 @@ export type Actor =
       readonly orgKind: OrgKind;
       readonly userId: string;
       readonly roles: readonly Role[];
+      /** Operator staff acting in a tenant's org under the tenant's grant (P8). */
+      readonly grantId?: string;
     }
   | {
       readonly kind: 'api_key';
@@ -43,7 +45,9 @@ export function scopeOf(actor: Actor): OrgScope {
 export function actorRef(actor: Actor): string {
   switch (actor.kind) {
     case 'user':
-      return `user:${actor.userId}`;
+      return actor.grantId === undefined
+        ? `user:${actor.userId}`
+        : `user:${actor.userId}@grant:${actor.grantId}`;
     case 'api_key':
       return `api_key:${actor.apiKeyId}`;
     case 'system':

@@ -16,12 +16,12 @@ import { formatTime } from './auth-views.js';
 
 const roleLabel = (t: Translate, r: Role) => t(`auth.role.${r}`);
 
-function notice(text: string | undefined): HtmlValue {
+export function notice(text: string | undefined): HtmlValue {
   return text === undefined ? null : html`<div class="notice" role="status"><p>${text}</p></div>`;
 }
 
 /** Role checkboxes in a fieldset; the first box has the id the error summary links to. */
-function roleCheckboxes(o: {
+export function roleCheckboxes(o: {
   t: Translate;
   options: readonly Role[];
   checked: readonly Role[];

@@ -54,7 +54,7 @@ export const authFields: ModuleCatalogue = {
       lockout_count: 'lockout counter',
     },
     user_roles: { role: 'role name from a fixed list' },
-    sessions: { pending: 'names of pending set-up steps' },
+    sessions: { pending: 'names of pending set-up steps', grant_id: 'id of an operator grant (structural)' },
     recovery_codes: { code_hash: 'hash of a random code, not derived from the person' },
     api_keys: {
       name: 'label of an organisation credential',
@@ -64,5 +64,13 @@ export const authFields: ModuleCatalogue = {
       created_by: 'staff user id (structural)',
     },
     password_reset_tokens: { token_hash: 'hash of a random token' },
+    operator_grants: {
+      grantee_user_id: 'staff user id (structural)',
+      roles: 'role names from a fixed list',
+      purpose: 'the tenant’s instruction to its processor (what and why); the form asks for no personal data',
+      agreement_ref: 'reference to a processor agreement',
+      created_by: 'staff user id (structural)',
+      revoked_by: 'staff user id (structural)',
+    },
   },
 };

@@ -72,10 +72,22 @@ export interface SessionWithUser {
 
 /** What resolving a request's session needs: the session, its user's standing and roles. */
 export interface SessionForRequest {
-  readonly session: Pick<SessionsTable, 'id' | 'org_id' | 'last_seen_at' | 'expires_at' | 'pending'>;
+  readonly session: Pick<
+    SessionsTable,
+    'id' | 'org_id' | 'last_seen_at' | 'expires_at' | 'pending' | 'grant_id'
+  >;
+  /** `org_kind` is the kind of the session's org (the tenant's, under a grant). */
   readonly user: Pick<UserWithOrg, 'id' | 'org_id' | 'disabled' | 'org_kind'>;
   /** The user's roles in their own org, sorted. */
   readonly roles: Role[];
+  /** The grant a session of operator staff in a tenant's org runs under (P8). */
+  readonly grant: {
+    readonly orgId: string;
+    readonly granteeUserId: string;
+    readonly roles: string;
+    readonly expiresAt: string;
+    readonly revokedAt: string | null;
+  } | null;
 }
 
 /** Stands in for the session id while the lookup is compiled; replaced at every run. */
@@ -91,7 +103,8 @@ export function createSessionLookup(db: Kysely<DB>) {
   const compiled = db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .innerJoin('orgs', 'orgs.id', 'users.org_id')
+    .innerJoin('orgs', 'orgs.id', 'sessions.org_id')
+    .leftJoin('operator_grants', 'operator_grants.id', 'sessions.grant_id')
     .leftJoin('user_roles', (join) =>
       join.onRef('user_roles.user_id', '=', 'users.id').onRef('user_roles.org_id', '=', 'users.org_id'),
     )
@@ -101,6 +114,12 @@ export function createSessionLookup(db: Kysely<DB>) {
       'sessions.last_seen_at',
       'sessions.expires_at',
       'sessions.pending',
+      'sessions.grant_id',
+      'operator_grants.org_id as grant_org_id',
+      'operator_grants.grantee_user_id as grant_grantee_user_id',
+      'operator_grants.roles as grant_roles',
+      'operator_grants.expires_at as grant_expires_at',
+      'operator_grants.revoked_at as grant_revoked_at',
       'users.id as user_id',
       'users.org_id as user_org_id',
       'users.disabled',
@@ -131,6 +150,7 @@ export function createSessionLookup(db: Kysely<DB>) {
         last_seen_at: first.last_seen_at,
         expires_at: first.expires_at,
         pending: first.pending,
+        grant_id: first.grant_id,
       },
       user: {
         id: first.user_id,
@@ -139,6 +159,20 @@ export function createSessionLookup(db: Kysely<DB>) {
         org_kind: first.org_kind,
       },
       roles,
+      grant:
+        first.grant_id === null ||
+        first.grant_org_id === null ||
+        first.grant_grantee_user_id === null ||
+        first.grant_roles === null ||
+        first.grant_expires_at === null
+          ? null
+          : {
+              orgId: first.grant_org_id,
+              granteeUserId: first.grant_grantee_user_id,
+              roles: first.grant_roles,
+              expiresAt: first.grant_expires_at,
+              revokedAt: first.grant_revoked_at,
+            },
     };
   };
 }
@@ -411,12 +445,22 @@ export function createAuthRepository(db: Kysely<DB>) {
           'sessions.last_seen_at as s_last_seen_at',
           'sessions.expires_at as s_expires_at',
           'sessions.pending as s_pending',
+          'sessions.grant_id as s_grant_id',
         ])
         .where('sessions.id', '=', sessionId)
         .executeTakeFirst();
       if (row === undefined) return undefined;
-      const { s_id, s_user_id, s_org_id, s_created_at, s_last_seen_at, s_expires_at, s_pending, ...user } =
-        row;
+      const {
+        s_id,
+        s_user_id,
+        s_org_id,
+        s_created_at,
+        s_last_seen_at,
+        s_expires_at,
+        s_pending,
+        s_grant_id,
+        ...user
+      } = row;
       return {
         session: {
           id: s_id,
@@ -426,6 +470,7 @@ export function createAuthRepository(db: Kysely<DB>) {
           last_seen_at: s_last_seen_at,
           expires_at: s_expires_at,
           pending: s_pending,
+          grant_id: s_grant_id,
         },
         user,
       };

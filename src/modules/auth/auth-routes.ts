@@ -16,6 +16,7 @@ import { parseForm } from '../../shared/http/validation.js';
 import { translator } from '../../shared/i18n/messages.js';
 import type { KluisModule } from '../module.js';
 import { registerApiKeyRoutes, registerUserAdminRoutes } from './auth-admin-routes.js';
+import { registerGrantRoutes } from './auth-grants-routes.js';
 import { LOGIN_PASSWORD_MAX_LENGTH, PASSWORD_MAX_LENGTH } from './auth-passwords.js';
 import { registerPasswordResetRoutes } from './auth-reset-routes.js';
 import type { PendingStep } from './auth-schema.js';
@@ -148,6 +149,7 @@ export const authModule: KluisModule = {
 
     await registerUserAdminRoutes(app, kluis);
     await registerApiKeyRoutes(app, kluis);
+    await registerGrantRoutes(app, kluis);
     await registerPasswordResetRoutes(app, kluis);
 
     const setSessionCookie = (reply: FastifyReply, issued: IssuedSession) =>

@@ -12,6 +12,9 @@
  *   Only SHA-256 of the 256-bit random secret is stored (bound to the key id); the token
  *   `kluis_<id>_<secret>` is shown once.
  * - `password_reset_tokens` (0112): SHA-256 of single-use, 30-minute reset tokens sent by email.
+ * - `operator_grants` (0113): a tenant's instruction that lets one operator staff member act in
+ *   the tenant's org with some roles, for a purpose, until a time (P8, decision 0013); a session
+ *   entered under it carries `grant_id`.
  */
 import { type Generated, type Migration, sql } from 'kysely';
 import { binaryType, withSerialPk } from '../../db/dialect.js';
@@ -66,6 +69,36 @@ export interface SessionsTable {
   expires_at: string;
   /** JSON array of `PendingStep`. */
   pending: string;
+  /** Set when operator staff act in a tenant's org under its grant (`org_id` is the tenant's). */
+  grant_id: string | null;
+}
+
+/** Roles a grant may give: never owner or admin (a grant does not manage users or grants). */
+export const grantableRoles = [
+  'support',
+  'finance',
+  'privacy_officer',
+  'security',
+] as const satisfies readonly Role[];
+export type GrantableRole = (typeof grantableRoles)[number];
+
+export interface OperatorGrantsTable {
+  id: string;
+  /** The tenant that gives the instruction. */
+  org_id: string;
+  /** The operator staff member it is given to. */
+  grantee_user_id: string;
+  /** JSON array of `GrantableRole`. */
+  roles: string;
+  /** The instruction in the tenant's words: what to do and why. */
+  purpose: string;
+  /** The processor agreement it falls under (a reference in the tenant's register). */
+  agreement_ref: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  revoked_by: string | null;
 }
 
 export interface RecoveryCodesTable {
@@ -120,6 +153,7 @@ export interface AuthTables {
   login_attempts: LoginAttemptsTable;
   api_keys: ApiKeysTable;
   password_reset_tokens: PasswordResetTokensTable;
+  operator_grants: OperatorGrantsTable;
 }
 
 const roleList = sql.join(roles.map((r) => sql.lit(r)));
@@ -234,6 +268,38 @@ export const authMigrations: Record<string, Migration> = {
         .createIndex('password_reset_tokens_user')
         .on('password_reset_tokens')
         .columns(['user_id', 'used_at'])
+        .execute();
+    },
+  },
+  '0113_auth_operator_grants': {
+    async up(db) {
+      await db.schema
+        .createTable('operator_grants')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+        .addColumn('grantee_user_id', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('roles', 'text', (c) => c.notNull())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('agreement_ref', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull().references('users.id'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'text')
+        .addColumn('revoked_by', 'text', (c) => c.references('users.id'))
+        .execute();
+      await db.schema
+        .createIndex('operator_grants_org')
+        .on('operator_grants')
+        .columns(['org_id', 'created_at'])
+        .execute();
+      await db.schema
+        .createIndex('operator_grants_grantee')
+        .on('operator_grants')
+        .columns(['grantee_user_id', 'expires_at'])
+        .execute();
+      await db.schema
+        .alterTable('sessions')
+        .addColumn('grant_id', 'text', (c) => c.references('operator_grants.id'))
         .execute();
     },
   },

@@ -22,7 +22,7 @@ import {
   type SessionForRequest,
   type UserWithOrg,
 } from './auth-repository.js';
-import type { PendingStep } from './auth-schema.js';
+import { type GrantableRole, grantableRoles, type PendingStep } from './auth-schema.js';
 
 export const SESSION_COOKIE = 'kluis_session';
 
@@ -116,6 +116,17 @@ export interface SessionSummary {
   readonly current: boolean;
 }
 
+/** The roles a grant gives (only grantable ones, whatever the column holds). */
+export function grantRolesOf(json: string): GrantableRole[] {
+  try {
+    const value: unknown = JSON.parse(json);
+    if (!Array.isArray(value)) return [];
+    return grantableRoles.filter((r) => value.includes(r));
+  } catch {
+    return [];
+  }
+}
+
 /** SHA-256 hex of the token (UTF-8); the one-shot `hash` costs a third of a `createHash` chain. */
 export function sessionIdOf(token: string): string {
   return hash('sha256', token, 'hex');
@@ -151,7 +162,12 @@ export function createSessionService(deps: SessionDeps) {
     trx: Kysely<DB>,
     user: Pick<UserWithOrg, 'id' | 'org_id'>,
     pending: readonly PendingStep[],
-    options: { replacing?: string | undefined; startedAt?: Date } = {},
+    options: {
+      replacing?: string | undefined;
+      startedAt?: Date;
+      /** Operator staff entering a tenant's org under its grant (P8): the session is the tenant's. */
+      grant?: { id: string; orgId: string; expiresAt: string } | undefined;
+    } = {},
   ): Promise<IssuedSession> {
     const repo = createAuthRepository(trx);
     if (options.replacing !== undefined) await repo.deleteSessionById(options.replacing);
@@ -159,16 +175,18 @@ export function createSessionService(deps: SessionDeps) {
     const started = options.startedAt ?? now;
     let expires = started.getTime() + absoluteMs;
     if (pending.includes('totp')) expires = Math.min(expires, now.getTime() + SECOND_FACTOR_MS);
+    if (options.grant !== undefined) expires = Math.min(expires, Date.parse(options.grant.expiresAt));
     const token = randomBytes(32).toString('base64url');
     const id = sessionIdOf(token);
     await repo.insertSession({
       id,
       user_id: user.id,
-      org_id: user.org_id,
+      org_id: options.grant?.orgId ?? user.org_id,
       created_at: started.toISOString(),
       last_seen_at: now.toISOString(),
       expires_at: new Date(expires).toISOString(),
       pending: JSON.stringify(pending),
+      grant_id: options.grant?.id ?? null,
     });
     return { token, id, expiresAt: new Date(expires), pending };
   }
@@ -204,12 +222,21 @@ export function createSessionService(deps: SessionDeps) {
       const id = sessionIdOf(token);
       const found = await cache.find(id);
       if (found === undefined) return { kind: 'invalid' };
-      const { session, user } = found;
+      const { session, user, grant } = found;
       const now = clock.now().getTime();
       const lastSeen = Date.parse(session.last_seen_at);
       const expiresAt = Date.parse(session.expires_at);
-      const expired =
-        now >= expiresAt || now - lastSeen >= idleMs || user.disabled === 1 || user.org_id !== session.org_id;
+      // A session is in its user's own org, or in a tenant's org under a grant that is still
+      // given to this user, for this org, unrevoked and unexpired (P8): checked at every request.
+      const orgAllowed =
+        session.grant_id === null
+          ? user.org_id === session.org_id
+          : grant !== null &&
+            grant.granteeUserId === user.id &&
+            grant.orgId === session.org_id &&
+            grant.revokedAt === null &&
+            now < Date.parse(grant.expiresAt);
+      const expired = now >= expiresAt || now - lastSeen >= idleMs || user.disabled === 1 || !orgAllowed;
       if (expired) {
         await createAuthRepository(db).deleteSessionById(id);
         return { kind: 'invalid' };
@@ -222,12 +249,14 @@ export function createSessionService(deps: SessionDeps) {
         kind: 'valid',
         actor: {
           kind: 'user',
-          orgId: user.org_id,
+          orgId: session.org_id,
           orgKind: user.org_kind,
           userId: user.id,
-          // While a step is pending the session holds no role at all (defence in depth).
-          // A copy: the looked-up session may be shared with later requests (session cache).
-          roles: pending.length > 0 ? [] : [...found.roles],
+          // While a step is pending the session holds no role at all (defence in depth). Under a
+          // grant, the grant's roles, never the user's own. A copy: the looked-up session may be
+          // shared with later requests (session cache).
+          roles: pending.length > 0 ? [] : grant !== null ? grantRolesOf(grant.roles) : [...found.roles],
+          ...(session.grant_id === null ? {} : { grantId: session.grant_id }),
         },
         session: { id, pending },
         expiresAt: new Date(expiresAt),

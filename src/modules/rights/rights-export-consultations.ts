@@ -5,7 +5,7 @@
  * is not, unless needed to check lawfulness (it can then be asked for). So each entry says when,
  * what was done (the audit action), to which exported record, which fields (names only, as the
  * audit trail holds them), for which purpose, and by what kind of actor — staff, an API client,
- * the system, the public — never which person.
+ * operator staff under the organisation's instruction, the system, the public — never which person.
  *
  * Read from the audit trail: the entries of this org whose target is one of the records in the
  * export. The map below names the audit target type of every exported table that is audited.
@@ -25,7 +25,7 @@ export const auditTargetTypes: Readonly<Record<string, string>> = {
   rights_requests: 'rights_request',
 };
 
-export type ConsultationActor = 'staff' | 'api' | 'system' | 'public';
+export type ConsultationActor = 'staff' | 'operator' | 'api' | 'system' | 'public';
 
 export interface ExportConsultation {
   readonly at: string;
@@ -40,9 +40,12 @@ export interface ExportConsultation {
 
 const CHUNK = 500;
 
-/** The kind of actor an audit `actor` reference names (`user:…`, `api_key:…`, `system:…`, else public). */
+/**
+ * The kind of actor an audit `actor` reference names: `user:…@grant:…` is operator staff under
+ * the organisation's instruction (P8), `user:…` its own staff, `api_key:…`, `system:…`, else public.
+ */
 export function consultationActor(ref: string): ConsultationActor {
-  if (ref.startsWith('user:')) return 'staff';
+  if (ref.startsWith('user:')) return ref.includes('@grant:') ? 'operator' : 'staff';
   if (ref.startsWith('api_key:')) return 'api';
   if (ref.startsWith('system:')) return 'system';
   return 'public';

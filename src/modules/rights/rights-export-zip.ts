@@ -333,7 +333,7 @@ ${
         .slice(-SUMMARY_CONSULTATIONS)
         .map(
           (c) =>
-            html`<tr><td>${dateText(locale, c.at)}</td><td><code>${c.action}</code></td><td>${tableTitle(c.table)}</td><td>${c.fields.join(', ')}</td><td>${t(`rights.zip.consultations.by.${c.by}`)}</td></tr>`,
+            html`<tr><td>${dateText(locale, c.at)}</td><td><code>${c.action}</code></td><td>${tableTitle(c.table)}</td><td>${c.fields.join(', ')}</td><td>${t(`rights.zip.consultations.by.${c.by}`, { org })}</td></tr>`,
         )}</tbody>
 </table>
 ${

@@ -140,6 +140,8 @@ export const notLinkedTables: Readonly<Record<string, string>> = {
   recovery_codes: 'hashes of staff recovery codes',
   api_keys: 'organisation credentials',
   password_reset_tokens: 'hashes of staff password-reset tokens',
+  operator_grants:
+    'a tenant’s instructions to operator staff (P8): about staff access, not about a data subject',
   login_attempts: 'sign-in throttling keys, kept less than a day and never tied to a data subject',
   access_log:
     'IP address and user agent of requests: deliberately never linked to people (P12), so it cannot be searched per person; the export says so',

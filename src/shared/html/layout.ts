@@ -30,6 +30,8 @@ export const staffNav: NavItem[] = [
   },
   { href: '/staff/users', label: 'nav.users', roles: ['owner', 'admin'] },
   { href: '/staff/api-keys', label: 'auth.nav.apiKeys', roles: ['owner', 'admin'] },
+  { href: '/staff/grants', label: 'auth.grants.title', roles: ['owner', 'admin'], orgKinds: ['tenant'] },
+  { href: '/staff/grants/mine', label: 'auth.grants.mineTitle', orgKinds: ['operator'] },
   { href: '/staff/register', label: 'register.nav', roles: ['owner', 'admin', 'privacy_officer'] },
   { href: '/staff/statement', label: 'statement.nav', roles: ['owner', 'admin', 'privacy_officer'] },
   { href: '/staff/retention', label: 'retention.nav', roles: ['owner', 'admin', 'privacy_officer'] },
@@ -60,6 +62,13 @@ function languageSwitch(o: PageOptions): SafeHtml {
   params.set('lang', other);
   const label = other === 'en' ? o.t('app.switchToEnglish') : o.t('app.switchToDutch');
   return html`<a class="lang-switch" href="${path}?${params.toString()}" hreflang="${other}" lang="${other}">${label}</a>`;
+}
+
+/** While operator staff act under a tenant's grant (P8), every page says so, with a way out. */
+function grantBanner(o: PageOptions): HtmlValue {
+  if (o.actor?.kind !== 'user' || o.actor.grantId === undefined) return null;
+  return html`<div class="notice grant-banner" role="status"><p>${o.t('auth.grants.banner')}</p>
+<form method="post" action="/staff/grants/leave" class="inline-form"><input type="hidden" name="_csrf" value="${o.csrfToken ?? ''}"><button type="submit">${o.t('auth.grants.leave')}</button></form></div>`;
 }
 
 function nav(o: PageOptions): HtmlValue {
@@ -98,6 +107,7 @@ export function layout(o: PageOptions): SafeHtml {
   ${languageSwitch(o)}
 </header>
 ${nav(o)}
+${grantBanner(o)}
 <main id="main" tabindex="-1">
 ${o.body}
 </main>
