@@ -74,7 +74,7 @@ describe('operator access under a tenant’s grant (P8)', () => {
     return app.inject({ method: 'POST', url, headers: form.headers, payload: params.toString() });
   };
   /** The same browser after a response that set a new session cookie. */
-  const after = (who: LoggedIn, res: LightMyRequestResponse): LoggedIn => {
+  const withNewSession = (who: LoggedIn, res: LightMyRequestResponse): LoggedIn => {
     const token = setCookies(res).get(SESSION_COOKIE);
     if (token === undefined || token === '') throw new Error(`no new session (status ${res.statusCode})`);
     return {
@@ -131,7 +131,7 @@ describe('operator access under a tenant’s grant (P8)', () => {
     expect((await get(operator, '/staff/grants/mine')).body).toContain('Klant Met Opdracht');
     const entered = await post(operator, `/staff/grants/${grantId}/enter`);
     expect(entered.statusCode).toBe(303);
-    const under = after(operator, entered);
+    const under = withNewSession(operator, entered);
     // The session was rotated: the old cookie is dead.
     expect((await get(operator, '/staff')).statusCode).toBe(303);
 
@@ -170,7 +170,7 @@ describe('operator access under a tenant’s grant (P8)', () => {
 
     const left = await post(under, '/staff/grants/leave');
     expect(left.statusCode).toBe(303);
-    const back = after(under, left);
+    const back = withNewSession(under, left);
     expect((await get(back, `/staff/conversations/${conversationId}`)).statusCode).toBe(404);
   });
 
@@ -182,7 +182,7 @@ describe('operator access under a tenant’s grant (P8)', () => {
       .set({ roles: JSON.stringify(['owner', 'admin', 'support']) })
       .where('id', '=', grantId)
       .execute();
-    const under = after(
+    const under = withNewSession(
       await operatorLogin(),
       await post(await operatorLogin(), `/staff/grants/${grantId}/enter`),
     );
@@ -194,7 +194,7 @@ describe('operator access under a tenant’s grant (P8)', () => {
     const [grantId] = await grantIdsOfTenant();
     if (grantId === undefined) throw new Error('no grant');
     const operator = await operatorLogin();
-    const under = after(operator, await post(operator, `/staff/grants/${grantId}/enter`));
+    const under = withNewSession(operator, await post(operator, `/staff/grants/${grantId}/enter`));
     expect((await get(under, `/staff/conversations/${conversationId}`)).statusCode).toBe(200);
     expect((await post(tenantAdmin, `/staff/grants/${grantId}/revoke`)).statusCode).toBe(303);
     const revoked = await get(under, `/staff/conversations/${conversationId}`);
@@ -208,7 +208,7 @@ describe('operator access under a tenant’s grant (P8)', () => {
     const newest = (await grantIdsOfTenant()).at(-1);
     if (newest === undefined) throw new Error('no grant');
     const second = await operatorLogin();
-    const underAgain = after(second, await post(second, `/staff/grants/${newest}/enter`));
+    const underAgain = withNewSession(second, await post(second, `/staff/grants/${newest}/enter`));
     expect((await get(underAgain, `/staff/conversations/${conversationId}`)).statusCode).toBe(200);
     const rows = await kluis.db
       .selectFrom('sessions')
@@ -231,7 +231,7 @@ describe('operator access under a tenant’s grant (P8)', () => {
     const third = (await grantIdsOfTenant()).at(-1);
     if (third === undefined) throw new Error('no grant');
     const op = await operatorLogin();
-    const underThird = after(op, await post(op, `/staff/grants/${third}/enter`));
+    const underThird = withNewSession(op, await post(op, `/staff/grants/${third}/enter`));
     expect((await get(underThird, `/staff/conversations/${conversationId}`)).statusCode).toBe(200);
     await kluis.db
       .updateTable('operator_grants')
