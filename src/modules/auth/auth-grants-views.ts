@@ -4,7 +4,7 @@
  */
 import type { Role } from '../../shared/actor.js';
 import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
-import { html, type SafeHtml } from '../../shared/html/html.js';
+import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { notice, roleCheckboxes } from './auth-admin-views.js';
 import type { GrantUse, GrantView } from './auth-grants.js';
@@ -26,6 +26,25 @@ function statusOf(t: Translate, g: GrantView): string {
 
 const rolesText = (t: Translate, roles: readonly string[]) =>
   roles.map((r) => t(`auth.role.${r as Role}`)).join(', ');
+
+/** Table rows of grants: `first` cell, roles, purpose, end, status, and `action` while active. */
+function grantRows(
+  t: Translate,
+  locale: Locale,
+  grants: readonly GrantView[],
+  cells: { first: (g: GrantView) => HtmlValue; action: (g: GrantView) => HtmlValue },
+): SafeHtml[] {
+  return grants.map(
+    (g) => html`<tr>
+    <td>${cells.first(g)}</td>
+    <td>${rolesText(t, g.roles)}</td>
+    <td>${g.purpose}</td>
+    <td>${formatTime(locale, g.expiresAt)}</td>
+    <td>${statusOf(t, g)}</td>
+    <td>${g.active ? cells.action(g) : null}</td>
+  </tr>`,
+  );
+}
 
 export function tenantGrantsPage(o: {
   t: Translate;
@@ -53,20 +72,11 @@ ${
     : html`<table>
   <caption class="visually-hidden">${t('auth.grants.title')}</caption>
   <thead><tr><th scope="col">${labels.granteeEmail}</th><th scope="col">${labels.roles}</th><th scope="col">${labels.purpose}</th><th scope="col">${t('auth.grants.col.until')}</th><th scope="col">${t('auth.grants.col.status')}</th><th scope="col"><span class="visually-hidden">${t('auth.grants.revoke')}</span></th></tr></thead>
-  <tbody>${o.grants.map(
-    (g) => html`<tr>
-    <td><a href="/staff/grants/${g.id}">${g.granteeEmail}</a></td>
-    <td>${rolesText(t, g.roles)}</td>
-    <td>${g.purpose}</td>
-    <td>${formatTime(o.locale, g.expiresAt)}</td>
-    <td>${statusOf(t, g)}</td>
-    <td>${
-      g.active
-        ? html`<form method="post" action="/staff/grants/${g.id}/revoke" class="inline-form">${csrfField(o.csrf)}<button type="submit" class="link-button">${t('auth.grants.revoke')}</button></form>`
-        : null
-    }</td>
-  </tr>`,
-  )}</tbody>
+  <tbody>${grantRows(t, o.locale, o.grants, {
+    first: (g) => html`<a href="/staff/grants/${g.id}">${g.granteeEmail}</a>`,
+    action: (g) =>
+      html`<form method="post" action="/staff/grants/${g.id}/revoke" class="inline-form">${csrfField(o.csrf)}<button type="submit" class="link-button">${t('auth.grants.revoke')}</button></form>`,
+  })}</tbody>
 </table>`
 }
 <h2>${t('auth.grants.new')}</h2>
@@ -123,20 +133,11 @@ ${
     ? html`<p>${t('auth.grants.mineNone')}</p>`
     : html`<table>
   <thead><tr><th scope="col">${t('auth.grants.col.org')}</th><th scope="col">${t('auth.grants.form.roles')}</th><th scope="col">${t('auth.grants.form.purpose')}</th><th scope="col">${t('auth.grants.col.until')}</th><th scope="col">${t('auth.grants.col.status')}</th><th scope="col"><span class="visually-hidden">${t('auth.grants.enter')}</span></th></tr></thead>
-  <tbody>${o.grants.map(
-    (g) => html`<tr>
-    <td>${g.orgName}</td>
-    <td>${rolesText(t, g.roles)}</td>
-    <td>${g.purpose}</td>
-    <td>${formatTime(o.locale, g.expiresAt)}</td>
-    <td>${statusOf(t, g)}</td>
-    <td>${
-      g.active
-        ? html`<form method="post" action="/staff/grants/${g.id}/enter" class="inline-form">${csrfField(o.csrf)}<button type="submit">${t('auth.grants.enter')}</button></form>`
-        : null
-    }</td>
-  </tr>`,
-  )}</tbody>
+  <tbody>${grantRows(t, o.locale, o.grants, {
+    first: (g) => g.orgName,
+    action: (g) =>
+      html`<form method="post" action="/staff/grants/${g.id}/enter" class="inline-form">${csrfField(o.csrf)}<button type="submit">${t('auth.grants.enter')}</button></form>`,
+  })}</tbody>
 </table>`
 }`;
 }
