@@ -139,6 +139,39 @@ export function formPost(
   };
 }
 
+/**
+ * GET and form POST as a signed-in browser (`app.inject`). The POST carries the session's CSRF
+ * token; a field given as a list is sent repeated (checkboxes). `accept` is sent only when given.
+ */
+export function staffRequests(app: FastifyInstance) {
+  const acceptHeader = (accept: string | undefined) => (accept === undefined ? {} : { accept });
+  return {
+    get: (who: { cookie: string }, url: string, accept?: string) =>
+      app.inject({ method: 'GET', url, headers: { cookie: who.cookie, ...acceptHeader(accept) } }),
+    post: (
+      who: Pick<LoggedIn, 'cookie' | 'csrfToken'>,
+      url: string,
+      fields: Record<string, string | readonly string[]> = {},
+      accept?: string,
+    ) => {
+      const payload = new URLSearchParams({ _csrf: who.csrfToken });
+      for (const [name, value] of Object.entries(fields)) {
+        for (const v of typeof value === 'string' ? [value] : value) payload.append(name, v);
+      }
+      return app.inject({
+        method: 'POST',
+        url,
+        headers: {
+          cookie: who.cookie,
+          'content-type': 'application/x-www-form-urlencoded',
+          ...acceptHeader(accept),
+        },
+        payload: payload.toString(),
+      });
+    },
+  };
+}
+
 export interface LoggedIn {
   /** The `cookie` header for `app.inject` (CSRF cookie + session cookie). */
   readonly cookie: string;

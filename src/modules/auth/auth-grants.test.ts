@@ -10,10 +10,10 @@ import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import {
   createOrg,
   createStaffUser,
-  formPost,
   type LoggedIn,
   loginAs,
   setCookies,
+  staffRequests,
 } from '../../../test/factories.js';
 import { buildApp } from '../../app.js';
 import { createFixedClock } from '../../shared/clock.js';
@@ -65,14 +65,9 @@ describe('operator access under a tenant’s grant (P8)', () => {
     await kluis.destroy();
   });
 
-  const get = (who: { cookie: string }, url: string) =>
-    app.inject({ method: 'GET', url, headers: { cookie: who.cookie } });
-  const post = (who: LoggedIn, url: string, fields: Record<string, string | string[]> = {}) => {
-    const params = new URLSearchParams({ _csrf: who.csrfToken });
-    for (const [k, v] of Object.entries(fields)) for (const x of [v].flat()) params.append(k, x);
-    const form = formPost(who.cookie, {});
-    return app.inject({ method: 'POST', url, headers: form.headers, payload: params.toString() });
-  };
+  const get = (who: { cookie: string }, url: string) => staffRequests(app).get(who, url);
+  const post = (who: LoggedIn, url: string, fields: Record<string, string | string[]> = {}) =>
+    staffRequests(app).post(who, url, fields);
   /** The same browser after a response that set a new session cookie. */
   const withNewSession = (who: LoggedIn, res: LightMyRequestResponse): LoggedIn => {
     const token = setCookies(res).get(SESSION_COOKIE);

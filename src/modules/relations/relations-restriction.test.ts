@@ -7,7 +7,13 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
-import { createOrg, createStaffUser, type LoggedIn, loginAs } from '../../../test/factories.js';
+import {
+  createOrg,
+  createStaffUser,
+  type LoggedIn,
+  loginAs,
+  staffRequests,
+} from '../../../test/factories.js';
 import { countRows, type SeededRelation, seedRelation } from '../../../test/retention-fixtures.js';
 import { buildApp } from '../../app.js';
 import { createFixedClock } from '../../shared/clock.js';
@@ -71,19 +77,9 @@ describe('restricted relations over HTTP', () => {
     await kluis.destroy();
   });
 
-  const get = (who: LoggedIn, url: string, accept = 'text/html') =>
-    app.inject({ method: 'GET', url, headers: { cookie: who.cookie, accept } });
+  const get = (who: LoggedIn, url: string, accept = 'text/html') => staffRequests(app).get(who, url, accept);
   const post = (who: LoggedIn, url: string, fields: Record<string, string>) =>
-    app.inject({
-      method: 'POST',
-      url,
-      headers: {
-        cookie: who.cookie,
-        'content-type': 'application/x-www-form-urlencoded',
-        accept: 'text/html',
-      },
-      payload: new URLSearchParams({ _csrf: who.csrfToken, ...fields }).toString(),
-    });
+    staffRequests(app).post(who, url, fields, 'text/html');
   const getJson = async <T>(who: LoggedIn, url: string): Promise<T> => {
     const res = await get(who, url, 'application/json');
     expect(res.statusCode, url).toBe(200);

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
-import { createOrg, createStaffUser, formPost, type LoggedIn, loginAs } from '../../../test/factories.js';
+import {
+  createOrg,
+  createStaffUser,
+  type LoggedIn,
+  loginAs,
+  staffRequests,
+} from '../../../test/factories.js';
 import { countRows, seedConversation, seedRelation, tableCounts } from '../../../test/retention-fixtures.js';
 import { buildApp } from '../../app.js';
 import { createFixedClock } from '../../shared/clock.js';
@@ -45,10 +51,9 @@ describe('the retention page', () => {
     await kluis.destroy();
   });
 
-  const get = (who: LoggedIn, url = '/staff/retention') =>
-    app.inject({ method: 'GET', url, headers: { cookie: who.cookie } });
+  const get = (who: LoggedIn, url = '/staff/retention') => staffRequests(app).get(who, url);
   const post = (who: LoggedIn, url: string, fields: Record<string, string>) =>
-    app.inject({ method: 'POST', url, ...formPost(who.cookie, { _csrf: who.csrfToken, ...fields }) });
+    staffRequests(app).post(who, url, fields);
 
   it('shows policies, a forecast chart with its table, and no edit forms to an admin', async () => {
     const res = await get(admin);

@@ -8,7 +8,13 @@ import { parse } from 'csv-parse/sync';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
-import { createOrg, createStaffUser, formPost, type LoggedIn, loginAs } from '../../../test/factories.js';
+import {
+  createOrg,
+  createStaffUser,
+  type LoggedIn,
+  loginAs,
+  staffRequests,
+} from '../../../test/factories.js';
 import { buildApp } from '../../app.js';
 import type { Actor, Role } from '../../shared/actor.js';
 import { createFixedClock } from '../../shared/clock.js';
@@ -314,10 +320,9 @@ describe('the consent pages', () => {
     await kluis.destroy();
   });
 
-  const get = (who: LoggedIn, url: string) =>
-    app.inject({ method: 'GET', url, headers: { cookie: who.cookie } });
+  const get = (who: LoggedIn, url: string) => staffRequests(app).get(who, url);
   const post = (who: LoggedIn, url: string, fields: Record<string, string>) =>
-    app.inject({ method: 'POST', url, ...formPost(who.cookie, { _csrf: who.csrfToken, ...fields }) });
+    staffRequests(app).post(who, url, fields);
 
   it('finds a person by address, records consent and a withdrawal, and the download follows at once', async () => {
     const found = await post(support, '/staff/consents/lookup', { email: 'Fenna@Example.test' });
