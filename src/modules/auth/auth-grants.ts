@@ -76,8 +76,8 @@ function tenantManager(actor: Actor): Extract<Actor, { kind: 'user' }> {
 export function createGrantsService(deps: { db: Kysely<DB>; clock: Clock; sessions: SessionService }) {
   const { db, clock, sessions } = deps;
 
-  async function views(rows: { id: string }[]): Promise<GrantView[]> {
-    if (rows.length === 0) return [];
+  /** Grants of one tenant (`org_id`) or to one grantee (`grantee_user_id`), newest first. */
+  async function views(by: 'g.org_id' | 'g.grantee_user_id', value: string): Promise<GrantView[]> {
     const now = clock.now().toISOString();
     const full = await db
       .selectFrom('operator_grants as g')
@@ -95,11 +95,7 @@ export function createGrantsService(deps: { db: Kysely<DB>; clock: Clock; sessio
         'g.expires_at',
         'g.revoked_at',
       ])
-      .where(
-        'g.id',
-        'in',
-        rows.map((r) => r.id),
-      )
+      .where(by, '=', value)
       .orderBy('g.created_at', 'desc')
       .execute();
     return full.map((g) => ({
@@ -190,9 +186,7 @@ export function createGrantsService(deps: { db: Kysely<DB>; clock: Clock; sessio
     /** The tenant's grants, newest first, for its owner or admin. */
     async listForTenant(actor: Actor): Promise<GrantView[]> {
       const manager = tenantManager(actor);
-      return views(
-        await db.selectFrom('operator_grants').select('id').where('org_id', '=', manager.orgId).execute(),
-      );
+      return views('g.org_id', manager.orgId);
     },
 
     /** What was done under a grant, from the tenant's audit trail (for the tenant's owner or admin). */
@@ -222,13 +216,7 @@ export function createGrantsService(deps: { db: Kysely<DB>; clock: Clock; sessio
     /** The grants given to an operator staff member. */
     async listForGrantee(actor: Actor): Promise<GrantView[]> {
       if (actor.kind !== 'user' || actor.orgKind !== 'operator') return [];
-      return views(
-        await db
-          .selectFrom('operator_grants')
-          .select('id')
-          .where('grantee_user_id', '=', actor.userId)
-          .execute(),
-      );
+      return views('g.grantee_user_id', actor.userId);
     },
 
     /**
