@@ -4,31 +4,40 @@
  * modules' routes. Every route declares its access; see shared/http/access.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
 import type { Kluis } from './kluis.js';
-import { modules as defaultModules, type KluisModule } from './modules/index.js';
+import { depsOf, navigationOf } from './modules/index.js';
+import type { AnyModule } from './modules/module.js';
 import { AppError } from './shared/errors.js';
+import { dashboardNavItem } from './shared/html/layout.js';
 import { assertAccess, requireAccessDeclarations } from './shared/http/access.js';
 import { installErrorHandler } from './shared/http/error-handler.js';
 import { detectLocale, LOCALE_COOKIE, requestedLocale } from './shared/http/locale.js';
+import { installOpenApi } from './shared/http/openapi.js';
+import { createRouteKit } from './shared/http/route-kit.js';
 import { computeSecurityHeaders } from './shared/http/security-headers.js';
+import { kluisVersion, publicDir } from './shared/version.js';
 
-export const publicDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'public');
+export { kluisVersion, publicDir };
 
 export const CSRF_COOKIE = 'kluis_csrf';
 
 const unsafeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export interface BuildAppOptions {
-  modules?: readonly KluisModule[];
+  /** The modules whose hooks and routes to install (default: those Kluis was built from). */
+  modules?: readonly AnyModule[];
   /** Extra Fastify options (e.g. https). */
   server?: Partial<FastifyServerOptions> & { https?: { cert: Buffer; key: Buffer } };
 }
@@ -57,6 +66,15 @@ export async function buildApp(kluis: Kluis, options: BuildAppOptions = {}): Pro
 
   requireAccessDeclarations(app);
   installErrorHandler(app);
+  const list = options.modules ?? kluis.modules;
+  app.decorate(
+    'staffNavigation',
+    [dashboardNavItem, ...navigationOf(list)].sort((a, b) => a.order - b.order),
+  );
+  app.decorate(
+    'dashboardPanels',
+    list.flatMap((m) => m.panels?.(depsOf(m, kluis, kluis.services)) ?? []),
+  );
 
   app.decorateRequest('locale', 'nl');
   app.decorateRequest('actor', undefined);
@@ -115,26 +133,7 @@ export async function buildApp(kluis: Kluis, options: BuildAppOptions = {}): Pro
     done();
   });
 
-  // CSRF: every unsafe request that carries cookies (a browser) needs a valid token; API clients
-  // authenticating with a bearer key carry no ambient credentials and are exempt.
-  app.addHook('preHandler', (request, reply, done) => {
-    if (!unsafeMethods.has(request.method)) return done();
-    const auth = request.headers.authorization;
-    if (typeof auth === 'string' && /^bearer /i.test(auth)) return done();
-    const origin = request.headers.origin;
-    if (
-      typeof origin === 'string' &&
-      origin !== 'null' &&
-      !sameOrigin(origin, config.publicOrigin, request)
-    ) {
-      return done(new AppError('ERR_CSRF', { message: 'cross-origin request refused' }));
-    }
-    app.csrfProtection(request, reply, done);
-  });
-  app.addHook('preHandler', (request, _reply, done) => {
-    assertAccess(request);
-    done();
-  });
+  await installOpenApi(app, { version: kluisVersion(), publicOrigin: config.publicOrigin });
 
   app.addHook('onResponse', (request, reply, done) => {
     // Built only when it will be written (the request line is the bulk of the application log).
@@ -153,14 +152,46 @@ export async function buildApp(kluis: Kluis, options: BuildAppOptions = {}): Pro
     done();
   });
 
-  for (const mod of options.modules ?? defaultModules) {
-    await mod.setup?.(app, kluis);
-  }
-  for (const mod of options.modules ?? defaultModules) {
-    if (mod.routes !== undefined) {
-      const routes = mod.routes;
-      await app.register(async (scoped) => routes(scoped, kluis), { prefix: mod.prefix ?? '' });
+  // Root hooks of the modules (the session and API-key hooks resolve `request.actor`).
+  for (const mod of list) await mod.setup?.(app, depsOf(mod, kluis, kluis.services));
+
+  // Who may call the route is checked before its input is validated or its body (a multipart
+  // upload, parsed in a module's own scope) is read: after the modules' root hooks above.
+  app.addHook('preValidation', (request, _reply, done) => {
+    assertAccess(request);
+    done();
+  });
+  // CSRF: every unsafe request that carries cookies (a browser) needs a valid token; API clients
+  // authenticating with a bearer key carry no ambient credentials and are exempt. A multipart
+  // form carries its token in the body, which its module's scope parses during preValidation:
+  // those are checked just before the handler instead.
+  const csrf = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
+    if (!unsafeMethods.has(request.method)) return done();
+    const auth = request.headers.authorization;
+    if (typeof auth === 'string' && /^bearer /i.test(auth)) return done();
+    const origin = request.headers.origin;
+    if (
+      typeof origin === 'string' &&
+      origin !== 'null' &&
+      !sameOrigin(origin, config.publicOrigin, request)
+    ) {
+      return done(new AppError('ERR_CSRF', { message: 'cross-origin request refused' }));
     }
+    app.csrfProtection(request, reply, done);
+  };
+  app.addHook('preValidation', (request, reply, done) => {
+    if (request.isMultipart?.()) return done();
+    csrf(request, reply, done);
+  });
+  app.addHook('preHandler', (request, reply, done) => {
+    if (!request.isMultipart?.()) return done();
+    csrf(request, reply, done);
+  });
+
+  for (const mod of list) {
+    const routes = mod.routes;
+    if (routes === undefined) continue;
+    await app.register(async (scoped) => routes(createRouteKit(scoped), depsOf(mod, kluis, kluis.services)));
   }
   return app;
 }
@@ -171,12 +202,4 @@ function sameOrigin(
   request: { host: string; protocol: string },
 ): boolean {
   return origin === publicOrigin || origin === `${request.protocol}://${request.host}`;
-}
-
-/** The version printed by the CLI and shown on the health page. */
-export function kluisVersion(): string {
-  const pkg = JSON.parse(readFileSync(resolve(publicDir, '..', 'package.json'), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
 }

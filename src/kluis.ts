@@ -1,34 +1,34 @@
 /**
- * The dependency graph of one Kluis process: configuration, databases, keyring, clock, logger.
- * Built once at start (or per test on a fresh database) and handed to the app, the worker and
- * the CLI. No module keeps a global singleton.
+ * The dependency graph of one Kluis process: configuration, databases, keyring, clock, logger,
+ * and the services of every module, built once from the module list (modules/index.ts). Built at
+ * start (or per test on a fresh database) and handed to the app, the worker and the CLI. No
+ * module keeps a global singleton.
  */
 import type { Kysely } from 'kysely';
-import { type Config, decodeMasterKey } from './config/env.js';
-import { createKeyring, type Keyring } from './crypto/keyring.js';
+import { type Config, keystoreEncryptionKey, masterKeysOf } from './config/env.js';
+import { createKeyring } from './crypto/keyring.js';
 import { type KeystoreDB, keystoreMigrations } from './crypto/keystore-schema.js';
-import { type ChangeStamp, type DialectName, openDatabase } from './db/database.js';
-import { mainMigrations, migrateToLatest } from './db/migrations.js';
+import { openDatabase } from './db/database.js';
+import { migrateToLatest } from './db/migrations.js';
 import type { DB } from './db/schema.js';
-import { createMailer, type Mailer } from './modules/mail/mailer.js';
+import { buildServices, depsOf, migrationsOf, modules } from './modules/index.js';
+import { createJobRegistry, type JobRegistry, type ScheduleInput } from './modules/jobs/index.js';
+import { createMailer, type Mailer } from './modules/mail/index.js';
+import type { AnyModule, KluisCore, KluisServices } from './modules/module.js';
+import { createPersonalDataRegistry } from './modules/personal-data.js';
+import { fieldCatalogue } from './shared/catalogue.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/logger.js';
 
-export interface Kluis {
-  readonly config: Config;
-  readonly db: Kysely<DB>;
-  readonly dialect: DialectName;
-  /** The SQLite file of the main database (undefined on PostgreSQL). */
-  readonly dbFile: string | undefined;
-  /** The main database's change stamp (see db/database.ts): lets hot-path caches stay exact. */
-  readonly changeStamp: ChangeStamp;
-  readonly keystore: Kysely<KeystoreDB>;
-  readonly keyring: Keyring;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly mailer: Mailer;
-  /** Checkpoints SQLite WAL files (TRUNCATE); used after erasure and before backups. */
-  checkpoint(): Promise<void>;
+export interface Kluis extends KluisCore {
+  /** Every module's services, built once for this Kluis. */
+  readonly services: KluisServices;
+  /** The modules this Kluis was built from (the app registers their routes). */
+  readonly modules: readonly AnyModule[];
+  /** Every module's job types (the worker runs these). */
+  readonly jobRegistry: JobRegistry;
+  /** Every module's recurring schedules (ensured when a worker starts). */
+  readonly schedules: readonly ScheduleInput[];
   /** SQLite: a consistent online copy of the main database or the key store, still encrypted (`kluis backup`). */
   backupTo(store: 'database' | 'keystore', target: string): Promise<void>;
   close(): Promise<void>;
@@ -43,21 +43,14 @@ export interface OpenKluisOptions {
   keystoreSchema?: string;
   migrate?: boolean;
   mailer?: Mailer;
-}
-
-export function masterKeysOf(config: Config): Buffer[] {
-  const keys = [config.masterKey, ...config.previousMasterKeys].map((s) => decodeMasterKey(s.value));
-  return keys.filter((k): k is Buffer => k !== undefined);
-}
-
-/** The key store file's SQLCipher key: its own, derived from the database key. */
-export function keystoreEncryptionKey(config: Config): string | undefined {
-  return config.databaseKey === undefined ? undefined : `${config.databaseKey.value}/keystore`;
+  /** The module list (tests add modules; the default is modules/index.ts). */
+  modules?: readonly AnyModule[];
 }
 
 export async function openKluis(config: Config, options: OpenKluisOptions = {}): Promise<Kluis> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
+  const list = options.modules ?? modules;
   const main = await openDatabase<DB>({
     url: config.databaseUrl,
     encryptionKey: config.databaseKey?.value,
@@ -76,12 +69,13 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
     poolSize: 4,
   });
   if (options.migrate ?? true) {
-    await migrateToLatest(main.db as Kysely<unknown>, mainMigrations);
+    await migrateToLatest(main.db as Kysely<unknown>, migrationsOf(list));
     await migrateToLatest(keys.db as Kysely<unknown>, keystoreMigrations, 'kluis_keystore_migration');
   }
   const keyring = createKeyring({ keystore: keys.db, masterKeys: masterKeysOf(config), clock });
   const mailer = options.mailer ?? createMailer(config);
-  return {
+  const personalData = createPersonalDataRegistry();
+  const core: KluisCore = {
     config,
     db: main.db,
     dialect: main.dialect,
@@ -96,6 +90,19 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
       await main.checkpoint();
       await keys.checkpoint();
     },
+    catalogue: fieldCatalogue(),
+    personalData,
+  };
+  const services = buildServices(core, list);
+  personalData.seal(list, core, services);
+  const jobRegistry = createJobRegistry();
+  for (const m of list) m.jobs?.(jobRegistry, depsOf(m, core, services));
+  return {
+    ...core,
+    services,
+    modules: list,
+    jobRegistry,
+    schedules: list.flatMap((m) => m.schedules ?? []),
     backupTo: (store, target) => (store === 'database' ? main : keys).backupTo(target),
     close: async () => {
       mailer.close();

@@ -5,15 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  catalogue,
   dataCategories,
+  fieldCatalogue,
   frameworkTables,
   isStructuralColumn,
   legalBases,
-  notPersonal,
   purposes,
   retentionPolicies,
-} from '../src/modules/register/register-catalogue.js';
+} from '../src/shared/catalogue.js';
 import { createTestKluis, type TestKluis } from './dialects.js';
 
 describe('the field catalogue', () => {
@@ -34,18 +33,18 @@ describe('the field catalogue', () => {
     const undeclared = columns.filter(
       ({ table, column }) =>
         !isStructuralColumn(column) &&
-        !catalogue.some((f) => f.table === table && f.column === column) &&
-        notPersonal[table]?.[column] === undefined,
+        !fieldCatalogue().fields.some((f) => f.table === table && f.column === column) &&
+        fieldCatalogue().notPersonal[table]?.[column] === undefined,
     );
     expect(undeclared).toEqual([]);
   });
 
   it('declares nothing that does not exist, and nothing twice', () => {
     const existing = new Set(columns.map((c) => `${c.table}.${c.column}`));
-    const declared = catalogue.map((f) => `${f.table}.${f.column}`);
+    const declared = fieldCatalogue().fields.map((f) => `${f.table}.${f.column}`);
     expect(declared.filter((d) => !existing.has(d))).toEqual([]);
     expect(new Set(declared).size).toBe(declared.length);
-    const notPersonalColumns = Object.entries(notPersonal).flatMap(([t, cols]) =>
+    const notPersonalColumns = Object.entries(fieldCatalogue().notPersonal).flatMap(([t, cols]) =>
       Object.keys(cols).map((c) => `${t}.${c}`),
     );
     expect(notPersonalColumns.filter((d) => !existing.has(d))).toEqual([]);
@@ -53,7 +52,7 @@ describe('the field catalogue', () => {
   });
 
   it('gives every personal field a known category, at least one purpose, a legal basis and a retention policy', () => {
-    for (const f of catalogue) {
+    for (const f of fieldCatalogue().fields) {
       const label = `${f.table}.${f.column}`;
       expect(dataCategories, label).toContain(f.category);
       expect(f.purposes.length, label).toBeGreaterThan(0);

@@ -10,13 +10,12 @@
  *                      payload: { _csrf: session.csrfToken, ... } });
  *
  * Users made here have a known strong password, no pending password change and (unless
- * `totp: true`) no TOTP. Tests that exercise the first-login flow use `authServiceFor(kluis).createUser`.
+ * `totp: true`) no TOTP. Tests that exercise the first-login flow use `kluis.services.auth.createUser`.
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kluis } from '../src/kluis.js';
 import { createAuthRepository } from '../src/modules/auth/auth-repository.js';
-import { authServiceFor } from '../src/modules/auth/auth-service.js';
 import { SESSION_COOKIE } from '../src/modules/auth/auth-sessions.js';
 import { currentTotp, generateTotpSecret } from '../src/modules/auth/auth-totp.js';
 import type { UserView } from '../src/modules/auth/auth-users.js';
@@ -60,7 +59,7 @@ export async function createStaffUser(
   kluis: Kluis,
   options: { orgId: string; roles: readonly Role[]; totp?: boolean; email?: string; displayName?: string },
 ): Promise<StaffCredentials> {
-  const auth = authServiceFor(kluis);
+  const auth = kluis.services.auth;
   const org = await createOrgsRepository(kluis.db).getById(options.orgId);
   const email = options.email ?? `staff-${unique()}@example.test`;
   const { user } = await auth.createUser({

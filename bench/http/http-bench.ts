@@ -24,7 +24,7 @@
 import { parseArgs } from 'node:util';
 import { buildApp } from '../../src/app.js';
 import { modules } from '../../src/modules/index.js';
-import type { KluisModule } from '../../src/modules/module.js';
+import { defineModule } from '../../src/modules/module.js';
 import { createTestKluis } from '../../test/dialects.js';
 import { createOrg, createStaffUser, loginAs } from '../../test/factories.js';
 import { compare, costOf, printCost, printTable, printVerdict, type Target } from '../lib/measure.js';
@@ -47,12 +47,12 @@ async function listen(app: { listen(o: { host: string; port: number }): Promise<
 }
 
 /** A public JSON route, for the `kluis-public` target. */
-const echoModule: KluisModule = {
+const echoModule = defineModule({
   name: 'bench-echo',
-  async routes(app) {
-    app.get('/bench/echo', { config: { access: { kind: 'public' } } }, async () => ({ ok: true }));
+  routes(kit) {
+    kit.app.get('/bench/echo', { config: { access: { kind: 'public' } } }, async () => ({ ok: true }));
   },
-};
+});
 
 async function main(): Promise<void> {
   const bare = bareEcho({ headers: false });

@@ -13,7 +13,7 @@ import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { buildApp } from '../../src/app.js';
 import { modules } from '../../src/modules/index.js';
-import type { KluisModule } from '../../src/modules/module.js';
+import { defineModule } from '../../src/modules/module.js';
 import { createTestKluis } from '../../test/dialects.js';
 import { createOrg, createStaffUser, loginAs } from '../../test/factories.js';
 import { type CpuProfile, formatSelfTimes, selfTimeByFunction, selfTimeByOwner } from '../lib/cpu-profile.js';
@@ -35,12 +35,12 @@ if (!targetNames.includes(targetName)) {
   throw new Error(`unknown target ${targetName}: ${targetNames.join(', ')}`);
 }
 
-const echoModule: KluisModule = {
+const echoModule = defineModule({
   name: 'bench-echo',
-  async routes(app) {
-    app.get('/bench/echo', { config: { access: { kind: 'public' } } }, async () => ({ ok: true }));
+  routes(kit) {
+    kit.app.get('/bench/echo', { config: { access: { kind: 'public' } } }, async () => ({ ok: true }));
   },
-};
+});
 
 const kluis = await createTestKluis({ env: { KLUIS_RATE_LIMIT_PER_MINUTE: '100000000' } });
 const bare = targetName.startsWith('bare');

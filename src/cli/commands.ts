@@ -1,22 +1,40 @@
-/** The CLI commands. Modules add theirs through `registerModuleCommands`. */
+/** The CLI commands: `serve`, `migrate`, `doctor`, and every module's own (from its manifest). */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { buildApp, kluisVersion } from '../app.js';
+import { buildApp } from '../app.js';
 import { ConfigError, describeConfig, loadConfig } from '../config/env.js';
 import { openKluis } from '../kluis.js';
-import { registerAuthCommands } from '../modules/auth/auth-cli.js';
 import { modules } from '../modules/index.js';
-import { startConfiguredInboundSmtp } from '../modules/intake/intake-smtp.js';
-import { registerJobsCommands, startJobWorker } from '../modules/jobs/jobs-commands.js';
+import { startConfiguredInboundSmtp } from '../modules/intake/index.js';
+import { startJobWorker } from '../modules/jobs/index.js';
 import { startDevMail } from '../modules/mail/mail-dev.js';
-import { registerOpsCommands } from '../modules/ops/ops-commands.js';
-import { registerRetentionCommands } from '../modules/retention/retention-commands.js';
-import { registerRightsCommands } from '../modules/rights/rights-commands.js';
-import { registerSecurityCommands } from '../modules/security/security-commands.js';
+import type { CliIo } from '../shared/cli.js';
+import { systemClock } from '../shared/clock.js';
+import { createLogger } from '../shared/logger.js';
+import { kluisVersion } from '../shared/version.js';
 import { seedDemo } from './demo-seed.js';
 import { doctor } from './doctor.js';
 
-export function registerCommands(program: Command): void {
+/** The real terminal: process streams, the environment, the system clock. */
+export function processCliIo(): CliIo {
+  return {
+    env: process.env,
+    out: process.stdout,
+    err: process.stderr,
+    clock: systemClock,
+    setExitCode: (code) => {
+      process.exitCode = code;
+    },
+    loadConfig: () => loadConfig(process.env),
+    openKluis: (config, options = {}) =>
+      openKluis(config, {
+        logger: createLogger('silent'),
+        ...(options.migrate === false ? { migrate: false } : {}),
+      }),
+  };
+}
+
+export function registerCommands(program: Command, io: CliIo = processCliIo()): void {
   program.version(kluisVersion());
 
   program
@@ -25,11 +43,11 @@ export function registerCommands(program: Command): void {
     .option('--demo', 'seed a demo operator organisation and admin user when the database is empty')
     .option('--no-worker', 'do not run jobs in this process (run `kluis worker` separately)')
     .action(async (opts: { demo?: boolean; worker: boolean }) => {
-      const config = loadConfig();
+      const config = io.loadConfig();
       const devMail = await startDevMail(config);
       const kluis = await openKluis(config, devMail ? { mailer: devMail.mailer } : {});
       const app = await buildApp(kluis, {
-        ...(devMail ? { modules: [...modules, devMail.module] } : {}),
+        ...(devMail ? { modules: [...kluis.modules, devMail.module] } : {}),
         ...(config.tls
           ? {
               server: {
@@ -53,12 +71,13 @@ export function registerCommands(program: Command): void {
       };
       process.once('SIGINT', shutdown);
       process.once('SIGTERM', shutdown);
-      process.stdout.write(
+      const described = describeConfig(config);
+      io.out.write(
         [
           '',
           `Kluis ${kluisVersion()} is running (${config.env}).`,
           `  URL:       ${config.publicOrigin}  (listening on ${address})`,
-          `  Database:  ${describeConfig(config).database} — ${describeConfig(config).databaseEncryption}`,
+          `  Database:  ${described.database} — ${described.databaseEncryption}`,
           `  Jobs:      ${worker ? 'worker running in this process' : 'no worker here (--no-worker): run kluis worker'}`,
           ...(devMail
             ? [
@@ -76,8 +95,8 @@ export function registerCommands(program: Command): void {
     .command('migrate')
     .description('apply pending database migrations')
     .action(async () => {
-      const kluis = await openKluis(loadConfig());
-      process.stdout.write('migrations applied\n');
+      const kluis = await io.openKluis(io.loadConfig());
+      io.out.write('migrations applied\n');
       await kluis.close();
     });
 
@@ -85,16 +104,10 @@ export function registerCommands(program: Command): void {
     .command('doctor')
     .description('explain the configuration and what is wrong with it')
     .action(async () => {
-      const code = await doctor(process.env, process.stdout);
-      process.exitCode = code;
+      io.setExitCode(await doctor(io.env, io.out));
     });
 
-  registerAuthCommands(program);
-  registerOpsCommands(program);
-  registerSecurityCommands(program);
-  registerJobsCommands(program);
-  registerRetentionCommands(program);
-  registerRightsCommands(program);
+  for (const m of modules) m.cli?.(program, io);
 }
 
 export { ConfigError };

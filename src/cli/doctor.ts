@@ -217,7 +217,7 @@ async function databaseChecks(config: Config): Promise<Check[]> {
   }
   try {
     const checks: Check[] = [{ level: 'ok', text: 'database and key store reachable' }];
-    const main = await migrationState(kluis.db as Kysely<unknown>, mainMigrations, 'kysely_migration');
+    const main = await migrationState(kluis.db as Kysely<unknown>, mainMigrations(), 'kysely_migration');
     const keys = await migrationState(
       kluis.keystore as Kysely<unknown>,
       keystoreMigrations,

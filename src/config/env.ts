@@ -425,3 +425,13 @@ export function describeConfig(c: Config): Record<string, string | number | bool
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@');
 }
+
+export function masterKeysOf(config: Config): Buffer[] {
+  const keys = [config.masterKey, ...config.previousMasterKeys].map((s) => decodeMasterKey(s.value));
+  return keys.filter((k): k is Buffer => k !== undefined);
+}
+
+/** The key store file's SQLCipher key: its own, derived from the database key. */
+export function keystoreEncryptionKey(config: Config): string | undefined {
+  return config.databaseKey === undefined ? undefined : `${config.databaseKey.value}/keystore`;
+}

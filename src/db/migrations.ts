@@ -1,5 +1,6 @@
 /**
- * Forward-only migrations, collected from every module and applied in name order. Names are
+ * Forward-only migrations, collected from every module's manifest (modules/index.ts
+ * `migrationsOf`) and applied in name order. Names are
  * `NNNN_module_what`; number ranges per module keep them apart: 0001 orgs, 0100 auth,
  * 0200 crypto/keystore, 0300 security (audit, access log), 0400 jobs, 0500 mail, 0600 subjects, 0700 intake, 0800 relations, 0900 register/statement,
  * 1000 rights, 1100 retention.
@@ -7,36 +8,22 @@
  * name order even when they sort before applied ones (modules are independent).
  */
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
-import { authMigrations } from '../modules/auth/auth-schema.js';
-import { intakeMigrations } from '../modules/intake/intake-schema.js';
-import { jobsMigrations } from '../modules/jobs/jobs-schema.js';
-import { orgsMigrations } from '../modules/orgs/orgs-schema.js';
-import { registerMigrations } from '../modules/register/register-schema.js';
-import { relationsMigrations } from '../modules/relations/relations-schema.js';
-import { retentionMigrations } from '../modules/retention/retention-schema.js';
-import { rightsMigrations } from '../modules/rights/rights-schema.js';
-import { auditMigrations } from '../modules/security/audit-schema.js';
-import { securityMigrations } from '../modules/security/security-schema.js';
-import { statementMigrations } from '../modules/statement/statement-schema.js';
-import { subjectsMigrations } from '../modules/subjects/subjects-schema.js';
 import { isPostgres } from './dialect.js';
 
-export const mainMigrations: Record<string, Migration> = {
-  ...orgsMigrations,
-  ...authMigrations,
-  ...auditMigrations,
-  ...jobsMigrations,
-  ...securityMigrations,
-  ...subjectsMigrations,
-  ...intakeMigrations,
-  ...registerMigrations,
-  ...statementMigrations,
-  ...relationsMigrations,
-  ...retentionMigrations,
-  ...rightsMigrations,
-};
+let installed: Readonly<Record<string, Migration>> | undefined;
 
-function provider(migrations: Record<string, Migration>): MigrationProvider {
+/** Installs every module's migrations (modules/index.ts, at load): code, the same for every run. */
+export function installMainMigrations(migrations: Readonly<Record<string, Migration>>): void {
+  installed = migrations;
+}
+
+/** The main database's migrations of every module; throws before modules/index.ts has loaded. */
+export function mainMigrations(): Readonly<Record<string, Migration>> {
+  if (installed === undefined) throw new Error('migrations are read before modules/index.ts installed them');
+  return installed;
+}
+
+function provider(migrations: Readonly<Record<string, Migration>>): MigrationProvider {
   return { getMigrations: async () => migrations };
 }
 
@@ -47,7 +34,7 @@ export interface MigrationReport {
 /** Applies pending migrations; throws with the failing migration's name. */
 export async function migrateToLatest(
   db: Kysely<unknown>,
-  migrations: Record<string, Migration> = mainMigrations,
+  migrations: Readonly<Record<string, Migration>>,
   tableName = 'kysely_migration',
 ): Promise<MigrationReport> {
   // On PostgreSQL the migration tables live in the connection's own schema; without naming it,

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { type Role, roles } from '../../src/shared/actor.js';
 import type { DeclaredRoute } from '../../src/shared/http/access.js';
+import { rolesFor } from '../../src/shared/permissions.js';
 import { createTestKluis, type TestKluis } from '../dialects.js';
 import { createOrg, createStaffUser, type LoggedIn, loginAs } from '../factories.js';
 import { snapshot } from './db-snapshot.js';
@@ -42,7 +43,7 @@ describe('every route refuses callers it does not declare', () => {
   it('has routes of every kind to attack', () => {
     expect(routes.filter((r) => r.access.kind === 'staff').length).toBeGreaterThan(5);
     expect(
-      routes.filter((r) => r.access.kind === 'staff' && r.access.roles !== undefined).length,
+      routes.filter((r) => r.access.kind === 'staff' && r.access.permission !== undefined).length,
     ).toBeGreaterThan(2);
   });
 
@@ -61,12 +62,12 @@ describe('every route refuses callers it does not declare', () => {
     expect(await snapshot(kluis)).toEqual(before);
   });
 
-  it('refuses a signed-in user holding none of the route’s roles with 403, and changes nothing', async () => {
+  it('refuses a signed-in user whose roles lack the route’s permission with 403, and changes nothing', async () => {
     const before = await snapshot(kluis);
     let attacks = 0;
     for (const route of routes) {
-      if (route.access.kind === 'public' || route.access.roles === undefined) continue;
-      const allowed = route.access.roles;
+      if (route.access.kind === 'public' || route.access.permission === undefined) continue;
+      const allowed = rolesFor(route.access.permission);
       for (const role of roles.filter((r) => !allowed.includes(r))) {
         const session = sessions.get(role);
         if (session === undefined) throw new Error(`no session for ${role}`);

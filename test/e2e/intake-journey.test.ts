@@ -8,7 +8,6 @@ import nodemailer from 'nodemailer';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type InboundSmtp, startInboundSmtp } from '../../src/modules/intake/intake-smtp.js';
-import { buildJobRegistry } from '../../src/modules/jobs/jobs-catalogue.js';
 import { createWorker } from '../../src/modules/jobs/jobs-worker.js';
 import { createMailSink, type MailSink } from '../../src/modules/mail/mail-sink.js';
 import { createFixedClock } from '../../src/shared/clock.js';
@@ -129,7 +128,11 @@ describe('a contact request from form to threaded email answer', () => {
     const conversationUrl = page.url().split('?')[0] ?? '';
 
     // The worker sends it over SMTP; it arrives in the sink with a Message-ID of ours.
-    const worker = createWorker({ kluis: server.kluis, registry: buildJobRegistry(), scheduler: false });
+    const worker = createWorker({
+      kluis: server.kluis,
+      registry: server.kluis.jobRegistry,
+      scheduler: false,
+    });
     expect((await worker.runOnce()).done).toBe(1);
     const reply = await sink.waitFor((m) => m.to.includes('lotte@example.nl'));
     expect(reply.text).toContain('Zeker, dinsdag om tien uur schikt het ons.');

@@ -10,7 +10,6 @@ import nodemailer from 'nodemailer';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type InboundSmtp, startInboundSmtp } from '../../src/modules/intake/intake-smtp.js';
-import { buildJobRegistry } from '../../src/modules/jobs/jobs-catalogue.js';
 import { createWorker } from '../../src/modules/jobs/jobs-worker.js';
 import { createMailSink, type MailSink } from '../../src/modules/mail/mail-sink.js';
 import { createAgreementsService } from '../../src/modules/relations/relations-agreements.js';
@@ -162,7 +161,7 @@ describe('a data subject asks for access and downloads everything Kluis holds ab
     const watch = watchPage(page, [404]);
     const url = server.url;
     const worker = () =>
-      createWorker({ kluis: server.kluis, registry: buildJobRegistry(), scheduler: false }).drain();
+      createWorker({ kluis: server.kluis, registry: server.kluis.jobRegistry, scheduler: false }).drain();
 
     // --- the contact form and a mail ---------------------------------------------------------
     await page.goto(`${url}/contact`);

@@ -8,8 +8,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemo } from '../../src/cli/demo-seed.js';
-import { buildJobRegistry } from '../../src/modules/jobs/jobs-catalogue.js';
-import { createWorker } from '../../src/modules/jobs/jobs-service.js';
+import { createWorker } from '../../src/modules/jobs/index.js';
 import { createMailSink, type MailSink } from '../../src/modules/mail/mail-sink.js';
 import { createFixedClock } from '../../src/shared/clock.js';
 import { createOrg, createStaffUser, type StaffCredentials } from '../factories.js';
@@ -160,7 +159,7 @@ describe('publishing a new version of the privacy statement', () => {
 
     // The tenant's admin (not its support staff) gets the announcement, over SMTP.
     // The worker as `kluis serve` builds it; the announcements are `mail.send` jobs.
-    await createWorker({ kluis: server.kluis, registry: buildJobRegistry(), scheduler: false }).drain();
+    await createWorker({ kluis: server.kluis, registry: server.kluis.jobRegistry, scheduler: false }).drain();
     const failedMail = await server.kluis.db
       .selectFrom('jobs')
       .select(['last_error'])

@@ -6,7 +6,6 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Kluis } from '../../kluis.js';
 import { type Actor, roles as allRoles, hasRole, type Role } from '../../shared/actor.js';
 import { AppError, isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
@@ -24,10 +23,11 @@ import {
   userListPage,
   userPage,
 } from './auth-admin-views.js';
-import { authServiceFor } from './auth-service.js';
+import type { AuthRouteDeps } from './auth-service.js';
 import type { UserView } from './auth-users.js';
 
-const managerAccess = { kind: 'staff', roles: ['owner', 'admin'] } as const;
+const managerAccess = { kind: 'staff', permission: 'users.manage' } as const;
+const keyManagerAccess = { kind: 'staff', permission: 'api_keys.manage' } as const;
 
 /** One value or several (repeated checkboxes) as a list. */
 const rolesField = z.preprocess(
@@ -92,8 +92,8 @@ function queryOf(request: FastifyRequest): Record<string, unknown> {
   return (request.query ?? {}) as Record<string, unknown>;
 }
 
-export async function registerUserAdminRoutes(app: FastifyInstance, kluis: Kluis): Promise<void> {
-  const auth = authServiceFor(kluis);
+export async function registerUserAdminRoutes(app: FastifyInstance, kluis: AuthRouteDeps): Promise<void> {
+  const auth = kluis.auth;
 
   app.get('/staff/users', { config: { access: managerAccess } }, async (request, reply) => {
     const actor = managerOf(request);
@@ -281,10 +281,10 @@ export async function registerUserAdminRoutes(app: FastifyInstance, kluis: Kluis
   );
 }
 
-export async function registerApiKeyRoutes(app: FastifyInstance, kluis: Kluis): Promise<void> {
-  const auth = authServiceFor(kluis);
+export async function registerApiKeyRoutes(app: FastifyInstance, kluis: AuthRouteDeps): Promise<void> {
+  const auth = kluis.auth;
 
-  app.get('/staff/api-keys', { config: { access: managerAccess } }, async (request, reply) => {
+  app.get('/staff/api-keys', { config: { access: keyManagerAccess } }, async (request, reply) => {
     const actor = managerOf(request);
     const t = translator(request.locale);
     const keys = await auth.listApiKeys({ actor });
@@ -324,11 +324,11 @@ export async function registerApiKeyRoutes(app: FastifyInstance, kluis: Kluis): 
     });
   };
 
-  app.get('/staff/api-keys/new', { config: { access: managerAccess } }, async (request, reply) =>
+  app.get('/staff/api-keys/new', { config: { access: keyManagerAccess } }, async (request, reply) =>
     renderNewKey(request, reply),
   );
 
-  app.post('/staff/api-keys', { config: { access: managerAccess } }, async (request, reply) => {
+  app.post('/staff/api-keys', { config: { access: keyManagerAccess } }, async (request, reply) => {
     const actor = managerOf(request);
     const parsed = parseForm(newKeyForm, request.body ?? {});
     if (!parsed.ok) return renderNewKey(request, reply, { errors: parsed.errors, status: 400 });
@@ -358,7 +358,7 @@ export async function registerApiKeyRoutes(app: FastifyInstance, kluis: Kluis): 
     }
   });
 
-  app.post('/staff/api-keys/:id/revoke', { config: { access: managerAccess } }, async (request, reply) => {
+  app.post('/staff/api-keys/:id/revoke', { config: { access: keyManagerAccess } }, async (request, reply) => {
     const actor = managerOf(request);
     const parsed = idParams.safeParse(request.params);
     if (!parsed.success) throw new AppError('ERR_NOT_FOUND', { message: 'not an API key id' });

@@ -10,7 +10,6 @@ import { createFixedClock, DAY, MINUTE } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { Org } from '../orgs/orgs-repository.js';
 import { apiKeySecretHash, parseApiKeyToken } from './auth-api-keys.js';
-import { authServiceFor } from './auth-service.js';
 
 const tokenOf = (body: string) => /id="api-key-token">([^<]+)</.exec(body)?.[1] ?? '';
 
@@ -50,7 +49,7 @@ describe('API keys', () => {
     });
 
   async function makeKey(roles: readonly Role[], expiresAt?: Date): Promise<{ id: string; token: string }> {
-    const { key, token } = await authServiceFor(kluis).createApiKey({
+    const { key, token } = await kluis.services.auth.createApiKey({
       actor: userActor(org, admin, ['admin', 'support']),
       name: 'Koppeling',
       roles,
@@ -214,7 +213,7 @@ describe('API keys', () => {
   });
 
   it('never gives a key a role its creator does not hold, also after the creator loses it', async () => {
-    const auth = authServiceFor(kluis);
+    const auth = kluis.services.auth;
     const creator = await createStaffUser(kluis, { orgId: org.id, roles: ['admin', 'finance'] });
     const actor = userActor(org, creator, ['admin', 'finance']);
     await expect(auth.createApiKey({ actor, name: 'x', roles: ['security'] })).rejects.toSatisfy(
@@ -247,7 +246,7 @@ describe('API keys', () => {
   });
 
   it('refuses an expiry in the past and keys for support staff, and revokes only keys of the own org', async () => {
-    const auth = authServiceFor(kluis);
+    const auth = kluis.services.auth;
     await expect(
       auth.createApiKey({
         actor: userActor(org, admin, ['admin', 'support']),

@@ -4,18 +4,19 @@
  * every change is audited like any other. The one-time password is printed once, never logged.
  */
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/env.js';
-import { type Kluis, openKluis } from '../../kluis.js';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/schema.js';
 import { type Actor, roles as allRoles, type Role } from '../../shared/actor.js';
+import { type CliIo, sayTo, withKluis } from '../../shared/cli.js';
 import { AppError } from '../../shared/errors.js';
 import { createOrgsRepository, type Org } from '../orgs/orgs-repository.js';
-import { authServiceFor } from './auth-service.js';
+import type { AuthService } from './auth-service.js';
 
 export function cliActor(org: Org, command: string): Actor {
   return { kind: 'system', orgId: org.id, orgKind: org.kind, reason: `cli:${command}`, roles: ['owner'] };
 }
 
-async function orgBySlug(kluis: Kluis, slug: string): Promise<Org> {
+async function orgBySlug(kluis: CliAuthDeps, slug: string): Promise<Org> {
   const org = await createOrgsRepository(kluis.db).findBySlug(slug.trim().toLowerCase());
   if (org === undefined)
     throw new AppError('ERR_NOT_FOUND', { message: `no organisation with slug "${slug}"` });
@@ -36,30 +37,19 @@ function parseRoles(values: readonly string[]): Role[] {
   return out;
 }
 
-async function withKluis<T>(fn: (kluis: Kluis) => Promise<T>): Promise<T> {
-  const kluis = await openKluis(loadConfig());
-  try {
-    return await fn(kluis);
-  } catch (error) {
-    if (error instanceof AppError) {
-      // Say what is wrong in words (cli.ts prints the message): the code, the detail, the fields.
-      const detail = error.message === error.code ? '' : `: ${error.message}`;
-      const fields = error.fields === undefined ? '' : ` (check ${Object.keys(error.fields).join(', ')})`;
-      error.message = `${error.code}${detail}${fields}`;
-    }
-    throw error;
-  } finally {
-    await kluis.close();
-  }
+/** Creates a user and returns the lines to print (shared with the demo seed). */
+/** What creating a user from the command line (or the demo seed) needs. */
+export interface CliAuthDeps {
+  readonly db: Kysely<DB>;
+  readonly services: { readonly auth: AuthService };
 }
 
-/** Creates a user and returns the lines to print (shared with the demo seed). */
 export async function createUserFromCli(
-  kluis: Kluis,
+  kluis: CliAuthDeps,
   input: { org: string; email: string; name: string; roles: readonly string[]; command?: string },
 ): Promise<{ userId: string; email: string; oneTimePassword: string }> {
   const org = await orgBySlug(kluis, input.org);
-  const { user, oneTimePassword } = await authServiceFor(kluis).createUser({
+  const { user, oneTimePassword } = await kluis.services.auth.createUser({
     actor: cliActor(org, input.command ?? 'user-create'),
     orgId: org.id,
     email: input.email,
@@ -69,7 +59,8 @@ export async function createUserFromCli(
   return { userId: user.id, email: user.email, oneTimePassword };
 }
 
-export function registerAuthCommands(program: Command): void {
+export function registerAuthCommands(program: Command, io: CliIo): void {
+  const say = sayTo(io.out);
   const user = program.command('user').description('manage staff accounts');
 
   user
@@ -80,17 +71,12 @@ export function registerAuthCommands(program: Command): void {
     .requiredOption('--name <name>', 'display name')
     .requiredOption('--role <role...>', `one or more of: ${allRoles.join(', ')}`)
     .action(async (opts: { org: string; email: string; name: string; role: string[] }) => {
-      const created = await withKluis((kluis) =>
+      const created = await withKluis(io, (kluis) =>
         createUserFromCli(kluis, { org: opts.org, email: opts.email, name: opts.name, roles: opts.role }),
       );
-      process.stdout.write(
-        [
-          `User ${created.email} created (id ${created.userId}).`,
-          `One-time password: ${created.oneTimePassword}`,
-          'It is shown only now. The user must choose a new password at first sign-in.',
-          '',
-        ].join('\n'),
-      );
+      say(`User ${created.email} created (id ${created.userId}).`);
+      say(`One-time password: ${created.oneTimePassword}`);
+      say('It is shown only now. The user must choose a new password at first sign-in.');
     });
 
   user
@@ -100,9 +86,9 @@ export function registerAuthCommands(program: Command): void {
     .requiredOption('--email <email>', 'the user’s email address')
     .option('--totp', 'also remove two-step verification (lost phone); the user enrols again')
     .action(async (opts: { org: string; email: string; totp?: boolean }) => {
-      const result = await withKluis(async (kluis) => {
+      const result = await withKluis(io, async (kluis) => {
         const org = await orgBySlug(kluis, opts.org);
-        const auth = authServiceFor(kluis);
+        const auth = kluis.services.auth;
         const actor = cliActor(org, 'user-reset');
         const found = await auth.findUserByEmail({ actor, email: opts.email });
         if (found === undefined) {
@@ -112,13 +98,8 @@ export function registerAuthCommands(program: Command): void {
         const { oneTimePassword } = await auth.resetPassword({ actor, userId: found.id });
         return { email: found.email, oneTimePassword };
       });
-      process.stdout.write(
-        [
-          `Password of ${result.email} reset; all sessions ended.`,
-          `One-time password: ${result.oneTimePassword}`,
-          'It is shown only now. The user must choose a new password at first sign-in.',
-          '',
-        ].join('\n'),
-      );
+      say(`Password of ${result.email} reset; all sessions ended.`);
+      say(`One-time password: ${result.oneTimePassword}`);
+      say('It is shown only now. The user must choose a new password at first sign-in.');
     });
 }

@@ -1,5 +1,5 @@
 /** Personal data held by the auth module: staff accounts (see register-catalogue.ts). */
-import type { ModuleCatalogue } from '../register/register-catalogue.js';
+import type { ModuleCatalogue } from '../../shared/catalogue.js';
 
 const account = {
   category: 'staff_account',

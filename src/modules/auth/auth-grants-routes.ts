@@ -5,17 +5,16 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Kluis } from '../../kluis.js';
 import { AppError, isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import { renderPage } from '../../shared/http/render.js';
 import { translator } from '../../shared/i18n/messages.js';
 import { createGrantsService } from './auth-grants.js';
 import { type GrantFormValues, grantUsesPage, myGrantsPage, tenantGrantsPage } from './auth-grants-views.js';
-import { authServiceFor } from './auth-service.js';
+import type { AuthRouteDeps } from './auth-service.js';
 import { SESSION_COOKIE, sessionCookieOptions } from './auth-sessions.js';
 
-const managerAccess = { kind: 'staff', roles: ['owner', 'admin'] } as const;
+const managerAccess = { kind: 'staff', permission: 'grants.manage' } as const;
 const anyStaff = { kind: 'staff' } as const;
 const idParams = z.object({ id: z.uuid() });
 
@@ -44,8 +43,8 @@ function formValuesOf(body: unknown): GrantFormValues {
   };
 }
 
-export async function registerGrantRoutes(app: FastifyInstance, kluis: Kluis): Promise<void> {
-  const auth = authServiceFor(kluis);
+export async function registerGrantRoutes(app: FastifyInstance, kluis: AuthRouteDeps): Promise<void> {
+  const auth = kluis.auth;
   const grants = createGrantsService({ db: kluis.db, clock: kluis.clock, sessions: auth.sessions });
   const sessionIdOf = (request: FastifyRequest) => {
     const id = request.session?.id;

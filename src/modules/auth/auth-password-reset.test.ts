@@ -7,11 +7,9 @@ import { createOrg, createStaffUser, type StaffCredentials, systemActor } from '
 import { buildApp } from '../../app.js';
 import { createFixedClock, MINUTE } from '../../shared/clock.js';
 import { createLogger } from '../../shared/logger.js';
-import { buildJobRegistry } from '../jobs/jobs-catalogue.js';
 import { createWorker } from '../jobs/jobs-worker.js';
 import { createMailSink, type MailSink, type SinkMessage } from '../mail/mail-sink.js';
 import type { Org } from '../orgs/orgs-repository.js';
-import { authServiceFor } from './auth-service.js';
 import { SESSION_COOKIE } from './auth-sessions.js';
 
 const NEW_PASSWORD = 'kompas vuurtoren augustus pannenkoek';
@@ -51,7 +49,7 @@ describe('password reset by email', () => {
 
   /** Runs the queued mail jobs (as the worker in `kluis serve` does) and returns how many ran. */
   async function deliver(): Promise<number> {
-    const worker = createWorker({ kluis, registry: buildJobRegistry(), scheduler: false });
+    const worker = createWorker({ kluis, registry: kluis.jobRegistry, scheduler: false });
     return (await worker.runOnce()).done;
   }
 
@@ -229,7 +227,7 @@ describe('password reset by email', () => {
   it('answers an unknown or disabled address exactly like a known one and sends nothing', async () => {
     const known = await createStaffUser(kluis, { orgId: org.id, roles: ['support'] });
     const disabled = await createStaffUser(kluis, { orgId: org.id, roles: ['support'] });
-    await authServiceFor(kluis).disableUser({ actor: systemActor(org), userId: disabled.user.id });
+    await kluis.services.auth.disableUser({ actor: systemActor(org), userId: disabled.user.id });
 
     const answers = [];
     for (const email of [known.email, 'niemand@example.test', disabled.email]) {

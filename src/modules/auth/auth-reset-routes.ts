@@ -6,7 +6,6 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Kluis } from '../../kluis.js';
 import { isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import { renderPage } from '../../shared/http/render.js';
@@ -14,7 +13,7 @@ import { parseForm } from '../../shared/http/validation.js';
 import { translator } from '../../shared/i18n/messages.js';
 import { RESET_TOKEN_MINUTES } from './auth-password-reset.js';
 import { PASSWORD_MAX_LENGTH } from './auth-passwords.js';
-import { authServiceFor } from './auth-service.js';
+import type { AuthRouteDeps } from './auth-service.js';
 import { SESSION_COOKIE, sessionCookieOptions } from './auth-sessions.js';
 import { emailSchema } from './auth-users.js';
 import { forgotPage, forgotSentPage, resetInvalidPage, resetPasswordPage } from './auth-views.js';
@@ -41,8 +40,8 @@ const resetForm = z.object({
     .default(''),
 });
 
-export async function registerPasswordResetRoutes(app: FastifyInstance, kluis: Kluis): Promise<void> {
-  const auth = authServiceFor(kluis);
+export async function registerPasswordResetRoutes(app: FastifyInstance, kluis: AuthRouteDeps): Promise<void> {
+  const auth = kluis.auth;
   const publicAccess = { kind: 'public' } as const;
   const limit = { max: kluis.config.loginRateLimitPerMinute, timeWindow: 60_000 };
 

@@ -11,7 +11,6 @@ import {
 } from '../../../test/factories.js';
 import { buildApp } from '../../app.js';
 import { createFixedClock, MINUTE } from '../../shared/clock.js';
-import { authServiceFor } from './auth-service.js';
 import { SESSION_COOKIE, sessionIdOf } from './auth-sessions.js';
 import { currentTotp } from './auth-totp.js';
 
@@ -348,7 +347,7 @@ describe('sign-in over HTTP', () => {
 
   it('requires a new password after a one-time password before anything else', async () => {
     const org = await createOrg(kluis, 'tenant');
-    const auth = authServiceFor(kluis);
+    const auth = kluis.services.auth;
     const { user, oneTimePassword } = await auth.createUser({
       actor: systemActor(org),
       orgId: org.id,
@@ -450,7 +449,7 @@ describe('sign-in over HTTP', () => {
       .executeTakeFirstOrThrow();
     const b = new Browser(app, freshIp());
     await b.login(alice.email, alice.password);
-    await authServiceFor(kluis).setDisabled({
+    await kluis.services.auth.setDisabled({
       actor: systemActor(org),
       userId: alice.user.id,
       disabled: true,

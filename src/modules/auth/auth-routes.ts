@@ -2,25 +2,24 @@
  * Sign-in, sign-out and the account pages, plus the root hook that turns the session cookie
  * into `request.actor` / `request.session` for every route of every module (P11).
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import { z } from 'zod';
-import type { Kluis } from '../../kluis.js';
 import type { Actor } from '../../shared/actor.js';
 import { AppError, isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import { escapeHtml } from '../../shared/html/html.js';
 import { accessOf } from '../../shared/http/access.js';
 import { renderPage } from '../../shared/http/render.js';
+import type { RouteKit } from '../../shared/http/route-kit.js';
 import { parseForm } from '../../shared/http/validation.js';
 import { translator } from '../../shared/i18n/messages.js';
-import type { KluisModule } from '../module.js';
 import { registerApiKeyRoutes, registerUserAdminRoutes } from './auth-admin-routes.js';
 import { registerGrantRoutes } from './auth-grants-routes.js';
 import { LOGIN_PASSWORD_MAX_LENGTH, PASSWORD_MAX_LENGTH } from './auth-passwords.js';
 import { registerPasswordResetRoutes } from './auth-reset-routes.js';
 import type { PendingStep } from './auth-schema.js';
-import { authServiceFor } from './auth-service.js';
+import type { AuthRouteDeps } from './auth-service.js';
 import { type IssuedSession, SESSION_COOKIE, sessionCookieOptions } from './auth-sessions.js';
 import {
   accountPage,
@@ -102,46 +101,47 @@ function assertSecondFactorDone(request: FastifyRequest): void {
 
 const credentialErrors = new Set(['ERR_AUTH_INVALID_CREDENTIALS', 'ERR_AUTH_LOCKED', 'ERR_RATE_LIMITED']);
 
-export const authModule: KluisModule = {
-  name: 'auth',
-
-  setup(app, kluis) {
-    const auth = authServiceFor(kluis);
-    app.addHook('onRequest', async (request, reply) => {
-      if (request.url.startsWith('/assets/')) return;
-      // A request that brings a bearer token is an API client: its cookie is never consulted.
-      if (bearerTokenOf(request) !== undefined) return;
-      const resolved = await auth.sessions.resolve(request.cookies[SESSION_COOKIE]);
-      if (resolved.kind === 'invalid') {
-        reply.clearCookie(SESSION_COOKIE, sessionCookieOptions(kluis.config));
-      } else if (resolved.kind === 'valid') {
-        request.actor = resolved.actor;
-        request.session = resolved.session;
+/** The root hooks that turn a session cookie or an API key into the request's actor. */
+export function authSetup(app: FastifyInstance, kluis: AuthRouteDeps): void {
+  const auth = kluis.auth;
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url.startsWith('/assets/')) return;
+    // A request that brings a bearer token is an API client: its cookie is never consulted.
+    if (bearerTokenOf(request) !== undefined) return;
+    const resolved = await auth.sessions.resolve(request.cookies[SESSION_COOKIE]);
+    if (resolved.kind === 'invalid') {
+      reply.clearCookie(SESSION_COOKIE, sessionCookieOptions(kluis.config));
+    } else if (resolved.kind === 'valid') {
+      request.actor = resolved.actor;
+      request.session = resolved.session;
+    }
+  });
+  // After the body is parsed (an oversized body is a 413 first), before CSRF and access checks:
+  // an API key authenticates only on routes declared `api`; on any staff route it is a 401.
+  app.addHook('preValidation', async (request, reply) => {
+    const token = bearerTokenOf(request);
+    if (token === undefined) return;
+    const access = accessOf(request);
+    if (access === undefined || access.kind === 'public') return;
+    try {
+      if (access.kind !== 'api') {
+        throw new AppError('ERR_AUTH_API_KEY_INVALID', { message: 'API keys work on API routes only' });
       }
-    });
-    // After the body is parsed (an oversized body is a 413 first), before CSRF and access checks:
-    // an API key authenticates only on routes declared `api`; on any staff route it is a 401.
-    app.addHook('preValidation', async (request, reply) => {
-      const token = bearerTokenOf(request);
-      if (token === undefined) return;
-      const access = accessOf(request);
-      if (access === undefined || access.kind === 'public') return;
-      try {
-        if (access.kind !== 'api') {
-          throw new AppError('ERR_AUTH_API_KEY_INVALID', { message: 'API keys work on API routes only' });
-        }
-        request.actor = await auth.authenticateApiKey(token);
-      } catch (error) {
-        if (isAppError(error) && error.code === 'ERR_AUTH_API_KEY_INVALID') {
-          reply.header('www-authenticate', 'Bearer realm="kluis", error="invalid_token"');
-        }
-        throw error;
+      request.actor = await auth.authenticateApiKey(token);
+    } catch (error) {
+      if (isAppError(error) && error.code === 'ERR_AUTH_API_KEY_INVALID') {
+        reply.header('www-authenticate', 'Bearer realm="kluis", error="invalid_token"');
       }
-    });
-  },
+      throw error;
+    }
+  });
+}
 
-  async routes(app, kluis: Kluis) {
-    const auth = authServiceFor(kluis);
+/** Sign-in, sign-out, the account pages, and the user, API-key, grant and reset routes. */
+export async function authRoutes(kit: RouteKit, kluis: AuthRouteDeps): Promise<void> {
+  const app = kit.app;
+  {
+    const auth = kluis.auth;
     const loginLimit = { max: kluis.config.loginRateLimitPerMinute, timeWindow: 60_000 };
     const publicAccess = { kind: 'public' } as const;
     const setupAccess = { kind: 'staff', duringSetup: true } as const;
@@ -517,5 +517,5 @@ export const authModule: KluisModule = {
         throw error;
       }
     });
-  },
-};
+  }
+}

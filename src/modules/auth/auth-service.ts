@@ -15,6 +15,7 @@ import type { Keyring } from '../../crypto/keyring.js';
 import type { ChangeStamp } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
 import { type Clock, MINUTE } from '../../shared/clock.js';
+import type { KluisCore } from '../module.js';
 import { createAccountService } from './auth-account.js';
 import { createApiKeysService } from './auth-api-keys.js';
 import { createLoginService, defaultThrottlePolicy, type ThrottlePolicy } from './auth-login.js';
@@ -88,14 +89,5 @@ export function createAuthService(deps: AuthDeps) {
 
 export type AuthService = ReturnType<typeof createAuthService>;
 
-const perKluis = new WeakMap<object, AuthService>();
-
-/** One auth service per Kluis graph (the routes and the session hook share it). */
-export function authServiceFor(kluis: Omit<AuthDeps, 'hasher' | 'throttle' | 'resetThrottle'>): AuthService {
-  let service = perKluis.get(kluis);
-  if (service === undefined) {
-    service = createAuthService(kluis);
-    perKluis.set(kluis, service);
-  }
-  return service;
-}
+/** What the auth module's routes and hooks use: the core and the auth service. */
+export type AuthRouteDeps = KluisCore & { readonly auth: AuthService };

@@ -7,7 +7,6 @@ import { buildApp } from '../../app.js';
 import type { Role } from '../../shared/actor.js';
 import { createFixedClock, HOUR, MINUTE } from '../../shared/clock.js';
 import type { Org } from '../orgs/orgs-repository.js';
-import { authServiceFor } from './auth-service.js';
 import { SESSION_COOKIE } from './auth-sessions.js';
 
 const otpOf = (body: string) => /id="one-time-password">([^<]+)</.exec(body)?.[1] ?? '';
@@ -139,7 +138,7 @@ describe('user management for owners and admins', () => {
         route.method === 'GET' ? await b.get(url) : await b.post(url, { roles: 'owner', name: 'x' });
       expect(res.statusCode, `${route.method} ${route.url}`).toBe(403);
     }
-    const after = await authServiceFor(kluis).findUserById({
+    const after = await kluis.services.auth.findUserById({
       actor: systemActor(tenant),
       userId: target.user.id,
     });
@@ -281,7 +280,7 @@ describe('user management for owners and admins', () => {
     const last = await o.post(`/staff/users/${owner.user.id}/roles`, { roles: 'admin' });
     expect(last.statusCode).toBe(409);
     expect(last.body).toContain('Dit is de laatste actieve eigenaar van de organisatie.');
-    const roles = await authServiceFor(kluis).findUserById({
+    const roles = await kluis.services.auth.findUserById({
       actor: systemActor(org),
       userId: owner.user.id,
     });
@@ -290,7 +289,7 @@ describe('user management for owners and admins', () => {
 
   it('sorts the list by name, email and last sign-in, filters by role and status, and pages by 25', async () => {
     const org = await createOrg(kluis, 'tenant');
-    const auth = authServiceFor(kluis);
+    const auth = kluis.services.auth;
     const actor = systemActor(org);
     const made: { id: string; name: string }[] = [];
     for (let i = 0; i < 27; i++) {

@@ -3,7 +3,7 @@
  * data subject's key and readable by support (or the staff member a conversation is assigned to,
  * checked per conversation in intake-inbox.ts); Message-IDs kept plain for threading.
  */
-import type { CatalogueField, ModuleCatalogue } from '../register/register-catalogue.js';
+import type { CatalogueField, ModuleCatalogue } from '../../shared/catalogue.js';
 
 const request = {
   purposes: ['handle_requests'],

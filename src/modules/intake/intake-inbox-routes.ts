@@ -5,13 +5,13 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Kluis } from '../../kluis.js';
 import { type Actor, hasRole } from '../../shared/actor.js';
 import { AppError, isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import { renderPage } from '../../shared/http/render.js';
 import { parseForm } from '../../shared/http/validation.js';
 import { type MessageKey, translator } from '../../shared/i18n/messages.js';
+import type { KluisCore } from '../module.js';
 import { createInboxService } from './intake-inbox.js';
 import {
   type ConversationFormState,
@@ -92,11 +92,11 @@ function contentDisposition(filename: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }
 
-export async function registerInboxRoutes(app: FastifyInstance, kluis: Kluis): Promise<void> {
+export async function registerInboxRoutes(app: FastifyInstance, kluis: KluisCore): Promise<void> {
   const inbox = createInboxService({ ...kluis, publicOrigin: kluis.config.publicOrigin });
   const intake = createIntakeService(kluis);
   const staff = { kind: 'staff' } as const;
-  const supportOnly = { kind: 'staff', roles: ['support'] } as const;
+  const supportOnly = { kind: 'staff', permission: 'intake.handle' } as const;
 
   async function showConversation(
     request: FastifyRequest,

@@ -8,7 +8,6 @@ import { findPlaintext, intakeCounts } from '../../../test/intake-fixtures.js';
 import { buildApp } from '../../app.js';
 import type { Actor, Role } from '../../shared/actor.js';
 import { createFixedClock, MINUTE } from '../../shared/clock.js';
-import { authServiceFor } from '../auth/auth-service.js';
 import type { Org } from '../orgs/orgs-repository.js';
 import { createInboxService } from './intake-inbox.js';
 import { createIntakeService } from './intake-service.js';
@@ -288,7 +287,7 @@ describe('POST /api/v1/contact-requests (P1, P2)', () => {
     app = await buildApp(kluis);
     org = await createOrg(kluis, 'tenant', 'Bakkerij Jansen');
     const admin = await createStaffUser(kluis, { orgId: org.id, roles: ['admin', 'support', 'finance'] });
-    const auth = authServiceFor(kluis);
+    const auth = kluis.services.auth;
     supportToken = (
       await auth.createApiKey({
         actor: userActor(org, admin, ['admin', 'support', 'finance']),

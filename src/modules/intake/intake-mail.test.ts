@@ -7,7 +7,6 @@ import { createOrg, createStaffUser, type StaffCredentials, systemActor } from '
 import { findPlaintext, intakeCounts } from '../../../test/intake-fixtures.js';
 import { buildApp } from '../../app.js';
 import { createFixedClock } from '../../shared/clock.js';
-import { buildJobRegistry } from '../jobs/jobs-catalogue.js';
 import { createWorker } from '../jobs/jobs-worker.js';
 import { createMailSink, type MailSink } from '../mail/mail-sink.js';
 import type { Org } from '../orgs/orgs-repository.js';
@@ -95,7 +94,7 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
   }
 
   async function deliverReplies(): Promise<number> {
-    return (await createWorker({ kluis, registry: buildJobRegistry(), scheduler: false }).runOnce()).done;
+    return (await createWorker({ kluis, registry: kluis.jobRegistry, scheduler: false }).runOnce()).done;
   }
 
   it('opens a conversation from a mail, the support reply arrives by SMTP and the answer threads back', async () => {

@@ -12,6 +12,7 @@ import { AppError } from '../../shared/errors.js';
 import { translator } from '../../shared/i18n/messages.js';
 import type { JobRegistry } from '../jobs/jobs-registry.js';
 import { renderMail } from '../mail/mail-templates.js';
+import type { KluisCore } from '../module.js';
 import { createOrgsRepository } from '../orgs/orgs-repository.js';
 import { appendAudit } from '../security/audit-chain.js';
 import { INTAKE_REPLY_JOB } from './intake-inbox.js';
@@ -35,9 +36,12 @@ export function replySubject(o: {
   return subject.slice(0, 200);
 }
 
-export function registerIntakeJobs(registry: JobRegistry): void {
+export function registerIntakeJobs(
+  registry: JobRegistry,
+  kluis: Pick<KluisCore, 'db' | 'keyring' | 'config' | 'mailer' | 'clock'>,
+): void {
   registry.register(INTAKE_REPLY_JOB, z.object({ entryId: z.uuid() }), async (payload, ctx) => {
-    const { kluis, job } = ctx;
+    const { job } = ctx;
     if (job.orgId === null) throw new AppError('ERR_VALIDATION', { message: 'intake.reply job without org' });
     const scope = { orgId: job.orgId };
     const repo = createIntakeRepository(kluis.db);

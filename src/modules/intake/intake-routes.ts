@@ -4,20 +4,25 @@
  * `POST /api/v1/contact-requests` for other channels. A refused or invalid submission stores
  * nothing; only a valid one reaches the intake service.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Kluis } from '../../kluis.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HOUR } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
+import {
+  createFormTimer,
+  createSubmissionLimiter,
+  HONEYPOT_FIELD,
+  STARTED_FIELD,
+} from '../../shared/http/form-guard.js';
 import { renderPage } from '../../shared/http/render.js';
+import type { RouteKit } from '../../shared/http/route-kit.js';
 import { translator } from '../../shared/i18n/messages.js';
-import type { KluisModule } from '../module.js';
+import type { KluisCore } from '../module.js';
 import { publicOrgOf } from '../orgs/orgs-public.js';
 import { createOrgsRepository, type Org } from '../orgs/orgs-repository.js';
 import { registerInboxRoutes } from './intake-inbox-routes.js';
 import { parseContactRequest } from './intake-schemas.js';
 import { createIntakeService } from './intake-service.js';
-import { createFormTimer, createSubmissionLimiter, HONEYPOT_FIELD, STARTED_FIELD } from './intake-spam.js';
 import {
   type ContactFormValues,
   contactFormFields,
@@ -41,7 +46,7 @@ function valuesOf(body: unknown): Record<string, string> {
   return out;
 }
 
-async function registerContactRoutes(app: Parameters<NonNullable<KluisModule['routes']>>[0], kluis: Kluis) {
+async function registerContactRoutes(app: FastifyInstance, kluis: KluisCore) {
   const orgs = createOrgsRepository(kluis.db);
   const intake = createIntakeService(kluis);
   const timer = createFormTimer(kluis);
@@ -147,7 +152,7 @@ async function registerContactRoutes(app: Parameters<NonNullable<KluisModule['ro
 
   app.post(
     '/api/v1/contact-requests',
-    { config: { access: { kind: 'api', roles: ['support', 'admin', 'owner'] } } },
+    { config: { access: { kind: 'api', permission: 'intake.submit' } } },
     async (request, reply) => {
       const actor = request.actor;
       if (actor === undefined) throw new AppError('ERR_UNAUTHENTICATED');
@@ -166,10 +171,8 @@ async function registerContactRoutes(app: Parameters<NonNullable<KluisModule['ro
   );
 }
 
-export const intakeModule: KluisModule = {
-  name: 'intake',
-  async routes(app, kluis) {
-    await registerContactRoutes(app, kluis);
-    await registerInboxRoutes(app, kluis);
-  },
-};
+export async function intakeRoutes(kit: RouteKit, kluis: KluisCore): Promise<void> {
+  const app = kit.app;
+  await registerContactRoutes(app, kluis);
+  await registerInboxRoutes(app, kluis);
+}

@@ -4,20 +4,15 @@
  * field. Phone numbers are normalised to E.164 (default region NL) before anything is stored or
  * indexed, so the same number written two ways links to the same data subject.
  */
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+
 import { z } from 'zod';
 import { fieldErrorsFromZod } from '../../shared/http/validation.js';
 import { isLocale, type Locale, locales, type MessageKey } from '../../shared/i18n/messages.js';
+import { normalisePhone } from '../../shared/phone.js';
 import { conversationStatuses } from './intake-schema.js';
 
 export const NAME_MAX = 200;
 export const MESSAGE_MAX = 10_000;
-
-/** The phone number in E.164, or undefined when it is not a valid number (NL when no country code). */
-export function normalisePhone(input: string): string | undefined {
-  const parsed = parsePhoneNumberFromString(input, 'NL');
-  return parsed?.isValid() ? parsed.number : undefined;
-}
 
 const optionalText = (max: number) =>
   z

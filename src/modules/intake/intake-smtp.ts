@@ -125,7 +125,7 @@ export async function startInboundSmtp(
  * default; production only with KLUIS_INBOUND_SMTP_PORT). A port in use is reported, not fatal.
  */
 export async function startConfiguredInboundSmtp(
-  kluis: Kluis,
+  kluis: Pick<Kluis, 'db' | 'keyring' | 'clock' | 'logger' | 'config'>,
   warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Promise<{ smtp: InboundSmtp; banner: string } | undefined> {
   const c = kluis.config.intake;

@@ -6,8 +6,8 @@
  */
 import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
 import { html, type SafeHtml } from '../../shared/html/html.js';
+import { HONEYPOT_FIELD, STARTED_FIELD } from '../../shared/http/form-guard.js';
 import type { Translate } from '../../shared/i18n/messages.js';
-import { HONEYPOT_FIELD, STARTED_FIELD } from './intake-spam.js';
 
 export interface ContactFormValues {
   readonly name?: string | undefined;

@@ -3,9 +3,9 @@
  * `kluis serve --no-worker`. `startJobWorker` is also what `kluis serve` runs in-process.
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { loadConfig } from '../../config/env.js';
-import { type Kluis, openKluis } from '../../kluis.js';
-import { buildJobRegistry, ensureDefaultSchedules } from './jobs-catalogue.js';
+import type { Kluis } from '../../kluis.js';
+import type { CliIo } from '../../shared/cli.js';
+import { ensureSchedule } from './jobs-scheduler.js';
 import { createWorker, type Worker } from './jobs-worker.js';
 
 export interface StartWorkerOptions {
@@ -13,12 +13,17 @@ export interface StartWorkerOptions {
   pollMs?: number;
 }
 
-/** Ensures the default schedules and starts polling; call `stop()` for a graceful end. */
+/** Creates or updates every module's recurring schedules (idempotent; run at every start). */
+export async function ensureSchedules(kluis: Pick<Kluis, 'db' | 'clock' | 'schedules'>): Promise<void> {
+  for (const schedule of kluis.schedules) await ensureSchedule(kluis.db, kluis.clock, schedule);
+}
+
+/** Ensures the schedules and starts polling; call `stop()` for a graceful end. */
 export async function startJobWorker(kluis: Kluis, options: StartWorkerOptions = {}): Promise<Worker> {
-  await ensureDefaultSchedules(kluis);
+  await ensureSchedules(kluis);
   const worker = createWorker({
     kluis,
-    registry: buildJobRegistry(),
+    registry: kluis.jobRegistry,
     concurrency: options.concurrency ?? 2,
     pollMs: options.pollMs ?? 1000,
   });
@@ -35,15 +40,15 @@ function positiveInt(name: string) {
   };
 }
 
-export function registerJobsCommands(program: Command): void {
+export function registerJobsCommands(program: Command, io: CliIo): void {
   program
     .command('worker')
     .description('run background jobs and the scheduler (use with `kluis serve --no-worker` on other nodes)')
     .option('--concurrency <n>', 'jobs run at the same time', positiveInt('--concurrency'), 4)
     .option('--poll-ms <ms>', 'wait between polls when idle', positiveInt('--poll-ms'), 1000)
     .action(async (opts: { concurrency: number; pollMs: number }) => {
-      const config = loadConfig();
-      const kluis = await openKluis(config);
+      const config = io.loadConfig();
+      const kluis = await io.openKluis(config);
       const worker = await startJobWorker(kluis, opts);
       const shutdown = async () => {
         await worker.stop();
@@ -52,7 +57,7 @@ export function registerJobsCommands(program: Command): void {
       };
       process.once('SIGINT', shutdown);
       process.once('SIGTERM', shutdown);
-      process.stdout.write(
+      io.out.write(
         `Kluis worker ${worker.id} is running (${config.env}, concurrency ${opts.concurrency}). Stop with Ctrl+C: running jobs finish first.\n`,
       );
     });

@@ -1,5 +1,5 @@
 /** Personal data held by the jobs module: sealed mail payloads waiting to be sent. */
-import type { ModuleCatalogue } from '../register/register-catalogue.js';
+import type { ModuleCatalogue } from '../../shared/catalogue.js';
 
 export const jobsFields: ModuleCatalogue = {
   fields: [

@@ -12,8 +12,8 @@ import {
 } from '../../../test/factories.js';
 import { buildApp } from '../../app.js';
 import { createFixedClock } from '../../shared/clock.js';
+import { createJobRegistry, createWorker, enqueue, ensureSchedule } from './index.js';
 import { createJobsRepository } from './jobs-repository.js';
-import { createJobRegistry, createWorker, enqueue, ensureSchedule } from './jobs-service.js';
 
 describe('the staff health page', () => {
   let kluis: TestKluis;

@@ -5,7 +5,6 @@ import { createTestKluis, type TestKluis, testDialect } from '../../../test/dial
 import type { Actor } from '../../shared/actor.js';
 import { createFixedClock, DAY, MINUTE } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
-import { createJobsRepository } from './jobs-repository.js';
 import {
   backoffMs,
   createJobRegistry,
@@ -16,7 +15,8 @@ import {
   queueState,
   retryFailedJob,
   tickSchedules,
-} from './jobs-service.js';
+} from './index.js';
+import { createJobsRepository } from './jobs-repository.js';
 
 const START = '2030-03-04T09:00:00.000Z';
 

@@ -4,7 +4,7 @@
  * `/staff/dev/mail` page. A port in use is reported, not fatal.
  */
 import type { Config } from '../../config/env.js';
-import type { KluisModule } from '../module.js';
+import type { AnyModule } from '../module.js';
 import { createDevMailModule } from './mail-routes.js';
 import { createMailSink, type MailSink } from './mail-sink.js';
 import { createMailer, type Mailer } from './mailer.js';
@@ -14,7 +14,7 @@ export interface DevMail {
   /** A mailer that sends to the sink (whatever port it bound). */
   readonly mailer: Mailer;
   /** The dev-only page, to add to the app's modules. */
-  readonly module: KluisModule;
+  readonly module: AnyModule;
 }
 
 export async function startDevMail(

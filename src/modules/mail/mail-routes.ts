@@ -5,35 +5,29 @@
  */
 import { AppError } from '../../shared/errors.js';
 import { renderPage } from '../../shared/http/render.js';
-import { translator } from '../../shared/i18n/messages.js';
-import type { KluisModule } from '../module.js';
+import { defineModule } from '../module.js';
 import type { MailSink } from './mail-sink.js';
 import { devMailPage } from './mail-views.js';
 
-export function createDevMailModule(sink: MailSink): KluisModule {
-  return {
+export function createDevMailModule(sink: MailSink) {
+  return defineModule({
     name: 'dev-mail',
-    async routes(app, kluis) {
-      if (kluis.config.env === 'production') return;
-      app.get(
-        '/staff/dev/mail',
-        { config: { access: { kind: 'staff', roles: ['owner', 'admin'] } } },
-        async (request, reply) => {
-          if (request.actor?.orgKind !== 'operator') {
+    routes(kit, deps) {
+      if (deps.config.env === 'production') return;
+      kit.route({
+        method: 'GET',
+        url: '/staff/dev/mail',
+        access: { kind: 'staff', permission: 'mail.dev_read' },
+        handler: async ({ request, reply, actor, t, locale }) => {
+          if (actor.orgKind !== 'operator') {
             throw new AppError('ERR_NOT_FOUND', { message: 'dev mail page is for operator staff' });
           }
           return renderPage(request, reply, {
-            title: translator(request.locale)('mail.dev.title'),
-            body: (t) =>
-              devMailPage({
-                t,
-                locale: request.locale,
-                address: `${sink.host}:${sink.port}`,
-                messages: sink.messages(),
-              }),
+            title: t('mail.dev.title'),
+            body: devMailPage({ t, locale, address: `${sink.host}:${sink.port}`, messages: sink.messages() }),
           });
         },
-      );
+      });
     },
-  };
+  });
 }

@@ -3,8 +3,8 @@ import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import { createFixedClock } from '../../shared/clock.js';
+import { createJobRegistry, createWorker } from '../jobs/index.js';
 import { createJobsRepository } from '../jobs/jobs-repository.js';
-import { createJobRegistry, createWorker } from '../jobs/jobs-service.js';
 import { enqueueMail, registerMailJobs } from './mail-service.js';
 import { createMailSink, type MailSink } from './mail-sink.js';
 
@@ -19,9 +19,9 @@ async function closedPort(): Promise<number> {
   return typeof address === 'object' && address !== null ? address.port : 1;
 }
 
-function mailRegistry() {
+function mailRegistry(kluis: TestKluis) {
   const registry = createJobRegistry();
-  registerMailJobs(registry);
+  registerMailJobs(registry, kluis);
   return registry;
 }
 
@@ -64,7 +64,7 @@ describe('mail.send jobs', () => {
     expect(stored).not.toContain(resetUrl);
     expect(JSON.parse(queued?.payload ?? '{}')).toMatchObject({ template: 'password_reset', locale: 'nl' });
 
-    const worker = createWorker({ kluis, registry: mailRegistry() });
+    const worker = createWorker({ kluis, registry: mailRegistry(kluis) });
     expect(await worker.runOnce()).toMatchObject({ claimed: 1, done: 1 });
 
     const mail = await sink.waitFor((m) => m.headers['x-kluis-job'] === id);
@@ -93,7 +93,7 @@ describe('mail.send jobs', () => {
     });
     const worker = createWorker({
       kluis: k,
-      registry: mailRegistry(),
+      registry: mailRegistry(k),
       backoffBaseMs: 30_000,
       random: () => 0,
     });
@@ -130,7 +130,9 @@ describe('mail.send jobs', () => {
       vars: { subject: 'Uw verzoek', body: 'Ontvangen.' },
     });
     await kluis.keyring.destroySubjectKey(orgId, subjectId);
-    expect(await createWorker({ kluis, registry: mailRegistry() }).runOnce()).toMatchObject({ failed: 1 });
+    expect(await createWorker({ kluis, registry: mailRegistry(kluis) }).runOnce()).toMatchObject({
+      failed: 1,
+    });
     expect((await createJobsRepository(kluis.db).findById(id))?.last_error).toMatch(
       /^ERR_CRYPTO_KEY_DESTROYED/,
     );
@@ -156,7 +158,7 @@ describe('mail.send jobs', () => {
       .set({ payload: payloadOfA, run_at: START })
       .where('id', '=', b.id)
       .execute();
-    expect(await createWorker({ kluis, registry: mailRegistry() }).runOnce()).toMatchObject({
+    expect(await createWorker({ kluis, registry: mailRegistry(kluis) }).runOnce()).toMatchObject({
       claimed: 1,
       failed: 1,
     });

@@ -18,6 +18,7 @@ import { AppError } from '../../shared/errors.js';
 import { type Locale, locales } from '../../shared/i18n/messages.js';
 import { type EnqueuedJob, enqueue } from '../jobs/jobs-queue.js';
 import type { JobRegistry } from '../jobs/jobs-registry.js';
+import type { KluisCore } from '../module.js';
 import {
   type MailTemplateName,
   type MailVars,
@@ -105,12 +106,15 @@ export function messageIdFor(jobId: string, publicOrigin: string): string {
 }
 
 /** Registers `mail.send`: open the envelope, render, send over SMTP. */
-export function registerMailJobs(registry: JobRegistry): void {
+export function registerMailJobs(
+  registry: JobRegistry,
+  kluis: Pick<KluisCore, 'keyring' | 'mailer' | 'config'>,
+): void {
   registry.register(
     MAIL_SEND_JOB,
     mailSendPayload,
     async (payload, ctx) => {
-      const { kluis, job } = ctx;
+      const { job } = ctx;
       if (job.orgId === null) throw new AppError('ERR_VALIDATION', { message: 'mail.send job without org' });
       const sealed = Buffer.from(payload.sealed, 'base64');
       const json =

@@ -5,11 +5,11 @@
  * mail-messages.ts. Links must be http(s); subjects cannot carry line breaks.
  */
 import { z } from 'zod';
+import { rightKinds } from '../../shared/catalogue.js';
 import { AppError } from '../../shared/errors.js';
 import { html } from '../../shared/html/html.js';
 import { fieldErrorsFromZod } from '../../shared/http/validation.js';
 import { type Locale, type Translate, translator } from '../../shared/i18n/messages.js';
-import { rightKinds } from '../rights/rights-schema.js';
 
 export interface RenderedMail {
   subject: string;

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testCli } from '../../../test/cli.js';
 import { createTestKluis, type TestKluis, testDialect } from '../../../test/dialects.js';
 import { loadConfig } from '../../config/env.js';
 import { rawSqlcipherKey } from '../../db/database.js';
@@ -39,7 +40,7 @@ function envOf(k: TestKluis): NodeJS.ProcessEnv {
   };
 }
 
-function sink(): { stream: Writable; text: () => string } {
+function _sink(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
   return {
     stream: new Writable({
@@ -54,19 +55,10 @@ function sink(): { stream: Writable; text: () => string } {
 
 async function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
   const program = new Command().exitOverride();
-  const out = sink();
-  let code = 0;
-  registerOpsCommands(program, {
-    env,
-    out: out.stream,
-    err: sink().stream,
-    clock,
-    setExitCode: (c) => {
-      code = c;
-    },
-  });
+  const run = testCli({ env, clock });
+  registerOpsCommands(program, run.io);
   await program.parseAsync(['node', 'kluis', ...args]);
-  return { code, out: out.text() };
+  return { code: run.code(), out: run.out.text() };
 }
 
 /**

@@ -17,11 +17,11 @@ import { basename, join, resolve } from 'node:path';
 import { type Kysely, sql } from 'kysely';
 import { z } from 'zod';
 import { kluisVersion } from '../../app.js';
-import { type Config, redactUrl } from '../../config/env.js';
+import { type Config, keystoreEncryptionKey, masterKeysOf, redactUrl } from '../../config/env.js';
 import { keystoreMigrations } from '../../crypto/keystore-schema.js';
 import { type DialectName, dialectOf, sqlitePathOf } from '../../db/database.js';
 import { mainMigrations } from '../../db/migrations.js';
-import { type Kluis, keystoreEncryptionKey, masterKeysOf } from '../../kluis.js';
+import type { Kluis } from '../../kluis.js';
 import { appendAudit } from '../../modules/security/audit-chain.js';
 import {
   type AuditSigningKey,
@@ -94,7 +94,7 @@ export function storeInfo(config: Config, kind: BackupKind): StoreInfo {
     file: dialect === 'sqlite' ? sqlitePathOf(url) : undefined,
     encryptionKey: kind === 'database' ? config.databaseKey?.value : keystoreEncryptionKey(config),
     migrationTable: kind === 'database' ? 'kysely_migration' : 'kluis_keystore_migration',
-    knownMigrations: Object.keys(kind === 'database' ? mainMigrations : keystoreMigrations).sort(),
+    knownMigrations: Object.keys(kind === 'database' ? mainMigrations() : keystoreMigrations).sort(),
   };
 }
 

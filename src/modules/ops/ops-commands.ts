@@ -4,41 +4,19 @@
  * files as plain functions (tested directly); this file only wires options to them.
  */
 import { readFileSync } from 'node:fs';
-import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/env.js';
-import { openKluis } from '../../kluis.js';
-import { type Clock, systemClock } from '../../shared/clock.js';
-import { createLogger } from '../../shared/logger.js';
+import type { CliIo } from '../../shared/cli.js';
 import { type BackupKind, createBackup, defaultBackupDir, verifyBackup } from './ops-backup.js';
 import { initSecrets } from './ops-init.js';
 import { ROTATION_PROCEDURE, rotateMasterKey, rotationKeys } from './ops-keys.js';
 import { createProgress, formatBytes } from './ops-progress.js';
 import { restoreBackup } from './ops-restore.js';
 
-export interface OpsIo {
-  env: NodeJS.ProcessEnv;
-  out: Writable;
-  err: Writable & { isTTY?: boolean };
-  clock: Clock;
-  setExitCode(code: number): void;
-}
-
-export function registerOpsCommands(program: Command, overrides: Partial<OpsIo> = {}): void {
-  const io: OpsIo = {
-    env: process.env,
-    out: process.stdout,
-    err: process.stderr,
-    clock: systemClock,
-    setExitCode: (code) => {
-      process.exitCode = code;
-    },
-    ...overrides,
-  };
+export function registerOpsCommands(program: Command, io: CliIo): void {
   const say = (line = '') => io.out.write(`${line}\n`);
   const warn = (line: string) => io.err.write(`${line}\n`);
-  const open = () =>
-    openKluis(loadConfig(io.env), { logger: createLogger('silent'), migrate: false, clock: io.clock });
+  // Backups and key rotation never change the schema (a restored copy must not be migrated).
+  const open = () => io.openKluis(io.loadConfig(), { migrate: false });
 
   program
     .command('init')
@@ -93,7 +71,7 @@ export function registerOpsCommands(program: Command, overrides: Partial<OpsIo> 
     )
     .addHelpText('after', `\n${ROTATION_PROCEDURE}\n`)
     .action(async (opts: { newKeyFile?: string }) => {
-      const config = loadConfig(io.env);
+      const config = io.loadConfig();
       const rotation = rotationKeys(
         config,
         opts.newKeyFile === undefined ? undefined : readFileSync(opts.newKeyFile, 'utf8'),
@@ -175,7 +153,7 @@ export function registerOpsCommands(program: Command, overrides: Partial<OpsIo> 
     .command('verify <dir>')
     .description('restore test: read the backup back with the key, check hashes, integrity, rows, migrations')
     .action(async (dir: string) => {
-      const report = await verifyBackup(dir, loadConfig(io.env), { progress: createProgress(io.err) });
+      const report = await verifyBackup(dir, io.loadConfig(), { progress: createProgress(io.err) });
       for (const p of report.passed) say(`  ✓ ${p}`);
       for (const [t, n] of Object.entries(report.tables)) say(`    ${t.padEnd(32)} ${n}`);
       if (report.pendingMigrations.length > 0) {
@@ -195,7 +173,7 @@ export function registerOpsCommands(program: Command, overrides: Partial<OpsIo> 
         dir,
         to: opts.to,
         force: opts.force,
-        config: loadConfig(io.env),
+        config: io.loadConfig(),
         clock: io.clock,
         progress: createProgress(io.err),
       });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testCli } from '../../../test/cli.js';
 import { createTestKluis, type TestKluis, testDialect } from '../../../test/dialects.js';
 import { type Config, loadConfig } from '../../config/env.js';
 import { masterKeyId } from '../../crypto/keyring.js';
@@ -171,7 +172,7 @@ describe('kluis keys rotate', () => {
     const program = new Command()
       .exitOverride()
       .configureOutput({ writeOut: (s) => (help += s), writeErr: (s) => (help += s) });
-    registerOpsCommands(program, { env: {}, clock });
+    registerOpsCommands(program, testCli({ env: {}, clock }).io);
     await expect(program.parseAsync(['node', 'kluis', 'keys', 'rotate', '--help'])).rejects.toThrow();
     expect(help).toMatch(/1\. .*KLUIS_MASTER_KEY_PREVIOUS/s);
     expect(help).toMatch(/2\. Run `kluis keys rotate`/);

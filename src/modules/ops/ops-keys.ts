@@ -5,11 +5,10 @@
  * that commits only after the audit entry is written ("vault's rule").
  */
 import { type Kysely, sql } from 'kysely';
-import { type Config, decodeMasterKey } from '../../config/env.js';
+import { type Config, decodeMasterKey, masterKeysOf } from '../../config/env.js';
 import { createKeyring, masterKeyId } from '../../crypto/keyring.js';
 import type { KeystoreDB } from '../../crypto/keystore-schema.js';
 import type { DB } from '../../db/schema.js';
-import { masterKeysOf } from '../../kluis.js';
 import { appendAudit } from '../../modules/security/audit-chain.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';

@@ -48,7 +48,7 @@ const migrateStep: PostRestoreStep = {
   async run({ restored }) {
     const report =
       restored.kind === 'database'
-        ? await migrateToLatest(restored.db as Kysely<unknown>, mainMigrations)
+        ? await migrateToLatest(restored.db as Kysely<unknown>, mainMigrations())
         : await migrateToLatest(
             restored.db as Kysely<unknown>,
             keystoreMigrations,

@@ -1,5 +1,5 @@
 /** The orgs module holds organisations (companies), not people. */
-import type { ModuleCatalogue } from '../register/register-catalogue.js';
+import type { ModuleCatalogue } from '../../shared/catalogue.js';
 
 export const orgsFields: ModuleCatalogue = {
   fields: [],

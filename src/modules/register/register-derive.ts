@@ -18,7 +18,7 @@ import {
   purposes,
   type RetentionPolicyId,
   retentionPolicies,
-} from './register-catalogue.js';
+} from '../../shared/catalogue.js';
 
 /** Orders ids by their position in the catalogue's list; unknown ids (none today) go last, sorted. */
 function ordered<T extends string>(values: Iterable<T>, order: readonly string[]): T[] {

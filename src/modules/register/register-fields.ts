@@ -2,7 +2,7 @@
  * Personal data held by the register module: agreement documents and the parties named in
  * processor agreements (signatories). Everything else describes organisations, not people.
  */
-import type { ModuleCatalogue } from './register-catalogue.js';
+import type { ModuleCatalogue } from '../../shared/catalogue.js';
 
 const agreement = {
   category: 'agreement',

@@ -4,15 +4,15 @@
  * until register-messages.ts gives it a label (the page meanwhile shows the bare id).
  */
 import { describe, expect, it } from 'vitest';
-import { isMessageKey } from '../../shared/i18n/messages.js';
 import {
-  catalogue,
   dataCategories,
   dataSubjectCategories,
+  fieldCatalogue,
   legalBases,
   purposes,
   retentionPolicies,
-} from './register-catalogue.js';
+} from '../../shared/catalogue.js';
+import { isMessageKey } from '../../shared/i18n/messages.js';
 import { joinList, labelKey } from './register-labels.js';
 import { channels } from './register-service.js';
 
@@ -25,7 +25,7 @@ describe('labels of catalogue ids', () => {
     ['basis', legalBases],
     ['subjects', dataSubjectCategories],
     ['retention', retentionPolicies],
-    ['protection', catalogue.map((f) => f.protection)],
+    ['protection', fieldCatalogue().fields.map((f) => f.protection)],
     ['channel', channels],
   ];
 
@@ -37,7 +37,7 @@ describe('labels of catalogue ids', () => {
   });
 
   it('has a label for every value a declared field actually uses', () => {
-    for (const f of catalogue) {
+    for (const f of fieldCatalogue().fields) {
       const keys = [
         labelKey('category', f.category),
         labelKey('subjects', f.subjects),

@@ -7,20 +7,19 @@
 import fastifyMultipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Kluis } from '../../kluis.js';
 import { type Actor, hasRole } from '../../shared/actor.js';
 import { AppError, isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import { renderPage } from '../../shared/http/render.js';
+import type { RouteKit } from '../../shared/http/route-kit.js';
 import { translator } from '../../shared/i18n/messages.js';
-import { authServiceFor } from '../auth/auth-service.js';
-import type { KluisModule } from '../module.js';
+import type { KluisCore } from '../module.js';
 import { createOrgsRepository } from '../orgs/orgs-repository.js';
-import { editorRoles, viewerRoles } from './register-access.js';
+import { editorRoles } from './register-access.js';
 import { MAX_DOCUMENT_BYTES, type UploadedDocument } from './register-documents.js';
 import { registerCsv, registerJson } from './register-export.js';
 import type { RetentionValues } from './register-labels.js';
-import { createRegisterService, isChannel, type RegisterService } from './register-service.js';
+import { isChannel, type RegisterService } from './register-service.js';
 import {
   type AgreementFormValues,
   activityPage,
@@ -35,28 +34,13 @@ import {
   subprocessorListPage,
 } from './register-views.js';
 
-const viewAccess = { kind: 'staff', roles: viewerRoles } as const;
-const editAccess = { kind: 'staff', roles: editorRoles } as const;
+const viewAccess = { kind: 'staff', permission: 'register.read' } as const;
+const editAccess = { kind: 'staff', permission: 'register.edit' } as const;
 
-const perKluis = new WeakMap<object, RegisterService>();
+/** What the register's routes use: the core and the register service. */
+export type RegisterRouteDeps = KluisCore & { readonly register: RegisterService };
 
-/** The register service of one Kluis (built once, with the auth service as staff directory). */
-export function registerServiceFor(kluis: Kluis): RegisterService {
-  let service = perKluis.get(kluis);
-  if (service === undefined) {
-    service = createRegisterService({
-      db: kluis.db,
-      clock: kluis.clock,
-      keyring: kluis.keyring,
-      config: kluis.config,
-      users: authServiceFor(kluis),
-    });
-    perKluis.set(kluis, service);
-  }
-  return service;
-}
-
-export function retentionValuesOf(kluis: Pick<Kluis, 'config'>): RetentionValues {
+export function retentionValuesOf(kluis: Pick<KluisCore, 'config'>): RetentionValues {
   return {
     truncateDays: kluis.config.accessLog.truncateIpAfterDays,
     deleteDays: kluis.config.accessLog.deleteAfterDays,
@@ -137,8 +121,8 @@ async function withFormErrors(
   }
 }
 
-async function staffRoutes(app: FastifyInstance, kluis: Kluis): Promise<void> {
-  const register = registerServiceFor(kluis);
+async function staffRoutes(app: FastifyInstance, kluis: RegisterRouteDeps): Promise<void> {
+  const register = kluis.register;
   const retention = retentionValuesOf(kluis);
 
   app.get('/staff/register', { config: { access: viewAccess } }, async (request, reply) => {
@@ -564,8 +548,8 @@ async function staffRoutes(app: FastifyInstance, kluis: Kluis): Promise<void> {
   });
 }
 
-async function publicRoutes(app: FastifyInstance, kluis: Kluis): Promise<void> {
-  const register = registerServiceFor(kluis);
+async function publicRoutes(app: FastifyInstance, kluis: RegisterRouteDeps): Promise<void> {
+  const register = kluis.register;
 
   const show = async (request: FastifyRequest, reply: FastifyReply, slug: string | undefined) => {
     const orgs = createOrgsRepository(kluis.db);
@@ -639,15 +623,13 @@ async function parseMultipart(request: FastifyRequest): Promise<void> {
   request.body = fields;
 }
 
-export const registerModule: KluisModule = {
-  name: 'register',
-  async routes(app, kluis) {
-    // Multipart only in this module's scope (forms with an agreement document).
-    await app.register(fastifyMultipart, {
-      limits: { fileSize: MAX_DOCUMENT_BYTES + 1, files: 1, fields: 60, fieldSize: 100_000, parts: 70 },
-    });
-    app.addHook('preValidation', parseMultipart);
-    await staffRoutes(app, kluis);
-    await publicRoutes(app, kluis);
-  },
-};
+export async function registerRoutes(kit: RouteKit, kluis: RegisterRouteDeps): Promise<void> {
+  const app = kit.app;
+  // Multipart only in this module's scope (forms with an agreement document).
+  await app.register(fastifyMultipart, {
+    limits: { fileSize: MAX_DOCUMENT_BYTES + 1, files: 1, fields: 60, fieldSize: 100_000, parts: 70 },
+  });
+  app.addHook('preValidation', parseMultipart);
+  await staffRoutes(app, kluis);
+  await publicRoutes(app, kluis);
+}

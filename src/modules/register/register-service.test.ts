@@ -4,19 +4,18 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import { createOrg, createStaffUser } from '../../../test/factories.js';
 import type { Actor, Role } from '../../shared/actor.js';
+import { fieldCatalogue, purposes } from '../../shared/catalogue.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { type AppError, isAppError } from '../../shared/errors.js';
 import { translator } from '../../shared/i18n/messages.js';
-import { authServiceFor } from '../auth/auth-service.js';
-import { createJobRegistry, createWorker } from '../jobs/jobs-service.js';
+import { createJobRegistry, createWorker } from '../jobs/index.js';
 import { registerMailJobs } from '../mail/mail-service.js';
 import { createMailSink, type MailSink } from '../mail/mail-sink.js';
 import type { Org } from '../orgs/orgs-repository.js';
-import { catalogue, purposes } from './register-catalogue.js';
 import { deriveActivities } from './register-derive.js';
 import { csvSafe, registerCsv, registerJson } from './register-export.js';
 import { label } from './register-labels.js';
-import { registerServiceFor, retentionValuesOf } from './register-routes.js';
+import { retentionValuesOf } from './register-routes.js';
 
 const clock = createFixedClock('2030-03-04T09:00:00.000Z');
 
@@ -61,11 +60,11 @@ describe('the processing register', () => {
   });
 
   it('derives one activity per purpose from the catalogue, with exactly the categories of its fields', async () => {
-    const register = await registerServiceFor(kluis).getRegister({ actor: officer });
-    const used = purposes.filter((p) => catalogue.some((f) => f.purposes.includes(p)));
+    const register = await kluis.services.register.getRegister({ actor: officer });
+    const used = purposes.filter((p) => fieldCatalogue().fields.some((f) => f.purposes.includes(p)));
     expect(register.activities.map((a) => a.purpose)).toEqual(used);
     for (const activity of register.activities) {
-      const fields = catalogue.filter((f) => f.purposes.includes(activity.purpose));
+      const fields = fieldCatalogue().fields.filter((f) => f.purposes.includes(activity.purpose));
       expect(new Set(activity.categories)).toEqual(new Set(fields.map((f) => f.category)));
       expect(new Set(activity.subjects)).toEqual(new Set(fields.map((f) => f.subjects)));
       expect(new Set(activity.legalBases)).toEqual(new Set(fields.map((f) => f.legalBasis)));
@@ -73,12 +72,12 @@ describe('the processing register', () => {
       expect(activity.fields).toEqual(fields.map((f) => `${f.table}.${f.column}`).sort());
     }
     expect(new Set(register.categories.map((c) => c.category))).toEqual(
-      new Set(catalogue.map((f) => f.category)),
+      new Set(fieldCatalogue().fields.map((f) => f.category)),
     );
   });
 
   it('keeps the privacy officer’s completion per org and purpose, and refuses a purpose the catalogue does not know', async () => {
-    const service = registerServiceFor(kluis);
+    const service = kluis.services.register;
     await service.updateActivity({
       actor: officer,
       purpose: 'bookkeeping',
@@ -108,7 +107,7 @@ describe('the processing register', () => {
   });
 
   it('exports every activity as CSV that parses back, and as JSON', async () => {
-    const service = registerServiceFor(kluis);
+    const service = kluis.services.register;
     await service.createSubprocessor({
       actor: officer,
       values: { ...hosting, country: 'US', name: 'Cloudy Inc.' },
@@ -124,7 +123,7 @@ describe('the processing register', () => {
       },
     });
     const snapshot = await service.getRegister({ actor: officer });
-    const expected = deriveActivities(catalogue);
+    const expected = deriveActivities(fieldCatalogue().fields);
     for (const locale of ['nl', 'en'] as const) {
       const t = translator(locale);
       const csv = registerCsv(snapshot, t, locale, retentionValuesOf(kluis));
@@ -151,7 +150,7 @@ describe('the processing register', () => {
   });
 
   it('lets only the privacy officer change the register; owners and admins may read it; others may not', async () => {
-    const service = registerServiceFor(kluis);
+    const service = kluis.services.register;
     for (const role of ['owner', 'admin', 'support', 'finance', 'security'] as const) {
       const actor = staff(operator, [role]);
       expect((await rejection(service.createSubprocessor({ actor, values: hosting }))).code).toBe(
@@ -172,7 +171,7 @@ describe('the processing register', () => {
   });
 
   it('treats another organisation’s sub-processors and agreements as not found', async () => {
-    const service = registerServiceFor(kluis);
+    const service = kluis.services.register;
     const { subprocessor } = await service.createSubprocessor({ actor: officer, values: hosting });
     const tenant = await createOrg(kluis, 'tenant');
     const intruder = staff(tenant, ['privacy_officer']);
@@ -212,7 +211,7 @@ describe('the processing register', () => {
   });
 
   it('keeps agreement versions as history and shows a tenant only its own agreement', async () => {
-    const service = registerServiceFor(kluis);
+    const service = kluis.services.register;
     const { subprocessor } = await service.createSubprocessor({ actor: officer, values: hosting });
     await service.updateSubprocessor({
       actor: officer,
@@ -266,7 +265,7 @@ describe('the processing register', () => {
   });
 
   it('accepts only PDF documents within the size limit', async () => {
-    const service = registerServiceFor(kluis);
+    const service = kluis.services.register;
     const html = { filename: 'x.pdf', contentType: 'application/pdf', data: Buffer.from('<html><script>') };
     expect(
       (await rejection(service.createSubprocessor({ actor: officer, values: hosting, document: html })))
@@ -289,7 +288,7 @@ describe('the processing register', () => {
   });
 
   it('validates the sub-processor form: required fields, a known country, a date with a version', async () => {
-    const service = registerServiceFor(kluis);
+    const service = kluis.services.register;
     const error = await rejection(
       service.createSubprocessor({
         actor: officer,
@@ -326,14 +325,14 @@ describe('announcing sub-processor changes to tenants (P14)', () => {
     const acmeSupport = await createStaffUser(kluis, { orgId: acme.id, roles: ['support'] });
     const betaOfficer = await createStaffUser(kluis, { orgId: beta.id, roles: ['privacy_officer'] });
     const betaGone = await createStaffUser(kluis, { orgId: beta.id, roles: ['admin'] });
-    await authServiceFor(kluis).disableUser({
+    await kluis.services.auth.disableUser({
       actor: { kind: 'system', orgId: beta.id, orgKind: 'tenant', reason: 'test', roles: ['owner'] },
       userId: betaGone.user.id,
     });
     const operatorAdmin = await createStaffUser(kluis, { orgId: operator.id, roles: ['admin'] });
     const officer = staff(operator, ['privacy_officer']);
 
-    const service = registerServiceFor(kluis);
+    const service = kluis.services.register;
     const { subprocessor, announced } = await service.createSubprocessor({ actor: officer, values: hosting });
     expect(announced).toBe(2);
     // The queue holds sealed envelopes only: no address in clear.
@@ -342,7 +341,7 @@ describe('announcing sub-processor changes to tenants (P14)', () => {
     expect(JSON.stringify(jobs)).not.toContain('@example.test');
 
     const registry = createJobRegistry();
-    registerMailJobs(registry);
+    registerMailJobs(registry, kluis);
     const worker = createWorker({ kluis, registry, scheduler: false });
     expect(await worker.runOnce()).toMatchObject({ done: 2 });
     const mails = sink.messages();

@@ -14,6 +14,12 @@ import type { Config } from '../../config/env.js';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
 import { type Actor, type OrgKind, scopeOf } from '../../shared/actor.js';
+import {
+  type CatalogueField,
+  fieldCatalogue,
+  type Protection,
+  type RetentionPolicyId,
+} from '../../shared/catalogue.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
@@ -21,12 +27,6 @@ import { createOrgsRepository } from '../orgs/orgs-repository.js';
 import { appendAudit } from '../security/audit-chain.js';
 import { assertCan, editorRoles, viewerRoles } from './register-access.js';
 import { createAgreementsService } from './register-agreements.js';
-import {
-  type CatalogueField,
-  catalogue as defaultCatalogue,
-  type Protection,
-  type RetentionPolicyId,
-} from './register-catalogue.js';
 import {
   type DerivedActivity,
   type DerivedCategory,
@@ -177,13 +177,13 @@ export interface RegisterDeps {
   config: Pick<Config, 'publicOrigin'>;
   /** Staff of tenant orgs, for sub-processor announcements (the auth service). */
   users: UserDirectory;
-  /** The field catalogue; tests pass an extended one to see the register follow it. */
-  catalogue?: readonly CatalogueField[];
+  /** The catalogue's fields; tests pass an extended list to see the register follow it. */
+  fields?: readonly CatalogueField[];
 }
 
 export function createRegisterService(deps: RegisterDeps) {
   const { db, clock } = deps;
-  const fieldCatalogue = deps.catalogue ?? defaultCatalogue;
+  const fields = deps.fields ?? fieldCatalogue().fields;
 
   async function orgInfo(orgId: string): Promise<OrgInfo> {
     const org = await createOrgsRepository(db).findById(orgId);
@@ -206,7 +206,7 @@ export function createRegisterService(deps: RegisterDeps) {
     const stored = new Map((await repo.listActivities({ orgId })).map((a) => [a.purpose, a]));
     const allSubprocessors = await subprocessors.listOf(orgId);
     const active = allSubprocessors.filter((s) => s.status === 'active');
-    const activities = deriveActivities(fieldCatalogue).map((derived): ProcessingActivity => {
+    const activities = deriveActivities(fields).map((derived): ProcessingActivity => {
       const row = stored.get(derived.purpose);
       return {
         ...derived,
@@ -222,15 +222,15 @@ export function createRegisterService(deps: RegisterDeps) {
       org,
       settings,
       activities,
-      categories: deriveCategories(fieldCatalogue),
+      categories: deriveCategories(fields),
       subprocessors: allSubprocessors,
-      retentionPolicies: usedRetentionPolicies(fieldCatalogue),
-      protections: usedProtections(fieldCatalogue),
+      retentionPolicies: usedRetentionPolicies(fields),
+      protections: usedProtections(fields),
     };
   }
 
   return {
-    catalogue: fieldCatalogue,
+    catalogue: fields,
     snapshotOf,
     orgInfo,
 
@@ -273,7 +273,7 @@ export function createRegisterService(deps: RegisterDeps) {
     /** Completes the activity of `purpose` (which must be one the catalogue derives). */
     async updateActivity(input: { actor: Actor; purpose: string; values: ActivityInput }): Promise<void> {
       assertCan(input.actor, editorRoles);
-      const derived = deriveActivities(fieldCatalogue).find((a) => a.purpose === input.purpose);
+      const derived = deriveActivities(fields).find((a) => a.purpose === input.purpose);
       if (derived === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'no such activity' });
       const v = parseOrThrow(activityInput, input.values);
       await db.transaction().execute(async (trx) => {

@@ -3,12 +3,13 @@
  * and organisation forms, sub-processors (staff and public) and processor agreements. GOV.UK
  * patterns: labels above fields, hints, error summary, input kept; checkboxes in a fieldset.
  */
+
+import { dataCategories } from '../../shared/catalogue.js';
 import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import { renderMarkdown } from '../statement/statement-markdown.js';
 import type { AgreementView, CounterpartyOption } from './register-agreements.js';
-import { dataCategories } from './register-catalogue.js';
 import { dataMapText, renderDataMap } from './register-datamap.js';
 import { countryCodes, countryName, eeaCountries } from './register-derive.js';
 import { activityTexts } from './register-export.js';

@@ -8,9 +8,9 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import { type Actor, hasRole, type Role } from '../../shared/actor.js';
+import { canRead, findField, type Purpose } from '../../shared/catalogue.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
-import { canRead, findField, type Purpose } from '../register/register-catalogue.js';
 import { appendAudit } from '../security/audit-chain.js';
 
 /** A catalogue field as `table.column`. */

@@ -6,7 +6,7 @@
  * BIC, signatures and signed documents; support sees the masked IBAN. Admins and owners read
  * none of it unless they also hold one of these roles.
  */
-import type { CatalogueField, ModuleCatalogue } from '../register/register-catalogue.js';
+import type { CatalogueField, ModuleCatalogue } from '../../shared/catalogue.js';
 
 type Shared = Omit<CatalogueField, 'table' | 'column'>;
 

@@ -7,17 +7,17 @@
  * before the upload is read.
  */
 import fastifyMultipart, { type MultipartFile } from '@fastify/multipart';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Kluis } from '../../kluis.js';
 import { type Actor, hasRole } from '../../shared/actor.js';
 import { AppError, isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import type { SafeHtml } from '../../shared/html/html.js';
-import { enforceAccess, type RouteAccess } from '../../shared/http/access.js';
+import type { RouteAccess } from '../../shared/http/access.js';
 import { renderPage } from '../../shared/http/render.js';
+import type { RouteKit } from '../../shared/http/route-kit.js';
 import { type Locale, type MessageKey, type Translate, translator } from '../../shared/i18n/messages.js';
-import type { KluisModule } from '../module.js';
+import type { KluisCore } from '../module.js';
 import { mandateEditors, mayRead, relationEditors } from './relations-access.js';
 import {
   createAgreementsService,
@@ -45,7 +45,7 @@ import {
   relationValues,
 } from './relations-views.js';
 
-const relationsAccess = { kind: 'staff', roles: ['support', 'finance'] } as const;
+const relationsAccess = { kind: 'staff', permission: 'relations.read' } as const;
 
 /** What every relation sub-form page is given (each page takes the part it needs). */
 interface RelationFormArgs {
@@ -56,9 +56,9 @@ interface RelationFormArgs {
   values: FormValues;
   errors: FieldErrors | undefined;
 }
-const financeAccess = { kind: 'staff', roles: ['finance'] } as const;
-const apiAccess = { kind: 'api', roles: ['support', 'finance'] } as const;
-const apiFinanceAccess = { kind: 'api', roles: ['finance'] } as const;
+const financeAccess = { kind: 'staff', permission: 'relations.manage_mandates' } as const;
+const apiAccess = { kind: 'api', permission: 'relations.read' } as const;
+const apiFinanceAccess = { kind: 'api', permission: 'relations.read_payment' } as const;
 
 const listQuery = z.object({
   sort: z.enum(['name', 'status', 'started', 'created']).catch('name'),
@@ -141,15 +141,15 @@ function contentDisposition(fileName: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
 }
 
-async function routes(app: FastifyInstance, kluis: Kluis): Promise<void> {
+/** The relations pages, the direct-debit run and `/api/v1/relations`. */
+export async function relationsRoutes(kit: RouteKit, kluis: KluisCore): Promise<void> {
+  const app = kit.app;
   const relations = createRelationsService(kluis);
   const agreements = createAgreementsService(kluis);
   const mandates = createMandatesService(kluis);
 
-  // Access first, so nobody can make the server read an upload they may not send.
-  app.addHook('preValidation', async (request, reply) => {
-    if (request.isMultipart?.()) await enforceAccess(request, reply);
-  });
+  // The access check (app.ts, preValidation at the root) runs before this scope's multipart
+  // parser: nobody can make the server read an upload they may not send.
   await app.register(fastifyMultipart, {
     attachFieldsToBody: 'keyValues',
     throwFileSizeLimit: false,
@@ -548,5 +548,3 @@ async function routes(app: FastifyInstance, kluis: Kluis): Promise<void> {
       ),
   );
 }
-
-export const relationsModule: KluisModule = { name: 'relations', routes };

@@ -1,13 +1,14 @@
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testCli } from '../../../test/cli.js';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import { createOrg } from '../../../test/factories.js';
 import { countRows, seedConversation, tableCounts } from '../../../test/retention-fixtures.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { registerRetentionCommands } from './retention-commands.js';
 
-function sink(tty = false): Writable & { isTTY?: boolean; text(): string } {
+function _sink(tty = false): Writable & { isTTY?: boolean; text(): string } {
   const chunks: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, done) {
@@ -37,21 +38,11 @@ describe('kluis retention', () => {
   });
 
   async function cli(args: string[], tty = false) {
-    const out = sink();
-    const err = sink(tty);
-    let code = 0;
+    const run = testCli({ kluis, tty });
     const program = new Command().exitOverride();
-    registerRetentionCommands(program, {
-      out,
-      err,
-      loadConfig: () => kluis.config,
-      openKluis: async () => ({ ...kluis, close: async () => undefined }),
-      setExitCode: (c) => {
-        code = c;
-      },
-    });
+    registerRetentionCommands(program, run.io);
     await program.parseAsync(['node', 'kluis', 'retention', ...args]);
-    return { out: out.text(), err: err.text(), code };
+    return { out: run.out.text(), err: run.err.text(), code: run.code() };
   }
 
   it('run --dry-run prints what would go per category and changes nothing', async () => {

@@ -5,31 +5,11 @@
  */
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { type Config, loadConfig } from '../../config/env.js';
-import { type Kluis, openKluis } from '../../kluis.js';
-import { createLogger } from '../../shared/logger.js';
+import { type CliIo, sayTo, withKluis } from '../../shared/cli.js';
 import { ledgerPathOf, verifyErasureLedger } from './retention-ledger.js';
 import { retentionCategories } from './retention-registry.js';
 import { replayLedgerOnDatabase, replayLedgerOnKeystore } from './retention-replay.js';
 import { DEFAULT_BATCH_SIZE, type RetentionRunResult, runRetention, totalOf } from './retention-sweep.js';
-
-export interface RetentionCliIo {
-  readonly out: Writable;
-  readonly err: Writable & { isTTY?: boolean };
-  loadConfig(): Config;
-  openKluis(config: Config): Promise<Kluis>;
-  setExitCode(code: number): void;
-}
-
-const defaultIo: RetentionCliIo = {
-  out: process.stdout,
-  err: process.stderr,
-  loadConfig: () => loadConfig(),
-  openKluis: (config) => openKluis(config, { logger: createLogger('silent') }),
-  setExitCode: (code) => {
-    process.exitCode = code;
-  },
-};
 
 /** A progress bar on stderr: `[#####-----] 52% 520000/1000000 intake.conversations`. */
 export function createProgressBar(err: Writable & { isTTY?: boolean }, width = 30) {
@@ -79,17 +59,8 @@ export function describeRun(result: RetentionRunResult): string[] {
   return lines;
 }
 
-export function registerRetentionCommands(program: Command, overrides: Partial<RetentionCliIo> = {}): void {
-  const io: RetentionCliIo = { ...defaultIo, ...overrides };
-  const say = (line = '') => io.out.write(`${line}\n`);
-  const withKluis = async <T>(work: (kluis: Kluis) => Promise<T>): Promise<T> => {
-    const kluis = await io.openKluis(io.loadConfig());
-    try {
-      return await work(kluis);
-    } finally {
-      await kluis.close();
-    }
-  };
+export function registerRetentionCommands(program: Command, io: CliIo): void {
+  const say = sayTo(io.out);
 
   const retention = program
     .command('retention')
@@ -102,7 +73,7 @@ export function registerRetentionCommands(program: Command, overrides: Partial<R
     .option('--batch-size <n>', 'records per transaction', String(DEFAULT_BATCH_SIZE))
     .option('--json', 'print the counts as JSON')
     .action(async (opts: { dryRun?: boolean; batchSize: string; json?: boolean }) => {
-      await withKluis(async (kluis) => {
+      await withKluis(io, async (kluis) => {
         const batchSize = Number.parseInt(opts.batchSize, 10);
         const bar = createProgressBar(io.err);
         const result = await runRetention(kluis, {
@@ -148,7 +119,7 @@ export function registerRetentionCommands(program: Command, overrides: Partial<R
         io.setExitCode(2);
         return;
       }
-      await withKluis(async (kluis) => {
+      await withKluis(io, async (kluis) => {
         const file = opts.file ?? ledgerPathOf(kluis.config);
         const from = new Date(since - 86_400_000).toISOString();
         const db = await replayLedgerOnDatabase(kluis.db, kluis.config, file, from);

@@ -15,8 +15,8 @@ import {
   fileBytes,
   seedConversation,
 } from '../../../test/retention-fixtures.js';
+import { keystoreEncryptionKey } from '../../config/env.js';
 import { rawSqlcipherKey } from '../../db/database.js';
-import { keystoreEncryptionKey } from '../../kluis.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { createBackup } from '../ops/ops-backup.js';
 import { restoreBackup } from '../ops/ops-restore.js';

@@ -1,5 +1,5 @@
 /** The retention engine stores no personal values: ids, codes, dates and counts only (P5). */
-import type { ModuleCatalogue } from '../register/register-catalogue.js';
+import type { ModuleCatalogue } from '../../shared/catalogue.js';
 
 export const retentionFields: ModuleCatalogue = {
   fields: [],

@@ -3,24 +3,20 @@
  * no other worker takes the job over; if the worker dies, the job is retried and the sweep
  * resumes from its last committed batch (`retention_run_steps`).
  */
-import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import type { DB } from '../../db/schema.js';
-import type { Clock } from '../../shared/clock.js';
 import { isAppError } from '../../shared/errors.js';
 import type { JobRegistry } from '../jobs/jobs-registry.js';
-import { ensureSchedule } from '../jobs/jobs-scheduler.js';
-import { runRetention } from './retention-sweep.js';
+import { type RetentionKluis, runRetention } from './retention-sweep.js';
 
 export const RETENTION_SWEEP_JOB = 'retention.sweep';
 
-export function registerRetentionJobs(registry: JobRegistry): void {
+export function registerRetentionJobs(registry: JobRegistry, kluis: RetentionKluis): void {
   registry.register(
     RETENTION_SWEEP_JOB,
     z.object({}),
     async (_payload, ctx) => {
       try {
-        const result = await runRetention(ctx.kluis, {
+        const result = await runRetention(kluis, {
           startedBy: 'system:retention-job',
           afterBatch: () => ctx.heartbeat(),
         });
@@ -36,9 +32,4 @@ export function registerRetentionJobs(registry: JobRegistry): void {
     },
     { leaseMs: 10 * 60_000 },
   );
-}
-
-/** Every night at 02:40 UTC (before the backups a runbook takes at 03:00). */
-export async function ensureRetentionSchedules(db: Kysely<DB>, clock: Clock): Promise<void> {
-  await ensureSchedule(db, clock, { name: RETENTION_SWEEP_JOB, type: RETENTION_SWEEP_JOB, dailyAt: '02:40' });
 }

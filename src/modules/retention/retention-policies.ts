@@ -17,8 +17,8 @@
  * sweep on or after D (00:00 UTC); on D − 1 it is still there.
  */
 import type { Config } from '../../config/env.js';
+import type { RetentionPolicyId } from '../../shared/catalogue.js';
 import { AppError } from '../../shared/errors.js';
-import type { RetentionPolicyId } from '../register/register-catalogue.js';
 import type {
   PeriodUnit,
   RetentionAction,

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
+import { fieldCatalogue } from '../../shared/catalogue.js';
 import { isMessageKey } from '../../shared/i18n/messages.js';
-import { catalogue } from '../register/register-catalogue.js';
 import { isManagedPolicy } from './retention-policies.js';
 import { retentionCategories, retentionTargets, subjectReferences } from './retention-registry.js';
 import { subjectReferencesIgnored } from './retention-targets-subjects.js';
@@ -26,13 +26,13 @@ describe('the retention registry', () => {
 
   it('removes every catalogue field whose policy the engine runs (access log aside: its own sweep)', () => {
     const covered = new Set(retentionTargets.flatMap((t) => t.covers));
-    const missing = catalogue
-      .filter((f) => isManagedPolicy(f.retention) && f.retention !== 'access_log')
+    const missing = fieldCatalogue()
+      .fields.filter((f) => isManagedPolicy(f.retention) && f.retention !== 'access_log')
       .map((f) => `${f.table}.${f.column}`)
       .filter((name) => !covered.has(name));
     expect(missing).toEqual([]);
     // ... and claims nothing the catalogue does not know.
-    const known = new Set(catalogue.map((f) => `${f.table}.${f.column}`));
+    const known = new Set(fieldCatalogue().fields.map((f) => `${f.table}.${f.column}`));
     expect([...covered].filter((c) => !known.has(c))).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
-import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testCli } from '../../../test/cli.js';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import { createOrg } from '../../../test/factories.js';
 import { createFixedClock } from '../../shared/clock.js';
@@ -57,21 +57,11 @@ describe('kluis rights', () => {
   });
 
   async function cli(args: string[]): Promise<string> {
-    const chunks: string[] = [];
-    const out = new Writable({
-      write(chunk, _enc, done) {
-        chunks.push(String(chunk));
-        done();
-      },
-    });
+    const run = testCli({ kluis });
     const program = new Command().exitOverride();
-    registerRightsCommands(program, {
-      out,
-      loadConfig: () => kluis.config,
-      openKluis: async () => ({ ...kluis, close: async () => undefined }),
-    });
+    registerRightsCommands(program, run.io);
     await program.parseAsync(['node', 'kluis', 'rights', ...args]);
-    return chunks.join('');
+    return run.out.text();
   }
 
   it('lists open requests with their due day and no personal values', async () => {

@@ -3,47 +3,24 @@
  * states and due days — no personal values), and a retry of a failed fulfilment step (the export
  * job of an access or portability request), as the request page's button does.
  */
-import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { type Config, loadConfig } from '../../config/env.js';
-import { type Kluis, openKluis } from '../../kluis.js';
+import type { Kluis } from '../../kluis.js';
 import type { Actor } from '../../shared/actor.js';
+import { type CliIo, sayTo, withKluis } from '../../shared/cli.js';
 import { AppError } from '../../shared/errors.js';
-import { createLogger } from '../../shared/logger.js';
 import { createOrgsRepository } from '../orgs/orgs-repository.js';
 import { createRightsFulfilment } from './rights-fulfil.js';
 import { createRightsService } from './rights-service.js';
 
-export interface RightsCliIo {
-  readonly out: Writable;
-  loadConfig(): Config;
-  openKluis(config: Config): Promise<Kluis>;
-}
-
-const defaultIo: RightsCliIo = {
-  out: process.stdout,
-  loadConfig: () => loadConfig(),
-  openKluis: (config) => openKluis(config, { logger: createLogger('silent') }),
-};
-
-async function cliActor(kluis: Kluis, slug: string): Promise<Actor> {
+async function cliActor(kluis: Pick<Kluis, 'db'>, slug: string): Promise<Actor> {
   const org = await createOrgsRepository(kluis.db).findBySlug(slug);
   if (org === undefined)
     throw new AppError('ERR_NOT_FOUND', { message: `no organisation with slug ${slug}` });
   return { kind: 'system', orgId: org.id, orgKind: org.kind, reason: 'cli', roles: ['privacy_officer'] };
 }
 
-export function registerRightsCommands(program: Command, overrides: Partial<RightsCliIo> = {}): void {
-  const io: RightsCliIo = { ...defaultIo, ...overrides };
-  const say = (line = '') => io.out.write(`${line}\n`);
-  const withKluis = async (work: (kluis: Kluis) => Promise<void>): Promise<void> => {
-    const kluis = await io.openKluis(io.loadConfig());
-    try {
-      await work(kluis);
-    } finally {
-      await kluis.close();
-    }
-  };
+export function registerRightsCommands(program: Command, io: CliIo): void {
+  const say = sayTo(io.out);
 
   const rights = program.command('rights').description('data-subject rights requests (P15–P17)');
 
@@ -53,7 +30,7 @@ export function registerRightsCommands(program: Command, overrides: Partial<Righ
     .requiredOption('--org <slug>', 'the organisation')
     .option('--all', 'also closed requests')
     .action(async (opts: { org: string; all?: boolean }) => {
-      await withKluis(async (kluis) => {
+      await withKluis(io, async (kluis) => {
         const actor = await cliActor(kluis, opts.org);
         const service = createRightsService(kluis);
         const rows = [
@@ -77,7 +54,7 @@ export function registerRightsCommands(program: Command, overrides: Partial<Righ
     .argument('<request-id>')
     .requiredOption('--org <slug>', 'the organisation')
     .action(async (id: string, opts: { org: string }) => {
-      await withKluis(async (kluis) => {
+      await withKluis(io, async (kluis) => {
         await createRightsFulfilment(kluis).requestExport(await cliActor(kluis, opts.org), id);
         say(`export of ${id} queued; the worker compiles it and mails the requester`);
       });

@@ -10,10 +10,10 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import type { Kluis } from '../../kluis.js';
 import { type Actor, hasRole, type Role } from '../../shared/actor.js';
+import { type DataCategory, fieldCatalogue } from '../../shared/catalogue.js';
 import { AppError } from '../../shared/errors.js';
 import { type Locale, type MessageKey, t } from '../../shared/i18n/messages.js';
 import { createOrgsRepository } from '../orgs/orgs-repository.js';
-import { catalogue, type DataCategory } from '../register/register-catalogue.js';
 import { csvSafe } from '../register/register-export.js';
 import { createRelationsService } from '../relations/relations-service.js';
 import { notRestricted } from '../retention/retention-restriction.js';
@@ -32,7 +32,7 @@ import type { consentPurposes } from './rights-schema.js';
 
 export const CONSENT_RECORD_SCHEMA = 'kluis-consent-record/1 (ISO/IEC TS 27560:2023 information structure)';
 
-/** What each consent purpose processes, and which data (purposes of the register: from the catalogue). */
+/** What each consent purpose processes, and which data (purposes of the register: from the fieldCatalogue().fields). */
 const consentProcessing: Record<
   (typeof consentPurposes)[number],
   { processing: string[]; data: DataCategory[] }
@@ -108,7 +108,13 @@ export async function exportConsentRecords(
       ? consentProcessing[purpose]
       : {
           processing: [`use for ${purpose}`],
-          data: [...new Set(catalogue.filter((f) => f.purposes.includes(purpose)).map((f) => f.category))],
+          data: [
+            ...new Set(
+              fieldCatalogue()
+                .fields.filter((f) => f.purposes.includes(purpose))
+                .map((f) => f.category),
+            ),
+          ],
         };
     out.push({
       schema: CONSENT_RECORD_SCHEMA,

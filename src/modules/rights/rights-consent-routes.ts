@@ -5,20 +5,14 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Kluis } from '../../kluis.js';
 import { type Actor, hasRole } from '../../shared/actor.js';
 import { AppError, isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import { renderPage } from '../../shared/http/render.js';
 import { parseForm } from '../../shared/http/validation.js';
+import type { KluisCore } from '../module.js';
 import { createSubjectsService } from '../subjects/subjects-service.js';
-import {
-  consentReaders,
-  consentRecorders,
-  createConsentService,
-  currentRecords,
-  statesOf,
-} from './rights-consent.js';
+import { consentRecorders, createConsentService, currentRecords, statesOf } from './rights-consent.js';
 import {
   exportConsentRecords,
   exportNewsletterRecipients,
@@ -26,9 +20,9 @@ import {
 } from './rights-consent-export.js';
 import { type ConsentFormValues, consentIndexPage, consentSubjectPage } from './rights-consent-views.js';
 
-const readers = { access: { kind: 'staff', roles: consentReaders } } as const;
-const recorders = { access: { kind: 'staff', roles: consentRecorders } } as const;
-const exporters = { access: { kind: 'staff', roles: newsletterExporters } } as const;
+const readers = { access: { kind: 'staff', permission: 'consent.read' } } as const;
+const recorders = { access: { kind: 'staff', permission: 'consent.record' } } as const;
+const exporters = { access: { kind: 'staff', permission: 'consent.export_newsletter' } } as const;
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
@@ -83,7 +77,7 @@ function text(body: unknown, key: string): string | undefined {
 }
 
 /** Registers the consent registry's staff routes (the rights module mounts them). */
-export function registerConsentRoutes(app: FastifyInstance, kluis: Kluis): void {
+export function registerConsentRoutes(app: FastifyInstance, kluis: KluisCore): void {
   const consents = createConsentService(kluis);
 
   async function index(

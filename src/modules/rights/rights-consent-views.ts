@@ -89,7 +89,7 @@ export interface ConsentSubjectOptions {
 
 function recordForm(t: Translate, o: ConsentSubjectOptions): SafeHtml {
   const v = o.values ?? {};
-  const purposes = [...consentPurposes, ...objectionPurposes];
+  const purposes = [...consentPurposes, ...objectionPurposes()];
   return html`<section aria-labelledby="record">
 <h2 id="record">${t('rights.consent.form.title')}</h2>
 ${errorSummary(t, o.errors, {

@@ -12,10 +12,10 @@ import { z } from 'zod';
 import type { DB } from '../../db/schema.js';
 import type { Kluis } from '../../kluis.js';
 import { type Actor, actorRef, hasRole, type OrgScope, type Role } from '../../shared/actor.js';
+import { fieldCatalogue, type LegalBasis, type Purpose, purposes } from '../../shared/catalogue.js';
 import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
 import { newId } from '../../shared/ids.js';
-import { catalogue, type LegalBasis, type Purpose, purposes } from '../register/register-catalogue.js';
 import { appendAudit } from '../security/audit-chain.js';
 import { createStatementRepository } from '../statement/statement-repository.js';
 import {
@@ -32,13 +32,15 @@ import {
  * interest. A purpose that also serves a legal obligation (rights handling, the audit trail of
  * system security) is not: an objection cannot stop what the law requires.
  */
-export const objectionPurposes: readonly Purpose[] = purposes.filter((p) => {
-  const fields = catalogue.filter((f) => f.purposes.includes(p));
-  return (
-    fields.some((f) => f.legalBasis === 'legitimate_interest') &&
-    !fields.some((f) => f.legalBasis === 'legal_obligation')
-  );
-});
+export function objectionPurposes(): readonly Purpose[] {
+  return purposes.filter((p) => {
+    const fields = fieldCatalogue().fields.filter((f) => f.purposes.includes(p));
+    return (
+      fields.some((f) => f.legalBasis === 'legitimate_interest') &&
+      !fields.some((f) => f.legalBasis === 'legal_obligation')
+    );
+  });
+}
 
 export type RegistryPurpose = ConsentPurpose | Purpose;
 
@@ -47,7 +49,7 @@ export function isConsentPurpose(purpose: string): purpose is ConsentPurpose {
 }
 
 export function isObjectionPurpose(purpose: string): purpose is Purpose {
-  return (objectionPurposes as readonly string[]).includes(purpose);
+  return (objectionPurposes() as readonly string[]).includes(purpose);
 }
 
 export function legalBasisOf(purpose: RegistryPurpose): LegalBasis {
@@ -64,13 +66,14 @@ export const consentReaders: readonly Role[] = ['privacy_officer', 'owner', 'adm
 /** Who records an event: the privacy officer, and support (where "unsubscribe me" arrives). */
 export const consentRecorders: readonly Role[] = ['privacy_officer', 'support'];
 
-const registryPurposes = [...consentPurposes, ...objectionPurposes] as [string, ...string[]];
-
 /** One recording, as staff, the portal or a system step hand it in. */
 export const consentInputSchema = z
   .object({
     subjectId: z.uuid({ message: 'rights.consent.invalidSubject' }),
-    purpose: z.enum(registryPurposes, { message: 'rights.consent.invalidPurpose' }),
+    // A consent purpose, or a purpose open to objection (derived from the catalogue).
+    purpose: z.string().refine((p) => isConsentPurpose(p) || isObjectionPurpose(p), {
+      message: 'rights.consent.invalidPurpose',
+    }),
     event: z.enum(consentEvents, { message: 'rights.consent.invalidEvent' }),
     method: z.enum(consentMethods, { message: 'rights.consent.invalidMethod' }),
     /** When it happened, if earlier than now (a paper form recorded later). */
@@ -271,7 +274,7 @@ export function createConsentService(kluis: ConsentKluis) {
 /** The current state per registry purpose from a subject's records. */
 export function statesOf(records: readonly ConsentRecord[]): PurposeState[] {
   const sorted = [...records].sort(newestFirst);
-  return [...consentPurposes, ...objectionPurposes].map((purpose) => {
+  return [...consentPurposes, ...objectionPurposes()].map((purpose) => {
     const newest = sorted.find((r) => r.purpose === purpose);
     return {
       purpose,

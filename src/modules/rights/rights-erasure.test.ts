@@ -17,9 +17,10 @@ import {
   rightsRequestRow,
   tableCounts,
 } from '../../../test/retention-fixtures.js';
+import { keystoreEncryptionKey } from '../../config/env.js';
 import { rawSqlcipherKey } from '../../db/database.js';
-import { keystoreEncryptionKey } from '../../kluis.js';
 import type { Actor, Role } from '../../shared/actor.js';
+import { fieldCatalogue } from '../../shared/catalogue.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { createInboundMail } from '../intake/intake-mail.js';
@@ -28,7 +29,6 @@ import { createBackup } from '../ops/ops-backup.js';
 import { restoreBackup } from '../ops/ops-restore.js';
 import { openSqliteFile } from '../ops/ops-sqlite.js';
 import type { Org } from '../orgs/orgs-repository.js';
-import { catalogue } from '../register/register-catalogue.js';
 import { createAgreementsService } from '../relations/relations-agreements.js';
 import { createMandatesService } from '../relations/relations-mandates.js';
 import { creditorIdCheckDigits } from '../relations/relations-sepa.js';
@@ -865,8 +865,8 @@ describe('what erasure reaches', () => {
       'relation_mandates',
       'relation_collections',
     ]);
-    const sealed = catalogue
-      .filter((f) => relationTables.has(f.table) && f.protection === 'subject_key')
+    const sealed = fieldCatalogue()
+      .fields.filter((f) => relationTables.has(f.table) && f.protection === 'subject_key')
       .map((f) => `${f.table}.${f.column}`);
     expect(sealed.length).toBeGreaterThan(10);
     for (const field of sealed) {

@@ -30,14 +30,14 @@ import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
 import type { Kluis } from '../../kluis.js';
 import { type Actor, hasRole, type OrgScope, type Role } from '../../shared/actor.js';
-import { AppError } from '../../shared/errors.js';
-import { newId } from '../../shared/ids.js';
 import {
-  catalogue,
   type DataCategory,
+  fieldCatalogue,
   findField,
   type RetentionPolicyId,
-} from '../register/register-catalogue.js';
+} from '../../shared/catalogue.js';
+import { AppError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
 import { rowSealer } from '../relations/relations-sealing.js';
 import { createErasureLedger, ledgerPathOf } from '../retention/retention-ledger.js';
 import { effectivePolicies, policyDefinitions } from '../retention/retention-policies.js';
@@ -115,7 +115,7 @@ const inputSchema = z.object({
 function categoriesOf(table: string, columns?: readonly string[]): DataCategory[] {
   const fields =
     columns === undefined
-      ? catalogue.filter((f) => f.table === table)
+      ? fieldCatalogue().fields.filter((f) => f.table === table)
       : columns.map((c) => findField(table, c)).filter((f) => f !== undefined);
   return [...new Set(fields.map((f) => f.category))];
 }
@@ -125,7 +125,8 @@ function fieldsOf(rows: ErasedRows): string[] {
   const out: string[] = [];
   for (const table of erasureTables) {
     if ((rows.deleted[table] ?? 0) > 0) {
-      for (const f of catalogue.filter((c) => c.table === table)) out.push(`${table}.${f.column}`);
+      for (const f of fieldCatalogue().fields.filter((c) => c.table === table))
+        out.push(`${table}.${f.column}`);
     }
     const cleared = (clearedColumns as Partial<Record<ErasureTable, readonly string[]>>)[table];
     if ((rows.cleared[table] ?? 0) > 0 && cleared !== undefined) {

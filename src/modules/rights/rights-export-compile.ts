@@ -16,19 +16,19 @@ import type { Config } from '../../config/env.js';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
 import type { OrgKind, OrgScope } from '../../shared/actor.js';
-import { AppError } from '../../shared/errors.js';
-import { createOrgsRepository } from '../orgs/orgs-repository.js';
 import {
   type CatalogueField,
   type DataCategory,
-  catalogue as defaultCatalogue,
+  fieldCatalogue,
   type LegalBasis,
   legalBases,
   type Protection,
   type Purpose,
   purposes as purposeOrder,
   type RetentionPolicyId,
-} from '../register/register-catalogue.js';
+} from '../../shared/catalogue.js';
+import { AppError } from '../../shared/errors.js';
+import { createOrgsRepository } from '../orgs/orgs-repository.js';
 import { deriveCategories } from '../register/register-derive.js';
 import { createRegisterRepository } from '../register/register-repository.js';
 import { toSubprocessor } from '../register/register-subprocessors.js';
@@ -168,8 +168,8 @@ export interface CompileDeps {
   keyring: Pick<Keyring, 'decryptForSubject' | 'decryptForOrg' | 'isSubjectKeyDestroyed'>;
   /** The installation's access-log periods; the defaults are reported without it. */
   config?: Pick<Config, 'accessLog'>;
-  /** The field catalogue (tests pass an extended one). */
-  catalogue?: readonly CatalogueField[];
+  /** The catalogue's fields (tests pass an extended list). */
+  fields?: readonly CatalogueField[];
 }
 
 type Row = Record<string, unknown>;
@@ -217,7 +217,7 @@ export async function compileSubjectExport(
   options: { asOf: Date },
 ): Promise<SubjectExport> {
   const { db, keyring } = deps;
-  const fieldCatalogue = deps.catalogue ?? defaultCatalogue;
+  const catalogueFields = deps.fields ?? fieldCatalogue().fields;
   const loose = db as unknown as Kysely<LooseDB>;
   const orgId = scope.orgId;
   const asOf = options.asOf.toISOString();
@@ -314,7 +314,7 @@ export async function compileSubjectExport(
   }
 
   for (const link of subjectLinks) {
-    const fields = new Map(fieldCatalogue.filter((f) => f.table === link.table).map((f) => [f.column, f]));
+    const fields = new Map(catalogueFields.filter((f) => f.table === link.table).map((f) => [f.column, f]));
     const omitted = new Set(['id', 'org_id', ...Object.keys(link.omit ?? {})]);
     const numbers = new Set(link.numbers ?? []);
     const found = await rowsOf(link);

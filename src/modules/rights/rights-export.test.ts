@@ -15,14 +15,13 @@ import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import { createOrg, createStaffUser } from '../../../test/factories.js';
 import { unzip } from '../../../test/zip.js';
 import type { Actor } from '../../shared/actor.js';
+import { fieldCatalogue } from '../../shared/catalogue.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { createInboxService } from '../intake/intake-inbox.js';
 import { createInboundMail } from '../intake/intake-mail.js';
 import { createIntakeService } from '../intake/intake-service.js';
 import type { Org } from '../orgs/orgs-repository.js';
-import { catalogue } from '../register/register-catalogue.js';
-import { registerServiceFor } from '../register/register-routes.js';
 import { createAgreementsService } from '../relations/relations-agreements.js';
 import { createMandatesService } from '../relations/relations-mandates.js';
 import { creditorIdCheckDigits } from '../relations/relations-sepa.js';
@@ -118,7 +117,7 @@ describe('the access export (P15)', () => {
       userId: 'officer-1',
       roles: ['privacy_officer'],
     };
-    const register = registerServiceFor(kluis);
+    const register = kluis.services.register;
     await register.createSubprocessor({
       actor: officer,
       values: {
@@ -487,7 +486,7 @@ describe('the access export (P15)', () => {
       expect(exported.rows.map((r) => r.id).sort(), link.table).toEqual(rows.map((r) => String(r.id)).sort());
       for (const row of rows) {
         const out = exported.rows.find((r) => r.id === row.id);
-        for (const field of catalogue.filter((f) => f.table === link.table)) {
+        for (const field of fieldCatalogue().fields.filter((f) => f.table === link.table)) {
           const raw = row[field.column];
           if (raw === null || raw === undefined) continue;
           const label = `${link.table}.${field.column} of ${String(row.id)}`;

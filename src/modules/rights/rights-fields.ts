@@ -3,7 +3,7 @@
  * because at receipt nobody knows yet whom it is about), the exports (sealed with the subject's
  * key) and the consent registry (which purpose, which event, how: no values beyond that).
  */
-import type { CatalogueField, ModuleCatalogue } from '../register/register-catalogue.js';
+import type { CatalogueField, ModuleCatalogue } from '../../shared/catalogue.js';
 
 const request = {
   category: 'rights_request',

@@ -13,7 +13,6 @@ import { t } from '../../shared/i18n/messages.js';
 import { newId } from '../../shared/ids.js';
 import { enqueue } from '../jobs/jobs-queue.js';
 import type { JobRegistry } from '../jobs/jobs-registry.js';
-import { ensureSchedule } from '../jobs/jobs-scheduler.js';
 import { createOrgsRepository } from '../orgs/orgs-repository.js';
 import { appendAudit } from '../security/audit-chain.js';
 import { createConsentService, isConsentPurpose, isObjectionPurpose } from './rights-consent.js';
@@ -271,22 +270,13 @@ export type RightsFulfilment = ReturnType<typeof createRightsFulfilment>;
 
 const exportPayload = z.object({ orgId: z.string().min(1).max(100), requestId: z.uuid() });
 
-export function registerRightsJobs(registry: JobRegistry): void {
+export function registerRightsJobs(registry: JobRegistry, kluis: FulfilKluis): void {
   registry.register(RIGHTS_EXPORT_JOB, exportPayload, async (payload, ctx) => {
-    const result = await createRightsFulfilment(ctx.kluis).runExport(payload.orgId, payload.requestId);
+    const result = await createRightsFulfilment(kluis).runExport(payload.orgId, payload.requestId);
     ctx.logger.info({ requestId: payload.requestId, ...(result ?? { skipped: true }) }, 'rights export done');
   });
   registry.register(RIGHTS_DAILY_JOB, z.object({}), async (_payload, ctx) => {
-    const result = await createRightsService(ctx.kluis).dailyDuties();
+    const result = await createRightsService(kluis).dailyDuties();
     ctx.logger.info(result, 'rights requests: lapsed and reminded');
-  });
-}
-
-/** Every morning at 06:30 UTC: lapse unconfirmed requests, remind privacy officers of deadlines. */
-export async function ensureRightsSchedules(kluis: Pick<Kluis, 'db' | 'clock'>): Promise<void> {
-  await ensureSchedule(kluis.db, kluis.clock, {
-    name: RIGHTS_DAILY_JOB,
-    type: RIGHTS_DAILY_JOB,
-    dailyAt: '06:30',
   });
 }

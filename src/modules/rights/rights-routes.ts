@@ -5,17 +5,17 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Kluis } from '../../kluis.js';
 import type { Actor } from '../../shared/actor.js';
 import { HOUR } from '../../shared/clock.js';
 import { AppError, isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
+import { createSubmissionLimiter } from '../../shared/http/form-guard.js';
 import { renderPage } from '../../shared/http/render.js';
+import type { RouteKit } from '../../shared/http/route-kit.js';
 import { parseForm } from '../../shared/http/validation.js';
 import { isMessageKey, type MessageKey, translator } from '../../shared/i18n/messages.js';
-import { normalisePhone } from '../intake/intake-schemas.js';
-import { createSubmissionLimiter } from '../intake/intake-spam.js';
-import type { KluisModule } from '../module.js';
+import { normalisePhone } from '../../shared/phone.js';
+import type { KluisCore } from '../module.js';
 import { publicOrgOf } from '../orgs/orgs-public.js';
 import { createOrgsRepository, type Org } from '../orgs/orgs-repository.js';
 import { registerConsentRoutes } from './rights-consent-routes.js';
@@ -36,7 +36,7 @@ import {
 
 /** Who works the queue: the privacy officer (least privilege; admins and owners do not see requests). */
 export const rightsStaffRoles = ['privacy_officer'] as const;
-const staff = { access: { kind: 'staff', roles: rightsStaffRoles } } as const;
+const staff = { access: { kind: 'staff', permission: 'rights.handle' } } as const;
 const publicAccess = { access: { kind: 'public' } } as const;
 
 const idParams = z.object({ id: z.uuid() });
@@ -121,7 +121,7 @@ function portalPathOf(request: FastifyRequest): string {
   return (request.url.split('?')[0] ?? '/rights').replace(/\/sent$/, '');
 }
 
-async function registerPortalRoutes(app: FastifyInstance, kluis: Kluis): Promise<void> {
+async function registerPortalRoutes(app: FastifyInstance, kluis: KluisCore): Promise<void> {
   const orgs = createOrgsRepository(kluis.db);
   const rights = createRightsService(kluis);
   const fulfil = createRightsFulfilment(kluis);
@@ -254,7 +254,7 @@ async function registerPortalRoutes(app: FastifyInstance, kluis: Kluis): Promise
 const problemKey = (value: unknown): MessageKey | undefined =>
   typeof value === 'string' && value.startsWith('rights.problem.') && isMessageKey(value) ? value : undefined;
 
-async function registerStaffRoutes(app: FastifyInstance, kluis: Kluis): Promise<void> {
+async function registerStaffRoutes(app: FastifyInstance, kluis: KluisCore): Promise<void> {
   const rights = createRightsService(kluis);
   const fulfil = createRightsFulfilment(kluis);
 
@@ -362,11 +362,9 @@ async function registerStaffRoutes(app: FastifyInstance, kluis: Kluis): Promise<
   action('consent', forms.consent, (actor, id, d) => fulfil.recordConsentRight(actor, id, d.purpose));
 }
 
-export const rightsModule: KluisModule = {
-  name: 'rights',
-  async routes(app, kluis) {
-    await registerPortalRoutes(app, kluis);
-    await registerStaffRoutes(app, kluis);
-    registerConsentRoutes(app, kluis);
-  },
-};
+export async function rightsRoutes(kit: RouteKit, kluis: KluisCore): Promise<void> {
+  const app = kit.app;
+  await registerPortalRoutes(app, kluis);
+  await registerStaffRoutes(app, kluis);
+  registerConsentRoutes(app, kluis);
+}

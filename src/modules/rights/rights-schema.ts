@@ -11,15 +11,9 @@
 import { type Migration, sql } from 'kysely';
 import { binaryType, checkOneOf } from '../../db/dialect.js';
 
-export const rightKinds = [
-  'access',
-  'portability',
-  'rectification',
-  'erasure',
-  'objection',
-  'withdraw_consent',
-] as const;
-export type RightKind = (typeof rightKinds)[number];
+export { type RightKind, rightKinds } from '../../shared/catalogue.js';
+
+import { type RightKind, rightKinds } from '../../shared/catalogue.js';
 
 /** How a request reached us. */
 export const requestChannels = ['portal', 'email', 'staff'] as const;

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
+import { fieldCatalogue, frameworkTables } from '../../shared/catalogue.js';
 import { isMessageKey } from '../../shared/i18n/messages.js';
-import { catalogue, frameworkTables, notPersonal } from '../register/register-catalogue.js';
 import { notLinkedTables, subjectLinks } from './rights-subject-links.js';
 
 describe('the subject links', () => {
@@ -41,7 +41,10 @@ describe('the subject links', () => {
   });
 
   it('covers every table of the field catalogue, and every table with a subject_id column is linked by it', () => {
-    const catalogued = new Set([...catalogue.map((f) => f.table), ...Object.keys(notPersonal)]);
+    const catalogued = new Set([
+      ...fieldCatalogue().fields.map((f) => f.table),
+      ...Object.keys(fieldCatalogue().notPersonal),
+    ]);
     for (const table of catalogued) {
       expect(linked().includes(table) || notLinkedTables[table] !== undefined, table).toBe(true);
     }
@@ -78,7 +81,9 @@ describe('the subject links', () => {
         for (const c of link.context.columns) expect(columns.get(link.context.parent), c).toContain(c);
         // Context shows plain values only: never a column the catalogue seals.
         for (const c of link.context.columns) {
-          expect(catalogue.find((f) => f.table === link.context?.parent && f.column === c)).toBeUndefined();
+          expect(
+            fieldCatalogue().fields.find((f) => f.table === link.context?.parent && f.column === c),
+          ).toBeUndefined();
         }
       }
     }

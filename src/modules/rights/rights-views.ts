@@ -387,5 +387,5 @@ function consentPurposeOptions(
 ): { value: string; label: string }[] {
   if (right === 'withdraw_consent')
     return consentPurposes.map((p) => ({ value: p, label: t(`rights.consent.purpose.${p}`) }));
-  return objectionPurposes.map((p) => ({ value: p, label: t(`register.purpose.${p}`) }));
+  return objectionPurposes().map((p) => ({ value: p, label: t(`register.purpose.${p}`) }));
 }

@@ -21,7 +21,6 @@ import { buildApp } from '../../app.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { createInboundMail } from '../intake/intake-mail.js';
 import { createIntakeService } from '../intake/intake-service.js';
-import { buildJobRegistry } from '../jobs/jobs-catalogue.js';
 import { createWorker } from '../jobs/jobs-worker.js';
 import { createMailSink, type MailSink, type SinkMessage } from '../mail/mail-sink.js';
 import type { Org } from '../orgs/orgs-repository.js';
@@ -86,7 +85,7 @@ describe('the rights workflow', () => {
   });
 
   async function deliver(): Promise<number> {
-    const worker = createWorker({ kluis, registry: buildJobRegistry(), scheduler: false });
+    const worker = createWorker({ kluis, registry: kluis.jobRegistry, scheduler: false });
     let done = 0;
     for (;;) {
       const ran = (await worker.runOnce()).done;

@@ -110,3 +110,15 @@ async function appendInTransaction(trx: Kysely<DB>, clock: Clock, event: AuditEv
   await trx.updateTable('audit_head').set({ hash }).where('id', '=', 1).execute();
   return entry.seq;
 }
+
+/**
+ * The audit trail as other modules use it: `append` inside the use case's transaction (Vault's
+ * rule: if the entry cannot be written, the action does not happen).
+ */
+export function createAuditService(deps: { clock: Clock }) {
+  return {
+    append: (db: Kysely<DB>, event: AuditEvent): Promise<number> => appendAudit(db, deps.clock, event),
+  };
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;

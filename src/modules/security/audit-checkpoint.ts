@@ -4,7 +4,8 @@
  * database. Meant to run as a recurring job (and via `kluis audit checkpoint`).
  */
 import type { Config } from '../../config/env.js';
-import { type Kluis, masterKeysOf } from '../../kluis.js';
+import { masterKeysOf } from '../../config/env.js';
+import type { Kluis } from '../../kluis.js';
 import { AppError } from '../../shared/errors.js';
 import {
   type AuditPublicKey,

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testCli } from '../../../test/cli.js';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import { dropAppendOnlyGuards } from '../../../test/security/audit-attacker.js';
 import { createFixedClock } from '../../shared/clock.js';
@@ -10,7 +11,7 @@ import { registerSecurityCommands } from './security-commands.js';
 
 const clock = createFixedClock('2025-07-01T10:00:00.000Z');
 
-function sink(): Writable & { text: string } {
+function _sink(): Writable & { text: string } {
   const w = new Writable({
     write(chunk, _encoding, done) {
       w.text += String(chunk);
@@ -22,22 +23,11 @@ function sink(): Writable & { text: string } {
 }
 
 async function kluisCli(kluis: TestKluis, ...args: string[]) {
-  const out = sink();
-  const err = sink();
-  let code = 0;
+  const run = testCli({ kluis });
   const program = new Command().exitOverride();
-  registerSecurityCommands(program, {
-    out,
-    err,
-    loadConfig: () => kluis.config,
-    openKluis: async () => ({ ...kluis, close: async () => {} }),
-    setExitCode: (c) => {
-      code = c;
-    },
-    progressThreshold: 5,
-  });
+  registerSecurityCommands(program, run.io, 5);
   await program.parseAsync(['node', 'kluis', ...args]);
-  return { out: out.text, err: err.text, code };
+  return { out: run.out.text(), err: run.err.text(), code: run.code() };
 }
 
 describe('kluis audit', () => {

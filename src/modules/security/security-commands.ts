@@ -4,35 +4,15 @@
  */
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { type Config, loadConfig } from '../../config/env.js';
-import { type Kluis, openKluis } from '../../kluis.js';
-import { createLogger } from '../../shared/logger.js';
+import type { Kluis } from '../../kluis.js';
+import { type CliIo, sayTo, withKluis } from '../../shared/cli.js';
 import { auditSigningKeyOf, createCheckpoint, trustedAuditKeysOf } from './audit-checkpoint.js';
 import { publicKeyPem } from './audit-signing.js';
 import { type AuditVerifyReport, verifyAuditChain } from './audit-verify.js';
 import { witnessPathOf } from './audit-witness.js';
 
-export interface SecurityCliIo {
-  readonly out: Writable;
-  readonly err: Writable & { isTTY?: boolean };
-  loadConfig(): Config;
-  /** Opens Kluis (without migrating: these commands never change the schema). */
-  openKluis(config: Config): Promise<Kluis>;
-  setExitCode(code: number): void;
-  /** Chains at least this long show progress on stderr. */
-  readonly progressThreshold: number;
-}
-
-const defaultIo: SecurityCliIo = {
-  out: process.stdout,
-  err: process.stderr,
-  loadConfig: () => loadConfig(),
-  openKluis: (config) => openKluis(config, { logger: createLogger('silent'), migrate: false }),
-  setExitCode: (code) => {
-    process.exitCode = code;
-  },
-  progressThreshold: 10_000,
-};
+/** Chains at least this long show progress on stderr (tests lower it). */
+export const PROGRESS_THRESHOLD = 10_000;
 
 interface VerifyOptions {
   batchSize: string;
@@ -41,17 +21,14 @@ interface VerifyOptions {
   quick?: boolean;
 }
 
-export function registerSecurityCommands(program: Command, overrides: Partial<SecurityCliIo> = {}): void {
-  const io: SecurityCliIo = { ...defaultIo, ...overrides };
-  const say = (line = '') => io.out.write(`${line}\n`);
-  const withKluis = async <T>(work: (kluis: Kluis) => Promise<T>): Promise<T> => {
-    const kluis = await io.openKluis(io.loadConfig());
-    try {
-      return await work(kluis);
-    } finally {
-      await kluis.close();
-    }
-  };
+export function registerSecurityCommands(
+  program: Command,
+  io: CliIo,
+  progressThreshold = PROGRESS_THRESHOLD,
+): void {
+  const say = sayTo(io.out);
+  // These commands never change the schema: they open Kluis without migrating.
+  const open = <T>(work: (kluis: Kluis) => Promise<T>) => withKluis(io, work, { migrate: false });
 
   const audit = program
     .command('audit')
@@ -74,7 +51,7 @@ export function registerSecurityCommands(program: Command, overrides: Partial<Se
     )
     .option('--quick', 'only check what was appended since the latest checkpoint')
     .action(async (opts: VerifyOptions) => {
-      await withKluis(async (kluis) => {
+      await open(async (kluis) => {
         const batchSize = Number.parseInt(opts.batchSize, 10);
         const witnessFile =
           opts.witness === false
@@ -82,7 +59,7 @@ export function registerSecurityCommands(program: Command, overrides: Partial<Se
             : typeof opts.witness === 'string'
               ? opts.witness
               : witnessPathOf(kluis.config);
-        const progress = createProgress(io.err, io.progressThreshold);
+        const progress = createProgress(io.err, progressThreshold);
         const report = await verifyAuditChain(kluis.db, {
           trustedKeys: trustedAuditKeysOf(kluis.config, opts.trustedKey),
           witnessFile,
@@ -101,7 +78,7 @@ export function registerSecurityCommands(program: Command, overrides: Partial<Se
     .command('checkpoint')
     .description('sign the current head of the chain and append it to the witness file')
     .action(async () => {
-      await withKluis(async (kluis) => {
+      await open(async (kluis) => {
         const cp = await createCheckpoint(kluis);
         if (cp.seq === 0) {
           say('The audit trail is empty: nothing to sign yet.');

@@ -1,5 +1,5 @@
 /** Personal data held by the security module: the access log (P12) and the audit trail. */
-import type { ModuleCatalogue } from '../register/register-catalogue.js';
+import type { ModuleCatalogue } from '../../shared/catalogue.js';
 
 const accessLog = {
   category: 'technical_metadata',

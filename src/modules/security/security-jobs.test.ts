@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import { createFixedClock, DAY } from '../../shared/clock.js';
-import { createJobRegistry } from '../jobs/jobs-registry.js';
+import { ensureSchedules } from '../jobs/index.js';
 import { createWorker } from '../jobs/jobs-worker.js';
 import { createAccessLogRepository } from './access-log-repository.js';
 import { appendAudit } from './audit-chain.js';
-import { ensureSecuritySchedules, registerSecurityJobs } from './security-jobs.js';
+import { securityModule } from './index.js';
 
 const clock = createFixedClock('2025-08-10T04:00:00.000Z');
 
@@ -34,12 +34,10 @@ describe('the security jobs', () => {
       },
     ]);
     await appendAudit(kluis.db, clock, { actor: { kind: 'anonymous', orgId: null }, action: 'test.before' });
-    await ensureSecuritySchedules(kluis.db, clock);
+    await ensureSchedules({ ...kluis, schedules: securityModule.schedules ?? [] });
     // The sweep is daily at 03:17 UTC; the checkpoint is due at once.
     clock.advance(DAY);
-    const registry = createJobRegistry();
-    registerSecurityJobs(registry);
-    const worker = createWorker({ kluis, registry, random: () => 0 });
+    const worker = createWorker({ kluis, registry: kluis.jobRegistry, random: () => 0 });
     let done = 0;
     for (let round = 0; round < 3; round++) done += (await worker.runOnce()).done;
     expect(done).toBe(2);

@@ -7,7 +7,7 @@ import { InsertCounter } from '../../../test/security/insert-counter.js';
 import { buildApp } from '../../app.js';
 import type { Org } from '../orgs/orgs-repository.js';
 import { createCheckpoint } from './audit-checkpoint.js';
-import { createSecurityModule } from './security-routes.js';
+import { createSecurityModule } from './index.js';
 
 async function flush(app: FastifyInstance): Promise<void> {
   await app.accessLogWriter?.flush();

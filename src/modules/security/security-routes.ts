@@ -2,17 +2,16 @@
  * The security module in the app: records every request in the access log (P12) through the
  * batched writer, and serves the security role's pages (audit trail, access log).
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Actor } from '../../shared/actor.js';
-import { AppError } from '../../shared/errors.js';
 import { renderPage } from '../../shared/http/render.js';
+import type { RouteKit } from '../../shared/http/route-kit.js';
 import { parseForm } from '../../shared/http/validation.js';
-import type { KluisModule } from '../module.js';
+import type { KluisCore } from '../module.js';
 import { normaliseIp } from './access-log-ip.js';
-import { ACCESS_LOG_MAX_PAGE, createAccessLogService } from './access-log-service.js';
+import { ACCESS_LOG_MAX_PAGE, type AccessLogService } from './access-log-service.js';
 import { type AccessLogEntry, type AccessLogWriter, createAccessLogWriter } from './access-log-writer.js';
-import { createSecurityService } from './security-service.js';
+import type { SecurityService } from './security-service.js';
 import { type AccessLogFormValues, accessLogPage, auditPage } from './security-views.js';
 
 declare module 'fastify' {
@@ -69,12 +68,7 @@ export const accessLogQuerySchema = z.object({
   ),
 });
 
-function actorOf(request: FastifyRequest): Actor {
-  if (request.actor === undefined) throw new AppError('ERR_UNAUTHENTICATED');
-  return request.actor;
-}
-
-function formValues(query: unknown): AccessLogFormValues {
+function formValuesOf(query: unknown): AccessLogFormValues {
   const q = (query ?? {}) as Record<string, unknown>;
   const text = (v: unknown) => (typeof v === 'string' ? v.slice(0, 200) : undefined);
   return { from: text(q.from), to: text(q.to), status: text(q.status), route: text(q.route) };
@@ -85,71 +79,72 @@ export interface SecurityModuleOptions {
   readonly accessLog?: { readonly flushEveryMs?: number; readonly maxBatch?: number };
 }
 
-const securityOnly = { access: { kind: 'staff', roles: ['security'] } } as const;
-
-export function createSecurityModule(options: SecurityModuleOptions = {}): KluisModule {
-  return {
-    name: 'security',
-    setup(app, kluis) {
-      const writer = createAccessLogWriter({
-        db: kluis.db,
-        clock: kluis.clock,
-        logger: kluis.logger,
-        // SQLite: INSERTs run in a worker thread with its own connection to the same file.
-        sqlite:
-          kluis.dbFile === undefined
-            ? undefined
-            : { file: kluis.dbFile, encryptionKey: kluis.config.databaseKey?.value },
-        ...options.accessLog,
-      });
-      app.decorate('accessLogWriter', writer);
-      // Every response, including 404s, refusals and rate-limited requests (P12).
-      app.addHook('onResponse', (request, reply, done) => {
-        writer.record(accessLogEntryOf(request, reply));
-        done();
-      });
-      app.addHook('onClose', async () => {
-        await writer.close();
-      });
-    },
-
-    async routes(app, kluis) {
-      const accessLog = createAccessLogService({ db: kluis.db, clock: kluis.clock });
-      const security = createSecurityService(kluis);
-
-      app.get('/staff/security/audit', { config: securityOnly }, async (request, reply) => {
-        const overview = await security.auditOverview(actorOf(request));
-        return renderPage(request, reply, {
-          title: request.locale === 'nl' ? 'Auditlog' : 'Audit trail',
-          body: (t) => auditPage(t, overview),
-        });
-      });
-
-      app.get('/staff/security/access-log', { config: securityOnly }, async (request, reply) => {
-        const actor = actorOf(request);
-        const values = formValues(request.query);
-        const parsed = parseForm(accessLogQuerySchema, request.query ?? {});
-        const common = {
-          values,
-          truncateDays: kluis.config.accessLog.truncateIpAfterDays,
-          deleteDays: kluis.config.accessLog.deleteAfterDays,
-        };
-        const title = request.locale === 'nl' ? 'Toegangslog' : 'Access log';
-        if (!parsed.ok) {
-          return renderPage(request, reply, {
-            title,
-            status: 400,
-            body: (t) => accessLogPage(t, { ...common, errors: parsed.errors, result: undefined }),
-          });
-        }
-        const result = await accessLog.list(actor, parsed.data);
-        return renderPage(request, reply, {
-          title,
-          body: (t) => accessLogPage(t, { ...common, result }),
-        });
-      });
-    },
-  };
+/** Records every response in the access log (P12) through the batched writer. */
+export function installAccessLog(
+  app: FastifyInstance,
+  deps: Pick<KluisCore, 'db' | 'clock' | 'logger' | 'dbFile' | 'config'>,
+  options: SecurityModuleOptions = {},
+): void {
+  const writer = createAccessLogWriter({
+    db: deps.db,
+    clock: deps.clock,
+    logger: deps.logger,
+    // SQLite: INSERTs run in a worker thread with its own connection to the same file.
+    sqlite:
+      deps.dbFile === undefined
+        ? undefined
+        : { file: deps.dbFile, encryptionKey: deps.config.databaseKey?.value },
+    ...options.accessLog,
+  });
+  app.decorate('accessLogWriter', writer);
+  // Every response, including 404s, refusals and rate-limited requests (P12).
+  app.addHook('onResponse', (request, reply, done) => {
+    writer.record(accessLogEntryOf(request, reply));
+    done();
+  });
+  app.addHook('onClose', async () => {
+    await writer.close();
+  });
 }
 
-export const securityModule = createSecurityModule();
+/** The security role's pages: the audit trail and the access log. */
+export function securityRoutes(
+  kit: RouteKit,
+  deps: Pick<KluisCore, 'config'> & { security: SecurityService; accessLog: AccessLogService },
+): void {
+  const { security, accessLog } = deps;
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/security/audit',
+    access: { kind: 'staff', permission: 'security.audit_read' },
+    handler: async ({ request, reply, actor, t }) => {
+      const overview = await security.auditOverview(actor);
+      return renderPage(request, reply, { title: t('security.audit.title'), body: auditPage(t, overview) });
+    },
+  });
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/security/access-log',
+    access: { kind: 'staff', permission: 'security.access_log_read' },
+    handler: async ({ request, reply, actor, t }) => {
+      const parsed = parseForm(accessLogQuerySchema, request.query ?? {});
+      const common = {
+        values: formValuesOf(request.query),
+        truncateDays: deps.config.accessLog.truncateIpAfterDays,
+        deleteDays: deps.config.accessLog.deleteAfterDays,
+      };
+      const title = t('security.accessLog.title');
+      if (!parsed.ok) {
+        return renderPage(request, reply, {
+          title,
+          status: 400,
+          body: accessLogPage(t, { ...common, errors: parsed.errors, result: undefined }),
+        });
+      }
+      const result = await accessLog.list(actor, parsed.data);
+      return renderPage(request, reply, { title, body: accessLogPage(t, { ...common, result }) });
+    },
+  });
+}

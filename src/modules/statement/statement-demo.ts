@@ -6,11 +6,9 @@
 import type { Kluis } from '../../kluis.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Org } from '../orgs/orgs-repository.js';
-import { registerServiceFor } from '../register/register-routes.js';
-import { statementServiceFor } from './statement-routes.js';
 
 export async function seedStatementDemo(kluis: Kluis, operator: Org): Promise<string[]> {
-  const statement = statementServiceFor(kluis);
+  const statement = kluis.services.statement;
   if ((await statement.listVersions(operator.id)).length > 0) return [];
   const actor: Actor = {
     kind: 'system',
@@ -19,7 +17,7 @@ export async function seedStatementDemo(kluis: Kluis, operator: Org): Promise<st
     reason: 'demo-seed',
     roles: ['privacy_officer'],
   };
-  const register = registerServiceFor(kluis);
+  const register = kluis.services.register;
   await register.updateSettings({
     actor,
     values: {

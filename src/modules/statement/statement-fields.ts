@@ -1,5 +1,5 @@
 /** The statement module holds published texts about the organisation, not about people. */
-import type { ModuleCatalogue } from '../register/register-catalogue.js';
+import type { ModuleCatalogue } from '../../shared/catalogue.js';
 
 export const statementFields: ModuleCatalogue = {
   fields: [],

@@ -6,18 +6,17 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Kluis } from '../../kluis.js';
 import { type Actor, hasRole } from '../../shared/actor.js';
 import { AppError, isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import { renderPage } from '../../shared/http/render.js';
+import type { RouteKit } from '../../shared/http/route-kit.js';
 import { type Locale, locales, translator } from '../../shared/i18n/messages.js';
-import type { KluisModule } from '../module.js';
-import { editorRoles, viewerRoles } from '../register/register-access.js';
-import { registerServiceFor } from '../register/register-routes.js';
-import type { OrgInfo } from '../register/register-service.js';
+import type { KluisCore } from '../module.js';
+import { editorRoles } from '../register/register-access.js';
+import type { OrgInfo, RegisterService } from '../register/register-service.js';
 import { publicPath, sectionIds } from './statement-generate.js';
-import { createStatementService, type StatementService } from './statement-service.js';
+import type { StatementService } from './statement-service.js';
 import {
   archivePage,
   diffPage,
@@ -27,24 +26,14 @@ import {
   versionPage,
 } from './statement-views.js';
 
-const viewAccess = { kind: 'staff', roles: viewerRoles } as const;
-const editAccess = { kind: 'staff', roles: editorRoles } as const;
+const viewAccess = { kind: 'staff', permission: 'statement.read' } as const;
+const editAccess = { kind: 'staff', permission: 'statement.publish' } as const;
 
-const perKluis = new WeakMap<object, StatementService>();
-
-export function statementServiceFor(kluis: Kluis): StatementService {
-  let service = perKluis.get(kluis);
-  if (service === undefined) {
-    service = createStatementService({
-      db: kluis.db,
-      clock: kluis.clock,
-      config: kluis.config,
-      register: registerServiceFor(kluis),
-    });
-    perKluis.set(kluis, service);
-  }
-  return service;
-}
+/** What the statement's routes use: the core, the statement and the register services. */
+export type StatementRouteDeps = KluisCore & {
+  readonly statement: StatementService;
+  readonly register: RegisterService;
+};
 
 function actorOf(request: FastifyRequest): Actor {
   const actor = request.actor;
@@ -67,8 +56,8 @@ const slugParams = z.object({ slug: z.string().min(1).max(100) });
 const diffQuery = z.object({ from: versionNumber, to: versionNumber });
 const previewQuery = z.object({ show: z.enum(locales).catch('nl') });
 
-async function staffRoutes(app: FastifyInstance, kluis: Kluis): Promise<void> {
-  const statement = statementServiceFor(kluis);
+async function staffRoutes(app: FastifyInstance, kluis: StatementRouteDeps): Promise<void> {
+  const statement = kluis.statement;
 
   const renderEditor = async (
     request: FastifyRequest,
@@ -174,9 +163,9 @@ async function staffRoutes(app: FastifyInstance, kluis: Kluis): Promise<void> {
   });
 }
 
-async function publicRoutes(app: FastifyInstance, kluis: Kluis): Promise<void> {
-  const statement = statementServiceFor(kluis);
-  const register = registerServiceFor(kluis);
+async function publicRoutes(app: FastifyInstance, kluis: StatementRouteDeps): Promise<void> {
+  const statement = kluis.statement;
+  const register = kluis.register;
   const access = { access: { kind: 'public' } } as const;
 
   const orgOf = async (request: FastifyRequest, tenant: boolean): Promise<OrgInfo> => {
@@ -278,10 +267,8 @@ async function publicRoutes(app: FastifyInstance, kluis: Kluis): Promise<void> {
   }
 }
 
-export const statementModule: KluisModule = {
-  name: 'statement',
-  async routes(app, kluis) {
-    await staffRoutes(app, kluis);
-    await publicRoutes(app, kluis);
-  },
-};
+export async function statementRoutes(kit: RouteKit, kluis: StatementRouteDeps): Promise<void> {
+  const app = kit.app;
+  await staffRoutes(app, kluis);
+  await publicRoutes(app, kluis);
+}

@@ -4,15 +4,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import { createOrg } from '../../../test/factories.js';
 import type { Actor, Role } from '../../shared/actor.js';
+import { type CatalogueField, fieldCatalogue } from '../../shared/catalogue.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { type AppError, isAppError } from '../../shared/errors.js';
 import { t } from '../../shared/i18n/messages.js';
 import type { Org } from '../orgs/orgs-repository.js';
-import { type CatalogueField, catalogue } from '../register/register-catalogue.js';
 import { label } from '../register/register-labels.js';
-import { registerServiceFor } from '../register/register-routes.js';
 import { createRegisterService } from '../register/register-service.js';
-import { statementServiceFor } from './statement-routes.js';
 import { createStatementService } from './statement-service.js';
 
 const clock = createFixedClock('2030-03-04T09:00:00.000Z');
@@ -56,12 +54,12 @@ describe('the privacy statement', () => {
   });
 
   it('names every data category and purpose of the catalogue, in Dutch and in English', async () => {
-    const { generated } = await statementServiceFor(kluis).generateFor(operator.id);
-    expect(catalogue.length).toBeGreaterThan(5);
+    const { generated } = await kluis.services.statement.generateFor(operator.id);
+    expect(fieldCatalogue().fields.length).toBeGreaterThan(5);
     for (const locale of ['nl', 'en'] as const) {
       const text = generated.markdown[locale];
       const tr = (key: Parameters<typeof t>[1], values?: Parameters<typeof t>[2]) => t(locale, key, values);
-      for (const field of catalogue) {
+      for (const field of fieldCatalogue().fields) {
         const where = `${field.table}.${field.column} (${locale})`;
         expect(text, where).toContain(`**${label(tr, 'category', field.category)}**`);
         for (const purpose of field.purposes) {
@@ -74,7 +72,7 @@ describe('the privacy statement', () => {
   });
 
   it('says what the seed statement says: rights portal, privacy address, the authority, terms and log periods', async () => {
-    await registerServiceFor(kluis).updateSettings({
+    await kluis.services.register.updateSettings({
       actor: officer,
       values: {
         privacyEmail: 'privacy@ambrix.nl',
@@ -82,7 +80,7 @@ describe('the privacy statement', () => {
         channels: ['web_form', 'email', 'phone', 'other'],
       },
     });
-    const { generated } = await statementServiceFor(kluis).generateFor(operator.id);
+    const { generated } = await kluis.services.statement.generateFor(operator.id);
     const { truncateIpAfterDays, deleteAfterDays } = kluis.config.accessLog;
     for (const text of [generated.markdown.nl, generated.markdown.en]) {
       expect(text).toContain(`${kluis.config.publicOrigin}`);
@@ -99,7 +97,7 @@ describe('the privacy statement', () => {
   });
 
   it('is out of date until published, up to date after, and out of date again when the register changes', async () => {
-    const statement = statementServiceFor(kluis);
+    const statement = kluis.services.statement;
     expect(await statement.getStatus({ actor: officer })).toMatchObject({
       latest: undefined,
       outOfDate: true,
@@ -108,12 +106,12 @@ describe('the privacy statement', () => {
     expect(v1.number).toBe(1);
     expect(await statement.getStatus({ actor: officer })).toMatchObject({ outOfDate: false, nextNumber: 2 });
 
-    await registerServiceFor(kluis).createSubprocessor({ actor: officer, values: hosting });
+    await kluis.services.register.createSubprocessor({ actor: officer, values: hosting });
     expect((await statement.getStatus({ actor: officer })).outOfDate).toBe(true);
 
     await statement.publish({ actor: officer, values: { changeSummaryNl: 'Hostnet toegevoegd' } });
     expect((await statement.getStatus({ actor: officer })).outOfDate).toBe(false);
-    await registerServiceFor(kluis).updateActivity({
+    await kluis.services.register.updateActivity({
       actor: officer,
       purpose: 'handle_requests',
       values: { description: 'Wij beantwoorden uw vraag.' },
@@ -122,10 +120,10 @@ describe('the privacy statement', () => {
   });
 
   it('is out of date when the catalogue gains a field the published version does not mention', async () => {
-    const statement = statementServiceFor(kluis);
+    const statement = kluis.services.statement;
     await statement.publish({ actor: officer, values: { changeSummaryNl: 'Eerste versie' } });
     const unused = (['consent', 'rights_request'] as const).find(
-      (c) => !catalogue.some((f) => f.category === c),
+      (c) => !fieldCatalogue().fields.some((f) => f.category === c),
     );
     const extra: CatalogueField = {
       table: 'consents',
@@ -144,7 +142,7 @@ describe('the privacy statement', () => {
       keyring: kluis.keyring,
       config: kluis.config,
       users: { listUsers: async () => [] },
-      catalogue: [...catalogue, extra],
+      fields: [...fieldCatalogue().fields, extra],
     });
     const extended = createStatementService({ db: kluis.db, clock, config: kluis.config, register });
     // Same database, same published version: only the catalogue differs.
@@ -155,13 +153,13 @@ describe('the privacy statement', () => {
   });
 
   it('stores both languages at publication, so later changes never alter an old version', async () => {
-    const statement = statementServiceFor(kluis);
+    const statement = kluis.services.statement;
     await statement.publish({
       actor: officer,
       values: { changeSummaryNl: 'Eerste versie', changeSummaryEn: 'First version' },
     });
     const before = await statement.findVersion(operator.id, 1);
-    await registerServiceFor(kluis).createSubprocessor({ actor: officer, values: hosting });
+    await kluis.services.register.createSubprocessor({ actor: officer, values: hosting });
     await statement.saveSections({ actor: officer, values: { intro_nl: 'Nieuwe inleiding.' } });
     const after = await statement.findVersion(operator.id, 1);
     const plain = (v: typeof after) =>
@@ -174,7 +172,7 @@ describe('the privacy statement', () => {
   });
 
   it('refuses to publish a version identical to the newest one', async () => {
-    const statement = statementServiceFor(kluis);
+    const statement = kluis.services.statement;
     await statement.publish({ actor: officer, values: { changeSummaryNl: 'Eerste versie' } });
     const error = await rejection(
       statement.publish({ actor: officer, values: { changeSummaryNl: 'Nog eens' } }),
@@ -185,7 +183,7 @@ describe('the privacy statement', () => {
   });
 
   it('records every publication in the audit trail, in the same transaction', async () => {
-    await statementServiceFor(kluis).publish({
+    await kluis.services.statement.publish({
       actor: officer,
       values: { changeSummaryNl: 'Eerste versie' },
     });
@@ -200,7 +198,7 @@ describe('the privacy statement', () => {
   });
 
   it('lets only the privacy officer publish or edit; owners and admins may look', async () => {
-    const statement = statementServiceFor(kluis);
+    const statement = kluis.services.statement;
     for (const role of ['support', 'finance', 'security', 'owner', 'admin'] as const) {
       const actor = staff(operator, [role]);
       expect((await rejection(statement.publish({ actor, values: { changeSummaryNl: 'x' } }))).code).toBe(
@@ -220,7 +218,7 @@ describe('the privacy statement', () => {
   });
 
   it('keeps published versions immutable in the database itself: UPDATE and DELETE are refused', async () => {
-    const statement = statementServiceFor(kluis);
+    const statement = kluis.services.statement;
     await statement.publish({ actor: officer, values: { changeSummaryNl: 'Eerste versie' } });
     const before = await kluis.db.selectFrom('statement_versions').selectAll().execute();
     await expect(
@@ -239,7 +237,7 @@ describe('the privacy statement', () => {
   it('numbers versions per organisation: a tenant has its own statement and archive', async () => {
     const tenant = await createOrg(kluis, 'tenant', 'Bakkerij Jansen');
     const tenantOfficer = staff(tenant, ['privacy_officer']);
-    const statement = statementServiceFor(kluis);
+    const statement = kluis.services.statement;
     await statement.publish({ actor: officer, values: { changeSummaryNl: 'Ambrix v1' } });
     const v = await statement.publish({ actor: tenantOfficer, values: { changeSummaryNl: 'Jansen v1' } });
     expect(v.number).toBe(1);
@@ -253,9 +251,9 @@ describe('the privacy statement', () => {
   });
 
   it('shows an added sub-processor in the differences between two versions', async () => {
-    const statement = statementServiceFor(kluis);
+    const statement = kluis.services.statement;
     await statement.publish({ actor: officer, values: { changeSummaryNl: 'Eerste versie' } });
-    await registerServiceFor(kluis).createSubprocessor({ actor: officer, values: hosting });
+    await kluis.services.register.createSubprocessor({ actor: officer, values: hosting });
     await statement.publish({ actor: officer, values: { changeSummaryNl: 'Hostnet toegevoegd' } });
     for (const locale of ['nl', 'en'] as const) {
       const diff = await statement.diff(operator.id, 1, 2, locale);
@@ -275,7 +273,7 @@ describe('the privacy statement', () => {
   });
 
   it('renders the privacy officer’s markdown harmlessly: no script, no javascript: links, no raw HTML', async () => {
-    const statement = statementServiceFor(kluis);
+    const statement = kluis.services.statement;
     await statement.saveSections({
       actor: officer,
       values: {
@@ -304,7 +302,7 @@ describe('the privacy statement', () => {
   });
 
   it('escapes register values in the generated markdown (a name cannot smuggle a link)', async () => {
-    await registerServiceFor(kluis).createSubprocessor({
+    await kluis.services.register.createSubprocessor({
       actor: officer,
       values: {
         ...hosting,
@@ -313,7 +311,7 @@ describe('the privacy statement', () => {
         agreementSignedOn: '',
       },
     });
-    const preview = await statementServiceFor(kluis).preview({ actor: officer, locale: 'nl' });
+    const preview = await kluis.services.statement.preview({ actor: officer, locale: 'nl' });
     expect(preview.html.value).not.toMatch(/href="javascript:/i);
     expect(preview.html.value).not.toContain('<b>B.V.</b>');
     expect(preview.html.value).toContain('Evil [x](javascript:alert(1)) &lt;b&gt;B.V.&lt;/b&gt;');

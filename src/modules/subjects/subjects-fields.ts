@@ -1,5 +1,5 @@
 /** Data subjects hold only blind indexes (see subjects-schema.ts). */
-import type { ModuleCatalogue } from '../register/register-catalogue.js';
+import type { ModuleCatalogue } from '../../shared/catalogue.js';
 
 const index = {
   category: 'contact_details',

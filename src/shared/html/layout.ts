@@ -2,41 +2,24 @@
  * The page shell: skip link, header with language switch, optional staff navigation, main,
  * footer. No inline script or style (strict CSP); one self-hosted stylesheet.
  */
-import type { Actor, OrgKind, Role } from '../actor.js';
+import type { Actor, OrgKind } from '../actor.js';
 import type { Locale, MessageKey, Translate } from '../i18n/messages.js';
+import { can, type Permission } from '../permissions.js';
 import { type HtmlValue, html, type SafeHtml } from './html.js';
 
 export interface NavItem {
   readonly href: string;
   readonly label: MessageKey;
-  /** Shown only when the actor holds one of these roles (all roles when omitted). */
-  readonly roles?: readonly Role[];
+  /** Where it stands in the menu (lower first). */
+  readonly order: number;
+  /** Shown only when the actor holds this permission (to every signed-in user when omitted). */
+  readonly permission?: Permission;
   /** Shown only to staff of these kinds of organisation (all when omitted). */
   readonly orgKinds?: readonly OrgKind[];
 }
 
-/** Staff navigation; modules add their entries here. */
-export const staffNav: NavItem[] = [
-  { href: '/staff', label: 'nav.dashboard' },
-  { href: '/staff/conversations', label: 'intake.nav.conversations' },
-  { href: '/staff/relations', label: 'relations.nav.relations', roles: ['support', 'finance'] },
-  { href: '/staff/direct-debits', label: 'relations.nav.directDebits', roles: ['finance'] },
-  { href: '/staff/security/audit', label: 'nav.security', roles: ['security'] },
-  {
-    href: '/staff/health',
-    label: 'nav.health',
-    roles: ['owner', 'admin', 'security'],
-    orgKinds: ['operator'],
-  },
-  { href: '/staff/users', label: 'nav.users', roles: ['owner', 'admin'] },
-  { href: '/staff/api-keys', label: 'auth.nav.apiKeys', roles: ['owner', 'admin'] },
-  { href: '/staff/grants', label: 'auth.grants.title', roles: ['owner', 'admin'], orgKinds: ['tenant'] },
-  { href: '/staff/grants/mine', label: 'auth.grants.mineTitle', orgKinds: ['operator'] },
-  { href: '/staff/register', label: 'register.nav', roles: ['owner', 'admin', 'privacy_officer'] },
-  { href: '/staff/statement', label: 'statement.nav', roles: ['owner', 'admin', 'privacy_officer'] },
-  { href: '/staff/retention', label: 'retention.nav', roles: ['owner', 'admin', 'privacy_officer'] },
-  { href: '/staff/rights', label: 'rights.nav', roles: ['privacy_officer'] },
-];
+/** The dashboard, first in every staff menu; modules add their entries through their manifests. */
+export const dashboardNavItem: NavItem = { href: '/staff', label: 'nav.dashboard', order: 0 };
 
 export interface PageOptions {
   readonly locale: Locale;
@@ -49,6 +32,8 @@ export interface PageOptions {
   readonly csrfToken?: string | undefined;
   /** Hide the staff navigation (login, set-up pages). */
   readonly bare?: boolean;
+  /** The staff menu (every module's entries, in order); filtered by the actor's permissions. */
+  readonly navigation?: readonly NavItem[];
 }
 
 function languageSwitch(o: PageOptions): SafeHtml {
@@ -74,9 +59,9 @@ function grantBanner(o: PageOptions): HtmlValue {
 function nav(o: PageOptions): HtmlValue {
   const actor = o.actor;
   if (actor === undefined || o.bare) return null;
-  const items = staffNav.filter(
+  const items = (o.navigation ?? [dashboardNavItem]).filter(
     (i) =>
-      (i.roles === undefined || i.roles.some((r) => actor.roles.includes(r))) &&
+      (i.permission === undefined || can(actor, i.permission)) &&
       (i.orgKinds === undefined || i.orgKinds.includes(actor.orgKind)),
   );
   const current = o.path.split('?')[0];

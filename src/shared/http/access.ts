@@ -1,25 +1,27 @@
 /**
  * Every route declares who may call it (`config.access`); a route without a declaration makes
- * the app refuse to start. `enforceAccess` runs before every handler. Another org's resource is
- * answered with 404 by the services themselves (never a 403 that confirms it exists).
+ * the app refuse to start. The access check runs before validation and every handler, with the
+ * permission named from the one permission table (shared/permissions.ts). Another org's resource
+ * is answered with 404 by the services themselves (never a 403 that confirms it exists).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Actor, Role } from '../actor.js';
+import type { Actor } from '../actor.js';
 import { AppError } from '../errors.js';
 import type { Locale } from '../i18n/messages.js';
+import { can, type Permission } from '../permissions.js';
 
 export type RouteAccess =
   /** Anyone: public pages, login, assets. */
   | { readonly kind: 'public' }
-  /** A signed-in staff user holding any of `roles` (or any role when omitted). */
+  /** A signed-in staff user holding `permission` (any signed-in staff user when omitted). */
   | {
       readonly kind: 'staff';
-      readonly roles?: readonly Role[];
+      readonly permission?: Permission;
       /** Reachable before the one-time password is changed / TOTP enrolled (account set-up pages). */
       readonly duringSetup?: boolean;
     }
-  /** An API key (Bearer) or a staff session holding any of `roles`. */
-  | { readonly kind: 'api'; readonly roles?: readonly Role[] };
+  /** An API key (Bearer) or a staff session holding `permission`. */
+  | { readonly kind: 'api'; readonly permission?: Permission };
 
 export interface SessionState {
   readonly id: string;
@@ -46,6 +48,13 @@ export interface DeclaredRoute {
   readonly method: string;
   readonly url: string;
   readonly access: RouteAccess;
+  /** Which parts of the request and response the route declares a schema for. */
+  readonly schemas: {
+    readonly params: boolean;
+    readonly query: boolean;
+    readonly body: boolean;
+    readonly response: boolean;
+  };
 }
 
 declare module 'fastify' {
@@ -65,8 +74,15 @@ export function requireAccessDeclarations(app: FastifyInstance): void {
     if (config?.access === undefined) {
       throw new Error(`route ${route.method} ${route.url} does not declare config.access`);
     }
+    const schema = route.schema ?? {};
+    const schemas = {
+      params: schema.params !== undefined,
+      query: schema.querystring !== undefined,
+      body: schema.body !== undefined,
+      response: schema.response !== undefined,
+    };
     for (const method of [route.method].flat()) {
-      if (method !== 'HEAD') table.push({ method, url: route.url, access: config.access });
+      if (method !== 'HEAD') table.push({ method, url: route.url, access: config.access, schemas });
     }
   });
 }
@@ -97,7 +113,7 @@ export function assertAccess(request: FastifyRequest): void {
   if (access.kind === 'api' && actor.kind === 'user' && (request.session?.pending.length ?? 0) > 0) {
     throw new AppError('ERR_AUTH_TOTP_REQUIRED');
   }
-  if (access.roles !== undefined && !actor.roles.some((r) => access.roles?.includes(r))) {
-    throw new AppError('ERR_FORBIDDEN', { message: `requires one of ${access.roles.join(',')}` });
+  if (access.permission !== undefined && !can(actor, access.permission)) {
+    throw new AppError('ERR_FORBIDDEN', { message: `requires permission ${access.permission}` });
   }
 }

@@ -80,12 +80,17 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
   const body = html`<h1>${tr('error.title')}</h1>
 <p>${message}</p>
 <p class="hint">${tr('error.requestId', { id: request.id })}</p>`;
-  return reply
-    .type('text/html; charset=utf-8')
-    .send(
-      layout({ locale, t: tr, title: tr('error.title'), body, path: request.url, actor: request.actor })
-        .value,
-    );
+  return reply.type('text/html; charset=utf-8').send(
+    layout({
+      locale,
+      t: tr,
+      title: tr('error.title'),
+      body,
+      path: request.url,
+      actor: request.actor,
+      navigation: request.server.staffNavigation,
+    }).value,
+  );
 }
 
 export function installErrorHandler(app: FastifyInstance): void {

@@ -1,7 +1,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HtmlValue } from '../html/html.js';
-import { layout } from '../html/layout.js';
+import { layout, type NavItem } from '../html/layout.js';
 import { type Translate, translator } from '../i18n/messages.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The staff menu gathered from the module list (app.ts), in order. */
+    staffNavigation: readonly NavItem[];
+  }
+}
 
 /** A CSRF token for forms on this page (double-submit, HMAC-bound to the cookie secret). */
 export function csrfToken(reply: FastifyReply): string {
@@ -34,6 +41,7 @@ export function renderPage(request: FastifyRequest, reply: FastifyReply, o: Rend
         actor: request.actor,
         csrfToken: token,
         bare: o.bare ?? false,
+        navigation: request.server.staffNavigation,
       }).value,
     );
 }

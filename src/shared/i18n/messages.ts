@@ -1,64 +1,70 @@
 /**
  * Message catalogues, Dutch (default) and English. Each module owns its catalogue
  * (`<module>-messages.ts`, nl as source, en typed against it so a missing translation fails the
- * type check); this file merges them. Formatting (placeholders, plurals) is ICU MessageFormat
- * through FormatJS.
+ * type check) and names it in its manifest; the module list installs them here at load. Only
+ * the key type is gathered here, type-only. Formatting (placeholders, plurals) is ICU
+ * MessageFormat through FormatJS.
  */
 import { IntlMessageFormat } from 'intl-messageformat';
-import { authEn, authNl } from '../../modules/auth/auth-messages.js';
-import { intakeEn, intakeNl } from '../../modules/intake/intake-messages.js';
-import { jobsEn, jobsNl } from '../../modules/jobs/jobs-messages.js';
-import { mailEn, mailNl } from '../../modules/mail/mail-messages.js';
-import { registerEn, registerNl } from '../../modules/register/register-messages.js';
-import { relationsEn, relationsNl } from '../../modules/relations/relations-messages.js';
-import { retentionEn, retentionNl } from '../../modules/retention/retention-messages.js';
-import { rightsConsentEn, rightsConsentNl } from '../../modules/rights/rights-consent-messages.js';
-import { rightsErasureEn, rightsErasureNl } from '../../modules/rights/rights-erasure-messages.js';
-import { rightsExportEn, rightsExportNl } from '../../modules/rights/rights-export-messages.js';
-import { rightsEn, rightsNl } from '../../modules/rights/rights-messages.js';
-import { securityEn, securityNl } from '../../modules/security/security-messages.js';
-import { statementEn, statementNl } from '../../modules/statement/statement-messages.js';
+import type { authNl } from '../../modules/auth/auth-messages.js';
+import type { intakeNl } from '../../modules/intake/intake-messages.js';
+import type { jobsNl } from '../../modules/jobs/jobs-messages.js';
+import type { mailNl } from '../../modules/mail/mail-messages.js';
+import type { registerNl } from '../../modules/register/register-messages.js';
+import type { relationsNl } from '../../modules/relations/relations-messages.js';
+import type { retentionNl } from '../../modules/retention/retention-messages.js';
+import type { rightsConsentNl } from '../../modules/rights/rights-consent-messages.js';
+import type { rightsErasureNl } from '../../modules/rights/rights-erasure-messages.js';
+import type { rightsExportNl } from '../../modules/rights/rights-export-messages.js';
+import type { rightsNl } from '../../modules/rights/rights-messages.js';
+import type { securityNl } from '../../modules/security/security-messages.js';
+import type { statementNl } from '../../modules/statement/statement-messages.js';
 import { coreEn, coreNl } from './core-messages.js';
 
-const nl = {
-  ...coreNl,
-  ...authNl,
-  ...jobsNl,
-  ...mailNl,
-  ...securityNl,
-  ...intakeNl,
-  ...registerNl,
-  ...statementNl,
-  ...relationsNl,
-  ...retentionNl,
-  ...rightsNl,
-  ...rightsConsentNl,
-  ...rightsErasureNl,
-  ...rightsExportNl,
-} as const;
-const en: Record<keyof typeof nl, string> = {
-  ...coreEn,
-  ...authEn,
-  ...jobsEn,
-  ...mailEn,
-  ...securityEn,
-  ...intakeEn,
-  ...registerEn,
-  ...statementEn,
-  ...relationsEn,
-  ...retentionEn,
-  ...rightsEn,
-  ...rightsConsentEn,
-  ...rightsErasureEn,
-  ...rightsExportEn,
-};
+/**
+ * Every key of every module's Dutch catalogue (type-only: the values come from the module list,
+ * which installs them at load with `installMessages`).
+ */
+type AllMessages = typeof coreNl &
+  typeof authNl &
+  typeof jobsNl &
+  typeof mailNl &
+  typeof securityNl &
+  typeof intakeNl &
+  typeof registerNl &
+  typeof statementNl &
+  typeof relationsNl &
+  typeof retentionNl &
+  typeof rightsNl &
+  typeof rightsConsentNl &
+  typeof rightsErasureNl &
+  typeof rightsExportNl;
 
-export type MessageKey = keyof typeof nl;
+export type MessageKey = keyof AllMessages;
 export const locales = ['nl', 'en'] as const;
 export type Locale = (typeof locales)[number];
 export const defaultLocale: Locale = 'nl';
 
-const catalogues: Record<Locale, Record<MessageKey, string>> = { nl, en };
+const catalogues: Record<Locale, Record<string, string>> = { nl: { ...coreNl }, en: { ...coreEn } };
+
+/**
+ * Adds a module's catalogues (modules/index.ts, at load, for every module of the list). A key
+ * defined twice is a bug: the later module would silently change the earlier one's text.
+ */
+export function installMessages(
+  nl: Readonly<Record<string, string>>,
+  en: Readonly<Record<string, string>>,
+): void {
+  for (const key of Object.keys(nl)) {
+    if (Object.hasOwn(catalogues.nl, key) && catalogues.nl[key] !== nl[key]) {
+      throw new Error(`message key ${key} is defined by two catalogues`);
+    }
+    const english = en[key];
+    if (english === undefined) throw new Error(`message key ${key} has no English text`);
+  }
+  Object.assign(catalogues.nl, nl);
+  Object.assign(catalogues.en, en);
+}
 const cache = new Map<string, IntlMessageFormat>();
 
 export type MessageValues = Record<string, string | number>;
@@ -66,6 +72,8 @@ export type MessageValues = Record<string, string | number>;
 /** Translate `key` into `locale`, filling ICU placeholders from `values`. */
 export function t(locale: Locale, key: MessageKey, values?: MessageValues): string {
   const source = catalogues[locale][key];
+  if (source === undefined)
+    throw new Error(`message key ${key} is not installed (is modules/index.ts loaded?)`);
   if (values === undefined) return source;
   const cacheKey = `${locale}\u0000${key}`;
   let fmt = cache.get(cacheKey);
@@ -81,7 +89,7 @@ export function isLocale(value: unknown): value is Locale {
 }
 
 export function isMessageKey(value: string): value is MessageKey {
-  return Object.hasOwn(nl, value);
+  return Object.hasOwn(catalogues.nl, value);
 }
 
 /** A translator bound to one locale, handed to views. */

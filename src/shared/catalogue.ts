@@ -1,22 +1,16 @@
 /**
  * The field catalogue (P5): every column that stores personal data, with its data category,
  * purposes, legal basis, data subjects, retention policy, who may read it and how it is
- * protected. The processing register and the public statement are generated from it, and a test
- * (`test/catalogue.test.ts`) fails when a table gains a column that is neither declared here nor
- * listed as not personal. Each module declares its own fields in `<module>-fields.ts`.
+ * protected. Each module declares its own fields in `<module>-fields.ts` and names them in its
+ * manifest; `modules/index.ts` gathers them and installs the catalogue here at load. The
+ * processing register and the public statement are generated from it, and a test
+ * (`test/catalogue.test.ts`) fails when a table gains a column that is neither declared nor
+ * listed as not personal.
+ *
+ * The catalogue is code, not state: the same for every running Kluis, so it is installed once
+ * from the module list (like the message catalogues) rather than passed around.
  */
-import type { Role } from '../../shared/actor.js';
-import { authFields } from '../auth/auth-fields.js';
-import { intakeFields } from '../intake/intake-fields.js';
-import { jobsFields } from '../jobs/jobs-fields.js';
-import { orgsFields } from '../orgs/orgs-fields.js';
-import { relationsFields } from '../relations/relations-fields.js';
-import { retentionFields } from '../retention/retention-fields.js';
-import { rightsFields } from '../rights/rights-fields.js';
-import { securityFields } from '../security/security-fields.js';
-import { statementFields } from '../statement/statement-fields.js';
-import { subjectsFields } from '../subjects/subjects-fields.js';
-import { registerFields } from './register-fields.js';
+import type { Role } from './actor.js';
 
 export const dataCategories = [
   'contact_details',
@@ -113,29 +107,46 @@ export function isStructuralColumn(column: string): boolean {
   return column === 'id' || column === 'at' || /_(id|at|until)$/.test(column);
 }
 
-const moduleCatalogues: readonly ModuleCatalogue[] = [
-  orgsFields,
-  authFields,
-  securityFields,
-  jobsFields,
-  subjectsFields,
-  intakeFields,
-  registerFields,
-  statementFields,
-  relationsFields,
-  retentionFields,
-  rightsFields,
-];
-
-export const catalogue: readonly CatalogueField[] = moduleCatalogues.flatMap((m) => m.fields);
-
-export const notPersonal: NotPersonal = Object.assign({}, ...moduleCatalogues.map((m) => m.notPersonal));
+/** The rights a data subject can exercise (Art. 15–22 GDPR) through the portal or by mail. */
+export const rightKinds = [
+  'access',
+  'portability',
+  'rectification',
+  'erasure',
+  'objection',
+  'withdraw_consent',
+] as const;
+export type RightKind = (typeof rightKinds)[number];
 
 /** The tables of the framework itself (migrations), which hold nothing about people. */
 export const frameworkTables: readonly string[] = ['kysely_migration', 'kysely_migration_lock'];
 
+/** The gathered catalogue: every module's fields and the columns that hold none. */
+export interface Catalogue {
+  readonly fields: readonly CatalogueField[];
+  readonly notPersonal: NotPersonal;
+}
+
+let installed: Catalogue | undefined;
+
+/** Installs the gathered catalogue (modules/index.ts, at load). */
+export function installCatalogue(modules: readonly ModuleCatalogue[]): Catalogue {
+  installed = {
+    fields: modules.flatMap((m) => m.fields),
+    notPersonal: Object.assign({}, ...modules.map((m) => m.notPersonal)),
+  };
+  return installed;
+}
+
+/** The installed catalogue; throws when read before the module list has loaded (a bug). */
+export function fieldCatalogue(): Catalogue {
+  if (installed === undefined)
+    throw new Error('the field catalogue is read before modules/index.ts installed it');
+  return installed;
+}
+
 export function findField(table: string, column: string): CatalogueField | undefined {
-  return catalogue.find((f) => f.table === table && f.column === column);
+  return fieldCatalogue().fields.find((f) => f.table === table && f.column === column);
 }
 
 /** May `roles` read this field? Used by repositories that decrypt for callers (P5). */

@@ -6,8 +6,8 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Keyring } from '../../crypto/keyring.js';
-import type { Clock } from '../../shared/clock.js';
-import { DAY } from '../../shared/clock.js';
+import type { Clock } from '../clock.js';
+import { DAY } from '../clock.js';
 
 /** The honeypot's name: a field bots love to fill in. */
 export const HONEYPOT_FIELD = 'website';

@@ -1,0 +1,61 @@
+/**
+ * Staff authentication and organisation administration (P8, P11): users and roles, argon2id
+ * passwords, TOTP, sessions, API keys, password reset, and operator access under a tenant's
+ * grant. Public surface of the module: the manifest and what other modules use.
+ */
+import { z } from 'zod';
+import { defineModule } from '../module.js';
+import { registerAuthCommands } from './auth-cli.js';
+import { authFields } from './auth-fields.js';
+import { authEn, authNl } from './auth-messages.js';
+import { authRoutes, authSetup } from './auth-routes.js';
+import { authMigrations } from './auth-schema.js';
+import { type AuthService, createAuthService } from './auth-service.js';
+
+declare module '../module.js' {
+  interface KluisServices {
+    auth: AuthService;
+  }
+}
+
+export const SWEEP_SESSIONS = 'auth.sweep';
+
+export const authModule = defineModule({
+  name: 'auth',
+  migrations: authMigrations,
+  tables: [
+    'users',
+    'user_roles',
+    'sessions',
+    'recovery_codes',
+    'login_attempts',
+    'api_keys',
+    'password_reset_tokens',
+    'operator_grants',
+  ],
+  catalogue: authFields,
+  messages: { nl: authNl, en: authEn },
+  provides: ['auth'],
+  services: (deps) => ({ auth: createAuthService(deps) }),
+  jobs(registry, deps) {
+    registry.register(SWEEP_SESSIONS, z.object({}), async (_payload, ctx) => {
+      ctx.logger.info(await deps.auth.sweep(), 'expired sessions and old login attempts removed');
+    });
+  },
+  schedules: [{ name: SWEEP_SESSIONS, type: SWEEP_SESSIONS, everySeconds: 3600 }],
+  cli: registerAuthCommands,
+  navigation: [
+    { href: '/staff/users', label: 'nav.users', order: 60, permission: 'users.manage' },
+    { href: '/staff/api-keys', label: 'auth.nav.apiKeys', order: 70, permission: 'api_keys.manage' },
+    {
+      href: '/staff/grants',
+      label: 'auth.grants.title',
+      order: 80,
+      permission: 'grants.manage',
+      orgKinds: ['tenant'],
+    },
+    { href: '/staff/grants/mine', label: 'auth.grants.mineTitle', order: 90, orgKinds: ['operator'] },
+  ],
+  setup: authSetup,
+  routes: authRoutes,
+});

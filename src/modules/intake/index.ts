@@ -1,0 +1,25 @@
+/**
+ * Intake (P1–P3): the public contact form, inbound mail with threading and quarantine, phone
+ * notes, `POST /api/v1/contact-requests`, and the staff inbox with replies by email; message
+ * content sealed per data subject. Public surface of the module: the manifest and what other
+ * modules use.
+ */
+import { defineModule } from '../module.js';
+import { intakeFields } from './intake-fields.js';
+import { intakeEn, intakeNl } from './intake-messages.js';
+import { registerIntakeJobs } from './intake-replies.js';
+import { intakeRoutes } from './intake-routes.js';
+import { intakeMigrations } from './intake-schema.js';
+
+export { startConfiguredInboundSmtp } from './intake-smtp.js';
+
+export const intakeModule = defineModule({
+  name: 'intake',
+  migrations: intakeMigrations,
+  tables: ['conversations', 'conversation_entries', 'conversation_attachments', 'inbound_quarantine'],
+  catalogue: intakeFields,
+  messages: { nl: intakeNl, en: intakeEn },
+  jobs: registerIntakeJobs,
+  navigation: [{ href: '/staff/conversations', label: 'intake.nav.conversations', order: 10 }],
+  routes: intakeRoutes,
+});

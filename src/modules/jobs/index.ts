@@ -1,0 +1,67 @@
+/**
+ * Background jobs: a queue in the main database (both dialects), a scheduler for recurring work
+ * and a worker. Keeps P11 (no personal values in job payloads or errors: ids, codes and sealed
+ * envelopes only; staff actions on the queue audited) and carries the sweeps that keep P6 and P12
+ * on time. Modules add job types and schedules through their manifests.
+ *
+ *   enqueue(trx, clock, { type, payload, runAt?, maxAttempts?, dedupeKey?, orgId? })
+ *   manifest.jobs(registry, deps): registry.register('mod.verb', zodSchema, handler)
+ *   manifest.schedules: [{ name, type, everySeconds | dailyAt, payload }]
+ */
+import { z } from 'zod';
+import { defineModule } from '../module.js';
+import { registerJobsCommands } from './jobs-commands.js';
+import { jobsFields } from './jobs-fields.js';
+import { jobsEn, jobsNl } from './jobs-messages.js';
+import { pruneJobs } from './jobs-queue.js';
+import { jobsRoutes } from './jobs-routes.js';
+import { jobsMigrations } from './jobs-schema.js';
+
+export { ensureSchedules, startJobWorker } from './jobs-commands.js';
+export {
+  backoffMs,
+  describeJobError,
+  type EnqueuedJob,
+  type EnqueueInput,
+  enqueue,
+  jobsHealth,
+  pruneJobs,
+  queueState,
+  retryFailedJob,
+} from './jobs-queue.js';
+export {
+  createJobRegistry,
+  type JobContext,
+  type JobHandler,
+  type JobRegistry,
+  type JobTypeOptions,
+} from './jobs-registry.js';
+export { ensureSchedule, type ScheduleInput, tickSchedules } from './jobs-scheduler.js';
+export { createWorker, type RunSummary, type Worker, type WorkerOptions } from './jobs-worker.js';
+
+export const PRUNE_JOBS = 'jobs.prune';
+
+export const jobsModule = defineModule({
+  name: 'jobs',
+  migrations: jobsMigrations,
+  tables: ['jobs', 'job_schedules'],
+  catalogue: jobsFields,
+  messages: { nl: jobsNl, en: jobsEn },
+  jobs(registry, deps) {
+    registry.register(PRUNE_JOBS, z.object({}), async (_payload, ctx) => {
+      ctx.logger.info(await pruneJobs(deps.db, deps.clock), 'finished jobs pruned');
+    });
+  },
+  schedules: [{ name: PRUNE_JOBS, type: PRUNE_JOBS, dailyAt: '03:15' }],
+  cli: registerJobsCommands,
+  navigation: [
+    {
+      href: '/staff/health',
+      label: 'nav.health',
+      order: 50,
+      permission: 'health.view',
+      orgKinds: ['operator'],
+    },
+  ],
+  routes: jobsRoutes,
+});

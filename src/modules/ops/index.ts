@@ -1,0 +1,11 @@
+/**
+ * Operations (no tables of its own): `kluis init`, `keys rotate`, `backup create|verify|restore`
+ * with signed manifests and the erasure ledger's replay after a restore.
+ */
+import { defineModule } from '../module.js';
+import { registerOpsCommands } from './ops-commands.js';
+
+export const opsModule = defineModule({
+  name: 'ops',
+  cli: registerOpsCommands,
+});

@@ -1,0 +1,38 @@
+/**
+ * The processing register (P5, P10, P13, P14): activities derived from the field catalogue,
+ * sub-processors, processor agreements, the data map and the organisation's published details.
+ * Public surface of the module: the manifest and what other modules use.
+ */
+import { defineModule } from '../module.js';
+import { registerFields } from './register-fields.js';
+import { registerEn, registerNl } from './register-messages.js';
+import { registerRoutes } from './register-routes.js';
+import { registerMigrations } from './register-schema.js';
+import { createRegisterService, type RegisterService } from './register-service.js';
+
+declare module '../module.js' {
+  interface KluisServices {
+    register: RegisterService;
+  }
+}
+
+export const registerModule = defineModule({
+  name: 'register',
+  migrations: registerMigrations,
+  tables: [
+    'register_settings',
+    'processing_activities',
+    'subprocessors',
+    'register_documents',
+    'processor_agreements',
+  ],
+  catalogue: registerFields,
+  messages: { nl: registerNl, en: registerEn },
+  provides: ['register'],
+  needs: ['auth'],
+  services: ({ db, clock, keyring, config, auth }) => ({
+    register: createRegisterService({ db, clock, keyring, config, users: auth }),
+  }),
+  navigation: [{ href: '/staff/register', label: 'register.nav', order: 100, permission: 'register.read' }],
+  routes: registerRoutes,
+});

@@ -1,0 +1,38 @@
+/**
+ * Retention (P6): policies per category within their legal bounds, legal holds, restriction of
+ * records kept only for a legal duty, dry runs and forecasts, resumable sweeps, and the erasure
+ * ledger replayed after a backup restore. The engine runs the retention targets the modules'
+ * personal-data providers declare. Public surface of the module: the manifest and what other
+ * modules use.
+ */
+import { defineModule } from '../module.js';
+import { registerRetentionCommands } from './retention-commands.js';
+import { retentionFields } from './retention-fields.js';
+import { RETENTION_SWEEP_JOB, registerRetentionJobs } from './retention-jobs.js';
+import { retentionEn, retentionNl } from './retention-messages.js';
+import { retentionRoutes } from './retention-routes.js';
+import { retentionMigrations } from './retention-schema.js';
+
+export type { RetentionTarget, SubjectReference } from './retention-target.js';
+
+export const retentionModule = defineModule({
+  name: 'retention',
+  migrations: retentionMigrations,
+  tables: [
+    'retention_policies',
+    'legal_holds',
+    'retention_runs',
+    'retention_run_steps',
+    'retention_restrictions',
+  ],
+  catalogue: retentionFields,
+  messages: { nl: retentionNl, en: retentionEn },
+  jobs: registerRetentionJobs,
+  // Every night at 02:40 UTC (before the backups a runbook takes at 03:00).
+  schedules: [{ name: RETENTION_SWEEP_JOB, type: RETENTION_SWEEP_JOB, dailyAt: '02:40' }],
+  cli: registerRetentionCommands,
+  navigation: [
+    { href: '/staff/retention', label: 'retention.nav', order: 120, permission: 'retention.read' },
+  ],
+  routes: retentionRoutes,
+});

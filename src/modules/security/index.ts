@@ -1,0 +1,68 @@
+/**
+ * Security (P11, P12): the hash-chained audit trail with signed checkpoints and a witness, the
+ * access log of every request (security role only, truncated and deleted on schedule), and the
+ * security role's pages and commands. Public surface of the module: the manifest and what other
+ * modules use.
+ */
+import { z } from 'zod';
+import { defineModule } from '../module.js';
+import { type AccessLogService, createAccessLogService, sweepAccessLog } from './access-log-service.js';
+import { type AuditService, createAuditService } from './audit-chain.js';
+import { createCheckpoint } from './audit-checkpoint.js';
+import { auditMigrations } from './audit-schema.js';
+import { registerSecurityCommands } from './security-commands.js';
+import { securityFields } from './security-fields.js';
+import { securityEn, securityNl } from './security-messages.js';
+import { installAccessLog, type SecurityModuleOptions, securityRoutes } from './security-routes.js';
+import { securityMigrations } from './security-schema.js';
+import { createSecurityService, type SecurityService } from './security-service.js';
+
+declare module '../module.js' {
+  interface KluisServices {
+    audit: AuditService;
+    security: SecurityService;
+    accessLog: AccessLogService;
+  }
+}
+
+export const ACCESS_LOG_SWEEP_JOB = 'security.access_log_sweep';
+export const AUDIT_CHECKPOINT_JOB = 'security.audit_checkpoint';
+
+/** The manifest; tests tune the access-log writer through `options`. */
+export function createSecurityModule(options: SecurityModuleOptions = {}) {
+  return defineModule({
+    name: 'security',
+    migrations: { ...auditMigrations, ...securityMigrations },
+    tables: ['audit_log', 'audit_head', 'audit_checkpoints', 'access_log'],
+    catalogue: securityFields,
+    messages: { nl: securityNl, en: securityEn },
+    provides: ['audit', 'security', 'accessLog'],
+    services: (deps) => ({
+      audit: createAuditService(deps),
+      security: createSecurityService(deps),
+      accessLog: createAccessLogService(deps),
+    }),
+    jobs(registry, deps) {
+      registry.register(ACCESS_LOG_SWEEP_JOB, z.object({}), async (_payload, { logger }) => {
+        logger.info(await sweepAccessLog(deps.db, deps.clock, deps.config.accessLog), 'access log swept');
+      });
+      registry.register(AUDIT_CHECKPOINT_JOB, z.object({}), async (_payload, { logger }) => {
+        const cp = await createCheckpoint(deps);
+        logger.info({ seq: cp.seq, created: cp.created }, 'audit checkpoint');
+      });
+    },
+    // Sweep the access log every night, sign a checkpoint every hour.
+    schedules: [
+      { name: ACCESS_LOG_SWEEP_JOB, type: ACCESS_LOG_SWEEP_JOB, dailyAt: '03:17' },
+      { name: AUDIT_CHECKPOINT_JOB, type: AUDIT_CHECKPOINT_JOB, everySeconds: 3600 },
+    ],
+    cli: registerSecurityCommands,
+    navigation: [
+      { href: '/staff/security/audit', label: 'nav.security', order: 40, permission: 'security.audit_read' },
+    ],
+    setup: (app, deps) => installAccessLog(app, deps, options),
+    routes: securityRoutes,
+  });
+}
+
+export const securityModule = createSecurityModule();

@@ -1,0 +1,34 @@
+/**
+ * The privacy statement (P18): generated in Dutch and English from the register, published as
+ * immutable versions with an archive and a diff, and announced to tenants. Public surface of the
+ * module: the manifest and what other modules use.
+ */
+import { defineModule } from '../module.js';
+import { statementFields } from './statement-fields.js';
+import { statementEn, statementNl } from './statement-messages.js';
+import { statementDashboardPanel } from './statement-panel.js';
+import { statementRoutes } from './statement-routes.js';
+import { statementMigrations } from './statement-schema.js';
+import { createStatementService, type StatementService } from './statement-service.js';
+
+declare module '../module.js' {
+  interface KluisServices {
+    statement: StatementService;
+  }
+}
+
+export const statementModule = defineModule({
+  name: 'statement',
+  migrations: statementMigrations,
+  tables: ['statement_sections', 'statement_versions'],
+  catalogue: statementFields,
+  messages: { nl: statementNl, en: statementEn },
+  provides: ['statement'],
+  needs: ['register'],
+  services: (deps) => ({ statement: createStatementService(deps) }),
+  navigation: [
+    { href: '/staff/statement', label: 'statement.nav', order: 110, permission: 'statement.read' },
+  ],
+  panels: (deps) => [statementDashboardPanel(deps)],
+  routes: statementRoutes,
+});
