@@ -37,10 +37,10 @@ export const modules: readonly AnyModule[] = [
   subjectsModule,
   retentionModule,
   registerModule,
-  intakeModule,
-  relationsModule,
   statementModule,
+  relationsModule,
   rightsModule,
+  intakeModule,
   opsModule,
   homeModule,
 ];

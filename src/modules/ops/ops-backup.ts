@@ -16,7 +16,6 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, st
 import { basename, join, resolve } from 'node:path';
 import { type Kysely, sql } from 'kysely';
 import { z } from 'zod';
-import { kluisVersion } from '../../app.js';
 import { type Config, keystoreEncryptionKey, masterKeysOf, redactUrl } from '../../config/env.js';
 import { keystoreMigrations } from '../../crypto/keystore-schema.js';
 import { type DialectName, dialectOf, sqlitePathOf } from '../../db/database.js';
@@ -29,6 +28,7 @@ import {
   trustedKeyMap,
 } from '../../modules/security/audit-signing.js';
 import { AppError } from '../../shared/errors.js';
+import { kluisVersion } from '../../shared/version.js';
 import { fsyncPath, sha256File, sqliteFileState, writeFileAtomic } from './ops-files.js';
 import {
   checkManifestSignature,

@@ -7,8 +7,8 @@
 import { dataCategories } from '../../shared/catalogue.js';
 import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import { renderMarkdown } from '../../shared/html/markdown.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
-import { renderMarkdown } from '../statement/statement-markdown.js';
 import type { AgreementView, CounterpartyOption } from './register-agreements.js';
 import { dataMapText, renderDataMap } from './register-datamap.js';
 import { countryCodes, countryName, eeaCountries } from './register-derive.js';

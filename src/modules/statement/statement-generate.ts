@@ -6,11 +6,11 @@
  * purpose appears in it (P5 → P13/P18): the statement says what the code does.
  */
 import { createHash } from 'node:crypto';
+import { escapeMarkdown as esc, markdownLink } from '../../shared/html/markdown.js';
 import { type Locale, translator } from '../../shared/i18n/messages.js';
 import { countryName } from '../register/register-derive.js';
 import { joinList, label, type RetentionValues } from '../register/register-labels.js';
 import type { RegisterSnapshot } from '../register/register-service.js';
-import { escapeMarkdown as esc, markdownLink } from './statement-markdown.js';
 import { type StatementTexts, statementTextsEn, statementTextsNl } from './statement-texts.js';
 
 export const sectionIds = ['intro', 'clients', 'security', 'closing'] as const;

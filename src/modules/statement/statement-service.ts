@@ -17,6 +17,7 @@ import { type Actor, scopeOf } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { type SafeHtml, trustedHtml } from '../../shared/html/html.js';
+import { renderMarkdown } from '../../shared/html/markdown.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
 import { type Locale, locales } from '../../shared/i18n/messages.js';
 import { createOrgsRepository } from '../orgs/orgs-repository.js';
@@ -32,7 +33,6 @@ import {
   type StatementSections,
   sectionIds,
 } from './statement-generate.js';
-import { renderMarkdown } from './statement-markdown.js';
 import {
   createStatementRepository,
   type VersionRow,

@@ -5,7 +5,7 @@
  * render as plain text. Used for the privacy officer's sections and for whole statements.
  */
 import MarkdownIt, { type MarkdownIt as Renderer } from 'markdown-it';
-import { type SafeHtml, trustedHtml } from '../../shared/html/html.js';
+import { type SafeHtml, trustedHtml } from './html.js';
 
 const allowedLink = /^(https?:\/\/|mailto:)/i;
 const sitePath = /^\/(?![/\\])/;
