@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, describeConfig, loadConfig } from './env.js';
+import { ConfigError, describeConfig, isDevelopmentKey, loadConfig } from './env.js';
 
 let dir: string;
 beforeEach(() => {
@@ -27,6 +27,7 @@ function production(extra: Record<string, string | undefined> = {}): NodeJS.Proc
     KLUIS_DATABASE_KEY: dbKey(),
     KLUIS_PUBLIC_ORIGIN: 'https://kluis.example.nl',
     KLUIS_TRUST_PROXY: '127.0.0.1',
+    KLUIS_SMTP_URL: 'smtps://kluis:secret@relay.example.nl:465',
   };
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
@@ -88,10 +89,98 @@ describe('production refuses insecure configuration (P11)', () => {
       production({ KLUIS_MASTER_KEY: dev.masterKey.value, KLUIS_DATABASE_KEY: dev.databaseKey?.value }),
     );
     expect(problems).toEqual([
+      expect.stringMatching(
+        /KLUIS_MASTER_KEY is a development key \(it carries the development fingerprint\)/,
+      ),
+      expect.stringMatching(
+        /KLUIS_DATABASE_KEY is a development key \(it carries the development fingerprint\)/,
+      ),
       expect.stringMatching(/dev-secrets\.json exists/),
-      expect.stringMatching(/KLUIS_MASTER_KEY is the development master key/),
-      expect.stringMatching(/KLUIS_DATABASE_KEY is the development database key/),
     ]);
+  });
+
+  it('recognises development keys by their fingerprint without the secrets file beside them', () => {
+    const dev = loadConfig({ NODE_ENV: 'development', KLUIS_DATA_DIR: join(dir, 'elsewhere') });
+    expect(isDevelopmentKey(dev.masterKey.value)).toBe(true);
+    expect(isDevelopmentKey(key())).toBe(false);
+    // Copied to another machine's data directory, where no dev-secrets.json exists.
+    expect(
+      problemsOf(
+        production({ KLUIS_MASTER_KEY: dev.masterKey.value, KLUIS_DATABASE_KEY: dev.databaseKey?.value }),
+      ),
+    ).toEqual([
+      expect.stringMatching(/^KLUIS_MASTER_KEY is a development key/),
+      expect.stringMatching(/^KLUIS_DATABASE_KEY is a development key/),
+    ]);
+  });
+
+  it('refuses each weak transport setting with its own message, unless its exception is named', () => {
+    const cases: [Record<string, string | undefined>, RegExp, string | undefined][] = [
+      [{ KLUIS_SMTP_URL: undefined }, /^KLUIS_SMTP_URL is not set/, undefined],
+      [
+        { KLUIS_SMTP_URL: 'smtp://relay.example.nl:25' },
+        /^KLUIS_SMTP_URL sends mail without TLS/,
+        'smtp-relay-without-tls',
+      ],
+      [
+        { KLUIS_SMTP_URL: 'smtp://127.0.0.1:25' },
+        /^KLUIS_SMTP_URL sends mail without TLS/,
+        'smtp-relay-without-tls',
+      ],
+      [
+        { KLUIS_DATABASE_URL: 'postgres://kluis@db.example.nl/kluis', KLUIS_DATABASE_KEY: undefined },
+        /^the PostgreSQL URL connects to another host without TLS/,
+        'postgres-without-tls',
+      ],
+      [
+        {
+          KLUIS_INBOUND_SMTP_PORT: '25',
+          KLUIS_INBOUND_SMTP_HOST: '0.0.0.0',
+          KLUIS_CONTACT_ADDRESS: 'c@x.nl',
+          KLUIS_PRIVACY_ADDRESS: 'p@x.nl',
+        },
+        /^the inbound SMTP listener is on a public interface without STARTTLS/,
+        'inbound-smtp-without-tls',
+      ],
+      [
+        { KLUIS_REQUIRE_TOTP_OPERATOR: 'false' },
+        /^KLUIS_REQUIRE_TOTP_OPERATOR=false is not allowed/,
+        'operator-without-totp',
+      ],
+    ];
+    for (const [vars, message, exception] of cases) {
+      expect(problemsOf(production(vars)), JSON.stringify(vars)).toEqual([expect.stringMatching(message)]);
+      if (exception === undefined) continue;
+      const config = loadConfig(production({ ...vars, KLUIS_ALLOW_INSECURE: exception }));
+      expect(config.insecureOverrides).toEqual([exception]);
+      expect(describeConfig(config).insecureOverrides).toBe(exception);
+    }
+    expect(problemsOf(production({ KLUIS_ALLOW_INSECURE: 'everything' }))).toEqual([
+      expect.stringMatching(/KLUIS_ALLOW_INSECURE names "everything", which is not an exception Kluis knows/),
+    ]);
+  });
+
+  it('accepts TLS on every transport and reports it as the statement’s facts', () => {
+    const config = loadConfig(
+      production({
+        KLUIS_SMTP_URL: 'smtp://relay.example.nl:587/?requireTLS=true',
+        KLUIS_DATABASE_URL: 'postgres://kluis@db.example.nl/kluis?sslmode=verify-full',
+        KLUIS_DATABASE_KEY: undefined,
+        KLUIS_INBOUND_SMTP_PORT: '25',
+        KLUIS_INBOUND_SMTP_HOST: '0.0.0.0',
+        KLUIS_INBOUND_TLS_CERT_FILE: '/etc/kluis/mx.pem',
+        KLUIS_INBOUND_TLS_KEY_FILE: '/etc/kluis/mx.key',
+        KLUIS_CONTACT_ADDRESS: 'c@x.nl',
+        KLUIS_PRIVACY_ADDRESS: 'p@x.nl',
+      }),
+    );
+    expect(config.transport).toEqual({
+      web: 'tls-proxy',
+      smtpRelay: 'tls',
+      database: 'tls',
+      inboundSmtp: 'starttls',
+    });
+    expect(config.insecureOverrides).toEqual([]);
   });
 
   it('refuses a weak master key (32 zero bytes) and a malformed one', () => {
@@ -115,7 +204,7 @@ describe('production refuses insecure configuration (P11)', () => {
   it('does not ask PostgreSQL for a database key', () => {
     const config = loadConfig(
       production({
-        KLUIS_DATABASE_URL: 'postgres://kluis:pw@db.example.nl/kluis',
+        KLUIS_DATABASE_URL: 'postgres://kluis:pw@db.example.nl/kluis?sslmode=verify-full',
         KLUIS_DATABASE_KEY: undefined,
       }),
     );
@@ -165,7 +254,8 @@ describe('production refuses insecure configuration (P11)', () => {
     })();
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems;
-    expect(problems).toHaveLength(5);
+    // master key, database key, public origin, TLS termination, secure cookies, SMTP relay.
+    expect(problems).toHaveLength(6);
     expect((error as ConfigError).message).toMatch(/^Kluis cannot start:\n {2}- /);
     for (const p of problems) expect((error as ConfigError).message).toContain(p);
   });
@@ -199,7 +289,7 @@ describe('secrets', () => {
     expect(described).toContain('smtps://kluis:***@smtp.example.nl:465');
 
     const pg = loadConfig(
-      production({ KLUIS_DATABASE_URL: 'postgres://kluis:pg-Secret-7@db.example.nl/kluis' }),
+      production({ KLUIS_DATABASE_URL: 'postgres://kluis:pg-Secret-7@db.example.nl/kluis?sslmode=require' }),
     );
     expect(JSON.stringify(describeConfig(pg))).not.toContain('pg-Secret-7');
   });
@@ -256,6 +346,7 @@ describe('KLUIS_CONFIG_FILE', () => {
         `KLUIS_DATABASE_KEY='${dbKey()}'`,
         'KLUIS_PUBLIC_ORIGIN=https://from-file.example.nl',
         'KLUIS_TRUST_PROXY=127.0.0.1',
+        'KLUIS_SMTP_URL=smtps://relay.example.nl:465',
         'KLUIS_PORT=4000',
       ].join('\n'),
       { mode: 0o600 },

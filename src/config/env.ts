@@ -4,7 +4,7 @@
  * `productionProblems`). Secrets are read from the environment or from `*_FILE` paths and are
  * never logged: `describeConfig` prints only whether they are set.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
@@ -73,7 +73,38 @@ const rawSchema = z.object({
   KLUIS_CONTACT_ADDRESS: mailbox('KLUIS_CONTACT_ADDRESS').optional(),
   KLUIS_PRIVACY_ADDRESS: mailbox('KLUIS_PRIVACY_ADDRESS').optional(),
   KLUIS_CONTACT_RATE_LIMIT_PER_HOUR: positiveInt.default(10),
+  KLUIS_INBOUND_TLS_CERT_FILE: z.string().optional(),
+  KLUIS_INBOUND_TLS_KEY_FILE: z.string().optional(),
+  KLUIS_ALLOW_INSECURE: z.string().optional(),
 });
+
+/**
+ * Named exceptions to production's transport rules, for a deployment that truly needs one (set
+ * `KLUIS_ALLOW_INSECURE` to a comma-separated list). Each is shown by `kluis doctor`, and the
+ * statement words the affected claim as it is.
+ */
+export const insecureOverrides = {
+  'smtp-relay-without-tls': 'outgoing mail goes to the SMTP relay without TLS',
+  'postgres-without-tls': 'the PostgreSQL connection to another host is not encrypted',
+  'inbound-smtp-without-tls': 'the inbound SMTP listener on a public interface offers no STARTTLS',
+  'operator-without-totp': 'operator staff may sign in without two-step verification',
+} as const;
+export type InsecureOverride = keyof typeof insecureOverrides;
+
+/** The access log's retention bounds (P12): the `access_log` retention policy uses the same. */
+export const ACCESS_LOG_DAYS = { min: 1, max: 365 } as const;
+
+/** How each connection is protected, derived from the configuration (the statement's facts). */
+export interface TransportFacts {
+  /** Browsers: TLS served by Kluis, by a trusted proxy in front, or none (development). */
+  readonly web: 'tls' | 'tls-proxy' | 'none';
+  /** Outgoing mail: TLS to the relay, plain to a relay on this machine, plain, or the dev sink. */
+  readonly smtpRelay: 'tls' | 'loopback' | 'plain' | 'development-sink';
+  /** The main database: SQLite on this machine, PostgreSQL over TLS, over loopback, or plain. */
+  readonly database: 'local-file' | 'tls' | 'loopback' | 'plain';
+  /** Inbound mail: STARTTLS offered, listening on loopback only, plain, or off. */
+  readonly inboundSmtp: 'starttls' | 'loopback' | 'plain' | 'off';
+}
 
 export type Secret = { readonly value: string; readonly source: 'env' | 'file' | 'dev-generated' };
 
@@ -103,6 +134,10 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly rateLimitPerMinute: number;
   readonly loginRateLimitPerMinute: number;
+  /** Production exceptions in force (named, shown by doctor and the statement). */
+  readonly insecureOverrides: readonly InsecureOverride[];
+  /** How each connection is protected (the facts the statement's security claims rest on). */
+  readonly transport: TransportFacts;
   /** Intake (P1): the inbound SMTP listener (off when `inboundSmtpPort` is undefined) and the contact form. */
   readonly intake: {
     readonly inboundSmtpPort: number | undefined;
@@ -111,6 +146,8 @@ export interface Config {
     readonly contactAddress: string | undefined;
     readonly privacyAddress: string | undefined;
     readonly contactRateLimitPerHour: number;
+    /** STARTTLS certificate for the inbound listener. */
+    readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
   };
 }
 
@@ -160,9 +197,31 @@ function readSecret(
   return undefined;
 }
 
+const DEV_KEY_TAG = 'kluis/development-key/v1';
+
+/**
+ * A development key: 24 random bytes and an 8-byte tag (HMAC-SHA256 of them under a constant
+ * label). Anyone can recognise one by its fingerprint — wherever it is copied to, with or without
+ * the `dev-secrets.json` it came from — and production refuses it. A real 32-byte random key
+ * carries such a tag by chance with probability 2^-64.
+ */
+function developmentKey(): Buffer {
+  const body = randomBytes(24);
+  return Buffer.concat([body, createHmac('sha256', DEV_KEY_TAG).update(body).digest().subarray(0, 8)]);
+}
+
+/** Is this key (base64, base64url or hex of 32 bytes) a development key? */
+export function isDevelopmentKey(value: string): boolean {
+  const buf = decodeMasterKey(value.trim());
+  if (buf === undefined) return false;
+  const tag = createHmac('sha256', DEV_KEY_TAG).update(buf.subarray(0, 24)).digest().subarray(0, 8);
+  return timingSafeEqual(tag, buf.subarray(24));
+}
+
 /**
  * Development secrets: generated once into the data directory (mode 0600) so that
- * `npm start` works with no configuration. Production never uses them.
+ * `npm start` works with no configuration. Production never uses them: they carry the
+ * development fingerprint (see `developmentKey`).
  */
 function devSecrets(dataDir: string): { masterKey: string; databaseKey: string } {
   const file = resolve(dataDir, 'dev-secrets.json');
@@ -178,8 +237,8 @@ function devSecrets(dataDir: string): { masterKey: string; databaseKey: string }
     chmodSync(dirname(file), 0o700);
   }
   const secrets = {
-    masterKey: randomBytes(32).toString('base64url'),
-    databaseKey: randomBytes(32).toString('base64url'),
+    masterKey: developmentKey().toString('base64url'),
+    databaseKey: developmentKey().toString('base64url'),
   };
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   chmodSync(file, 0o600);
@@ -201,9 +260,10 @@ function copiedDevSecretProblems(
     const dev = z
       .object({ masterKey: z.string(), databaseKey: z.string() })
       .parse(JSON.parse(readFileSync(file, 'utf8')));
-    if (masterKey?.value === dev.masterKey)
+    // Keys generated before they carried the development fingerprint are caught by equality.
+    if (masterKey?.value === dev.masterKey && !isDevelopmentKey(masterKey.value))
       problems.push('KLUIS_MASTER_KEY is the development master key: generate a new one');
-    if (databaseKey?.value === dev.databaseKey)
+    if (databaseKey?.value === dev.databaseKey && !isDevelopmentKey(databaseKey.value))
       problems.push('KLUIS_DATABASE_KEY is the development database key: generate a new one');
   } catch {
     // An unreadable file is reported by the first message already.
@@ -284,6 +344,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const trustProxy = parseTrustProxy(raw.KLUIS_TRUST_PROXY);
   const cookieSecure = raw.KLUIS_COOKIE_SECURE ?? production;
+  const overrides = parseOverrides(raw.KLUIS_ALLOW_INSECURE, problems);
+  if ((raw.KLUIS_INBOUND_TLS_CERT_FILE === undefined) !== (raw.KLUIS_INBOUND_TLS_KEY_FILE === undefined)) {
+    problems.push('set both KLUIS_INBOUND_TLS_CERT_FILE and KLUIS_INBOUND_TLS_KEY_FILE, or neither');
+  }
+  const inboundTls =
+    raw.KLUIS_INBOUND_TLS_CERT_FILE && raw.KLUIS_INBOUND_TLS_KEY_FILE
+      ? { certFile: raw.KLUIS_INBOUND_TLS_CERT_FILE, keyFile: raw.KLUIS_INBOUND_TLS_KEY_FILE }
+      : undefined;
+  // Development listens on loopback by default; production and tests only when asked.
+  const inboundSmtpPort = raw.KLUIS_INBOUND_SMTP_PORT ?? (raw.NODE_ENV === 'development' ? 2526 : undefined);
+  const keystoreUrl =
+    raw.KLUIS_KEYSTORE_URL ??
+    (sqlite ? `sqlite:${resolve(raw.KLUIS_DATA_DIR, 'kluis-keys.db')}` : raw.KLUIS_DATABASE_URL);
+  const transport: TransportFacts = {
+    web: tls !== undefined ? 'tls' : trustProxy !== false ? 'tls-proxy' : 'none',
+    smtpRelay: smtpTransportOf(raw.KLUIS_SMTP_URL),
+    database: worstOf(databaseTransportOf(raw.KLUIS_DATABASE_URL), databaseTransportOf(keystoreUrl)),
+    inboundSmtp:
+      inboundSmtpPort === undefined
+        ? 'off'
+        : inboundTls !== undefined
+          ? 'starttls'
+          : isLoopbackHost(raw.KLUIS_INBOUND_SMTP_HOST)
+            ? 'loopback'
+            : 'plain',
+  };
+  // The access log's periods are bounded like its retention policy (P12), in every environment.
+  if (raw.KLUIS_ACCESS_LOG_RETENTION_DAYS > ACCESS_LOG_DAYS.max) {
+    problems.push(
+      `KLUIS_ACCESS_LOG_RETENTION_DAYS is ${raw.KLUIS_ACCESS_LOG_RETENTION_DAYS}: the access log is kept at most ${ACCESS_LOG_DAYS.max} days (the statement promises a bounded period)`,
+    );
+  }
+  if (raw.KLUIS_ACCESS_LOG_TRUNCATE_DAYS > raw.KLUIS_ACCESS_LOG_RETENTION_DAYS) {
+    problems.push('KLUIS_ACCESS_LOG_TRUNCATE_DAYS must not exceed KLUIS_ACCESS_LOG_RETENTION_DAYS');
+  }
 
   if (production) {
     problems.push(
@@ -297,15 +392,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         cookieSecure,
         inboundSmtp: raw.KLUIS_INBOUND_SMTP_PORT !== undefined,
         inboundAddresses: raw.KLUIS_CONTACT_ADDRESS !== undefined && raw.KLUIS_PRIVACY_ADDRESS !== undefined,
+        smtpUrl: raw.KLUIS_SMTP_URL,
+        transport,
+        requireTotpForOperator: raw.KLUIS_REQUIRE_TOTP_OPERATOR,
+        overrides,
       }),
       ...copiedDevSecretProblems(raw.KLUIS_DATA_DIR, masterKey, databaseKey),
     );
   }
   if (problems.length > 0 || masterKey === undefined) throw new ConfigError(problems);
-
-  const keystoreUrl =
-    raw.KLUIS_KEYSTORE_URL ??
-    (sqlite ? `sqlite:${resolve(raw.KLUIS_DATA_DIR, 'kluis-keys.db')}` : raw.KLUIS_DATABASE_URL);
 
   return Object.freeze({
     env: raw.NODE_ENV,
@@ -335,16 +430,83 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: raw.KLUIS_BODY_LIMIT_BYTES,
     rateLimitPerMinute: raw.KLUIS_RATE_LIMIT_PER_MINUTE,
     loginRateLimitPerMinute: raw.KLUIS_LOGIN_RATE_LIMIT_PER_MINUTE,
+    insecureOverrides: Object.freeze(overrides),
+    transport: Object.freeze(transport),
     intake: Object.freeze({
-      // Development listens on loopback by default; production and tests only when asked.
-      inboundSmtpPort: raw.KLUIS_INBOUND_SMTP_PORT ?? (raw.NODE_ENV === 'development' ? 2526 : undefined),
+      inboundSmtpPort,
       inboundSmtpHost: raw.KLUIS_INBOUND_SMTP_HOST,
       inboundMaxBytes: raw.KLUIS_INBOUND_MAX_BYTES,
       contactAddress: raw.KLUIS_CONTACT_ADDRESS ?? (production ? undefined : 'contact@localhost'),
       privacyAddress: raw.KLUIS_PRIVACY_ADDRESS ?? (production ? undefined : 'privacy@localhost'),
       contactRateLimitPerHour: raw.KLUIS_CONTACT_RATE_LIMIT_PER_HOUR,
+      tls: inboundTls,
     }),
   });
+}
+
+function parseOverrides(value: string | undefined, problems: string[]): InsecureOverride[] {
+  const out: InsecureOverride[] = [];
+  for (const name of (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '')) {
+    if (Object.hasOwn(insecureOverrides, name)) out.push(name as InsecureOverride);
+    else {
+      problems.push(
+        `KLUIS_ALLOW_INSECURE names "${name}", which is not an exception Kluis knows: use ${Object.keys(insecureOverrides).join(', ')}`,
+      );
+    }
+  }
+  return out;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: traffic that never leaves the machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `smtps://` (implicit TLS) or `smtp://…?requireTLS=true` (STARTTLS required) is TLS. */
+function smtpTransportOf(url: string | undefined): TransportFacts['smtpRelay'] {
+  if (url === undefined) return 'development-sink';
+  if (/^smtps:\/\//i.test(url)) return 'tls';
+  let requireTls = false;
+  try {
+    requireTls = new URL(url).searchParams.get('requireTLS') === 'true';
+  } catch {
+    // A malformed URL is reported when the mailer is created; here it counts as plain.
+  }
+  if (requireTls) return 'tls';
+  const host = hostOf(url);
+  return host !== undefined && isLoopbackHost(host) ? 'loopback' : 'plain';
+}
+
+/** PostgreSQL over TLS when `sslmode` requires it; a Unix socket or loopback never leaves the machine. */
+function databaseTransportOf(url: string): TransportFacts['database'] {
+  if (url.startsWith('sqlite:')) return 'local-file';
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'plain';
+  }
+  const sslmode = parsed.searchParams.get('sslmode');
+  if (sslmode === 'require' || sslmode === 'verify-ca' || sslmode === 'verify-full') return 'tls';
+  const host = parsed.searchParams.get('host') ?? parsed.hostname;
+  return host === '' || host.startsWith('/') || isLoopbackHost(host) ? 'loopback' : 'plain';
+}
+
+function worstOf(a: TransportFacts['database'], b: TransportFacts['database']): TransportFacts['database'] {
+  const rank = ['local-file', 'tls', 'loopback', 'plain'] as const;
+  return rank.indexOf(a) >= rank.indexOf(b) ? a : b;
 }
 
 function parseTrustProxy(value: string | undefined): boolean | string {
@@ -364,10 +526,52 @@ function productionProblems(c: {
   cookieSecure: boolean;
   inboundSmtp: boolean;
   inboundAddresses: boolean;
+  smtpUrl: string | undefined;
+  transport: TransportFacts;
+  requireTotpForOperator: boolean;
+  overrides: readonly InsecureOverride[];
 }): string[] {
   const problems: string[] = [];
+  const allowed = (o: InsecureOverride) => c.overrides.includes(o);
   if (c.masterKey?.source === 'dev-generated') {
     problems.push('production cannot use the generated development master key: set KLUIS_MASTER_KEY_FILE');
+  } else if (c.masterKey !== undefined && isDevelopmentKey(c.masterKey.value)) {
+    problems.push(
+      'KLUIS_MASTER_KEY is a development key (it carries the development fingerprint): generate a new one',
+    );
+  }
+  if (
+    c.databaseKey !== undefined &&
+    c.databaseKey.source !== 'dev-generated' &&
+    isDevelopmentKey(c.databaseKey.value)
+  ) {
+    problems.push(
+      'KLUIS_DATABASE_KEY is a development key (it carries the development fingerprint): generate a new one',
+    );
+  }
+  if (c.smtpUrl === undefined) {
+    problems.push(
+      'KLUIS_SMTP_URL is not set: production sends mail through a relay (smtps://… or smtp://…?requireTLS=true)',
+    );
+  } else if (c.transport.smtpRelay !== 'tls' && !allowed('smtp-relay-without-tls')) {
+    problems.push(
+      'KLUIS_SMTP_URL sends mail without TLS: use smtps://host:465 or smtp://host:587/?requireTLS=true (or name the exception smtp-relay-without-tls in KLUIS_ALLOW_INSECURE)',
+    );
+  }
+  if (c.transport.database === 'plain' && !allowed('postgres-without-tls')) {
+    problems.push(
+      'the PostgreSQL URL connects to another host without TLS: add ?sslmode=verify-full (or require) to KLUIS_DATABASE_URL / KLUIS_KEYSTORE_URL (or name the exception postgres-without-tls in KLUIS_ALLOW_INSECURE)',
+    );
+  }
+  if (c.transport.inboundSmtp === 'plain' && !allowed('inbound-smtp-without-tls')) {
+    problems.push(
+      'the inbound SMTP listener is on a public interface without STARTTLS: set KLUIS_INBOUND_TLS_CERT_FILE and KLUIS_INBOUND_TLS_KEY_FILE, or listen on 127.0.0.1 behind your MTA (or name the exception inbound-smtp-without-tls in KLUIS_ALLOW_INSECURE)',
+    );
+  }
+  if (!c.requireTotpForOperator && !allowed('operator-without-totp')) {
+    problems.push(
+      'KLUIS_REQUIRE_TOTP_OPERATOR=false is not allowed in production: operator staff sign in with two-step verification (or name the exception operator-without-totp in KLUIS_ALLOW_INSECURE)',
+    );
   }
   if (c.sqlite) {
     if (c.databaseKey === undefined) {
@@ -418,7 +622,13 @@ export function describeConfig(c: Config): Record<string, string | number | bool
     requireTotpForOperator: c.requireTotpForOperator,
     accessLogTruncateIpAfterDays: c.accessLog.truncateIpAfterDays,
     accessLogDeleteAfterDays: c.accessLog.deleteAfterDays,
-    mail: c.smtpUrl ? redactUrl(c.smtpUrl) : `development sink on 127.0.0.1:${c.devMailSinkPort}`,
+    mail: c.smtpUrl
+      ? `${redactUrl(c.smtpUrl)} (${c.transport.smtpRelay})`
+      : c.env === 'production'
+        ? 'not configured'
+        : `development sink on 127.0.0.1:${c.devMailSinkPort}`,
+    transport: `web ${c.transport.web}, database ${c.transport.database}, outgoing mail ${c.transport.smtpRelay}, inbound mail ${c.transport.inboundSmtp}`,
+    insecureOverrides: c.insecureOverrides.length === 0 ? 'none' : c.insecureOverrides.join(', '),
   };
 }
 

@@ -95,6 +95,8 @@ describe('development mail wiring', () => {
       NODE_ENV: 'production',
       KLUIS_PUBLIC_ORIGIN: 'https://kluis.example.nl',
       KLUIS_TRUST_PROXY: 'true',
+      KLUIS_REQUIRE_TOTP_OPERATOR: 'true',
+      KLUIS_SMTP_URL: 'smtps://relay.example.nl:465',
     });
     expect(await startDevMail(production)).toBeUndefined();
     expect(warnings).toEqual([]);
@@ -118,7 +120,10 @@ describe('development mail wiring', () => {
         NODE_ENV: 'production',
         KLUIS_PUBLIC_ORIGIN: 'https://kluis.example.nl',
         KLUIS_TRUST_PROXY: 'true',
+        KLUIS_REQUIRE_TOTP_OPERATOR: 'true',
+        // The test's sink on loopback speaks plain SMTP: production needs the named exception.
         KLUIS_SMTP_URL: sink.url,
+        KLUIS_ALLOW_INSECURE: 'smtp-relay-without-tls',
       },
     });
     try {

@@ -299,7 +299,7 @@ export interface VerifyReport {
 const signatureProblems: Record<Exclude<ManifestSignatureCheck, 'valid'>, string> = {
   unsigned: 'the manifest is not signed: it cannot be told apart from one written by someone else',
   unknown_key:
-    'the manifest is signed by a key this installation does not have: set the master key it was made with (or KLUIS_PREVIOUS_MASTER_KEYS) to check it',
+    'the manifest is signed by a key this installation does not have: set the master key it was made with (or KLUIS_MASTER_KEY_PREVIOUS) to check it',
   invalid: 'the manifest signature is wrong: the manifest was changed after the backup was made',
 };
 

@@ -48,12 +48,14 @@ describe('kluis init', () => {
       expect(envText).toMatch(new RegExp(`^# ${placeholder}=`, 'm'));
     }
 
-    // As written, production refuses (no origin, no TLS); with the placeholders filled it starts.
+    // As written, production refuses (no origin, no TLS, no mail relay); with the placeholders
+    // filled it starts.
     expect(() => loadConfig({ KLUIS_CONFIG_FILE: result.envFile })).toThrow(/KLUIS_PUBLIC_ORIGIN/);
     const config = loadConfig({
       KLUIS_CONFIG_FILE: result.envFile,
       KLUIS_PUBLIC_ORIGIN: 'https://kluis.example.nl',
       KLUIS_TRUST_PROXY: '127.0.0.1',
+      KLUIS_SMTP_URL: 'smtps://kluis@smtp.example.nl:465',
     });
     expect(config.env).toBe('production');
     expect(config.masterKey).toEqual({ value: master, source: 'file' });

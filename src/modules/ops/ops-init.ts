@@ -174,13 +174,14 @@ KLUIS_DATABASE_KEY_FILE=${envValue(v.databaseKeyFile)}
 # Where Kluis listens (default 127.0.0.1:3000, right for a proxy on the same machine):
 # KLUIS_HOST=127.0.0.1
 # KLUIS_PORT=3000
-
-# --- Outgoing mail (without it mail goes to a development sink and is never delivered) ---
+#
+# Outgoing mail, over TLS (smtps:// on 465, or smtp://…:587/?requireTLS=true for STARTTLS):
 # KLUIS_SMTP_URL=smtps://kluis%40example.nl:PASSWORD@smtp.example.nl:465
 # KLUIS_MAIL_FROM=Kluis <kluis@example.nl>
 
-# --- PostgreSQL instead of the embedded SQLite file (see docs/operations.md) ---
-# KLUIS_DATABASE_URL=postgres://kluis:PASSWORD@db.example.nl:5432/kluis
+# --- PostgreSQL instead of the embedded SQLite file (see docs/operations.md); to another host
+# only over TLS (sslmode=verify-full or require) ---
+# KLUIS_DATABASE_URL=postgres://kluis:PASSWORD@db.example.nl:5432/kluis?sslmode=verify-full
 # The key store then lives in the schema kluis_keys, or set KLUIS_KEYSTORE_URL to another database.
 `;
 }
