@@ -40,13 +40,15 @@ export interface MailSinkOptions {
   maxMessageBytes?: number;
   clock?: Clock;
   logger?: Logger;
+  /** Implicit TLS (`smtps://`) with this certificate, as a production relay speaks (deployment tests). */
+  tls?: { readonly key: Buffer; readonly cert: Buffer };
 }
 
 export interface MailSink {
   readonly host: string;
   /** The bound port. */
   readonly port: number;
-  /** `smtp://host:port`, for a mailer. */
+  /** `smtp://host:port` (or `smtps://` with TLS), for a mailer. */
   readonly url: string;
   /** Received messages, oldest first. */
   messages(): SinkMessage[];
@@ -80,7 +82,7 @@ export async function createMailSink(options: MailSinkOptions): Promise<MailSink
   const events = new EventEmitter();
 
   const server = new SMTPServer({
-    secure: false,
+    ...(options.tls === undefined ? { secure: false } : { secure: true, key: options.tls.key, cert: options.tls.cert }),
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
     hideSTARTTLS: true,
@@ -140,7 +142,7 @@ export async function createMailSink(options: MailSinkOptions): Promise<MailSink
   return {
     host,
     port,
-    url: `smtp://${urlHost}:${port}`,
+    url: `${options.tls === undefined ? 'smtp' : 'smtps'}://${urlHost}:${port}`,
     messages: () => [...received],
     waitFor(predicate, timeoutMs = 5000) {
       const already = received.find(predicate);
