@@ -13,9 +13,8 @@ import { type Actor, scopeOf } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
-import { createOrgsRepository } from '../orgs/orgs-repository.js';
-import { appendAudit } from '../security/audit-chain.js';
-import { assertCan, editorRoles, viewerRoles } from './register-access.js';
+import { assertCan } from '../../shared/permissions.js';
+import type { KluisServices } from '../module.js';
 import {
   readDocument,
   type StoredDocument,
@@ -23,8 +22,10 @@ import {
   type UploadedDocument,
   validateDocument,
 } from './register-documents.js';
+import type { OrgDirectory } from './register-orgs.js';
 import { type AgreementRow, createRegisterRepository, type DocumentMeta } from './register-repository.js';
 import type { CounterpartyKind } from './register-schema.js';
+import { isoDate } from './register-subprocessors.js';
 
 export interface AgreementView {
   readonly id: string;
@@ -52,8 +53,6 @@ export interface CounterpartyOption {
   readonly name: string;
 }
 
-const isoDate = z.iso.date({ message: 'register.field.invalidDate' });
-
 export const agreementInput = z.object({
   version: z.string().trim().min(1, { message: 'field.required' }).max(50, { message: 'field.tooLong' }),
   signedOn: isoDate,
@@ -72,14 +71,16 @@ export interface AgreementsDeps {
   db: Kysely<DB>;
   clock: Clock;
   keyring: Pick<Keyring, 'encryptForOrg' | 'decryptForOrg'>;
+  audit: Pick<KluisServices['audit'], 'append'>;
+  orgs: OrgDirectory;
 }
 
 export function createAgreementsService(deps: AgreementsDeps) {
-  const { db, clock, keyring } = deps;
+  const { db, clock, keyring, audit, orgs } = deps;
 
   async function toViews(rows: readonly AgreementRow[]): Promise<AgreementView[]> {
     const repo = createRegisterRepository(db);
-    const orgs = new Map((await createOrgsRepository(db).list()).map((o) => [o.id, o.name]));
+    const orgNames = new Map((await orgs.list()).map((o) => [o.id, o.name]));
     const spNames = new Map<string, string>();
     const docs = new Map<string, DocumentMeta>();
     for (const keeper of new Set(rows.map((r) => r.org_id))) {
@@ -99,7 +100,7 @@ export function createAgreementsService(deps: AgreementsDeps) {
         subprocessorId: r.subprocessor_id,
         counterpartyName:
           r.counterparty_kind === 'client'
-            ? (orgs.get(r.client_org_id ?? '') ?? '')
+            ? (orgNames.get(r.client_org_id ?? '') ?? '')
             : (spNames.get(r.subprocessor_id ?? '') ?? ''),
         version: r.version,
         signedOn: r.signed_on,
@@ -115,7 +116,7 @@ export function createAgreementsService(deps: AgreementsDeps) {
   async function counterpartyOptions(actor: Actor): Promise<CounterpartyOption[]> {
     const clients =
       actor.orgKind === 'operator'
-        ? (await createOrgsRepository(db).list())
+        ? (await orgs.list())
             .filter((o) => o.kind === 'tenant')
             .map((o): CounterpartyOption => ({ value: `client:${o.id}`, kind: 'client', name: o.name }))
         : [];
@@ -134,25 +135,26 @@ export function createAgreementsService(deps: AgreementsDeps) {
   }
 
   return {
-    /** The agreements the actor's org keeps, and those kept with it as a client. */
+    /** The agreements the actor's org keeps, those kept with it as a client, and who keeps those. */
     async listAgreements(input: {
       actor: Actor;
-    }): Promise<{ held: AgreementView[]; withUs: AgreementView[] }> {
-      assertCan(input.actor, viewerRoles);
+    }): Promise<{ held: AgreementView[]; withUs: AgreementView[]; operatorName: string }> {
+      assertCan(input.actor, 'register.read');
       const repo = createRegisterRepository(db);
       return {
         held: await toViews(await repo.listAgreements(scopeOf(input.actor))),
         withUs: await toViews(await repo.listForClient(scopeOf(input.actor))),
+        operatorName: (await orgs.findPublic(undefined))?.name ?? '',
       };
     },
 
     async getAgreement(input: { actor: Actor; id: string }): Promise<AgreementView> {
-      assertCan(input.actor, viewerRoles);
+      assertCan(input.actor, 'register.read');
       return getHeld(input.actor, input.id);
     },
 
     async counterpartyOptions(input: { actor: Actor }): Promise<CounterpartyOption[]> {
-      assertCan(input.actor, editorRoles);
+      assertCan(input.actor, 'register.edit');
       return counterpartyOptions(input.actor);
     },
 
@@ -162,7 +164,7 @@ export function createAgreementsService(deps: AgreementsDeps) {
       values: NewAgreementInput;
       document?: UploadedDocument | undefined;
     }): Promise<AgreementView> {
-      assertCan(input.actor, editorRoles);
+      assertCan(input.actor, 'register.edit');
       const v = parseOrThrow(newAgreementInput, input.values);
       if (input.document !== undefined) validateDocument(input.document, 'document');
       const option = (await counterpartyOptions(input.actor)).find((o) => o.value === v.counterparty);
@@ -193,7 +195,7 @@ export function createAgreementsService(deps: AgreementsDeps) {
           created_at: now,
           updated_at: now,
         });
-        await appendAudit(trx, clock, {
+        await audit.append(trx, {
           actor: input.actor,
           action: 'register.agreement.create',
           target: { type: 'processor_agreement', id },
@@ -213,7 +215,7 @@ export function createAgreementsService(deps: AgreementsDeps) {
       values: AgreementInput;
       document?: UploadedDocument | undefined;
     }): Promise<AgreementView> {
-      assertCan(input.actor, editorRoles);
+      assertCan(input.actor, 'register.edit');
       await getHeld(input.actor, input.id);
       const v = parseOrThrow(agreementInput, input.values);
       if (input.document !== undefined) validateDocument(input.document, 'document');
@@ -229,7 +231,7 @@ export function createAgreementsService(deps: AgreementsDeps) {
           updated_at: clock.now().toISOString(),
           ...(documentId === undefined ? {} : { document_id: documentId }),
         });
-        await appendAudit(trx, clock, {
+        await audit.append(trx, {
           actor: input.actor,
           action: 'register.agreement.update',
           target: { type: 'processor_agreement', id: input.id },
@@ -244,13 +246,13 @@ export function createAgreementsService(deps: AgreementsDeps) {
 
     /** The document of an agreement the org keeps or is the client of; the read is audited. */
     async readAgreementDocument(input: { actor: Actor; id: string }): Promise<StoredDocument> {
-      assertCan(input.actor, viewerRoles);
+      assertCan(input.actor, 'register.read');
       const row = await createRegisterRepository(db).findVisibleAgreement(scopeOf(input.actor), input.id);
       if (row?.document_id === null || row === undefined) {
         throw new AppError('ERR_NOT_FOUND', { message: 'agreement document not found' });
       }
       const doc = await readDocument(db, keyring, row.org_id, row.document_id);
-      await appendAudit(db, clock, {
+      await audit.append(db, {
         actor: input.actor,
         action: 'register.agreement.document.read',
         target: { type: 'processor_agreement', id: row.id },

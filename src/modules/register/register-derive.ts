@@ -206,3 +206,12 @@ export function countryName(country: string, locale: string): string {
     return country;
   }
 }
+
+/** A sub-processor's place: "Amsterdam, Nederland", or the country alone. */
+export function placeName(
+  s: { readonly location: string; readonly country: string },
+  locale: string,
+): string {
+  const country = countryName(s.country, locale);
+  return s.location === '' ? country : `${s.location}, ${country}`;
+}

@@ -8,9 +8,14 @@
 import { createHash } from 'node:crypto';
 import { escapeMarkdown as esc, markdownLink } from '../../shared/html/markdown.js';
 import { type Locale, translator } from '../../shared/i18n/messages.js';
-import { countryName } from '../register/register-derive.js';
-import { joinList, label, type RetentionValues } from '../register/register-labels.js';
-import type { RegisterSnapshot } from '../register/register-service.js';
+import {
+  joinList,
+  label,
+  placeName,
+  publicPath,
+  type RegisterSnapshot,
+  type RetentionValues,
+} from '../register/index.js';
 import { type StatementTexts, statementTextsEn, statementTextsNl } from './statement-texts.js';
 
 export const sectionIds = ['intro', 'clients', 'security', 'closing'] as const;
@@ -35,16 +40,6 @@ export interface GeneratedStatement {
 }
 
 const texts: Record<Locale, StatementTexts> = { nl: statementTextsNl, en: statementTextsEn };
-
-/** The path prefix of an org's public pages: '' for the operator, `/o/<slug>` for a tenant. */
-export function publicBase(org: { kind: string; slug: string }): string {
-  return org.kind === 'operator' ? '' : `/o/${encodeURIComponent(org.slug)}`;
-}
-
-/** A public page of the org in `locale` (`/en` prefix for English). */
-export function publicPath(org: { kind: string; slug: string }, locale: Locale, page: string): string {
-  return `${locale === 'en' ? '/en' : ''}${publicBase(org)}${page}`;
-}
 
 /** The defaults of the privacy officer's sections, for an org that has not written its own. */
 export function defaultSections(snapshot: Pick<RegisterSnapshot, 'org' | 'settings'>): StatementSections {
@@ -148,11 +143,7 @@ export function generateMarkdown(input: StatementInput, locale: Locale): string 
     x.subprocessorItem({
       name: esc(p.name),
       service: esc(p.service),
-      location: esc(
-        p.location === ''
-          ? countryName(p.country, locale)
-          : `${p.location}, ${countryName(p.country, locale)}`,
-      ),
+      location: esc(placeName(p, locale)),
       eea: p.inEea ? x.inEea : x.outsideEea,
       categories: esc(
         p.dataCategories.length === 0 ? t('register.activity.none') : inlineCategories(p.dataCategories),

@@ -20,10 +20,14 @@ import { type SafeHtml, trustedHtml } from '../../shared/html/html.js';
 import { renderMarkdown } from '../../shared/html/markdown.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
 import { type Locale, locales } from '../../shared/i18n/messages.js';
-import { createOrgsRepository } from '../orgs/orgs-repository.js';
-import { assertCan, editorRoles, viewerRoles } from '../register/register-access.js';
-import type { OrgInfo, RegisterService, RegisterSnapshot } from '../register/register-service.js';
-import { appendAudit } from '../security/audit-chain.js';
+import { assertCan } from '../../shared/permissions.js';
+import type { KluisServices } from '../module.js';
+import {
+  type OrgInfo,
+  type RegisterService,
+  type RegisterSnapshot,
+  retentionValuesOf,
+} from '../register/index.js';
 import { diffStatements, type StatementDiff } from './statement-diff.js';
 import {
   defaultSections,
@@ -100,11 +104,12 @@ export interface StatementDeps {
   db: Kysely<DB>;
   clock: Clock;
   config: Pick<Config, 'publicOrigin' | 'accessLog' | 'sessionAbsoluteHours'>;
-  register: Pick<RegisterService, 'snapshotOf' | 'orgInfo'>;
+  register: Pick<RegisterService, 'snapshotOf'>;
+  audit: Pick<KluisServices['audit'], 'append'>;
 }
 
 export function createStatementService(deps: StatementDeps) {
-  const { db, clock, config, register } = deps;
+  const { db, clock, config, register, audit } = deps;
 
   async function sectionsOf(snapshot: RegisterSnapshot): Promise<StatementSections> {
     const defaults = defaultSections(snapshot);
@@ -126,11 +131,7 @@ export function createStatementService(deps: StatementDeps) {
       snapshot,
       sections: await sectionsOf(snapshot),
       origin: config.publicOrigin,
-      retentionValues: {
-        truncateDays: config.accessLog.truncateIpAfterDays,
-        deleteDays: config.accessLog.deleteAfterDays,
-        sessionHours: config.sessionAbsoluteHours,
-      },
+      retentionValues: retentionValuesOf(config),
     });
     return { snapshot, generated };
   }
@@ -157,7 +158,7 @@ export function createStatementService(deps: StatementDeps) {
       status: StatementStatus;
       versions: VersionSummary[];
     }> {
-      assertCan(input.actor, viewerRoles);
+      assertCan(input.actor, 'statement.read');
       const snapshot = await register.snapshotOf(input.actor.orgId);
       return {
         org: snapshot.org,
@@ -169,13 +170,13 @@ export function createStatementService(deps: StatementDeps) {
 
     /** The dashboard flag: is the published statement behind the register? */
     async getStatus(input: { actor: Actor }): Promise<StatementStatus> {
-      assertCan(input.actor, viewerRoles);
+      assertCan(input.actor, 'statement.read');
       return statusOf(input.actor.orgId);
     },
 
     /** Saves the privacy officer's sections (a draft until published). */
     async saveSections(input: { actor: Actor; values: SectionsInput }): Promise<void> {
-      assertCan(input.actor, editorRoles);
+      assertCan(input.actor, 'statement.publish');
       const v = parseOrThrow(sectionsInput, input.values);
       await db.transaction().execute(async (trx) => {
         const repo = createStatementRepository(trx);
@@ -194,7 +195,7 @@ export function createStatementService(deps: StatementDeps) {
             changed.push(`${section}_${locale}`);
           }
         }
-        await appendAudit(trx, clock, {
+        await audit.append(trx, {
           actor: input.actor,
           action: 'statement.sections.update',
           target: { type: 'org', id: input.actor.orgId },
@@ -205,7 +206,7 @@ export function createStatementService(deps: StatementDeps) {
 
     /** The statement as it would be published now, rendered (not stored). */
     async preview(input: { actor: Actor; locale: Locale }): Promise<{ html: SafeHtml; nextNumber: number }> {
-      assertCan(input.actor, viewerRoles);
+      assertCan(input.actor, 'statement.read');
       const { generated } = await generateFor(input.actor.orgId);
       const status = await statusOf(input.actor.orgId);
       return { html: renderMarkdown(generated.markdown[input.locale]), nextNumber: status.nextNumber };
@@ -216,7 +217,7 @@ export function createStatementService(deps: StatementDeps) {
      * Refused when nothing changed since the newest version.
      */
     async publish(input: { actor: Actor; values: PublishInput }): Promise<VersionSummary> {
-      assertCan(input.actor, editorRoles);
+      assertCan(input.actor, 'statement.publish');
       const v = parseOrThrow(publishInput, input.values);
       // Generate before the transaction (SQLite has one connection; the transaction holds it).
       const { generated } = await generateFor(input.actor.orgId);
@@ -253,7 +254,7 @@ export function createStatementService(deps: StatementDeps) {
         } catch (cause) {
           throw new AppError('ERR_CONFLICT', { message: 'statement version number taken', cause });
         }
-        await appendAudit(trx, clock, {
+        await audit.append(trx, {
           actor: input.actor,
           action: 'statement.publish',
           target: { type: 'statement_version', id: version.id },
@@ -265,13 +266,6 @@ export function createStatementService(deps: StatementDeps) {
     },
 
     // --- public reading (no actor: published versions are public) -------------------------
-
-    /** The org whose public pages live at `slug` (`undefined` slug: the operator). */
-    async findPublicOrg(slug: string | undefined): Promise<OrgInfo | undefined> {
-      const orgs = createOrgsRepository(db);
-      const org = slug === undefined ? await orgs.findOperator() : await orgs.findBySlug(slug);
-      return org === undefined ? undefined : { id: org.id, kind: org.kind, name: org.name, slug: org.slug };
-    },
 
     async listVersions(orgId: string): Promise<VersionSummary[]> {
       return (await createStatementRepository(db).listVersions({ orgId })).map(toSummary);

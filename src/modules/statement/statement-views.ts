@@ -7,7 +7,7 @@ import { csrfField, errorSummary, type FieldErrors, textField } from '../../shar
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import { renderMarkdown } from '../../shared/html/markdown.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
-import { formatDate } from '../register/register-views.js';
+import { formatDate } from '../register/index.js';
 import type { StatementDiff } from './statement-diff.js';
 import { type SectionId, type StatementSections, sectionIds } from './statement-generate.js';
 import type { PublishedVersion, StatementStatus, VersionSummary } from './statement-service.js';

@@ -1,0 +1,165 @@
+/**
+ * Processor agreements (Art. 28): the list (`register.read`; a tenant also sees the agreement the
+ * operator keeps with it), the form with the signed document (`register.edit`, multipart), and
+ * the document itself, served as an attachment (its reading is audited by the service).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { type FormRefusal, submitForm, typedText } from '../../shared/http/form-submit.js';
+import { renderPage } from '../../shared/http/render.js';
+import type { RouteKit, UserActor } from '../../shared/http/route-kit.js';
+import type { Locale, Translate } from '../../shared/i18n/messages.js';
+import { can } from '../../shared/permissions.js';
+import { type AgreementFormValues, agreementFormPage, agreementsPage } from './register-agreement-views.js';
+import { agreementInput, newAgreementInput } from './register-agreements.js';
+import { documentOf } from './register-multipart.js';
+import type { RegisterService } from './register-service.js';
+
+const read = { kind: 'staff', permission: 'register.read' } as const;
+const edit = { kind: 'staff', permission: 'register.edit' } as const;
+const idParams = z.object({ id: z.uuid() });
+const formFields = ['counterparty', 'version', 'signedOn', 'parties'] as const;
+
+interface PageContext {
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+  readonly actor: UserActor;
+  readonly t: Translate;
+  readonly locale: Locale;
+}
+
+export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register: RegisterService }): void {
+  const { register } = deps;
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/agreements',
+    access: read,
+    query: z.object({ done: z.enum(['saved']).optional().catch(undefined) }),
+    handler: async ({ request, reply, actor, query, t, locale }) => {
+      const { held, withUs, operatorName } = await register.listAgreements({ actor });
+      return renderPage(request, reply, {
+        title: t('register.ag.title'),
+        body: agreementsPage({
+          t,
+          locale,
+          held,
+          withUs,
+          isTenant: actor.orgKind === 'tenant',
+          operatorName,
+          canEdit: can(actor, 'register.edit'),
+          notice: query.done === 'saved' ? t('register.ag.saved') : undefined,
+        }),
+      });
+    },
+  });
+
+  /** The form for a new agreement (`id` undefined: choose the counterparty) or an existing one. */
+  const showForm = async (
+    ctx: PageContext,
+    id: string | undefined,
+    shown?: { values: AgreementFormValues } & FormRefusal,
+  ) => {
+    const { actor, t } = ctx;
+    const existing = id === undefined ? undefined : await register.getAgreement({ actor, id });
+    const title = existing === undefined ? t('register.ag.newTitle') : t('register.ag.editTitle');
+    const csrf = ctx.reply.generateCsrf();
+    return renderPage(ctx.request, ctx.reply, {
+      title,
+      status: shown?.status ?? 200,
+      csrfToken: csrf,
+      body: agreementFormPage({
+        t,
+        csrf,
+        title,
+        action: existing === undefined ? '/staff/agreements' : `/staff/agreements/${existing.id}`,
+        options: existing === undefined ? await register.counterpartyOptions({ actor }) : undefined,
+        counterpartyName: existing?.counterpartyName,
+        values: shown?.values ?? {
+          counterparty: '',
+          version: existing?.version ?? '',
+          signedOn: existing?.signedOn ?? '',
+          parties: existing?.parties ?? '',
+        },
+        errors: shown?.errors,
+      }),
+    });
+  };
+
+  const saved = (reply: FastifyReply) => reply.redirect('/staff/agreements?done=saved', 303);
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/agreements/new',
+    access: edit,
+    handler: (ctx) => showForm(ctx, undefined),
+  });
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/agreements/:id',
+    access: edit,
+    params: idParams,
+    handler: (ctx) => showForm(ctx, ctx.params.id),
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/staff/agreements',
+    access: edit,
+    body: newAgreementInput,
+    form: true,
+    handler: (ctx) =>
+      submitForm(
+        ctx.body,
+        async (values) => {
+          await register.createAgreement({
+            actor: ctx.actor,
+            values,
+            document: documentOf(ctx.request.body),
+          });
+          return saved(ctx.reply);
+        },
+        (refusal) => showForm(ctx, undefined, { ...refusal, values: typedText(ctx.body.values, formFields) }),
+      ),
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/staff/agreements/:id',
+    access: edit,
+    params: idParams,
+    body: agreementInput,
+    form: true,
+    handler: (ctx) => {
+      const { id } = ctx.params;
+      return submitForm(
+        ctx.body,
+        async (values) => {
+          await register.updateAgreement({
+            actor: ctx.actor,
+            id,
+            values,
+            document: documentOf(ctx.request.body),
+          });
+          return saved(ctx.reply);
+        },
+        (refusal) => showForm(ctx, id, { ...refusal, values: typedText(ctx.body.values, formFields) }),
+      );
+    },
+  });
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/agreements/:id/document',
+    access: read,
+    params: idParams,
+    handler: async ({ reply, actor, params }) => {
+      const doc = await register.readAgreementDocument({ actor, id: params.id });
+      return reply
+        .type('application/pdf')
+        .header('content-disposition', `attachment; filename="${doc.filename.replace(/"/g, '')}"`)
+        .send(doc.data);
+    },
+  });
+}

@@ -1,0 +1,156 @@
+/**
+ * The privacy officer completes the register (`register.edit`): an activity's description,
+ * recipients, transfers and measures (everything else about it comes from the catalogue), and the
+ * organisation's details as the statement publishes them.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { AppError } from '../../shared/errors.js';
+import { formListValues, withFormLists } from '../../shared/http/form-list.js';
+import { type FormRefusal, submitForm, typedText } from '../../shared/http/form-submit.js';
+import { renderPage } from '../../shared/http/render.js';
+import type { RouteKit, UserActor } from '../../shared/http/route-kit.js';
+import type { Locale, Translate } from '../../shared/i18n/messages.js';
+import type { RetentionValues } from './register-labels.js';
+import { activityInput, type RegisterService } from './register-service.js';
+import { settingsInput } from './register-settings.js';
+import {
+  type ActivityFormValues,
+  activityPage,
+  type SettingsFormValues,
+  settingsPage,
+} from './register-views.js';
+
+const edit = { kind: 'staff', permission: 'register.edit' } as const;
+const purposeParams = z.object({ purpose: z.string().regex(/^[a-z][a-z0-9_]{0,60}$/) });
+const savedQuery = z.object({ done: z.enum(['saved']).optional().catch(undefined) });
+/** A single ticked channel arrives as a string, several as a list. */
+const settingsForm = withFormLists(['channels'], settingsInput);
+
+interface PageContext {
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+  readonly actor: UserActor;
+  readonly t: Translate;
+  readonly locale: Locale;
+}
+
+/** A form shown again: the input as typed and why it was refused. */
+type Shown<V> = { readonly values: V } & FormRefusal;
+
+export function registerDetailsRoutes(
+  kit: RouteKit,
+  deps: { readonly register: RegisterService; readonly retention: RetentionValues },
+): void {
+  const { register, retention } = deps;
+
+  const showActivity = async (ctx: PageContext, purpose: string, shown?: Shown<ActivityFormValues>) => {
+    const snapshot = await register.getRegister({ actor: ctx.actor });
+    const activity = snapshot.activities.find((a) => a.purpose === purpose);
+    if (activity === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'no such activity' });
+    const csrf = ctx.reply.generateCsrf();
+    return renderPage(ctx.request, ctx.reply, {
+      title: ctx.t('register.activity.editTitle', { name: purpose }),
+      status: shown?.status ?? 200,
+      csrfToken: csrf,
+      body: activityPage({
+        t: ctx.t,
+        locale: ctx.locale,
+        csrf,
+        snapshot,
+        purpose,
+        retention,
+        values: shown?.values ?? activity,
+        errors: shown?.errors,
+      }),
+    });
+  };
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/register/activities/:purpose',
+    access: edit,
+    params: purposeParams,
+    handler: (ctx) => showActivity(ctx, ctx.params.purpose),
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/staff/register/activities/:purpose',
+    access: edit,
+    params: purposeParams,
+    body: activityInput,
+    form: true,
+    handler: (ctx) => {
+      const { purpose } = ctx.params;
+      return submitForm(
+        ctx.body,
+        async (values) => {
+          await register.updateActivity({ actor: ctx.actor, purpose, values });
+          return ctx.reply.redirect(`/staff/register?done=saved#activity-${purpose}`, 303);
+        },
+        (refusal) =>
+          showActivity(ctx, purpose, {
+            ...refusal,
+            values: typedText(ctx.body.values, activityInput.keyof().options),
+          }),
+      );
+    },
+  });
+
+  const showSettings = async (
+    ctx: PageContext,
+    o: { shown?: Shown<SettingsFormValues>; saved?: boolean } = {},
+  ) => {
+    const { org, settings } = await register.getSettings({ actor: ctx.actor });
+    const csrf = ctx.reply.generateCsrf();
+    return renderPage(ctx.request, ctx.reply, {
+      title: ctx.t('register.settings.title'),
+      status: o.shown?.status ?? 200,
+      csrfToken: csrf,
+      body: settingsPage({
+        t: ctx.t,
+        csrf,
+        org,
+        values: o.shown?.values ?? settings,
+        errors: o.shown?.errors,
+        notice: o.saved ? ctx.t('register.saved') : undefined,
+      }),
+    });
+  };
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/register/settings',
+    access: edit,
+    query: savedQuery,
+    handler: (ctx) => showSettings(ctx, { saved: ctx.query.done === 'saved' }),
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/staff/register/settings',
+    access: edit,
+    body: settingsForm,
+    form: true,
+    handler: (ctx) => {
+      return submitForm(
+        ctx.body,
+        async (values) => {
+          await register.updateSettings({ actor: ctx.actor, values });
+          return ctx.reply.redirect('/staff/register/settings?done=saved', 303);
+        },
+        (refusal) =>
+          showSettings(ctx, {
+            shown: {
+              ...refusal,
+              values: {
+                ...typedText(ctx.body.values, settingsInput.keyof().options),
+                channels: formListValues(ctx.request.body, 'channels'),
+              },
+            },
+          }),
+      );
+    },
+  });
+}
