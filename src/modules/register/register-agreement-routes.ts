@@ -3,15 +3,19 @@
  * operator keeps with it), the form with the signed document (`register.edit`, multipart), and
  * the document itself, served as an attachment (its reading is audited by the service).
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { type FormRefusal, submitForm, typedText } from '../../shared/http/form-submit.js';
+import {
+  type FormPageContext,
+  type FormRefusal,
+  submitForm,
+  typedText,
+} from '../../shared/http/form-submit.js';
 import { renderPage } from '../../shared/http/render.js';
-import type { RouteKit, UserActor } from '../../shared/http/route-kit.js';
-import type { Locale, Translate } from '../../shared/i18n/messages.js';
+import type { FormResult, RouteKit } from '../../shared/http/route-kit.js';
 import { can } from '../../shared/permissions.js';
 import { type AgreementFormValues, agreementFormPage, agreementsPage } from './register-agreement-views.js';
 import { agreementInput, newAgreementInput } from './register-agreements.js';
+import type { UploadedDocument } from './register-documents.js';
 import { documentOf } from './register-multipart.js';
 import type { RegisterService } from './register-service.js';
 
@@ -19,14 +23,6 @@ const read = { kind: 'staff', permission: 'register.read' } as const;
 const edit = { kind: 'staff', permission: 'register.edit' } as const;
 const idParams = z.object({ id: z.uuid() });
 const formFields = ['counterparty', 'version', 'signedOn', 'parties'] as const;
-
-interface PageContext {
-  readonly request: FastifyRequest;
-  readonly reply: FastifyReply;
-  readonly actor: UserActor;
-  readonly t: Translate;
-  readonly locale: Locale;
-}
 
 export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register: RegisterService }): void {
   const { register } = deps;
@@ -56,7 +52,7 @@ export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register
 
   /** The form for a new agreement (`id` undefined: choose the counterparty) or an existing one. */
   const showForm = async (
-    ctx: PageContext,
+    ctx: FormPageContext,
     id: string | undefined,
     shown?: { values: AgreementFormValues } & FormRefusal,
   ) => {
@@ -86,7 +82,20 @@ export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register
     });
   };
 
-  const saved = (reply: FastifyReply) => reply.redirect('/staff/agreements?done=saved', 303);
+  /** Records a new agreement (`id` undefined) or changes one, with the signed document if sent. */
+  const save = <T>(
+    ctx: FormPageContext & { readonly body: FormResult<T> },
+    id: string | undefined,
+    record: (values: T, document: UploadedDocument | undefined) => Promise<unknown>,
+  ) =>
+    submitForm(
+      ctx,
+      async (values) => {
+        await record(values, documentOf(ctx.request.body));
+        return '/staff/agreements?done=saved';
+      },
+      (refusal) => showForm(ctx, id, { ...refusal, values: typedText(ctx.body.values, formFields) }),
+    );
 
   kit.route({
     method: 'GET',
@@ -110,17 +119,8 @@ export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register
     body: newAgreementInput,
     form: true,
     handler: (ctx) =>
-      submitForm(
-        ctx.body,
-        async (values) => {
-          await register.createAgreement({
-            actor: ctx.actor,
-            values,
-            document: documentOf(ctx.request.body),
-          });
-          return saved(ctx.reply);
-        },
-        (refusal) => showForm(ctx, undefined, { ...refusal, values: typedText(ctx.body.values, formFields) }),
+      save(ctx, undefined, (values, document) =>
+        register.createAgreement({ actor: ctx.actor, values, document }),
       ),
   });
 
@@ -131,22 +131,10 @@ export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register
     params: idParams,
     body: agreementInput,
     form: true,
-    handler: (ctx) => {
-      const { id } = ctx.params;
-      return submitForm(
-        ctx.body,
-        async (values) => {
-          await register.updateAgreement({
-            actor: ctx.actor,
-            id,
-            values,
-            document: documentOf(ctx.request.body),
-          });
-          return saved(ctx.reply);
-        },
-        (refusal) => showForm(ctx, id, { ...refusal, values: typedText(ctx.body.values, formFields) }),
-      );
-    },
+    handler: (ctx) =>
+      save(ctx, ctx.params.id, (values, document) =>
+        register.updateAgreement({ actor: ctx.actor, id: ctx.params.id, values, document }),
+      ),
   });
 
   kit.route({

@@ -2,12 +2,18 @@
  * Pages of the processor agreements (Art. 28): the agreements an org keeps and, for a tenant, the
  * one kept with it; the form with the signed document as a PDF upload.
  */
-import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
+import { textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import { notice } from '../../shared/html/notice.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { AgreementView, CounterpartyOption } from './register-agreements.js';
-import { fileField, formatDate, selectField } from './register-view-parts.js';
+import {
+  type FormPageOptions,
+  fileField,
+  formatDate,
+  registerForm,
+  selectField,
+} from './register-view-parts.js';
 
 function documentCell(t: Translate, a: AgreementView): HtmlValue {
   return a.document === undefined
@@ -82,16 +88,14 @@ export interface AgreementFormValues {
   parties: string;
 }
 
-export function agreementFormPage(o: {
-  t: Translate;
-  csrf: string;
-  title: string;
-  action: string;
-  options?: readonly CounterpartyOption[] | undefined;
-  counterpartyName?: string | undefined;
-  values: AgreementFormValues;
-  errors?: FieldErrors | undefined;
-}): SafeHtml {
+export function agreementFormPage(
+  o: FormPageOptions<AgreementFormValues> & {
+    title: string;
+    action: string;
+    options?: readonly CounterpartyOption[] | undefined;
+    counterpartyName?: string | undefined;
+  },
+): SafeHtml {
   const { t, values: v } = o;
   const labels = {
     counterparty: t('register.ag.counterparty'),
@@ -103,27 +107,32 @@ export function agreementFormPage(o: {
   const kindLabel = (k: CounterpartyOption['kind']) =>
     t(k === 'client' ? 'register.ag.kind.client' : 'register.ag.kind.subprocessor');
   return html`<h1>${o.title}</h1>
-<form method="post" action="${o.action}" enctype="multipart/form-data" novalidate>
-${errorSummary(t, o.errors, labels)}
-${csrfField(o.csrf)}
-${
-  o.options === undefined
-    ? html`<p><strong>${labels.counterparty}:</strong> ${o.counterpartyName ?? ''}</p>`
-    : selectField({
-        t,
-        name: 'counterparty',
-        label: labels.counterparty,
-        hint: t('register.ag.counterpartyHint'),
-        choices: o.options.map((c) => ({ value: c.value, label: `${c.name} (${kindLabel(c.kind)})` })),
-        value: v.counterparty,
-        errors: o.errors,
-        empty: '',
-      })
-}
+${registerForm({
+  t,
+  action: o.action,
+  csrf: o.csrf,
+  errors: o.errors,
+  labels,
+  cancelHref: '/staff/agreements',
+  multipart: true,
+  fields: html`${
+    o.options === undefined
+      ? html`<p><strong>${labels.counterparty}:</strong> ${o.counterpartyName ?? ''}</p>`
+      : selectField({
+          t,
+          name: 'counterparty',
+          label: labels.counterparty,
+          hint: t('register.ag.counterpartyHint'),
+          choices: o.options.map((c) => ({ value: c.value, label: `${c.name} (${kindLabel(c.kind)})` })),
+          value: v.counterparty,
+          errors: o.errors,
+          empty: '',
+        })
+  }
 ${textField({ t, name: 'version', label: labels.version, value: v.version, errors: o.errors, required: true })}
 ${textField({ t, name: 'signedOn', label: labels.signedOn, hint: t('register.sp.agreementSignedHint'), type: 'date', value: v.signedOn, errors: o.errors, required: true })}
 ${textField({ t, name: 'parties', label: labels.parties, hint: t('register.ag.partiesHint'), value: v.parties, errors: o.errors, multiline: true })}
 ${fileField({ t, name: 'document', label: labels.document, hint: t('register.sp.agreementDocumentHint'), errors: o.errors })}
-<button type="submit">${t('register.save')}</button> <a href="/staff/agreements">${t('register.cancel')}</a>
-</form>`;
+`,
+})}`;
 }

@@ -3,14 +3,17 @@
  * recipients, transfers and measures (everything else about it comes from the catalogue), and the
  * organisation's details as the statement publishes them.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../shared/errors.js';
 import { formListValues, withFormLists } from '../../shared/http/form-list.js';
-import { type FormRefusal, submitForm, typedText } from '../../shared/http/form-submit.js';
+import {
+  type FormPageContext,
+  type FormRefusal,
+  submitForm,
+  typedText,
+} from '../../shared/http/form-submit.js';
 import { renderPage } from '../../shared/http/render.js';
-import type { RouteKit, UserActor } from '../../shared/http/route-kit.js';
-import type { Locale, Translate } from '../../shared/i18n/messages.js';
+import type { RouteKit } from '../../shared/http/route-kit.js';
 import type { RetentionValues } from './register-labels.js';
 import { activityInput, type RegisterService } from './register-service.js';
 import { settingsInput } from './register-settings.js';
@@ -27,14 +30,6 @@ const savedQuery = z.object({ done: z.enum(['saved']).optional().catch(undefined
 /** A single ticked channel arrives as a string, several as a list. */
 const settingsForm = withFormLists(['channels'], settingsInput);
 
-interface PageContext {
-  readonly request: FastifyRequest;
-  readonly reply: FastifyReply;
-  readonly actor: UserActor;
-  readonly t: Translate;
-  readonly locale: Locale;
-}
-
 /** A form shown again: the input as typed and why it was refused. */
 type Shown<V> = { readonly values: V } & FormRefusal;
 
@@ -44,7 +39,7 @@ export function registerDetailsRoutes(
 ): void {
   const { register, retention } = deps;
 
-  const showActivity = async (ctx: PageContext, purpose: string, shown?: Shown<ActivityFormValues>) => {
+  const showActivity = async (ctx: FormPageContext, purpose: string, shown?: Shown<ActivityFormValues>) => {
     const snapshot = await register.getRegister({ actor: ctx.actor });
     const activity = snapshot.activities.find((a) => a.purpose === purpose);
     if (activity === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'no such activity' });
@@ -83,23 +78,24 @@ export function registerDetailsRoutes(
     form: true,
     handler: (ctx) => {
       const { purpose } = ctx.params;
+      const showAgain = (refusal: FormRefusal) =>
+        showActivity(ctx, purpose, {
+          ...refusal,
+          values: typedText(ctx.body.values, activityInput.keyof().options),
+        });
       return submitForm(
-        ctx.body,
+        ctx,
         async (values) => {
           await register.updateActivity({ actor: ctx.actor, purpose, values });
-          return ctx.reply.redirect(`/staff/register?done=saved#activity-${purpose}`, 303);
+          return `/staff/register?done=saved#activity-${purpose}`;
         },
-        (refusal) =>
-          showActivity(ctx, purpose, {
-            ...refusal,
-            values: typedText(ctx.body.values, activityInput.keyof().options),
-          }),
+        showAgain,
       );
     },
   });
 
   const showSettings = async (
-    ctx: PageContext,
+    ctx: FormPageContext,
     o: { shown?: Shown<SettingsFormValues>; saved?: boolean } = {},
   ) => {
     const { org, settings } = await register.getSettings({ actor: ctx.actor });
@@ -133,24 +129,20 @@ export function registerDetailsRoutes(
     access: edit,
     body: settingsForm,
     form: true,
-    handler: (ctx) => {
-      return submitForm(
-        ctx.body,
+    handler: (ctx) =>
+      submitForm(
+        ctx,
         async (values) => {
           await register.updateSettings({ actor: ctx.actor, values });
-          return ctx.reply.redirect('/staff/register/settings?done=saved', 303);
+          return '/staff/register/settings?done=saved';
         },
-        (refusal) =>
-          showSettings(ctx, {
-            shown: {
-              ...refusal,
-              values: {
-                ...typedText(ctx.body.values, settingsInput.keyof().options),
-                channels: formListValues(ctx.request.body, 'channels'),
-              },
-            },
-          }),
-      );
-    },
+        (refusal) => {
+          const values = {
+            ...typedText(ctx.body.values, settingsInput.keyof().options),
+            channels: formListValues(ctx.request.body, 'channels'),
+          };
+          return showSettings(ctx, { shown: { ...refusal, values } });
+        },
+      ),
   });
 }

@@ -2,15 +2,15 @@
  * The register as staff read it (`register.read`): the page with its data map, the printable
  * register, and the CSV and JSON exports (Art. 30: "in writing, including in electronic form").
  */
-import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Clock } from '../../shared/clock.js';
 import { renderPage } from '../../shared/http/render.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
+import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { can } from '../../shared/permissions.js';
 import { registerCsv, registerJson } from './register-export.js';
 import type { RetentionValues } from './register-labels.js';
-import type { RegisterService } from './register-service.js';
+import type { RegisterService, RegisterSnapshot } from './register-service.js';
 import { printPage, registerPage } from './register-views.js';
 
 const read = { kind: 'staff', permission: 'register.read' } as const;
@@ -20,15 +20,6 @@ export function registerOverviewRoutes(
   deps: { readonly register: RegisterService; readonly clock: Clock; readonly retention: RetentionValues },
 ): void {
   const { register, clock, retention } = deps;
-
-  /** Sends an export as a download named after the org and today's date. */
-  const download = (reply: FastifyReply, o: { slug: string; ext: string; type: string; body: string }) => {
-    const name = `register-${o.slug.replace(/[^a-z0-9-]/gi, '')}-${clock.now().toISOString().slice(0, 10)}.${o.ext}`;
-    return reply
-      .type(`${o.type}; charset=utf-8`)
-      .header('content-disposition', `attachment; filename="${name}"`)
-      .send(o.body);
-  };
 
   kit.route({
     method: 'GET',
@@ -66,34 +57,33 @@ export function registerOverviewRoutes(
       }),
   });
 
-  kit.route({
-    method: 'GET',
-    url: '/staff/register/export.csv',
-    access: read,
-    handler: async ({ reply, actor, t, locale }) => {
-      const snapshot = await register.getRegister({ actor });
-      return download(reply, {
-        slug: snapshot.org.slug,
-        ext: 'csv',
-        type: 'text/csv',
-        body: registerCsv(snapshot, t, locale, retention),
-      });
+  /** The exports, by file extension: media type and content, in the reader's language. */
+  const formats: Record<
+    string,
+    { type: string; body: (s: RegisterSnapshot, t: Translate, l: Locale) => string }
+  > = {
+    csv: { type: 'text/csv', body: (snapshot, t, locale) => registerCsv(snapshot, t, locale, retention) },
+    json: {
+      type: 'application/json',
+      body: (snapshot, t, locale) =>
+        JSON.stringify(registerJson(snapshot, t, locale, retention, clock.now().toISOString()), null, 2),
     },
-  });
+  };
 
-  kit.route({
-    method: 'GET',
-    url: '/staff/register/export.json',
-    access: read,
-    handler: async ({ reply, actor, t, locale }) => {
-      const snapshot = await register.getRegister({ actor });
-      const json = registerJson(snapshot, t, locale, retention, clock.now().toISOString());
-      return download(reply, {
-        slug: snapshot.org.slug,
-        ext: 'json',
-        type: 'application/json',
-        body: JSON.stringify(json, null, 2),
-      });
-    },
-  });
+  for (const [ext, format] of Object.entries(formats)) {
+    kit.route({
+      method: 'GET',
+      url: `/staff/register/export.${ext}`,
+      access: read,
+      handler: async ({ reply, actor, t, locale }) => {
+        const snapshot = await register.getRegister({ actor });
+        const slug = snapshot.org.slug.replace(/[^a-z0-9-]/gi, '');
+        const name = `register-${slug}-${clock.now().toISOString().slice(0, 10)}.${ext}`;
+        return reply
+          .type(`${format.type}; charset=utf-8`)
+          .header('content-disposition', `attachment; filename="${name}"`)
+          .send(format.body(snapshot, t, locale));
+      },
+    });
+  }
 }

@@ -3,14 +3,18 @@
  * (`register.edit`, multipart), and every organisation's public page `/subprocessors` (under `/en`
  * and `/o/<slug>` too).
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../shared/errors.js';
 import { formListValues, withFormLists } from '../../shared/http/form-list.js';
-import { type FormRefusal, submitForm, typedText } from '../../shared/http/form-submit.js';
+import {
+  type FormPageContext,
+  type FormRefusal,
+  submitForm,
+  typedText,
+} from '../../shared/http/form-submit.js';
 import { renderPage } from '../../shared/http/render.js';
-import type { FormResult, RouteKit, UserActor } from '../../shared/http/route-kit.js';
-import type { Locale, Translate } from '../../shared/i18n/messages.js';
+import type { FormResult, RouteKit } from '../../shared/http/route-kit.js';
 import { can } from '../../shared/permissions.js';
 import { documentOf } from './register-multipart.js';
 import { publicPath, slugOfSite } from './register-orgs.js';
@@ -28,14 +32,6 @@ const edit = { kind: 'staff', permission: 'register.edit' } as const;
 const idParams = z.object({ id: z.uuid() });
 const subprocessorForm = withFormLists(['dataCategories'], subprocessorInput);
 type SubprocessorForm = FormResult<z.output<typeof subprocessorForm>>;
-
-interface PageContext {
-  readonly request: FastifyRequest;
-  readonly reply: FastifyReply;
-  readonly actor: UserActor;
-  readonly t: Translate;
-  readonly locale: Locale;
-}
 
 const textFields = [
   'name',
@@ -101,7 +97,7 @@ export function registerSubprocessorRoutes(
 
   /** The form for a new sub-processor (`id` undefined) or an existing one. */
   const showForm = async (
-    ctx: PageContext,
+    ctx: FormPageContext,
     id: string | undefined,
     shown?: { values: SubprocessorFormValues } & FormRefusal,
   ) => {
@@ -128,16 +124,16 @@ export function registerSubprocessorRoutes(
   };
 
   /** Saves the form; the operator's tenants are told of a change they can see. */
-  const save = (ctx: PageContext & { body: SubprocessorForm }, id: string | undefined) =>
+  const save = (ctx: FormPageContext & { body: SubprocessorForm }, id: string | undefined) =>
     submitForm(
-      ctx.body,
+      ctx,
       async (values) => {
         const input = { actor: ctx.actor, values, document: documentOf(ctx.request.body) };
         const { announced } =
           id === undefined
             ? await register.createSubprocessor(input)
             : await register.updateSubprocessor({ ...input, id });
-        return ctx.reply.redirect(`/staff/subprocessors?done=${announced > 0 ? 'announced' : 'saved'}`, 303);
+        return `/staff/subprocessors?done=${announced > 0 ? 'announced' : 'saved'}`;
       },
       (refusal) => showForm(ctx, id, { ...refusal, values: typedValues(ctx.request, ctx.body) }),
     );

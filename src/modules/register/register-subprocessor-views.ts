@@ -3,14 +3,22 @@
  * PDF upload), and the public page every organisation has at `/subprocessors`.
  */
 import { dataCategories } from '../../shared/catalogue.js';
-import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
+import { textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import { notice } from '../../shared/html/notice.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { countryCodes, countryName, eeaCountries, placeName } from './register-derive.js';
 import { label } from './register-labels.js';
 import type { Subprocessor } from './register-subprocessors.js';
-import { checkboxGroup, facts, fileField, formatDate, selectField } from './register-view-parts.js';
+import {
+  checkboxGroup,
+  type FormPageOptions,
+  facts,
+  fileField,
+  formatDate,
+  registerForm,
+  selectField,
+} from './register-view-parts.js';
 
 /** Where a sub-processor works and which data it handles, as the table and the public page say it. */
 function describe(t: Translate, locale: Locale, s: Subprocessor) {
@@ -91,15 +99,9 @@ export interface SubprocessorFormValues {
   agreementSignedOn: string;
 }
 
-export function subprocessorFormPage(o: {
-  t: Translate;
-  locale: Locale;
-  csrf: string;
-  title: string;
-  action: string;
-  values: SubprocessorFormValues;
-  errors?: FieldErrors | undefined;
-}): SafeHtml {
+export function subprocessorFormPage(
+  o: FormPageOptions<SubprocessorFormValues> & { locale: Locale; title: string; action: string },
+): SafeHtml {
   const { t, values: v } = o;
   const labels = {
     name: t('register.sp.name'),
@@ -119,10 +121,15 @@ export function subprocessorFormPage(o: {
     }))
     .sort((a, b) => a.label.localeCompare(b.label, o.locale));
   return html`<h1>${o.title}</h1>
-<form method="post" action="${o.action}" enctype="multipart/form-data" novalidate>
-${errorSummary(t, o.errors, labels)}
-${csrfField(o.csrf)}
-${textField({ t, name: 'name', label: labels.name, value: v.name, errors: o.errors, required: true })}
+${registerForm({
+  t,
+  action: o.action,
+  csrf: o.csrf,
+  errors: o.errors,
+  labels,
+  cancelHref: '/staff/subprocessors',
+  multipart: true,
+  fields: html`${textField({ t, name: 'name', label: labels.name, value: v.name, errors: o.errors, required: true })}
 ${textField({ t, name: 'service', label: labels.service, hint: t('register.sp.serviceHint'), value: v.service, errors: o.errors, required: true })}
 ${textField({ t, name: 'location', label: labels.location, hint: t('register.sp.locationHint'), value: v.location, errors: o.errors })}
 ${selectField({ t, name: 'country', label: labels.country, choices: countryChoices, value: v.country, errors: o.errors, empty: '' })}
@@ -152,8 +159,8 @@ ${textField({ t, name: 'agreementVersion', label: labels.agreementVersion, value
 ${textField({ t, name: 'agreementSignedOn', label: labels.agreementSignedOn, hint: t('register.sp.agreementSignedHint'), type: 'date', value: v.agreementSignedOn, errors: o.errors })}
 ${fileField({ t, name: 'document', label: labels.document, hint: t('register.sp.agreementDocumentHint'), errors: o.errors })}
 </fieldset>
-<button type="submit">${t('register.save')}</button> <a href="/staff/subprocessors">${t('register.cancel')}</a>
-</form>`;
+`,
+})}`;
 }
 
 /** The public sub-processor page (P14). */

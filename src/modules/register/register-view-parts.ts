@@ -4,7 +4,7 @@
  * GOV.UK pattern (label above, hint under it, the error next to the field, `aria-describedby`
  * tying them together).
  */
-import type { FieldErrors } from '../../shared/html/forms.js';
+import { csrfField, errorSummary, type FieldErrors } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 
@@ -26,6 +26,38 @@ ${entries
     ([term, value]) => html`  <dt>${term}</dt><dd>${value}</dd>
 `,
   )}</dl>`;
+}
+
+/** What every register form page is given: the values to show and the errors to show them with. */
+export interface FormPageOptions<V> {
+  readonly t: Translate;
+  readonly csrf: string;
+  readonly values: V;
+  readonly errors?: FieldErrors | undefined;
+}
+
+/**
+ * A register form: the error summary first, the CSRF token, the fields, then save and cancel.
+ * Forms with an agreement document are multipart.
+ */
+export function registerForm(o: {
+  t: Translate;
+  action: string;
+  csrf: string;
+  errors: FieldErrors | undefined;
+  /** The fields' labels, for the error summary's links. */
+  labels: Readonly<Record<string, string>>;
+  cancelHref: string;
+  multipart?: boolean;
+  fields: HtmlValue;
+}): SafeHtml {
+  const { t } = o;
+  return html`<form method="post" action="${o.action}"${o.multipart ? html` enctype="multipart/form-data"` : ''} novalidate>
+${errorSummary(t, o.errors, o.labels)}
+${csrfField(o.csrf)}
+${o.fields}
+<button type="submit">${t('register.save')}</button> <a href="${o.cancelHref}">${t('register.cancel')}</a>
+</form>`;
 }
 
 export interface Choice {

@@ -3,7 +3,7 @@
  * activity and organisation forms. GOV.UK patterns: labels above fields, hints, error summary,
  * input kept; checkboxes in a fieldset. Sub-processors and agreements have their own views.
  */
-import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
+import { textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import { renderMarkdown } from '../../shared/html/markdown.js';
 import { notice } from '../../shared/html/notice.js';
@@ -15,7 +15,13 @@ import type { OrgInfo } from './register-orgs.js';
 import type { RegisterSnapshot } from './register-service.js';
 import { channels, type RegisterSettings } from './register-settings.js';
 import { subprocessorTable } from './register-subprocessor-views.js';
-import { checkboxGroup, facts, formatDate } from './register-view-parts.js';
+import {
+  checkboxGroup,
+  type FormPageOptions,
+  facts,
+  formatDate,
+  registerForm,
+} from './register-view-parts.js';
 
 /** What the catalogue says of an activity: the facts the privacy officer cannot change. */
 function derivedFacts(t: Translate, x: ActivityTexts): [string, HtmlValue][] {
@@ -128,16 +134,14 @@ export interface ActivityFormValues {
   securityMeasures: string;
 }
 
-export function activityPage(o: {
-  t: Translate;
-  locale: Locale;
-  csrf: string;
-  snapshot: RegisterSnapshot;
-  purpose: string;
-  retention: RetentionValues;
-  values: ActivityFormValues;
-  errors?: FieldErrors | undefined;
-}): SafeHtml {
+export function activityPage(
+  o: FormPageOptions<ActivityFormValues> & {
+    locale: Locale;
+    snapshot: RegisterSnapshot;
+    purpose: string;
+    retention: RetentionValues;
+  },
+): SafeHtml {
   const { t } = o;
   const activity = o.snapshot.activities.find((a) => a.purpose === o.purpose);
   const name = label(t, 'purpose', o.purpose);
@@ -168,26 +172,24 @@ export function activityPage(o: {
   return html`<h1>${t('register.activity.editTitle', { name })}</h1>
 <p>${t('register.activity.derivedNote')}</p>
 ${x === undefined ? '' : facts([...derivedFacts(t, x), [t('register.activity.retention'), x.retention]])}
-<form method="post" action="/staff/register/activities/${o.purpose}" novalidate>
-${errorSummary(t, o.errors, labels)}
-${csrfField(o.csrf)}
-${fields}
-<button type="submit">${t('register.save')}</button> <a href="/staff/register#activity-${o.purpose}">${t('register.cancel')}</a>
-</form>`;
+${registerForm({
+  t,
+  action: `/staff/register/activities/${o.purpose}`,
+  csrf: o.csrf,
+  errors: o.errors,
+  labels,
+  cancelHref: `/staff/register#activity-${o.purpose}`,
+  fields,
+})}`;
 }
 
 export type SettingsFormValues = Omit<RegisterSettings, 'name' | 'updatedAt' | 'channels'> & {
   readonly channels: readonly string[];
 };
 
-export function settingsPage(o: {
-  t: Translate;
-  csrf: string;
-  org: OrgInfo;
-  values: SettingsFormValues;
-  errors?: FieldErrors | undefined;
-  notice?: string | undefined;
-}): SafeHtml {
+export function settingsPage(
+  o: FormPageOptions<SettingsFormValues> & { org: OrgInfo; notice?: string | undefined },
+): SafeHtml {
   const { t, values: v } = o;
   const labels = {
     displayName: t('register.settings.displayName'),
@@ -202,10 +204,14 @@ export function settingsPage(o: {
   return html`<h1>${t('register.settings.title')}</h1>
 ${notice(o.notice)}
 <p>${t('register.settings.intro')}</p>
-<form method="post" action="/staff/register/settings" novalidate>
-${errorSummary(t, o.errors, labels)}
-${csrfField(o.csrf)}
-${textField({ t, name: 'displayName', label: labels.displayName, hint: t('register.settings.displayNameHint', { name: o.org.name }), value: v.displayName, errors: o.errors })}
+${registerForm({
+  t,
+  action: '/staff/register/settings',
+  csrf: o.csrf,
+  errors: o.errors,
+  labels,
+  cancelHref: '/staff/register',
+  fields: html`${textField({ t, name: 'displayName', label: labels.displayName, hint: t('register.settings.displayNameHint', { name: o.org.name }), value: v.displayName, errors: o.errors })}
 ${textField({ t, name: 'contactAddress', label: labels.contactAddress, value: v.contactAddress, errors: o.errors, multiline: true, autocomplete: 'street-address' })}
 ${textField({ t, name: 'contactEmail', label: labels.contactEmail, type: 'email', value: v.contactEmail, errors: o.errors })}
 ${textField({ t, name: 'privacyEmail', label: labels.privacyEmail, hint: t('register.settings.privacyEmailHint'), type: 'email', value: v.privacyEmail, errors: o.errors })}
@@ -220,6 +226,6 @@ ${checkboxGroup({
   checked: v.channels,
   errors: o.errors,
 })}
-<button type="submit">${t('register.save')}</button> <a href="/staff/register">${t('register.cancel')}</a>
-</form>`;
+`,
+})}`;
 }

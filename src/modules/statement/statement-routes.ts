@@ -3,13 +3,17 @@
  * (`statement.read`), the preview, and saving sections and publishing (`statement.publish`). The
  * public pages are in statement-public-routes.ts.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { FieldErrors } from '../../shared/html/forms.js';
-import { submitForm, typedText } from '../../shared/http/form-submit.js';
+import {
+  type FormPageContext,
+  type FormRefusal,
+  submitForm,
+  typedText,
+} from '../../shared/http/form-submit.js';
 import { renderPage } from '../../shared/http/render.js';
-import type { RouteKit, UserActor } from '../../shared/http/route-kit.js';
-import { type Locale, locales, type Translate } from '../../shared/i18n/messages.js';
+import type { RouteKit } from '../../shared/http/route-kit.js';
+import { locales } from '../../shared/i18n/messages.js';
 import { can } from '../../shared/permissions.js';
 import { publicPath, type RegisterService } from '../register/index.js';
 import { statementPublicRoutes } from './statement-public-routes.js';
@@ -25,14 +29,6 @@ export interface StatementRouteDeps {
   readonly register: Pick<RegisterService, 'findPublicOrg'>;
 }
 
-interface PageContext {
-  readonly request: FastifyRequest;
-  readonly reply: FastifyReply;
-  readonly actor: UserActor;
-  readonly t: Translate;
-  readonly locale: Locale;
-}
-
 /** The editor as shown again after a refused form, or with the notice of what was just done. */
 interface EditorState {
   readonly status?: number;
@@ -46,7 +42,7 @@ interface EditorState {
 export function statementRoutes(kit: RouteKit, deps: StatementRouteDeps): void {
   const { statement } = deps;
 
-  const showEditor = async (ctx: PageContext, state: EditorState = {}) => {
+  const showEditor = async (ctx: FormPageContext, state: EditorState = {}) => {
     const { t, locale } = ctx;
     const editor = await statement.getEditor({ actor: ctx.actor });
     const published = editor.versions[0]?.number;
@@ -92,20 +88,22 @@ export function statementRoutes(kit: RouteKit, deps: StatementRouteDeps): void {
     access: publish,
     body: sectionsInput,
     form: true,
-    handler: (ctx) =>
-      submitForm(
-        ctx.body,
+    handler: (ctx) => {
+      const showAgain = (refusal: FormRefusal) =>
+        showEditor(ctx, {
+          status: refusal.status,
+          sectionErrors: refusal.errors,
+          sectionValues: ctx.body.values,
+        });
+      return submitForm(
+        ctx,
         async (values) => {
           await statement.saveSections({ actor: ctx.actor, values });
-          return ctx.reply.redirect('/staff/statement?done=sections', 303);
+          return '/staff/statement?done=sections';
         },
-        (refusal) =>
-          showEditor(ctx, {
-            status: refusal.status,
-            sectionErrors: refusal.errors,
-            sectionValues: ctx.body.values,
-          }),
-      ),
+        showAgain,
+      );
+    },
   });
 
   kit.route({
@@ -128,20 +126,19 @@ export function statementRoutes(kit: RouteKit, deps: StatementRouteDeps): void {
     access: publish,
     body: publishInput,
     form: true,
-    handler: (ctx) =>
-      submitForm(
-        ctx.body,
+    handler: (ctx) => {
+      const publishValues = typedText(ctx.body.values, ['changeSummaryNl', 'changeSummaryEn']);
+      const showAgain = (refusal: FormRefusal) =>
+        showEditor(ctx, { status: refusal.status, publishErrors: refusal.errors, publishValues });
+      return submitForm(
+        ctx,
         async (values) => {
           await statement.publish({ actor: ctx.actor, values });
-          return ctx.reply.redirect('/staff/statement?done=published', 303);
+          return '/staff/statement?done=published';
         },
-        (refusal) =>
-          showEditor(ctx, {
-            status: refusal.status,
-            publishErrors: refusal.errors,
-            publishValues: typedText(ctx.body.values, ['changeSummaryNl', 'changeSummaryEn']),
-          }),
-      ),
+        showAgain,
+      );
+    },
   });
 
   statementPublicRoutes(kit, deps);

@@ -4,17 +4,14 @@
  * accessible without colour: `<ins>`/`<del>` each start with visually hidden "added:"/"removed:".
  */
 import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
-import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import { html, type SafeHtml } from '../../shared/html/html.js';
 import { renderMarkdown } from '../../shared/html/markdown.js';
+import { notice } from '../../shared/html/notice.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { formatDate } from '../register/index.js';
 import type { StatementDiff } from './statement-diff.js';
 import { type SectionId, type StatementSections, sectionIds } from './statement-generate.js';
 import type { PublishedVersion, StatementStatus, VersionSummary } from './statement-service.js';
-
-function notice(text: string | undefined): HtmlValue {
-  return text === undefined ? null : html`<div class="notice" role="status"><p>${text}</p></div>`;
-}
 
 const sectionLabelKey = {
   intro: 'statement.section.intro',

@@ -3,11 +3,23 @@
  * against the form's schema; the use case may still refuse the input with field errors (an
  * `AppError` naming fields: a file that is not a PDF, nothing changed since the last version).
  * Either way nothing is stored and the form is shown again with the messages next to the fields
- * and the input kept (GOV.UK pattern). Any other failure goes to the error handler.
+ * and the input kept (GOV.UK pattern). Any other failure goes to the error handler. A saved form
+ * is answered with a redirect (303), so reloading the next page does not post it again.
  */
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isAppError } from '../errors.js';
 import type { FieldErrors } from '../html/forms.js';
-import type { FormResult } from './route-kit.js';
+import type { Locale, Translate } from '../i18n/messages.js';
+import type { FormResult, UserActor } from './route-kit.js';
+
+/** What a staff page with a form needs to be shown (again): a part of the route's context. */
+export interface FormPageContext {
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+  readonly actor: UserActor;
+  readonly t: Translate;
+  readonly locale: Locale;
+}
 
 export interface FormRefusal {
   readonly errors: FieldErrors;
@@ -15,21 +27,26 @@ export interface FormRefusal {
   readonly status: number;
 }
 
-/** Saves a submitted form, or shows it again with the refusal when the schema or the use case refuses it. */
-export async function submitForm<T, R>(
-  body: FormResult<T>,
-  save: (data: T) => Promise<R>,
-  showAgain: (refusal: FormRefusal) => R | Promise<R>,
-): Promise<R> {
-  if (!body.ok) return showAgain({ errors: body.errors, status: 400 });
+/**
+ * Saves a submitted form and redirects to the path `save` returns, or shows the form again when
+ * the schema or the use case refuses the input.
+ */
+export async function submitForm<T>(
+  ctx: { readonly body: FormResult<T>; readonly reply: FastifyReply },
+  save: (data: T) => Promise<string>,
+  showAgain: (refusal: FormRefusal) => unknown,
+): Promise<unknown> {
+  if (!ctx.body.ok) return showAgain({ errors: ctx.body.errors, status: 400 });
+  let next: string;
   try {
-    return await save(body.data);
+    next = await save(ctx.body.data);
   } catch (error) {
     if (isAppError(error) && error.fields !== undefined && error.status < 500) {
       return showAgain({ errors: error.fields, status: error.status });
     }
     throw error;
   }
+  return ctx.reply.redirect(next, 303);
 }
 
 /** The text of each of `names` as typed in a submitted form (`''` for a field that was not sent). */
