@@ -75,61 +75,71 @@ export interface AgreementsDeps {
   orgs: OrgDirectory;
 }
 
+/** Agreement rows as shown: with the counterparty's name and the document's name and size. */
+async function toViews(
+  db: Kysely<DB>,
+  orgs: OrgDirectory,
+  rows: readonly AgreementRow[],
+): Promise<AgreementView[]> {
+  const repo = createRegisterRepository(db);
+  const orgNames = new Map((await orgs.list()).map((o) => [o.id, o.name]));
+  const spNames = new Map<string, string>();
+  const docs = new Map<string, DocumentMeta>();
+  for (const keeper of new Set(rows.map((r) => r.org_id))) {
+    for (const sp of await repo.listSubprocessors({ orgId: keeper })) spNames.set(sp.id, sp.name);
+    const ids = rows
+      .filter((r) => r.org_id === keeper && r.document_id !== null)
+      .map((r) => r.document_id ?? '');
+    for (const d of await repo.listDocumentMeta({ orgId: keeper }, ids)) docs.set(d.id, d);
+  }
+  return rows.map((r) => {
+    const doc = r.document_id === null ? undefined : docs.get(r.document_id);
+    return {
+      id: r.id,
+      orgId: r.org_id,
+      counterpartyKind: r.counterparty_kind,
+      clientOrgId: r.client_org_id,
+      subprocessorId: r.subprocessor_id,
+      counterpartyName:
+        r.counterparty_kind === 'client'
+          ? (orgNames.get(r.client_org_id ?? '') ?? '')
+          : (spNames.get(r.subprocessor_id ?? '') ?? ''),
+      version: r.version,
+      signedOn: r.signed_on,
+      parties: r.parties,
+      document:
+        doc === undefined ? undefined : { id: doc.id, filename: doc.filename, sizeBytes: doc.size_bytes },
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    };
+  });
+}
+
+/** Who the actor's org can record an agreement with: its clients (the operator only) and its sub-processors. */
+async function counterpartyOptions(
+  db: Kysely<DB>,
+  orgs: OrgDirectory,
+  actor: Actor,
+): Promise<CounterpartyOption[]> {
+  const clients =
+    actor.orgKind === 'operator'
+      ? (await orgs.list())
+          .filter((o) => o.kind === 'tenant')
+          .map((o): CounterpartyOption => ({ value: `client:${o.id}`, kind: 'client', name: o.name }))
+      : [];
+  const sps = (await createRegisterRepository(db).listSubprocessors(scopeOf(actor))).map(
+    (s): CounterpartyOption => ({ value: `subprocessor:${s.id}`, kind: 'subprocessor', name: s.name }),
+  );
+  return [...clients, ...sps];
+}
+
 export function createAgreementsService(deps: AgreementsDeps) {
   const { db, clock, keyring, audit, orgs } = deps;
-
-  async function toViews(rows: readonly AgreementRow[]): Promise<AgreementView[]> {
-    const repo = createRegisterRepository(db);
-    const orgNames = new Map((await orgs.list()).map((o) => [o.id, o.name]));
-    const spNames = new Map<string, string>();
-    const docs = new Map<string, DocumentMeta>();
-    for (const keeper of new Set(rows.map((r) => r.org_id))) {
-      for (const sp of await repo.listSubprocessors({ orgId: keeper })) spNames.set(sp.id, sp.name);
-      const ids = rows
-        .filter((r) => r.org_id === keeper && r.document_id !== null)
-        .map((r) => r.document_id ?? '');
-      for (const d of await repo.listDocumentMeta({ orgId: keeper }, ids)) docs.set(d.id, d);
-    }
-    return rows.map((r) => {
-      const doc = r.document_id === null ? undefined : docs.get(r.document_id);
-      return {
-        id: r.id,
-        orgId: r.org_id,
-        counterpartyKind: r.counterparty_kind,
-        clientOrgId: r.client_org_id,
-        subprocessorId: r.subprocessor_id,
-        counterpartyName:
-          r.counterparty_kind === 'client'
-            ? (orgNames.get(r.client_org_id ?? '') ?? '')
-            : (spNames.get(r.subprocessor_id ?? '') ?? ''),
-        version: r.version,
-        signedOn: r.signed_on,
-        parties: r.parties,
-        document:
-          doc === undefined ? undefined : { id: doc.id, filename: doc.filename, sizeBytes: doc.size_bytes },
-        createdAt: r.created_at,
-        updatedAt: r.updated_at,
-      };
-    });
-  }
-
-  async function counterpartyOptions(actor: Actor): Promise<CounterpartyOption[]> {
-    const clients =
-      actor.orgKind === 'operator'
-        ? (await orgs.list())
-            .filter((o) => o.kind === 'tenant')
-            .map((o): CounterpartyOption => ({ value: `client:${o.id}`, kind: 'client', name: o.name }))
-        : [];
-    const sps = (await createRegisterRepository(db).listSubprocessors(scopeOf(actor))).map(
-      (s): CounterpartyOption => ({ value: `subprocessor:${s.id}`, kind: 'subprocessor', name: s.name }),
-    );
-    return [...clients, ...sps];
-  }
 
   async function getHeld(actor: Actor, id: string): Promise<AgreementView> {
     const row = await createRegisterRepository(db).findAgreement(scopeOf(actor), id);
     if (row === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'agreement not found' });
-    const [view] = await toViews([row]);
+    const [view] = await toViews(db, orgs, [row]);
     if (view === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'agreement not found' });
     return view;
   }
@@ -142,8 +152,8 @@ export function createAgreementsService(deps: AgreementsDeps) {
       assertCan(input.actor, 'register.read');
       const repo = createRegisterRepository(db);
       return {
-        held: await toViews(await repo.listAgreements(scopeOf(input.actor))),
-        withUs: await toViews(await repo.listForClient(scopeOf(input.actor))),
+        held: await toViews(db, orgs, await repo.listAgreements(scopeOf(input.actor))),
+        withUs: await toViews(db, orgs, await repo.listForClient(scopeOf(input.actor))),
         operatorName: (await orgs.findPublic(undefined))?.name ?? '',
       };
     },
@@ -155,7 +165,7 @@ export function createAgreementsService(deps: AgreementsDeps) {
 
     async counterpartyOptions(input: { actor: Actor }): Promise<CounterpartyOption[]> {
       assertCan(input.actor, 'register.edit');
-      return counterpartyOptions(input.actor);
+      return counterpartyOptions(db, orgs, input.actor);
     },
 
     /** Records an agreement with a client (operator only) or one of the org's sub-processors. */
@@ -167,7 +177,9 @@ export function createAgreementsService(deps: AgreementsDeps) {
       assertCan(input.actor, 'register.edit');
       const v = parseOrThrow(newAgreementInput, input.values);
       if (input.document !== undefined) validateDocument(input.document, 'document');
-      const option = (await counterpartyOptions(input.actor)).find((o) => o.value === v.counterparty);
+      const option = (await counterpartyOptions(db, orgs, input.actor)).find(
+        (o) => o.value === v.counterparty,
+      );
       if (option === undefined) {
         throw new AppError('ERR_VALIDATION', {
           message: 'unknown counterparty',

@@ -159,7 +159,7 @@ export const eeaCountries: readonly string[] = [
 ];
 
 /** Countries outside the EEA offered in the sub-processor form (common hosting locations). */
-export const otherCountries: readonly string[] = [
+const otherCountries: readonly string[] = [
   'AU',
   'BR',
   'CA',

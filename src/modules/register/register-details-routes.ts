@@ -25,7 +25,8 @@ import {
 } from './register-views.js';
 
 const edit = { kind: 'staff', permission: 'register.edit' } as const;
-const purposeParams = z.object({ purpose: z.string().regex(/^[a-z][a-z0-9_]{0,60}$/) });
+// Any purpose the catalogue does not derive is a page that does not exist (404, from the service).
+const purposeParams = z.object({ purpose: z.string().min(1).max(100) });
 const savedQuery = z.object({ done: z.enum(['saved']).optional().catch(undefined) });
 /** A single ticked channel arrives as a string, several as a list. */
 const settingsForm = withFormLists(['channels'], settingsInput);

@@ -14,7 +14,7 @@ export type Channel = (typeof channels)[number];
  * The general terms of the operator as the seed statement links them (P13). A default only:
  * every org sets its own link in the register settings.
  */
-export const DEFAULT_OPERATOR_TERMS_URL = 'http://av.ambrix.nl/';
+const DEFAULT_OPERATOR_TERMS_URL = 'http://av.ambrix.nl/';
 
 export interface RegisterSettings {
   /** The name the statement uses: the display name, or the org's name. */

@@ -11,7 +11,8 @@ import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { formatDate } from '../register/index.js';
 import type { StatementDiff } from './statement-diff.js';
 import { type SectionId, type StatementSections, sectionIds } from './statement-generate.js';
-import type { PublishedVersion, StatementStatus, VersionSummary } from './statement-service.js';
+import type { StatementStatus } from './statement-service.js';
+import type { PublishedVersion, VersionSummary } from './statement-versions.js';
 
 const sectionLabelKey = {
   intro: 'statement.section.intro',
@@ -20,7 +21,7 @@ const sectionLabelKey = {
   closing: 'statement.section.closing',
 } as const satisfies Record<SectionId, string>;
 
-export function statusText(t: Translate, locale: Locale, status: StatementStatus): string {
+function statusText(t: Translate, locale: Locale, status: StatementStatus): string {
   if (status.latest === undefined) return t('statement.status.never');
   const values = { number: status.latest.number, date: formatDate(locale, status.latest.publishedAt) };
   return status.outOfDate ? t('statement.status.outOfDate', values) : t('statement.status.upToDate', values);
