@@ -5,6 +5,7 @@
 import { textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import { notice } from '../../shared/html/notice.js';
+import { tableHead } from '../../shared/html/table.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { AgreementView, CounterpartyOption } from './register-agreements.js';
 import {
@@ -32,13 +33,13 @@ function agreementsTable(
     subprocessor: 'register.ag.kind.subprocessor',
   };
   return html`<table>
-<thead><tr>
-  <th scope="col">${t('register.ag.counterparty')}</th>
-  <th scope="col">${t('register.ag.version')}</th>
-  <th scope="col">${t('register.ag.signedOn')}</th>
-  <th scope="col">${t('register.ag.parties')}</th>
-  <th scope="col">${t('register.ag.document')}</th>
-</tr></thead>
+${tableHead([
+  t('register.ag.counterparty'),
+  t('register.ag.version'),
+  t('register.ag.signedOn'),
+  t('register.ag.parties'),
+  t('register.ag.document'),
+])}
 <tbody>
 ${list.map(
   (a) => html`<tr>

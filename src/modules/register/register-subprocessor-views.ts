@@ -6,6 +6,7 @@ import { dataCategories } from '../../shared/catalogue.js';
 import { textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import { notice } from '../../shared/html/notice.js';
+import { tableHead } from '../../shared/html/table.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { countryCodes, countryName, eeaCountries, placeName } from './register-derive.js';
 import { label } from './register-labels.js';
@@ -39,14 +40,14 @@ export function subprocessorTable(
   if (list.length === 0) return html`<p>${t('register.sp.none')}</p>`;
   return html`<table>
 <caption class="visually-hidden">${t('register.sp.title')}</caption>
-<thead><tr>
-  <th scope="col">${t('register.sp.name')}</th>
-  <th scope="col">${t('register.sp.service')}</th>
-  <th scope="col">${t('register.sp.location')}</th>
-  <th scope="col">${t('register.sp.categories')}</th>
-  <th scope="col">${t('register.sp.agreement')}</th>
-  <th scope="col">${t('register.sp.status')}</th>
-</tr></thead>
+${tableHead([
+  t('register.sp.name'),
+  t('register.sp.service'),
+  t('register.sp.location'),
+  t('register.sp.categories'),
+  t('register.sp.agreement'),
+  t('register.sp.status'),
+])}
 <tbody>
 ${list.map((s) => {
   const d = describe(t, locale, s);

@@ -7,6 +7,7 @@ import { csrfField, errorSummary, type FieldErrors, textField } from '../../shar
 import { html, type SafeHtml } from '../../shared/html/html.js';
 import { renderMarkdown } from '../../shared/html/markdown.js';
 import { notice } from '../../shared/html/notice.js';
+import { tableHead } from '../../shared/html/table.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { formatDate } from '../register/index.js';
 import type { StatementDiff } from './statement-diff.js';
@@ -36,12 +37,12 @@ function versionsTable(
 ): SafeHtml {
   return html`<table>
 <caption class="visually-hidden">${t('statement.versions.title')}</caption>
-<thead><tr>
-  <th scope="col">${t('statement.versions.col.number')}</th>
-  <th scope="col">${t('statement.versions.col.date')}</th>
-  <th scope="col">${t('statement.versions.col.summary')}</th>
-  <th scope="col">${t('statement.versions.col.links')}</th>
-</tr></thead>
+${tableHead([
+  t('statement.versions.col.number'),
+  t('statement.versions.col.date'),
+  t('statement.versions.col.summary'),
+  t('statement.versions.col.links'),
+])}
 <tbody>
 ${versions.map(
   (v) => html`<tr>
