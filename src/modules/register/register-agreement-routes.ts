@@ -3,10 +3,10 @@
  * operator keeps with it), the form with the signed document (`register.edit`, multipart), and
  * the document itself, served as an attachment (its reading is audited by the service).
  */
-import { z } from 'zod';
 import {
   type FormPageContext,
   type FormRefusal,
+  renderFormPage,
   submitForm,
   typedText,
 } from '../../shared/http/form-submit.js';
@@ -17,11 +17,9 @@ import { type AgreementFormValues, agreementFormPage, agreementsPage } from './r
 import { agreementInput, newAgreementInput } from './register-agreements.js';
 import type { UploadedDocument } from './register-documents.js';
 import { documentOf } from './register-multipart.js';
+import { doneQuery, editAccess, idParams, readAccess } from './register-route-parts.js';
 import type { RegisterService } from './register-service.js';
 
-const read = { kind: 'staff', permission: 'register.read' } as const;
-const edit = { kind: 'staff', permission: 'register.edit' } as const;
-const idParams = z.object({ id: z.uuid() });
 const formFields = ['counterparty', 'version', 'signedOn', 'parties'] as const;
 
 export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register: RegisterService }): void {
@@ -30,8 +28,8 @@ export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register
   kit.route({
     method: 'GET',
     url: '/staff/agreements',
-    access: read,
-    query: z.object({ done: z.enum(['saved']).optional().catch(undefined) }),
+    access: readAccess,
+    query: doneQuery(['saved']),
     handler: async ({ request, reply, actor, query, t, locale }) => {
       const { held, withUs, operatorName } = await register.listAgreements({ actor });
       return renderPage(request, reply, {
@@ -59,26 +57,26 @@ export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register
     const { actor, t } = ctx;
     const existing = id === undefined ? undefined : await register.getAgreement({ actor, id });
     const title = existing === undefined ? t('register.ag.newTitle') : t('register.ag.editTitle');
-    const csrf = ctx.reply.generateCsrf();
-    return renderPage(ctx.request, ctx.reply, {
+    const options = existing === undefined ? await register.counterpartyOptions({ actor }) : undefined;
+    return renderFormPage(ctx, {
       title,
-      status: shown?.status ?? 200,
-      csrfToken: csrf,
-      body: agreementFormPage({
-        t,
-        csrf,
-        title,
-        action: existing === undefined ? '/staff/agreements' : `/staff/agreements/${existing.id}`,
-        options: existing === undefined ? await register.counterpartyOptions({ actor }) : undefined,
-        counterpartyName: existing?.counterpartyName,
-        values: shown?.values ?? {
-          counterparty: '',
-          version: existing?.version ?? '',
-          signedOn: existing?.signedOn ?? '',
-          parties: existing?.parties ?? '',
-        },
-        errors: shown?.errors,
-      }),
+      status: shown?.status,
+      body: (csrf) =>
+        agreementFormPage({
+          t,
+          csrf,
+          title,
+          action: existing === undefined ? '/staff/agreements' : `/staff/agreements/${existing.id}`,
+          options,
+          counterpartyName: existing?.counterpartyName,
+          values: shown?.values ?? {
+            counterparty: '',
+            version: existing?.version ?? '',
+            signedOn: existing?.signedOn ?? '',
+            parties: existing?.parties ?? '',
+          },
+          errors: shown?.errors,
+        }),
     });
   };
 
@@ -100,14 +98,14 @@ export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register
   kit.route({
     method: 'GET',
     url: '/staff/agreements/new',
-    access: edit,
+    access: editAccess,
     handler: (ctx) => showForm(ctx, undefined),
   });
 
   kit.route({
     method: 'GET',
     url: '/staff/agreements/:id',
-    access: edit,
+    access: editAccess,
     params: idParams,
     handler: (ctx) => showForm(ctx, ctx.params.id),
   });
@@ -115,7 +113,7 @@ export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register
   kit.route({
     method: 'POST',
     url: '/staff/agreements',
-    access: edit,
+    access: editAccess,
     body: newAgreementInput,
     form: true,
     handler: (ctx) =>
@@ -127,7 +125,7 @@ export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register
   kit.route({
     method: 'POST',
     url: '/staff/agreements/:id',
-    access: edit,
+    access: editAccess,
     params: idParams,
     body: agreementInput,
     form: true,
@@ -140,7 +138,7 @@ export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register
   kit.route({
     method: 'GET',
     url: '/staff/agreements/:id/document',
-    access: read,
+    access: readAccess,
     params: idParams,
     handler: async ({ reply, actor, params }) => {
       const doc = await register.readAgreementDocument({ actor, id: params.id });

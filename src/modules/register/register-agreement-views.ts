@@ -10,6 +10,7 @@ import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.j
 import type { AgreementView, CounterpartyOption } from './register-agreements.js';
 import {
   type FormPageOptions,
+  fieldLabels,
   fileField,
   formatDate,
   registerForm,
@@ -89,6 +90,15 @@ export interface AgreementFormValues {
   parties: string;
 }
 
+/** The form's fields and their labels. */
+const agreementLabels = {
+  counterparty: 'register.ag.counterparty',
+  version: 'register.ag.version',
+  signedOn: 'register.ag.signedOn',
+  parties: 'register.ag.parties',
+  document: 'register.sp.agreementDocument',
+} as const satisfies Record<string, MessageKey>;
+
 export function agreementFormPage(
   o: FormPageOptions<AgreementFormValues> & {
     title: string;
@@ -98,21 +108,12 @@ export function agreementFormPage(
   },
 ): SafeHtml {
   const { t, values: v } = o;
-  const labels = {
-    counterparty: t('register.ag.counterparty'),
-    version: t('register.ag.version'),
-    signedOn: t('register.ag.signedOn'),
-    parties: t('register.ag.parties'),
-    document: t('register.sp.agreementDocument'),
-  };
+  const labels = fieldLabels(t, agreementLabels);
   const kindLabel = (k: CounterpartyOption['kind']) =>
     t(k === 'client' ? 'register.ag.kind.client' : 'register.ag.kind.subprocessor');
   return html`<h1>${o.title}</h1>
-${registerForm({
-  t,
+${registerForm(o, {
   action: o.action,
-  csrf: o.csrf,
-  errors: o.errors,
   labels,
   cancelHref: '/staff/agreements',
   multipart: true,

@@ -9,12 +9,13 @@ import { formListValues, withFormLists } from '../../shared/http/form-list.js';
 import {
   type FormPageContext,
   type FormRefusal,
+  renderFormPage,
   submitForm,
   typedText,
 } from '../../shared/http/form-submit.js';
-import { renderPage } from '../../shared/http/render.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
 import type { RetentionValues } from './register-labels.js';
+import { doneQuery, editAccess } from './register-route-parts.js';
 import { activityInput, type RegisterService } from './register-service.js';
 import { settingsInput } from './register-settings.js';
 import {
@@ -24,10 +25,8 @@ import {
   settingsPage,
 } from './register-views.js';
 
-const edit = { kind: 'staff', permission: 'register.edit' } as const;
 // Any purpose the catalogue does not derive is a page that does not exist (404, from the service).
 const purposeParams = z.object({ purpose: z.string().min(1).max(100) });
-const savedQuery = z.object({ done: z.enum(['saved']).optional().catch(undefined) });
 /** A single ticked channel arrives as a string, several as a list. */
 const settingsForm = withFormLists(['channels'], settingsInput);
 
@@ -44,28 +43,27 @@ export function registerDetailsRoutes(
     const snapshot = await register.getRegister({ actor: ctx.actor });
     const activity = snapshot.activities.find((a) => a.purpose === purpose);
     if (activity === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'no such activity' });
-    const csrf = ctx.reply.generateCsrf();
-    return renderPage(ctx.request, ctx.reply, {
+    return renderFormPage(ctx, {
       title: ctx.t('register.activity.editTitle', { name: purpose }),
-      status: shown?.status ?? 200,
-      csrfToken: csrf,
-      body: activityPage({
-        t: ctx.t,
-        locale: ctx.locale,
-        csrf,
-        snapshot,
-        purpose,
-        retention,
-        values: shown?.values ?? activity,
-        errors: shown?.errors,
-      }),
+      status: shown?.status,
+      body: (csrf) =>
+        activityPage({
+          t: ctx.t,
+          locale: ctx.locale,
+          csrf,
+          snapshot,
+          purpose,
+          retention,
+          values: shown?.values ?? activity,
+          errors: shown?.errors,
+        }),
     });
   };
 
   kit.route({
     method: 'GET',
     url: '/staff/register/activities/:purpose',
-    access: edit,
+    access: editAccess,
     params: purposeParams,
     handler: (ctx) => showActivity(ctx, ctx.params.purpose),
   });
@@ -73,7 +71,7 @@ export function registerDetailsRoutes(
   kit.route({
     method: 'POST',
     url: '/staff/register/activities/:purpose',
-    access: edit,
+    access: editAccess,
     params: purposeParams,
     body: activityInput,
     form: true,
@@ -100,34 +98,33 @@ export function registerDetailsRoutes(
     o: { shown?: Shown<SettingsFormValues>; saved?: boolean } = {},
   ) => {
     const { org, settings } = await register.getSettings({ actor: ctx.actor });
-    const csrf = ctx.reply.generateCsrf();
-    return renderPage(ctx.request, ctx.reply, {
+    return renderFormPage(ctx, {
       title: ctx.t('register.settings.title'),
-      status: o.shown?.status ?? 200,
-      csrfToken: csrf,
-      body: settingsPage({
-        t: ctx.t,
-        csrf,
-        org,
-        values: o.shown?.values ?? settings,
-        errors: o.shown?.errors,
-        notice: o.saved ? ctx.t('register.saved') : undefined,
-      }),
+      status: o.shown?.status,
+      body: (csrf) =>
+        settingsPage({
+          t: ctx.t,
+          csrf,
+          org,
+          values: o.shown?.values ?? settings,
+          errors: o.shown?.errors,
+          notice: o.saved ? ctx.t('register.saved') : undefined,
+        }),
     });
   };
 
   kit.route({
     method: 'GET',
     url: '/staff/register/settings',
-    access: edit,
-    query: savedQuery,
+    access: editAccess,
+    query: doneQuery(['saved']),
     handler: (ctx) => showSettings(ctx, { saved: ctx.query.done === 'saved' }),
   });
 
   kit.route({
     method: 'POST',
     url: '/staff/register/settings',
-    access: edit,
+    access: editAccess,
     body: settingsForm,
     form: true,
     handler: (ctx) =>

@@ -2,7 +2,6 @@
  * The register as staff read it (`register.read`): the page with its data map, the printable
  * register, and the CSV and JSON exports (Art. 30: "in writing, including in electronic form").
  */
-import { z } from 'zod';
 import type { Clock } from '../../shared/clock.js';
 import { renderPage } from '../../shared/http/render.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
@@ -10,10 +9,9 @@ import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { can } from '../../shared/permissions.js';
 import { registerCsv, registerJson } from './register-export.js';
 import type { RetentionValues } from './register-labels.js';
+import { doneQuery, readAccess } from './register-route-parts.js';
 import type { RegisterService, RegisterSnapshot } from './register-service.js';
 import { printPage, registerPage } from './register-views.js';
-
-const read = { kind: 'staff', permission: 'register.read' } as const;
 
 export function registerOverviewRoutes(
   kit: RouteKit,
@@ -24,8 +22,8 @@ export function registerOverviewRoutes(
   kit.route({
     method: 'GET',
     url: '/staff/register',
-    access: read,
-    query: z.object({ done: z.enum(['saved']).optional().catch(undefined) }),
+    access: readAccess,
+    query: doneQuery(['saved']),
     handler: async ({ request, reply, actor, query, t, locale }) =>
       renderPage(request, reply, {
         title: t('register.title'),
@@ -43,7 +41,7 @@ export function registerOverviewRoutes(
   kit.route({
     method: 'GET',
     url: '/staff/register/print',
-    access: read,
+    access: readAccess,
     handler: async ({ request, reply, actor, t, locale }) =>
       renderPage(request, reply, {
         title: t('register.printTitle'),
@@ -74,7 +72,7 @@ export function registerOverviewRoutes(
     kit.route({
       method: 'GET',
       url: `/staff/register/export.${ext}`,
-      access: read,
+      access: readAccess,
       handler: async ({ reply, actor, t, locale }) => {
         const snapshot = await register.getRegister({ actor });
         const slug = snapshot.org.slug.replace(/[^a-z0-9-]/gi, '');

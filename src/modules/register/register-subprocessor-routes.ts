@@ -4,12 +4,13 @@
  * and `/o/<slug>` too).
  */
 import type { FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { AppError } from '../../shared/errors.js';
 import { formListValues, withFormLists } from '../../shared/http/form-list.js';
 import {
   type FormPageContext,
   type FormRefusal,
+  renderFormPage,
   submitForm,
   typedText,
 } from '../../shared/http/form-submit.js';
@@ -18,6 +19,7 @@ import type { FormResult, RouteKit } from '../../shared/http/route-kit.js';
 import { can } from '../../shared/permissions.js';
 import { documentOf } from './register-multipart.js';
 import { publicPath, slugOfSite } from './register-orgs.js';
+import { doneQuery, editAccess, idParams, readAccess } from './register-route-parts.js';
 import type { RegisterService } from './register-service.js';
 import {
   publicSubprocessorsPage,
@@ -27,9 +29,6 @@ import {
 } from './register-subprocessor-views.js';
 import { type Subprocessor, subprocessorInput } from './register-subprocessors.js';
 
-const read = { kind: 'staff', permission: 'register.read' } as const;
-const edit = { kind: 'staff', permission: 'register.edit' } as const;
-const idParams = z.object({ id: z.uuid() });
 const subprocessorForm = withFormLists(['dataCategories'], subprocessorInput);
 type SubprocessorForm = FormResult<z.output<typeof subprocessorForm>>;
 
@@ -75,8 +74,8 @@ export function registerSubprocessorRoutes(
   kit.route({
     method: 'GET',
     url: '/staff/subprocessors',
-    access: read,
-    query: z.object({ done: z.enum(['announced', 'saved']).optional().catch(undefined) }),
+    access: readAccess,
+    query: doneQuery(['announced', 'saved']),
     handler: async ({ request, reply, actor, query, t, locale }) =>
       renderPage(request, reply, {
         title: t('register.sp.title'),
@@ -106,20 +105,19 @@ export function registerSubprocessorRoutes(
       existing === undefined
         ? ctx.t('register.sp.newTitle')
         : ctx.t('register.sp.editTitle', { name: existing.name });
-    const csrf = ctx.reply.generateCsrf();
-    return renderPage(ctx.request, ctx.reply, {
+    return renderFormPage(ctx, {
       title,
-      status: shown?.status ?? 200,
-      csrfToken: csrf,
-      body: subprocessorFormPage({
-        t: ctx.t,
-        locale: ctx.locale,
-        csrf,
-        title,
-        action: id === undefined ? '/staff/subprocessors' : `/staff/subprocessors/${id}`,
-        values: shown?.values ?? formValuesOf(existing),
-        errors: shown?.errors,
-      }),
+      status: shown?.status,
+      body: (csrf) =>
+        subprocessorFormPage({
+          t: ctx.t,
+          locale: ctx.locale,
+          csrf,
+          title,
+          action: id === undefined ? '/staff/subprocessors' : `/staff/subprocessors/${id}`,
+          values: shown?.values ?? formValuesOf(existing),
+          errors: shown?.errors,
+        }),
     });
   };
 
@@ -141,14 +139,14 @@ export function registerSubprocessorRoutes(
   kit.route({
     method: 'GET',
     url: '/staff/subprocessors/new',
-    access: edit,
+    access: editAccess,
     handler: (ctx) => showForm(ctx, undefined),
   });
 
   kit.route({
     method: 'GET',
     url: '/staff/subprocessors/:id',
-    access: edit,
+    access: editAccess,
     params: idParams,
     handler: (ctx) => showForm(ctx, ctx.params.id),
   });
@@ -156,7 +154,7 @@ export function registerSubprocessorRoutes(
   kit.route({
     method: 'POST',
     url: '/staff/subprocessors',
-    access: edit,
+    access: editAccess,
     body: subprocessorForm,
     form: true,
     handler: (ctx) => save(ctx, undefined),
@@ -165,7 +163,7 @@ export function registerSubprocessorRoutes(
   kit.route({
     method: 'POST',
     url: '/staff/subprocessors/:id',
-    access: edit,
+    access: editAccess,
     params: idParams,
     body: subprocessorForm,
     form: true,

@@ -7,7 +7,7 @@ import { textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import { notice } from '../../shared/html/notice.js';
 import { tableHead } from '../../shared/html/table.js';
-import type { Locale, Translate } from '../../shared/i18n/messages.js';
+import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import { countryCodes, countryName, eeaCountries, placeName } from './register-derive.js';
 import { label } from './register-labels.js';
 import type { Subprocessor } from './register-subprocessors.js';
@@ -15,6 +15,7 @@ import {
   checkboxGroup,
   type FormPageOptions,
   facts,
+  fieldLabels,
   fileField,
   formatDate,
   registerForm,
@@ -100,21 +101,24 @@ export interface SubprocessorFormValues {
   agreementSignedOn: string;
 }
 
+/** The form's fields and their labels. */
+const subprocessorLabels = {
+  name: 'register.sp.name',
+  service: 'register.sp.service',
+  location: 'register.sp.location',
+  country: 'register.sp.country',
+  dataCategories: 'register.sp.categories',
+  status: 'register.sp.status',
+  agreementVersion: 'register.sp.agreementVersion',
+  agreementSignedOn: 'register.sp.agreementSigned',
+  document: 'register.sp.agreementDocument',
+} as const satisfies Record<string, MessageKey>;
+
 export function subprocessorFormPage(
   o: FormPageOptions<SubprocessorFormValues> & { locale: Locale; title: string; action: string },
 ): SafeHtml {
   const { t, values: v } = o;
-  const labels = {
-    name: t('register.sp.name'),
-    service: t('register.sp.service'),
-    location: t('register.sp.location'),
-    country: t('register.sp.country'),
-    dataCategories: t('register.sp.categories'),
-    status: t('register.sp.status'),
-    agreementVersion: t('register.sp.agreementVersion'),
-    agreementSignedOn: t('register.sp.agreementSigned'),
-    document: t('register.sp.agreementDocument'),
-  };
+  const labels = fieldLabels(t, subprocessorLabels);
   const countryChoices = [...countryCodes]
     .map((c) => ({
       value: c,
@@ -122,11 +126,8 @@ export function subprocessorFormPage(
     }))
     .sort((a, b) => a.label.localeCompare(b.label, o.locale));
   return html`<h1>${o.title}</h1>
-${registerForm({
-  t,
+${registerForm(o, {
   action: o.action,
-  csrf: o.csrf,
-  errors: o.errors,
   labels,
   cancelHref: '/staff/subprocessors',
   multipart: true,

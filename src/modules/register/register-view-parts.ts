@@ -28,6 +28,17 @@ ${entries
   )}</dl>`;
 }
 
+/** A form's labels by field name (the fields' own labels and the error summary's link texts). */
+export function fieldLabels<K extends string>(
+  t: Translate,
+  keys: Readonly<Record<K, MessageKey>>,
+): Record<K, string> {
+  return Object.fromEntries(Object.entries<MessageKey>(keys).map(([name, key]) => [name, t(key)])) as Record<
+    K,
+    string
+  >;
+}
+
 /** What every register form page is given: the values to show and the errors to show them with. */
 export interface FormPageOptions<V> {
   readonly t: Translate;
@@ -40,23 +51,23 @@ export interface FormPageOptions<V> {
  * A register form: the error summary first, the CSRF token, the fields, then save and cancel.
  * Forms with an agreement document are multipart.
  */
-export function registerForm(o: {
-  t: Translate;
-  action: string;
-  csrf: string;
-  errors: FieldErrors | undefined;
-  /** The fields' labels, for the error summary's links. */
-  labels: Readonly<Record<string, string>>;
-  cancelHref: string;
-  multipart?: boolean;
-  fields: HtmlValue;
-}): SafeHtml {
+export function registerForm(
+  o: FormPageOptions<unknown>,
+  frame: {
+    action: string;
+    /** The fields' labels, for the error summary's links. */
+    labels: Readonly<Record<string, string>>;
+    cancelHref: string;
+    multipart?: boolean;
+    fields: HtmlValue;
+  },
+): SafeHtml {
   const { t } = o;
-  return html`<form method="post" action="${o.action}"${o.multipart ? html` enctype="multipart/form-data"` : ''} novalidate>
-${errorSummary(t, o.errors, o.labels)}
+  return html`<form method="post" action="${frame.action}"${frame.multipart ? html` enctype="multipart/form-data"` : ''} novalidate>
+${errorSummary(t, o.errors, frame.labels)}
 ${csrfField(o.csrf)}
-${o.fields}
-<button type="submit">${t('register.save')}</button> <a href="${o.cancelHref}">${t('register.cancel')}</a>
+${frame.fields}
+<button type="submit">${t('register.save')}</button> <a href="${frame.cancelHref}">${t('register.cancel')}</a>
 </form>`;
 }
 

@@ -19,6 +19,7 @@ import {
   checkboxGroup,
   type FormPageOptions,
   facts,
+  fieldLabels,
   formatDate,
   registerForm,
 } from './register-view-parts.js';
@@ -146,18 +147,18 @@ export function activityPage(
   const activity = o.snapshot.activities.find((a) => a.purpose === o.purpose);
   const name = label(t, 'purpose', o.purpose);
   const x = activity === undefined ? undefined : activityTexts(activity, t, o.locale, o.retention);
-  const labels = {
-    description: t('register.activity.description'),
-    recipients: t('register.activity.recipients'),
-    transfers: t('register.activity.transfers'),
-    securityMeasures: t('register.activity.security'),
-  };
-  const hints = {
-    description: t('register.activity.descriptionHint'),
-    recipients: t('register.activity.recipientsHint'),
-    transfers: t('register.activity.transfersHint'),
-    securityMeasures: t('register.activity.securityHint'),
-  };
+  const labels = fieldLabels(t, {
+    description: 'register.activity.description',
+    recipients: 'register.activity.recipients',
+    transfers: 'register.activity.transfers',
+    securityMeasures: 'register.activity.security',
+  });
+  const hints = fieldLabels(t, {
+    description: 'register.activity.descriptionHint',
+    recipients: 'register.activity.recipientsHint',
+    transfers: 'register.activity.transfersHint',
+    securityMeasures: 'register.activity.securityHint',
+  });
   const fields = (['description', 'recipients', 'transfers', 'securityMeasures'] as const).map((name) =>
     textField({
       t,
@@ -172,11 +173,8 @@ export function activityPage(
   return html`<h1>${t('register.activity.editTitle', { name })}</h1>
 <p>${t('register.activity.derivedNote')}</p>
 ${x === undefined ? '' : facts([...derivedFacts(t, x), [t('register.activity.retention'), x.retention]])}
-${registerForm({
-  t,
+${registerForm(o, {
   action: `/staff/register/activities/${o.purpose}`,
-  csrf: o.csrf,
-  errors: o.errors,
   labels,
   cancelHref: `/staff/register#activity-${o.purpose}`,
   fields,
@@ -191,24 +189,21 @@ export function settingsPage(
   o: FormPageOptions<SettingsFormValues> & { org: OrgInfo; notice?: string | undefined },
 ): SafeHtml {
   const { t, values: v } = o;
-  const labels = {
-    displayName: t('register.settings.displayName'),
-    contactAddress: t('register.settings.contactAddress'),
-    contactEmail: t('register.settings.contactEmail'),
-    privacyEmail: t('register.settings.privacyEmail'),
-    phone: t('register.settings.phone'),
-    website: t('register.settings.website'),
-    termsUrl: t('register.settings.termsUrl'),
-    channels: t('register.settings.channels'),
-  };
+  const labels = fieldLabels(t, {
+    displayName: 'register.settings.displayName',
+    contactAddress: 'register.settings.contactAddress',
+    contactEmail: 'register.settings.contactEmail',
+    privacyEmail: 'register.settings.privacyEmail',
+    phone: 'register.settings.phone',
+    website: 'register.settings.website',
+    termsUrl: 'register.settings.termsUrl',
+    channels: 'register.settings.channels',
+  });
   return html`<h1>${t('register.settings.title')}</h1>
 ${notice(o.notice)}
 <p>${t('register.settings.intro')}</p>
-${registerForm({
-  t,
+${registerForm(o, {
   action: '/staff/register/settings',
-  csrf: o.csrf,
-  errors: o.errors,
   labels,
   cancelHref: '/staff/register',
   fields: html`${textField({ t, name: 'displayName', label: labels.displayName, hint: t('register.settings.displayNameHint', { name: o.org.name }), value: v.displayName, errors: o.errors })}

@@ -8,6 +8,7 @@ import type { FieldErrors } from '../../shared/html/forms.js';
 import {
   type FormPageContext,
   type FormRefusal,
+  renderFormPage,
   submitForm,
   typedText,
 } from '../../shared/http/form-submit.js';
@@ -46,31 +47,30 @@ export function statementRoutes(kit: RouteKit, deps: StatementRouteDeps): void {
     const { t, locale } = ctx;
     const editor = await statement.getEditor({ actor: ctx.actor });
     const published = editor.versions[0]?.number;
-    const csrf = ctx.reply.generateCsrf();
-    return renderPage(ctx.request, ctx.reply, {
+    return renderFormPage(ctx, {
       title: t('statement.title'),
-      status: state.status ?? 200,
-      csrfToken: csrf,
-      body: editorPage({
-        t,
-        locale,
-        csrf,
-        sections: editor.sections,
-        status: editor.status,
-        versions: editor.versions,
-        publicBase: publicPath(editor.org, locale, ''),
-        canEdit: can(ctx.actor, 'statement.publish'),
-        notice:
-          state.notice === 'sections'
-            ? t('statement.sections.saved')
-            : state.notice === 'published' && published !== undefined
-              ? t('statement.publish.done', { number: published })
-              : undefined,
-        sectionErrors: state.sectionErrors,
-        sectionValues: state.sectionValues,
-        publishErrors: state.publishErrors,
-        publishValues: state.publishValues,
-      }),
+      status: state.status,
+      body: (csrf) =>
+        editorPage({
+          t,
+          locale,
+          csrf,
+          sections: editor.sections,
+          status: editor.status,
+          versions: editor.versions,
+          publicBase: publicPath(editor.org, locale, ''),
+          canEdit: can(ctx.actor, 'statement.publish'),
+          notice:
+            state.notice === 'sections'
+              ? t('statement.sections.saved')
+              : state.notice === 'published' && published !== undefined
+                ? t('statement.publish.done', { number: published })
+                : undefined,
+          sectionErrors: state.sectionErrors,
+          sectionValues: state.sectionValues,
+          publishErrors: state.publishErrors,
+          publishValues: state.publishValues,
+        }),
     });
   };
 

@@ -9,7 +9,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isAppError } from '../errors.js';
 import type { FieldErrors } from '../html/forms.js';
+import type { HtmlValue } from '../html/html.js';
 import type { Locale, Translate } from '../i18n/messages.js';
+import { renderPage } from './render.js';
 import type { FormResult, UserActor } from './route-kit.js';
 
 /** What a staff page with a form needs to be shown (again): a part of the route's context. */
@@ -19,6 +21,20 @@ export interface FormPageContext {
   readonly actor: UserActor;
   readonly t: Translate;
   readonly locale: Locale;
+}
+
+/** Sends a page with a form: a fresh CSRF token for it, and the refusal's status when shown again. */
+export function renderFormPage(
+  ctx: FormPageContext,
+  o: { title: string; status?: number | undefined; body: (csrf: string) => HtmlValue },
+): FastifyReply {
+  const csrf = ctx.reply.generateCsrf();
+  return renderPage(ctx.request, ctx.reply, {
+    title: o.title,
+    status: o.status ?? 200,
+    csrfToken: csrf,
+    body: o.body(csrf),
+  });
 }
 
 export interface FormRefusal {
