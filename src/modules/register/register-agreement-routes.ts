@@ -5,7 +5,7 @@
  */
 import {
   type FormPageContext,
-  type FormRefusal,
+  type RefusedForm,
   renderFormPage,
   submitForm,
   typedText,
@@ -52,7 +52,7 @@ export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register
   const showForm = async (
     ctx: FormPageContext,
     id: string | undefined,
-    shown?: { values: AgreementFormValues } & FormRefusal,
+    shown?: RefusedForm<AgreementFormValues>,
   ) => {
     const { actor, t } = ctx;
     const existing = id === undefined ? undefined : await register.getAgreement({ actor, id });

@@ -8,7 +8,7 @@ import { AppError } from '../../shared/errors.js';
 import { formListValues, withFormLists } from '../../shared/http/form-list.js';
 import {
   type FormPageContext,
-  type FormRefusal,
+  type RefusedForm,
   renderFormPage,
   submitForm,
   typedText,
@@ -30,16 +30,17 @@ const purposeParams = z.object({ purpose: z.string().min(1).max(100) });
 /** A single ticked channel arrives as a string, several as a list. */
 const settingsForm = withFormLists(['channels'], settingsInput);
 
-/** A form shown again: the input as typed and why it was refused. */
-type Shown<V> = { readonly values: V } & FormRefusal;
-
 export function registerDetailsRoutes(
   kit: RouteKit,
   deps: { readonly register: RegisterService; readonly retention: RetentionValues },
 ): void {
   const { register, retention } = deps;
 
-  const showActivity = async (ctx: FormPageContext, purpose: string, shown?: Shown<ActivityFormValues>) => {
+  const showActivity = async (
+    ctx: FormPageContext,
+    purpose: string,
+    shown?: RefusedForm<ActivityFormValues>,
+  ) => {
     const snapshot = await register.getRegister({ actor: ctx.actor });
     const activity = snapshot.activities.find((a) => a.purpose === purpose);
     if (activity === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'no such activity' });
@@ -77,25 +78,21 @@ export function registerDetailsRoutes(
     form: true,
     handler: (ctx) => {
       const { purpose } = ctx.params;
-      const showAgain = (refusal: FormRefusal) =>
-        showActivity(ctx, purpose, {
-          ...refusal,
-          values: typedText(ctx.body.values, activityInput.keyof().options),
-        });
+      const typed = typedText(ctx.body.values, activityInput.keyof().options);
       return submitForm(
         ctx,
         async (values) => {
           await register.updateActivity({ actor: ctx.actor, purpose, values });
           return `/staff/register?done=saved#activity-${purpose}`;
         },
-        showAgain,
+        (refusal) => showActivity(ctx, purpose, { ...refusal, values: typed }),
       );
     },
   });
 
   const showSettings = async (
     ctx: FormPageContext,
-    o: { shown?: Shown<SettingsFormValues>; saved?: boolean } = {},
+    o: { shown?: RefusedForm<SettingsFormValues>; saved?: boolean } = {},
   ) => {
     const { org, settings } = await register.getSettings({ actor: ctx.actor });
     return renderFormPage(ctx, {

@@ -9,7 +9,7 @@ import { AppError } from '../../shared/errors.js';
 import { formListValues, withFormLists } from '../../shared/http/form-list.js';
 import {
   type FormPageContext,
-  type FormRefusal,
+  type RefusedForm,
   renderFormPage,
   submitForm,
   typedText,
@@ -98,7 +98,7 @@ export function registerSubprocessorRoutes(
   const showForm = async (
     ctx: FormPageContext,
     id: string | undefined,
-    shown?: { values: SubprocessorFormValues } & FormRefusal,
+    shown?: RefusedForm<SubprocessorFormValues>,
   ) => {
     const existing = id === undefined ? undefined : await register.getSubprocessor({ actor: ctx.actor, id });
     const title =

@@ -43,6 +43,9 @@ export interface FormRefusal {
   readonly status: number;
 }
 
+/** A form shown again: why it was refused, and its input as typed. */
+export type RefusedForm<V> = FormRefusal & { readonly values: V };
+
 /**
  * Saves a submitted form and redirects to the path `save` returns, or shows the form again when
  * the schema or the use case refuses the input.
