@@ -10,6 +10,12 @@ import { registerRoutes } from './register-routes.js';
 import { registerMigrations } from './register-schema.js';
 import { createRegisterService, type RegisterService } from './register-service.js';
 
+export { placeName } from './register-derive.js';
+export { joinList, label, type RetentionValues, retentionValuesOf } from './register-labels.js';
+export { type OrgInfo, publicPath, slugOfSite } from './register-orgs.js';
+export type { PublicOrg, RegisterService, RegisterSnapshot } from './register-service.js';
+export { formatDate } from './register-view-parts.js';
+
 declare module '../module.js' {
   interface KluisServices {
     register: RegisterService;
@@ -29,9 +35,9 @@ export const registerModule = defineModule({
   catalogue: registerFields,
   messages: { nl: registerNl, en: registerEn },
   provides: ['register'],
-  needs: ['auth'],
-  services: ({ db, clock, keyring, config, auth }) => ({
-    register: createRegisterService({ db, clock, keyring, config, users: auth }),
+  needs: ['auth', 'audit'],
+  services: ({ db, clock, keyring, config, auth, audit }) => ({
+    register: createRegisterService({ db, clock, keyring, config, users: auth, audit }),
   }),
   navigation: [{ href: '/staff/register', label: 'register.nav', order: 100, permission: 'register.read' }],
   routes: registerRoutes,

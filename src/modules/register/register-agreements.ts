@@ -13,9 +13,8 @@ import { type Actor, scopeOf } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
-import { createOrgsRepository } from '../orgs/orgs-repository.js';
-import { appendAudit } from '../security/audit-chain.js';
-import { assertCan, editorRoles, viewerRoles } from './register-access.js';
+import { assertCan } from '../../shared/permissions.js';
+import type { KluisServices } from '../module.js';
 import {
   readDocument,
   type StoredDocument,
@@ -23,8 +22,10 @@ import {
   type UploadedDocument,
   validateDocument,
 } from './register-documents.js';
+import type { OrgDirectory } from './register-orgs.js';
 import { type AgreementRow, createRegisterRepository, type DocumentMeta } from './register-repository.js';
 import type { CounterpartyKind } from './register-schema.js';
+import { isoDate } from './register-subprocessors.js';
 
 export interface AgreementView {
   readonly id: string;
@@ -52,8 +53,6 @@ export interface CounterpartyOption {
   readonly name: string;
 }
 
-const isoDate = z.iso.date({ message: 'register.field.invalidDate' });
-
 export const agreementInput = z.object({
   version: z.string().trim().min(1, { message: 'field.required' }).max(50, { message: 'field.tooLong' }),
   signedOn: isoDate,
@@ -72,88 +71,101 @@ export interface AgreementsDeps {
   db: Kysely<DB>;
   clock: Clock;
   keyring: Pick<Keyring, 'encryptForOrg' | 'decryptForOrg'>;
+  audit: Pick<KluisServices['audit'], 'append'>;
+  orgs: OrgDirectory;
+}
+
+/** Agreement rows as shown: with the counterparty's name and the document's name and size. */
+async function toViews(
+  db: Kysely<DB>,
+  orgs: OrgDirectory,
+  rows: readonly AgreementRow[],
+): Promise<AgreementView[]> {
+  const repo = createRegisterRepository(db);
+  const orgNames = new Map((await orgs.list()).map((o) => [o.id, o.name]));
+  const spNames = new Map<string, string>();
+  const docs = new Map<string, DocumentMeta>();
+  for (const keeper of new Set(rows.map((r) => r.org_id))) {
+    for (const sp of await repo.listSubprocessors({ orgId: keeper })) spNames.set(sp.id, sp.name);
+    const ids = rows
+      .filter((r) => r.org_id === keeper && r.document_id !== null)
+      .map((r) => r.document_id ?? '');
+    for (const d of await repo.listDocumentMeta({ orgId: keeper }, ids)) docs.set(d.id, d);
+  }
+  return rows.map((r) => {
+    const doc = r.document_id === null ? undefined : docs.get(r.document_id);
+    return {
+      id: r.id,
+      orgId: r.org_id,
+      counterpartyKind: r.counterparty_kind,
+      clientOrgId: r.client_org_id,
+      subprocessorId: r.subprocessor_id,
+      counterpartyName:
+        r.counterparty_kind === 'client'
+          ? (orgNames.get(r.client_org_id ?? '') ?? '')
+          : (spNames.get(r.subprocessor_id ?? '') ?? ''),
+      version: r.version,
+      signedOn: r.signed_on,
+      parties: r.parties,
+      document:
+        doc === undefined ? undefined : { id: doc.id, filename: doc.filename, sizeBytes: doc.size_bytes },
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+    };
+  });
+}
+
+/** Who the actor's org can record an agreement with: its clients (the operator only) and its sub-processors. */
+async function counterpartyOptions(
+  db: Kysely<DB>,
+  orgs: OrgDirectory,
+  actor: Actor,
+): Promise<CounterpartyOption[]> {
+  const clients =
+    actor.orgKind === 'operator'
+      ? (await orgs.list())
+          .filter((o) => o.kind === 'tenant')
+          .map((o): CounterpartyOption => ({ value: `client:${o.id}`, kind: 'client', name: o.name }))
+      : [];
+  const sps = (await createRegisterRepository(db).listSubprocessors(scopeOf(actor))).map(
+    (s): CounterpartyOption => ({ value: `subprocessor:${s.id}`, kind: 'subprocessor', name: s.name }),
+  );
+  return [...clients, ...sps];
 }
 
 export function createAgreementsService(deps: AgreementsDeps) {
-  const { db, clock, keyring } = deps;
-
-  async function toViews(rows: readonly AgreementRow[]): Promise<AgreementView[]> {
-    const repo = createRegisterRepository(db);
-    const orgs = new Map((await createOrgsRepository(db).list()).map((o) => [o.id, o.name]));
-    const spNames = new Map<string, string>();
-    const docs = new Map<string, DocumentMeta>();
-    for (const keeper of new Set(rows.map((r) => r.org_id))) {
-      for (const sp of await repo.listSubprocessors({ orgId: keeper })) spNames.set(sp.id, sp.name);
-      const ids = rows
-        .filter((r) => r.org_id === keeper && r.document_id !== null)
-        .map((r) => r.document_id ?? '');
-      for (const d of await repo.listDocumentMeta({ orgId: keeper }, ids)) docs.set(d.id, d);
-    }
-    return rows.map((r) => {
-      const doc = r.document_id === null ? undefined : docs.get(r.document_id);
-      return {
-        id: r.id,
-        orgId: r.org_id,
-        counterpartyKind: r.counterparty_kind,
-        clientOrgId: r.client_org_id,
-        subprocessorId: r.subprocessor_id,
-        counterpartyName:
-          r.counterparty_kind === 'client'
-            ? (orgs.get(r.client_org_id ?? '') ?? '')
-            : (spNames.get(r.subprocessor_id ?? '') ?? ''),
-        version: r.version,
-        signedOn: r.signed_on,
-        parties: r.parties,
-        document:
-          doc === undefined ? undefined : { id: doc.id, filename: doc.filename, sizeBytes: doc.size_bytes },
-        createdAt: r.created_at,
-        updatedAt: r.updated_at,
-      };
-    });
-  }
-
-  async function counterpartyOptions(actor: Actor): Promise<CounterpartyOption[]> {
-    const clients =
-      actor.orgKind === 'operator'
-        ? (await createOrgsRepository(db).list())
-            .filter((o) => o.kind === 'tenant')
-            .map((o): CounterpartyOption => ({ value: `client:${o.id}`, kind: 'client', name: o.name }))
-        : [];
-    const sps = (await createRegisterRepository(db).listSubprocessors(scopeOf(actor))).map(
-      (s): CounterpartyOption => ({ value: `subprocessor:${s.id}`, kind: 'subprocessor', name: s.name }),
-    );
-    return [...clients, ...sps];
-  }
+  const { db, clock, keyring, audit, orgs } = deps;
 
   async function getHeld(actor: Actor, id: string): Promise<AgreementView> {
     const row = await createRegisterRepository(db).findAgreement(scopeOf(actor), id);
     if (row === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'agreement not found' });
-    const [view] = await toViews([row]);
+    const [view] = await toViews(db, orgs, [row]);
     if (view === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'agreement not found' });
     return view;
   }
 
   return {
-    /** The agreements the actor's org keeps, and those kept with it as a client. */
+    /** The agreements the actor's org keeps, those kept with it as a client, and who keeps those. */
     async listAgreements(input: {
       actor: Actor;
-    }): Promise<{ held: AgreementView[]; withUs: AgreementView[] }> {
-      assertCan(input.actor, viewerRoles);
+    }): Promise<{ held: AgreementView[]; withUs: AgreementView[]; operatorName: string }> {
+      assertCan(input.actor, 'register.read');
       const repo = createRegisterRepository(db);
       return {
-        held: await toViews(await repo.listAgreements(scopeOf(input.actor))),
-        withUs: await toViews(await repo.listForClient(scopeOf(input.actor))),
+        held: await toViews(db, orgs, await repo.listAgreements(scopeOf(input.actor))),
+        withUs: await toViews(db, orgs, await repo.listForClient(scopeOf(input.actor))),
+        operatorName: (await orgs.findPublic(undefined))?.name ?? '',
       };
     },
 
     async getAgreement(input: { actor: Actor; id: string }): Promise<AgreementView> {
-      assertCan(input.actor, viewerRoles);
+      assertCan(input.actor, 'register.read');
       return getHeld(input.actor, input.id);
     },
 
     async counterpartyOptions(input: { actor: Actor }): Promise<CounterpartyOption[]> {
-      assertCan(input.actor, editorRoles);
-      return counterpartyOptions(input.actor);
+      assertCan(input.actor, 'register.edit');
+      return counterpartyOptions(db, orgs, input.actor);
     },
 
     /** Records an agreement with a client (operator only) or one of the org's sub-processors. */
@@ -162,10 +174,12 @@ export function createAgreementsService(deps: AgreementsDeps) {
       values: NewAgreementInput;
       document?: UploadedDocument | undefined;
     }): Promise<AgreementView> {
-      assertCan(input.actor, editorRoles);
+      assertCan(input.actor, 'register.edit');
       const v = parseOrThrow(newAgreementInput, input.values);
       if (input.document !== undefined) validateDocument(input.document, 'document');
-      const option = (await counterpartyOptions(input.actor)).find((o) => o.value === v.counterparty);
+      const option = (await counterpartyOptions(db, orgs, input.actor)).find(
+        (o) => o.value === v.counterparty,
+      );
       if (option === undefined) {
         throw new AppError('ERR_VALIDATION', {
           message: 'unknown counterparty',
@@ -193,7 +207,7 @@ export function createAgreementsService(deps: AgreementsDeps) {
           created_at: now,
           updated_at: now,
         });
-        await appendAudit(trx, clock, {
+        await audit.append(trx, {
           actor: input.actor,
           action: 'register.agreement.create',
           target: { type: 'processor_agreement', id },
@@ -213,7 +227,7 @@ export function createAgreementsService(deps: AgreementsDeps) {
       values: AgreementInput;
       document?: UploadedDocument | undefined;
     }): Promise<AgreementView> {
-      assertCan(input.actor, editorRoles);
+      assertCan(input.actor, 'register.edit');
       await getHeld(input.actor, input.id);
       const v = parseOrThrow(agreementInput, input.values);
       if (input.document !== undefined) validateDocument(input.document, 'document');
@@ -229,7 +243,7 @@ export function createAgreementsService(deps: AgreementsDeps) {
           updated_at: clock.now().toISOString(),
           ...(documentId === undefined ? {} : { document_id: documentId }),
         });
-        await appendAudit(trx, clock, {
+        await audit.append(trx, {
           actor: input.actor,
           action: 'register.agreement.update',
           target: { type: 'processor_agreement', id: input.id },
@@ -244,13 +258,13 @@ export function createAgreementsService(deps: AgreementsDeps) {
 
     /** The document of an agreement the org keeps or is the client of; the read is audited. */
     async readAgreementDocument(input: { actor: Actor; id: string }): Promise<StoredDocument> {
-      assertCan(input.actor, viewerRoles);
+      assertCan(input.actor, 'register.read');
       const row = await createRegisterRepository(db).findVisibleAgreement(scopeOf(input.actor), input.id);
       if (row?.document_id === null || row === undefined) {
         throw new AppError('ERR_NOT_FOUND', { message: 'agreement document not found' });
       }
       const doc = await readDocument(db, keyring, row.org_id, row.document_id);
-      await appendAudit(db, clock, {
+      await audit.append(db, {
         actor: input.actor,
         action: 'register.agreement.document.read',
         target: { type: 'processor_agreement', id: row.id },

@@ -22,13 +22,13 @@ interface MapEdge {
   readonly to: string;
 }
 
-export interface DataMap {
+interface DataMap {
   readonly columns: readonly (readonly MapNode[])[];
   readonly edges: readonly MapEdge[];
 }
 
 /** The nodes and edges of the map (pure; tested without rendering). */
-export function buildDataMap(snapshot: RegisterSnapshot, t: Translate, locale: Locale): DataMap {
+function buildDataMap(snapshot: RegisterSnapshot, t: Translate, locale: Locale): DataMap {
   const categories = snapshot.categories.map(
     (c): MapNode => ({ id: `c:${c.category}`, text: label(t, 'category', c.category), kind: 'category' }),
   );

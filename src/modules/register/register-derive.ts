@@ -51,47 +51,50 @@ export interface DerivedActivity {
   readonly fields: readonly string[];
 }
 
+/** The distinct values `pick` gives over `fields`, in the catalogue's `order`. */
+function distinct<T extends string>(
+  fields: readonly CatalogueField[],
+  pick: (f: CatalogueField) => T | readonly T[],
+  order: readonly string[],
+): T[] {
+  return ordered(
+    fields.flatMap((f) => pick(f)),
+    order,
+  );
+}
+
+/** The catalogue's fields grouped by `keysOf` (a field can serve several purposes), in `order`. */
+function groupedBy<K extends string>(
+  catalogue: readonly CatalogueField[],
+  keysOf: (f: CatalogueField) => readonly K[],
+  order: readonly string[],
+): [K, CatalogueField[]][] {
+  const groups = new Map<K, CatalogueField[]>();
+  for (const field of catalogue) {
+    for (const key of keysOf(field)) groups.set(key, [...(groups.get(key) ?? []), field]);
+  }
+  return ordered(groups.keys(), order).map((key) => [key, groups.get(key) ?? []]);
+}
+
 /** What a group of fields says about subjects, legal bases, retention and protection, in canonical order. */
 function commonFacts(fields: readonly CatalogueField[]) {
   return {
-    subjects: ordered(
-      fields.map((f) => f.subjects),
-      dataSubjectCategories,
-    ),
-    legalBases: ordered(
-      fields.map((f) => f.legalBasis),
-      legalBases,
-    ),
-    retention: ordered(
-      fields.map((f) => f.retention),
-      retentionPolicies,
-    ),
-    protections: ordered(
-      fields.map((f) => f.protection),
-      protectionOrder,
-    ),
+    subjects: distinct(fields, (f) => f.subjects, dataSubjectCategories),
+    legalBases: distinct(fields, (f) => f.legalBasis, legalBases),
+    retention: distinct(fields, (f) => f.retention, retentionPolicies),
+    protections: distinct(fields, (f) => f.protection, protectionOrder),
   };
 }
 
 /** One activity per purpose that at least one catalogue field serves, in the catalogue's order. */
 export function deriveActivities(catalogue: readonly CatalogueField[]): DerivedActivity[] {
-  const byPurpose = new Map<Purpose, CatalogueField[]>();
-  for (const field of catalogue) {
-    for (const p of field.purposes) byPurpose.set(p, [...(byPurpose.get(p) ?? []), field]);
-  }
-  return ordered(byPurpose.keys(), purposes).map((purpose) => {
-    const fields = byPurpose.get(purpose) ?? [];
-    return {
-      purpose,
-      categories: ordered(
-        fields.map((f) => f.category),
-        dataCategories,
-      ),
-      ...commonFacts(fields),
-      readRoles: [...new Set(fields.flatMap((f) => f.readRoles))].sort(),
-      fields: fields.map((f) => `${f.table}.${f.column}`).sort(),
-    };
-  });
+  return groupedBy(catalogue, (f) => f.purposes, purposes).map(([purpose, fields]) => ({
+    purpose,
+    categories: distinct(fields, (f) => f.category, dataCategories),
+    ...commonFacts(fields),
+    readRoles: [...new Set(fields.flatMap((f) => f.readRoles))].sort(),
+    fields: fields.map((f) => `${f.table}.${f.column}`).sort(),
+  }));
 }
 
 export interface DerivedCategory {
@@ -105,36 +108,20 @@ export interface DerivedCategory {
 
 /** Every data category the catalogue holds, with what it is used for and how long it is kept. */
 export function deriveCategories(catalogue: readonly CatalogueField[]): DerivedCategory[] {
-  const byCategory = new Map<DataCategory, CatalogueField[]>();
-  for (const field of catalogue) {
-    byCategory.set(field.category, [...(byCategory.get(field.category) ?? []), field]);
-  }
-  return ordered(byCategory.keys(), dataCategories).map((category) => {
-    const fields = byCategory.get(category) ?? [];
-    return {
-      category,
-      purposes: ordered(
-        fields.flatMap((f) => f.purposes),
-        purposes,
-      ),
-      ...commonFacts(fields),
-    };
-  });
+  return groupedBy(catalogue, (f) => [f.category], dataCategories).map(([category, fields]) => ({
+    category,
+    purposes: distinct(fields, (f) => f.purposes, purposes),
+    ...commonFacts(fields),
+  }));
 }
 
 /** Retention policies and protections in use, for the statement's retention and security parts. */
 export function usedRetentionPolicies(catalogue: readonly CatalogueField[]): RetentionPolicyId[] {
-  return ordered(
-    catalogue.map((f) => f.retention),
-    retentionPolicies,
-  );
+  return distinct(catalogue, (f) => f.retention, retentionPolicies);
 }
 
 export function usedProtections(catalogue: readonly CatalogueField[]): Protection[] {
-  return ordered(
-    catalogue.map((f) => f.protection),
-    protectionOrder,
-  );
+  return distinct(catalogue, (f) => f.protection, protectionOrder);
 }
 
 /** The European Economic Area: the EU member states plus Iceland, Liechtenstein and Norway. */
@@ -172,7 +159,7 @@ export const eeaCountries: readonly string[] = [
 ];
 
 /** Countries outside the EEA offered in the sub-processor form (common hosting locations). */
-export const otherCountries: readonly string[] = [
+const otherCountries: readonly string[] = [
   'AU',
   'BR',
   'CA',
@@ -205,4 +192,13 @@ export function countryName(country: string, locale: string): string {
   } catch {
     return country;
   }
+}
+
+/** A sub-processor's place: "Amsterdam, Nederland", or the country alone. */
+export function placeName(
+  s: { readonly location: string; readonly country: string },
+  locale: string,
+): string {
+  const country = countryName(s.country, locale);
+  return s.location === '' ? country : `${s.location}, ${country}`;
 }

@@ -33,7 +33,7 @@ const location = (id: string): FieldLocation => ({
 });
 
 /** A file name safe for a Content-Disposition header and a page: no path, no control characters. */
-export function safeFilename(name: string): string {
+function safeFilename(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
   const cleaned = base
     .replace(/[^\p{L}\p{N} ._()-]/gu, '_')

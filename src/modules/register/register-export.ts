@@ -9,7 +9,7 @@ import { countryName } from './register-derive.js';
 import { joinList, label, type RetentionValues } from './register-labels.js';
 import type { ProcessingActivity, RegisterSnapshot } from './register-service.js';
 
-export const csvColumns = [
+const csvColumns = [
   'register.activity.name',
   'register.activity.purpose',
   'register.activity.legalBasis',

@@ -14,7 +14,7 @@ import {
 } from '../../shared/catalogue.js';
 import { isMessageKey } from '../../shared/i18n/messages.js';
 import { joinList, labelKey } from './register-labels.js';
-import { channels } from './register-service.js';
+import { channels } from './register-settings.js';
 
 describe('labels of catalogue ids', () => {
   const lists: [Parameters<typeof labelKey>[0], readonly string[]][] = [

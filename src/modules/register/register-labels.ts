@@ -3,6 +3,7 @@
  * retention policy to the catalogue before its label exists here: the page then shows the id
  * (never breaks), and `register-labels.test.ts` fails until both languages have a label.
  */
+import type { Config } from '../../config/env.js';
 import { isMessageKey, type MessageValues, type Translate } from '../../shared/i18n/messages.js';
 
 export type LabelKind =
@@ -39,4 +40,15 @@ export interface RetentionValues extends MessageValues {
   truncateDays: number;
   deleteDays: number;
   sessionHours: number;
+}
+
+/** The configured log periods that the retention labels and the statement name. */
+export function retentionValuesOf(
+  config: Pick<Config, 'accessLog' | 'sessionAbsoluteHours'>,
+): RetentionValues {
+  return {
+    truncateDays: config.accessLog.truncateIpAfterDays,
+    deleteDays: config.accessLog.deleteAfterDays,
+    sessionHours: config.sessionAbsoluteHours,
+  };
 }

@@ -31,7 +31,8 @@ const documentMetaColumns = [
   'uploaded_at',
 ] as const;
 
-export function createRegisterRepository(db: Kysely<DB>) {
+/** The org's published details and its completion of the derived activities. */
+function settingsQueries(db: Kysely<DB>) {
   return {
     findSettings(scope: OrgScope): Promise<SettingsRow | undefined> {
       return db
@@ -66,7 +67,12 @@ export function createRegisterRepository(db: Kysely<DB>) {
         .onConflict((oc) => oc.columns(['org_id', 'purpose']).doUpdateSet(changes))
         .execute();
     },
+  };
+}
 
+/** Sub-processors. */
+function subprocessorQueries(db: Kysely<DB>) {
+  return {
     listSubprocessors(scope: OrgScope): Promise<SubprocessorRow[]> {
       return db
         .selectFrom('subprocessors')
@@ -102,7 +108,12 @@ export function createRegisterRepository(db: Kysely<DB>) {
         .where('id', '=', id)
         .execute();
     },
+  };
+}
 
+/** Processor agreements: those an org keeps, and those kept with it as a client. */
+function agreementQueries(db: Kysely<DB>) {
+  return {
     listAgreements(scope: OrgScope): Promise<AgreementRow[]> {
       return db
         .selectFrom('processor_agreements')
@@ -168,7 +179,12 @@ export function createRegisterRepository(db: Kysely<DB>) {
         .where('id', '=', id)
         .execute();
     },
+  };
+}
 
+/** Agreement documents (sealed; the list reads names and sizes only). */
+function documentQueries(db: Kysely<DB>) {
+  return {
     async insertDocument(row: DocumentRow): Promise<void> {
       await db.insertInto('register_documents').values(row).execute();
     },
@@ -195,4 +211,11 @@ export function createRegisterRepository(db: Kysely<DB>) {
   };
 }
 
-export type RegisterRepository = ReturnType<typeof createRegisterRepository>;
+export function createRegisterRepository(db: Kysely<DB>) {
+  return {
+    ...settingsQueries(db),
+    ...subprocessorQueries(db),
+    ...agreementQueries(db),
+    ...documentQueries(db),
+  };
+}

@@ -14,8 +14,7 @@ import { createMailSink, type MailSink } from '../mail/mail-sink.js';
 import type { Org } from '../orgs/orgs-repository.js';
 import { deriveActivities } from './register-derive.js';
 import { csvSafe, registerCsv, registerJson } from './register-export.js';
-import { label } from './register-labels.js';
-import { retentionValuesOf } from './register-routes.js';
+import { label, retentionValuesOf } from './register-labels.js';
 
 const clock = createFixedClock('2030-03-04T09:00:00.000Z');
 
@@ -126,7 +125,7 @@ describe('the processing register', () => {
     const expected = deriveActivities(fieldCatalogue().fields);
     for (const locale of ['nl', 'en'] as const) {
       const t = translator(locale);
-      const csv = registerCsv(snapshot, t, locale, retentionValuesOf(kluis));
+      const csv = registerCsv(snapshot, t, locale, retentionValuesOf(kluis.config));
       const rows = parse(csv, { bom: true }) as string[][];
       expect(rows.length).toBe(expected.length + 1);
       for (const [i, activity] of expected.entries()) {
@@ -139,7 +138,13 @@ describe('the processing register', () => {
       // The US sub-processor is a recipient and a transfer outside the EEA.
       expect(rows[1]?.[5]).toContain('Cloudy Inc.');
       expect(rows[1]?.[6]).toContain('Cloudy Inc.');
-      const json = registerJson(snapshot, t, locale, retentionValuesOf(kluis), clock.now().toISOString()) as {
+      const json = registerJson(
+        snapshot,
+        t,
+        locale,
+        retentionValuesOf(kluis.config),
+        clock.now().toISOString(),
+      ) as {
         activities: { id: string; transfersOutsideEea: { subprocessors: { name: string }[] } }[];
       };
       expect(json.activities.map((a) => a.id)).toEqual(expected.map((a) => a.purpose));

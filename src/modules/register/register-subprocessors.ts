@@ -1,9 +1,7 @@
 /**
  * Sub-processors (P14): who, which service, where (EEA or not), which data categories, the
- * processor agreement on file, active or ended. When the OPERATOR adds one or changes what the
- * public sees, every tenant's owners, admins and privacy officers get an email, queued in the
- * same transaction as the change (no change without its announcement, no announcement of a
- * change that did not happen).
+ * processor agreement on file, active or ended. The operator's additions and changes the public
+ * sees are announced to its tenants (register-announce.ts) in the same transaction as the change.
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -11,29 +9,20 @@ import { z } from 'zod';
 import type { Config } from '../../config/env.js';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
-import { type Actor, type Role, scopeOf } from '../../shared/actor.js';
+import { type Actor, scopeOf } from '../../shared/actor.js';
 import { type DataCategory, dataCategories } from '../../shared/catalogue.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
-import { t } from '../../shared/i18n/messages.js';
-import type { UsersService } from '../auth/auth-users.js';
-import { enqueueMail } from '../mail/mail-service.js';
-import { createOrgsRepository } from '../orgs/orgs-repository.js';
-import { appendAudit } from '../security/audit-chain.js';
-import { assertCan, editorRoles as editors, viewerRoles as viewers } from './register-access.js';
-import { countryCodes, countryName, isInEea } from './register-derive.js';
+import { assertCan } from '../../shared/permissions.js';
+import type { KluisServices } from '../module.js';
+import { queueAnnouncements, tenantRecipients, type UserDirectory } from './register-announce.js';
+import { countryCodes, isInEea } from './register-derive.js';
 import { storeDocument, type UploadedDocument, validateDocument } from './register-documents.js';
-import { joinList, label } from './register-labels.js';
+import type { OrgDirectory, OrgInfo } from './register-orgs.js';
 import { type AgreementRow, createRegisterRepository, type SubprocessorRow } from './register-repository.js';
 import type { SubprocessorStatus } from './register-schema.js';
-import type { OrgInfo, RegisterSettings } from './register-service.js';
-
-/** Staff of an org, as the auth service lists them. */
-export type UserDirectory = Pick<UsersService, 'listUsers'>;
-
-/** Roles that receive sub-processor announcements in each tenant org. */
-export const announcedToRoles: readonly Role[] = ['owner', 'admin', 'privacy_officer'];
+import type { RegisterSettings } from './register-settings.js';
 
 export interface AgreementSummary {
   readonly id: string;
@@ -58,7 +47,8 @@ export interface Subprocessor {
   readonly agreement: AgreementSummary | undefined;
 }
 
-const isoDate = z.iso.date({ message: 'register.field.invalidDate' });
+/** A date as a date input sends it (YYYY-MM-DD). */
+export const isoDate = z.iso.date({ message: 'register.field.invalidDate' });
 
 export const subprocessorInput = z
   .object({
@@ -129,24 +119,53 @@ function publicShape(
   return JSON.stringify([s.name, s.service, s.location, s.country, s.status, [...s.dataCategories].sort()]);
 }
 
-interface Recipient {
-  readonly orgId: string;
-  readonly email: string;
-  readonly name: string;
-}
-
 export interface SubprocessorsDeps {
   db: Kysely<DB>;
   clock: Clock;
   keyring: Pick<Keyring, 'encryptForOrg' | 'encryptForSubject'>;
   config: Pick<Config, 'publicOrigin'>;
   users: UserDirectory;
-  orgInfo(orgId: string): Promise<OrgInfo>;
+  audit: Pick<KluisServices['audit'], 'append'>;
+  orgs: OrgDirectory;
   settingsOf(org: OrgInfo): Promise<RegisterSettings>;
 }
 
+type Validated = z.output<typeof subprocessorInput>;
+
+interface SaveInput {
+  actor: Actor;
+  id?: string;
+  values: SubprocessorInput;
+  document?: UploadedDocument | undefined;
+}
+
+export interface SavedSubprocessor {
+  readonly subprocessor: Subprocessor;
+  /** How many announcements were queued (0 for a tenant's own or an unseen change). */
+  readonly announced: number;
+}
+
+/** The form's fields, checked; a document needs the agreement version it belongs to. */
+function validated(input: SaveInput): Validated {
+  const v = parseOrThrow(subprocessorInput, input.values);
+  if (input.document !== undefined) {
+    validateDocument(input.document, 'document');
+    if (v.agreementVersion === '') {
+      throw new AppError('ERR_VALIDATION', {
+        message: 'a document needs an agreement version',
+        fields: { agreementVersion: 'field.required' },
+      });
+    }
+  }
+  return v;
+}
+
+function missing(): never {
+  throw new AppError('ERR_NOT_FOUND', { message: 'sub-processor not found' });
+}
+
 export function createSubprocessorsService(deps: SubprocessorsDeps) {
-  const { db, clock, keyring, config, users } = deps;
+  const { db, clock, keyring, audit } = deps;
 
   async function listOf(orgId: string): Promise<Subprocessor[]> {
     const repo = createRegisterRepository(db);
@@ -157,111 +176,23 @@ export function createSubprocessorsService(deps: SubprocessorsDeps) {
     return rows.map((r) => toSubprocessor(r, agreements));
   }
 
-  /** Owners, admins and privacy officers of every tenant org (read before the write transaction). */
-  async function tenantRecipients(): Promise<Recipient[]> {
-    const tenants = (await createOrgsRepository(db).list()).filter((o) => o.kind === 'tenant');
-    const out: Recipient[] = [];
-    for (const tenant of tenants) {
-      const actor: Actor = {
-        kind: 'system',
-        orgId: tenant.id,
-        orgKind: 'tenant',
-        reason: 'register.subprocessor.announce',
-        roles: [],
-      };
-      for (let offset = 0; ; offset += 500) {
-        const page = await users.listUsers({ actor, limit: 500, offset });
-        for (const u of page) {
-          if (!u.disabled && u.roles.some((r) => announcedToRoles.includes(r))) {
-            out.push({ orgId: tenant.id, email: u.email, name: u.displayName });
-          }
-        }
-        if (page.length < 500) break;
-      }
-    }
-    return out;
-  }
-
-  async function announce(
-    trx: Kysely<DB>,
-    operator: OrgInfo,
-    orgName: string,
-    recipients: readonly Recipient[],
-    s: Subprocessor,
-    isNew: boolean,
-  ): Promise<number> {
-    // Announcements go out in Dutch with the English text below it: the recipient's language is
-    // not known to this module (see the report of issue 4).
-    const paragraphs = (['nl', 'en'] as const).flatMap((locale) => {
-      const tr = (key: Parameters<typeof t>[1], values?: Parameters<typeof t>[2]) => t(locale, key, values);
-      const values = {
-        org: orgName,
-        name: s.name,
-        service: s.service,
-        location:
-          s.location === ''
-            ? countryName(s.country, locale)
-            : `${s.location}, ${countryName(s.country, locale)}`,
-        eea: tr(s.inEea ? 'register.sp.inEea' : 'register.sp.outsideEea'),
-        status: tr(s.status === 'active' ? 'register.sp.status.active' : 'register.sp.status.ended'),
-        categories:
-          s.dataCategories.length === 0
-            ? tr('register.activity.none')
-            : joinList(
-                locale,
-                s.dataCategories.map((c) => label((k, v) => t(locale, k, v), 'category', c)),
-              ),
-      };
-      return [
-        tr(isNew ? 'register.sp.notify.bodyNew' : 'register.sp.notify.bodyChanged', values),
-        tr('register.sp.notify.why', { org: orgName }),
-      ];
-    });
-    const subjectName = s.name.length > 80 ? `${s.name.slice(0, 79)}…` : s.name;
-    const subjectOrg = orgName.length > 60 ? `${orgName.slice(0, 59)}…` : orgName;
-    for (const r of recipients) {
-      await enqueueMail(trx, clock, keyring, {
-        orgId: operator.id,
-        to: r.email,
-        template: 'notification',
-        locale: 'nl',
-        vars: {
-          subject: t('nl', isNew ? 'register.sp.notify.subjectNew' : 'register.sp.notify.subjectChanged', {
-            org: subjectOrg,
-            name: subjectName,
-          }),
-          recipientName: r.name.slice(0, 200),
-          body: paragraphs.join('\n\n'),
-          actionUrl: `${config.publicOrigin}/subprocessors`,
-          actionLabel: t('nl', 'register.sp.notify.action'),
-        },
-      });
-    }
-    return recipients.length;
-  }
-
   /** Creates or updates the agreement on file for a sub-processor from the form's fields. */
   async function recordAgreement(
     trx: Kysely<DB>,
-    org: OrgInfo,
-    orgName: string,
-    sp: { id: string; name: string },
-    version: string,
-    signedOn: string,
-    document: UploadedDocument | undefined,
+    o: { org: OrgInfo; orgName: string; id: string; v: Validated; document: UploadedDocument | undefined },
   ): Promise<void> {
     const repo = createRegisterRepository(trx);
-    const scope = { orgId: org.id };
+    const scope = { orgId: o.org.id };
     const latest = toSubprocessor(
-      (await repo.findSubprocessor(scope, sp.id)) ?? missing(),
-      (await repo.listAgreements(scope)).filter((a) => a.subprocessor_id === sp.id),
+      (await repo.findSubprocessor(scope, o.id)) ?? missing(),
+      (await repo.listAgreements(scope)).filter((a) => a.subprocessor_id === o.id),
     ).agreement;
     const documentId =
-      document === undefined ? undefined : await storeDocument(trx, clock, keyring, org.id, document);
+      o.document === undefined ? undefined : await storeDocument(trx, clock, keyring, o.org.id, o.document);
     const now = clock.now().toISOString();
-    if (latest !== undefined && latest.version === version) {
+    if (latest !== undefined && latest.version === o.v.agreementVersion) {
       await repo.updateAgreement(scope, latest.id, {
-        signed_on: signedOn,
+        signed_on: o.v.agreementSignedOn,
         updated_at: now,
         ...(documentId === undefined ? {} : { document_id: documentId }),
       });
@@ -269,45 +200,28 @@ export function createSubprocessorsService(deps: SubprocessorsDeps) {
     }
     await repo.insertAgreement({
       id: randomUUID(),
-      org_id: org.id,
+      org_id: o.org.id,
       counterparty_kind: 'subprocessor',
       client_org_id: null,
-      subprocessor_id: sp.id,
-      version,
-      signed_on: signedOn,
-      parties: `${orgName}; ${sp.name}`,
+      subprocessor_id: o.id,
+      version: o.v.agreementVersion,
+      signed_on: o.v.agreementSignedOn,
+      parties: `${o.orgName}; ${o.v.name}`,
       document_id: documentId ?? null,
       created_at: now,
       updated_at: now,
     });
   }
 
-  async function save(input: {
-    actor: Actor;
-    id?: string;
-    values: SubprocessorInput;
-    document?: UploadedDocument | undefined;
-  }): Promise<{ subprocessor: Subprocessor; announced: number }> {
-    assertCan(input.actor, editors);
-    const v = parseOrThrow(subprocessorInput, input.values);
-    if (input.document !== undefined) {
-      validateDocument(input.document, 'document');
-      if (v.agreementVersion === '') {
-        throw new AppError('ERR_VALIDATION', {
-          message: 'a document needs an agreement version',
-          fields: { agreementVersion: 'field.required' },
-        });
-      }
-    }
+  async function save(input: SaveInput): Promise<SavedSubprocessor> {
+    assertCan(input.actor, 'register.edit');
+    const v = validated(input);
     const scope = scopeOf(input.actor);
-    const org = await deps.orgInfo(input.actor.orgId);
+    const org = await deps.orgs.get(input.actor.orgId);
     const before =
       input.id === undefined
         ? undefined
-        : await createRegisterRepository(db).findSubprocessor(scope, input.id);
-    if (input.id !== undefined && before === undefined) {
-      throw new AppError('ERR_NOT_FOUND', { message: 'sub-processor not found' });
-    }
+        : ((await createRegisterRepository(db).findSubprocessor(scope, input.id)) ?? missing());
     const publicChange =
       before === undefined ||
       publicShape({ ...before, dataCategories: categoryList.parse(JSON.parse(before.data_categories)) }) !==
@@ -315,7 +229,8 @@ export function createSubprocessorsService(deps: SubprocessorsDeps) {
     // Read everything else before the write transaction (SQLite has one connection, which the
     // transaction holds: a read through `db` inside it would wait forever).
     const orgName = (await deps.settingsOf(org)).name;
-    const recipients = org.kind === 'operator' && publicChange ? await tenantRecipients() : [];
+    const recipients =
+      org.kind === 'operator' && publicChange ? await tenantRecipients(deps.orgs, deps.users) : [];
     const id = before?.id ?? randomUUID();
     const announced = await db.transaction().execute(async (trx) => {
       const repo = createRegisterRepository(trx);
@@ -333,24 +248,20 @@ export function createSubprocessorsService(deps: SubprocessorsDeps) {
         await repo.insertSubprocessor({ ...row, id, org_id: org.id, created_at: now });
       else await repo.updateSubprocessor(scope, id, row);
       if (v.agreementVersion !== '') {
-        await recordAgreement(
-          trx,
-          org,
-          orgName,
-          { id, name: v.name },
-          v.agreementVersion,
-          v.agreementSignedOn,
-          input.document,
-        );
+        await recordAgreement(trx, { org, orgName, id, v, document: input.document });
       }
-      const saved = await repo.findSubprocessor(scope, id);
-      const agreements = await repo.listAgreements(scope);
-      const sp = toSubprocessor(saved ?? missing(), agreements);
+      const subprocessor = toSubprocessor(
+        (await repo.findSubprocessor(scope, id)) ?? missing(),
+        await repo.listAgreements(scope),
+      );
+      const isNew = before === undefined;
       const count =
-        recipients.length === 0 ? 0 : await announce(trx, org, orgName, recipients, sp, before === undefined);
-      await appendAudit(trx, clock, {
+        recipients.length === 0
+          ? 0
+          : await queueAnnouncements(trx, deps, { operator: org, orgName, recipients, subprocessor, isNew });
+      await audit.append(trx, {
         actor: input.actor,
-        action: before === undefined ? 'register.subprocessor.create' : 'register.subprocessor.update',
+        action: isNew ? 'register.subprocessor.create' : 'register.subprocessor.update',
         target: { type: 'subprocessor', id },
         meta: { announced: count, publicChange, document: input.document !== undefined },
       });
@@ -365,33 +276,22 @@ export function createSubprocessorsService(deps: SubprocessorsDeps) {
     listOf,
     useCases: {
       async listSubprocessors(input: { actor: Actor }): Promise<Subprocessor[]> {
-        assertCan(input.actor, viewers);
+        assertCan(input.actor, 'register.read');
         return listOf(input.actor.orgId);
       },
 
       async getSubprocessor(input: { actor: Actor; id: string }): Promise<Subprocessor> {
-        assertCan(input.actor, viewers);
-        const found = (await listOf(input.actor.orgId)).find((s) => s.id === input.id);
-        if (found === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'sub-processor not found' });
-        return found;
+        assertCan(input.actor, 'register.read');
+        return (await listOf(input.actor.orgId)).find((s) => s.id === input.id) ?? missing();
       },
 
       /** Registers a sub-processor; the operator's tenants are told by email. */
-      createSubprocessor(input: {
-        actor: Actor;
-        values: SubprocessorInput;
-        document?: UploadedDocument | undefined;
-      }): Promise<{ subprocessor: Subprocessor; announced: number }> {
+      createSubprocessor(input: Omit<SaveInput, 'id'>): Promise<SavedSubprocessor> {
         return save(input);
       },
 
       /** Changes a sub-processor; a change the public sees is announced to the operator's tenants. */
-      updateSubprocessor(input: {
-        actor: Actor;
-        id: string;
-        values: SubprocessorInput;
-        document?: UploadedDocument | undefined;
-      }): Promise<{ subprocessor: Subprocessor; announced: number }> {
+      updateSubprocessor(input: SaveInput & { id: string }): Promise<SavedSubprocessor> {
         return save(input);
       },
 
@@ -401,8 +301,4 @@ export function createSubprocessorsService(deps: SubprocessorsDeps) {
       },
     },
   };
-}
-
-function missing(): never {
-  throw new AppError('ERR_NOT_FOUND', { message: 'sub-processor not found' });
 }

@@ -24,8 +24,10 @@ export const statementModule = defineModule({
   catalogue: statementFields,
   messages: { nl: statementNl, en: statementEn },
   provides: ['statement'],
-  needs: ['register'],
-  services: (deps) => ({ statement: createStatementService(deps) }),
+  needs: ['register', 'audit'],
+  services: ({ db, clock, config, register, audit }) => ({
+    statement: createStatementService({ db, clock, config, register, audit }),
+  }),
   navigation: [
     { href: '/staff/statement', label: 'statement.nav', order: 110, permission: 'statement.read' },
   ],

@@ -3,11 +3,15 @@
  * (fictional) Dutch sub-processors, and version 1 of the privacy statement, published. Runs only
  * while the operator has no published statement, so a restart changes nothing.
  */
-import type { Kluis } from '../../kluis.js';
+import type { Config } from '../../config/env.js';
 import type { Actor } from '../../shared/actor.js';
-import type { Org } from '../orgs/orgs-repository.js';
+import type { KluisServices } from '../module.js';
+import type { OrgInfo } from '../register/index.js';
 
-export async function seedStatementDemo(kluis: Kluis, operator: Org): Promise<string[]> {
+export async function seedStatementDemo(
+  kluis: { services: Pick<KluisServices, 'register' | 'statement'>; config: Pick<Config, 'publicOrigin'> },
+  operator: Pick<OrgInfo, 'id' | 'kind'>,
+): Promise<string[]> {
   const statement = kluis.services.statement;
   if ((await statement.listVersions(operator.id)).length > 0) return [];
   const actor: Actor = {

@@ -8,9 +8,14 @@
 import { createHash } from 'node:crypto';
 import { escapeMarkdown as esc, markdownLink } from '../../shared/html/markdown.js';
 import { type Locale, translator } from '../../shared/i18n/messages.js';
-import { countryName } from '../register/register-derive.js';
-import { joinList, label, type RetentionValues } from '../register/register-labels.js';
-import type { RegisterSnapshot } from '../register/register-service.js';
+import {
+  joinList,
+  label,
+  placeName,
+  publicPath,
+  type RegisterSnapshot,
+  type RetentionValues,
+} from '../register/index.js';
 import { type StatementTexts, statementTextsEn, statementTextsNl } from './statement-texts.js';
 
 export const sectionIds = ['intro', 'clients', 'security', 'closing'] as const;
@@ -18,7 +23,7 @@ export type SectionId = (typeof sectionIds)[number];
 
 export type StatementSections = Readonly<Record<SectionId, Readonly<Record<Locale, string>>>>;
 
-export const AUTHORITY_URL = 'https://autoriteitpersoonsgegevens.nl';
+const AUTHORITY_URL = 'https://autoriteitpersoonsgegevens.nl';
 
 export interface StatementInput {
   readonly snapshot: RegisterSnapshot;
@@ -35,16 +40,6 @@ export interface GeneratedStatement {
 }
 
 const texts: Record<Locale, StatementTexts> = { nl: statementTextsNl, en: statementTextsEn };
-
-/** The path prefix of an org's public pages: '' for the operator, `/o/<slug>` for a tenant. */
-export function publicBase(org: { kind: string; slug: string }): string {
-  return org.kind === 'operator' ? '' : `/o/${encodeURIComponent(org.slug)}`;
-}
-
-/** A public page of the org in `locale` (`/en` prefix for English). */
-export function publicPath(org: { kind: string; slug: string }, locale: Locale, page: string): string {
-  return `${locale === 'en' ? '/en' : ''}${publicBase(org)}${page}`;
-}
 
 /** The defaults of the privacy officer's sections, for an org that has not written its own. */
 export function defaultSections(snapshot: Pick<RegisterSnapshot, 'org' | 'settings'>): StatementSections {
@@ -74,8 +69,20 @@ function list(items: readonly string[]): string {
   return items.map((i) => `- ${i}`).join('\n');
 }
 
+/** How to reach the organisation: the lines of the details it filled in. */
+function contactLines(x: StatementTexts, s: RegisterSnapshot['settings']): string[] {
+  const mail = (address: string) => markdownLink(address, `mailto:${address}`);
+  return [
+    s.contactAddress === '' ? '' : `${x.whoAddress}: ${esc(s.contactAddress)}`,
+    s.contactEmail === '' ? '' : `${x.whoEmail}: ${mail(s.contactEmail)}`,
+    s.phone === '' ? '' : `${x.whoPhone}: ${esc(s.phone)}`,
+    s.website === '' ? '' : `${x.whoWebsite}: ${markdownLink(s.website, s.website)}`,
+    s.privacyEmail === '' ? '' : `${x.whoPrivacy}: ${mail(s.privacyEmail)}`,
+  ].filter((line) => line !== '');
+}
+
 /** The statement in one language, as markdown. */
-export function generateMarkdown(input: StatementInput, locale: Locale): string {
+function generateMarkdown(input: StatementInput, locale: Locale): string {
   const { snapshot, sections, origin } = input;
   const x = texts[locale];
   const t = translator(locale);
@@ -88,15 +95,7 @@ export function generateMarkdown(input: StatementInput, locale: Locale): string 
   const purposeName = (p: string) => label(t, 'purpose', p);
   const url = (page: string) => `${origin}${publicPath(snapshot.org, locale, page)}`;
 
-  const who: string[] = [];
-  if (s.contactAddress !== '') who.push(`${x.whoAddress}: ${esc(s.contactAddress)}`);
-  if (s.contactEmail !== '')
-    who.push(`${x.whoEmail}: ${markdownLink(s.contactEmail, `mailto:${s.contactEmail}`)}`);
-  if (s.phone !== '') who.push(`${x.whoPhone}: ${esc(s.phone)}`);
-  if (s.website !== '') who.push(`${x.whoWebsite}: ${markdownLink(s.website, s.website)}`);
-  if (s.privacyEmail !== '') {
-    who.push(`${x.whoPrivacy}: ${markdownLink(s.privacyEmail, `mailto:${s.privacyEmail}`)}`);
-  }
+  const who = contactLines(x, s);
 
   const channelText = join(s.channels.map((c) => label(t, 'channel', c)));
   const dataItems = snapshot.categories.map((c) =>
@@ -148,11 +147,7 @@ export function generateMarkdown(input: StatementInput, locale: Locale): string 
     x.subprocessorItem({
       name: esc(p.name),
       service: esc(p.service),
-      location: esc(
-        p.location === ''
-          ? countryName(p.country, locale)
-          : `${p.location}, ${countryName(p.country, locale)}`,
-      ),
+      location: esc(placeName(p, locale)),
       eea: p.inEea ? x.inEea : x.outsideEea,
       categories: esc(
         p.dataCategories.length === 0 ? t('register.activity.none') : inlineCategories(p.dataCategories),
@@ -231,7 +226,7 @@ export function generateMarkdown(input: StatementInput, locale: Locale): string 
   return `${parts.filter((p) => p.trim() !== '').join('\n\n')}\n`;
 }
 
-export function hashStatement(markdown: Readonly<Record<Locale, string>>): string {
+function hashStatement(markdown: Readonly<Record<Locale, string>>): string {
   return createHash('sha256')
     .update('kluis/statement/v1\n')
     .update(markdown.nl)

@@ -85,5 +85,3 @@ export function createStatementRepository(db: Kysely<DB>) {
     },
   };
 }
-
-export type StatementRepository = ReturnType<typeof createStatementRepository>;

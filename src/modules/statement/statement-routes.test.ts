@@ -279,4 +279,40 @@ describe('register and statement over HTTP', () => {
     // The operator's archive is untouched.
     expect((await get('/privacy/versions')).body).not.toContain('Onze eerste versie');
   });
+
+  it('saves the organisation’s details from the form, one ticked channel or several, and shows a refused form again as typed', async () => {
+    expect((await post('/staff/register/settings', admin, { channels: 'email' })).statusCode).toBe(403);
+    const refused = await post('/staff/register/settings', tenantOfficer, {
+      contactEmail: 'geen-adres',
+      phone: '020 123 45 67',
+      channels: 'email',
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toContain('error-summary');
+    expect(refused.body).toContain('value="020 123 45 67"');
+    expect(refused.body).toMatch(/value="email" checked/);
+    expect(refused.body).not.toMatch(/value="phone" checked/);
+
+    const one = await post('/staff/register/settings', tenantOfficer, { channels: 'email' });
+    expect(one.statusCode).toBe(303);
+    const afterOne = await get('/staff/register/settings?done=saved', tenantOfficer);
+    expect(afterOne.body).toMatch(/value="email" checked/);
+    expect(afterOne.body).not.toMatch(/value="web_form" checked/);
+
+    const several = await app.inject({
+      method: 'POST',
+      url: '/staff/register/settings',
+      headers: { cookie: tenantOfficer.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams([
+        ['_csrf', tenantOfficer.csrfToken],
+        ['channels', 'phone'],
+        ['channels', 'api'],
+      ]).toString(),
+    });
+    expect(several.statusCode).toBe(303);
+    const afterSeveral = (await get('/staff/register/settings', tenantOfficer)).body;
+    expect(afterSeveral).toMatch(/value="phone" checked/);
+    expect(afterSeveral).toMatch(/value="api" checked/);
+    expect(afterSeveral).not.toMatch(/value="email" checked/);
+  });
 });

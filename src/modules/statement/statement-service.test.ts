@@ -142,9 +142,16 @@ describe('the privacy statement', () => {
       keyring: kluis.keyring,
       config: kluis.config,
       users: { listUsers: async () => [] },
+      audit: kluis.services.audit,
       fields: [...fieldCatalogue().fields, extra],
     });
-    const extended = createStatementService({ db: kluis.db, clock, config: kluis.config, register });
+    const extended = createStatementService({
+      db: kluis.db,
+      clock,
+      config: kluis.config,
+      register,
+      audit: kluis.services.audit,
+    });
     // Same database, same published version: only the catalogue differs.
     expect((await statement.getStatus({ actor: officer })).outOfDate).toBe(false);
     expect((await extended.getStatus({ actor: officer })).outOfDate).toBe(true);

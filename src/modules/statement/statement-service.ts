@@ -8,23 +8,24 @@
  * wording does. Versions are immutable (no update/delete here; triggers in the database).
  * "Out of date" means the hash of what would be generated now differs from the newest version's.
  */
-import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Config } from '../../config/env.js';
 import type { DB } from '../../db/schema.js';
 import { type Actor, scopeOf } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
-import { AppError } from '../../shared/errors.js';
-import { type SafeHtml, trustedHtml } from '../../shared/html/html.js';
+import type { SafeHtml } from '../../shared/html/html.js';
 import { renderMarkdown } from '../../shared/html/markdown.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
 import { type Locale, locales } from '../../shared/i18n/messages.js';
-import { createOrgsRepository } from '../orgs/orgs-repository.js';
-import { assertCan, editorRoles, viewerRoles } from '../register/register-access.js';
-import type { OrgInfo, RegisterService, RegisterSnapshot } from '../register/register-service.js';
-import { appendAudit } from '../security/audit-chain.js';
-import { diffStatements, type StatementDiff } from './statement-diff.js';
+import { assertCan } from '../../shared/permissions.js';
+import type { KluisServices } from '../module.js';
+import {
+  type OrgInfo,
+  type RegisterService,
+  type RegisterSnapshot,
+  retentionValuesOf,
+} from '../register/index.js';
 import {
   defaultSections,
   type GeneratedStatement,
@@ -33,47 +34,20 @@ import {
   type StatementSections,
   sectionIds,
 } from './statement-generate.js';
+import { createStatementRepository } from './statement-repository.js';
 import {
-  createStatementRepository,
-  type VersionRow,
-  type VersionSummaryRow,
-} from './statement-repository.js';
-
-export interface VersionSummary {
-  readonly number: number;
-  readonly publishedAt: string;
-  readonly changeSummary: Readonly<Record<Locale, string>>;
-  readonly sourceHash: string;
-}
-
-export interface PublishedVersion extends VersionSummary {
-  readonly markdown: Readonly<Record<Locale, string>>;
-  readonly html: Readonly<Record<Locale, SafeHtml>>;
-}
+  createVersionReader,
+  insertNextVersion,
+  renderForPublication,
+  toSummary,
+  type VersionSummary,
+} from './statement-versions.js';
 
 export interface StatementStatus {
   readonly latest: VersionSummary | undefined;
   /** True when nothing was published yet, or the generated statement differs from the newest version. */
   readonly outOfDate: boolean;
   readonly nextNumber: number;
-}
-
-function toSummary(row: VersionSummaryRow): VersionSummary {
-  return {
-    number: Number(row.number),
-    publishedAt: row.published_at,
-    changeSummary: { nl: row.change_summary_nl, en: row.change_summary_en },
-    sourceHash: row.source_hash,
-  };
-}
-
-function toVersion(row: VersionRow): PublishedVersion {
-  return {
-    ...toSummary(row),
-    markdown: { nl: row.markdown_nl, en: row.markdown_en },
-    // Stored at publication by renderMarkdown (raw HTML off, links checked): safe as stored.
-    html: { nl: trustedHtml(row.html_nl), en: trustedHtml(row.html_en) },
-  };
 }
 
 const sectionText = z.string().max(20_000, { message: 'field.tooLong' });
@@ -100,11 +74,12 @@ export interface StatementDeps {
   db: Kysely<DB>;
   clock: Clock;
   config: Pick<Config, 'publicOrigin' | 'accessLog' | 'sessionAbsoluteHours'>;
-  register: Pick<RegisterService, 'snapshotOf' | 'orgInfo'>;
+  register: Pick<RegisterService, 'snapshotOf'>;
+  audit: Pick<KluisServices['audit'], 'append'>;
 }
 
 export function createStatementService(deps: StatementDeps) {
-  const { db, clock, config, register } = deps;
+  const { db, clock, config, register, audit } = deps;
 
   async function sectionsOf(snapshot: RegisterSnapshot): Promise<StatementSections> {
     const defaults = defaultSections(snapshot);
@@ -126,11 +101,7 @@ export function createStatementService(deps: StatementDeps) {
       snapshot,
       sections: await sectionsOf(snapshot),
       origin: config.publicOrigin,
-      retentionValues: {
-        truncateDays: config.accessLog.truncateIpAfterDays,
-        deleteDays: config.accessLog.deleteAfterDays,
-        sessionHours: config.sessionAbsoluteHours,
-      },
+      retentionValues: retentionValuesOf(config),
     });
     return { snapshot, generated };
   }
@@ -157,7 +128,7 @@ export function createStatementService(deps: StatementDeps) {
       status: StatementStatus;
       versions: VersionSummary[];
     }> {
-      assertCan(input.actor, viewerRoles);
+      assertCan(input.actor, 'statement.read');
       const snapshot = await register.snapshotOf(input.actor.orgId);
       return {
         org: snapshot.org,
@@ -169,13 +140,13 @@ export function createStatementService(deps: StatementDeps) {
 
     /** The dashboard flag: is the published statement behind the register? */
     async getStatus(input: { actor: Actor }): Promise<StatementStatus> {
-      assertCan(input.actor, viewerRoles);
+      assertCan(input.actor, 'statement.read');
       return statusOf(input.actor.orgId);
     },
 
     /** Saves the privacy officer's sections (a draft until published). */
     async saveSections(input: { actor: Actor; values: SectionsInput }): Promise<void> {
-      assertCan(input.actor, editorRoles);
+      assertCan(input.actor, 'statement.publish');
       const v = parseOrThrow(sectionsInput, input.values);
       await db.transaction().execute(async (trx) => {
         const repo = createStatementRepository(trx);
@@ -194,7 +165,7 @@ export function createStatementService(deps: StatementDeps) {
             changed.push(`${section}_${locale}`);
           }
         }
-        await appendAudit(trx, clock, {
+        await audit.append(trx, {
           actor: input.actor,
           action: 'statement.sections.update',
           target: { type: 'org', id: input.actor.orgId },
@@ -205,7 +176,7 @@ export function createStatementService(deps: StatementDeps) {
 
     /** The statement as it would be published now, rendered (not stored). */
     async preview(input: { actor: Actor; locale: Locale }): Promise<{ html: SafeHtml; nextNumber: number }> {
-      assertCan(input.actor, viewerRoles);
+      assertCan(input.actor, 'statement.read');
       const { generated } = await generateFor(input.actor.orgId);
       const status = await statusOf(input.actor.orgId);
       return { html: renderMarkdown(generated.markdown[input.locale]), nextNumber: status.nextNumber };
@@ -216,91 +187,32 @@ export function createStatementService(deps: StatementDeps) {
      * Refused when nothing changed since the newest version.
      */
     async publish(input: { actor: Actor; values: PublishInput }): Promise<VersionSummary> {
-      assertCan(input.actor, editorRoles);
+      assertCan(input.actor, 'statement.publish');
       const v = parseOrThrow(publishInput, input.values);
       // Generate before the transaction (SQLite has one connection; the transaction holds it).
       const { generated } = await generateFor(input.actor.orgId);
-      const rendered = {
-        nl: renderMarkdown(generated.markdown.nl).value,
-        en: renderMarkdown(generated.markdown.en).value,
-      };
-      const row = await db.transaction().execute(async (trx) => {
-        const repo = createStatementRepository(trx);
-        const scope = scopeOf(input.actor);
-        const latest = await repo.findLatestSummary(scope);
-        if (latest?.source_hash === generated.hash) {
-          throw new AppError('ERR_VALIDATION', {
-            message: 'statement unchanged since the newest version',
-            fields: { changeSummaryNl: 'statement.publish.unchanged' },
-          });
-        }
-        const version: VersionRow = {
-          id: randomUUID(),
-          org_id: input.actor.orgId,
-          number: (await repo.maxNumber(scope)) + 1,
-          published_at: clock.now().toISOString(),
-          published_by_user_id: input.actor.kind === 'user' ? input.actor.userId : null,
-          change_summary_nl: v.changeSummaryNl,
-          change_summary_en: v.changeSummaryEn === '' ? v.changeSummaryNl : v.changeSummaryEn,
-          source_hash: generated.hash,
-          markdown_nl: generated.markdown.nl,
-          markdown_en: generated.markdown.en,
-          html_nl: rendered.nl,
-          html_en: rendered.en,
-        };
-        try {
-          await repo.insertVersion(version);
-        } catch (cause) {
-          throw new AppError('ERR_CONFLICT', { message: 'statement version number taken', cause });
-        }
-        await appendAudit(trx, clock, {
+      const html = renderForPublication(generated);
+      return db.transaction().execute(async (trx) => {
+        const inserted = await insertNextVersion(trx, clock, {
+          actor: input.actor,
+          generated,
+          html,
+          changeSummary: {
+            nl: v.changeSummaryNl,
+            en: v.changeSummaryEn === '' ? v.changeSummaryNl : v.changeSummaryEn,
+          },
+        });
+        await audit.append(trx, {
           actor: input.actor,
           action: 'statement.publish',
-          target: { type: 'statement_version', id: version.id },
-          meta: { number: version.number, sourceHash: generated.hash },
+          target: { type: 'statement_version', id: inserted.id },
+          meta: { number: inserted.summary.number, sourceHash: generated.hash },
         });
-        return version;
+        return inserted.summary;
       });
-      return toSummary(row);
     },
 
-    // --- public reading (no actor: published versions are public) -------------------------
-
-    /** The org whose public pages live at `slug` (`undefined` slug: the operator). */
-    async findPublicOrg(slug: string | undefined): Promise<OrgInfo | undefined> {
-      const orgs = createOrgsRepository(db);
-      const org = slug === undefined ? await orgs.findOperator() : await orgs.findBySlug(slug);
-      return org === undefined ? undefined : { id: org.id, kind: org.kind, name: org.name, slug: org.slug };
-    },
-
-    async listVersions(orgId: string): Promise<VersionSummary[]> {
-      return (await createStatementRepository(db).listVersions({ orgId })).map(toSummary);
-    },
-
-    async findVersion(orgId: string, number: number): Promise<PublishedVersion | undefined> {
-      const row = await createStatementRepository(db).findVersion({ orgId }, number);
-      return row === undefined ? undefined : toVersion(row);
-    },
-
-    async findLatestVersion(orgId: string): Promise<PublishedVersion | undefined> {
-      const repo = createStatementRepository(db);
-      const latest = await repo.findLatestSummary({ orgId });
-      if (latest === undefined) return undefined;
-      const row = await repo.findVersion({ orgId }, Number(latest.number));
-      return row === undefined ? undefined : toVersion(row);
-    },
-
-    /** The differences between two versions in one language; undefined when either is missing. */
-    async diff(orgId: string, from: number, to: number, locale: Locale): Promise<StatementDiff | undefined> {
-      const repo = createStatementRepository(db);
-      const a = await repo.findVersion({ orgId }, from);
-      const b = await repo.findVersion({ orgId }, to);
-      if (a === undefined || b === undefined) return undefined;
-      return diffStatements(
-        locale === 'nl' ? a.markdown_nl : a.markdown_en,
-        locale === 'nl' ? b.markdown_nl : b.markdown_en,
-      );
-    },
+    ...createVersionReader(db),
   };
 }
 

@@ -4,17 +4,16 @@
  * accessible without colour: `<ins>`/`<del>` each start with visually hidden "added:"/"removed:".
  */
 import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
-import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import { html, type SafeHtml } from '../../shared/html/html.js';
 import { renderMarkdown } from '../../shared/html/markdown.js';
+import { notice } from '../../shared/html/notice.js';
+import { tableHead } from '../../shared/html/table.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
-import { formatDate } from '../register/register-views.js';
+import { formatDate } from '../register/index.js';
 import type { StatementDiff } from './statement-diff.js';
 import { type SectionId, type StatementSections, sectionIds } from './statement-generate.js';
-import type { PublishedVersion, StatementStatus, VersionSummary } from './statement-service.js';
-
-function notice(text: string | undefined): HtmlValue {
-  return text === undefined ? null : html`<div class="notice" role="status"><p>${text}</p></div>`;
-}
+import type { StatementStatus } from './statement-service.js';
+import type { PublishedVersion, VersionSummary } from './statement-versions.js';
 
 const sectionLabelKey = {
   intro: 'statement.section.intro',
@@ -23,7 +22,7 @@ const sectionLabelKey = {
   closing: 'statement.section.closing',
 } as const satisfies Record<SectionId, string>;
 
-export function statusText(t: Translate, locale: Locale, status: StatementStatus): string {
+function statusText(t: Translate, locale: Locale, status: StatementStatus): string {
   if (status.latest === undefined) return t('statement.status.never');
   const values = { number: status.latest.number, date: formatDate(locale, status.latest.publishedAt) };
   return status.outOfDate ? t('statement.status.outOfDate', values) : t('statement.status.upToDate', values);
@@ -38,12 +37,12 @@ function versionsTable(
 ): SafeHtml {
   return html`<table>
 <caption class="visually-hidden">${t('statement.versions.title')}</caption>
-<thead><tr>
-  <th scope="col">${t('statement.versions.col.number')}</th>
-  <th scope="col">${t('statement.versions.col.date')}</th>
-  <th scope="col">${t('statement.versions.col.summary')}</th>
-  <th scope="col">${t('statement.versions.col.links')}</th>
-</tr></thead>
+${tableHead([
+  t('statement.versions.col.number'),
+  t('statement.versions.col.date'),
+  t('statement.versions.col.summary'),
+  t('statement.versions.col.links'),
+])}
 <tbody>
 ${versions.map(
   (v) => html`<tr>

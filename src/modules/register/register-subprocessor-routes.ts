@@ -1,0 +1,193 @@
+/**
+ * Sub-processors (P14): the staff list (`register.read`) and the form with the agreement document
+ * (`register.edit`, multipart), and every organisation's public page `/subprocessors` (under `/en`
+ * and `/o/<slug>` too).
+ */
+import type { FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { AppError } from '../../shared/errors.js';
+import { formListValues, withFormLists } from '../../shared/http/form-list.js';
+import {
+  type FormPageContext,
+  type RefusedForm,
+  renderFormPage,
+  submitForm,
+  typedText,
+} from '../../shared/http/form-submit.js';
+import { renderPage } from '../../shared/http/render.js';
+import type { FormResult, RouteKit } from '../../shared/http/route-kit.js';
+import { can } from '../../shared/permissions.js';
+import { documentOf } from './register-multipart.js';
+import { publicPath, slugOfSite } from './register-orgs.js';
+import { doneQuery, editAccess, idParams, readAccess } from './register-route-parts.js';
+import type { RegisterService } from './register-service.js';
+import {
+  publicSubprocessorsPage,
+  type SubprocessorFormValues,
+  subprocessorFormPage,
+  subprocessorListPage,
+} from './register-subprocessor-views.js';
+import { type Subprocessor, subprocessorInput } from './register-subprocessors.js';
+
+const subprocessorForm = withFormLists(['dataCategories'], subprocessorInput);
+type SubprocessorForm = FormResult<z.output<typeof subprocessorForm>>;
+
+const textFields = [
+  'name',
+  'service',
+  'location',
+  'country',
+  'status',
+  'agreementVersion',
+  'agreementSignedOn',
+] as const;
+
+function formValuesOf(sp: Subprocessor | undefined): SubprocessorFormValues {
+  return {
+    name: sp?.name ?? '',
+    service: sp?.service ?? '',
+    location: sp?.location ?? '',
+    country: sp?.country ?? '',
+    dataCategories: sp?.dataCategories ?? [],
+    status: sp?.status ?? 'active',
+    agreementVersion: sp?.agreement?.version ?? '',
+    agreementSignedOn: sp?.agreement?.signedOn ?? '',
+  };
+}
+
+/** The form as it was typed, to show it again. */
+function typedValues(request: FastifyRequest, body: SubprocessorForm): SubprocessorFormValues {
+  const typed = typedText(body.values, textFields);
+  return {
+    ...typed,
+    status: typed.status || 'active',
+    dataCategories: formListValues(request.body, 'dataCategories'),
+  };
+}
+
+export function registerSubprocessorRoutes(
+  kit: RouteKit,
+  deps: { readonly register: RegisterService },
+): void {
+  const { register } = deps;
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/subprocessors',
+    access: readAccess,
+    query: doneQuery(['announced', 'saved']),
+    handler: async ({ request, reply, actor, query, t, locale }) =>
+      renderPage(request, reply, {
+        title: t('register.sp.title'),
+        body: subprocessorListPage({
+          t,
+          locale,
+          list: await register.listSubprocessors({ actor }),
+          canEdit: can(actor, 'register.edit'),
+          notice:
+            query.done === 'announced'
+              ? t('register.sp.saved')
+              : query.done === 'saved'
+                ? t('register.sp.savedNoNotice')
+                : undefined,
+        }),
+      }),
+  });
+
+  /** The form for a new sub-processor (`id` undefined) or an existing one. */
+  const showForm = async (
+    ctx: FormPageContext,
+    id: string | undefined,
+    shown?: RefusedForm<SubprocessorFormValues>,
+  ) => {
+    const existing = id === undefined ? undefined : await register.getSubprocessor({ actor: ctx.actor, id });
+    const title =
+      existing === undefined
+        ? ctx.t('register.sp.newTitle')
+        : ctx.t('register.sp.editTitle', { name: existing.name });
+    return renderFormPage(ctx, {
+      title,
+      status: shown?.status,
+      body: (csrf) =>
+        subprocessorFormPage({
+          t: ctx.t,
+          locale: ctx.locale,
+          csrf,
+          title,
+          action: id === undefined ? '/staff/subprocessors' : `/staff/subprocessors/${id}`,
+          values: shown?.values ?? formValuesOf(existing),
+          errors: shown?.errors,
+        }),
+    });
+  };
+
+  /** Saves the form; the operator's tenants are told of a change they can see. */
+  const save = (ctx: FormPageContext & { body: SubprocessorForm }, id: string | undefined) =>
+    submitForm(
+      ctx,
+      async (values) => {
+        const input = { actor: ctx.actor, values, document: documentOf(ctx.request.body) };
+        const { announced } =
+          id === undefined
+            ? await register.createSubprocessor(input)
+            : await register.updateSubprocessor({ ...input, id });
+        return `/staff/subprocessors?done=${announced > 0 ? 'announced' : 'saved'}`;
+      },
+      (refusal) => showForm(ctx, id, { ...refusal, values: typedValues(ctx.request, ctx.body) }),
+    );
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/subprocessors/new',
+    access: editAccess,
+    handler: (ctx) => showForm(ctx, undefined),
+  });
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/subprocessors/:id',
+    access: editAccess,
+    params: idParams,
+    handler: (ctx) => showForm(ctx, ctx.params.id),
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/staff/subprocessors',
+    access: editAccess,
+    body: subprocessorForm,
+    form: true,
+    handler: (ctx) => save(ctx, undefined),
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/staff/subprocessors/:id',
+    access: editAccess,
+    params: idParams,
+    body: subprocessorForm,
+    form: true,
+    handler: (ctx) => save(ctx, ctx.params.id),
+  });
+
+  kit.route({
+    method: 'GET',
+    url: '/subprocessors',
+    site: true,
+    access: { kind: 'public' },
+    handler: async ({ request, reply, site, t, locale }) => {
+      const found = await register.findPublicOrg(slugOfSite(site));
+      if (found === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'organisation not found' });
+      return renderPage(request, reply, {
+        title: t('register.sp.publicTitle', { org: found.name }),
+        body: publicSubprocessorsPage({
+          t,
+          locale,
+          orgName: found.name,
+          list: await register.listPublicSubprocessors(found.org.id),
+          statementHref: publicPath(found.org, locale, '/privacy'),
+        }),
+      });
+    },
+  });
+}

@@ -1,0 +1,196 @@
+/**
+ * Pages of the sub-processors (P14): the staff list and form (with the agreement document as a
+ * PDF upload), and the public page every organisation has at `/subprocessors`.
+ */
+import { dataCategories } from '../../shared/catalogue.js';
+import { textField } from '../../shared/html/forms.js';
+import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import { notice } from '../../shared/html/notice.js';
+import { tableHead } from '../../shared/html/table.js';
+import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
+import { countryCodes, countryName, eeaCountries, placeName } from './register-derive.js';
+import { label } from './register-labels.js';
+import type { Subprocessor } from './register-subprocessors.js';
+import {
+  checkboxGroup,
+  type FormPageOptions,
+  facts,
+  fieldLabels,
+  fileField,
+  formatDate,
+  registerForm,
+  selectField,
+} from './register-view-parts.js';
+
+/** Where a sub-processor works and which data it handles, as the table and the public page say it. */
+function describe(t: Translate, locale: Locale, s: Subprocessor) {
+  return {
+    where: `${placeName(s, locale)} (${t(s.inEea ? 'register.sp.inEea' : 'register.sp.outsideEea')})`,
+    categories:
+      s.dataCategories.map((c) => label(t, 'category', c)).join(', ') || t('register.activity.none'),
+  };
+}
+
+/** The sub-processors as a table (the staff list and the printed register). */
+export function subprocessorTable(
+  t: Translate,
+  locale: Locale,
+  list: readonly Subprocessor[],
+  canEdit: boolean,
+): HtmlValue {
+  if (list.length === 0) return html`<p>${t('register.sp.none')}</p>`;
+  return html`<table>
+<caption class="visually-hidden">${t('register.sp.title')}</caption>
+${tableHead([
+  t('register.sp.name'),
+  t('register.sp.service'),
+  t('register.sp.location'),
+  t('register.sp.categories'),
+  t('register.sp.agreement'),
+  t('register.sp.status'),
+])}
+<tbody>
+${list.map((s) => {
+  const d = describe(t, locale, s);
+  return html`<tr>
+  <td>${canEdit ? html`<a href="/staff/subprocessors/${s.id}">${s.name}</a>` : s.name}</td>
+  <td>${s.service}</td>
+  <td>${d.where}</td>
+  <td>${d.categories}</td>
+  <td>${
+    s.agreement === undefined
+      ? t('register.sp.agreementNone')
+      : t('register.sp.agreementOnFile', {
+          version: s.agreement.version,
+          date: formatDate(locale, s.agreement.signedOn),
+        })
+  }</td>
+  <td>${t(s.status === 'active' ? 'register.sp.status.active' : 'register.sp.status.ended')}</td>
+</tr>`;
+})}
+</tbody>
+</table>`;
+}
+
+export function subprocessorListPage(o: {
+  t: Translate;
+  locale: Locale;
+  list: readonly Subprocessor[];
+  canEdit: boolean;
+  notice?: string | undefined;
+}): SafeHtml {
+  const { t } = o;
+  return html`<h1>${t('register.sp.title')}</h1>
+${notice(o.notice)}
+<p>${t('register.sp.intro')}</p>
+${o.canEdit ? html`<p><a class="button" href="/staff/subprocessors/new">${t('register.sp.new')}</a></p>` : ''}
+<div class="table-scroll" role="region" aria-label="${t('register.sp.title')}" tabindex="0">
+${subprocessorTable(t, o.locale, o.list, o.canEdit)}
+</div>
+<p><a href="/staff/register">${t('register.title')}</a></p>`;
+}
+
+export interface SubprocessorFormValues {
+  name: string;
+  service: string;
+  location: string;
+  country: string;
+  dataCategories: readonly string[];
+  status: string;
+  agreementVersion: string;
+  agreementSignedOn: string;
+}
+
+/** The form's fields and their labels. */
+const subprocessorLabels = {
+  name: 'register.sp.name',
+  service: 'register.sp.service',
+  location: 'register.sp.location',
+  country: 'register.sp.country',
+  dataCategories: 'register.sp.categories',
+  status: 'register.sp.status',
+  agreementVersion: 'register.sp.agreementVersion',
+  agreementSignedOn: 'register.sp.agreementSigned',
+  document: 'register.sp.agreementDocument',
+} as const satisfies Record<string, MessageKey>;
+
+export function subprocessorFormPage(
+  o: FormPageOptions<SubprocessorFormValues> & { locale: Locale; title: string; action: string },
+): SafeHtml {
+  const { t, values: v } = o;
+  const labels = fieldLabels(t, subprocessorLabels);
+  const countryChoices = [...countryCodes]
+    .map((c) => ({
+      value: c,
+      label: `${countryName(c, o.locale)} (${t(eeaCountries.includes(c) ? 'register.sp.inEea' : 'register.sp.outsideEea')})`,
+    }))
+    .sort((a, b) => a.label.localeCompare(b.label, o.locale));
+  return html`<h1>${o.title}</h1>
+${registerForm(o, {
+  action: o.action,
+  labels,
+  cancelHref: '/staff/subprocessors',
+  multipart: true,
+  fields: html`${textField({ t, name: 'name', label: labels.name, value: v.name, errors: o.errors, required: true })}
+${textField({ t, name: 'service', label: labels.service, hint: t('register.sp.serviceHint'), value: v.service, errors: o.errors, required: true })}
+${textField({ t, name: 'location', label: labels.location, hint: t('register.sp.locationHint'), value: v.location, errors: o.errors })}
+${selectField({ t, name: 'country', label: labels.country, choices: countryChoices, value: v.country, errors: o.errors, empty: '' })}
+${checkboxGroup({
+  t,
+  name: 'dataCategories',
+  legend: labels.dataCategories,
+  hint: t('register.sp.categoriesHint'),
+  choices: dataCategories.map((c) => ({ value: c, label: label(t, 'category', c) })),
+  checked: v.dataCategories,
+  errors: o.errors,
+})}
+${selectField({
+  t,
+  name: 'status',
+  label: labels.status,
+  choices: [
+    { value: 'active', label: t('register.sp.status.active') },
+    { value: 'ended', label: t('register.sp.status.ended') },
+  ],
+  value: v.status,
+  errors: o.errors,
+})}
+<fieldset>
+<legend>${t('register.sp.agreement')}</legend>
+${textField({ t, name: 'agreementVersion', label: labels.agreementVersion, value: v.agreementVersion, errors: o.errors })}
+${textField({ t, name: 'agreementSignedOn', label: labels.agreementSignedOn, hint: t('register.sp.agreementSignedHint'), type: 'date', value: v.agreementSignedOn, errors: o.errors })}
+${fileField({ t, name: 'document', label: labels.document, hint: t('register.sp.agreementDocumentHint'), errors: o.errors })}
+</fieldset>
+`,
+})}`;
+}
+
+/** The public sub-processor page (P14). */
+export function publicSubprocessorsPage(o: {
+  t: Translate;
+  locale: Locale;
+  orgName: string;
+  list: readonly Subprocessor[];
+  statementHref: string;
+}): SafeHtml {
+  const { t, locale } = o;
+  return html`<h1>${t('register.sp.publicTitle', { org: o.orgName })}</h1>
+<p>${t('register.sp.publicIntro', { org: o.orgName })}</p>
+${
+  o.list.length === 0
+    ? html`<p>${t('register.sp.none')}</p>`
+    : html`<ul class="subprocessor-list">
+${o.list.map((s) => {
+  const d = describe(t, locale, s);
+  return html`<li><h2>${s.name}</h2>
+${facts([
+  [t('register.sp.service'), s.service],
+  [t('register.sp.location'), d.where],
+  [t('register.sp.categories'), d.categories],
+  [t('register.sp.since'), s.agreement === undefined ? '' : formatDate(locale, s.agreement.signedOn)],
+])}</li>`;
+})}
+</ul>`
+}
+<p><a href="${o.statementHref}">${t('register.sp.publicStatement')}</a></p>`;
+}
