@@ -82,7 +82,9 @@ export async function createMailSink(options: MailSinkOptions): Promise<MailSink
   const events = new EventEmitter();
 
   const server = new SMTPServer({
-    ...(options.tls === undefined ? { secure: false } : { secure: true, key: options.tls.key, cert: options.tls.cert }),
+    ...(options.tls === undefined
+      ? { secure: false }
+      : { secure: true, key: options.tls.key, cert: options.tls.cert }),
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
     hideSTARTTLS: true,
