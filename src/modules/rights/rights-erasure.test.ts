@@ -23,8 +23,6 @@ import type { Actor, Role } from '../../shared/actor.js';
 import { fieldCatalogue } from '../../shared/catalogue.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
-import { createInboundMail } from '../intake/intake-mail.js';
-import { createIntakeService } from '../intake/intake-service.js';
 import { createBackup } from '../ops/ops-backup.js';
 import { restoreBackup } from '../ops/ops-restore.js';
 import { openSqliteFile } from '../ops/ops-sqlite.js';
@@ -107,7 +105,7 @@ async function seedPerson(kluis: TestKluis, org: Org): Promise<Seeded> {
     roles: ['support'],
   };
   const finance = staff(org, 'finance');
-  const intake = createIntakeService(kluis);
+  const intake = kluis.services.intake;
   await intake.submitContactRequest({
     actor: { kind: 'anonymous', orgId: org.id, ref: 'visitor' },
     channel: 'web',
@@ -132,7 +130,7 @@ async function seedPerson(kluis: TestKluis, org: Org): Promise<Seeded> {
       '',
     ].join('\r\n'),
   );
-  const mailOutcome = await createInboundMail(kluis).receive({ orgId: org.id, mailbox: 'contact', raw });
+  const mailOutcome = await kluis.services.inboundMail.receive({ orgId: org.id, mailbox: 'contact', raw });
   expect(mailOutcome.kind).toBe('opened');
   await intake.recordPhoneCall({
     actor: support,

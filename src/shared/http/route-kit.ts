@@ -192,19 +192,23 @@ export function createRouteKit(app: FastifyInstance): RouteKit {
 
 /**
  * Fastify's validator for the kit's zod schemas: a failure is an ERR_VALIDATION with one message
- * key per field (the error handler translates them), the same shape forms get.
+ * key per field (the error handler translates them), the same shape forms get. A path that does
+ * not fit the route's parameters (a malformed id, an impossible organisation slug) names nothing
+ * that exists: it is a 404, like an id of another organisation, so no answer tells ids apart.
  */
-export function zodValidatorCompiler({ schema }: { schema: unknown }) {
+export function zodValidatorCompiler({ schema, httpPart }: { schema: unknown; httpPart?: string }) {
   const zodSchema = schema as z.ZodType;
   return (data: unknown) => {
     const result = zodSchema.safeParse(data);
-    return result.success
-      ? { value: result.data }
-      : {
-          error: new AppError('ERR_VALIDATION', {
-            fields: fieldErrorsFromZod(result.error),
-            cause: result.error,
-          }),
-        };
+    if (result.success) return { value: result.data };
+    if (httpPart === 'params') {
+      return { error: new AppError('ERR_NOT_FOUND', { message: 'path parameters do not fit the route' }) };
+    }
+    return {
+      error: new AppError('ERR_VALIDATION', {
+        fields: fieldErrorsFromZod(result.error),
+        cause: result.error,
+      }),
+    };
   };
 }
