@@ -54,9 +54,6 @@ const { default: MailComposer } = await import('nodemailer/lib/mail-composer/ind
 const { createTestKluis, testDialect } = await import('../../test/dialects.js');
 const { createOrg, createStaffUser } = await import('../../test/factories.js');
 const { createFixedClock } = await import('../../src/shared/clock.js');
-const { createRelationsService } = await import('../../src/modules/relations/relations-service.js');
-const { createAgreementsService } = await import('../../src/modules/relations/relations-agreements.js');
-const { createMandatesService } = await import('../../src/modules/relations/relations-mandates.js');
 const { creditorIdCheckDigits } = await import('../../src/modules/relations/relations-sepa.js');
 const { restrict } = await import('../../src/modules/retention/retention-restriction.js');
 const { requestRecords } = await import('../../src/modules/rights/rights-records.js');
@@ -195,9 +192,9 @@ interface Staff {
 async function seedFull(kluis: TestKluis, orgId: string, staff: Staff, k: number) {
   const intake = kluis.services.intake;
   const mail = kluis.services.inboundMail;
-  const relations = createRelationsService(kluis);
-  const agreements = createAgreementsService(kluis);
-  const mandates = createMandatesService(kluis);
+  const relations = kluis.services.relations;
+  const agreements = kluis.services.relationAgreements;
+  const mandates = kluis.services.mandates;
   const email = `person${k}@bench.example`;
   const phone = `+3161${String(1_000_000 + k)
     .slice(1)
@@ -392,7 +389,7 @@ async function main(): Promise<void> {
       full.push(await seedFull(kluis, org.id, staff, k));
       if ((k + 1) % 20 === 0) process.stderr.write(`  full ${k + 1} / ${fullCount}\r`);
     }
-    const mandates = createMandatesService(kluis);
+    const mandates = kluis.services.mandates;
     await mandates.setCreditor({
       actor: staff.finance,
       values: {

@@ -11,7 +11,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { createRelationsService } from '../../src/modules/relations/relations-service.js';
 import { type Actor, roles } from '../../src/shared/actor.js';
 import type { DeclaredRoute } from '../../src/shared/http/access.js';
 import { createTestKluis, type TestKluis } from '../dialects.js';
@@ -68,7 +67,7 @@ describe('no organisation reaches another’s records', () => {
       locale: 'nl',
     });
     conversationId = submitted.conversationId;
-    const relations = createRelationsService(kluis);
+    const relations = kluis.services.relations;
     relationId = (
       await relations.createRelation({
         actor: finance,

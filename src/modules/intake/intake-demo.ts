@@ -10,7 +10,7 @@ import { createUserFromCli } from '../auth/auth-cli.js';
 import type { Org } from '../orgs/orgs-repository.js';
 import { createIntakeRepository } from './intake-repository.js';
 
-export const DEMO_SUPPORT_EMAIL = 'support@ambrix.example';
+const DEMO_SUPPORT_EMAIL = 'support@ambrix.example';
 
 function rawMail(o: {
   from: string;

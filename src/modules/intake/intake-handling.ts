@@ -28,7 +28,7 @@ export function handlesAll(actor: Actor): boolean {
 }
 
 /** Support handles every conversation of the org; anyone else only those assigned to them. */
-export function canHandle(actor: Actor, conversation: Pick<ConversationRow, 'assigned_user_id'>): boolean {
+function canHandle(actor: Actor, conversation: Pick<ConversationRow, 'assigned_user_id'>): boolean {
   return handlesAll(actor) || (actor.kind === 'user' && conversation.assigned_user_id === actor.userId);
 }
 

@@ -1,17 +1,15 @@
-/**
- * Staff inbox routes (`/staff/conversations…`): thin handlers (parse → inbox service → view).
- * Every route is for signed-in staff; the service decides per conversation (holders of
- * `intake.read`, or the assignee) and answers another org's conversation with 404. Assigning,
- * deleting and the quarantine are for holders of `intake.handle`.
- */
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { isAppError } from '../../shared/errors.js';
-import { attachmentDisposition } from '../../shared/http/api-schemas.js';
 import { renderPage } from '../../shared/http/render.js';
-import type { RouteKit, UserActor } from '../../shared/http/route-kit.js';
-import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
-import { can, type Permission } from '../../shared/permissions.js';
+import { sendDownload } from '../../shared/http/responses.js';
+import type {
+  StaffPageContext as PageContext,
+  RouteKit,
+  StaffAccess,
+  UserActor,
+} from '../../shared/http/route-kit.js';
+import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
+import { can } from '../../shared/permissions.js';
 import type { KluisServices } from '../module.js';
 import {
   type ConversationFormState,
@@ -50,16 +48,6 @@ type Done = keyof typeof doneKeys;
 function doneNotice(t: Translate, done: string | undefined): string | undefined {
   return done !== undefined && Object.hasOwn(doneKeys, done) ? t(doneKeys[done as Done]) : undefined;
 }
-
-interface PageContext {
-  readonly request: FastifyRequest;
-  readonly reply: FastifyReply;
-  readonly actor: UserActor;
-  readonly t: Translate;
-  readonly locale: Locale;
-}
-
-type StaffAccess = { readonly kind: 'staff'; readonly permission?: Permission };
 
 type InboxRouteDeps = Pick<KluisServices, 'intake' | 'inbox'>;
 
@@ -154,10 +142,7 @@ function conversationRoutes(kit: RouteKit, { inbox }: InboxRouteDeps): void {
         conversationId: params.id,
         attachmentId: params.attachmentId,
       });
-      return reply
-        .type(file.contentType)
-        .header('content-disposition', attachmentDisposition(file.filename))
-        .send(file.content);
+      return sendDownload(reply, file);
     },
   });
 
@@ -310,10 +295,11 @@ function quarantineRoutes(kit: RouteKit, { inbox }: InboxRouteDeps): void {
     params: idParams,
     handler: async ({ reply, actor, params }) => {
       const raw = await inbox.readQuarantined({ actor, id: params.id });
-      return reply
-        .type('message/rfc822')
-        .header('content-disposition', attachmentDisposition(`quarantine-${params.id}.eml`))
-        .send(raw);
+      return sendDownload(reply, {
+        contentType: 'message/rfc822',
+        filename: `quarantine-${params.id}.eml`,
+        content: raw,
+      });
     },
   });
 

@@ -30,10 +30,7 @@ import {
 import type { Channel, ConversationStatus, EntryKind } from './intake-schema.js';
 import { conversationSealer } from './intake-service.js';
 
-export type { InboxDeps } from './intake-handling.js';
-export { INTAKE_REPLY_JOB } from './intake-inbox-actions.js';
-
-export const CONVERSATION_PAGE_SIZE = 25;
+const CONVERSATION_PAGE_SIZE = 25;
 
 export interface ConversationSummary {
   readonly id: string;

@@ -24,14 +24,14 @@ import { messageIdsOf, orgOfMessageId } from './intake-threads.js';
 
 export type Mailbox = 'contact' | 'privacy';
 
-export const MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024;
-export const MAX_ATTACHMENTS = 10;
+const MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024;
+const MAX_ATTACHMENTS = 10;
 
 const isZip = (b: Buffer) => b.length > 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04;
 const isText = (b: Buffer) => !b.includes(0);
 
 /** Allowed attachment types, each with a check of the file's first bytes (the declared type is not trusted). */
-export const allowedAttachmentTypes: Readonly<Record<string, (content: Buffer) => boolean>> = {
+const allowedAttachmentTypes: Readonly<Record<string, (content: Buffer) => boolean>> = {
   'application/pdf': (b) => b.subarray(0, 5).toString('latin1') === '%PDF-',
   'image/png': (b) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
   'image/jpeg': (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff,
@@ -69,7 +69,7 @@ interface RefusedAttachment {
 }
 
 /** Sorts a mail's attachments into those kept and those refused (type, size, count). */
-export function screenAttachments(attachments: ParsedMail['attachments']): {
+function screenAttachments(attachments: ParsedMail['attachments']): {
   accepted: AcceptedAttachment[];
   refused: RefusedAttachment[];
 } {

@@ -20,11 +20,7 @@ import { conversationSealer } from './intake-service.js';
 import { referencesFor } from './intake-threads.js';
 
 /** "Re: <subject>" for mail threads; for other channels a subject naming the organisation. */
-export function replySubject(o: {
-  locale: 'nl' | 'en';
-  subjectLine: string | undefined;
-  orgName: string;
-}): string {
+function replySubject(o: { locale: 'nl' | 'en'; subjectLine: string | undefined; orgName: string }): string {
   const base = o.subjectLine?.replace(/[\r\n]+/g, ' ').trim();
   const subject =
     base === undefined || base === ''

@@ -9,7 +9,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { HOUR } from '../../shared/clock.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
-import { apiErrors } from '../../shared/http/api-schemas.js';
 import {
   createFormTimer,
   createSubmissionLimiter,
@@ -17,6 +16,7 @@ import {
   STARTED_FIELD,
 } from '../../shared/http/form-guard.js';
 import { renderPage } from '../../shared/http/render.js';
+import { apiErrors } from '../../shared/http/responses.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
 import type { Translate } from '../../shared/i18n/messages.js';
 import type { KluisCore, KluisServices } from '../module.js';
@@ -36,11 +36,13 @@ export type IntakeRouteDeps = Pick<KluisCore, 'db' | 'keyring' | 'clock' | 'conf
   Pick<KluisServices, 'intake' | 'inbox'>;
 
 /** What `POST /api/v1/contact-requests` answers: the conversation it opened. */
-const contactReceiptSchema = z.object({
-  id: z.uuid(),
-  channel: z.literal('api'),
-  status: z.literal('open'),
-});
+const contactReceiptSchema = z
+  .object({
+    id: z.uuid().describe('The conversation'),
+    channel: z.literal('api'),
+    status: z.literal('open'),
+  })
+  .describe('The conversation the request opened.');
 
 interface PageContext {
   readonly request: FastifyRequest;

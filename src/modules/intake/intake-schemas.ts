@@ -12,8 +12,8 @@ import { normalisePhone } from '../../shared/phone.js';
 import { conversationSorts } from './intake-repository.js';
 import { channels, conversationStatuses } from './intake-schema.js';
 
-export const NAME_MAX = 200;
-export const MESSAGE_MAX = 10_000;
+const NAME_MAX = 200;
+const MESSAGE_MAX = 10_000;
 
 /** The visible fields of a contact request, in the order the form shows them (P2: nothing else is asked). */
 export const contactFormFields = ['name', 'email', 'phone', 'message'] as const;

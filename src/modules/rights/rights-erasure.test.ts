@@ -27,10 +27,7 @@ import { createBackup } from '../ops/ops-backup.js';
 import { restoreBackup } from '../ops/ops-restore.js';
 import { openSqliteFile } from '../ops/ops-sqlite.js';
 import type { Org } from '../orgs/orgs-repository.js';
-import { createAgreementsService } from '../relations/relations-agreements.js';
-import { createMandatesService } from '../relations/relations-mandates.js';
 import { creditorIdCheckDigits } from '../relations/relations-sepa.js';
-import { createRelationsService } from '../relations/relations-service.js';
 import { ledgerPathOf } from '../retention/retention-ledger.js';
 import { replayLedgerOnDatabase, replayLedgerOnKeystore } from '../retention/retention-replay.js';
 import { isRestricted } from '../retention/retention-restriction.js';
@@ -137,9 +134,9 @@ async function seedPerson(kluis: TestKluis, org: Org): Promise<Seeded> {
     request: { name: 'Anna de Vries', email: undefined, phone: PHONE, message: 'Belde over de incasso' },
     locale: 'nl',
   });
-  const relations = createRelationsService(kluis);
-  const agreements = createAgreementsService(kluis);
-  const mandates = createMandatesService(kluis);
+  const relations = kluis.services.relations;
+  const agreements = kluis.services.relationAgreements;
+  const mandates = kluis.services.mandates;
   const { id: relationId } = await relations.createRelation({
     actor: support,
     values: {
@@ -431,7 +428,7 @@ describe('erasure on request', () => {
 
     // Finance reads the retained records through the ordinary services; support gets a 404.
     const finance = staff(org, 'finance');
-    const mandate = await createMandatesService(kluis).getMandate({
+    const mandate = await kluis.services.mandates.getMandate({
       actor: finance,
       relationId: s.relationId,
       mandateId: s.mandateIds[0] ?? '',
@@ -441,20 +438,20 @@ describe('erasure on request', () => {
       accountHolder: 'A. de Vries',
       signatureName: 'Anna de Vries',
     });
-    const document = await createAgreementsService(kluis).getAgreementDocument({
+    const document = await kluis.services.relationAgreements.getAgreementDocument({
       actor: finance,
       relationId: s.relationId,
       agreementId: s.agreementId,
     });
     expect(document.content.equals(PDF)).toBe(true);
-    const detail = await createRelationsService(kluis).getRelation({
+    const detail = await kluis.services.relations.getRelation({
       actor: finance,
       relationId: s.relationId,
     });
     expect(detail).toMatchObject({ person: null, email: null, phone: null, address: null, contacts: [] });
     expect(detail.mandates).toHaveLength(2);
     const hidden = await refusal(
-      createRelationsService(kluis).getRelation({ actor: staff(org, 'support'), relationId: s.relationId }),
+      kluis.services.relations.getRelation({ actor: staff(org, 'support'), relationId: s.relationId }),
     );
     expect([hidden.code, hidden.status]).toEqual(['ERR_NOT_FOUND', 404]);
 
@@ -841,7 +838,7 @@ describe('erasure on request', () => {
     kluis.keyring.clearCache();
     expect(await kluis.keyring.isSubjectKeyDestroyed(org.id, s.subjectId)).toBe(true);
     // The retained records are untouched by the replay: finance still reads them.
-    const mandate = await createMandatesService(kluis).getMandate({
+    const mandate = await kluis.services.mandates.getMandate({
       actor: staff(org, 'finance'),
       relationId: s.relationId,
       mandateId: s.mandateIds[1] ?? '',

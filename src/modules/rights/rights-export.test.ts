@@ -19,10 +19,7 @@ import { fieldCatalogue } from '../../shared/catalogue.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { Org } from '../orgs/orgs-repository.js';
-import { createAgreementsService } from '../relations/relations-agreements.js';
-import { createMandatesService } from '../relations/relations-mandates.js';
 import { creditorIdCheckDigits } from '../relations/relations-sepa.js';
-import { createRelationsService } from '../relations/relations-service.js';
 import { restrict } from '../retention/retention-restriction.js';
 import { createConsentService } from './rights-consent.js';
 import { compileSubjectExport, type ExportTable, type SubjectExport } from './rights-export-compile.js';
@@ -100,9 +97,9 @@ describe('the access export (P15)', () => {
     const intake = kluis.services.intake;
     const inbox = kluis.services.inbox;
     const mail = kluis.services.inboundMail;
-    const relations = createRelationsService(kluis);
-    const agreements = createAgreementsService(kluis);
-    const mandates = createMandatesService(kluis);
+    const relations = kluis.services.relations;
+    const agreements = kluis.services.relationAgreements;
+    const mandates = kluis.services.mandates;
     const visitor = { kind: 'anonymous', orgId: org.id, ref: 'ip:test' } as const;
     const apiKey: Actor = {
       kind: 'api_key',

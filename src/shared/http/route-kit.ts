@@ -56,6 +56,15 @@ export interface RouteContext<A extends RouteAccess, P, Q, B> {
   readonly site: string;
 }
 
+/** The access of a staff page: any signed-in staff user, or those holding a permission. */
+export type StaffAccess = Extract<RouteAccess, { kind: 'staff' }>;
+
+/** What a staff page's handler hands on to the helpers that render its page. */
+export type StaffPageContext = Pick<
+  RouteContext<StaffAccess, unknown, unknown, unknown>,
+  'request' | 'reply' | 'actor' | 't' | 'locale'
+>;
+
 export interface RouteSpec<
   A extends RouteAccess,
   P extends AnyObject | undefined,
