@@ -269,6 +269,62 @@ describe('the staff inbox: who reads what (P3, P5)', () => {
     expect(page.items.length).toBeGreaterThan(0);
   });
 
+  it('gives a job or CLI actor only what its roles allow: without support it opens, assigns and deletes nothing', async () => {
+    const id = await request('Systeemvraag system-marker-2b');
+    const bare: Actor = { kind: 'system', orgId: org.id, orgKind: org.kind, reason: 'test', roles: [] };
+    const before = await intakeCounts(kluis);
+    await expect(inbox().getConversation({ actor: bare, id })).rejects.toMatchObject({
+      code: 'ERR_FORBIDDEN',
+    });
+    await expect(inbox().addNote({ actor: bare, id, body: 'x' })).rejects.toMatchObject({
+      code: 'ERR_FORBIDDEN',
+    });
+    await expect(inbox().assign({ actor: bare, id, userId: support.user.id })).rejects.toMatchObject({
+      code: 'ERR_FORBIDDEN',
+    });
+    await expect(inbox().deleteConversation({ actor: bare, id })).rejects.toMatchObject({
+      code: 'ERR_FORBIDDEN',
+    });
+    await expect(inbox().listQuarantine({ actor: bare })).rejects.toMatchObject({ code: 'ERR_FORBIDDEN' });
+    const listed = await inbox().listConversations({
+      actor: bare,
+      filters: { sort: 'updated', dir: 'desc', page: 1 },
+    });
+    expect(listed.items).toEqual([]);
+    expect(await intakeCounts(kluis)).toEqual(before);
+    const row = await kluis.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    expect(row?.assigned_user_id).toBeNull();
+  });
+
+  it('refuses a contact request from an API key without intake.submit in the use case too, storing nothing', async () => {
+    const before = await intakeCounts(kluis);
+    const key: Actor = {
+      kind: 'api_key',
+      orgId: org.id,
+      orgKind: org.kind,
+      apiKeyId: 'finance-key',
+      roles: ['finance'],
+    };
+    await expect(
+      intake().submitContactRequest({
+        actor: key,
+        channel: 'api',
+        request: {
+          name: 'Sluiproute',
+          email: 'sluip@example.nl',
+          phone: undefined,
+          message: 'via de service',
+        },
+        locale: 'nl',
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_FORBIDDEN' });
+    expect(await intakeCounts(kluis)).toEqual(before);
+  });
+
   it('keeps message bodies out of the raw database: only sealed bytes', async () => {
     await request('Persoonlijk detail raw-marker-4f4f');
     expect(await findPlaintext(kluis, 'raw-marker-4f4f')).toEqual([]);
