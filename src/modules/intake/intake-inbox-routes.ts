@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { isAppError } from '../../shared/errors.js';
 import { renderPage } from '../../shared/http/render.js';
 import { sendDownload } from '../../shared/http/responses.js';
-import type {
-  StaffPageContext as PageContext,
-  RouteKit,
-  StaffAccess,
-  UserActor,
+import {
+  type StaffPageContext as PageContext,
+  type RouteKit,
+  recordId,
+  type StaffAccess,
+  type UserActor,
 } from '../../shared/http/route-kit.js';
 import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
 import { can } from '../../shared/permissions.js';
@@ -28,8 +29,8 @@ import {
 
 const BASE = '/staff/conversations';
 
-const idParams = z.object({ id: z.uuid() });
-const attachmentParams = z.object({ id: z.uuid(), attachmentId: z.uuid() });
+const idParams = z.object({ id: recordId });
+const attachmentParams = z.object({ id: recordId, attachmentId: recordId });
 /** `?done=…` after a redirect names what was just done; anything else is ignored. */
 const doneQuery = z.object({ done: z.string().max(40).optional().catch(undefined) });
 

@@ -10,11 +10,12 @@ import { isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import type { SafeHtml } from '../../shared/html/html.js';
 import { renderPage } from '../../shared/http/render.js';
-import type {
-  StaffPageContext as PageContext,
-  RouteKit,
-  StaffAccess,
-  UserActor,
+import {
+  type StaffPageContext as PageContext,
+  type RouteKit,
+  recordId,
+  type StaffAccess,
+  type UserActor,
 } from '../../shared/http/route-kit.js';
 import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { KluisServices } from '../module.js';
@@ -22,8 +23,8 @@ import { relationStatuses } from './relations-schema.js';
 import type { RelationDetail } from './relations-service.js';
 import type { FormValues, RelationFormArgs } from './relations-views.js';
 
-export const relationParams = z.object({ id: z.uuid() });
-export const mandateParams = z.object({ id: z.uuid(), mandateId: z.uuid() });
+export const relationParams = z.object({ id: recordId });
+export const mandateParams = z.object({ id: recordId, mandateId: recordId });
 
 /** The list's sorting, filter and page as the URL carries them; nonsense falls back to the defaults. */
 export const relationListQuery = z.object({

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import { renderPage } from '../../shared/http/render.js';
 import { sendDownload } from '../../shared/http/responses.js';
-import type { RouteKit } from '../../shared/http/route-kit.js';
+import { type RouteKit, recordId } from '../../shared/http/route-kit.js';
 import type { Translate } from '../../shared/i18n/messages.js';
 import { can } from '../../shared/permissions.js';
 import type { KluisCore, KluisServices } from '../module.js';
@@ -223,7 +223,7 @@ function relationPartRoutes(kit: RouteKit, { relations, relationAgreements }: Re
     method: 'POST',
     url: '/staff/relations/:id/contacts/:contactId/delete',
     access: editors,
-    params: z.object({ id: z.uuid(), contactId: z.uuid() }),
+    params: z.object({ id: recordId, contactId: recordId }),
     form: true,
     handler: async ({ reply, actor, params }) => {
       await relations.removeContact({ actor, relationId: params.id, contactId: params.contactId });
@@ -262,7 +262,7 @@ function relationPartRoutes(kit: RouteKit, { relations, relationAgreements }: Re
     done: 'agreement',
   });
 
-  const agreementParams = z.object({ id: z.uuid(), agreementId: z.uuid() });
+  const agreementParams = z.object({ id: recordId, agreementId: recordId });
 
   kit.route({
     method: 'GET',
