@@ -54,11 +54,6 @@ const { default: MailComposer } = await import('nodemailer/lib/mail-composer/ind
 const { createTestKluis, testDialect } = await import('../../test/dialects.js');
 const { createOrg, createStaffUser } = await import('../../test/factories.js');
 const { createFixedClock } = await import('../../src/shared/clock.js');
-const { createIntakeService } = await import('../../src/modules/intake/intake-service.js');
-const { createInboundMail } = await import('../../src/modules/intake/intake-mail.js');
-const { createRelationsService } = await import('../../src/modules/relations/relations-service.js');
-const { createAgreementsService } = await import('../../src/modules/relations/relations-agreements.js');
-const { createMandatesService } = await import('../../src/modules/relations/relations-mandates.js');
 const { creditorIdCheckDigits } = await import('../../src/modules/relations/relations-sepa.js');
 const { restrict } = await import('../../src/modules/retention/retention-restriction.js');
 const { requestRecords } = await import('../../src/modules/rights/rights-records.js');
@@ -195,11 +190,11 @@ interface Staff {
 
 /** One person through every channel with the real services; returns the subject id and the mandate id. */
 async function seedFull(kluis: TestKluis, orgId: string, staff: Staff, k: number) {
-  const intake = createIntakeService(kluis);
-  const mail = createInboundMail(kluis);
-  const relations = createRelationsService(kluis);
-  const agreements = createAgreementsService(kluis);
-  const mandates = createMandatesService(kluis);
+  const intake = kluis.services.intake;
+  const mail = kluis.services.inboundMail;
+  const relations = kluis.services.relations;
+  const agreements = kluis.services.relationAgreements;
+  const mandates = kluis.services.mandates;
   const email = `person${k}@bench.example`;
   const phone = `+3161${String(1_000_000 + k)
     .slice(1)
@@ -213,7 +208,7 @@ async function seedFull(kluis: TestKluis, orgId: string, staff: Staff, k: number
     locale: 'nl',
   });
   await intake.submitContactRequest({
-    actor: { kind: 'api_key', orgId, orgKind: 'tenant', apiKeyId: 'bench', roles: [] },
+    actor: { kind: 'api_key', orgId, orgKind: 'tenant', apiKeyId: 'bench', roles: ['support'] },
     channel: 'api',
     request: { ...contact, message: `Vraag ${k} via de API.` },
     locale: 'en',
@@ -394,7 +389,7 @@ async function main(): Promise<void> {
       full.push(await seedFull(kluis, org.id, staff, k));
       if ((k + 1) % 20 === 0) process.stderr.write(`  full ${k + 1} / ${fullCount}\r`);
     }
-    const mandates = createMandatesService(kluis);
+    const mandates = kluis.services.mandates;
     await mandates.setCreditor({
       actor: staff.finance,
       values: {
@@ -426,7 +421,7 @@ async function main(): Promise<void> {
     if (!sqlite) await sql`analyze`.execute(kluis.db);
 
     // Incidental: one web-form request (subject found or created by email + phone) at this size.
-    const intake = createIntakeService(kluis);
+    const intake = kluis.services.intake;
     const intakeMs: number[] = [];
     for (let k = 0; k < 5; k++) {
       const t0 = performance.now();

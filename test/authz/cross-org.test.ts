@@ -11,8 +11,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { createIntakeService } from '../../src/modules/intake/intake-service.js';
-import { createRelationsService } from '../../src/modules/relations/relations-service.js';
 import { type Actor, roles } from '../../src/shared/actor.js';
 import type { DeclaredRoute } from '../../src/shared/http/access.js';
 import { createTestKluis, type TestKluis } from '../dialects.js';
@@ -62,14 +60,14 @@ describe('no organisation reaches another’s records', () => {
       userId: tenantStaff.user.id,
       roles: ['finance', 'support'],
     };
-    const submitted = await createIntakeService(kluis).submitContactRequest({
+    const submitted = await kluis.services.intake.submitContactRequest({
       actor: { kind: 'anonymous', orgId: tenant.id, ref: 'ip:test' },
       channel: 'web',
       request: { name: markers.name, email: markers.email, phone: undefined, message: markers.message },
       locale: 'nl',
     });
     conversationId = submitted.conversationId;
-    const relations = createRelationsService(kluis);
+    const relations = kluis.services.relations;
     relationId = (
       await relations.createRelation({
         actor: finance,

@@ -12,9 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type InboundSmtp, startInboundSmtp } from '../../src/modules/intake/intake-smtp.js';
 import { createWorker } from '../../src/modules/jobs/jobs-worker.js';
 import { createMailSink, type MailSink } from '../../src/modules/mail/mail-sink.js';
-import { createAgreementsService } from '../../src/modules/relations/relations-agreements.js';
-import { createMandatesService } from '../../src/modules/relations/relations-mandates.js';
-import { createRelationsService } from '../../src/modules/relations/relations-service.js';
 import type { Actor } from '../../src/shared/actor.js';
 import { createFixedClock } from '../../src/shared/clock.js';
 import { createOrg, createStaffUser, type StaffCredentials } from '../factories.js';
@@ -72,7 +69,7 @@ describe('a data subject asks for access and downloads everything Kluis holds ab
       roles: ['finance', 'support'],
     };
     const kluis = server.kluis;
-    const { id: relationId } = await createRelationsService(kluis).createRelation({
+    const { id: relationId } = await kluis.services.relations.createRelation({
       actor: finance,
       values: {
         kind: 'person',
@@ -85,7 +82,7 @@ describe('a data subject asks for access and downloads everything Kluis holds ab
         startedAt: '2029-05-01',
       },
     });
-    await createRelationsService(kluis).setAddress({
+    await kluis.services.relations.setAddress({
       actor: finance,
       relationId,
       values: {
@@ -96,7 +93,7 @@ describe('a data subject asks for access and downloads everything Kluis holds ab
         houseNumber: '7',
       },
     });
-    await createAgreementsService(kluis).addAgreement({
+    await kluis.services.relationAgreements.addAgreement({
       actor: finance,
       relationId,
       values: {
@@ -108,7 +105,7 @@ describe('a data subject asks for access and downloads everything Kluis holds ab
         signatureChannel: 'email',
       },
     });
-    await createMandatesService(kluis).createMandate({
+    await kluis.services.mandates.createMandate({
       actor: finance,
       relationId,
       values: {
@@ -137,7 +134,7 @@ describe('a data subject asks for access and downloads everything Kluis holds ab
       'AMBRIX-MVB-01',
     );
     // Someone else, whose values must not appear.
-    await createRelationsService(kluis).createRelation({
+    await kluis.services.relations.createRelation({
       actor: finance,
       values: {
         kind: 'person',

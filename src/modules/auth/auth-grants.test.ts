@@ -17,7 +17,6 @@ import {
 } from '../../../test/factories.js';
 import { buildApp } from '../../app.js';
 import { createFixedClock } from '../../shared/clock.js';
-import { createIntakeService } from '../intake/intake-service.js';
 import { compileSubjectExport } from '../rights/rights-export-compile.js';
 import { SESSION_COOKIE } from './auth-sessions.js';
 
@@ -47,7 +46,7 @@ describe('operator access under a tenant’s grant (P8)', () => {
       await createStaffUser(kluis, { orgId: operator.id, roles: ['support'] }),
     );
     conversationId = (
-      await createIntakeService(kluis).submitContactRequest({
+      await kluis.services.intake.submitContactRequest({
         actor: { kind: 'anonymous', orgId: tenant.id, ref: 'ip:test' },
         channel: 'web',
         request: {

@@ -388,7 +388,36 @@ export function createUsersService(deps: UsersDeps) {
       );
       return rows.map((r) => toUserView(r, roleMap.get(r.id) ?? []));
     },
+
+    /**
+     * Colleagues by name, for any staff member of the org (who wrote a note, who a conversation
+     * is assigned to): names and account state only, never addresses or roles. Sorted by name.
+     */
+    async listStaffNames(input: { actor: Actor }): Promise<StaffName[]> {
+      const now = clock.now().toISOString();
+      const rows = await createAuthRepository(db).listUsersPage(scopeOf(input.actor), {
+        sort: 'name',
+        dir: 'asc',
+        now,
+        limit: 1000,
+        offset: 0,
+      });
+      return rows.map((u) => ({
+        id: u.id,
+        name: u.display_name,
+        disabled: u.disabled === 1,
+        locked: u.locked_until !== null && u.locked_until > now,
+      }));
+    },
   };
+}
+
+/** A colleague as other modules show them: name and whether the account can be given work. */
+export interface StaffName {
+  readonly id: string;
+  readonly name: string;
+  readonly disabled: boolean;
+  readonly locked: boolean;
 }
 
 export type UsersService = ReturnType<typeof createUsersService>;

@@ -18,6 +18,8 @@ declare module '../module.js' {
   }
 }
 
+export type { StaffName } from './auth-users.js';
+
 export const SWEEP_SESSIONS = 'auth.sweep';
 
 export const authModule = defineModule({

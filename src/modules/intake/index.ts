@@ -6,12 +6,26 @@
  */
 import { defineModule } from '../module.js';
 import { intakeFields } from './intake-fields.js';
+import { createInboxService, type InboxService } from './intake-inbox.js';
+import { createInboundMail, type InboundMail } from './intake-mail.js';
 import { intakeEn, intakeNl } from './intake-messages.js';
 import { registerIntakeJobs } from './intake-replies.js';
 import { intakeRoutes } from './intake-routes.js';
 import { intakeMigrations } from './intake-schema.js';
+import { createIntakeService, type IntakeService } from './intake-service.js';
 
 export { startConfiguredInboundSmtp } from './intake-smtp.js';
+
+declare module '../module.js' {
+  interface KluisServices {
+    /** Contact requests from the web form, the API and phone calls. */
+    intake: IntakeService;
+    /** The staff inbox: conversations, replies, notes, assignment, quarantine. */
+    inbox: InboxService;
+    /** Mail received for the organisation's contact and privacy addresses. */
+    inboundMail: InboundMail;
+  }
+}
 
 export const intakeModule = defineModule({
   name: 'intake',
@@ -19,6 +33,13 @@ export const intakeModule = defineModule({
   tables: ['conversations', 'conversation_entries', 'conversation_attachments', 'inbound_quarantine'],
   catalogue: intakeFields,
   messages: { nl: intakeNl, en: intakeEn },
+  provides: ['intake', 'inbox', 'inboundMail'],
+  needs: ['audit', 'auth'],
+  services: (deps) => ({
+    intake: createIntakeService(deps),
+    inbox: createInboxService({ ...deps, publicOrigin: deps.config.publicOrigin }),
+    inboundMail: createInboundMail(deps),
+  }),
   jobs: registerIntakeJobs,
   navigation: [{ href: '/staff/conversations', label: 'intake.nav.conversations', order: 10 }],
   routes: intakeRoutes,

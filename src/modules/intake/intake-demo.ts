@@ -8,12 +8,9 @@ import type { Kluis } from '../../kluis.js';
 import type { Actor } from '../../shared/actor.js';
 import { createUserFromCli } from '../auth/auth-cli.js';
 import type { Org } from '../orgs/orgs-repository.js';
-import { createInboxService } from './intake-inbox.js';
-import { createInboundMail } from './intake-mail.js';
 import { createIntakeRepository } from './intake-repository.js';
-import { createIntakeService } from './intake-service.js';
 
-export const DEMO_SUPPORT_EMAIL = 'support@ambrix.example';
+const DEMO_SUPPORT_EMAIL = 'support@ambrix.example';
 
 function rawMail(o: {
   from: string;
@@ -56,16 +53,17 @@ export async function seedIntakeDemo(kluis: Kluis, operator: Org, adminUserId: s
     userId: support.userId,
     roles: ['support'],
   };
+  // The seed hands in an API request and assigns it as support would.
   const system: Actor = {
     kind: 'system',
     orgId: operator.id,
     orgKind: operator.kind,
     reason: 'demo-seed',
-    roles: [],
+    roles: ['support'],
   };
-  const intake = createIntakeService(kluis);
-  const inbox = createInboxService({ ...kluis, publicOrigin: kluis.config.publicOrigin });
-  const mail = createInboundMail(kluis);
+  const intake = kluis.services.intake;
+  const inbox = kluis.services.inbox;
+  const mail = kluis.services.inboundMail;
   const contact = kluis.config.intake.contactAddress ?? 'contact@localhost';
   const privacy = kluis.config.intake.privacyAddress ?? 'privacy@localhost';
   const now = kluis.clock.now();

@@ -13,7 +13,7 @@ import type {
   ConversationDetail,
   ConversationListPage,
   ConversationSummary,
-  StaffName,
+  InboxStaff,
 } from './intake-inbox.js';
 import type { ConversationSort, QuarantineMeta } from './intake-repository.js';
 import {
@@ -196,8 +196,7 @@ export function conversationPage(o: {
   locale: Locale;
   csrf: string;
   conversation: ConversationDetail;
-  staff: readonly StaffName[];
-  names: ReadonlyMap<string, string>;
+  staff: InboxStaff;
   support: boolean;
   state?: ConversationFormState | undefined;
   notice?: string | undefined;
@@ -224,7 +223,7 @@ ${c.possibleRightsRequest ? html`<div class="notice"><p><strong>${t('intake.flag
   <dt>${t('intake.detail.phone')}</dt><dd>${shown(t, c.phone)}</dd>
   <dt>${t('intake.list.col.channel')}</dt><dd>${t(channelKey[c.channel])}</dd>
   <dt>${t('intake.list.col.status')}</dt><dd>${t(statusKey[c.status])}</dd>
-  <dt>${t('intake.list.col.assigned')}</dt><dd>${c.assignedUserId === null ? t('intake.unassigned') : (o.names.get(c.assignedUserId) ?? '?')}</dd>
+  <dt>${t('intake.list.col.assigned')}</dt><dd>${c.assignedUserId === null ? t('intake.unassigned') : (o.staff.names.get(c.assignedUserId) ?? '?')}</dd>
   <dt>${t('intake.list.col.created')}</dt><dd>${formatTime(o.locale, c.createdAt)}</dd>
 </dl>
 <h2>${t('intake.detail.entries')}</h2>
@@ -232,7 +231,7 @@ ${c.possibleRightsRequest ? html`<div class="notice"><p><strong>${t('intake.flag
     const files = c.attachments.filter((a) => a.entryId === e.id);
     return html`<li class="entry entry--${e.kind}" id="entry-${e.id}">
   <p><strong>${t(kindKey[e.kind])}</strong> · ${formatTime(o.locale, e.createdAt)}${
-    e.authorUserId === null ? null : html` · ${o.names.get(e.authorUserId) ?? '?'}`
+    e.authorUserId === null ? null : html` · ${o.staff.names.get(e.authorUserId) ?? '?'}`
   }${
     e.kind === 'outbound'
       ? html` · ${e.delivery === 'sent' ? t('intake.delivery.sent') : t('intake.delivery.queued')}`
@@ -292,7 +291,7 @@ ${
     ${errors?.userId ? html`<p class="field-error" id="f-userId-error">${t(errors.userId)}</p>` : null}
     <select id="f-userId" name="userId">
       <option value="">${t('intake.unassigned')}</option>
-      ${o.staff.map((s) => html`<option value="${s.id}"${c.assignedUserId === s.id ? html` selected` : ''}>${s.name}</option>`)}
+      ${o.staff.assignable.map((s) => html`<option value="${s.id}"${c.assignedUserId === s.id ? html` selected` : ''}>${s.name}</option>`)}
     </select>
   </div>
   <button type="submit" class="secondary">${t('intake.assign.submit')}</button>

@@ -3,14 +3,17 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser } from '../../../test/browser.js';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
-import { createOrg, createStaffUser, type StaffCredentials, systemActor } from '../../../test/factories.js';
+import { createOrg, createStaffUser, type StaffCredentials } from '../../../test/factories.js';
 import { findPlaintext, intakeCounts } from '../../../test/intake-fixtures.js';
 import { buildApp } from '../../app.js';
 import type { Actor, Role } from '../../shared/actor.js';
 import { createFixedClock, MINUTE } from '../../shared/clock.js';
 import type { Org } from '../orgs/orgs-repository.js';
-import { createInboxService } from './intake-inbox.js';
-import { createIntakeService } from './intake-service.js';
+
+/** The CLI or a job acting for support (system actors carry the roles their reason needs). */
+function supportSystem(org: Pick<Org, 'id' | 'kind'>): Actor {
+  return { kind: 'system', orgId: org.id, orgKind: org.kind, reason: 'test', roles: ['support'] };
+}
 
 function userActor(org: Org, user: StaffCredentials, roles: readonly Role[]): Actor {
   return { kind: 'user', orgId: org.id, orgKind: org.kind, userId: user.user.id, roles };
@@ -50,8 +53,8 @@ describe('the staff inbox: who reads what (P3, P5)', () => {
     await kluis.destroy();
   });
 
-  const intake = () => createIntakeService(kluis);
-  const inbox = () => createInboxService({ ...kluis, publicOrigin: kluis.config.publicOrigin });
+  const intake = () => kluis.services.intake;
+  const inbox = () => kluis.services.inbox;
 
   async function request(
     message: string,
@@ -210,7 +213,7 @@ describe('the staff inbox: who reads what (P3, P5)', () => {
     expect(good.statusCode).toBe(303);
     const id =
       /\/staff\/conversations\/([0-9a-f-]{36})\?done=phone/.exec(good.headers.location ?? '')?.[1] ?? '';
-    const detail = await inbox().getConversation({ actor: systemActor(org), id });
+    const detail = await inbox().getConversation({ actor: supportSystem(org), id });
     expect(detail).toMatchObject({
       channel: 'phone',
       name: 'Gerrit Beller',
@@ -238,7 +241,7 @@ describe('the staff inbox: who reads what (P3, P5)', () => {
       303,
     );
     expect((await s.post(`/staff/conversations/${id}/status`, { status: 'closed' })).statusCode).toBe(303);
-    const closed = await inbox().getConversation({ actor: systemActor(org), id });
+    const closed = await inbox().getConversation({ actor: supportSystem(org), id });
     expect(closed.entries.map((e) => e.kind)).toEqual(['phone', 'phone', 'note']);
     expect(closed.status).toBe('closed');
     expect(closed.closedAt).not.toBeNull();
@@ -264,6 +267,62 @@ describe('the staff inbox: who reads what (P3, P5)', () => {
     });
     expect(page.page).toBe(2);
     expect(page.items.length).toBeGreaterThan(0);
+  });
+
+  it('gives a job or CLI actor only what its roles allow: without support it opens, assigns and deletes nothing', async () => {
+    const id = await request('Systeemvraag system-marker-2b');
+    const bare: Actor = { kind: 'system', orgId: org.id, orgKind: org.kind, reason: 'test', roles: [] };
+    const before = await intakeCounts(kluis);
+    await expect(inbox().getConversation({ actor: bare, id })).rejects.toMatchObject({
+      code: 'ERR_FORBIDDEN',
+    });
+    await expect(inbox().addNote({ actor: bare, id, body: 'x' })).rejects.toMatchObject({
+      code: 'ERR_FORBIDDEN',
+    });
+    await expect(inbox().assign({ actor: bare, id, userId: support.user.id })).rejects.toMatchObject({
+      code: 'ERR_FORBIDDEN',
+    });
+    await expect(inbox().deleteConversation({ actor: bare, id })).rejects.toMatchObject({
+      code: 'ERR_FORBIDDEN',
+    });
+    await expect(inbox().listQuarantine({ actor: bare })).rejects.toMatchObject({ code: 'ERR_FORBIDDEN' });
+    const listed = await inbox().listConversations({
+      actor: bare,
+      filters: { sort: 'updated', dir: 'desc', page: 1 },
+    });
+    expect(listed.items).toEqual([]);
+    expect(await intakeCounts(kluis)).toEqual(before);
+    const row = await kluis.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    expect(row?.assigned_user_id).toBeNull();
+  });
+
+  it('refuses a contact request from an API key without intake.submit in the use case too, storing nothing', async () => {
+    const before = await intakeCounts(kluis);
+    const key: Actor = {
+      kind: 'api_key',
+      orgId: org.id,
+      orgKind: org.kind,
+      apiKeyId: 'finance-key',
+      roles: ['finance'],
+    };
+    await expect(
+      intake().submitContactRequest({
+        actor: key,
+        channel: 'api',
+        request: {
+          name: 'Sluiproute',
+          email: 'sluip@example.nl',
+          phone: undefined,
+          message: 'via de service',
+        },
+        locale: 'nl',
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_FORBIDDEN' });
+    expect(await intakeCounts(kluis)).toEqual(before);
   });
 
   it('keeps message bodies out of the raw database: only sealed bytes', async () => {

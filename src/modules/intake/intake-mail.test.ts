@@ -3,17 +3,21 @@ import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Browser } from '../../../test/browser.js';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
-import { createOrg, createStaffUser, type StaffCredentials, systemActor } from '../../../test/factories.js';
+import { createOrg, createStaffUser, type StaffCredentials } from '../../../test/factories.js';
 import { findPlaintext, intakeCounts } from '../../../test/intake-fixtures.js';
 import { buildApp } from '../../app.js';
+import type { Actor } from '../../shared/actor.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { createWorker } from '../jobs/jobs-worker.js';
 import { createMailSink, type MailSink } from '../mail/mail-sink.js';
 import type { Org } from '../orgs/orgs-repository.js';
-import { createInboxService } from './intake-inbox.js';
 import type { InboundOutcome } from './intake-mail.js';
-import { createIntakeService } from './intake-service.js';
 import { type InboundSmtp, startInboundSmtp } from './intake-smtp.js';
+
+/** The CLI or a job acting for support (system actors carry the roles their reason needs). */
+function supportSystem(org: Pick<Org, 'id' | 'kind'>): Actor {
+  return { kind: 'system', orgId: org.id, orgKind: org.kind, reason: 'test', roles: ['support'] };
+}
 
 const CONTACT = 'contact@ambrix.example';
 const PRIVACY = 'privacy@ambrix.example';
@@ -69,7 +73,7 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
     outcomes.length = 0;
   });
 
-  const inbox = () => createInboxService({ ...kluis, publicOrigin: kluis.config.publicOrigin });
+  const inbox = () => kluis.services.inbox;
   const transport = () =>
     nodemailer.createTransport({ host: '127.0.0.1', port: smtp.port, secure: false, ignoreTLS: true });
 
@@ -110,7 +114,7 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
     expect(opened.kind).toBe('opened');
     const id = conversationIdOf(opened);
 
-    const detail = await inbox().getConversation({ actor: systemActor(operator), id });
+    const detail = await inbox().getConversation({ actor: supportSystem(operator), id });
     expect(detail).toMatchObject({
       channel: 'email',
       status: 'open',
@@ -139,7 +143,7 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
     expect(mail.inReplyTo).toBe('<first-5e1a@mail.example.nl>');
     expect(mail.headers.references).toContain('<first-5e1a@mail.example.nl>');
     expect(mail.headers['reply-to']).toContain(CONTACT);
-    const afterReply = await inbox().getConversation({ actor: systemActor(operator), id });
+    const afterReply = await inbox().getConversation({ actor: supportSystem(operator), id });
     const outbound = afterReply.entries.find((e) => e.kind === 'outbound');
     expect(outbound).toMatchObject({ delivery: 'sent' });
     expect(mail.messageId).toBe(outbound?.messageId);
@@ -155,7 +159,7 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
       references: [String(mail.messageId)],
     });
     expect(lastOutcome()).toMatchObject({ kind: 'threaded', conversationId: id });
-    const threaded = await inbox().getConversation({ actor: systemActor(operator), id });
+    const threaded = await inbox().getConversation({ actor: supportSystem(operator), id });
     expect(threaded.entries.map((e) => e.kind)).toEqual(['inbound', 'outbound', 'inbound']);
     expect(threaded.entries.at(-1)?.body).toBe('Mijn abonnement loopt af. antwoord-marker-77aa');
     expect(threaded.status).toBe('open');
@@ -187,13 +191,13 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
     const stranger = lastOutcome();
     expect(stranger.kind).toBe('opened');
     expect(conversationIdOf(stranger)).not.toBe(annas);
-    const anna = await inbox().getConversation({ actor: systemActor(operator), id: annas });
+    const anna = await inbox().getConversation({ actor: supportSystem(operator), id: annas });
     expect(anna.entries).toHaveLength(1);
   });
 
   it("threads a visitor's answer to a tenant's reply into the tenant's conversation, not the operator's", async () => {
     const tenant = await createOrg(kluis, 'tenant', 'Bakkerij Jansen');
-    const { conversationId } = await createIntakeService(kluis).submitContactRequest({
+    const { conversationId } = await kluis.services.intake.submitContactRequest({
       actor: { kind: 'anonymous', orgId: tenant.id, ref: 'test' },
       channel: 'web',
       request: {
@@ -204,7 +208,11 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
       },
       locale: 'nl',
     });
-    await inbox().reply({ actor: systemActor(tenant), id: conversationId, body: 'Nee, alleen doordeweeks.' });
+    await inbox().reply({
+      actor: supportSystem(tenant),
+      id: conversationId,
+      body: 'Nee, alleen doordeweeks.',
+    });
     expect(await deliverReplies()).toBe(1);
     const reply = await sink.waitFor((m) => m.to.includes('wim@example.nl'));
     expect(reply.subject).toBe('Uw bericht aan Bakkerij Jansen');
@@ -239,7 +247,7 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
       .executeTakeFirstOrThrow();
     expect(row).toMatchObject({ channel: 'email', possible_rights_request: 1 });
     const list = await inbox().listConversations({
-      actor: systemActor(operator),
+      actor: supportSystem(operator),
       filters: { rightsOnly: true, sort: 'updated', dir: 'desc', page: 1 },
     });
     expect(list.items.map((c) => c.id)).toContain(id);
@@ -266,12 +274,12 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
 
     const after = await intakeCounts(kluis);
     expect(after).toMatchObject({ conversations: before.conversations, quarantine: before.quarantine + 2 });
-    const items = await inbox().listQuarantine({ actor: systemActor(operator) });
+    const items = await inbox().listQuarantine({ actor: supportSystem(operator) });
     expect(items.map((i) => i.reason)).toEqual(expect.arrayContaining(['no_sender', 'auto_submitted']));
     // Sealed with the org key at rest, and given back byte for byte (support can download it).
     expect(await findPlaintext(kluis, 'quarantine-marker-c0de')).toEqual([]);
     if (q.kind !== 'quarantined') throw new Error('expected quarantine');
-    const back = await inbox().readQuarantined({ actor: systemActor(operator), id: q.id });
+    const back = await inbox().readQuarantined({ actor: supportSystem(operator), id: q.id });
     expect(back.toString('utf8')).toContain('X-Probe: quarantine-marker-c0de');
     expect(back.toString('utf8')).toContain('Dit bericht heeft geen From-regel.');
     const b = new Browser(app);
@@ -308,7 +316,7 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
       ],
     });
     const id = conversationIdOf(lastOutcome());
-    const detail = await inbox().getConversation({ actor: systemActor(operator), id });
+    const detail = await inbox().getConversation({ actor: supportSystem(operator), id });
     expect(detail.attachments.map((a) => [a.filename, a.contentType, a.size])).toEqual([
       ['factuur.pdf', 'application/pdf', pdf.length],
     ]);

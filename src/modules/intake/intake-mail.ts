@@ -10,31 +10,28 @@
 import type { Kysely } from 'kysely';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { z } from 'zod';
-import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
 import type { Actor } from '../../shared/actor.js';
-import type { Clock } from '../../shared/clock.js';
 import { AppError, isAppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
-import type { Logger } from '../../shared/logger.js';
-import { createOrgsRepository } from '../orgs/orgs-repository.js';
+import type { KluisCore, KluisServices } from '../module.js';
+import { createOrgsRepository, type Org } from '../orgs/orgs-repository.js';
 import { requestRecords } from '../rights/rights-records.js';
-import { appendAudit } from '../security/audit-chain.js';
 import { createSubjectsService } from '../subjects/subjects-service.js';
-import { createIntakeRepository } from './intake-repository.js';
+import { type ConversationRow, createIntakeRepository } from './intake-repository.js';
 import { addEntry, conversationSealer, openConversation } from './intake-service.js';
 import { messageIdsOf, orgOfMessageId } from './intake-threads.js';
 
 export type Mailbox = 'contact' | 'privacy';
 
-export const MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024;
-export const MAX_ATTACHMENTS = 10;
+const MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024;
+const MAX_ATTACHMENTS = 10;
 
 const isZip = (b: Buffer) => b.length > 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04;
 const isText = (b: Buffer) => !b.includes(0);
 
 /** Allowed attachment types, each with a check of the file's first bytes (the declared type is not trusted). */
-export const allowedAttachmentTypes: Readonly<Record<string, (content: Buffer) => boolean>> = {
+const allowedAttachmentTypes: Readonly<Record<string, (content: Buffer) => boolean>> = {
   'application/pdf': (b) => b.subarray(0, 5).toString('latin1') === '%PDF-',
   'image/png': (b) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
   'image/jpeg': (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff,
@@ -56,12 +53,8 @@ export type InboundOutcome =
   | { readonly kind: 'duplicate' }
   | { readonly kind: 'quarantined'; readonly id: string; readonly reason: QuarantineReason };
 
-export interface InboundMailDeps {
-  db: Kysely<DB>;
-  keyring: Keyring;
-  clock: Clock;
-  logger?: Logger;
-}
+export type InboundMailDeps = Pick<KluisCore, 'db' | 'keyring' | 'clock' | 'logger'> &
+  Pick<KluisServices, 'audit'>;
 
 interface AcceptedAttachment {
   filename: string;
@@ -76,7 +69,7 @@ interface RefusedAttachment {
 }
 
 /** Sorts a mail's attachments into those kept and those refused (type, size, count). */
-export function screenAttachments(attachments: ParsedMail['attachments']): {
+function screenAttachments(attachments: ParsedMail['attachments']): {
   accepted: AcceptedAttachment[];
   refused: RefusedAttachment[];
 } {
@@ -105,12 +98,166 @@ export function screenAttachments(attachments: ParsedMail['attachments']): {
 
 const senderSchema = z.email();
 
-function systemActor(org: { id: string; kind: 'operator' | 'tenant' }): Actor {
+function systemActor(org: Pick<Org, 'id' | 'kind'>): Actor {
   return { kind: 'system', orgId: org.id, orgKind: org.kind, reason: 'inbound-mail', roles: [] };
 }
 
+/** What Kluis keeps of a readable message, or why it cannot be taken in. */
+type ReadMail =
+  | { readonly ok: false; readonly reason: QuarantineReason }
+  | {
+      readonly ok: true;
+      readonly sender: string;
+      readonly senderName: string | undefined;
+      readonly text: string;
+      readonly subjectLine: string | undefined;
+      readonly locale: 'nl' | 'en';
+      readonly messageId: string | null;
+      readonly inReplyTo: string | null;
+      /** Every Message-ID it answers: In-Reply-To, then References. */
+      readonly references: readonly string[];
+      readonly accepted: readonly AcceptedAttachment[];
+      readonly refused: readonly RefusedAttachment[];
+    };
+
+/** Reads a parsed message: sender, text, threading headers and screened attachments. */
+function readMail(parsed: ParsedMail): ReadMail {
+  const from = parsed.from?.value[0];
+  const sender = senderSchema.safeParse(from?.address?.trim().toLowerCase() ?? '');
+  if (!sender.success) return { ok: false, reason: 'no_sender' };
+  const auto = parsed.headers.get('auto-submitted');
+  if (typeof auto === 'string' && auto.trim().toLowerCase() !== 'no') {
+    // Out-of-office answers and bounces must not open conversations (or loop with our replies).
+    return { ok: false, reason: 'auto_submitted' };
+  }
+  const text = (parsed.text ?? '').replace(/\r\n/g, '\n').trim();
+  const { accepted, refused } = screenAttachments(parsed.attachments);
+  if (text === '' && accepted.length === 0) return { ok: false, reason: 'empty' };
+  const contentLanguage = parsed.headers.get('content-language');
+  return {
+    ok: true,
+    sender: sender.data,
+    senderName: from?.name?.trim() || undefined,
+    text,
+    subjectLine:
+      parsed.subject
+        ?.replace(/[\r\n]+/g, ' ')
+        .trim()
+        .slice(0, 500) || undefined,
+    locale:
+      typeof contentLanguage === 'string' && contentLanguage.toLowerCase().startsWith('en') ? 'en' : 'nl',
+    messageId: messageIdsOf(parsed.messageId)[0] ?? null,
+    inReplyTo: messageIdsOf(parsed.inReplyTo)[0] ?? null,
+    references: messageIdsOf(parsed.inReplyTo, parsed.references),
+    accepted,
+    refused,
+  };
+}
+
+/**
+ * Stores a readable message in `org`, in one transaction: an entry on the conversation it
+ * answers (when the sender is that conversation's own person) or a new conversation, its
+ * attachments sealed, a rights request for mail to the privacy address, and the audit entry.
+ */
+async function storeMail(
+  trx: Kysely<DB>,
+  deps: InboundMailDeps,
+  o: { org: Pick<Org, 'id' | 'kind'>; mailbox: Mailbox; mail: Extract<ReadMail, { ok: true }> },
+): Promise<InboundOutcome> {
+  const { keyring, clock } = deps;
+  const { mail, mailbox } = o;
+  const actor = systemActor(o.org);
+  const scope = { orgId: o.org.id };
+  const repo = createIntakeRepository(trx);
+  if (mail.messageId !== null && (await repo.entryExistsWithMessageId(scope, mail.messageId))) {
+    return { kind: 'duplicate' };
+  }
+  let conversation: ConversationRow | undefined = await repo.findConversationByMessageIds(
+    scope,
+    mail.references,
+  );
+  if (conversation !== undefined) {
+    // Only the conversation's own person continues it; anyone else starts their own.
+    const senders = await createSubjectsService({ keyring, clock }).findByContact(trx, scope, {
+      email: mail.sender,
+    });
+    const subjectId = conversation.subject_id;
+    if (!senders.some((s) => s.id === subjectId)) conversation = undefined;
+  }
+  const first = {
+    kind: 'inbound' as const,
+    body: mail.text,
+    messageId: mail.messageId,
+    inReplyTo: mail.inReplyTo,
+    refusedAttachments: mail.refused.length === 0 ? null : JSON.stringify(mail.refused),
+  };
+  const threaded = conversation !== undefined;
+  let entryId: string;
+  if (conversation !== undefined) {
+    entryId = (await addEntry(trx, deps, conversation, first)).id;
+    await repo.updateConversation(scope, conversation.id, {
+      status: 'open',
+      closed_at: null,
+      updated_at: clock.now().toISOString(),
+      ...(mailbox === 'privacy' ? { possible_rights_request: 1 } : {}),
+    });
+  } else {
+    const opened = await openConversation(trx, deps, {
+      actor,
+      channel: 'email',
+      contact: { name: mail.senderName, email: mail.sender },
+      locale: mail.locale,
+      subjectLine: mail.subjectLine,
+      possibleRightsRequest: mailbox === 'privacy',
+      threadKey: mail.messageId,
+      first,
+    });
+    conversation = opened.conversation;
+    entryId = opened.entry.id;
+  }
+  const sealer = conversationSealer(keyring, conversation.org_id, conversation.subject_id);
+  for (const a of mail.accepted) {
+    const id = newId();
+    await repo.insertAttachment({
+      id,
+      org_id: conversation.org_id,
+      conversation_id: conversation.id,
+      entry_id: entryId,
+      filename: await sealer.seal('conversation_attachments', 'filename', id, a.filename),
+      content_type: a.contentType,
+      size_bytes: a.content.length,
+      content: await sealer.seal('conversation_attachments', 'content', id, a.content.toString('base64')),
+      created_at: clock.now().toISOString(),
+    });
+  }
+  if (mailbox === 'privacy') {
+    // P16: a mail to the privacy address is also a rights request, unverified until confirmed.
+    await requestRecords({ keyring, clock }).receiveEmail(trx, {
+      orgId: conversation.org_id,
+      email: mail.sender,
+      locale: mail.locale,
+      conversationId: conversation.id,
+    });
+  }
+  await deps.audit.append(trx, {
+    actor,
+    action: 'intake.email.received',
+    target: { type: 'conversation', id: conversation.id },
+    purpose: 'handle_requests',
+    fields: threaded ? ['body'] : ['requester_name', 'requester_email', 'subject_line', 'body'],
+    meta: {
+      mailbox,
+      threaded,
+      entry_id: entryId,
+      attachments: mail.accepted.length,
+      refused_attachments: mail.refused.length,
+    },
+  });
+  return { kind: threaded ? 'threaded' : 'opened', conversationId: conversation.id, entryId };
+}
+
 export function createInboundMail(deps: InboundMailDeps) {
-  const { db, keyring, clock } = deps;
+  const { db, keyring, clock, audit } = deps;
   const orgs = createOrgsRepository(db);
 
   async function quarantine(input: {
@@ -136,7 +283,7 @@ export function createInboundMail(deps: InboundMailDeps) {
         size_bytes: input.raw.length,
         created_at: clock.now().toISOString(),
       });
-      await appendAudit(trx, clock, {
+      await audit.append(trx, {
         actor: systemActor(org),
         action: 'intake.email.quarantined',
         target: { type: 'inbound_quarantine', id },
@@ -164,120 +311,10 @@ export function createInboundMail(deps: InboundMailDeps) {
     } catch {
       return quarantine({ orgId: mailboxOrgId, mailbox, raw, reason: 'unparseable' });
     }
-    const from = parsed.from?.value[0];
-    const sender = senderSchema.safeParse(from?.address?.trim().toLowerCase() ?? '');
-    if (!sender.success) return quarantine({ orgId: mailboxOrgId, mailbox, raw, reason: 'no_sender' });
-    const auto = parsed.headers.get('auto-submitted');
-    if (typeof auto === 'string' && auto.trim().toLowerCase() !== 'no') {
-      // Out-of-office answers and bounces must not open conversations (or loop with our replies).
-      return quarantine({ orgId: mailboxOrgId, mailbox, raw, reason: 'auto_submitted' });
-    }
-    const text = (parsed.text ?? '').replace(/\r\n/g, '\n').trim();
-    const { accepted, refused } = screenAttachments(parsed.attachments);
-    if (text === '' && accepted.length === 0)
-      return quarantine({ orgId: mailboxOrgId, mailbox, raw, reason: 'empty' });
-
-    const messageId = messageIdsOf(parsed.messageId)[0] ?? null;
-    const inReplyTo = messageIdsOf(parsed.inReplyTo)[0] ?? null;
-    const references = messageIdsOf(parsed.inReplyTo, parsed.references);
-    const org = await orgFor(mailboxOrgId, references);
-    const actor = systemActor(org);
-    const scope = { orgId: org.id };
-    const contentLanguage = parsed.headers.get('content-language');
-    const locale =
-      typeof contentLanguage === 'string' && contentLanguage.toLowerCase().startsWith('en') ? 'en' : 'nl';
-    const refusedJson = refused.length === 0 ? null : JSON.stringify(refused);
-
-    return db.transaction().execute(async (trx): Promise<InboundOutcome> => {
-      const repo = createIntakeRepository(trx);
-      if (messageId !== null && (await repo.entryExistsWithMessageId(scope, messageId))) {
-        return { kind: 'duplicate' };
-      }
-      let conversation = await repo.findConversationByMessageIds(scope, references);
-      if (conversation !== undefined) {
-        // Only the conversation's own person continues it; anyone else starts their own.
-        const senders = await createSubjectsService({ keyring, clock }).findByContact(trx, scope, {
-          email: sender.data,
-        });
-        const subjectId = conversation.subject_id;
-        if (!senders.some((s) => s.id === subjectId)) conversation = undefined;
-      }
-      const first = {
-        kind: 'inbound' as const,
-        body: text,
-        messageId,
-        inReplyTo,
-        refusedAttachments: refusedJson,
-      };
-      let threaded = false;
-      let entryId: string;
-      if (conversation !== undefined) {
-        threaded = true;
-        entryId = (await addEntry(trx, deps, conversation, first)).id;
-        await repo.updateConversation(scope, conversation.id, {
-          status: 'open',
-          closed_at: null,
-          updated_at: clock.now().toISOString(),
-          ...(mailbox === 'privacy' ? { possible_rights_request: 1 } : {}),
-        });
-      } else {
-        const opened = await openConversation(trx, deps, {
-          actor,
-          channel: 'email',
-          contact: { name: from?.name?.trim() || undefined, email: sender.data },
-          locale,
-          subjectLine:
-            parsed.subject
-              ?.replace(/[\r\n]+/g, ' ')
-              .trim()
-              .slice(0, 500) || undefined,
-          possibleRightsRequest: mailbox === 'privacy',
-          threadKey: messageId,
-          first,
-        });
-        conversation = opened.conversation;
-        entryId = opened.entry.id;
-      }
-      const sealer = conversationSealer(keyring, conversation.org_id, conversation.subject_id);
-      for (const a of accepted) {
-        const id = newId();
-        await repo.insertAttachment({
-          id,
-          org_id: conversation.org_id,
-          conversation_id: conversation.id,
-          entry_id: entryId,
-          filename: await sealer.seal('conversation_attachments', 'filename', id, a.filename),
-          content_type: a.contentType,
-          size_bytes: a.content.length,
-          content: await sealer.seal('conversation_attachments', 'content', id, a.content.toString('base64')),
-          created_at: clock.now().toISOString(),
-        });
-      }
-      if (mailbox === 'privacy') {
-        // P16: a mail to the privacy address is also a rights request, unverified until confirmed.
-        await requestRecords({ keyring, clock }).receiveEmail(trx, {
-          orgId: conversation.org_id,
-          email: sender.data,
-          locale,
-          conversationId: conversation.id,
-        });
-      }
-      await appendAudit(trx, clock, {
-        actor,
-        action: 'intake.email.received',
-        target: { type: 'conversation', id: conversation.id },
-        purpose: 'handle_requests',
-        fields: threaded ? ['body'] : ['requester_name', 'requester_email', 'subject_line', 'body'],
-        meta: {
-          mailbox,
-          threaded,
-          entry_id: entryId,
-          attachments: accepted.length,
-          refused_attachments: refused.length,
-        },
-      });
-      return { kind: threaded ? 'threaded' : 'opened', conversationId: conversation.id, entryId };
-    });
+    const mail = readMail(parsed);
+    if (!mail.ok) return quarantine({ orgId: mailboxOrgId, mailbox, raw, reason: mail.reason });
+    const org = await orgFor(mailboxOrgId, mail.references);
+    return db.transaction().execute((trx) => storeMail(trx, deps, { org, mailbox, mail }));
   }
 
   return {
@@ -292,7 +329,7 @@ export function createInboundMail(deps: InboundMailDeps) {
       } catch (error) {
         // The code only: a driver's message may quote values.
         const code = isAppError(error) ? error.code : String((error as { code?: unknown }).code ?? 'unknown');
-        deps.logger?.warn({ code }, 'inbound mail could not be taken in: quarantining it');
+        deps.logger.warn({ code }, 'inbound mail could not be taken in: quarantining it');
         try {
           return await quarantine({ ...input, reason: 'processing_failed' });
         } catch (cause) {

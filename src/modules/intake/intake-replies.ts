@@ -12,20 +12,15 @@ import { AppError } from '../../shared/errors.js';
 import { translator } from '../../shared/i18n/messages.js';
 import type { JobRegistry } from '../jobs/jobs-registry.js';
 import { renderMail } from '../mail/mail-templates.js';
-import type { KluisCore } from '../module.js';
+import type { KluisCore, KluisServices } from '../module.js';
 import { createOrgsRepository } from '../orgs/orgs-repository.js';
-import { appendAudit } from '../security/audit-chain.js';
-import { INTAKE_REPLY_JOB } from './intake-inbox.js';
+import { INTAKE_REPLY_JOB } from './intake-inbox-actions.js';
 import { createIntakeRepository } from './intake-repository.js';
 import { conversationSealer } from './intake-service.js';
 import { referencesFor } from './intake-threads.js';
 
 /** "Re: <subject>" for mail threads; for other channels a subject naming the organisation. */
-export function replySubject(o: {
-  locale: 'nl' | 'en';
-  subjectLine: string | undefined;
-  orgName: string;
-}): string {
+function replySubject(o: { locale: 'nl' | 'en'; subjectLine: string | undefined; orgName: string }): string {
   const base = o.subjectLine?.replace(/[\r\n]+/g, ' ').trim();
   const subject =
     base === undefined || base === ''
@@ -38,7 +33,7 @@ export function replySubject(o: {
 
 export function registerIntakeJobs(
   registry: JobRegistry,
-  kluis: Pick<KluisCore, 'db' | 'keyring' | 'config' | 'mailer' | 'clock'>,
+  kluis: Pick<KluisCore, 'db' | 'keyring' | 'config' | 'mailer' | 'clock'> & Pick<KluisServices, 'audit'>,
 ): void {
   registry.register(INTAKE_REPLY_JOB, z.object({ entryId: z.uuid() }), async (payload, ctx) => {
     const { job } = ctx;
@@ -114,7 +109,7 @@ export function registerIntakeJobs(
         delivery: 'sent',
         sent_at: kluis.clock.now().toISOString(),
       });
-      await appendAudit(trx, kluis.clock, {
+      await kluis.audit.append(trx, {
         actor,
         action: 'intake.reply.sent',
         target: { type: 'conversation', id: conversation.id },

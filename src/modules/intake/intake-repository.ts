@@ -54,7 +54,8 @@ const attachmentMetaColumns = [
   'created_at',
 ] as const;
 
-export function createIntakeRepository(db: Kysely<DB>) {
+/** Conversations: listing, filtering, threading look-ups, and deletion with everything in them. */
+function conversationQueries(db: Kysely<DB>) {
   function filtered(scope: OrgScope, q: Omit<ConversationQuery, 'sort' | 'dir' | 'limit' | 'offset'>) {
     let query = db.selectFrom('conversations').where('org_id', '=', scope.orgId);
     if (q.status !== undefined) query = query.where('status', '=', q.status);
@@ -138,6 +139,38 @@ export function createIntakeRepository(db: Kysely<DB>) {
         .executeTakeFirst();
     },
 
+    /** Deletes a conversation with its entries and attachments; returns what went. */
+    async deleteConversation(
+      scope: OrgScope,
+      id: string,
+    ): Promise<{ entries: number; attachments: number; conversations: number }> {
+      const attachments = await db
+        .deleteFrom('conversation_attachments')
+        .where('org_id', '=', scope.orgId)
+        .where('conversation_id', '=', id)
+        .executeTakeFirst();
+      const entries = await db
+        .deleteFrom('conversation_entries')
+        .where('org_id', '=', scope.orgId)
+        .where('conversation_id', '=', id)
+        .executeTakeFirst();
+      const conversations = await db
+        .deleteFrom('conversations')
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return {
+        attachments: Number(attachments.numDeletedRows),
+        entries: Number(entries.numDeletedRows),
+        conversations: Number(conversations.numDeletedRows),
+      };
+    },
+  };
+}
+
+/** Entries and attachments of conversations. */
+function entryQueries(db: Kysely<DB>) {
+  return {
     async insertEntry(row: EntryRow): Promise<void> {
       await db.insertInto('conversation_entries').values(row).execute();
     },
@@ -221,34 +254,12 @@ export function createIntakeRepository(db: Kysely<DB>) {
         .where('id', '=', id)
         .executeTakeFirst();
     },
+  };
+}
 
-    /** Deletes a conversation with its entries and attachments; returns what went. */
-    async deleteConversation(
-      scope: OrgScope,
-      id: string,
-    ): Promise<{ entries: number; attachments: number; conversations: number }> {
-      const attachments = await db
-        .deleteFrom('conversation_attachments')
-        .where('org_id', '=', scope.orgId)
-        .where('conversation_id', '=', id)
-        .executeTakeFirst();
-      const entries = await db
-        .deleteFrom('conversation_entries')
-        .where('org_id', '=', scope.orgId)
-        .where('conversation_id', '=', id)
-        .executeTakeFirst();
-      const conversations = await db
-        .deleteFrom('conversations')
-        .where('org_id', '=', scope.orgId)
-        .where('id', '=', id)
-        .executeTakeFirst();
-      return {
-        attachments: Number(attachments.numDeletedRows),
-        entries: Number(entries.numDeletedRows),
-        conversations: Number(conversations.numDeletedRows),
-      };
-    },
-
+/** Mail that could not be taken in. */
+function quarantineQueries(db: Kysely<DB>) {
+  return {
     async insertQuarantine(row: QuarantineRow): Promise<void> {
       await db.insertInto('inbound_quarantine').values(row).execute();
     },
@@ -282,6 +293,10 @@ export function createIntakeRepository(db: Kysely<DB>) {
       return Number(result.numDeletedRows);
     },
   };
+}
+
+export function createIntakeRepository(db: Kysely<DB>) {
+  return { ...conversationQueries(db), ...entryQueries(db), ...quarantineQueries(db) };
 }
 
 export type IntakeRepository = ReturnType<typeof createIntakeRepository>;

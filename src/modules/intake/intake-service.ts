@@ -7,31 +7,31 @@
  * index (subjects module), so the rights workflow can later find everything about one person.
  */
 import type { Kysely } from 'kysely';
-import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
 import type { Actor, OrgScope } from '../../shared/actor.js';
-import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { Locale } from '../../shared/i18n/messages.js';
 import { newId } from '../../shared/ids.js';
-import type { AuditEvent } from '../security/audit-chain.js';
-import { appendAudit } from '../security/audit-chain.js';
+import { assertCan } from '../../shared/permissions.js';
+import type { KluisCore, KluisServices } from '../module.js';
 import { createSubjectsService } from '../subjects/subjects-service.js';
 import { type ConversationRow, createIntakeRepository, type EntryRow } from './intake-repository.js';
 import type { Channel, EntryKind } from './intake-schema.js';
 import type { ContactRequestInput } from './intake-schemas.js';
 
-export interface IntakeDeps {
-  db: Kysely<DB>;
-  keyring: Keyring;
-  clock: Clock;
-}
+type AuditEvent = Parameters<KluisServices['audit']['append']>[1];
+
+/** What intake's use cases need: the database, the keys, the clock and the audit trail. */
+export type IntakeDeps = Pick<KluisCore, 'db' | 'keyring' | 'clock'> & Pick<KluisServices, 'audit'>;
+
+/** What opening a conversation or adding an entry needs (the caller's transaction brings the database). */
+export type EntryDeps = Pick<KluisCore, 'keyring' | 'clock'>;
 
 /** Who hands a request in: a staff member or API key, the inbound mail listener, or a visitor. */
 export type IntakeActor = Actor | { kind: 'anonymous'; orgId: string; ref: string };
 
 /** Seals and opens the personal fields of one conversation with its subject's key. */
-export function conversationSealer(keyring: Keyring, orgId: string, subjectId: string) {
+export function conversationSealer(keyring: KluisCore['keyring'], orgId: string, subjectId: string) {
   return {
     seal(table: string, column: string, rowId: string, value: string): Promise<Buffer> {
       return keyring.encryptForSubject(orgId, subjectId, { table, column, rowId }, value);
@@ -87,7 +87,7 @@ function auditActor(actor: IntakeActor): AuditEvent['actor'] {
 /** Opens a conversation with its first entry, inside the caller's transaction. */
 export async function openConversation(
   trx: Kysely<DB>,
-  deps: Omit<IntakeDeps, 'db'>,
+  deps: EntryDeps,
   input: OpenConversationInput,
 ): Promise<{ conversation: ConversationRow; entry: EntryRow }> {
   const { keyring, clock } = deps;
@@ -125,7 +125,7 @@ export async function openConversation(
 /** Adds an entry to a conversation (sealed with the conversation subject's key), in the caller's transaction. */
 export async function addEntry(
   trx: Kysely<DB>,
-  deps: Omit<IntakeDeps, 'db'>,
+  deps: EntryDeps,
   conversation: Pick<ConversationRow, 'id' | 'org_id' | 'subject_id'>,
   entry: NewEntry,
 ): Promise<EntryRow> {
@@ -152,7 +152,7 @@ export async function addEntry(
 }
 
 export function createIntakeService(deps: IntakeDeps) {
-  const { db, clock } = deps;
+  const { db, audit } = deps;
 
   return {
     /**
@@ -166,6 +166,8 @@ export function createIntakeService(deps: IntakeDeps) {
       locale: Locale;
     }): Promise<{ conversationId: string }> {
       const { request } = input;
+      // A visitor's form is public; a request through the API needs a key (or staff) allowed to hand them in.
+      if (input.actor.kind !== 'anonymous') assertCan(input.actor, 'intake.submit');
       return db.transaction().execute(async (trx) => {
         const { conversation } = await openConversation(trx, deps, {
           actor: input.actor,
@@ -174,7 +176,7 @@ export function createIntakeService(deps: IntakeDeps) {
           locale: input.locale,
           first: { kind: 'inbound', body: request.message },
         });
-        await appendAudit(trx, clock, {
+        await audit.append(trx, {
           actor: auditActor(input.actor),
           action: 'intake.contact.received',
           target: { type: 'conversation', id: conversation.id },
@@ -211,7 +213,7 @@ export function createIntakeService(deps: IntakeDeps) {
           assignedUserId: actor.userId,
           first: { kind: 'phone', body: request.message, authorUserId: actor.userId },
         });
-        await appendAudit(trx, clock, {
+        await audit.append(trx, {
           actor,
           action: 'intake.phone.recorded',
           target: { type: 'conversation', id: conversation.id },

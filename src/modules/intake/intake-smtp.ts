@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { Kluis } from '../../kluis.js';
 import { createOrgsRepository } from '../orgs/orgs-repository.js';
-import { createInboundMail, type InboundOutcome, type Mailbox } from './intake-mail.js';
+import type { InboundOutcome, Mailbox } from './intake-mail.js';
 
 export interface InboundSmtpOptions {
   /** 0 picks a free port; read `port` afterwards. */
@@ -35,11 +35,14 @@ function smtpError(code: number, message: string): Error {
   return Object.assign(new Error(message), { responseCode: code });
 }
 
+/** What the listener needs: the inbound mail service (built once per Kluis) and the operator's org. */
+export type InboundSmtpDeps = Pick<Kluis, 'db' | 'logger' | 'config' | 'services'>;
+
 export async function startInboundSmtp(
-  kluis: Pick<Kluis, 'db' | 'keyring' | 'clock' | 'logger' | 'config'>,
+  kluis: InboundSmtpDeps,
   options: InboundSmtpOptions,
 ): Promise<InboundSmtp> {
-  const inbound = createInboundMail(kluis);
+  const inbound = kluis.services.inboundMail;
   const orgs = createOrgsRepository(kluis.db);
   const log = kluis.logger.child({ component: 'inbound-smtp' });
   const mailboxes = new Map<string, Mailbox>([
@@ -125,7 +128,7 @@ export async function startInboundSmtp(
  * default; production only with KLUIS_INBOUND_SMTP_PORT). A port in use is reported, not fatal.
  */
 export async function startConfiguredInboundSmtp(
-  kluis: Pick<Kluis, 'db' | 'keyring' | 'clock' | 'logger' | 'config'>,
+  kluis: InboundSmtpDeps,
   warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Promise<{ smtp: InboundSmtp; banner: string } | undefined> {
   const c = kluis.config.intake;

@@ -16,9 +16,6 @@ export interface ContactFormValues {
   readonly message?: string | undefined;
 }
 
-/** The visible fields of the public form, in order (P2: nothing else is asked). */
-export const contactFormFields = ['name', 'email', 'phone', 'message'] as const;
-
 export function contactFormPage(o: {
   t: Translate;
   csrf: string;

@@ -4,10 +4,24 @@
  * the module: the manifest and what other modules use.
  */
 import { defineModule } from '../module.js';
+import { type AgreementsService, createAgreementsService } from './relations-agreements.js';
 import { relationsFields } from './relations-fields.js';
+import { createMandatesService, type MandatesService } from './relations-mandates.js';
 import { relationsEn, relationsNl } from './relations-messages.js';
 import { relationsRoutes } from './relations-routes.js';
 import { relationsMigrations } from './relations-schema.js';
+import { createRelationsService, type RelationsService } from './relations-service.js';
+
+declare module '../module.js' {
+  interface KluisServices {
+    /** Client relations, contact persons and billing addresses. */
+    relations: RelationsService;
+    /** Agreements with relations: signed PDFs and typed signatures. */
+    relationAgreements: AgreementsService;
+    /** SEPA mandates, the creditor details and direct-debit collections (finance). */
+    mandates: MandatesService;
+  }
+}
 
 export const relationsModule = defineModule({
   name: 'relations',
@@ -24,6 +38,13 @@ export const relationsModule = defineModule({
   ],
   catalogue: relationsFields,
   messages: { nl: relationsNl, en: relationsEn },
+  provides: ['relations', 'relationAgreements', 'mandates'],
+  needs: ['audit'],
+  services: (deps) => ({
+    relations: createRelationsService(deps),
+    relationAgreements: createAgreementsService(deps),
+    mandates: createMandatesService(deps),
+  }),
   navigation: [
     { href: '/staff/relations', label: 'relations.nav.relations', order: 20, permission: 'relations.read' },
     {

@@ -15,7 +15,7 @@ import type { MessageKey } from '../../shared/i18n/messages.js';
 
 const isoCountries: ReadonlySet<string> = new Set(Object.keys(getCountrySpecifications()));
 
-export function isCountryCode(code: string): boolean {
+function isCountryCode(code: string): boolean {
   return /^[A-Z]{2}$/.test(code) && isoCountries.has(code);
 }
 
@@ -72,7 +72,7 @@ export function normaliseDutchPostcode(input: string): string | undefined {
 }
 
 /** A postcode for `country`, normalised, or undefined when it cannot be one. '' where none is used. */
-export function normalisePostcode(country: string, input: string): string | undefined {
+function normalisePostcode(country: string, input: string): string | undefined {
   if (country === 'NL') return normaliseDutchPostcode(input);
   const value = oneLine(input).toUpperCase();
   if (postcodeValidatorExistsForCountry(country)) {

@@ -5,21 +5,18 @@
  * name and the document, and every such read is audited with its purpose (P5).
  */
 import { basename } from 'node:path';
-import type { Kysely } from 'kysely';
-import type { DB } from '../../db/schema.js';
 import { type Actor, actorRef, scopeOf } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { fieldErrorsFromZod } from '../../shared/http/validation.js';
 import type { MessageKey } from '../../shared/i18n/messages.js';
 import { newId } from '../../shared/ids.js';
+import { assertCan } from '../../shared/permissions.js';
 import { isRestricted } from '../retention/retention-restriction.js';
-import { appendAudit } from '../security/audit-chain.js';
-import { assertMayEdit, assertMayRead, auditRead, mayRead, relationEditors } from './relations-access.js';
-import { agreementSchema } from './relations-forms.js';
+import { assertMayRead, mayRead } from './relations-access.js';
+import { type AgreementInput, agreementSchema } from './relations-forms.js';
+import { loadRelation, type RelationsDeps, sealerOf } from './relations-records.js';
 import { createRelationsRepository } from './relations-repository.js';
 import type { SignatureChannel } from './relations-schema.js';
-import { rowSealer } from './relations-sealing.js';
-import type { RelationsDeps } from './relations-service.js';
 
 /** Largest signed PDF accepted. */
 export const MAX_AGREEMENT_PDF_BYTES = 10 * 1024 * 1024;
@@ -68,15 +65,32 @@ export function safeFileName(name: string): string {
   return cleaned.toLowerCase().endsWith('.pdf') ? cleaned : `${cleaned}.pdf`;
 }
 
-export function createAgreementsService(deps: RelationsDeps & { maxPdfBytes?: number }) {
-  const { db, keyring, clock } = deps;
-  const maxBytes = deps.maxPdfBytes ?? MAX_AGREEMENT_PDF_BYTES;
-
-  async function loadRelation(trx: Kysely<DB>, actor: Actor, relationId: string) {
-    const row = await createRelationsRepository(trx).findRelation(actor, relationId);
-    if (row === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'relation not found' });
-    return row;
+/**
+ * The agreement form's values and the signed PDF, checked together so that every problem is
+ * reported at once; an agreement needs a document or a typed signature.
+ */
+function checkAgreement(
+  values: unknown,
+  document: UploadedFile | undefined,
+  maxBytes: number,
+): AgreementInput {
+  const parsed = agreementSchema.safeParse(values);
+  const fields: Record<string, MessageKey> = parsed.success ? {} : fieldErrorsFromZod(parsed.error);
+  if (document !== undefined) {
+    const problem = pdfProblem(document, maxBytes);
+    if (problem !== undefined) fields.document = problem;
+  } else if (parsed.success && parsed.data.signedByName === null) {
+    fields.document = 'relations.agreement.documentOrSignature';
   }
+  if (!parsed.success || Object.keys(fields).length > 0) {
+    throw new AppError('ERR_VALIDATION', { message: 'invalid agreement', fields });
+  }
+  return parsed.data;
+}
+
+export function createAgreementsService(deps: RelationsDeps & { maxPdfBytes?: number }) {
+  const { db, keyring, clock, audit } = deps;
+  const maxBytes = deps.maxPdfBytes ?? MAX_AGREEMENT_PDF_BYTES;
 
   return {
     /** Records a signed agreement: its PDF and/or a typed signature; nothing is stored when anything is invalid. */
@@ -86,30 +100,14 @@ export function createAgreementsService(deps: RelationsDeps & { maxPdfBytes?: nu
       values: unknown;
       document?: UploadedFile | undefined;
     }): Promise<{ id: string }> {
-      assertMayEdit(input.actor, relationEditors);
-      const parsed = agreementSchema.safeParse(input.values);
-      const fields: Record<string, MessageKey> = parsed.success ? {} : fieldErrorsFromZod(parsed.error);
-      if (input.document !== undefined) {
-        const problem = pdfProblem(input.document, maxBytes);
-        if (problem !== undefined) fields.document = problem;
-      } else if (parsed.success && parsed.data.signedByName === null) {
-        fields.document = 'relations.agreement.documentOrSignature';
-      }
-      if (!parsed.success || Object.keys(fields).length > 0) {
-        throw new AppError('ERR_VALIDATION', { message: 'invalid agreement', fields });
-      }
-      const v = parsed.data;
+      assertCan(input.actor, 'relations.edit');
+      const v = checkAgreement(input.values, input.document, maxBytes);
       const id = newId();
       const now = clock.now().toISOString();
       await db.transaction().execute(async (trx) => {
         const relation = await loadRelation(trx, input.actor, input.relationId);
         const repo = createRelationsRepository(trx);
-        const s = rowSealer(keyring, {
-          orgId: relation.org_id,
-          subjectId: relation.subject_id,
-          table: 'relation_agreements',
-          rowId: id,
-        });
+        const s = sealerOf(keyring, relation, 'relation_agreements', id);
         await repo.insertAgreement({
           id,
           org_id: relation.org_id,
@@ -126,12 +124,7 @@ export function createAgreementsService(deps: RelationsDeps & { maxPdfBytes?: nu
         });
         if (input.document !== undefined) {
           const docId = newId();
-          const d = rowSealer(keyring, {
-            orgId: relation.org_id,
-            subjectId: relation.subject_id,
-            table: 'relation_agreement_documents',
-            rowId: docId,
-          });
+          const d = sealerOf(keyring, relation, 'relation_agreement_documents', docId);
           await repo.insertAgreementDocument({
             id: docId,
             org_id: relation.org_id,
@@ -143,7 +136,7 @@ export function createAgreementsService(deps: RelationsDeps & { maxPdfBytes?: nu
             created_at: now,
           });
         }
-        await appendAudit(trx, clock, {
+        await audit.append(trx, {
           actor: input.actor,
           action: 'relations.agreement.added',
           target: { type: 'relation', id: relation.id },
@@ -165,6 +158,7 @@ export function createAgreementsService(deps: RelationsDeps & { maxPdfBytes?: nu
       relationId: string;
       agreementId: string;
     }): Promise<AgreementView> {
+      assertCan(input.actor, 'relations.read');
       assertMayRead(input.actor, 'relations.family_name');
       return db.transaction().execute(async (trx) => {
         const relation = await loadRelation(trx, input.actor, input.relationId);
@@ -176,15 +170,10 @@ export function createAgreementsService(deps: RelationsDeps & { maxPdfBytes?: nu
         if (a === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'agreement not found' });
         let signedByName: string | null | undefined;
         if (mayRead(input.actor, 'relation_agreements.signed_by_name')) {
-          const s = rowSealer(keyring, {
-            orgId: relation.org_id,
-            subjectId: relation.subject_id,
-            table: 'relation_agreements',
-            rowId: a.id,
-          });
+          const s = sealerOf(keyring, relation, 'relation_agreements', a.id);
           signedByName = await s.openOptional('signed_by_name', a.signed_by_name);
           if (signedByName !== null) {
-            await auditRead(trx, clock, {
+            await audit.append(trx, {
               actor: input.actor,
               action: 'relations.agreement.signature.read',
               target: { type: 'agreement', id: a.id },
@@ -224,15 +213,10 @@ export function createAgreementsService(deps: RelationsDeps & { maxPdfBytes?: nu
         const doc =
           a === undefined ? undefined : await repo.findAgreementDocument(scopeOf(input.actor), a.id);
         if (doc === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'document not found' });
-        const d = rowSealer(keyring, {
-          orgId: relation.org_id,
-          subjectId: relation.subject_id,
-          table: 'relation_agreement_documents',
-          rowId: doc.id,
-        });
+        const d = sealerOf(keyring, relation, 'relation_agreement_documents', doc.id);
         const fileName = await d.open('file_name', doc.file_name);
         const content = Buffer.from(await d.open('content', doc.content), 'base64');
-        await auditRead(trx, clock, {
+        await audit.append(trx, {
           actor: input.actor,
           action: 'relations.agreement.document.read',
           target: { type: 'agreement', id: doc.agreement_id },

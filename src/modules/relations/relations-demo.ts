@@ -8,12 +8,9 @@ import type { Kluis } from '../../kluis.js';
 import type { Actor } from '../../shared/actor.js';
 import { createUserFromCli } from '../auth/auth-cli.js';
 import type { Org } from '../orgs/orgs-repository.js';
-import { createAgreementsService } from './relations-agreements.js';
-import { createMandatesService } from './relations-mandates.js';
 import { creditorIdCheckDigits } from './relations-sepa.js';
-import { createRelationsService } from './relations-service.js';
 
-export const DEMO_FINANCE_EMAIL = 'financien@ambrix.example';
+const DEMO_FINANCE_EMAIL = 'financien@ambrix.example';
 
 /** A tiny, valid PDF: what a scanned, signed agreement would be in the demo. */
 function demoPdf(title: string): Buffer {
@@ -38,9 +35,9 @@ export async function seedRelationsDemo(kluis: Kluis, operator: Org): Promise<st
     reason: 'demo-seed',
     roles: ['finance', 'support'],
   };
-  const relations = createRelationsService(kluis);
-  const agreements = createAgreementsService(kluis);
-  const mandates = createMandatesService(kluis);
+  const relations = kluis.services.relations;
+  const agreements = kluis.services.relationAgreements;
+  const mandates = kluis.services.mandates;
 
   const bakery = await relations.createRelation({
     actor,

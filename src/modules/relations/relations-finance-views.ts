@@ -8,14 +8,17 @@ import { csrfField, errorSummary, type FieldErrors, textField } from '../../shar
 import { html, type SafeHtml } from '../../shared/html/html.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import type { AgreementView } from './relations-agreements.js';
-import type { CollectableMandate, CreditorView, MandateView } from './relations-mandates.js';
+import type { CollectableMandate, CreditorView } from './relations-collections.js';
+import type { MandateView } from './relations-mandates.js';
 import { mandateSchemes, signatureChannels } from './relations-schema.js';
 import { formatIban } from './relations-sepa.js';
 import {
   type FormValues,
   formatDate,
   notice,
+  type RelationFormArgs,
   radioField,
+  relationFormFrame,
   restrictedNotice,
   restrictedTag,
   selectField,
@@ -24,13 +27,7 @@ import {
 const channelOptions = (t: Translate) =>
   signatureChannels.map((c) => ({ value: c, label: t(`relations.channel.${c}`) }));
 
-export function agreementFormPage(o: {
-  t: Translate;
-  csrf: string;
-  relation: { id: string; displayName: string | null };
-  values: FormValues;
-  errors?: FieldErrors | undefined;
-}): SafeHtml {
+export function agreementFormPage(o: RelationFormArgs): SafeHtml {
   const { t, values: v, errors } = o;
   const labels: Record<string, string> = {
     title: t('relations.agreement.title'),
@@ -43,12 +40,15 @@ export function agreementFormPage(o: {
     signatureChannel: t('relations.agreement.signatureChannel'),
   };
   const docError = errors?.document;
-  return html`<h1>${t('relations.agreement.newTitle')}</h1>
-<p>${o.relation.displayName ?? ''}</p>
-${errorSummary(t, errors, labels)}
-<form method="post" action="/staff/relations/${o.relation.id}/agreements" enctype="multipart/form-data" novalidate>
-  ${csrfField(o.csrf)}
-  ${textField({ t, name: 'title', label: labels.title ?? '', value: v.title, errors })}
+  return relationFormFrame({
+    ...o,
+    errors,
+    title: t('relations.agreement.newTitle'),
+    labels,
+    action: 'agreements',
+    multipart: true,
+    submit: t('relations.agreement.save'),
+    fields: html`${textField({ t, name: 'title', label: labels.title ?? '', value: v.title, errors })}
   ${textField({ t, name: 'version', label: labels.version ?? '', value: v.version, errors })}
   ${textField({ t, name: 'effectiveFrom', type: 'date', label: labels.effectiveFrom ?? '', hint: t('relations.form.dateHint'), value: v.effectiveFrom, errors })}
   ${textField({ t, name: 'effectiveUntil', type: 'date', label: `${labels.effectiveUntil} ${t('relations.form.optional')}`, value: v.effectiveUntil, errors })}
@@ -63,10 +63,8 @@ ${errorSummary(t, errors, labels)}
     ${textField({ t, name: 'signedByName', label: labels.signedByName ?? '', value: v.signedByName, errors, autocomplete: 'off' })}
     ${textField({ t, name: 'signedAt', type: 'date', label: labels.signedAt ?? '', value: v.signedAt, errors })}
     ${selectField({ t, name: 'signatureChannel', label: labels.signatureChannel ?? '', value: v.signatureChannel, errors, placeholder: t('relations.form.choose'), options: channelOptions(t) })}
-  </fieldset>
-  <button type="submit">${t('relations.agreement.save')}</button>
-  <a href="/staff/relations/${o.relation.id}">${t('relations.form.cancel')}</a>
-</form>`;
+  </fieldset>`,
+  });
 }
 
 export function agreementPage(o: {
@@ -102,13 +100,7 @@ ${restrictedNotice(t, a.restricted)}
 <p><a href="/staff/relations/${a.relationId}">${t('relations.detail.backToRelation')}</a></p>`;
 }
 
-export function mandateFormPage(o: {
-  t: Translate;
-  csrf: string;
-  relation: { id: string; displayName: string | null };
-  values: FormValues;
-  errors?: FieldErrors | undefined;
-}): SafeHtml {
+export function mandateFormPage(o: RelationFormArgs): SafeHtml {
   const { t, values: v, errors } = o;
   const labels: Record<string, string> = {
     reference: t('relations.mandate.reference'),
@@ -121,12 +113,14 @@ export function mandateFormPage(o: {
     signatureName: t('relations.mandate.signatureName'),
     signatureChannel: t('relations.mandate.signatureChannel'),
   };
-  return html`<h1>${t('relations.mandate.newTitle')}</h1>
-<p>${o.relation.displayName ?? ''}</p>
-${errorSummary(t, errors, labels)}
-<form method="post" action="/staff/relations/${o.relation.id}/mandates" novalidate>
-  ${csrfField(o.csrf)}
-  ${textField({ t, name: 'reference', label: labels.reference ?? '', hint: t('relations.mandate.referenceHint'), value: v.reference, errors, autocomplete: 'off' })}
+  return relationFormFrame({
+    ...o,
+    errors,
+    title: t('relations.mandate.newTitle'),
+    labels,
+    action: 'mandates',
+    submit: t('relations.mandate.save'),
+    fields: html`${textField({ t, name: 'reference', label: labels.reference ?? '', hint: t('relations.mandate.referenceHint'), value: v.reference, errors, autocomplete: 'off' })}
   ${radioField({ t, name: 'scheme', legend: labels.scheme ?? '', value: v.scheme ?? 'CORE', errors, options: mandateSchemes.map((s) => ({ value: s, label: t(s === 'CORE' ? 'relations.mandate.schemeCore' : 'relations.mandate.schemeB2b') })) })}
   ${radioField({
     t,
@@ -144,10 +138,8 @@ ${errorSummary(t, errors, labels)}
   ${textField({ t, name: 'bic', label: `${labels.bic} ${t('relations.form.optional')}`, hint: t('relations.mandate.bicHint'), value: v.bic, errors, autocomplete: 'off' })}
   ${textField({ t, name: 'signedAt', type: 'date', label: labels.signedAt ?? '', hint: t('relations.form.dateHint'), value: v.signedAt, errors })}
   ${textField({ t, name: 'signatureName', label: `${labels.signatureName} ${t('relations.form.optional')}`, value: v.signatureName, errors, autocomplete: 'off' })}
-  ${selectField({ t, name: 'signatureChannel', label: labels.signatureChannel ?? '', value: v.signatureChannel, errors, placeholder: t('relations.form.choose'), options: channelOptions(t) })}
-  <button type="submit">${t('relations.mandate.save')}</button>
-  <a href="/staff/relations/${o.relation.id}">${t('relations.form.cancel')}</a>
-</form>`;
+  ${selectField({ t, name: 'signatureChannel', label: labels.signatureChannel ?? '', value: v.signatureChannel, errors, placeholder: t('relations.form.choose'), options: channelOptions(t) })}`,
+  });
 }
 
 export function mandatePage(o: {

@@ -177,3 +177,27 @@ export const creditorSchema = z.object({
   bic: text(20),
 });
 export type CreditorInput = z.output<typeof creditorSchema>;
+
+const uuid = z.uuid();
+
+/**
+ * The collection form: a requested date and, per collectable mandate, `amount.<mandate id>` and
+ * `remittance.<mandate id>`. Lines of ids that are not mandate ids are dropped; the amounts are
+ * checked by the use case (every wrong one reported at once).
+ */
+export const collectionFormSchema = z.record(z.string(), z.unknown()).transform((body) => {
+  const text = (key: string) => {
+    const value = body[key];
+    return typeof value === 'string' ? value : '';
+  };
+  const lines = Object.keys(body)
+    .filter((k) => k.startsWith('amount.'))
+    .map((k) => k.slice('amount.'.length))
+    .filter((mandateId) => uuid.safeParse(mandateId).success)
+    .map((mandateId) => ({
+      mandateId,
+      amount: text(`amount.${mandateId}`),
+      remittance: text(`remittance.${mandateId}`),
+    }));
+  return { requestedDate: text('requestedDate').trim(), lines };
+});

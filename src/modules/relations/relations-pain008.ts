@@ -9,7 +9,7 @@ import { create } from 'xmlbuilder2';
 import type { MandateScheme, SequenceType } from './relations-schema.js';
 import { centsToDecimal, sepaText } from './relations-sepa.js';
 
-export const PAIN_008_NAMESPACE = 'urn:iso:std:iso:20022:tech:xsd:pain.008.001.02';
+const PAIN_008_NAMESPACE = 'urn:iso:std:iso:20022:tech:xsd:pain.008.001.02';
 
 export interface Pain008Creditor {
   readonly name: string;

@@ -3,16 +3,20 @@
  * rows as stored (sealed values stay sealed); the services decide who may see what in clear.
  *
  * Reads of relations, agreements and mandates take the viewing actor instead of a scope: a record
- * kept only for the fiscal duty (restricted by the retention engine, P6) is left out for every
- * role but finance (`visibleTo`), so a list skips it and a detail look-up finds nothing (a 404).
+ * kept only for the fiscal duty (restricted by the retention engine, P6) is left out for everyone
+ * without `records.read_restricted` (`visibleTo`), so a list skips it and a detail look-up finds
+ * nothing (a 404).
  */
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type RawBuilder, type Selectable, type SqlBool, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import { type Actor, type OrgScope, scopeOf } from '../../shared/actor.js';
-import { notRestricted, visibleTo } from '../retention/retention-restriction.js';
+import { can } from '../../shared/permissions.js';
+import { notRestricted } from '../retention/retention-restriction.js';
 import type {
   RelationAddressesTable,
+  RelationAgreementDocumentsTable,
   RelationAgreementsTable,
+  RelationCollectionsTable,
   RelationContactsTable,
   RelationCreditorsTable,
   RelationMandatesTable,
@@ -24,6 +28,8 @@ export type RelationRow = Selectable<RelationsTable>;
 export type ContactRow = Selectable<RelationContactsTable>;
 export type AddressRow = Selectable<RelationAddressesTable>;
 export type AgreementRow = Selectable<RelationAgreementsTable>;
+export type AgreementDocumentRow = Selectable<RelationAgreementDocumentsTable>;
+export type CollectionRow = Selectable<RelationCollectionsTable>;
 export type MandateRow = Selectable<RelationMandatesTable>;
 export type CreditorRow = Selectable<RelationCreditorsTable>;
 
@@ -37,7 +43,15 @@ export interface RelationListQuery {
   readonly offset: number;
 }
 
-export function createRelationsRepository(db: Kysely<DB>) {
+type RestrictableTable = 'relations' | 'relation_agreements' | 'relation_mandates';
+
+/** A where-condition: the record is one `viewer` may see (restricted records: `records.read_restricted` only). */
+function visibleTo(viewer: Actor, table: RestrictableTable, idRef: string): RawBuilder<SqlBool> {
+  return can(viewer, 'records.read_restricted') ? sql<SqlBool>`1 = 1` : notRestricted(table, idRef);
+}
+
+/** Relations, their contact persons and billing addresses. */
+function relationQueries(db: Kysely<DB>) {
   return {
     insertRelation: (row: RelationRow) => db.insertInto('relations').values(row).execute(),
 
@@ -131,47 +145,38 @@ export function createRelationsRepository(db: Kysely<DB>) {
         .onConflict((oc) => oc.column('relation_id').doUpdateSet(values))
         .execute();
     },
+  };
+}
 
+/** Agreements and their signed documents. */
+function agreementQueries(db: Kysely<DB>) {
+  /** A relation's agreements `viewer` may see, each with its document's id and size (if any). */
+  const agreementsOf = (viewer: Actor, relationId: string) =>
+    db
+      .selectFrom('relation_agreements as a')
+      .leftJoin('relation_agreement_documents as d', (join) =>
+        join.onRef('d.agreement_id', '=', 'a.id').onRef('d.org_id', '=', 'a.org_id'),
+      )
+      .selectAll('a')
+      .select(['d.id as document_id', 'd.size_bytes as document_size'])
+      .where('a.org_id', '=', scopeOf(viewer).orgId)
+      .where('a.relation_id', '=', relationId)
+      .where(visibleTo(viewer, 'relation_agreements', 'a.id'));
+
+  return {
     insertAgreement: (row: AgreementRow) => db.insertInto('relation_agreements').values(row).execute(),
 
-    insertAgreementDocument: (row: {
-      id: string;
-      org_id: string;
-      agreement_id: string;
-      file_name: Buffer;
-      content: Buffer;
-      size_bytes: number;
-      created_at: string;
-    }) => db.insertInto('relation_agreement_documents').values(row).execute(),
+    insertAgreementDocument: (row: AgreementDocumentRow) =>
+      db.insertInto('relation_agreement_documents').values(row).execute(),
 
     listAgreements: (viewer: Actor, relationId: string) =>
-      db
-        .selectFrom('relation_agreements as a')
-        .leftJoin('relation_agreement_documents as d', (join) =>
-          join.onRef('d.agreement_id', '=', 'a.id').onRef('d.org_id', '=', 'a.org_id'),
-        )
-        .selectAll('a')
-        .select(['d.id as document_id', 'd.size_bytes as document_size'])
-        .where('a.org_id', '=', scopeOf(viewer).orgId)
-        .where('a.relation_id', '=', relationId)
-        .where(visibleTo(viewer, 'relation_agreements', 'a.id'))
+      agreementsOf(viewer, relationId)
         .orderBy('a.effective_from', 'desc')
         .orderBy('a.created_at', 'desc')
         .execute(),
 
     findAgreement: (viewer: Actor, relationId: string, agreementId: string) =>
-      db
-        .selectFrom('relation_agreements as a')
-        .leftJoin('relation_agreement_documents as d', (join) =>
-          join.onRef('d.agreement_id', '=', 'a.id').onRef('d.org_id', '=', 'a.org_id'),
-        )
-        .selectAll('a')
-        .select(['d.id as document_id', 'd.size_bytes as document_size'])
-        .where('a.org_id', '=', scopeOf(viewer).orgId)
-        .where('a.relation_id', '=', relationId)
-        .where('a.id', '=', agreementId)
-        .where(visibleTo(viewer, 'relation_agreements', 'a.id'))
-        .executeTakeFirst(),
+      agreementsOf(viewer, relationId).where('a.id', '=', agreementId).executeTakeFirst(),
 
     findAgreementDocument: (scope: OrgScope, agreementId: string) =>
       db
@@ -180,7 +185,12 @@ export function createRelationsRepository(db: Kysely<DB>) {
         .where('org_id', '=', scope.orgId)
         .where('agreement_id', '=', agreementId)
         .executeTakeFirst(),
+  };
+}
 
+/** Mandates, collections and the creditor details. */
+function mandateQueries(db: Kysely<DB>) {
+  return {
     insertMandate: (row: MandateRow) => db.insertInto('relation_mandates').values(row).execute(),
 
     updateMandate: (scope: OrgScope, id: string, patch: Partial<Omit<MandateRow, 'id' | 'org_id'>>) =>
@@ -200,6 +210,20 @@ export function createRelationsRepository(db: Kysely<DB>) {
         .where('id', '=', mandateId)
         .where(visibleTo(viewer, 'relation_mandates', 'relation_mandates.id'))
         .executeTakeFirst(),
+
+    /** The relations with a mandate whose IBAN has this blind index, as far as `viewer` may see them. */
+    async findRelationIdsByIbanIndex(viewer: Actor, ibanIndex: string): Promise<string[]> {
+      const rows = await db
+        .selectFrom('relation_mandates')
+        .select('relation_id')
+        .distinct()
+        .where('org_id', '=', scopeOf(viewer).orgId)
+        .where('iban_bidx', '=', ibanIndex)
+        .where(visibleTo(viewer, 'relation_mandates', 'relation_mandates.id'))
+        .where(visibleTo(viewer, 'relations', 'relation_mandates.relation_id'))
+        .execute();
+      return rows.map((r) => r.relation_id);
+    },
 
     /** Any mandate with this reference, restricted or not (references stay unique per creditor). */
     findMandateByReference: (scope: OrgScope, reference: string) =>
@@ -241,17 +265,7 @@ export function createRelationsRepository(db: Kysely<DB>) {
         .orderBy('m.reference')
         .execute(),
 
-    insertCollection: (row: {
-      id: string;
-      org_id: string;
-      batch_id: string;
-      mandate_id: string;
-      sequence_type: 'FRST' | 'RCUR' | 'OOFF' | 'FNAL';
-      amount_cents: number;
-      requested_at: string;
-      created_by_id: string;
-      created_at: string;
-    }) => db.insertInto('relation_collections').values(row).execute(),
+    insertCollection: (row: CollectionRow) => db.insertInto('relation_collections').values(row).execute(),
 
     async countBatches(scope: OrgScope): Promise<number> {
       const row = await db
@@ -274,6 +288,10 @@ export function createRelationsRepository(db: Kysely<DB>) {
         .execute();
     },
   };
+}
+
+export function createRelationsRepository(db: Kysely<DB>) {
+  return { ...relationQueries(db), ...agreementQueries(db), ...mandateQueries(db) };
 }
 
 export type RelationsRepository = ReturnType<typeof createRelationsRepository>;

@@ -1,124 +1,51 @@
 /**
- * Client relations pages and API (P4, P5). Thin handlers: parse, call the use case (which checks
- * roles against the field catalogue, scopes to the actor's org and audits), render. Support and
+ * Client relations pages (P4, P5). Thin handlers: parse, call the use case (which checks the
+ * permission and the field catalogue, scopes to the actor's org and audits), render. Support and
  * finance use the relation pages; mandates, the full IBAN, signed documents and the pain.008
- * export are finance's. Another org's relation is a 404. The agreement upload is the only
- * multipart form: its parser lives in this module's scope, with limits, and access is checked
- * before the upload is read.
+ * export are finance's (relations-finance-routes.ts); the API is in relations-api.ts. Another
+ * org's relation is a 404. The agreement upload is the only multipart form: its parser lives in
+ * this module's scope, with limits, and access is checked before the upload is read.
  */
 import fastifyMultipart, { type MultipartFile } from '@fastify/multipart';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { type Actor, hasRole } from '../../shared/actor.js';
-import { AppError, isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
-import type { SafeHtml } from '../../shared/html/html.js';
-import type { RouteAccess } from '../../shared/http/access.js';
 import { renderPage } from '../../shared/http/render.js';
-import type { RouteKit } from '../../shared/http/route-kit.js';
-import { type Locale, type MessageKey, type Translate, translator } from '../../shared/i18n/messages.js';
-import type { KluisCore } from '../module.js';
-import { mandateEditors, mayRead, relationEditors } from './relations-access.js';
+import { sendDownload } from '../../shared/http/responses.js';
+import { type RouteKit, recordId } from '../../shared/http/route-kit.js';
+import type { Translate } from '../../shared/i18n/messages.js';
+import { can } from '../../shared/permissions.js';
+import type { KluisCore, KluisServices } from '../module.js';
+import { mayRead } from './relations-access.js';
+import { MAX_AGREEMENT_PDF_BYTES, type UploadedFile } from './relations-agreements.js';
+import { relationsApi } from './relations-api.js';
+import { financeRoutes } from './relations-finance-routes.js';
+import { agreementFormPage, agreementPage } from './relations-finance-views.js';
 import {
-  createAgreementsService,
-  MAX_AGREEMENT_PDF_BYTES,
-  type UploadedFile,
-} from './relations-agreements.js';
-import {
-  agreementFormPage,
-  agreementPage,
-  directDebitsPage,
-  mandateFormPage,
-  mandatePage,
-} from './relations-finance-views.js';
-import { createMandatesService, earliestCollectionDate } from './relations-mandates.js';
-import { relationStatuses } from './relations-schema.js';
-import { createRelationsService, type RelationDetail } from './relations-service.js';
+  doneQuery,
+  fieldErrorsOf,
+  noticeOf,
+  relationFormRoutes,
+  relationListQuery,
+  relationParams,
+} from './relations-form-routes.js';
+import { addressSchema, contactSchema, relationSchema } from './relations-forms.js';
+import type { RelationDetail } from './relations-service.js';
 import {
   addressFormPage,
   contactFormPage,
   type FormValues,
-  type RelationListParams,
   relationDetailPage,
   relationFormPage,
   relationListPage,
   relationValues,
 } from './relations-views.js';
 
-const relationsAccess = { kind: 'staff', permission: 'relations.read' } as const;
+export type RelationsRouteDeps = Pick<KluisCore, 'clock'> &
+  Pick<KluisServices, 'relations' | 'relationAgreements' | 'mandates'>;
 
-/** What every relation sub-form page is given (each page takes the part it needs). */
-interface RelationFormArgs {
-  t: Translate;
-  locale: Locale;
-  csrf: string;
-  relation: RelationDetail;
-  values: FormValues;
-  errors: FieldErrors | undefined;
-}
-const financeAccess = { kind: 'staff', permission: 'relations.manage_mandates' } as const;
-const apiAccess = { kind: 'api', permission: 'relations.read' } as const;
-const apiFinanceAccess = { kind: 'api', permission: 'relations.read_payment' } as const;
-
-const listQuery = z.object({
-  sort: z.enum(['name', 'status', 'started', 'created']).catch('name'),
-  dir: z.enum(['asc', 'desc']).catch('asc'),
-  status: z.enum(relationStatuses).optional().catch(undefined),
-  page: z.coerce.number().int().min(1).max(100_000).catch(1),
-});
-
-const notices: Record<string, MessageKey> = {
-  created: 'relations.done.created',
-  updated: 'relations.done.updated',
-  contact: 'relations.done.contact',
-  contactRemoved: 'relations.done.contactRemoved',
-  address: 'relations.done.address',
-  agreement: 'relations.done.agreement',
-  mandate: 'relations.done.mandate',
-  revoked: 'relations.done.revoked',
-  creditor: 'relations.dd.creditorSaved',
-};
-
-function actorOf(request: FastifyRequest): Actor {
-  const actor = request.actor;
-  if (actor === undefined) throw new AppError('ERR_UNAUTHENTICATED');
-  return actor;
-}
-
-/** A uuid route parameter, or a 404 (never a validation error that tells ids apart). */
-function idParam(request: FastifyRequest, name: string): string {
-  const value = (request.params as Record<string, unknown> | undefined)?.[name];
-  const parsed = z.uuid().safeParse(value);
-  if (!parsed.success) throw new AppError('ERR_NOT_FOUND', { message: `not a ${name}` });
-  return parsed.data;
-}
-
-function queryOf(request: FastifyRequest): Record<string, unknown> {
-  return (request.query ?? {}) as Record<string, unknown>;
-}
-
-/** Text fields of a posted form as strings (files and the CSRF token left out). */
-function formValues(body: unknown): FormValues {
-  const out: Record<string, string> = {};
-  if (body === null || typeof body !== 'object') return out;
-  for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
-    if (k === '_csrf') continue;
-    if (typeof v === 'string') out[k] = v;
-  }
-  return out;
-}
-
-function noticeOf(request: FastifyRequest, t: (k: MessageKey) => string): string | undefined {
-  const done = queryOf(request).done;
-  const key = typeof done === 'string' ? notices[done] : undefined;
-  return key === undefined ? undefined : t(key);
-}
-
-/** Field errors of a refused use case, or rethrows anything else. */
-function fieldErrorsOf(error: unknown): { errors: FieldErrors; status: number } {
-  if (isAppError(error) && error.fields !== undefined) return { errors: error.fields, status: error.status };
-  throw error;
-}
+const readers = { kind: 'staff', permission: 'relations.read' } as const;
+const editors = { kind: 'staff', permission: 'relations.edit' } as const;
 
 /** The uploaded file of the agreement form, as the multipart parser left it. */
 interface ParsedUpload {
@@ -136,20 +63,12 @@ function uploadOf(body: unknown): UploadedFile | undefined {
   return { fileName: upload.filename, content: upload.content, truncated: upload.truncated };
 }
 
-function contentDisposition(fileName: string): string {
-  const ascii = fileName.replace(/[^A-Za-z0-9._ -]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
-}
-
-/** The relations pages, the direct-debit run and `/api/v1/relations`. */
-export async function relationsRoutes(kit: RouteKit, kluis: KluisCore): Promise<void> {
-  const app = kit.app;
-  const relations = createRelationsService(kluis);
-  const agreements = createAgreementsService(kluis);
-  const mandates = createMandatesService(kluis);
-
-  // The access check (app.ts, preValidation at the root) runs before this scope's multipart
-  // parser: nobody can make the server read an upload they may not send.
+/**
+ * The multipart parser of this module's scope (the agreement upload). The access check (app.ts,
+ * preValidation at the root) runs before it: nobody can make the server read an upload they may
+ * not send.
+ */
+async function registerUploads(app: FastifyInstance): Promise<void> {
   await app.register(fastifyMultipart, {
     attachFieldsToBody: 'keyValues',
     throwFileSizeLimit: false,
@@ -160,36 +79,20 @@ export async function relationsRoutes(kit: RouteKit, kluis: KluisCore): Promise<
       (part as unknown as { value: ParsedUpload }).value = parsed;
     },
   });
+}
 
-  const loadDetail = (request: FastifyRequest): Promise<RelationDetail> =>
-    relations.getRelation({ actor: actorOf(request), relationId: idParam(request, 'id') });
+interface PageContext {
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+  readonly t: Translate;
+}
 
-  // --- list and create ------------------------------------------------------------------------
-
-  app.get('/staff/relations', { config: { access: relationsAccess } }, async (request, reply) => {
-    const actor = actorOf(request);
-    const q = listQuery.parse(queryOf(request));
-    const params: RelationListParams = { sort: q.sort, dir: q.dir, status: q.status };
-    const result = await relations.listRelations({ actor, ...params, page: q.page });
-    const t = translator(request.locale);
-    return renderPage(request, reply, {
-      title: t('relations.list.title'),
-      body: relationListPage({
-        t,
-        locale: request.locale,
-        params,
-        result,
-        canEdit: hasRole(actor, ...relationEditors),
-      }),
-    });
-  });
-
+/** The list, one relation, and creating or changing a relation. */
+function relationPages(kit: RouteKit, { relations }: RelationsRouteDeps): void {
   const renderRelationForm = (
-    request: FastifyRequest,
-    reply: FastifyReply,
+    { request, reply, t }: PageContext,
     o: { relation?: RelationDetail; values: FormValues; errors?: FieldErrors; status?: number },
   ) => {
-    const t = translator(request.locale);
     const csrf = reply.generateCsrf();
     return renderPage(request, reply, {
       title: o.relation === undefined ? t('relations.form.newTitle') : t('relations.form.editTitle'),
@@ -199,140 +102,139 @@ export async function relationsRoutes(kit: RouteKit, kluis: KluisCore): Promise<
     });
   };
 
-  app.get('/staff/relations/new', { config: { access: relationsAccess } }, async (request, reply) =>
-    renderRelationForm(request, reply, { values: {} }),
-  );
-
-  app.post('/staff/relations', { config: { access: relationsAccess } }, async (request, reply) => {
-    const values = formValues(request.body);
-    try {
-      const { id } = await relations.createRelation({ actor: actorOf(request), values });
-      return reply.redirect(`/staff/relations/${id}?done=created`, 303);
-    } catch (error) {
-      const { errors, status } = fieldErrorsOf(error);
-      return renderRelationForm(request, reply, { values, errors, status });
-    }
-  });
-
-  // --- one relation -----------------------------------------------------------------------------
-
-  app.get('/staff/relations/:id', { config: { access: relationsAccess } }, async (request, reply) => {
-    const actor = actorOf(request);
-    const relation = await loadDetail(request);
-    const t = translator(request.locale);
-    const csrf = reply.generateCsrf();
-    return renderPage(request, reply, {
-      title: relation.displayName ?? t('relations.erased'),
-      csrfToken: csrf,
-      body: relationDetailPage({
-        t,
-        locale: request.locale,
-        csrf,
-        relation,
-        canEdit: hasRole(actor, ...relationEditors),
-        isFinance: hasRole(actor, ...mandateEditors),
-        notice: noticeOf(request, t),
-      }),
-    });
-  });
-
-  app.get('/staff/relations/:id/edit', { config: { access: relationsAccess } }, async (request, reply) => {
-    const relation = await loadDetail(request);
-    return renderRelationForm(request, reply, { relation, values: relationValues(relation) });
-  });
-
-  app.post('/staff/relations/:id', { config: { access: relationsAccess } }, async (request, reply) => {
-    const actor = actorOf(request);
-    const relationId = idParam(request, 'id');
-    const values = formValues(request.body);
-    try {
-      await relations.updateRelation({ actor, relationId, values });
-      return reply.redirect(`/staff/relations/${relationId}?done=updated`, 303);
-    } catch (error) {
-      const { errors, status } = fieldErrorsOf(error);
-      const relation = await loadDetail(request);
-      return renderRelationForm(request, reply, { relation, values, errors, status });
-    }
-  });
-
-  /**
-   * A form about one relation: GET `form` shows it (empty, or `initial`), POST `action` saves it
-   * and returns to the relation with `?done=`, or shows it again with the field errors.
-   */
-  const relationForm = (spec: {
-    form: string;
-    action: string;
-    access: RouteAccess;
-    title: MessageKey;
-    page: (o: RelationFormArgs) => SafeHtml;
-    initial?: (relation: RelationDetail) => FormValues;
-    save: (actor: Actor, relationId: string, values: FormValues, request: FastifyRequest) => Promise<unknown>;
-    done: string;
-  }) => {
-    const render = async (
-      request: FastifyRequest,
-      reply: FastifyReply,
-      o: { values?: FormValues; errors?: FieldErrors; status?: number },
-    ) => {
-      const relation = await loadDetail(request);
-      const t = translator(request.locale);
-      const csrf = reply.generateCsrf();
-      const values = o.values ?? spec.initial?.(relation) ?? {};
+  kit.route({
+    method: 'GET',
+    url: '/staff/relations',
+    access: readers,
+    query: relationListQuery,
+    handler: async ({ request, reply, actor, t, locale, query }) => {
+      const params = { sort: query.sort, dir: query.dir, status: query.status };
+      const result = await relations.listRelations({ actor, ...params, page: query.page });
       return renderPage(request, reply, {
-        title: t(spec.title),
-        status: o.status ?? 200,
-        csrfToken: csrf,
-        body: spec.page({ t, locale: request.locale, csrf, relation, values, errors: o.errors }),
+        title: t('relations.list.title'),
+        body: relationListPage({ t, locale, params, result, canEdit: can(actor, 'relations.edit') }),
       });
-    };
-    app.get(spec.form, { config: { access: spec.access } }, async (request, reply) =>
-      render(request, reply, {}),
-    );
-    app.post(spec.action, { config: { access: spec.access } }, async (request, reply) => {
-      const relationId = idParam(request, 'id');
-      const values = formValues(request.body);
+    },
+  });
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/relations/new',
+    access: editors,
+    handler: ({ request, reply, t }) => renderRelationForm({ request, reply, t }, { values: {} }),
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/staff/relations',
+    access: editors,
+    body: relationSchema,
+    form: true,
+    handler: async ({ request, reply, actor, t, body }) => {
+      const { values } = body;
+      if (!body.ok)
+        return renderRelationForm({ request, reply, t }, { values, errors: body.errors, status: 400 });
       try {
-        await spec.save(actorOf(request), relationId, values, request);
-        return reply.redirect(`/staff/relations/${relationId}?done=${spec.done}`, 303);
+        const { id } = await relations.createRelation({ actor, values });
+        return reply.redirect(`/staff/relations/${id}?done=created`, 303);
+      } catch (error) {
+        return renderRelationForm({ request, reply, t }, { values, ...fieldErrorsOf(error) });
+      }
+    },
+  });
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/relations/:id',
+    access: readers,
+    params: relationParams,
+    query: doneQuery,
+    handler: async ({ request, reply, actor, t, locale, params, query }) => {
+      const relation = await relations.getRelation({ actor, relationId: params.id });
+      const csrf = reply.generateCsrf();
+      return renderPage(request, reply, {
+        title: relation.displayName ?? t('relations.erased'),
+        csrfToken: csrf,
+        body: relationDetailPage({
+          t,
+          locale,
+          csrf,
+          relation,
+          canEdit: can(actor, 'relations.edit'),
+          isFinance: can(actor, 'relations.manage_mandates'),
+          notice: noticeOf(t, query.done),
+        }),
+      });
+    },
+  });
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/relations/:id/edit',
+    access: editors,
+    params: relationParams,
+    handler: async ({ request, reply, actor, t, params }) => {
+      const relation = await relations.getRelation({ actor, relationId: params.id });
+      return renderRelationForm({ request, reply, t }, { relation, values: relationValues(relation) });
+    },
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/staff/relations/:id',
+    access: editors,
+    params: relationParams,
+    body: relationSchema,
+    form: true,
+    handler: async ({ request, reply, actor, t, params, body }) => {
+      const relationId = params.id;
+      const { values } = body;
+      const show = async (errors: FieldErrors, status: number) => {
+        const relation = await relations.getRelation({ actor, relationId });
+        return renderRelationForm({ request, reply, t }, { relation, values, errors, status });
+      };
+      if (!body.ok) return show(body.errors, 400);
+      try {
+        // The kind comes from the stored relation, never from the form.
+        await relations.updateRelation({ actor, relationId, values });
+        return reply.redirect(`/staff/relations/${relationId}?done=updated`, 303);
       } catch (error) {
         const { errors, status } = fieldErrorsOf(error);
-        return render(request, reply, { values, errors, status });
+        return show(errors, status);
       }
-    });
-  };
+    },
+  });
+}
 
-  // --- contacts ---------------------------------------------------------------------------------
-
-  relationForm({
+/** Contact persons, the billing address and agreements of one relation. */
+function relationPartRoutes(kit: RouteKit, { relations, relationAgreements }: RelationsRouteDeps): void {
+  relationFormRoutes(kit, relations, {
     form: '/staff/relations/:id/contacts/new',
     action: '/staff/relations/:id/contacts',
-    access: relationsAccess,
+    access: editors,
     title: 'relations.contact.newTitle',
     page: contactFormPage,
+    body: contactSchema,
     save: (actor, relationId, values) => relations.addContact({ actor, relationId, values }),
     done: 'contact',
   });
 
-  app.post(
-    '/staff/relations/:id/contacts/:contactId/delete',
-    { config: { access: relationsAccess } },
-    async (request, reply) => {
-      const relationId = idParam(request, 'id');
-      await relations.removeContact({
-        actor: actorOf(request),
-        relationId,
-        contactId: idParam(request, 'contactId'),
-      });
-      return reply.redirect(`/staff/relations/${relationId}?done=contactRemoved`, 303);
+  kit.route({
+    method: 'POST',
+    url: '/staff/relations/:id/contacts/:contactId/delete',
+    access: editors,
+    params: z.object({ id: recordId, contactId: recordId }),
+    form: true,
+    handler: async ({ reply, actor, params }) => {
+      await relations.removeContact({ actor, relationId: params.id, contactId: params.contactId });
+      return reply.redirect(`/staff/relations/${params.id}?done=contactRemoved`, 303);
     },
-  );
+  });
 
-  // --- billing address --------------------------------------------------------------------------
-
-  relationForm({
+  relationFormRoutes(kit, relations, {
     form: '/staff/relations/:id/address',
     action: '/staff/relations/:id/address',
-    access: relationsAccess,
+    access: editors,
     title: 'relations.address.title',
     page: addressFormPage,
     initial: ({ address: a }) => ({
@@ -343,208 +245,74 @@ export async function relationsRoutes(kit: RouteKit, kluis: KluisCore): Promise<
       houseNumber: a?.houseNumber,
       houseNumberAddition: a?.houseNumberAddition ?? undefined,
     }),
+    body: addressSchema,
     save: (actor, relationId, values) => relations.setAddress({ actor, relationId, values }),
     done: 'address',
   });
 
-  // --- agreements -------------------------------------------------------------------------------
-
-  relationForm({
+  // No schema on the route: the use case checks the fields and the file together (every problem at once).
+  relationFormRoutes(kit, relations, {
     form: '/staff/relations/:id/agreements/new',
     action: '/staff/relations/:id/agreements',
-    access: relationsAccess,
+    access: editors,
     title: 'relations.agreement.newTitle',
     page: agreementFormPage,
     save: (actor, relationId, values, request) =>
-      agreements.addAgreement({ actor, relationId, values, document: uploadOf(request.body) }),
+      relationAgreements.addAgreement({ actor, relationId, values, document: uploadOf(request.body) }),
     done: 'agreement',
   });
 
-  app.get(
-    '/staff/relations/:id/agreements/:agreementId',
-    { config: { access: relationsAccess } },
-    async (request, reply) => {
-      const actor = actorOf(request);
-      const agreement = await agreements.getAgreement({
+  const agreementParams = z.object({ id: recordId, agreementId: recordId });
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/relations/:id/agreements/:agreementId',
+    access: readers,
+    params: agreementParams,
+    handler: async ({ request, reply, actor, t, locale, params }) => {
+      const agreement = await relationAgreements.getAgreement({
         actor,
-        relationId: idParam(request, 'id'),
-        agreementId: idParam(request, 'agreementId'),
+        relationId: params.id,
+        agreementId: params.agreementId,
       });
-      const t = translator(request.locale);
       return renderPage(request, reply, {
         title: agreement.title,
         body: agreementPage({
           t,
-          locale: request.locale,
+          locale,
           agreement,
           mayDownload: mayRead(actor, 'relation_agreement_documents.content'),
         }),
       });
     },
-  );
-
-  app.get(
-    '/staff/relations/:id/agreements/:agreementId/document',
-    { config: { access: financeAccess } },
-    async (request, reply) => {
-      const doc = await agreements.getAgreementDocument({
-        actor: actorOf(request),
-        relationId: idParam(request, 'id'),
-        agreementId: idParam(request, 'agreementId'),
-      });
-      return reply
-        .type('application/pdf')
-        .header('content-disposition', contentDisposition(doc.fileName))
-        .send(doc.content);
-    },
-  );
-
-  // --- mandates (finance) -----------------------------------------------------------------------
-
-  relationForm({
-    form: '/staff/relations/:id/mandates/new',
-    action: '/staff/relations/:id/mandates',
-    access: financeAccess,
-    title: 'relations.mandate.newTitle',
-    page: mandateFormPage,
-    save: (actor, relationId, values) => mandates.createMandate({ actor, relationId, values }),
-    done: 'mandate',
   });
 
-  app.get(
-    '/staff/relations/:id/mandates/:mandateId',
-    { config: { access: financeAccess } },
-    async (request, reply) => {
-      const mandate = await mandates.getMandate({
-        actor: actorOf(request),
-        relationId: idParam(request, 'id'),
-        mandateId: idParam(request, 'mandateId'),
+  // The signed PDF is finance's (the field catalogue); the use case refuses anyone else.
+  kit.route({
+    method: 'GET',
+    url: '/staff/relations/:id/agreements/:agreementId/document',
+    access: readers,
+    params: agreementParams,
+    handler: async ({ reply, actor, params }) => {
+      const doc = await relationAgreements.getAgreementDocument({
+        actor,
+        relationId: params.id,
+        agreementId: params.agreementId,
       });
-      const t = translator(request.locale);
-      const csrf = reply.generateCsrf();
-      return renderPage(request, reply, {
-        title: t('relations.mandate.title', { reference: mandate.reference }),
-        csrfToken: csrf,
-        body: mandatePage({ t, locale: request.locale, csrf, mandate, notice: noticeOf(request, t) }),
+      return sendDownload(reply, {
+        contentType: 'application/pdf',
+        filename: doc.fileName,
+        content: doc.content,
       });
     },
-  );
-
-  app.post(
-    '/staff/relations/:id/mandates/:mandateId/revoke',
-    { config: { access: financeAccess } },
-    async (request, reply) => {
-      const relationId = idParam(request, 'id');
-      const mandateId = idParam(request, 'mandateId');
-      await mandates.revokeMandate({ actor: actorOf(request), relationId, mandateId });
-      return reply.redirect(`/staff/relations/${relationId}/mandates/${mandateId}?done=revoked`, 303);
-    },
-  );
-
-  // --- direct-debit collections (finance) -------------------------------------------------------
-
-  const renderDirectDebits = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    o: {
-      creditorValues?: FormValues;
-      creditorErrors?: FieldErrors;
-      collectValues?: FormValues;
-      collectErrors?: FieldErrors;
-      status?: number;
-    } = {},
-  ) => {
-    const actor = actorOf(request);
-    const t = translator(request.locale);
-    const csrf = reply.generateCsrf();
-    return renderPage(request, reply, {
-      title: t('relations.dd.title'),
-      status: o.status ?? 200,
-      csrfToken: csrf,
-      body: directDebitsPage({
-        t,
-        csrf,
-        creditor: await mandates.getCreditor({ actor }),
-        creditorValues: o.creditorValues ?? {},
-        creditorErrors: o.creditorErrors,
-        mandates: await mandates.listCollectable({ actor }),
-        collectValues: o.collectValues ?? { requestedDate: earliestCollectionDate(kluis.clock.now()) },
-        collectErrors: o.collectErrors,
-        notice: noticeOf(request, t),
-      }),
-    });
-  };
-
-  app.get('/staff/direct-debits', { config: { access: financeAccess } }, async (request, reply) =>
-    renderDirectDebits(request, reply),
-  );
-
-  app.post('/staff/direct-debits/creditor', { config: { access: financeAccess } }, async (request, reply) => {
-    const values = formValues(request.body);
-    try {
-      await mandates.setCreditor({ actor: actorOf(request), values });
-      return reply.redirect('/staff/direct-debits?done=creditor', 303);
-    } catch (error) {
-      const { errors, status } = fieldErrorsOf(error);
-      return renderDirectDebits(request, reply, { creditorValues: values, creditorErrors: errors, status });
-    }
   });
+}
 
-  app.post('/staff/direct-debits/export', { config: { access: financeAccess } }, async (request, reply) => {
-    const values = formValues(request.body);
-    const lines = Object.keys(values)
-      .filter((k) => k.startsWith('amount.'))
-      .map((k) => {
-        const mandateId = k.slice('amount.'.length);
-        return { mandateId, amount: values[k] ?? '', remittance: values[`remittance.${mandateId}`] ?? '' };
-      })
-      .filter((l) => z.uuid().safeParse(l.mandateId).success);
-    try {
-      const file = await mandates.exportCollection({
-        actor: actorOf(request),
-        requestedDate: (values.requestedDate ?? '').trim(),
-        lines,
-      });
-      return reply
-        .type('application/xml; charset=utf-8')
-        .header('content-disposition', contentDisposition(file.fileName))
-        .send(file.xml);
-    } catch (error) {
-      const { errors, status } = fieldErrorsOf(error);
-      return renderDirectDebits(request, reply, { collectValues: values, collectErrors: errors, status });
-    }
-  });
-
-  // --- API ----------------------------------------------------------------------------------------
-
-  app.get('/api/v1/relations', { config: { access: apiAccess } }, async (request, reply) => {
-    const q = listQuery.parse(queryOf(request));
-    const result = await relations.listRelations({
-      actor: actorOf(request),
-      sort: q.sort,
-      dir: q.dir,
-      status: q.status,
-      page: q.page,
-    });
-    return reply.send(result);
-  });
-
-  /** A relation as JSON: mandates carry only the masked IBAN, for every role. */
-  app.get('/api/v1/relations/:id', { config: { access: apiAccess } }, async (request, reply) =>
-    reply.send(await loadDetail(request)),
-  );
-
-  /** A mandate in full (finance); an audited read. */
-  app.get(
-    '/api/v1/relations/:id/mandates/:mandateId',
-    { config: { access: apiFinanceAccess } },
-    async (request, reply) =>
-      reply.send(
-        await mandates.getMandate({
-          actor: actorOf(request),
-          relationId: idParam(request, 'id'),
-          mandateId: idParam(request, 'mandateId'),
-        }),
-      ),
-  );
+/** The relations pages, the direct-debit run and `/api/v1/relations`. */
+export async function relationsRoutes(kit: RouteKit, deps: RelationsRouteDeps): Promise<void> {
+  await registerUploads(kit.app);
+  relationPages(kit, deps);
+  relationPartRoutes(kit, deps);
+  financeRoutes(kit, deps);
+  relationsApi(kit, deps);
 }

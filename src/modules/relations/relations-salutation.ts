@@ -49,7 +49,7 @@ const dutchPrefixes = [
 const clean = (s: string | undefined): string => (s ?? '').normalize('NFC').replace(/\s+/g, ' ').trim();
 
 /** "de Vries" → "De Vries" (only for Dutch surname prefixes; "von Trapp" stays as written). */
-export function surnameAlone(lastName: string): string {
+function surnameAlone(lastName: string): string {
   const name = clean(lastName);
   const lower = name.toLowerCase();
   const prefix = dutchPrefixes.find((p) => lower.startsWith(`${p} `));
@@ -58,7 +58,7 @@ export function surnameAlone(lastName: string): string {
   return `${name.charAt(0).toUpperCase()}${name.slice(1)}`;
 }
 
-export function fullNameOf(p: SalutationPerson): string {
+function fullNameOf(p: SalutationPerson): string {
   const full = clean(p.fullName);
   if (full !== '') return full;
   return [clean(p.firstName), clean(p.lastName)].filter((s) => s !== '').join(' ');

@@ -67,7 +67,7 @@ const dutchBics: Readonly<Record<string, string>> = {
 };
 
 /** The BIC a Dutch IBAN implies, when its bank is known. */
-export function bicForDutchIban(iban: string): string | undefined {
+function bicForDutchIban(iban: string): string | undefined {
   const parts = extractIBAN(iban);
   if (!parts.valid || parts.countryCode !== 'NL' || parts.bankIdentifier === undefined) return undefined;
   return dutchBics[parts.bankIdentifier];

@@ -14,9 +14,7 @@ import { createFixedClock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { Org } from '../orgs/orgs-repository.js';
 import { createAgreementsService } from './relations-agreements.js';
-import { createMandatesService } from './relations-mandates.js';
 import { creditorIdCheckDigits } from './relations-sepa.js';
-import { createRelationsService } from './relations-service.js';
 
 const IBAN = 'NL91ABNA0417164300';
 
@@ -72,9 +70,9 @@ describe('client relations', () => {
   });
 
   const services = () => ({
-    relations: createRelationsService(kluis),
-    agreements: createAgreementsService({ ...kluis, maxPdfBytes: 1024 }),
-    mandates: createMandatesService(kluis),
+    relations: kluis.services.relations,
+    agreements: createAgreementsService({ ...kluis, audit: kluis.services.audit, maxPdfBytes: 1024 }),
+    mandates: kluis.services.mandates,
   });
 
   const count = async (

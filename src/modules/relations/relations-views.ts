@@ -93,6 +93,69 @@ export function radioField(o: {
 </div>`;
 }
 
+/** The relation a sub-form is about (its page shows the name under the title). */
+export interface FormRelation {
+  readonly id: string;
+  readonly displayName: string | null;
+}
+
+/** What a form about one relation is shown with: the input as typed (or to start from) and its errors. */
+export interface RelationFormArgs {
+  readonly t: Translate;
+  readonly locale: Locale;
+  readonly csrf: string;
+  readonly relation: FormRelation;
+  readonly values: FormValues;
+  readonly errors?: FieldErrors | undefined;
+}
+
+/**
+ * The frame of every form about one relation (contact, address, agreement, mandate): the title,
+ * the relation's name, the error summary, the form with its fields, save and cancel.
+ */
+export function relationFormFrame(o: {
+  t: Translate;
+  title: string;
+  relation: FormRelation;
+  csrf: string;
+  errors: FieldErrors | undefined;
+  labels: Readonly<Record<string, string>>;
+  /** Where the form posts, after `/staff/relations/<id>/`. */
+  action: string;
+  /** A file upload (the signed PDF). */
+  multipart?: boolean;
+  fields: HtmlValue;
+  submit: string;
+}): SafeHtml {
+  const back = `/staff/relations/${o.relation.id}`;
+  return html`<h1>${o.title}</h1>
+<p>${o.relation.displayName ?? ''}</p>
+${errorSummary(o.t, o.errors, o.labels)}
+<form method="post" action="${back}/${o.action}"${o.multipart ? html` enctype="multipart/form-data"` : ''} novalidate>
+  ${csrfField(o.csrf)}
+  ${o.fields}
+  <button type="submit">${o.submit}</button>
+  <a href="${back}">${o.t('relations.form.cancel')}</a>
+</form>`;
+}
+
+/** A table of the detail page (caption for screen readers, column headers, one row per item), or `empty`. */
+function detailTable<T>(o: {
+  caption: string;
+  columns: readonly HtmlValue[];
+  items: readonly T[];
+  row: (item: T) => SafeHtml;
+  empty: string;
+  before?: HtmlValue;
+}): SafeHtml {
+  if (o.items.length === 0) return html`<p>${o.empty}</p>`;
+  return html`${o.before ?? null}<table>
+  <caption class="visually-hidden">${o.caption}</caption>
+  <thead><tr>${o.columns.map((c) => html`<th scope="col">${c}</th>`)}</tr></thead>
+  <tbody>${o.items.map(o.row)}</tbody>
+</table>`;
+}
+
 const statusLabel = (t: Translate, s: RelationStatus) => t(`relations.status.${s}`);
 const kindLabel = (t: Translate, k: RelationKind) => t(`relations.kind.${k}`);
 const roleLabel = (t: Translate, r: ContactRole) => t(`relations.contactRole.${r}`);
@@ -236,7 +299,7 @@ function contactFields(t: Translate, v: FormValues, errors: FieldErrors | undefi
   ${textField({ t, name: 'phone', type: 'tel', label: `${t('relations.form.phone')}${optional}`, value: v.phone, errors, autocomplete: 'off' })}`;
 }
 
-export const relationLabels = (t: Translate): Record<string, string> => ({
+const relationLabels = (t: Translate): Record<string, string> => ({
   kind: t('relations.form.kind'),
   organisationName: t('relations.form.organisationName'),
   formOfAddress: t('relations.form.formOfAddress'),
@@ -352,14 +415,18 @@ ${notice(o.notice)}
 ${o.canEdit ? html`<p><a href="${base}/edit">${t('relations.detail.edit')}</a></p>` : null}
 
 <h2>${t('relations.detail.contacts')}</h2>
-${
-  r.contacts.length === 0
-    ? html`<p>${t('relations.detail.noContacts')}</p>`
-    : html`<table>
-  <caption class="visually-hidden">${t('relations.detail.contacts')}</caption>
-  <thead><tr><th scope="col">${t('relations.col.name')}</th><th scope="col">${t('relations.col.role')}</th><th scope="col">${t('relations.form.email')}</th><th scope="col">${t('relations.form.phone')}</th><th scope="col"><span class="visually-hidden">${t('relations.detail.removeContact')}</span></th></tr></thead>
-  <tbody>${r.contacts.map(
-    (c) => html`<tr>
+${detailTable({
+  caption: t('relations.detail.contacts'),
+  columns: [
+    t('relations.col.name'),
+    t('relations.col.role'),
+    t('relations.form.email'),
+    t('relations.form.phone'),
+    html`<span class="visually-hidden">${t('relations.detail.removeContact')}</span>`,
+  ],
+  items: r.contacts,
+  empty: t('relations.detail.noContacts'),
+  row: (c) => html`<tr>
     <td>${addressee(locale, { formOfAddress: c.formOfAddress, firstName: c.givenName ?? undefined, lastName: c.familyName })}</td>
     <td>${roleLabel(t, c.role)}</td>
     <td>${c.email ?? t('relations.none')}</td>
@@ -370,9 +437,7 @@ ${
         : null
     }</td>
   </tr>`,
-  )}</tbody>
-</table>`
-}
+})}
 ${o.canEdit ? html`<p><a href="${base}/contacts/new">${t('relations.detail.addContact')}</a></p>` : null}
 
 <h2>${t('relations.detail.address')}</h2>
@@ -384,78 +449,70 @@ ${
 ${o.canEdit ? html`<p><a href="${base}/address">${t('relations.detail.editAddress')}</a></p>` : null}
 
 <h2>${t('relations.detail.agreements')}</h2>
-${
-  r.agreements.length === 0
-    ? html`<p>${t('relations.detail.noAgreements')}</p>`
-    : html`<table>
-  <caption class="visually-hidden">${t('relations.detail.agreements')}</caption>
-  <thead><tr><th scope="col">${t('relations.col.title')}</th><th scope="col">${t('relations.col.version')}</th><th scope="col">${t('relations.col.from')}</th><th scope="col">${t('relations.col.signed')}</th><th scope="col">${t('relations.col.document')}</th></tr></thead>
-  <tbody>${r.agreements.map(
-    (a) => html`<tr>
+${detailTable({
+  caption: t('relations.detail.agreements'),
+  columns: [
+    t('relations.col.title'),
+    t('relations.col.version'),
+    t('relations.col.from'),
+    t('relations.col.signed'),
+    t('relations.col.document'),
+  ],
+  items: r.agreements,
+  empty: t('relations.detail.noAgreements'),
+  row: (a) => html`<tr>
     <td><a href="${base}/agreements/${a.id}">${a.title}</a>${restrictedTag(t, a.restricted)}</td>
     <td>${a.version}</td>
     <td>${formatDate(locale, a.effectiveFrom)}</td>
     <td>${a.signed ? `${formatDate(locale, a.signedAt)} · ${a.signatureChannel === null ? '' : t(`relations.channel.${a.signatureChannel}`)}` : t('relations.no')}</td>
     <td>${a.hasDocument ? 'PDF' : t('relations.none')}</td>
   </tr>`,
-  )}</tbody>
-</table>`
-}
+})}
 ${o.canEdit ? html`<p><a href="${base}/agreements/new">${t('relations.detail.addAgreement')}</a></p>` : null}
 
 <h2>${t('relations.detail.mandates')}</h2>
-${
-  r.mandates.length === 0
-    ? html`<p>${t('relations.detail.noMandates')}</p>`
-    : html`<p class="hint">${t('relations.detail.ibanMaskedHint')}</p><table>
-  <caption class="visually-hidden">${t('relations.detail.mandates')}</caption>
-  <thead><tr><th scope="col">${t('relations.col.reference')}</th><th scope="col">${t('relations.col.iban')}</th><th scope="col">${t('relations.col.scheme')}</th><th scope="col">${t('relations.col.mandateStatus')}</th><th scope="col">${t('relations.col.next')}</th></tr></thead>
-  <tbody>${r.mandates.map(
-    (m) => html`<tr>
+${detailTable({
+  caption: t('relations.detail.mandates'),
+  before: html`<p class="hint">${t('relations.detail.ibanMaskedHint')}</p>`,
+  columns: [
+    t('relations.col.reference'),
+    t('relations.col.iban'),
+    t('relations.col.scheme'),
+    t('relations.col.mandateStatus'),
+    t('relations.col.next'),
+  ],
+  items: r.mandates,
+  empty: t('relations.detail.noMandates'),
+  row: (m) => html`<tr>
     <td>${o.isFinance ? html`<a href="${base}/mandates/${m.id}">${m.reference}</a>` : m.reference}${restrictedTag(t, m.restricted)}</td>
     <td class="mono">${m.ibanMasked}</td>
     <td>${m.scheme} · ${t(m.sequence === 'recurrent' ? 'relations.mandate.recurrent' : 'relations.mandate.oneOff')}</td>
     <td>${t(`relations.mandate.status.${m.status}`)}</td>
     <td>${m.nextSequenceType ?? t('relations.none')}</td>
   </tr>`,
-  )}</tbody>
-</table>`
-}
+})}
 ${o.isFinance ? html`<p><a href="${base}/mandates/new">${t('relations.detail.addMandate')}</a></p>` : null}
 <p><a href="/staff/relations">${t('relations.detail.backToList')}</a></p>`;
 }
 
 // --- contact and address ------------------------------------------------------------------------
 
-export function contactFormPage(o: {
-  t: Translate;
-  csrf: string;
-  relation: { id: string; displayName: string | null };
-  values: FormValues;
-  errors?: FieldErrors | undefined;
-}): SafeHtml {
+export function contactFormPage(o: RelationFormArgs): SafeHtml {
   const { t, values: v, errors } = o;
-  return html`<h1>${t('relations.contact.newTitle')}</h1>
-<p>${o.relation.displayName ?? ''}</p>
-${errorSummary(t, errors, relationLabels(t))}
-<form method="post" action="/staff/relations/${o.relation.id}/contacts" novalidate>
-  ${csrfField(o.csrf)}
-  ${personFields(t, v, errors)}
+  return relationFormFrame({
+    ...o,
+    errors,
+    title: t('relations.contact.newTitle'),
+    labels: relationLabels(t),
+    action: 'contacts',
+    submit: t('relations.contact.add'),
+    fields: html`${personFields(t, v, errors)}
   ${contactFields(t, v, errors)}
-  ${selectField({ t, name: 'role', label: t('relations.contact.role'), value: v.role ?? 'general', errors, options: contactRoles.map((r) => ({ value: r, label: roleLabel(t, r) })) })}
-  <button type="submit">${t('relations.contact.add')}</button>
-  <a href="/staff/relations/${o.relation.id}">${t('relations.form.cancel')}</a>
-</form>`;
+  ${selectField({ t, name: 'role', label: t('relations.contact.role'), value: v.role ?? 'general', errors, options: contactRoles.map((r) => ({ value: r, label: roleLabel(t, r) })) })}`,
+  });
 }
 
-export function addressFormPage(o: {
-  t: Translate;
-  locale: Locale;
-  csrf: string;
-  relation: { id: string; displayName: string | null };
-  values: FormValues;
-  errors?: FieldErrors | undefined;
-}): SafeHtml {
+export function addressFormPage(o: RelationFormArgs): SafeHtml {
   const { t, values: v, errors } = o;
   const labels: Record<string, string> = {
     country: t('relations.address.country'),
@@ -465,18 +522,18 @@ export function addressFormPage(o: {
     street: t('relations.address.street'),
     city: t('relations.address.city'),
   };
-  return html`<h1>${t('relations.address.title')}</h1>
-<p>${o.relation.displayName ?? ''}</p>
-${errorSummary(t, errors, labels)}
-<form method="post" action="/staff/relations/${o.relation.id}/address" novalidate>
-  ${csrfField(o.csrf)}
-  ${selectField({ t, name: 'country', label: labels.country ?? '', value: v.country ?? 'NL', errors, options: countryOptions(o.locale).map((c) => ({ value: c.code, label: c.name })) })}
+  return relationFormFrame({
+    ...o,
+    errors,
+    title: t('relations.address.title'),
+    labels,
+    action: 'address',
+    submit: t('relations.form.save'),
+    fields: html`${selectField({ t, name: 'country', label: labels.country ?? '', value: v.country ?? 'NL', errors, options: countryOptions(o.locale).map((c) => ({ value: c.code, label: c.name })) })}
   ${textField({ t, name: 'postcode', label: labels.postcode ?? '', hint: t('relations.address.postcodeHint'), value: v.postcode, errors, autocomplete: 'off' })}
   ${textField({ t, name: 'houseNumber', label: labels.houseNumber ?? '', value: v.houseNumber, errors, autocomplete: 'off' })}
   ${textField({ t, name: 'houseNumberAddition', label: `${labels.houseNumberAddition} ${t('relations.form.optional')}`, hint: t('relations.address.houseNumberAdditionHint'), value: v.houseNumberAddition, errors, autocomplete: 'off' })}
   ${textField({ t, name: 'street', label: labels.street ?? '', value: v.street, errors, autocomplete: 'off' })}
-  ${textField({ t, name: 'city', label: labels.city ?? '', value: v.city, errors, autocomplete: 'off' })}
-  <button type="submit">${t('relations.form.save')}</button>
-  <a href="/staff/relations/${o.relation.id}">${t('relations.form.cancel')}</a>
-</form>`;
+  ${textField({ t, name: 'city', label: labels.city ?? '', value: v.city, errors, autocomplete: 'off' })}`,
+  });
 }

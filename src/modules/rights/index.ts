@@ -26,6 +26,8 @@ export const rightsModule = defineModule({
     nl: { ...rightsNl, ...rightsConsentNl, ...rightsErasureNl, ...rightsExportNl },
     en: { ...rightsEn, ...rightsConsentEn, ...rightsErasureEn, ...rightsExportEn },
   },
+  // The newsletter export reads each consenting person's address through the relations service.
+  needs: ['relations'],
   jobs: registerRightsJobs,
   // Every morning at 06:30 UTC: lapse unconfirmed requests, remind privacy officers of deadlines.
   schedules: [{ name: RIGHTS_DAILY_JOB, type: RIGHTS_DAILY_JOB, dailyAt: '06:30' }],

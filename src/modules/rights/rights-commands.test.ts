@@ -4,7 +4,6 @@ import { testCli } from '../../../test/cli.js';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import { createOrg } from '../../../test/factories.js';
 import { createFixedClock } from '../../shared/clock.js';
-import { createIntakeService } from '../intake/intake-service.js';
 import { registerRightsCommands } from './rights-commands.js';
 import { requestRecords } from './rights-records.js';
 
@@ -18,7 +17,7 @@ describe('kluis rights', () => {
     kluis = await createTestKluis({ clock });
     const org = await createOrg(kluis, 'tenant');
     slug = org.slug;
-    const { conversationId } = await createIntakeService(kluis).submitContactRequest({
+    const { conversationId } = await kluis.services.intake.submitContactRequest({
       actor: { kind: 'anonymous', orgId: org.id, ref: 'test' },
       channel: 'web',
       request: { name: 'Kim', email: 'kim@example.nl', phone: undefined, message: 'Hallo' },

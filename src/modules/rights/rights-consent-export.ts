@@ -13,9 +13,9 @@ import { type Actor, hasRole, type Role } from '../../shared/actor.js';
 import { type DataCategory, fieldCatalogue } from '../../shared/catalogue.js';
 import { AppError } from '../../shared/errors.js';
 import { type Locale, type MessageKey, t } from '../../shared/i18n/messages.js';
+import type { KluisServices } from '../module.js';
 import { createOrgsRepository } from '../orgs/orgs-repository.js';
 import { csvSafe } from '../register/register-export.js';
-import { createRelationsService } from '../relations/relations-service.js';
 import { notRestricted } from '../retention/retention-restriction.js';
 import { appendAudit } from '../security/audit-chain.js';
 import {
@@ -187,7 +187,7 @@ async function idsBySubject(db: Kysely<DB>, orgId: string, subjectIds: readonly 
  * each with the email address of their relation (decrypted through the relations service).
  */
 export async function exportNewsletterRecipients(
-  kluis: Pick<Kluis, 'db' | 'keyring' | 'clock'>,
+  kluis: Pick<Kluis, 'db' | 'clock'> & Pick<KluisServices, 'relations'>,
   actor: Actor,
   locale: Locale,
 ): Promise<NewsletterExport> {
@@ -210,7 +210,7 @@ export async function exportNewsletterRecipients(
     reason: 'newsletter-export',
     roles: ['support'],
   };
-  const relationsService = createRelationsService(kluis);
+  const relationsService = kluis.relations;
   const details = new Map<string, Awaited<ReturnType<typeof relationsService.getRelation>>>();
   const detailOf = async (relationId: string) => {
     const hit = details.get(relationId);

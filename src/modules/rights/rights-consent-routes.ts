@@ -10,7 +10,7 @@ import { AppError, isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import { renderPage } from '../../shared/http/render.js';
 import { parseForm } from '../../shared/http/validation.js';
-import type { KluisCore } from '../module.js';
+import type { KluisCore, KluisServices } from '../module.js';
 import { createSubjectsService } from '../subjects/subjects-service.js';
 import { consentRecorders, createConsentService, currentRecords, statesOf } from './rights-consent.js';
 import {
@@ -77,7 +77,10 @@ function text(body: unknown, key: string): string | undefined {
 }
 
 /** Registers the consent registry's staff routes (the rights module mounts them). */
-export function registerConsentRoutes(app: FastifyInstance, kluis: KluisCore): void {
+export function registerConsentRoutes(
+  app: FastifyInstance,
+  kluis: KluisCore & Pick<KluisServices, 'relations'>,
+): void {
   const consents = createConsentService(kluis);
 
   async function index(

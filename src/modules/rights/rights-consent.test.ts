@@ -20,7 +20,6 @@ import type { Actor, Role } from '../../shared/actor.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { Org } from '../orgs/orgs-repository.js';
-import { createRelationsService } from '../relations/relations-service.js';
 import { createSubjectsService } from '../subjects/subjects-service.js';
 import { createConsentService, mayUse, objectionPurposes } from './rights-consent.js';
 import { exportConsentRecords, exportNewsletterRecipients } from './rights-consent-export.js';
@@ -42,7 +41,7 @@ async function refusal(p: Promise<unknown>): Promise<AppError> {
 
 /** A client relation for a person with this address; returns the person's data subject. */
 async function client(kluis: TestKluis, org: Org, givenName: string, email: string): Promise<string> {
-  await createRelationsService(kluis).createRelation({
+  await kluis.services.relations.createRelation({
     actor: staff(org, 'support'),
     values: {
       kind: 'person',
@@ -244,11 +243,11 @@ describe('the consent registry', () => {
     const bo = await client(kluis, org, 'Bo', 'bo@example.test');
     await client(kluis, org, 'Cas', 'cas@example.test');
     const dirk = await client(kluis, org, 'Dirk', 'dirk@example.test');
-    const { id: company } = await createRelationsService(kluis).createRelation({
+    const { id: company } = await kluis.services.relations.createRelation({
       actor: support,
       values: { kind: 'organisation', organisationName: 'Eend B.V.', status: 'active' },
     });
-    await createRelationsService(kluis).addContact({
+    await kluis.services.relations.addContact({
       actor: support,
       relationId: company,
       values: { role: 'general', formOfAddress: 'neutral', familyName: '=Eend', email: 'eva@example.test' },
@@ -269,8 +268,18 @@ describe('the consent registry', () => {
     });
     await eraseSubject(kluis, { orgId: org.id }, { subjectId: dirk, actor: staff(org, 'privacy_officer') });
 
-    expect((await refusal(exportNewsletterRecipients(kluis, support, 'nl'))).status).toBe(403);
-    const result = await exportNewsletterRecipients(kluis, staff(org, 'admin'), 'en');
+    expect(
+      (
+        await refusal(
+          exportNewsletterRecipients({ ...kluis, relations: kluis.services.relations }, support, 'nl'),
+        )
+      ).status,
+    ).toBe(403);
+    const result = await exportNewsletterRecipients(
+      { ...kluis, relations: kluis.services.relations },
+      staff(org, 'admin'),
+      'en',
+    );
     const rows = parse(result.csv.replace(/^\ufeff/, ''), { skip_empty_lines: true }) as string[][];
     expect(rows[0]).toEqual(['email address', 'name', 'consent since']);
     expect(

@@ -23,16 +23,11 @@ import type { Actor, Role } from '../../shared/actor.js';
 import { fieldCatalogue } from '../../shared/catalogue.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
-import { createInboundMail } from '../intake/intake-mail.js';
-import { createIntakeService } from '../intake/intake-service.js';
 import { createBackup } from '../ops/ops-backup.js';
 import { restoreBackup } from '../ops/ops-restore.js';
 import { openSqliteFile } from '../ops/ops-sqlite.js';
 import type { Org } from '../orgs/orgs-repository.js';
-import { createAgreementsService } from '../relations/relations-agreements.js';
-import { createMandatesService } from '../relations/relations-mandates.js';
 import { creditorIdCheckDigits } from '../relations/relations-sepa.js';
-import { createRelationsService } from '../relations/relations-service.js';
 import { ledgerPathOf } from '../retention/retention-ledger.js';
 import { replayLedgerOnDatabase, replayLedgerOnKeystore } from '../retention/retention-replay.js';
 import { isRestricted } from '../retention/retention-restriction.js';
@@ -107,7 +102,7 @@ async function seedPerson(kluis: TestKluis, org: Org): Promise<Seeded> {
     roles: ['support'],
   };
   const finance = staff(org, 'finance');
-  const intake = createIntakeService(kluis);
+  const intake = kluis.services.intake;
   await intake.submitContactRequest({
     actor: { kind: 'anonymous', orgId: org.id, ref: 'visitor' },
     channel: 'web',
@@ -132,16 +127,16 @@ async function seedPerson(kluis: TestKluis, org: Org): Promise<Seeded> {
       '',
     ].join('\r\n'),
   );
-  const mailOutcome = await createInboundMail(kluis).receive({ orgId: org.id, mailbox: 'contact', raw });
+  const mailOutcome = await kluis.services.inboundMail.receive({ orgId: org.id, mailbox: 'contact', raw });
   expect(mailOutcome.kind).toBe('opened');
   await intake.recordPhoneCall({
     actor: support,
     request: { name: 'Anna de Vries', email: undefined, phone: PHONE, message: 'Belde over de incasso' },
     locale: 'nl',
   });
-  const relations = createRelationsService(kluis);
-  const agreements = createAgreementsService(kluis);
-  const mandates = createMandatesService(kluis);
+  const relations = kluis.services.relations;
+  const agreements = kluis.services.relationAgreements;
+  const mandates = kluis.services.mandates;
   const { id: relationId } = await relations.createRelation({
     actor: support,
     values: {
@@ -433,7 +428,7 @@ describe('erasure on request', () => {
 
     // Finance reads the retained records through the ordinary services; support gets a 404.
     const finance = staff(org, 'finance');
-    const mandate = await createMandatesService(kluis).getMandate({
+    const mandate = await kluis.services.mandates.getMandate({
       actor: finance,
       relationId: s.relationId,
       mandateId: s.mandateIds[0] ?? '',
@@ -443,20 +438,20 @@ describe('erasure on request', () => {
       accountHolder: 'A. de Vries',
       signatureName: 'Anna de Vries',
     });
-    const document = await createAgreementsService(kluis).getAgreementDocument({
+    const document = await kluis.services.relationAgreements.getAgreementDocument({
       actor: finance,
       relationId: s.relationId,
       agreementId: s.agreementId,
     });
     expect(document.content.equals(PDF)).toBe(true);
-    const detail = await createRelationsService(kluis).getRelation({
+    const detail = await kluis.services.relations.getRelation({
       actor: finance,
       relationId: s.relationId,
     });
     expect(detail).toMatchObject({ person: null, email: null, phone: null, address: null, contacts: [] });
     expect(detail.mandates).toHaveLength(2);
     const hidden = await refusal(
-      createRelationsService(kluis).getRelation({ actor: staff(org, 'support'), relationId: s.relationId }),
+      kluis.services.relations.getRelation({ actor: staff(org, 'support'), relationId: s.relationId }),
     );
     expect([hidden.code, hidden.status]).toEqual(['ERR_NOT_FOUND', 404]);
 
@@ -843,7 +838,7 @@ describe('erasure on request', () => {
     kluis.keyring.clearCache();
     expect(await kluis.keyring.isSubjectKeyDestroyed(org.id, s.subjectId)).toBe(true);
     // The retained records are untouched by the replay: finance still reads them.
-    const mandate = await createMandatesService(kluis).getMandate({
+    const mandate = await kluis.services.mandates.getMandate({
       actor: staff(org, 'finance'),
       relationId: s.relationId,
       mandateId: s.mandateIds[1] ?? '',

@@ -18,14 +18,8 @@ import type { Actor } from '../../shared/actor.js';
 import { fieldCatalogue } from '../../shared/catalogue.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
-import { createInboxService } from '../intake/intake-inbox.js';
-import { createInboundMail } from '../intake/intake-mail.js';
-import { createIntakeService } from '../intake/intake-service.js';
 import type { Org } from '../orgs/orgs-repository.js';
-import { createAgreementsService } from '../relations/relations-agreements.js';
-import { createMandatesService } from '../relations/relations-mandates.js';
 import { creditorIdCheckDigits } from '../relations/relations-sepa.js';
-import { createRelationsService } from '../relations/relations-service.js';
 import { restrict } from '../retention/retention-restriction.js';
 import { createConsentService } from './rights-consent.js';
 import { compileSubjectExport, type ExportTable, type SubjectExport } from './rights-export-compile.js';
@@ -100,14 +94,20 @@ describe('the access export (P15)', () => {
       userId: financeUser.user.id,
       roles: ['finance', 'support'],
     };
-    const intake = createIntakeService(kluis);
-    const inbox = createInboxService({ ...kluis, publicOrigin: kluis.config.publicOrigin });
-    const mail = createInboundMail(kluis);
-    const relations = createRelationsService(kluis);
-    const agreements = createAgreementsService(kluis);
-    const mandates = createMandatesService(kluis);
+    const intake = kluis.services.intake;
+    const inbox = kluis.services.inbox;
+    const mail = kluis.services.inboundMail;
+    const relations = kluis.services.relations;
+    const agreements = kluis.services.relationAgreements;
+    const mandates = kluis.services.mandates;
     const visitor = { kind: 'anonymous', orgId: org.id, ref: 'ip:test' } as const;
-    const apiKey: Actor = { kind: 'api_key', orgId: org.id, orgKind: 'tenant', apiKeyId: 'key-1', roles: [] };
+    const apiKey: Actor = {
+      kind: 'api_key',
+      orgId: org.id,
+      orgKind: 'tenant',
+      apiKeyId: 'key-1',
+      roles: ['support'],
+    };
 
     // The register: a sub-processor for contact details and messages, another recipient for bookkeeping.
     const officer: Actor = {

@@ -15,7 +15,7 @@ import type { RouteKit } from '../../shared/http/route-kit.js';
 import { parseForm } from '../../shared/http/validation.js';
 import { isMessageKey, type MessageKey, translator } from '../../shared/i18n/messages.js';
 import { normalisePhone } from '../../shared/phone.js';
-import type { KluisCore } from '../module.js';
+import type { KluisCore, KluisServices } from '../module.js';
 import { publicOrgOf } from '../orgs/orgs-public.js';
 import { createOrgsRepository, type Org } from '../orgs/orgs-repository.js';
 import { registerConsentRoutes } from './rights-consent-routes.js';
@@ -362,7 +362,10 @@ async function registerStaffRoutes(app: FastifyInstance, kluis: KluisCore): Prom
   action('consent', forms.consent, (actor, id, d) => fulfil.recordConsentRight(actor, id, d.purpose));
 }
 
-export async function rightsRoutes(kit: RouteKit, kluis: KluisCore): Promise<void> {
+export async function rightsRoutes(
+  kit: RouteKit,
+  kluis: KluisCore & Pick<KluisServices, 'relations'>,
+): Promise<void> {
   const app = kit.app;
   await registerPortalRoutes(app, kluis);
   await registerStaffRoutes(app, kluis);

@@ -19,8 +19,6 @@ import {
 import { seedRelation } from '../../../test/retention-fixtures.js';
 import { buildApp } from '../../app.js';
 import { createFixedClock } from '../../shared/clock.js';
-import { createInboundMail } from '../intake/intake-mail.js';
-import { createIntakeService } from '../intake/intake-service.js';
 import { createWorker } from '../jobs/jobs-worker.js';
 import { createMailSink, type MailSink, type SinkMessage } from '../mail/mail-sink.js';
 import type { Org } from '../orgs/orgs-repository.js';
@@ -61,7 +59,7 @@ describe('the rights workflow', () => {
       await createStaffUser(kluis, { orgId: org.id, roles: ['support', 'admin', 'owner'] }),
     );
     // Anna used the contact form: she is a known data subject.
-    await createIntakeService(kluis).submitContactRequest({
+    await kluis.services.intake.submitContactRequest({
       actor: { kind: 'anonymous', orgId: org.id, ref: 'test' },
       channel: 'web',
       request: { name: 'Anna de Vries', email: known, phone: undefined, message: 'Wanneer bent u open?' },
@@ -338,7 +336,7 @@ describe('the rights workflow', () => {
         'Graag al mijn gegevens verwijderen.',
       ].join('\r\n'),
     );
-    const outcome = await createInboundMail(kluis).receive({ orgId: org.id, mailbox: 'privacy', raw });
+    const outcome = await kluis.services.inboundMail.receive({ orgId: org.id, mailbox: 'privacy', raw });
     expect(outcome.kind).toBe('opened');
     const r = await kluis.db
       .selectFrom('rights_requests')
