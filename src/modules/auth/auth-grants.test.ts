@@ -18,7 +18,6 @@ import {
 import { buildApp } from '../../app.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { createIntakeService } from '../intake/intake-service.js';
-import { compileSubjectExport } from '../rights/rights-export-compile.js';
 import { SESSION_COOKIE } from './auth-sessions.js';
 
 const MARKER = 'Vraag onder opdracht marker-grant-3b7e';
@@ -153,8 +152,7 @@ describe('operator access under a tenant’s grant (P8)', () => {
       .select(['subject_id', 'org_id'])
       .where('id', '=', conversationId)
       .executeTakeFirstOrThrow();
-    const exported = await compileSubjectExport(
-      { db: kluis.db, keyring: kluis.keyring, config: kluis.config },
+    const exported = await kluis.services.rights.compileExport(
       { orgId: subject.org_id },
       subject.subject_id,
       { asOf: clock.now() },

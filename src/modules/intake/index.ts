@@ -7,6 +7,7 @@
 import { defineModule } from '../module.js';
 import { intakeFields } from './intake-fields.js';
 import { intakeEn, intakeNl } from './intake-messages.js';
+import { intakePersonalData } from './intake-personal-data.js';
 import { registerIntakeJobs } from './intake-replies.js';
 import { intakeRoutes } from './intake-routes.js';
 import { intakeMigrations } from './intake-schema.js';
@@ -19,6 +20,7 @@ export const intakeModule = defineModule({
   tables: ['conversations', 'conversation_entries', 'conversation_attachments', 'inbound_quarantine'],
   catalogue: intakeFields,
   messages: { nl: intakeNl, en: intakeEn },
+  personalData: intakePersonalData,
   jobs: registerIntakeJobs,
   navigation: [{ href: '/staff/conversations', label: 'intake.nav.conversations', order: 10 }],
   routes: intakeRoutes,

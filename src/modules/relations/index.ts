@@ -6,6 +6,7 @@
 import { defineModule } from '../module.js';
 import { relationsFields } from './relations-fields.js';
 import { relationsEn, relationsNl } from './relations-messages.js';
+import { relationsPersonalData } from './relations-personal-data.js';
 import { relationsRoutes } from './relations-routes.js';
 import { relationsMigrations } from './relations-schema.js';
 
@@ -24,6 +25,7 @@ export const relationsModule = defineModule({
   ],
   catalogue: relationsFields,
   messages: { nl: relationsNl, en: relationsEn },
+  personalData: relationsPersonalData,
   navigation: [
     { href: '/staff/relations', label: 'relations.nav.relations', order: 20, permission: 'relations.read' },
     {

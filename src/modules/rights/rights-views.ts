@@ -7,6 +7,7 @@ import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
 import { objectionPurposes } from './rights-consent.js';
 import { daysLeftBuckets } from './rights-deadlines.js';
+import type { RequestDetail, RequestStatusView, RequestSummary } from './rights-requests.js';
 import {
   consentPurposes,
   pauseReasons,
@@ -15,7 +16,6 @@ import {
   requestOutcomes,
   rightKinds,
 } from './rights-schema.js';
-import type { RequestDetail, RequestStatusView, RequestSummary } from './rights-service.js';
 
 export interface PortalValues {
   right?: string | undefined;

@@ -1,6 +1,6 @@
 /**
- * Retention targets for client relations (P4, P6). Built against
- * `src/modules/relations/relations-schema.ts`.
+ * Retention targets for client relations (P4, P6): the relations module's own tables, run by the
+ * retention engine through the relations provider (`relations-personal-data.ts`).
  *
  * A relation's life after it ends (status `ended`, `ended_at` set):
  * 1. `client_relation` months later (default 3) its ordinary purpose is over: contact persons
@@ -18,19 +18,24 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
-import { dayOf, expiresOn, firstKeptDay } from './retention-policies.js';
-import { notRestricted, type RestrictionRow, restrict, unrestrict } from './retention-restriction.js';
 import {
   bucketByExpiry,
   type Candidate,
   chunks,
   countOf,
+  dayOf,
+  expiresOn,
+  firstKeptDay,
   inOrg,
+  notRestricted,
+  type RestrictionRow,
   type RetentionTarget,
+  restrict,
   type TargetContext,
+  unrestrict,
   walkAfter,
   walkKey,
-} from './retention-target.js';
+} from '../retention/index.js';
 
 function graceCutoff(ctx: TargetContext): string {
   const p = ctx.policies.client_relation;
@@ -95,6 +100,7 @@ function endedPastGrace(db: Kysely<DB>, ctx: TargetContext) {
 
 export const clientDataTarget: RetentionTarget = {
   id: 'relations.client_data',
+  phase: 'records',
   policy: 'client_relation',
   action: 'anonymise',
   table: 'relations',
@@ -278,6 +284,7 @@ function mandatesPastGrace(db: Kysely<DB>, ctx: TargetContext) {
 
 export const endedMandatesTarget: RetentionTarget = {
   id: 'relations.mandates_ended',
+  phase: 'records',
   policy: 'client_relation',
   action: 'restrict',
   table: 'relation_mandates',
@@ -340,6 +347,7 @@ function relationsPastDuty(db: Kysely<DB>, ctx: TargetContext) {
 
 export const fiscalRelationsTarget: RetentionTarget = {
   id: 'relations.fiscal_records',
+  phase: 'records',
   policy: 'fiscal_7y',
   action: 'delete',
   table: 'relations',
@@ -447,6 +455,7 @@ function mandatesPastDuty(db: Kysely<DB>, ctx: TargetContext) {
 
 export const fiscalMandatesTarget: RetentionTarget = {
   id: 'relations.fiscal_mandates',
+  phase: 'records',
   policy: 'fiscal_7y',
   action: 'delete',
   table: 'relation_mandates',
@@ -491,6 +500,7 @@ function collectionsPastDuty(db: Kysely<DB>, ctx: TargetContext) {
 
 export const fiscalCollectionsTarget: RetentionTarget = {
   id: 'relations.fiscal_collections',
+  phase: 'records',
   policy: 'fiscal_7y',
   action: 'delete',
   table: 'relation_collections',

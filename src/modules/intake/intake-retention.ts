@@ -4,25 +4,23 @@
  * mail `contact_request` months after it arrived (its sender was never known, so it never became
  * a request that could be closed).
  *
- * Built against `src/modules/intake/intake-schema.ts` (conversations, conversation_entries,
- * conversation_attachments, inbound_quarantine). The retention engine is the one place allowed
- * to delete another module's rows directly (architecture: "no unscoped query path outside
- * migrations and the retention engine"); every statement is still filtered by org.
+ * The intake module's own tables, run by the retention engine through the intake provider
+ * (`intake-personal-data.ts`); every statement is filtered by org.
  */
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
-import { firstKeptDay } from './retention-policies.js';
 import {
   bucketByExpiry,
   chunks,
   countOf,
+  firstKeptDay,
   inOrg,
   type RetentionTarget,
   type TargetContext,
   walkAfter,
   walkKey,
   walkWithin,
-} from './retention-target.js';
+} from '../retention/index.js';
 
 function cutoff(ctx: TargetContext): string {
   const p = ctx.policies.contact_request;
@@ -63,6 +61,7 @@ async function deleteConversations(trx: Kysely<DB>, ctx: TargetContext, still: r
 
 export const conversationsTarget: RetentionTarget = {
   id: 'intake.conversations',
+  phase: 'records',
   policy: 'contact_request',
   action: 'delete',
   table: 'conversations',
@@ -153,6 +152,7 @@ function expiredQuarantine(db: Kysely<DB>, ctx: TargetContext) {
 
 export const quarantineTarget: RetentionTarget = {
   id: 'intake.quarantine',
+  phase: 'records',
   policy: 'contact_request',
   action: 'delete',
   table: 'inbound_quarantine',

@@ -6,19 +6,18 @@
  */
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
-import { firstKeptDay } from '../retention/retention-policies.js';
 import {
   bucketByExpiry,
   chunks,
   countOf,
+  firstKeptDay,
   inOrg,
   type RetentionTarget,
   type TargetContext,
   walkAfter,
   walkKey,
-} from '../retention/retention-target.js';
-
-const closedStatuses = ['completed', 'refused', 'lapsed'] as const;
+} from '../retention/index.js';
+import { closedStatuses } from './rights-schema.js';
 
 function requestExpired(ctx: TargetContext) {
   const p = ctx.policies.rights_request;
@@ -37,6 +36,7 @@ const expired = (db: Kysely<DB>, ctx: TargetContext) =>
 
 export const rightsRequestsTarget: RetentionTarget = {
   id: 'rights.requests',
+  phase: 'records',
   policy: 'rights_request',
   action: 'delete',
   table: 'rights_requests',
