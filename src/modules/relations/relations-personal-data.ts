@@ -12,13 +12,12 @@ import type { Actor, OrgScope } from '../../shared/actor.js';
 import type { ContactAddress, ContactLookupDeps, PersonalDataProvider } from '../personal-data.js';
 import { notRestricted } from '../retention/index.js';
 import { relationsErasure } from './relations-erasure.js';
+import { clientDataTarget, endedMandatesTarget } from './relations-retention.js';
 import {
-  clientDataTarget,
-  endedMandatesTarget,
   fiscalCollectionsTarget,
   fiscalMandatesTarget,
   fiscalRelationsTarget,
-} from './relations-retention.js';
+} from './relations-retention-fiscal.js';
 import { createRelationsService } from './relations-service.js';
 
 /** Relations and contact rows (not restricted) of `subjectIds`, oldest first. */

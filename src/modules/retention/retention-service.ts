@@ -62,9 +62,9 @@ export function holdTargetsOf(deps: Pick<KluisCore, 'personalData'>): string[] {
   return deps.personalData.all().flatMap((p) => p.holdable ?? []);
 }
 
-export function createRetentionService(deps: RetentionDeps) {
-  const { db, clock, config } = deps;
-  const engine: RetentionEngineDeps = { ...deps, ledger: createErasureLedger(ledgerPathOf(config)) };
+/** Legal holds: put on a subject or one of its records, and released (`retention.edit`, audited). */
+function holdUseCases(deps: RetentionDeps) {
+  const { db, clock } = deps;
 
   /** Does the record exist in the actor's organisation? Read by the table's declared name. */
   async function recordExists(orgId: string, table: string, id: string): Promise<boolean> {
@@ -81,6 +81,73 @@ export function createRetentionService(deps: RetentionDeps) {
       .executeTakeFirst();
     return row !== undefined;
   }
+
+  return {
+    /** Puts a legal hold on a subject or record of the actor's organisation (404-like field error otherwise). */
+    async createHold(actor: Actor, input: HoldInput): Promise<LegalHold> {
+      assertCan(actor, 'retention.edit');
+      const orgId = actor.orgId;
+      if (
+        !holdTargetsOf(deps).includes(input.target) ||
+        !(await recordExists(orgId, input.target, input.id))
+      ) {
+        throw new AppError('ERR_NOT_FOUND', {
+          message: 'hold target not found in this org',
+          fields: { id: 'retention.holds.notFound' },
+        });
+      }
+      // A hold on the subjects' own table names the subject; on a record, its table and id.
+      const onSubject = deps.personalData
+        .all()
+        .some((p) => p.subjectLinks?.some((l) => l.via === 'self' && l.table === input.target));
+      const hold: LegalHold = {
+        id: newId(),
+        org_id: orgId,
+        subject_id: onSubject ? input.id : null,
+        record_table: onSubject ? null : input.target,
+        record_id: onSubject ? null : input.id,
+        reason: input.reason,
+        reference: input.reference === undefined || input.reference === '' ? null : input.reference,
+        created_by_id: actorRef(actor),
+        created_at: clock.now().toISOString(),
+        held_until: input.until === undefined ? null : `${input.until}T23:59:59.999Z`,
+        released_at: null,
+        released_by_id: null,
+      };
+      await db.transaction().execute(async (trx) => {
+        await createRetentionRepository(trx).insertHold(hold);
+        await deps.audit.append(trx, {
+          actor,
+          action: 'retention.hold.created',
+          target: { type: 'legal_hold', id: hold.id },
+          meta: { on: input.target, record: input.id, reason: input.reason, until: hold.held_until },
+        });
+      });
+      return hold;
+    },
+
+    /** Releases a hold of the actor's organisation; another org's hold is a 404. */
+    async releaseHold(actor: Actor, holdId: string): Promise<void> {
+      assertCan(actor, 'retention.edit');
+      await db.transaction().execute(async (trx) => {
+        const repo = createRetentionRepository(trx);
+        const hold = await repo.findHold(scopeOf(actor), holdId);
+        if (hold === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'hold not found' });
+        if (!(await repo.releaseHold(scopeOf(actor), holdId, actorRef(actor), clock.now().toISOString())))
+          return;
+        await deps.audit.append(trx, {
+          actor,
+          action: 'retention.hold.released',
+          target: { type: 'legal_hold', id: holdId },
+        });
+      });
+    },
+  };
+}
+
+export function createRetentionService(deps: RetentionDeps) {
+  const { db, clock, config } = deps;
+  const engine: RetentionEngineDeps = { ...deps, ledger: createErasureLedger(ledgerPathOf(config)) };
 
   return {
     /** The erasure ledger (ids only, outside the database backup); erasures on request write it too. */
@@ -160,65 +227,7 @@ export function createRetentionService(deps: RetentionDeps) {
       });
     },
 
-    /** Puts a legal hold on a subject or record of the actor's organisation (404-like field error otherwise). */
-    async createHold(actor: Actor, input: HoldInput): Promise<LegalHold> {
-      assertCan(actor, 'retention.edit');
-      const orgId = actor.orgId;
-      if (
-        !holdTargetsOf(deps).includes(input.target) ||
-        !(await recordExists(orgId, input.target, input.id))
-      ) {
-        throw new AppError('ERR_NOT_FOUND', {
-          message: 'hold target not found in this org',
-          fields: { id: 'retention.holds.notFound' },
-        });
-      }
-      // A hold on the subjects' own table names the subject; on a record, its table and id.
-      const onSubject = deps.personalData
-        .all()
-        .some((p) => p.subjectLinks?.some((l) => l.via === 'self' && l.table === input.target));
-      const hold: LegalHold = {
-        id: newId(),
-        org_id: orgId,
-        subject_id: onSubject ? input.id : null,
-        record_table: onSubject ? null : input.target,
-        record_id: onSubject ? null : input.id,
-        reason: input.reason,
-        reference: input.reference === undefined || input.reference === '' ? null : input.reference,
-        created_by_id: actorRef(actor),
-        created_at: clock.now().toISOString(),
-        held_until: input.until === undefined ? null : `${input.until}T23:59:59.999Z`,
-        released_at: null,
-        released_by_id: null,
-      };
-      await db.transaction().execute(async (trx) => {
-        await createRetentionRepository(trx).insertHold(hold);
-        await deps.audit.append(trx, {
-          actor,
-          action: 'retention.hold.created',
-          target: { type: 'legal_hold', id: hold.id },
-          meta: { on: input.target, record: input.id, reason: input.reason, until: hold.held_until },
-        });
-      });
-      return hold;
-    },
-
-    /** Releases a hold of the actor's organisation; another org's hold is a 404. */
-    async releaseHold(actor: Actor, holdId: string): Promise<void> {
-      assertCan(actor, 'retention.edit');
-      await db.transaction().execute(async (trx) => {
-        const repo = createRetentionRepository(trx);
-        const hold = await repo.findHold(scopeOf(actor), holdId);
-        if (hold === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'hold not found' });
-        if (!(await repo.releaseHold(scopeOf(actor), holdId, actorRef(actor), clock.now().toISOString())))
-          return;
-        await deps.audit.append(trx, {
-          actor,
-          action: 'retention.hold.released',
-          target: { type: 'legal_hold', id: holdId },
-        });
-      });
-    },
+    ...holdUseCases(deps),
 
     /** The dry run for the actor's organisation: counts only, nothing changes. */
     async dryRun(actor: Actor): Promise<RetentionRunResult> {

@@ -39,24 +39,31 @@ export interface FulfilParts {
   compileExport(scope: OrgScope, subjectId: string, options: { asOf: Date }): Promise<SubjectExport>;
 }
 
-export function createRightsFulfilment(deps: FulfilDeps, parts: FulfilParts) {
+/** A verified, linked, open request for one of `rights`; throws a clear problem otherwise. */
+async function workable(
+  deps: FulfilDeps,
+  core: RequestCore,
+  actor: Actor,
+  id: string,
+  allowed: readonly string[],
+) {
+  assertCan(actor, 'rights.handle');
+  const row = await core.load(deps.db, actor, id);
+  refuseUnless(row.status === 'verified' || row.status === 'in_progress', 'rights.problem.notAllowed');
+  refuseUnless(row.verified_at !== null, 'rights.problem.unverified');
+  refuseUnless(row.subject_id !== null, 'rights.problem.noSubject');
+  refuseUnless(row.right_kind !== null && allowed.includes(row.right_kind), 'rights.problem.notAllowed');
+  return { ...row, subject_id: row.subject_id ?? '' };
+}
+
+/** Access and portability: the export, compiled by a job, stored sealed for one download. */
+function exportUseCases(deps: FulfilDeps, parts: FulfilParts) {
   const { db, keyring, clock } = deps;
   const { core, workflow } = parts;
 
   async function systemActor(orgId: string, reason: string): Promise<Actor> {
     const org = await createOrgsRepository(db).findById(orgId);
     return { kind: 'system', orgId, orgKind: org?.kind ?? 'tenant', reason, roles: ['privacy_officer'] };
-  }
-
-  /** A verified, linked, open request for one of `rights`; throws a clear problem otherwise. */
-  async function workable(actor: Actor, id: string, allowed: readonly string[]) {
-    assertCan(actor, 'rights.handle');
-    const row = await core.load(db, actor, id);
-    refuseUnless(row.status === 'verified' || row.status === 'in_progress', 'rights.problem.notAllowed');
-    refuseUnless(row.verified_at !== null, 'rights.problem.unverified');
-    refuseUnless(row.subject_id !== null, 'rights.problem.noSubject');
-    refuseUnless(row.right_kind !== null && allowed.includes(row.right_kind), 'rights.problem.notAllowed');
-    return { ...row, subject_id: row.subject_id ?? '' };
   }
 
   /** A verified request is being worked on from its first fulfilment step. */
@@ -99,7 +106,7 @@ export function createRightsFulfilment(deps: FulfilDeps, parts: FulfilParts) {
   return {
     /** Queues the compilation; the job does the work and mails the requester when it is ready. */
     async requestExport(actor: Actor, id: string): Promise<void> {
-      await workable(actor, id, ['access', 'portability']);
+      await workable(deps, core, actor, id, ['access', 'portability']);
       await db.transaction().execute(async (trx) => {
         const row = await core.load(trx, actor, id);
         await markInProgress(trx, actor, id, row.status);
@@ -148,14 +155,21 @@ export function createRightsFulfilment(deps: FulfilDeps, parts: FulfilParts) {
       });
       return { bytes: zip.length, compileMs };
     },
+  };
+}
 
+/** Erasure, withdrawal of consent and objection: done at once, the request closed or kept open. */
+function answerUseCases(deps: FulfilDeps, parts: FulfilParts) {
+  const { db } = deps;
+  const { core, workflow } = parts;
+  return {
     /**
      * Erasure (Art. 17): everything not under a legal duty goes and the subject's key is
      * destroyed; the reply lists what the law keeps, until when and why. The request then keeps
      * ids, dates and the outcome, not who asked.
      */
     async erase(actor: Actor, id: string): Promise<void> {
-      const row = await workable(actor, id, ['erasure']);
+      const row = await workable(deps, core, actor, id, ['erasure']);
       const outcome = await parts.erasure.eraseSubject(actor, {
         subjectId: row.subject_id,
         actor,
@@ -186,7 +200,7 @@ export function createRightsFulfilment(deps: FulfilDeps, parts: FulfilParts) {
      * stays open for the reply.
      */
     async recordConsentRight(actor: Actor, id: string, purpose: string): Promise<void> {
-      const row = await workable(actor, id, ['withdraw_consent', 'objection']);
+      const row = await workable(deps, core, actor, id, ['withdraw_consent', 'objection']);
       const withdraw = row.right_kind === 'withdraw_consent';
       const fits = withdraw ? isConsentPurpose(purpose) : isObjectionPurpose(purpose);
       if (!fits) {
@@ -215,6 +229,10 @@ export function createRightsFulfilment(deps: FulfilDeps, parts: FulfilParts) {
       });
     },
   };
+}
+
+export function createRightsFulfilment(deps: FulfilDeps, parts: FulfilParts) {
+  return { ...exportUseCases(deps, parts), ...answerUseCases(deps, parts) };
 }
 
 export type RightsFulfilment = ReturnType<typeof createRightsFulfilment>;

@@ -32,7 +32,7 @@ const requesterValues = {
 
 export const requesterColumns = Object.keys(requesterValues) as (keyof typeof requesterValues)[];
 
-export function createRightsRepository(db: Kysely<DB>) {
+function requestQueries(db: Kysely<DB>) {
   const requests = (scope: OrgScope) => db.selectFrom('rights_requests').where('org_id', '=', scope.orgId);
   return {
     findRequest(scope: OrgScope, id: string): Promise<Row | undefined> {
@@ -95,6 +95,35 @@ export function createRightsRepository(db: Kysely<DB>) {
         .execute();
     },
 
+    /** Clears the requester's values in the subject's closed requests (but `keep`); rows changed. */
+    async clearClosedRequestsOf(
+      scope: OrgScope,
+      subjectId: string,
+      keep: string | undefined,
+    ): Promise<number> {
+      let query = db
+        .updateTable('rights_requests')
+        .set(requesterValues)
+        .where('org_id', '=', scope.orgId)
+        .where('subject_id', '=', subjectId)
+        .where('status', 'in', [...closedStatuses])
+        .where((eb) => eb.or(requesterColumns.map((c) => eb(c, 'is not', null))));
+      if (keep !== undefined) query = query.where('id', '!=', keep);
+      return Number((await query.executeTakeFirst()).numUpdatedRows);
+    },
+
+    async countRequestsOf(scope: OrgScope, subjectId: string): Promise<number> {
+      const row = await requests(scope)
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('subject_id', '=', subjectId)
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
+    },
+  };
+}
+
+function timelineQueries(db: Kysely<DB>) {
+  return {
     async insertEvent(row: RightsRequestEventsTable): Promise<void> {
       await db.insertInto('rights_request_events').values(row).execute();
     },
@@ -125,7 +154,11 @@ export function createRightsRepository(db: Kysely<DB>) {
         .executeTakeFirst();
       return row !== undefined;
     },
+  };
+}
 
+function exportQueries(db: Kysely<DB>) {
+  return {
     /** The newest export of a request, with whether it still holds its content. */
     findLatestExport(scope: OrgScope, requestId: string) {
       return db
@@ -166,6 +199,19 @@ export function createRightsRepository(db: Kysely<DB>) {
       return Number(taken.numUpdatedRows) === 1;
     },
 
+    async deleteExportsOf(scope: OrgScope, subjectId: string): Promise<number> {
+      const result = await db
+        .deleteFrom('rights_exports')
+        .where('org_id', '=', scope.orgId)
+        .where('subject_id', '=', subjectId)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+function consentQueries(db: Kysely<DB>) {
+  return {
     async insertConsentRecord(row: ConsentRecordsTable): Promise<void> {
       await db.insertInto('consent_records').values(row).execute();
     },
@@ -179,8 +225,6 @@ export function createRightsRepository(db: Kysely<DB>) {
         .execute();
     },
 
-    // --- erasure -------------------------------------------------------------------------------
-
     async deleteConsentRecordsOf(scope: OrgScope, subjectId: string): Promise<number> {
       const result = await db
         .deleteFrom('consent_records')
@@ -189,41 +233,11 @@ export function createRightsRepository(db: Kysely<DB>) {
         .executeTakeFirst();
       return Number(result.numDeletedRows);
     },
-
-    async deleteExportsOf(scope: OrgScope, subjectId: string): Promise<number> {
-      const result = await db
-        .deleteFrom('rights_exports')
-        .where('org_id', '=', scope.orgId)
-        .where('subject_id', '=', subjectId)
-        .executeTakeFirst();
-      return Number(result.numDeletedRows);
-    },
-
-    /** Clears the requester's values in the subject's closed requests (but `keep`); rows changed. */
-    async clearClosedRequestsOf(
-      scope: OrgScope,
-      subjectId: string,
-      keep: string | undefined,
-    ): Promise<number> {
-      let query = db
-        .updateTable('rights_requests')
-        .set(requesterValues)
-        .where('org_id', '=', scope.orgId)
-        .where('subject_id', '=', subjectId)
-        .where('status', 'in', [...closedStatuses])
-        .where((eb) => eb.or(requesterColumns.map((c) => eb(c, 'is not', null))));
-      if (keep !== undefined) query = query.where('id', '!=', keep);
-      return Number((await query.executeTakeFirst()).numUpdatedRows);
-    },
-
-    async countRequestsOf(scope: OrgScope, subjectId: string): Promise<number> {
-      const row = await requests(scope)
-        .select((eb) => eb.fn.countAll<number | string>().as('n'))
-        .where('subject_id', '=', subjectId)
-        .executeTakeFirst();
-      return Number(row?.n ?? 0);
-    },
   };
+}
+
+export function createRightsRepository(db: Kysely<DB>) {
+  return { ...requestQueries(db), ...timelineQueries(db), ...exportQueries(db), ...consentQueries(db) };
 }
 
 export type RightsRepository = ReturnType<typeof createRightsRepository>;

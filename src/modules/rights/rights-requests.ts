@@ -108,45 +108,13 @@ export type RequestCoreDeps = Pick<KluisCore, 'keyring' | 'clock' | 'config'> & 
   readonly audit: AuditService;
 };
 
-export function createRequestCore(deps: RequestCoreDeps) {
+/** The requester's replies: the status link's secret, the confirmation mail, the answers. */
+function requestReplies(deps: RequestCoreDeps, records: ReturnType<typeof requestRecords>) {
   const { keyring, clock, config } = deps;
-  const records = requestRecords({ keyring, clock });
-  const { open, computeDue } = records;
+  const { open } = records;
 
   function statusUrl(locale: Locale, token: string): string {
     return `${config.publicOrigin}${locale === 'en' ? '/en' : ''}/rights/r/${token}`;
-  }
-
-  async function load(trx: Kysely<DB>, scope: OrgScope, id: string): Promise<Row> {
-    const row = await createRightsRepository(trx).findRequest(scope, id);
-    if (row === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'rights request not found' });
-    return row;
-  }
-
-  async function byToken(trx: Kysely<DB>, token: string): Promise<Row | undefined> {
-    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
-    return createRightsRepository(trx).findRequestByTokenHash(tokenHash(token));
-  }
-
-  function summaryOf(row: Row): RequestSummary {
-    const today = localDay(clock.now());
-    // A running pause moves the due day by the days it has lasted so far.
-    const running = row.paused_at === null ? 0 : pausedDaysFor(new Date(row.paused_at), clock.now());
-    const due = running === 0 ? row.due_on : computeDue({ ...row, paused_days: row.paused_days + running });
-    const daysLeft = daysBetween(today, due);
-    return {
-      id: row.id,
-      right: row.right_kind,
-      channel: row.channel,
-      status: row.status,
-      receivedAt: row.received_at,
-      dueOn: due,
-      daysLeft,
-      bucket: bucketOf(daysLeft),
-      paused: row.paused_at !== null,
-      extendedMonths: row.extended_months,
-      subjectLinked: row.subject_id !== null,
-    };
   }
 
   /** A new status-link secret; earlier links stop working (each mail carries the newest). */
@@ -210,6 +178,47 @@ export function createRequestCore(deps: RequestCoreDeps) {
     await records.addEvent(trx, row, 'confirmation_sent', 'system');
   }
 
+  return { rotateToken, orgNameOf, mailRequester, sendConfirmationMail };
+}
+
+export function createRequestCore(deps: RequestCoreDeps) {
+  const { keyring, clock } = deps;
+  const records = requestRecords({ keyring, clock });
+  const { computeDue } = records;
+  const replies = requestReplies(deps, records);
+
+  async function load(trx: Kysely<DB>, scope: OrgScope, id: string): Promise<Row> {
+    const row = await createRightsRepository(trx).findRequest(scope, id);
+    if (row === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'rights request not found' });
+    return row;
+  }
+
+  async function byToken(trx: Kysely<DB>, token: string): Promise<Row | undefined> {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+    return createRightsRepository(trx).findRequestByTokenHash(tokenHash(token));
+  }
+
+  function summaryOf(row: Row): RequestSummary {
+    const today = localDay(clock.now());
+    // A running pause moves the due day by the days it has lasted so far.
+    const running = row.paused_at === null ? 0 : pausedDaysFor(new Date(row.paused_at), clock.now());
+    const due = running === 0 ? row.due_on : computeDue({ ...row, paused_days: row.paused_days + running });
+    const daysLeft = daysBetween(today, due);
+    return {
+      id: row.id,
+      right: row.right_kind,
+      channel: row.channel,
+      status: row.status,
+      receivedAt: row.received_at,
+      dueOn: due,
+      daysLeft,
+      bucket: bucketOf(daysLeft),
+      paused: row.paused_at !== null,
+      extendedMonths: row.extended_months,
+      subjectLinked: row.subject_id !== null,
+    };
+  }
+
   /** Changes the request and moves its due day with it. */
   async function update(trx: Kysely<DB>, row: Row, patch: Partial<Row>): Promise<Row> {
     const next: Row = { ...row, ...patch, updated_at: clock.now().toISOString() };
@@ -266,14 +275,11 @@ export function createRequestCore(deps: RequestCoreDeps) {
     load,
     byToken,
     summaryOf,
-    rotateToken,
-    mailRequester,
-    sendConfirmationMail,
+    ...replies,
     update,
     resumePatch,
     addEvent,
     audit,
-    orgNameOf,
   };
 }
 

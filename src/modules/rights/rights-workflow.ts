@@ -21,6 +21,7 @@ import {
   type RequestCore,
   type RequestDetail,
   type RequestSummary,
+  type Row,
   refuseUnless,
 } from './rights-requests.js';
 import {
@@ -44,110 +45,19 @@ export interface CloseOptions {
 
 const running = (status: RequestStatus) => status === 'verified' || status === 'in_progress';
 
-export function createRightsWorkflow(deps: WorkflowDeps, core: RequestCore) {
-  const { db, clock } = deps;
-  const { seal, open } = core.records;
-
+/** What every use case of the workflow shares. */
+interface Parts {
+  readonly deps: WorkflowDeps;
+  readonly core: RequestCore;
   /** Loads the actor's request in a transaction and runs `work` on it (`rights.handle`). */
-  function withRequest<T>(
-    actor: Actor,
-    id: string,
-    work: (trx: Kysely<DB>, row: Awaited<ReturnType<typeof core.load>>) => Promise<T>,
-  ) {
-    assertCan(actor, 'rights.handle');
-    return db.transaction().execute(async (trx) => work(trx, await core.load(trx, actor, id)));
-  }
+  withRequest<T>(actor: Actor, id: string, work: (trx: Kysely<DB>, row: Row) => Promise<T>): Promise<T>;
+}
 
-  /**
-   * Closes the request with a reply naming the right, the outcome, the reasons and the complaint
-   * route (P17). For a refusal the reasons are required.
-   */
-  async function close(
-    trx: Kysely<DB>,
-    actor: Actor,
-    id: string,
-    outcome: RequestOutcome,
-    reasons: string,
-    options: CloseOptions = {},
-  ): Promise<void> {
-    assertCan(actor, 'rights.handle');
-    const row = await core.load(trx, actor, id);
-    refuseUnless(openStatuses.includes(row.status), 'rights.problem.notAllowed');
-    if (outcome !== 'refused') refuseUnless(row.verified_at !== null, 'rights.problem.unverified');
-    if (outcome === 'refused' && reasons.trim().length < 10) {
-      throw new AppError('ERR_VALIDATION', {
-        message: 'a refusal needs reasons',
-        fields: { reasons: 'rights.problem.reason_required' },
-      });
-    }
-    const status: RequestStatus = outcome === 'refused' ? 'refused' : 'completed';
-    let next = await core.update(trx, row, {
-      ...core.resumePatch(row),
-      status,
-      outcome,
-      outcome_reason: await seal(row.org_id, id, 'outcome_reason', reasons),
-      closed_at: clock.now().toISOString(),
-    });
-    await core.addEvent(trx, next, status, actor, { outcome });
-    await core.mailRequester(
-      trx,
-      next,
-      options.reply ?? { kind: outcome, reasons },
-      options.withLink ?? true,
-    );
-    if (options.forgetRequester === true) {
-      // After an erasure the request keeps ids, dates and the outcome; not who asked.
-      next = await core.update(trx, next, {
-        requester_email: null,
-        requester_phone: null,
-        requester_email_bidx: null,
-        requester_phone_bidx: null,
-        details: null,
-        identity_note: null,
-      });
-    }
-    const action = `rights.request.${status === 'refused' ? 'refuse' : 'complete'}`;
-    await core.audit(trx, actor, action, id, { outcome });
-  }
-
+/** Which right, and who asks: recording the right, the confirmation link, identity, the subject. */
+function identityUseCases({ deps, core, withRequest }: Parts) {
+  const { clock } = deps;
+  const { seal, open } = core.records;
   return {
-    close,
-
-    /** Open requests by due day, or closed ones newest first. */
-    async list(actor: Actor, filter: { open: boolean }): Promise<RequestSummary[]> {
-      assertCan(actor, 'rights.handle');
-      return (await createRightsRepository(db).listRequests(actor, filter.open)).map(core.summaryOf);
-    },
-
-    /** A request with its contact details (privacy officer only; the read is audited). */
-    async get(actor: Actor, id: string): Promise<RequestDetail> {
-      assertCan(actor, 'rights.handle');
-      const row = await core.load(db, actor, id);
-      const events = await createRightsRepository(db).listEvents(actor, id);
-      await core.audit(db, actor, 'rights.request.read', id, {});
-      return {
-        ...core.summaryOf(row),
-        subjectId: row.subject_id,
-        locale: row.locale,
-        email: await open(row, 'requester_email'),
-        phone: await open(row, 'requester_phone'),
-        details: await open(row, 'details'),
-        identityNote: await open(row, 'identity_note'),
-        verificationMethod: row.verification_method,
-        pauseReason: row.pause_reason,
-        extensionReason: await open(row, 'extension_reason'),
-        outcome: row.outcome,
-        outcomeReason: await open(row, 'outcome_reason'),
-        conversationId: row.conversation_id,
-        events: events.map((e) => ({
-          at: e.at,
-          kind: e.kind,
-          actorRef: e.actor_ref,
-          meta: e.meta === null ? null : (JSON.parse(e.meta) as Record<string, unknown>),
-        })),
-      };
-    },
-
     /** Staff record which right a mailed request is about. */
     async setRight(actor: Actor, id: string, right: RightKind): Promise<void> {
       await withRequest(actor, id, async (trx, row) => {
@@ -197,7 +107,14 @@ export function createRightsWorkflow(deps: WorkflowDeps, core: RequestCore) {
         return true;
       });
     },
+  };
+}
 
+/** The legal clock: pauses (identity, clarification), extensions (Art. 12(3)) and the start of work. */
+function clockUseCases({ deps, core, withRequest }: Parts) {
+  const { clock } = deps;
+  const { seal } = core.records;
+  return {
     /** Stops the clock and asks the requester for what is needed (identity or clarification). */
     async pause(actor: Actor, id: string, reason: PauseReason, message: string): Promise<void> {
       await withRequest(actor, id, async (trx, row) => {
@@ -264,6 +181,113 @@ export function createRightsWorkflow(deps: WorkflowDeps, core: RequestCore) {
         await core.addEvent(trx, next, 'in_progress', actor);
         await core.audit(trx, actor, 'rights.request.start', id);
       });
+    },
+  };
+}
+
+export function createRightsWorkflow(deps: WorkflowDeps, core: RequestCore) {
+  const { db, clock } = deps;
+  const { seal, open } = core.records;
+
+  const parts: Parts = {
+    deps,
+    core,
+    withRequest(actor, id, work) {
+      assertCan(actor, 'rights.handle');
+      return db.transaction().execute(async (trx) => work(trx, await core.load(trx, actor, id)));
+    },
+  };
+
+  /**
+   * Closes the request with a reply naming the right, the outcome, the reasons and the complaint
+   * route (P17). For a refusal the reasons are required.
+   */
+  async function close(
+    trx: Kysely<DB>,
+    actor: Actor,
+    id: string,
+    outcome: RequestOutcome,
+    reasons: string,
+    options: CloseOptions = {},
+  ): Promise<void> {
+    assertCan(actor, 'rights.handle');
+    const row = await core.load(trx, actor, id);
+    refuseUnless(openStatuses.includes(row.status), 'rights.problem.notAllowed');
+    if (outcome !== 'refused') refuseUnless(row.verified_at !== null, 'rights.problem.unverified');
+    if (outcome === 'refused' && reasons.trim().length < 10) {
+      throw new AppError('ERR_VALIDATION', {
+        message: 'a refusal needs reasons',
+        fields: { reasons: 'rights.problem.reason_required' },
+      });
+    }
+    const status: RequestStatus = outcome === 'refused' ? 'refused' : 'completed';
+    let next = await core.update(trx, row, {
+      ...core.resumePatch(row),
+      status,
+      outcome,
+      outcome_reason: await seal(row.org_id, id, 'outcome_reason', reasons),
+      closed_at: clock.now().toISOString(),
+    });
+    await core.addEvent(trx, next, status, actor, { outcome });
+    await core.mailRequester(
+      trx,
+      next,
+      options.reply ?? { kind: outcome, reasons },
+      options.withLink ?? true,
+    );
+    if (options.forgetRequester === true) {
+      // After an erasure the request keeps ids, dates and the outcome; not who asked.
+      next = await core.update(trx, next, {
+        requester_email: null,
+        requester_phone: null,
+        requester_email_bidx: null,
+        requester_phone_bidx: null,
+        details: null,
+        identity_note: null,
+      });
+    }
+    const action = `rights.request.${status === 'refused' ? 'refuse' : 'complete'}`;
+    await core.audit(trx, actor, action, id, { outcome });
+  }
+
+  return {
+    close,
+    ...identityUseCases(parts),
+    ...clockUseCases(parts),
+
+    /** Open requests by due day, or closed ones newest first. */
+    async list(actor: Actor, filter: { open: boolean }): Promise<RequestSummary[]> {
+      assertCan(actor, 'rights.handle');
+      return (await createRightsRepository(db).listRequests(actor, filter.open)).map(core.summaryOf);
+    },
+
+    /** A request with its contact details (privacy officer only; the read is audited). */
+    async get(actor: Actor, id: string): Promise<RequestDetail> {
+      assertCan(actor, 'rights.handle');
+      const row = await core.load(db, actor, id);
+      const events = await createRightsRepository(db).listEvents(actor, id);
+      await core.audit(db, actor, 'rights.request.read', id, {});
+      return {
+        ...core.summaryOf(row),
+        subjectId: row.subject_id,
+        locale: row.locale,
+        email: await open(row, 'requester_email'),
+        phone: await open(row, 'requester_phone'),
+        details: await open(row, 'details'),
+        identityNote: await open(row, 'identity_note'),
+        verificationMethod: row.verification_method,
+        pauseReason: row.pause_reason,
+        extensionReason: await open(row, 'extension_reason'),
+        outcome: row.outcome,
+        outcomeReason: await open(row, 'outcome_reason'),
+        conversationId: row.conversation_id,
+        events: events.map((e) => ({
+          at: e.at,
+          kind: e.kind,
+          actorRef: e.actor_ref,
+          meta: e.meta === null ? null : (JSON.parse(e.meta) as Record<string, unknown>),
+        })),
+      };
     },
 
     async complete(actor: Actor, id: string, outcome: RequestOutcome, reasons: string): Promise<void> {
