@@ -15,10 +15,10 @@ import {
   countOf,
   firstKeptDay,
   inOrg,
+  nextBatch,
   type RetentionTarget,
+  stillExpired,
   type TargetContext,
-  walkAfter,
-  walkKey,
   walkWithin,
 } from '../retention/index.js';
 
@@ -79,12 +79,8 @@ export const conversationsTarget: RetentionTarget = {
   ],
 
   async listExpired(db, ctx, limit, after) {
-    const rows = await expiredConversations(db, ctx)
-      .select(['id', 'subject_id', walkKey(ctx, 'conversations').as('cursor')])
-      .where(walkAfter(ctx, 'conversations', after))
-      .orderBy(walkKey(ctx, 'conversations'))
-      .limit(limit)
-      .execute();
+    const query = expiredConversations(db, ctx).select(['id', 'subject_id']);
+    const rows = await nextBatch(query, ctx, 'conversations', after, limit).execute();
     return rows.map((r) => ({ id: r.id, cursor: String(r.cursor), subjectIds: [r.subject_id], parents: [] }));
   },
 
@@ -93,12 +89,9 @@ export const conversationsTarget: RetentionTarget = {
   async apply(trx, ctx, ids, mode) {
     if (ids.length === 0) return { applied: 0 };
     // In a sweep, only what is still expired now (a conversation reopened meanwhile stays).
-    const still =
-      mode === 'sweep'
-        ? (await expiredConversations(trx, ctx).select('id').where('id', 'in', ids).execute()).map(
-            (r) => r.id,
-          )
-        : [...ids];
+    const still = await stillExpired(mode, ids, (some) =>
+      expiredConversations(trx, ctx).select('id').where('id', 'in', some).execute(),
+    );
     if (still.length === 0) return { applied: 0 };
     await deleteConversations(trx, ctx, still);
     const result = await trx
@@ -159,12 +152,8 @@ export const quarantineTarget: RetentionTarget = {
   covers: ['inbound_quarantine.raw'],
 
   async listExpired(db, ctx, limit, after) {
-    const rows = await expiredQuarantine(db, ctx)
-      .select(['id', walkKey(ctx, 'inbound_quarantine').as('cursor')])
-      .where(walkAfter(ctx, 'inbound_quarantine', after))
-      .orderBy(walkKey(ctx, 'inbound_quarantine'))
-      .limit(limit)
-      .execute();
+    const query = expiredQuarantine(db, ctx).select('id');
+    const rows = await nextBatch(query, ctx, 'inbound_quarantine', after, limit).execute();
     return rows.map((r) => ({ id: r.id, cursor: String(r.cursor), subjectIds: [], parents: [] }));
   },
 

@@ -30,16 +30,18 @@ import {
   fiscalRelationsTarget,
 } from './relations-retention-fiscal.js';
 
-const relationTables = [
-  'relations',
-  'relation_contacts',
-  'relation_addresses',
-  'relation_agreements',
-  'relation_agreement_documents',
-  'relation_mandates',
-  'relation_collections',
-] as const;
-type RelationTable = (typeof relationTables)[number];
+/** No rows yet, per table of a client's records (the order an outcome lists them in). */
+const noRows = {
+  relations: 0,
+  relation_contacts: 0,
+  relation_addresses: 0,
+  relation_agreements: 0,
+  relation_agreement_documents: 0,
+  relation_mandates: 0,
+  relation_collections: 0,
+};
+type RelationTable = keyof typeof noRows;
+const relationTables = Object.keys(noRows) as RelationTable[];
 
 /** What the fiscal duty keeps, in the order the reply lists it. */
 const fiscalTables = [
@@ -63,15 +65,7 @@ async function relationRows(
   orgId: string,
   relationIds: readonly string[],
 ): Promise<Record<RelationTable, number>> {
-  const out: Record<RelationTable, number> = {
-    relations: 0,
-    relation_contacts: 0,
-    relation_addresses: 0,
-    relation_agreements: 0,
-    relation_agreement_documents: 0,
-    relation_mandates: 0,
-    relation_collections: 0,
-  };
+  const out: Record<RelationTable, number> = { ...noRows };
   for (const ids of chunks(relationIds)) {
     out.relations += await count(
       trx

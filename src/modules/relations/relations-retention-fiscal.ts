@@ -11,11 +11,11 @@ import {
   chunks,
   countOf,
   inOrg,
+  nextBatch,
   type RetentionTarget,
+  stillExpired,
   type TargetContext,
   unrestrict,
-  walkAfter,
-  walkKey,
 } from '../retention/index.js';
 import {
   endedMandates,
@@ -66,22 +66,17 @@ export const fiscalRelationsTarget: RetentionTarget = {
   ],
 
   async listExpired(db, ctx, limit, after) {
-    const rows = await relationsPastDuty(db, ctx)
-      .select(['id', 'subject_id', walkKey(ctx, 'relations').as('cursor')])
-      .where(walkAfter(ctx, 'relations', after))
-      .orderBy(walkKey(ctx, 'relations'))
-      .limit(limit)
-      .execute();
+    const query = relationsPastDuty(db, ctx).select(['id', 'subject_id']);
+    const rows = await nextBatch(query, ctx, 'relations', after, limit).execute();
     return relationCandidates(db, ctx.orgId, rows);
   },
 
   countExpired: (db, ctx) => countOf(relationsPastDuty(db, ctx)),
 
   async apply(trx, ctx, ids, mode) {
-    const still =
-      mode === 'sweep'
-        ? (await relationsPastDuty(trx, ctx).select('id').where('id', 'in', ids).execute()).map((r) => r.id)
-        : [...ids];
+    const still = await stillExpired(mode, ids, (some) =>
+      relationsPastDuty(trx, ctx).select('id').where('id', 'in', some).execute(),
+    );
     if (still.length === 0) return { applied: 0 };
     const org = ctx.orgId;
     const mandates = await trx
@@ -168,15 +163,12 @@ export const fiscalMandatesTarget: RetentionTarget = {
   countExpired: (db, ctx) => countOf(mandatesPastDuty(db, ctx)),
 
   async apply(trx, ctx, ids, mode) {
-    const still =
-      mode === 'sweep'
-        ? (
-            await mandatesPastDuty(trx, ctx)
-              .select('relation_mandates.id as id')
-              .where('relation_mandates.id', 'in', ids)
-              .execute()
-          ).map((r) => r.id)
-        : [...ids];
+    const still = await stillExpired(mode, ids, (some) =>
+      mandatesPastDuty(trx, ctx)
+        .select('relation_mandates.id as id')
+        .where('relation_mandates.id', 'in', some)
+        .execute(),
+    );
     await deleteMandates(trx, ctx.orgId, still);
     return { applied: still.length };
   },
@@ -209,18 +201,13 @@ export const fiscalCollectionsTarget: RetentionTarget = {
   covers: [],
 
   async listExpired(db, ctx, limit, after) {
-    const rows = await collectionsPastDuty(db, ctx)
-      .select([
-        'relation_collections.id as id',
-        'relations.subject_id as subject_id',
-        'relations.id as relation_id',
-        'relation_mandates.id as mandate_id',
-        walkKey(ctx, 'relation_collections').as('cursor'),
-      ])
-      .where(walkAfter(ctx, 'relation_collections', after))
-      .orderBy(walkKey(ctx, 'relation_collections'))
-      .limit(limit)
-      .execute();
+    const query = collectionsPastDuty(db, ctx).select([
+      'relation_collections.id as id',
+      'relations.subject_id as subject_id',
+      'relations.id as relation_id',
+      'relation_mandates.id as mandate_id',
+    ]);
+    const rows = await nextBatch(query, ctx, 'relation_collections', after, limit).execute();
     return rows.map((r) => ({
       id: r.id,
       cursor: String(r.cursor),

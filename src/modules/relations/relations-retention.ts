@@ -28,13 +28,13 @@ import {
   expiresOn,
   firstKeptDay,
   inOrg,
+  nextBatch,
   notRestricted,
   type RestrictionRow,
   type RetentionTarget,
   restrict,
+  stillExpired,
   type TargetContext,
-  walkAfter,
-  walkKey,
 } from '../retention/index.js';
 
 function graceCutoff(ctx: TargetContext): string {
@@ -125,31 +125,20 @@ export const clientDataTarget: RetentionTarget = {
   ],
 
   async listExpired(db, ctx, limit, after) {
-    const rows = await endedPastGrace(db, ctx)
-      .select([
-        'relations.id as id',
-        'relations.subject_id as subject_id',
-        walkKey(ctx, 'relations').as('cursor'),
-      ])
-      .where(walkAfter(ctx, 'relations', after))
-      .orderBy(walkKey(ctx, 'relations'))
-      .limit(limit)
-      .execute();
+    const query = endedPastGrace(db, ctx).select([
+      'relations.id as id',
+      'relations.subject_id as subject_id',
+    ]);
+    const rows = await nextBatch(query, ctx, 'relations', after, limit).execute();
     return relationCandidates(db, ctx.orgId, rows);
   },
 
   countExpired: (db, ctx) => countOf(endedPastGrace(db, ctx)),
 
   async apply(trx, ctx, ids, mode) {
-    const still =
-      mode === 'sweep'
-        ? (
-            await endedPastGrace(trx, ctx)
-              .select('relations.id as id')
-              .where('relations.id', 'in', ids)
-              .execute()
-          ).map((r) => r.id)
-        : [...ids];
+    const still = await stillExpired(mode, ids, (some) =>
+      endedPastGrace(trx, ctx).select('relations.id as id').where('relations.id', 'in', some).execute(),
+    );
     if (still.length === 0) return { applied: 0 };
     const org = ctx.orgId;
     const now = ctx.asOf.toISOString();
@@ -257,17 +246,12 @@ export async function listMandates(
   limit: number,
   after: string,
 ): Promise<Candidate[]> {
-  const rows = await query
-    .select([
-      'relation_mandates.id as id',
-      'relations.subject_id as subject_id',
-      'relations.id as relation_id',
-      walkKey(ctx, 'relation_mandates').as('cursor'),
-    ])
-    .where(walkAfter(ctx, 'relation_mandates', after))
-    .orderBy(walkKey(ctx, 'relation_mandates'))
-    .limit(limit)
-    .execute();
+  const selected = query.select([
+    'relation_mandates.id as id',
+    'relations.subject_id as subject_id',
+    'relations.id as relation_id',
+  ]);
+  const rows = await nextBatch(selected, ctx, 'relation_mandates', after, limit).execute();
   return rows.map((r) => ({
     id: r.id,
     cursor: String(r.cursor),

@@ -210,3 +210,33 @@ export function walkWithin(
   }
   return sql<SqlBool>`(${walkAfter(ctx, table, after)} and ${sql.ref(`${table}.id`)} <= ${through})`;
 }
+
+/**
+ * One batch of a walk over `table`: `query`'s rows after the cursor `after`, in walk order, at most
+ * `limit`, each with the `cursor` the walk stands at after it.
+ */
+export function nextBatch<D, TB extends keyof D, O>(
+  query: SelectQueryBuilder<D, TB, O>,
+  ctx: Pick<TargetContext, 'dialect'>,
+  table: string,
+  after: string,
+  limit: number,
+) {
+  return query
+    .select(walkKey(ctx, table).as('cursor'))
+    .where(walkAfter(ctx, table, after))
+    .orderBy(walkKey(ctx, table))
+    .limit(limit);
+}
+
+/**
+ * The ids a batch may change: in a sweep only those `expiredAmong` still selects inside its
+ * transaction (a record reopened meanwhile stays); on a replay every one of them.
+ */
+export async function stillExpired(
+  mode: ApplyMode,
+  ids: readonly string[],
+  expiredAmong: (ids: readonly string[]) => Promise<readonly { id: string }[]>,
+): Promise<string[]> {
+  return mode === 'sweep' ? (await expiredAmong(ids)).map((r) => r.id) : [...ids];
+}

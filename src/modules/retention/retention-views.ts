@@ -11,13 +11,10 @@ import { holdReasons } from './retention-schema.js';
 import type { RetentionOverview } from './retention-service.js';
 import type { RetentionTarget } from './retention-target.js';
 
-export interface HoldFormValues {
-  readonly target?: string | undefined;
-  readonly id?: string | undefined;
-  readonly reason?: string | undefined;
-  readonly reference?: string | undefined;
-  readonly until?: string | undefined;
-}
+/** The hold form as typed (shown again after a refusal). */
+export type HoldFormValues = Readonly<
+  Partial<Record<'target' | 'id' | 'reason' | 'reference' | 'until', string>>
+>;
 
 export interface OverviewPageOptions {
   readonly overview: RetentionOverview;

@@ -10,8 +10,10 @@ import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
+import type { SafeHtml } from '../../shared/html/html.js';
 import { renderPage } from '../../shared/http/render.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
+import type { Translate } from '../../shared/i18n/messages.js';
 import { can } from '../../shared/permissions.js';
 import type { SubjectsService } from '../subjects/index.js';
 import { statesOf } from './rights-consent.js';
@@ -81,56 +83,52 @@ interface PageContext {
 /** Registers the consent registry's staff routes (the rights module mounts them). */
 export function registerConsentRoutes(kit: RouteKit, deps: ConsentRouteDeps): void {
   const { consent } = deps;
-  const title = (request: FastifyRequest) => (request.locale === 'nl' ? 'Toestemmingen' : 'Consent');
+
+  /** A page of the registry, with a fresh CSRF token for its forms. */
+  function render(ctx: PageContext, status: number, body: (t: Translate, csrfToken: string) => SafeHtml) {
+    const csrfToken = ctx.reply.generateCsrf();
+    const title = ctx.request.locale === 'nl' ? 'Toestemmingen' : 'Consent';
+    return renderPage(ctx.request, ctx.reply, { title, status, csrfToken, body: (t) => body(t, csrfToken) });
+  }
 
   async function index(
-    { request, reply, actor }: PageContext,
+    ctx: PageContext,
     extra: { email?: string | undefined; errors?: FieldErrors; notFound?: boolean } = {},
     status = 200,
   ) {
-    const newsletterCount = await consent.newsletterCount(actor);
-    const csrfToken = reply.generateCsrf();
-    return renderPage(request, reply, {
-      title: title(request),
-      status,
-      csrfToken,
-      body: (t) =>
-        consentIndexPage(t, {
-          csrfToken,
-          canExport: can(actor, 'consent.export_newsletter'),
-          newsletterCount,
-          email: extra.email,
-          errors: extra.errors,
-          notFound: extra.notFound ?? false,
-        }),
-    });
+    const newsletterCount = await consent.newsletterCount(ctx.actor);
+    return render(ctx, status, (t, csrfToken) =>
+      consentIndexPage(t, {
+        csrfToken,
+        canExport: can(ctx.actor, 'consent.export_newsletter'),
+        newsletterCount,
+        email: extra.email,
+        errors: extra.errors,
+        notFound: extra.notFound ?? false,
+      }),
+    );
   }
 
   async function subjectPage(
-    { request, reply, actor }: PageContext,
+    ctx: PageContext,
     subjectId: string,
     extra: { saved?: boolean; errors?: FieldErrors; values?: ConsentFormValues } = {},
     status = 200,
   ) {
-    const { erased, records } = await consent.history(actor, subjectId);
-    const csrfToken = reply.generateCsrf();
-    return renderPage(request, reply, {
-      title: title(request),
-      status,
-      csrfToken,
-      body: (t) =>
-        consentSubjectPage(t, {
-          subjectId,
-          erased,
-          states: statesOf(records),
-          records,
-          csrfToken,
-          canRecord: can(actor, 'consent.record'),
-          saved: extra.saved ?? false,
-          errors: extra.errors,
-          values: extra.values,
-        }),
-    });
+    const { erased, records } = await consent.history(ctx.actor, subjectId);
+    return render(ctx, status, (t, csrfToken) =>
+      consentSubjectPage(t, {
+        subjectId,
+        erased,
+        states: statesOf(records),
+        records,
+        csrfToken,
+        canRecord: can(ctx.actor, 'consent.record'),
+        saved: extra.saved ?? false,
+        errors: extra.errors,
+        values: extra.values,
+      }),
+    );
   }
 
   kit.route({ method: 'GET', url: '/staff/consents', access: readers, handler: (ctx) => index(ctx) });

@@ -8,7 +8,7 @@ import { t } from '../../shared/i18n/messages.js';
 import type { AuthService } from '../auth/index.js';
 import { enqueueMail } from '../mail/mail-service.js';
 import type { KluisCore } from '../module.js';
-import { createRightsRepository } from './rights-repository.js';
+import { createRightsRepository, whoAsked } from './rights-repository.js';
 import type { RequestCore, Row } from './rights-requests.js';
 
 export type DutiesDeps = Pick<KluisCore, 'db' | 'keyring' | 'clock' | 'config'> & {
@@ -30,15 +30,7 @@ export function createRightsDuties(deps: DutiesDeps, core: RequestCore) {
     const expired = await createRightsRepository(db).listLapsing(now);
     for (const row of expired) {
       await db.transaction().execute(async (trx) => {
-        await core.update(trx, row, {
-          status: 'lapsed',
-          closed_at: now,
-          requester_email: null,
-          requester_phone: null,
-          requester_email_bidx: null,
-          requester_phone_bidx: null,
-          details: null,
-        });
+        await core.update(trx, row, { status: 'lapsed', closed_at: now, ...whoAsked });
         await core.addEvent(trx, row, 'lapsed', 'system');
         const actor = { kind: 'anonymous', orgId: row.org_id, ref: 'system:rights.lapse' } as const;
         await core.audit(trx, actor, 'rights.request.lapse', row.id);

@@ -63,15 +63,11 @@ export interface ExportPurpose {
   readonly otherRecipients: string;
 }
 
-export interface ExportRecipient {
-  readonly id: string;
-  readonly name: string;
-  readonly service: string;
-  readonly location: string;
-  readonly country: string;
-  readonly inEea: boolean;
-  readonly dataCategories: readonly DataCategory[];
-}
+/** A sub-processor that receives some of the subject's data (as the register lists it). */
+export type ExportRecipient = Pick<
+  Awaited<ReturnType<RegisterService['snapshotOf']>>['subprocessors'][number],
+  'id' | 'name' | 'service' | 'location' | 'country' | 'inEea' | 'dataCategories'
+>;
 
 export interface ExportRetention {
   readonly policy: RetentionPolicyId;

@@ -18,13 +18,18 @@ import {
 
 type Row = RightsRequestsTable;
 
-/** A request's columns about who asked and what they wrote: cleared when the subject is erased. */
-const requesterValues = {
+/** Who asked and what they wrote: gone when a request lapses unconfirmed. */
+export const whoAsked = {
   requester_email: null,
   requester_phone: null,
   requester_email_bidx: null,
   requester_phone_bidx: null,
   details: null,
+} as const satisfies Partial<Record<keyof Row, null>>;
+
+/** A request's columns about who asked and what was written to them: cleared when they are erased. */
+const requesterValues = {
+  ...whoAsked,
   identity_note: null,
   extension_reason: null,
   outcome_reason: null,

@@ -16,7 +16,7 @@ import type { KluisCore } from '../module.js';
 import type { SubjectsService } from '../subjects/index.js';
 import { extensionProblem, localDay } from './rights-deadlines.js';
 import { CONFIRM_DAYS } from './rights-records.js';
-import { createRightsRepository } from './rights-repository.js';
+import { createRightsRepository, whoAsked } from './rights-repository.js';
 import {
   type RequestCore,
   type RequestDetail,
@@ -237,14 +237,7 @@ export function createRightsWorkflow(deps: WorkflowDeps, core: RequestCore) {
     );
     if (options.forgetRequester === true) {
       // After an erasure the request keeps ids, dates and the outcome; not who asked.
-      next = await core.update(trx, next, {
-        requester_email: null,
-        requester_phone: null,
-        requester_email_bidx: null,
-        requester_phone_bidx: null,
-        details: null,
-        identity_note: null,
-      });
+      next = await core.update(trx, next, { ...whoAsked, identity_note: null });
     }
     const action = `rights.request.${status === 'refused' ? 'refuse' : 'complete'}`;
     await core.audit(trx, actor, action, id, { outcome });

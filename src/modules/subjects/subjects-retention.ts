@@ -11,11 +11,10 @@ import {
   countOf,
   firstKeptDay,
   inOrg,
+  nextBatch,
   type RetentionTarget,
   type SubjectReference,
   type TargetContext,
-  walkAfter,
-  walkKey,
 } from '../retention/index.js';
 
 /** The ledger's (and the report's) name of this target. */
@@ -64,12 +63,13 @@ export const subjectsTarget: RetentionTarget = {
   covers: ['data_subjects.email_bidx', 'data_subjects.phone_bidx'],
 
   async listExpired(db, ctx, limit, after) {
-    const rows = await erasable(db, ctx)
-      .select(['id', walkKey(ctx, 'data_subjects').as('cursor')])
-      .where(walkAfter(ctx, 'data_subjects', after))
-      .orderBy(walkKey(ctx, 'data_subjects'))
-      .limit(limit)
-      .execute();
+    const rows = await nextBatch(
+      erasable(db, ctx).select('id'),
+      ctx,
+      'data_subjects',
+      after,
+      limit,
+    ).execute();
     return rows.map((r) => ({ id: r.id, cursor: String(r.cursor), subjectIds: [r.id], parents: [] }));
   },
 
