@@ -19,8 +19,6 @@ declare module '../module.js' {
   }
 }
 
-export type { AuthService } from './auth-service.js';
-
 export const SWEEP_SESSIONS = 'auth.sweep';
 
 export const authModule = defineModule({

@@ -17,8 +17,6 @@ declare module '../module.js' {
   }
 }
 
-export type { RegisterService } from './register-service.js';
-
 export const registerModule = defineModule({
   name: 'register',
   migrations: registerMigrations,

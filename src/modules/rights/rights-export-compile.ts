@@ -26,8 +26,8 @@ import {
 } from '../../shared/catalogue.js';
 import { AppError } from '../../shared/errors.js';
 import type { KluisCore } from '../module.js';
-import type { RegisterService } from '../register/index.js';
 import { deriveCategories } from '../register/register-derive.js';
+import type { RegisterService } from '../register/register-service.js';
 import type { EffectivePolicies, RetentionService } from '../retention/index.js';
 import { isManagedPolicy } from '../retention/retention-policies.js';
 import type { PeriodUnit, RetentionAction, RetentionTrigger } from '../retention/retention-schema.js';

@@ -18,8 +18,6 @@ declare module '../module.js' {
   }
 }
 
-export type { StatementService } from './statement-service.js';
-
 export const statementModule = defineModule({
   name: 'statement',
   migrations: statementMigrations,
