@@ -21,7 +21,15 @@ declare module '../module.js' {
   }
 }
 
-export { dayOf, type EffectivePolicies, expiresOn, firstKeptDay } from './retention-policies.js';
+export {
+  addDays,
+  addMonths,
+  dayOf,
+  type EffectivePolicies,
+  expiresOn,
+  firstKeptDay,
+  isManagedPolicy,
+} from './retention-policies.js';
 export { retentionRestoreStep } from './retention-replay.js';
 export type { ActiveHolds } from './retention-repository.js';
 export {
@@ -34,6 +42,7 @@ export {
   unrestrict,
   visibleTo,
 } from './retention-restriction.js';
+export type { PeriodUnit, RetentionAction, RetentionTrigger } from './retention-schema.js';
 export type { RetentionService } from './retention-service.js';
 export {
   type ApplyMode,

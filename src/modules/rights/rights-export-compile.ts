@@ -28,9 +28,14 @@ import { AppError } from '../../shared/errors.js';
 import type { KluisCore } from '../module.js';
 import { deriveCategories } from '../register/register-derive.js';
 import type { RegisterService } from '../register/register-service.js';
-import type { EffectivePolicies, RetentionService } from '../retention/index.js';
-import { isManagedPolicy } from '../retention/retention-policies.js';
-import type { PeriodUnit, RetentionAction, RetentionTrigger } from '../retention/retention-schema.js';
+import {
+  type EffectivePolicies,
+  isManagedPolicy,
+  type PeriodUnit,
+  type RetentionAction,
+  type RetentionService,
+  type RetentionTrigger,
+} from '../retention/index.js';
 import type { SecurityService } from '../security/index.js';
 import type { SubjectsService } from '../subjects/index.js';
 import { consultationsOf, type ExportConsultation } from './rights-export-consultations.js';
