@@ -139,7 +139,7 @@ export interface PersonalDataProvider {
   readonly subjectReferences?: readonly SubjectReference[];
   /** This module's tables with a `subject_id` whose rows do not keep their subject, and why. */
   readonly notReferencing?: Readonly<Record<string, string>>;
-  /** What the retention engine sweeps in this module, in the order it runs them (per phase). */
+  /** What the retention engine sweeps in this module (by phase and policy, then in this order). */
   readonly retentionTargets?: readonly RetentionTarget[];
   /** Erasures the ledger records that no sweep runs (erasure on request): replayed after a restore. */
   readonly replayTargets?: readonly RetentionTarget[];
@@ -168,7 +168,11 @@ export interface PersonalDataRegistry {
 export function tablesNamedBy(p: PersonalDataProvider): string[] {
   const targets = p.retentionTargets ?? [];
   return [
-    ...(p.subjectLinks ?? []).map((l) => l.table),
+    ...(p.subjectLinks ?? []).flatMap((l) => [
+      l.table,
+      ...(l.via === 'parent' ? [l.parent] : []),
+      ...(l.context === undefined ? [] : [l.context.parent]),
+    ]),
     ...Object.keys(p.notLinked ?? {}),
     ...(p.subjectReferences ?? []).map((r) => r.table),
     ...Object.keys(p.notReferencing ?? {}),
