@@ -15,7 +15,7 @@ import { buildServices, depsOf, migrationsOf, modules } from './modules/index.js
 import { createJobRegistry, type JobRegistry, type ScheduleInput } from './modules/jobs/index.js';
 import { createMailer, type Mailer } from './modules/mail/index.js';
 import type { AnyModule, KluisCore, KluisServices } from './modules/module.js';
-import { createPersonalDataRegistry } from './modules/personal-data.js';
+import { personalDataOf } from './modules/personal-data.js';
 import { fieldCatalogue } from './shared/catalogue.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/logger.js';
@@ -74,7 +74,6 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
   }
   const keyring = createKeyring({ keystore: keys.db, masterKeys: masterKeysOf(config), clock });
   const mailer = options.mailer ?? createMailer(config);
-  const personalData = createPersonalDataRegistry();
   const core: KluisCore = {
     config,
     db: main.db,
@@ -91,10 +90,9 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
       await keys.checkpoint();
     },
     catalogue: fieldCatalogue(),
-    personalData,
+    personalData: personalDataOf(list),
   };
   const services = buildServices(core, list);
-  personalData.seal(list, core, services);
   const jobRegistry = createJobRegistry();
   for (const m of list) m.jobs?.(jobRegistry, depsOf(m, core, services));
   return {

@@ -26,7 +26,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { DB } from '../../src/db/schema.js';
-import { DEFAULT_BATCH_SIZE, runRetention } from '../../src/modules/retention/retention-sweep.js';
+import { DEFAULT_BATCH_SIZE } from '../../src/modules/retention/retention-sweep.js';
 import { inOrg, walkAfter, walkKey } from '../../src/modules/retention/retention-target.js';
 import { createFixedClock } from '../../src/shared/clock.js';
 import { newId } from '../../src/shared/ids.js';
@@ -267,8 +267,7 @@ async function main(): Promise<void> {
         heapAtTenth = process.memoryUsage().heapUsed;
       }
     };
-    const result = await runRetention(
-      kluis,
+    const result = await kluis.services.retention.run(
       withProgress
         ? { batchSize: batch, onProgress: sample }
         : {

@@ -16,7 +16,7 @@
  * web-form requests made at the end).
  *
  * Then, for random full subjects (a fixed seed), with the keyring's cache cleared before each (an
- * export is a one-off: its keys are cold): `compileSubjectExport` (the data compilation) and
+ * export is a one-off: its keys are cold): the rights service's `compileExport` (the data compilation) and
  * `buildExportZip` are timed apart. The compilation is measured twice in the same session: without
  * the subject indexes on relations and relation_contacts that it needs (the baseline, as the
  * schema stands if they are missing; `--baseline-samples`, default 50, as each is slow) and with
@@ -57,7 +57,6 @@ const { createFixedClock } = await import('../../src/shared/clock.js');
 const { creditorIdCheckDigits } = await import('../../src/modules/relations/relations-sepa.js');
 const { restrict } = await import('../../src/modules/retention/retention-restriction.js');
 const { requestRecords } = await import('../../src/modules/rights/rights-records.js');
-const { compileSubjectExport } = await import('../../src/modules/rights/rights-export-compile.js');
 const { buildExportZip } = await import('../../src/modules/rights/rights-export-zip.js');
 
 type TestKluis = Awaited<ReturnType<typeof createTestKluis>>;
@@ -465,7 +464,6 @@ async function main(): Promise<void> {
       sizes.push(`${table} ${(await count(table)).toLocaleString('en')}`);
     }
 
-    const deps = { db: kluis.db, keyring: kluis.keyring, config: kluis.config };
     const random = prng(20300603);
     const pick = () => full[Math.floor(random() * full.length)]?.subjectId ?? '';
 
@@ -480,7 +478,7 @@ async function main(): Promise<void> {
         const subjectId = pick();
         kluis.keyring.clearCache();
         const t0 = performance.now();
-        const data = await compileSubjectExport(deps, scope, subjectId, { asOf: clock.now() });
+        const data = await kluis.services.rights.compileExport(scope, subjectId, { asOf: clock.now() });
         const t1 = performance.now();
         const buffer = await buildExportZip(data, 'nl');
         const t2 = performance.now();

@@ -18,6 +18,7 @@ import { mailModule } from './mail/index.js';
 import type { AnyModule, KluisCore, KluisServices, ServiceName } from './module.js';
 import { opsModule } from './ops/index.js';
 import { orgsModule } from './orgs/index.js';
+import { installPersonalData } from './personal-data.js';
 import { registerModule } from './register/index.js';
 import { relationsModule } from './relations/index.js';
 import { retentionModule } from './retention/index.js';
@@ -34,8 +35,8 @@ export const modules: readonly AnyModule[] = [
   jobsModule,
   mailModule,
   authModule,
-  subjectsModule,
   retentionModule,
+  subjectsModule,
   registerModule,
   statementModule,
   relationsModule,
@@ -50,6 +51,7 @@ for (const m of modules) {
 }
 installCatalogue(modules.flatMap((m) => (m.catalogue === undefined ? [] : [m.catalogue])));
 installMainMigrations(migrationsOf(modules));
+installPersonalData(modules);
 
 /** Every module's migrations; names are unique across modules (`NNNN_module_what`). */
 export function migrationsOf(list: readonly AnyModule[]): Record<string, Migration> {

@@ -31,7 +31,9 @@ import type { Logger } from '../shared/logger.js';
 import type { Permission } from '../shared/permissions.js';
 import type { JobRegistry, ScheduleInput } from './jobs/index.js';
 import type { Mailer } from './mail/index.js';
-import type { PersonalDataProvider } from './personal-data.js';
+import type { PersonalDataProvider, PersonalDataRegistry } from './personal-data.js';
+
+export type { PersonalDataRegistry } from './personal-data.js';
 
 /**
  * The services of one running Kluis, by name. Each module adds its own entries to this interface
@@ -60,13 +62,8 @@ export interface KluisCore {
   checkpoint(): Promise<void>;
   /** The field catalogue gathered from every module (P5). */
   readonly catalogue: Catalogue;
-  /** Every module's personal-data provider, in module order (available once all are built). */
+  /** Every module's personal-data provider, in module order, with the tables' owners. */
   readonly personalData: PersonalDataRegistry;
-}
-
-export interface PersonalDataRegistry {
-  /** Every provider in module order; throws while the services are still being built. */
-  all(): readonly PersonalDataProvider[];
 }
 
 /** The dependencies handed to a module: the core and the named services. */
@@ -105,8 +102,11 @@ export interface ModuleManifest<P extends ServiceName = ServiceName, N extends S
   /** Services of other modules this module uses (built earlier in the module list). */
   readonly needs?: readonly N[];
   readonly services?: (deps: ModuleDeps<N>) => Pick<KluisServices, P>;
-  /** What this module knows about data subjects in its tables: export, retention, erasure. */
-  readonly personalData?: (deps: ModuleDeps<P | N>) => PersonalDataProvider;
+  /**
+   * What this module knows about data subjects in its tables: export, retention, erasure. A plain
+   * value (see personal-data.ts): the ledger replay after a restore runs it without a Kluis.
+   */
+  readonly personalData?: PersonalDataProvider;
   readonly jobs?: (registry: JobRegistry, deps: ModuleDeps<P | N>) => void;
   readonly schedules?: readonly ScheduleInput[];
   readonly cli?: (program: Command, io: CliIo) => void;
@@ -137,7 +137,7 @@ export interface AnyModule {
   readonly provides?: readonly ServiceName[];
   readonly needs?: readonly ServiceName[];
   services?(deps: ModuleDeps<ServiceName>): Partial<KluisServices>;
-  personalData?(deps: ModuleDeps<ServiceName>): PersonalDataProvider;
+  readonly personalData?: PersonalDataProvider;
   jobs?(registry: JobRegistry, deps: ModuleDeps<ServiceName>): void;
   readonly schedules?: readonly ScheduleInput[];
   cli?(program: Command, io: CliIo): void;

@@ -9,6 +9,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { modules, tableOwners } from '../../src/modules/index.js';
+import type { AnyModule } from '../../src/modules/module.js';
+import { personalDataOf, tablesNamedBy } from '../../src/modules/personal-data.js';
 import { frameworkTables } from '../../src/shared/catalogue.js';
 import { createTestKluis } from '../dialects.js';
 
@@ -46,34 +48,6 @@ function tablesNamed(text: string, known: ReadonlySet<string>): Map<string, numb
 const knownCrossings: Readonly<Record<string, number>> = {
   'auth → audit_log (security)': 1,
   'auth → orgs (orgs)': 7,
-  'retention → access_log (security)': 2,
-  'retention → conversation_attachments (intake)': 1,
-  'retention → conversation_entries (intake)': 1,
-  'retention → conversations (intake)': 5,
-  'retention → data_subjects (subjects)': 2,
-  'retention → inbound_quarantine (intake)': 6,
-  'retention → orgs (orgs)': 2,
-  'retention → relation_addresses (relations)': 2,
-  'retention → relation_agreement_documents (relations)': 1,
-  'retention → relation_agreements (relations)': 4,
-  'retention → relation_collections (relations)': 5,
-  'retention → relation_contacts (relations)': 3,
-  'retention → relation_mandates (relations)': 5,
-  'retention → relations (relations)': 10,
-  'rights → audit_log (security)': 1,
-  'rights → conversation_attachments (intake)': 1,
-  'rights → conversation_entries (intake)': 1,
-  'rights → conversations (intake)': 2,
-  'rights → data_subjects (subjects)': 9,
-  'rights → relation_agreement_documents (relations)': 3,
-  'rights → relation_agreements (relations)': 3,
-  'rights → relation_collections (relations)': 3,
-  'rights → relation_contacts (relations)': 3,
-  'rights → relation_mandates (relations)': 8,
-  'rights → relations (relations)': 7,
-  'rights → retention_restrictions (retention)': 1,
-  'rights → user_roles (auth)': 1,
-  'rights → users (auth)': 1,
 };
 
 describe('table ownership', () => {
@@ -106,6 +80,22 @@ describe('table ownership', () => {
       }
     }
     expect(crossings).toEqual(knownCrossings);
+  });
+
+  it('lets every personal-data provider name only its own module’s tables', () => {
+    for (const provider of personalDataOf(modules).all()) {
+      const foreign = tablesNamedBy(provider).filter((t) => owners.get(t) !== provider.module);
+      expect(foreign, provider.module).toEqual([]);
+    }
+  });
+
+  it('refuses a provider that names another module’s table (the check itself works)', () => {
+    const intruder: AnyModule = {
+      name: 'intruder',
+      tables: [],
+      personalData: { module: 'intruder', notLinked: { relations: 'not ours, but claimed anyway' } },
+    };
+    expect(() => personalDataOf([...modules, intruder])).toThrow(/intruder names relations/);
   });
 
   it('finds the tables a query names (the check itself works)', () => {

@@ -17,7 +17,6 @@ import {
 } from '../../../test/factories.js';
 import { buildApp } from '../../app.js';
 import { createFixedClock } from '../../shared/clock.js';
-import { compileSubjectExport } from '../rights/rights-export-compile.js';
 import { SESSION_COOKIE } from './auth-sessions.js';
 
 const MARKER = 'Vraag onder opdracht marker-grant-3b7e';
@@ -152,8 +151,7 @@ describe('operator access under a tenant’s grant (P8)', () => {
       .select(['subject_id', 'org_id'])
       .where('id', '=', conversationId)
       .executeTakeFirstOrThrow();
-    const exported = await compileSubjectExport(
-      { db: kluis.db, keyring: kluis.keyring, config: kluis.config },
+    const exported = await kluis.services.rights.compileExport(
       { orgId: subject.org_id },
       subject.subject_id,
       { asOf: clock.now() },

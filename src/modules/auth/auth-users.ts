@@ -40,6 +40,14 @@ export interface UserView {
   readonly updatedAt: string;
 }
 
+/** Where a staff member is told about work for their role. */
+export interface UserContact {
+  readonly id: string;
+  readonly email: string;
+  readonly displayName: string;
+  readonly locale: string | null;
+}
+
 /** One page of the user list, with what the list page needs to paginate. */
 export interface UserListPage {
   readonly users: readonly UserView[];
@@ -408,6 +416,22 @@ export function createUsersService(deps: UsersDeps) {
         disabled: u.disabled === 1,
         locked: u.locked_until !== null && u.locked_until > now,
       }));
+    },
+
+    /** The enabled users of `orgId` holding `role`, to tell them about that role's work (system jobs). */
+    async listUsersWithRole(orgId: string, role: Role): Promise<UserContact[]> {
+      const query = {
+        sort: 'name',
+        dir: 'asc',
+        role,
+        now: clock.now().toISOString(),
+        limit: 500,
+        offset: 0,
+      } as const;
+      const rows = await createAuthRepository(db).listUsersPage({ orgId }, query);
+      return rows
+        .filter((r) => r.disabled === 0)
+        .map((r) => ({ id: r.id, email: r.email, displayName: r.display_name, locale: r.locale }));
     },
   };
 }

@@ -8,6 +8,7 @@ import { defineModule } from '../module.js';
 import { registerAuthCommands } from './auth-cli.js';
 import { authFields } from './auth-fields.js';
 import { authEn, authNl } from './auth-messages.js';
+import { authPersonalData } from './auth-personal-data.js';
 import { authRoutes, authSetup } from './auth-routes.js';
 import { authMigrations } from './auth-schema.js';
 import { type AuthService, createAuthService } from './auth-service.js';
@@ -36,6 +37,7 @@ export const authModule = defineModule({
     'operator_grants',
   ],
   catalogue: authFields,
+  personalData: authPersonalData,
   messages: { nl: authNl, en: authEn },
   provides: ['auth'],
   services: (deps) => ({ auth: createAuthService(deps) }),

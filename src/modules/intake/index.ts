@@ -9,6 +9,7 @@ import { intakeFields } from './intake-fields.js';
 import { createInboxService, type InboxService } from './intake-inbox.js';
 import { createInboundMail, type InboundMail } from './intake-mail.js';
 import { intakeEn, intakeNl } from './intake-messages.js';
+import { intakePersonalData } from './intake-personal-data.js';
 import { registerIntakeJobs } from './intake-replies.js';
 import { intakeRoutes } from './intake-routes.js';
 import { intakeMigrations } from './intake-schema.js';
@@ -40,6 +41,7 @@ export const intakeModule = defineModule({
     inbox: createInboxService({ ...deps, publicOrigin: deps.config.publicOrigin }),
     inboundMail: createInboundMail(deps),
   }),
+  personalData: intakePersonalData,
   jobs: registerIntakeJobs,
   navigation: [{ href: '/staff/conversations', label: 'intake.nav.conversations', order: 10 }],
   routes: intakeRoutes,

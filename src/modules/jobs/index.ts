@@ -13,6 +13,7 @@ import { defineModule } from '../module.js';
 import { registerJobsCommands } from './jobs-commands.js';
 import { jobsFields } from './jobs-fields.js';
 import { jobsEn, jobsNl } from './jobs-messages.js';
+import { jobsPersonalData } from './jobs-personal-data.js';
 import { pruneJobs } from './jobs-queue.js';
 import { jobsRoutes } from './jobs-routes.js';
 import { jobsMigrations } from './jobs-schema.js';
@@ -46,6 +47,7 @@ export const jobsModule = defineModule({
   migrations: jobsMigrations,
   tables: ['jobs', 'job_schedules'],
   catalogue: jobsFields,
+  personalData: jobsPersonalData,
   messages: { nl: jobsNl, en: jobsEn },
   jobs(registry, deps) {
     registry.register(PRUNE_JOBS, z.object({}), async (_payload, ctx) => {

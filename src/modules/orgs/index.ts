@@ -4,11 +4,15 @@
  */
 import { defineModule } from '../module.js';
 import { orgsFields } from './orgs-fields.js';
+import { orgsPersonalData } from './orgs-personal-data.js';
 import { orgsMigrations } from './orgs-schema.js';
+
+export { createOrgsRepository, type Org, type OrgsRepository } from './orgs-repository.js';
 
 export const orgsModule = defineModule({
   name: 'orgs',
   migrations: orgsMigrations,
   tables: ['orgs'],
   catalogue: orgsFields,
+  personalData: orgsPersonalData,
 });

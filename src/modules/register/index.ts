@@ -6,6 +6,7 @@
 import { defineModule } from '../module.js';
 import { registerFields } from './register-fields.js';
 import { registerEn, registerNl } from './register-messages.js';
+import { registerPersonalData } from './register-personal-data.js';
 import { registerRoutes } from './register-routes.js';
 import { registerMigrations } from './register-schema.js';
 import { createRegisterService, type RegisterService } from './register-service.js';
@@ -33,6 +34,7 @@ export const registerModule = defineModule({
     'processor_agreements',
   ],
   catalogue: registerFields,
+  personalData: registerPersonalData,
   messages: { nl: registerNl, en: registerEn },
   provides: ['register'],
   needs: ['auth', 'audit'],

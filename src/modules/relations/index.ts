@@ -8,6 +8,7 @@ import { type AgreementsService, createAgreementsService } from './relations-agr
 import { relationsFields } from './relations-fields.js';
 import { createMandatesService, type MandatesService } from './relations-mandates.js';
 import { relationsEn, relationsNl } from './relations-messages.js';
+import { relationsPersonalData } from './relations-personal-data.js';
 import { relationsRoutes } from './relations-routes.js';
 import { relationsMigrations } from './relations-schema.js';
 import { createRelationsService, type RelationsService } from './relations-service.js';
@@ -45,6 +46,7 @@ export const relationsModule = defineModule({
     relationAgreements: createAgreementsService(deps),
     mandates: createMandatesService(deps),
   }),
+  personalData: relationsPersonalData,
   navigation: [
     { href: '/staff/relations', label: 'relations.nav.relations', order: 20, permission: 'relations.read' },
     {

@@ -18,7 +18,6 @@ import { countRows, type SeededRelation, seedRelation } from '../../../test/rete
 import { buildApp } from '../../app.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { isRestricted } from '../retention/retention-restriction.js';
-import { runRetention } from '../retention/retention-sweep.js';
 import { creditorIdCheckDigits } from './relations-sepa.js';
 
 interface ApiList {
@@ -67,7 +66,7 @@ describe('restricted relations over HTTP', () => {
       mandate: { status: 'revoked', revokedAt: '2023-01-15T10:00:00.000Z' },
     });
     plain = await seedRelation(kluis, org.id, { status: 'active', mandate: {} });
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     app = await buildApp(kluis);
     support = await loginAs(app, await createStaffUser(kluis, { orgId: org.id, roles: ['support'] }));
     finance = await loginAs(app, await createStaffUser(kluis, { orgId: org.id, roles: ['finance'] }));

@@ -6,7 +6,6 @@
 import { html, type SafeHtml } from '../../shared/html/html.js';
 import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { Forecast } from './retention-forecast.js';
-import { retentionCategories } from './retention-registry.js';
 
 /** Okabe–Ito: distinguishable with the common colour-vision deficiencies. */
 const palette = [
@@ -21,9 +20,10 @@ const palette = [
   '#777777',
 ];
 
-export function categoryColour(category: string): string {
-  const index = retentionCategories.indexOf(category);
-  return palette[(index < 0 ? retentionCategories.length : index) % palette.length] ?? '#777777';
+/** A category's colour: by its place among every category the engine runs, so it never changes. */
+export function categoryColour(category: string, categories: readonly string[]): string {
+  const index = categories.indexOf(category);
+  return palette[(index < 0 ? categories.length : index) % palette.length] ?? '#777777';
 }
 
 export function categoryLabel(t: Translate, category: string): string {
@@ -72,7 +72,7 @@ export function forecastChart(t: Translate, forecast: Forecast): SafeHtml {
       const y1 = y(base + n);
       const h = y(base) - y1;
       base += n;
-      return html`<rect x="${x.toFixed(1)}" y="${y1.toFixed(1)}" width="${barW.toFixed(1)}" height="${Math.max(0.5, h).toFixed(1)}" fill="${categoryColour(s.category)}"><title>${t('retention.forecast.bar', { month, count: n, category: categoryLabel(t, s.category) })}</title></rect>`;
+      return html`<rect x="${x.toFixed(1)}" y="${y1.toFixed(1)}" width="${barW.toFixed(1)}" height="${Math.max(0.5, h).toFixed(1)}" fill="${categoryColour(s.category, forecast.categories)}"><title>${t('retention.forecast.bar', { month, count: n, category: categoryLabel(t, s.category) })}</title></rect>`;
     });
     const label =
       i % 3 === 0
@@ -89,7 +89,7 @@ ${bars}
 </svg>
 <ul class="register-links" aria-hidden="true">${series.map(
     (s) =>
-      html`<li><svg width="12" height="12" viewBox="0 0 12 12" focusable="false"><rect width="12" height="12" fill="${categoryColour(s.category)}"/></svg> ${categoryLabel(t, s.category)}</li>`,
+      html`<li><svg width="12" height="12" viewBox="0 0 12 12" focusable="false"><rect width="12" height="12" fill="${categoryColour(s.category, forecast.categories)}"/></svg> ${categoryLabel(t, s.category)}</li>`,
   )}</ul>`;
 }
 

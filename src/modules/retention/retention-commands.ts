@@ -6,10 +6,11 @@
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { type CliIo, sayTo, withKluis } from '../../shared/cli.js';
+import type { PersonalDataProvider } from '../personal-data.js';
+import { type RetentionRunResult, totalOf } from './retention-engine.js';
 import { ledgerPathOf, verifyErasureLedger } from './retention-ledger.js';
 import { retentionCategories } from './retention-registry.js';
-import { replayLedgerOnDatabase, replayLedgerOnKeystore } from './retention-replay.js';
-import { DEFAULT_BATCH_SIZE, type RetentionRunResult, runRetention, totalOf } from './retention-sweep.js';
+import { DEFAULT_BATCH_SIZE } from './retention-sweep.js';
 
 /** A progress bar on stderr: `[#####-----] 52% 520000/1000000 intake.conversations`. */
 export function createProgressBar(err: Writable & { isTTY?: boolean }, width = 30) {
@@ -41,13 +42,16 @@ export function createProgressBar(err: Writable & { isTTY?: boolean }, width = 3
 }
 
 /** The result as printed: one line per category with what was (or would be) done. */
-export function describeRun(result: RetentionRunResult): string[] {
+export function describeRun(
+  result: RetentionRunResult,
+  providers: readonly PersonalDataProvider[],
+): string[] {
   const lines = [
     result.dryRun
       ? `Dry run as of ${result.asOf}: nothing was changed.`
       : `Sweep ${result.runId ?? ''} as of ${result.asOf}${result.resumed ? ' (resumed)' : ''}: done.`,
   ];
-  for (const category of retentionCategories) {
+  for (const category of retentionCategories(providers)) {
     const c = totalOf(result.counts, category);
     if (c.applied === 0 && c.held === 0 && c.anonymised === 0) continue;
     const parts = [`${c.applied} ${result.dryRun ? 'would go' : 'handled'}`];
@@ -76,7 +80,7 @@ export function registerRetentionCommands(program: Command, io: CliIo): void {
       await withKluis(io, async (kluis) => {
         const batchSize = Number.parseInt(opts.batchSize, 10);
         const bar = createProgressBar(io.err);
-        const result = await runRetention(kluis, {
+        const result = await kluis.services.retention.run({
           dryRun: opts.dryRun === true,
           startedBy: 'system:cli',
           batchSize:
@@ -85,7 +89,7 @@ export function registerRetentionCommands(program: Command, io: CliIo): void {
         });
         bar.end();
         if (opts.json) say(JSON.stringify(result, null, 2));
-        else for (const line of describeRun(result)) say(line);
+        else for (const line of describeRun(result, kluis.personalData.all())) say(line);
       });
     });
 
@@ -122,12 +126,9 @@ export function registerRetentionCommands(program: Command, io: CliIo): void {
       await withKluis(io, async (kluis) => {
         const file = opts.file ?? ledgerPathOf(kluis.config);
         const from = new Date(since - 86_400_000).toISOString();
-        const db = await replayLedgerOnDatabase(kluis.db, kluis.config, file, from);
-        const keys = await replayLedgerOnKeystore(kluis.keystore, file, from);
-        kluis.keyring.clearCache();
-        await kluis.checkpoint();
+        const { database, keys } = await kluis.services.retention.replay(file, from);
         say(
-          `Replayed ${db.entries} erasures since ${from}: ${db.records} records, ${keys.keys} subject keys.`,
+          `Replayed ${database.entries} erasures since ${from}: ${database.records} records, ${keys.keys} subject keys.`,
         );
       });
     });

@@ -23,7 +23,6 @@ import { restoreBackup } from '../ops/ops-restore.js';
 import { openSqliteFile } from '../ops/ops-sqlite.js';
 import { createErasureLedger, ledgerPathOf, verifyErasureLedger } from './retention-ledger.js';
 import { replayLedgerOnDatabase, replayLedgerOnKeystore } from './retention-replay.js';
-import { runRetention } from './retention-sweep.js';
 
 const sqlite = testDialect === 'sqlite';
 const clock = createFixedClock('2024-01-01T00:00:00.000Z');
@@ -74,7 +73,7 @@ describe('erasure is physical and survives a restore', () => {
 
       // Deleting without a checkpoint leaves the old pages in the WAL: that is why the sweep ends with one.
       clock.set('2024-01-10T00:00:00.000Z');
-      await runRetention(kluis);
+      await kluis.services.retention.run();
 
       const pagesAfter = decryptSqlcipherPages(fileBytes(dbFile), dbKey);
       expect(pagesAfter.includes('KEEP-ME-2c81')).toBe(true);
@@ -103,7 +102,7 @@ describe('erasure is physical and survives a restore', () => {
       await createBackup({ kluis, kind: 'keystore', outDir: ksBackup });
 
       clock.set('2024-01-10T00:00:00.000Z');
-      await runRetention(kluis);
+      await kluis.services.retention.run();
       expect(await countRows(kluis, 'conversations', { column: 'id', value: gone.id })).toBe(0);
 
       mkdirSync(join(kluis.dir, 'restored'));
@@ -161,7 +160,7 @@ describe('erasure is physical and survives a restore', () => {
       .where('subject_id', '=', gone.subjectId)
       .executeTakeFirstOrThrow();
     clock.set('2024-01-10T00:00:00.000Z');
-    await runRetention(kluis);
+    await kluis.services.retention.run();
 
     // What an older backup would bring back: the row, a live subject, and the key.
     await kluis.db.insertInto('conversations').values(before).execute();
@@ -177,8 +176,19 @@ describe('erasure is physical and survives a restore', () => {
     await kluis.keystore.insertInto('subject_keys').values(wrapped).execute();
 
     const file = ledgerPathOf(kluis.config);
-    const db = await replayLedgerOnDatabase(kluis.db, kluis.config, file, '2023-01-01T00:00:00.000Z');
-    const ks = await replayLedgerOnKeystore(kluis.keystore, file, '2023-01-01T00:00:00.000Z');
+    const db = await replayLedgerOnDatabase(
+      kluis.db,
+      kluis.config,
+      kluis.personalData.all(),
+      file,
+      '2023-01-01T00:00:00.000Z',
+    );
+    const ks = await replayLedgerOnKeystore(
+      kluis.keystore,
+      kluis.personalData.all(),
+      file,
+      '2023-01-01T00:00:00.000Z',
+    );
     expect(db).toMatchObject({ entries: 2, records: 2 });
     expect(ks).toMatchObject({ keys: 1 });
     expect(await countRows(kluis, 'conversations')).toBe(0);
@@ -192,7 +202,13 @@ describe('erasure is physical and survives a restore', () => {
     expect(await kluis.keyring.isSubjectKeyDestroyed(orgId, gone.subjectId)).toBe(true);
     // Nothing recorded before `since` is replayed.
     expect(
-      await replayLedgerOnDatabase(kluis.db, kluis.config, file, '2099-01-01T00:00:00.000Z'),
+      await replayLedgerOnDatabase(
+        kluis.db,
+        kluis.config,
+        kluis.personalData.all(),
+        file,
+        '2099-01-01T00:00:00.000Z',
+      ),
     ).toMatchObject({
       entries: 0,
     });

@@ -5,7 +5,6 @@ import { seedConversation, seedRelation } from '../../../test/retention-fixtures
 import { createFixedClock } from '../../shared/clock.js';
 import { translator } from '../../shared/i18n/messages.js';
 import { forecastChart, forecastTable, niceMax } from './retention-chart.js';
-import { forecastRetention } from './retention-forecast.js';
 
 describe('the retention forecast', () => {
   let kluis: TestKluis;
@@ -28,7 +27,7 @@ describe('the retention forecast', () => {
     await seedConversation(kluis, other.id, { closedAt: '2023-07-01T10:00:00.000Z' });
     await seedRelation(kluis, org.id, { endedAt: '2024-02-29', mandate: { collections: ['2017-06-01'] } });
 
-    const forecast = await forecastRetention(kluis, org);
+    const forecast = await kluis.services.retention.forecast(org);
     expect(forecast.months).toHaveLength(24);
     expect(forecast.months[0]).toBe('2024-03');
     const series = (c: string) => forecast.series.find((s) => s.category === c)?.counts ?? [];

@@ -5,18 +5,21 @@
  */
 import { z } from 'zod';
 import { isAppError } from '../../shared/errors.js';
-import type { JobRegistry } from '../jobs/jobs-registry.js';
-import { type RetentionKluis, runRetention } from './retention-sweep.js';
+import type { JobRegistry } from '../jobs/index.js';
+import type { RetentionService } from './retention-service.js';
 
 export const RETENTION_SWEEP_JOB = 'retention.sweep';
 
-export function registerRetentionJobs(registry: JobRegistry, kluis: RetentionKluis): void {
+export function registerRetentionJobs(
+  registry: JobRegistry,
+  deps: { readonly retention: RetentionService },
+): void {
   registry.register(
     RETENTION_SWEEP_JOB,
     z.object({}),
     async (_payload, ctx) => {
       try {
-        const result = await runRetention(kluis, {
+        const result = await deps.retention.run({
           startedBy: 'system:retention-job',
           afterBatch: () => ctx.heartbeat(),
         });

@@ -17,20 +17,14 @@ import type { DB } from '../../db/schema.js';
 import { DAY } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { PostRestoreStep } from '../ops/ops-restore.js';
-import { rightsErasureTarget } from '../rights/rights-erasure-target.js';
-import { appendAudit } from '../security/audit-chain.js';
+import { createOrgsRepository } from '../orgs/index.js';
+import { installedPersonalData, type PersonalDataProvider } from '../personal-data.js';
+import { createAuditService } from '../security/index.js';
 import { type LedgerLine, ledgerPathOf, readErasureLedger } from './retention-ledger.js';
 import { effectivePolicies, policyDefinitions } from './retention-policies.js';
-import { findTarget, retentionTargets } from './retention-registry.js';
+import { findTarget, replayTargets } from './retention-registry.js';
 import { createRetentionRepository } from './retention-repository.js';
-import { chunks, type RetentionTarget } from './retention-target.js';
-import { subjectsTarget } from './retention-targets-subjects.js';
-
-/**
- * What the replay applies: the sweep's targets plus erasures on request (rights module), which
- * write to the same ledger but are never swept.
- */
-export const replayTargets: readonly RetentionTarget[] = [...retentionTargets, rightsErasureTarget];
+import { chunks } from './retention-target.js';
 
 /** Ledger lines are written before their commit; a backup taken in between lacks the erasure. */
 export const REPLAY_MARGIN_MS = DAY;
@@ -58,19 +52,20 @@ async function* erasuresSince(
   }
 }
 
-/** Re-applies the ledger's erasures to a (restored) main database. */
+/** Re-applies the ledger's erasures to a (restored) main database, through the providers' targets. */
 export async function replayLedgerOnDatabase(
   db: Kysely<DB>,
   config: Parameters<typeof policyDefinitions>[0],
+  providers: readonly PersonalDataProvider[],
   file: string,
   since: string | undefined,
-  targets: readonly RetentionTarget[] = replayTargets,
 ): Promise<ReplayReport> {
   let entries = 0;
   let records = 0;
   let skipped = 0;
   const dialect: DialectName = isPostgres(db as Kysely<unknown>) ? 'postgres' : 'sqlite';
-  const known = new Set((await db.selectFrom('orgs').select('id').execute()).map((o) => o.id));
+  const targets = replayTargets(providers);
+  const known = new Set((await createOrgsRepository(db).list()).map((o) => o.id));
   for await (const entry of erasuresSince(file, since)) {
     const target = findTarget(entry.target, targets);
     // An org created after the backup has no rows in it to erase.
@@ -82,7 +77,7 @@ export async function replayLedgerOnDatabase(
       policyDefinitions(config),
       await createRetentionRepository(db).listPolicyRows({ orgId: entry.org }),
     );
-    const ctx = { orgId: entry.org, dialect, asOf: new Date(entry.as_of), policies };
+    const ctx = { orgId: entry.org, dialect, asOf: new Date(entry.as_of), policies, providers };
     for (const part of chunks(entry.ids)) {
       const result = await db.transaction().execute((trx) => target.apply(trx, ctx, part, 'replay'));
       records += result.applied;
@@ -95,13 +90,19 @@ export async function replayLedgerOnDatabase(
 /** Re-destroys, in a (restored) key store, every subject key the ledger says was destroyed. */
 export async function replayLedgerOnKeystore(
   keystore: Kysely<KeystoreDB>,
+  providers: readonly PersonalDataProvider[],
   file: string,
   since: string | undefined,
 ): Promise<ReplayReport> {
   let entries = 0;
   let keys = 0;
+  const shredding = new Set(
+    replayTargets(providers)
+      .filter((t) => t.shredsKeys === true)
+      .map((t) => t.id),
+  );
   for await (const entry of erasuresSince(file, since)) {
-    if (entry.target !== subjectsTarget.id) continue;
+    if (!shredding.has(entry.target)) continue;
     for (const part of chunks(entry.ids)) {
       await keystore.transaction().execute(async (trx) => {
         const gone = await trx
@@ -139,13 +140,15 @@ export const retentionRestoreStep: PostRestoreStep = {
   async run({ restored, manifest, config, clock }) {
     const file = ledgerPathOf(config);
     const since = replaySince(manifest.created_at);
+    // No Kluis runs during a restore: the providers are the ones the module list installed.
+    const providers = installedPersonalData().all();
     if (restored.kind === 'keystore') {
-      const r = await replayLedgerOnKeystore(restored.db, file, since);
+      const r = await replayLedgerOnKeystore(restored.db, providers, file, since);
       return `${r.entries} erasures since ${since}: ${r.keys} subject keys destroyed again`;
     }
-    const r = await replayLedgerOnDatabase(restored.db, config, file, since);
+    const r = await replayLedgerOnDatabase(restored.db, config, providers, file, since);
     if (r.entries > 0) {
-      await appendAudit(restored.db, clock, {
+      await createAuditService({ clock }).append(restored.db, {
         actor: { kind: 'anonymous', orgId: null, ref: 'system:restore' },
         action: 'retention.ledger.replayed',
         meta: { since, entries: r.entries, records: r.records, skipped: r.skipped },

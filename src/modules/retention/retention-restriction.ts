@@ -5,7 +5,7 @@
  * deleted when the duty ends.
  *
  * How other modules use it: every list, search or detail query over a table that can hold
- * restricted records (today `relations`, `relation_agreements`, `relation_mandates`) adds
+ * restricted records (those a provider declares `restrictable`) adds
  *
  *     .where(visibleTo(actor, 'relation_mandates', 'relation_mandates.id'))
  *
@@ -15,30 +15,25 @@
  */
 import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
-import { type Actor, hasRole, type OrgScope, type Role } from '../../shared/actor.js';
-
-/** The roles that may still read restricted records. */
-export const restrictedReaders: readonly Role[] = ['finance'];
-
-/** Tables whose records can be restricted. */
-export const restrictableTables = ['relations', 'relation_agreements', 'relation_mandates'] as const;
-export type RestrictableTable = (typeof restrictableTables)[number];
+import type { Actor, OrgScope } from '../../shared/actor.js';
+import { can } from '../../shared/permissions.js';
 
 /**
  * A where-condition: the record whose id is `idRef` (e.g. `'relation_mandates.id'`) in `table`
  * is not restricted.
  */
-export function notRestricted(table: RestrictableTable, idRef: string): RawBuilder<SqlBool> {
+export function notRestricted(table: string, idRef: string): RawBuilder<SqlBool> {
   return sql<SqlBool>`not exists (select 1 from retention_restrictions rr where rr.table_name = ${table} and rr.record_id = ${sql.ref(idRef)})`;
 }
 
 /** A where-condition: the record may be shown to `actor` (finance sees restricted records too). */
-export function visibleTo(actor: Actor, table: RestrictableTable, idRef: string): RawBuilder<SqlBool> {
+export function visibleTo(actor: Actor, table: string, idRef: string): RawBuilder<SqlBool> {
   return canReadRestricted(actor) ? sql<SqlBool>`1 = 1` : notRestricted(table, idRef);
 }
 
-export function canReadRestricted(actor: Actor): boolean {
-  return hasRole(actor, ...restrictedReaders);
+/** May `actor` read restricted records (`records.read_restricted`: finance)? */
+export function canReadRestricted(actor: Pick<Actor, 'roles'>): boolean {
+  return can(actor, 'records.read_restricted');
 }
 
 /** Is this one record restricted? */
@@ -71,7 +66,7 @@ export async function restrictedAmong(
 }
 
 export interface RestrictionRow {
-  readonly table: RestrictableTable;
+  readonly table: string;
   readonly id: string;
   readonly restrictedUntil: string | null;
 }
@@ -106,7 +101,7 @@ export async function restrict(
 export async function unrestrict(
   trx: Kysely<DB>,
   orgId: string,
-  table: RestrictableTable,
+  table: string,
   ids: readonly string[],
 ): Promise<void> {
   for (let i = 0; i < ids.length; i += 1000) {
@@ -117,4 +112,31 @@ export async function unrestrict(
       .where('record_id', 'in', ids.slice(i, i + 1000))
       .execute();
   }
+}
+
+/** A restricted record's mark: since when, and until when if known. */
+export interface RestrictionMark {
+  readonly since: string;
+  readonly until: string | null;
+}
+
+/** The marks of those of `ids` that are restricted (for the access export: Art. 18 per record). */
+export async function restrictionMarks(
+  db: Kysely<DB>,
+  scope: OrgScope,
+  table: string,
+  ids: readonly string[],
+): Promise<Map<string, RestrictionMark>> {
+  const out = new Map<string, RestrictionMark>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await db
+      .selectFrom('retention_restrictions')
+      .select(['record_id', 'restricted_at', 'restricted_until'])
+      .where('org_id', '=', scope.orgId)
+      .where('table_name', '=', table)
+      .where('record_id', 'in', ids.slice(i, i + 500))
+      .execute();
+    for (const r of rows) out.set(r.record_id, { since: r.restricted_at, until: r.restricted_until });
+  }
+  return out;
 }

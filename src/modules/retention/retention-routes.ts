@@ -1,19 +1,20 @@
 /**
- * `/staff/retention` (P6): the privacy officer, owners and admins read policies, the forecast, a
- * dry run, legal holds and recent sweeps; only the privacy officer changes policies and holds.
+ * `/staff/retention` (P6): `retention.read` shows policies, the forecast, a dry run, legal holds
+ * and recent sweeps; `retention.edit` (the privacy officer) changes policies and holds.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Actor } from '../../shared/actor.js';
-import { AppError, isAppError } from '../../shared/errors.js';
+import type { Clock } from '../../shared/clock.js';
+import { isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import { renderPage } from '../../shared/http/render.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
-import { parseForm } from '../../shared/http/validation.js';
 import type { MessageKey } from '../../shared/i18n/messages.js';
 import type { KluisCore } from '../module.js';
+import { sweepTargets } from './retention-registry.js';
 import { holdReasons } from './retention-schema.js';
-import { createRetentionService, holdTargets } from './retention-service.js';
+import { holdTargetsOf, type RetentionService } from './retention-service.js';
 import {
   dryRunPage,
   type HoldFormValues,
@@ -21,8 +22,8 @@ import {
   retentionPage,
 } from './retention-views.js';
 
-const readers = { access: { kind: 'staff', permission: 'retention.read' } } as const;
-const editors = { access: { kind: 'staff', permission: 'retention.edit' } } as const;
+const readers = { kind: 'staff', permission: 'retention.read' } as const;
+const editors = { kind: 'staff', permission: 'retention.edit' } as const;
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
@@ -37,9 +38,10 @@ export const policyFormSchema = z.object({
   ),
 });
 
-export function holdFormSchema(today: string) {
+/** The hold form: a table a provider declares holdable; an end day not before today. */
+export function holdFormSchema(targets: readonly string[], clock: Clock) {
   return z.object({
-    target: z.enum(holdTargets, { message: 'field.invalid' }),
+    target: z.string().refine((t) => targets.includes(t), { message: 'field.invalid' }),
     id: z.preprocess(emptyToUndefined, z.uuid({ message: 'retention.holds.invalidId' })),
     reason: z.enum(holdReasons, { message: 'field.invalid' }),
     reference: z.preprocess(
@@ -54,42 +56,40 @@ export function holdFormSchema(today: string) {
       emptyToUndefined,
       z.iso
         .date({ message: 'retention.holds.invalidUntil' })
-        .refine((d) => d >= today, { message: 'retention.holds.invalidUntil' })
+        .refine((d) => d >= clock.now().toISOString().slice(0, 10), {
+          message: 'retention.holds.invalidUntil',
+        })
         .optional(),
     ),
   });
 }
 
-const policyParams = z.object({ policyId: z.string().regex(/^[a-z0-9_]{1,40}$/) });
+const policyParams = z.object({ policyId: z.string().max(40) });
 const holdParams = z.object({ id: z.uuid() });
-const flashes: Record<string, MessageKey> = {
+const savedQuery = z.object({ saved: z.string().max(20).optional() });
+const flashes: Readonly<Record<string, MessageKey>> = {
   policy: 'retention.saved.policy',
   hold: 'retention.saved.hold',
   released: 'retention.saved.released',
 };
 
-function actorOf(request: FastifyRequest): Actor {
-  if (request.actor === undefined) throw new AppError('ERR_UNAUTHENTICATED');
-  return request.actor;
-}
+type PageExtra = Partial<Pick<OverviewPageOptions, 'flash' | 'policyError' | 'holdErrors' | 'holdValues'>>;
 
-function text(body: unknown, key: string): string | undefined {
-  const v = (body as Record<string, unknown> | undefined)?.[key];
-  return typeof v === 'string' ? v.slice(0, 200) : undefined;
-}
+export type RetentionRouteDeps = Pick<KluisCore, 'clock' | 'config' | 'personalData'> & {
+  readonly retention: RetentionService;
+};
 
-export async function retentionRoutes(kit: RouteKit, kluis: KluisCore): Promise<void> {
-  const app = kit.app;
-  const service = createRetentionService(kluis);
+export function retentionRoutes(kit: RouteKit, deps: RetentionRouteDeps): void {
+  const { retention, clock } = deps;
+  const holdTargets = holdTargetsOf(deps);
 
   async function page(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    extra: Partial<Pick<OverviewPageOptions, 'flash' | 'policyError' | 'holdErrors' | 'holdValues'>> = {},
+    ctx: { request: FastifyRequest; reply: FastifyReply; actor: Actor },
+    extra: PageExtra = {},
     status = 200,
   ) {
-    const actor = actorOf(request);
-    const overview = await service.overview(actor);
+    const { request, reply, actor } = ctx;
+    const overview = await retention.overview(actor);
     const csrfToken = reply.generateCsrf();
     return renderPage(request, reply, {
       title: request.locale === 'nl' ? 'Bewaartermijnen' : 'Retention',
@@ -100,77 +100,102 @@ export async function retentionRoutes(kit: RouteKit, kluis: KluisCore): Promise<
           overview,
           csrfToken,
           orgId: actor.orgId,
-          now: kluis.clock.now().toISOString(),
+          now: clock.now().toISOString(),
+          holdTargets,
           accessLog: {
-            truncateDays: kluis.config.accessLog.truncateIpAfterDays,
-            deleteDays: kluis.config.accessLog.deleteAfterDays,
+            truncateDays: deps.config.accessLog.truncateIpAfterDays,
+            deleteDays: deps.config.accessLog.deleteAfterDays,
           },
           ...extra,
         }),
     });
   }
 
-  app.get('/staff/retention', { config: readers }, async (request, reply) => {
-    const saved = (request.query as Record<string, unknown> | undefined)?.saved;
-    return page(request, reply, { flash: typeof saved === 'string' ? flashes[saved] : undefined });
+  kit.route({
+    method: 'GET',
+    url: '/staff/retention',
+    access: readers,
+    query: savedQuery,
+    handler: (ctx) =>
+      page(ctx, { flash: ctx.query.saved === undefined ? undefined : flashes[ctx.query.saved] }),
   });
 
-  app.get('/staff/retention/dry-run', { config: readers }, async (request, reply) => {
-    const result = await service.dryRun(actorOf(request));
-    return renderPage(request, reply, {
-      title: request.locale === 'nl' ? 'Proefdraai' : 'Dry run',
-      body: (t) => dryRunPage(t, result),
-    });
+  kit.route({
+    method: 'GET',
+    url: '/staff/retention/dry-run',
+    access: readers,
+    handler: async ({ request, reply, actor }) => {
+      const result = await retention.dryRun(actor);
+      const targets = sweepTargets(deps.personalData.all());
+      return renderPage(request, reply, {
+        title: request.locale === 'nl' ? 'Proefdraai' : 'Dry run',
+        body: (t) => dryRunPage(t, result, targets),
+      });
+    },
   });
 
-  app.post('/staff/retention/policies/:policyId', { config: editors }, async (request, reply) => {
-    const actor = actorOf(request);
-    const params = policyParams.safeParse(request.params);
-    if (!params.success) throw new AppError('ERR_NOT_FOUND', { message: 'unknown policy' });
-    const { policyId } = params.data;
-    const typed = text(request.body, 'value') ?? '';
-    const fail = (errors: FieldErrors) =>
-      page(request, reply, { policyError: { policyId, errors, value: typed } }, 400);
-    const parsed = parseForm(policyFormSchema, request.body ?? {});
-    if (!parsed.ok) return fail({ [`value-${policyId}`]: parsed.errors.value ?? 'field.invalid' });
-    try {
-      await service.updatePolicy(actor, policyId, parsed.data.value);
-    } catch (error) {
-      if (isAppError(error) && error.fields?.value !== undefined) {
-        return fail({ [`value-${policyId}`]: error.fields.value });
+  kit.route({
+    method: 'POST',
+    url: '/staff/retention/policies/:policyId',
+    access: editors,
+    params: policyParams,
+    body: policyFormSchema,
+    form: true,
+    handler: async (ctx) => {
+      const { policyId } = ctx.params;
+      const typed = ctx.body.values.value?.slice(0, 200) ?? '';
+      const fail = (errors: FieldErrors) =>
+        page(ctx, { policyError: { policyId, errors, value: typed } }, 400);
+      if (!ctx.body.ok) return fail({ [`value-${policyId}`]: ctx.body.errors.value ?? 'field.invalid' });
+      try {
+        await retention.updatePolicy(ctx.actor, policyId, ctx.body.data.value);
+      } catch (error) {
+        if (isAppError(error) && error.fields?.value !== undefined) {
+          return fail({ [`value-${policyId}`]: error.fields.value });
+        }
+        throw error;
       }
-      throw error;
-    }
-    return reply.redirect('/staff/retention?saved=policy#policies', 303);
+      return ctx.reply.redirect('/staff/retention?saved=policy#policies', 303);
+    },
   });
 
-  app.post('/staff/retention/holds', { config: editors }, async (request, reply) => {
-    const actor = actorOf(request);
-    const values: HoldFormValues = {
-      target: text(request.body, 'target'),
-      id: text(request.body, 'id'),
-      reason: text(request.body, 'reason'),
-      reference: text(request.body, 'reference'),
-      until: text(request.body, 'until'),
-    };
-    const today = kluis.clock.now().toISOString().slice(0, 10);
-    const parsed = parseForm(holdFormSchema(today), request.body ?? {});
-    if (!parsed.ok) return page(request, reply, { holdErrors: parsed.errors, holdValues: values }, 400);
-    try {
-      await service.createHold(actor, parsed.data);
-    } catch (error) {
-      if (isAppError(error) && error.fields !== undefined) {
-        return page(request, reply, { holdErrors: error.fields, holdValues: values }, 400);
+  kit.route({
+    method: 'POST',
+    url: '/staff/retention/holds',
+    access: editors,
+    body: holdFormSchema(holdTargets, clock),
+    form: true,
+    handler: async (ctx) => {
+      const typed = (k: keyof HoldFormValues) => ctx.body.values[k]?.slice(0, 200);
+      const values: HoldFormValues = {
+        target: typed('target'),
+        id: typed('id'),
+        reason: typed('reason'),
+        reference: typed('reference'),
+        until: typed('until'),
+      };
+      if (!ctx.body.ok) return page(ctx, { holdErrors: ctx.body.errors, holdValues: values }, 400);
+      try {
+        await retention.createHold(ctx.actor, ctx.body.data);
+      } catch (error) {
+        if (isAppError(error) && error.fields !== undefined) {
+          return page(ctx, { holdErrors: error.fields, holdValues: values }, 400);
+        }
+        throw error;
       }
-      throw error;
-    }
-    return reply.redirect('/staff/retention?saved=hold#holds', 303);
+      return ctx.reply.redirect('/staff/retention?saved=hold#holds', 303);
+    },
   });
 
-  app.post('/staff/retention/holds/:id/release', { config: editors }, async (request, reply) => {
-    const params = holdParams.safeParse(request.params);
-    if (!params.success) throw new AppError('ERR_NOT_FOUND', { message: 'hold not found' });
-    await service.releaseHold(actorOf(request), params.data.id);
-    return reply.redirect('/staff/retention?saved=released#holds', 303);
+  kit.route({
+    method: 'POST',
+    url: '/staff/retention/holds/:id/release',
+    access: editors,
+    params: holdParams,
+    form: true,
+    handler: async ({ reply, actor, params }) => {
+      await retention.releaseHold(actor, params.id);
+      return reply.redirect('/staff/retention?saved=released#holds', 303);
+    },
   });
 }

@@ -13,10 +13,9 @@ import {
 } from '../../../test/retention-fixtures.js';
 import type { Actor } from '../../shared/actor.js';
 import { createFixedClock, DAY } from '../../shared/clock.js';
+import { totalOf } from './retention-engine.js';
 import { createErasureLedger, ledgerPathOf, readErasureLedger } from './retention-ledger.js';
 import { canReadRestricted, isRestricted, visibleTo } from './retention-restriction.js';
-import { createRetentionService } from './retention-service.js';
-import { dryRunRetention, runRetention, totalOf } from './retention-sweep.js';
 
 const clock = createFixedClock('2024-01-01T00:00:00.000Z');
 
@@ -69,19 +68,19 @@ describe('the retention sweep', () => {
     });
 
     clock.set('2025-01-14T23:59:00.000Z'); // the day before onDay's anniversary
-    let result = await runRetention(kluis);
+    let result = await kluis.services.retention.run();
     expect(totalOf(result.counts, 'intake.conversations').applied).toBe(1);
     expect(await exists(kluis, 'conversations', early.id)).toBe(false);
     expect(await exists(kluis, 'conversations', onDay.id)).toBe(true);
 
     clock.set('2025-01-15T00:00:00.000Z'); // the day
-    result = await runRetention(kluis);
+    result = await kluis.services.retention.run();
     expect(totalOf(result.counts, 'intake.conversations').applied).toBe(1);
     expect(await exists(kluis, 'conversations', onDay.id)).toBe(false);
     expect(await exists(kluis, 'conversations', late.id)).toBe(true);
 
     clock.set('2025-01-17T08:00:00.000Z'); // the day after late's anniversary
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     expect(await exists(kluis, 'conversations', late.id)).toBe(false);
 
     // Entries and attachments went with their conversations; the open ones are untouched.
@@ -130,7 +129,7 @@ describe('the retention sweep', () => {
     const running = await seedRelation(kluis, orgId, { status: 'active', agreement: true, mandate: {} });
 
     clock.set('2024-06-09T22:00:00.000Z');
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     const before = await kluis.db
       .selectFrom('relations')
       .selectAll()
@@ -140,7 +139,7 @@ describe('the retention sweep', () => {
     expect(await countRows(kluis, 'relation_contacts', { column: 'relation_id', value: fiscal.id })).toBe(1);
 
     clock.set('2024-06-10T01:00:00.000Z');
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     const after = await kluis.db
       .selectFrom('relations')
       .selectAll()
@@ -175,7 +174,7 @@ describe('the retention sweep', () => {
     expect(await isRestricted(kluis.db, 'relations', running.id)).toBe(false);
 
     clock.set('2024-06-11T00:00:00.000Z');
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     expect(await exists(kluis, 'relations', plain.id)).toBe(false);
     expect(await subjectState(kluis, orgId, plain.subjectId)).toMatchObject({
       erased: true,
@@ -183,12 +182,12 @@ describe('the retention sweep', () => {
     });
 
     clock.set('2031-12-31T23:00:00.000Z');
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     expect(await exists(kluis, 'relations', fiscal.id)).toBe(true);
     expect(await exists(kluis, 'relation_mandates', fiscal.mandateIds[0] ?? '')).toBe(true);
 
     clock.set('2032-01-01T00:00:00.000Z');
-    const result = await runRetention(kluis);
+    const result = await kluis.services.retention.run();
     expect(totalOf(result.counts, 'relations.fiscal_records').applied).toBe(1);
     expect(await exists(kluis, 'relations', fiscal.id)).toBe(false);
     expect(await countRows(kluis, 'relation_mandates', { column: 'relation_id', value: fiscal.id })).toBe(0);
@@ -216,22 +215,22 @@ describe('the retention sweep', () => {
     });
     const mandate = rel.mandateIds[0] ?? '';
     clock.set('2023-08-01T12:00:00.000Z');
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     expect(await isRestricted(kluis.db, 'relation_mandates', mandate)).toBe(false);
     clock.set('2023-08-02T00:00:00.000Z');
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     expect(await isRestricted(kluis.db, 'relation_mandates', mandate)).toBe(true);
     expect(await isRestricted(kluis.db, 'relations', rel.id)).toBe(false);
 
     clock.set('2030-01-01T00:00:00.000Z'); // FY 2022 + 7 years: the first collection goes
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     expect(await exists(kluis, 'relation_collections', rel.collectionIds[0] ?? '')).toBe(false);
     expect(await exists(kluis, 'relation_collections', rel.collectionIds[1] ?? '')).toBe(true);
     clock.set('2030-12-31T00:00:00.000Z');
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     expect(await exists(kluis, 'relation_mandates', mandate)).toBe(true);
     clock.set('2031-01-01T00:00:00.000Z'); // FY 2023 + 7 years: the mandate and its last collection
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     expect(await exists(kluis, 'relation_mandates', mandate)).toBe(false);
     expect(await countRows(kluis, 'relation_collections')).toBe(0);
     expect(await countRows(kluis, 'retention_restrictions')).toBe(0);
@@ -260,9 +259,9 @@ describe('the retention sweep', () => {
         row('a0000000-0000-4000-8000-000000000004', '2024-02-01T11:59:00.000Z'), // > 90 days: deleted
       ])
       .execute();
-    const dry = await dryRunRetention(kluis);
+    const dry = await kluis.services.retention.run({ dryRun: true });
     expect(totalOf(dry.counts, 'security.access_log')).toMatchObject({ applied: 1, anonymised: 2 });
-    const result = await runRetention(kluis);
+    const result = await kluis.services.retention.run();
     expect(totalOf(result.counts, 'security.access_log')).toMatchObject({ applied: 1, anonymised: 2 });
     const rows = await kluis.db
       .selectFrom('access_log')
@@ -326,7 +325,7 @@ describe('the retention sweep', () => {
       ])
       .execute();
 
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     expect((await subjectState(kluis, orgId, open)).erased).toBe(false);
     expect((await subjectState(kluis, orgId, exported)).erased).toBe(false);
     expect(await subjectState(kluis, orgId, closed)).toMatchObject({ erased: true, keyDestroyed: true });
@@ -343,7 +342,7 @@ describe('the retention sweep', () => {
       .set({ content: null })
       .where('subject_id', '=', exported)
       .execute();
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     expect((await subjectState(kluis, orgId, open)).erased).toBe(true);
     expect((await subjectState(kluis, orgId, exported)).erased).toBe(true);
   });
@@ -363,7 +362,7 @@ describe('the retention sweep', () => {
       userId: 'officer',
       roles: ['privacy_officer'],
     };
-    const service = createRetentionService(kluis);
+    const service = kluis.services.retention;
     const h1 = await service.createHold(officer, {
       target: 'conversations',
       id: heldRecord.id,
@@ -379,7 +378,7 @@ describe('the retention sweep', () => {
     const h3 = await service.createHold(officer, { target: 'relations', id: rel.id, reason: 'tax_audit' });
 
     clock.set('2024-01-10T00:00:00.000Z');
-    const result = await runRetention(kluis);
+    const result = await kluis.services.retention.run();
     expect(totalOf(result.counts, 'intake.conversations')).toMatchObject({ applied: 1, held: 2 });
     expect(totalOf(result.counts, 'relations.fiscal_records')).toMatchObject({ applied: 0, held: 1 });
     expect(totalOf(result.counts, 'relations.fiscal_collections')).toMatchObject({ applied: 0, held: 1 });
@@ -402,7 +401,7 @@ describe('the retention sweep', () => {
     await service.releaseHold(officer, h1.id);
     await service.releaseHold(officer, h3.id);
     clock.set('2024-02-02T00:00:00.000Z'); // the subject hold ran out at the end of 1 February
-    const second = await runRetention(kluis);
+    const second = await kluis.services.retention.run();
     expect(totalOf(second.counts, 'intake.conversations')).toMatchObject({ applied: 2, held: 0 });
     expect(await countRows(kluis, 'conversations')).toBe(0);
     expect(await exists(kluis, 'relations', rel.id)).toBe(false);
@@ -412,7 +411,7 @@ describe('the retention sweep', () => {
     const rel = await seedRelation(kluis, orgId, { endedAt: '2023-01-01', mandate: {} });
     const other = await seedRelation(kluis, orgId, { status: 'active', mandate: {} });
     clock.set('2023-06-01T00:00:00.000Z');
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     const base = { kind: 'user' as const, orgId, orgKind: 'tenant' as const, userId: 'u' };
     const support: Actor = { ...base, roles: ['support'] };
     const finance: Actor = { ...base, roles: ['finance'] };
@@ -446,13 +445,13 @@ describe('the retention sweep', () => {
     clock.set('2024-01-10T00:00:00.000Z');
     const before = await tableCounts(kluis);
     const head = await kluis.db.selectFrom('audit_head').selectAll().executeTakeFirstOrThrow();
-    const dry = await dryRunRetention(kluis);
+    const dry = await kluis.services.retention.run({ dryRun: true });
     expect(await tableCounts(kluis)).toEqual(before);
     expect(await kluis.db.selectFrom('audit_head').selectAll().executeTakeFirstOrThrow()).toEqual(head);
     expect(existsSync(ledgerPathOf(kluis.config))).toBe(false);
     expect(dry.runId).toBeNull();
 
-    const real = await runRetention(kluis);
+    const real = await kluis.services.retention.run();
     for (const category of ['intake.conversations', 'relations.client_data', 'relations.fiscal_records']) {
       expect(totalOf(real.counts, category).applied, category).toBe(totalOf(dry.counts, category).applied);
     }
@@ -466,7 +465,7 @@ describe('the retention sweep', () => {
   it('writes every batch to the hash-chained ledger before it commits, and a report line per run', async () => {
     const c = await seedConversation(kluis, orgId, { closedAt: '2020-01-01T00:00:00.000Z' });
     clock.set('2024-01-10T00:00:00.000Z');
-    const result = await runRetention(kluis);
+    const result = await kluis.services.retention.run();
     const lines = [];
     for await (const read of readErasureLedger(ledgerPathOf(kluis.config))) {
       if (read.ok) lines.push(read.line);
@@ -485,9 +484,9 @@ describe('the retention sweep', () => {
     await seedConversation(kluis, orgId, { closedAt: '2020-01-01T00:00:00.000Z' });
     clock.set('2024-01-10T00:00:00.000Z');
     let inner: unknown;
-    await runRetention(kluis, {
+    await kluis.services.retention.run({
       afterBatch: async () => {
-        inner ??= await runRetention(kluis).catch((e: unknown) => e);
+        inner ??= await kluis.services.retention.run().catch((e: unknown) => e);
       },
     });
     expect(inner).toMatchObject({ code: 'ERR_RETENTION_RUN_IN_PROGRESS' });
@@ -503,10 +502,10 @@ describe('the retention sweep', () => {
       userId: 'officer',
       roles: ['privacy_officer'],
     };
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     expect(await exists(kluis, 'conversations', recent.id)).toBe(true);
-    await createRetentionService(kluis).updatePolicy(officer, 'contact_request', 6);
-    await runRetention(kluis);
+    await kluis.services.retention.updatePolicy(officer, 'contact_request', 6);
+    await kluis.services.retention.run();
     expect(await exists(kluis, 'conversations', recent.id)).toBe(false);
   });
 
@@ -521,9 +520,9 @@ describe('the retention sweep', () => {
       userId: 'officer',
       roles: ['privacy_officer'],
     };
-    await createRetentionService(kluis).updatePolicy(officer, 'contact_request', 3);
+    await kluis.services.retention.updatePolicy(officer, 'contact_request', 3);
     clock.set('2024-01-10T00:00:00.000Z');
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     expect(await exists(kluis, 'conversations', mine.id)).toBe(false);
     expect(await exists(kluis, 'conversations', theirs.id)).toBe(true);
   });
@@ -566,12 +565,12 @@ describe('a sweep killed halfway', () => {
 
   it('resumes after a crash following its first batch and finishes with the same result as an uninterrupted sweep', async () => {
     const whole = await seeded();
-    const uninterrupted = await runRetention(whole.kluis, { batchSize: 10 });
+    const uninterrupted = await whole.kluis.services.retention.run({ batchSize: 10 });
 
     const killed = await seeded();
     let batches = 0;
     await expect(
-      runRetention(killed.kluis, {
+      killed.kluis.services.retention.run({
         batchSize: 10,
         afterBatch: () => {
           batches++;
@@ -591,9 +590,9 @@ describe('a sweep killed halfway', () => {
       userId: 'officer',
       roles: ['privacy_officer'],
     };
-    await createRetentionService(killed.kluis).updatePolicy(officer, 'contact_request', 1);
+    await killed.kluis.services.retention.updatePolicy(officer, 'contact_request', 1);
 
-    const resumed = await runRetention(killed.kluis, { batchSize: 10 });
+    const resumed = await killed.kluis.services.retention.run({ batchSize: 10 });
     expect(resumed).toMatchObject({ resumed: true, runId: run.id, asOf: uninterrupted.asOf });
     expect(resumed.counts[killed.orgId]).toEqual(uninterrupted.counts[whole.orgId]);
     expect(await state(killed.kluis)).toEqual(await state(whole.kluis));
@@ -637,9 +636,11 @@ describe('a sweep killed halfway', () => {
         return line;
       },
     };
-    await expect(runRetention(kluis, { batchSize: 10, ledger: failingLedger })).rejects.toThrow('power cut');
+    await expect(kluis.services.retention.run({ batchSize: 10, ledger: failingLedger })).rejects.toThrow(
+      'power cut',
+    );
     expect(await countRows(kluis, 'conversations')).toBe(20);
-    await runRetention(kluis, { batchSize: 10, ledger: failingLedger });
+    await kluis.services.retention.run({ batchSize: 10, ledger: failingLedger });
     expect(await state(kluis)).toEqual({ conversations: 5, entries: 5, erasedSubjects: 25 });
   });
 });

@@ -1,7 +1,9 @@
 /**
  * What a data-owning module gives the retention engine (P6): how to find its expired records,
- * how to delete, anonymise or restrict them, and how many expire in the months ahead. Targets
- * are listed in `retention-registry.ts`; the engine runs them in that order, per organisation.
+ * how to delete, anonymise or restrict them, and how many expire in the months ahead. Modules
+ * declare their targets in their personal-data provider (`../personal-data.ts`); the engine runs
+ * them per organisation, records first and the subjects they free last (`phase`), and within a
+ * phase in module order and the order each provider lists them.
  *
  * Rules for a target:
  * - `listExpired` returns records in `walkKey` order after `after` (the engine's cursor), at
@@ -15,6 +17,7 @@ import { type Kysely, type RawBuilder, type SelectQueryBuilder, type SqlBool, sq
 import type { DialectName } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
 import { AppError } from '../../shared/errors.js';
+import type { PersonalDataProvider } from '../personal-data.js';
 import {
   type EffectivePolicies,
   expiresOn,
@@ -30,6 +33,8 @@ export interface TargetContext {
   /** The run's reference time. */
   readonly asOf: Date;
   readonly policies: EffectivePolicies;
+  /** Every module's personal-data provider (a target that depends on the others reads them here). */
+  readonly providers: readonly PersonalDataProvider[];
 }
 
 export interface Candidate {
@@ -61,9 +66,18 @@ export interface WalkedBatch {
   readonly held: readonly string[];
 }
 
+/**
+ * `records` run first; `subjects` last, so that a subject whose last record goes in a run is
+ * erased in the same run.
+ */
+export type TargetPhase = 'records' | 'subjects';
+
 export interface RetentionTarget {
   /** Stable id, `module.what`; also the category shown in reports and the forecast. */
   readonly id: string;
+  readonly phase: TargetPhase;
+  /** The ids this target applies to are data subjects whose keys it destroys (the key store's replay). */
+  readonly shredsKeys?: boolean;
   readonly policy: ManagedPolicyId;
   readonly action: RetentionAction;
   /** The table of the record a candidate id names (for holds and the ledger). */
@@ -195,4 +209,34 @@ export function walkWithin(
     return sql<SqlBool>`(${walkAfter(ctx, table, after)} and ${sql.table(table)}.rowid <= ${last})`;
   }
   return sql<SqlBool>`(${walkAfter(ctx, table, after)} and ${sql.ref(`${table}.id`)} <= ${through})`;
+}
+
+/**
+ * One batch of a walk over `table`: `query`'s rows after the cursor `after`, in walk order, at most
+ * `limit`, each with the `cursor` the walk stands at after it.
+ */
+export function nextBatch<D, TB extends keyof D, O>(
+  query: SelectQueryBuilder<D, TB, O>,
+  ctx: Pick<TargetContext, 'dialect'>,
+  table: string,
+  after: string,
+  limit: number,
+) {
+  return query
+    .select(walkKey(ctx, table).as('cursor'))
+    .where(walkAfter(ctx, table, after))
+    .orderBy(walkKey(ctx, table))
+    .limit(limit);
+}
+
+/**
+ * The ids a batch may change: in a sweep only those `expiredAmong` still selects inside its
+ * transaction (a record reopened meanwhile stays); on a replay every one of them.
+ */
+export async function stillExpired(
+  mode: ApplyMode,
+  ids: readonly string[],
+  expiredAmong: (ids: readonly string[]) => Promise<readonly { id: string }[]>,
+): Promise<string[]> {
+  return mode === 'sweep' ? (await expiredAmong(ids)).map((r) => r.id) : [...ids];
 }

@@ -3,20 +3,18 @@ import { csrfField, errorSummary, type FieldErrors, textField } from '../../shar
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
 import { categoryLabel, forecastChart, forecastTable } from './retention-chart.js';
+import type { RetentionRunResult, RunCounts } from './retention-engine.js';
 import { type EffectivePolicy, managedPolicyIds } from './retention-policies.js';
 import { findTarget } from './retention-registry.js';
 import type { LegalHold, RetentionRun } from './retention-repository.js';
 import { holdReasons } from './retention-schema.js';
-import { holdTargets, type RetentionOverview } from './retention-service.js';
-import type { RetentionRunResult, RunCounts } from './retention-sweep.js';
+import type { RetentionOverview } from './retention-service.js';
+import type { RetentionTarget } from './retention-target.js';
 
-export interface HoldFormValues {
-  readonly target?: string | undefined;
-  readonly id?: string | undefined;
-  readonly reason?: string | undefined;
-  readonly reference?: string | undefined;
-  readonly until?: string | undefined;
-}
+/** The hold form as typed (shown again after a refusal). */
+export type HoldFormValues = Readonly<
+  Partial<Record<'target' | 'id' | 'reason' | 'reference' | 'until', string>>
+>;
 
 export interface OverviewPageOptions {
   readonly overview: RetentionOverview;
@@ -26,6 +24,8 @@ export interface OverviewPageOptions {
   readonly policyError?: { readonly policyId: string; readonly errors: FieldErrors; readonly value: string };
   readonly holdErrors?: FieldErrors | undefined;
   readonly holdValues?: HoldFormValues;
+  /** The tables a hold can name (from the providers). */
+  readonly holdTargets: readonly string[];
   readonly accessLog: { readonly truncateDays: number; readonly deleteDays: number };
 }
 
@@ -157,7 +157,7 @@ ${errorSummary(t, o.holdErrors, labels)}
     label: labels.target,
     value: v.target,
     errors: o.holdErrors,
-    options: holdTargets.map((h) => ({ value: h, label: t(`retention.holds.target.${h}` as MessageKey) })),
+    options: o.holdTargets.map((h) => ({ value: h, label: t(`retention.holds.target.${h}` as MessageKey) })),
   })}
   ${textField({ t, name: 'id', label: labels.id, hint: t('retention.holds.field.targetIdHint'), value: v.id, errors: o.holdErrors, required: true })}
   ${select(t, {
@@ -270,11 +270,15 @@ ${holdsSection(t, o, o.now)}
 ${runsSection(t, overview.runs, o.orgId)}`;
 }
 
-export function dryRunPage(t: Translate, result: RetentionRunResult): SafeHtml {
+export function dryRunPage(
+  t: Translate,
+  result: RetentionRunResult,
+  targets: readonly RetentionTarget[],
+): SafeHtml {
   const rows: HtmlValue[] = [];
   for (const byCategory of Object.values(result.counts)) {
     for (const [category, c] of Object.entries(byCategory)) {
-      const target = findTarget(category);
+      const target = findTarget(category, targets);
       const action = target === undefined ? 'delete' : target.action;
       rows.push(html`<tr>
   <th scope="row">${categoryLabel(t, category)}</th>

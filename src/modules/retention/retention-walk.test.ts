@@ -10,11 +10,10 @@ import { createOrg } from '../../../test/factories.js';
 import { countRows, seedConversation } from '../../../test/retention-fixtures.js';
 import type { Actor } from '../../shared/actor.js';
 import { createFixedClock } from '../../shared/clock.js';
+import { conversationsTarget, quarantineTarget } from '../intake/intake-retention.js';
+import { totalOf } from './retention-engine.js';
 import { ledgerPathOf, readErasureLedger } from './retention-ledger.js';
-import { createRetentionService } from './retention-service.js';
-import { runRetention, totalOf } from './retention-sweep.js';
 import type { RetentionTarget } from './retention-target.js';
-import { conversationsTarget, quarantineTarget } from './retention-targets-intake.js';
 
 const clock = createFixedClock('2024-01-01T00:00:00.000Z');
 const EXPIRED = '2022-01-01T00:00:00.000Z';
@@ -62,7 +61,7 @@ describe('sweeping by walk range', () => {
       roles: ['privacy_officer'],
     };
     const heldId = seeded.find((s) => s.kind === 'held')?.id ?? '';
-    await createRetentionService(kluis).createHold(officer, {
+    await kluis.services.retention.createHold(officer, {
       target: 'conversations',
       id: heldId,
       reason: 'litigation',
@@ -71,7 +70,7 @@ describe('sweeping by walk range', () => {
     const kept = seeded.filter((s) => s.kind !== 'expired').map((s) => s.id);
 
     clock.set('2024-01-10T00:00:00.000Z');
-    const result = await runRetention(kluis, { batchSize: 2 });
+    const result = await kluis.services.retention.run({ batchSize: 2 });
 
     expect(totalOf(result.counts, 'intake.conversations')).toMatchObject({ applied: 4, held: 1 });
     expect(await conversationIds(kluis)).toEqual([...kept].sort());
@@ -98,7 +97,7 @@ describe('sweeping by walk range', () => {
     };
     clock.set('2024-01-10T00:00:00.000Z');
     await expect(
-      runRetention(kluis, { batchSize: 1, targets: [greedy, quarantineTarget], accessLog: false }),
+      kluis.services.retention.run({ batchSize: 1, targets: [greedy, quarantineTarget], accessLog: false }),
     ).rejects.toMatchObject({ code: 'ERR_INTERNAL' });
     expect(await countRows(kluis, 'conversations')).toBe(3);
   });

@@ -1,8 +1,9 @@
 /**
  * Data-subject rights (P15–P17): the public portal, verification by emailed link, the privacy
  * officer's queue with the legal clock, the access and portability export, erasure with
- * crypto-shredding, and the consent registry. Public surface of the module: the manifest and
- * what other modules use.
+ * crypto-shredding, and the consent registry. Retention, erasure and the export orchestrate over
+ * every module's personal-data provider. Public surface of the module: the manifest and what
+ * other modules use.
  */
 import { defineModule } from '../module.js';
 import { registerRightsCommands } from './rights-commands.js';
@@ -10,12 +11,25 @@ import { rightsConsentEn, rightsConsentNl } from './rights-consent-messages.js';
 import { rightsErasureEn, rightsErasureNl } from './rights-erasure-messages.js';
 import { rightsExportEn, rightsExportNl } from './rights-export-messages.js';
 import { rightsFields } from './rights-fields.js';
-import { RIGHTS_DAILY_JOB, registerRightsJobs } from './rights-fulfil.js';
+import { RIGHTS_DAILY_JOB } from './rights-fulfil.js';
+import { registerRightsJobs } from './rights-jobs.js';
 import { rightsEn, rightsNl } from './rights-messages.js';
+import { rightsPersonalData } from './rights-personal-data.js';
 import { rightsRoutes } from './rights-routes.js';
 import { rightsMigrations } from './rights-schema.js';
+import {
+  type ConsentServices,
+  createConsentServices,
+  createRightsService,
+  type RightsService,
+} from './rights-service.js';
 
-export type { LinkedTable } from './rights-subject-links.js';
+declare module '../module.js' {
+  interface KluisServices {
+    rights: RightsService;
+    consent: ConsentServices;
+  }
+}
 
 export const rightsModule = defineModule({
   name: 'rights',
@@ -26,8 +40,13 @@ export const rightsModule = defineModule({
     nl: { ...rightsNl, ...rightsConsentNl, ...rightsErasureNl, ...rightsExportNl },
     en: { ...rightsEn, ...rightsConsentEn, ...rightsErasureEn, ...rightsExportEn },
   },
-  // The newsletter export reads each consenting person's address through the relations service.
-  needs: ['relations'],
+  personalData: rightsPersonalData,
+  provides: ['rights', 'consent'],
+  needs: ['audit', 'auth', 'register', 'retention', 'security', 'statement', 'subjects'],
+  services: (deps) => {
+    const consent = createConsentServices(deps);
+    return { consent, rights: createRightsService(deps, consent) };
+  },
   jobs: registerRightsJobs,
   // Every morning at 06:30 UTC: lapse unconfirmed requests, remind privacy officers of deadlines.
   schedules: [{ name: RIGHTS_DAILY_JOB, type: RIGHTS_DAILY_JOB, dailyAt: '06:30' }],

@@ -8,10 +8,9 @@ import type { Kluis } from '../../kluis.js';
 import type { Actor } from '../../shared/actor.js';
 import { type CliIo, sayTo, withKluis } from '../../shared/cli.js';
 import { AppError } from '../../shared/errors.js';
-import { createOrgsRepository } from '../orgs/orgs-repository.js';
-import { createRightsFulfilment } from './rights-fulfil.js';
-import { createRightsService } from './rights-service.js';
+import { createOrgsRepository } from '../orgs/index.js';
 
+/** The CLI acts as the organisation's privacy officer (`rights.handle`). */
 async function cliActor(kluis: Pick<Kluis, 'db'>, slug: string): Promise<Actor> {
   const org = await createOrgsRepository(kluis.db).findBySlug(slug);
   if (org === undefined)
@@ -32,7 +31,7 @@ export function registerRightsCommands(program: Command, io: CliIo): void {
     .action(async (opts: { org: string; all?: boolean }) => {
       await withKluis(io, async (kluis) => {
         const actor = await cliActor(kluis, opts.org);
-        const service = createRightsService(kluis);
+        const service = kluis.services.rights;
         const rows = [
           ...(await service.list(actor, { open: true })),
           ...(opts.all ? await service.list(actor, { open: false }) : []),
@@ -55,7 +54,7 @@ export function registerRightsCommands(program: Command, io: CliIo): void {
     .requiredOption('--org <slug>', 'the organisation')
     .action(async (id: string, opts: { org: string }) => {
       await withKluis(io, async (kluis) => {
-        await createRightsFulfilment(kluis).requestExport(await cliActor(kluis, opts.org), id);
+        await kluis.services.rights.requestExport(await cliActor(kluis, opts.org), id);
         say(`export of ${id} queued; the worker compiles it and mails the requester`);
       });
     });

@@ -6,22 +6,19 @@
  * whose newest newsletter record is "given" at the moment of export.
  */
 import { stringify } from 'csv-stringify/sync';
-import type { Kysely } from 'kysely';
-import type { DB } from '../../db/schema.js';
-import type { Kluis } from '../../kluis.js';
-import { type Actor, hasRole, type Role } from '../../shared/actor.js';
+import type { Actor } from '../../shared/actor.js';
 import { type DataCategory, fieldCatalogue } from '../../shared/catalogue.js';
-import { AppError } from '../../shared/errors.js';
 import { type Locale, type MessageKey, t } from '../../shared/i18n/messages.js';
-import type { KluisServices } from '../module.js';
-import { createOrgsRepository } from '../orgs/orgs-repository.js';
+import { assertCan } from '../../shared/permissions.js';
+import type { KluisCore } from '../module.js';
+import { createOrgsRepository } from '../orgs/index.js';
+import type { ContactAddress } from '../personal-data.js';
 import { csvSafe } from '../register/register-export.js';
-import { notRestricted } from '../retention/retention-restriction.js';
-import { appendAudit } from '../security/audit-chain.js';
+import type { AuditService } from '../security/index.js';
 import {
   type ConsentRecord,
+  type ConsentService,
   type ConsentState,
-  createConsentService,
   currentRecords,
   isConsentPurpose,
   legalBasisOf,
@@ -87,15 +84,20 @@ export function purposeLabel(locale: Locale, purpose: string): string {
   return t(locale, key);
 }
 
+export type ConsentExportDeps = Pick<KluisCore, 'db' | 'clock' | 'keyring' | 'personalData'> & {
+  readonly audit: AuditService;
+  readonly consent: Pick<ConsentService, 'history'>;
+};
+
 /** The subject's consent records, one document per purpose with any history (ISO/IEC TS 27560). */
 export async function exportConsentRecords(
-  kluis: Pick<Kluis, 'db' | 'clock'>,
+  deps: ConsentExportDeps,
   actor: Actor,
   subjectId: string,
   locale: Locale,
 ): Promise<ConsentRecordDocument[]> {
-  const { records } = await createConsentService(kluis).history(actor, subjectId);
-  const org = await createOrgsRepository(kluis.db).getById(actor.orgId);
+  const { records } = await deps.consent.history(actor, subjectId);
+  const org = await createOrgsRepository(deps.db).getById(actor.orgId);
   const byPurpose = new Map<string, ConsentRecord[]>();
   for (const r of [...records].reverse()) byPurpose.set(r.purpose, [...(byPurpose.get(r.purpose) ?? []), r]);
   const out: ConsentRecordDocument[] = [];
@@ -134,7 +136,7 @@ export async function exportConsentRecords(
       timestamps: {
         first_recorded: first.created_at,
         last_changed: last.at,
-        exported: kluis.clock.now().toISOString(),
+        exported: deps.clock.now().toISOString(),
       },
       history: history.map((r) => ({
         record_id: r.id,
@@ -151,9 +153,6 @@ export async function exportConsentRecords(
   return out;
 }
 
-/** Who may export the newsletter list (it discloses addresses: audited). */
-export const newsletterExporters: readonly Role[] = ['privacy_officer', 'admin', 'owner'];
-
 export interface NewsletterExport {
   readonly csv: string;
   readonly recipients: number;
@@ -161,81 +160,42 @@ export interface NewsletterExport {
   readonly withoutAddress: number;
 }
 
-async function idsBySubject(db: Kysely<DB>, orgId: string, subjectIds: readonly string[]) {
-  if (subjectIds.length === 0) return { relations: [], contacts: [] };
-  const relations = await db
-    .selectFrom('relations')
-    .select(['id', 'subject_id'])
-    .where('org_id', '=', orgId)
-    .where('subject_id', 'in', subjectIds)
-    .where(notRestricted('relations', 'relations.id'))
-    .orderBy('created_at')
-    .execute();
-  const contacts = await db
-    .selectFrom('relation_contacts')
-    .select(['id', 'relation_id', 'subject_id'])
-    .where('org_id', '=', orgId)
-    .where('subject_id', 'in', subjectIds)
-    .where(notRestricted('relations', 'relation_contacts.relation_id'))
-    .orderBy('created_at')
-    .execute();
-  return { relations, contacts };
+/**
+ * Where each of `subjectIds` can be reached, from the providers that know (the first one wins),
+ * and the fields that were read for it.
+ */
+async function addressesOf(deps: ConsentExportDeps, orgId: string, subjectIds: readonly string[]) {
+  const found = new Map<string, ContactAddress>();
+  const fields: string[] = [];
+  for (const provider of deps.personalData.all()) {
+    const points = provider.contactPoints;
+    if (points === undefined) continue;
+    fields.push(...points.fields);
+    for (const [subjectId, address] of await points.lookup(deps, { orgId }, subjectIds)) {
+      if (!found.has(subjectId)) found.set(subjectId, address);
+    }
+  }
+  return { found, fields };
 }
 
 /**
- * The newsletter recipients as CSV: only subjects whose newest newsletter record is "given" now,
- * each with the email address of their relation (decrypted through the relations service).
+ * The newsletter recipients as CSV (`consent.export_newsletter`): only subjects whose newest
+ * newsletter record is "given" now, each at the address a module keeps for them (today: their
+ * relation's, never a restricted one). The export discloses addresses, so it is audited.
  */
 export async function exportNewsletterRecipients(
-  kluis: Pick<Kluis, 'db' | 'clock'> & Pick<KluisServices, 'relations'>,
+  deps: ConsentExportDeps,
   actor: Actor,
   locale: Locale,
 ): Promise<NewsletterExport> {
-  if (!hasRole(actor, ...newsletterExporters)) {
-    throw new AppError('ERR_FORBIDDEN', { message: `requires one of ${newsletterExporters.join(',')}` });
-  }
-  const scope = { orgId: actor.orgId };
-  const consenting = await currentRecords(kluis.db, scope, 'newsletter')
+  assertCan(actor, 'consent.export_newsletter');
+  const consenting = await currentRecords(deps.db, actor, 'newsletter')
     .select(['c.subject_id as subject_id', 'c.at as at'])
     .where('c.event', '=', 'given')
     .orderBy('c.at')
     .execute();
   const since = new Map(consenting.map((c) => [c.subject_id, c.at]));
-  const { relations: relationRows, contacts } = await idsBySubject(kluis.db, scope.orgId, [...since.keys()]);
-  // Reading addresses for the purpose the person consented to, as support would see them.
-  const reader: Actor = {
-    kind: 'system',
-    orgId: actor.orgId,
-    orgKind: actor.orgKind,
-    reason: 'newsletter-export',
-    roles: ['support'],
-  };
-  const relationsService = kluis.relations;
-  const details = new Map<string, Awaited<ReturnType<typeof relationsService.getRelation>>>();
-  const detailOf = async (relationId: string) => {
-    const hit = details.get(relationId);
-    if (hit !== undefined) return hit;
-    const detail = await relationsService.getRelation({ actor: reader, relationId });
-    details.set(relationId, detail);
-    return detail;
-  };
-  const found = new Map<string, { email: string; name: string }>();
-  for (const r of relationRows) {
-    if (found.has(r.subject_id)) continue;
-    const d = await detailOf(r.id);
-    const email = d.email ?? d.person?.email ?? null;
-    if (email !== null) found.set(r.subject_id, { email, name: d.displayName ?? '' });
-  }
-  for (const c of contacts) {
-    if (found.has(c.subject_id)) continue;
-    const contact = (await detailOf(c.relation_id)).contacts.find((x) => x.id === c.id);
-    if (contact?.email) {
-      found.set(c.subject_id, {
-        email: contact.email,
-        name: [contact.givenName, contact.familyName].filter((s) => s !== null && s !== '').join(' '),
-      });
-    }
-  }
+  const { found, fields } = await addressesOf(deps, actor.orgId, [...since.keys()]);
   const seen = new Set<string>();
   const rows: string[][] = [];
   for (const [subjectId, at] of since) {
@@ -247,11 +207,11 @@ export async function exportNewsletterRecipients(
   const header = (
     ['rights.consent.csv.email', 'rights.consent.csv.name', 'rights.consent.csv.since'] as const
   ).map((k) => t(locale, k));
-  await appendAudit(kluis.db, kluis.clock, {
+  await deps.audit.append(deps.db, {
     actor,
     action: 'rights.consent.newsletter_exported',
     purpose: 'newsletter',
-    fields: ['relations.email', 'relation_contacts.email', 'relations.given_name', 'relations.family_name'],
+    fields,
     meta: { recipients: rows.length, without_address: since.size - found.size },
   });
   return {

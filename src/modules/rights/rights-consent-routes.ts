@@ -1,30 +1,33 @@
 /**
  * `/staff/consents` (P15): find a person, see and record consent and objections, download their
  * consent record (ISO/IEC TS 27560 JSON) and the newsletter recipients (only who consents now).
- * Thin handlers: parse, call the use case (which checks roles, scopes to the org and audits), render.
+ * Thin handlers: parse, call the use case (which checks the permission, scopes to the org and
+ * audits), render.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { type Actor, hasRole } from '../../shared/actor.js';
-import { AppError, isAppError } from '../../shared/errors.js';
+import type { Actor } from '../../shared/actor.js';
+import type { Clock } from '../../shared/clock.js';
+import { isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
+import type { SafeHtml } from '../../shared/html/html.js';
 import { renderPage } from '../../shared/http/render.js';
-import { parseForm } from '../../shared/http/validation.js';
-import type { KluisCore, KluisServices } from '../module.js';
-import { createSubjectsService } from '../subjects/subjects-service.js';
-import { consentRecorders, createConsentService, currentRecords, statesOf } from './rights-consent.js';
-import {
-  exportConsentRecords,
-  exportNewsletterRecipients,
-  newsletterExporters,
-} from './rights-consent-export.js';
-import { type ConsentFormValues, consentIndexPage, consentSubjectPage } from './rights-consent-views.js';
+import type { RouteKit } from '../../shared/http/route-kit.js';
+import type { Translate } from '../../shared/i18n/messages.js';
+import { can } from '../../shared/permissions.js';
+import type { SubjectsService } from '../subjects/index.js';
+import { statesOf } from './rights-consent.js';
+import type { ConsentFormValues } from './rights-consent-views.js';
+import { consentIndexPage, consentSubjectPage } from './rights-consent-views.js';
+import type { ConsentServices } from './rights-service.js';
 
-const readers = { access: { kind: 'staff', permission: 'consent.read' } } as const;
-const recorders = { access: { kind: 'staff', permission: 'consent.record' } } as const;
-const exporters = { access: { kind: 'staff', permission: 'consent.export_newsletter' } } as const;
+const readers = { kind: 'staff', permission: 'consent.read' } as const;
+const recorders = { kind: 'staff', permission: 'consent.record' } as const;
+const exporters = { kind: 'staff', permission: 'consent.export_newsletter' } as const;
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const subjectParams = z.object({ subjectId: z.uuid() });
+const savedQuery = z.object({ saved: z.string().max(10).optional() });
 
 const lookupForm = z.object({
   email: z.preprocess(
@@ -35,7 +38,8 @@ const lookupForm = z.object({
   ),
 });
 
-export function recordFormSchema(today: string) {
+/** The recording form; a date may not lie after today (as the clock says when it is parsed). */
+export function recordFormSchema(clock: Clock) {
   return z.object({
     purpose: z.string({ message: 'rights.consent.invalidPurpose' }).max(60),
     event: z.string({ message: 'rights.consent.invalidEvent' }).max(40),
@@ -44,7 +48,7 @@ export function recordFormSchema(today: string) {
       emptyToUndefined,
       z.iso
         .date({ message: 'rights.consent.invalidAt' })
-        .refine((d) => d <= today, { message: 'rights.consent.invalidAt' })
+        .refine((d) => d <= clock.now().toISOString().slice(0, 10), { message: 'rights.consent.invalidAt' })
         .optional(),
     ),
     statementVersion: z.preprocess(
@@ -59,174 +63,165 @@ export function recordFormSchema(today: string) {
   });
 }
 
-function actorOf(request: FastifyRequest): Actor {
-  if (request.actor === undefined) throw new AppError('ERR_UNAUTHENTICATED');
-  return request.actor;
+function text(values: Readonly<Record<string, string>>, key: string): string | undefined {
+  return values[key]?.slice(0, 300);
 }
 
-/** A uuid route parameter, or a 404. */
-function subjectParam(request: FastifyRequest): string {
-  const parsed = z.uuid().safeParse((request.params as Record<string, unknown> | undefined)?.subjectId);
-  if (!parsed.success) throw new AppError('ERR_NOT_FOUND', { message: 'data subject not found' });
-  return parsed.data;
-}
+export type ConsentRouteDeps = {
+  readonly clock: Clock;
+  readonly db: Parameters<SubjectsService['findByContact']>[0];
+  readonly consent: ConsentServices;
+  readonly subjects: Pick<SubjectsService, 'findByContact'>;
+};
 
-function text(body: unknown, key: string): string | undefined {
-  const v = (body as Record<string, unknown> | undefined)?.[key];
-  return typeof v === 'string' ? v.slice(0, 300) : undefined;
+interface PageContext {
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+  readonly actor: Actor;
 }
 
 /** Registers the consent registry's staff routes (the rights module mounts them). */
-export function registerConsentRoutes(
-  app: FastifyInstance,
-  kluis: KluisCore & Pick<KluisServices, 'relations'>,
-): void {
-  const consents = createConsentService(kluis);
+export function registerConsentRoutes(kit: RouteKit, deps: ConsentRouteDeps): void {
+  const { consent } = deps;
+
+  /** A page of the registry, with a fresh CSRF token for its forms. */
+  function render(ctx: PageContext, status: number, body: (t: Translate, csrfToken: string) => SafeHtml) {
+    const csrfToken = ctx.reply.generateCsrf();
+    const title = ctx.request.locale === 'nl' ? 'Toestemmingen' : 'Consent';
+    return renderPage(ctx.request, ctx.reply, { title, status, csrfToken, body: (t) => body(t, csrfToken) });
+  }
 
   async function index(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    extra: {
-      email?: string;
-      errors?: FieldErrors;
-      notFound?: boolean;
-    } = {},
+    ctx: PageContext,
+    extra: { email?: string | undefined; errors?: FieldErrors; notFound?: boolean } = {},
     status = 200,
   ) {
-    const actor = actorOf(request);
-    const consenting = await currentRecords(kluis.db, { orgId: actor.orgId }, 'newsletter')
-      .select((eb) => eb.fn.countAll<number | string>().as('n'))
-      .where('c.event', '=', 'given')
-      .executeTakeFirst();
-    const csrfToken = reply.generateCsrf();
-    return renderPage(request, reply, {
-      title: request.locale === 'nl' ? 'Toestemmingen' : 'Consent',
-      status,
-      csrfToken,
-      body: (t) =>
-        consentIndexPage(t, {
-          csrfToken,
-          canExport: hasRole(actor, ...newsletterExporters),
-          newsletterCount: Number(consenting?.n ?? 0),
-          email: extra.email,
-          errors: extra.errors,
-          notFound: extra.notFound ?? false,
-        }),
-    });
+    const newsletterCount = await consent.newsletterCount(ctx.actor);
+    return render(ctx, status, (t, csrfToken) =>
+      consentIndexPage(t, {
+        csrfToken,
+        canExport: can(ctx.actor, 'consent.export_newsletter'),
+        newsletterCount,
+        email: extra.email,
+        errors: extra.errors,
+        notFound: extra.notFound ?? false,
+      }),
+    );
   }
 
   async function subjectPage(
-    request: FastifyRequest,
-    reply: FastifyReply,
+    ctx: PageContext,
     subjectId: string,
-    extra: {
-      saved?: boolean;
-      errors?: FieldErrors;
-      values?: ConsentFormValues;
-    } = {},
+    extra: { saved?: boolean; errors?: FieldErrors; values?: ConsentFormValues } = {},
     status = 200,
   ) {
-    const actor = actorOf(request);
-    const { erased, records } = await consents.history(actor, subjectId);
-    const csrfToken = reply.generateCsrf();
-    return renderPage(request, reply, {
-      title: request.locale === 'nl' ? 'Toestemmingen' : 'Consent',
-      status,
-      csrfToken,
-      body: (t) =>
-        consentSubjectPage(t, {
-          subjectId,
-          erased,
-          states: statesOf(records),
-          records,
-          csrfToken,
-          canRecord: hasRole(actor, ...consentRecorders),
-          saved: extra.saved ?? false,
-          errors: extra.errors,
-          values: extra.values,
-        }),
-    });
+    const { erased, records } = await consent.history(ctx.actor, subjectId);
+    return render(ctx, status, (t, csrfToken) =>
+      consentSubjectPage(t, {
+        subjectId,
+        erased,
+        states: statesOf(records),
+        records,
+        csrfToken,
+        canRecord: can(ctx.actor, 'consent.record'),
+        saved: extra.saved ?? false,
+        errors: extra.errors,
+        values: extra.values,
+      }),
+    );
   }
 
-  app.get('/staff/consents', { config: readers }, async (request, reply) => index(request, reply));
+  kit.route({ method: 'GET', url: '/staff/consents', access: readers, handler: (ctx) => index(ctx) });
 
-  app.post('/staff/consents/lookup', { config: readers }, async (request, reply) => {
-    const actor = actorOf(request);
-    const email = text(request.body, 'email') ?? '';
-    const parsed = parseForm(lookupForm, request.body ?? {});
-    if (!parsed.ok) return index(request, reply, { email, errors: parsed.errors }, 400);
-    const found = await createSubjectsService(kluis).findByContact(
-      kluis.db,
-      { orgId: actor.orgId },
-      { email: parsed.data.email },
-    );
-    const subject = found[0];
-    if (subject === undefined) return index(request, reply, { email, notFound: true }, 404);
-    return reply.redirect(`/staff/consents/subjects/${subject.id}`, 303);
+  kit.route({
+    method: 'POST',
+    url: '/staff/consents/lookup',
+    access: readers,
+    body: lookupForm,
+    form: true,
+    handler: async (ctx) => {
+      const email = text(ctx.body.values, 'email') ?? '';
+      if (!ctx.body.ok) return index(ctx, { email, errors: ctx.body.errors }, 400);
+      const found = await deps.subjects.findByContact(deps.db, ctx.actor, { email: ctx.body.data.email });
+      const subject = found[0];
+      if (subject === undefined) return index(ctx, { email, notFound: true }, 404);
+      return ctx.reply.redirect(`/staff/consents/subjects/${subject.id}`, 303);
+    },
   });
 
-  app.get('/staff/consents/newsletter.csv', { config: exporters }, async (request, reply) => {
-    const result = await exportNewsletterRecipients(kluis, actorOf(request), request.locale);
-    const day = kluis.clock.now().toISOString().slice(0, 10);
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .header('content-disposition', `attachment; filename="newsletter-${day}.csv"`)
-      .send(result.csv);
+  kit.route({
+    method: 'GET',
+    url: '/staff/consents/newsletter.csv',
+    access: exporters,
+    handler: async ({ reply, actor, locale }) => {
+      const result = await consent.exportNewsletter(actor, locale);
+      const day = deps.clock.now().toISOString().slice(0, 10);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .header('content-disposition', `attachment; filename="newsletter-${day}.csv"`)
+        .send(result.csv);
+    },
   });
 
-  app.get('/staff/consents/subjects/:subjectId', { config: readers }, async (request, reply) => {
-    const saved = (request.query as Record<string, unknown> | undefined)?.saved === '1';
-    return subjectPage(request, reply, subjectParam(request), { saved });
+  kit.route({
+    method: 'GET',
+    url: '/staff/consents/subjects/:subjectId',
+    access: readers,
+    params: subjectParams,
+    query: savedQuery,
+    handler: (ctx) => subjectPage(ctx, ctx.params.subjectId, { saved: ctx.query.saved === '1' }),
   });
 
-  app.get(
-    '/staff/consents/subjects/:subjectId/consent-records.json',
-    { config: readers },
-    async (request, reply) => {
-      const subjectId = subjectParam(request);
-      const records = await exportConsentRecords(kluis, actorOf(request), subjectId, request.locale);
+  kit.route({
+    method: 'GET',
+    url: '/staff/consents/subjects/:subjectId/consent-records.json',
+    access: readers,
+    params: subjectParams,
+    handler: async ({ reply, actor, params, locale }) => {
+      const records = await consent.exportRecords(actor, params.subjectId, locale);
       return reply
         .type('application/json; charset=utf-8')
         .header('cache-control', 'no-store')
-        .header('content-disposition', `attachment; filename="consent-records-${subjectId}.json"`)
+        .header('content-disposition', `attachment; filename="consent-records-${params.subjectId}.json"`)
         .send(JSON.stringify(records, null, 2));
     },
-  );
+  });
 
-  app.post('/staff/consents/subjects/:subjectId', { config: recorders }, async (request, reply) => {
-    const actor = actorOf(request);
-    const subjectId = subjectParam(request);
-    const values: ConsentFormValues = {
-      purpose: text(request.body, 'purpose'),
-      event: text(request.body, 'event'),
-      method: text(request.body, 'method'),
-      date: text(request.body, 'date'),
-      statementVersion: text(request.body, 'statementVersion'),
-    };
-    const now = kluis.clock.now().toISOString();
-    const parsed = parseForm(recordFormSchema(now.slice(0, 10)), request.body ?? {});
-    if (!parsed.ok) return subjectPage(request, reply, subjectId, { errors: parsed.errors, values }, 400);
-    const v = parsed.data;
-    try {
-      await consents.record({
-        actor,
-        values: {
-          subjectId,
-          purpose: v.purpose,
-          event: v.event,
-          method: v.method,
-          // A date of today means now (so it is the newest record); an earlier day its start.
-          ...(v.date === undefined || v.date === now.slice(0, 10) ? {} : { at: `${v.date}T00:00:00.000Z` }),
-          ...(v.statementVersion === undefined ? {} : { statementVersion: v.statementVersion }),
-        },
-      });
-    } catch (error) {
-      if (isAppError(error) && error.code === 'ERR_VALIDATION' && error.fields !== undefined) {
-        return subjectPage(request, reply, subjectId, { errors: error.fields, values }, 400);
+  kit.route({
+    method: 'POST',
+    url: '/staff/consents/subjects/:subjectId',
+    access: recorders,
+    params: subjectParams,
+    body: recordFormSchema(deps.clock),
+    form: true,
+    handler: async (ctx) => {
+      const { subjectId } = ctx.params;
+      const fields = ['purpose', 'event', 'method', 'date', 'statementVersion'] as const;
+      const values: ConsentFormValues = Object.fromEntries(fields.map((k) => [k, text(ctx.body.values, k)]));
+      if (!ctx.body.ok) return subjectPage(ctx, subjectId, { errors: ctx.body.errors, values }, 400);
+      const v = ctx.body.data;
+      const today = deps.clock.now().toISOString().slice(0, 10);
+      try {
+        await consent.record({
+          actor: ctx.actor,
+          values: {
+            subjectId,
+            purpose: v.purpose,
+            event: v.event,
+            method: v.method,
+            // A date of today means now (so it is the newest record); an earlier day its start.
+            ...(v.date === undefined || v.date === today ? {} : { at: `${v.date}T00:00:00.000Z` }),
+            ...(v.statementVersion === undefined ? {} : { statementVersion: v.statementVersion }),
+          },
+        });
+      } catch (error) {
+        if (isAppError(error) && error.code === 'ERR_VALIDATION' && error.fields !== undefined) {
+          return subjectPage(ctx, subjectId, { errors: error.fields, values }, 400);
+        }
+        throw error;
       }
-      throw error;
-    }
-    return reply.redirect(`/staff/consents/subjects/${subjectId}?saved=1`, 303);
+      return ctx.reply.redirect(`/staff/consents/subjects/${subjectId}?saved=1`, 303);
+    },
   });
 }

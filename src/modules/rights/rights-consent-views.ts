@@ -67,13 +67,10 @@ ${o.canExport ? html`<p><a href="/staff/consents/newsletter.csv" download>${t('r
 </section>`;
 }
 
-export interface ConsentFormValues {
-  readonly purpose?: string | undefined;
-  readonly event?: string | undefined;
-  readonly method?: string | undefined;
-  readonly date?: string | undefined;
-  readonly statementVersion?: string | undefined;
-}
+/** The recording form as typed (shown again after a refusal). */
+export type ConsentFormValues = Readonly<
+  Partial<Record<'purpose' | 'event' | 'method' | 'date' | 'statementVersion', string>>
+>;
 
 export interface ConsentSubjectOptions {
   readonly subjectId: string;

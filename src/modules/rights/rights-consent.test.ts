@@ -21,9 +21,7 @@ import { createFixedClock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { Org } from '../orgs/orgs-repository.js';
 import { createSubjectsService } from '../subjects/subjects-service.js';
-import { createConsentService, mayUse, objectionPurposes } from './rights-consent.js';
-import { exportConsentRecords, exportNewsletterRecipients } from './rights-consent-export.js';
-import { eraseSubject } from './rights-erasure.js';
+import { objectionPurposes } from './rights-consent.js';
 
 function staff(org: Org, ...roles: Role[]): Actor {
   return { kind: 'user', orgId: org.id, orgKind: org.kind, userId: `user-${roles.join('-')}`, roles };
@@ -72,23 +70,23 @@ describe('the consent registry', () => {
   });
 
   it('keeps every event, lets the newest decide and honours a withdrawal at once', async () => {
-    const consents = createConsentService(kluis);
+    const consents = kluis.services.consent;
     const support = staff(org, 'support');
     const subjectId = await client(kluis, org, 'Ada', 'ada@example.test');
     const scope = { orgId: org.id };
-    expect(await mayUse(kluis.db, scope, subjectId, 'newsletter')).toBe(false);
+    expect(await kluis.services.consent.mayUse(scope, subjectId, 'newsletter')).toBe(false);
     await consents.record({
       actor: support,
       values: { subjectId, purpose: 'newsletter', event: 'given', method: 'web_form', statementVersion: 2 },
     });
-    expect(await mayUse(kluis.db, scope, subjectId, 'newsletter')).toBe(true);
-    expect(await mayUse(kluis.db, scope, subjectId, 'reference_customer')).toBe(false);
+    expect(await kluis.services.consent.mayUse(scope, subjectId, 'newsletter')).toBe(true);
+    expect(await kluis.services.consent.mayUse(scope, subjectId, 'reference_customer')).toBe(false);
     clock.set('2030-03-01T10:05:00.000Z');
     await consents.record({
       actor: support,
       values: { subjectId, purpose: 'newsletter', event: 'withdrawn', method: 'email' },
     });
-    expect(await mayUse(kluis.db, scope, subjectId, 'newsletter')).toBe(false);
+    expect(await kluis.services.consent.mayUse(scope, subjectId, 'newsletter')).toBe(false);
     // A paper form dated before the withdrawal does not revive the consent.
     clock.set('2030-03-02T09:00:00.000Z');
     await consents.record({
@@ -101,7 +99,7 @@ describe('the consent registry', () => {
         at: '2030-02-15T00:00:00.000Z',
       },
     });
-    expect(await mayUse(kluis.db, scope, subjectId, 'newsletter')).toBe(false);
+    expect(await kluis.services.consent.mayUse(scope, subjectId, 'newsletter')).toBe(false);
     const { records } = await consents.history(support, subjectId);
     expect(records.map((r) => [r.event, r.method])).toEqual([
       ['withdrawn', 'email'],
@@ -131,22 +129,22 @@ describe('the consent registry', () => {
     expect(objectionPurposes()).toContain('handle_requests');
     expect(objectionPurposes()).not.toContain('rights_handling');
     expect(objectionPurposes()).not.toContain('bookkeeping');
-    const consents = createConsentService(kluis);
+    const consents = kluis.services.consent;
     const officer = staff(org, 'privacy_officer');
     const subjectId = await client(kluis, org, 'Bo', 'bo@example.test');
     const scope = { orgId: org.id };
-    expect(await mayUse(kluis.db, scope, subjectId, 'handle_requests')).toBe(true);
+    expect(await kluis.services.consent.mayUse(scope, subjectId, 'handle_requests')).toBe(true);
     await consents.record({
       actor: officer,
       values: { subjectId, purpose: 'handle_requests', event: 'objected', method: 'email' },
     });
-    expect(await mayUse(kluis.db, scope, subjectId, 'handle_requests')).toBe(false);
+    expect(await kluis.services.consent.mayUse(scope, subjectId, 'handle_requests')).toBe(false);
     clock.set('2030-03-01T11:00:00.000Z');
     await consents.record({
       actor: officer,
       values: { subjectId, purpose: 'handle_requests', event: 'objection_lifted', method: 'email' },
     });
-    expect(await mayUse(kluis.db, scope, subjectId, 'handle_requests')).toBe(true);
+    expect(await kluis.services.consent.mayUse(scope, subjectId, 'handle_requests')).toBe(true);
 
     const wrongEvent = await refusal(
       consents.record({
@@ -197,7 +195,7 @@ describe('the consent registry', () => {
   });
 
   it('exports a consent record per purpose with its full history (ISO/IEC TS 27560)', async () => {
-    const consents = createConsentService(kluis);
+    const consents = kluis.services.consent;
     const support = staff(org, 'support');
     const subjectId = await client(kluis, org, 'Cas', 'cas@example.test');
     await consents.record({
@@ -209,7 +207,7 @@ describe('the consent registry', () => {
       actor: support,
       values: { subjectId, purpose: 'newsletter', event: 'withdrawn', method: 'portal', statementVersion: 4 },
     });
-    const [doc, ...rest] = await exportConsentRecords(kluis, support, subjectId, 'en');
+    const [doc, ...rest] = await kluis.services.consent.exportRecords(support, subjectId, 'en');
     expect(rest).toEqual([]);
     expect(doc).toMatchObject({
       pii_principal_id: subjectId,
@@ -227,12 +225,13 @@ describe('the consent registry', () => {
       ['withdrawn', 'portal', 4],
     ]);
     expect(
-      (await refusal(exportConsentRecords(kluis, staff(other, 'privacy_officer'), subjectId, 'en'))).status,
+      (await refusal(kluis.services.consent.exportRecords(staff(other, 'privacy_officer'), subjectId, 'en')))
+        .status,
     ).toBe(404);
   });
 
   it('lists as newsletter recipients exactly who consents now, with the address from their relation', async () => {
-    const consents = createConsentService(kluis);
+    const consents = kluis.services.consent;
     const support = staff(org, 'support');
     const give = (subjectId: string) =>
       consents.record({
@@ -266,20 +265,13 @@ describe('the consent registry', () => {
       actor: support,
       values: { subjectId: bo, purpose: 'newsletter', event: 'withdrawn', method: 'email' },
     });
-    await eraseSubject(kluis, { orgId: org.id }, { subjectId: dirk, actor: staff(org, 'privacy_officer') });
-
-    expect(
-      (
-        await refusal(
-          exportNewsletterRecipients({ ...kluis, relations: kluis.services.relations }, support, 'nl'),
-        )
-      ).status,
-    ).toBe(403);
-    const result = await exportNewsletterRecipients(
-      { ...kluis, relations: kluis.services.relations },
-      staff(org, 'admin'),
-      'en',
+    await kluis.services.rights.eraseSubject(
+      { orgId: org.id },
+      { subjectId: dirk, actor: staff(org, 'privacy_officer') },
     );
+
+    expect((await refusal(kluis.services.consent.exportNewsletter(support, 'nl'))).status).toBe(403);
+    const result = await kluis.services.consent.exportNewsletter(staff(org, 'admin'), 'en');
     const rows = parse(result.csv.replace(/^\ufeff/, ''), { skip_empty_lines: true }) as string[][];
     expect(rows[0]).toEqual(['email address', 'name', 'consent since']);
     expect(

@@ -10,14 +10,17 @@
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { DB } from '../../db/schema.js';
-import type { Kluis } from '../../kluis.js';
-import { type Actor, actorRef, hasRole, type OrgScope, type Role } from '../../shared/actor.js';
+import { type Actor, actorRef, type OrgScope } from '../../shared/actor.js';
 import { fieldCatalogue, type LegalBasis, type Purpose, purposes } from '../../shared/catalogue.js';
 import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
 import { newId } from '../../shared/ids.js';
-import { appendAudit } from '../security/audit-chain.js';
-import { createStatementRepository } from '../statement/statement-repository.js';
+import { assertCan } from '../../shared/permissions.js';
+import type { KluisCore } from '../module.js';
+import type { AuditService } from '../security/index.js';
+import type { StatementService } from '../statement/statement-service.js';
+import { isLiveSubject, type SubjectsService } from '../subjects/index.js';
+import { createRightsRepository } from './rights-repository.js';
 import {
   type ConsentEvent,
   type ConsentPurpose,
@@ -61,11 +64,6 @@ export function eventsFor(purpose: RegistryPurpose): readonly ConsentEvent[] {
   return isConsentPurpose(purpose) ? ['given', 'withdrawn'] : ['objected', 'objection_lifted'];
 }
 
-/** Who reads the registry (ids, purposes and events: no contact details). */
-export const consentReaders: readonly Role[] = ['privacy_officer', 'owner', 'admin', 'support'];
-/** Who records an event: the privacy officer, and support (where "unsubscribe me" arrives). */
-export const consentRecorders: readonly Role[] = ['privacy_officer', 'support'];
-
 /** One recording, as staff, the portal or a system step hand it in. */
 export const consentInputSchema = z
   .object({
@@ -105,17 +103,15 @@ function newestFirst(a: ConsentRecord, b: ConsentRecord): number {
 }
 
 /**
- * Rows of `purpose` in `scope` that are the newest of their subject (the current state), as a
- * query to filter further (e.g. `event = 'given'` for everyone who consents now).
+ * Rows of `purpose` in `scope` that are the newest of their (not erased) subject — the current
+ * state — as a query to filter further (e.g. `event = 'given'` for everyone who consents now).
  */
 export function currentRecords(db: Kysely<DB>, scope: OrgScope, purpose: RegistryPurpose) {
   return db
     .selectFrom('consent_records as c')
-    .innerJoin('data_subjects as s', 's.id', 'c.subject_id')
     .where('c.org_id', '=', scope.orgId)
     .where('c.purpose', '=', purpose)
-    .where('s.org_id', '=', scope.orgId)
-    .where('s.erased_at', 'is', null)
+    .where(isLiveSubject(scope.orgId, 'c.subject_id'))
     .where(({ exists, selectFrom, or, and, eb }) =>
       eb.not(
         exists(
@@ -140,33 +136,6 @@ export function currentRecords(db: Kysely<DB>, scope: OrgScope, purpose: Registr
     );
 }
 
-/**
- * May `purpose` be used for this subject now? Consent: the newest record is `given`. Legitimate
- * interest: the newest record is not `objected`. Never for an erased or unknown subject.
- */
-export async function mayUse(
-  db: Kysely<DB>,
-  scope: OrgScope,
-  subjectId: string,
-  purpose: RegistryPurpose,
-): Promise<boolean> {
-  if (!isConsentPurpose(purpose) && !isObjectionPurpose(purpose)) {
-    throw new AppError('ERR_VALIDATION', { message: `${purpose} is not a consent or objection purpose` });
-  }
-  const subject = await db
-    .selectFrom('data_subjects')
-    .select('erased_at')
-    .where('org_id', '=', scope.orgId)
-    .where('id', '=', subjectId)
-    .executeTakeFirst();
-  if (subject === undefined || subject.erased_at !== null) return false;
-  const newest = await currentRecords(db, scope, purpose)
-    .select('c.event')
-    .where('c.subject_id', '=', subjectId)
-    .executeTakeFirst();
-  return isConsentPurpose(purpose) ? newest?.event === 'given' : newest?.event !== 'objected';
-}
-
 export interface PurposeState {
   readonly purpose: RegistryPurpose;
   readonly legalBasis: LegalBasis;
@@ -174,37 +143,42 @@ export interface PurposeState {
   readonly since: string | null;
 }
 
-export type ConsentKluis = Pick<Kluis, 'db' | 'clock'>;
+export type ConsentDeps = Pick<KluisCore, 'db' | 'clock'> & {
+  readonly audit: AuditService;
+  readonly subjects: Pick<SubjectsService, 'findById'>;
+  readonly statement: Pick<StatementService, 'findLatestVersion'>;
+};
 
-function assertReader(actor: Actor): void {
-  if (actor.kind !== 'system' && !hasRole(actor, ...consentReaders)) {
-    throw new AppError('ERR_FORBIDDEN', { message: `requires one of ${consentReaders.join(',')}` });
-  }
-}
-
-export function createConsentService(kluis: ConsentKluis) {
-  const { db, clock } = kluis;
+export function createConsentService(deps: ConsentDeps) {
+  const { db, clock } = deps;
 
   async function loadSubject(trx: Kysely<DB>, scope: OrgScope, subjectId: string) {
     const subject = z.uuid().safeParse(subjectId).success
-      ? await trx
-          .selectFrom('data_subjects')
-          .select(['id', 'erased_at'])
-          .where('org_id', '=', scope.orgId)
-          .where('id', '=', subjectId)
-          .executeTakeFirst()
+      ? await deps.subjects.findById(trx, scope, subjectId)
       : undefined;
     if (subject === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'data subject not found' });
     return subject;
   }
 
+  /** Every record of the subject, newest first (the full history); `consent.read`. */
+  async function history(
+    actor: Actor,
+    subjectId: string,
+  ): Promise<{ erased: boolean; records: ConsentRecord[] }> {
+    assertCan(actor, 'consent.read');
+    const scope = { orgId: actor.orgId };
+    const subject = await loadSubject(db, scope, subjectId);
+    const records = await createRightsRepository(db).listConsentRecords(scope, subject.id);
+    return { erased: subject.erased_at !== null, records: records.sort(newestFirst) };
+  }
+
   return {
+    history,
+
     /** Records consent given/withdrawn or an objection made/lifted; takes effect at once, audited. */
     async record(input: { actor: Actor; values: unknown }): Promise<ConsentRecord> {
       const { actor } = input;
-      if (actor.kind !== 'system' && !hasRole(actor, ...consentRecorders)) {
-        throw new AppError('ERR_FORBIDDEN', { message: `requires one of ${consentRecorders.join(',')}` });
-      }
+      assertCan(actor, 'consent.record');
       const v = parseOrThrow(consentInputSchema, input.values);
       const now = clock.now().toISOString();
       if (v.at !== undefined && new Date(v.at).toISOString() > now) {
@@ -214,15 +188,13 @@ export function createConsentService(kluis: ConsentKluis) {
         });
       }
       const scope = { orgId: actor.orgId };
+      const version =
+        v.statementVersion ?? (await deps.statement.findLatestVersion(scope.orgId))?.number ?? null;
       return db.transaction().execute(async (trx) => {
         const subject = await loadSubject(trx, scope, v.subjectId);
         if (subject.erased_at !== null) {
           throw new AppError('ERR_RIGHTS_SUBJECT_ERASED', { message: 'data subject erased' });
         }
-        const version =
-          v.statementVersion ??
-          (await createStatementRepository(trx).findLatestSummary(scope))?.number ??
-          null;
         const row: ConsentRecord = {
           id: newId(),
           org_id: scope.orgId,
@@ -236,8 +208,8 @@ export function createConsentService(kluis: ConsentKluis) {
           request_id: v.requestId ?? null,
           created_at: now,
         };
-        await trx.insertInto('consent_records').values(row).execute();
-        await appendAudit(trx, clock, {
+        await createRightsRepository(trx).insertConsentRecord(row);
+        await deps.audit.append(trx, {
           actor,
           action: `rights.consent.${v.event}`,
           target: { type: 'data_subject', id: subject.id },
@@ -249,24 +221,37 @@ export function createConsentService(kluis: ConsentKluis) {
       });
     },
 
-    /** Every record of the subject, newest first (the full history). */
-    async history(actor: Actor, subjectId: string): Promise<{ erased: boolean; records: ConsentRecord[] }> {
-      assertReader(actor);
-      const scope = { orgId: actor.orgId };
-      const subject = await loadSubject(db, scope, subjectId);
-      const records = await db
-        .selectFrom('consent_records')
-        .selectAll()
-        .where('org_id', '=', scope.orgId)
-        .where('subject_id', '=', subject.id)
-        .execute();
-      return { erased: subject.erased_at !== null, records: records.sort(newestFirst) };
-    },
-
     /** The current state of every registry purpose for the subject. */
     async states(actor: Actor, subjectId: string): Promise<PurposeState[]> {
-      const { records } = await this.history(actor, subjectId);
+      const { records } = await history(actor, subjectId);
       return statesOf(records);
+    },
+
+    /**
+     * May `purpose` be used for this subject now? Consent: the newest record is `given`. Legitimate
+     * interest: the newest record is not `objected`. Never for an erased or unknown subject.
+     */
+    async mayUse(scope: OrgScope, subjectId: string, purpose: RegistryPurpose): Promise<boolean> {
+      if (!isConsentPurpose(purpose) && !isObjectionPurpose(purpose)) {
+        throw new AppError('ERR_VALIDATION', { message: `${purpose} is not a consent or objection purpose` });
+      }
+      const subject = await deps.subjects.findById(db, scope, subjectId);
+      if (subject === undefined || subject.erased_at !== null) return false;
+      const newest = await currentRecords(db, scope, purpose)
+        .select('c.event')
+        .where('c.subject_id', '=', subjectId)
+        .executeTakeFirst();
+      return isConsentPurpose(purpose) ? newest?.event === 'given' : newest?.event !== 'objected';
+    },
+
+    /** How many subjects consent to the newsletter now (`consent.read`). */
+    async newsletterCount(actor: Actor): Promise<number> {
+      assertCan(actor, 'consent.read');
+      const row = await currentRecords(db, actor, 'newsletter')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('c.event', '=', 'given')
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
     },
   };
 }

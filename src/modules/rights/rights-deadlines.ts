@@ -8,7 +8,7 @@
  * the clock stood still (waiting for the requester to prove identity or clarify) are added.
  * Days are calendar days in Europe/Amsterdam.
  */
-import { addDays, addMonths } from '../retention/retention-policies.js';
+import { addDays, addMonths } from '../retention/index.js';
 
 export const TIME_ZONE = 'Europe/Amsterdam';
 /** At most two months' extension (Art. 12(3)). */

@@ -27,18 +27,14 @@ import { createBackup } from '../ops/ops-backup.js';
 import { restoreBackup } from '../ops/ops-restore.js';
 import { openSqliteFile } from '../ops/ops-sqlite.js';
 import type { Org } from '../orgs/orgs-repository.js';
+import { installedPersonalData } from '../personal-data.js';
+import { resealedColumns } from '../relations/relations-remnant.js';
+import { clientDataTarget } from '../relations/relations-retention.js';
 import { creditorIdCheckDigits } from '../relations/relations-sepa.js';
 import { ledgerPathOf } from '../retention/retention-ledger.js';
 import { replayLedgerOnDatabase, replayLedgerOnKeystore } from '../retention/retention-replay.js';
 import { isRestricted } from '../retention/retention-restriction.js';
-import { createRetentionService } from '../retention/retention-service.js';
-import { runRetention } from '../retention/retention-sweep.js';
-import { clientDataTarget } from '../retention/retention-targets-relations.js';
 import { createSubjectsService } from '../subjects/subjects-service.js';
-import { createConsentService, mayUse } from './rights-consent.js';
-import { eraseSubject, resealedColumns } from './rights-erasure.js';
-import { erasureTables } from './rights-erasure-target.js';
-import { subjectLinks } from './rights-subject-links.js';
 
 const sqlite = testDialect === 'sqlite';
 const EMAIL = 'anna.devries@example.nl';
@@ -236,7 +232,7 @@ async function seedPerson(kluis: TestKluis, org: Org): Promise<Seeded> {
       email: 'kees@example.org',
     },
   );
-  await createConsentService(kluis).record({
+  await kluis.services.consent.record({
     actor: support,
     values: { subjectId, purpose: 'newsletter', event: 'given', method: 'email' },
   });
@@ -349,8 +345,7 @@ describe('erasure on request', () => {
     const s = await seedPerson(kluis, org);
     const conversationsBefore = await count('conversations', 'subject_id', s.subjectId);
     expect(conversationsBefore).toBe(3);
-    const outcome = await eraseSubject(
-      kluis,
+    const outcome = await kluis.services.rights.eraseSubject(
       { orgId: org.id },
       {
         subjectId: s.subjectId,
@@ -481,7 +476,7 @@ describe('erasure on request', () => {
     expect(
       await createSubjectsService(kluis).findByContact(kluis.db, { orgId: org.id }, { email: EMAIL }),
     ).toEqual([]);
-    expect(await mayUse(kluis.db, { orgId: org.id }, s.subjectId, 'newsletter')).toBe(false);
+    expect(await kluis.services.consent.mayUse({ orgId: org.id }, s.subjectId, 'newsletter')).toBe(false);
     // The retained relation's own subject has no blind index: nobody finds it by address.
     const remnant = await kluis.db
       .selectFrom('data_subjects')
@@ -501,8 +496,7 @@ describe('erasure on request', () => {
           .executeTakeFirst()
       )?.m ?? 0,
     );
-    await eraseSubject(
-      kluis,
+    await kluis.services.rights.eraseSubject(
       { orgId: org.id },
       { subjectId: s.subjectId, actor: staff(org, 'privacy_officer') },
     );
@@ -531,33 +525,33 @@ describe('erasure on request', () => {
     const s = await seedPerson(kluis, org);
     const before = await tableCounts(kluis);
     const elsewhere = await refusal(
-      eraseSubject(
-        kluis,
+      kluis.services.rights.eraseSubject(
         { orgId: other.id },
         { subjectId: s.subjectId, actor: staff(other, 'privacy_officer') },
       ),
     );
     expect(elsewhere.status).toBe(404);
     const mixed = await refusal(
-      eraseSubject(
-        kluis,
+      kluis.services.rights.eraseSubject(
         { orgId: org.id },
         { subjectId: s.subjectId, actor: staff(other, 'privacy_officer') },
       ),
     );
     expect(mixed.status).toBe(404);
     const support = await refusal(
-      eraseSubject(kluis, { orgId: org.id }, { subjectId: s.subjectId, actor: staff(org, 'support') }),
+      kluis.services.rights.eraseSubject(
+        { orgId: org.id },
+        { subjectId: s.subjectId, actor: staff(org, 'support') },
+      ),
     );
     expect(support.status).toBe(403);
-    await createRetentionService(kluis).createHold(staff(org, 'privacy_officer'), {
+    await kluis.services.retention.createHold(staff(org, 'privacy_officer'), {
       target: 'relation_mandates',
       id: s.mandateIds[1] ?? '',
       reason: 'litigation',
     });
     const held = await refusal(
-      eraseSubject(
-        kluis,
+      kluis.services.rights.eraseSubject(
         { orgId: org.id },
         { subjectId: s.subjectId, actor: staff(org, 'privacy_officer') },
       ),
@@ -585,8 +579,7 @@ describe('erasure on request', () => {
       .insertInto('rights_requests')
       .values([request(closed, 'completed'), request(open, 'in_progress')])
       .execute();
-    const outcome = await eraseSubject(
-      kluis,
+    const outcome = await kluis.services.rights.eraseSubject(
       { orgId: org.id },
       { subjectId: s.subjectId, actor: staff(org, 'privacy_officer'), requestId: open },
     );
@@ -620,9 +613,12 @@ describe('erasure on request', () => {
   it('is a no-op the second time', async () => {
     const s = await seedPerson(kluis, org);
     const actor = staff(org, 'privacy_officer');
-    await eraseSubject(kluis, { orgId: org.id }, { subjectId: s.subjectId, actor });
+    await kluis.services.rights.eraseSubject({ orgId: org.id }, { subjectId: s.subjectId, actor });
     const before = await tableCounts(kluis);
-    const again = await eraseSubject(kluis, { orgId: org.id }, { subjectId: s.subjectId, actor });
+    const again = await kluis.services.rights.eraseSubject(
+      { orgId: org.id },
+      { subjectId: s.subjectId, actor },
+    );
     expect(again).toMatchObject({
       status: 'already_erased',
       erased: [],
@@ -634,8 +630,7 @@ describe('erasure on request', () => {
 
   it('deletes the retained records and destroys their key when the fiscal duty ends', async () => {
     const s = await seedPerson(kluis, org);
-    await eraseSubject(
-      kluis,
+    await kluis.services.rights.eraseSubject(
       { orgId: org.id },
       { subjectId: s.subjectId, actor: staff(org, 'privacy_officer') },
     );
@@ -645,12 +640,12 @@ describe('erasure on request', () => {
       .where('id', '=', s.relationId)
       .executeTakeFirstOrThrow();
     clock.set('2037-12-31T12:00:00.000Z');
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     expect(
       await kluis.db.selectFrom('relations').select('id').where('id', '=', s.relationId).execute(),
     ).toHaveLength(1);
     clock.set('2038-01-02T12:00:00.000Z');
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     expect(
       await kluis.db.selectFrom('relations').select('id').where('id', '=', s.relationId).execute(),
     ).toHaveLength(0);
@@ -698,8 +693,7 @@ describe('erasure on request', () => {
     for (const p of probes) expect(pagesBefore.includes(p.bytes), p.where).toBe(true);
     for (const m of markers) expect(pagesBefore.includes(m)).toBe(true);
 
-    await eraseSubject(
-      kluis,
+    await kluis.services.rights.eraseSubject(
       { orgId: org.id },
       { subjectId: s.subjectId, actor: staff(org, 'privacy_officer') },
     );
@@ -729,8 +723,7 @@ describe('erasure on request', () => {
     await createBackup({ kluis, kind: 'database', outDir: dbBackup });
     await createBackup({ kluis, kind: 'keystore', outDir: ksBackup });
     clock.set('2030-06-02T09:00:00.000Z');
-    await eraseSubject(
-      kluis,
+    await kluis.services.rights.eraseSubject(
       { orgId: org.id },
       { subjectId: s.subjectId, actor: staff(org, 'privacy_officer') },
     );
@@ -806,8 +799,7 @@ describe('erasure on request', () => {
       .selectAll()
       .where('subject_id', '=', s.subjectId)
       .executeTakeFirstOrThrow();
-    await eraseSubject(
-      kluis,
+    await kluis.services.rights.eraseSubject(
       { orgId: org.id },
       { subjectId: s.subjectId, actor: staff(org, 'privacy_officer') },
     );
@@ -824,8 +816,19 @@ describe('erasure on request', () => {
     kluis.keyring.clearCache();
 
     const file = ledgerPathOf(kluis.config);
-    const db = await replayLedgerOnDatabase(kluis.db, kluis.config, file, '2030-01-01T00:00:00.000Z');
-    const ks = await replayLedgerOnKeystore(kluis.keystore, file, '2030-01-01T00:00:00.000Z');
+    const db = await replayLedgerOnDatabase(
+      kluis.db,
+      kluis.config,
+      kluis.personalData.all(),
+      file,
+      '2030-01-01T00:00:00.000Z',
+    );
+    const ks = await replayLedgerOnKeystore(
+      kluis.keystore,
+      kluis.personalData.all(),
+      file,
+      '2030-01-01T00:00:00.000Z',
+    );
     expect(db).toMatchObject({ entries: 2, skipped: 0 });
     expect(ks).toMatchObject({ keys: 1 });
     expect(await count('conversations', 'subject_id', s.subjectId)).toBe(0);
@@ -870,7 +873,10 @@ describe('what erasure reaches', () => {
   });
 
   it('knows every table the access export links to a data subject', () => {
-    const known = new Set<string>([...erasureTables, 'rights_request_events']);
-    for (const link of subjectLinks) expect(known.has(link.table), link.table).toBe(true);
+    // A request's timeline is kept with the request (its skeleton is the proof of handling).
+    for (const p of installedPersonalData().all()) {
+      const known = new Set<string>([...(p.erasure?.tables ?? []), 'rights_request_events']);
+      for (const link of p.subjectLinks ?? []) expect(known.has(link.table), link.table).toBe(true);
+    }
   });
 });

@@ -7,23 +7,10 @@
  * audit trail holds them), for which purpose, and by what kind of actor — staff, an API client,
  * operator staff under the organisation's instruction, the system, the public — never which person.
  *
- * Read from the audit trail: the entries of this org whose target is one of the records in the
- * export. The map below names the audit target type of every exported table that is audited.
+ * Read from the audit trail (through the security module): the entries of this org whose target is
+ * one of the records in the export. Each provider's link names the audit target type of its table.
  */
-import type { Kysely } from 'kysely';
-import type { DB } from '../../db/schema.js';
-
-/** Exported table → the `target.type` its audit entries use. */
-export const auditTargetTypes: Readonly<Record<string, string>> = {
-  data_subjects: 'data_subject',
-  conversations: 'conversation',
-  conversation_attachments: 'conversation_attachment',
-  relations: 'relation',
-  relation_mandates: 'mandate',
-  relation_agreements: 'agreement',
-  relation_collections: 'collection',
-  rights_requests: 'rights_request',
-};
+import type { SecurityService } from '../security/index.js';
 
 export type ConsultationActor = 'staff' | 'operator' | 'api' | 'system' | 'public';
 
@@ -37,8 +24,6 @@ export interface ExportConsultation {
   readonly purpose: string | null;
   readonly by: ConsultationActor;
 }
-
-const CHUNK = 500;
 
 /**
  * The kind of actor an audit `actor` reference names: `user:…@grant:…` is operator staff under
@@ -60,37 +45,28 @@ function fieldNames(json: string): string[] {
   }
 }
 
-/** Audit entries about `records` (table → ids), oldest first. */
+/** Audit entries about `records` (table → ids) of the tables with an audit type, oldest first. */
 export async function consultationsOf(
-  db: Kysely<DB>,
+  security: Pick<SecurityService, 'entriesAbout'>,
   orgId: string,
-  records: ReadonlyMap<string, Iterable<string>>,
+  records: ReadonlyMap<string, readonly string[]>,
+  auditTypes: ReadonlyMap<string, string>,
 ): Promise<ExportConsultation[]> {
   const found: (ExportConsultation & { seq: number })[] = [];
-  for (const [table, idList] of records) {
-    const type = auditTargetTypes[table];
-    if (type === undefined) continue;
-    const ids = [...idList];
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const rows = await db
-        .selectFrom('audit_log')
-        .select(['seq', 'at', 'actor', 'action', 'target_id', 'purpose', 'fields'])
-        .where('org_id', '=', orgId)
-        .where('target_type', '=', type)
-        .where('target_id', 'in', ids.slice(i, i + CHUNK))
-        .execute();
-      for (const r of rows) {
-        found.push({
-          seq: Number(r.seq),
-          at: r.at,
-          action: r.action,
-          table,
-          recordId: r.target_id ?? '',
-          fields: fieldNames(r.fields),
-          purpose: r.purpose,
-          by: consultationActor(r.actor),
-        });
-      }
+  for (const [table, ids] of records) {
+    const type = auditTypes.get(table);
+    if (type === undefined || ids.length === 0) continue;
+    for (const r of await security.entriesAbout(orgId, type, ids)) {
+      found.push({
+        seq: Number(r.seq),
+        at: r.at,
+        action: r.action,
+        table,
+        recordId: r.target_id ?? '',
+        fields: fieldNames(r.fields),
+        purpose: r.purpose,
+        by: consultationActor(r.actor),
+      });
     }
   }
   found.sort((a, b) => a.seq - b.seq);

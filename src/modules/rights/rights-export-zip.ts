@@ -180,6 +180,109 @@ ${row.legalHold ? html`<p class="note">${t('rights.zip.legalHold')}</p>` : ''}
 </article>`;
 }
 
+/** What each category of the subject's data is used for, on which ground, how long, and by whom. */
+function categoriesSection(
+  t: T,
+  locale: Locale,
+  data: SubjectExport,
+  retentionText: (policy: string) => string,
+) {
+  const recipientName = new Map(data.recipients.map((r) => [r.id, r.name]));
+  return html`<section>
+<h2>${t('rights.zip.categories.heading')}</h2>
+<p>${t('rights.zip.categories.intro')}</p>
+<table>
+<thead><tr><th scope="col">${t('rights.zip.col.categoryName')}</th><th scope="col">${t('rights.zip.col.purposes')}</th><th scope="col">${t('rights.zip.col.basis')}</th><th scope="col">${t('rights.zip.col.retention')}</th><th scope="col">${t('rights.zip.col.recipients')}</th></tr></thead>
+<tbody>
+${data.categories.flatMap((cat) =>
+  cat.uses.map(
+    (use, i) => html`<tr>
+${i === 0 ? html`<th scope="row" rowspan="${cat.uses.length}">${label(t, 'category', cat.category)}</th>` : ''}
+<td>${joinList(
+      locale,
+      use.purposes.map((p) => label(t, 'purpose', p)),
+    )}</td>
+<td>${label(t, 'basis', use.legalBasis)}</td>
+<td>${retentionText(use.retention)}</td>
+${
+  i === 0
+    ? html`<td rowspan="${cat.uses.length}">${
+        cat.recipients.length === 0
+          ? t('rights.zip.recipients.none')
+          : joinList(
+              locale,
+              cat.recipients.map((id) => recipientName.get(id) ?? id),
+            )
+      }</td>`
+    : ''
+}
+</tr>`,
+  ),
+)}
+</tbody>
+</table>
+</section>`;
+}
+
+/** The sub-processors that receive the subject's data, and other recipients per purpose. */
+function recipientsSection(t: T, data: SubjectExport) {
+  return html`<section>
+<h2>${t('rights.zip.recipients.heading')}</h2>
+${
+  data.recipients.length === 0
+    ? html`<p>${t('rights.zip.recipients.none')}</p>`
+    : html`<p>${t('rights.zip.recipients.intro')}</p>
+<ul>${data.recipients.map(
+        (r) =>
+          html`<li>${t('rights.zip.recipients.entry', {
+            name: r.name,
+            service: r.service,
+            location: r.location === '' ? r.country : `${r.location}, ${r.country}`,
+            eea: t(r.inEea ? 'register.sp.inEea' : 'register.sp.outsideEea'),
+          })}</li>`,
+      )}</ul>`
+}
+${data.purposes
+  .filter((p) => p.otherRecipients !== '')
+  .map(
+    (p) =>
+      html`<p>${t('rights.zip.recipients.other', { purpose: label(t, 'purpose', p.purpose), text: p.otherRecipients })}</p>`,
+  )}
+</section>`;
+}
+
+/** Who consulted or changed the subject's records, the newest first-shown (C-579/21). */
+function consultationsSection(
+  t: T,
+  locale: Locale,
+  data: SubjectExport,
+  tableTitle: (table: string) => string,
+) {
+  const org = data.controller.name;
+  return html`<section>
+<h2>${t('rights.zip.consultations.heading')}</h2>
+<p>${t('rights.zip.consultations.text', { org })}</p>
+${
+  data.consultations.length === 0
+    ? html`<p>${t('rights.zip.consultations.none')}</p>`
+    : html`<table>
+<thead><tr><th scope="col">${t('rights.zip.consultations.at')}</th><th scope="col">${t('rights.zip.consultations.action')}</th><th scope="col">${t('rights.zip.consultations.record')}</th><th scope="col">${t('rights.zip.consultations.fields')}</th><th scope="col">${t('rights.zip.consultations.by')}</th></tr></thead>
+<tbody>${data.consultations
+        .slice(-SUMMARY_CONSULTATIONS)
+        .map(
+          (c) =>
+            html`<tr><td>${dateText(locale, c.at)}</td><td><code>${c.action}</code></td><td>${tableTitle(c.table)}</td><td>${c.fields.join(', ')}</td><td>${t(`rights.zip.consultations.by.${c.by}`, { org })}</td></tr>`,
+        )}</tbody>
+</table>
+${
+  data.consultations.length > SUMMARY_CONSULTATIONS
+    ? html`<p>${t('rights.zip.consultations.more', { shown: SUMMARY_CONSULTATIONS, total: data.consultations.length })}</p>`
+    : ''
+}`
+}
+</section>`;
+}
+
 /** The readable summary, in the subject's language. */
 export function summaryHtml(data: SubjectExport, locale: Locale): string {
   const t: T = (key, values) => translate(locale, key, values);
@@ -192,7 +295,6 @@ export function summaryHtml(data: SubjectExport, locale: Locale): string {
   const tableTitle = (table: string) => labelOr(t, `rights.zip.table.${table}`, table);
   const withRows = data.tables.filter((tb) => tb.rows.length > 0);
   const empty = data.tables.filter((tb) => tb.rows.length === 0).map((tb) => tableTitle(tb.table));
-  const recipientName = new Map(data.recipients.map((r) => [r.id, r.name]));
   const retentionText = (policy: string) => {
     const base = label(t, 'retention', policy, retentionValues);
     const entry = data.retention.find((r) => r.policy === policy);
@@ -257,92 +359,16 @@ ${tb.rows.map((row, i) => rowHtml(t, locale, tb, row, i + 1))}
 ${empty.length === 0 ? '' : html`<p>${t('rights.zip.data.none', { list: joinList(locale, empty) })}</p>`}
 </section>
 
-<section>
-<h2>${t('rights.zip.categories.heading')}</h2>
-<p>${t('rights.zip.categories.intro')}</p>
-<table>
-<thead><tr><th scope="col">${t('rights.zip.col.categoryName')}</th><th scope="col">${t('rights.zip.col.purposes')}</th><th scope="col">${t('rights.zip.col.basis')}</th><th scope="col">${t('rights.zip.col.retention')}</th><th scope="col">${t('rights.zip.col.recipients')}</th></tr></thead>
-<tbody>
-${data.categories.flatMap((cat) =>
-  cat.uses.map(
-    (use, i) => html`<tr>
-${i === 0 ? html`<th scope="row" rowspan="${cat.uses.length}">${label(t, 'category', cat.category)}</th>` : ''}
-<td>${joinList(
-      locale,
-      use.purposes.map((p) => label(t, 'purpose', p)),
-    )}</td>
-<td>${label(t, 'basis', use.legalBasis)}</td>
-<td>${retentionText(use.retention)}</td>
-${
-  i === 0
-    ? html`<td rowspan="${cat.uses.length}">${
-        cat.recipients.length === 0
-          ? t('rights.zip.recipients.none')
-          : joinList(
-              locale,
-              cat.recipients.map((id) => recipientName.get(id) ?? id),
-            )
-      }</td>`
-    : ''
-}
-</tr>`,
-  ),
-)}
-</tbody>
-</table>
-</section>
+${categoriesSection(t, locale, data, retentionText)}
 
-<section>
-<h2>${t('rights.zip.recipients.heading')}</h2>
-${
-  data.recipients.length === 0
-    ? html`<p>${t('rights.zip.recipients.none')}</p>`
-    : html`<p>${t('rights.zip.recipients.intro')}</p>
-<ul>${data.recipients.map(
-        (r) =>
-          html`<li>${t('rights.zip.recipients.entry', {
-            name: r.name,
-            service: r.service,
-            location: r.location === '' ? r.country : `${r.location}, ${r.country}`,
-            eea: t(r.inEea ? 'register.sp.inEea' : 'register.sp.outsideEea'),
-          })}</li>`,
-      )}</ul>`
-}
-${data.purposes
-  .filter((p) => p.otherRecipients !== '')
-  .map(
-    (p) =>
-      html`<p>${t('rights.zip.recipients.other', { purpose: label(t, 'purpose', p.purpose), text: p.otherRecipients })}</p>`,
-  )}
-</section>
+${recipientsSection(t, data)}
 
 <section>
 <h2>${t('rights.zip.retention.heading')}</h2>
 <ul>${data.retention.map((r) => html`<li>${retentionText(r.policy)}</li>`)}</ul>
 </section>
 
-<section>
-<h2>${t('rights.zip.consultations.heading')}</h2>
-<p>${t('rights.zip.consultations.text', { org })}</p>
-${
-  data.consultations.length === 0
-    ? html`<p>${t('rights.zip.consultations.none')}</p>`
-    : html`<table>
-<thead><tr><th scope="col">${t('rights.zip.consultations.at')}</th><th scope="col">${t('rights.zip.consultations.action')}</th><th scope="col">${t('rights.zip.consultations.record')}</th><th scope="col">${t('rights.zip.consultations.fields')}</th><th scope="col">${t('rights.zip.consultations.by')}</th></tr></thead>
-<tbody>${data.consultations
-        .slice(-SUMMARY_CONSULTATIONS)
-        .map(
-          (c) =>
-            html`<tr><td>${dateText(locale, c.at)}</td><td><code>${c.action}</code></td><td>${tableTitle(c.table)}</td><td>${c.fields.join(', ')}</td><td>${t(`rights.zip.consultations.by.${c.by}`, { org })}</td></tr>`,
-        )}</tbody>
-</table>
-${
-  data.consultations.length > SUMMARY_CONSULTATIONS
-    ? html`<p>${t('rights.zip.consultations.more', { shown: SUMMARY_CONSULTATIONS, total: data.consultations.length })}</p>`
-    : ''
-}`
-}
-</section>
+${consultationsSection(t, locale, data, tableTitle)}
 
 <section>
 <h2>${t('rights.zip.accessLog.heading')}</h2>

@@ -19,10 +19,10 @@ import { fieldCatalogue } from '../../shared/catalogue.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { Org } from '../orgs/orgs-repository.js';
+import { installedPersonalData } from '../personal-data.js';
 import { creditorIdCheckDigits } from '../relations/relations-sepa.js';
 import { restrict } from '../retention/retention-restriction.js';
-import { createConsentService } from './rights-consent.js';
-import { compileSubjectExport, type ExportTable, type SubjectExport } from './rights-export-compile.js';
+import type { ExportTable, SubjectExport } from './rights-export-compile.js';
 import {
   buildExportZip,
   CSV_ERASED,
@@ -31,7 +31,10 @@ import {
   summaryHtml,
 } from './rights-export-zip.js';
 import { requestRecords } from './rights-records.js';
-import { subjectLinks } from './rights-subject-links.js';
+
+const subjectLinks = installedPersonalData()
+  .all()
+  .flatMap((p) => p.subjectLinks ?? []);
 
 type Row = Record<string, unknown>;
 type LooseDB = Record<string, Row>;
@@ -101,13 +104,7 @@ describe('the access export (P15)', () => {
     const agreements = kluis.services.relationAgreements;
     const mandates = kluis.services.mandates;
     const visitor = { kind: 'anonymous', orgId: org.id, ref: 'ip:test' } as const;
-    const apiKey: Actor = {
-      kind: 'api_key',
-      orgId: org.id,
-      orgKind: 'tenant',
-      apiKeyId: 'key-1',
-      roles: ['support'],
-    };
+    const apiKey: Actor = { kind: 'api_key', orgId: org.id, orgKind: 'tenant', apiKeyId: 'key-1', roles: ['support'] };
 
     // The register: a sub-processor for contact details and messages, another recipient for bookkeeping.
     const officer: Actor = {
@@ -309,7 +306,7 @@ describe('the access export (P15)', () => {
       .executeTakeFirstOrThrow();
     femke = subjectRow.subject_id;
 
-    await createConsentService(kluis).record({
+    await kluis.services.consent.record({
       actor: support,
       values: {
         subjectId: femke,
@@ -432,12 +429,7 @@ describe('the access export (P15)', () => {
       .execute();
     others.push('Wim Gewist', 'wim.gewist@example.nl', 'marker-erased-4c4c');
 
-    data = await compileSubjectExport(
-      { db: kluis.db, keyring: kluis.keyring, config: kluis.config },
-      { orgId: org.id },
-      femke,
-      { asOf: clock.now() },
-    );
+    data = await kluis.services.rights.compileExport({ orgId: org.id }, femke, { asOf: clock.now() });
     files = await unzip(await buildExportZip(data, 'nl'));
   });
   afterAll(async () => {
@@ -529,7 +521,7 @@ describe('the access export (P15)', () => {
   });
 
   it('finds nothing in another organisation’s scope', async () => {
-    const attempt = compileSubjectExport(kluis, { orgId: otherOrg.id }, femke, { asOf: clock.now() });
+    const attempt = kluis.services.rights.compileExport({ orgId: otherOrg.id }, femke, { asOf: clock.now() });
     await expect(attempt).rejects.toBeInstanceOf(AppError);
     await expect(attempt).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
   });
@@ -724,7 +716,9 @@ describe('the access export (P15)', () => {
   });
 
   it('reports an erased subject’s values as erased instead of failing', async () => {
-    const erased = await compileSubjectExport(kluis, { orgId: org.id }, erasedSubject, { asOf: clock.now() });
+    const erased = await kluis.services.rights.compileExport({ orgId: org.id }, erasedSubject, {
+      asOf: clock.now(),
+    });
     expect(erased.subject.keyDestroyed).toBe(true);
     expect(erased.subject.erasedAt).toBe(clock.now().toISOString());
     const conversation = erased.tables.find((t) => t.table === 'conversations')?.rows[0];

@@ -1,86 +1,118 @@
 /**
- * Fulfilling a verified rights request: the access/portability export (compiled from the field
- * catalogue, zipped, sealed with the subject's key, downloadable once through the status link),
- * erasure (rights-erasure.ts, with a reply that says what the law keeps and why), and the
- * consent registry for withdrawal and objection (rights-consent.ts).
+ * Fulfilling a verified rights request: the access/portability export (compiled from the
+ * providers' links and the field catalogue, zipped, sealed with the subject's key, downloadable
+ * once through the status link), erasure (rights-erasure.ts, with a reply that says what the law
+ * keeps and why), and the consent registry for withdrawal and objection (rights-consent.ts).
  */
-import { z } from 'zod';
-import type { Kluis } from '../../kluis.js';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/schema.js';
 import type { Actor, OrgScope } from '../../shared/actor.js';
 import { DAY } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { t } from '../../shared/i18n/messages.js';
 import { newId } from '../../shared/ids.js';
-import { enqueue } from '../jobs/jobs-queue.js';
-import type { JobRegistry } from '../jobs/jobs-registry.js';
-import { createOrgsRepository } from '../orgs/orgs-repository.js';
-import { appendAudit } from '../security/audit-chain.js';
-import { createConsentService, isConsentPurpose, isObjectionPurpose } from './rights-consent.js';
-import { eraseSubject } from './rights-erasure.js';
-import { compileSubjectExport } from './rights-export-compile.js';
+import { assertCan } from '../../shared/permissions.js';
+import { enqueue } from '../jobs/index.js';
+import type { KluisCore } from '../module.js';
+import { createOrgsRepository } from '../orgs/index.js';
+import { type ConsentService, isConsentPurpose, isObjectionPurpose } from './rights-consent.js';
+import type { RightsErasure } from './rights-erasure.js';
+import type { SubjectExport } from './rights-export-compile.js';
 import { buildExportZip } from './rights-export-zip.js';
-import { createRightsService } from './rights-service.js';
+import { exportLocation } from './rights-portal.js';
+import { createRightsRepository } from './rights-repository.js';
+import { type RequestCore, refuseUnless } from './rights-requests.js';
+import type { RightsWorkflow } from './rights-workflow.js';
 
 export const RIGHTS_EXPORT_JOB = 'rights.export';
 export const RIGHTS_DAILY_JOB = 'rights.daily';
 /** The export stays downloadable this long (once). */
 export const EXPORT_DAYS = 14;
 
-export type FulfilKluis = Pick<Kluis, 'db' | 'dialect' | 'keyring' | 'clock' | 'config' | 'checkpoint'>;
+export type FulfilDeps = Pick<KluisCore, 'db' | 'keyring' | 'clock'>;
 
-const exportLoc = (id: string) => ({ table: 'rights_exports', column: 'content', rowId: id });
+export interface FulfilParts {
+  readonly core: RequestCore;
+  readonly workflow: Pick<RightsWorkflow, 'close'>;
+  readonly erasure: RightsErasure;
+  readonly consent: Pick<ConsentService, 'record'>;
+  compileExport(scope: OrgScope, subjectId: string, options: { asOf: Date }): Promise<SubjectExport>;
+}
 
-export function createRightsFulfilment(kluis: FulfilKluis) {
-  const { db, keyring, clock } = kluis;
-  const rights = createRightsService(kluis);
+/** A verified, linked, open request for one of `rights`; throws a clear problem otherwise. */
+async function workable(
+  deps: FulfilDeps,
+  core: RequestCore,
+  actor: Actor,
+  id: string,
+  allowed: readonly string[],
+) {
+  assertCan(actor, 'rights.handle');
+  const row = await core.load(deps.db, actor, id);
+  refuseUnless(row.status === 'verified' || row.status === 'in_progress', 'rights.problem.notAllowed');
+  refuseUnless(row.verified_at !== null, 'rights.problem.unverified');
+  refuseUnless(row.subject_id !== null, 'rights.problem.noSubject');
+  refuseUnless(row.right_kind !== null && allowed.includes(row.right_kind), 'rights.problem.notAllowed');
+  return { ...row, subject_id: row.subject_id ?? '' };
+}
+
+/** Access and portability: the export, compiled by a job, stored sealed for one download. */
+function exportUseCases(deps: FulfilDeps, parts: FulfilParts) {
+  const { db, keyring, clock } = deps;
+  const { core, workflow } = parts;
 
   async function systemActor(orgId: string, reason: string): Promise<Actor> {
     const org = await createOrgsRepository(db).findById(orgId);
     return { kind: 'system', orgId, orgKind: org?.kind ?? 'tenant', reason, roles: ['privacy_officer'] };
   }
 
-  /** A verified, linked, open request for one of `rights`; throws a clear problem otherwise. */
-  async function workable(scope: OrgScope, id: string, allowed: readonly string[]) {
-    const row = await rights.load(scope, id);
-    rights.refuseUnless(
-      row.status === 'verified' || row.status === 'in_progress',
-      'rights.problem.notAllowed',
+  /** A verified request is being worked on from its first fulfilment step. */
+  async function markInProgress(trx: Kysely<DB>, actor: Actor, id: string, status: string): Promise<void> {
+    if (status !== 'verified') return;
+    await createRightsRepository(trx).updateRequest(actor, id, { status: 'in_progress' });
+    await core.addEvent(trx, { id, org_id: actor.orgId }, 'in_progress', actor);
+  }
+
+  /** The export's data, zipped and sealed with the subject's key, stored for one download. */
+  async function storeExport(
+    trx: Kysely<DB>,
+    orgId: string,
+    requestId: string,
+    subjectId: string,
+    zip: Buffer,
+  ) {
+    const exportId = newId();
+    const sealed = await keyring.encryptForSubject(
+      orgId,
+      subjectId,
+      exportLocation(exportId),
+      zip.toString('base64'),
     );
-    rights.refuseUnless(row.verified_at !== null, 'rights.problem.unverified');
-    rights.refuseUnless(row.subject_id !== null, 'rights.problem.noSubject');
-    rights.refuseUnless(
-      row.right_kind !== null && allowed.includes(row.right_kind),
-      'rights.problem.notAllowed',
-    );
-    return { ...row, subject_id: row.subject_id as string };
+    const expiresAt = new Date(clock.now().getTime() + EXPORT_DAYS * DAY).toISOString();
+    await createRightsRepository(trx).insertExport({
+      id: exportId,
+      org_id: orgId,
+      request_id: requestId,
+      subject_id: subjectId,
+      content: sealed,
+      size_bytes: zip.length,
+      created_at: clock.now().toISOString(),
+      expires_at: expiresAt,
+      downloaded_at: null,
+    });
+    return expiresAt;
   }
 
   return {
     /** Queues the compilation; the job does the work and mails the requester when it is ready. */
     async requestExport(actor: Actor, id: string): Promise<void> {
-      await workable(actor, id, ['access', 'portability']);
+      await workable(deps, core, actor, id, ['access', 'portability']);
       await db.transaction().execute(async (trx) => {
-        const row = await rights.load(actor, id, trx);
-        if (row.status === 'verified') {
-          await trx
-            .updateTable('rights_requests')
-            .set({ status: 'in_progress' })
-            .where('id', '=', id)
-            .where('org_id', '=', actor.orgId)
-            .execute();
-          await rights.addEvent(trx, actor, id, 'in_progress', actor);
-        }
-        await enqueue(trx, clock, {
-          type: RIGHTS_EXPORT_JOB,
-          orgId: actor.orgId,
-          payload: { orgId: actor.orgId, requestId: id },
-        });
-        await appendAudit(trx, clock, {
-          actor,
-          action: 'rights.export.request',
-          target: { type: 'rights_request', id },
-          purpose: 'rights_handling',
-        });
+        const row = await core.load(trx, actor, id);
+        await markInProgress(trx, actor, id, row.status);
+        const payload = { orgId: actor.orgId, requestId: id };
+        await enqueue(trx, clock, { type: RIGHTS_EXPORT_JOB, orgId: actor.orgId, payload });
+        await core.audit(trx, actor, 'rights.export.request', id);
       });
     },
 
@@ -92,111 +124,57 @@ export function createRightsFulfilment(kluis: FulfilKluis) {
       orgId: string,
       requestId: string,
     ): Promise<{ bytes: number; compileMs: number } | undefined> {
-      const scope = { orgId };
-      const row = await rights.load(scope, requestId);
+      const row = await core.load(db, { orgId }, requestId);
       if (row.status !== 'in_progress' || row.subject_id === null) return undefined;
       const subjectId = row.subject_id;
       const started = performance.now();
-      const data = await compileSubjectExport({ db, keyring, config: kluis.config }, scope, subjectId, {
-        asOf: clock.now(),
-      });
+      const data = await parts.compileExport({ orgId }, subjectId, { asOf: clock.now() });
       const compileMs = performance.now() - started;
       const zip = await buildExportZip(data, row.locale);
-      const exportId = newId();
-      const sealed = await keyring.encryptForSubject(
-        orgId,
-        subjectId,
-        exportLoc(exportId),
-        zip.toString('base64'),
-      );
-      const expiresAt = new Date(clock.now().getTime() + EXPORT_DAYS * DAY).toISOString();
       const actor = await systemActor(orgId, RIGHTS_EXPORT_JOB);
       await db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('rights_exports')
-          .values({
-            id: exportId,
-            org_id: orgId,
-            request_id: requestId,
-            subject_id: subjectId,
-            content: sealed,
-            size_bytes: zip.length,
-            created_at: clock.now().toISOString(),
-            expires_at: expiresAt,
-            downloaded_at: null,
-          })
-          .execute();
+        const expiresAt = await storeExport(trx, orgId, requestId, subjectId, zip);
         const tables = data.tables.filter((x) => x.rows.length > 0);
-        await rights.addEvent(trx, scope, requestId, 'export_ready', 'system', {
+        await core.addEvent(trx, row, 'export_ready', 'system', {
           tables: tables.length,
           rows: tables.reduce((n, x) => n + x.rows.length, 0),
           bytes: zip.length,
         });
-        await rights.close(trx, actor, requestId, 'fulfilled', '', {
+        await workflow.close(trx, actor, requestId, 'fulfilled', '', {
           reply: { kind: 'ready', expires: expiresAt.slice(0, 10) },
         });
-        await appendAudit(trx, clock, {
+        const fields = new Set(data.tables.flatMap((x) => x.columns.map((c) => `${x.table}.${c.name}`)));
+        await core.audit(
+          trx,
           actor,
-          action: 'rights.export.ready',
-          target: { type: 'rights_request', id: requestId },
-          purpose: 'rights_handling',
-          fields: [
-            ...new Set(data.tables.flatMap((x) => x.columns.map((c) => `${x.table}.${c.name}`))),
-          ].slice(0, 200),
-          meta: { bytes: zip.length },
-        });
+          'rights.export.ready',
+          requestId,
+          { bytes: zip.length },
+          [...fields].slice(0, 200),
+        );
       });
       return { bytes: zip.length, compileMs };
     },
+  };
+}
 
-    /** The export behind a status link, once: the sealed zip is removed as it is handed out. */
-    async downloadExport(token: string): Promise<{ filename: string; content: Buffer } | undefined> {
-      const request = await rights.byToken(token);
-      if (request === undefined || request.subject_id === null) return undefined;
-      return db.transaction().execute(async (trx) => {
-        const exp = await trx
-          .selectFrom('rights_exports')
-          .selectAll()
-          .where('org_id', '=', request.org_id)
-          .where('request_id', '=', request.id)
-          .where('downloaded_at', 'is', null)
-          .where('content', 'is not', null)
-          .where('expires_at', '>', clock.now().toISOString())
-          .orderBy('created_at', 'desc')
-          .executeTakeFirst();
-        if (exp?.content === undefined || exp.content === null) return undefined;
-        const zip = Buffer.from(
-          await keyring.decryptForSubject(exp.org_id, exp.subject_id, exportLoc(exp.id), exp.content),
-          'base64',
-        );
-        const taken = await trx
-          .updateTable('rights_exports')
-          .set({ downloaded_at: clock.now().toISOString(), content: null })
-          .where('id', '=', exp.id)
-          .where('downloaded_at', 'is', null)
-          .executeTakeFirst();
-        if (Number(taken.numUpdatedRows) !== 1) return undefined;
-        await rights.addEvent(trx, { orgId: exp.org_id }, request.id, 'export_downloaded', 'requester', {
-          bytes: exp.size_bytes,
-        });
-        await appendAudit(trx, clock, {
-          actor: { kind: 'anonymous', orgId: exp.org_id, ref: 'public:rights-status' },
-          action: 'rights.export.download',
-          target: { type: 'rights_request', id: request.id },
-          purpose: 'rights_handling',
-        });
-        return { filename: `kluis-export-${exp.created_at.slice(0, 10)}.zip`, content: zip };
-      });
-    },
-
+/** Erasure, withdrawal of consent and objection: done at once, the request closed or kept open. */
+function answerUseCases(deps: FulfilDeps, parts: FulfilParts) {
+  const { db } = deps;
+  const { core, workflow } = parts;
+  return {
     /**
      * Erasure (Art. 17): everything not under a legal duty goes and the subject's key is
      * destroyed; the reply lists what the law keeps, until when and why. The request then keeps
      * ids, dates and the outcome, not who asked.
      */
     async erase(actor: Actor, id: string): Promise<void> {
-      const row = await workable(actor, id, ['erasure']);
-      const outcome = await eraseSubject(kluis, actor, { subjectId: row.subject_id, actor, requestId: id });
+      const row = await workable(deps, core, actor, id, ['erasure']);
+      const outcome = await parts.erasure.eraseSubject(actor, {
+        subjectId: row.subject_id,
+        actor,
+        requestId: id,
+      });
       const lines = outcome.retained.map((r) =>
         t(row.locale, 'rights.erasure.kept', {
           count: r.count,
@@ -206,21 +184,13 @@ export function createRightsFulfilment(kluis: FulfilKluis) {
         }),
       );
       const reasons = [...lines, t(row.locale, 'rights.erasure.done')].join('\n\n');
+      const result = outcome.retained.length > 0 ? 'partly_fulfilled' : 'fulfilled';
       await db.transaction().execute(async (trx) => {
-        await rights.addEvent(trx, actor, id, 'erased', actor, {
+        await core.addEvent(trx, row, 'erased', actor, {
           erased: outcome.erased.reduce((n, e) => n + e.count, 0),
           retained: outcome.retained.reduce((n, e) => n + e.count, 0),
         });
-        await rights.close(
-          trx,
-          actor,
-          id,
-          outcome.retained.length > 0 ? 'partly_fulfilled' : 'fulfilled',
-          reasons,
-          {
-            forgetRequester: true,
-          },
-        );
+        await workflow.close(trx, actor, id, result, reasons, { forgetRequester: true });
       });
     },
 
@@ -230,7 +200,7 @@ export function createRightsFulfilment(kluis: FulfilKluis) {
      * stays open for the reply.
      */
     async recordConsentRight(actor: Actor, id: string, purpose: string): Promise<void> {
-      const row = await workable(actor, id, ['withdraw_consent', 'objection']);
+      const row = await workable(deps, core, actor, id, ['withdraw_consent', 'objection']);
       const withdraw = row.right_kind === 'withdraw_consent';
       const fits = withdraw ? isConsentPurpose(purpose) : isObjectionPurpose(purpose);
       if (!fits) {
@@ -239,7 +209,7 @@ export function createRightsFulfilment(kluis: FulfilKluis) {
           fields: { purpose: 'field.invalid' },
         });
       }
-      await createConsentService(kluis).record({
+      await parts.consent.record({
         actor,
         values: {
           subjectId: row.subject_id,
@@ -250,33 +220,19 @@ export function createRightsFulfilment(kluis: FulfilKluis) {
         },
       });
       await db.transaction().execute(async (trx) => {
-        await rights.addEvent(trx, actor, id, withdraw ? 'consent_withdrawn' : 'objection_recorded', actor, {
+        await core.addEvent(trx, row, withdraw ? 'consent_withdrawn' : 'objection_recorded', actor, {
           purpose,
         });
         if (row.status === 'verified') {
-          await trx
-            .updateTable('rights_requests')
-            .set({ status: 'in_progress' })
-            .where('id', '=', id)
-            .where('org_id', '=', actor.orgId)
-            .execute();
+          await createRightsRepository(trx).updateRequest(actor, id, { status: 'in_progress' });
         }
       });
     },
   };
 }
 
-export type RightsFulfilment = ReturnType<typeof createRightsFulfilment>;
-
-const exportPayload = z.object({ orgId: z.string().min(1).max(100), requestId: z.uuid() });
-
-export function registerRightsJobs(registry: JobRegistry, kluis: FulfilKluis): void {
-  registry.register(RIGHTS_EXPORT_JOB, exportPayload, async (payload, ctx) => {
-    const result = await createRightsFulfilment(kluis).runExport(payload.orgId, payload.requestId);
-    ctx.logger.info({ requestId: payload.requestId, ...(result ?? { skipped: true }) }, 'rights export done');
-  });
-  registry.register(RIGHTS_DAILY_JOB, z.object({}), async (_payload, ctx) => {
-    const result = await createRightsService(kluis).dailyDuties();
-    ctx.logger.info(result, 'rights requests: lapsed and reminded');
-  });
+export function createRightsFulfilment(deps: FulfilDeps, parts: FulfilParts) {
+  return { ...exportUseCases(deps, parts), ...answerUseCases(deps, parts) };
 }
+
+export type RightsFulfilment = ReturnType<typeof createRightsFulfilment>;

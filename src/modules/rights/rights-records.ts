@@ -10,8 +10,9 @@ import type { DB } from '../../db/schema.js';
 import { type Clock, DAY } from '../../shared/clock.js';
 import type { Locale } from '../../shared/i18n/messages.js';
 import { newId } from '../../shared/ids.js';
-import { appendAudit } from '../security/audit-chain.js';
+import { createAuditService } from '../security/index.js';
 import { dueOn, localDay } from './rights-deadlines.js';
+import { createRightsRepository } from './rights-repository.js';
 import type { RequestEventKind, RightKind, RightsRequestsTable } from './rights-schema.js';
 
 /** The confirmation link works this long; an unconfirmed request lapses then. */
@@ -101,7 +102,7 @@ export function requestRecords(deps: { keyring: Keyring; clock: Clock }) {
       updated_at: now.toISOString(),
     };
     row.due_on = computeDue(row);
-    await trx.insertInto('rights_requests').values(row).execute();
+    await createRightsRepository(trx).insertRequest(row);
     await addEvent(trx, row, 'received', input.channel === 'portal' ? 'requester' : 'system', {
       channel: input.channel,
     });
@@ -123,18 +124,15 @@ export function requestRecords(deps: { keyring: Keyring; clock: Clock }) {
     actorRef: string,
     meta?: Record<string, string | number | boolean | null>,
   ): Promise<void> {
-    await trx
-      .insertInto('rights_request_events')
-      .values({
-        id: newId(),
-        org_id: row.org_id,
-        request_id: row.id,
-        at: clock.now().toISOString(),
-        kind,
-        actor_ref: actorRef,
-        meta: meta === undefined ? null : JSON.stringify(meta),
-      })
-      .execute();
+    await createRightsRepository(trx).insertEvent({
+      id: newId(),
+      org_id: row.org_id,
+      request_id: row.id,
+      at: clock.now().toISOString(),
+      kind,
+      actor_ref: actorRef,
+      meta: meta === undefined ? null : JSON.stringify(meta),
+    });
   }
 
   return {
@@ -153,15 +151,13 @@ export function requestRecords(deps: { keyring: Keyring; clock: Clock }) {
       trx: Kysely<DB>,
       input: { orgId: string; email: string; locale: Locale; conversationId: string },
     ): Promise<{ id: string; created: boolean }> {
-      const existing = await trx
-        .selectFrom('rights_requests')
-        .select('id')
-        .where('org_id', '=', input.orgId)
-        .where('conversation_id', '=', input.conversationId)
-        .executeTakeFirst();
+      const existing = await createRightsRepository(trx).findRequestIdByConversation(
+        { orgId: input.orgId },
+        input.conversationId,
+      );
       if (existing !== undefined) return { id: existing.id, created: false };
       const { row } = await insertRequest(trx, { ...input, right: null, channel: 'email' });
-      await appendAudit(trx, clock, {
+      await createAuditService({ clock }).append(trx, {
         actor: { kind: 'anonymous', orgId: input.orgId, ref: 'mail:privacy-address' },
         action: 'rights.request.receive',
         target: { type: 'rights_request', id: row.id },

@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import { createOrg } from '../../../test/factories.js';
 import { createFixedClock } from '../../shared/clock.js';
-import { runRetention } from '../retention/retention-sweep.js';
 import { requestRecords } from './rights-records.js';
 
 describe('retention of rights requests', () => {
@@ -54,11 +53,11 @@ describe('retention of rights requests', () => {
 
   it('keeps a closed request until 24 months after closing, then deletes it with its timeline; an open one stays', async () => {
     clock.set('2028-01-09T12:00:00.000Z'); // the day before
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     expect(await present()).toEqual([ids.closed, ids.open, ids.lapsed].sort());
 
     clock.set('2028-01-10T12:00:00.000Z'); // the day
-    const result = await runRetention(kluis);
+    const result = await kluis.services.retention.run();
     expect(await present()).toEqual([ids.open, ids.lapsed].sort());
     expect(JSON.stringify(result)).toContain('rights.requests');
     const events = await kluis.db
@@ -69,7 +68,7 @@ describe('retention of rights requests', () => {
     expect(events).toEqual([]);
 
     clock.set('2030-01-01T12:00:00.000Z'); // years later: the open request is still there
-    await runRetention(kluis);
+    await kluis.services.retention.run();
     expect(await present()).toEqual([ids.open]);
   });
 });

@@ -35,6 +35,8 @@ export const requestStatuses = [
 export type RequestStatus = (typeof requestStatuses)[number];
 
 export const openStatuses: readonly RequestStatus[] = ['received', 'verified', 'in_progress'];
+/** A closed request keeps its skeleton `rights_request` months as proof it was handled. */
+export const closedStatuses = ['completed', 'refused', 'lapsed'] as const satisfies readonly RequestStatus[];
 
 /** How identity was established (P16): never by a copy of an identity document by default. */
 export const verificationMethods = ['email_link', 'staff_review'] as const;

@@ -1,13 +1,21 @@
 /**
- * P15: the access export is driven by the subject links, so a table that holds data about people
- * cannot be forgotten. Every table is either linked to data subjects or listed as not linked with
- * a reason; a new table that is neither fails here (as a new column fails test/catalogue.test.ts).
+ * P15: the access export is driven by the subject links the modules' personal-data providers
+ * declare, so a table that holds data about people cannot be forgotten. Every table is either
+ * linked to data subjects or listed by its module as not linked with a reason; a new table that is
+ * neither fails here (as a new column fails test/catalogue.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import { fieldCatalogue, frameworkTables } from '../../shared/catalogue.js';
 import { isMessageKey } from '../../shared/i18n/messages.js';
-import { notLinkedTables, subjectLinks } from './rights-subject-links.js';
+import { installedPersonalData } from '../personal-data.js';
+
+const providers = installedPersonalData().all();
+const subjectLinks = providers.flatMap((p) => p.subjectLinks ?? []);
+const notLinkedTables: Readonly<Record<string, string>> = Object.assign(
+  {},
+  ...providers.map((p) => p.notLinked ?? {}),
+);
 
 describe('the subject links', () => {
   let kluis: TestKluis;

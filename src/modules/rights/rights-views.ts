@@ -7,6 +7,7 @@ import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
 import { objectionPurposes } from './rights-consent.js';
 import { daysLeftBuckets } from './rights-deadlines.js';
+import type { RequestDetail, RequestStatusView, RequestSummary } from './rights-requests.js';
 import {
   consentPurposes,
   pauseReasons,
@@ -15,7 +16,6 @@ import {
   requestOutcomes,
   rightKinds,
 } from './rights-schema.js';
-import type { RequestDetail, RequestStatusView, RequestSummary } from './rights-service.js';
 
 export interface PortalValues {
   right?: string | undefined;
@@ -197,163 +197,169 @@ function select(
   )}</select></div>`;
 }
 
-export function detailPage(
-  t: Translate,
-  d: RequestDetail,
-  o: {
-    csrf: string;
-    problem?: MessageKey | undefined;
-    flash?: MessageKey | undefined;
-    errors?: FieldErrors | undefined;
-  },
-): SafeHtml {
+interface DetailOptions {
+  csrf: string;
+  problem?: MessageKey | undefined;
+  flash?: MessageKey | undefined;
+  errors?: FieldErrors | undefined;
+}
+
+type AddForm = (x: Omit<Parameters<typeof actionForm>[0], 'id' | 'csrf'>) => void;
+
+/** The forms that move the request along: the right, confirmation, identity, subject, clock. */
+function requestForms(t: Translate, d: RequestDetail, o: DetailOptions, f: AddForm, verified: boolean): void {
+  if (d.right === null) {
+    f({
+      action: 'right',
+      legend: t('rights.action.setRight'),
+      body: select(
+        'f-right',
+        'right',
+        t('rights.queue.right'),
+        rightKinds.map((r) => ({ value: r, label: t(`rights.right.${r}`) })),
+      ),
+      button: t('rights.action.setRight'),
+    });
+  }
+  if (d.status === 'received' && d.channel === 'email') {
+    f({
+      action: 'send-confirmation',
+      legend: t('rights.action.sendConfirmation'),
+      button: t('rights.action.sendConfirmation'),
+    });
+  }
+  if (!verified || d.verificationMethod === 'email_link') {
+    f({
+      action: 'verify',
+      legend: t('rights.action.verify'),
+      body: textField({
+        t,
+        name: 'note',
+        label: t('rights.detail.identityNote'),
+        hint: t('rights.action.verifyHint'),
+        errors: o.errors,
+        multiline: true,
+      }),
+      button: t('rights.action.verify'),
+    });
+  }
+  if (verified && d.subjectId === null) {
+    f({
+      action: 'link',
+      legend: t('rights.action.link'),
+      body: html`${textField({ t, name: 'email', type: 'email', label: t('rights.detail.email'), hint: t('rights.action.linkHint'), errors: o.errors })}
+${textField({ t, name: 'phone', type: 'tel', label: t('rights.detail.phone'), errors: o.errors })}`,
+      button: t('rights.action.link'),
+    });
+  }
+  if (verified && !d.paused) {
+    f({
+      action: 'pause',
+      legend: t('rights.action.pause'),
+      body: html`${select(
+        'f-reason',
+        'reason',
+        t('rights.action.pauseReason'),
+        pauseReasons.map((r) => ({ value: r, label: t(`rights.pause.${r}`) })),
+      )}
+${textField({ t, name: 'message', label: t('rights.action.pauseMessage'), errors: o.errors, multiline: true })}`,
+      button: t('rights.action.pause'),
+    });
+  }
+  if (verified && d.paused)
+    f({ action: 'resume', legend: t('rights.action.resume'), button: t('rights.action.resume') });
+  if (verified && d.extendedMonths < 2) {
+    f({
+      action: 'extend',
+      legend: t('rights.action.extend'),
+      body: html`${select(
+        'f-months',
+        'months',
+        t('rights.action.extendMonths'),
+        [1, 2].filter((m) => d.extendedMonths + m <= 2).map((m) => ({ value: String(m), label: String(m) })),
+      )}
+${textField({ t, name: 'reason', label: t('rights.action.extendReason'), errors: o.errors, multiline: true })}`,
+      button: t('rights.action.extend'),
+    });
+  }
+  if (d.status === 'verified')
+    f({ action: 'start', legend: t('rights.action.start'), button: t('rights.action.start') });
+}
+
+/** The forms that answer the request: export, erasure, consent, completion and refusal. */
+function answerForms(t: Translate, d: RequestDetail, o: DetailOptions, f: AddForm, verified: boolean): void {
+  if (verified && d.subjectId !== null && (d.right === 'access' || d.right === 'portability')) {
+    f({
+      action: 'export',
+      legend: t('rights.action.export'),
+      body: html`<p class="hint">${t('rights.action.exportHint')}</p>`,
+      button: t('rights.action.export'),
+    });
+  }
+  if (verified && d.subjectId !== null && d.right === 'erasure') {
+    f({
+      action: 'erase',
+      legend: t('rights.action.erase'),
+      body: html`<p class="hint">${t('rights.action.eraseHint')}</p>
+<div class="checkbox"><input type="checkbox" id="f-confirm" name="confirm" value="yes"><label for="f-confirm">${t('rights.action.eraseConfirm')}</label></div>`,
+      button: t('rights.action.erase'),
+      danger: true,
+    });
+  }
+  if (verified && d.subjectId !== null && (d.right === 'withdraw_consent' || d.right === 'objection')) {
+    f({
+      action: 'consent',
+      legend: t(d.right === 'objection' ? 'rights.action.object' : 'rights.action.withdraw'),
+      body: select(
+        'f-purpose',
+        'purpose',
+        t('rights.action.consentPurpose'),
+        consentPurposeOptions(t, d.right),
+      ),
+      button: t(d.right === 'objection' ? 'rights.action.object' : 'rights.action.withdraw'),
+    });
+  }
+  if (verified) {
+    f({
+      action: 'complete',
+      legend: t('rights.action.complete'),
+      body: html`${select(
+        'f-outcome',
+        'outcome',
+        t('rights.action.outcome'),
+        requestOutcomes
+          .filter((x) => x !== 'refused')
+          .map((x) => ({ value: x, label: t(`rights.outcome.${x}`) })),
+      )}
+${textField({ t, name: 'reasons', label: t('rights.action.reasons'), errors: o.errors, multiline: true })}`,
+      button: t('rights.action.complete'),
+    });
+  }
+  f({
+    action: 'refuse',
+    legend: t('rights.action.refuse'),
+    body: textField({
+      t,
+      name: 'reasons',
+      label: t('rights.action.refuseReason'),
+      errors: o.errors,
+      multiline: true,
+    }),
+    button: t('rights.action.refuse'),
+    danger: true,
+  });
+}
+
+export function detailPage(t: Translate, d: RequestDetail, o: DetailOptions): SafeHtml {
   const open = d.status === 'received' || d.status === 'verified' || d.status === 'in_progress';
   const verified = d.verificationMethod !== null;
   const row = (label: string, value: HtmlValue) =>
     html`<tr><th scope="row">${label}</th><td>${value}</td></tr>`;
   const forms: SafeHtml[] = [];
-  const f = (x: Omit<Parameters<typeof actionForm>[0], 'id' | 'csrf'>) =>
-    forms.push(actionForm({ ...x, id: d.id, csrf: o.csrf }));
-
+  const f: AddForm = (x) => forms.push(actionForm({ ...x, id: d.id, csrf: o.csrf }));
   if (open) {
-    if (d.right === null) {
-      f({
-        action: 'right',
-        legend: t('rights.action.setRight'),
-        body: select(
-          'f-right',
-          'right',
-          t('rights.queue.right'),
-          rightKinds.map((r) => ({ value: r, label: t(`rights.right.${r}`) })),
-        ),
-        button: t('rights.action.setRight'),
-      });
-    }
-    if (d.status === 'received' && d.channel === 'email') {
-      f({
-        action: 'send-confirmation',
-        legend: t('rights.action.sendConfirmation'),
-        button: t('rights.action.sendConfirmation'),
-      });
-    }
-    if (!verified || d.verificationMethod === 'email_link') {
-      f({
-        action: 'verify',
-        legend: t('rights.action.verify'),
-        body: textField({
-          t,
-          name: 'note',
-          label: t('rights.detail.identityNote'),
-          hint: t('rights.action.verifyHint'),
-          errors: o.errors,
-          multiline: true,
-        }),
-        button: t('rights.action.verify'),
-      });
-    }
-    if (verified && d.subjectId === null) {
-      f({
-        action: 'link',
-        legend: t('rights.action.link'),
-        body: html`${textField({ t, name: 'email', type: 'email', label: t('rights.detail.email'), hint: t('rights.action.linkHint'), errors: o.errors })}
-${textField({ t, name: 'phone', type: 'tel', label: t('rights.detail.phone'), errors: o.errors })}`,
-        button: t('rights.action.link'),
-      });
-    }
-    if (verified && !d.paused) {
-      f({
-        action: 'pause',
-        legend: t('rights.action.pause'),
-        body: html`${select(
-          'f-reason',
-          'reason',
-          t('rights.action.pauseReason'),
-          pauseReasons.map((r) => ({ value: r, label: t(`rights.pause.${r}`) })),
-        )}
-${textField({ t, name: 'message', label: t('rights.action.pauseMessage'), errors: o.errors, multiline: true })}`,
-        button: t('rights.action.pause'),
-      });
-    }
-    if (verified && d.paused)
-      f({ action: 'resume', legend: t('rights.action.resume'), button: t('rights.action.resume') });
-    if (verified && d.extendedMonths < 2) {
-      f({
-        action: 'extend',
-        legend: t('rights.action.extend'),
-        body: html`${select(
-          'f-months',
-          'months',
-          t('rights.action.extendMonths'),
-          [1, 2]
-            .filter((m) => d.extendedMonths + m <= 2)
-            .map((m) => ({ value: String(m), label: String(m) })),
-        )}
-${textField({ t, name: 'reason', label: t('rights.action.extendReason'), errors: o.errors, multiline: true })}`,
-        button: t('rights.action.extend'),
-      });
-    }
-    if (d.status === 'verified')
-      f({ action: 'start', legend: t('rights.action.start'), button: t('rights.action.start') });
-    if (verified && d.subjectId !== null && (d.right === 'access' || d.right === 'portability')) {
-      f({
-        action: 'export',
-        legend: t('rights.action.export'),
-        body: html`<p class="hint">${t('rights.action.exportHint')}</p>`,
-        button: t('rights.action.export'),
-      });
-    }
-    if (verified && d.subjectId !== null && d.right === 'erasure') {
-      f({
-        action: 'erase',
-        legend: t('rights.action.erase'),
-        body: html`<p class="hint">${t('rights.action.eraseHint')}</p>
-<div class="checkbox"><input type="checkbox" id="f-confirm" name="confirm" value="yes"><label for="f-confirm">${t('rights.action.eraseConfirm')}</label></div>`,
-        button: t('rights.action.erase'),
-        danger: true,
-      });
-    }
-    if (verified && d.subjectId !== null && (d.right === 'withdraw_consent' || d.right === 'objection')) {
-      f({
-        action: 'consent',
-        legend: t(d.right === 'objection' ? 'rights.action.object' : 'rights.action.withdraw'),
-        body: select(
-          'f-purpose',
-          'purpose',
-          t('rights.action.consentPurpose'),
-          consentPurposeOptions(t, d.right),
-        ),
-        button: t(d.right === 'objection' ? 'rights.action.object' : 'rights.action.withdraw'),
-      });
-    }
-    if (verified) {
-      f({
-        action: 'complete',
-        legend: t('rights.action.complete'),
-        body: html`${select(
-          'f-outcome',
-          'outcome',
-          t('rights.action.outcome'),
-          requestOutcomes
-            .filter((x) => x !== 'refused')
-            .map((x) => ({ value: x, label: t(`rights.outcome.${x}`) })),
-        )}
-${textField({ t, name: 'reasons', label: t('rights.action.reasons'), errors: o.errors, multiline: true })}`,
-        button: t('rights.action.complete'),
-      });
-    }
-    f({
-      action: 'refuse',
-      legend: t('rights.action.refuse'),
-      body: textField({
-        t,
-        name: 'reasons',
-        label: t('rights.action.refuseReason'),
-        errors: o.errors,
-        multiline: true,
-      }),
-      button: t('rights.action.refuse'),
-      danger: true,
-    });
+    requestForms(t, d, o, f, verified);
+    answerForms(t, d, o, f, verified);
   }
 
   return html`<p><a href="/staff/rights">← ${t('rights.queue.title')}</a></p>

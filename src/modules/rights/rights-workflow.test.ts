@@ -22,9 +22,7 @@ import { createFixedClock } from '../../shared/clock.js';
 import { createWorker } from '../jobs/jobs-worker.js';
 import { createMailSink, type MailSink, type SinkMessage } from '../mail/mail-sink.js';
 import type { Org } from '../orgs/orgs-repository.js';
-import { createConsentService, mayUse } from './rights-consent.js';
 import { tokenHash } from './rights-records.js';
-import { createRightsService } from './rights-service.js';
 
 describe('the rights workflow', () => {
   const clock = createFixedClock('2026-01-12T09:00:00.000Z'); // a Monday
@@ -285,7 +283,7 @@ describe('the rights workflow', () => {
   });
 
   it('reminds privacy officers a week and two days before the deadline and when overdue, once each; lapses unconfirmed requests', async () => {
-    const rights = createRightsService(kluis);
+    const rights = kluis.services.rights;
     const { id } = await confirmedRequest(known, 'rectification');
     const unconfirmed = await submit('lapse-me@example.org');
     expect(unconfirmed.statusCode).toBe(303);
@@ -418,19 +416,19 @@ describe('the rights workflow', () => {
           .where('org_id', '=', org.id)
           .executeTakeFirstOrThrow()
       ).subject_id ?? '';
-    await createConsentService(kluis).record({
-      actor: { kind: 'system', orgId: org.id, orgKind: 'tenant', reason: 'test', roles: [] },
+    await kluis.services.consent.record({
+      actor: { kind: 'system', orgId: org.id, orgKind: 'tenant', reason: 'test', roles: ['support'] },
       values: { subjectId: subject, purpose: 'newsletter', event: 'given', method: 'web_form' },
     });
-    expect(await mayUse(kluis.db, { orgId: org.id }, subject, 'newsletter')).toBe(true);
+    expect(await kluis.services.consent.mayUse({ orgId: org.id }, subject, 'newsletter')).toBe(true);
     const { id } = await confirmedRequest(known, 'withdraw_consent');
     const wrong = await staffPost(officer, `/staff/rights/${id}/consent`, { purpose: 'handle_requests' });
     expect(wrong.statusCode).toBe(400);
-    expect(await mayUse(kluis.db, { orgId: org.id }, subject, 'newsletter')).toBe(true);
+    expect(await kluis.services.consent.mayUse({ orgId: org.id }, subject, 'newsletter')).toBe(true);
     expect(
       (await staffPost(officer, `/staff/rights/${id}/consent`, { purpose: 'newsletter' })).statusCode,
     ).toBe(303);
-    expect(await mayUse(kluis.db, { orgId: org.id }, subject, 'newsletter')).toBe(false);
+    expect(await kluis.services.consent.mayUse({ orgId: org.id }, subject, 'newsletter')).toBe(false);
     expect(
       (
         await staffPost(officer, `/staff/rights/${id}/complete`, {

@@ -3,7 +3,7 @@
  * N days, rows deleted after M days) and reading the log, which only the security role may do
  * and which is itself audited. The log holds no user id and is never joined to people or users.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import { type Actor, hasRole } from '../../shared/actor.js';
 import { type Clock, DAY } from '../../shared/clock.js';
@@ -116,9 +116,43 @@ export function accessLogScopeOf(actor: Actor): AccessLogScope {
   return actor.orgKind === 'operator' ? { kind: 'installation' } : { kind: 'org', orgId: actor.orgId };
 }
 
+/** The access log's periods (P12): addresses cut after N days, rows deleted after M days. */
+export type AccessLogPeriods = Pick<AccessLogSweepOptions, 'truncateIpAfterDays' | 'deleteAfterDays'>;
+
 export function createAccessLogService(deps: { db: Kysely<DB>; clock: Clock }) {
   const { db, clock } = deps;
   return {
+    /** The retention engine's access-log step (see `sweepAccessLog`). */
+    sweep: (options: AccessLogSweepOptions): Promise<AccessLogSweepResult> =>
+      sweepAccessLog(db, clock, options),
+
+    /** What a sweep would do now (the dry run): rows to delete, addresses to cut; one org or all. */
+    async due(periods: AccessLogPeriods, orgId?: string): Promise<{ deleted: number; truncated: number }> {
+      const now = clock.now().getTime();
+      const deleteBefore = new Date(now - periods.deleteAfterDays * DAY).toISOString();
+      const truncateBefore = new Date(now - periods.truncateIpAfterDays * DAY).toISOString();
+      let base = db.selectFrom('access_log');
+      if (orgId !== undefined) base = base.where('org_id', '=', orgId);
+      const count = (q: typeof base) =>
+        q.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst();
+      const deleted = await count(base.where('at', '<', deleteBefore));
+      const truncated = await count(
+        base.where('ip_truncated', '=', 0).where('at', '>=', deleteBefore).where('at', '<', truncateBefore),
+      );
+      return { deleted: Number(deleted?.n ?? 0), truncated: Number(truncated?.n ?? 0) };
+    },
+
+    /** Rows per day (`YYYY-MM-DD`) for the retention forecast; one org or the installation. */
+    async rowsPerDay(orgId?: string): Promise<{ day: string; n: number | string }[]> {
+      const day = sql<string>`substr(at, 1, 10)`;
+      let query = db
+        .selectFrom('access_log')
+        .select([day.as('day'), (eb) => eb.fn.countAll<number | string>().as('n')])
+        .groupBy(day);
+      if (orgId !== undefined) query = query.where('org_id', '=', orgId);
+      return query.execute();
+    },
+
     /** One page of the access log, newest first; the read is audited (P12). */
     async list(actor: Actor, filter: AccessLogFilter): Promise<AccessLogPage> {
       const scope = accessLogScopeOf(actor);

@@ -13,6 +13,7 @@ import { auditMigrations } from './audit-schema.js';
 import { registerSecurityCommands } from './security-commands.js';
 import { securityFields } from './security-fields.js';
 import { securityEn, securityNl } from './security-messages.js';
+import { securityPersonalData } from './security-personal-data.js';
 import { installAccessLog, type SecurityModuleOptions, securityRoutes } from './security-routes.js';
 import { securityMigrations } from './security-schema.js';
 import { createSecurityService, type SecurityService } from './security-service.js';
@@ -25,6 +26,10 @@ declare module '../module.js' {
   }
 }
 
+export type { AccessLogPeriods, AccessLogService } from './access-log-service.js';
+export { type AuditEvent, type AuditService, createAuditService } from './audit-chain.js';
+export type { AuditEntryAbout, SecurityService } from './security-service.js';
+
 export const ACCESS_LOG_SWEEP_JOB = 'security.access_log_sweep';
 export const AUDIT_CHECKPOINT_JOB = 'security.audit_checkpoint';
 
@@ -35,6 +40,7 @@ export function createSecurityModule(options: SecurityModuleOptions = {}) {
     migrations: { ...auditMigrations, ...securityMigrations },
     tables: ['audit_log', 'audit_head', 'audit_checkpoints', 'access_log'],
     catalogue: securityFields,
+    personalData: securityPersonalData,
     messages: { nl: securityNl, en: securityEn },
     provides: ['audit', 'security', 'accessLog'],
     services: (deps) => ({

@@ -21,9 +21,39 @@ export interface AuditOverview {
   readonly keyId: string;
 }
 
+/** What the access export tells of an audit entry (no actor identity beyond its reference). */
+export type AuditEntryAbout = Pick<
+  AuditLogTable,
+  'seq' | 'at' | 'actor' | 'action' | 'target_id' | 'purpose' | 'fields'
+>;
+
 export function createSecurityService(deps: Pick<Kluis, 'db' | 'clock' | 'config'>) {
   const { db } = deps;
   return {
+    /**
+     * The entries of `orgId` whose target is one of `ids` of `targetType`: who consulted or changed
+     * those records and when, for a data subject's access export (C-579/21). The caller checks
+     * who may ask; this reads ids and field names only, as the trail holds them.
+     */
+    async entriesAbout(
+      orgId: string,
+      targetType: string,
+      ids: readonly string[],
+    ): Promise<AuditEntryAbout[]> {
+      const out: AuditEntryAbout[] = [];
+      for (let i = 0; i < ids.length; i += 500) {
+        const rows = await db
+          .selectFrom('audit_log')
+          .select(['seq', 'at', 'actor', 'action', 'target_id', 'purpose', 'fields'])
+          .where('org_id', '=', orgId)
+          .where('target_type', '=', targetType)
+          .where('target_id', 'in', ids.slice(i, i + 500))
+          .execute();
+        out.push(...rows);
+      }
+      return out;
+    },
+
     /** Recent audit entries (own org's, or all for the operator) and the chain's state. */
     async auditOverview(actor: Actor, limit = 50): Promise<AuditOverview> {
       if (!hasRole(actor, 'security')) {

@@ -7,6 +7,7 @@ import { defineModule } from '../module.js';
 import { statementFields } from './statement-fields.js';
 import { statementEn, statementNl } from './statement-messages.js';
 import { statementDashboardPanel } from './statement-panel.js';
+import { statementPersonalData } from './statement-personal-data.js';
 import { statementRoutes } from './statement-routes.js';
 import { statementMigrations } from './statement-schema.js';
 import { createStatementService, type StatementService } from './statement-service.js';
@@ -22,6 +23,7 @@ export const statementModule = defineModule({
   migrations: statementMigrations,
   tables: ['statement_sections', 'statement_versions'],
   catalogue: statementFields,
+  personalData: statementPersonalData,
   messages: { nl: statementNl, en: statementEn },
   provides: ['statement'],
   needs: ['register', 'audit'],

@@ -4,7 +4,7 @@
  * a searchable copy of their email address or phone number. Keeps P11 (no clear-text look-up
  * values) and prepares P15 (access, erasure).
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
 import type { OrgScope } from '../../shared/actor.js';
@@ -17,6 +17,46 @@ export type DataSubject = DataSubjectsTable;
 export interface ContactKeys {
   email?: string | undefined;
   phone?: string | undefined;
+}
+
+/**
+ * A where-condition: the subject `subjectIdRef` (e.g. `'c.subject_id'`) is one of `orgId`'s and not
+ * erased. For other modules' lists of their own rows about subjects (the consent registry).
+ */
+export function isLiveSubject(orgId: string, subjectIdRef: string): RawBuilder<SqlBool> {
+  return sql<SqlBool>`exists (select 1 from data_subjects ds where ds.id = ${sql.ref(subjectIdRef)} and ds.org_id = ${orgId} and ds.erased_at is null)`;
+}
+
+/**
+ * A subject without blind indexes: nobody finds it by address. Erasure hands it the records a legal
+ * duty keeps, re-sealed under its own key, so they outlive the erased person's key (decision 0010).
+ */
+export async function insertRemnantSubject(db: Kysely<DB>, scope: OrgScope, at: string): Promise<string> {
+  const id = newId();
+  await db
+    .insertInto('data_subjects')
+    .values({ id, org_id: scope.orgId, email_bidx: null, phone_bidx: null, created_at: at, erased_at: null })
+    .execute();
+  return id;
+}
+
+/**
+ * Marks the subject erased and clears its blind indexes (the tombstone stays: released holds and
+ * the ledger name its id). Idempotent; the first erasure's time is kept. Returns the rows changed.
+ */
+export async function tombstoneSubject(
+  db: Kysely<DB>,
+  scope: OrgScope,
+  subjectId: string,
+  at: string,
+): Promise<number> {
+  const result = await db
+    .updateTable('data_subjects')
+    .set({ erased_at: sql<string>`coalesce(erased_at, ${at})`, email_bidx: null, phone_bidx: null })
+    .where('org_id', '=', scope.orgId)
+    .where('id', '=', subjectId)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }
 
 export interface SubjectsDeps {
@@ -89,6 +129,30 @@ export function createSubjectsService(deps: SubjectsDeps) {
       };
       await db.insertInto('data_subjects').values(row).execute();
       return row;
+    },
+
+    /**
+     * The claim of an erasure: the subject is marked erased (blind indexes cleared) unless it
+     * already was. A concurrent erasure of the same subject waits on the row and then finds it
+     * erased; it gets the first erasure's time.
+     */
+    async claimErasure(
+      db: Kysely<DB>,
+      scope: OrgScope,
+      id: string,
+      at: string,
+    ): Promise<{ claimed: true } | { claimed: false; erasedAt: string }> {
+      const claimed = await db
+        .updateTable('data_subjects')
+        .set({ erased_at: at, email_bidx: null, phone_bidx: null })
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', id)
+        .where('erased_at', 'is', null)
+        .returning('erased_at')
+        .execute();
+      if (claimed.length > 0) return { claimed: true };
+      const again = await this.findById(db, scope, id);
+      return { claimed: false, erasedAt: again?.erased_at ?? at };
     },
 
     findById(db: Kysely<DB>, scope: OrgScope, id: string): Promise<DataSubject | undefined> {

@@ -4,25 +4,23 @@
  * mail `contact_request` months after it arrived (its sender was never known, so it never became
  * a request that could be closed).
  *
- * Built against `src/modules/intake/intake-schema.ts` (conversations, conversation_entries,
- * conversation_attachments, inbound_quarantine). The retention engine is the one place allowed
- * to delete another module's rows directly (architecture: "no unscoped query path outside
- * migrations and the retention engine"); every statement is still filtered by org.
+ * The intake module's own tables, run by the retention engine through the intake provider
+ * (`intake-personal-data.ts`); every statement is filtered by org.
  */
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
-import { firstKeptDay } from './retention-policies.js';
 import {
   bucketByExpiry,
   chunks,
   countOf,
+  firstKeptDay,
   inOrg,
+  nextBatch,
   type RetentionTarget,
+  stillExpired,
   type TargetContext,
-  walkAfter,
-  walkKey,
   walkWithin,
-} from './retention-target.js';
+} from '../retention/index.js';
 
 function cutoff(ctx: TargetContext): string {
   const p = ctx.policies.contact_request;
@@ -63,6 +61,7 @@ async function deleteConversations(trx: Kysely<DB>, ctx: TargetContext, still: r
 
 export const conversationsTarget: RetentionTarget = {
   id: 'intake.conversations',
+  phase: 'records',
   policy: 'contact_request',
   action: 'delete',
   table: 'conversations',
@@ -80,12 +79,8 @@ export const conversationsTarget: RetentionTarget = {
   ],
 
   async listExpired(db, ctx, limit, after) {
-    const rows = await expiredConversations(db, ctx)
-      .select(['id', 'subject_id', walkKey(ctx, 'conversations').as('cursor')])
-      .where(walkAfter(ctx, 'conversations', after))
-      .orderBy(walkKey(ctx, 'conversations'))
-      .limit(limit)
-      .execute();
+    const query = expiredConversations(db, ctx).select(['id', 'subject_id']);
+    const rows = await nextBatch(query, ctx, 'conversations', after, limit).execute();
     return rows.map((r) => ({ id: r.id, cursor: String(r.cursor), subjectIds: [r.subject_id], parents: [] }));
   },
 
@@ -94,12 +89,9 @@ export const conversationsTarget: RetentionTarget = {
   async apply(trx, ctx, ids, mode) {
     if (ids.length === 0) return { applied: 0 };
     // In a sweep, only what is still expired now (a conversation reopened meanwhile stays).
-    const still =
-      mode === 'sweep'
-        ? (await expiredConversations(trx, ctx).select('id').where('id', 'in', ids).execute()).map(
-            (r) => r.id,
-          )
-        : [...ids];
+    const still = await stillExpired(mode, ids, (some) =>
+      expiredConversations(trx, ctx).select('id').where('id', 'in', some).execute(),
+    );
     if (still.length === 0) return { applied: 0 };
     await deleteConversations(trx, ctx, still);
     const result = await trx
@@ -153,18 +145,15 @@ function expiredQuarantine(db: Kysely<DB>, ctx: TargetContext) {
 
 export const quarantineTarget: RetentionTarget = {
   id: 'intake.quarantine',
+  phase: 'records',
   policy: 'contact_request',
   action: 'delete',
   table: 'inbound_quarantine',
   covers: ['inbound_quarantine.raw'],
 
   async listExpired(db, ctx, limit, after) {
-    const rows = await expiredQuarantine(db, ctx)
-      .select(['id', walkKey(ctx, 'inbound_quarantine').as('cursor')])
-      .where(walkAfter(ctx, 'inbound_quarantine', after))
-      .orderBy(walkKey(ctx, 'inbound_quarantine'))
-      .limit(limit)
-      .execute();
+    const query = expiredQuarantine(db, ctx).select('id');
+    const rows = await nextBatch(query, ctx, 'inbound_quarantine', after, limit).execute();
     return rows.map((r) => ({ id: r.id, cursor: String(r.cursor), subjectIds: [], parents: [] }));
   },
 

@@ -6,19 +6,18 @@
  */
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
-import { firstKeptDay } from '../retention/retention-policies.js';
 import {
   bucketByExpiry,
   chunks,
   countOf,
+  firstKeptDay,
   inOrg,
+  nextBatch,
   type RetentionTarget,
+  stillExpired,
   type TargetContext,
-  walkAfter,
-  walkKey,
-} from '../retention/retention-target.js';
-
-const closedStatuses = ['completed', 'refused', 'lapsed'] as const;
+} from '../retention/index.js';
+import { closedStatuses } from './rights-schema.js';
 
 function requestExpired(ctx: TargetContext) {
   const p = ctx.policies.rights_request;
@@ -37,6 +36,7 @@ const expired = (db: Kysely<DB>, ctx: TargetContext) =>
 
 export const rightsRequestsTarget: RetentionTarget = {
   id: 'rights.requests',
+  phase: 'records',
   policy: 'rights_request',
   action: 'delete',
   table: 'rights_requests',
@@ -53,12 +53,8 @@ export const rightsRequestsTarget: RetentionTarget = {
   ],
 
   async listExpired(db, ctx, limit, after) {
-    const rows = await expired(db, ctx)
-      .select(['id', 'subject_id', walkKey(ctx, 'rights_requests').as('cursor')])
-      .where(walkAfter(ctx, 'rights_requests', after))
-      .orderBy(walkKey(ctx, 'rights_requests'))
-      .limit(limit)
-      .execute();
+    const query = expired(db, ctx).select(['id', 'subject_id']);
+    const rows = await nextBatch(query, ctx, 'rights_requests', after, limit).execute();
     return rows.map((r) => ({
       id: r.id,
       cursor: String(r.cursor),
@@ -73,10 +69,9 @@ export const rightsRequestsTarget: RetentionTarget = {
     if (ids.length === 0) return { applied: 0 };
     let applied = 0;
     for (const part of chunks(ids)) {
-      const still =
-        mode === 'sweep'
-          ? (await expired(trx, ctx).select('id').where('id', 'in', part).execute()).map((r) => r.id)
-          : part;
+      const still = await stillExpired(mode, part, (some) =>
+        expired(trx, ctx).select('id').where('id', 'in', some).execute(),
+      );
       if (still.length === 0) continue;
       await trx
         .deleteFrom('rights_exports')

@@ -1,6 +1,7 @@
 /**
- * Retention targets for client relations (P4, P6). Built against
- * `src/modules/relations/relations-schema.ts`.
+ * Retention targets for client relations (P4, P6): the relations module's own tables, run by the
+ * retention engine through the relations provider (`relations-personal-data.ts`). The fiscal
+ * duty's end (step 2 below) is `relations-retention-fiscal.ts`.
  *
  * A relation's life after it ends (status `ended`, `ended_at` set):
  * 1. `client_relation` months later (default 3) its ordinary purpose is over: contact persons
@@ -18,26 +19,30 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
-import { dayOf, expiresOn, firstKeptDay } from './retention-policies.js';
-import { notRestricted, type RestrictionRow, restrict, unrestrict } from './retention-restriction.js';
 import {
   bucketByExpiry,
   type Candidate,
   chunks,
   countOf,
+  dayOf,
+  expiresOn,
+  firstKeptDay,
   inOrg,
+  nextBatch,
+  notRestricted,
+  type RestrictionRow,
   type RetentionTarget,
+  restrict,
+  stillExpired,
   type TargetContext,
-  walkAfter,
-  walkKey,
-} from './retention-target.js';
+} from '../retention/index.js';
 
 function graceCutoff(ctx: TargetContext): string {
   const p = ctx.policies.client_relation;
   return firstKeptDay(p, p.value, ctx.asOf);
 }
 
-function fiscalCutoff(ctx: TargetContext): string {
+export function fiscalCutoff(ctx: TargetContext): string {
   const p = ctx.policies.fiscal_7y;
   return firstKeptDay(p, p.value, ctx.asOf);
 }
@@ -67,7 +72,7 @@ async function subjectsOfRelations(
   return out;
 }
 
-async function relationCandidates(
+export async function relationCandidates(
   db: Kysely<DB>,
   orgId: string,
   rows: readonly { id: string; subject_id: string; cursor: string | number }[],
@@ -95,6 +100,7 @@ function endedPastGrace(db: Kysely<DB>, ctx: TargetContext) {
 
 export const clientDataTarget: RetentionTarget = {
   id: 'relations.client_data',
+  phase: 'records',
   policy: 'client_relation',
   action: 'anonymise',
   table: 'relations',
@@ -119,31 +125,20 @@ export const clientDataTarget: RetentionTarget = {
   ],
 
   async listExpired(db, ctx, limit, after) {
-    const rows = await endedPastGrace(db, ctx)
-      .select([
-        'relations.id as id',
-        'relations.subject_id as subject_id',
-        walkKey(ctx, 'relations').as('cursor'),
-      ])
-      .where(walkAfter(ctx, 'relations', after))
-      .orderBy(walkKey(ctx, 'relations'))
-      .limit(limit)
-      .execute();
+    const query = endedPastGrace(db, ctx).select([
+      'relations.id as id',
+      'relations.subject_id as subject_id',
+    ]);
+    const rows = await nextBatch(query, ctx, 'relations', after, limit).execute();
     return relationCandidates(db, ctx.orgId, rows);
   },
 
   countExpired: (db, ctx) => countOf(endedPastGrace(db, ctx)),
 
   async apply(trx, ctx, ids, mode) {
-    const still =
-      mode === 'sweep'
-        ? (
-            await endedPastGrace(trx, ctx)
-              .select('relations.id as id')
-              .where('relations.id', 'in', ids)
-              .execute()
-          ).map((r) => r.id)
-        : [...ids];
+    const still = await stillExpired(mode, ids, (some) =>
+      endedPastGrace(trx, ctx).select('relations.id as id').where('relations.id', 'in', some).execute(),
+    );
     if (still.length === 0) return { applied: 0 };
     const org = ctx.orgId;
     const now = ctx.asOf.toISOString();
@@ -234,9 +229,9 @@ export const clientDataTarget: RetentionTarget = {
 
 // --- mandates that ended while the relation goes on: restrict ---------------------------------
 
-const mandateEnd = sql<string>`coalesce(relation_mandates.revoked_at, relation_mandates.last_collection_at, relation_mandates.updated_at)`;
+export const mandateEnd = sql<string>`coalesce(relation_mandates.revoked_at, relation_mandates.last_collection_at, relation_mandates.updated_at)`;
 
-function endedMandates(db: Kysely<DB>, ctx: TargetContext) {
+export function endedMandates(db: Kysely<DB>, ctx: TargetContext) {
   return db
     .selectFrom('relation_mandates')
     .innerJoin('relations', 'relations.id', 'relation_mandates.relation_id')
@@ -245,23 +240,18 @@ function endedMandates(db: Kysely<DB>, ctx: TargetContext) {
 }
 
 /** One walk over ended mandates (past grace or past the duty): the mandate, its relation and subject. */
-async function listMandates(
+export async function listMandates(
   query: ReturnType<typeof endedMandates>,
   ctx: TargetContext,
   limit: number,
   after: string,
 ): Promise<Candidate[]> {
-  const rows = await query
-    .select([
-      'relation_mandates.id as id',
-      'relations.subject_id as subject_id',
-      'relations.id as relation_id',
-      walkKey(ctx, 'relation_mandates').as('cursor'),
-    ])
-    .where(walkAfter(ctx, 'relation_mandates', after))
-    .orderBy(walkKey(ctx, 'relation_mandates'))
-    .limit(limit)
-    .execute();
+  const selected = query.select([
+    'relation_mandates.id as id',
+    'relations.subject_id as subject_id',
+    'relations.id as relation_id',
+  ]);
+  const rows = await nextBatch(selected, ctx, 'relation_mandates', after, limit).execute();
   return rows.map((r) => ({
     id: r.id,
     cursor: String(r.cursor),
@@ -278,6 +268,7 @@ function mandatesPastGrace(db: Kysely<DB>, ctx: TargetContext) {
 
 export const endedMandatesTarget: RetentionTarget = {
   id: 'relations.mandates_ended',
+  phase: 'records',
   policy: 'client_relation',
   action: 'restrict',
   table: 'relation_mandates',
@@ -311,231 +302,5 @@ export const endedMandatesTarget: RetentionTarget = {
       .execute();
     const p = ctx.policies.client_relation;
     return bucketByExpiry(rows, { trigger: 'relationship_ended', unit: p.unit }, p.value, months);
-  },
-};
-
-// --- 2. the fiscal duty ends: delete ----------------------------------------------------------
-
-async function deleteMandates(trx: Kysely<DB>, org: string, mandateIds: readonly string[]): Promise<void> {
-  if (mandateIds.length === 0) return;
-  for (const part of chunks(mandateIds)) {
-    await trx
-      .deleteFrom('relation_collections')
-      .where('org_id', '=', org)
-      .where('mandate_id', 'in', part)
-      .execute();
-    await trx.deleteFrom('relation_mandates').where('org_id', '=', org).where('id', 'in', part).execute();
-  }
-  await unrestrict(trx, org, 'relation_mandates', mandateIds);
-}
-
-function relationsPastDuty(db: Kysely<DB>, ctx: TargetContext) {
-  return db
-    .selectFrom('relations')
-    .where(inOrg(ctx, 'relations.org_id'))
-    .where('status', '=', 'ended')
-    .where('ended_at', 'is not', null)
-    .where('ended_at', '<', fiscalCutoff(ctx));
-}
-
-export const fiscalRelationsTarget: RetentionTarget = {
-  id: 'relations.fiscal_records',
-  policy: 'fiscal_7y',
-  action: 'delete',
-  table: 'relations',
-  covers: [
-    'relation_agreement_documents.content',
-    'relation_agreement_documents.file_name',
-    'relation_mandates.account_holder',
-    'relation_mandates.iban',
-    'relation_mandates.iban_bidx',
-    'relation_mandates.iban_masked',
-    'relation_mandates.bic',
-    'relation_mandates.signature_name',
-    'relation_collections.amount_cents',
-  ],
-
-  async listExpired(db, ctx, limit, after) {
-    const rows = await relationsPastDuty(db, ctx)
-      .select(['id', 'subject_id', walkKey(ctx, 'relations').as('cursor')])
-      .where(walkAfter(ctx, 'relations', after))
-      .orderBy(walkKey(ctx, 'relations'))
-      .limit(limit)
-      .execute();
-    return relationCandidates(db, ctx.orgId, rows);
-  },
-
-  countExpired: (db, ctx) => countOf(relationsPastDuty(db, ctx)),
-
-  async apply(trx, ctx, ids, mode) {
-    const still =
-      mode === 'sweep'
-        ? (await relationsPastDuty(trx, ctx).select('id').where('id', 'in', ids).execute()).map((r) => r.id)
-        : [...ids];
-    if (still.length === 0) return { applied: 0 };
-    const org = ctx.orgId;
-    const mandates = await trx
-      .selectFrom('relation_mandates')
-      .select('id')
-      .where('org_id', '=', org)
-      .where('relation_id', 'in', still)
-      .execute();
-    await deleteMandates(
-      trx,
-      org,
-      mandates.map((m) => m.id),
-    );
-    const agreements = (
-      await trx
-        .selectFrom('relation_agreements')
-        .select('id')
-        .where('org_id', '=', org)
-        .where('relation_id', 'in', still)
-        .execute()
-    ).map((a) => a.id);
-    if (agreements.length > 0) {
-      for (const part of chunks(agreements)) {
-        await trx
-          .deleteFrom('relation_agreement_documents')
-          .where('org_id', '=', org)
-          .where('agreement_id', 'in', part)
-          .execute();
-      }
-      await trx
-        .deleteFrom('relation_agreements')
-        .where('org_id', '=', org)
-        .where('relation_id', 'in', still)
-        .execute();
-      await unrestrict(trx, org, 'relation_agreements', agreements);
-    }
-    await trx
-      .deleteFrom('relation_contacts')
-      .where('org_id', '=', org)
-      .where('relation_id', 'in', still)
-      .execute();
-    await trx
-      .deleteFrom('relation_addresses')
-      .where('org_id', '=', org)
-      .where('relation_id', 'in', still)
-      .execute();
-    const result = await trx
-      .deleteFrom('relations')
-      .where('org_id', '=', org)
-      .where('id', 'in', still)
-      .executeTakeFirst();
-    await unrestrict(trx, org, 'relations', still);
-    return { applied: Number(result.numDeletedRows) };
-  },
-
-  async countExpiringByMonth(db, ctx, months) {
-    const rows = await db
-      .selectFrom('relations')
-      .select([sql<string>`substr(ended_at, 1, 4)`.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
-      .where('org_id', '=', ctx.orgId)
-      .where('status', '=', 'ended')
-      .where('ended_at', 'is not', null)
-      .groupBy(sql`substr(ended_at, 1, 4)`)
-      .execute();
-    const p = ctx.policies.fiscal_7y;
-    return bucketByExpiry(rows, p, p.value, months);
-  },
-};
-
-function mandatesPastDuty(db: Kysely<DB>, ctx: TargetContext) {
-  return endedMandates(db, ctx).where(mandateEnd, '<', fiscalCutoff(ctx));
-}
-
-export const fiscalMandatesTarget: RetentionTarget = {
-  id: 'relations.fiscal_mandates',
-  policy: 'fiscal_7y',
-  action: 'delete',
-  table: 'relation_mandates',
-  covers: [],
-
-  listExpired: (db, ctx, limit, after) => listMandates(mandatesPastDuty(db, ctx), ctx, limit, after),
-
-  countExpired: (db, ctx) => countOf(mandatesPastDuty(db, ctx)),
-
-  async apply(trx, ctx, ids, mode) {
-    const still =
-      mode === 'sweep'
-        ? (
-            await mandatesPastDuty(trx, ctx)
-              .select('relation_mandates.id as id')
-              .where('relation_mandates.id', 'in', ids)
-              .execute()
-          ).map((r) => r.id)
-        : [...ids];
-    await deleteMandates(trx, ctx.orgId, still);
-    return { applied: still.length };
-  },
-
-  async countExpiringByMonth(db, ctx, months) {
-    const rows = await endedMandates(db, ctx)
-      .select([sql<string>`substr(${mandateEnd}, 1, 4)`.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
-      .groupBy(sql`substr(${mandateEnd}, 1, 4)`)
-      .execute();
-    const p = ctx.policies.fiscal_7y;
-    return bucketByExpiry(rows, p, p.value, months);
-  },
-};
-
-function collectionsPastDuty(db: Kysely<DB>, ctx: TargetContext) {
-  return db
-    .selectFrom('relation_collections')
-    .innerJoin('relation_mandates', 'relation_mandates.id', 'relation_collections.mandate_id')
-    .innerJoin('relations', 'relations.id', 'relation_mandates.relation_id')
-    .where(inOrg(ctx, 'relation_collections.org_id'))
-    .where('relation_collections.requested_at', '<', fiscalCutoff(ctx));
-}
-
-export const fiscalCollectionsTarget: RetentionTarget = {
-  id: 'relations.fiscal_collections',
-  policy: 'fiscal_7y',
-  action: 'delete',
-  table: 'relation_collections',
-  covers: [],
-
-  async listExpired(db, ctx, limit, after) {
-    const rows = await collectionsPastDuty(db, ctx)
-      .select([
-        'relation_collections.id as id',
-        'relations.subject_id as subject_id',
-        'relations.id as relation_id',
-        'relation_mandates.id as mandate_id',
-        walkKey(ctx, 'relation_collections').as('cursor'),
-      ])
-      .where(walkAfter(ctx, 'relation_collections', after))
-      .orderBy(walkKey(ctx, 'relation_collections'))
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      cursor: String(r.cursor),
-      subjectIds: [r.subject_id],
-      parents: [`relations:${r.relation_id}`, `relation_mandates:${r.mandate_id}`],
-    }));
-  },
-
-  countExpired: (db, ctx) => countOf(collectionsPastDuty(db, ctx)),
-
-  async apply(trx, ctx, ids, mode) {
-    const query =
-      mode === 'sweep'
-        ? trx.deleteFrom('relation_collections').where('requested_at', '<', fiscalCutoff(ctx))
-        : trx.deleteFrom('relation_collections');
-    const result = await query.where('org_id', '=', ctx.orgId).where('id', 'in', ids).executeTakeFirst();
-    return { applied: Number(result.numDeletedRows) };
-  },
-
-  async countExpiringByMonth(db, ctx, months) {
-    const rows = await db
-      .selectFrom('relation_collections')
-      .select([sql<string>`substr(requested_at, 1, 4)`.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
-      .where('org_id', '=', ctx.orgId)
-      .groupBy(sql`substr(requested_at, 1, 4)`)
-      .execute();
-    const p = ctx.policies.fiscal_7y;
-    return bucketByExpiry(rows, p, p.value, months);
   },
 };

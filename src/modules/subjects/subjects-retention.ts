@@ -1,52 +1,30 @@
 /**
  * The data-subject target (P6, P15's erasure mechanics): a subject about whom nothing is left in
- * any table that references subjects is erased — its blind indexes cleared (derived data must go
- * too), `erased_at` set, and its key destroyed by the engine (crypto-shredding with a tombstone,
+ * any table that references subjects (as the modules' providers declare them) is erased — its
+ * blind indexes cleared (derived data must go too), `erased_at` set, and its key destroyed by the engine (crypto-shredding with a tombstone,
  * so no later call can mint a new key for it). The row stays as a tombstone, because released
  * legal holds and the ledger still name its id.
  */
 import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
-import { openStatuses } from '../rights/rights-schema.js';
-import { firstKeptDay } from './retention-policies.js';
 import {
   countOf,
+  firstKeptDay,
   inOrg,
+  nextBatch,
   type RetentionTarget,
   type SubjectReference,
   type TargetContext,
-  walkAfter,
-  walkKey,
-} from './retention-target.js';
+} from '../retention/index.js';
+
+/** The ledger's (and the report's) name of this target. */
+export const SUBJECTS_ERASE_TARGET = 'subjects.erase';
 
 /**
- * A subject with any row in one of these tables still has something left. The catalogue test
- * (`retention-registry.test.ts`) fails when a table gains a `subject_id` column not listed here.
+ * `data_subjects.id` appears in none of `refs` — the rows every provider says keep a subject (one
+ * anti-join per table, org-scoped).
  */
-export const subjectReferences: readonly SubjectReference[] = [
-  { table: 'conversations', column: 'subject_id' },
-  { table: 'relations', column: 'subject_id' },
-  { table: 'relation_contacts', column: 'subject_id' },
-  // A request still being handled needs its subject: an access request compiles what is kept
-  // about them, and its reply is due within the legal deadline. Closed requests do not count.
-  {
-    table: 'rights_requests',
-    column: 'subject_id',
-    while: sql<SqlBool>`status in (${sql.join(openStatuses.map((s) => sql.lit(s)))})`,
-  },
-  // A prepared export is sealed with the subject's key: destroying the key before the download
-  // would make it unreadable. Once downloaded or expired its content is gone.
-  { table: 'rights_exports', column: 'subject_id', while: sql<SqlBool>`content is not null` },
-];
-
-/** Tables with a `subject_id` that do not keep a subject alive. */
-export const subjectReferencesIgnored: readonly string[] = ['legal_holds', 'consent_records'];
-
-/** `data_subjects.id` appears in none of the references (one anti-join per table, org-scoped). */
-export function nothingLeft(
-  orgId: string,
-  refs: readonly SubjectReference[] = subjectReferences,
-): RawBuilder<SqlBool> {
+export function nothingLeft(orgId: string, refs: readonly SubjectReference[]): RawBuilder<SqlBool> {
   // `is not null`: one null in a NOT IN list makes the test unknown for every subject.
   const parts = refs.map(
     (r) =>
@@ -54,7 +32,11 @@ export function nothingLeft(
         r.while === undefined ? sql`` : sql` and ${r.while}`
       })`,
   );
-  return sql<SqlBool>`(${sql.join(parts, sql` and `)})`;
+  return parts.length === 0 ? sql<SqlBool>`1 = 1` : sql<SqlBool>`(${sql.join(parts, sql` and `)})`;
+}
+
+function referencesOf(ctx: TargetContext): SubjectReference[] {
+  return ctx.providers.flatMap((p) => p.subjectReferences ?? []);
 }
 
 function cutoff(ctx: TargetContext): string {
@@ -68,23 +50,26 @@ function erasable(db: Kysely<DB>, ctx: TargetContext) {
     .where(inOrg(ctx, 'data_subjects.org_id'))
     .where('erased_at', 'is', null)
     .where('created_at', '<', cutoff(ctx))
-    .where(nothingLeft(ctx.orgId));
+    .where(nothingLeft(ctx.orgId, referencesOf(ctx)));
 }
 
 export const subjectsTarget: RetentionTarget = {
-  id: 'subjects.erase',
+  id: SUBJECTS_ERASE_TARGET,
+  phase: 'subjects',
+  shredsKeys: true,
   policy: 'data_subject',
   action: 'delete',
   table: 'data_subjects',
   covers: ['data_subjects.email_bidx', 'data_subjects.phone_bidx'],
 
   async listExpired(db, ctx, limit, after) {
-    const rows = await erasable(db, ctx)
-      .select(['id', walkKey(ctx, 'data_subjects').as('cursor')])
-      .where(walkAfter(ctx, 'data_subjects', after))
-      .orderBy(walkKey(ctx, 'data_subjects'))
-      .limit(limit)
-      .execute();
+    const rows = await nextBatch(
+      erasable(db, ctx).select('id'),
+      ctx,
+      'data_subjects',
+      after,
+      limit,
+    ).execute();
     return rows.map((r) => ({ id: r.id, cursor: String(r.cursor), subjectIds: [r.id], parents: [] }));
   },
 
@@ -102,7 +87,7 @@ export const subjectsTarget: RetentionTarget = {
       query = query
         .where('erased_at', 'is', null)
         .where('created_at', '<', cutoff(ctx))
-        .where(nothingLeft(ctx.orgId));
+        .where(nothingLeft(ctx.orgId, referencesOf(ctx)));
     }
     const erased = await query.returning('id').execute();
     return {
