@@ -143,7 +143,8 @@ export function openSqlite(
  * budget of statements and of SQL text (multi-row inserts are long). When over budget, the
  * oldest statement not used since the last eviction pass goes (second chance: a hit only sets a
  * flag). A statement still being iterated (an open `stream()`) is busy and is not handed out
- * twice. SQLite re-prepares a cached statement by itself after a schema change.
+ * twice. SQLite re-prepares a cached statement by itself after a schema change. Transactions
+ * begin IMMEDIATE (see `prepare`).
  */
 export function withStatementCache(
   handle: SQLiteDatabase.Database,
@@ -167,7 +168,12 @@ export function withStatementCache(
     }
   }
   return {
-    prepare(sql) {
+    prepare(requested) {
+      // Every transaction takes the write lock when it begins (Kysely's driver says `begin`). A
+      // deferred transaction that reads first and then writes cannot wait for another writer
+      // (the access-log thread, another process): SQLite answers SQLITE_BUSY at once instead of
+      // honouring busy_timeout, to avoid a deadlock. An immediate one waits its turn up front.
+      const sql = requested === 'begin' ? 'begin immediate' : requested;
       const hit = cache.get(sql);
       if (hit !== undefined) {
         if (hit.statement.busy) return handle.prepare(sql);
