@@ -8,11 +8,11 @@
 import { roles as allRoles, type Role } from '../../shared/actor.js';
 import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import { formatTime } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { ApiKeyView } from './auth-api-keys.js';
 import type { UserSort, UserStatusFilter } from './auth-repository.js';
 import type { UserListPage, UserView } from './auth-users.js';
-import { formatTime } from './auth-views.js';
 
 const roleLabel = (t: Translate, r: Role) => t(`auth.role.${r}`);
 
