@@ -16,6 +16,15 @@ import { jobsEn, jobsNl } from './jobs-messages.js';
 import { pruneJobs } from './jobs-queue.js';
 import { jobsRoutes } from './jobs-routes.js';
 import { jobsMigrations } from './jobs-schema.js';
+import { createJobsService, type JobsService } from './jobs-service.js';
+
+export type { JobsService } from './jobs-service.js';
+
+declare module '../module.js' {
+  interface KluisServices {
+    jobs: JobsService;
+  }
+}
 
 export { ensureSchedules, startJobWorker } from './jobs-commands.js';
 export {
@@ -27,7 +36,6 @@ export {
   jobsHealth,
   pruneJobs,
   queueState,
-  retryFailedJob,
 } from './jobs-queue.js';
 export {
   createJobRegistry,
@@ -47,6 +55,9 @@ export const jobsModule = defineModule({
   tables: ['jobs', 'job_schedules'],
   catalogue: jobsFields,
   messages: { nl: jobsNl, en: jobsEn },
+  provides: ['jobs'],
+  needs: ['audit'],
+  services: (deps) => ({ jobs: createJobsService(deps) }),
   jobs(registry, deps) {
     registry.register(PRUNE_JOBS, z.object({}), async (_payload, ctx) => {
       ctx.logger.info(await pruneJobs(deps.db, deps.clock), 'finished jobs pruned');

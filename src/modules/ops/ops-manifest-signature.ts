@@ -8,7 +8,7 @@
  */
 import { sign, verify } from 'node:crypto';
 import { canonicalJson } from '../../shared/canonical-json.js';
-import type { AuditPublicKey, AuditSigningKey } from '../security/audit-signing.js';
+import type { AuditPublicKey, AuditSigningKey } from '../security/index.js';
 
 export interface ManifestSignature {
   readonly key_id: string;

@@ -5,10 +5,21 @@
 import { defineModule } from '../module.js';
 import { orgsFields } from './orgs-fields.js';
 import { orgsMigrations } from './orgs-schema.js';
+import { createOrgsService, type OrgsService } from './orgs-service.js';
+
+export type { Org, OrgsService } from './orgs-service.js';
+
+declare module '../module.js' {
+  interface KluisServices {
+    orgs: OrgsService;
+  }
+}
 
 export const orgsModule = defineModule({
   name: 'orgs',
   migrations: orgsMigrations,
   tables: ['orgs'],
   catalogue: orgsFields,
+  provides: ['orgs'],
+  services: (deps) => ({ orgs: createOrgsService(deps) }),
 });

@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
-import { canonicalJson } from '../../shared/canonical-json.js';
 import { type Actor, actorRef } from '../../shared/actor.js';
+import { canonicalJson } from '../../shared/canonical-json.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { AuditLogTable } from './audit-schema.js';

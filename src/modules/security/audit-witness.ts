@@ -41,7 +41,7 @@ export function appendWitnessLine(file: string, line: WitnessLine): void {
   }
 }
 
-export type WitnessRead = JsonLineRead<WitnessLine>;
+type WitnessRead = JsonLineRead<WitnessLine>;
 
 /** Streams the witness file line by line (memory stays flat however long it grows). */
 export function readWitness(file: string): AsyncGenerator<WitnessRead> {

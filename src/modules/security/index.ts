@@ -17,6 +17,19 @@ import { installAccessLog, type SecurityModuleOptions, securityRoutes } from './
 import { securityMigrations } from './security-schema.js';
 import { createSecurityService, type SecurityService } from './security-service.js';
 
+/**
+ * For the few writers that run without a built Kluis (the CLI's key rotation, a restore into a
+ * fresh file): everything else appends through the `audit` service.
+ */
+export { type AuditEvent, type AuditService, appendAudit } from './audit-chain.js';
+export {
+  type AuditPublicKey,
+  type AuditSigningKey,
+  deriveAuditSigningKey,
+  trustedKeyMap,
+} from './audit-signing.js';
+export type { AuditAction, SecurityService } from './security-service.js';
+
 declare module '../module.js' {
   interface KluisServices {
     audit: AuditService;
