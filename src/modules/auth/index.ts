@@ -12,6 +12,9 @@ import { authRoutes, authSetup } from './auth-routes.js';
 import { authMigrations } from './auth-schema.js';
 import { type AuthService, createAuthService } from './auth-service.js';
 
+export type { AuthService } from './auth-service.js';
+export type { StaffName, UserView } from './auth-users.js';
+
 declare module '../module.js' {
   interface KluisServices {
     auth: AuthService;
@@ -36,6 +39,7 @@ export const authModule = defineModule({
   catalogue: authFields,
   messages: { nl: authNl, en: authEn },
   provides: ['auth'],
+  needs: ['orgs', 'audit', 'security', 'mail'],
   services: (deps) => ({ auth: createAuthService(deps) }),
   jobs(registry, deps) {
     registry.register(SWEEP_SESSIONS, z.object({}), async (_payload, ctx) => {

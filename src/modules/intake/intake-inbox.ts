@@ -15,7 +15,7 @@ import type { Clock } from '../../shared/clock.js';
 import { AppError, isAppError } from '../../shared/errors.js';
 import type { Locale } from '../../shared/i18n/messages.js';
 import { newId } from '../../shared/ids.js';
-import { createAuthRepository } from '../auth/auth-repository.js';
+import { createUsersRepository } from '../auth/auth-users-repository.js';
 import { enqueue } from '../jobs/jobs-queue.js';
 import { appendAudit } from '../security/audit-chain.js';
 import {
@@ -280,7 +280,7 @@ export function createInboxService(deps: InboxDeps) {
 
     /** Staff of the org who can be assigned a conversation (active accounts). */
     async assignableStaff(input: { actor: Actor }): Promise<StaffName[]> {
-      const users = await createAuthRepository(db).listUsersPage(scopeOf(input.actor), {
+      const users = await createUsersRepository(db).listUsersPage(scopeOf(input.actor), {
         sort: 'name',
         dir: 'asc',
         status: 'active',
@@ -293,7 +293,7 @@ export function createInboxService(deps: InboxDeps) {
 
     /** Names of the org's staff by id (authors of entries, assignees), disabled accounts included. */
     async staffNames(input: { actor: Actor }): Promise<Map<string, string>> {
-      const users = await createAuthRepository(db).listUsersPage(scopeOf(input.actor), {
+      const users = await createUsersRepository(db).listUsersPage(scopeOf(input.actor), {
         sort: 'name',
         dir: 'asc',
         now: clock.now().toISOString(),
@@ -310,7 +310,7 @@ export function createInboxService(deps: InboxDeps) {
       await db.transaction().execute(async (trx) => {
         await getHandled(trx, actor, input.id);
         if (input.userId !== null) {
-          const user = await createAuthRepository(trx).findUser(scopeOf(actor), input.userId);
+          const user = await createUsersRepository(trx).findUser(scopeOf(actor), input.userId);
           if (user === undefined || user.disabled === 1) {
             throw new AppError('ERR_VALIDATION', {
               message: 'assignee not in this org or disabled',

@@ -167,7 +167,7 @@ export function createSubprocessorsService(deps: SubprocessorsDeps) {
         orgId: tenant.id,
         orgKind: 'tenant',
         reason: 'register.subprocessor.announce',
-        roles: [],
+        roles: ['admin'],
       };
       for (let offset = 0; ; offset += 500) {
         const page = await users.listUsers({ actor, limit: 500, offset });

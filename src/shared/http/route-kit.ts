@@ -39,7 +39,18 @@ type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 /** The public pages of an organisation are served under these prefixes (language, tenant). */
 export const sitePrefixes = ['', '/en', '/o/:slug', '/en/o/:slug'] as const;
 
-export const slugSchema = zod.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
+/**
+ * The message of a path parameter that names something: a value that cannot name anything is
+ * answered like an unknown one, with 404 (see zodValidatorCompiler), so nothing tells a
+ * malformed id from another organisation's.
+ */
+const namesNothing = 'error.notFound';
+
+/** A path parameter naming a record by id (malformed: 404, like an unknown or foreign id). */
+export const recordId = zod.uuid({ message: namesNothing });
+
+/** The organisation part of a site path (`/o/:slug`); an impossible slug names no organisation (404). */
+export const slugSchema = zod.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: namesNothing });
 
 export interface RouteContext<A extends RouteAccess, P, Q, B> {
   readonly request: FastifyRequest;
@@ -55,6 +66,15 @@ export interface RouteContext<A extends RouteAccess, P, Q, B> {
   /** `''` or `'/o/<slug>'`: the organisation part of a site path. */
   readonly site: string;
 }
+
+/** The access of a staff page: any signed-in staff user, or those holding a permission. */
+export type StaffAccess = Extract<RouteAccess, { kind: 'staff' }>;
+
+/** What a staff page's handler hands on to the helpers that render its page. */
+export type StaffPageContext = Pick<
+  RouteContext<StaffAccess, unknown, unknown, unknown>,
+  'request' | 'reply' | 'actor' | 't' | 'locale'
+>;
 
 export interface RouteSpec<
   A extends RouteAccess,
@@ -192,19 +212,22 @@ export function createRouteKit(app: FastifyInstance): RouteKit {
 
 /**
  * Fastify's validator for the kit's zod schemas: a failure is an ERR_VALIDATION with one message
- * key per field (the error handler translates them), the same shape forms get.
+ * key per field (the error handler translates them), the same shape forms get. Path parameters
+ * declared as naming something (`recordId`, the site slug) that cannot name anything are a 404.
  */
-export function zodValidatorCompiler({ schema }: { schema: unknown }) {
+export function zodValidatorCompiler({ schema, httpPart }: { schema: unknown; httpPart?: string }) {
   const zodSchema = schema as z.ZodType;
   return (data: unknown) => {
     const result = zodSchema.safeParse(data);
-    return result.success
-      ? { value: result.data }
-      : {
-          error: new AppError('ERR_VALIDATION', {
-            fields: fieldErrorsFromZod(result.error),
-            cause: result.error,
-          }),
-        };
+    if (result.success) return { value: result.data };
+    if (httpPart === 'params' && result.error.issues.every((i) => i.message === namesNothing)) {
+      return { error: new AppError('ERR_NOT_FOUND', { message: 'path parameter names nothing' }) };
+    }
+    return {
+      error: new AppError('ERR_VALIDATION', {
+        fields: fieldErrorsFromZod(result.error),
+        cause: result.error,
+      }),
+    };
   };
 }

@@ -1,0 +1,56 @@
+/**
+ * Answers every module gives the same way: the error body of the one error handler
+ * (error-handler.ts) as a response schema, documented per status in the OpenAPI document, and
+ * files sent for download.
+ */
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+
+/** The JSON body of a refused or failed API call: a stable code, a message in the caller's language, the request id. */
+const apiErrorSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    requestId: z.string(),
+    /** Field name → what is wrong with it, translated. */
+    fields: z.record(z.string(), z.string()).optional(),
+    details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  }),
+});
+
+/** What each error status means for an API client (the OpenAPI response description). */
+const errorMeanings = {
+  400: 'The request is not valid; `fields` says what is wrong with each field.',
+  401: 'No valid API key (or session) was given.',
+  403: 'The API key does not hold the permission this call needs.',
+  404: 'No such record in the organisation of the API key.',
+  409: 'The request conflicts with the current state of the record.',
+  429: 'Too many requests; try again later.',
+} as const;
+
+export type ApiErrorStatus = keyof typeof errorMeanings;
+
+/** Response schemas for the error statuses a route may answer with (merge with its own 2xx). */
+export function apiErrors(...statuses: readonly ApiErrorStatus[]): Record<number, typeof apiErrorSchema> {
+  return Object.fromEntries(statuses.map((s) => [s, apiErrorSchema.describe(errorMeanings[s])]));
+}
+
+/**
+ * `Content-Disposition` for a download: `filename*` (RFC 6266, UTF-8) keeps any name, and the
+ * plain `filename` is an ASCII fallback without quotes or backslashes that could break the header.
+ */
+function attachmentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
+
+/** Sends `content` as a file to save (never shown inline), under `filename`. */
+export function sendDownload(
+  reply: FastifyReply,
+  file: { readonly contentType: string; readonly filename: string; readonly content: Buffer | string },
+): FastifyReply {
+  return reply
+    .type(file.contentType)
+    .header('content-disposition', attachmentDisposition(file.filename))
+    .send(file.content);
+}
