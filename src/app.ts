@@ -161,10 +161,23 @@ export async function buildApp(kluis: Kluis, options: BuildAppOptions = {}): Pro
     assertAccess(request);
     done();
   });
-  // CSRF: every unsafe request that carries cookies (a browser) needs a valid token; API clients
-  // authenticating with a bearer key carry no ambient credentials and are exempt. A multipart
-  // form carries its token in the body, which its module's scope parses during preValidation:
-  // those are checked just before the handler instead.
+  installCsrfCheck(app, config);
+
+  for (const mod of list) {
+    const routes = mod.routes;
+    if (routes === undefined) continue;
+    await app.register(async (scoped) => routes(createRouteKit(scoped), depsOf(mod, kluis, kluis.services)));
+  }
+  return app;
+}
+
+/**
+ * CSRF: every unsafe request that carries cookies (a browser) needs a valid token; API clients
+ * authenticating with a bearer key carry no ambient credentials and are exempt. A multipart form
+ * carries its token in the body, which its module's scope parses during preValidation: those are
+ * checked just before the handler instead.
+ */
+function installCsrfCheck(app: FastifyInstance, config: Kluis['config']): void {
   const csrf = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
     if (!unsafeMethods.has(request.method)) return done();
     const auth = request.headers.authorization;
@@ -187,13 +200,6 @@ export async function buildApp(kluis: Kluis, options: BuildAppOptions = {}): Pro
     if (!request.isMultipart?.()) return done();
     csrf(request, reply, done);
   });
-
-  for (const mod of list) {
-    const routes = mod.routes;
-    if (routes === undefined) continue;
-    await app.register(async (scoped) => routes(createRouteKit(scoped), depsOf(mod, kluis, kluis.services)));
-  }
-  return app;
 }
 
 function sameOrigin(

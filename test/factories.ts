@@ -15,11 +15,11 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kluis } from '../src/kluis.js';
-import { createAuthRepository } from '../src/modules/auth/auth-repository.js';
 import { SESSION_COOKIE } from '../src/modules/auth/auth-sessions.js';
 import { currentTotp, generateTotpSecret } from '../src/modules/auth/auth-totp.js';
 import type { UserView } from '../src/modules/auth/auth-users.js';
-import { createOrgsRepository, type Org } from '../src/modules/orgs/orgs-repository.js';
+import { createUsersRepository } from '../src/modules/auth/auth-users-repository.js';
+import type { Org } from '../src/modules/orgs/index.js';
 import type { Actor, OrgKind, Role } from '../src/shared/actor.js';
 
 let counter = 0;
@@ -30,7 +30,7 @@ const unique = () => `${Date.now().toString(36)}${(++counter).toString(36)}${ran
  * the existing operator.
  */
 export async function createOrg(kluis: Kluis, kind: OrgKind = 'tenant', name?: string): Promise<Org> {
-  const orgs = createOrgsRepository(kluis.db);
+  const orgs = kluis.services.orgs;
   if (kind === 'operator') {
     const existing = await orgs.findOperator();
     if (existing !== undefined) return existing;
@@ -60,7 +60,7 @@ export async function createStaffUser(
   options: { orgId: string; roles: readonly Role[]; totp?: boolean; email?: string; displayName?: string },
 ): Promise<StaffCredentials> {
   const auth = kluis.services.auth;
-  const org = await createOrgsRepository(kluis.db).getById(options.orgId);
+  const org = await kluis.services.orgs.getById(options.orgId);
   const email = options.email ?? `staff-${unique()}@example.test`;
   const { user } = await auth.createUser({
     actor: systemActor(org),
@@ -70,7 +70,7 @@ export async function createStaffUser(
     roles: options.roles,
   });
   const password = `Kluis-test-${randomBytes(12).toString('base64url')}`;
-  const repo = createAuthRepository(kluis.db);
+  const repo = createUsersRepository(kluis.db);
   const now = kluis.clock.now().toISOString();
   let totpSecret: string | undefined;
   let sealed: Buffer | null = null;

@@ -4,17 +4,15 @@
  * password (printed once; it must be changed at first sign-in).
  */
 import type { Kluis } from '../kluis.js';
-import { createUserFromCli } from '../modules/auth/auth-cli.js';
-import { createAuthRepository } from '../modules/auth/auth-repository.js';
+import { cliActor, createUserFromCli } from '../modules/auth/auth-cli.js';
 import { seedIntakeDemo } from '../modules/intake/intake-demo.js';
-import { createOrgsRepository } from '../modules/orgs/orgs-repository.js';
 import { seedRelationsDemo } from '../modules/relations/relations-demo.js';
 import { seedStatementDemo } from '../modules/statement/statement-demo.js';
 
 export const DEMO_ADMIN_EMAIL = 'admin@ambrix.example';
 
 export async function seedDemo(kluis: Kluis): Promise<string[]> {
-  const orgs = createOrgsRepository(kluis.db);
+  const { orgs, auth } = kluis.services;
   const lines: string[] = [];
   let operator = await orgs.findOperator();
   if (operator === undefined) {
@@ -26,10 +24,10 @@ export async function seedDemo(kluis: Kluis): Promise<string[]> {
     });
     lines.push('  Demo data: operator organisation Ambrix created');
   }
-  const existing = await createAuthRepository(kluis.db).findUserByEmail(
-    { orgId: operator.id },
-    DEMO_ADMIN_EMAIL,
-  );
+  const existing = await auth.findUserByEmail({
+    actor: cliActor(operator, 'demo-seed'),
+    email: DEMO_ADMIN_EMAIL,
+  });
   if (existing !== undefined) {
     lines.push(
       lines.length === 0 ? '  Demo data: already present' : '',

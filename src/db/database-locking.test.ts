@@ -9,12 +9,12 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { sql } from 'kysely';
+import { type Generated, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from './database.js';
 
 interface T {
-  t: { id: number; v: string };
+  t: { id: Generated<number>; v: string };
 }
 
 /** Another connection that takes the write lock, holds it `ms`, commits, and says when it has it. */

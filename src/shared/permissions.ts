@@ -26,6 +26,8 @@ export const permissionTable = {
   // Organisation management (no personal data of data subjects).
   'users.read': ['owner', 'admin', 'security'],
   'users.manage': ['owner', 'admin'],
+  /** Granting, removing or managing the owner role and owners' accounts (an admin cannot take over). */
+  'users.manage_owners': ['owner'],
   'api_keys.manage': ['owner', 'admin'],
   'grants.manage': ['owner', 'admin'],
   'health.view': ['owner', 'admin', 'security'],

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { type Role, roles } from '../../src/shared/actor.js';
 import type { DeclaredRoute } from '../../src/shared/http/access.js';
-import { rolesFor } from '../../src/shared/permissions.js';
+import { purposeRoles, rolesFor } from '../../src/shared/permissions.js';
 import { createTestKluis, type TestKluis } from '../dialects.js';
 import { createOrg, createStaffUser, type LoggedIn, loginAs } from '../factories.js';
 import { snapshot } from './db-snapshot.js';
@@ -23,6 +23,7 @@ describe('every route refuses callers it does not declare', () => {
   let app: FastifyInstance;
   let routes: DeclaredRoute[];
   const sessions = new Map<Role, LoggedIn>();
+  const userIds = new Map<Role, string>();
 
   beforeAll(async () => {
     kluis = await createTestKluis();
@@ -33,6 +34,7 @@ describe('every route refuses callers it does not declare', () => {
     for (const role of roles) {
       const user = await createStaffUser(kluis, { orgId: org.id, roles: [role] });
       sessions.set(role, await loginAs(app, user));
+      userIds.set(role, user.user.id);
     }
   });
   afterAll(async () => {
@@ -86,6 +88,40 @@ describe('every route refuses callers it does not declare', () => {
       }
     }
     expect(attacks).toBeGreaterThan(10);
+    expect(await snapshot(kluis)).toEqual(before);
+  });
+
+  it('refuses every user who may manage users giving themself a purpose role, and changes nothing', async () => {
+    const before = await snapshot(kluis);
+    const rolesRoute = routes.find((r) => r.method === 'POST' && r.url === '/staff/users/:id/roles');
+    expect(rolesRoute?.access).toMatchObject({ kind: 'staff', permission: 'users.manage' });
+    let attacks = 0;
+    for (const role of rolesFor('users.manage')) {
+      const session = sessions.get(role);
+      const userId = userIds.get(role);
+      if (session === undefined || userId === undefined) throw new Error(`no session for ${role}`);
+      for (const purpose of purposeRoles) {
+        const res = await app.inject({
+          method: 'POST',
+          url: `/staff/users/${userId}/roles`,
+          headers: { cookie: session.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams([
+            ['_csrf', session.csrfToken],
+            ['roles', role],
+            ['roles', purpose],
+          ]).toString(),
+        });
+        expect(res.statusCode, `${role} giving themself ${purpose}`).toBe(403);
+        attacks++;
+      }
+      const held = await kluis.db
+        .selectFrom('user_roles')
+        .select('role')
+        .where('user_id', '=', userId)
+        .execute();
+      expect(held.map((r) => r.role)).toEqual([role]);
+    }
+    expect(attacks).toBe(rolesFor('users.manage').length * purposeRoles.length);
     expect(await snapshot(kluis)).toEqual(before);
   });
 

@@ -1,54 +1,53 @@
 /**
  * A staff user's own account (P11): choosing a new password (required after a one-time
- * password), enrolling TOTP (required for operator staff), recovery codes. Each step that
+ * password), recovery codes (TOTP enrolment: auth-totp-enrolment.ts). Each step that
  * raises the session's standing rotates the session id; a password change also ends every other
  * session (ASVS 7.4.3). Re-entering the current password is throttled per user.
  */
 import type { Kysely } from 'kysely';
-import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
 import { type Actor, scopeOf } from '../../shared/actor.js';
 import { type Clock, MINUTE } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
-import { createOrgsRepository } from '../orgs/orgs-repository.js';
-import { appendAudit } from '../security/audit-chain.js';
+import type { OrgsService } from '../orgs/index.js';
+import type { AuditService } from '../security/index.js';
 import { hashNewPassword, type PasswordHasher } from './auth-passwords.js';
-import { type AuthRepository, createAuthRepository, pendingOf } from './auth-repository.js';
+import { createRecoveryCodesRepository } from './auth-recovery-codes-repository.js';
 import type { PendingStep } from './auth-schema.js';
 import type { IssuedSession, SessionService } from './auth-sessions.js';
-import {
-  generateRecoveryCodes,
-  generateTotpSecret,
-  hashRecoveryCode,
-  matchTotp,
-  totpUri,
-} from './auth-totp.js';
+import { createSessionsRepository, pendingOf } from './auth-sessions-repository.js';
+import { createThrottleRepository } from './auth-throttle-repository.js';
+import { generateRecoveryCodes, hashRecoveryCode } from './auth-totp.js';
 import { toUserView, type UserView } from './auth-users.js';
+import { createUserRolesRepository, createUsersRepository } from './auth-users-repository.js';
 
 export type UserActor = Extract<Actor, { kind: 'user' }>;
 
 export interface AccountDeps {
   db: Kysely<DB>;
-  keyring: Keyring;
   clock: Clock;
   hasher: PasswordHasher;
   sessions: SessionService;
+  orgs: Pick<OrgsService, 'getById'>;
+  audit: AuditService;
 }
 
 /** Wrong current passwords or enrolment codes per user within 15 minutes before refusing. */
 const REAUTH_MAX_FAILURES = 5;
 const REAUTH_WINDOW_MS = 15 * MINUTE;
 
-const totpLocation = (userId: string) => ({ table: 'users', column: 'totp_secret', rowId: userId });
+/**
+ * What every own-account step shares: the actor's own account and session (never before the
+ * second factor), and re-authentication throttled per user.
+ */
+export function createAccountGuards(deps: Pick<AccountDeps, 'db' | 'clock' | 'hasher' | 'audit'>) {
+  const { db, clock, hasher, audit } = deps;
 
-export function createAccountService(deps: AccountDeps) {
-  const { db, clock, hasher, sessions, keyring } = deps;
-
-  async function loadSelf(repo: AuthRepository, actor: UserActor, sessionId: string) {
+  async function loadSelf(actor: UserActor, sessionId: string) {
     const scope = scopeOf(actor);
     const [user, session] = await Promise.all([
-      repo.findUser(scope, actor.userId),
-      repo.findOwnSession(scope, actor.userId, sessionId),
+      createUsersRepository(db).findUser(scope, actor.userId),
+      createSessionsRepository(db).findOwnSession(scope, actor.userId, sessionId),
     ]);
     if (user === undefined || session === undefined) throw new AppError('ERR_AUTH_SESSION_EXPIRED');
     const pending = pendingOf(session);
@@ -59,7 +58,7 @@ export function createAccountService(deps: AccountDeps) {
 
   async function assertReauthAllowed(actor: UserActor): Promise<void> {
     const since = new Date(clock.now().getTime() - REAUTH_WINDOW_MS).toISOString();
-    const failures = await createAuthRepository(db).countAttempts(`reauth:${actor.userId}`, since);
+    const failures = await createThrottleRepository(db).countAttempts(`reauth:${actor.userId}`, since);
     if (failures >= REAUTH_MAX_FAILURES) {
       throw new AppError('ERR_RATE_LIMITED', {
         message: 'too many wrong passwords or codes for this account',
@@ -69,8 +68,8 @@ export function createAccountService(deps: AccountDeps) {
 
   async function recordReauthFailure(actor: UserActor, action: string): Promise<void> {
     await db.transaction().execute(async (trx) => {
-      await createAuthRepository(trx).recordAttempt(`reauth:${actor.userId}`, clock.now().toISOString());
-      await appendAudit(trx, clock, { actor, action, target: { type: 'user', id: actor.userId } });
+      await createThrottleRepository(trx).recordAttempt(`reauth:${actor.userId}`, clock.now().toISOString());
+      await audit.append(trx, { actor, action, target: { type: 'user', id: actor.userId } });
     });
   }
 
@@ -85,18 +84,27 @@ export function createAccountService(deps: AccountDeps) {
     }
   }
 
-  const without = (pending: readonly PendingStep[], step: PendingStep) => pending.filter((p) => p !== step);
+  return { loadSelf, assertReauthAllowed, recordReauthFailure, verifyCurrentPassword };
+}
+
+export type AccountGuards = ReturnType<typeof createAccountGuards>;
+
+export const without = (pending: readonly PendingStep[], step: PendingStep): PendingStep[] =>
+  pending.filter((p) => p !== step);
+
+export function createAccountService(deps: AccountDeps & { guards: AccountGuards }) {
+  const { db, clock, hasher, sessions, orgs, audit } = deps;
+  const { loadSelf, verifyCurrentPassword } = deps.guards;
 
   return {
     /** The actor's own account, for the account page. */
     async getAccount(actor: UserActor): Promise<{ user: UserView; recoveryCodesLeft: number }> {
-      const repo = createAuthRepository(db);
       const scope = scopeOf(actor);
-      const row = await repo.findUser(scope, actor.userId);
+      const row = await createUsersRepository(db).findUser(scope, actor.userId);
       if (row === undefined) throw new AppError('ERR_AUTH_SESSION_EXPIRED');
       return {
-        user: toUserView(row, await repo.rolesOf(scope, row.id)),
-        recoveryCodesLeft: await repo.countUnusedRecoveryCodes(scope, row.id),
+        user: toUserView(row, await createUserRolesRepository(db).rolesOf(scope, row.id)),
+        recoveryCodesLeft: await createRecoveryCodesRepository(db).countUnusedRecoveryCodes(scope, row.id),
       };
     },
 
@@ -111,25 +119,27 @@ export function createAccountService(deps: AccountDeps) {
       newPassword: string;
     }): Promise<IssuedSession> {
       const { actor } = input;
-      const repo = createAuthRepository(db);
-      const { user, pending } = await loadSelf(repo, actor, input.sessionId);
+      const { user, pending } = await loadSelf(actor, input.sessionId);
       if (!pending.includes('password_change')) {
         await verifyCurrentPassword(actor, user.password_hash, input.currentPassword);
       }
-      const newHash = await hashNewPassword({ db, hasher }, user, input.newPassword);
+      const newHash = await hashNewPassword({ hasher, orgs }, user, input.newPassword);
       return db.transaction().execute(async (trx) => {
-        const txRepo = createAuthRepository(trx);
         const now = clock.now().toISOString();
         const scope = scopeOf(actor);
-        await txRepo.updateUser(scope, actor.userId, {
+        await createUsersRepository(trx).updateUser(scope, actor.userId, {
           password_hash: newHash,
           must_change_password: 0,
           password_changed_at: now,
           updated_at: now,
         });
-        const ended = await txRepo.deleteUserSessions(scope, actor.userId, input.sessionId);
+        const ended = await createSessionsRepository(trx).deleteUserSessions(
+          scope,
+          actor.userId,
+          input.sessionId,
+        );
         const issued = await sessions.rotate(trx, input.sessionId, without(pending, 'password_change'));
-        await appendAudit(trx, clock, {
+        await audit.append(trx, {
           actor,
           action: 'auth.password.changed',
           target: { type: 'user', id: actor.userId },
@@ -139,84 +149,6 @@ export function createAccountService(deps: AccountDeps) {
       });
     },
 
-    /**
-     * Starts (or resumes) TOTP enrolment: a new secret, sealed with the org key, not yet active.
-     * Returns the secret and the otpauth:// URI for the QR code.
-     */
-    async beginTotpEnrolment(input: {
-      actor: UserActor;
-      sessionId: string;
-    }): Promise<{ secret: string; uri: string }> {
-      const { actor } = input;
-      const repo = createAuthRepository(db);
-      const { user } = await loadSelf(repo, actor, input.sessionId);
-      if (user.totp_enabled === 1) {
-        throw new AppError('ERR_CONFLICT', { message: 'two-step verification is already on' });
-      }
-      let secret: string;
-      if (user.totp_secret !== null) {
-        secret = await keyring.decryptForOrg(user.org_id, totpLocation(user.id), user.totp_secret);
-      } else {
-        secret = generateTotpSecret();
-        const sealed = await keyring.encryptForOrg(user.org_id, totpLocation(user.id), secret);
-        await db.transaction().execute(async (trx) => {
-          await createAuthRepository(trx).updateUser(scopeOf(actor), actor.userId, {
-            totp_secret: sealed,
-            updated_at: clock.now().toISOString(),
-          });
-          await appendAudit(trx, clock, {
-            actor,
-            action: 'auth.totp.enrolment_started',
-            target: { type: 'user', id: actor.userId },
-            fields: ['totp_secret'],
-          });
-        });
-      }
-      const org = await createOrgsRepository(db).getById(user.org_id);
-      return { secret, uri: totpUri(secret, user.email, `Kluis ${org.name}`) };
-    },
-
-    /** Confirms enrolment with a code from the app; returns the recovery codes, shown once. */
-    async confirmTotpEnrolment(input: {
-      actor: UserActor;
-      sessionId: string;
-      code: string;
-    }): Promise<{ recoveryCodes: string[]; session: IssuedSession }> {
-      const { actor } = input;
-      const repo = createAuthRepository(db);
-      const { user, pending } = await loadSelf(repo, actor, input.sessionId);
-      if (user.totp_enabled === 1 || user.totp_secret === null) {
-        throw new AppError('ERR_CONFLICT', { message: 'no enrolment in progress' });
-      }
-      await assertReauthAllowed(actor);
-      const secret = await keyring.decryptForOrg(user.org_id, totpLocation(user.id), user.totp_secret);
-      const step = matchTotp(secret, input.code.replace(/\s+/g, ''), clock.now());
-      if (step === undefined) {
-        await recordReauthFailure(actor, 'auth.totp.enrolment_failure');
-        throw new AppError('ERR_AUTH_TOTP_INVALID', { fields: { code: 'auth.totpInvalid' } });
-      }
-      const recoveryCodes = generateRecoveryCodes();
-      const session = await db.transaction().execute(async (trx) => {
-        const txRepo = createAuthRepository(trx);
-        const scope = scopeOf(actor);
-        const now = clock.now().toISOString();
-        if (!(await txRepo.claimTotpStep(scope, actor.userId, step, now))) {
-          throw new AppError('ERR_AUTH_TOTP_INVALID', { fields: { code: 'auth.totpInvalid' } });
-        }
-        await txRepo.updateUser(scope, actor.userId, { totp_enabled: 1, updated_at: now });
-        await txRepo.replaceRecoveryCodes(scope, actor.userId, recoveryCodes.map(hashRecoveryCode), now);
-        const issued = await sessions.rotate(trx, input.sessionId, without(pending, 'totp_enrolment'));
-        await appendAudit(trx, clock, {
-          actor,
-          action: 'auth.totp.enabled',
-          target: { type: 'user', id: actor.userId },
-          meta: { recovery_codes: recoveryCodes.length },
-        });
-        return issued;
-      });
-      return { recoveryCodes, session };
-    },
-
     /** New recovery codes (the old ones stop working); asks for the current password. */
     async regenerateRecoveryCodes(input: {
       actor: UserActor;
@@ -224,21 +156,20 @@ export function createAccountService(deps: AccountDeps) {
       password: string;
     }): Promise<string[]> {
       const { actor } = input;
-      const repo = createAuthRepository(db);
-      const { user } = await loadSelf(repo, actor, input.sessionId);
+      const { user } = await loadSelf(actor, input.sessionId);
       if (user.totp_enabled !== 1) {
         throw new AppError('ERR_CONFLICT', { message: 'two-step verification is off' });
       }
       await verifyCurrentPassword(actor, user.password_hash, input.password);
       const codes = generateRecoveryCodes();
       await db.transaction().execute(async (trx) => {
-        await createAuthRepository(trx).replaceRecoveryCodes(
+        await createRecoveryCodesRepository(trx).replaceRecoveryCodes(
           scopeOf(actor),
           actor.userId,
           codes.map(hashRecoveryCode),
           clock.now().toISOString(),
         );
-        await appendAudit(trx, clock, {
+        await audit.append(trx, {
           actor,
           action: 'auth.recovery_codes.regenerated',
           target: { type: 'user', id: actor.userId },
@@ -249,5 +180,3 @@ export function createAccountService(deps: AccountDeps) {
     },
   };
 }
-
-export type AccountService = ReturnType<typeof createAccountService>;

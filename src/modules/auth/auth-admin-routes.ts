@@ -1,41 +1,32 @@
 /**
- * User management and API keys for owners and admins (P7 self-service per org, P11). Thin
- * handlers: parse, call the use case in auth-users.ts / auth-api-keys.ts (which check roles,
- * scope every query to the actor's org and audit), render. Another org's user or key is a 404.
- * One-time passwords and tokens appear only in the response to the POST that made them.
+ * User management for owners and admins (P5, P7 self-service per org, P11). Thin handlers:
+ * parse, call the use case in auth-users.ts / auth-users-admin.ts (which check the permission,
+ * scope every query to the actor's org and audit), render. Another org's user is a 404; a path
+ * id that is not a UUID names no user and is a 404 too. One-time passwords appear only in the
+ * response to the POST that made them.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { type Actor, roles as allRoles, hasRole, type Role } from '../../shared/actor.js';
+import { type Actor, roles as allRoles, type Role } from '../../shared/actor.js';
 import { AppError, isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import { renderPage } from '../../shared/http/render.js';
-import { parseForm } from '../../shared/http/validation.js';
+import type { RouteKit, UserActor } from '../../shared/http/route-kit.js';
 import type { MessageKey } from '../../shared/i18n/messages.js';
-import { translator } from '../../shared/i18n/messages.js';
+import { can, isPurposeRole } from '../../shared/permissions.js';
 import {
-  apiKeyCreatedPage,
-  apiKeyListPage,
-  newApiKeyPage,
+  type NewUserValues,
   newUserPage,
   oneTimePasswordPage,
   type UserListParams,
   userListPage,
   userPage,
 } from './auth-admin-views.js';
-import type { AuthRouteDeps } from './auth-service.js';
+import { type AuthRouteDeps, idParams, queryText, renderFormPage, rolesField } from './auth-http.js';
+import type { AuthService } from './auth-service.js';
 import type { UserView } from './auth-users.js';
 
 const managerAccess = { kind: 'staff', permission: 'users.manage' } as const;
-const keyManagerAccess = { kind: 'staff', permission: 'api_keys.manage' } as const;
-
-/** One value or several (repeated checkboxes) as a list. */
-const rolesField = z.preprocess(
-  (v) => (v === undefined || v === '' ? [] : Array.isArray(v) ? v : [v]),
-  z.array(z.enum(allRoles, { message: 'field.invalid' })).max(allRoles.length * 2),
-);
-
-const idParams = z.object({ id: z.uuid() });
 
 const listQuery = z.object({
   sort: z.enum(['name', 'email', 'lastLogin']).catch('name'),
@@ -53,15 +44,6 @@ const newUserForm = z.object({
 
 const rolesForm = z.object({ roles: rolesField });
 
-const newKeyForm = z.object({
-  name: z.string().max(400).default(''),
-  roles: rolesField,
-  expires: z.preprocess(
-    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
-    z.iso.date({ message: 'auth.apiKeys.expiryInvalid' }).optional(),
-  ),
-});
-
 const userNotices: Record<string, MessageKey> = {
   roles: 'auth.users.done.roles',
   disabled: 'auth.users.done.disabled',
@@ -70,203 +52,217 @@ const userNotices: Record<string, MessageKey> = {
   totp: 'auth.users.done.totp',
 };
 
-/** The signed-in manager (enforceAccess has checked the session and the role). */
-function managerOf(request: FastifyRequest): Extract<Actor, { kind: 'user' }> {
-  const actor = request.actor;
-  if (actor?.kind !== 'user') throw new AppError('ERR_UNAUTHENTICATED');
-  return actor;
-}
-
-/** Roles the actor may hand out: only an owner grants the owner role. */
+/** Roles the actor may hand out: only a holder of `users.manage_owners` grants the owner role. */
 function grantableBy(actor: Actor): Role[] {
-  return hasRole(actor, 'owner') ? [...allRoles] : allRoles.filter((r) => r !== 'owner');
+  return can(actor, 'users.manage_owners') ? [...allRoles] : allRoles.filter((r) => r !== 'owner');
 }
 
-function userIdOf(request: FastifyRequest): string {
-  const parsed = idParams.safeParse(request.params);
-  if (!parsed.success) throw new AppError('ERR_NOT_FOUND', { message: 'not a user id' });
-  return parsed.data.id;
+/**
+ * The roles offered on a user's page. On one's own page, a purpose role one does not hold is not
+ * offered: another owner or admin gives it (the service refuses it anyway).
+ */
+function offeredOn(actor: UserActor, user: UserView): Role[] {
+  const grantable = grantableBy(actor);
+  if (actor.userId !== user.id) return grantable;
+  return grantable.filter((r) => !isPurposeRole(r) || user.roles.includes(r));
 }
 
-function queryOf(request: FastifyRequest): Record<string, unknown> {
-  return (request.query ?? {}) as Record<string, unknown>;
+/** The user-changing actions of a user's page, by path: the use case and the notice after it. */
+const userActions = {
+  disable: { done: 'disabled', run: 'disableUser' },
+  enable: { done: 'enabled', run: 'enableUser' },
+  unlock: { done: 'unlocked', run: 'unlockUser' },
+  'reset-totp': { done: 'totp', run: 'resetTotp' },
+} as const;
+
+function renderNewUser(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  actor: UserActor,
+  o: { values?: NewUserValues; errors?: FieldErrors; status?: number } = {},
+) {
+  return renderFormPage(request, reply, (t, csrf) => ({
+    title: t('auth.users.newTitle'),
+    status: o.status ?? 200,
+    body: newUserPage({ t, csrf, grantable: grantableBy(actor), values: o.values ?? {}, errors: o.errors }),
+  }));
 }
 
-export async function registerUserAdminRoutes(app: FastifyInstance, kluis: AuthRouteDeps): Promise<void> {
-  const auth = kluis.auth;
+async function loadUser(auth: AuthService, actor: Actor, userId: string): Promise<UserView> {
+  const user = await auth.findUserById({ actor, userId });
+  if (user === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'user not found' });
+  return user;
+}
 
-  app.get('/staff/users', { config: { access: managerAccess } }, async (request, reply) => {
-    const actor = managerOf(request);
-    const q = listQuery.parse(queryOf(request));
-    const params: UserListParams = { sort: q.sort, dir: q.dir, role: q.role, status: q.status };
-    const result = await auth.listUsersPage({ actor, ...params, page: q.page });
-    const t = translator(request.locale);
-    return renderPage(request, reply, {
-      title: t('auth.users.title'),
-      body: userListPage({ t, locale: request.locale, now: kluis.clock.now(), params, result }),
-    });
+async function renderUser(
+  deps: AuthRouteDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  actor: UserActor,
+  userId: string,
+  o: {
+    errors?: FieldErrors;
+    roleValues?: readonly Role[];
+    status?: number;
+    done?: string | undefined;
+  } = {},
+) {
+  const user = await loadUser(deps.auth, actor, userId);
+  const noticeKey = o.done === undefined ? undefined : userNotices[o.done];
+  return renderFormPage(request, reply, (t, csrf) => ({
+    title: user.displayName,
+    status: o.status ?? 200,
+    body: userPage({
+      t,
+      locale: request.locale,
+      csrf,
+      now: deps.clock.now(),
+      user,
+      manageable: can(actor, 'users.manage_owners') || !user.roles.includes('owner'),
+      grantable: offeredOn(actor, user),
+      isSelf: actor.userId === user.id,
+      roleValues: o.roleValues,
+      errors: o.errors,
+      notice: noticeKey === undefined || o.errors !== undefined ? undefined : t(noticeKey),
+    }),
+  }));
+}
+
+async function userAction(
+  deps: AuthRouteDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  actor: UserActor,
+  userId: string,
+  done: string,
+  run: () => Promise<unknown>,
+) {
+  try {
+    await run();
+  } catch (error) {
+    if (
+      isAppError(error) &&
+      error.fields !== undefined &&
+      (error.code === 'ERR_CONFLICT' || error.code === 'ERR_FORBIDDEN')
+    ) {
+      return renderUser(deps, request, reply, actor, userId, { errors: error.fields, status: error.status });
+    }
+    throw error;
+  }
+  return reply.redirect(`/staff/users/${userId}?done=${done}`, 303);
+}
+
+export function registerUserAdminRoutes(kit: RouteKit, deps: AuthRouteDeps): void {
+  const { auth, clock } = deps;
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/users',
+    access: managerAccess,
+    query: listQuery,
+    handler: async ({ request, reply, actor, query: q, t, locale }) => {
+      const params: UserListParams = { sort: q.sort, dir: q.dir, role: q.role, status: q.status };
+      const result = await auth.listUsersPage({ actor, ...params, page: q.page });
+      return renderPage(request, reply, {
+        title: t('auth.users.title'),
+        body: userListPage({ t, locale, now: clock.now(), params, result }),
+      });
+    },
   });
 
-  const renderNewUser = (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    o: { values?: z.infer<typeof newUserForm>; errors?: FieldErrors; status?: number } = {},
-  ) => {
-    const t = translator(request.locale);
-    const csrf = reply.generateCsrf();
-    return renderPage(request, reply, {
-      title: t('auth.users.newTitle'),
-      status: o.status ?? 200,
-      csrfToken: csrf,
-      body: newUserPage({
-        t,
-        csrf,
-        grantable: grantableBy(managerOf(request)),
-        values: o.values ?? {},
-        errors: o.errors,
-      }),
-    });
-  };
+  kit.route({
+    method: 'GET',
+    url: '/staff/users/new',
+    access: managerAccess,
+    handler: async ({ request, reply, actor }) => renderNewUser(request, reply, actor),
+  });
 
-  app.get('/staff/users/new', { config: { access: managerAccess } }, async (request, reply) =>
-    renderNewUser(request, reply),
-  );
-
-  app.post('/staff/users', { config: { access: managerAccess } }, async (request, reply) => {
-    const actor = managerOf(request);
-    const parsed = parseForm(newUserForm, request.body ?? {});
-    if (!parsed.ok) return renderNewUser(request, reply, { errors: parsed.errors, status: 400 });
-    try {
-      const { user, oneTimePassword } = await auth.createUser({
-        actor,
-        orgId: actor.orgId,
-        email: parsed.data.email,
-        displayName: parsed.data.displayName,
-        roles: parsed.data.roles,
-      });
-      const t = translator(request.locale);
-      return renderPage(request, reply, {
-        title: t('auth.users.createdTitle'),
-        body: oneTimePasswordPage({
-          t,
+  kit.route({
+    method: 'POST',
+    url: '/staff/users',
+    access: managerAccess,
+    body: newUserForm,
+    form: true,
+    handler: async ({ request, reply, actor, body, t }) => {
+      if (!body.ok) return renderNewUser(request, reply, actor, { errors: body.errors, status: 400 });
+      try {
+        const { user, oneTimePassword } = await auth.createUser({ actor, orgId: actor.orgId, ...body.data });
+        return renderPage(request, reply, {
           title: t('auth.users.createdTitle'),
-          intro: t('auth.users.createdIntro'),
-          user,
-          oneTimePassword,
-        }),
-      });
-    } catch (error) {
-      if (isAppError(error) && error.fields !== undefined) {
-        return renderNewUser(request, reply, {
-          values: parsed.data,
+          body: oneTimePasswordPage({
+            t,
+            title: t('auth.users.createdTitle'),
+            intro: t('auth.users.createdIntro'),
+            user,
+            oneTimePassword,
+          }),
+        });
+      } catch (error) {
+        if (!isAppError(error) || error.fields === undefined) throw error;
+        return renderNewUser(request, reply, actor, {
+          values: body.data,
           errors: error.fields,
           status: error.status,
         });
       }
-      throw error;
-    }
+    },
   });
 
-  const loadUser = async (actor: Actor, userId: string): Promise<UserView> => {
-    const user = await auth.findUserById({ actor, userId });
-    if (user === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'user not found' });
-    return user;
-  };
+  kit.route({
+    method: 'GET',
+    url: '/staff/users/:id',
+    access: managerAccess,
+    params: idParams,
+    query: z.object({ done: queryText }),
+    handler: async ({ request, reply, actor, params, query }) =>
+      renderUser(deps, request, reply, actor, params.id, { done: query.done }),
+  });
 
-  const renderUser = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    o: { errors?: FieldErrors; roleValues?: readonly Role[]; status?: number } = {},
-  ) => {
-    const actor = managerOf(request);
-    const user = await loadUser(actor, userIdOf(request));
-    const t = translator(request.locale);
-    const done = queryOf(request).done;
-    const noticeKey = typeof done === 'string' ? userNotices[done] : undefined;
-    const csrf = reply.generateCsrf();
-    return renderPage(request, reply, {
-      title: user.displayName,
-      status: o.status ?? 200,
-      csrfToken: csrf,
-      body: userPage({
-        t,
-        locale: request.locale,
-        csrf,
-        now: kluis.clock.now(),
-        user,
-        manageable: hasRole(actor, 'owner') || !user.roles.includes('owner'),
-        grantable: grantableBy(actor),
-        isSelf: actor.userId === user.id,
-        roleValues: o.roleValues,
-        errors: o.errors,
-        notice: noticeKey === undefined || o.errors !== undefined ? undefined : t(noticeKey),
-      }),
-    });
-  };
-
-  app.get('/staff/users/:id', { config: { access: managerAccess } }, async (request, reply) =>
-    renderUser(request, reply),
-  );
-
-  /** Runs a change on one user; conflicts (last owner, own account) re-render the page with the reason. */
-  const userAction = async (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    done: string,
-    run: (actor: Actor, userId: string) => Promise<unknown>,
-  ) => {
-    const actor = managerOf(request);
-    const userId = userIdOf(request);
-    try {
-      await run(actor, userId);
-    } catch (error) {
-      if (isAppError(error) && error.code === 'ERR_CONFLICT' && error.fields !== undefined) {
-        return renderUser(request, reply, { errors: error.fields, status: error.status });
+  /** Runs a change on one user; a refusal with a reason (last owner, own account, own purpose role) re-renders the page. */
+  kit.route({
+    method: 'POST',
+    url: '/staff/users/:id/roles',
+    access: managerAccess,
+    params: idParams,
+    body: rolesForm,
+    form: true,
+    handler: async ({ request, reply, actor, params, body }) => {
+      if (!body.ok)
+        return renderUser(deps, request, reply, actor, params.id, { errors: body.errors, status: 400 });
+      const roles = body.data.roles;
+      if (roles.length === 0) {
+        const errors = { roles: 'auth.user.rolesRequired' } as const;
+        return renderUser(deps, request, reply, actor, params.id, { errors, roleValues: [], status: 400 });
       }
-      throw error;
-    }
-    return reply.redirect(`/staff/users/${userId}?done=${done}`, 303);
-  };
-
-  app.post('/staff/users/:id/roles', { config: { access: managerAccess } }, async (request, reply) => {
-    const parsed = parseForm(rolesForm, request.body ?? {});
-    if (!parsed.ok) return renderUser(request, reply, { errors: parsed.errors, status: 400 });
-    const roles = parsed.data.roles;
-    if (roles.length === 0) {
-      return renderUser(request, reply, {
-        errors: { roles: 'auth.user.rolesRequired' },
-        roleValues: [],
-        status: 400,
-      });
-    }
-    return userAction(request, reply, 'roles', (actor, userId) => auth.setRoles({ actor, userId, roles }));
+      return userAction(deps, request, reply, actor, params.id, 'roles', () =>
+        auth.setRoles({ actor, userId: params.id, roles }),
+      );
+    },
   });
 
-  app.post('/staff/users/:id/disable', { config: { access: managerAccess } }, async (request, reply) =>
-    userAction(request, reply, 'disabled', (actor, userId) => auth.disableUser({ actor, userId })),
-  );
+  for (const [path, action] of Object.entries(userActions)) {
+    kit.route({
+      method: 'POST',
+      url: `/staff/users/:id/${path}`,
+      access: managerAccess,
+      params: idParams,
+      form: true,
+      handler: async ({ request, reply, actor, params }) =>
+        userAction(deps, request, reply, actor, params.id, action.done, () =>
+          auth[action.run]({ actor, userId: params.id }),
+        ),
+    });
+  }
 
-  app.post('/staff/users/:id/enable', { config: { access: managerAccess } }, async (request, reply) =>
-    userAction(request, reply, 'enabled', (actor, userId) => auth.enableUser({ actor, userId })),
-  );
-
-  app.post('/staff/users/:id/unlock', { config: { access: managerAccess } }, async (request, reply) =>
-    userAction(request, reply, 'unlocked', (actor, userId) => auth.unlockUser({ actor, userId })),
-  );
-
-  app.post('/staff/users/:id/reset-totp', { config: { access: managerAccess } }, async (request, reply) =>
-    userAction(request, reply, 'totp', (actor, userId) => auth.resetTotp({ actor, userId })),
-  );
-
-  app.post(
-    '/staff/users/:id/reset-password',
-    { config: { access: managerAccess } },
-    async (request, reply) => {
-      const actor = managerOf(request);
-      const userId = userIdOf(request);
-      const { oneTimePassword } = await auth.resetPassword({ actor, userId });
-      const user = await loadUser(actor, userId);
-      const t = translator(request.locale);
+  kit.route({
+    method: 'POST',
+    url: '/staff/users/:id/reset-password',
+    access: managerAccess,
+    params: idParams,
+    form: true,
+    handler: async ({ request, reply, actor, params, t }) => {
+      const { oneTimePassword } = await auth.resetPassword({ actor, userId: params.id });
+      const user = await loadUser(auth, actor, params.id);
       return renderPage(request, reply, {
         title: t('auth.users.resetTitle'),
         body: oneTimePasswordPage({
@@ -278,103 +274,5 @@ export async function registerUserAdminRoutes(app: FastifyInstance, kluis: AuthR
         }),
       });
     },
-  );
-}
-
-export async function registerApiKeyRoutes(app: FastifyInstance, kluis: AuthRouteDeps): Promise<void> {
-  const auth = kluis.auth;
-
-  app.get('/staff/api-keys', { config: { access: keyManagerAccess } }, async (request, reply) => {
-    const actor = managerOf(request);
-    const t = translator(request.locale);
-    const keys = await auth.listApiKeys({ actor });
-    const csrf = reply.generateCsrf();
-    return renderPage(request, reply, {
-      title: t('auth.apiKeys.title'),
-      csrfToken: csrf,
-      body: apiKeyListPage({
-        t,
-        locale: request.locale,
-        csrf,
-        keys,
-        notice: queryOf(request).done === 'revoked' ? t('auth.apiKeys.revoked') : undefined,
-      }),
-    });
-  });
-
-  const renderNewKey = (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    o: { values?: z.infer<typeof newKeyForm>; errors?: FieldErrors; status?: number } = {},
-  ) => {
-    const t = translator(request.locale);
-    const csrf = reply.generateCsrf();
-    return renderPage(request, reply, {
-      title: t('auth.apiKeys.newTitle'),
-      status: o.status ?? 200,
-      csrfToken: csrf,
-      // A key can hold only roles its creator holds, so only those are offered.
-      body: newApiKeyPage({
-        t,
-        csrf,
-        grantable: allRoles.filter((r) => managerOf(request).roles.includes(r)),
-        values: o.values ?? {},
-        errors: o.errors,
-      }),
-    });
-  };
-
-  app.get('/staff/api-keys/new', { config: { access: keyManagerAccess } }, async (request, reply) =>
-    renderNewKey(request, reply),
-  );
-
-  app.post('/staff/api-keys', { config: { access: keyManagerAccess } }, async (request, reply) => {
-    const actor = managerOf(request);
-    const parsed = parseForm(newKeyForm, request.body ?? {});
-    if (!parsed.ok) return renderNewKey(request, reply, { errors: parsed.errors, status: 400 });
-    const { name, roles, expires } = parsed.data;
-    try {
-      const { key, token } = await auth.createApiKey({
-        actor,
-        name,
-        roles,
-        // The key works until the end of the chosen day (UTC).
-        expiresAt: expires === undefined ? undefined : new Date(`${expires}T23:59:59.999Z`),
-      });
-      const t = translator(request.locale);
-      return renderPage(request, reply, {
-        title: t('auth.apiKeys.createdTitle'),
-        body: apiKeyCreatedPage({ t, key, token }),
-      });
-    } catch (error) {
-      if (isAppError(error) && error.fields !== undefined) {
-        return renderNewKey(request, reply, {
-          values: parsed.data,
-          errors: error.fields,
-          status: error.status,
-        });
-      }
-      throw error;
-    }
-  });
-
-  app.post('/staff/api-keys/:id/revoke', { config: { access: keyManagerAccess } }, async (request, reply) => {
-    const actor = managerOf(request);
-    const parsed = idParams.safeParse(request.params);
-    if (!parsed.success) throw new AppError('ERR_NOT_FOUND', { message: 'not an API key id' });
-    await auth.revokeApiKey({ actor, keyId: parsed.data.id });
-    return reply.redirect('/staff/api-keys?done=revoked', 303);
-  });
-
-  app.get('/api/v1/whoami', { config: { access: { kind: 'api' } } }, async (request, reply) => {
-    const actor = request.actor;
-    if (actor === undefined) throw new AppError('ERR_UNAUTHENTICATED');
-    const id =
-      actor.kind === 'user' ? actor.userId : actor.kind === 'api_key' ? actor.apiKeyId : actor.reason;
-    return reply.send({
-      org: { id: actor.orgId, kind: actor.orgKind },
-      actor: { kind: actor.kind, id },
-      roles: actor.roles,
-    });
   });
 }

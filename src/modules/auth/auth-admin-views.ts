@@ -6,13 +6,19 @@
  * once; they are never put in a URL.
  */
 import { roles as allRoles, type Role } from '../../shared/actor.js';
-import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
+import {
+  csrfField,
+  errorSummary,
+  type FieldErrors,
+  selectField,
+  textField,
+} from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import { formatTime } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { ApiKeyView } from './auth-api-keys.js';
-import type { UserSort, UserStatusFilter } from './auth-repository.js';
 import type { UserListPage, UserView } from './auth-users.js';
-import { formatTime } from './auth-views.js';
+import type { UserSort, UserStatusFilter } from './auth-users-repository.js';
 
 const roleLabel = (t: Translate, r: Role) => t(`auth.role.${r}`);
 
@@ -108,23 +114,25 @@ ${notice(o.notice)}
   <h2 id="users-filter-title">${t('auth.users.filterTitle')}</h2>
   <input type="hidden" name="sort" value="${p.sort}">
   <input type="hidden" name="dir" value="${p.dir}">
-  <div class="field">
-    <label for="f-role">${t('auth.users.filterRole')}</label>
-    <select id="f-role" name="role">
-      <option value="">${t('auth.users.filterAll')}</option>
-      ${allRoles.map((r) => html`<option value="${r}"${p.role === r ? html` selected` : ''}>${roleLabel(t, r)}</option>`)}
-    </select>
-  </div>
-  <div class="field">
-    <label for="f-status">${t('auth.users.filterStatus')}</label>
-    <select id="f-status" name="status">
-      <option value="">${t('auth.users.filterAll')}</option>
-      ${(Object.keys(statusKeys) as UserStatusFilter[]).map(
-        (s) =>
-          html`<option value="${s}"${p.status === s ? html` selected` : ''}>${t(statusKeys[s])}</option>`,
-      )}
-    </select>
-  </div>
+  ${selectField({
+    t,
+    name: 'role',
+    label: t('auth.users.filterRole'),
+    placeholder: t('auth.users.filterAll'),
+    options: allRoles.map((r) => ({ value: r, label: roleLabel(t, r) })),
+    value: p.role,
+  })}
+  ${selectField({
+    t,
+    name: 'status',
+    label: t('auth.users.filterStatus'),
+    placeholder: t('auth.users.filterAll'),
+    options: (Object.keys(statusKeys) as UserStatusFilter[]).map((s) => ({
+      value: s,
+      label: t(statusKeys[s]),
+    })),
+    value: p.status,
+  })}
   <button type="submit" class="secondary">${t('auth.users.filterApply')}</button>
   <a href="/staff/users">${t('auth.users.filterReset')}</a>
 </form>
@@ -256,7 +264,7 @@ ${
     ? html`<h2>${t('auth.users.rolesTitle')}</h2>
 <form method="post" action="${base}/roles" novalidate>
   ${csrfField(o.csrf)}
-  ${roleCheckboxes({ t, options: o.grantable, checked: o.roleValues ?? u.roles, legend: t('auth.account.roles'), hint: t('auth.users.rolesHint'), errors: o.errors })}
+  ${roleCheckboxes({ t, options: o.grantable, checked: o.roleValues ?? u.roles, legend: t('auth.account.roles'), hint: t(o.isSelf ? 'auth.users.selfRolesHint' : 'auth.users.rolesHint'), errors: o.errors })}
   <button type="submit">${t('auth.users.saveRoles')}</button>
 </form>
 <h2>${t('auth.users.accessTitle')}</h2>

@@ -11,14 +11,17 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { DB } from '../../db/schema.js';
-import { type Actor, roles as allRoles, hasRole, type Role, scopeOf } from '../../shared/actor.js';
+import { type Actor, roles as allRoles, type Role, scopeOf } from '../../shared/actor.js';
 import { type Clock, MINUTE } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
-import { appendAudit } from '../security/audit-chain.js';
-import { type ApiKeyRow, createAuthRepository } from './auth-repository.js';
+import { assertCan } from '../../shared/permissions.js';
+import type { OrgsService } from '../orgs/index.js';
+import type { AuditService } from '../security/index.js';
+import { type ApiKeyRow, createApiKeysRepository } from './auth-api-keys-repository.js';
+import { createUserRolesRepository } from './auth-users-repository.js';
 
-export type ApiKeyActor = Extract<Actor, { kind: 'api_key' }>;
+type ApiKeyActor = Extract<Actor, { kind: 'api_key' }>;
 
 /** A key as the pages show it: never the hash. */
 export interface ApiKeyView {
@@ -86,8 +89,6 @@ const createKeySchema = z.object({
   roles: z.array(z.enum(allRoles)).min(1, { message: 'auth.user.rolesRequired' }),
 });
 
-const managerRoles: readonly Role[] = ['owner', 'admin'];
-
 function invalidKey(message: string): AppError {
   return new AppError('ERR_AUTH_API_KEY_INVALID', { message });
 }
@@ -95,14 +96,22 @@ function invalidKey(message: string): AppError {
 // Compared against when the key id is unknown, so a miss costs the same hashing and comparison.
 const dummyHash = apiKeySecretHash('00000000-0000-0000-0000-000000000000', 'x'.repeat(43));
 
-export function createApiKeysService(deps: { db: Kysely<DB>; clock: Clock }) {
-  const { db, clock } = deps;
+/** Keys are managed by people (and the CLI), never by another key. */
+function assertManager(actor: Actor): void {
+  if (actor.kind === 'api_key') throw new AppError('ERR_FORBIDDEN', { message: 'a key cannot manage keys' });
+  assertCan(actor, 'api_keys.manage');
+}
 
-  function assertManager(actor: Actor): void {
-    if (actor.kind === 'api_key' || !(actor.kind === 'system' || hasRole(actor, ...managerRoles))) {
-      throw new AppError('ERR_FORBIDDEN', { message: 'API keys are managed by owners and admins' });
-    }
-  }
+interface ApiKeysDeps {
+  readonly db: Kysely<DB>;
+  readonly clock: Clock;
+  readonly orgs: Pick<OrgsService, 'kindOf'>;
+  readonly audit: AuditService;
+}
+
+export function createApiKeysService(deps: ApiKeysDeps) {
+  const { db, clock, orgs, audit } = deps;
+  const keys = createApiKeysRepository(db);
 
   return {
     /**
@@ -152,8 +161,8 @@ export function createApiKeysService(deps: { db: Kysely<DB>; clock: Clock }) {
         revoked_at: null,
       };
       await db.transaction().execute(async (trx) => {
-        await createAuthRepository(trx).insertApiKey(row);
-        await appendAudit(trx, clock, {
+        await createApiKeysRepository(trx).insertApiKey(row);
+        await audit.append(trx, {
           actor,
           action: 'auth.api_key.created',
           target: { type: 'api_key', id },
@@ -167,7 +176,7 @@ export function createApiKeysService(deps: { db: Kysely<DB>; clock: Clock }) {
     async listApiKeys(input: { actor: Actor }): Promise<ApiKeyView[]> {
       assertManager(input.actor);
       const now = clock.now();
-      const rows = await createAuthRepository(db).listApiKeys(scopeOf(input.actor));
+      const rows = await keys.listApiKeys(scopeOf(input.actor));
       return rows.map((r) => toView(r, now));
     },
 
@@ -175,12 +184,12 @@ export function createApiKeysService(deps: { db: Kysely<DB>; clock: Clock }) {
     async revokeApiKey(input: { actor: Actor; keyId: string }): Promise<void> {
       assertManager(input.actor);
       await db.transaction().execute(async (trx) => {
-        const repo = createAuthRepository(trx);
+        const repo = createApiKeysRepository(trx);
         const scope = scopeOf(input.actor);
         const row = await repo.findApiKey(scope, input.keyId);
         if (row === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'API key not found' });
         if (!(await repo.revokeApiKey(scope, input.keyId, clock.now().toISOString()))) return;
-        await appendAudit(trx, clock, {
+        await audit.append(trx, {
           actor: input.actor,
           action: 'auth.api_key.revoked',
           target: { type: 'api_key', id: input.keyId },
@@ -196,8 +205,7 @@ export function createApiKeysService(deps: { db: Kysely<DB>; clock: Clock }) {
     async authenticateApiKey(token: string): Promise<ApiKeyActor> {
       const parsed = parseApiKeyToken(token);
       if (parsed === undefined) throw invalidKey('malformed API key');
-      const repo = createAuthRepository(db);
-      const row = await repo.findApiKeyForRequest(parsed.keyId);
+      const row = await keys.findApiKeyForRequest(parsed.keyId);
       const presented = Buffer.from(apiKeySecretHash(parsed.keyId, parsed.secret), 'hex');
       const stored = Buffer.from(row?.secret_hash ?? dummyHash, 'hex');
       const matches = stored.length === presented.length && timingSafeEqual(stored, presented);
@@ -206,11 +214,11 @@ export function createApiKeysService(deps: { db: Kysely<DB>; clock: Clock }) {
       if (row.revoked_at !== null) throw invalidKey('API key revoked');
       if (row.expires_at !== null && new Date(row.expires_at) <= now) throw invalidKey('API key expired');
       if (row.creator_disabled === 1) throw invalidKey('the creator of this API key is disabled');
-      const creatorRoles = await repo.rolesOf({ orgId: row.org_id }, row.created_by);
+      const creatorRoles = await createUserRolesRepository(db).rolesOf({ orgId: row.org_id }, row.created_by);
       const keyRoles = parseRoles(row.roles).filter((r) => creatorRoles.includes(r));
       const last = row.last_used_at === null ? 0 : new Date(row.last_used_at).getTime();
       if (now.getTime() - last >= TOUCH_INTERVAL_MS) {
-        await repo.touchApiKey(
+        await keys.touchApiKey(
           row.id,
           now.toISOString(),
           new Date(now.getTime() - TOUCH_INTERVAL_MS).toISOString(),
@@ -219,12 +227,10 @@ export function createApiKeysService(deps: { db: Kysely<DB>; clock: Clock }) {
       return {
         kind: 'api_key',
         orgId: row.org_id,
-        orgKind: row.org_kind,
+        orgKind: await orgs.kindOf(row.org_id),
         apiKeyId: row.id,
         roles: keyRoles,
       };
     },
   };
 }
-
-export type ApiKeysService = ReturnType<typeof createApiKeysService>;

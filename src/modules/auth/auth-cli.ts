@@ -4,20 +4,28 @@
  * every change is audited like any other. The one-time password is printed once, never logged.
  */
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
-import type { DB } from '../../db/schema.js';
 import { type Actor, roles as allRoles, type Role } from '../../shared/actor.js';
 import { type CliIo, sayTo, withKluis } from '../../shared/cli.js';
 import { AppError } from '../../shared/errors.js';
-import { createOrgsRepository, type Org } from '../orgs/orgs-repository.js';
+import type { Org, OrgsService } from '../orgs/index.js';
 import type { AuthService } from './auth-service.js';
 
-export function cliActor(org: Org, command: string): Actor {
+/**
+ * The CLI in an org: an owner's standing (`users.manage`, `users.manage_owners`), because it is
+ * how the first owner of an org is made and how a locked-out owner gets back in. Whoever runs it
+ * has the server's keys already; every change is audited as `system:cli:<command>`.
+ */
+export function cliActor(org: Pick<Org, 'id' | 'kind'>, command: string): Actor {
   return { kind: 'system', orgId: org.id, orgKind: org.kind, reason: `cli:${command}`, roles: ['owner'] };
 }
 
+/** What creating a user from the command line (or the demo seed) needs. */
+export interface CliAuthDeps {
+  readonly services: { readonly auth: AuthService; readonly orgs: Pick<OrgsService, 'findBySlug'> };
+}
+
 async function orgBySlug(kluis: CliAuthDeps, slug: string): Promise<Org> {
-  const org = await createOrgsRepository(kluis.db).findBySlug(slug.trim().toLowerCase());
+  const org = await kluis.services.orgs.findBySlug(slug.trim().toLowerCase());
   if (org === undefined)
     throw new AppError('ERR_NOT_FOUND', { message: `no organisation with slug "${slug}"` });
   return org;
@@ -37,13 +45,7 @@ function parseRoles(values: readonly string[]): Role[] {
   return out;
 }
 
-/** Creates a user and returns the lines to print (shared with the demo seed). */
-/** What creating a user from the command line (or the demo seed) needs. */
-export interface CliAuthDeps {
-  readonly db: Kysely<DB>;
-  readonly services: { readonly auth: AuthService };
-}
-
+/** Creates a user in the org named by slug, as the CLI (shared with the demo seed). */
 export async function createUserFromCli(
   kluis: CliAuthDeps,
   input: { org: string; email: string; name: string; roles: readonly string[]; command?: string },

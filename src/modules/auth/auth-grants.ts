@@ -11,14 +11,19 @@
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { DB } from '../../db/schema.js';
-import { type Actor, hasRole } from '../../shared/actor.js';
+import type { Actor } from '../../shared/actor.js';
 import { type Clock, DAY } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
 import { newId } from '../../shared/ids.js';
-import { appendAudit } from '../security/audit-chain.js';
+import { assertCan } from '../../shared/permissions.js';
+import type { OrgsService } from '../orgs/index.js';
+import type { AuditAction, AuditService, SecurityService } from '../security/index.js';
+import { createGrantsRepository, type GrantWithGrantee } from './auth-grants-repository.js';
 import { grantableRoles } from './auth-schema.js';
 import { grantRolesOf, type IssuedSession, type SessionService } from './auth-sessions.js';
+import { createSessionsRepository } from './auth-sessions-repository.js';
+import { createUsersRepository } from './auth-users-repository.js';
 
 /** The longest a grant may run. */
 export const MAX_GRANT_DAYS = 30;
@@ -38,13 +43,10 @@ export interface GrantView {
   readonly active: boolean;
 }
 
-export interface GrantUse {
-  readonly at: string;
-  readonly action: string;
-  readonly target: string | null;
-}
+/** Something done under a grant, from the tenant's audit trail. */
+export type GrantUse = AuditAction;
 
-const grantForm = z.object({
+export const grantForm = z.object({
   granteeEmail: z
     .string({ message: 'auth.grants.field.email' })
     .trim()
@@ -65,92 +67,85 @@ const grantForm = z.object({
     .max(MAX_GRANT_DAYS, { message: 'auth.grants.field.days' }),
 });
 
+/** A tenant's own owner or admin (never operator staff acting under a grant). */
 function tenantManager(actor: Actor): Extract<Actor, { kind: 'user' }> {
   if (actor.kind !== 'user' || actor.orgKind !== 'tenant' || actor.grantId !== undefined) {
     throw new AppError('ERR_FORBIDDEN', { message: 'only a tenant’s own owner or admin grants access' });
   }
-  if (!hasRole(actor, 'owner', 'admin')) throw new AppError('ERR_FORBIDDEN');
+  assertCan(actor, 'grants.manage');
   return actor;
 }
 
-export function createGrantsService(deps: { db: Kysely<DB>; clock: Clock; sessions: SessionService }) {
-  const { db, clock, sessions } = deps;
-
-  /** Grants of one tenant (`org_id`) or to one grantee (`grantee_user_id`), newest first. */
-  async function views(by: 'g.org_id' | 'g.grantee_user_id', value: string): Promise<GrantView[]> {
-    const now = clock.now().toISOString();
-    const full = await db
-      .selectFrom('operator_grants as g')
-      .innerJoin('users as u', 'u.id', 'g.grantee_user_id')
-      .innerJoin('orgs as o', 'o.id', 'g.org_id')
-      .select([
-        'g.id',
-        'g.org_id',
-        'o.name as org_name',
-        'u.email',
-        'g.roles',
-        'g.purpose',
-        'g.agreement_ref',
-        'g.created_at',
-        'g.expires_at',
-        'g.revoked_at',
-      ])
-      .where(by, '=', value)
-      .orderBy('g.created_at', 'desc')
-      .execute();
-    return full.map((g) => ({
-      id: g.id,
-      orgId: g.org_id,
-      orgName: g.org_name,
-      granteeEmail: g.email,
-      roles: grantRolesOf(g.roles),
-      purpose: g.purpose,
-      agreementRef: g.agreement_ref,
-      createdAt: g.created_at,
-      expiresAt: g.expires_at,
-      revokedAt: g.revoked_at,
-      active: g.revoked_at === null && now < g.expires_at,
-    }));
+/** Grants as the pages show them, with each tenant's name. */
+async function views(
+  orgs: Pick<OrgsService, 'findById'>,
+  now: string,
+  rows: readonly GrantWithGrantee[],
+): Promise<GrantView[]> {
+  const names = new Map<string, string>();
+  for (const orgId of new Set(rows.map((g) => g.org_id))) {
+    names.set(orgId, (await orgs.findById(orgId))?.name ?? '');
   }
+  return rows.map((g) => ({
+    id: g.id,
+    orgId: g.org_id,
+    orgName: names.get(g.org_id) ?? '',
+    granteeEmail: g.grantee_email,
+    roles: grantRolesOf(g.roles),
+    purpose: g.purpose,
+    agreementRef: g.agreement_ref,
+    createdAt: g.created_at,
+    expiresAt: g.expires_at,
+    revokedAt: g.revoked_at,
+    active: g.revoked_at === null && now < g.expires_at,
+  }));
+}
+
+interface GrantsDeps {
+  readonly db: Kysely<DB>;
+  readonly clock: Clock;
+  readonly sessions: SessionService;
+  readonly orgs: Pick<OrgsService, 'findOperator' | 'findById'>;
+  readonly audit: AuditService;
+  readonly security: Pick<SecurityService, 'actionsOf'>;
+}
+
+export function createGrantsService(deps: GrantsDeps) {
+  const { db, clock, sessions, orgs, audit, security } = deps;
+  const grants = createGrantsRepository(db);
 
   return {
     /** A tenant's owner or admin instructs one operator staff member. */
     async create(input: { actor: Actor; values: unknown }): Promise<{ id: string }> {
       const actor = tenantManager(input.actor);
       const v = parseOrThrow(grantForm, input.values);
+      const operator = await orgs.findOperator();
       return db.transaction().execute(async (trx) => {
-        const grantee = await trx
-          .selectFrom('users')
-          .innerJoin('orgs', 'orgs.id', 'users.org_id')
-          .select(['users.id'])
-          .where('orgs.kind', '=', 'operator')
-          .where('users.email', '=', v.granteeEmail)
-          .where('users.disabled', '=', 0)
-          .executeTakeFirst();
-        if (grantee === undefined) {
+        const grantee =
+          operator === undefined
+            ? undefined
+            : await createUsersRepository(trx).findUserByEmail({ orgId: operator.id }, v.granteeEmail);
+        if (grantee === undefined || grantee.disabled !== 0) {
           throw new AppError('ERR_VALIDATION', {
             fields: { granteeEmail: 'auth.grants.field.unknownGrantee' },
           });
         }
         const now = clock.now();
         const id = newId();
-        await trx
-          .insertInto('operator_grants')
-          .values({
-            id,
-            org_id: actor.orgId,
-            grantee_user_id: grantee.id,
-            roles: JSON.stringify(v.roles),
-            purpose: v.purpose,
-            agreement_ref: v.agreementRef,
-            created_by: actor.userId,
-            created_at: now.toISOString(),
-            expires_at: new Date(now.getTime() + v.days * DAY).toISOString(),
-            revoked_at: null,
-            revoked_by: null,
-          })
-          .execute();
-        await appendAudit(trx, clock, {
+        await createGrantsRepository(trx).insertGrant({
+          id,
+          org_id: actor.orgId,
+          grantee_user_id: grantee.id,
+          roles: JSON.stringify(v.roles),
+          purpose: v.purpose,
+          agreement_ref: v.agreementRef,
+          created_by: actor.userId,
+          created_at: now.toISOString(),
+          expires_at: new Date(now.getTime() + v.days * DAY).toISOString(),
+          revoked_at: null,
+          revoked_by: null,
+        });
+        await audit.append(trx, {
           actor,
           action: 'auth.grant.created',
           target: { type: 'operator_grant', id },
@@ -165,17 +160,15 @@ export function createGrantsService(deps: { db: Kysely<DB>; clock: Clock; sessio
     async revoke(input: { actor: Actor; grantId: string }): Promise<void> {
       const actor = tenantManager(input.actor);
       await db.transaction().execute(async (trx) => {
-        const result = await trx
-          .updateTable('operator_grants')
-          .set({ revoked_at: clock.now().toISOString(), revoked_by: actor.userId })
-          .where('org_id', '=', actor.orgId)
-          .where('id', '=', input.grantId)
-          .where('revoked_at', 'is', null)
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) === 0)
-          throw new AppError('ERR_NOT_FOUND', { message: 'grant not found' });
-        await trx.deleteFrom('sessions').where('grant_id', '=', input.grantId).execute();
-        await appendAudit(trx, clock, {
+        const revoked = await createGrantsRepository(trx).revokeGrant(
+          actor,
+          input.grantId,
+          actor.userId,
+          clock.now().toISOString(),
+        );
+        if (!revoked) throw new AppError('ERR_NOT_FOUND', { message: 'grant not found' });
+        await createSessionsRepository(trx).deleteGrantSessions(input.grantId);
+        await audit.append(trx, {
           actor,
           action: 'auth.grant.revoked',
           target: { type: 'operator_grant', id: input.grantId },
@@ -186,37 +179,21 @@ export function createGrantsService(deps: { db: Kysely<DB>; clock: Clock; sessio
     /** The tenant's grants, newest first, for its owner or admin. */
     async listForTenant(actor: Actor): Promise<GrantView[]> {
       const manager = tenantManager(actor);
-      return views('g.org_id', manager.orgId);
+      return views(orgs, clock.now().toISOString(), await grants.listGrants({ orgId: manager.orgId }));
     },
 
     /** What was done under a grant, from the tenant's audit trail (for the tenant's owner or admin). */
     async usesOf(actor: Actor, grantId: string): Promise<GrantUse[]> {
       const manager = tenantManager(actor);
-      const grant = await db
-        .selectFrom('operator_grants')
-        .select(['id', 'grantee_user_id'])
-        .where('org_id', '=', manager.orgId)
-        .where('id', '=', grantId)
-        .executeTakeFirst();
+      const grant = await grants.findGrant(manager, grantId);
       if (grant === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'grant not found' });
-      const rows = await db
-        .selectFrom('audit_log')
-        .select(['at', 'action', 'target_type', 'target_id'])
-        .where('org_id', '=', manager.orgId)
-        .where('actor', '=', `user:${grant.grantee_user_id}@grant:${grant.id}`)
-        .orderBy('seq')
-        .execute();
-      return rows.map((r) => ({
-        at: r.at,
-        action: r.action,
-        target: r.target_type === null ? null : `${r.target_type}:${r.target_id ?? ''}`,
-      }));
+      return security.actionsOf(manager, `user:${grant.grantee_user_id}@grant:${grant.id}`);
     },
 
     /** The grants given to an operator staff member. */
     async listForGrantee(actor: Actor): Promise<GrantView[]> {
       if (actor.kind !== 'user' || actor.orgKind !== 'operator') return [];
-      return views('g.grantee_user_id', actor.userId);
+      return views(orgs, clock.now().toISOString(), await grants.listGrants({ granteeUserId: actor.userId }));
     },
 
     /**
@@ -229,12 +206,7 @@ export function createGrantsService(deps: { db: Kysely<DB>; clock: Clock; sessio
         throw new AppError('ERR_NOT_FOUND', { message: 'grant not found' });
       }
       return db.transaction().execute(async (trx) => {
-        const grant = await trx
-          .selectFrom('operator_grants')
-          .select(['id', 'org_id', 'expires_at', 'revoked_at'])
-          .where('id', '=', input.grantId)
-          .where('grantee_user_id', '=', actor.userId)
-          .executeTakeFirst();
+        const grant = await createGrantsRepository(trx).findGrantOf(actor.userId, input.grantId);
         const now = clock.now().toISOString();
         if (grant === undefined || grant.revoked_at !== null || now >= grant.expires_at) {
           throw new AppError('ERR_NOT_FOUND', { message: 'grant not found or no longer valid' });
@@ -243,7 +215,7 @@ export function createGrantsService(deps: { db: Kysely<DB>; clock: Clock; sessio
           replacing: input.sessionId,
           grant: { id: grant.id, orgId: grant.org_id, expiresAt: grant.expires_at },
         });
-        await appendAudit(trx, clock, {
+        await audit.append(trx, {
           actor: { ...actor, orgId: grant.org_id, orgKind: 'tenant', grantId: grant.id, roles: [] },
           action: 'auth.grant.entered',
           target: { type: 'operator_grant', id: grant.id },
@@ -259,12 +231,9 @@ export function createGrantsService(deps: { db: Kysely<DB>; clock: Clock; sessio
         throw new AppError('ERR_NOT_FOUND', { message: 'not acting under a grant' });
       }
       return db.transaction().execute(async (trx) => {
-        const user = await trx
-          .selectFrom('users')
-          .select(['id', 'org_id'])
-          .where('id', '=', actor.userId)
-          .executeTakeFirstOrThrow();
-        await appendAudit(trx, clock, {
+        const user = await createUsersRepository(trx).findOwnAccount(actor.userId);
+        if (user === undefined) throw new AppError('ERR_AUTH_SESSION_EXPIRED', { message: 'account gone' });
+        await audit.append(trx, {
           actor,
           action: 'auth.grant.left',
           target: { type: 'operator_grant', id: actor.grantId ?? '' },
@@ -274,5 +243,3 @@ export function createGrantsService(deps: { db: Kysely<DB>; clock: Clock; sessio
     },
   };
 }
-
-export type GrantsService = ReturnType<typeof createGrantsService>;

@@ -75,6 +75,8 @@ export const authNl = {
     'Beëindigt al uw sessies, ook deze. Doe dit als u denkt dat iemand anders in uw account kan.',
   'auth.user.rolesRequired': 'Kies minstens één rol.',
   'auth.user.emailTaken': 'Er is in deze organisatie al een gebruiker met dit e-mailadres.',
+  'auth.user.noSelfPurposeRole':
+    'U kunt uzelf geen rol geven die toegang geeft tot persoonsgegevens (ondersteuning, financiën, privacyfunctionaris, beveiliging). Vraag een andere eigenaar of beheerder.',
   'auth.role.owner': 'Eigenaar',
   'auth.role.admin': 'Beheerder',
   'auth.role.support': 'Ondersteuning',
@@ -116,6 +118,8 @@ export const authNl = {
   'auth.users.newIntro':
     'De nieuwe gebruiker krijgt een eenmalig wachtwoord. Dat ziet u na het opslaan één keer; geef het persoonlijk of via een ander kanaal door. Bij de eerste keer inloggen kiest de gebruiker een eigen wachtwoord.',
   'auth.users.rolesHint': 'Kies alleen de rollen die deze persoon voor het werk nodig heeft.',
+  'auth.users.selfRolesHint':
+    'Een rol die toegang geeft tot persoonsgegevens krijgt u van een andere eigenaar of beheerder, niet van uzelf.',
   'auth.users.create': 'Gebruiker opslaan',
   'auth.users.backToList': 'Terug naar gebruikers',
   'auth.users.createdTitle': 'Gebruiker toegevoegd',
@@ -332,6 +336,8 @@ export const authEn: Record<keyof typeof authNl, string> = {
     'Ends all your sessions, this one included. Do this if you think someone else can get into your account.',
   'auth.user.rolesRequired': 'Choose at least one role.',
   'auth.user.emailTaken': 'This organisation already has a user with this email address.',
+  'auth.user.noSelfPurposeRole':
+    'You cannot give yourself a role that gives access to personal data (support, finance, privacy officer, security). Ask another owner or admin.',
   'auth.role.owner': 'Owner',
   'auth.role.admin': 'Administrator',
   'auth.role.support': 'Support',
@@ -373,6 +379,8 @@ export const authEn: Record<keyof typeof authNl, string> = {
   'auth.users.newIntro':
     'The new user gets a one-time password. You see it once after saving; pass it on in person or through another channel. At first sign-in the user chooses their own password.',
   'auth.users.rolesHint': 'Choose only the roles this person needs for their work.',
+  'auth.users.selfRolesHint':
+    'A role that gives access to personal data is given to you by another owner or admin, not by yourself.',
   'auth.users.create': 'Save user',
   'auth.users.backToList': 'Back to users',
   'auth.users.createdTitle': 'User added',

@@ -10,16 +10,20 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Config } from '../../config/env.js';
-import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
 import { type Clock, MINUTE } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { isLocale, type Locale } from '../../shared/i18n/messages.js';
-import { enqueueMail } from '../mail/mail-service.js';
-import { appendAudit } from '../security/audit-chain.js';
-import { normaliseEmail } from './auth-login.js';
+import type { MailService } from '../mail/index.js';
+import type { OrgsService } from '../orgs/index.js';
+import type { AuditService } from '../security/index.js';
+import { loginCandidates } from './auth-login.js';
 import { hashNewPassword, type PasswordHasher } from './auth-passwords.js';
-import { createAuthRepository, type ResetTokenRow } from './auth-repository.js';
+import { createResetTokensRepository, type ResetTokenRow } from './auth-reset-tokens-repository.js';
+import { createSessionsRepository } from './auth-sessions-repository.js';
+import { createThrottleRepository } from './auth-throttle-repository.js';
+import { normaliseEmail } from './auth-users.js';
+import { createUsersRepository } from './auth-users-repository.js';
 
 export const RESET_TOKEN_MINUTES = 30;
 
@@ -35,11 +39,13 @@ export const defaultResetThrottle: ResetThrottlePolicy = { ipMax: 10, accountMax
 
 export interface PasswordResetDeps {
   db: Kysely<DB>;
-  keyring: Keyring;
   clock: Clock;
   hasher: PasswordHasher;
   config: Pick<Config, 'publicOrigin'>;
-  throttle?: Partial<ResetThrottlePolicy>;
+  orgs: Pick<OrgsService, 'findBySlug' | 'kindOf' | 'getById'>;
+  audit: AuditService;
+  mail: MailService;
+  throttle?: Partial<ResetThrottlePolicy> | undefined;
 }
 
 export type ResetRequestResult =
@@ -64,14 +70,14 @@ function accountKey(email: string, orgSlug: string | undefined): string {
 const invalidToken = (message: string) => new AppError('ERR_AUTH_TOKEN_INVALID', { message });
 
 export function createPasswordResetService(deps: PasswordResetDeps) {
-  const { db, clock, keyring, hasher, config } = deps;
+  const { db, clock, hasher, config, orgs, audit, mail } = deps;
   const throttle: ResetThrottlePolicy = { ...defaultResetThrottle, ...deps.throttle };
   const windowMs = throttle.windowMinutes * MINUTE;
 
   /** The live token behind `token`, or ERR_AUTH_TOKEN_INVALID (unknown, used, expired). */
   async function liveToken(token: string): Promise<ResetTokenRow> {
     if (!tokenPattern.test(token)) throw invalidToken('malformed reset token');
-    const row = await createAuthRepository(db).findResetTokenByHash(resetTokenHash(token));
+    const row = await createResetTokensRepository(db).findResetTokenByHash(resetTokenHash(token));
     if (row === undefined) throw invalidToken('unknown reset token');
     if (row.used_at !== null) throw invalidToken('reset token already used');
     if (new Date(row.expires_at).getTime() <= clock.now().getTime())
@@ -94,13 +100,13 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
       const orgSlug = input.orgSlug?.trim().toLowerCase() || undefined;
       const now = clock.now();
       const since = new Date(now.getTime() - windowMs).toISOString();
-      const repo = createAuthRepository(db);
+      const repo = createThrottleRepository(db);
       const ipKey = `reset-ip:${input.ip}`;
       const acctKey = accountKey(email, orgSlug);
       if ((await repo.countAttempts(ipKey, since)) >= throttle.ipMax) {
         throw new AppError('ERR_RATE_LIMITED', { message: 'too many reset requests from this address' });
       }
-      const candidates = await repo.findUsersForLogin(email, orgSlug);
+      const candidates = await loginCandidates({ db, orgs }, email, orgSlug);
       if (candidates.length > 1) return { kind: 'org_required' };
       if ((await repo.countAttempts(acctKey, since)) >= throttle.accountMax) {
         throw new AppError('ERR_RATE_LIMITED', { message: 'too many reset requests for this account' });
@@ -110,12 +116,13 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
       const tokenHash = resetTokenHash(token);
 
       await db.transaction().execute(async (trx) => {
-        const txRepo = createAuthRepository(trx);
+        const attempts = createThrottleRepository(trx);
+        const tokens = createResetTokensRepository(trx);
         const nowIso = clock.now().toISOString();
-        await txRepo.recordAttempt(ipKey, nowIso);
-        await txRepo.recordAttempt(acctKey, nowIso);
+        await attempts.recordAttempt(ipKey, nowIso);
+        await attempts.recordAttempt(acctKey, nowIso);
         if (user === undefined || user.disabled === 1) {
-          await appendAudit(trx, clock, {
+          await audit.append(trx, {
             actor: { kind: 'anonymous', orgId: user?.org_id ?? null },
             action: 'auth.password_reset.requested',
             ...(user === undefined ? {} : { target: { type: 'user', id: user.id } }),
@@ -124,9 +131,9 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
           return;
         }
         const scope = { orgId: user.org_id };
-        const ended = await txRepo.invalidateResetTokens(scope, user.id, nowIso);
+        const ended = await tokens.invalidateResetTokens(scope, user.id, nowIso);
         const tokenId = randomUUID();
-        await txRepo.insertResetToken({
+        await tokens.insertResetToken({
           id: tokenId,
           org_id: user.org_id,
           user_id: user.id,
@@ -137,7 +144,7 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
         });
         const resetUrl = new URL('/login/reset', config.publicOrigin);
         resetUrl.searchParams.set('token', token);
-        const job = await enqueueMail(trx, clock, keyring, {
+        const job = await mail.enqueue(trx, {
           orgId: user.org_id,
           to: user.email,
           template: 'password_reset',
@@ -148,7 +155,7 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
             expiresInMinutes: RESET_TOKEN_MINUTES,
           },
         });
-        await appendAudit(trx, clock, {
+        await audit.append(trx, {
           actor: { kind: 'anonymous', orgId: user.org_id },
           action: 'auth.password_reset.requested',
           target: { type: 'user', id: user.id },
@@ -161,7 +168,7 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
     /** Throws ERR_AUTH_TOKEN_INVALID unless `token` is live (for showing the form). */
     async checkResetToken(token: string): Promise<void> {
       const row = await liveToken(token);
-      const user = await createAuthRepository(db).findUser({ orgId: row.org_id }, row.user_id);
+      const user = await createUsersRepository(db).findUser({ orgId: row.org_id }, row.user_id);
       if (user === undefined || user.disabled === 1) throw invalidToken('account gone or disabled');
     },
 
@@ -172,24 +179,24 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
     async completeReset(input: { token: string; newPassword: string }): Promise<void> {
       const row = await liveToken(input.token);
       const scope = { orgId: row.org_id };
-      const user = await createAuthRepository(db).findUser(scope, row.user_id);
+      const user = await createUsersRepository(db).findUser(scope, row.user_id);
       if (user === undefined || user.disabled === 1) throw invalidToken('account gone or disabled');
-      const newHash = await hashNewPassword({ db, hasher }, user, input.newPassword);
+      const newHash = await hashNewPassword({ hasher, orgs }, user, input.newPassword);
       await db.transaction().execute(async (trx) => {
-        const repo = createAuthRepository(trx);
+        const tokens = createResetTokensRepository(trx);
         const now = clock.now().toISOString();
         // The claim is the single-use check: of two requests racing with one link, one wins.
-        if (!(await repo.claimResetToken(scope, row.id, now)))
+        if (!(await tokens.claimResetToken(scope, row.id, now)))
           throw invalidToken('reset token used or expired');
-        await repo.updateUser(scope, user.id, {
+        await createUsersRepository(trx).updateUser(scope, user.id, {
           password_hash: newHash,
           must_change_password: 0,
           password_changed_at: now,
           updated_at: now,
         });
-        const sessionsEnded = await repo.deleteUserSessions(scope, user.id);
-        const tokensEnded = await repo.invalidateResetTokens(scope, user.id, now);
-        await appendAudit(trx, clock, {
+        const sessionsEnded = await createSessionsRepository(trx).deleteUserSessions(scope, user.id);
+        const tokensEnded = await tokens.invalidateResetTokens(scope, user.id, now);
+        await audit.append(trx, {
           actor: { kind: 'anonymous', orgId: user.org_id, ref: `user:${user.id}` },
           action: 'auth.password_reset.completed',
           target: { type: 'user', id: user.id },
@@ -201,9 +208,7 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
     /** Housekeeping: removes tokens that expired more than a day ago. */
     async deleteExpiredResetTokens(): Promise<number> {
       const before = new Date(clock.now().getTime() - 24 * 60 * MINUTE).toISOString();
-      return createAuthRepository(db).deleteResetTokensExpiredBefore(before);
+      return createResetTokensRepository(db).deleteResetTokensExpiredBefore(before);
     },
   };
 }
-
-export type PasswordResetService = ReturnType<typeof createPasswordResetService>;

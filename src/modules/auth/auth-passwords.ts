@@ -9,11 +9,9 @@ import * as zxcvbnCommon from '@zxcvbn-ts/language-common';
 import * as zxcvbnEn from '@zxcvbn-ts/language-en';
 import * as zxcvbnNl from '@zxcvbn-ts/language-nl-be';
 import argon2 from 'argon2';
-import type { Kysely } from 'kysely';
-import type { DB } from '../../db/schema.js';
 import { AppError } from '../../shared/errors.js';
 import type { MessageKey } from '../../shared/i18n/messages.js';
-import { createOrgsRepository } from '../orgs/orgs-repository.js';
+import type { OrgsService } from '../orgs/index.js';
 
 export interface PasswordHashParams {
   readonly memoryCost: number;
@@ -135,11 +133,11 @@ export function generateOneTimePassword(): string {
  * current one) and returns its hash. Throws ERR_AUTH_PASSWORD_WEAK with the field problem.
  */
 export async function hashNewPassword(
-  deps: { db: Kysely<DB>; hasher: PasswordHasher },
+  deps: { hasher: PasswordHasher; orgs: Pick<OrgsService, 'getById'> },
   user: { org_id: string; email: string; display_name: string; password_hash: string },
   newPassword: string,
 ): Promise<string> {
-  const org = await createOrgsRepository(deps.db).getById(user.org_id);
+  const org = await deps.orgs.getById(user.org_id);
   const problem = passwordProblem(newPassword, {
     email: user.email,
     displayName: user.display_name,

@@ -4,17 +4,16 @@
  * posts the token in the form body. Logs and the access log keep the route pattern only
  * (`/login/reset`), never the URL with its token.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import { renderPage } from '../../shared/http/render.js';
-import { parseForm } from '../../shared/http/validation.js';
+import type { RouteKit } from '../../shared/http/route-kit.js';
 import { translator } from '../../shared/i18n/messages.js';
+import { type AuthRouteDeps, clearSessionCookie, queryText, renderFormPage } from './auth-http.js';
 import { RESET_TOKEN_MINUTES } from './auth-password-reset.js';
 import { PASSWORD_MAX_LENGTH } from './auth-passwords.js';
-import type { AuthRouteDeps } from './auth-service.js';
-import { SESSION_COOKIE, sessionCookieOptions } from './auth-sessions.js';
 import { emailSchema } from './auth-users.js';
 import { forgotPage, forgotSentPage, resetInvalidPage, resetPasswordPage } from './auth-views.js';
 
@@ -40,58 +39,86 @@ const resetForm = z.object({
     .default(''),
 });
 
-export async function registerPasswordResetRoutes(app: FastifyInstance, kluis: AuthRouteDeps): Promise<void> {
-  const auth = kluis.auth;
+/** What the forms were given, as typed (kept when the form is shown again). */
+const typed = (values: Readonly<Record<string, string>>, name: string, max: number) =>
+  (values[name] ?? '').slice(0, max);
+
+function renderForgot(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  o: {
+    values?: { email?: string; org?: string };
+    errors?: FieldErrors;
+    showOrg?: boolean;
+    status?: number;
+  } = {},
+) {
+  return renderFormPage(request, reply, (t, csrf) => ({
+    title: t('auth.forgot.title'),
+    status: o.status ?? 200,
+    bare: true,
+    body: forgotPage({ t, csrf, values: o.values ?? {}, errors: o.errors, showOrg: o.showOrg ?? false }),
+  }));
+}
+
+function renderInvalid(request: FastifyRequest, reply: FastifyReply) {
+  const t = translator(request.locale);
+  return renderPage(request, reply, {
+    title: t('auth.reset.invalidTitle'),
+    status: 400,
+    bare: true,
+    body: resetInvalidPage({ t }),
+  });
+}
+
+function renderReset(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  token: string,
+  errors?: FieldErrors,
+  status = 200,
+) {
+  return renderFormPage(request, reply, (t, csrf) => ({
+    title: t('auth.reset.title'),
+    status,
+    bare: true,
+    body: resetPasswordPage({ t, csrf, token, errors }),
+  }));
+}
+
+export function registerPasswordResetRoutes(kit: RouteKit, deps: AuthRouteDeps): void {
+  const { auth, config } = deps;
   const publicAccess = { kind: 'public' } as const;
-  const limit = { max: kluis.config.loginRateLimitPerMinute, timeWindow: 60_000 };
+  const limit = { max: config.loginRateLimitPerMinute, timeWindow: 60_000 };
 
-  const renderForgot = (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    o: {
-      values?: { email?: string; org?: string };
-      errors?: FieldErrors;
-      showOrg?: boolean;
-      status?: number;
-    } = {},
-  ) => {
-    const t = translator(request.locale);
-    const csrf = reply.generateCsrf();
-    return renderPage(request, reply, {
-      title: t('auth.forgot.title'),
-      status: o.status ?? 200,
-      bare: true,
-      csrfToken: csrf,
-      body: forgotPage({ t, csrf, values: o.values ?? {}, errors: o.errors, showOrg: o.showOrg ?? false }),
-    });
-  };
+  kit.route({
+    method: 'GET',
+    url: '/login/forgot',
+    access: publicAccess,
+    handler: async ({ request, reply }) => renderForgot(request, reply),
+  });
 
-  app.get('/login/forgot', { config: { access: publicAccess } }, async (request, reply) =>
-    renderForgot(request, reply),
-  );
-
-  app.post(
-    '/login/forgot',
-    { config: { access: publicAccess, rateLimit: limit } },
-    async (request, reply) => {
-      const body = (request.body ?? {}) as Record<string, unknown>;
-      const values = {
-        email: typeof body.email === 'string' ? body.email.slice(0, 320) : '',
-        org: typeof body.org === 'string' ? body.org.slice(0, 100) : '',
-      };
-      const parsed = parseForm(forgotForm, body);
-      if (!parsed.ok) {
+  kit.route({
+    method: 'POST',
+    url: '/login/forgot',
+    access: publicAccess,
+    body: forgotForm,
+    form: true,
+    rateLimit: limit,
+    handler: async ({ request, reply, body }) => {
+      const values = { email: typed(body.values, 'email', 320), org: typed(body.values, 'org', 100) };
+      if (!body.ok) {
         return renderForgot(request, reply, {
           values,
-          errors: parsed.errors,
+          errors: body.errors,
           showOrg: values.org !== '',
           status: 400,
         });
       }
-      const org = parsed.data.org?.trim() ?? '';
+      const org = body.data.org?.trim() ?? '';
       try {
         const result = await auth.requestReset({
-          email: parsed.data.email,
+          email: body.data.email,
           orgSlug: org === '' ? undefined : org,
           ip: request.ip,
           locale: request.locale,
@@ -119,80 +146,69 @@ export async function registerPasswordResetRoutes(app: FastifyInstance, kluis: A
       // The same answer for every address (post/redirect/get: a reload sends nothing again).
       return reply.redirect('/login/forgot/sent', 303);
     },
-  );
-
-  app.get('/login/forgot/sent', { config: { access: publicAccess } }, async (request, reply) => {
-    const t = translator(request.locale);
-    return renderPage(request, reply, {
-      title: t('auth.forgot.sentTitle'),
-      bare: true,
-      body: forgotSentPage({ t, minutes: RESET_TOKEN_MINUTES }),
-    });
   });
 
-  const renderInvalid = (request: FastifyRequest, reply: FastifyReply) => {
-    const t = translator(request.locale);
-    return renderPage(request, reply, {
-      title: t('auth.reset.invalidTitle'),
-      status: 400,
-      bare: true,
-      body: resetInvalidPage({ t }),
-    });
-  };
-
-  const renderReset = (
-    request: FastifyRequest,
-    reply: FastifyReply,
-    token: string,
-    errors?: FieldErrors,
-    status = 200,
-  ) => {
-    const t = translator(request.locale);
-    const csrf = reply.generateCsrf();
-    return renderPage(request, reply, {
-      title: t('auth.reset.title'),
-      status,
-      bare: true,
-      csrfToken: csrf,
-      body: resetPasswordPage({ t, csrf, token, errors }),
-    });
-  };
-
-  app.get('/login/reset', { config: { access: publicAccess } }, async (request, reply) => {
-    // The token is in this page's URL: never hand it to another site as a referrer.
-    reply.header('referrer-policy', 'no-referrer');
-    const token = tokenField.safeParse((request.query as Record<string, unknown>).token);
-    if (!token.success || token.data === '') return renderInvalid(request, reply);
-    try {
-      await auth.checkResetToken(token.data);
-    } catch (error) {
-      if (isAppError(error) && error.code === 'ERR_AUTH_TOKEN_INVALID') return renderInvalid(request, reply);
-      throw error;
-    }
-    return renderReset(request, reply, token.data);
+  kit.route({
+    method: 'GET',
+    url: '/login/forgot/sent',
+    access: publicAccess,
+    handler: async ({ request, reply, t }) =>
+      renderPage(request, reply, {
+        title: t('auth.forgot.sentTitle'),
+        bare: true,
+        body: forgotSentPage({ t, minutes: RESET_TOKEN_MINUTES }),
+      }),
   });
 
-  app.post('/login/reset', { config: { access: publicAccess, rateLimit: limit } }, async (request, reply) => {
-    reply.header('referrer-policy', 'no-referrer');
-    const parsed = parseForm(resetForm, request.body ?? {});
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const token = typeof body.token === 'string' ? body.token.slice(0, 200) : '';
-    if (token === '') return renderInvalid(request, reply);
-    if (!parsed.ok) return renderReset(request, reply, token, parsed.errors, 400);
-    if (parsed.data.newPassword !== parsed.data.confirmPassword) {
-      return renderReset(request, reply, token, { confirmPassword: 'auth.password.mismatch' }, 400);
-    }
-    try {
-      await auth.completeReset({ token, newPassword: parsed.data.newPassword });
-    } catch (error) {
-      if (isAppError(error) && error.code === 'ERR_AUTH_TOKEN_INVALID') return renderInvalid(request, reply);
-      if (isAppError(error) && error.code === 'ERR_AUTH_PASSWORD_WEAK' && error.fields !== undefined) {
-        return renderReset(request, reply, token, error.fields, error.status);
+  kit.route({
+    method: 'GET',
+    url: '/login/reset',
+    access: publicAccess,
+    query: z.object({ token: queryText }),
+    handler: async ({ request, reply, query }) => {
+      // The token is in this page's URL: never hand it to another site as a referrer.
+      reply.header('referrer-policy', 'no-referrer');
+      const token = tokenField.safeParse(query.token);
+      if (!token.success || token.data === '') return renderInvalid(request, reply);
+      try {
+        await auth.checkResetToken(token.data);
+      } catch (error) {
+        if (isAppError(error) && error.code === 'ERR_AUTH_TOKEN_INVALID')
+          return renderInvalid(request, reply);
+        throw error;
       }
-      throw error;
-    }
-    // Every session of the user has ended; this browser's cookie (if any) goes too.
-    reply.clearCookie(SESSION_COOKIE, sessionCookieOptions(kluis.config));
-    return reply.redirect('/login?done=reset', 303);
+      return renderReset(request, reply, token.data);
+    },
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/login/reset',
+    access: publicAccess,
+    body: resetForm,
+    form: true,
+    rateLimit: limit,
+    handler: async ({ request, reply, body }) => {
+      reply.header('referrer-policy', 'no-referrer');
+      const token = typed(body.values, 'token', 200);
+      if (token === '') return renderInvalid(request, reply);
+      if (!body.ok) return renderReset(request, reply, token, body.errors, 400);
+      if (body.data.newPassword !== body.data.confirmPassword) {
+        return renderReset(request, reply, token, { confirmPassword: 'auth.password.mismatch' }, 400);
+      }
+      try {
+        await auth.completeReset({ token, newPassword: body.data.newPassword });
+      } catch (error) {
+        if (isAppError(error) && error.code === 'ERR_AUTH_TOKEN_INVALID')
+          return renderInvalid(request, reply);
+        if (isAppError(error) && error.code === 'ERR_AUTH_PASSWORD_WEAK' && error.fields !== undefined) {
+          return renderReset(request, reply, token, error.fields, error.status);
+        }
+        throw error;
+      }
+      // Every session of the user has ended; this browser's cookie (if any) goes too.
+      clearSessionCookie(reply, config);
+      return reply.redirect('/login?done=reset', 303);
+    },
   });
 }

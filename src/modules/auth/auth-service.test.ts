@@ -58,7 +58,7 @@ describe('the auth service', () => {
 
   beforeAll(async () => {
     kluis = await createTestKluis({ clock });
-    auth = createAuthService(kluis);
+    auth = createAuthService({ ...kluis, ...kluis.services });
     org = await createOrg(kluis, 'tenant');
     other = await createOrg(kluis, 'tenant');
   });
@@ -187,8 +187,74 @@ describe('the auth service', () => {
       roles: ['owner', 'admin'],
     });
     expect(promoted.roles).toEqual(['admin', 'owner']);
-    const demoted = await auth.setRoles({ actor: ownerActor, userId: owner.user.id, roles: ['security'] });
+    // A purpose role is given by someone else (the new rule): the second owner demotes the first.
+    const secondOwner = userActor(local, admin.user.id, ['admin', 'owner']);
+    const demoted = await auth.setRoles({ actor: secondOwner, userId: owner.user.id, roles: ['security'] });
     expect(demoted.roles).toEqual(['security']);
+  });
+
+  it('refuses anyone giving themself a purpose role, audits the attempt, and lets another admin give it', async () => {
+    const local = await createOrg(kluis, 'tenant');
+    const owner = await createStaffUser(kluis, { orgId: local.id, roles: ['owner'] });
+    const admin = await createStaffUser(kluis, { orgId: local.id, roles: ['admin'] });
+    const other = await createStaffUser(kluis, { orgId: local.id, roles: ['admin'] });
+    const adminActor = userActor(local, admin.user.id, ['admin']);
+    const ownerActor = userActor(local, owner.user.id, ['owner']);
+    for (const role of ['support', 'finance', 'privacy_officer', 'security'] as const) {
+      await expectCode(
+        auth.setRoles({ actor: adminActor, userId: admin.user.id, roles: ['admin', role] }),
+        'ERR_FORBIDDEN',
+      );
+      await expectCode(
+        auth.setRoles({ actor: ownerActor, userId: owner.user.id, roles: ['owner', role] }),
+        'ERR_FORBIDDEN',
+      );
+    }
+    const rolesOf = async (userId: string) =>
+      (await kluis.db.selectFrom('user_roles').select('role').where('user_id', '=', userId).execute()).map(
+        (r) => r.role,
+      );
+    expect(await rolesOf(admin.user.id)).toEqual(['admin']);
+    expect(await rolesOf(owner.user.id)).toEqual(['owner']);
+    const refusals = await kluis.db
+      .selectFrom('audit_log')
+      .select(['actor', 'target_id', 'meta'])
+      .where('action', '=', 'auth.user.roles_refused')
+      .where('org_id', '=', local.id)
+      .orderBy('seq')
+      .execute();
+    expect(refusals).toHaveLength(8);
+    expect(refusals[0]).toMatchObject({ actor: `user:${admin.user.id}`, target_id: admin.user.id });
+    expect(JSON.parse(refusals[0]?.meta ?? '{}')).toEqual({ reason: 'self_purpose_role', roles: 'support' });
+
+    // Dropping one's own purpose role, or keeping it, is no escalation; another admin may give it.
+    const given = await auth.setRoles({
+      actor: userActor(local, other.user.id, ['admin']),
+      userId: admin.user.id,
+      roles: ['admin', 'finance'],
+    });
+    expect(given.roles).toEqual(['admin', 'finance']);
+    const kept = await auth.setRoles({
+      actor: userActor(local, admin.user.id, ['admin', 'finance']),
+      userId: admin.user.id,
+      roles: ['admin', 'finance'],
+    });
+    expect(kept.roles).toEqual(['admin', 'finance']);
+    const dropped = await auth.setRoles({
+      actor: userActor(local, admin.user.id, ['admin', 'finance']),
+      userId: admin.user.id,
+      roles: ['admin'],
+    });
+    expect(dropped.roles).toEqual(['admin']);
+    const changes = await kluis.db
+      .selectFrom('audit_log')
+      .select(['actor', 'meta'])
+      .where('action', '=', 'auth.user.roles_changed')
+      .where('target_id', '=', admin.user.id)
+      .orderBy('seq')
+      .execute();
+    expect(changes[0]).toMatchObject({ actor: `user:${other.user.id}` });
+    expect(JSON.parse(changes[0]?.meta ?? '{}')).toEqual({ from: 'admin', to: 'admin,finance' });
   });
 
   it('locks after 5 failures for 15 minutes, then 30, and resets the count after a success', async () => {
@@ -466,7 +532,7 @@ describe('the demo seed', () => {
     expect(otp).toMatch(/^[a-z2-9]{5}(-[a-z2-9]{5}){3}$/);
     expect(lines.join('\n')).toContain(DEMO_ADMIN_EMAIL);
     expect(lines.join('\n')).toContain('two-step verification');
-    const auth = createAuthService(kluis);
+    const auth = createAuthService({ ...kluis, ...kluis.services });
     const r = await auth.loginWithPassword({ email: DEMO_ADMIN_EMAIL, password: otp, ip: '192.0.2.99' });
     expect(r.kind === 'signed_in' && r.session.pending).toEqual(['password_change', 'totp_enrolment']);
     const operator = await kluis.db

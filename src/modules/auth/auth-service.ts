@@ -2,12 +2,17 @@
  * The staff authentication core. Keeps P11 (systems not accessible without authorisation) to
  * ASVS 5.0 level 2: V6 (argon2id passwords, local weak-password refusal, throttling and lockout,
  * TOTP with replay refusal and recovery codes) and V7 (database sessions with opaque tokens,
- * idle and absolute timeouts, rotation at sign-in and privilege change, log out everywhere).
+ * idle and absolute timeouts, rotation at sign-in and privilege change, log out everywhere), and
+ * P5/P8 (access follows purpose; operator access only under a tenant's grant).
  *
- * `createAuthService` is the one entry point for routes, the CLI and other modules; it groups
- * the use cases of `auth-users.ts` (managing accounts), `auth-login.ts` (signing in),
- * `auth-account.ts` (one's own account), `auth-sessions.ts` (sessions), `auth-api-keys.ts` (API
- * keys) and `auth-password-reset.ts` (reset links by email).
+ * `createAuthService` is built once per Kluis (the manifest) and is the one entry point for
+ * routes, the CLI and other modules. It groups the use cases of `auth-users.ts` and
+ * `auth-users-admin.ts` (accounts), `auth-login.ts` and `auth-second-factor.ts` (signing in),
+ * `auth-account.ts` and `auth-totp-enrolment.ts` (one's own account), `auth-sessions.ts`,
+ * `auth-api-keys.ts`, `auth-password-reset.ts` and `auth-grants.ts` (`grants`).
+ *
+ * Every use case audits through the security module's audit service, handed in once here and
+ * passed to each part, in the use case's own transaction (Vault's rule).
  */
 import type { Kysely } from 'kysely';
 import type { Config } from '../../config/env.js';
@@ -15,15 +20,22 @@ import type { Keyring } from '../../crypto/keyring.js';
 import type { ChangeStamp } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
 import { type Clock, MINUTE } from '../../shared/clock.js';
-import type { KluisCore } from '../module.js';
-import { createAccountService } from './auth-account.js';
+import type { MailService } from '../mail/index.js';
+import type { OrgsService } from '../orgs/index.js';
+import type { AuditService, SecurityService } from '../security/index.js';
+import { createAccountGuards, createAccountService } from './auth-account.js';
 import { createApiKeysService } from './auth-api-keys.js';
-import { createLoginService, defaultThrottlePolicy, type ThrottlePolicy } from './auth-login.js';
+import { createGrantsService } from './auth-grants.js';
+import { createLoginService } from './auth-login.js';
+import { createLoginThrottle, defaultThrottlePolicy, type ThrottlePolicy } from './auth-login-throttle.js';
 import { createPasswordResetService, type ResetThrottlePolicy } from './auth-password-reset.js';
 import { createPasswordHasher, type PasswordHasher } from './auth-passwords.js';
-import { createAuthRepository } from './auth-repository.js';
+import { createSecondFactorService } from './auth-second-factor.js';
 import { createSessionService } from './auth-sessions.js';
+import { createThrottleRepository } from './auth-throttle-repository.js';
+import { createTotpEnrolmentService } from './auth-totp-enrolment.js';
 import { createUsersService } from './auth-users.js';
+import { createRoleAdminService, createUserAdminService } from './auth-users-admin.js';
 
 export type AuthConfig = Pick<
   Config,
@@ -31,41 +43,39 @@ export type AuthConfig = Pick<
 >;
 
 export interface AuthDeps {
-  db: Kysely<DB>;
-  keyring: Keyring;
-  clock: Clock;
-  config: AuthConfig;
+  readonly db: Kysely<DB>;
+  readonly keyring: Keyring;
+  readonly clock: Clock;
+  readonly config: AuthConfig;
   /** The database's change stamp: lets the session look-up skip the query while nothing changed. */
-  changeStamp?: ChangeStamp | undefined;
+  readonly changeStamp?: ChangeStamp | undefined;
+  readonly orgs: OrgsService;
+  readonly audit: AuditService;
+  readonly security: Pick<SecurityService, 'actionsOf'>;
+  readonly mail: MailService;
   /** Defaults to argon2id with the OWASP parameters. */
-  hasher?: PasswordHasher;
+  readonly hasher?: PasswordHasher;
   /** Defaults to `defaultThrottlePolicy` (5 failures lock 15 min, doubling; 20 per IP per 15 min). */
-  throttle?: Partial<ThrottlePolicy>;
+  readonly throttle?: Partial<ThrottlePolicy>;
   /** Defaults to `defaultResetThrottle` (10 per IP, 3 per address, per 15 min). */
-  resetThrottle?: Partial<ResetThrottlePolicy>;
+  readonly resetThrottle?: Partial<ResetThrottlePolicy>;
 }
 
 export function createAuthService(deps: AuthDeps) {
-  const { db, keyring, clock, config } = deps;
+  const { db, clock } = deps;
   const hasher = deps.hasher ?? createPasswordHasher();
   const throttle: ThrottlePolicy = { ...defaultThrottlePolicy, ...deps.throttle };
-  const sessions = createSessionService({ db, clock, config, changeStamp: deps.changeStamp });
-  const users = createUsersService({ db, clock, hasher });
-  const login = createLoginService({ db, keyring, clock, config, hasher, sessions, throttle });
-  const account = createAccountService({ db, keyring, clock, hasher, sessions });
-  const apiKeys = createApiKeysService({ db, clock });
-  const reset = createPasswordResetService({
-    db,
-    keyring,
-    clock,
-    hasher,
-    config,
-    ...(deps.resetThrottle === undefined ? {} : { throttle: deps.resetThrottle }),
-  });
+  const common = { ...deps, hasher, throttle };
+  const sessions = createSessionService(common);
+  const limiter = createLoginThrottle(common);
+  const guards = createAccountGuards(common);
+  const reset = createPasswordResetService({ ...common, throttle: deps.resetThrottle });
   return {
     hasher,
     throttle,
     sessions,
+    /** Operator access under a tenant's grant (P8). */
+    grants: createGrantsService({ ...common, sessions }),
     /**
      * Housekeeping for a recurring job: deletes expired sessions, throttle records older than
      * twice the throttle window and reset links expired over a day ago. Not audited (no use
@@ -75,19 +85,20 @@ export function createAuthService(deps: AuthDeps) {
       const cutoff = new Date(clock.now().getTime() - 2 * throttle.windowMinutes * MINUTE).toISOString();
       return {
         sessions: await sessions.deleteExpired(),
-        loginAttempts: await createAuthRepository(db).purgeAttempts(cutoff),
+        loginAttempts: await createThrottleRepository(db).purgeAttempts(cutoff),
         resetTokens: await reset.deleteExpiredResetTokens(),
       };
     },
-    ...users,
-    ...login,
-    ...account,
-    ...apiKeys,
+    ...createUsersService(common),
+    ...createUserAdminService(common),
+    ...createRoleAdminService(common),
+    ...createLoginService({ ...common, sessions, limiter }),
+    ...createSecondFactorService({ ...common, sessions, limiter }),
+    ...createAccountService({ ...common, sessions, guards }),
+    ...createTotpEnrolmentService({ ...common, sessions, guards }),
+    ...createApiKeysService(common),
     ...reset,
   };
 }
 
 export type AuthService = ReturnType<typeof createAuthService>;
-
-/** What the auth module's routes and hooks use: the core and the auth service. */
-export type AuthRouteDeps = KluisCore & { readonly auth: AuthService };

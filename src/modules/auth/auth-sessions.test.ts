@@ -1,6 +1,7 @@
 /**
- * Session resolution on the request path: one query per request (session, user, org and roles
- * together), and every change to a session, a user or their roles visible at the next request.
+ * Session resolution on the request path: one query per request (session, user, roles and grant
+ * together; the kind of the session's org, which never changes, is read once per process), and
+ * every change to a session, a user or their roles visible at the next request.
  */
 import type {
   KyselyPlugin,
@@ -17,6 +18,7 @@ import { createOrg, createStaffUser, systemActor } from '../../../test/factories
 import { openSqlite } from '../../db/database.js';
 import { createFixedClock, MINUTE } from '../../shared/clock.js';
 import type { Org } from '../orgs/orgs-repository.js';
+import { createOrgsService } from '../orgs/orgs-service.js';
 import { type AuthService, createAuthService } from './auth-service.js';
 import { createSessionService, type SessionService } from './auth-sessions.js';
 
@@ -46,7 +48,7 @@ describe('session resolution', () => {
 
   beforeAll(async () => {
     kluis = await createTestKluis({ clock });
-    auth = createAuthService(kluis);
+    auth = createAuthService({ ...kluis, ...kluis.services });
     org = await createOrg(kluis, 'tenant');
     other = await createOrg(kluis, 'tenant');
   });
@@ -64,19 +66,29 @@ describe('session resolution', () => {
     return { staff, issued };
   }
 
-  function countingSessions(): { sessions: SessionService; counter: QueryCounter } {
+  async function countingSessions(): Promise<{ sessions: SessionService; counter: QueryCounter }> {
     const counter = new QueryCounter();
+    const db = kluis.db.withPlugin(counter);
+    const orgs = createOrgsService({ db });
     const sessions = createSessionService({
-      db: kluis.db.withPlugin(counter),
+      db,
       clock,
       config: kluis.config,
+      orgs,
+      audit: kluis.services.audit,
     });
+    // The org's kind is learned once per process (one query), then never read again.
+    await orgs.kindOf(org.id);
+    expect(counter.kinds).toEqual(['SelectQueryNode']);
+    await orgs.kindOf(org.id);
+    expect(counter.kinds).toEqual(['SelectQueryNode']);
+    counter.kinds.length = 0;
     return { sessions, counter };
   }
 
   it('resolves a session with one query, and writes last_seen_at at most once a minute', async () => {
     const { issued } = await signedIn(['support', 'finance']);
-    const { sessions, counter } = countingSessions();
+    const { sessions, counter } = await countingSessions();
     const lastSeen = async () =>
       (
         await kluis.db
@@ -190,7 +202,7 @@ describe('session resolution', () => {
 
   it('answers a repeated look-up from memory only while nothing is written (SQLite; PostgreSQL always reads)', async () => {
     const { issued } = await signedIn(['support']);
-    const sessions = createAuthService(kluis).sessions;
+    const sessions = createAuthService({ ...kluis, ...kluis.services }).sessions;
     expect((await sessions.resolve(issued.token)).kind).toBe('valid');
     const before = sessions.cacheStats();
     expect((await sessions.resolve(issued.token)).kind).toBe('valid');
@@ -208,7 +220,7 @@ describe('session resolution', () => {
   it.runIf(testDialect === 'sqlite')(
     'sees what another connection commits (a CLI, the worker) at the very next request',
     async () => {
-      const sessions = createAuthService(kluis).sessions;
+      const sessions = createAuthService({ ...kluis, ...kluis.services }).sessions;
       const { staff, issued } = await signedIn(['support', 'finance']);
       const roles = async () => {
         const resolved = await sessions.resolve(issued.token);

@@ -10,19 +10,20 @@ import type { Kysely } from 'kysely';
 import type { Config } from '../../config/env.js';
 import type { ChangeStamp } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
-import { type Actor, scopeOf } from '../../shared/actor.js';
+import { type Actor, type OrgKind, scopeOf } from '../../shared/actor.js';
 import { type Clock, HOUR, MINUTE } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { SessionState } from '../../shared/http/access.js';
-import { appendAudit } from '../security/audit-chain.js';
+import type { OrgsService } from '../orgs/index.js';
+import type { AuditService } from '../security/index.js';
+import { type GrantableRole, grantableRoles, type PendingStep } from './auth-schema.js';
 import {
-  createAuthRepository,
   createSessionLookup,
+  createSessionsRepository,
   pendingOf,
   type SessionForRequest,
-  type UserWithOrg,
-} from './auth-repository.js';
-import { type GrantableRole, grantableRoles, type PendingStep } from './auth-schema.js';
+} from './auth-sessions-repository.js';
+import type { UserRow } from './auth-users-repository.js';
 
 export const SESSION_COOKIE = 'kluis_session';
 
@@ -37,6 +38,8 @@ export interface SessionDeps {
   db: Kysely<DB>;
   clock: Clock;
   config: SessionConfig;
+  orgs: Pick<OrgsService, 'kindOf'>;
+  audit: AuditService;
   /**
    * The database's change stamp. With one (SQLite), looked-up sessions are kept in memory while
    * the stamp stays the same, so a request costs no query until anything is written; without one
@@ -48,6 +51,11 @@ export interface SessionDeps {
 /** Looked-up sessions kept at most; beyond, the cache starts over (it refills in one query each). */
 const SESSION_CACHE_MAX = 10_000;
 
+/** A looked-up session with the kind of the org it runs in (the tenant's, under a grant). */
+interface FoundSession extends SessionForRequest {
+  readonly orgKind: OrgKind;
+}
+
 /**
  * Session look-ups by id, valid for one change stamp: when the stamp moves (any write by anyone,
  * this process included) every entry is dropped, so a logout, a disabled user or a role taken
@@ -55,26 +63,31 @@ const SESSION_CACHE_MAX = 10_000;
  * stamp did not move while it ran. Expiry and idle time are still judged on every request.
  */
 function createSessionCache(
-  lookup: (id: string) => Promise<SessionForRequest | undefined>,
+  lookup: (id: string) => Promise<FoundSession | undefined>,
   changeStamp: ChangeStamp | undefined,
 ) {
-  const entries = new Map<string, SessionForRequest>();
+  const entries = new Map<string, FoundSession>();
   let filledUnder: string | undefined;
   let hits = 0;
   let misses = 0;
   return {
-    async find(id: string): Promise<SessionForRequest | undefined> {
+    /** The session kept for `id` under the current stamp (never anything without a stamp). */
+    peek(id: string): FoundSession | undefined {
       const stamp = changeStamp?.();
-      if (stamp === undefined) return lookup(id);
+      if (stamp === undefined) return undefined;
       if (stamp !== filledUnder) {
         entries.clear();
         filledUnder = stamp;
+        return undefined;
       }
       const hit = entries.get(id);
-      if (hit !== undefined) {
-        hits++;
-        return hit;
-      }
+      if (hit !== undefined) hits++;
+      return hit;
+    },
+    /** Reads the session and keeps it, if the stamp did not move while it was read. */
+    async load(id: string): Promise<FoundSession | undefined> {
+      const stamp = changeStamp?.();
+      if (stamp === undefined) return lookup(id);
       misses++;
       const found = await lookup(id);
       if (found !== undefined && changeStamp?.() === stamp && filledUnder === stamp) {
@@ -145,12 +158,16 @@ export function sessionCookieOptions(config: Pick<Config, 'cookieSecure'>, expir
   };
 }
 
-export function createSessionService(deps: SessionDeps) {
-  const { db, clock, config } = deps;
-  const idleMs = config.sessionIdleMinutes * MINUTE;
-  const absoluteMs = config.sessionAbsoluteHours * HOUR;
-  const cache = createSessionCache(createSessionLookup(db), deps.changeStamp);
+interface IssueOptions {
+  replacing?: string | undefined;
+  startedAt?: Date;
+  /** Operator staff entering a tenant's org under its grant (P8): the session is the tenant's. */
+  grant?: { id: string; orgId: string; expiresAt: string } | undefined;
+}
 
+function createSessionIssuer(deps: Pick<SessionDeps, 'clock' | 'config'>) {
+  const { clock } = deps;
+  const absoluteMs = deps.config.sessionAbsoluteHours * HOUR;
   /**
    * Starts a session for `user` inside the caller's transaction, deleting `options.replacing`
    * (the session the browser presented, if any). `options.startedAt` keeps the original sign-in
@@ -160,16 +177,11 @@ export function createSessionService(deps: SessionDeps) {
    */
   async function issue(
     trx: Kysely<DB>,
-    user: Pick<UserWithOrg, 'id' | 'org_id'>,
+    user: Pick<UserRow, 'id' | 'org_id'>,
     pending: readonly PendingStep[],
-    options: {
-      replacing?: string | undefined;
-      startedAt?: Date;
-      /** Operator staff entering a tenant's org under its grant (P8): the session is the tenant's. */
-      grant?: { id: string; orgId: string; expiresAt: string } | undefined;
-    } = {},
+    options: IssueOptions = {},
   ): Promise<IssuedSession> {
-    const repo = createAuthRepository(trx);
+    const repo = createSessionsRepository(trx);
     if (options.replacing !== undefined) await repo.deleteSessionById(options.replacing);
     const now = clock.now();
     const started = options.startedAt ?? now;
@@ -191,6 +203,91 @@ export function createSessionService(deps: SessionDeps) {
     return { token, id, expiresAt: new Date(expires), pending };
   }
 
+  return issue;
+}
+
+/**
+ * Whether a looked-up session may still be used at `now`: unexpired, not idle, its user enabled,
+ * and in its user's own org or in a tenant's org under a grant that is still given to this user,
+ * for this org, unrevoked and unexpired (P8). Judged at every request, cached look-up or not.
+ */
+function isLive(found: SessionForRequest, now: number, idleMs: number): boolean {
+  const { session, user, grant } = found;
+  const orgAllowed =
+    session.grant_id === null
+      ? user.org_id === session.org_id
+      : grant !== null &&
+        grant.granteeUserId === user.id &&
+        grant.orgId === session.org_id &&
+        grant.revokedAt === null &&
+        now < Date.parse(grant.expiresAt);
+  return (
+    now < Date.parse(session.expires_at) &&
+    now - Date.parse(session.last_seen_at) < idleMs &&
+    user.disabled !== 1 &&
+    orgAllowed
+  );
+}
+
+const NO_SESSION: ResolvedSession = { kind: 'none' };
+const INVALID_SESSION: ResolvedSession = { kind: 'invalid' };
+
+/** The actor and session state of a live session. */
+function validSession(id: string, found: FoundSession): ResolvedSession {
+  const { session, user, grant } = found;
+  const pending = pendingOf(session);
+  return {
+    kind: 'valid',
+    actor: {
+      kind: 'user',
+      orgId: session.org_id,
+      orgKind: found.orgKind,
+      userId: user.id,
+      // While a step is pending the session holds no role at all (defence in depth). Under a
+      // grant, the grant's roles, never the user's own. A copy: the looked-up session may be
+      // shared with later requests (session cache).
+      roles: pending.length > 0 ? [] : grant !== null ? grantRolesOf(grant.roles) : [...found.roles],
+      ...(session.grant_id === null ? {} : { grantId: session.grant_id }),
+    },
+    session: { id, pending },
+    expiresAt: new Date(session.expires_at),
+  };
+}
+
+export function createSessionService(deps: SessionDeps) {
+  const { db, clock, config, orgs, audit } = deps;
+  const idleMs = config.sessionIdleMinutes * MINUTE;
+  const issue = createSessionIssuer(deps);
+  const lookup = createSessionLookup(db);
+  const sessionsRepo = createSessionsRepository(db);
+  const cache = createSessionCache(async (id) => {
+    const found = await lookup(id);
+    return found === undefined ? undefined : { ...found, orgKind: await orgs.kindOf(found.session.org_id) };
+  }, deps.changeStamp);
+
+  /** The resolution of a looked-up session: ended (and deleted), or valid (touched once a minute). */
+  function conclude(id: string, found: FoundSession): ResolvedSession | Promise<ResolvedSession> {
+    const now = clock.now().getTime();
+    if (!isLive(found, now, idleMs)) return sessionsRepo.deleteSessionById(id).then(() => INVALID_SESSION);
+    const valid = validSession(id, found);
+    if (now - Date.parse(found.session.last_seen_at) < TOUCH_INTERVAL_MS) return valid;
+    return sessionsRepo.touchSession(id, new Date(now).toISOString()).then(() => valid);
+  }
+
+  /**
+   * Resolves the cookie token of a request to its actor and session state: at once when the
+   * session is in the cache and nothing needs writing (the common case on SQLite), otherwise a
+   * promise (the database is read, or `last_seen_at` written, or an ended session deleted).
+   */
+  function resolveNow(token: string | undefined): ResolvedSession | Promise<ResolvedSession> {
+    if (token === undefined || token === '') return NO_SESSION;
+    if (!tokenPattern.test(token)) return INVALID_SESSION;
+    const id = sessionIdOf(token);
+    const cached = cache.peek(id);
+    if (cached !== undefined) return conclude(id, cached);
+    return cache.load(id).then((found) => (found === undefined ? INVALID_SESSION : conclude(id, found)));
+  }
+
   return {
     issue,
 
@@ -206,8 +303,7 @@ export function createSessionService(deps: SessionDeps) {
       sessionId: string,
       pending: readonly PendingStep[],
     ): Promise<IssuedSession> {
-      const repo = createAuthRepository(trx);
-      const found = await repo.findSessionForRequest(sessionId);
+      const found = await createSessionsRepository(trx).findSessionWithUser(sessionId);
       if (found === undefined) throw new AppError('ERR_AUTH_SESSION_EXPIRED', { message: 'session ended' });
       return issue(trx, found.user, pending, {
         replacing: sessionId,
@@ -215,67 +311,26 @@ export function createSessionService(deps: SessionDeps) {
       });
     },
 
+    resolveNow,
+
     /** Resolves the cookie token of a request to its actor and session state. */
     async resolve(token: string | undefined): Promise<ResolvedSession> {
-      if (token === undefined || token === '') return { kind: 'none' };
-      if (!tokenPattern.test(token)) return { kind: 'invalid' };
-      const id = sessionIdOf(token);
-      const found = await cache.find(id);
-      if (found === undefined) return { kind: 'invalid' };
-      const { session, user, grant } = found;
-      const now = clock.now().getTime();
-      const lastSeen = Date.parse(session.last_seen_at);
-      const expiresAt = Date.parse(session.expires_at);
-      // A session is in its user's own org, or in a tenant's org under a grant that is still
-      // given to this user, for this org, unrevoked and unexpired (P8): checked at every request.
-      const orgAllowed =
-        session.grant_id === null
-          ? user.org_id === session.org_id
-          : grant !== null &&
-            grant.granteeUserId === user.id &&
-            grant.orgId === session.org_id &&
-            grant.revokedAt === null &&
-            now < Date.parse(grant.expiresAt);
-      const expired = now >= expiresAt || now - lastSeen >= idleMs || user.disabled === 1 || !orgAllowed;
-      if (expired) {
-        await createAuthRepository(db).deleteSessionById(id);
-        return { kind: 'invalid' };
-      }
-      if (now - lastSeen >= TOUCH_INTERVAL_MS) {
-        await createAuthRepository(db).touchSession(id, new Date(now).toISOString());
-      }
-      const pending = pendingOf(session);
-      return {
-        kind: 'valid',
-        actor: {
-          kind: 'user',
-          orgId: session.org_id,
-          orgKind: user.org_kind,
-          userId: user.id,
-          // While a step is pending the session holds no role at all (defence in depth). Under a
-          // grant, the grant's roles, never the user's own. A copy: the looked-up session may be
-          // shared with later requests (session cache).
-          roles: pending.length > 0 ? [] : grant !== null ? grantRolesOf(grant.roles) : [...found.roles],
-          ...(session.grant_id === null ? {} : { grantId: session.grant_id }),
-        },
-        session: { id, pending },
-        expiresAt: new Date(expiresAt),
-      };
+      return resolveNow(token);
     },
 
     /** Signs out of one session (POST /logout). */
     async logout(actor: Actor, sessionId: string): Promise<void> {
       await db.transaction().execute(async (trx) => {
-        await createAuthRepository(trx).deleteSessionById(sessionId);
-        await appendAudit(trx, clock, { actor, action: 'auth.session.logout' });
+        await createSessionsRepository(trx).deleteSessionById(sessionId);
+        await audit.append(trx, { actor, action: 'auth.session.logout' });
       });
     },
 
     /** "Log out everywhere": ends every session of the actor, this one included. */
     async logoutEverywhere(actor: Actor & { kind: 'user' }): Promise<number> {
       return db.transaction().execute(async (trx) => {
-        const count = await createAuthRepository(trx).deleteUserSessions(scopeOf(actor), actor.userId);
-        await appendAudit(trx, clock, {
+        const count = await createSessionsRepository(trx).deleteUserSessions(scopeOf(actor), actor.userId);
+        await audit.append(trx, {
           actor,
           action: 'auth.session.logout_all',
           target: { type: 'user', id: actor.userId },
@@ -288,7 +343,7 @@ export function createSessionService(deps: SessionDeps) {
     /** The actor's own sessions, newest use first. */
     async listOwn(actor: Actor & { kind: 'user' }, currentId: string | undefined): Promise<SessionSummary[]> {
       const now = clock.now().getTime();
-      const rows = await createAuthRepository(db).listUserSessions(scopeOf(actor), actor.userId);
+      const rows = await sessionsRepo.listUserSessions(scopeOf(actor), actor.userId);
       return rows
         .filter(
           (r) => new Date(r.expires_at).getTime() > now && now - new Date(r.last_seen_at).getTime() < idleMs,
@@ -305,8 +360,10 @@ export function createSessionService(deps: SessionDeps) {
     /** Housekeeping for a scheduled job: deletes sessions past their absolute or idle limit. */
     async deleteExpired(): Promise<number> {
       const now = clock.now().getTime();
-      const repo = createAuthRepository(db);
-      return repo.deleteExpiredSessions(new Date(now).toISOString(), new Date(now - idleMs).toISOString());
+      return sessionsRepo.deleteExpiredSessions(
+        new Date(now).toISOString(),
+        new Date(now - idleMs).toISOString(),
+      );
     },
   };
 }

@@ -256,6 +256,54 @@ describe('user management for owners and admins', () => {
     expect(row).toEqual({ totp_enabled: 0, locked_until: null, must_change_password: 1 });
   });
 
+  it('refuses an admin giving themself a purpose role, changes nothing, and lets a second admin give it', async () => {
+    const org = await createOrg(kluis, 'tenant');
+    const self = await createStaffUser(kluis, { orgId: org.id, roles: ['admin'] });
+    const second = await createStaffUser(kluis, { orgId: org.id, roles: ['admin'] });
+    const b = await signedIn(self);
+    const base = `/staff/users/${self.user.id}`;
+    const rolesOf = async () =>
+      (await kluis.db.selectFrom('user_roles').select('role').where('user_id', '=', self.user.id).execute())
+        .map((r) => r.role)
+        .sort();
+
+    // The own page does not offer purpose roles, and says who gives them.
+    const page = await b.get(base);
+    expect(page.body).not.toContain('value="finance"');
+    expect(page.body).toContain('van een andere eigenaar of beheerder');
+
+    // The attack: the form is forged with `finance` anyway.
+    const attack = await b.post(`${base}/roles`, { roles: ['admin', 'finance'] });
+    expect(attack.statusCode).toBe(403);
+    expect(attack.body).toContain('U kunt uzelf geen rol geven die toegang geeft tot persoonsgegevens');
+    expect(await rolesOf()).toEqual(['admin']);
+    expect((await b.get('/staff/relations')).statusCode).toBe(403);
+    const refused = await kluis.db
+      .selectFrom('audit_log')
+      .select(['actor', 'meta'])
+      .where('action', '=', 'auth.user.roles_refused')
+      .where('target_id', '=', self.user.id)
+      .execute();
+    expect(refused).toEqual([
+      { actor: `user:${self.user.id}`, meta: '{"reason":"self_purpose_role","roles":"finance"}' },
+    ]);
+
+    // Another admin gives it, audited as theirs; it takes effect at the next request.
+    const other = await signedIn(second);
+    await other.get(base);
+    const given = await other.post(`${base}/roles`, { roles: ['admin', 'finance'] });
+    expect(given.headers.location).toBe(`${base}?done=roles`);
+    expect(await rolesOf()).toEqual(['admin', 'finance']);
+    expect((await b.get('/staff/relations')).statusCode).toBe(200);
+    const changed = await kluis.db
+      .selectFrom('audit_log')
+      .select('actor')
+      .where('action', '=', 'auth.user.roles_changed')
+      .where('target_id', '=', self.user.id)
+      .execute();
+    expect(changed).toEqual([{ actor: `user:${second.user.id}` }]);
+  });
+
   it('keeps an admin away from an owner’s account and explains why an owner cannot disable themself', async () => {
     const org = await createOrg(kluis, 'tenant');
     const owner = await createStaffUser(kluis, { orgId: org.id, roles: ['owner'] });

@@ -5,6 +5,7 @@
 import type { Role } from '../../shared/actor.js';
 import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml, trustedHtml } from '../../shared/html/html.js';
+import { formatTime } from '../../shared/i18n/dates.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import type { SessionSummary } from './auth-sessions.js';
 import { groupSecret } from './auth-totp.js';
@@ -20,14 +21,6 @@ function logoutForm(t: Translate, csrf: string): SafeHtml {
   ${csrfField(csrf)}
   <button type="submit" class="link-button">${t('nav.logout')}</button>
 </form>`;
-}
-
-export function formatTime(locale: Locale, iso: string): string {
-  return new Intl.DateTimeFormat(locale === 'nl' ? 'nl-NL' : 'en-GB', {
-    dateStyle: 'medium',
-    timeStyle: 'short',
-    timeZone: 'Europe/Amsterdam',
-  }).format(new Date(iso));
 }
 
 export function loginPage(o: {

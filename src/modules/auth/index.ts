@@ -13,13 +13,14 @@ import { authRoutes, authSetup } from './auth-routes.js';
 import { authMigrations } from './auth-schema.js';
 import { type AuthService, createAuthService } from './auth-service.js';
 
+export type { AuthService } from './auth-service.js';
+export type { StaffName, UserView } from './auth-users.js';
+
 declare module '../module.js' {
   interface KluisServices {
     auth: AuthService;
   }
 }
-
-export type { StaffName } from './auth-users.js';
 
 export const SWEEP_SESSIONS = 'auth.sweep';
 
@@ -40,6 +41,7 @@ export const authModule = defineModule({
   personalData: authPersonalData,
   messages: { nl: authNl, en: authEn },
   provides: ['auth'],
+  needs: ['orgs', 'audit', 'security', 'mail'],
   services: (deps) => ({ auth: createAuthService(deps) }),
   jobs(registry, deps) {
     registry.register(SWEEP_SESSIONS, z.object({}), async (_payload, ctx) => {

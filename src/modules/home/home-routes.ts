@@ -1,23 +1,32 @@
 /** The public front page, the staff dashboard and the liveness probe. */
 import { sql } from 'kysely';
+import { z } from 'zod';
 import { html } from '../../shared/html/html.js';
 import { renderPage } from '../../shared/http/render.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
-import { translator } from '../../shared/i18n/messages.js';
-import { queueState } from '../jobs/jobs-queue.js';
+import type { JobsService } from '../jobs/index.js';
 import type { KluisCore } from '../module.js';
-import { createOrgsRepository } from '../orgs/orgs-repository.js';
+import type { OrgsService } from '../orgs/index.js';
 import { renderDashboardPanels } from './home-panels.js';
 
-export async function homeRoutes(kit: RouteKit, kluis: KluisCore): Promise<void> {
+interface HomeDeps extends Pick<KluisCore, 'db'> {
+  readonly orgs: OrgsService;
+  readonly jobs: JobsService;
+}
+
+export async function homeRoutes(kit: RouteKit, deps: HomeDeps): Promise<void> {
   const app = kit.app;
-  app.get('/', { config: { access: { kind: 'public' } } }, async (request, reply) => {
-    const t = translator(request.locale);
-    const operator = await createOrgsRepository(kluis.db).findOperator();
-    const prefix = request.locale === 'en' ? '/en' : '';
-    return renderPage(request, reply, {
-      title: t('home.title'),
-      body: html`<h1>${operator?.name ?? t('app.name')}</h1>
+
+  kit.route({
+    method: 'GET',
+    url: '/',
+    access: { kind: 'public' },
+    handler: async ({ request, reply, t, locale }) => {
+      const operator = await deps.orgs.findOperator();
+      const prefix = locale === 'en' ? '/en' : '';
+      return renderPage(request, reply, {
+        title: t('home.title'),
+        body: html`<h1>${operator?.name ?? t('app.name')}</h1>
 <p>${t('home.intro')}</p>
 <ul class="link-list">
 <li><a href="${prefix}/contact">${t('home.contact')}</a></li>
@@ -25,13 +34,20 @@ export async function homeRoutes(kit: RouteKit, kluis: KluisCore): Promise<void>
 <li><a href="${prefix}/subprocessors">${t('home.subprocessors')}</a></li>
 </ul>
 <p><a href="/login">${t('home.staffLogin')}</a></p>`,
-    });
+      });
+    },
   });
 
-  app.get('/healthz', { config: { access: { kind: 'public' } } }, async (_request, reply) => {
-    await sql`select 1`.execute(kluis.db);
+  kit.route({
+    method: 'GET',
+    url: '/healthz',
+    access: { kind: 'public' },
     // One word about the queue, no figures: 'stalled' when due jobs wait and no worker takes them.
-    return reply.send({ status: 'ok', jobs: await queueState(kluis.db, kluis.clock) });
+    response: { 200: z.object({ status: z.literal('ok'), jobs: z.enum(['ok', 'stalled']) }) },
+    handler: async () => {
+      await sql`select 1`.execute(deps.db);
+      return { status: 'ok' as const, jobs: await deps.jobs.queueState() };
+    },
   });
 
   kit.route({

@@ -4,5 +4,6 @@ import { homeRoutes } from './home-routes.js';
 
 export const homeModule = defineModule({
   name: 'home',
+  needs: ['orgs', 'jobs'],
   routes: homeRoutes,
 });

@@ -7,8 +7,8 @@
  */
 import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import { formatTime } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
-import { formatTime } from '../auth/auth-views.js';
 import type {
   ConversationDetail,
   ConversationListPage,

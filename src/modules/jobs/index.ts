@@ -17,6 +17,15 @@ import { jobsPersonalData } from './jobs-personal-data.js';
 import { pruneJobs } from './jobs-queue.js';
 import { jobsRoutes } from './jobs-routes.js';
 import { jobsMigrations } from './jobs-schema.js';
+import { createJobsService, type JobsService } from './jobs-service.js';
+
+export type { JobsService } from './jobs-service.js';
+
+declare module '../module.js' {
+  interface KluisServices {
+    jobs: JobsService;
+  }
+}
 
 export { ensureSchedules, startJobWorker } from './jobs-commands.js';
 export {
@@ -28,7 +37,6 @@ export {
   jobsHealth,
   pruneJobs,
   queueState,
-  retryFailedJob,
 } from './jobs-queue.js';
 export {
   createJobRegistry,
@@ -49,6 +57,9 @@ export const jobsModule = defineModule({
   catalogue: jobsFields,
   personalData: jobsPersonalData,
   messages: { nl: jobsNl, en: jobsEn },
+  provides: ['jobs'],
+  needs: ['audit'],
+  services: (deps) => ({ jobs: createJobsService(deps) }),
   jobs(registry, deps) {
     registry.register(PRUNE_JOBS, z.object({}), async (_payload, ctx) => {
       ctx.logger.info(await pruneJobs(deps.db, deps.clock), 'finished jobs pruned');

@@ -1,17 +1,16 @@
 /**
  * Queue use cases: enqueue (inside the caller's transaction), retry timing, error records
- * without personal data, staff retry of a failed job (audited), pruning and health figures.
+ * without personal data, pruning and health figures (the staff's use cases: jobs-service.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
-import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { DAY } from '../../shared/clock.js';
 import { AppError, type ErrorCode, isAppError } from '../../shared/errors.js';
-import { appendAudit } from '../security/audit-chain.js';
 import { jobTypePattern } from './jobs-registry.js';
-import { createJobsRepository, type DepthRow, type JobRow, type ScheduleRow } from './jobs-repository.js';
+import { createJobsRepository, type DepthRow, type JobRow } from './jobs-repository.js';
+import { createSchedulesRepository, type ScheduleRow } from './jobs-schedules-repository.js';
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
 const MAX_PAYLOAD_BYTES = 16 * 1024;
@@ -149,31 +148,6 @@ export function describeJobError(error: unknown): string {
   return `ERR_INTERNAL: unexpected ${name}`.slice(0, 500);
 }
 
-/** Puts a failed job back in the queue with fresh attempts (health page button); audited. */
-export async function retryFailedJob(
-  db: Kysely<DB>,
-  clock: Clock,
-  actor: Actor,
-  jobId: string,
-): Promise<void> {
-  // The queue spans all organisations: only the operator's staff may act on it.
-  if (actor.orgKind !== 'operator') throw new AppError('ERR_NOT_FOUND', { message: 'job not found' });
-  await db.transaction().execute(async (trx) => {
-    const repo = createJobsRepository(trx);
-    const job = await repo.findById(jobId);
-    if (job === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'job not found' });
-    if (!(await repo.requeueFailed(jobId, clock.now().toISOString()))) {
-      throw new AppError('ERR_CONFLICT', { message: `job is ${job.status}, not failed` });
-    }
-    await appendAudit(trx, clock, {
-      actor,
-      action: 'jobs.retry',
-      target: { type: 'job', id: jobId },
-      meta: { type: job.type, attempts: job.attempts },
-    });
-  });
-}
-
 export interface PruneOptions {
   doneAfterDays?: number;
   failedAfterDays?: number;
@@ -209,7 +183,7 @@ export async function jobsHealth(db: Kysely<DB>, clock: Clock): Promise<JobsHeal
   return {
     depth: await repo.depthByTypeAndStatus(),
     failed: await repo.listFailed(50),
-    schedules: await repo.listSchedules(),
+    schedules: await createSchedulesRepository(db).listSchedules(),
     oldestDueQueuedAt: await repo.oldestDueQueuedRunAt(clock.now().toISOString()),
   };
 }

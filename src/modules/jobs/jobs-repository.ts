@@ -1,15 +1,14 @@
 /**
- * The queue's SQL. Jobs carry no personal values (ids and codes only), and the queue is system
+ * The queue's SQL (schedules: jobs-schedules-repository.ts). Jobs carry no personal values (ids and codes only), and the queue is system
  * infrastructure shared by all organisations, so these queries are not org-scoped: `org_id` is
  * informative (which org a job works for). Only the operator's staff see the queue.
  */
 import type { Kysely, Updateable } from 'kysely';
 import { isPostgres } from '../../db/dialect.js';
 import type { DB } from '../../db/schema.js';
-import type { JobSchedulesTable, JobStatus, JobsTable } from './jobs-schema.js';
+import type { JobStatus, JobsTable } from './jobs-schema.js';
 
 export type JobRow = JobsTable;
-export type ScheduleRow = JobSchedulesTable;
 
 export interface DepthRow {
   type: string;
@@ -18,20 +17,6 @@ export interface DepthRow {
 }
 
 export function createJobsRepository(db: Kysely<DB>) {
-  /** Updates a running job only for the worker holding its lease: a worker whose lease was taken over changes nothing. */
-  async function updateLeased(id: string, workerId: string, set: Updateable<JobsTable>): Promise<boolean> {
-    const result = await db
-      .updateTable('jobs')
-      .set(set)
-      .where('id', '=', id)
-      .where('status', '=', 'running')
-      .where('locked_by', '=', workerId)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
-  }
-
-  const postgres = isPostgres(db as Kysely<unknown>);
-
   return {
     /** Inserts the job unless its dedupe key exists; returns whether a row was written. */
     async insert(row: JobRow): Promise<boolean> {
@@ -51,6 +36,89 @@ export function createJobsRepository(db: Kysely<DB>) {
       return db.selectFrom('jobs').selectAll().where('dedupe_key', '=', key).executeTakeFirst();
     },
 
+    /** A failed job back in the queue with a fresh set of attempts. */
+    async requeueFailed(id: string, now: string): Promise<boolean> {
+      const result = await db
+        .updateTable('jobs')
+        .set({
+          status: 'queued',
+          attempts: 0,
+          run_at: now,
+          locked_by: null,
+          locked_until: null,
+          updated_at: now,
+        })
+        .where('id', '=', id)
+        .where('status', '=', 'failed')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    },
+
+    async depthByTypeAndStatus(): Promise<DepthRow[]> {
+      const rows = await db
+        .selectFrom('jobs')
+        .select((eb) => ['type', 'status', eb.fn.countAll<number | string>().as('count')])
+        .groupBy(['type', 'status'])
+        .orderBy('type')
+        .orderBy('status')
+        .execute();
+      return rows.map((r) => ({ type: r.type, status: r.status, count: Number(r.count) }));
+    },
+
+    listFailed(limit: number): Promise<JobRow[]> {
+      return db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('status', '=', 'failed')
+        .orderBy('updated_at', 'desc')
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+    },
+
+    async oldestDueQueuedRunAt(now: string): Promise<string | undefined> {
+      const row = await db
+        .selectFrom('jobs')
+        .select((eb) => eb.fn.min('run_at').as('oldest'))
+        .where('status', '=', 'queued')
+        .where('run_at', '<=', now)
+        .executeTakeFirst();
+      return row?.oldest ?? undefined;
+    },
+
+    async deleteFinishedBefore(status: 'done' | 'failed', before: string): Promise<number> {
+      const result = await db
+        .deleteFrom('jobs')
+        .where('status', '=', status)
+        .where('updated_at', '<', before)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
+    // Schedules ---------------------------------------------------------------------------
+  };
+}
+
+/**
+ * The worker's side of the queue: claiming due jobs under a lease, and reporting their outcome.
+ * Every report names the worker: one whose lease was taken over changes nothing.
+ */
+export function createLeasesRepository(db: Kysely<DB>) {
+  /** Updates a running job only for the worker holding its lease: a worker whose lease was taken over changes nothing. */
+  async function updateLeased(id: string, workerId: string, set: Updateable<JobsTable>): Promise<boolean> {
+    const result = await db
+      .updateTable('jobs')
+      .set(set)
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .where('locked_by', '=', workerId)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  const postgres = isPostgres(db as Kysely<unknown>);
+
+  return {
     /**
      * Claims up to `limit` due jobs (queued and due, or running with an expired lease and
      * attempts left) in one statement. PostgreSQL: the candidate rows are locked with
@@ -175,128 +243,5 @@ export function createJobsRepository(db: Kysely<DB>) {
         updated_at: input.now,
       });
     },
-
-    /** A failed job back in the queue with a fresh set of attempts. */
-    async requeueFailed(id: string, now: string): Promise<boolean> {
-      const result = await db
-        .updateTable('jobs')
-        .set({
-          status: 'queued',
-          attempts: 0,
-          run_at: now,
-          locked_by: null,
-          locked_until: null,
-          updated_at: now,
-        })
-        .where('id', '=', id)
-        .where('status', '=', 'failed')
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
-    },
-
-    async depthByTypeAndStatus(): Promise<DepthRow[]> {
-      const rows = await db
-        .selectFrom('jobs')
-        .select((eb) => ['type', 'status', eb.fn.countAll<number | string>().as('count')])
-        .groupBy(['type', 'status'])
-        .orderBy('type')
-        .orderBy('status')
-        .execute();
-      return rows.map((r) => ({ type: r.type, status: r.status, count: Number(r.count) }));
-    },
-
-    listFailed(limit: number): Promise<JobRow[]> {
-      return db
-        .selectFrom('jobs')
-        .selectAll()
-        .where('status', '=', 'failed')
-        .orderBy('updated_at', 'desc')
-        .orderBy('id')
-        .limit(limit)
-        .execute();
-    },
-
-    async oldestDueQueuedRunAt(now: string): Promise<string | undefined> {
-      const row = await db
-        .selectFrom('jobs')
-        .select((eb) => eb.fn.min('run_at').as('oldest'))
-        .where('status', '=', 'queued')
-        .where('run_at', '<=', now)
-        .executeTakeFirst();
-      return row?.oldest ?? undefined;
-    },
-
-    async deleteFinishedBefore(status: 'done' | 'failed', before: string): Promise<number> {
-      const result = await db
-        .deleteFrom('jobs')
-        .where('status', '=', status)
-        .where('updated_at', '<', before)
-        .executeTakeFirst();
-      return Number(result.numDeletedRows);
-    },
-
-    // Schedules ---------------------------------------------------------------------------
-
-    findSchedule(name: string): Promise<ScheduleRow | undefined> {
-      return db.selectFrom('job_schedules').selectAll().where('name', '=', name).executeTakeFirst();
-    },
-
-    async insertSchedule(row: ScheduleRow): Promise<void> {
-      await db
-        .insertInto('job_schedules')
-        .values(row)
-        .onConflict((oc) => oc.column('name').doNothing())
-        .execute();
-    },
-
-    async updateScheduleDefinition(
-      name: string,
-      values: Pick<
-        ScheduleRow,
-        'type' | 'payload' | 'every_seconds' | 'daily_at' | 'next_run_at' | 'updated_at'
-      >,
-    ): Promise<void> {
-      await db.updateTable('job_schedules').set(values).where('name', '=', name).execute();
-    },
-
-    listDueSchedules(now: string): Promise<ScheduleRow[]> {
-      return db
-        .selectFrom('job_schedules')
-        .selectAll()
-        .where('next_run_at', '<=', now)
-        .orderBy('next_run_at')
-        .orderBy('name')
-        .execute();
-    },
-
-    listSchedules(): Promise<ScheduleRow[]> {
-      return db.selectFrom('job_schedules').selectAll().orderBy('next_run_at').orderBy('name').execute();
-    },
-
-    /**
-     * Compare-and-set: moves the schedule from `slot` to `next`. Exactly one caller per slot
-     * sees `true`; on PostgreSQL a concurrent caller waits for the row lock and then finds
-     * `next_run_at` already moved.
-     */
-    async advanceSchedule(input: {
-      name: string;
-      slot: string;
-      next: string;
-      now: string;
-    }): Promise<boolean> {
-      const result = await db
-        .updateTable('job_schedules')
-        .set({ next_run_at: input.next, last_run_at: input.slot, updated_at: input.now })
-        .where('name', '=', input.name)
-        .where('next_run_at', '=', input.slot)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
-    },
-
-    async setScheduleLastJob(name: string, jobId: string): Promise<void> {
-      await db.updateTable('job_schedules').set({ last_job_id: jobId }).where('name', '=', name).execute();
-    },
   };
 }
-
-export type JobsRepository = ReturnType<typeof createJobsRepository>;

@@ -4,24 +4,17 @@
  * token and is audited.
  */
 import { z } from 'zod';
-import { AppError } from '../../shared/errors.js';
 import { renderPage } from '../../shared/http/render.js';
-import type { RouteKit, UserActor } from '../../shared/http/route-kit.js';
+import type { RouteKit } from '../../shared/http/route-kit.js';
 import { kluisVersion } from '../../shared/version.js';
 import type { KluisCore } from '../module.js';
-import { jobsHealth, retryFailedJob, STALL_AFTER_MS } from './jobs-queue.js';
+import { STALL_AFTER_MS } from './jobs-queue.js';
+import type { JobsService } from './jobs-service.js';
 import { healthPage } from './jobs-views.js';
-
-function operatorOnly(actor: UserActor): UserActor {
-  if (actor.orgKind !== 'operator') {
-    throw new AppError('ERR_NOT_FOUND', { message: 'health page is for operator staff' });
-  }
-  return actor;
-}
 
 export function jobsRoutes(
   kit: RouteKit,
-  deps: Pick<KluisCore, 'db' | 'clock' | 'dialect' | 'config'>,
+  deps: Pick<KluisCore, 'clock' | 'dialect' | 'config'> & { readonly jobs: JobsService },
 ): void {
   const access = { kind: 'staff', permission: 'health.view' } as const;
 
@@ -31,8 +24,7 @@ export function jobsRoutes(
     access,
     query: z.object({ retried: z.literal('1').optional() }),
     handler: async ({ request, reply, actor, query, t, locale }) => {
-      operatorOnly(actor);
-      const health = await jobsHealth(deps.db, deps.clock);
+      const health = await deps.jobs.health(actor);
       const stalled =
         health.oldestDueQueuedAt !== undefined &&
         deps.clock.now().getTime() - Date.parse(health.oldestDueQueuedAt) > STALL_AFTER_MS;
@@ -62,7 +54,7 @@ export function jobsRoutes(
     params: z.object({ id: z.uuid() }),
     form: true,
     handler: async ({ reply, actor, params }) => {
-      await retryFailedJob(deps.db, deps.clock, operatorOnly(actor), params.id);
+      await deps.jobs.retryFailed(actor, params.id);
       return reply.redirect('/staff/health?retried=1', 303);
     },
   });

@@ -11,7 +11,7 @@ import { DAY } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { enqueue } from './jobs-queue.js';
 import { jobTypePattern } from './jobs-registry.js';
-import { createJobsRepository, type ScheduleRow } from './jobs-repository.js';
+import { createSchedulesRepository, type ScheduleRow } from './jobs-schedules-repository.js';
 
 export type ScheduleInput = {
   /** Stable name, e.g. `security.access_log_sweep`. */
@@ -66,7 +66,7 @@ export async function ensureSchedule(db: Kysely<DB>, clock: Clock, input: Schedu
   };
   const firstRun = cadence.daily_at !== null ? nextDaily(cadence.daily_at, now) : now;
   const payload = JSON.stringify(input.payload ?? {});
-  const repo = createJobsRepository(db);
+  const repo = createSchedulesRepository(db);
   const existing = await repo.findSchedule(input.name);
   if (existing === undefined) {
     await repo.insertSchedule({
@@ -103,13 +103,13 @@ export interface ScheduledRun {
 /** Enqueues the job of every due schedule slot that no other process enqueued first. */
 export async function tickSchedules(db: Kysely<DB>, clock: Clock): Promise<ScheduledRun[]> {
   const now = clock.now();
-  const due = await createJobsRepository(db).listDueSchedules(now.toISOString());
+  const due = await createSchedulesRepository(db).listDueSchedules(now.toISOString());
   const runs: ScheduledRun[] = [];
   for (const schedule of due) {
     const slot = schedule.next_run_at;
     const next = nextSlot(schedule, new Date(slot), now).toISOString();
     const run = await db.transaction().execute(async (trx) => {
-      const repo = createJobsRepository(trx);
+      const repo = createSchedulesRepository(trx);
       const won = await repo.advanceSchedule({
         name: schedule.name,
         slot,

@@ -13,10 +13,9 @@ import {
   ensureSchedule,
   pruneJobs,
   queueState,
-  retryFailedJob,
   tickSchedules,
 } from './index.js';
-import { createJobsRepository } from './jobs-repository.js';
+import { createJobsRepository, createLeasesRepository } from './jobs-repository.js';
 
 const START = '2030-03-04T09:00:00.000Z';
 
@@ -49,7 +48,7 @@ describe('the job queue', () => {
     expect(created).toBe(true);
     expect(await jobRow(id)).toMatchObject({ status: 'queued', attempts: 0, run_at: START });
 
-    const claimed = await createJobsRepository(kluis.db).claim({
+    const claimed = await createLeasesRepository(kluis.db).claim({
       now: START,
       workerId: 'w-test',
       lockedUntil: new Date(Date.parse(START) + MINUTE).toISOString(),
@@ -58,7 +57,7 @@ describe('the job queue', () => {
     expect(claimed.map((j) => j.id)).toEqual([id]);
     expect(claimed[0]).toMatchObject({ status: 'running', attempts: 1, locked_by: 'w-test' });
     // Claimed and leased: nobody else gets it while the lease holds.
-    const again = await createJobsRepository(kluis.db).claim({
+    const again = await createLeasesRepository(kluis.db).claim({
       now: START,
       workerId: 'w-other',
       lockedUntil: START,
@@ -142,7 +141,7 @@ describe('the job queue', () => {
     const ids = new Set<string>();
     for (let i = 0; i < 20; i++)
       ids.add((await enqueue(kluis.db, clock, { type: 'test.count', payload: { n: i } })).id);
-    const repo = createJobsRepository(kluis.db);
+    const repo = createLeasesRepository(kluis.db);
     const lockedUntil = new Date(Date.parse(START) + MINUTE).toISOString();
     const claimers = ['a', 'b', 'c', 'd', 'e'].map((w) =>
       repo.claim({ now: START, workerId: w, lockedUntil, limit: 6 }),
@@ -161,7 +160,7 @@ describe('the job queue', () => {
       const b = await enqueue(kluis.db, clock, { type: 'test.count', payload: { n: 2 } });
       const lockedUntil = new Date(Date.parse(START) + MINUTE).toISOString();
       await kluis.db.transaction().execute(async (trx) => {
-        const mine = await createJobsRepository(trx).claim({
+        const mine = await createLeasesRepository(trx).claim({
           now: START,
           workerId: 'a',
           lockedUntil,
@@ -170,7 +169,7 @@ describe('the job queue', () => {
         expect(mine).toHaveLength(1);
         const other = mine[0]?.id === a.id ? b.id : a.id;
         // Still uncommitted: a claimer on another connection must not block and must not get it.
-        const theirs = await createJobsRepository(kluis.db).claim({
+        const theirs = await createLeasesRepository(kluis.db).claim({
           now: START,
           workerId: 'b',
           lockedUntil,
@@ -197,7 +196,7 @@ describe('the job queue', () => {
 
   it('hands a job whose lease expired to another worker and ignores the first worker’s late result', async () => {
     await enqueue(kluis.db, clock, { type: 'test.count', payload: { n: 1 } });
-    const repo = createJobsRepository(kluis.db);
+    const repo = createLeasesRepository(kluis.db);
     const lease = 5 * MINUTE;
     // Worker A claims and then "crashes" (never reports).
     const [taken] = await repo.claim({
@@ -230,7 +229,7 @@ describe('the job queue', () => {
 
   it('fails a job whose lease expired on its last attempt', async () => {
     const { id } = await enqueue(kluis.db, clock, { type: 'test.count', payload: { n: 1 }, maxAttempts: 1 });
-    await createJobsRepository(kluis.db).claim({
+    await createLeasesRepository(kluis.db).claim({
       now: START,
       workerId: 'crashed',
       lockedUntil: new Date(Date.parse(START) + MINUTE).toISOString(),
@@ -320,12 +319,12 @@ describe('the job queue', () => {
   it('lets a long handler extend its lease so no other worker takes the job over', async () => {
     const registry = createJobRegistry();
     const lease = 5 * MINUTE;
-    let rival: Awaited<ReturnType<ReturnType<typeof createJobsRepository>['claim']>> = [];
+    let rival: Awaited<ReturnType<ReturnType<typeof createLeasesRepository>['claim']>> = [];
     registry.register('test.long', z.object({}), async (_p, ctx) => {
       clock.advance(lease - 1000);
       await ctx.heartbeat();
       clock.advance(lease - 1000);
-      rival = await createJobsRepository(kluis.db).claim({
+      rival = await createLeasesRepository(kluis.db).claim({
         now: clock.now().toISOString(),
         workerId: 'rival',
         lockedUntil: clock.now().toISOString(),
@@ -377,16 +376,16 @@ describe('the job queue', () => {
       userId: randomUUID(),
       roles: ['admin'],
     };
-    await expect(retryFailedJob(kluis.db, clock, tenantAdmin, id)).rejects.toMatchObject({
+    await expect(kluis.services.jobs.retryFailed(tenantAdmin, id)).rejects.toMatchObject({
       code: 'ERR_NOT_FOUND',
     });
     const operatorAdmin: Actor = { ...tenantAdmin, orgKind: 'operator' };
-    await expect(retryFailedJob(kluis.db, clock, operatorAdmin, randomUUID())).rejects.toMatchObject({
+    await expect(kluis.services.jobs.retryFailed(operatorAdmin, randomUUID())).rejects.toMatchObject({
       code: 'ERR_NOT_FOUND',
     });
-    await retryFailedJob(kluis.db, clock, operatorAdmin, id);
+    await kluis.services.jobs.retryFailed(operatorAdmin, id);
     expect(await jobRow(id)).toMatchObject({ status: 'queued', attempts: 0 });
-    await expect(retryFailedJob(kluis.db, clock, operatorAdmin, id)).rejects.toMatchObject({
+    await expect(kluis.services.jobs.retryFailed(operatorAdmin, id)).rejects.toMatchObject({
       code: 'ERR_CONFLICT',
     });
     const audit = await kluis.db

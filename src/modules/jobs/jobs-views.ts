@@ -1,7 +1,8 @@
 /** The staff health page: system facts, queue depth, failed jobs with a retry button, schedules. */
 import type { DialectName } from '../../db/database.js';
 import { csrfField } from '../../shared/html/forms.js';
-import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import { html, type SafeHtml } from '../../shared/html/html.js';
+import { timeTag } from '../../shared/html/time.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import type { JobsHealth } from './jobs-queue.js';
 import { type JobStatus, jobStatuses } from './jobs-schema.js';
@@ -16,17 +17,6 @@ export interface HealthViewModel {
   readonly environment: string;
   readonly csrfToken: string;
   readonly retried: boolean;
-}
-
-/** A time for people (Amsterdam time, the page's language) with the exact ISO value in `datetime`. */
-export function timeTag(locale: Locale, iso: string | null | undefined, never: string): HtmlValue {
-  if (iso === null || iso === undefined) return never;
-  const formatted = new Intl.DateTimeFormat(locale === 'nl' ? 'nl-NL' : 'en-GB', {
-    dateStyle: 'medium',
-    timeStyle: 'medium',
-    timeZone: 'Europe/Amsterdam',
-  }).format(new Date(iso));
-  return html`<time datetime="${iso}">${formatted}</time>`;
 }
 
 function depthTable(m: HealthViewModel): SafeHtml {

@@ -7,9 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Kluis } from '../../kluis.js';
 import { AppError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
 import { backoffMs, describeJobError, isPermanentJobError } from './jobs-queue.js';
 import type { JobContext, JobRegistry } from './jobs-registry.js';
-import { createJobsRepository, type JobRow } from './jobs-repository.js';
+import { createLeasesRepository, type JobRow } from './jobs-repository.js';
 import { type ScheduledRun, tickSchedules } from './jobs-scheduler.js';
 
 export interface WorkerOptions {
@@ -43,45 +44,25 @@ export interface RunSummary {
   scheduled: ScheduledRun[];
 }
 
-export function createWorker(options: WorkerOptions) {
-  const { kluis, registry } = options;
-  const { clock } = kluis;
-  const concurrency = Math.max(1, options.concurrency ?? 2);
-  const pollMs = options.pollMs ?? 1000;
-  const leaseMs = options.leaseMs ?? 5 * 60_000;
-  const random = options.random ?? Math.random;
-  const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const logger = kluis.logger.child({ worker: workerId });
-  const repo = createJobsRepository(kluis.db);
-  const inFlight = new Set<Promise<JobOutcome>>();
+interface RunnerDeps {
+  readonly kluis: WorkerOptions['kluis'];
+  readonly registry: WorkerOptions['registry'];
+  readonly options: WorkerOptions;
+  readonly repo: ReturnType<typeof createLeasesRepository>;
+  readonly workerId: string;
+  readonly leaseMs: number;
+  readonly random: () => number;
+  readonly logger: Logger;
+  /** Now (plus `ms`) on the Kluis clock, as ISO text. */
+  readonly iso: (ms?: number) => string;
+}
 
-  let started = false;
-  let stopping = false;
-  let timer: NodeJS.Timeout | undefined;
-  let pumping: Promise<void> | undefined;
-  let pumpAgain = false;
-
-  const iso = (ms = 0) => new Date(clock.now().getTime() + ms).toISOString();
-
-  async function tick(): Promise<ScheduledRun[]> {
-    if (options.scheduler === false) return [];
-    const runs = await tickSchedules(kluis.db, clock);
-    for (const r of runs)
-      logger.info({ schedule: r.name, slot: r.slot, jobId: r.jobId }, 'schedule enqueued');
-    return runs;
-  }
-
-  async function claim(limit: number): Promise<JobRow[]> {
-    if (limit <= 0) return [];
-    const now = iso();
-    const exhausted = await repo.failExhaustedLeases(
-      now,
-      'ERR_JOB_LEASE_EXPIRED: lease expired on the last attempt',
-    );
-    if (exhausted > 0) logger.warn({ count: exhausted }, 'jobs failed after their last lease expired');
-    return repo.claim({ now, workerId, lockedUntil: iso(leaseMs), limit });
-  }
-
+/**
+ * Runs one claimed job under its lease and records the outcome (done, retry with backoff, or
+ * failed), reporting as `workerId`: a worker whose lease was taken over records nothing.
+ */
+function createJobRunner(deps: RunnerDeps): (job: JobRow) => Promise<JobOutcome> {
+  const { kluis, registry, options, repo, workerId, leaseMs, random, logger, iso } = deps;
   async function runJob(job: JobRow): Promise<JobOutcome> {
     const def = registry.get(job.type);
     const jobLog = logger.child({ jobId: job.id, type: job.type, attempt: job.attempts });
@@ -145,6 +126,60 @@ export function createWorker(options: WorkerOptions) {
       return recorded ? 'retry' : 'lost';
     }
   }
+  return runJob;
+}
+
+function summarise(outcomes: JobOutcome[], scheduled: ScheduledRun[]): RunSummary {
+  const count = (o: JobOutcome) => outcomes.filter((x) => x === o).length;
+  return {
+    claimed: outcomes.length,
+    done: count('done'),
+    retried: count('retry'),
+    failed: count('failed'),
+    lost: count('lost'),
+    scheduled,
+  };
+}
+
+export function createWorker(options: WorkerOptions) {
+  const { kluis, registry } = options;
+  const { clock } = kluis;
+  const concurrency = Math.max(1, options.concurrency ?? 2);
+  const pollMs = options.pollMs ?? 1000;
+  const leaseMs = options.leaseMs ?? 5 * 60_000;
+  const random = options.random ?? Math.random;
+  const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const logger = kluis.logger.child({ worker: workerId });
+  const repo = createLeasesRepository(kluis.db);
+  const inFlight = new Set<Promise<JobOutcome>>();
+
+  let started = false;
+  let stopping = false;
+  let timer: NodeJS.Timeout | undefined;
+  let pumping: Promise<void> | undefined;
+  let pumpAgain = false;
+
+  const iso = (ms = 0) => new Date(clock.now().getTime() + ms).toISOString();
+  const runJob = createJobRunner({ kluis, registry, options, repo, workerId, leaseMs, random, logger, iso });
+
+  async function tick(): Promise<ScheduledRun[]> {
+    if (options.scheduler === false) return [];
+    const runs = await tickSchedules(kluis.db, clock);
+    for (const r of runs)
+      logger.info({ schedule: r.name, slot: r.slot, jobId: r.jobId }, 'schedule enqueued');
+    return runs;
+  }
+
+  async function claim(limit: number): Promise<JobRow[]> {
+    if (limit <= 0) return [];
+    const now = iso();
+    const exhausted = await repo.failExhaustedLeases(
+      now,
+      'ERR_JOB_LEASE_EXPIRED: lease expired on the last attempt',
+    );
+    if (exhausted > 0) logger.warn({ count: exhausted }, 'jobs failed after their last lease expired');
+    return repo.claim({ now, workerId, lockedUntil: iso(leaseMs), limit });
+  }
 
   function track(job: JobRow): Promise<JobOutcome> {
     const run = runJob(job).catch((error: unknown) => {
@@ -161,18 +196,6 @@ export function createWorker(options: WorkerOptions) {
       if (started && !stopping) void pump(false);
     });
     return run;
-  }
-
-  function summarise(outcomes: JobOutcome[], scheduled: ScheduledRun[]): RunSummary {
-    const count = (o: JobOutcome) => outcomes.filter((x) => x === o).length;
-    return {
-      claimed: outcomes.length,
-      done: count('done'),
-      retried: count('retry'),
-      failed: count('failed'),
-      lost: count('lost'),
-      scheduled,
-    };
   }
 
   /** One loop step for `start()`: tick (on the timer only), then fill free slots. */

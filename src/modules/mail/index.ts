@@ -5,12 +5,21 @@
  */
 import { defineModule } from '../module.js';
 import { mailEn, mailNl } from './mail-messages.js';
-import { registerMailJobs } from './mail-service.js';
+import { createMailService, type MailService, registerMailJobs } from './mail-service.js';
 
+export type { EnqueueMailInput, MailService } from './mail-service.js';
 export { createMailer, type Mailer, type OutgoingMail, type SentMail } from './mailer.js';
+
+declare module '../module.js' {
+  interface KluisServices {
+    mail: MailService;
+  }
+}
 
 export const mailModule = defineModule({
   name: 'mail',
   messages: { nl: mailNl, en: mailEn },
+  provides: ['mail'],
+  services: (deps) => ({ mail: createMailService(deps) }),
   jobs: registerMailJobs,
 });

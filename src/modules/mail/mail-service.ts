@@ -16,8 +16,7 @@ import type { DB } from '../../db/schema.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { type Locale, locales } from '../../shared/i18n/messages.js';
-import { type EnqueuedJob, enqueue } from '../jobs/jobs-queue.js';
-import type { JobRegistry } from '../jobs/jobs-registry.js';
+import { type EnqueuedJob, enqueue, type JobRegistry } from '../jobs/index.js';
 import type { KluisCore } from '../module.js';
 import {
   type MailTemplateName,
@@ -98,6 +97,16 @@ export async function enqueueMail<N extends MailTemplateName>(
     ...(input.dedupeKey === undefined ? {} : { dedupeKey: input.dedupeKey }),
   });
 }
+
+/** Mail as other modules send it: queued inside the caller's transaction, the envelope sealed. */
+export function createMailService(deps: Pick<KluisCore, 'clock' | 'keyring'>) {
+  return {
+    enqueue: <N extends MailTemplateName>(db: Kysely<DB>, input: EnqueueMailInput<N>): Promise<EnqueuedJob> =>
+      enqueueMail(db, deps.clock, deps.keyring, input),
+  };
+}
+
+export type MailService = ReturnType<typeof createMailService>;
 
 /** The Message-ID of a job's mail: the same on every retry, so a duplicate is recognisable. */
 export function messageIdFor(jobId: string, publicOrigin: string): string {

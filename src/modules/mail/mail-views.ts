@@ -1,7 +1,7 @@
 /** The development mail page: what the local SMTP sink received, newest first, as text. */
 import { html, type SafeHtml } from '../../shared/html/html.js';
+import { timeTag } from '../../shared/html/time.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
-import { timeTag } from '../jobs/jobs-views.js';
 import type { SinkMessage } from './mail-sink.js';
 
 export function devMailPage(o: {

@@ -21,14 +21,9 @@ import { keystoreMigrations } from '../../crypto/keystore-schema.js';
 import { type DialectName, dialectOf, sqlitePathOf } from '../../db/database.js';
 import { mainMigrations } from '../../db/migrations.js';
 import type { Kluis } from '../../kluis.js';
-import { appendAudit } from '../../modules/security/audit-chain.js';
-import {
-  type AuditSigningKey,
-  deriveAuditSigningKey,
-  trustedKeyMap,
-} from '../../modules/security/audit-signing.js';
 import { AppError } from '../../shared/errors.js';
 import { kluisVersion } from '../../shared/version.js';
+import { type AuditSigningKey, deriveAuditSigningKey, trustedKeyMap } from '../security/index.js';
 import { fsyncPath, sha256File, sqliteFileState, writeFileAtomic } from './ops-files.js';
 import {
   checkManifestSignature,
@@ -108,7 +103,7 @@ export function defaultBackupDir(config: Config, kind: BackupKind, now: Date): s
 }
 
 export interface CreateBackupOptions {
-  kluis: Pick<Kluis, 'config' | 'db' | 'keystore' | 'clock' | 'backupTo'>;
+  kluis: Pick<Kluis, 'config' | 'db' | 'keystore' | 'clock' | 'backupTo' | 'services'>;
   kind: BackupKind;
   /** The backup folder: created (0700); an existing one must be empty. */
   outDir: string;
@@ -151,7 +146,7 @@ export async function createBackup(options: CreateBackupOptions): Promise<Create
     writeFileAtomic(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, 0o600);
     const bytes = manifest.files.reduce((n, f) => n + f.bytes, 0);
     // Vault's rule: a copy of everything is an event the trail must show, or it does not exist.
-    await appendAudit(kluis.db, kluis.clock, {
+    await kluis.services.audit.append(kluis.db, {
       actor: { kind: 'anonymous', orgId: null, ref: 'system:cli' },
       action: 'backup.created',
       meta: { kind, dialect: store.dialect, bytes, audit_seq: manifest.audit_head?.seq ?? null },

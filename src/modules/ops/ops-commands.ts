@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { CliIo } from '../../shared/cli.js';
+import { type CliIo, sayTo } from '../../shared/cli.js';
 import { type BackupKind, createBackup, defaultBackupDir, verifyBackup } from './ops-backup.js';
 import { initSecrets } from './ops-init.js';
 import { ROTATION_PROCEDURE, rotateMasterKey, rotationKeys } from './ops-keys.js';
@@ -13,11 +13,18 @@ import { createProgress, formatBytes } from './ops-progress.js';
 import { restoreBackup } from './ops-restore.js';
 
 export function registerOpsCommands(program: Command, io: CliIo): void {
-  const say = (line = '') => io.out.write(`${line}\n`);
-  const warn = (line: string) => io.err.write(`${line}\n`);
-  // Backups and key rotation never change the schema (a restored copy must not be migrated).
-  const open = () => io.openKluis(io.loadConfig(), { migrate: false });
+  registerInitCommand(program, io);
+  registerKeysCommands(program, io);
+  registerBackupCommands(program, io);
+}
 
+// Backups and key rotation never change the schema (a restored copy must not be migrated).
+const openUnmigrated = (io: CliIo) => io.openKluis(io.loadConfig(), { migrate: false });
+
+/** `kluis init`: a production secrets set and the env file naming it. */
+function registerInitCommand(program: Command, io: CliIo): void {
+  const say = sayTo(io.out);
+  const warn = sayTo(io.err);
   program
     .command('init')
     .description('generate a production secrets set (master key, database key) and an env file naming them')
@@ -60,7 +67,12 @@ export function registerOpsCommands(program: Command, io: CliIo): void {
         say(`  4. Start: KLUIS_CONFIG_FILE=${result.envFile} kluis serve`);
       },
     );
+}
 
+/** `kluis keys rotate`: re-wrap every org key under the current (or a new) master key. */
+function registerKeysCommands(program: Command, io: CliIo): void {
+  const say = sayTo(io.out);
+  const warn = sayTo(io.err);
   const keys = program.command('keys').description('master key maintenance');
   keys
     .command('rotate')
@@ -84,7 +96,7 @@ export function registerOpsCommands(program: Command, io: CliIo): void {
           '! KLUIS_MASTER_KEY_PREVIOUS is not set: org keys under another master key cannot be re-wrapped.',
         );
       }
-      const kluis = await open();
+      const kluis = await openUnmigrated(io);
       try {
         const progress = createProgress(io.err);
         progress.step('re-wrapping org keys');
@@ -108,7 +120,12 @@ export function registerOpsCommands(program: Command, io: CliIo): void {
         await kluis.close();
       }
     });
+}
 
+/** `kluis backup create|verify|restore`. */
+function registerBackupCommands(program: Command, io: CliIo): void {
+  const say = sayTo(io.out);
+  const warn = sayTo(io.err);
   const backup = program
     .command('backup')
     .description('consistent online backups, the restore test, and restore');
@@ -119,7 +136,7 @@ export function registerOpsCommands(program: Command, io: CliIo): void {
     .option('--keystore', 'back up the key store instead of the main database (it has its own schedule)')
     .action(async (opts: { out?: string; keystore?: boolean }) => {
       const kind: BackupKind = opts.keystore ? 'keystore' : 'database';
-      const kluis = await open();
+      const kluis = await openUnmigrated(io);
       try {
         const outDir = opts.out ?? defaultBackupDir(kluis.config, kind, io.clock.now());
         const { dir, manifest } = await createBackup({

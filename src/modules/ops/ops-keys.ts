@@ -9,9 +9,9 @@ import { type Config, decodeMasterKey, masterKeysOf } from '../../config/env.js'
 import { createKeyring, masterKeyId } from '../../crypto/keyring.js';
 import type { KeystoreDB } from '../../crypto/keystore-schema.js';
 import type { DB } from '../../db/schema.js';
-import { appendAudit } from '../../modules/security/audit-chain.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
+import { appendAudit } from '../security/index.js';
 
 export const ROTATION_PROCEDURE = `Zero-downtime master key rotation:
   1. Generate a new key (openssl rand -base64 32 > master.key.new; chmod 600). Deploy it as

@@ -7,24 +7,13 @@
  * at every level, so reading and re-writing it (in any key order) keeps it valid.
  */
 import { sign, verify } from 'node:crypto';
-import type { AuditPublicKey, AuditSigningKey } from '../security/audit-signing.js';
+import { canonicalJson } from '../../shared/canonical-json.js';
+import type { AuditPublicKey, AuditSigningKey } from '../security/index.js';
 
 export interface ManifestSignature {
   readonly key_id: string;
   /** Base64 Ed25519 signature over `manifestMessage(body)`. */
   readonly value: string;
-}
-
-/** JSON with object keys sorted at every level (undefined members left out, as JSON does). */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** The exact bytes a manifest signature covers: everything but the signature itself. */

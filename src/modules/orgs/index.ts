@@ -6,8 +6,17 @@ import { defineModule } from '../module.js';
 import { orgsFields } from './orgs-fields.js';
 import { orgsPersonalData } from './orgs-personal-data.js';
 import { orgsMigrations } from './orgs-schema.js';
+import { createOrgsService, type OrgsService } from './orgs-service.js';
 
-export { createOrgsRepository, type Org, type OrgsRepository } from './orgs-repository.js';
+export type { Org, OrgsService } from './orgs-service.js';
+
+declare module '../module.js' {
+  interface KluisServices {
+    orgs: OrgsService;
+  }
+}
+
+export { createOrgsRepository, type OrgsRepository } from './orgs-repository.js';
 
 export const orgsModule = defineModule({
   name: 'orgs',
@@ -15,4 +24,6 @@ export const orgsModule = defineModule({
   tables: ['orgs'],
   catalogue: orgsFields,
   personalData: orgsPersonalData,
+  provides: ['orgs'],
+  services: (deps) => ({ orgs: createOrgsService(deps) }),
 });

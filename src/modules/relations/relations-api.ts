@@ -6,7 +6,7 @@
  * finance's, and every such read is audited with its purpose.
  */
 import { z } from 'zod';
-import { apiErrors } from '../../shared/http/responses.js';
+import { apiErrors, noQuery } from '../../shared/http/responses.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
 import type { BillingAddress } from './relations-address.js';
 import { mandateParams, relationListQuery, relationParams } from './relations-form-routes.js';
@@ -153,6 +153,7 @@ export function relationsApi(kit: RouteKit, { relations, mandates }: RelationsRo
     url: '/api/v1/relations/:id',
     access: readers,
     params: relationParams,
+    query: noQuery,
     response: { 200: relationDetailSchema.describe('The relation.'), ...apiErrors(401, 403, 404) },
     summary: 'Read one client relation',
     description:
@@ -166,6 +167,7 @@ export function relationsApi(kit: RouteKit, { relations, mandates }: RelationsRo
     url: '/api/v1/relations/:id/mandates/:mandateId',
     access: { kind: 'api', permission: 'relations.read_payment' },
     params: mandateParams,
+    query: noQuery,
     response: { 200: mandateSchema.describe('The mandate in full.'), ...apiErrors(401, 403, 404) },
     summary: 'Read a SEPA mandate in full',
     description:

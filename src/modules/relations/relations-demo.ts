@@ -152,7 +152,7 @@ export async function seedRelationsDemo(kluis: Kluis, operator: Org): Promise<st
     org: operator.slug,
     email: DEMO_FINANCE_EMAIL,
     name: 'Femke Financiën',
-    roles: ['finance', 'support'],
+    roles: ['finance'],
     command: 'demo-seed',
   });
   return [

@@ -104,7 +104,13 @@ describe('the access export (P15)', () => {
     const agreements = kluis.services.relationAgreements;
     const mandates = kluis.services.mandates;
     const visitor = { kind: 'anonymous', orgId: org.id, ref: 'ip:test' } as const;
-    const apiKey: Actor = { kind: 'api_key', orgId: org.id, orgKind: 'tenant', apiKeyId: 'key-1', roles: ['support'] };
+    const apiKey: Actor = {
+      kind: 'api_key',
+      orgId: org.id,
+      orgKind: 'tenant',
+      apiKeyId: 'key-1',
+      roles: ['support'],
+    };
 
     // The register: a sub-processor for contact details and messages, another recipient for bookkeeping.
     const officer: Actor = {

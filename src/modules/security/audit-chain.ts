@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import { type Actor, actorRef } from '../../shared/actor.js';
+import { canonicalJson } from '../../shared/canonical-json.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { AuditLogTable } from './audit-schema.js';
@@ -44,13 +45,6 @@ export function canonicalEntry(e: Omit<ChainFields, 'prev_hash'>): string {
 
 export function chainHash(prevHash: string, e: Omit<ChainFields, 'prev_hash'>): string {
   return createHash('sha256').update(prevHash).update(canonicalEntry(e)).digest('hex');
-}
-
-function sortedJson(meta: AuditEvent['meta']): string {
-  if (meta === undefined) return '{}';
-  const sorted: Record<string, unknown> = {};
-  for (const k of Object.keys(meta).sort()) sorted[k] = meta[k];
-  return JSON.stringify(sorted);
 }
 
 function refOf(actor: AuditEvent['actor']): string {
@@ -100,7 +94,7 @@ async function appendInTransaction(trx: Kysely<DB>, clock: Clock, event: AuditEv
     target_id: event.target?.id ?? null,
     purpose: event.purpose ?? null,
     fields: JSON.stringify([...(event.fields ?? [])].sort()),
-    meta: sortedJson(event.meta),
+    meta: canonicalJson(event.meta ?? {}),
   };
   const hash = chainHash(head.hash, entry);
   await trx

@@ -99,6 +99,46 @@ export interface AuditVerifyReport {
 
 type Row = AuditLogTable;
 
+/** Where a walk from the latest checkpoint starts: its seq and hash, or why it cannot be trusted. */
+async function latestCheckpointAnchor(
+  db: Kysely<DB>,
+  trusted: ReadonlyMap<string, AuditPublicKey>,
+): Promise<{ seq: number; hash: string } | { broken: AuditBreak } | undefined> {
+  const anchor = await db
+    .selectFrom('audit_checkpoints')
+    .selectAll()
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (anchor === undefined) return undefined;
+  const problem = await checkCheckpoint(db, trusted, anchor);
+  return problem === undefined ? { seq: Number(anchor.seq), hash: anchor.hash } : { broken: problem };
+}
+
+/** A checkpoint past the end of the chain means the tail was cut (and the head moved back). */
+async function checkpointBeyondEnd(
+  db: Kysely<DB>,
+  trusted: ReadonlyMap<string, AuditPublicKey>,
+  endSeq: number,
+): Promise<AuditBreak | undefined> {
+  const beyond = await db
+    .selectFrom('audit_checkpoints')
+    .selectAll()
+    .where('seq', '>', endSeq)
+    .orderBy('seq')
+    .limit(1)
+    .executeTakeFirst();
+  if (beyond === undefined) return undefined;
+  const signature = checkCheckpointSignature(trusted, { ...beyond, seq: Number(beyond.seq) });
+  return signature === 'valid'
+    ? {
+        seq: endSeq + 1,
+        reason: 'truncated',
+        detail: `a signed checkpoint covers seq ${beyond.seq} but the chain ends at ${endSeq}: the tail was deleted`,
+      }
+    : signatureBreak(Number(beyond.seq), signature, 'checkpoint');
+}
+
 /** Walks and checks the whole audit trail; see the file comment for what it detects. */
 export async function verifyAuditChain(
   db: Kysely<DB>,
@@ -116,20 +156,11 @@ export async function verifyAuditChain(
   let checkpointsChecked = 0;
 
   if (options.from === 'latest-checkpoint') {
-    const anchor = await db
-      .selectFrom('audit_checkpoints')
-      .selectAll()
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    const anchor = await latestCheckpointAnchor(db, trusted);
     if (anchor !== undefined) {
-      const problem = await checkCheckpoint(db, trusted, anchor);
       checkpointsChecked++;
-      if (problem !== undefined) broken = problem;
-      else {
-        prevSeq = Number(anchor.seq);
-        prevHash = anchor.hash;
-      }
+      if ('broken' in anchor) broken = anchor.broken;
+      else ({ seq: prevSeq, hash: prevHash } = anchor);
     }
   }
   const fromSeq = prevSeq;
@@ -198,26 +229,11 @@ export async function verifyAuditChain(
     options.onProgress?.(checked, Math.max(total, prevSeq) - fromSeq);
   }
 
-  // A checkpoint past the end of the chain means the tail was cut (and the head moved back).
   if (broken === undefined) {
-    const beyond = await db
-      .selectFrom('audit_checkpoints')
-      .selectAll()
-      .where('seq', '>', prevSeq)
-      .orderBy('seq')
-      .limit(1)
-      .executeTakeFirst();
+    const beyond = await checkpointBeyondEnd(db, trusted, prevSeq);
     if (beyond !== undefined) {
       checkpointsChecked++;
-      const signature = checkCheckpointSignature(trusted, { ...beyond, seq: Number(beyond.seq) });
-      broken =
-        signature === 'valid'
-          ? {
-              seq: prevSeq + 1,
-              reason: 'truncated',
-              detail: `a signed checkpoint covers seq ${beyond.seq} but the chain ends at ${prevSeq}: the tail was deleted`,
-            }
-          : signatureBreak(Number(beyond.seq), signature, 'checkpoint');
+      broken = beyond;
     }
   }
 

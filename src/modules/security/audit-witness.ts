@@ -6,10 +6,10 @@
  * a checkpoint that was already copied elsewhere. Operators copy this file off the host
  * (see docs/security.md); `kluis audit verify` compares the chain with it.
  */
-import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { z } from 'zod';
+import { type JsonLineRead, readJsonLines } from '../../shared/json-lines.js';
 
 export const WITNESS_FILE_NAME = 'audit-witness.jsonl';
 
@@ -41,29 +41,12 @@ export function appendWitnessLine(file: string, line: WitnessLine): void {
   }
 }
 
-export type WitnessRead =
-  | { readonly lineNo: number; readonly ok: true; readonly line: WitnessLine }
-  | { readonly lineNo: number; readonly ok: false };
+type WitnessRead = JsonLineRead<WitnessLine>;
 
 /** Streams the witness file line by line (memory stays flat however long it grows). */
-export async function* readWitness(file: string): AsyncGenerator<WitnessRead> {
-  if (!existsSync(file)) return;
-  const lines = createInterface({
-    input: createReadStream(file, 'utf8'),
-    crlfDelay: Number.POSITIVE_INFINITY,
+export function readWitness(file: string): AsyncGenerator<WitnessRead> {
+  return readJsonLines(file, (value) => {
+    const result = witnessLineSchema.safeParse(value);
+    return result.success ? result.data : undefined;
   });
-  let lineNo = 0;
-  for await (const text of lines) {
-    lineNo++;
-    if (text.trim() === '') continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      yield { lineNo, ok: false };
-      continue;
-    }
-    const result = witnessLineSchema.safeParse(parsed);
-    yield result.success ? { lineNo, ok: true, line: result.data } : { lineNo, ok: false };
-  }
 }

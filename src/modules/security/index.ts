@@ -18,6 +18,19 @@ import { installAccessLog, type SecurityModuleOptions, securityRoutes } from './
 import { securityMigrations } from './security-schema.js';
 import { createSecurityService, type SecurityService } from './security-service.js';
 
+/**
+ * For the few writers that run without a built Kluis (the CLI's key rotation, a restore into a
+ * fresh file): everything else appends through the `audit` service.
+ */
+export { type AuditEvent, type AuditService, appendAudit, createAuditService } from './audit-chain.js';
+export {
+  type AuditPublicKey,
+  type AuditSigningKey,
+  deriveAuditSigningKey,
+  trustedKeyMap,
+} from './audit-signing.js';
+export type { AuditAction, AuditEntryAbout, SecurityService } from './security-service.js';
+
 declare module '../module.js' {
   interface KluisServices {
     audit: AuditService;
@@ -27,8 +40,6 @@ declare module '../module.js' {
 }
 
 export type { AccessLogPeriods, AccessLogService } from './access-log-service.js';
-export { type AuditEvent, type AuditService, createAuditService } from './audit-chain.js';
-export type { AuditEntryAbout, SecurityService } from './security-service.js';
 
 export const ACCESS_LOG_SWEEP_JOB = 'security.access_log_sweep';
 export const AUDIT_CHECKPOINT_JOB = 'security.audit_checkpoint';

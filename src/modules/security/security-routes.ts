@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { renderPage } from '../../shared/http/render.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
-import { parseForm } from '../../shared/http/validation.js';
+import { emptyToUndefined, parseForm } from '../../shared/http/validation.js';
 import type { KluisCore } from '../module.js';
 import { normaliseIp } from './access-log-ip.js';
 import { ACCESS_LOG_MAX_PAGE, type AccessLogService } from './access-log-service.js';
@@ -34,8 +34,6 @@ export function accessLogEntryOf(request: FastifyRequest, reply: FastifyReply): 
     requestId: String(request.id),
   };
 }
-
-const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
 export const accessLogQuerySchema = z.object({
   from: z.preprocess(emptyToUndefined, z.iso.date({ message: 'security.field.date' }).optional()),

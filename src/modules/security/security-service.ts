@@ -2,9 +2,9 @@
  * The security overview for the security role (P11, P12): recent audit entries, the state of the
  * chain, the latest signed checkpoint and the public key to check it with.
  */
-import type { Kluis } from '../../kluis.js';
-import { type Actor, hasRole } from '../../shared/actor.js';
-import { AppError } from '../../shared/errors.js';
+import type { Actor, OrgScope } from '../../shared/actor.js';
+import { assertCan } from '../../shared/permissions.js';
+import type { KluisCore } from '../module.js';
 import { auditSigningKeyOf, auditVerifyOptionsOf } from './audit-checkpoint.js';
 import type { AuditLogTable } from './audit-schema.js';
 import { type AuditVerifyReport, verifyAuditChain } from './audit-verify.js';
@@ -27,7 +27,14 @@ export type AuditEntryAbout = Pick<
   'seq' | 'at' | 'actor' | 'action' | 'target_id' | 'purpose' | 'fields'
 >;
 
-export function createSecurityService(deps: Pick<Kluis, 'db' | 'clock' | 'config'>) {
+/** One entry of an org's audit trail as another module lists it: no hashes, no meta. */
+export interface AuditAction {
+  readonly at: string;
+  readonly action: string;
+  readonly target: string | null;
+}
+
+export function createSecurityService(deps: Pick<KluisCore, 'db' | 'clock' | 'config'>) {
   const { db } = deps;
   return {
     /**
@@ -56,9 +63,7 @@ export function createSecurityService(deps: Pick<Kluis, 'db' | 'clock' | 'config
 
     /** Recent audit entries (own org's, or all for the operator) and the chain's state. */
     async auditOverview(actor: Actor, limit = 50): Promise<AuditOverview> {
-      if (!hasRole(actor, 'security')) {
-        throw new AppError('ERR_FORBIDDEN', { message: 'the audit overview is for the security role' });
-      }
+      assertCan(actor, 'security.audit_read');
       let query = db.selectFrom('audit_log').selectAll().orderBy('seq', 'desc').limit(limit);
       if (actor.orgKind !== 'operator') query = query.where('org_id', '=', actor.orgId);
       const entries = await query.execute();
@@ -70,6 +75,27 @@ export function createSecurityService(deps: Pick<Kluis, 'db' | 'clock' | 'config
       });
       const key = auditSigningKeyOf(deps.config);
       return { entries, report, full, publicKey: key.publicKeyBase64, keyId: key.keyId };
+    },
+
+    /**
+     * What one actor reference (`user:<id>@grant:<id>`, …) did in one org, oldest first: the
+     * tenant's view of what operator staff did under its grant (P8). The caller has authorised
+     * the reader for this (auth's grants service: the tenant's own owner or admin); the scope keeps
+     * the answer inside that org.
+     */
+    async actionsOf(scope: OrgScope, actorRef: string): Promise<AuditAction[]> {
+      const rows = await db
+        .selectFrom('audit_log')
+        .select(['at', 'action', 'target_type', 'target_id'])
+        .where('org_id', '=', scope.orgId)
+        .where('actor', '=', actorRef)
+        .orderBy('seq')
+        .execute();
+      return rows.map((r) => ({
+        at: r.at,
+        action: r.action,
+        target: r.target_type === null ? null : `${r.target_type}:${r.target_id ?? ''}`,
+      }));
     },
   };
 }

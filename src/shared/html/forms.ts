@@ -41,6 +41,34 @@ export function textField(o: FieldOptions): SafeHtml {
 </div>`;
 }
 
+export interface SelectOptions {
+  readonly t: Translate;
+  readonly name: string;
+  readonly label: string;
+  readonly options: readonly { readonly value: string; readonly label: string }[];
+  readonly value?: string | undefined;
+  readonly hint?: string | undefined;
+  readonly errors?: FieldErrors | undefined;
+  /** A first option with the value '' (e.g. "all" in a filter, "choose…" in a form). */
+  readonly placeholder?: string | undefined;
+}
+
+/** A select with label, hint and error, after the same pattern as textField. */
+export function selectField(o: SelectOptions): SafeHtml {
+  const id = `f-${o.name}`;
+  const errorKey = o.errors?.[o.name];
+  const describedBy = [o.hint ? `${id}-hint` : '', errorKey ? `${id}-error` : ''].filter(Boolean).join(' ');
+  return html`<div class="field${errorKey ? ' field--error' : ''}">
+  <label for="${id}">${o.label}</label>
+  ${o.hint ? html`<p class="hint" id="${id}-hint">${o.hint}</p>` : ''}
+  ${errorKey ? html`<p class="field-error" id="${id}-error"><span class="visually-hidden">${o.t('error.summaryTitle')}:</span> ${o.t(errorKey)}</p>` : ''}
+  <select id="${id}" name="${o.name}"${describedBy ? html` aria-describedby="${describedBy}"` : ''}${errorKey ? html` aria-invalid="true"` : ''}>
+    ${o.placeholder === undefined ? null : html`<option value="">${o.placeholder}</option>`}
+    ${o.options.map((opt) => html`<option value="${opt.value}"${o.value === opt.value ? html` selected` : ''}>${opt.label}</option>`)}
+  </select>
+</div>`;
+}
+
 /** The error summary: first thing in the form, focusable, links to each field. */
 export function errorSummary(
   t: Translate,

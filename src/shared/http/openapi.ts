@@ -9,20 +9,39 @@ import type { FastifyInstance } from 'fastify';
 import {
   createJsonSchemaTransform,
   jsonSchemaTransformObject,
-  serializerCompiler,
+  ResponseSerializationError,
 } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
 import { isApiPath, zodValidatorCompiler } from './route-kit.js';
 
 export const OPENAPI_PATH = '/api/v1/openapi.json';
 
 const zodTransform = createJsonSchemaTransform({ skipList: [OPENAPI_PATH] });
 
+/**
+ * Fastify's serializer for the kit's response schemas: the answer is parsed by its schema, so a
+ * field the schema does not name is dropped (an API answer never carries more than it documents)
+ * and a value that does not fit is a 500, never sent. Parsing, not the type provider's
+ * `safeEncode`: response schemas hold no codecs, and zod compiles the parsing of object schemas,
+ * which costs a fraction of encoding on every API response (bench/http).
+ */
+export function zodSerializerCompiler(route: { schema: unknown; method: string; url: string }) {
+  const schema = route.schema as z.ZodType;
+  return (data: unknown): string => {
+    const result = schema.safeParse(data);
+    if (!result.success) {
+      throw new ResponseSerializationError(route.method, route.url, { cause: result.error });
+    }
+    return JSON.stringify(result.data);
+  };
+}
+
 export async function installOpenApi(
   app: FastifyInstance,
   o: { readonly version: string; readonly publicOrigin: string },
 ): Promise<void> {
   app.setValidatorCompiler(zodValidatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(zodSerializerCompiler);
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',

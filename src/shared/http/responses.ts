@@ -54,3 +54,9 @@ export function sendDownload(
     .header('content-disposition', attachmentDisposition(file.filename))
     .send(file.content);
 }
+
+/**
+ * The query of an API route that takes none: declared, so the OpenAPI document says so; unknown
+ * parameters (such as `lang`) are ignored, not refused.
+ */
+export const noQuery = z.object({});

@@ -7,6 +7,14 @@ import { ZodError } from 'zod';
 import { AppError } from '../errors.js';
 import { isMessageKey, type MessageKey } from '../i18n/messages.js';
 
+/**
+ * For `z.preprocess`: a blank form or query field (empty, or only spaces) counts as not given, so
+ * an optional field left empty is undefined rather than an invalid value.
+ */
+export function emptyToUndefined(value: unknown): unknown {
+  return typeof value === 'string' && value.trim() === '' ? undefined : value;
+}
+
 export function fieldErrorsFromZod(error: ZodError): Record<string, MessageKey> {
   const fields: Record<string, MessageKey> = {};
   for (const issue of error.issues) {
