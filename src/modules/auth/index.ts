@@ -13,6 +13,8 @@ import { authRoutes, authSetup } from './auth-routes.js';
 import { authMigrations } from './auth-schema.js';
 import { type AuthService, createAuthService } from './auth-service.js';
 
+export { createUserFromCli } from './auth-cli.js';
+
 export type { AuthService } from './auth-service.js';
 export type { StaffName, UserView } from './auth-users.js';
 

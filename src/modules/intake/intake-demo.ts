@@ -6,8 +6,8 @@
  */
 import type { Kluis } from '../../kluis.js';
 import type { Actor } from '../../shared/actor.js';
-import { createUserFromCli } from '../auth/auth-cli.js';
-import type { Org } from '../orgs/orgs-repository.js';
+import { createUserFromCli } from '../auth/index.js';
+import type { Org } from '../orgs/index.js';
 import { createIntakeRepository } from './intake-repository.js';
 
 const DEMO_SUPPORT_EMAIL = 'support@ambrix.example';

@@ -11,7 +11,7 @@ import { type Actor, scopeOf } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { assertCan } from '../../shared/permissions.js';
-import { enqueue } from '../jobs/jobs-queue.js';
+import { enqueue } from '../jobs/index.js';
 import { getHandled, HANDLE_PURPOSE, type InboxDeps, userIdOf } from './intake-handling.js';
 import { type ConversationRow, createIntakeRepository } from './intake-repository.js';
 import type { ConversationStatus } from './intake-schema.js';

@@ -20,8 +20,7 @@ import { apiErrors } from '../../shared/http/responses.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
 import type { Translate } from '../../shared/i18n/messages.js';
 import type { KluisCore, KluisServices } from '../module.js';
-import { publicOrgOf } from '../orgs/orgs-public.js';
-import { createOrgsRepository, type Org } from '../orgs/orgs-repository.js';
+import { createOrgsRepository, type Org, publicOrgOf } from '../orgs/index.js';
 import { inboxRoutes } from './intake-inbox-routes.js';
 import { contactFormFields, contactFormSchema, contactRequestSchema } from './intake-schemas.js';
 import {

@@ -14,7 +14,7 @@ import type { Locale } from '../../shared/i18n/messages.js';
 import { newId } from '../../shared/ids.js';
 import { assertCan } from '../../shared/permissions.js';
 import type { KluisCore, KluisServices } from '../module.js';
-import { createSubjectsService } from '../subjects/subjects-service.js';
+import { createSubjectsService } from '../subjects/index.js';
 import { type ConversationRow, createIntakeRepository, type EntryRow } from './intake-repository.js';
 import type { Channel, EntryKind } from './intake-schema.js';
 import type { ContactRequestInput } from './intake-schemas.js';

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { Kluis } from '../../kluis.js';
-import { createOrgsRepository } from '../orgs/orgs-repository.js';
+import { createOrgsRepository } from '../orgs/index.js';
 import type { InboundOutcome, Mailbox } from './intake-mail.js';
 
 export interface InboundSmtpOptions {

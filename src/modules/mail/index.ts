@@ -8,6 +8,8 @@ import { mailEn, mailNl } from './mail-messages.js';
 import { createMailService, type MailService, registerMailJobs } from './mail-service.js';
 
 export type { EnqueueMailInput, MailService } from './mail-service.js';
+export { enqueueMail } from './mail-service.js';
+export { type MailVars, renderMail } from './mail-templates.js';
 export { createMailer, type Mailer, type OutgoingMail, type SentMail } from './mailer.js';
 
 declare module '../module.js' {

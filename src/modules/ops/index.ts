@@ -5,6 +5,8 @@
 import { defineModule } from '../module.js';
 import { registerOpsCommands } from './ops-commands.js';
 
+export type { PostRestoreStep } from './ops-restore.js';
+
 export const opsModule = defineModule({
   name: 'ops',
   cli: registerOpsCommands,

@@ -15,7 +15,7 @@ import { mainMigrations, migrateToLatest } from '../../db/migrations.js';
 import type { DB } from '../../db/schema.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
-import { retentionRestoreStep } from '../retention/retention-replay.js';
+import { retentionRestoreStep } from '../retention/index.js';
 import { appendAudit } from '../security/index.js';
 import { type BackupManifest, storeInfo, verifyBackup } from './ops-backup.js';
 import { fsyncPath, sha256File } from './ops-files.js';

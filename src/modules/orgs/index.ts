@@ -8,6 +8,8 @@ import { orgsPersonalData } from './orgs-personal-data.js';
 import { orgsMigrations } from './orgs-schema.js';
 import { createOrgsService, type OrgsService } from './orgs-service.js';
 
+export { publicOrgOf } from './orgs-public.js';
+
 export type { Org, OrgsService } from './orgs-service.js';
 
 declare module '../module.js' {

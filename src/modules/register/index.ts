@@ -11,7 +11,8 @@ import { registerRoutes } from './register-routes.js';
 import { registerMigrations } from './register-schema.js';
 import { createRegisterService, type RegisterService } from './register-service.js';
 
-export { placeName } from './register-derive.js';
+export { deriveCategories, placeName } from './register-derive.js';
+export { csvSafe } from './register-export.js';
 export { joinList, label, type RetentionValues, retentionValuesOf } from './register-labels.js';
 export { type OrgInfo, publicPath, slugOfSite } from './register-orgs.js';
 export type { PublicOrg, RegisterService, RegisterSnapshot } from './register-service.js';

@@ -12,7 +12,7 @@ import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { t } from '../../shared/i18n/messages.js';
 import { rolesCan } from '../../shared/permissions.js';
-import { enqueueMail } from '../mail/mail-service.js';
+import { enqueueMail } from '../mail/index.js';
 import type { KluisServices } from '../module.js';
 import { placeName } from './register-derive.js';
 import { joinList, label } from './register-labels.js';

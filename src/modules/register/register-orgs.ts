@@ -8,7 +8,7 @@ import type { DB } from '../../db/schema.js';
 import type { OrgKind } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import type { Locale } from '../../shared/i18n/messages.js';
-import { createOrgsRepository, type Org } from '../orgs/orgs-repository.js';
+import { createOrgsRepository, type Org } from '../orgs/index.js';
 
 export interface OrgInfo {
   readonly id: string;

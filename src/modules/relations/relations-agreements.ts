@@ -11,7 +11,7 @@ import { fieldErrorsFromZod } from '../../shared/http/validation.js';
 import type { MessageKey } from '../../shared/i18n/messages.js';
 import { newId } from '../../shared/ids.js';
 import { assertCan } from '../../shared/permissions.js';
-import { isRestricted } from '../retention/retention-restriction.js';
+import { isRestricted } from '../retention/index.js';
 import { assertMayRead, mayRead } from './relations-access.js';
 import { type AgreementInput, agreementSchema } from './relations-forms.js';
 import { loadRelation, type RelationsDeps, sealerOf } from './relations-records.js';

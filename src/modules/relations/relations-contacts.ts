@@ -8,7 +8,7 @@ import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
 import { newId } from '../../shared/ids.js';
 import { assertCan } from '../../shared/permissions.js';
-import { createSubjectsService } from '../subjects/subjects-service.js';
+import { createSubjectsService } from '../subjects/index.js';
 import { type BillingAddress, validateBillingAddress } from './relations-address.js';
 import { addressSchema, contactSchema } from './relations-forms.js';
 import { loadRelation, personColumns, type RelationsDeps, sealerOf } from './relations-records.js';

@@ -6,8 +6,8 @@
  */
 import type { Kluis } from '../../kluis.js';
 import type { Actor } from '../../shared/actor.js';
-import { createUserFromCli } from '../auth/auth-cli.js';
-import type { Org } from '../orgs/orgs-repository.js';
+import { createUserFromCli } from '../auth/index.js';
+import type { Org } from '../orgs/index.js';
 import { creditorIdCheckDigits } from './relations-sepa.js';
 
 const DEMO_FINANCE_EMAIL = 'financien@ambrix.example';

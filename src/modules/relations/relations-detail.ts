@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import { type Actor, type OrgScope, scopeOf } from '../../shared/actor.js';
 import type { KluisCore } from '../module.js';
-import { restrictedAmong } from '../retention/retention-restriction.js';
+import { restrictedAmong } from '../retention/index.js';
 import type { BillingAddress } from './relations-address.js';
 import {
   displayNameOf,

@@ -14,7 +14,7 @@ import { parseOrThrow } from '../../shared/http/validation.js';
 import type { MessageKey } from '../../shared/i18n/messages.js';
 import { newId } from '../../shared/ids.js';
 import { assertCan } from '../../shared/permissions.js';
-import { isRestricted } from '../retention/retention-restriction.js';
+import { isRestricted } from '../retention/index.js';
 import { assertMayRead } from './relations-access.js';
 import { createCollectionsService } from './relations-collections.js';
 import { type MandateInput, mandateSchema } from './relations-forms.js';

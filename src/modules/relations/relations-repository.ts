@@ -11,7 +11,7 @@ import { type Kysely, type RawBuilder, type Selectable, type SqlBool, sql } from
 import type { DB } from '../../db/schema.js';
 import { type Actor, type OrgScope, scopeOf } from '../../shared/actor.js';
 import { can } from '../../shared/permissions.js';
-import { notRestricted } from '../retention/retention-restriction.js';
+import { notRestricted } from '../retention/index.js';
 import type {
   RelationAddressesTable,
   RelationAgreementDocumentsTable,

@@ -12,7 +12,7 @@ import { type Actor, scopeOf } from '../../shared/actor.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
 import { newId } from '../../shared/ids.js';
 import { assertCan } from '../../shared/permissions.js';
-import { createSubjectsService } from '../subjects/subjects-service.js';
+import { createSubjectsService } from '../subjects/index.js';
 import { assertMayRead } from './relations-access.js';
 import type { BillingAddress } from './relations-address.js';
 import { createContactsService } from './relations-contacts.js';

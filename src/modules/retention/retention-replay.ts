@@ -16,7 +16,7 @@ import { isPostgres } from '../../db/dialect.js';
 import type { DB } from '../../db/schema.js';
 import { DAY } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
-import type { PostRestoreStep } from '../ops/ops-restore.js';
+import type { PostRestoreStep } from '../ops/index.js';
 import { createOrgsRepository } from '../orgs/index.js';
 import { installedPersonalData, type PersonalDataProvider } from '../personal-data.js';
 import { createAuditService } from '../security/index.js';

@@ -24,6 +24,8 @@ import {
   type RightsService,
 } from './rights-service.js';
 
+export { requestRecords } from './rights-records.js';
+
 declare module '../module.js' {
   interface KluisServices {
     rights: RightsService;

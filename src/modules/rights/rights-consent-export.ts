@@ -13,7 +13,7 @@ import { assertCan } from '../../shared/permissions.js';
 import type { KluisCore } from '../module.js';
 import { createOrgsRepository } from '../orgs/index.js';
 import type { ContactAddress } from '../personal-data.js';
-import { csvSafe } from '../register/register-export.js';
+import { csvSafe } from '../register/index.js';
 import type { AuditService } from '../security/index.js';
 import {
   type ConsentRecord,

@@ -18,7 +18,7 @@ import { newId } from '../../shared/ids.js';
 import { assertCan } from '../../shared/permissions.js';
 import type { KluisCore } from '../module.js';
 import type { AuditService } from '../security/index.js';
-import type { StatementService } from '../statement/statement-service.js';
+import type { StatementService } from '../statement/index.js';
 import { isLiveSubject, type SubjectsService } from '../subjects/index.js';
 import { createRightsRepository } from './rights-repository.js';
 import {

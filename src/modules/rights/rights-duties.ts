@@ -5,8 +5,8 @@
  */
 import type { Locale } from '../../shared/i18n/messages.js';
 import { t } from '../../shared/i18n/messages.js';
-import type { AuthService } from '../auth/auth-service.js';
-import { enqueueMail } from '../mail/mail-service.js';
+import type { AuthService } from '../auth/index.js';
+import { enqueueMail } from '../mail/index.js';
 import type { KluisCore } from '../module.js';
 import { createRightsRepository, whoAsked } from './rights-repository.js';
 import type { RequestCore, Row } from './rights-requests.js';

@@ -26,8 +26,8 @@ import {
 } from '../../shared/catalogue.js';
 import { AppError } from '../../shared/errors.js';
 import type { KluisCore } from '../module.js';
-import { deriveCategories } from '../register/register-derive.js';
-import type { RegisterService } from '../register/register-service.js';
+import type { RegisterService } from '../register/index.js';
+import { deriveCategories } from '../register/index.js';
 import {
   type EffectivePolicies,
   isManagedPolicy,

@@ -9,7 +9,7 @@ import { stringify } from 'csv-stringify/sync';
 import { ZipFile } from 'yazl';
 import { html, type SafeHtml, trustedHtml } from '../../shared/html/html.js';
 import { isMessageKey, type Locale, type MessageKey, t as translate } from '../../shared/i18n/messages.js';
-import { joinList, label } from '../register/register-labels.js';
+import { joinList, label } from '../register/index.js';
 import type { ExportRow, ExportScalar, ExportTable, SubjectExport } from './rights-export-compile.js';
 
 export const COMPLAINT_URL = 'https://autoriteitpersoonsgegevens.nl';

@@ -8,12 +8,12 @@
  */
 import type { Actor, OrgScope } from '../../shared/actor.js';
 import type { Locale } from '../../shared/i18n/messages.js';
-import type { AuthService } from '../auth/auth-service.js';
+import type { AuthService } from '../auth/index.js';
 import type { KluisCore } from '../module.js';
-import type { RegisterService } from '../register/register-service.js';
+import type { RegisterService } from '../register/index.js';
 import type { RetentionService } from '../retention/index.js';
 import type { AuditService, SecurityService } from '../security/index.js';
-import type { StatementService } from '../statement/statement-service.js';
+import type { StatementService } from '../statement/index.js';
 import type { SubjectsService } from '../subjects/index.js';
 import { createConsentService } from './rights-consent.js';
 import { exportConsentRecords, exportNewsletterRecipients } from './rights-consent-export.js';

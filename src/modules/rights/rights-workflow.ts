@@ -11,7 +11,7 @@ import type { Actor } from '../../shared/actor.js';
 import { DAY } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { assertCan } from '../../shared/permissions.js';
-import type { MailVars } from '../mail/mail-templates.js';
+import type { MailVars } from '../mail/index.js';
 import type { KluisCore } from '../module.js';
 import type { SubjectsService } from '../subjects/index.js';
 import { extensionProblem, localDay } from './rights-deadlines.js';

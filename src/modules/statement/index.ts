@@ -12,6 +12,8 @@ import { statementRoutes } from './statement-routes.js';
 import { statementMigrations } from './statement-schema.js';
 import { createStatementService, type StatementService } from './statement-service.js';
 
+export type { StatementService } from './statement-service.js';
+
 declare module '../module.js' {
   interface KluisServices {
     statement: StatementService;
