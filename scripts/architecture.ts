@@ -10,6 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modules } from '../src/modules/index.js';
+import { roles } from '../src/shared/actor.js';
+import { permissionsOf, purposeRoles } from '../src/shared/permissions.js';
 
 const root = join(import.meta.dirname, '..');
 const docFile = join(root, 'docs', 'architecture.md');
@@ -81,7 +83,18 @@ function contributions(): string {
   return ['| module | provides | needs | contributes |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 
-const generated = `${START}\n\n### Modules, in the order of src/modules/index.ts\n\n${contributions()}\n\n### Run-time imports between modules (dependency-cruiser)\n\nAn arrow points from a module to one it uses. Every module also uses the layers below (shared, db, crypto, config), which use none of them.\n\n${picture()}\n\n${END}`;
+/** What each role may do: the one permission table, read the other way round. */
+function rolesTable(): string {
+  const rows = roles.map((role) => {
+    const purpose = (purposeRoles as readonly string[]).includes(role) ? ' (purpose role)' : '';
+    return `| ${role}${purpose} | ${permissionsOf(role)
+      .map((p) => `\`${p}\``)
+      .join(', ')} |`;
+  });
+  return ['| role | permissions (src/shared/permissions.ts) |', '| --- | --- |', ...rows].join('\n');
+}
+
+const generated = `${START}\n\n### Modules, in the order of src/modules/index.ts\n\n${contributions()}\n\n### What each role may do\n\nPurpose roles give access to personal data for a purpose and are never self-assigned: an owner or admin cannot give one to itself (another owner or admin must, audited).\n\n${rolesTable()}\n\n### Run-time imports between modules (dependency-cruiser)\n\nAn arrow points from a module to one it uses. Every module also uses the layers below (shared, db, crypto, config), which use none of them.\n\n${picture()}\n\n${END}`;
 
 const current = readFileSync(docFile, 'utf8');
 const start = current.indexOf(START);
