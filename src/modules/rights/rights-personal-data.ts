@@ -11,6 +11,7 @@
  */
 import { type SqlBool, sql } from 'kysely';
 import type { ErasedRows, PersonalDataProvider, SubjectErasure } from '../personal-data.js';
+import { dayOf, expiresOn } from '../retention/index.js';
 import { rightsErasureTarget } from './rights-erasure-rows.js';
 import { createRightsRepository, requesterColumns } from './rights-repository.js';
 import { rightsRequestsTarget } from './rights-retention.js';
@@ -45,7 +46,12 @@ const rightsErasure: SubjectErasure = {
                 table: 'rights_requests',
                 count: kept,
                 reason: 'rights_request',
-                until: null,
+                // The latest closes now (this erasure's own request): its period runs from today.
+                until: expiresOn(
+                  ctx.policies.rights_request,
+                  ctx.policies.rights_request.value,
+                  dayOf(ctx.asOf),
+                ),
                 restricted: false,
               },
             ]

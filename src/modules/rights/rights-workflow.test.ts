@@ -395,6 +395,19 @@ describe('the rights workflow', () => {
     const reply = await mailTo(email, (m) => m.text.includes('gedeeltelijk'));
     expect(reply.text).toContain('fiscale bewaarplicht');
     expect(reply.text).toContain('Autoriteit Persoonsgegevens');
+    // Issue 16: the agreement and its signed document are one sentence, not two; the kept
+    // request has a date, a worded reason and the people who can see it (not finance).
+    const body = reply.text.replace(/\s+/g, ' ');
+    expect(body.split('"Overeenkomsten"').length - 1).toBe(1);
+    expect(body).not.toContain('nog tot —');
+    expect(body).not.toMatch(/rights_request|register\.category|rights\.erasure/);
+    expect(body).toMatch(
+      /Uw verzoeken zelf bewaren wij, zonder uw contactgegevens en toelichting, tot uiterlijk \d{4}-\d{2}-\d{2}/,
+    );
+    expect(body).toContain('Alleen wie privacyverzoeken behandelt, kan ze zien');
+    expect(body.split('financiële administratie').length - 1).toBeLessThanOrEqual(
+      body.split('fiscale bewaarplicht').length - 1,
+    );
     const r = await row(id);
     expect([r.status, r.outcome]).toEqual(['completed', 'partly_fulfilled']);
     expect([r.requester_email, r.requester_email_bidx, r.details]).toEqual([null, null, null]);
