@@ -12,6 +12,7 @@ import {
   textField,
 } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import { pager } from '../../shared/html/table.js';
 import { formatDate } from '../../shared/i18n/dates.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { addressLines, countryOptions } from './relations-address.js';
@@ -231,14 +232,11 @@ ${
   )}</tbody>
 </table>`
 }
-${
-  r.pages > 1
-    ? html`<nav aria-label="${t('relations.list.pagination')}"><ul class="pagination">
-  ${r.page > 1 ? html`<li><a rel="prev" href="${relationListQuery(p, r.page - 1)}">${t('relations.list.previous')}</a></li>` : null}
-  ${r.page < r.pages ? html`<li><a rel="next" href="${relationListQuery(p, r.page + 1)}">${t('relations.list.next')}</a></li>` : null}
-</ul></nav>`
-    : null
-}`;
+${pager(r, (page) => relationListQuery(p, page), {
+  nav: t('relations.list.pagination'),
+  previous: t('relations.list.previous'),
+  next: t('relations.list.next'),
+})}`;
 }
 
 // --- create / edit ----------------------------------------------------------------------------
