@@ -19,7 +19,6 @@
 import { createHash } from 'node:crypto';
 import {
   closeSync,
-  createReadStream,
   existsSync,
   fstatSync,
   fsyncSync,
@@ -32,9 +31,10 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
+import { canonicalJson } from '../../shared/canonical-json.js';
+import { type JsonLineRead, readJsonLines } from '../../shared/json-lines.js';
 import { retentionActions } from './retention-schema.js';
 
 export const LEDGER_FILE_NAME = 'erasure-ledger.jsonl';
@@ -81,26 +81,16 @@ const chainSchema = z.object({
 
 export type LedgerLine = LedgerBody & z.infer<typeof chainSchema>;
 
-/** JSON with object keys sorted at every level (arrays keep their order). */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) {
-    // A batch's ids: the same text, built in one call instead of one per id.
-    if (value.every((v) => typeof v === 'string')) return JSON.stringify(value);
-    return `[${value.map(canonical).join(',')}]`;
-  }
-  if (value !== null && typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    return `{${Object.keys(obj)
-      .filter((k) => obj[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
+export function ledgerHash(line: Omit<LedgerLine, 'hash'>): string {
+  return createHash('sha256').update(line.prev).update(canonicalJson(line)).digest('hex');
 }
 
-export function ledgerHash(line: Omit<LedgerLine, 'hash'>): string {
-  return createHash('sha256').update(line.prev).update(canonical(line)).digest('hex');
+/** A parsed line, or undefined when it is not a well-formed ledger line. */
+function ledgerLineOf(raw: unknown): LedgerLine | undefined {
+  const chain = chainSchema.safeParse(raw);
+  const body = bodySchema.safeParse(raw);
+  if (!chain.success || !body.success) return undefined;
+  return { ...body.data, ...chain.data };
 }
 
 function parseLine(text: string): LedgerLine | undefined {
@@ -110,10 +100,7 @@ function parseLine(text: string): LedgerLine | undefined {
   } catch {
     return undefined;
   }
-  const chain = chainSchema.safeParse(raw);
-  const body = bodySchema.safeParse(raw);
-  if (!chain.success || !body.success) return undefined;
-  return { ...body.data, ...chain.data };
+  return ledgerLineOf(raw);
 }
 
 /** The last complete line of the file and where it starts (reads backwards, not the whole file). */
@@ -241,25 +228,11 @@ export function createErasureLedger(file: string, options: ErasureLedgerOptions 
   };
 }
 
-export type LedgerRead = { readonly lineNo: number } & (
-  | { readonly ok: true; readonly line: LedgerLine }
-  | { readonly ok: false }
-);
+export type LedgerRead = JsonLineRead<LedgerLine>;
 
 /** Streams the ledger line by line (memory stays flat however long it grows). */
-export async function* readErasureLedger(file: string): AsyncGenerator<LedgerRead> {
-  if (!existsSync(file)) return;
-  const lines = createInterface({
-    input: createReadStream(file, 'utf8'),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  let lineNo = 0;
-  for await (const text of lines) {
-    lineNo++;
-    if (text.trim() === '') continue;
-    const line = parseLine(text);
-    yield line === undefined ? { lineNo, ok: false } : { lineNo, ok: true, line };
-  }
+export function readErasureLedger(file: string): AsyncGenerator<LedgerRead> {
+  return readJsonLines(file, ledgerLineOf);
 }
 
 export interface LedgerVerifyReport {
