@@ -37,6 +37,8 @@ export const intakeNl = {
     'Het formulier werd heel snel na het openen verstuurd, sneller dan iemand een bericht kan schrijven. Open het formulier opnieuw, neem even de tijd en verstuur het nog eens.',
   'intake.refused.rateLimited':
     'Vanaf uw internetverbinding zijn in korte tijd veel berichten verstuurd. Probeer het over een uur opnieuw, of mail of bel ons.',
+  'intake.refused.used':
+    'Dit formulier is al verstuurd; hetzelfde formulier wordt maar één keer aangenomen. Wilt u nog iets sturen? Open het formulier opnieuw.',
   'intake.refused.nothingStored': 'Er is niets van wat u invulde bewaard.',
   'intake.refused.back': 'Terug naar het contactformulier',
 
@@ -150,6 +152,7 @@ export const intakeNl = {
   'intake.quarantine.reason.unparseable': 'Het bericht kon niet worden gelezen',
   'intake.quarantine.reason.no_sender': 'Geen geldige afzender',
   'intake.quarantine.reason.auto_submitted': 'Automatisch bericht (afwezigheidsmelding, onbestelbaar)',
+  'intake.quarantine.reason.bounce': 'Onbestelbaar-melding of ontvangstbericht van een mailserver',
   'intake.quarantine.reason.empty': 'Leeg bericht',
   'intake.quarantine.reason.processing_failed': 'Verwerking mislukt',
   'intake.mailbox.contact': 'Contactadres',
@@ -193,6 +196,8 @@ export const intakeEn: Record<keyof typeof intakeNl, string> = {
     'The form was sent very soon after it was opened, faster than anyone can write a message. Open the form again, take your time and send it once more.',
   'intake.refused.rateLimited':
     'Many messages were sent from your internet connection in a short time. Try again in an hour, or email or call us.',
+  'intake.refused.used':
+    'This form has already been sent; the same form is accepted only once. Want to send something else? Open the form again.',
   'intake.refused.nothingStored': 'Nothing you entered has been stored.',
   'intake.refused.back': 'Back to the contact form',
 
@@ -306,6 +311,7 @@ export const intakeEn: Record<keyof typeof intakeNl, string> = {
   'intake.quarantine.reason.unparseable': 'The message could not be read',
   'intake.quarantine.reason.no_sender': 'No valid sender',
   'intake.quarantine.reason.auto_submitted': 'Automatic message (out of office, undeliverable)',
+  'intake.quarantine.reason.bounce': 'Delivery or read report from a mail server',
   'intake.quarantine.reason.empty': 'Empty message',
   'intake.quarantine.reason.processing_failed': 'Processing failed',
   'intake.mailbox.contact': 'Contact address',
