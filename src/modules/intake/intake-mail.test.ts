@@ -138,6 +138,7 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
     expect(await deliverReplies()).toBe(1);
     const mail = await sink.waitFor((m) => m.to.includes('petra@example.nl'));
     expect(mail.subject).toBe('Re: Vraag over mijn abonnement');
+    expect(mail.text).not.toContain('Autoriteit Persoonsgegevens');
     expect(mail.text).toContain('Natuurlijk, wat is uw vraag?');
     expect(mail.text).toContain('Petra de Vries');
     expect(mail.inReplyTo).toBe('<first-5e1a@mail.example.nl>');
@@ -352,6 +353,20 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
     });
     expect(list.items.map((c) => c.id)).toContain(id);
     expect(list.items.every((c) => c.possibleRightsRequest)).toBe(true);
+
+    // A reply from the inbox to mail sent to the privacy address names the complaint route (AP).
+    const b = new Browser(app);
+    await b.login(support.email, support.password);
+    await b.get(`/staff/conversations/${id}`);
+    expect(
+      (await b.post(`/staff/conversations/${id}/reply`, { reply: 'Wij nemen uw verzoek in behandeling.' }))
+        .statusCode,
+    ).toBe(303);
+    expect(await deliverReplies()).toBe(1);
+    const mail = await sink.waitFor((m) => m.to.includes('ruud@example.nl'));
+    expect(mail.text).toContain('Wij nemen uw verzoek in behandeling.');
+    expect(mail.text).toContain('klacht indienen bij de Autoriteit Persoonsgegevens');
+    expect(mail.text).toContain('https://autoriteitpersoonsgegevens.nl');
   });
 
   it('quarantines malformed and automatic mail with its raw bytes, never losing it', async () => {

@@ -107,6 +107,8 @@ export const intakeNl = {
   'intake.reply.submit': 'Antwoord versturen',
   'intake.reply.noEmail': 'Deze persoon heeft geen e-mailadres gegeven: antwoorden per e-mail kan niet.',
   'intake.reply.mailSubject': 'Uw bericht aan {org}',
+  'intake.reply.complaint':
+    'Bent u het niet eens met hoe wij met uw gegevens of uw verzoek omgaan? Dan kunt u een klacht indienen bij de Autoriteit Persoonsgegevens, Postbus 93374, 2509 AJ Den Haag, https://autoriteitpersoonsgegevens.nl/een-tip-of-klacht-doorgeven. U kunt ook naar de rechter stappen.',
 
   'intake.note.title': 'Interne notitie',
   'intake.note.label': 'Notitie',
@@ -266,6 +268,8 @@ export const intakeEn: Record<keyof typeof intakeNl, string> = {
   'intake.reply.submit': 'Send reply',
   'intake.reply.noEmail': 'This person gave no email address: a reply by email is not possible.',
   'intake.reply.mailSubject': 'Your message to {org}',
+  'intake.reply.complaint':
+    'Do you disagree with how we handle your data or your request? You can lodge a complaint with the Dutch Data Protection Authority (Autoriteit Persoonsgegevens), PO Box 93374, 2509 AJ The Hague, the Netherlands, https://autoriteitpersoonsgegevens.nl/een-tip-of-klacht-doorgeven. You can also go to court.',
 
   'intake.note.title': 'Internal note',
   'intake.note.label': 'Note',
