@@ -9,6 +9,7 @@ import { type Config, keystoreEncryptionKey, masterKeysOf } from './config/env.j
 import { createKeyring } from './crypto/keyring.js';
 import { type KeystoreDB, keystoreMigrations } from './crypto/keystore-schema.js';
 import { openDatabase } from './db/database.js';
+import { DEFAULT_LEDGER_SCHEMA, openLedgerStore } from './db/ledger-store.js';
 import { migrateToLatest } from './db/migrations.js';
 import type { DB } from './db/schema.js';
 import { buildServices, depsOf, migrationsOf, modules } from './modules/index.js';
@@ -41,6 +42,8 @@ export interface OpenKluisOptions {
   schema?: string;
   /** PostgreSQL schema for the key store; defaults to `kluis_keys` (or `<schema>_keys`). */
   keystoreSchema?: string;
+  /** PostgreSQL schema of the shared erasure ledger and audit witness; defaults to `kluis_ledger`. */
+  ledgerSchema?: string;
   migrate?: boolean;
   mailer?: Mailer;
   /** The module list (tests add modules; the default is modules/index.ts). */
@@ -68,6 +71,13 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
     secureDelete: true,
     poolSize: 4,
   });
+  const ledgerStore =
+    config.ledgerUrl === undefined || main.dialect !== 'postgres'
+      ? undefined
+      : await openLedgerStore({
+          url: config.ledgerUrl,
+          schema: options.ledgerSchema ?? DEFAULT_LEDGER_SCHEMA,
+        });
   if (options.migrate ?? true) {
     await migrateToLatest(main.db as Kysely<unknown>, migrationsOf(list));
     await migrateToLatest(keys.db as Kysely<unknown>, keystoreMigrations, 'kluis_keystore_migration');
@@ -81,6 +91,7 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
     dbFile: main.file,
     changeStamp: main.changeStamp,
     keystore: keys.db,
+    ledgerStore,
     keyring,
     clock,
     logger,
@@ -106,6 +117,7 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
       mailer.close();
       await main.close();
       await keys.close();
+      await ledgerStore?.close();
     },
   };
 }

@@ -18,6 +18,7 @@ import type { Config } from '../config/env.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { KeystoreDB } from '../crypto/keystore-schema.js';
 import type { ChangeStamp, DialectName } from '../db/database.js';
+import type { LedgerStore } from '../db/ledger-store.js';
 import type { DB } from '../db/schema.js';
 import type { Actor } from '../shared/actor.js';
 import type { Catalogue, ModuleCatalogue } from '../shared/catalogue.js';
@@ -54,6 +55,11 @@ export interface KluisCore {
   /** The main database's change stamp (see db/database.ts): lets hot-path caches stay exact. */
   readonly changeStamp: ChangeStamp;
   readonly keystore: Kysely<KeystoreDB>;
+  /**
+   * PostgreSQL: the shared, append-only home of the erasure ledger and the audit witness
+   * (db/ledger-store.ts). Undefined on SQLite, which keeps them as files in the data directory.
+   */
+  readonly ledgerStore: LedgerStore | undefined;
   readonly keyring: Keyring;
   readonly clock: Clock;
   readonly logger: Logger;
