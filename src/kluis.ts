@@ -4,6 +4,7 @@
  * start (or per test on a fresh database) and handed to the app, the worker and the CLI. No
  * module keeps a global singleton.
  */
+import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { type Config, keystoreEncryptionKey, masterKeysOf } from './config/env.js';
 import { createKeyring } from './crypto/keyring.js';
@@ -107,6 +108,11 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
             logger.warn({ err: error.message }, 'change listener lost; session cache off until it is back'),
         })
       : undefined;
+  const redis =
+    config.redisUrl === undefined
+      ? undefined
+      : new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  redis?.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis unavailable'));
   const keyring = createKeyring({ keystore: keys.db, masterKeys: masterKeysOf(config), clock });
   const mailer = options.mailer ?? createMailer(config);
   const core: KluisCore = {
@@ -117,6 +123,7 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
     changeStamp: changeFeed === undefined ? main.changeStamp : withLocalWrites(changeFeed, main.writeCount),
     keystore: keys.db,
     ledgerStore,
+    redis,
     keyring,
     clock,
     logger,
@@ -142,6 +149,7 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
     close: async () => {
       mailer.close();
       await changeFeed?.close();
+      await redis?.quit().catch(() => undefined);
       await main.close();
       await keys.close();
       await ledgerStore?.close();

@@ -50,6 +50,10 @@ const rawSchema = z.object({
       message: 'KLUIS_LEDGER_DATABASE_URL must start with postgres:// (the shared ledger is for PostgreSQL)',
     })
     .optional(),
+  KLUIS_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, { message: 'KLUIS_REDIS_URL must start with redis:// or rediss://' })
+    .optional(),
   KLUIS_DATABASE_KEY: z.string().optional(),
   KLUIS_DATABASE_KEY_FILE: z.string().optional(),
   KLUIS_MASTER_KEY: z.string().optional(),
@@ -126,6 +130,8 @@ export interface Config {
    * default the main database, in schema `kluis_ledger`). Undefined on SQLite (files instead).
    */
   readonly ledgerUrl: string | undefined;
+  /** Redis for the rate limits a cluster shares (KLUIS_REDIS_URL); undefined: per node. */
+  readonly redisUrl: string | undefined;
   readonly databaseKey: Secret | undefined;
   readonly masterKey: Secret;
   /** Older master keys, accepted for unwrapping during a rotation (`kluis keys rotate`). */
@@ -434,6 +440,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicOrigin: publicOrigin.replace(/\/$/, ''),
     databaseUrl: raw.KLUIS_DATABASE_URL,
     keystoreUrl,
+    redisUrl: raw.KLUIS_REDIS_URL,
     ledgerUrl: sqlite ? undefined : (raw.KLUIS_LEDGER_DATABASE_URL ?? raw.KLUIS_DATABASE_URL),
     databaseKey,
     masterKey,

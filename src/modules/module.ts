@@ -13,6 +13,7 @@
  */
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Kysely, Migration } from 'kysely';
 import type { Config } from '../config/env.js';
 import type { Keyring } from '../crypto/keyring.js';
@@ -60,6 +61,11 @@ export interface KluisCore {
    * (db/ledger-store.ts). Undefined on SQLite, which keeps them as files in the data directory.
    */
   readonly ledgerStore: LedgerStore | undefined;
+  /**
+   * Redis (KLUIS_REDIS_URL), where a cluster keeps its request and submission rate limits so
+   * every node counts against one budget. Undefined: each node counts on its own.
+   */
+  readonly redis: Redis | undefined;
   readonly keyring: Keyring;
   readonly clock: Clock;
   readonly logger: Logger;
