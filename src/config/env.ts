@@ -60,6 +60,8 @@ const rawSchema = z.object({
   KLUIS_REQUIRE_TOTP_OPERATOR: bool.default(true),
   KLUIS_ACCESS_LOG_TRUNCATE_DAYS: positiveInt.default(7),
   KLUIS_ACCESS_LOG_RETENTION_DAYS: positiveInt.default(90),
+  /** Art. 28(2): days between announcing a new sub-processor and the earliest date it may start. */
+  KLUIS_SUBPROCESSOR_NOTICE_DAYS: z.coerce.number().int().min(0).max(365).default(30),
   KLUIS_SMTP_URL: z.string().optional(),
   KLUIS_MAIL_FROM: z.string().default('Kluis <kluis@localhost>'),
   KLUIS_DEV_MAIL_SINK_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
@@ -128,6 +130,8 @@ export interface Config {
   readonly requireTotpForOperator: boolean;
   readonly accessLog: { readonly truncateIpAfterDays: number; readonly deleteAfterDays: number };
   readonly smtpUrl: string | undefined;
+  /** Art. 28(2): notice (days) before an announced sub-processor may become active. */
+  readonly subprocessorNoticeDays: number;
   readonly mailFrom: string;
   readonly devMailSinkPort: number;
   readonly logLevel: z.infer<typeof rawSchema>['KLUIS_LOG_LEVEL'];
@@ -424,6 +428,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       deleteAfterDays: raw.KLUIS_ACCESS_LOG_RETENTION_DAYS,
     }),
     smtpUrl: raw.KLUIS_SMTP_URL,
+    subprocessorNoticeDays: raw.KLUIS_SUBPROCESSOR_NOTICE_DAYS,
     mailFrom: raw.KLUIS_MAIL_FROM,
     devMailSinkPort: raw.KLUIS_DEV_MAIL_SINK_PORT,
     logLevel: raw.KLUIS_LOG_LEVEL,

@@ -33,6 +33,7 @@ export const registerModule = defineModule({
     'subprocessors',
     'register_documents',
     'processor_agreements',
+    'subprocessor_objections',
   ],
   catalogue: registerFields,
   personalData: registerPersonalData,

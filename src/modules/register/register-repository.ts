@@ -11,6 +11,7 @@ import type {
   ProcessorAgreementsTable,
   RegisterDocumentsTable,
   RegisterSettingsTable,
+  SubprocessorObjectionsTable,
   SubprocessorsTable,
 } from './register-schema.js';
 
@@ -18,6 +19,7 @@ export type SettingsRow = RegisterSettingsTable;
 export type ActivityRow = ProcessingActivitiesTable;
 export type SubprocessorRow = SubprocessorsTable;
 export type AgreementRow = ProcessorAgreementsTable;
+export type ObjectionRow = SubprocessorObjectionsTable;
 export type DocumentMeta = Omit<RegisterDocumentsTable, 'content'>;
 export type DocumentRow = RegisterDocumentsTable;
 
@@ -99,13 +101,44 @@ function subprocessorQueries(db: Kysely<DB>) {
     async updateSubprocessor(
       scope: OrgScope,
       id: string,
-      changes: Omit<SubprocessorRow, 'id' | 'org_id' | 'created_at'>,
+      changes: Omit<SubprocessorRow, 'id' | 'org_id' | 'created_at' | 'announced_at' | 'effective_on'>,
     ): Promise<void> {
       await db
         .updateTable('subprocessors')
         .set(changes)
         .where('org_id', '=', scope.orgId)
         .where('id', '=', id)
+        .execute();
+    },
+
+    /** Proposed → announced; false when it is no longer proposed. */
+    async announceSubprocessor(
+      scope: OrgScope,
+      id: string,
+      changes: Pick<SubprocessorRow, 'announced_at' | 'effective_on' | 'updated_at'>,
+    ): Promise<boolean> {
+      const result = await db
+        .updateTable('subprocessors')
+        .set({ ...changes, lifecycle: 'announced', status: 'ended' })
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', id)
+        .where('lifecycle', '=', 'proposed')
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    async insertObjection(row: ObjectionRow): Promise<void> {
+      await db.insertInto('subprocessor_objections').values(row).execute();
+    },
+
+    /** Objections to the sub-processors the org keeps, newest first. */
+    listObjections(scope: OrgScope): Promise<ObjectionRow[]> {
+      return db
+        .selectFrom('subprocessor_objections')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .orderBy('created_at', 'desc')
+        .orderBy('id')
         .execute();
     },
   };

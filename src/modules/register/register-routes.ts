@@ -17,7 +17,7 @@ import { registerSubprocessorRoutes } from './register-subprocessor-routes.js';
 export interface RegisterRouteDeps {
   readonly register: RegisterService;
   readonly clock: Clock;
-  readonly config: Pick<Config, 'accessLog' | 'sessionAbsoluteHours'>;
+  readonly config: Pick<Config, 'accessLog' | 'sessionAbsoluteHours' | 'subprocessorNoticeDays'>;
 }
 
 export async function registerRoutes(kit: RouteKit, deps: RegisterRouteDeps): Promise<void> {

@@ -35,6 +35,7 @@ import {
   usedProtections,
   usedRetentionPolicies,
 } from './register-derive.js';
+import { createNoticeService } from './register-notice.js';
 import { createOrgDirectory, type OrgInfo } from './register-orgs.js';
 import { createRegisterRepository } from './register-repository.js';
 import {
@@ -87,7 +88,7 @@ export interface RegisterDeps {
   db: Kysely<DB>;
   clock: Clock;
   keyring: Pick<Keyring, 'encryptForOrg' | 'decryptForOrg' | 'encryptForSubject'>;
-  config: Pick<Config, 'publicOrigin'>;
+  config: Pick<Config, 'publicOrigin' | 'subprocessorNoticeDays'>;
   /** Staff of tenant orgs, for sub-processor announcements (the auth service). */
   users: UserDirectory;
   audit: Pick<KluisServices['audit'], 'append'>;
@@ -106,6 +107,10 @@ export function createRegisterService(deps: RegisterDeps) {
 
   const subprocessors = createSubprocessorsService({ ...deps, orgs, settingsOf });
   const agreements = createAgreementsService({ ...deps, orgs });
+  const notices = createNoticeService(
+    { ...deps, orgs, settingsOf, noticeDays: deps.config.subprocessorNoticeDays },
+    subprocessors.listOf,
+  );
 
   /** The register of `orgId` as data (no permission check: callers check, or it is for a public page). */
   async function snapshotOf(orgId: string): Promise<RegisterSnapshot> {
@@ -216,6 +221,7 @@ export function createRegisterService(deps: RegisterDeps) {
     },
 
     ...subprocessors.useCases,
+    ...notices,
     ...agreements,
   };
 }
