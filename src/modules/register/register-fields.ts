@@ -53,6 +53,7 @@ export const registerFields: ModuleCatalogue = {
       transfer_assessment: 'assessment of a transfer between companies',
       egress_hosts: 'host names of a company',
     },
+    egress_webhooks: { url: 'address of a company system (webhook)' },
     subprocessor_objections: {
       subprocessor_id: 'sub-processor id (structural)',
       client_org_id: 'organisation id (structural)',

@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import type { OrgScope } from '../../shared/actor.js';
 import type {
+  EgressWebhooksTable,
   ProcessingActivitiesTable,
   ProcessorAgreementsTable,
   RegisterDocumentsTable,
@@ -20,6 +21,7 @@ export type ActivityRow = ProcessingActivitiesTable;
 export type SubprocessorRow = SubprocessorsTable;
 export type AgreementRow = ProcessorAgreementsTable;
 export type ObjectionRow = SubprocessorObjectionsTable;
+export type WebhookRow = EgressWebhooksTable;
 export type DocumentMeta = Omit<RegisterDocumentsTable, 'content'>;
 export type DocumentRow = RegisterDocumentsTable;
 
@@ -129,6 +131,28 @@ function subprocessorQueries(db: Kysely<DB>) {
 
     async insertObjection(row: ObjectionRow): Promise<void> {
       await db.insertInto('subprocessor_objections').values(row).execute();
+    },
+
+    listWebhooks(scope: OrgScope): Promise<WebhookRow[]> {
+      return db
+        .selectFrom('egress_webhooks')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .orderBy('url')
+        .execute();
+    },
+
+    async insertWebhook(row: WebhookRow): Promise<void> {
+      await db.insertInto('egress_webhooks').values(row).execute();
+    },
+
+    async deleteWebhook(scope: OrgScope, id: string): Promise<boolean> {
+      const result = await db
+        .deleteFrom('egress_webhooks')
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return result.numDeletedRows > 0n;
     },
 
     /** Objections to the sub-processors the org keeps, newest first. */

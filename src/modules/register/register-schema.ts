@@ -107,6 +107,15 @@ export interface SubprocessorObjectionsTable {
   created_at: string;
 }
 
+/** A webhook / callback URL an org registered as a recipient (P14 egress registry). */
+export interface EgressWebhooksTable {
+  id: string;
+  org_id: string;
+  /** The URL in the URL parser's normal form (compared exactly). */
+  url: string;
+  created_at: string;
+}
+
 export type CounterpartyKind = 'client' | 'subprocessor';
 
 export interface ProcessorAgreementsTable {
@@ -147,6 +156,7 @@ export interface RegisterTables {
   processor_agreements: ProcessorAgreementsTable;
   register_documents: RegisterDocumentsTable;
   subprocessor_objections: SubprocessorObjectionsTable;
+  egress_webhooks: EgressWebhooksTable;
 }
 
 export const registerMigrations: Record<string, Migration> = {
@@ -296,6 +306,18 @@ export const registerMigrations: Record<string, Migration> = {
         .createIndex('subprocessor_objections_sp')
         .on('subprocessor_objections')
         .columns(['org_id', 'subprocessor_id'])
+        .execute();
+    },
+  },
+  '0906_register_egress_webhooks': {
+    async up(db: MigrationDb) {
+      await db.schema
+        .createTable('egress_webhooks')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('egress_webhooks_org_url', ['org_id', 'url'])
         .execute();
     },
   },
