@@ -72,6 +72,8 @@ const rawSchema = z.object({
   KLUIS_ACCESS_LOG_RETENTION_DAYS: positiveInt.default(90),
   /** Days an offboarded tenant's owner can download its export before its data is destroyed. */
   KLUIS_OFFBOARDING_NOTICE_DAYS: positiveInt.default(30),
+  /** Art. 28(2): days between announcing a new sub-processor and the earliest date it may start. */
+  KLUIS_SUBPROCESSOR_NOTICE_DAYS: z.coerce.number().int().min(0).max(365).default(30),
   KLUIS_SMTP_URL: z.string().optional(),
   KLUIS_MAIL_FROM: z.string().default('Kluis <kluis@localhost>'),
   KLUIS_DEV_MAIL_SINK_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
@@ -149,6 +151,8 @@ export interface Config {
   /** Tenant offboarding (Art. 28(3)(g)): the notice period during which the export can be fetched. */
   readonly offboardingNoticeDays: number;
   readonly smtpUrl: string | undefined;
+  /** Art. 28(2): notice (days) before an announced sub-processor may become active. */
+  readonly subprocessorNoticeDays: number;
   readonly mailFrom: string;
   readonly devMailSinkPort: number;
   readonly logLevel: z.infer<typeof rawSchema>['KLUIS_LOG_LEVEL'];
@@ -462,6 +466,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     offboardingNoticeDays: raw.KLUIS_OFFBOARDING_NOTICE_DAYS,
     smtpUrl: raw.KLUIS_SMTP_URL,
+    subprocessorNoticeDays: raw.KLUIS_SUBPROCESSOR_NOTICE_DAYS,
     mailFrom: raw.KLUIS_MAIL_FROM,
     devMailSinkPort: raw.KLUIS_DEV_MAIL_SINK_PORT,
     logLevel: raw.KLUIS_LOG_LEVEL,
