@@ -4,6 +4,7 @@
  */
 
 import type { AuthTables } from '../modules/auth/auth-schema.js';
+import type { IncidentsTables } from '../modules/incidents/incidents-schema.js';
 import type { IntakeTables } from '../modules/intake/intake-schema.js';
 import type { JobsTables } from '../modules/jobs/jobs-schema.js';
 import type { OrgsTables } from '../modules/orgs/orgs-schema.js';
@@ -28,4 +29,5 @@ export interface DB
     StatementTables,
     RelationsTables,
     RetentionTables,
-    RightsTables {}
+    RightsTables,
+    IncidentsTables {}

@@ -12,6 +12,7 @@ import type { NavItem } from '../shared/html/layout.js';
 import { installMessages } from '../shared/i18n/messages.js';
 import { authModule } from './auth/index.js';
 import { homeModule } from './home/index.js';
+import { incidentsModule } from './incidents/index.js';
 import { intakeModule } from './intake/index.js';
 import { jobsModule } from './jobs/index.js';
 import { mailModule } from './mail/index.js';
@@ -42,6 +43,7 @@ export const modules: readonly AnyModule[] = [
   relationsModule,
   rightsModule,
   intakeModule,
+  incidentsModule,
   opsModule,
   homeModule,
 ];

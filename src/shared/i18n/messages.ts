@@ -7,6 +7,7 @@
  */
 import { IntlMessageFormat } from 'intl-messageformat';
 import type { authNl } from '../../modules/auth/auth-messages.js';
+import type { incidentsNl } from '../../modules/incidents/incidents-messages.js';
 import type { intakeNl } from '../../modules/intake/intake-messages.js';
 import type { jobsNl } from '../../modules/jobs/jobs-messages.js';
 import type { mailNl } from '../../modules/mail/mail-messages.js';
@@ -38,7 +39,8 @@ type AllMessages = typeof coreNl &
   typeof rightsNl &
   typeof rightsConsentNl &
   typeof rightsErasureNl &
-  typeof rightsExportNl;
+  typeof rightsExportNl &
+  typeof incidentsNl;
 
 export type MessageKey = keyof AllMessages;
 export const locales = ['nl', 'en'] as const;
