@@ -139,7 +139,13 @@ export function createIncidentDocuments(
           }),
       };
     },
+  };
+}
 
+/** The register as rows (JSON) and as CSV (Art. 33(5): notified or not). */
+export function createRegisterExport(deps: IncidentsDeps) {
+  const { db, audit } = deps;
+  return {
     /** The register as rows (JSON) and as CSV in the reader's language (audited as read). */
     async exportRegister(actor: Actor, locale: Locale) {
       assertCan(actor, 'incidents.read');

@@ -1,9 +1,10 @@
 /** The register's jobs: the impact of a signal's incident, the subjects' mails, the 72-hour clock. */
 import { z } from 'zod';
 import type { JobRegistry } from '../jobs/index.js';
-import { CLOCK_JOB, SUBJECT_MAIL_JOB } from './incidents-notify.js';
+import { CLOCK_JOB } from './incidents-duties.js';
 import type { IncidentsService } from './incidents-service.js';
 import { INCIDENT_IMPACT_JOB } from './incidents-signals.js';
+import { SUBJECT_MAIL_JOB } from './incidents-subjects.js';
 
 const ids = z.object({ orgId: z.string().min(1).max(100) });
 

@@ -21,6 +21,7 @@ import { computeImpact, type Impact } from './incidents-impact.js';
 import {
   type AffectedOrg,
   createIncidentsRepository,
+  createNoticesRepository,
   type IncidentEvent,
   type IncidentRow,
 } from './incidents-repository.js';
@@ -207,7 +208,7 @@ export function createIncidentRegister(deps: IncidentsDeps, core: IncidentCore) 
           name: names.get(a.affected_org_id) ?? a.affected_org_id,
         })),
         events: await repo.events(scopeOf(actor), id),
-        notices: await repo.noticeCounts(scopeOf(actor), id),
+        notices: await createNoticesRepository(db).noticeCounts(scopeOf(actor), id),
         clock: clockOf(incident.aware_at, clock.now()),
         decidedByName:
           decidedById === null
@@ -265,7 +266,13 @@ export function createIncidentRegister(deps: IncidentsDeps, core: IncidentCore) 
         return row;
       });
     },
+  };
+}
 
+/** The facts, the assessment, the decision and closing: each a step on the timeline. */
+export function createIncidentAssessment(deps: IncidentsDeps, core: IncidentCore) {
+  const { db, clock } = deps;
+  return {
     /** Updates the facts: nature, consequences, measures taken and proposed. */
     async updateDetails(
       actor: Actor,

@@ -164,7 +164,14 @@ export function createIncidentsRepository(db: Kysely<DB>) {
         })
         .execute();
     },
+  };
+}
 
+export type IncidentsRepository = ReturnType<typeof createIncidentsRepository>;
+
+/** The Art. 34 notices of an incident: one per subject, counted by status. */
+export function createNoticesRepository(db: Kysely<DB>) {
+  return {
     async addNotices(rows: readonly IncidentSubjectNoticesTable[]): Promise<void> {
       for (let i = 0; i < rows.length; i += 200) {
         await db
@@ -216,5 +223,3 @@ export function createIncidentsRepository(db: Kysely<DB>) {
     },
   };
 }
-
-export type IncidentsRepository = ReturnType<typeof createIncidentsRepository>;

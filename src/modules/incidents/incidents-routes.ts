@@ -38,10 +38,8 @@ const recordForm = z.object({
 
 const doneQuery = z.object({ done: z.enum(['saved', 'tenants', 'subjects']).optional() });
 
-export function incidentsRoutes(kit: RouteKit, deps: Deps): void {
-  const read = { kind: 'staff', permission: 'incidents.read' } as const;
-  const manage = { kind: 'staff', permission: 'incidents.manage' } as const;
-
+/** The register page and the incident page, shown fresh or again with a refused form's messages. */
+function pagesOf(deps: Deps) {
   async function showRegister(
     ctx: StaffPageContext,
     values: Values = {},
@@ -92,6 +90,14 @@ export function incidentsRoutes(kit: RouteKit, deps: Deps): void {
       }),
     });
   }
+  return { showRegister, showIncident };
+}
+
+export function incidentsRoutes(kit: RouteKit, deps: Deps): void {
+  const read = { kind: 'staff', permission: 'incidents.read' } as const;
+  const manage = { kind: 'staff', permission: 'incidents.manage' } as const;
+
+  const { showRegister, showIncident } = pagesOf(deps);
 
   kit.route({ method: 'GET', url: '/staff/incidents', access: read, handler: (ctx) => showRegister(ctx) });
 
@@ -192,6 +198,14 @@ export function incidentsRoutes(kit: RouteKit, deps: Deps): void {
       return reply.type('application/json; charset=utf-8').send(JSON.stringify(n, null, 2));
     },
   });
+  incidentStepRoutes(kit, deps);
+}
+
+/** The steps on the incident page, each a form posted to `/staff/incidents/:id/<step>`. */
+function incidentStepRoutes(kit: RouteKit, deps: Deps): void {
+  const manage = { kind: 'staff', permission: 'incidents.manage' } as const;
+  const params = z.object({ id: recordId });
+  const { showIncident } = pagesOf(deps);
 
   /** A step on the incident page: saved → back to the page; refused → the page with the message. */
   function step<S extends z.ZodType>(

@@ -7,10 +7,16 @@
  */
 import { type Actor, actorRef } from '../../shared/actor.js';
 import { assertCan } from '../../shared/permissions.js';
-import { createIncidentDocuments } from './incidents-documents.js';
-import { createIncidentNotifications, type NotifyDeps } from './incidents-notify.js';
-import { createIncidentCore, createIncidentRegister } from './incidents-register.js';
+import { createIncidentDocuments, createRegisterExport } from './incidents-documents.js';
+import { createIncidentDuties } from './incidents-duties.js';
+import { createAuthorityFiling, createTenantNotice, type NotifyDeps } from './incidents-notify.js';
+import {
+  createIncidentAssessment,
+  createIncidentCore,
+  createIncidentRegister,
+} from './incidents-register.js';
 import { installSignals, KEY_REPORTED_LOST } from './incidents-signals.js';
+import { createSubjectNotices } from './incidents-subjects.js';
 
 export function createIncidentsService(deps: NotifyDeps) {
   const core = createIncidentCore(deps);
@@ -18,7 +24,12 @@ export function createIncidentsService(deps: NotifyDeps) {
   const register = createIncidentRegister(deps, core);
   return {
     ...register,
-    ...createIncidentNotifications(deps, core),
+    ...createIncidentAssessment(deps, core),
+    ...createRegisterExport(deps),
+    ...createTenantNotice(deps, core),
+    ...createAuthorityFiling(deps, core),
+    ...createSubjectNotices(deps, core),
+    ...createIncidentDuties(deps, core),
     ...createIncidentDocuments(deps, register),
     /**
      * Staff report a key lost (a staff device, an API key, a backup key): written to the audit

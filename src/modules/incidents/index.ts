@@ -5,10 +5,10 @@
  * the register's export. Public surface of the module: the manifest and what other modules use.
  */
 import { defineModule } from '../module.js';
+import { CLOCK_JOB } from './incidents-duties.js';
 import { incidentsFields } from './incidents-fields.js';
 import { registerIncidentJobs } from './incidents-jobs.js';
 import { incidentsEn, incidentsNl } from './incidents-messages.js';
-import { CLOCK_JOB } from './incidents-notify.js';
 import { incidentsDashboardPanel } from './incidents-panel.js';
 import { incidentsRoutes } from './incidents-routes.js';
 import { incidentsMigrations } from './incidents-schema.js';
