@@ -39,7 +39,7 @@ export type IncidentsDeps = Pick<
   'db' | 'clock' | 'config' | 'keyring' | 'catalogue' | 'personalData' | 'logger'
 > & {
   readonly audit: AuditService;
-  readonly security: Pick<SecurityService, 'actionsSince' | 'recordsReadBy' | 'recordsTouched'>;
+  readonly security: Pick<SecurityService, 'actionsSince' | 'targetsOf' | 'recordsReadBy' | 'recordsTouched'>;
   readonly auth: Pick<AuthService, 'listUsersWithRole' | 'listStaffNames'>;
   readonly orgs: Pick<OrgsService, 'getById' | 'findOperatorIn' | 'list'>;
   readonly register: Pick<RegisterService, 'snapshotOf'>;

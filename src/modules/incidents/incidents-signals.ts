@@ -50,13 +50,29 @@ export function installSignals(deps: IncidentsDeps, core: IncidentCore): void {
   const { audit, security, clock, config } = deps;
   const thresholds = config.incidents;
 
+  /** A repeated signal: the open incident's window reaches this entry, its orgs are added. */
+  async function extend(
+    trx: Kysely<DB>,
+    scope: OrgScope,
+    id: string,
+    entry: AppendedAuditEntry,
+    affected: readonly string[],
+  ): Promise<void> {
+    const repo = createIncidentsRepository(trx);
+    await repo.update(scope, id, { window_to_at: entry.at });
+    await repo.addAffected(scope, id, affected);
+  }
+
   /** Opens the signal's incident, or extends the open one; queues the impact computation. */
   async function raise(trx: Kysely<DB>, o: SignalOpening): Promise<void> {
-    const repo = createIncidentsRepository(trx);
-    const existing = await repo.findOpenSignal(o.scope, o.signal, o.suspect, o.since);
+    const existing = await createIncidentsRepository(trx).findOpenSignal(
+      o.scope,
+      o.signal,
+      o.suspect,
+      o.since,
+    );
     if (existing !== undefined) {
-      await repo.update(o.scope, existing.id, { window_to_at: o.entry.at });
-      await repo.addAffected(o.scope, existing.id, o.affected);
+      await extend(trx, o.scope, existing.id, o.entry, o.affected);
       return;
     }
     // The operator's register, with tenants affected: the operator acts as their processor.
@@ -91,29 +107,38 @@ export function installSignals(deps: IncidentsDeps, core: IncidentCore): void {
 
   const since = (entry: AppendedAuditEntry, ms: number) => new Date(Date.parse(entry.at) - ms).toISOString();
 
+  /** The operator's id, read once (an organisation's kind never changes, ids are never reused). */
+  let knownOperator: string | undefined;
   async function operatorOf(trx: Kysely<DB>): Promise<string | undefined> {
-    return (await deps.orgs.findOperatorIn(trx))?.id;
+    knownOperator ??= (await deps.orgs.findOperatorIn(trx))?.id;
+    return knownOperator;
   }
 
   audit.subscribe([LOGIN_FAILURE], async (trx, entry) => {
     const from = since(entry, thresholds.loginWindowMinutes * MINUTE);
-    const failures = await security.actionsSince(trx, LOGIN_FAILURE, from);
-    // An unknown address leaves no account id: each such failure counts as another account.
-    const accounts = new Set(failures.map((f) => f.target_id ?? `unknown:${f.seq}`));
-    if (accounts.size < thresholds.loginFailureAccounts) return;
     const operatorId = await operatorOf(trx);
     if (operatorId === undefined) return;
-    const affected = [...new Set(failures.flatMap((f) => (f.org_id === null ? [] : [f.org_id])))];
+    const scope = { orgId: operatorId };
+    const open = await createIncidentsRepository(trx).findOpenSignal(scope, 'login_burst', null, from);
+    if (open !== undefined) {
+      await extend(trx, scope, open.id, entry, entry.orgId === null ? [] : [entry.orgId]);
+      return;
+    }
+    // An unknown address leaves no account id: each such failure counts as another account.
+    const counted = await security.targetsOf(trx, LOGIN_FAILURE, from);
+    const accounts = counted.targets + counted.untargeted;
+    if (accounts < thresholds.loginFailureAccounts) return;
+    const failures = await security.actionsSince(trx, LOGIN_FAILURE, from);
     await raise(trx, {
-      scope: { orgId: operatorId },
+      scope,
       signal: 'login_burst',
       entry,
       since: from,
-      windowFrom: failures[0]?.at ?? entry.at,
+      windowFrom: counted.firstAt ?? entry.at,
       suspect: null,
-      affected,
+      affected: [...new Set(failures.flatMap((f) => (f.org_id === null ? [] : [f.org_id])))],
       operatorId,
-      meta: { accounts: accounts.size, failures: failures.length },
+      meta: { accounts, failures: failures.length },
     });
   });
 

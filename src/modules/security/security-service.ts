@@ -111,6 +111,33 @@ export function createSecurityService(
     },
 
     /**
+     * How many different targets entries of `action` since `since` name, how many name none, and
+     * when the first was: cheap enough to ask on every such entry (index on action, at).
+     */
+    async targetsOf(
+      db: Kysely<DB>,
+      action: string,
+      since: string,
+    ): Promise<{ targets: number; untargeted: number; firstAt: string | null }> {
+      const row = await db
+        .selectFrom('audit_log')
+        .select((eb) => [
+          eb.fn.count<string>('target_id').distinct().as('targets'),
+          eb.fn.countAll<string>().as('all'),
+          eb.fn.count<string>('target_id').as('targeted'),
+          eb.fn.min('at').as('first'),
+        ])
+        .where('action', '=', action)
+        .where('at', '>=', since)
+        .executeTakeFirst();
+      return {
+        targets: Number(row?.targets ?? 0),
+        untargeted: Number(row?.all ?? 0) - Number(row?.targeted ?? 0),
+        firstAt: row?.first ?? null,
+      };
+    },
+
+    /**
      * How many different records one actor reference read (actions ending in `.read`) since
      * `since`, and when its first such read in that window was.
      */
