@@ -10,7 +10,10 @@ import { createFixedClock, HOUR } from '../../src/shared/clock.js';
 import { createOrg, createStaffUser, type StaffCredentials } from '../factories.js';
 import { launchBrowser, type RunningKluis, startKluis, watchPage } from './harness.js';
 
-const clock = createFixedClock('2026-04-06T08:00:00.000Z');
+// The server's clock starts at the browser's now (cookies expire by the browser's clock) and jumps.
+const clock = createFixedClock(new Date());
+/** `YYYY-MM-DDTHH:MM` (UTC) of the server's clock moved by `ms`. */
+const field = (ms: number) => new Date(clock.now().getTime() + ms).toISOString().slice(0, 16);
 
 async function submitForm(page: Page, action: string): Promise<void> {
   await Promise.all([
@@ -56,8 +59,8 @@ describe('the incident page', () => {
     await page
       .getByLabel('Aard van de inbreuk')
       .fill('Een bijlage met klantgegevens ging naar de verkeerde klant.');
-    await page.getByLabel('Begin van de periode (UTC)').fill('2026-04-06T07:00');
-    await page.getByLabel('Einde van de periode (UTC)').fill('2026-04-06T08:00');
+    await page.getByLabel('Begin van de periode (UTC)').fill(field(-HOUR));
+    await page.getByLabel('Einde van de periode (UTC)').fill(field(0));
     await submitForm(page, '/staff/incidents');
     expect(new URL(page.url()).pathname).toMatch(/^\/staff\/incidents\/[0-9a-f-]{36}$/);
     expect(await page.locator('.incident-clock').first().textContent()).toContain('nog 72 uur');
