@@ -72,6 +72,10 @@ export const permissionTable = {
   // Security (P11, P12).
   'security.audit_read': ['security'],
   'security.access_log_read': ['security'],
+
+  // Incidents and breach notification (Art. 33, 34): each organisation's own register.
+  'incidents.read': ['security', 'privacy_officer'],
+  'incidents.manage': ['security'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof permissionTable;
