@@ -37,6 +37,7 @@ export const errorCodes = {
   ERR_RIGHTS_EXTENSION_REFUSED: { status: 400, messageKey: 'rights.problem.too_late' },
   ERR_RIGHTS_ERASURE_HELD: { status: 409, messageKey: 'rights.erasure.held' },
   ERR_RIGHTS_SUBJECT_ERASED: { status: 410, messageKey: 'rights.consent.subjectErased' },
+  ERR_ORG_NOT_ACTIVE: { status: 403, messageKey: 'auth.orgNotActive' },
 } as const satisfies Record<string, { status: number; messageKey: MessageKey }>;
 
 export type ErrorCode = keyof typeof errorCodes;

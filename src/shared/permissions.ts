@@ -32,6 +32,8 @@ export const permissionTable = {
   'grants.manage': ['owner', 'admin'],
   'health.view': ['owner', 'admin', 'security'],
   'mail.dev_read': ['owner', 'admin'],
+  /** The operator's tenants: onboarding, metadata and counts, suspension (never tenant data). */
+  'tenants.manage': ['owner', 'admin'],
 
   // Intake (P1–P3): conversations are read and answered by support.
   'intake.read': ['support'],

@@ -55,8 +55,12 @@ export function createOrgsService(deps: { readonly db: Kysely<DB> }) {
     findOperator: repo.findOperator,
     /** Every organisation, oldest first. */
     list: repo.list,
-    /** Creates an organisation (ERR_CONFLICT when the slug is taken or an operator exists). */
-    insert: repo.insert,
+    /**
+     * Creates an organisation (ERR_CONFLICT when the slug is taken or an operator exists); in the
+     * caller's transaction when given one.
+     */
+    insert: (input: Parameters<typeof repo.insert>[0] & { db?: Kysely<DB> }): Promise<Org> =>
+      (input.db === undefined ? repo : createOrgsRepository(input.db)).insert(input),
     setStatus: repo.setStatus,
     setRequireTotp: repo.setRequireTotp,
     /** The organisation whose public pages a host name serves (configured names only). */

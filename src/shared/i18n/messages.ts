@@ -19,6 +19,7 @@ import type { rightsExportNl } from '../../modules/rights/rights-export-messages
 import type { rightsNl } from '../../modules/rights/rights-messages.js';
 import type { securityNl } from '../../modules/security/security-messages.js';
 import type { statementNl } from '../../modules/statement/statement-messages.js';
+import type { tenantsNl } from '../../modules/tenants/tenants-messages.js';
 import { coreEn, coreNl } from './core-messages.js';
 
 /**
@@ -38,7 +39,8 @@ type AllMessages = typeof coreNl &
   typeof rightsNl &
   typeof rightsConsentNl &
   typeof rightsErasureNl &
-  typeof rightsExportNl;
+  typeof rightsExportNl &
+  typeof tenantsNl;
 
 export type MessageKey = keyof AllMessages;
 export const locales = ['nl', 'en'] as const;
