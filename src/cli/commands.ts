@@ -3,11 +3,12 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { buildApp } from '../app.js';
 import { ConfigError, describeConfig, loadConfig } from '../config/env.js';
-import { openKluis } from '../kluis.js';
+import { type Kluis, openKluis } from '../kluis.js';
 import { modules } from '../modules/index.js';
 import { startConfiguredInboundSmtp } from '../modules/intake/index.js';
 import { startJobWorker } from '../modules/jobs/index.js';
 import { startDevMail } from '../modules/mail/mail-dev.js';
+import { createCheckpoint } from '../modules/security/index.js';
 import type { CliIo } from '../shared/cli.js';
 import { systemClock } from '../shared/clock.js';
 import { createLogger } from '../shared/logger.js';
@@ -32,6 +33,22 @@ export function processCliIo(): CliIo {
         ...(options.migrate === false ? { migrate: false } : {}),
       }),
   };
+}
+
+/**
+ * Signs the audit head when the server stops, so the entries of its last minutes are covered by
+ * a checkpoint and the witness (not only by the next scheduled one). A broken chain is reported,
+ * never signed; the shutdown goes on.
+ */
+async function signAuditHeadAtShutdown(kluis: Kluis, io: CliIo): Promise<void> {
+  try {
+    const cp = await createCheckpoint(kluis);
+    if (cp.created) io.err.write(`audit head signed at seq ${cp.seq}\n`);
+  } catch (error) {
+    io.err.write(
+      `! could not sign the audit head at shutdown: ${error instanceof Error ? error.message : 'unknown error'}\n`,
+    );
+  }
 }
 
 export function registerCommands(program: Command, io: CliIo = processCliIo()): void {
@@ -65,6 +82,7 @@ export function registerCommands(program: Command, io: CliIo = processCliIo()): 
         await app.close();
         await inbound?.smtp.close();
         await worker?.stop();
+        await signAuditHeadAtShutdown(kluis, io);
         await devMail?.sink.close();
         await kluis.close();
         process.exit(0);

@@ -61,6 +61,29 @@ describe('kluis doctor', () => {
     expect(text).not.toMatch(/[A-Za-z0-9_-]{43}/);
   });
 
+  it('in production names each exception in force and reports no development mail sink', async () => {
+    const { code, text } = await runDoctor({
+      NODE_ENV: 'production',
+      KLUIS_DATA_DIR: dir,
+      KLUIS_DATABASE_URL: `sqlite:${join(dir, 'kluis.db')}`,
+      KLUIS_MASTER_KEY: randomBytes(32).toString('base64'),
+      KLUIS_DATABASE_KEY: randomBytes(32).toString('hex'),
+      KLUIS_PUBLIC_ORIGIN: 'https://kluis.example.nl',
+      KLUIS_TRUST_PROXY: '127.0.0.1',
+      KLUIS_SMTP_URL: 'smtps://mail.example.nl:465',
+      KLUIS_MAIL_FROM: 'kluis@example.nl',
+      KLUIS_REQUIRE_TOTP_OPERATOR: 'false',
+      KLUIS_ALLOW_INSECURE: 'operator-without-totp',
+    });
+    expect(code).toBe(0);
+    expect(text).toMatch(/insecureOverrides\s+operator-without-totp/);
+    expect(text).toMatch(
+      /! exception in force \(KLUIS_ALLOW_INSECURE\): operator-without-totp — operator staff may sign in without two-step verification/,
+    );
+    expect(text).not.toMatch(/sink|development/i);
+    expect(text).toMatch(/mail\s+smtps:\/\/mail\.example\.nl:465 \(tls\)/);
+  });
+
   it('flags a key file that group or others can read', async () => {
     const keyFile = join(dir, 'master.key');
     writeFileSync(keyFile, randomBytes(32).toString('base64'));

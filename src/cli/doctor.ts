@@ -9,7 +9,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { type Kysely, type Migration, Migrator, sql } from 'kysely';
-import { type Config, ConfigError, describeConfig, loadConfig, parseEnvFile } from '../config/env.js';
+import {
+  type Config,
+  ConfigError,
+  describeConfig,
+  insecureOverrides,
+  loadConfig,
+  parseEnvFile,
+} from '../config/env.js';
 import { keystoreMigrations } from '../crypto/keystore-schema.js';
 import { dialectOf, sqlitePathOf } from '../db/database.js';
 import { mainMigrations } from '../db/migrations.js';
@@ -47,6 +54,13 @@ export async function doctor(env: NodeJS.ProcessEnv, out: Writable): Promise<num
   checks.push(keystoreSeparation(config));
   checks.push(...permissionChecks(config, vars));
   checks.push(...(await databaseChecks(config)));
+  // Named production exceptions: allowed, but never silent (the statement words them too).
+  for (const o of config.insecureOverrides) {
+    checks.push({
+      level: 'warn',
+      text: `exception in force (KLUIS_ALLOW_INSECURE): ${o} — ${insecureOverrides[o]}`,
+    });
+  }
   if (config.env !== 'production') {
     checks.push(productionPreview(env));
     checks.push({ level: 'warn', text: 'not production: development secrets and plain HTTP are allowed' });

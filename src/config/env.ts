@@ -285,20 +285,17 @@ function isWeakKey(buf: Buffer): boolean {
   return new Set(buf).size < 8;
 }
 
-/** Loads configuration from `env` (default: process.env). Throws ConfigError with every problem at once. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const fileVars = env.KLUIS_CONFIG_FILE ? parseEnvFile(readFileSync(env.KLUIS_CONFIG_FILE, 'utf8')) : {};
-  const merged: Record<string, string | undefined> = { ...fileVars };
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
-
-  const parsed = rawSchema.safeParse(merged);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`));
-  }
-  const raw = parsed.data;
-  const problems: string[] = [];
-  const production = raw.NODE_ENV === 'production';
-
+/**
+ * The master key, the database key and a previous master key, from the environment or their
+ * files; outside production, missing keys are generated for development. Problems are added to
+ * `problems`.
+ */
+function secretsOf(
+  raw: z.infer<typeof rawSchema>,
+  production: boolean,
+  sqlite: boolean,
+  problems: string[],
+): { masterKey: Secret | undefined; databaseKey: Secret | undefined; previousMasterKey: Secret | undefined } {
   let masterKey = readSecret('KLUIS_MASTER_KEY', raw.KLUIS_MASTER_KEY, raw.KLUIS_MASTER_KEY_FILE, problems);
   let databaseKey = readSecret(
     'KLUIS_DATABASE_KEY',
@@ -315,7 +312,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (previousMasterKey !== undefined && decodeMasterKey(previousMasterKey.value) === undefined) {
     problems.push('KLUIS_MASTER_KEY_PREVIOUS must be 32 bytes as base64 or hex, like KLUIS_MASTER_KEY');
   }
-  const sqlite = raw.KLUIS_DATABASE_URL.startsWith('sqlite:');
   if (!production && (masterKey === undefined || (sqlite && databaseKey === undefined))) {
     const dev = devSecrets(raw.KLUIS_DATA_DIR);
     masterKey ??= { value: dev.masterKey, source: 'dev-generated' };
@@ -333,6 +329,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push('KLUIS_MASTER_KEY is not random (too few distinct bytes): generate a new one');
     }
   }
+  return { masterKey, databaseKey, previousMasterKey };
+}
+
+/** Loads configuration from `env` (default: process.env). Throws ConfigError with every problem at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const fileVars = env.KLUIS_CONFIG_FILE ? parseEnvFile(readFileSync(env.KLUIS_CONFIG_FILE, 'utf8')) : {};
+  const merged: Record<string, string | undefined> = { ...fileVars };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
+
+  const parsed = rawSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`));
+  }
+  const raw = parsed.data;
+  const problems: string[] = [];
+  const production = raw.NODE_ENV === 'production';
+  const sqlite = raw.KLUIS_DATABASE_URL.startsWith('sqlite:');
+  const { masterKey, databaseKey, previousMasterKey } = secretsOf(raw, production, sqlite, problems);
 
   const publicOrigin = raw.KLUIS_PUBLIC_ORIGIN ?? `http://localhost:${raw.KLUIS_PORT}`;
   const tls =

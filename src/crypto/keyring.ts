@@ -61,41 +61,67 @@ export interface KeyringOptions {
   cacheMaxEntries?: number;
 }
 
-export function createKeyring(options: KeyringOptions) {
+/** Unwrapped keys held in memory for `ttlMs`, at most `maxEntries` (the oldest goes first). */
+function createKeyCache(ttlMs: number, maxEntries: number) {
+  const cache = new Map<string, CachedKey>();
+  return {
+    get(id: string): Buffer | undefined {
+      const hit = cache.get(id);
+      if (hit === undefined) return undefined;
+      if (hit.expires < Date.now()) {
+        cache.delete(id);
+        return undefined;
+      }
+      return hit.key;
+    },
+    set(id: string, key: Buffer): void {
+      if (cache.size >= maxEntries) {
+        const oldest = cache.keys().next().value;
+        if (oldest !== undefined) cache.delete(oldest);
+      }
+      cache.set(id, { key, expires: Date.now() + ttlMs });
+    },
+    delete(id: string): void {
+      cache.delete(id);
+    },
+    clear(): void {
+      cache.clear();
+    },
+  };
+}
+
+const orgAad = (orgId: string) => `kluis/org-key/v1|${orgId}`;
+const subjectAad = (orgId: string, subjectId: string) => `kluis/subject-key/v1|${orgId}|${subjectId}`;
+const fieldAad = (owner: string, loc: FieldLocation) =>
+  `kluis/field/v1|${owner}|${loc.table}|${loc.column}|${loc.rowId}`;
+
+/**
+ * The key hierarchy's lower half: org keys (minted on first use, wrapped by a configured master
+ * key) and subject keys (wrapped by their org key, never re-minted after destruction), cached.
+ */
+function createKeyStore(options: KeyringOptions) {
   const { keystore, clock } = options;
-  const [current, ...previous] = options.masterKeys;
-  if (current === undefined) throw new Error('the keyring needs a master key');
+  const [first, ...previous] = options.masterKeys;
+  if (first === undefined) throw new Error('the keyring needs a master key');
+  const current: Buffer = first;
   const masters = new Map<string, Buffer>([current, ...previous].map((k) => [masterKeyId(k), k]));
   const currentId = masterKeyId(current);
-  const ttl = options.cacheTtlMs ?? 5 * 60_000;
-  const maxEntries = options.cacheMaxEntries ?? 10_000;
-  const cache = new Map<string, CachedKey>();
+  const cache = createKeyCache(options.cacheTtlMs ?? 5 * 60_000, options.cacheMaxEntries ?? 10_000);
 
-  function cacheGet(id: string): Buffer | undefined {
-    const hit = cache.get(id);
-    if (hit === undefined) return undefined;
-    if (hit.expires < Date.now()) {
-      cache.delete(id);
-      return undefined;
+  /** The configured master key that wrapped an org key; `advice` ends the error when it is not. */
+  function masterOf(id: string, advice = ''): Buffer {
+    const master = masters.get(id);
+    if (master === undefined) {
+      throw new AppError('ERR_CRYPTO_DECRYPT_FAILED', {
+        message: `org key wrapped by master key ${id}, which is not configured${advice}`,
+      });
     }
-    return hit.key;
+    return master;
   }
-  function cacheSet(id: string, key: Buffer): void {
-    if (cache.size >= maxEntries) {
-      const oldest = cache.keys().next().value;
-      if (oldest !== undefined) cache.delete(oldest);
-    }
-    cache.set(id, { key, expires: Date.now() + ttl });
-  }
-
-  const orgAad = (orgId: string) => `kluis/org-key/v1|${orgId}`;
-  const subjectAad = (orgId: string, subjectId: string) => `kluis/subject-key/v1|${orgId}|${subjectId}`;
-  const fieldAad = (owner: string, loc: FieldLocation) =>
-    `kluis/field/v1|${owner}|${loc.table}|${loc.column}|${loc.rowId}`;
 
   async function orgKey(orgId: string): Promise<Buffer> {
     const cacheId = `org:${orgId}`;
-    const cached = cacheGet(cacheId);
+    const cached = cache.get(cacheId);
     if (cached !== undefined) return cached;
     let row = await keystore
       .selectFrom('org_keys')
@@ -109,7 +135,7 @@ export function createKeyring(options: KeyringOptions) {
         .values({
           org_id: orgId,
           master_key_id: currentId,
-          wrapped_key: seal(current as Buffer, fresh, orgAad(orgId)),
+          wrapped_key: seal(current, fresh, orgAad(orgId)),
           created_at: clock.now().toISOString(),
           rotated_at: null,
         })
@@ -121,14 +147,8 @@ export function createKeyring(options: KeyringOptions) {
         .where('org_id', '=', orgId)
         .executeTakeFirstOrThrow();
     }
-    const master = masters.get(row.master_key_id);
-    if (master === undefined) {
-      throw new AppError('ERR_CRYPTO_DECRYPT_FAILED', {
-        message: `org key wrapped by master key ${row.master_key_id}, which is not configured`,
-      });
-    }
-    const key = open(master, row.wrapped_key, orgAad(orgId));
-    cacheSet(cacheId, key);
+    const key = open(masterOf(row.master_key_id), row.wrapped_key, orgAad(orgId));
+    cache.set(cacheId, key);
     return key;
   }
 
@@ -144,7 +164,7 @@ export function createKeyring(options: KeyringOptions) {
 
   async function subjectKey(orgId: string, subjectId: string, create: boolean): Promise<Buffer> {
     const cacheId = `subject:${orgId}:${subjectId}`;
-    const cached = cacheGet(cacheId);
+    const cached = cache.get(cacheId);
     if (cached !== undefined) return cached;
     const wrapping = await orgKey(orgId);
     let row = await keystore
@@ -176,9 +196,16 @@ export function createKeyring(options: KeyringOptions) {
         .executeTakeFirstOrThrow();
     }
     const key = open(wrapping, row.wrapped_key, subjectAad(orgId, subjectId));
-    cacheSet(cacheId, key);
+    cache.set(cacheId, key);
     return key;
   }
+
+  return { current, currentId, masterOf, cache, orgKey, subjectKey, isDestroyed };
+}
+
+export function createKeyring(options: KeyringOptions) {
+  const { keystore, clock } = options;
+  const { current, currentId, masterOf, cache, orgKey, subjectKey, isDestroyed } = createKeyStore(options);
 
   return {
     /** Seals a personal field with the data subject's key (created on first use). */
@@ -255,18 +282,13 @@ export function createKeyring(options: KeyringOptions) {
         .execute();
       let done = 0;
       for (const row of rows) {
-        const master = masters.get(row.master_key_id);
-        if (master === undefined) {
-          throw new AppError('ERR_CRYPTO_DECRYPT_FAILED', {
-            message: `org key wrapped by master key ${row.master_key_id}, which is not configured: add it as KLUIS_MASTER_KEY_PREVIOUS`,
-          });
-        }
+        const master = masterOf(row.master_key_id, ': add it as KLUIS_MASTER_KEY_PREVIOUS');
         const key = open(master, row.wrapped_key, orgAad(row.org_id));
         await keystore
           .updateTable('org_keys')
           .set({
             master_key_id: currentId,
-            wrapped_key: seal(current as Buffer, key, orgAad(row.org_id)),
+            wrapped_key: seal(current, key, orgAad(row.org_id)),
             rotated_at: clock.now().toISOString(),
           })
           .where('org_id', '=', row.org_id)

@@ -21,6 +21,14 @@ export function createFixedClock(
   };
 }
 
+/** An instant as a compact UTC stamp for file names: `20300603T100000Z`. */
+export function compactStamp(at: Date): string {
+  return at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;

@@ -30,11 +30,13 @@ describe('operator access under a tenant’s grant (P8)', () => {
   let operatorLogin: () => Promise<LoggedIn>;
   let otherOperator: LoggedIn;
   let conversationId: string;
+  let tenantId: string;
 
   beforeAll(async () => {
     kluis = await createTestKluis({ clock, env: { KLUIS_LOGIN_RATE_LIMIT_PER_MINUTE: '100000' } });
     app = await buildApp(kluis);
     const tenant = await createOrg(kluis, 'tenant', 'Klant Met Opdracht');
+    tenantId = tenant.id;
     const operator = await createOrg(kluis, 'operator', 'Beheerder');
     tenantAdmin = await loginAs(app, await createStaffUser(kluis, { orgId: tenant.id, roles: ['admin'] }));
     const operatorStaff = await createStaffUser(kluis, { orgId: operator.id, roles: ['support', 'admin'] });
@@ -110,6 +112,20 @@ describe('operator access under a tenant’s grant (P8)', () => {
     // An operator admin cannot grant itself access to anything.
     const operator = await operatorLogin();
     expect((await post(operator, '/staff/grants', grantValues())).statusCode).toBe(403);
+    expect(await grantIdsOfTenant()).toEqual([]);
+  });
+
+  it('refuses a grant to staff of another organisation than the operator: another tenant’s or its own', async () => {
+    const elsewhere = await createOrg(kluis, 'tenant', 'Andere Klant');
+    const otherTenantStaff = await createStaffUser(kluis, {
+      orgId: elsewhere.id,
+      roles: ['support', 'admin'],
+    });
+    const ownStaff = await createStaffUser(kluis, { orgId: tenantId, roles: ['support'] });
+    for (const email of [otherTenantStaff.email, ownStaff.email]) {
+      const res = await post(tenantAdmin, '/staff/grants', grantValues({ granteeEmail: email }));
+      expect(res.statusCode, email).toBe(400);
+    }
     expect(await grantIdsOfTenant()).toEqual([]);
   });
 

@@ -13,7 +13,7 @@ import { type Translate, translator } from '../../shared/i18n/messages.js';
 import type { KluisCore } from '../module.js';
 import type { PendingStep } from './auth-schema.js';
 import type { AuthService } from './auth-service.js';
-import { type IssuedSession, SESSION_COOKIE, sessionCookieOptions } from './auth-sessions.js';
+import { type IssuedSession, sessionCookieName, sessionCookieOptions } from './auth-sessions.js';
 
 /** What the auth module's routes and hooks use: a few core parts and the auth service. */
 export type AuthRouteDeps = Pick<KluisCore, 'config' | 'clock'> & { readonly auth: AuthService };
@@ -91,9 +91,13 @@ export function setSessionCookie(
   config: Pick<Config, 'cookieSecure'>,
   issued: IssuedSession,
 ) {
-  return reply.setCookie(SESSION_COOKIE, issued.token, sessionCookieOptions(config, issued.expiresAt));
+  return reply.setCookie(
+    sessionCookieName(config),
+    issued.token,
+    sessionCookieOptions(config, issued.expiresAt),
+  );
 }
 
 export function clearSessionCookie(reply: FastifyReply, config: Pick<Config, 'cookieSecure'>) {
-  return reply.clearCookie(SESSION_COOKIE, sessionCookieOptions(config));
+  return reply.clearCookie(sessionCookieName(config), sessionCookieOptions(config));
 }

@@ -26,7 +26,7 @@ import {
 } from './auth-http.js';
 import { LOGIN_PASSWORD_MAX_LENGTH } from './auth-passwords.js';
 import { registerPasswordResetRoutes } from './auth-reset-routes.js';
-import { type ResolvedSession, SESSION_COOKIE } from './auth-sessions.js';
+import { type ResolvedSession, sessionCookieName } from './auth-sessions.js';
 import { loginPage, totpLoginPage } from './auth-views.js';
 
 const loginQuery = z.object({ next: queryText, done: queryText, expired: queryText });
@@ -88,8 +88,9 @@ export function authSetup(app: FastifyInstance, deps: AuthRouteDeps): void {
   // Callback hooks with an early return: most requests (assets, visitors without a cookie, every
   // request on the preValidation hook but API calls) never wait, and an async hook would cost a
   // promise and a microtask hop on each of them (bench/http).
+  const cookie = sessionCookieName(deps.config);
   app.addHook('onRequest', (request, reply, done) => {
-    const token = request.cookies[SESSION_COOKIE];
+    const token = request.cookies[cookie];
     // A request that brings a bearer token is an API client: its cookie is never consulted.
     if (token === undefined || request.url.startsWith('/assets/') || bearerTokenOf(request) !== undefined) {
       return done();

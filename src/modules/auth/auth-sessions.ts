@@ -14,6 +14,7 @@ import { type Actor, type OrgKind, scopeOf } from '../../shared/actor.js';
 import { type Clock, HOUR, MINUTE } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { SessionState } from '../../shared/http/access.js';
+import { cookieName } from '../../shared/http/cookies.js';
 import type { OrgsService } from '../orgs/index.js';
 import type { AuditService } from '../security/index.js';
 import { type GrantableRole, grantableRoles, type PendingStep } from './auth-schema.js';
@@ -26,6 +27,11 @@ import {
 import type { UserRow } from './auth-users-repository.js';
 
 export const SESSION_COOKIE = 'kluis_session';
+
+/** The session cookie's name: `__Host-kluis_session` when cookies are Secure (ASVS 3.3.1). */
+export function sessionCookieName(config: Pick<Config, 'cookieSecure'>): string {
+  return cookieName(SESSION_COOKIE, config.cookieSecure);
+}
 
 /** `last_seen_at` is written at most this often, so reads stay reads. */
 const TOUCH_INTERVAL_MS = MINUTE;

@@ -46,23 +46,33 @@ ${errorSummary(t, o.errors, labels)}
   ${hiddenNext(o.values.next)}
   ${textField({ t, name: 'email', label: labels.email, type: 'email', value: o.values.email, errors: o.errors, autocomplete: 'username', required: true })}
   ${textField({ t, name: 'password', label: labels.password, type: 'password', errors: o.errors, autocomplete: 'current-password', required: true })}
-  ${
-    o.showOrg
-      ? textField({
-          t,
-          name: 'org',
-          label: labels.org,
-          hint: t('auth.login.orgHint'),
-          value: o.values.org,
-          errors: o.errors,
-          autocomplete: 'organization',
-        })
-      : ''
-  }
+  ${orgField(o, labels.org)}
   <button type="submit">${t('auth.login.submit')}</button>
 </form>
 <p><a href="/login/forgot">${t('auth.login.forgotten')}</a></p>
 <p class="hint">${t('auth.login.forgottenHint')}</p>`;
+}
+
+/** The organisation field of the login and forgotten-password forms, when there are several orgs. */
+function orgField(
+  o: {
+    t: Translate;
+    values: { org?: string | undefined };
+    errors?: FieldErrors | undefined;
+    showOrg: boolean;
+  },
+  label: string,
+): HtmlValue {
+  if (!o.showOrg) return '';
+  return textField({
+    t: o.t,
+    name: 'org',
+    label,
+    hint: o.t('auth.login.orgHint'),
+    value: o.values.org,
+    errors: o.errors,
+    autocomplete: 'organization',
+  });
 }
 
 export function forgotPage(o: {
@@ -80,19 +90,7 @@ ${errorSummary(t, o.errors, labels)}
 <form method="post" action="/login/forgot" novalidate>
   ${csrfField(o.csrf)}
   ${textField({ t, name: 'email', label: labels.email, type: 'email', value: o.values.email, errors: o.errors, autocomplete: 'username', required: true })}
-  ${
-    o.showOrg
-      ? textField({
-          t,
-          name: 'org',
-          label: labels.org,
-          hint: t('auth.login.orgHint'),
-          value: o.values.org,
-          errors: o.errors,
-          autocomplete: 'organization',
-        })
-      : ''
-  }
+  ${orgField(o, labels.org)}
   <button type="submit">${t('auth.forgot.submit')}</button>
 </form>
 <p><a href="/login">${t('auth.forgot.backToLogin')}</a></p>`;

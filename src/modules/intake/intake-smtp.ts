@@ -76,7 +76,9 @@ export async function startInboundSmtp(
     }
     return out;
   };
-  const tls = kluis.config.tls;
+  // STARTTLS with the inbound listener's own certificate (KLUIS_INBOUND_TLS_*), not the web one:
+  // the transport fact `inboundSmtp: 'starttls'` the statement relies on is made from the same.
+  const tls = kluis.config.intake.tls;
 
   const serverOptions: SMTPServerOptions = {
     secure: false,
@@ -172,7 +174,7 @@ export async function startConfiguredInboundSmtp(
     });
     return {
       smtp,
-      banner: `  Inbound:   SMTP on ${c.inboundSmtpHost}:${smtp.port} for ${c.contactAddress} and ${c.privacyAddress}`,
+      banner: `  Inbound:   SMTP on ${c.inboundSmtpHost}:${smtp.port}${c.tls === undefined ? '' : ' with STARTTLS'} for ${c.contactAddress} and ${c.privacyAddress}`,
     };
   } catch (error) {
     const code = (error as { code?: unknown }).code;

@@ -21,6 +21,7 @@ import { keystoreMigrations } from '../../crypto/keystore-schema.js';
 import { type DialectName, dialectOf, sqlitePathOf } from '../../db/database.js';
 import { mainMigrations } from '../../db/migrations.js';
 import type { Kluis } from '../../kluis.js';
+import { compactStamp } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { kluisVersion } from '../../shared/version.js';
 import { type AuditSigningKey, deriveAuditSigningKey, trustedKeyMap } from '../security/index.js';
@@ -95,11 +96,7 @@ export function storeInfo(config: Config, kind: BackupKind): StoreInfo {
 
 /** `<data dir>/backups/<kind>-<UTC time>`: the default `--out`. */
 export function defaultBackupDir(config: Config, kind: BackupKind, now: Date): string {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  return resolve(config.dataDir, 'backups', `${kind}-${stamp}`);
+  return resolve(config.dataDir, 'backups', `${kind}-${compactStamp(now)}`);
 }
 
 export interface CreateBackupOptions {
@@ -197,6 +194,31 @@ async function copySqlite(
     });
   }
   progress.done('ok');
+  return describeCopy(
+    options,
+    store,
+    { target, name, progress, facts },
+    {
+      dialect: 'sqlite',
+      source,
+      encryption: store.encryptionKey === undefined ? 'none' : 'sqlcipher',
+    },
+  );
+}
+
+/** Hashes the written copy and describes it in the manifest (the part every dialect shares). */
+async function describeCopy(
+  options: CreateBackupOptions,
+  store: StoreInfo,
+  copy: {
+    target: string;
+    name: string;
+    progress: Progress;
+    facts: Pick<SqliteInspection, 'migrations' | 'tables' | 'auditHead'>;
+  },
+  how: Pick<BackupManifest, 'dialect' | 'source' | 'encryption'>,
+): Promise<BackupManifest> {
+  const { target, name, progress, facts } = copy;
   progress.step('hashing');
   const { sha256, bytes } = await sha256File(target, (d, t) => progress.update(d, t));
   fsyncPath(target);
@@ -205,10 +227,10 @@ async function copySqlite(
     format: MANIFEST_FORMAT,
     kind: store.kind,
     created_at: options.kluis.clock.now().toISOString(),
-    dialect: 'sqlite',
+    dialect: how.dialect,
     kluis_version: kluisVersion(),
-    source: source,
-    encryption: store.encryptionKey === undefined ? 'none' : 'sqlcipher',
+    source: how.source,
+    encryption: how.encryption,
     files: [{ name, bytes, sha256 }],
     migrations: facts.migrations,
     tables: facts.tables,
@@ -258,24 +280,17 @@ async function dumpPostgres(
   });
   chmodSync(target, 0o600);
   progress.done(formatBytes(statSync(target).size));
-  progress.step('hashing');
-  const { sha256, bytes } = await sha256File(target, (d, t) => progress.update(d, t));
-  fsyncPath(target);
-  progress.done(sha256.slice(0, 16));
-  return {
-    format: MANIFEST_FORMAT,
-    kind: store.kind,
-    created_at: options.kluis.clock.now().toISOString(),
-    dialect: 'postgres',
-    kluis_version: kluisVersion(),
-    source: redactUrl(store.url),
-    encryption: 'none',
-    files: [{ name, bytes, sha256 }],
-    migrations: facts.migrations,
-    tables: facts.tables,
-    audit_head: facts.auditHead,
-    postgres: { schema },
-  };
+  const described = await describeCopy(
+    options,
+    store,
+    { target, name, progress, facts },
+    {
+      dialect: 'postgres',
+      source: redactUrl(store.url),
+      encryption: 'none',
+    },
+  );
+  return { ...described, postgres: { schema } };
 }
 
 export interface VerifyReport {

@@ -17,7 +17,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { Clock } from '../../shared/clock.js';
+import { type Clock, compactStamp } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { fsyncPath, writeFileAtomic } from './ops-files.js';
 
@@ -88,11 +88,7 @@ export function initSecrets(options: InitOptions): InitResult {
     });
   }
 
-  const stamp = options.clock
-    .now()
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
+  const stamp = compactStamp(options.clock.now());
   const keptAside: string[] = [];
   for (const file of [masterKeyFile, databaseKeyFile, envFile]) {
     if (!existsSync(file)) continue;

@@ -13,7 +13,7 @@ import type { Config } from '../../config/env.js';
 import { type KeystoreDB, keystoreMigrations } from '../../crypto/keystore-schema.js';
 import { mainMigrations, migrateToLatest } from '../../db/migrations.js';
 import type { DB } from '../../db/schema.js';
-import type { Clock } from '../../shared/clock.js';
+import { type Clock, compactStamp } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { retentionRestoreStep } from '../retention/index.js';
 import { appendAudit } from '../security/index.js';
@@ -187,11 +187,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     throw error;
   }
 
-  const stamp = options.clock
-    .now()
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
+  const stamp = compactStamp(options.clock.now());
   const keptAside: string[] = [];
   for (const f of existing) {
     const suffix = f.slice(target.length);

@@ -132,7 +132,15 @@ describe('the processing register', () => {
         const row = rows[i + 1] ?? [];
         expect(row[0]).toBe(label(t, 'purpose', activity.purpose));
         for (const c of activity.categories) expect(row[3]).toContain(label(t, 'category', c));
+        // The legal basis column (Art. 30(1)(b) with Art. 6): every basis named, nothing else.
+        expect(activity.legalBases.length).toBeGreaterThan(0);
+        for (const b of activity.legalBases) expect(row[2]).toContain(label(t, 'basis', b));
+        const others = (['contract', 'legal_obligation', 'legitimate_interest', 'consent'] as const).filter(
+          (b) => !activity.legalBases.includes(b),
+        );
+        for (const b of others) expect(row[2]).not.toContain(label(t, 'basis', b));
       }
+      expect(rows[0]?.[2]).toBe(t('register.activity.legalBasis'));
       // A cell a spreadsheet would run as a formula is neutralised.
       expect(rows[1]?.[9]).toBe(`'=HYPERLINK("https://evil.example")`);
       // The US sub-processor is a recipient and a transfer outside the EEA.

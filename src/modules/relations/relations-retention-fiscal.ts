@@ -18,6 +18,7 @@ import {
   unrestrict,
 } from '../retention/index.js';
 import {
+  deleteContactsAndAddresses,
   endedMandates,
   fiscalCutoff,
   listMandates,
@@ -113,16 +114,7 @@ export const fiscalRelationsTarget: RetentionTarget = {
         .execute();
       await unrestrict(trx, org, 'relation_agreements', agreements);
     }
-    await trx
-      .deleteFrom('relation_contacts')
-      .where('org_id', '=', org)
-      .where('relation_id', 'in', still)
-      .execute();
-    await trx
-      .deleteFrom('relation_addresses')
-      .where('org_id', '=', org)
-      .where('relation_id', 'in', still)
-      .execute();
+    await deleteContactsAndAddresses(trx, org, still);
     const result = await trx
       .deleteFrom('relations')
       .where('org_id', '=', org)

@@ -53,6 +53,17 @@ function fiscalUntil(ctx: TargetContext, endIso: string | null): string | null {
   return expiresOn(p, p.value, dayOf(endIso));
 }
 
+/** Deletes the contact persons and the address of the relations `ids`. */
+export async function deleteContactsAndAddresses(
+  trx: Kysely<DB>,
+  org: string,
+  ids: readonly string[],
+): Promise<void> {
+  for (const table of ['relation_contacts', 'relation_addresses'] as const) {
+    await trx.deleteFrom(table).where('org_id', '=', org).where('relation_id', 'in', ids).execute();
+  }
+}
+
 /** The subjects of each relation: its own and those of its contact persons. */
 async function subjectsOfRelations(
   db: Kysely<DB>,
@@ -142,16 +153,7 @@ export const clientDataTarget: RetentionTarget = {
     if (still.length === 0) return { applied: 0 };
     const org = ctx.orgId;
     const now = ctx.asOf.toISOString();
-    await trx
-      .deleteFrom('relation_contacts')
-      .where('org_id', '=', org)
-      .where('relation_id', 'in', still)
-      .execute();
-    await trx
-      .deleteFrom('relation_addresses')
-      .where('org_id', '=', org)
-      .where('relation_id', 'in', still)
-      .execute();
+    await deleteContactsAndAddresses(trx, org, still);
     await trx
       .updateTable('relations')
       .set({ given_name: null, family_name: null, form_of_address: null, email: null, phone: null })

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { normaliseDutchPostcode, validateBillingAddress } from './relations-address.js';
 import { pdfProblem, safeFileName } from './relations-agreements.js';
+import { relationsEn, relationsNl } from './relations-messages.js';
 import { addressee, salutation } from './relations-salutation.js';
 import {
   checkBic,
@@ -198,13 +199,37 @@ describe('collections', () => {
     ['12,50', 1250],
     ['12.5', 1250],
     ['€ 1.234,56', 123456],
-    ['1.234', 123400],
+    ['1.234.567', 123456700],
+    ['1,234.56', 123456],
+    ['1,234,567.5', 123456750],
     ['7', 700],
   ])('reads %s as %i cents', (input, cents) => {
     expect(parseEuroAmount(input)).toBe(cents);
   });
 
-  it.each(['', '0', '-5', '12,345', 'abc', '1e3'])('refuses the amount "%s"', (input) => {
+  // Issue 16: "12.345" was read as €12,345.00. A single separator before exactly three digits
+  // is a Dutch thousands dot or an English decimal point with one digit too many: refused.
+  it.each(['12.345', '12,345', '1.234', '1,234', '1.234.5', '1,23.4', '12.', '1..2'])(
+    'refuses the ambiguous or malformed amount "%s"',
+    (input) => {
+      expect(parseEuroAmount(input)).toBeUndefined();
+    },
+  );
+
+  it('shows an example creditor id in the hint that passes its own check (nl and en)', () => {
+    for (const locale of ['nl', 'en'] as const) {
+      for (const key of ['relations.dd.creditorIdHint', 'relations.creditor.idFormat'] as const) {
+        const example =
+          /[A-Z]{2}[0-9]{2}ZZZ[0-9]+/.exec({ nl: relationsNl, en: relationsEn }[locale][key])?.[0] ?? '';
+        expect(checkCreditorId(example), `${locale} ${key}: ${example}`).toEqual({
+          ok: true,
+          value: example,
+        });
+      }
+    }
+  });
+
+  it.each(['', '0', '-5', 'abc', '1e3'])('refuses the amount "%s"', (input) => {
     expect(parseEuroAmount(input)).toBeUndefined();
   });
 

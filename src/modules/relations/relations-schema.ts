@@ -12,7 +12,7 @@
  * four digits, what support may see).
  */
 import { type Migration, sql } from 'kysely';
-import { binaryType, checkOneOf } from '../../db/dialect.js';
+import { binaryType, checkOneOf, type MigrationDb } from '../../db/dialect.js';
 
 export const relationKinds = ['organisation', 'person'] as const;
 export type RelationKind = (typeof relationKinds)[number];
@@ -185,179 +185,186 @@ export interface RelationsTables {
   relation_creditors: RelationCreditorsTable;
 }
 
+/** 0800: the relations, their contact persons and their address. */
+async function createRelationTables(db: MigrationDb, bin: 'blob' | 'bytea'): Promise<void> {
+  await db.schema
+    .createTable('relations')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+    .addColumn('subject_id', 'text', (c) => c.notNull().references('data_subjects.id'))
+    .addColumn('kind', 'text', (c) => c.notNull().check(checkOneOf('kind', relationKinds)))
+    .addColumn('organisation_name', 'text')
+    .addColumn('given_name', bin)
+    .addColumn('family_name', bin)
+    .addColumn('form_of_address', bin)
+    .addColumn('email', bin)
+    .addColumn('phone', bin)
+    .addColumn('status', 'text', (c) => c.notNull().check(checkOneOf('status', relationStatuses)))
+    .addColumn('started_at', 'text')
+    .addColumn('ended_at', 'text')
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('relations_org_status').on('relations').columns(['org_id', 'status']).execute();
+
+  await db.schema
+    .createTable('relation_contacts')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+    .addColumn('relation_id', 'text', (c) => c.notNull().references('relations.id').onDelete('cascade'))
+    .addColumn('subject_id', 'text', (c) => c.notNull().references('data_subjects.id'))
+    .addColumn('role', 'text', (c) => c.notNull().check(checkOneOf('role', contactRoles)))
+    .addColumn('given_name', bin)
+    .addColumn('family_name', bin, (c) => c.notNull())
+    .addColumn('form_of_address', bin, (c) => c.notNull())
+    .addColumn('email', bin)
+    .addColumn('phone', bin)
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createIndex('relation_contacts_relation')
+    .on('relation_contacts')
+    .columns(['org_id', 'relation_id'])
+    .execute();
+
+  await db.schema
+    .createTable('relation_addresses')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+    .addColumn('relation_id', 'text', (c) =>
+      c.notNull().unique().references('relations.id').onDelete('cascade'),
+    )
+    .addColumn('country', bin, (c) => c.notNull())
+    .addColumn('city', bin, (c) => c.notNull())
+    .addColumn('postcode', bin, (c) => c.notNull())
+    .addColumn('street', bin, (c) => c.notNull())
+    .addColumn('house_number', bin, (c) => c.notNull())
+    .addColumn('house_number_addition', bin)
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .execute();
+}
+
+/** 0800: agreements with a relation and their signed documents. */
+async function createAgreementTables(db: MigrationDb, bin: 'blob' | 'bytea'): Promise<void> {
+  await db.schema
+    .createTable('relation_agreements')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+    .addColumn('relation_id', 'text', (c) => c.notNull().references('relations.id').onDelete('cascade'))
+    .addColumn('title', 'text', (c) => c.notNull())
+    .addColumn('version', 'text', (c) => c.notNull())
+    .addColumn('effective_from', 'text', (c) => c.notNull())
+    .addColumn('effective_until', 'text')
+    .addColumn('signed_at', 'text')
+    .addColumn('signed_by_name', bin)
+    .addColumn('signature_channel', 'text', (c) =>
+      c.check(sql`signature_channel is null or ${checkOneOf('signature_channel', signatureChannels)}`),
+    )
+    .addColumn('recorded_by_id', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createIndex('relation_agreements_relation')
+    .on('relation_agreements')
+    .columns(['org_id', 'relation_id'])
+    .execute();
+
+  await db.schema
+    .createTable('relation_agreement_documents')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+    .addColumn('agreement_id', 'text', (c) =>
+      c.notNull().unique().references('relation_agreements.id').onDelete('cascade'),
+    )
+    .addColumn('file_name', bin, (c) => c.notNull())
+    .addColumn('content', bin, (c) => c.notNull())
+    .addColumn('size_bytes', 'integer', (c) => c.notNull())
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .execute();
+}
+
+/** 0800: direct-debit mandates, collections and the org's creditor details (P5). */
+async function createFinanceTables(db: MigrationDb, bin: 'blob' | 'bytea'): Promise<void> {
+  await db.schema
+    .createTable('relation_mandates')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+    .addColumn('relation_id', 'text', (c) => c.notNull().references('relations.id').onDelete('cascade'))
+    .addColumn('reference', 'text', (c) => c.notNull())
+    .addColumn('scheme', 'text', (c) => c.notNull().check(checkOneOf('scheme', mandateSchemes)))
+    .addColumn('sequence', 'text', (c) => c.notNull().check(checkOneOf('sequence', mandateSequences)))
+    .addColumn('account_holder', bin, (c) => c.notNull())
+    .addColumn('iban', bin, (c) => c.notNull())
+    .addColumn('iban_bidx', 'text', (c) => c.notNull())
+    .addColumn('iban_masked', 'text', (c) => c.notNull())
+    .addColumn('bic', bin)
+    .addColumn('signed_at', 'text', (c) => c.notNull())
+    .addColumn('signature_name', bin)
+    .addColumn('signature_channel', 'text', (c) =>
+      c.notNull().check(checkOneOf('signature_channel', signatureChannels)),
+    )
+    .addColumn('status', 'text', (c) => c.notNull().check(checkOneOf('status', mandateStatuses)))
+    .addColumn('first_collection_at', 'text')
+    .addColumn('last_collection_at', 'text')
+    .addColumn('revoked_at', 'text')
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .execute();
+  // A mandate reference identifies the mandate for the creditor: unique per org.
+  await db.schema
+    .createIndex('relation_mandates_reference')
+    .on('relation_mandates')
+    .columns(['org_id', 'reference'])
+    .unique()
+    .execute();
+  await db.schema
+    .createIndex('relation_mandates_relation')
+    .on('relation_mandates')
+    .columns(['org_id', 'relation_id'])
+    .execute();
+  await db.schema
+    .createIndex('relation_mandates_iban')
+    .on('relation_mandates')
+    .columns(['org_id', 'iban_bidx'])
+    .execute();
+
+  await db.schema
+    .createTable('relation_collections')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+    .addColumn('batch_id', 'text', (c) => c.notNull())
+    .addColumn('mandate_id', 'text', (c) => c.notNull().references('relation_mandates.id'))
+    .addColumn('sequence_type', 'text', (c) => c.notNull().check(checkOneOf('sequence_type', sequenceTypes)))
+    .addColumn('amount_cents', 'bigint', (c) => c.notNull())
+    .addColumn('requested_at', 'text', (c) => c.notNull())
+    .addColumn('created_by_id', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createIndex('relation_collections_batch')
+    .on('relation_collections')
+    .columns(['org_id', 'batch_id'])
+    .execute();
+
+  await db.schema
+    .createTable('relation_creditors')
+    .addColumn('org_id', 'text', (c) => c.primaryKey().references('orgs.id'))
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('creditor_identifier', 'text', (c) => c.notNull())
+    .addColumn('iban', 'text', (c) => c.notNull())
+    .addColumn('bic', 'text')
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .execute();
+}
+
 export const relationsMigrations: Record<string, Migration> = {
   '0800_relations': {
     async up(db) {
       const bin = binaryType(db);
-      await db.schema
-        .createTable('relations')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
-        .addColumn('subject_id', 'text', (c) => c.notNull().references('data_subjects.id'))
-        .addColumn('kind', 'text', (c) => c.notNull().check(checkOneOf('kind', relationKinds)))
-        .addColumn('organisation_name', 'text')
-        .addColumn('given_name', bin)
-        .addColumn('family_name', bin)
-        .addColumn('form_of_address', bin)
-        .addColumn('email', bin)
-        .addColumn('phone', bin)
-        .addColumn('status', 'text', (c) => c.notNull().check(checkOneOf('status', relationStatuses)))
-        .addColumn('started_at', 'text')
-        .addColumn('ended_at', 'text')
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createIndex('relations_org_status')
-        .on('relations')
-        .columns(['org_id', 'status'])
-        .execute();
-
-      await db.schema
-        .createTable('relation_contacts')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
-        .addColumn('relation_id', 'text', (c) => c.notNull().references('relations.id').onDelete('cascade'))
-        .addColumn('subject_id', 'text', (c) => c.notNull().references('data_subjects.id'))
-        .addColumn('role', 'text', (c) => c.notNull().check(checkOneOf('role', contactRoles)))
-        .addColumn('given_name', bin)
-        .addColumn('family_name', bin, (c) => c.notNull())
-        .addColumn('form_of_address', bin, (c) => c.notNull())
-        .addColumn('email', bin)
-        .addColumn('phone', bin)
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createIndex('relation_contacts_relation')
-        .on('relation_contacts')
-        .columns(['org_id', 'relation_id'])
-        .execute();
-
-      await db.schema
-        .createTable('relation_addresses')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
-        .addColumn('relation_id', 'text', (c) =>
-          c.notNull().unique().references('relations.id').onDelete('cascade'),
-        )
-        .addColumn('country', bin, (c) => c.notNull())
-        .addColumn('city', bin, (c) => c.notNull())
-        .addColumn('postcode', bin, (c) => c.notNull())
-        .addColumn('street', bin, (c) => c.notNull())
-        .addColumn('house_number', bin, (c) => c.notNull())
-        .addColumn('house_number_addition', bin)
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .execute();
-
-      await db.schema
-        .createTable('relation_agreements')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
-        .addColumn('relation_id', 'text', (c) => c.notNull().references('relations.id').onDelete('cascade'))
-        .addColumn('title', 'text', (c) => c.notNull())
-        .addColumn('version', 'text', (c) => c.notNull())
-        .addColumn('effective_from', 'text', (c) => c.notNull())
-        .addColumn('effective_until', 'text')
-        .addColumn('signed_at', 'text')
-        .addColumn('signed_by_name', bin)
-        .addColumn('signature_channel', 'text', (c) =>
-          c.check(sql`signature_channel is null or ${checkOneOf('signature_channel', signatureChannels)}`),
-        )
-        .addColumn('recorded_by_id', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createIndex('relation_agreements_relation')
-        .on('relation_agreements')
-        .columns(['org_id', 'relation_id'])
-        .execute();
-
-      await db.schema
-        .createTable('relation_agreement_documents')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
-        .addColumn('agreement_id', 'text', (c) =>
-          c.notNull().unique().references('relation_agreements.id').onDelete('cascade'),
-        )
-        .addColumn('file_name', bin, (c) => c.notNull())
-        .addColumn('content', bin, (c) => c.notNull())
-        .addColumn('size_bytes', 'integer', (c) => c.notNull())
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .execute();
-
-      await db.schema
-        .createTable('relation_mandates')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
-        .addColumn('relation_id', 'text', (c) => c.notNull().references('relations.id').onDelete('cascade'))
-        .addColumn('reference', 'text', (c) => c.notNull())
-        .addColumn('scheme', 'text', (c) => c.notNull().check(checkOneOf('scheme', mandateSchemes)))
-        .addColumn('sequence', 'text', (c) => c.notNull().check(checkOneOf('sequence', mandateSequences)))
-        .addColumn('account_holder', bin, (c) => c.notNull())
-        .addColumn('iban', bin, (c) => c.notNull())
-        .addColumn('iban_bidx', 'text', (c) => c.notNull())
-        .addColumn('iban_masked', 'text', (c) => c.notNull())
-        .addColumn('bic', bin)
-        .addColumn('signed_at', 'text', (c) => c.notNull())
-        .addColumn('signature_name', bin)
-        .addColumn('signature_channel', 'text', (c) =>
-          c.notNull().check(checkOneOf('signature_channel', signatureChannels)),
-        )
-        .addColumn('status', 'text', (c) => c.notNull().check(checkOneOf('status', mandateStatuses)))
-        .addColumn('first_collection_at', 'text')
-        .addColumn('last_collection_at', 'text')
-        .addColumn('revoked_at', 'text')
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .execute();
-      // A mandate reference identifies the mandate for the creditor: unique per org.
-      await db.schema
-        .createIndex('relation_mandates_reference')
-        .on('relation_mandates')
-        .columns(['org_id', 'reference'])
-        .unique()
-        .execute();
-      await db.schema
-        .createIndex('relation_mandates_relation')
-        .on('relation_mandates')
-        .columns(['org_id', 'relation_id'])
-        .execute();
-      await db.schema
-        .createIndex('relation_mandates_iban')
-        .on('relation_mandates')
-        .columns(['org_id', 'iban_bidx'])
-        .execute();
-
-      await db.schema
-        .createTable('relation_collections')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
-        .addColumn('batch_id', 'text', (c) => c.notNull())
-        .addColumn('mandate_id', 'text', (c) => c.notNull().references('relation_mandates.id'))
-        .addColumn('sequence_type', 'text', (c) =>
-          c.notNull().check(checkOneOf('sequence_type', sequenceTypes)),
-        )
-        .addColumn('amount_cents', 'bigint', (c) => c.notNull())
-        .addColumn('requested_at', 'text', (c) => c.notNull())
-        .addColumn('created_by_id', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createIndex('relation_collections_batch')
-        .on('relation_collections')
-        .columns(['org_id', 'batch_id'])
-        .execute();
-
-      await db.schema
-        .createTable('relation_creditors')
-        .addColumn('org_id', 'text', (c) => c.primaryKey().references('orgs.id'))
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('creditor_identifier', 'text', (c) => c.notNull())
-        .addColumn('iban', 'text', (c) => c.notNull())
-        .addColumn('bic', 'text')
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .execute();
+      await createRelationTables(db, bin);
+      await createAgreementTables(db, bin);
+      await createFinanceTables(db, bin);
     },
   },
   // Deleting a relation or a mandate (retention sweep) makes the database check every table whose

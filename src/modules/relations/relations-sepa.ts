@@ -163,17 +163,49 @@ export function checkMandateReference(input: string): Check<string> {
   return { ok: true, value: ref };
 }
 
-/** `12,50`, `12.50`, `€ 1.234,56`, `12` → cents; undefined when not a positive euro amount. */
+/**
+ * `12,50`, `12.50`, `€ 1.234,56`, `1,234.56`, `1.234.567`, `12` → cents; undefined when not a
+ * positive euro amount or when the notation is ambiguous. Dutch writes a decimal comma and groups
+ * thousands with dots, English the other way round; the same form is used in both languages, so
+ * the separators decide, never the interface language: when both appear, the last one is the
+ * decimal separator; one that appears more than once groups thousands; a single one followed by
+ * exactly three digits (`12.345`, `12,345`) could be either and is refused (issue 16: "12.345"
+ * became €12,345.00).
+ */
 export function parseEuroAmount(input: string): number | undefined {
-  let s = input.replace(/[€\s]/g, '');
-  if (s === '') return undefined;
-  // Dutch notation: 1.234,56 — a comma is the decimal separator, dots group thousands.
-  if (s.includes(',')) s = s.replace(/\./g, '').replace(',', '.');
-  else if (/^\d{1,3}(\.\d{3})+$/.test(s)) s = s.replace(/\./g, '');
-  const match = /^(\d{1,9})(?:\.(\d{1,2}))?$/.exec(s);
+  const s = input.replace(/[€\s]/g, '');
+  if (!/^[0-9.,]+$/.test(s)) return undefined;
+  const parts = splitAmount(s);
+  if (parts === undefined) return undefined;
+  const match = /^(\d{1,9})(?:\.(\d{1,2}))?$/.exec(parts);
   if (match === null) return undefined;
   const cents = Number(match[1]) * 100 + Number((match[2] ?? '').padEnd(2, '0'));
   return cents > 0 && cents <= 99_999_999_999 ? cents : undefined;
+}
+
+/** The amount as `digits[.fraction]` with grouping removed, or undefined when ambiguous or malformed. */
+function splitAmount(s: string): string | undefined {
+  const lastDot = s.lastIndexOf('.');
+  const lastComma = s.lastIndexOf(',');
+  let decimal: string | undefined;
+  let group: string | undefined;
+  if (lastDot >= 0 && lastComma >= 0) {
+    decimal = lastDot > lastComma ? '.' : ',';
+    group = decimal === '.' ? ',' : '.';
+  } else if (lastDot >= 0 || lastComma >= 0) {
+    const sep = lastDot >= 0 ? '.' : ',';
+    const count = s.split(sep).length - 1;
+    if (count > 1) group = sep;
+    else if (s.length - s.indexOf(sep) - 1 === 3) return undefined;
+    else decimal = sep;
+  }
+  const [whole = '', fraction, ...rest] = decimal === undefined ? [s] : s.split(decimal);
+  if (rest.length > 0) return undefined;
+  if (group !== undefined) {
+    if (!new RegExp(`^\\d{1,3}(\\${group}\\d{3})+$`).test(whole)) return undefined;
+  }
+  const digits = group === undefined ? whole : whole.split(group).join('');
+  return fraction === undefined ? digits : `${digits}.${fraction}`;
 }
 
 /** Cents as a pain.008 amount: `1250` → `12.50`. */

@@ -73,6 +73,7 @@ export const retentionNl = {
   'retention.category.relations.fiscal_records': 'Klantdossiers na de bewaarplicht',
   'retention.category.subjects.erase': 'Betrokkenen zonder gegevens (sleutel vernietigen)',
   'retention.category.security.access_log': 'Toegangslog',
+  'retention.category.rights.exports': 'Verlopen inzage-exports (niet gedownload)',
   'retention.category.rights.requests': 'Afgesloten privacyverzoeken',
 
   'retention.forecast.title': 'Wat de komende 24 maanden verloopt',
@@ -229,6 +230,7 @@ export const retentionEn: Record<keyof typeof retentionNl, string> = {
   'retention.category.relations.fiscal_records': 'Client files after the retention duty',
   'retention.category.subjects.erase': 'Data subjects with nothing left (destroy key)',
   'retention.category.security.access_log': 'Access log',
+  'retention.category.rights.exports': 'Expired access exports (not downloaded)',
   'retention.category.rights.requests': 'Closed privacy requests',
 
   'retention.forecast.title': 'What expires in the next 24 months',

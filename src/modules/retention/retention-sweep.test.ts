@@ -347,6 +347,61 @@ describe('the retention sweep', () => {
     expect((await subjectState(kluis, orgId, exported)).erased).toBe(true);
   });
 
+  it('deletes an access export never downloaded at its 14-day expiry, which then no longer keeps its subject from erasure', async () => {
+    const subject = await seedSubject(kluis, orgId);
+    const requestId = '10000000-0000-4000-8000-000000000011';
+    await kluis.db
+      .insertInto('rights_requests')
+      .values(
+        rightsRequestRow({
+          id: requestId,
+          orgId,
+          subjectId: subject,
+          status: 'completed',
+          receivedAt: '2023-12-18T00:00:00.000Z',
+        }),
+      )
+      .execute();
+    const exportId = '20000000-0000-4000-8000-000000000011';
+    await kluis.db
+      .insertInto('rights_exports')
+      .values({
+        id: exportId,
+        org_id: orgId,
+        request_id: requestId,
+        subject_id: subject,
+        content: Buffer.from('zip'),
+        size_bytes: 3,
+        created_at: '2023-12-27T00:00:00.000Z',
+        expires_at: '2024-01-10T00:00:00.000Z',
+        downloaded_at: null,
+      })
+      .execute();
+    const content = async () =>
+      (
+        await kluis.db
+          .selectFrom('rights_exports')
+          .select('content')
+          .where('id', '=', exportId)
+          .executeTakeFirstOrThrow()
+      ).content;
+
+    clock.set('2024-01-09T23:59:00.000Z');
+    let result = await kluis.services.retention.run();
+    expect(totalOf(result.counts, 'rights.exports').applied).toBe(0);
+    expect(await content()).not.toBeNull();
+    expect((await subjectState(kluis, orgId, subject)).erased).toBe(false);
+
+    clock.set('2024-01-10T00:00:00.000Z');
+    result = await kluis.services.retention.run();
+    expect(totalOf(result.counts, 'rights.exports').applied).toBe(1);
+    expect(await content()).toBeNull();
+    // The request itself stays for its own period; the subject is free to go.
+    expect(await countRows(kluis, 'rights_requests', { column: 'id', value: requestId })).toBe(1);
+    await kluis.services.retention.run();
+    expect(await subjectState(kluis, orgId, subject)).toMatchObject({ erased: true, keyDestroyed: true });
+  });
+
   it('skips held data and reports it as held; a released or expired hold protects no longer', async () => {
     const heldRecord = await seedConversation(kluis, orgId, { closedAt: '2022-01-01T00:00:00.000Z' });
     const heldPerson = await seedConversation(kluis, orgId, { closedAt: '2022-01-01T00:00:00.000Z' });

@@ -605,7 +605,7 @@ describe('erasure on request', () => {
       table: 'rights_requests',
       count: 2,
       reason: 'rights_request',
-      until: null,
+      until: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
       restricted: false,
     });
   });

@@ -9,7 +9,7 @@ import type { DB } from '../../db/schema.js';
 import type { Actor, OrgScope } from '../../shared/actor.js';
 import { DAY } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
-import { t } from '../../shared/i18n/messages.js';
+import { type Locale, t } from '../../shared/i18n/messages.js';
 import { newId } from '../../shared/ids.js';
 import { assertCan } from '../../shared/permissions.js';
 import { enqueue } from '../jobs/index.js';
@@ -17,6 +17,7 @@ import type { KluisCore } from '../module.js';
 import { createOrgsRepository } from '../orgs/index.js';
 import { type ConsentService, isConsentPurpose, isObjectionPurpose } from './rights-consent.js';
 import type { RightsErasure } from './rights-erasure.js';
+import type { RetainedEntry } from './rights-erasure-outcome.js';
 import type { SubjectExport } from './rights-export-compile.js';
 import { buildExportZip } from './rights-export-zip.js';
 import { exportLocation } from './rights-portal.js';
@@ -158,6 +159,42 @@ function exportUseCases(deps: FulfilDeps, parts: FulfilParts) {
   };
 }
 
+/**
+ * The reply's sentences on what a duty keeps: one per category and legal ground (an agreement and
+ * its signed document are one agreement to the requester, not two sentences), the day it goes and
+ * who can still see it. The requester's own requests are kept as proof they were handled, visible
+ * to whoever handles privacy requests, not to finance (issue 16).
+ */
+export function keptLines(locale: Locale, retained: readonly RetainedEntry[]): string[] {
+  const groups = new Map<string, RetainedEntry>();
+  for (const r of retained) {
+    const key = r.reason === 'rights_request' ? r.reason : `${r.reason}|${r.category}|${r.until}`;
+    const seen = groups.get(key);
+    if (seen === undefined || r.count > seen.count) groups.set(key, r);
+  }
+  return [...groups.values()].map((r) => {
+    if (r.reason === 'rights_request') {
+      return r.until === null
+        ? t(locale, 'rights.erasure.keptRequest')
+        : t(locale, 'rights.erasure.keptRequestUntil', { until: r.until });
+    }
+    const values = {
+      count: r.count,
+      category: t(locale, `register.category.${r.category}`),
+      reason:
+        r.reason === 'fiscal_7y'
+          ? t(locale, 'rights.erasure.reason.fiscal_7y')
+          : t(locale, 'rights.erasure.reason.other'),
+    };
+    const sentence =
+      r.until === null
+        ? t(locale, 'rights.erasure.keptNoDate', values)
+        : t(locale, 'rights.erasure.kept', { ...values, until: r.until });
+    const who = t(locale, r.restricted ? 'rights.erasure.keptFinance' : 'rights.erasure.keptStaff');
+    return `${sentence} ${who}`;
+  });
+}
+
 /** Erasure, withdrawal of consent and objection: done at once, the request closed or kept open. */
 function answerUseCases(deps: FulfilDeps, parts: FulfilParts) {
   const { db } = deps;
@@ -175,14 +212,7 @@ function answerUseCases(deps: FulfilDeps, parts: FulfilParts) {
         actor,
         requestId: id,
       });
-      const lines = outcome.retained.map((r) =>
-        t(row.locale, 'rights.erasure.kept', {
-          count: r.count,
-          category: t(row.locale, `register.category.${r.category}`),
-          until: r.until ?? '—',
-          reason: r.reason === 'fiscal_7y' ? t(row.locale, 'rights.erasure.reason.fiscal_7y') : r.reason,
-        }),
-      );
+      const lines = keptLines(row.locale, outcome.retained);
       const reasons = [...lines, t(row.locale, 'rights.erasure.done')].join('\n\n');
       const result = outcome.retained.length > 0 ? 'partly_fulfilled' : 'fulfilled';
       await db.transaction().execute(async (trx) => {

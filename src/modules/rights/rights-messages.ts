@@ -100,9 +100,19 @@ export const rightsNl = {
   'rights.mail.reminder.overdue':
     'Een privacyverzoek ({right}) had uiterlijk op {due} beantwoord moeten zijn en is te laat.',
   'rights.erasure.kept':
-    'Wij bewaren {count, plural, one {# gegeven} other {# gegevens}} van de soort "{category}" nog tot {until}, omdat de wet dat vereist ({reason}). Alleen onze financiële administratie kan het nog zien; daarna verwijderen wij het.',
+    'Wij bewaren {count, plural, one {# gegeven} other {# gegevens}} van de soort "{category}" nog tot {until}, omdat de wet dat vereist ({reason}); daarna verwijderen wij het.',
+  'rights.erasure.keptNoDate':
+    'Wij bewaren {count, plural, one {# gegeven} other {# gegevens}} van de soort "{category}" zolang de wet dat vereist ({reason}); daarna verwijderen wij het.',
+  'rights.erasure.keptFinance': 'Alleen onze financiële administratie kan het nog zien.',
+  'rights.erasure.keptStaff':
+    'Alleen de medewerkers die het voor hun taak nodig hebben, kunnen het nog zien.',
+  'rights.erasure.keptRequest':
+    'Uw verzoeken zelf bewaren wij, zonder uw contactgegevens en toelichting, als bewijs dat wij ze hebben afgehandeld. Alleen wie privacyverzoeken behandelt, kan ze zien; daarna verwijderen wij ze.',
+  'rights.erasure.keptRequestUntil':
+    'Uw verzoeken zelf bewaren wij, zonder uw contactgegevens en toelichting, tot uiterlijk {until} als bewijs dat wij ze hebben afgehandeld. Alleen wie privacyverzoeken behandelt, kan ze zien; daarna verwijderen wij ze.',
   'rights.erasure.reason.fiscal_7y':
     'de fiscale bewaarplicht van 7 jaar, artikel 52 Algemene wet inzake rijksbelastingen',
+  'rights.erasure.reason.other': 'een wettelijke bewaartermijn',
   'rights.erasure.done': 'Al het andere dat wij over u hadden, hebben wij verwijderd.',
   'rights.queue.title': 'Privacyverzoeken',
   'rights.queue.intro':
@@ -303,9 +313,18 @@ export const rightsEn: Record<keyof typeof rightsNl, string> = {
   'rights.mail.reminder.overdue':
     'A privacy request ({right}) should have been answered by {due} and is overdue.',
   'rights.erasure.kept':
-    'We keep {count, plural, one {# record} other {# records}} of the kind "{category}" until {until}, because the law requires it ({reason}). Only our finance department can still see it; then we erase it.',
+    'We keep {count, plural, one {# record} other {# records}} of the kind "{category}" until {until}, because the law requires it ({reason}); then we erase it.',
+  'rights.erasure.keptNoDate':
+    'We keep {count, plural, one {# record} other {# records}} of the kind "{category}" for as long as the law requires it ({reason}); then we erase it.',
+  'rights.erasure.keptFinance': 'Only our finance department can still see it.',
+  'rights.erasure.keptStaff': 'Only the staff who need it for their work can still see it.',
+  'rights.erasure.keptRequest':
+    'Your requests themselves we keep, without your contact details and explanation, as proof that we handled them. Only the staff who handle privacy requests can see them; then we erase them.',
+  'rights.erasure.keptRequestUntil':
+    'Your requests themselves we keep, without your contact details and explanation, until {until} at the latest, as proof that we handled them. Only the staff who handle privacy requests can see them; then we erase them.',
   'rights.erasure.reason.fiscal_7y':
     'the Dutch 7-year tax retention duty, article 52 of the General Tax Act (AWR)',
+  'rights.erasure.reason.other': 'a legal retention period',
   'rights.erasure.done': 'Everything else we held about you, we have erased.',
   'rights.queue.title': 'Privacy requests',
   'rights.queue.intro':

@@ -11,9 +11,10 @@
  */
 import { type SqlBool, sql } from 'kysely';
 import type { ErasedRows, PersonalDataProvider, SubjectErasure } from '../personal-data.js';
+import { dayOf, expiresOn } from '../retention/index.js';
 import { rightsErasureTarget } from './rights-erasure-rows.js';
 import { createRightsRepository, requesterColumns } from './rights-repository.js';
-import { rightsRequestsTarget } from './rights-retention.js';
+import { rightsExportsTarget, rightsRequestsTarget } from './rights-retention.js';
 import { openStatuses } from './rights-schema.js';
 
 const rightsErasure: SubjectErasure = {
@@ -45,7 +46,12 @@ const rightsErasure: SubjectErasure = {
                 table: 'rights_requests',
                 count: kept,
                 reason: 'rights_request',
-                until: null,
+                // The latest closes now (this erasure's own request): its period runs from today.
+                until: expiresOn(
+                  ctx.policies.rights_request,
+                  ctx.policies.rights_request.value,
+                  dayOf(ctx.asOf),
+                ),
                 restricted: false,
               },
             ]
@@ -85,14 +91,14 @@ export const rightsPersonalData: PersonalDataProvider = {
       while: sql<SqlBool>`status in (${sql.join(openStatuses.map((s) => sql.lit(s)))})`,
     },
     // Sealed with the subject's key: destroying the key before the download would make it
-    // unreadable. Once downloaded or expired its content is gone.
+    // unreadable. Once downloaded or expired its content is gone (expired: `rights.exports`).
     { table: 'rights_exports', column: 'subject_id', while: sql<SqlBool>`content is not null` },
   ],
   notReferencing: {
     consent_records:
       'the consent history of a person: every use asks whether the subject still exists, and an erasure deletes it',
   },
-  retentionTargets: [rightsRequestsTarget],
+  retentionTargets: [rightsExportsTarget, rightsRequestsTarget],
   replayTargets: [rightsErasureTarget],
   erasure: rightsErasure,
 };

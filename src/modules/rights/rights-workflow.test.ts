@@ -18,11 +18,12 @@ import {
 } from '../../../test/factories.js';
 import { seedRelation } from '../../../test/retention-fixtures.js';
 import { buildApp } from '../../app.js';
-import { createFixedClock } from '../../shared/clock.js';
+import { createFixedClock, DAY } from '../../shared/clock.js';
 import { createWorker } from '../jobs/jobs-worker.js';
 import { createMailSink, type MailSink, type SinkMessage } from '../mail/mail-sink.js';
 import type { Org } from '../orgs/orgs-repository.js';
-import { tokenHash } from './rights-records.js';
+import { EXPORT_DAYS } from './rights-fulfil.js';
+import { CONFIRM_DAYS, tokenHash } from './rights-records.js';
 
 describe('the rights workflow', () => {
   const clock = createFixedClock('2026-01-12T09:00:00.000Z'); // a Monday
@@ -211,6 +212,49 @@ describe('the rights workflow', () => {
     expect(status.body).toContain('Bevestigd');
   });
 
+  /** The id of the request behind a status path. */
+  async function idOf(statusPath: string): Promise<string> {
+    const token = statusPath.split('/').pop() ?? '';
+    const r = await kluis.db
+      .selectFrom('rights_requests')
+      .select('id')
+      .where('token_hash', '=', tokenHash(token))
+      .executeTakeFirstOrThrow();
+    return r.id;
+  }
+
+  it('refuses an expired confirmation link at once, before the daily job lapses the request', async () => {
+    const b = new Browser(app);
+    await deliver();
+    sink.clear();
+    await submit('late-confirmer@example.org', 'access', b);
+    const link = pathOf(linkIn(await mailTo('late-confirmer@example.org')));
+    expect((await b.get(link)).statusCode).toBe(200); // the confirm button, and its form token
+    clock.set(new Date(Date.parse('2026-01-12T09:00:00.000Z') + CONFIRM_DAYS * DAY).toISOString());
+    expect((await b.post(`${link}/confirm`)).statusCode).toBe(404);
+    expect((await b.get(link)).statusCode).toBe(404);
+    // No daily job ran: the request is still `received`, and the link alone did not verify it.
+    const r = await row(await idOf(link));
+    expect([r.status, r.verified_at, r.subject_id]).toEqual(['received', null, null]);
+  });
+
+  it('refuses to link a request to a person before its requester is verified', async () => {
+    await deliver();
+    sink.clear();
+    await submit(known, 'access');
+    const id = await idOf(pathOf(linkIn(await mailTo(known))));
+    expect((await row(id)).status).toBe('received');
+    const early = await staffPost(officer, `/staff/rights/${id}/link`, { email: known });
+    expect(early.statusCode).toBe(400);
+    expect(early.body).toContain('Stel eerst de identiteit vast.');
+    expect((await row(id)).subject_id).toBeNull();
+    // Once verified by staff, the same link is accepted.
+    await staffPost(officer, `/staff/rights/${id}/verify`, { note: 'Gebeld en gecontroleerd.' });
+    expect((await row(id)).status).toBe('verified');
+    expect((await staffPost(officer, `/staff/rights/${id}/link`, { email: known })).statusCode).toBe(303);
+    expect((await row(id)).subject_id).not.toBeNull();
+  });
+
   it('shows the queue to the privacy officer only, and another org’s request is a 404', async () => {
     const { id } = await confirmedRequest(known, 'rectification');
     const queue = await staffGet(officer, '/staff/rights');
@@ -380,6 +424,23 @@ describe('the rights workflow', () => {
     expect(exp.downloaded_at).not.toBeNull();
   });
 
+  it('refuses the download once its 14 days are over, although it was never downloaded', async () => {
+    const { id, b } = await confirmedRequest(known, 'access');
+    expect((await staffPost(officer, `/staff/rights/${id}/export`)).statusCode).toBe(303);
+    const ready = await mailTo(known, (m) => m.text.includes('staan klaar'));
+    const latest = pathOf(linkIn(ready));
+    clock.set(new Date(Date.parse('2026-01-12T09:00:00.000Z') + EXPORT_DAYS * DAY).toISOString());
+    const late = await b.get(`${latest}/export`);
+    expect(late.statusCode).toBe(410);
+    expect(late.headers['content-type']).not.toContain('application/zip');
+    const exp = await kluis.db
+      .selectFrom('rights_exports')
+      .select(['downloaded_at'])
+      .where('request_id', '=', id)
+      .executeTakeFirstOrThrow();
+    expect(exp.downloaded_at).toBeNull();
+  });
+
   it('erases on request, tells the requester what the fiscal duty keeps and why, and then forgets who asked', async () => {
     const client = await seedRelation(kluis, org.id, {
       status: 'active',
@@ -395,6 +456,19 @@ describe('the rights workflow', () => {
     const reply = await mailTo(email, (m) => m.text.includes('gedeeltelijk'));
     expect(reply.text).toContain('fiscale bewaarplicht');
     expect(reply.text).toContain('Autoriteit Persoonsgegevens');
+    // Issue 16: the agreement and its signed document are one sentence, not two; the kept
+    // request has a date, a worded reason and the people who can see it (not finance).
+    const body = reply.text.replace(/\s+/g, ' ');
+    expect(body.split('"Overeenkomsten"').length - 1).toBe(1);
+    expect(body).not.toContain('nog tot —');
+    expect(body).not.toMatch(/rights_request|register\.category|rights\.erasure/);
+    expect(body).toMatch(
+      /Uw verzoeken zelf bewaren wij, zonder uw contactgegevens en toelichting, tot uiterlijk \d{4}-\d{2}-\d{2}/,
+    );
+    expect(body).toContain('Alleen wie privacyverzoeken behandelt, kan ze zien');
+    expect(body.split('financiële administratie').length - 1).toBeLessThanOrEqual(
+      body.split('fiscale bewaarplicht').length - 1,
+    );
     const r = await row(id);
     expect([r.status, r.outcome]).toEqual(['completed', 'partly_fulfilled']);
     expect([r.requester_email, r.requester_email_bidx, r.details]).toEqual([null, null, null]);

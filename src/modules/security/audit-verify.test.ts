@@ -120,6 +120,64 @@ describe('audit chain verification', () => {
       expect((await verify(kluis)).broken).toMatchObject({ seq: 4, reason: 'inserted' });
     });
 
+    it('is caught inserting a correctly linked forged entry in the middle, shifting the rest: inserted at its seq, not counted', async () => {
+      const before = await hashAt(kluis, 4);
+      for (let seq = 10; seq >= 5; seq--) {
+        await kluis.db
+          .updateTable('audit_log')
+          .set({ seq: seq + 1 })
+          .where('seq', '=', seq)
+          .execute();
+      }
+      await kluis.db.insertInto('audit_log').values(forgedEntry(5, before)).execute();
+      await kluis.db.updateTable('audit_head').set({ seq: 11 }).where('id', '=', 1).execute();
+      const report = await verify(kluis);
+      expect(report.broken).toMatchObject({ seq: 5, reason: 'inserted' });
+      expect(report.broken?.detail).toContain('entry 5 was forged and inserted');
+      expect(report.checked).toBe(4);
+    });
+
+    it('is caught inserting two forged entries in the middle, across a batch boundary', async () => {
+      const first = forgedEntry(4, await hashAt(kluis, 3));
+      for (let seq = 10; seq >= 4; seq--) {
+        await kluis.db
+          .updateTable('audit_log')
+          .set({ seq: seq + 2 })
+          .where('seq', '=', seq)
+          .execute();
+      }
+      await kluis.db.insertInto('audit_log').values(first).execute();
+      await kluis.db.insertInto('audit_log').values(forgedEntry(5, first.hash)).execute();
+      await kluis.db.updateTable('audit_head').set({ seq: 12 }).where('id', '=', 1).execute();
+      const report = await verify(kluis);
+      expect(report.broken).toMatchObject({ seq: 4, reason: 'inserted' });
+      expect(report.broken?.detail).toContain('entries 4..5 were forged and inserted');
+      expect(report.checked).toBe(3);
+    });
+
+    it('refuses an entry with a fractional seq with a clear message (SQLite stores it)', async () => {
+      if (kluis.dialect === 'postgres') {
+        // bigint refuses 5.5 outright.
+        await expect(
+          kluis.db
+            .insertInto('audit_log')
+            .values(forgedEntry(5.5, await hashAt(kluis, 5)))
+            .execute(),
+        ).rejects.toThrow();
+        return;
+      }
+      await kluis.db
+        .insertInto('audit_log')
+        .values(forgedEntry(5.5, await hashAt(kluis, 5)))
+        .execute();
+      const report = await verify(kluis);
+      expect(report.broken).toMatchObject({ seq: 6, reason: 'inserted' });
+      expect(report.broken?.detail).toBe(
+        'an entry with seq 5.5 follows entry 5: seqs are whole numbers, so it was forged and inserted',
+      );
+      expect(report.checked).toBe(5);
+    });
+
     it('is caught appending a correctly linked entry without moving the head', async () => {
       const last = await kluis.db
         .selectFrom('audit_log')
@@ -196,6 +254,15 @@ describe('appendAudit', () => {
     expect(row.meta).toBe('{"a":"x","b":1}');
   });
 });
+
+async function hashAt(kluis: TestKluis, seq: number): Promise<string> {
+  const row = await kluis.db
+    .selectFrom('audit_log')
+    .select('hash')
+    .where('seq', '=', seq)
+    .executeTakeFirstOrThrow();
+  return row.hash;
+}
 
 function forgedEntry(seq: number, prevHash: string) {
   const entry = {

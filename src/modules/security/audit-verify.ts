@@ -165,6 +165,8 @@ export async function verifyAuditChain(
   }
   const fromSeq = prevSeq;
   let checked = 0;
+  // The predecessor link of the entries accepted in the last MOVE_WINDOW seqs (see insertedBefore).
+  const accepted = new Map<number, string>();
   let head = startHead;
 
   walk: while (broken === undefined) {
@@ -194,6 +196,14 @@ export async function verifyAuditChain(
     const checkpoints = await checkpointsBetween(db, Number((rows[0] as Row).seq), Number(last.seq));
     for (const row of rows) {
       const seq = Number(row.seq);
+      if (!Number.isSafeInteger(seq)) {
+        broken = {
+          seq: prevSeq + 1,
+          reason: 'inserted',
+          detail: `an entry with seq ${String(row.seq)} follows entry ${prevSeq}: seqs are whole numbers, so it was forged and inserted`,
+        };
+        break walk;
+      }
       if (seq !== prevSeq + 1) {
         broken = {
           seq: prevSeq + 1,
@@ -203,7 +213,10 @@ export async function verifyAuditChain(
         break walk;
       }
       if (chainHash(row.prev_hash, row) !== row.hash) {
-        broken = await classifyMismatch(db, row);
+        const mismatch = await classifyMismatch(db, row);
+        const inserted = insertedBefore(mismatch.movedFrom, row, accepted);
+        if (inserted !== undefined) checked -= seq - inserted.seq;
+        broken = inserted ?? mismatch.broken;
         break walk;
       }
       if (row.prev_hash !== prevHash) {
@@ -225,6 +238,8 @@ export async function verifyAuditChain(
       prevSeq = seq;
       prevHash = row.hash;
       checked++;
+      accepted.set(seq, row.prev_hash);
+      if (accepted.size > MOVE_WINDOW) accepted.delete(seq - MOVE_WINDOW);
     }
     options.onProgress?.(checked, Math.max(total, prevSeq) - fromSeq);
   }
@@ -317,14 +332,45 @@ function checkHead(
   return undefined;
 }
 
+/** How far (in seqs) a moved entry is looked for, and how many accepted entries are remembered. */
+const MOVE_WINDOW = 1000;
+
+/**
+ * Entries forged and inserted in the middle, with the genuine ones after them shifted up: the
+ * forged entries link correctly and pass, and the first shifted genuine entry then holds the
+ * content of an earlier seq. When the walk accepted a different entry at that earlier seq with
+ * the same predecessor, the accepted ones from there on are the inserted ones: the break is
+ * `inserted` at that seq, and they are not counted as verified (issue 16: this was reported as
+ * `reordered` one entry late, with the forged entry counted).
+ */
+function insertedBefore(
+  from: number | undefined,
+  row: Row,
+  accepted: ReadonlyMap<number, string>,
+): AuditBreak | undefined {
+  const seq = Number(row.seq);
+  if (from === undefined || from >= seq) return undefined;
+  if (accepted.get(from) !== row.prev_hash) return undefined;
+  const last = seq - 1;
+  return {
+    seq: from,
+    reason: 'inserted',
+    detail: `${from === last ? `entry ${from} was` : `entries ${from}..${last} were`} forged and inserted: entry ${seq} holds the content of entry ${from} and links to the same predecessor`,
+  };
+}
+
 /**
  * The entry's hash does not match its content. If the content is consistent at another seq,
- * the entry was moved there from elsewhere (`reordered`); otherwise it was changed (`altered`).
+ * the entry was moved there from elsewhere (`reordered`, with `movedFrom`); otherwise it was
+ * changed (`altered`).
  */
-async function classifyMismatch(db: Kysely<DB>, row: Row): Promise<AuditBreak> {
+async function classifyMismatch(
+  db: Kysely<DB>,
+  row: Row,
+): Promise<{ broken: AuditBreak; movedFrom: number | undefined }> {
   const seq = Number(row.seq);
   const candidates = new Set<number>();
-  for (let d = 1; d <= 1000; d++) {
+  for (let d = 1; d <= MOVE_WINDOW; d++) {
     candidates.add(seq + d);
     if (seq - d > 0) candidates.add(seq - d);
   }
@@ -343,13 +389,23 @@ async function classifyMismatch(db: Kysely<DB>, row: Row): Promise<AuditBreak> {
   for (const s of candidates) {
     if (s !== seq && s > 0 && chainHash(row.prev_hash, { ...row, seq: s }) === row.hash) {
       return {
-        seq,
-        reason: 'reordered',
-        detail: `entry ${seq} holds the content of entry ${s}: entries were moved`,
+        broken: {
+          seq,
+          reason: 'reordered',
+          detail: `entry ${seq} holds the content of entry ${s}: entries were moved`,
+        },
+        movedFrom: s,
       };
     }
   }
-  return { seq, reason: 'altered', detail: `entry ${seq} does not match its hash: its content was changed` };
+  return {
+    broken: {
+      seq,
+      reason: 'altered',
+      detail: `entry ${seq} does not match its hash: its content was changed`,
+    },
+    movedFrom: undefined,
+  };
 }
 
 async function checkpointsBetween(

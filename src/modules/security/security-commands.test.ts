@@ -3,10 +3,11 @@ import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testCli } from '../../../test/cli.js';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
-import { dropAppendOnlyGuards } from '../../../test/security/audit-attacker.js';
+import { dropAppendOnlyGuards, recomputeChainFrom } from '../../../test/security/audit-attacker.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { appendAudit } from './audit-chain.js';
 import { auditSigningKeyOf } from './audit-checkpoint.js';
+import { AUDIT_CHECKPOINT_JOB, securityModule } from './index.js';
 import { registerSecurityCommands } from './security-commands.js';
 
 const clock = createFixedClock('2025-07-01T10:00:00.000Z');
@@ -78,6 +79,32 @@ describe('kluis audit', () => {
     const quick = await kluisCli(kluis, 'audit', 'verify', '--quick', '--no-witness');
     expect(quick.out).toContain('OK: 0 entries verified since checkpoint 12');
     expect(quick.out).not.toContain('Witness:');
+  });
+
+  it('verify signs and witnesses the verified head, so entries after the last scheduled checkpoint cannot be rewritten unnoticed', async () => {
+    expect((await kluisCli(kluis, 'audit', 'checkpoint')).out).toContain('Signed checkpoint at seq 12');
+    for (let i = 0; i < 3; i++) {
+      await appendAudit(kluis.db, clock, { actor: { kind: 'anonymous', orgId: null }, action: 'test.late' });
+    }
+    const first = await kluisCli(kluis, 'audit', 'verify');
+    expect(first.code).toBe(0);
+    expect(first.out).toContain('Witnessed: signed checkpoint at seq 15');
+    // Someone with write access rewrites entry 14 (after the scheduled checkpoint at 12) and
+    // recomputes the chain from there: consistent in itself, but no longer what was signed.
+    await dropAppendOnlyGuards(kluis.db);
+    await kluis.db.updateTable('audit_log').set({ action: 'test.rewritten' }).where('seq', '=', 14).execute();
+    await recomputeChainFrom(kluis.db, 14);
+    const second = await kluisCli(kluis, 'audit', 'verify');
+    expect(second.code).toBe(1);
+    expect(second.out).toContain('BROKEN at seq 15: checkpoint_mismatch');
+    expect(second.out).not.toContain('Witnessed');
+    const readOnly = await kluisCli(kluis, 'audit', 'verify', '--no-sign', '--no-witness');
+    expect(readOnly.out).not.toContain('Witnessed');
+  });
+
+  it('the checkpoint job runs every five minutes, not hourly', () => {
+    const schedule = securityModule.schedules?.find((x) => x.name === AUDIT_CHECKPOINT_JOB);
+    expect(schedule).toMatchObject({ everySeconds: 300 });
   });
 
   it('pubkey prints the public key derived from the master key, raw or as PEM', async () => {

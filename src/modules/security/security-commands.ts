@@ -19,6 +19,7 @@ interface VerifyOptions {
   witness: string | boolean;
   trustedKey: string[];
   quick?: boolean;
+  sign: boolean;
 }
 
 export function registerSecurityCommands(
@@ -50,6 +51,10 @@ export function registerSecurityCommands(
       [] as string[],
     )
     .option('--quick', 'only check what was appended since the latest checkpoint')
+    .option(
+      '--no-sign',
+      'do not sign the verified head as a checkpoint (by default an intact chain is signed and witnessed)',
+    )
     .action(async (opts: VerifyOptions) => {
       await open(async (kluis) => {
         const batchSize = Number.parseInt(opts.batchSize, 10);
@@ -71,6 +76,17 @@ export function registerSecurityCommands(
         for (const line of describeReport(report)) say(line);
         for (const warning of report.warnings) io.err.write(`! ${warning}\n`);
         if (!report.ok) io.setExitCode(1);
+        // Entries appended since the last scheduled checkpoint are only as safe as the next
+        // signature: an intact chain is signed and witnessed now, so rewriting what this run
+        // verified is caught by every later run (issue 16).
+        else if (opts.sign && (report.head?.seq ?? 0) > 0) {
+          const cp = await createCheckpoint(kluis);
+          say(
+            cp.created
+              ? `Witnessed: signed checkpoint at seq ${cp.seq} in ${cp.witnessFile}.`
+              : `Witnessed: the latest checkpoint already covers seq ${cp.seq}.`,
+          );
+        }
       });
     });
 

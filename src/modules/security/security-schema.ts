@@ -5,7 +5,7 @@
  * The access log holds no user id and has no foreign key to people or users: P12 says this
  * metadata is processed for system management and defence, never joined into profiles.
  */
-import { type Generated, type Migration, sql } from 'kysely';
+import { type CreateTableBuilder, type Generated, type Migration, sql } from 'kysely';
 import { isPostgres, type MigrationDb } from '../../db/dialect.js';
 
 /** A signed statement "the audit chain had hash `hash` at `seq`" (Ed25519, see audit-checkpoint.ts). */
@@ -87,19 +87,9 @@ export const securityMigrations: Record<string, Migration> = {
   },
   '0303_security_access_log': {
     async up(db: MigrationDb) {
-      await db.schema
-        .createTable('access_log')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('at', 'text', (c) => c.notNull())
-        .addColumn('org_id', 'text')
-        .addColumn('ip', 'text')
-        .addColumn('ip_truncated', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('user_agent', 'text')
-        .addColumn('method', 'text', (c) => c.notNull())
-        .addColumn('route', 'text', (c) => c.notNull())
-        .addColumn('status', 'integer', (c) => c.notNull())
-        .addColumn('request_id', 'text', (c) => c.notNull())
-        .execute();
+      await accessLogColumns(
+        db.schema.createTable('access_log').addColumn('id', 'text', (c) => c.primaryKey()),
+      ).execute();
       await db.schema.createIndex('access_log_at').on('access_log').columns(['at', 'id']).execute();
       await db.schema.createIndex('access_log_org_at').on('access_log').columns(['org_id', 'at']).execute();
       // The truncation sweep looks for old rows that still hold a full address.
@@ -140,6 +130,20 @@ export const securityMigrations: Record<string, Migration> = {
   },
 };
 
+/** The access log's columns after its key (0303 and its rebuild in 0304 create the same). */
+function accessLogColumns<TB extends string>(table: CreateTableBuilder<TB, 'id'>) {
+  return table
+    .addColumn('at', 'text', (c) => c.notNull())
+    .addColumn('org_id', 'text')
+    .addColumn('ip', 'text')
+    .addColumn('ip_truncated', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('user_agent', 'text')
+    .addColumn('method', 'text', (c) => c.notNull())
+    .addColumn('route', 'text', (c) => c.notNull())
+    .addColumn('status', 'integer', (c) => c.notNull())
+    .addColumn('request_id', 'text', (c) => c.notNull());
+}
+
 async function rebuildAccessLog(db: MigrationDb, postgres: boolean): Promise<void> {
   const columns = [
     'at',
@@ -152,21 +156,13 @@ async function rebuildAccessLog(db: MigrationDb, postgres: boolean): Promise<voi
     'status',
     'request_id',
   ];
-  await db.schema
-    .createTable('access_log_v2')
-    .addColumn('id', postgres ? 'bigint' : 'integer', (c) =>
-      postgres ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey(),
-    )
-    .addColumn('at', 'text', (c) => c.notNull())
-    .addColumn('org_id', 'text')
-    .addColumn('ip', 'text')
-    .addColumn('ip_truncated', 'integer', (c) => c.notNull().defaultTo(0))
-    .addColumn('user_agent', 'text')
-    .addColumn('method', 'text', (c) => c.notNull())
-    .addColumn('route', 'text', (c) => c.notNull())
-    .addColumn('status', 'integer', (c) => c.notNull())
-    .addColumn('request_id', 'text', (c) => c.notNull())
-    .execute();
+  await accessLogColumns(
+    db.schema
+      .createTable('access_log_v2')
+      .addColumn('id', postgres ? 'bigint' : 'integer', (c) =>
+        postgres ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey(),
+      ),
+  ).execute();
   const list = sql.join(columns.map((c) => sql.ref(c)));
   await sql`insert into access_log_v2 (${list}) select ${list} from access_log order by at, id`.execute(db);
   await db.schema.dropTable('access_log').execute();

@@ -6,7 +6,7 @@
 import { defineModule } from '../module.js';
 import { statementFields } from './statement-fields.js';
 import { statementEn, statementNl } from './statement-messages.js';
-import { statementDashboardPanel } from './statement-panel.js';
+import { claimsDashboardPanel, statementDashboardPanel } from './statement-panel.js';
 import { statementPersonalData } from './statement-personal-data.js';
 import { statementRoutes } from './statement-routes.js';
 import { statementMigrations } from './statement-schema.js';
@@ -35,6 +35,6 @@ export const statementModule = defineModule({
   navigation: [
     { href: '/staff/statement', label: 'statement.nav', order: 110, permission: 'statement.read' },
   ],
-  panels: (deps) => [statementDashboardPanel(deps)],
+  panels: (deps) => [statementDashboardPanel(deps), claimsDashboardPanel(deps)],
   routes: statementRoutes,
 });

@@ -16,6 +16,7 @@ import {
   type RegisterSnapshot,
   type RetentionValues,
 } from '../register/index.js';
+import type { Claims } from './statement-claims.js';
 import { type StatementTexts, statementTextsEn, statementTextsNl } from './statement-texts.js';
 
 export const sectionIds = ['intro', 'clients', 'security', 'closing'] as const;
@@ -31,6 +32,8 @@ export interface StatementInput {
   /** The public origin (`https://kluis.example.nl`), for absolute links in the text. */
   readonly origin: string;
   readonly retentionValues: RetentionValues;
+  /** What the enforced configuration and the register's data allow the statement to claim. */
+  readonly claims: Claims;
 }
 
 export interface GeneratedStatement {
@@ -131,10 +134,8 @@ function generateMarkdown(input: StatementInput, locale: Locale): string {
   });
 
   const measures = [
-    x.securityBaseline,
+    ...claimedMeasures(x, input.claims, join),
     ...snapshot.protections.map((p) => esc(label(t, 'protection', p))),
-    x.securityAccess,
-    x.securityAudit,
   ];
   const activityMeasures = snapshot.activities
     .filter((a) => a.securityMeasures !== '')
@@ -143,12 +144,17 @@ function generateMarkdown(input: StatementInput, locale: Locale): string {
     );
 
   const active = snapshot.subprocessors.filter((p) => p.status === 'active');
+  const mechanisms = input.claims.transferMechanisms;
   const spItems = active.map((p) =>
     x.subprocessorItem({
       name: esc(p.name),
       service: esc(p.service),
       location: esc(placeName(p, locale)),
-      eea: p.inEea ? x.inEea : x.outsideEea,
+      eea: p.inEea
+        ? x.inEea
+        : (mechanisms[p.id] ?? '') === ''
+          ? x.outsideEea
+          : `${x.outsideEea}; ${x.safeguard({ mechanism: esc(mechanisms[p.id] ?? '') })}`,
       categories: esc(
         p.dataCategories.length === 0 ? t('register.activity.none') : inlineCategories(p.dataCategories),
       ),
@@ -198,7 +204,8 @@ function generateMarkdown(input: StatementInput, locale: Locale): string {
       x.subprocessorsTitle,
       x.subprocessorsIntro({ org }),
       spItems.length === 0 ? x.subprocessorsNone : list(spItems),
-      active.some((p) => !p.inEea) || transfers.length > 0 ? x.transfersText : '',
+      agreementsText(x, org, input.claims, active.length, join),
+      transfersClaim(x, input.claims, active.some((p) => !p.inEea) || transfers.length > 0, join),
       list(transfers),
       recipients.length === 0 ? '' : `${x.recipientsTitle}\n\n${list(recipients)}`,
       x.subprocessorsLink({ url: subprocessorsUrl, link: markdownLink(subprocessorsUrl, subprocessorsUrl) }),
@@ -224,6 +231,53 @@ function generateMarkdown(input: StatementInput, locale: Locale): string {
     ),
   ];
   return `${parts.filter((p) => p.trim() !== '').join('\n\n')}\n`;
+}
+
+/** The security measures the facts allow: TLS, staff access, the audit trail, named exceptions. */
+function claimedMeasures(
+  x: StatementTexts,
+  claims: Claims,
+  join: (items: readonly string[]) => string,
+): string[] {
+  const tls =
+    claims.unencrypted.length === 0
+      ? x.securityTls
+      : x.securityTlsExcept({ connections: join(claims.unencrypted.map((c) => x.connection[c])) });
+  return [
+    `${tls}; ${x.securityStorage}`,
+    claims.totpForAllStaff ? x.securityAccess : x.securityAccessNoTotp,
+    claims.auditedKinds.length === 0
+      ? ''
+      : x.securityAudit({ kinds: join(claims.auditedKinds.map((k) => x.auditedKind[k])) }),
+    claims.overrides.length === 0
+      ? ''
+      : x.securityOverrides({ items: join(claims.overrides.map((o) => x.override[o])) }),
+  ].filter((m) => m !== '');
+}
+
+/** "Agreements with these sub-processors" only when every active one has an agreement on file. */
+function agreementsText(
+  x: StatementTexts,
+  org: string,
+  claims: Claims,
+  activeCount: number,
+  join: (items: readonly string[]) => string,
+): string {
+  if (activeCount === 0) return '';
+  if (claims.withoutAgreement.length === 0) return x.subprocessorsAgreements({ org });
+  return x.subprocessorsNoAgreement({ org, names: esc(join(claims.withoutAgreement)) });
+}
+
+/** "Only with appropriate safeguards" only when each sub-processor outside the EEA has a mechanism on record. */
+function transfersClaim(
+  x: StatementTexts,
+  claims: Claims,
+  relevant: boolean,
+  join: (items: readonly string[]) => string,
+): string {
+  if (claims.withoutSafeguard.length > 0)
+    return x.transfersMissing({ names: esc(join(claims.withoutSafeguard)) });
+  return relevant ? x.transfersText : '';
 }
 
 function hashStatement(markdown: Readonly<Record<Locale, string>>): string {

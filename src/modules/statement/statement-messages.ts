@@ -17,6 +17,15 @@ export const statementNl = {
     'Privacyverklaring verouderd: het register is gewijzigd sinds versie {number}. Publiceer een nieuwe versie.',
   'statement.panel.upToDate': 'De privacyverklaring (versie {number}) is actueel.',
   'statement.panel.open': 'Naar de privacyverklaring',
+  'statement.claims.title': 'Beweringen in de privacyverklaring',
+  'statement.claims.none': 'Elke maatregel die de verklaring noemt, wordt afgedwongen.',
+  'statement.claims.intro':
+    'Deze maatregelen zijn nu niet waar; de verklaring laat ze weg of noemt ze zoals ze zijn:',
+  'statement.claims.unencrypted': 'Niet versleuteld: {connections}.',
+  'statement.claims.totp': 'Tweestapsverificatie is niet voor elke medewerker verplicht.',
+  'statement.claims.agreements': 'Geen verwerkersovereenkomst vastgelegd voor: {names}.',
+  'statement.claims.transfers': 'Buiten de EER zonder vastgelegd doorgiftemechanisme: {names}.',
+  'statement.claims.overrides': 'Uitzonderingen in KLUIS_ALLOW_INSECURE: {overrides}.',
   'statement.sections.title': 'Vrije teksten',
   'statement.sections.hint':
     'Markdown is toegestaan: **vet**, *cursief*, lijsten met - en links als [tekst](https://…). HTML wordt als tekst getoond.',
@@ -97,6 +106,15 @@ export const statementEn: Record<keyof typeof statementNl, string> = {
     'Privacy statement out of date: the register changed since version {number}. Publish a new version.',
   'statement.panel.upToDate': 'The privacy statement (version {number}) is up to date.',
   'statement.panel.open': 'To the privacy statement',
+  'statement.claims.title': 'Claims in the privacy statement',
+  'statement.claims.none': 'Every measure the statement names is enforced.',
+  'statement.claims.intro':
+    'These measures are not true now; the statement leaves them out or words them as they are:',
+  'statement.claims.unencrypted': 'Not encrypted: {connections}.',
+  'statement.claims.totp': 'Two-step verification is not required of every staff member.',
+  'statement.claims.agreements': 'No processor agreement on file for: {names}.',
+  'statement.claims.transfers': 'Outside the EEA without a transfer mechanism on record: {names}.',
+  'statement.claims.overrides': 'Exceptions in KLUIS_ALLOW_INSECURE: {overrides}.',
   'statement.sections.title': 'Free-text sections',
   'statement.sections.hint':
     'Markdown is allowed: **bold**, *italic*, lists with - and links as [text](https://…). HTML is shown as text.',

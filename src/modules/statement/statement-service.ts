@@ -26,6 +26,7 @@ import {
   type RegisterSnapshot,
   retentionValuesOf,
 } from '../register/index.js';
+import { type ClaimGap, claimFactsOf, claimsOf, gapsOf } from './statement-claims.js';
 import {
   defaultSections,
   type GeneratedStatement,
@@ -73,7 +74,15 @@ export type PublishInput = z.input<typeof publishInput>;
 export interface StatementDeps {
   db: Kysely<DB>;
   clock: Clock;
-  config: Pick<Config, 'publicOrigin' | 'accessLog' | 'sessionAbsoluteHours'>;
+  config: Pick<
+    Config,
+    | 'publicOrigin'
+    | 'accessLog'
+    | 'sessionAbsoluteHours'
+    | 'transport'
+    | 'insecureOverrides'
+    | 'requireTotpForOperator'
+  >;
   register: Pick<RegisterService, 'snapshotOf'>;
   audit: Pick<KluisServices['audit'], 'append'>;
 }
@@ -102,6 +111,7 @@ export function createStatementService(deps: StatementDeps) {
       sections: await sectionsOf(snapshot),
       origin: config.publicOrigin,
       retentionValues: retentionValuesOf(config),
+      claims: claimsOf(claimFactsOf(config), snapshot),
     });
     return { snapshot, generated };
   }
@@ -142,6 +152,13 @@ export function createStatementService(deps: StatementDeps) {
     async getStatus(input: { actor: Actor }): Promise<StatementStatus> {
       assertCan(input.actor, 'statement.read');
       return statusOf(input.actor.orgId);
+    },
+
+    /** The claims the statement cannot make today, with what is missing (the dashboard's gaps). */
+    async getClaimGaps(input: { actor: Actor }): Promise<ClaimGap[]> {
+      assertCan(input.actor, 'statement.read');
+      const snapshot = await register.snapshotOf(input.actor.orgId);
+      return gapsOf(claimsOf(claimFactsOf(config), snapshot));
     },
 
     /** Saves the privacy officer's sections (a draft until published). */

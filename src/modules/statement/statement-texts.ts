@@ -45,12 +45,38 @@ export const statementTextsNl = {
 
   securityTitle: 'Beveiliging',
   securityMeasuresIntro: 'Zo zijn de gegevens beschermd:',
-  securityBaseline:
-    'alle verbindingen met onze systemen zijn versleuteld (TLS); de opslag is versleuteld en afgeschermd door een authenticatielaag',
+  securityTls: 'alle verbindingen met onze systemen zijn versleuteld (TLS)',
+  securityTlsExcept: (v: { connections: string }) =>
+    `verbindingen met onze systemen zijn versleuteld (TLS), behalve ${v.connections}: die zijn niet versleuteld`,
+  connection: {
+    web: 'de verbinding van uw browser met onze website',
+    database: 'de verbinding met onze database',
+    smtpRelay: 'uitgaande e-mail naar onze mailserver',
+    inboundSmtp: 'inkomende e-mail naar onze mailserver',
+  },
+  securityStorage: 'de opslag is versleuteld en afgeschermd door een authenticatielaag',
   securityAccess:
     'alleen geautoriseerde medewerkers hebben toegang, met een persoonlijk account, een sterk wachtwoord en tweestapsverificatie, en alleen tot de gegevens die hun rol nodig heeft',
-  securityAudit:
-    'elke handeling van medewerkers wordt vastgelegd in een auditlog dat niet ongemerkt kan worden gewijzigd',
+  securityAccessNoTotp:
+    'alleen geautoriseerde medewerkers hebben toegang, met een persoonlijk account en een sterk wachtwoord, en alleen tot de gegevens die hun rol nodig heeft; tweestapsverificatie is beschikbaar, maar niet voor elke medewerker verplicht',
+  securityAudit: (v: { kinds: string }) =>
+    `deze handelingen van medewerkers worden vastgelegd in een auditlog dat niet ongemerkt kan worden gewijzigd: ${v.kinds}`,
+  auditedKind: {
+    sign_in: 'aanmelden en mislukte aanmeldpogingen',
+    personal_data_read: 'het inzien van vertrouwelijke persoonsgegevens, met het doel',
+    personal_data_change: 'het wijzigen en wissen van persoonsgegevens',
+    access_change: 'het toekennen en intrekken van rollen, toegang en sleutels',
+    export: 'exports en back-ups',
+    policy_change: 'wijzigingen van bewaartermijnen, het register en deze verklaring',
+  },
+  securityOverrides: (v: { items: string }) =>
+    `bewust ingestelde uitzonderingen op onze beveiligingsregels: ${v.items}`,
+  override: {
+    'smtp-relay-without-tls': 'uitgaande e-mail gaat zonder TLS naar de mailserver',
+    'postgres-without-tls': 'de verbinding met de database op een andere machine is niet versleuteld',
+    'inbound-smtp-without-tls': 'inkomende e-mail wordt zonder STARTTLS ontvangen',
+    'operator-without-totp': 'medewerkers van de beheerder mogen zich zonder tweestapsverificatie aanmelden',
+  },
   securityActivity: (v: { purpose: string; measures: string }) => `${v.purpose}: ${v.measures}`,
 
   metadataTitle: 'Metadata en logging',
@@ -59,7 +85,10 @@ export const statementTextsNl = {
 
   subprocessorsTitle: 'Opslag en doorgifte aan derden',
   subprocessorsIntro: (v: Names) =>
-    `In het kader van haar dienstverlening kan ${v.org} persoonsgegevens opslaan in systemen die beheerd worden door subverwerkers (IT-leveranciers). Deze subverwerkers verwerken de persoonsgegevens alleen voor de doelen van ${v.org}, zoals in deze verklaring beschreven. ${v.org} heeft verwerkersovereenkomsten met deze subverwerkers en verstrekt persoonsgegevens verder niet aan derden, tenzij wij daartoe wettelijk verplicht zijn.`,
+    `In het kader van haar dienstverlening kan ${v.org} persoonsgegevens opslaan in systemen die beheerd worden door subverwerkers (IT-leveranciers). Deze subverwerkers verwerken de persoonsgegevens alleen voor de doelen van ${v.org}, zoals in deze verklaring beschreven. ${v.org} verstrekt persoonsgegevens verder niet aan derden, tenzij wij daartoe wettelijk verplicht zijn.`,
+  subprocessorsAgreements: (v: Names) => `${v.org} heeft verwerkersovereenkomsten met deze subverwerkers.`,
+  subprocessorsNoAgreement: (v: Names & { names: string }) =>
+    `Met ${v.names} heeft ${v.org} nog geen verwerkersovereenkomst vastgelegd.`,
   subprocessorsNone: 'Op dit moment schakelen wij geen subverwerkers in.',
   subprocessorItem: (v: {
     name: string;
@@ -72,6 +101,9 @@ export const statementTextsNl = {
   outsideEea: 'buiten de EER',
   transfersText:
     'Waar een subverwerker buiten de Europese Economische Ruimte (EER) is gevestigd, geven wij gegevens alleen door met passende waarborgen.',
+  transfersMissing: (v: { names: string }) =>
+    `Voor ${v.names} (buiten de EER) is nog geen doorgiftemechanisme (adequaatheidsbesluit, modelcontractbepalingen of bindende bedrijfsvoorschriften) vastgelegd.`,
+  safeguard: (v: { mechanism: string }) => `waarborg: ${v.mechanism}`,
   transferItem: (v: { purpose: string; transfers: string }) => `${v.purpose}: ${v.transfers}`,
   recipientsTitle: 'Andere ontvangers:',
   recipientItem: (v: { purpose: string; recipients: string }) => `${v.purpose}: ${v.recipients}`,
@@ -119,7 +151,7 @@ export const statementTextsNl = {
       `${v.org} doet verder geen mededelingen over de manier waarop haar klanten (persoons)gegevens verwerken. Hiervoor verwijzen wij u naar de privacyverklaring van de betreffende klant.`,
     ].join('\n\n'),
   defaultSecurity: (v: Names) =>
-    `${v.org} draagt zorg dat door haar gebruikte, ontwikkelde en aangeboden systemen niet onbevoegd toegankelijk zijn. Dit zowel technisch (gegevensopslag is afgeschermd door een authenticatielaag, gegevensoverdracht is beveiligd door encryptie) als organisatorisch (alleen geautoriseerde medewerkers hebben toegang). Dit is in lijn met "privacy by design".`,
+    `${v.org} draagt zorg dat door haar gebruikte, ontwikkelde en aangeboden systemen niet onbevoegd toegankelijk zijn. Dit zowel technisch als organisatorisch; de maatregelen die nu gelden staan hieronder. Dit is in lijn met "privacy by design".`,
 };
 
 export type StatementTexts = typeof statementTextsNl;
@@ -156,11 +188,37 @@ export const statementTextsEn: StatementTexts = {
 
   securityTitle: 'Security',
   securityMeasuresIntro: 'This is how the data is protected:',
-  securityBaseline:
-    'every connection to our systems is encrypted (TLS); storage is encrypted and shielded by an authentication layer',
+  securityTls: 'every connection to our systems is encrypted (TLS)',
+  securityTlsExcept: (v) =>
+    `connections to our systems are encrypted (TLS), except ${v.connections}: these are not encrypted`,
+  connection: {
+    web: 'the connection from your browser to our website',
+    database: 'the connection to our database',
+    smtpRelay: 'outgoing mail to our mail server',
+    inboundSmtp: 'incoming mail to our mail server',
+  },
+  securityStorage: 'storage is encrypted and shielded by an authentication layer',
   securityAccess:
     'only authorised staff have access, with a personal account, a strong password and two-step verification, and only to the data their role needs',
-  securityAudit: 'every staff action is recorded in an audit trail that cannot be changed unnoticed',
+  securityAccessNoTotp:
+    'only authorised staff have access, with a personal account and a strong password, and only to the data their role needs; two-step verification is available but not required of every staff member',
+  securityAudit: (v) =>
+    `these staff actions are recorded in an audit trail that cannot be changed unnoticed: ${v.kinds}`,
+  auditedKind: {
+    sign_in: 'signing in and failed sign-in attempts',
+    personal_data_read: 'opening confidential personal data, with the purpose',
+    personal_data_change: 'changing and erasing personal data',
+    access_change: 'granting and revoking roles, access and keys',
+    export: 'exports and backups',
+    policy_change: 'changes to retention periods, the register and this statement',
+  },
+  securityOverrides: (v) => `exceptions to our security rules, set deliberately: ${v.items}`,
+  override: {
+    'smtp-relay-without-tls': 'outgoing mail goes to the mail server without TLS',
+    'postgres-without-tls': 'the connection to the database on another machine is not encrypted',
+    'inbound-smtp-without-tls': 'incoming mail is received without STARTTLS',
+    'operator-without-totp': "the operator's staff may sign in without two-step verification",
+  },
   securityActivity: (v) => `${v.purpose}: ${v.measures}`,
 
   metadataTitle: 'Metadata and logging',
@@ -169,7 +227,9 @@ export const statementTextsEn: StatementTexts = {
 
   subprocessorsTitle: 'Storage and disclosure to third parties',
   subprocessorsIntro: (v) =>
-    `As part of its services, ${v.org} may store personal data in systems managed by sub-processors (IT suppliers). These sub-processors process the personal data only for the purposes of ${v.org}, as described in this statement. ${v.org} has processor agreements with these sub-processors and does not disclose personal data to other third parties, unless we are legally obliged to.`,
+    `As part of its services, ${v.org} may store personal data in systems managed by sub-processors (IT suppliers). These sub-processors process the personal data only for the purposes of ${v.org}, as described in this statement. ${v.org} does not disclose personal data to other third parties, unless we are legally obliged to.`,
+  subprocessorsAgreements: (v) => `${v.org} has processor agreements with these sub-processors.`,
+  subprocessorsNoAgreement: (v) => `${v.org} has no processor agreement on file yet with ${v.names}.`,
   subprocessorsNone: 'We currently use no sub-processors.',
   subprocessorItem: (v) =>
     `**${v.name}**: ${v.service}; location ${v.location} (${v.eea}); data: ${v.categories}.`,
@@ -177,6 +237,9 @@ export const statementTextsEn: StatementTexts = {
   outsideEea: 'outside the EEA',
   transfersText:
     'Where a sub-processor is established outside the European Economic Area (EEA), we transfer data only with appropriate safeguards.',
+  transfersMissing: (v) =>
+    `For ${v.names} (outside the EEA) no transfer mechanism (adequacy decision, standard contractual clauses or binding corporate rules) is on file yet.`,
+  safeguard: (v) => `safeguard: ${v.mechanism}`,
   transferItem: (v) => `${v.purpose}: ${v.transfers}`,
   recipientsTitle: 'Other recipients:',
   recipientItem: (v) => `${v.purpose}: ${v.recipients}`,
@@ -223,5 +286,5 @@ export const statementTextsEn: StatementTexts = {
       `${v.org} makes no further statements about how its clients process (personal) data. For that, please see the privacy statement of the client concerned.`,
     ].join('\n\n'),
   defaultSecurity: (v) =>
-    `${v.org} ensures that the systems it uses, develops and offers cannot be accessed without authorisation. This is done technically (data storage is shielded by an authentication layer, data transfer is secured by encryption) and organisationally (only authorised staff have access). This is in line with "privacy by design".`,
+    `${v.org} ensures that the systems it uses, develops and offers cannot be accessed without authorisation. This is done technically and organisationally; the measures in force are listed below. This is in line with "privacy by design".`,
 };

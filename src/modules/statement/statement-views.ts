@@ -10,9 +10,11 @@ import { notice } from '../../shared/html/notice.js';
 import { tableHead } from '../../shared/html/table.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { formatDate } from '../register/index.js';
+import type { ClaimGap } from './statement-claims.js';
 import type { StatementDiff } from './statement-diff.js';
 import { type SectionId, type StatementSections, sectionIds } from './statement-generate.js';
 import type { StatementStatus } from './statement-service.js';
+import { statementTextsEn, statementTextsNl } from './statement-texts.js';
 import type { PublishedVersion, VersionSummary } from './statement-versions.js';
 
 const sectionLabelKey = {
@@ -263,6 +265,38 @@ export function statementPanel(t: Translate, locale: Locale, status: StatementSt
 <h2 id="panel-statement">${t('statement.panel.title')}</h2>
 <p class="${status.outOfDate ? 'status-bad' : 'status-ok'}" data-statement-status="${status.outOfDate ? 'out-of-date' : 'up-to-date'}">${text}</p>
 ${status.latest === undefined ? '' : html`<p class="hint">${formatDate(locale, status.latest.publishedAt)}</p>`}
+<p><a href="/staff/statement">${t('statement.panel.open')}</a></p>
+</section>`;
+}
+
+function gapText(t: Translate, locale: Locale, gap: ClaimGap): string {
+  const x = locale === 'nl' ? statementTextsNl : statementTextsEn;
+  switch (gap.kind) {
+    case 'unencrypted':
+      return t('statement.claims.unencrypted', {
+        connections: gap.connections.map((c) => x.connection[c]).join('; '),
+      });
+    case 'totp':
+      return t('statement.claims.totp');
+    case 'agreements':
+      return t('statement.claims.agreements', { names: gap.names.join(', ') });
+    case 'transfers':
+      return t('statement.claims.transfers', { names: gap.names.join(', ') });
+    case 'overrides':
+      return t('statement.claims.overrides', { overrides: gap.overrides.join(', ') });
+  }
+}
+
+/** The dashboard panel of the claims the statement leaves out or words as they are. */
+export function claimsPanel(t: Translate, locale: Locale, gaps: readonly ClaimGap[]): SafeHtml {
+  return html`<section class="dashboard-panel" aria-labelledby="panel-statement-claims" data-claim-gaps="${gaps.length}">
+<h2 id="panel-statement-claims">${t('statement.claims.title')}</h2>
+${
+  gaps.length === 0
+    ? html`<p class="status-ok">${t('statement.claims.none')}</p>`
+    : html`<p class="status-bad">${t('statement.claims.intro')}</p>
+<ul>${gaps.map((g) => html`<li data-claim-gap="${g.kind}">${gapText(t, locale, g)}</li>`)}</ul>`
+}
 <p><a href="/staff/statement">${t('statement.panel.open')}</a></p>
 </section>`;
 }

@@ -1,7 +1,10 @@
 import type { FastifyRequest } from 'fastify';
 import { defaultLocale, isLocale, type Locale } from '../i18n/messages.js';
+import { cookieName } from './cookies.js';
 
 export const LOCALE_COOKIE = 'kluis_lang';
+/** The remembered choice under either name (`__Host-` over HTTPS); a language is no secret. */
+const localeCookies = [cookieName(LOCALE_COOKIE, true), LOCALE_COOKIE];
 
 /** The language asked for explicitly in this request (`?lang=`), to be remembered in a cookie. */
 export function requestedLocale(request: FastifyRequest): Locale | undefined {
@@ -19,7 +22,9 @@ export function detectLocale(request: FastifyRequest): Locale {
   const fromQuery = requestedLocale(request);
   if (fromQuery !== undefined) return fromQuery;
   if (request.url === '/en' || request.url.startsWith('/en/') || request.url.startsWith('/en?')) return 'en';
-  const fromCookie = request.cookies[LOCALE_COOKIE];
-  if (isLocale(fromCookie)) return fromCookie;
+  for (const name of localeCookies) {
+    const fromCookie = request.cookies[name];
+    if (isLocale(fromCookie)) return fromCookie;
+  }
   return defaultLocale;
 }
