@@ -18,6 +18,7 @@ import type { AuditTables } from '../modules/security/audit-schema.js';
 import type { SecurityTables } from '../modules/security/security-schema.js';
 import type { StatementTables } from '../modules/statement/statement-schema.js';
 import type { SubjectsTables } from '../modules/subjects/subjects-schema.js';
+import type { TenantsTables } from '../modules/tenants/tenants-schema.js';
 
 export interface DB
   extends AuthTables,
@@ -34,4 +35,5 @@ export interface DB
     RightsTables,
     OffboardingTables,
     DisclosureTables,
-    IncidentsTables {}
+    IncidentsTables,
+    TenantsTables {}

@@ -29,6 +29,7 @@ import { rightsModule } from './rights/index.js';
 import { securityModule } from './security/index.js';
 import { statementModule } from './statement/index.js';
 import { subjectsModule } from './subjects/index.js';
+import { tenantsModule } from './tenants/index.js';
 
 export type { AnyModule, KluisServices } from './module.js';
 
@@ -41,6 +42,7 @@ export const modules: readonly AnyModule[] = [
   retentionModule,
   subjectsModule,
   registerModule,
+  tenantsModule,
   statementModule,
   relationsModule,
   rightsModule,

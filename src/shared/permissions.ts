@@ -36,6 +36,8 @@ export const permissionTable = {
   'legal_orders.manage': ['owner', 'privacy_officer'],
   'health.view': ['owner', 'admin', 'security'],
   'mail.dev_read': ['owner', 'admin'],
+  /** The operator's tenants: onboarding, metadata and counts, suspension (never tenant data). */
+  'tenants.manage': ['owner', 'admin'],
 
   // Intake (P1–P3): conversations are read and answered by support.
   'intake.read': ['support'],

@@ -299,8 +299,10 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
     expect(c.name).toBe('Eve');
   });
 
-  it("threads a visitor's answer to a tenant's reply into the tenant's conversation, not the operator's", async () => {
+  it("decides the org by the recipient address only: a tenant's answer threads at its address, a forged one opens nothing there", async () => {
     const tenant = await createOrg(kluis, 'tenant', 'Bakkerij Jansen');
+    const tenantContact = `contact+${tenant.slug}@ambrix.example`;
+    await kluis.services.orgs.addAddress(tenant.id, tenantContact, 'contact', clock.now().toISOString());
     const { conversationId } = await kluis.services.intake.submitContactRequest({
       actor: { kind: 'anonymous', orgId: tenant.id, ref: 'test' },
       channel: 'web',
@@ -320,20 +322,68 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
     expect(await deliverReplies()).toBe(1);
     const reply = await sink.waitFor((m) => m.to.includes('wim@example.nl'));
     expect(reply.subject).toBe('Uw bericht aan Bakkerij Jansen');
+    // The Message-ID names no organisation; the mail names the tenant as sender and replies go to its address.
+    expect(reply.messageId).not.toContain(tenant.id);
+    expect(reply.from).toContain('Bakkerij Jansen');
+    expect(reply.headers['reply-to']).toContain(tenantContact);
+    const tenantRows = async () =>
+      kluis.db.selectFrom('conversations').select('id').where('org_id', '=', tenant.id).execute();
+
+    // A forged answer to the operator's address with the tenant's Message-ID (and the tenant's
+    // org id in a Kluis-looking id) opens a conversation in the operator, nothing in the tenant.
     await send({
       from: 'wim@example.nl',
       to: CONTACT,
+      subject: `Re: ${reply.subject}`,
+      text: 'Vervalst',
+      inReplyTo: reply.messageId,
+      references: [`<kluis.${tenant.id}.${conversationId}@ambrix.example>`],
+    });
+    const forged = lastOutcome();
+    expect(forged.kind).toBe('opened');
+    const forgedRow = await kluis.db
+      .selectFrom('conversations')
+      .select('org_id')
+      .where('id', '=', conversationIdOf(forged))
+      .executeTakeFirstOrThrow();
+    expect(forgedRow.org_id).toBe(operator.id);
+    expect(await tenantRows()).toHaveLength(1);
+    const tenantConversation = await inbox().getConversation({
+      actor: supportSystem(tenant),
+      id: conversationId,
+    });
+    expect(tenantConversation.entries).toHaveLength(2);
+
+    // The real answer, to the tenant's own address, threads into the tenant's conversation.
+    await send({
+      from: 'wim@example.nl',
+      to: tenantContact,
       subject: `Re: ${reply.subject}`,
       text: 'Jammer!',
       inReplyTo: reply.messageId,
     });
     expect(lastOutcome()).toMatchObject({ kind: 'threaded', conversationId });
-    const rows = await kluis.db
+    expect(await tenantRows()).toHaveLength(1);
+  });
+
+  it("opens a tenant's mail in the tenant's inbox and refuses the address of a suspended tenant", async () => {
+    const tenant = await createOrg(kluis, 'tenant', 'Fietsen Fenna');
+    const address = 'privacy@fietsen-fenna.example';
+    await kluis.services.orgs.addAddress(tenant.id, address, 'privacy', clock.now().toISOString());
+    await send({ from: 'piet@example.nl', to: address, subject: 'Inzage', text: 'Wat weet u van mij?' });
+    const row = await kluis.db
       .selectFrom('conversations')
-      .select('org_id')
-      .where('id', '=', conversationId)
-      .execute();
-    expect(rows).toEqual([{ org_id: tenant.id }]);
+      .select(['org_id', 'possible_rights_request'])
+      .where('id', '=', conversationIdOf(lastOutcome()))
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ org_id: tenant.id, possible_rights_request: 1 });
+    await kluis.services.orgs.setStatus(tenant.id, 'suspended');
+    await expect(
+      send({ from: 'piet@example.nl', to: address, subject: 'Nog eens', text: 'Hallo?' }),
+    ).rejects.toThrow(/550|No such mailbox/);
+    await expect(
+      send({ from: 'piet@example.nl', to: 'contact+nobody@ambrix.example', subject: 'X', text: 'Y' }),
+    ).rejects.toThrow(/550|No such mailbox/);
   });
 
   it('flags mail to the privacy address as a possible rights request', async () => {

@@ -21,7 +21,7 @@ import { requestRecords } from '../rights/index.js';
 import { createSubjectsService } from '../subjects/index.js';
 import { type ConversationRow, createIntakeRepository } from './intake-repository.js';
 import { addEntry, conversationSealer, openConversation } from './intake-service.js';
-import { messageIdsOf, orgOfMessageId } from './intake-threads.js';
+import { messageIdsOf } from './intake-threads.js';
 
 export type Mailbox = 'contact' | 'privacy';
 
@@ -342,17 +342,6 @@ export function createInboundMail(deps: InboundMailDeps) {
     return { kind: 'quarantined', id, reason: input.reason };
   }
 
-  /** The org a mail belongs to: the one named by a Kluis Message-ID it answers, else the mailbox's. */
-  async function orgFor(mailboxOrgId: string, references: readonly string[]) {
-    for (const ref of references) {
-      const named = orgOfMessageId(ref);
-      if (named === undefined) continue;
-      const org = await orgs.findById(named);
-      if (org !== undefined) return org;
-    }
-    return orgs.getById(mailboxOrgId);
-  }
-
   async function take(
     mailboxOrgId: string,
     mailbox: Mailbox,
@@ -367,7 +356,8 @@ export function createInboundMail(deps: InboundMailDeps) {
     }
     const mail = readMail(parsed, envelopeFrom);
     if (!mail.ok) return quarantine({ orgId: mailboxOrgId, mailbox, raw, reason: mail.reason });
-    const org = await orgFor(mailboxOrgId, mail.references);
+    // The recipient address alone decides the org (never a header the sender wrote).
+    const org = await orgs.getById(mailboxOrgId);
     return db.transaction().execute((trx) => storeMail(trx, deps, { org, mailbox, mail }));
   }
 

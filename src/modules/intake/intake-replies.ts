@@ -11,7 +11,7 @@ import type { Actor } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { translator } from '../../shared/i18n/messages.js';
 import type { JobRegistry } from '../jobs/index.js';
-import { renderMail } from '../mail/index.js';
+import { renderMail, senderOf } from '../mail/index.js';
 import type { KluisCore, KluisServices } from '../module.js';
 import { createOrgsRepository } from '../orgs/index.js';
 import { INTAKE_REPLY_JOB } from './intake-inbox-actions.js';
@@ -89,8 +89,13 @@ export function registerIntakeJobs(
       repliesWelcome: true,
       ...(name === undefined ? {} : { recipientName: name.slice(0, 200) }),
     });
-    const contactAddress = kluis.config.intake.contactAddress;
+    // A tenant's reply names the tenant and asks for answers at the tenant's own address (never
+    // the operator's); the operator's replies go back to its contact address.
+    const sender = await senderOf(createOrgsRepository(kluis.db), org.id);
+    const replyTo = org.kind === 'tenant' ? sender.replyTo : kluis.config.intake.contactAddress;
     await kluis.mailer.send({
+      ...(sender.fromName === undefined ? {} : { fromName: sender.fromName }),
+      ...(replyTo === undefined ? {} : { replyTo }),
       to,
       subject: rendered.subject,
       text: rendered.text,
@@ -98,10 +103,7 @@ export function registerIntakeJobs(
       ...(entry.message_id === null ? {} : { messageId: entry.message_id }),
       ...(entry.in_reply_to === null ? {} : { inReplyTo: entry.in_reply_to }),
       ...(thread.length === 0 ? {} : { references: referencesFor(thread) }),
-      headers: {
-        'Auto-Submitted': 'no',
-        ...(contactAddress === undefined ? {} : { 'Reply-To': contactAddress }),
-      },
+      headers: { 'Auto-Submitted': 'no' },
     });
     const actor: Actor = {
       kind: 'system',

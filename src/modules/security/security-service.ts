@@ -186,11 +186,18 @@ export function createSecurityService(
       return query.orderBy('seq').limit(TRAIL_WINDOW_LIMIT).execute();
     },
 
-    /** Recent audit entries (own org's, or all for the operator) and the chain's state. */
+    /**
+     * Recent audit entries of the actor's own org and the chain's state. The operator's security
+     * staff also see installation events (no org); a tenant's entries only under that tenant's
+     * grant, when the actor acts in the tenant's org (P9).
+     */
     async auditOverview(actor: Actor, limit = 50): Promise<AuditOverview> {
       assertCan(actor, 'security.audit_read');
       let query = db.selectFrom('audit_log').selectAll().orderBy('seq', 'desc').limit(limit);
-      if (actor.orgKind !== 'operator') query = query.where('org_id', '=', actor.orgId);
+      query =
+        actor.orgKind === 'operator'
+          ? query.where((eb) => eb.or([eb('org_id', '=', actor.orgId), eb('org_id', 'is', null)]))
+          : query.where('org_id', '=', actor.orgId);
       const entries = await query.execute();
       const head = await db.selectFrom('audit_head').select('seq').where('id', '=', 1).executeTakeFirst();
       const full = Number(head?.seq ?? 0) <= FULL_VERIFY_LIMIT;

@@ -22,6 +22,7 @@ import type { rightsExportNl } from '../../modules/rights/rights-export-messages
 import type { rightsNl } from '../../modules/rights/rights-messages.js';
 import type { securityNl } from '../../modules/security/security-messages.js';
 import type { statementNl } from '../../modules/statement/statement-messages.js';
+import type { tenantsNl } from '../../modules/tenants/tenants-messages.js';
 import { coreEn, coreNl } from './core-messages.js';
 
 /**
@@ -44,7 +45,8 @@ type AllMessages = typeof coreNl &
   typeof rightsExportNl &
   typeof offboardingNl &
   typeof disclosureNl &
-  typeof incidentsNl;
+  typeof incidentsNl &
+  typeof tenantsNl;
 
 export type MessageKey = keyof AllMessages;
 export const locales = ['nl', 'en'] as const;
