@@ -141,6 +141,9 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
     expect(mail.text).not.toContain('Autoriteit Persoonsgegevens');
     expect(mail.text).toContain('Natuurlijk, wat is uw vraag?');
     expect(mail.text).toContain('Petra de Vries');
+    // Replies thread back, so the mail invites one (issue 16: it used to say one cannot reply).
+    expect(mail.text).toContain('U kunt op dit bericht antwoorden');
+    expect(mail.text).not.toContain('niet op antwoorden');
     expect(mail.inReplyTo).toBe('<first-5e1a@mail.example.nl>');
     expect(mail.headers.references).toContain('<first-5e1a@mail.example.nl>');
     expect(mail.headers['reply-to']).toContain(CONTACT);

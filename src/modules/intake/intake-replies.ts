@@ -85,6 +85,8 @@ export function registerIntakeJobs(
     const rendered = renderMail('notification', locale, {
       subject: replySubject({ locale, subjectLine, orgName: org.name }),
       body: `${body}${complaint}`,
+      // Replies thread back into the conversation (intake-mail.ts): the footer says so.
+      repliesWelcome: true,
       ...(name === undefined ? {} : { recipientName: name.slice(0, 200) }),
     });
     const contactAddress = kluis.config.intake.contactAddress;

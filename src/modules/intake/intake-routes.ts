@@ -31,7 +31,7 @@ import {
   type RefusalReason,
 } from './intake-views.js';
 
-export type IntakeRouteDeps = Pick<KluisCore, 'db' | 'keyring' | 'clock' | 'config'> &
+export type IntakeRouteDeps = Pick<KluisCore, 'db' | 'keyring' | 'clock' | 'config' | 'redis'> &
   Pick<KluisServices, 'intake' | 'inbox'>;
 
 /** What `POST /api/v1/contact-requests` answers: the conversation it opened. */
@@ -59,6 +59,8 @@ function contactRoutes(kit: RouteKit, deps: IntakeRouteDeps): void {
     clock: deps.clock,
     max: deps.config.intake.contactRateLimitPerHour,
     windowMs: HOUR,
+    name: 'contact',
+    redis: deps.redis,
   });
   const access = { kind: 'public' } as const;
 
@@ -129,7 +131,7 @@ function contactRoutes(kit: RouteKit, deps: IntakeRouteDeps): void {
     handler: async ({ request, reply, t, lang, site, body, locale }) => {
       const ctx: PageContext = { request, reply, t, formPath: `${lang}${site}/contact` };
       const org = await orgOf(request);
-      if (!limiter.hit(request.ip)) return refuse(ctx, 'rate_limited');
+      if (!(await limiter.hit(request.ip))) return refuse(ctx, 'rate_limited');
       const posted = body.values;
       if ((posted[HONEYPOT_FIELD] ?? '').trim() !== '') return refuse(ctx, 'spam');
       const timing = await timer.check(org.id, posted[STARTED_FIELD]);

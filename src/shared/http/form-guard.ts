@@ -5,6 +5,7 @@
  * the length of the window (P12: metadata for defence, not kept).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { Clock } from '../clock.js';
 import { DAY } from '../clock.js';
@@ -78,12 +79,37 @@ export function createFormTimer(deps: { keyring: Pick<Keyring, 'blindIndex'>; cl
 
 export type FormTimer = ReturnType<typeof createFormTimer>;
 
+export interface SubmissionLimiter {
+  /** Counts one submission for `key` and says whether it is still within the budget. */
+  hit(key: string): Promise<boolean>;
+}
+
 /**
  * A fixed-window counter per key (an IP address): `hit` counts one submission and says whether
- * it is still within `max` per `windowMs`. Memory only; windows are forgotten when they end.
+ * it is still within `max` per `windowMs`. In memory (one node), or — with `redis` (a cluster,
+ * KLUIS_REDIS_URL) — in Redis under `kluis:limit:<name>:<window>:<key>`, so every node counts
+ * against the same budget; the key expires with its window (P12: nothing kept past it).
  */
-export function createSubmissionLimiter(options: { clock: Clock; max: number; windowMs: number }) {
-  const { clock, max, windowMs } = options;
+export function createSubmissionLimiter(options: {
+  clock: Clock;
+  max: number;
+  windowMs: number;
+  name?: string;
+  redis?: Redis | undefined;
+}): SubmissionLimiter {
+  const { clock, max, windowMs, redis } = options;
+  if (redis !== undefined) {
+    const prefix = `kluis:limit:${options.name ?? 'form'}`;
+    return {
+      async hit(key) {
+        const window = Math.floor(clock.now().getTime() / windowMs);
+        const name = `${prefix}:${window}:${key}`;
+        const replies = await redis.multi().incr(name).pexpire(name, windowMs, 'NX').exec();
+        const count = Number(replies?.[0]?.[1] ?? Number.POSITIVE_INFINITY);
+        return count <= max;
+      },
+    };
+  }
   const windows = new Map<string, { start: number; count: number }>();
 
   function prune(now: number): void {
@@ -91,7 +117,7 @@ export function createSubmissionLimiter(options: { clock: Clock; max: number; wi
   }
 
   return {
-    hit(key: string): boolean {
+    async hit(key: string): Promise<boolean> {
       const now = clock.now().getTime();
       if (windows.size > 10_000) prune(now);
       const current = windows.get(key);
