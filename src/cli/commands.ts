@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { buildApp } from '../app.js';
 import { ConfigError, describeConfig, loadConfig } from '../config/env.js';
+import { markServingStores } from '../db/serving-marker.js';
 import { type Kluis, openKluis } from '../kluis.js';
 import { modules } from '../modules/index.js';
 import { startConfiguredInboundSmtp } from '../modules/intake/index.js';
@@ -87,6 +88,8 @@ export function registerCommands(program: Command, io: CliIo = processCliIo()): 
       const address = await app.listen({ host: config.host, port: config.port });
       const worker = opts.worker ? await startJobWorker(kluis) : undefined;
       const inbound = await startConfiguredInboundSmtp(kluis);
+      // `backup restore` refuses while this process serves from these files.
+      const unmark = markServingStores([config.databaseUrl, config.keystoreUrl], kluis.clock.now());
       const shutdown = async () => {
         await app.close();
         await inbound?.smtp.close();
@@ -94,6 +97,7 @@ export function registerCommands(program: Command, io: CliIo = processCliIo()): 
         await signAuditHeadAtShutdown(kluis, io);
         await devMail?.sink.close();
         await kluis.close();
+        unmark();
         process.exit(0);
       };
       process.once('SIGINT', shutdown);
