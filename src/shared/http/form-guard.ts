@@ -53,8 +53,6 @@ export function createFormTimer(deps: { keyring: Pick<Keyring, 'blindIndex'>; cl
   };
 }
 
-export type FormTimer = ReturnType<typeof createFormTimer>;
-
 /**
  * A fixed-window counter per key (an IP address): `hit` counts one submission and says whether
  * it is still within `max` per `windowMs`. Memory only; windows are forgotten when they end.
