@@ -354,6 +354,7 @@ const reasonKey: Record<string, MessageKey> = {
   unparseable: 'intake.quarantine.reason.unparseable',
   no_sender: 'intake.quarantine.reason.no_sender',
   auto_submitted: 'intake.quarantine.reason.auto_submitted',
+  bounce: 'intake.quarantine.reason.bounce',
   empty: 'intake.quarantine.reason.empty',
   processing_failed: 'intake.quarantine.reason.processing_failed',
 };

@@ -31,11 +31,8 @@ function registerInitCommand(program: Command, io: CliIo): void {
     .command('init')
     .description('generate a production secrets set (master key, database key) and an env file naming them')
     .option('--dir <dir>', 'data directory', './data')
-    .option('--env-file <file>', 'env file to write', 'kluis.env')
-    .option(
-      '--env-out <file>',
-      'the same as --env-file (tsx, behind `npm run kluis`, takes --env-file for itself)',
-    )
+    // Not `--env-file`: Node and tsx take that option for themselves (issue 16).
+    .option('--env-out <file>', 'env file to write', 'kluis.env')
     .option(
       '--secrets-dir <dir>',
       'folder for master.key and database.key (default: secrets/ beside the env file)',
@@ -44,31 +41,29 @@ function registerInitCommand(program: Command, io: CliIo): void {
       '--force',
       'replace existing key files; the old ones are kept as *.replaced-<time>, never deleted',
     )
-    .action(
-      (opts: { dir: string; envFile: string; envOut?: string; secretsDir?: string; force?: boolean }) => {
-        const result = initSecrets({
-          dataDir: opts.dir,
-          envFile: opts.envOut ?? opts.envFile,
-          secretsDir: opts.secretsDir,
-          force: opts.force,
-          clock: io.clock,
-        });
-        for (const aside of result.keptAside) warn(`! kept the previous file as ${aside}`);
-        if (opts.force && result.keptAside.length > 0) {
-          warn('! a database made with the previous keys cannot be opened with the new ones');
-        }
-        say(`Master key:    ${result.masterKeyFile} (0600)`);
-        say(`Database key:  ${result.databaseKeyFile} (0600)`);
-        say(`Env file:      ${result.envFile}`);
-        say(`Data folder:   ${result.dataDir}`);
-        say();
-        say('Next:');
-        say('  1. Back up both key files now, somewhere other than the database backups.');
-        say(`  2. Fill in KLUIS_PUBLIC_ORIGIN and the TLS/proxy settings in ${result.envFile}.`);
-        say(`  3. Check: KLUIS_CONFIG_FILE=${result.envFile} kluis doctor`);
-        say(`  4. Start: KLUIS_CONFIG_FILE=${result.envFile} kluis serve`);
-      },
-    );
+    .action((opts: { dir: string; envOut: string; secretsDir?: string; force?: boolean }) => {
+      const result = initSecrets({
+        dataDir: opts.dir,
+        envFile: opts.envOut,
+        secretsDir: opts.secretsDir,
+        force: opts.force,
+        clock: io.clock,
+      });
+      for (const aside of result.keptAside) warn(`! kept the previous file as ${aside}`);
+      if (opts.force && result.keptAside.length > 0) {
+        warn('! a database made with the previous keys cannot be opened with the new ones');
+      }
+      say(`Master key:    ${result.masterKeyFile} (0600)`);
+      say(`Database key:  ${result.databaseKeyFile} (0600)`);
+      say(`Env file:      ${result.envFile}`);
+      say(`Data folder:   ${result.dataDir}`);
+      say();
+      say('Next:');
+      say('  1. Back up both key files now, somewhere other than the database backups.');
+      say(`  2. Fill in KLUIS_PUBLIC_ORIGIN and the TLS/proxy settings in ${result.envFile}.`);
+      say(`  3. Check: KLUIS_CONFIG_FILE=${result.envFile} kluis doctor`);
+      say(`  4. Start: KLUIS_CONFIG_FILE=${result.envFile} kluis serve`);
+    });
 }
 
 /** `kluis keys rotate`: re-wrap every org key under the current (or a new) master key. */

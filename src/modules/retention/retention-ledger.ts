@@ -33,8 +33,9 @@ import {
 import { dirname, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
+import type { LedgerStore } from '../../db/ledger-store.js';
 import { canonicalJson } from '../../shared/canonical-json.js';
-import { type JsonLineRead, readJsonLines } from '../../shared/json-lines.js';
+import { type JsonLineRead, type LineSource, readJsonLines } from '../../shared/json-lines.js';
 import { retentionActions } from './retention-schema.js';
 
 export const LEDGER_FILE_NAME = 'erasure-ledger.jsonl';
@@ -93,13 +94,11 @@ function ledgerLineOf(raw: unknown): LedgerLine | undefined {
 }
 
 function parseLine(text: string): LedgerLine | undefined {
-  let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    return ledgerLineOf(JSON.parse(text));
   } catch {
     return undefined;
   }
-  return ledgerLineOf(raw);
 }
 
 /** The last complete line of the file and where it starts (reads backwards, not the whole file). */
@@ -130,6 +129,9 @@ export interface ErasureLedgerOptions {
 }
 
 export interface ErasureLedger {
+  /** Where it lives: the file, or (PostgreSQL) the shared ledger schema. */
+  readonly source: LineSource;
+  /** The file path or schema, for messages. */
   readonly file: string;
   /** Appends one line (write-ahead: call before committing the transaction it describes). */
   append(body: LedgerBody, at: Date): Promise<LedgerLine>;
@@ -194,8 +196,7 @@ export function createErasureLedger(file: string, options: ErasureLedgerOptions 
           head = { seq: parsed?.seq ?? 0, hash: parsed?.hash ?? GENESIS_HASH, size };
         }
       }
-      const unsigned = { ...body, v: 1 as const, seq: head.seq + 1, at: at.toISOString(), prev: head.hash };
-      const line = { ...unsigned, hash: ledgerHash(unsigned) } as LedgerLine;
+      const line = chainedLine(body, at, head.seq === 0 ? undefined : head);
       const bytes = Buffer.from(`${JSON.stringify(line)}\n`, 'utf8');
       writeSync(fd, bytes, 0, bytes.length, size);
       if (fsync) fsyncSync(fd);
@@ -207,6 +208,7 @@ export function createErasureLedger(file: string, options: ErasureLedgerOptions 
   }
 
   return {
+    source: path,
     file: path,
     append(body, at) {
       const run = queue.then(async () => {
@@ -229,9 +231,12 @@ export function createErasureLedger(file: string, options: ErasureLedgerOptions 
 
 export type LedgerRead = JsonLineRead<LedgerLine>;
 
-/** Streams the ledger line by line (memory stays flat however long it grows). */
-export function readErasureLedger(file: string): AsyncGenerator<LedgerRead> {
-  return readJsonLines(file, ledgerLineOf);
+/**
+ * Streams the ledger line by line (memory stays flat however long it grows): the file, or on
+ * PostgreSQL the shared ledger schema's rows in seq order.
+ */
+export function readErasureLedger(source: LineSource): AsyncGenerator<LedgerRead> {
+  return readJsonLines(source, ledgerLineOf);
 }
 
 export interface LedgerVerifyReport {
@@ -246,13 +251,13 @@ export interface LedgerVerifyReport {
 }
 
 /** Walks the chain; reports the first line that is unreadable, out of sequence or altered. */
-export async function verifyErasureLedger(file: string): Promise<LedgerVerifyReport> {
+export async function verifyErasureLedger(source: LineSource): Promise<LedgerVerifyReport> {
   let prev = GENESIS_HASH;
   let seq = 0;
   let lines = 0;
   let erasures = 0;
   let records = 0;
-  for await (const read of readErasureLedger(file)) {
+  for await (const read of readErasureLedger(source)) {
     if (!read.ok)
       return { ok: false, lines, erasures, records, broken: { lineNo: read.lineNo, reason: 'unreadable' } };
     const { hash, ...unsigned } = read.line;
@@ -274,4 +279,54 @@ export async function verifyErasureLedger(file: string): Promise<LedgerVerifyRep
     }
   }
   return { ok: true, lines, erasures, records };
+}
+
+function chainedLine(
+  body: LedgerBody,
+  at: Date,
+  head: { seq: number; hash: string } | undefined,
+): LedgerLine {
+  const unsigned = {
+    ...body,
+    v: 1 as const,
+    seq: (head?.seq ?? 0) + 1,
+    at: at.toISOString(),
+    prev: head?.hash ?? GENESIS_HASH,
+  };
+  return { ...unsigned, hash: ledgerHash(unsigned) } as LedgerLine;
+}
+
+/** The shared ledger schema's erasure lines, as a source to read, verify or replay. */
+export function erasureLedgerSource(store: LedgerStore): LineSource {
+  return { where: store.where, lines: () => store.erasureLines() };
+}
+
+/**
+ * The ledger of a cluster on PostgreSQL: the same lines, chained the same way, in the shared
+ * ledger schema (db/ledger-store.ts). Every node appends under one cluster-wide lock; a line is
+ * committed before `append` resolves, so before the erasure's own transaction commits.
+ */
+export function createSharedErasureLedger(store: LedgerStore): ErasureLedger {
+  const source = erasureLedgerSource(store);
+  return {
+    source,
+    file: store.where,
+    async append(body, at) {
+      const stored = await store.appendErasure((head) => {
+        const line = chainedLine(body, at, head);
+        return { seq: line.seq, hash: line.hash, text: JSON.stringify(line), line };
+      });
+      return stored.line;
+    },
+  };
+}
+
+/** This installation's erasure ledger: the shared schema on PostgreSQL, else the file. */
+export function erasureLedgerOf(core: {
+  readonly config: { readonly dataDir: string };
+  readonly ledgerStore: LedgerStore | undefined;
+}): ErasureLedger {
+  return core.ledgerStore === undefined
+    ? createErasureLedger(ledgerPathOf(core.config))
+    : createSharedErasureLedger(core.ledgerStore);
 }
