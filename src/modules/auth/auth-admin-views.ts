@@ -14,7 +14,7 @@ import {
   textField,
 } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
-import { pager } from '../../shared/html/table.js';
+import { listHref, pager } from '../../shared/html/table.js';
 import { formatTime } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { ApiKeyView } from './auth-api-keys.js';
@@ -73,14 +73,16 @@ export interface UserListParams {
 }
 
 export function userListQuery(p: UserListParams, page: number): string {
-  const q = new URLSearchParams();
-  if (p.sort !== 'name') q.set('sort', p.sort);
-  if (p.dir !== 'asc') q.set('dir', p.dir);
-  if (p.role !== undefined) q.set('role', p.role);
-  if (p.status !== undefined) q.set('status', p.status);
-  if (page > 1) q.set('page', String(page));
-  const text = q.toString();
-  return text === '' ? '/staff/users' : `/staff/users?${text}`;
+  return listHref(
+    '/staff/users',
+    {
+      sort: p.sort === 'name' ? undefined : p.sort,
+      dir: p.dir === 'asc' ? undefined : p.dir,
+      role: p.role,
+      status: p.status,
+    },
+    page,
+  );
 }
 
 const statusKeys: Record<UserStatusFilter, MessageKey> = {

@@ -7,7 +7,7 @@
  */
 import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
-import { pager } from '../../shared/html/table.js';
+import { listHref, pager } from '../../shared/html/table.js';
 import { formatTime } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type {
@@ -37,16 +37,18 @@ export interface ListParams {
 const BASE = '/staff/conversations';
 
 export function listQuery(p: ListParams, page: number): string {
-  const q = new URLSearchParams();
-  if (p.status !== undefined) q.set('status', p.status);
-  if (p.channel !== undefined) q.set('channel', p.channel);
-  if (p.mine) q.set('mine', '1');
-  if (p.rightsOnly) q.set('rights', '1');
-  if (p.sort !== 'updated') q.set('sort', p.sort);
-  if (p.dir !== 'desc') q.set('dir', p.dir);
-  if (page > 1) q.set('page', String(page));
-  const text = q.toString();
-  return text === '' ? BASE : `${BASE}?${text}`;
+  return listHref(
+    BASE,
+    {
+      status: p.status,
+      channel: p.channel,
+      mine: p.mine ? '1' : undefined,
+      rights: p.rightsOnly ? '1' : undefined,
+      sort: p.sort === 'updated' ? undefined : p.sort,
+      dir: p.dir === 'desc' ? undefined : p.dir,
+    },
+    page,
+  );
 }
 
 const channelKey: Record<Channel, MessageKey> = {

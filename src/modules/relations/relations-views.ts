@@ -12,7 +12,7 @@ import {
   textField,
 } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
-import { pager } from '../../shared/html/table.js';
+import { listHref, pager } from '../../shared/html/table.js';
 import { formatDate } from '../../shared/i18n/dates.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { addressLines, countryOptions } from './relations-address.js';
@@ -148,13 +148,15 @@ export interface RelationListParams {
 }
 
 export function relationListQuery(p: RelationListParams, page: number): string {
-  const q = new URLSearchParams();
-  if (p.sort !== 'name') q.set('sort', p.sort);
-  if (p.dir !== 'asc') q.set('dir', p.dir);
-  if (p.status !== undefined) q.set('status', p.status);
-  if (page > 1) q.set('page', String(page));
-  const text = q.toString();
-  return text === '' ? '/staff/relations' : `/staff/relations?${text}`;
+  return listHref(
+    '/staff/relations',
+    {
+      sort: p.sort === 'name' ? undefined : p.sort,
+      dir: p.dir === 'asc' ? undefined : p.dir,
+      status: p.status,
+    },
+    page,
+  );
 }
 
 function sortHeader(t: Translate, p: RelationListParams, column: RelationSort, label: string): SafeHtml {
