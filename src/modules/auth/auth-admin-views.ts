@@ -14,7 +14,7 @@ import {
   textField,
 } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
-import { listHref, pager } from '../../shared/html/table.js';
+import { type ListOrder, listHref, orderParams, pager } from '../../shared/html/table.js';
 import { formatTime } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { ApiKeyView } from './auth-api-keys.js';
@@ -65,9 +65,7 @@ function statusOf(t: Translate, u: UserView, now: Date): string {
 
 // --- user list ------------------------------------------------------------------------------
 
-export interface UserListParams {
-  readonly sort: UserSort;
-  readonly dir: 'asc' | 'desc';
+export interface UserListParams extends ListOrder<UserSort> {
   readonly role?: Role | undefined;
   readonly status?: UserStatusFilter | undefined;
 }
@@ -76,8 +74,7 @@ export function userListQuery(p: UserListParams, page: number): string {
   return listHref(
     '/staff/users',
     {
-      sort: p.sort === 'name' ? undefined : p.sort,
-      dir: p.dir === 'asc' ? undefined : p.dir,
+      ...orderParams(p, { sort: 'name', dir: 'asc' }),
       role: p.role,
       status: p.status,
     },

@@ -7,7 +7,7 @@
  */
 import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
-import { listHref, pager } from '../../shared/html/table.js';
+import { type ListOrder, listHref, orderParams, pager } from '../../shared/html/table.js';
 import { formatTime } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type {
@@ -25,13 +25,11 @@ import {
   type EntryKind,
 } from './intake-schema.js';
 
-export interface ListParams {
+export interface ListParams extends ListOrder<ConversationSort> {
   readonly status?: ConversationStatus | undefined;
   readonly channel?: Channel | undefined;
   readonly mine?: boolean | undefined;
   readonly rightsOnly?: boolean | undefined;
-  readonly sort: ConversationSort;
-  readonly dir: 'asc' | 'desc';
 }
 
 const BASE = '/staff/conversations';
@@ -44,8 +42,7 @@ export function listQuery(p: ListParams, page: number): string {
       channel: p.channel,
       mine: p.mine ? '1' : undefined,
       rights: p.rightsOnly ? '1' : undefined,
-      sort: p.sort === 'updated' ? undefined : p.sort,
-      dir: p.dir === 'desc' ? undefined : p.dir,
+      ...orderParams(p, { sort: 'updated', dir: 'desc' }),
     },
     page,
   );

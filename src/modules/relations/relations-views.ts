@@ -12,7 +12,7 @@ import {
   textField,
 } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
-import { listHref, pager } from '../../shared/html/table.js';
+import { type ListOrder, listHref, orderParams, pager } from '../../shared/html/table.js';
 import { formatDate } from '../../shared/i18n/dates.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { addressLines, countryOptions } from './relations-address.js';
@@ -141,9 +141,7 @@ const foaLabel = (t: Translate, f: FormOfAddress) => t(`relations.formOfAddress.
 
 // --- list -------------------------------------------------------------------------------------
 
-export interface RelationListParams {
-  readonly sort: RelationSort;
-  readonly dir: 'asc' | 'desc';
+export interface RelationListParams extends ListOrder<RelationSort> {
   readonly status?: RelationStatus | undefined;
 }
 
@@ -151,8 +149,7 @@ export function relationListQuery(p: RelationListParams, page: number): string {
   return listHref(
     '/staff/relations',
     {
-      sort: p.sort === 'name' ? undefined : p.sort,
-      dir: p.dir === 'asc' ? undefined : p.dir,
+      ...orderParams(p, { sort: 'name', dir: 'asc' }),
       status: p.status,
     },
     page,

@@ -48,3 +48,20 @@ export function listHref(
   const text = q.toString();
   return text === '' ? path : `${path}?${text}`;
 }
+
+/** How a list is ordered: by a column, ascending or descending. */
+export interface ListOrder<S extends string> {
+  readonly sort: S;
+  readonly dir: 'asc' | 'desc';
+}
+
+/** A list's order as query parameters for `listHref`, each left out at its default. */
+export function orderParams<S extends string>(
+  p: ListOrder<S>,
+  defaults: ListOrder<S>,
+): { sort: S | undefined; dir: 'asc' | 'desc' | undefined } {
+  return {
+    sort: p.sort === defaults.sort ? undefined : p.sort,
+    dir: p.dir === defaults.dir ? undefined : p.dir,
+  };
+}
