@@ -48,7 +48,8 @@ export function formulaLike(value: string): boolean {
   return /^[=@\t\r]/.test(value) || (/^[+-]/.test(value) && !/^[+-][\d\s()./-]*$/.test(value));
 }
 
-function csvOf(table: ExportTable): string {
+/** One exported table as CSV (erased values and lookup keys marked, files named by their zip path). */
+export function csvOf(table: ExportTable): string {
   const contextColumns = [...new Set(table.rows.flatMap((r) => Object.keys(r.context ?? {})))].sort();
   const header = [
     'id',
