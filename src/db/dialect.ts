@@ -38,8 +38,6 @@ export function checkOneOf(column: string, values: readonly string[]) {
   return sql`${sql.ref(column)} in (${sql.join(values.map((v) => sql.lit(v)))})`;
 }
 
-export const nowIso = (clock: { now(): Date }): string => clock.now().toISOString();
-
 export { sql };
 
 /** PostgreSQL: the schema unqualified tables resolve to (where the migrations created them). */

@@ -14,7 +14,7 @@ import {
   textField,
 } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
-import { pager } from '../../shared/html/table.js';
+import { type ListOrder, listHref, orderParams, pager } from '../../shared/html/table.js';
 import { formatTime } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { ApiKeyView } from './auth-api-keys.js';
@@ -65,22 +65,21 @@ function statusOf(t: Translate, u: UserView, now: Date): string {
 
 // --- user list ------------------------------------------------------------------------------
 
-export interface UserListParams {
-  readonly sort: UserSort;
-  readonly dir: 'asc' | 'desc';
+export interface UserListParams extends ListOrder<UserSort> {
   readonly role?: Role | undefined;
   readonly status?: UserStatusFilter | undefined;
 }
 
 export function userListQuery(p: UserListParams, page: number): string {
-  const q = new URLSearchParams();
-  if (p.sort !== 'name') q.set('sort', p.sort);
-  if (p.dir !== 'asc') q.set('dir', p.dir);
-  if (p.role !== undefined) q.set('role', p.role);
-  if (p.status !== undefined) q.set('status', p.status);
-  if (page > 1) q.set('page', String(page));
-  const text = q.toString();
-  return text === '' ? '/staff/users' : `/staff/users?${text}`;
+  return listHref(
+    '/staff/users',
+    {
+      ...orderParams(p, { sort: 'name', dir: 'asc' }),
+      role: p.role,
+      status: p.status,
+    },
+    page,
+  );
 }
 
 const statusKeys: Record<UserStatusFilter, MessageKey> = {

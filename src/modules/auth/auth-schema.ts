@@ -26,7 +26,6 @@ import { type Role, roles } from '../../shared/actor.js';
 import type { SessionState } from '../../shared/http/access.js';
 
 export type PendingStep = SessionState['pending'][number];
-export const pendingSteps: readonly PendingStep[] = ['totp', 'password_change', 'totp_enrolment'];
 
 export interface UsersTable {
   id: string;

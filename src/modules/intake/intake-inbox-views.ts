@@ -7,7 +7,7 @@
  */
 import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
-import { pager } from '../../shared/html/table.js';
+import { type ListOrder, listHref, orderParams, pager } from '../../shared/html/table.js';
 import { formatTime } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type {
@@ -25,28 +25,27 @@ import {
   type EntryKind,
 } from './intake-schema.js';
 
-export interface ListParams {
+export interface ListParams extends ListOrder<ConversationSort> {
   readonly status?: ConversationStatus | undefined;
   readonly channel?: Channel | undefined;
   readonly mine?: boolean | undefined;
   readonly rightsOnly?: boolean | undefined;
-  readonly sort: ConversationSort;
-  readonly dir: 'asc' | 'desc';
 }
 
 const BASE = '/staff/conversations';
 
 export function listQuery(p: ListParams, page: number): string {
-  const q = new URLSearchParams();
-  if (p.status !== undefined) q.set('status', p.status);
-  if (p.channel !== undefined) q.set('channel', p.channel);
-  if (p.mine) q.set('mine', '1');
-  if (p.rightsOnly) q.set('rights', '1');
-  if (p.sort !== 'updated') q.set('sort', p.sort);
-  if (p.dir !== 'desc') q.set('dir', p.dir);
-  if (page > 1) q.set('page', String(page));
-  const text = q.toString();
-  return text === '' ? BASE : `${BASE}?${text}`;
+  return listHref(
+    BASE,
+    {
+      status: p.status,
+      channel: p.channel,
+      mine: p.mine ? '1' : undefined,
+      rights: p.rightsOnly ? '1' : undefined,
+      ...orderParams(p, { sort: 'updated', dir: 'desc' }),
+    },
+    page,
+  );
 }
 
 const channelKey: Record<Channel, MessageKey> = {

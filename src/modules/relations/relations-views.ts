@@ -12,7 +12,7 @@ import {
   textField,
 } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
-import { pager } from '../../shared/html/table.js';
+import { type ListOrder, listHref, orderParams, pager } from '../../shared/html/table.js';
 import { formatDate } from '../../shared/i18n/dates.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { addressLines, countryOptions } from './relations-address.js';
@@ -141,20 +141,19 @@ const foaLabel = (t: Translate, f: FormOfAddress) => t(`relations.formOfAddress.
 
 // --- list -------------------------------------------------------------------------------------
 
-export interface RelationListParams {
-  readonly sort: RelationSort;
-  readonly dir: 'asc' | 'desc';
+export interface RelationListParams extends ListOrder<RelationSort> {
   readonly status?: RelationStatus | undefined;
 }
 
 export function relationListQuery(p: RelationListParams, page: number): string {
-  const q = new URLSearchParams();
-  if (p.sort !== 'name') q.set('sort', p.sort);
-  if (p.dir !== 'asc') q.set('dir', p.dir);
-  if (p.status !== undefined) q.set('status', p.status);
-  if (page > 1) q.set('page', String(page));
-  const text = q.toString();
-  return text === '' ? '/staff/relations' : `/staff/relations?${text}`;
+  return listHref(
+    '/staff/relations',
+    {
+      ...orderParams(p, { sort: 'name', dir: 'asc' }),
+      status: p.status,
+    },
+    page,
+  );
 }
 
 function sortHeader(t: Translate, p: RelationListParams, column: RelationSort, label: string): SafeHtml {

@@ -70,7 +70,6 @@ const reportBody = z.object({
 
 const bodySchema = z.discriminatedUnion('kind', [erasureBody, reportBody]);
 export type LedgerBody = z.infer<typeof bodySchema>;
-export type LedgerErasure = z.infer<typeof erasureBody>;
 
 const chainSchema = z.object({
   v: z.literal(1),

@@ -84,7 +84,6 @@ export const consentInputSchema = z
     path: ['event'],
     message: 'rights.consent.eventNotForPurpose',
   });
-export type ConsentInput = z.input<typeof consentInputSchema>;
 
 export type ConsentRecord = ConsentRecordsTable;
 

@@ -32,3 +32,36 @@ export function pager(
   ${at.page < at.pages ? html`<li><a rel="next" href="${hrefOf(at.page + 1)}">${labels.next}</a></li>` : null}
 </ul></nav>`;
 }
+
+/**
+ * A list page's address: `path` with the parameters that are set (in the order given; a caller
+ * leaves out those at their default) and the page after the first.
+ */
+export function listHref(
+  path: string,
+  params: Readonly<Record<string, string | undefined>>,
+  page: number,
+): string {
+  const q = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) q.set(name, value);
+  if (page > 1) q.set('page', String(page));
+  const text = q.toString();
+  return text === '' ? path : `${path}?${text}`;
+}
+
+/** How a list is ordered: by a column, ascending or descending. */
+export interface ListOrder<S extends string> {
+  readonly sort: S;
+  readonly dir: 'asc' | 'desc';
+}
+
+/** A list's order as query parameters for `listHref`, each left out at its default. */
+export function orderParams<S extends string>(
+  p: ListOrder<S>,
+  defaults: ListOrder<S>,
+): { sort: S | undefined; dir: 'asc' | 'desc' | undefined } {
+  return {
+    sort: p.sort === defaults.sort ? undefined : p.sort,
+    dir: p.dir === defaults.dir ? undefined : p.dir,
+  };
+}

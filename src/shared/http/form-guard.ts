@@ -77,8 +77,6 @@ export function createFormTimer(deps: { keyring: Pick<Keyring, 'blindIndex'>; cl
   };
 }
 
-export type FormTimer = ReturnType<typeof createFormTimer>;
-
 export interface SubmissionLimiter {
   /** Counts one submission for `key` and says whether it is still within the budget. */
   hit(key: string): Promise<boolean>;
