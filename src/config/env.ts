@@ -70,6 +70,8 @@ const rawSchema = z.object({
   KLUIS_REQUIRE_TOTP_OPERATOR: bool.default(true),
   KLUIS_ACCESS_LOG_TRUNCATE_DAYS: positiveInt.default(7),
   KLUIS_ACCESS_LOG_RETENTION_DAYS: positiveInt.default(90),
+  /** Days an offboarded tenant's owner can download its export before its data is destroyed. */
+  KLUIS_OFFBOARDING_NOTICE_DAYS: positiveInt.default(30),
   KLUIS_SMTP_URL: z.string().optional(),
   KLUIS_MAIL_FROM: z.string().default('Kluis <kluis@localhost>'),
   KLUIS_DEV_MAIL_SINK_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
@@ -144,6 +146,8 @@ export interface Config {
   readonly sessionAbsoluteHours: number;
   readonly requireTotpForOperator: boolean;
   readonly accessLog: { readonly truncateIpAfterDays: number; readonly deleteAfterDays: number };
+  /** Tenant offboarding (Art. 28(3)(g)): the notice period during which the export can be fetched. */
+  readonly offboardingNoticeDays: number;
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string;
   readonly devMailSinkPort: number;
@@ -456,6 +460,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       truncateIpAfterDays: raw.KLUIS_ACCESS_LOG_TRUNCATE_DAYS,
       deleteAfterDays: raw.KLUIS_ACCESS_LOG_RETENTION_DAYS,
     }),
+    offboardingNoticeDays: raw.KLUIS_OFFBOARDING_NOTICE_DAYS,
     smtpUrl: raw.KLUIS_SMTP_URL,
     mailFrom: raw.KLUIS_MAIL_FROM,
     devMailSinkPort: raw.KLUIS_DEV_MAIL_SINK_PORT,

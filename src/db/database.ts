@@ -10,6 +10,7 @@ import SQLiteDatabase from 'better-sqlite3-multiple-ciphers';
 import { Kysely, type SqliteDatabase, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { CurrentSchemaPostgresDialect } from './postgres-introspector.js';
+import { withTransactionRetry } from './transaction-retry.js';
 
 // BIGINT/BIGSERIAL come back as numbers (all our counters stay far below 2^53).
 pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
@@ -273,7 +274,8 @@ export async function openDatabase<T>(options: DatabaseOptions): Promise<OpenedD
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   });
   const writeCount = countWrites(pool);
-  const db = new Kysely<T>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
+  // A transaction that loses a race (serialization failure, deadlock) runs again: see transaction-retry.ts.
+  const db = withTransactionRetry(new Kysely<T>({ dialect: new CurrentSchemaPostgresDialect({ pool }) }));
   return {
     db,
     dialect,

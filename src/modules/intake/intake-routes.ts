@@ -137,6 +137,7 @@ function contactRoutes(kit: RouteKit, deps: IntakeRouteDeps): void {
       const timing = await timer.check(org.id, posted[STARTED_FIELD]);
       if (timing === 'invalid') return refuse(ctx, 'spam');
       if (timing === 'too_fast') return refuse(ctx, 'too_fast');
+      if (timing === 'used') return refuse(ctx, 'used');
       const values = Object.fromEntries(contactFormFields.map((f) => [f, posted[f] ?? '']));
       if (timing === 'expired') {
         return showForm(ctx, { org, values, notice: t('intake.form.expired'), status: 400 });
@@ -150,6 +151,7 @@ function contactRoutes(kit: RouteKit, deps: IntakeRouteDeps): void {
           status: 400,
         });
       }
+      if (!timer.spend(org.id, posted[STARTED_FIELD] ?? '')) return refuse(ctx, 'used');
       await intake.submitContactRequest({
         actor: { kind: 'anonymous', orgId: org.id, ref: 'public:contact-form' },
         channel: 'web',

@@ -34,6 +34,7 @@ import { dirname, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import type { LedgerStore } from '../../db/ledger-store.js';
+import { canonicalJson } from '../../shared/canonical-json.js';
 import { type JsonLineRead, type LineSource, readJsonLines } from '../../shared/json-lines.js';
 import { retentionActions } from './retention-schema.js';
 
@@ -81,31 +82,21 @@ const chainSchema = z.object({
 
 export type LedgerLine = LedgerBody & z.infer<typeof chainSchema>;
 
-/** JSON with object keys sorted at every level (arrays keep their order). */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) {
-    // A batch's ids: the same text, built in one call instead of one per id.
-    if (value.every((v) => typeof v === 'string')) return JSON.stringify(value);
-    return `[${value.map(canonical).join(',')}]`;
-  }
-  if (value !== null && typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    return `{${Object.keys(obj)
-      .filter((k) => obj[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
+export function ledgerHash(line: Omit<LedgerLine, 'hash'>): string {
+  return createHash('sha256').update(line.prev).update(canonicalJson(line)).digest('hex');
 }
 
-export function ledgerHash(line: Omit<LedgerLine, 'hash'>): string {
-  return createHash('sha256').update(line.prev).update(canonical(line)).digest('hex');
+/** A parsed line, or undefined when it is not a well-formed ledger line. */
+function ledgerLineOf(raw: unknown): LedgerLine | undefined {
+  const chain = chainSchema.safeParse(raw);
+  const body = bodySchema.safeParse(raw);
+  if (!chain.success || !body.success) return undefined;
+  return { ...body.data, ...chain.data };
 }
 
 function parseLine(text: string): LedgerLine | undefined {
   try {
-    return lineOf(JSON.parse(text));
+    return ledgerLineOf(JSON.parse(text));
   } catch {
     return undefined;
   }
@@ -241,19 +232,12 @@ export function createErasureLedger(file: string, options: ErasureLedgerOptions 
 
 export type LedgerRead = JsonLineRead<LedgerLine>;
 
-function lineOf(raw: unknown): LedgerLine | undefined {
-  const chain = chainSchema.safeParse(raw);
-  const body = bodySchema.safeParse(raw);
-  if (!chain.success || !body.success) return undefined;
-  return { ...body.data, ...chain.data };
-}
-
 /**
  * Streams the ledger line by line (memory stays flat however long it grows): the file, or on
  * PostgreSQL the shared ledger schema's rows in seq order.
  */
 export function readErasureLedger(source: LineSource): AsyncGenerator<LedgerRead> {
-  return readJsonLines(source, lineOf);
+  return readJsonLines(source, ledgerLineOf);
 }
 
 export interface LedgerVerifyReport {

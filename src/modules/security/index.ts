@@ -23,6 +23,7 @@ import { createSecurityService, type SecurityService } from './security-service.
  * fresh file): everything else appends through the `audit` service.
  */
 export { type AuditEvent, type AuditService, appendAudit, createAuditService } from './audit-chain.js';
+export { auditSigningKeyOf, trustedAuditKeysOf } from './audit-checkpoint.js';
 export {
   type AuditPublicKey,
   type AuditSigningKey,

@@ -4,7 +4,7 @@
  * hidden field, and a per-IP limit on submissions. The IP address is held in memory only, for
  * the length of the window (P12: metadata for defence, not kept).
  */
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { Clock } from '../clock.js';
@@ -20,7 +20,7 @@ export const MIN_FILL_MS = 3_000;
 /** A form older than this is shown again (with the input kept) instead of being accepted. */
 export const MAX_FORM_AGE_MS = DAY;
 
-export type FormTokenCheck = 'ok' | 'too_fast' | 'expired' | 'invalid';
+export type FormTokenCheck = 'ok' | 'too_fast' | 'expired' | 'invalid' | 'used';
 
 /**
  * Signs and checks the form's start time with an HMAC under the organisation's index key (from
@@ -28,28 +28,51 @@ export type FormTokenCheck = 'ok' | 'too_fast' | 'expired' | 'invalid';
  */
 export function createFormTimer(deps: { keyring: Pick<Keyring, 'blindIndex'>; clock: Clock }) {
   const { keyring, clock } = deps;
-  const mac = (orgId: string, issuedMs: number) =>
-    keyring.blindIndex(orgId, 'text', `kluis/intake/contact-form-started/v1|${orgId}|${issuedMs}`);
+  const mac = (orgId: string, issuedAndNonce: string) =>
+    keyring.blindIndex(orgId, 'text', `kluis/intake/contact-form-started/v2|${orgId}|${issuedAndNonce}`);
+
+  // Tokens already spent on an accepted submission, until they would expire anyway (issue 16:
+  // one token could carry any number of posts for 24 hours). Memory only, like the rate limiter:
+  // with several nodes behind a balancer a token can be spent once per node.
+  const spent = new Map<string, number>();
+  const prune = (now: number) => {
+    for (const [token, issued] of spent) if (now - issued > MAX_FORM_AGE_MS) spent.delete(token);
+  };
 
   return {
-    /** The value of the hidden `started` field for a form shown now. */
+    /** The value of the hidden `started` field for a form shown now: time, nonce, HMAC. */
     async issue(orgId: string): Promise<string> {
       const now = clock.now().getTime();
-      return `${now}.${await mac(orgId, now)}`;
+      const nonce = randomBytes(12).toString('base64url');
+      return `${now}.${nonce}.${await mac(orgId, `${now}.${nonce}`)}`;
     },
 
     async check(orgId: string, token: unknown): Promise<FormTokenCheck> {
       if (typeof token !== 'string' || token.length > 200) return 'invalid';
-      const match = /^(\d{1,16})\.([0-9a-f]{64})$/.exec(token);
-      if (match?.[1] === undefined || match[2] === undefined) return 'invalid';
-      const issued = Number(match[1]);
-      const expected = Buffer.from(await mac(orgId, issued), 'hex');
-      const given = Buffer.from(match[2], 'hex');
+      const match = /^((\d{1,16})\.[A-Za-z0-9_-]{16})\.([0-9a-f]{64})$/.exec(token);
+      if (match?.[1] === undefined || match[2] === undefined || match[3] === undefined) return 'invalid';
+      const issued = Number(match[2]);
+      const expected = Buffer.from(await mac(orgId, match[1]), 'hex');
+      const given = Buffer.from(match[3], 'hex');
       if (expected.length !== given.length || !timingSafeEqual(expected, given)) return 'invalid';
       const age = clock.now().getTime() - issued;
       if (age < MIN_FILL_MS) return 'too_fast';
       if (age > MAX_FORM_AGE_MS) return 'expired';
+      if (spent.has(`${orgId}|${token}`)) return 'used';
       return 'ok';
+    },
+
+    /**
+     * Marks a checked token as spent by an accepted submission; false when it already was (two
+     * posts of the same form racing). A form shown again for corrections keeps its token.
+     */
+    spend(orgId: string, token: string): boolean {
+      const now = clock.now().getTime();
+      if (spent.size > 10_000) prune(now);
+      const key = `${orgId}|${token}`;
+      if (spent.has(key)) return false;
+      spent.set(key, Number(token.split('.')[0]));
+      return true;
     },
   };
 }
