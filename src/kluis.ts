@@ -17,11 +17,12 @@ import { migrateToLatest } from './db/migrations.js';
 import type { DB } from './db/schema.js';
 import { buildServices, depsOf, migrationsOf, modules } from './modules/index.js';
 import { createJobRegistry, type JobRegistry, type ScheduleInput } from './modules/jobs/index.js';
-import { createMailer, type Mailer } from './modules/mail/index.js';
+import { createMailer, guardMailer, type Mailer } from './modules/mail/index.js';
 import type { AnyModule, KluisCore, KluisServices } from './modules/module.js';
 import { personalDataOf } from './modules/personal-data.js';
 import { fieldCatalogue } from './shared/catalogue.js';
 import { type Clock, systemClock } from './shared/clock.js';
+import { AppError } from './shared/errors.js';
 import { createLogger, type Logger } from './shared/logger.js';
 
 export interface Kluis extends KluisCore {
@@ -114,7 +115,15 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
       : new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
   redis?.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis unavailable'));
   const keyring = createKeyring({ keystore: keys.db, masterKeys: masterKeysOf(config), clock });
-  const mailer = options.mailer ?? createMailer(config);
+  // P14: every send asks the egress registry (the register module, built below) whether the relay
+  // is a registered recipient; until it exists, nothing is sent (fail closed).
+  let egressCheck: ((relay: string) => Promise<unknown>) | undefined;
+  const mailer = guardMailer(options.mailer ?? createMailer(config), async (relay) => {
+    if (egressCheck === undefined) {
+      throw new AppError('ERR_EGRESS_REFUSED', { message: 'no egress registry in this Kluis' });
+    }
+    return egressCheck(relay);
+  });
   const core: KluisCore = {
     config,
     db: main.db,
@@ -136,6 +145,8 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
     personalData: personalDataOf(list),
   };
   const services = buildServices(core, list);
+  const register: Partial<KluisServices>['register'] = (services as Partial<KluisServices>).register;
+  if (register !== undefined) egressCheck = (relay) => register.egress.checkMailRelay(relay);
   const jobRegistry = createJobRegistry();
   for (const m of list) m.jobs?.(jobRegistry, depsOf(m, core, services));
   return {

@@ -63,6 +63,15 @@ export function registerCommands(program: Command, io: CliIo = processCliIo()): 
       const config = io.loadConfig();
       const devMail = await startDevMail(config);
       const kluis = await openKluis(config, devMail ? { mailer: devMail.mailer } : {});
+      const relayProblem = await relayStartProblem(kluis);
+      if (relayProblem !== undefined) {
+        io.err.write(`Kluis does not start: ${relayProblem}\n`);
+        io.setExitCode(1);
+        await devMail?.sink.close();
+        await kluis.close();
+        return;
+      }
+      const relay = await kluis.services.register.egress.relayDecision(kluis.mailer.relay);
       const app = await buildApp(kluis, {
         ...(devMail ? { modules: [...kluis.modules, devMail.module] } : {}),
         ...(config.tls
@@ -102,6 +111,13 @@ export function registerCommands(program: Command, io: CliIo = processCliIo()): 
                 `  Mail:      development sink on ${devMail.sink.url}, read at ${config.publicOrigin}/staff/dev/mail`,
               ]
             : []),
+          `  Egress:    SMTP relay ${relay.destination}: ${
+            relay.mode === 'subprocessor'
+              ? `registered (sub-processor ${relay.subprocessor ?? ''})`
+              : relay.mode === 'loopback_development'
+                ? 'loopback, allowed outside production only'
+                : 'NOT registered: mail is refused (register it as a receiving host of a sub-processor)'
+          }`,
           ...(inbound ? [inbound.banner] : []),
           ...banner,
           '',
@@ -129,3 +145,13 @@ export function registerCommands(program: Command, io: CliIo = processCliIo()): 
 }
 
 export { ConfigError };
+
+/**
+ * P14: production does not start with an SMTP relay that no active sub-processor (with an
+ * agreement) covers. Needs the database, so it runs at start, not in the configuration check.
+ */
+export async function relayStartProblem(
+  kluis: Pick<Kluis, 'config' | 'mailer' | 'services'>,
+): Promise<string | undefined> {
+  return kluis.services.register.egress.startupProblem(kluis.mailer.relay, kluis.config.env === 'production');
+}

@@ -72,6 +72,8 @@ const rawSchema = z.object({
   KLUIS_ACCESS_LOG_RETENTION_DAYS: positiveInt.default(90),
   /** Days an offboarded tenant's owner can download its export before its data is destroyed. */
   KLUIS_OFFBOARDING_NOTICE_DAYS: positiveInt.default(30),
+  /** Art. 28(2): days between announcing a new sub-processor and the earliest date it may start. */
+  KLUIS_SUBPROCESSOR_NOTICE_DAYS: z.coerce.number().int().min(0).max(365).default(30),
   KLUIS_SMTP_URL: z.string().optional(),
   KLUIS_MAIL_FROM: z.string().default('Kluis <kluis@localhost>'),
   KLUIS_DEV_MAIL_SINK_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
@@ -88,6 +90,10 @@ const rawSchema = z.object({
   KLUIS_INBOUND_TLS_CERT_FILE: z.string().optional(),
   KLUIS_INBOUND_TLS_KEY_FILE: z.string().optional(),
   KLUIS_ALLOW_INSECURE: z.string().optional(),
+  KLUIS_INCIDENT_LOGIN_ACCOUNTS: positiveInt.default(10),
+  KLUIS_INCIDENT_LOGIN_WINDOW_MINUTES: positiveInt.default(10),
+  KLUIS_INCIDENT_READ_RECORDS: positiveInt.default(200),
+  KLUIS_INCIDENT_READ_WINDOW_MINUTES: positiveInt.default(15),
 });
 
 /**
@@ -116,6 +122,18 @@ export interface TransportFacts {
   readonly database: 'local-file' | 'tls' | 'loopback' | 'plain';
   /** Inbound mail: STARTTLS offered, listening on loopback only, plain, or off. */
   readonly inboundSmtp: 'starttls' | 'loopback' | 'plain' | 'off';
+}
+
+/** The thresholds at which the incident register opens an incident from the audit trail. */
+export interface IncidentThresholds {
+  /** Failed sign-ins on at least this many different accounts … */
+  readonly loginFailureAccounts: number;
+  /** … within this many minutes. */
+  readonly loginWindowMinutes: number;
+  /** One account reading at least this many different records … */
+  readonly readRecords: number;
+  /** … within this many minutes. */
+  readonly readWindowMinutes: number;
 }
 
 export type Secret = { readonly value: string; readonly source: 'env' | 'file' | 'dev-generated' };
@@ -149,12 +167,16 @@ export interface Config {
   /** Tenant offboarding (Art. 28(3)(g)): the notice period during which the export can be fetched. */
   readonly offboardingNoticeDays: number;
   readonly smtpUrl: string | undefined;
+  /** Art. 28(2): notice (days) before an announced sub-processor may become active. */
+  readonly subprocessorNoticeDays: number;
   readonly mailFrom: string;
   readonly devMailSinkPort: number;
   readonly logLevel: z.infer<typeof rawSchema>['KLUIS_LOG_LEVEL'];
   readonly bodyLimitBytes: number;
   readonly rateLimitPerMinute: number;
   readonly loginRateLimitPerMinute: number;
+  /** When a signal opens an incident by itself (issue 14, Art. 33). */
+  readonly incidents: IncidentThresholds;
   /** Production exceptions in force (named, shown by doctor and the statement). */
   readonly insecureOverrides: readonly InsecureOverride[];
   /** How each connection is protected (the facts the statement's security claims rest on). */
@@ -462,12 +484,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     offboardingNoticeDays: raw.KLUIS_OFFBOARDING_NOTICE_DAYS,
     smtpUrl: raw.KLUIS_SMTP_URL,
+    subprocessorNoticeDays: raw.KLUIS_SUBPROCESSOR_NOTICE_DAYS,
     mailFrom: raw.KLUIS_MAIL_FROM,
     devMailSinkPort: raw.KLUIS_DEV_MAIL_SINK_PORT,
     logLevel: raw.KLUIS_LOG_LEVEL,
     bodyLimitBytes: raw.KLUIS_BODY_LIMIT_BYTES,
     rateLimitPerMinute: raw.KLUIS_RATE_LIMIT_PER_MINUTE,
     loginRateLimitPerMinute: raw.KLUIS_LOGIN_RATE_LIMIT_PER_MINUTE,
+    incidents: Object.freeze({
+      loginFailureAccounts: raw.KLUIS_INCIDENT_LOGIN_ACCOUNTS,
+      loginWindowMinutes: raw.KLUIS_INCIDENT_LOGIN_WINDOW_MINUTES,
+      readRecords: raw.KLUIS_INCIDENT_READ_RECORDS,
+      readWindowMinutes: raw.KLUIS_INCIDENT_READ_WINDOW_MINUTES,
+    }),
     insecureOverrides: Object.freeze(overrides),
     transport: Object.freeze(transport),
     intake: Object.freeze({
@@ -666,6 +695,7 @@ export function describeConfig(c: Config): Record<string, string | number | bool
         ? 'not configured'
         : `development sink on 127.0.0.1:${c.devMailSinkPort}`,
     transport: `web ${c.transport.web}, database ${c.transport.database}, outgoing mail ${c.transport.smtpRelay}, inbound mail ${c.transport.inboundSmtp}`,
+    incidentThresholds: `${c.incidents.loginFailureAccounts} accounts failing sign-in in ${c.incidents.loginWindowMinutes} min; ${c.incidents.readRecords} records read by one account in ${c.incidents.readWindowMinutes} min`,
     insecureOverrides: c.insecureOverrides.length === 0 ? 'none' : c.insecureOverrides.join(', '),
   };
 }

@@ -87,6 +87,10 @@ function createKeyCache(ttlMs: number, maxEntries: number) {
     clear(): void {
       cache.clear();
     },
+    /** Drops every cached key whose id matches. */
+    deleteWhere(matches: (id: string) => boolean): void {
+      for (const id of [...cache.keys()]) if (matches(id)) cache.delete(id);
+    },
   };
 }
 
@@ -311,9 +315,7 @@ export function createKeyring(options: KeyringOptions) {
           .execute();
         return { subjectIds, orgKeyExisted: Number(gone.numDeletedRows) > 0 };
       });
-      for (const id of [...cache.keys()]) {
-        if (id === `org:${orgId}` || id.startsWith(`subject:${orgId}:`)) cache.delete(id);
-      }
+      cache.deleteWhere((id) => id === `org:${orgId}` || id.startsWith(`subject:${orgId}:`));
       return result;
     },
 

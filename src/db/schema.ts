@@ -5,6 +5,7 @@
 
 import type { AuthTables } from '../modules/auth/auth-schema.js';
 import type { DisclosureTables } from '../modules/disclosure/disclosure-schema.js';
+import type { IncidentsTables } from '../modules/incidents/incidents-schema.js';
 import type { IntakeTables } from '../modules/intake/intake-schema.js';
 import type { JobsTables } from '../modules/jobs/jobs-schema.js';
 import type { OffboardingTables } from '../modules/offboarding/offboarding-schema.js';
@@ -32,4 +33,5 @@ export interface DB
     RetentionTables,
     RightsTables,
     OffboardingTables,
-    DisclosureTables {}
+    DisclosureTables,
+    IncidentsTables {}

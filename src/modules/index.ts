@@ -13,6 +13,7 @@ import { installMessages } from '../shared/i18n/messages.js';
 import { authModule } from './auth/index.js';
 import { disclosureModule } from './disclosure/index.js';
 import { homeModule } from './home/index.js';
+import { incidentsModule } from './incidents/index.js';
 import { intakeModule } from './intake/index.js';
 import { jobsModule } from './jobs/index.js';
 import { mailModule } from './mail/index.js';
@@ -46,6 +47,7 @@ export const modules: readonly AnyModule[] = [
   intakeModule,
   offboardingModule,
   disclosureModule,
+  incidentsModule,
   opsModule,
   homeModule,
 ];

@@ -53,6 +53,8 @@ export const permissionTable = {
   // Register and statement (P5, P10, P13, P14, P18).
   'register.read': ['owner', 'admin', 'privacy_officer'],
   'register.edit': ['privacy_officer'],
+  /** A client's objection to a sub-processor its processor announces (Art. 28(2)). */
+  'register.object': ['owner', 'privacy_officer'],
   'statement.read': ['owner', 'admin', 'privacy_officer'],
   'statement.publish': ['privacy_officer'],
 
@@ -70,6 +72,10 @@ export const permissionTable = {
   // Security (P11, P12).
   'security.audit_read': ['security'],
   'security.access_log_read': ['security'],
+
+  // Incidents and breach notification (Art. 33, 34): each organisation's own register.
+  'incidents.read': ['security', 'privacy_officer'],
+  'incidents.manage': ['security'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof permissionTable;

@@ -74,11 +74,14 @@ export function registerPage(o: {
   retention: RetentionValues;
   canEdit: boolean;
   notice?: string | undefined;
+  /** The egress list (P14), rendered by the route with its forms. */
+  egress?: HtmlValue;
 }): SafeHtml {
   const { t, locale, snapshot } = o;
   return html`<h1>${t('register.title')}</h1>
 ${notice(o.notice)}
 <p>${t('register.intro')}</p>
+${o.egress ?? ''}
 <nav aria-labelledby="register-links-title" class="register-links">
   <h2 id="register-links-title" class="visually-hidden">${t('register.links.title')}</h2>
   <ul>

@@ -10,6 +10,7 @@ import { auditSigningKeyOf, createCheckpoint, trustedAuditKeysOf } from './audit
 import { publicKeyPem } from './audit-signing.js';
 import { type AuditVerifyReport, verifyAuditChain } from './audit-verify.js';
 import { witnessOf } from './audit-witness.js';
+import { reportBrokenChain } from './security-service.js';
 
 /** Chains at least this long show progress on stderr (tests lower it). */
 export const PROGRESS_THRESHOLD = 10_000;
@@ -73,6 +74,9 @@ export function registerSecurityCommands(
           onProgress: progress.update,
         });
         progress.end();
+        if (report.broken !== undefined) {
+          await reportBrokenChain(kluis.services.audit, kluis.db, report.broken, 'cli');
+        }
         for (const line of describeReport(report)) say(line);
         for (const warning of report.warnings) io.err.write(`! ${warning}\n`);
         if (!report.ok) io.setExitCode(1);

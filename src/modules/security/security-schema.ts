@@ -121,6 +121,14 @@ export const securityMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /** The incident register's signals read the trail by action and by actor within a window (issue 14). */
+  '0310_security_audit_signal_indexes': {
+    async up(db: MigrationDb) {
+      await db.schema.createIndex('audit_log_action_at').on('audit_log').columns(['action', 'at']).execute();
+      await db.schema.createIndex('audit_log_actor_at').on('audit_log').columns(['actor', 'at']).execute();
+      await db.schema.createIndex('audit_log_at').on('audit_log').columns(['at']).execute();
+    },
+  },
 };
 
 /** The access log's columns after its key (0303 and its rebuild in 0304 create the same). */

@@ -166,6 +166,16 @@ function generateMarkdown(input: StatementInput, locale: Locale): string {
   const recipients = snapshot.activities
     .filter((a) => a.recipients !== '')
     .map((a) => x.recipientItem({ purpose: esc(purposeName(a.purpose)), recipients: esc(a.recipients) }));
+  // The recipients section is made from the egress registry (P14): what the system lets data go to.
+  const egressItems = [
+    ...snapshot.egress.flatMap((d) =>
+      d.kind === 'smtp_relay' && d.mode === 'subprocessor'
+        ? [x.egressRelay({ name: esc(d.subprocessor ?? '') })]
+        : [],
+    ),
+    ...(snapshot.egress.some((d) => d.kind === 'webhook') ? [x.egressWebhook({ org })] : []),
+    ...(snapshot.egress.some((d) => d.kind === 'data_subject') ? [x.egressSubject] : []),
+  ];
   const subprocessorsUrl = url('/subprocessors');
 
   const rightsUrl = url('/rights');
@@ -207,6 +217,7 @@ function generateMarkdown(input: StatementInput, locale: Locale): string {
       agreementsText(x, org, input.claims, active.length, join),
       transfersClaim(x, input.claims, active.some((p) => !p.inEea) || transfers.length > 0, join),
       list(transfers),
+      egressItems.length === 0 ? '' : `${x.egressTitle}\n\n${list(egressItems)}\n\n${x.egressOnly}`,
       recipients.length === 0 ? '' : `${x.recipientsTitle}\n\n${list(recipients)}`,
       x.subprocessorsLink({ url: subprocessorsUrl, link: markdownLink(subprocessorsUrl, subprocessorsUrl) }),
     ),

@@ -8,6 +8,7 @@
 import { IntlMessageFormat } from 'intl-messageformat';
 import type { authNl } from '../../modules/auth/auth-messages.js';
 import type { disclosureNl } from '../../modules/disclosure/disclosure-messages.js';
+import type { incidentsNl } from '../../modules/incidents/incidents-messages.js';
 import type { intakeNl } from '../../modules/intake/intake-messages.js';
 import type { jobsNl } from '../../modules/jobs/jobs-messages.js';
 import type { mailNl } from '../../modules/mail/mail-messages.js';
@@ -42,7 +43,8 @@ type AllMessages = typeof coreNl &
   typeof rightsErasureNl &
   typeof rightsExportNl &
   typeof offboardingNl &
-  typeof disclosureNl;
+  typeof disclosureNl &
+  typeof incidentsNl;
 
 export type MessageKey = keyof AllMessages;
 export const locales = ['nl', 'en'] as const;
