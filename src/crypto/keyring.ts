@@ -311,9 +311,8 @@ export function createKeyring(options: KeyringOptions) {
           .execute();
         return { subjectIds, orgKeyExisted: Number(gone.numDeletedRows) > 0 };
       });
-      for (const id of [...cache.keys()]) {
-        if (id === `org:${orgId}` || id.startsWith(`subject:${orgId}:`)) cache.delete(id);
-      }
+      // Rare (a tenant leaves): forget every unwrapped key rather than hunt for this org's.
+      cache.clear();
       return result;
     },
 
