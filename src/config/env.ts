@@ -44,6 +44,16 @@ const rawSchema = z.object({
       message: 'KLUIS_KEYSTORE_URL must start with sqlite: or postgres://',
     })
     .optional(),
+  KLUIS_LEDGER_DATABASE_URL: z
+    .string()
+    .refine((v) => v.startsWith('postgres://') || v.startsWith('postgresql://'), {
+      message: 'KLUIS_LEDGER_DATABASE_URL must start with postgres:// (the shared ledger is for PostgreSQL)',
+    })
+    .optional(),
+  KLUIS_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, { message: 'KLUIS_REDIS_URL must start with redis:// or rediss://' })
+    .optional(),
   KLUIS_DATABASE_KEY: z.string().optional(),
   KLUIS_DATABASE_KEY_FILE: z.string().optional(),
   KLUIS_MASTER_KEY: z.string().optional(),
@@ -117,6 +127,13 @@ export interface Config {
   readonly publicOrigin: string;
   readonly databaseUrl: string;
   readonly keystoreUrl: string;
+  /**
+   * PostgreSQL: where the shared erasure ledger and audit witness live (KLUIS_LEDGER_DATABASE_URL,
+   * default the main database, in schema `kluis_ledger`). Undefined on SQLite (files instead).
+   */
+  readonly ledgerUrl: string | undefined;
+  /** Redis for the rate limits a cluster shares (KLUIS_REDIS_URL); undefined: per node. */
+  readonly redisUrl: string | undefined;
   readonly databaseKey: Secret | undefined;
   readonly masterKey: Secret;
   /** Older master keys, accepted for unwrapping during a rotation (`kluis keys rotate`). */
@@ -427,6 +444,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicOrigin: publicOrigin.replace(/\/$/, ''),
     databaseUrl: raw.KLUIS_DATABASE_URL,
     keystoreUrl,
+    redisUrl: raw.KLUIS_REDIS_URL,
+    ledgerUrl: sqlite ? undefined : (raw.KLUIS_LEDGER_DATABASE_URL ?? raw.KLUIS_DATABASE_URL),
     databaseKey,
     masterKey,
     previousMasterKeys: previousMasterKey === undefined ? [] : [previousMasterKey],

@@ -16,6 +16,7 @@ import { isPostgres } from '../../db/dialect.js';
 import type { DB } from '../../db/schema.js';
 import { DAY } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
+import { type LineSource, whereOf } from '../../shared/json-lines.js';
 import type { PostRestoreStep } from '../ops/index.js';
 import { createOrgsRepository } from '../orgs/index.js';
 import { installedPersonalData, type PersonalDataProvider } from '../personal-data.js';
@@ -37,13 +38,13 @@ export interface ReplayReport {
 }
 
 async function* erasuresSince(
-  file: string,
+  file: LineSource,
   since: string | undefined,
 ): AsyncGenerator<Extract<LedgerLine, { kind: 'erasure' }>> {
   for await (const read of readErasureLedger(file)) {
     if (!read.ok) {
       throw new AppError('ERR_VALIDATION', {
-        message: `erasure ledger ${file} line ${read.lineNo} is unreadable: run \`kluis retention ledger verify\`; nothing replayed past it`,
+        message: `erasure ledger ${whereOf(file)} line ${read.lineNo} is unreadable: run \`kluis retention ledger verify\`; nothing replayed past it`,
       });
     }
     if (read.line.kind !== 'erasure') continue;
@@ -57,7 +58,7 @@ export async function replayLedgerOnDatabase(
   db: Kysely<DB>,
   config: Parameters<typeof policyDefinitions>[0],
   providers: readonly PersonalDataProvider[],
-  file: string,
+  file: LineSource,
   since: string | undefined,
 ): Promise<ReplayReport> {
   let entries = 0;
@@ -91,7 +92,7 @@ export async function replayLedgerOnDatabase(
 export async function replayLedgerOnKeystore(
   keystore: Kysely<KeystoreDB>,
   providers: readonly PersonalDataProvider[],
-  file: string,
+  file: LineSource,
   since: string | undefined,
 ): Promise<ReplayReport> {
   let entries = 0;

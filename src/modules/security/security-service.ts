@@ -34,7 +34,7 @@ export interface AuditAction {
   readonly target: string | null;
 }
 
-export function createSecurityService(deps: Pick<KluisCore, 'db' | 'clock' | 'config'>) {
+export function createSecurityService(deps: Pick<KluisCore, 'db' | 'clock' | 'config' | 'ledgerStore'>) {
   const { db } = deps;
   return {
     /**
