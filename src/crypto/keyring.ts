@@ -87,10 +87,6 @@ function createKeyCache(ttlMs: number, maxEntries: number) {
     clear(): void {
       cache.clear();
     },
-    /** Drops every cached key whose id matches. */
-    deleteWhere(matches: (id: string) => boolean): void {
-      for (const id of [...cache.keys()]) if (matches(id)) cache.delete(id);
-    },
   };
 }
 
@@ -315,7 +311,8 @@ export function createKeyring(options: KeyringOptions) {
           .execute();
         return { subjectIds, orgKeyExisted: Number(gone.numDeletedRows) > 0 };
       });
-      cache.deleteWhere((id) => id === `org:${orgId}` || id.startsWith(`subject:${orgId}:`));
+      // Rare (a tenant leaves): forget every unwrapped key rather than hunt for this org's.
+      cache.clear();
       return result;
     },
 

@@ -78,156 +78,161 @@ function tenantOf(actor: Actor, tenantId: string | undefined): string {
   return tenantId;
 }
 
+/** An audit entry in the tenant's own trail; an operator's step names its actor in meta. */
+function inTenant(
+  deps: Pick<OffboardingDeps, 'audit'>,
+  trx: Kysely<DB>,
+  actor: Actor,
+  orgId: string,
+  event: Omit<AuditEvent, 'actor'>,
+): Promise<number> {
+  const own = actor.orgId === orgId;
+  return deps.audit.append(trx, {
+    ...event,
+    actor: own ? actor : { kind: 'system', orgId, orgKind: 'tenant', reason: 'offboarding', roles: [] },
+    meta: { ...(event.meta ?? {}), ...(own ? {} : { by: actorRef(actor) }) },
+  });
+}
+
+async function getTenant(deps: Pick<OffboardingDeps, 'orgs'>, orgId: string) {
+  const org = await deps.orgs.findById(orgId);
+  if (org === undefined || org.kind !== 'tenant')
+    throw new AppError('ERR_NOT_FOUND', { message: 'tenant not found' });
+  return org;
+}
+
+/** Destroys the tenant's data: ledger first, rows, keys, then the signed certificate. */
+async function destroyTenant(deps: OffboardingDeps, actor: Actor, row: OffboardingsTable): Promise<string> {
+  const { db, keyring, clock, config } = deps;
+  const org = await getTenant(deps, row.org_id);
+  const now = clock.now();
+  const at = now.toISOString();
+  const run = `offboarding:${row.id}`;
+  const ledger: DeletionCertificate['ledger'] = [];
+  // Write-ahead: durable before the commit, so a backup restored later is erased again.
+  for (const target of [OFFBOARDING_ROWS_TARGET, OFFBOARDING_KEYS_TARGET]) {
+    const line = await deps.retention.ledger.append(
+      {
+        kind: 'erasure',
+        run,
+        org: org.id,
+        target,
+        table: 'orgs',
+        action: 'delete',
+        as_of: at,
+        ids: [org.id],
+      },
+      now,
+    );
+    ledger.push({ seq: line.seq, target });
+  }
+  const deleted = await db.transaction().execute(async (trx) => {
+    const counts = await deleteOrgRows(trx, org.id, deps.personalData);
+    await trx
+      .updateTable('offboardings')
+      .set({ status: 'finished', export_zip: null, finished_at: at })
+      .where('id', '=', row.id)
+      .execute();
+    await inTenant(deps, trx, actor, org.id, {
+      action: 'offboarding.data_deleted',
+      target: { type: 'offboarding', id: row.id },
+      meta: { tables: Object.keys(counts).length, rows: Object.values(counts).reduce((a, b) => a + b, 0) },
+    });
+    return counts;
+  });
+  const keys = await keyring.destroyOrgKey(org.id);
+  const certificate: DeletionCertificate = {
+    format: CERTIFICATE_FORMAT,
+    tenant: { id: org.id, slug: org.slug, name: org.name },
+    started_at: row.started_at,
+    finished_at: at,
+    deleted,
+    kept: keptTables,
+    destroyed_keys: { org: org.id, subjects: [...keys.subjectIds].sort() },
+    ledger,
+  };
+  const signed = signCertificate(auditSigningKeyOf(config), certificate);
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable('offboardings').set({ certificate: signed }).where('id', '=', row.id).execute();
+    await inTenant(deps, trx, actor, org.id, {
+      action: 'offboarding.keys_destroyed',
+      target: { type: 'offboarding', id: row.id },
+      meta: { subject_keys: keys.subjectIds.length, certificate: true },
+    });
+  });
+  await deps.checkpoint();
+  return signed;
+}
+
+/** Starts an offboarding (see the service's `start`). */
+async function startOffboarding(deps: OffboardingDeps, input: StartInput): Promise<OffboardingView> {
+  const { db, keyring, clock, config } = deps;
+  const find = (orgId: string) =>
+    db.selectFrom('offboardings').selectAll().where('org_id', '=', orgId).executeTakeFirst();
+  const orgId = tenantOf(input.actor, input.tenantId);
+  await getTenant(deps, orgId);
+  const now = clock.now();
+  if (input.actor.orgKind === 'operator') {
+    const ended = input.agreementEndedOn;
+    if (ended === undefined || !/^\d{4}-\d{2}-\d{2}$/.test(ended) || ended > now.toISOString().slice(0, 10)) {
+      throw new AppError('ERR_VALIDATION', {
+        message: 'the operator starts an offboarding only once the agreement has ended (give its end date)',
+      });
+    }
+  }
+  if ((await find(orgId)) !== undefined)
+    throw new AppError('ERR_CONFLICT', { message: 'this tenant is already being offboarded' });
+  const exported = await compileTenantExport(deps, { orgId }, now);
+  const id = newId();
+  const sealed = await keyring.encryptForOrg(orgId, exportLocation(id), exported.zip.toString('base64'));
+  const row: OffboardingsTable = {
+    id,
+    org_id: orgId,
+    status: 'notice',
+    started_at: now.toISOString(),
+    started_by: actorRef(input.actor),
+    notice_ends_at: new Date(now.getTime() + config.offboardingNoticeDays * DAY).toISOString(),
+    export_zip: sealed,
+    export_bytes: exported.zip.length,
+    export_downloaded_at: null,
+    finished_at: null,
+    certificate: null,
+  };
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('offboardings').values(row).execute();
+    await inTenant(deps, trx, input.actor, orgId, {
+      action: 'offboarding.started',
+      target: { type: 'offboarding', id },
+      purpose: 'contract_administration',
+      meta: {
+        notice_ends_at: row.notice_ends_at,
+        subjects: exported.subjects,
+        bytes: exported.zip.length,
+        ...(input.agreementEndedOn === undefined ? {} : { agreement_ended_on: input.agreementEndedOn }),
+      },
+    });
+  });
+  return viewOf(row);
+}
+
+export interface StartInput {
+  readonly actor: Actor;
+  readonly tenantId?: string;
+  readonly agreementEndedOn?: string;
+}
+
 export function createOffboardingService(deps: OffboardingDeps) {
-  const { db, keyring, clock, config, audit } = deps;
+  const { db, keyring, clock } = deps;
 
   const find = (orgId: string) =>
     db.selectFrom('offboardings').selectAll().where('org_id', '=', orgId).executeTakeFirst();
-
-  /** An audit entry in the tenant's own trail; an operator's step names its actor in meta. */
-  function inTenant(
-    trx: Kysely<DB>,
-    actor: Actor,
-    orgId: string,
-    event: Omit<AuditEvent, 'actor'>,
-  ): Promise<number> {
-    const own = actor.orgId === orgId;
-    return audit.append(trx, {
-      ...event,
-      actor: own ? actor : { kind: 'system', orgId, orgKind: 'tenant', reason: 'offboarding', roles: [] },
-      meta: { ...(event.meta ?? {}), ...(own ? {} : { by: actorRef(actor) }) },
-    });
-  }
-
-  async function getTenant(orgId: string) {
-    const org = await deps.orgs.findById(orgId);
-    if (org === undefined || org.kind !== 'tenant')
-      throw new AppError('ERR_NOT_FOUND', { message: 'tenant not found' });
-    return org;
-  }
-
-  /** Destroys the tenant's data: ledger first, rows, keys, then the signed certificate. */
-  async function destroy(actor: Actor, row: OffboardingsTable): Promise<string> {
-    const org = await getTenant(row.org_id);
-    const now = clock.now();
-    const at = now.toISOString();
-    const run = `offboarding:${row.id}`;
-    const ledger: DeletionCertificate['ledger'] = [];
-    // Write-ahead: durable before the commit, so a backup restored later is erased again.
-    for (const target of [OFFBOARDING_ROWS_TARGET, OFFBOARDING_KEYS_TARGET]) {
-      const line = await deps.retention.ledger.append(
-        {
-          kind: 'erasure',
-          run,
-          org: org.id,
-          target,
-          table: 'orgs',
-          action: 'delete',
-          as_of: at,
-          ids: [org.id],
-        },
-        now,
-      );
-      ledger.push({ seq: line.seq, target });
-    }
-    const deleted = await db.transaction().execute(async (trx) => {
-      const counts = await deleteOrgRows(trx, org.id, deps.personalData);
-      await trx
-        .updateTable('offboardings')
-        .set({ status: 'finished', export_zip: null, finished_at: at })
-        .where('id', '=', row.id)
-        .execute();
-      await inTenant(trx, actor, org.id, {
-        action: 'offboarding.data_deleted',
-        target: { type: 'offboarding', id: row.id },
-        meta: { tables: Object.keys(counts).length, rows: Object.values(counts).reduce((a, b) => a + b, 0) },
-      });
-      return counts;
-    });
-    const keys = await keyring.destroyOrgKey(org.id);
-    const certificate: DeletionCertificate = {
-      format: CERTIFICATE_FORMAT,
-      tenant: { id: org.id, slug: org.slug, name: org.name },
-      started_at: row.started_at,
-      finished_at: at,
-      deleted,
-      kept: keptTables,
-      destroyed_keys: { org: org.id, subjects: [...keys.subjectIds].sort() },
-      ledger,
-    };
-    const signed = signCertificate(auditSigningKeyOf(config), certificate);
-    await db.transaction().execute(async (trx) => {
-      await trx.updateTable('offboardings').set({ certificate: signed }).where('id', '=', row.id).execute();
-      await inTenant(trx, actor, org.id, {
-        action: 'offboarding.keys_destroyed',
-        target: { type: 'offboarding', id: row.id },
-        meta: { subject_keys: keys.subjectIds.length, certificate: true },
-      });
-    });
-    await deps.checkpoint();
-    return signed;
-  }
 
   return {
     /**
      * Starts the offboarding: compiles the full export (sealed with the org key) and sets the end
      * of the notice period. The operator may start it only once the agreement has ended.
      */
-    async start(input: {
-      actor: Actor;
-      tenantId?: string;
-      agreementEndedOn?: string;
-    }): Promise<OffboardingView> {
-      const orgId = tenantOf(input.actor, input.tenantId);
-      await getTenant(orgId);
-      const now = clock.now();
-      if (input.actor.orgKind === 'operator') {
-        const ended = input.agreementEndedOn;
-        if (
-          ended === undefined ||
-          !/^\d{4}-\d{2}-\d{2}$/.test(ended) ||
-          ended > now.toISOString().slice(0, 10)
-        ) {
-          throw new AppError('ERR_VALIDATION', {
-            message:
-              'the operator starts an offboarding only once the agreement has ended (give its end date)',
-          });
-        }
-      }
-      if ((await find(orgId)) !== undefined)
-        throw new AppError('ERR_CONFLICT', { message: 'this tenant is already being offboarded' });
-      const exported = await compileTenantExport(deps, { orgId }, now);
-      const id = newId();
-      const sealed = await keyring.encryptForOrg(orgId, exportLocation(id), exported.zip.toString('base64'));
-      const row: OffboardingsTable = {
-        id,
-        org_id: orgId,
-        status: 'notice',
-        started_at: now.toISOString(),
-        started_by: actorRef(input.actor),
-        notice_ends_at: new Date(now.getTime() + config.offboardingNoticeDays * DAY).toISOString(),
-        export_zip: sealed,
-        export_bytes: exported.zip.length,
-        export_downloaded_at: null,
-        finished_at: null,
-        certificate: null,
-      };
-      await db.transaction().execute(async (trx) => {
-        await trx.insertInto('offboardings').values(row).execute();
-        await inTenant(trx, input.actor, orgId, {
-          action: 'offboarding.started',
-          target: { type: 'offboarding', id },
-          purpose: 'contract_administration',
-          meta: {
-            notice_ends_at: row.notice_ends_at,
-            subjects: exported.subjects,
-            bytes: exported.zip.length,
-            ...(input.agreementEndedOn === undefined ? {} : { agreement_ended_on: input.agreementEndedOn }),
-          },
-        });
-      });
-      return viewOf(row);
-    },
+    start: (input: StartInput) => startOffboarding(deps, input),
 
     /** The state of the tenant's offboarding, if any (with what would be deleted). */
     async status(actor: Actor, tenantId?: string) {
@@ -255,14 +260,14 @@ export function createOffboardingService(deps: OffboardingDeps) {
           .set({ export_downloaded_at: clock.now().toISOString() })
           .where('id', '=', row.id)
           .execute();
-        await inTenant(trx, actor, orgId, {
+        await inTenant(deps, trx, actor, orgId, {
           action: 'offboarding.export.downloaded',
           target: { type: 'offboarding', id: row.id },
           purpose: 'contract_administration',
           meta: { bytes: zip.length },
         });
       });
-      const org = await getTenant(orgId);
+      const org = await getTenant(deps, orgId);
       return { fileName: `kluis-export-${org.slug}.zip`, content: zip };
     },
 
@@ -282,7 +287,7 @@ export function createOffboardingService(deps: OffboardingDeps) {
           message: `the notice period runs until ${row.notice_ends_at}; finishing early needs the export downloaded`,
         });
       }
-      return destroy(input.actor, row);
+      return destroyTenant(deps, input.actor, row);
     },
 
     /** The signed deletion certificate (canonical JSON), once finished. */
@@ -310,7 +315,7 @@ export function createOffboardingService(deps: OffboardingDeps) {
           reason: 'offboarding.finish_due',
           roles: ['owner'],
         };
-        await destroy(actor, row);
+        await destroyTenant(deps, actor, row);
       }
       return { finished: due.length };
     },
