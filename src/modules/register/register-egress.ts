@@ -25,7 +25,7 @@ import { parseOrThrow } from '../../shared/http/validation.js';
 import { assertCan } from '../../shared/permissions.js';
 import type { KluisServices } from '../module.js';
 import type { OrgDirectory } from './register-orgs.js';
-import { createRegisterRepository } from './register-repository.js';
+import { createRegisterRepository, type WebhookRow } from './register-repository.js';
 import type { Subprocessor } from './register-subprocessors.js';
 
 export type EgressKind = 'smtp_relay' | 'webhook' | 'data_subject';
@@ -88,8 +88,76 @@ export interface EgressDeps {
   listOf(orgId: string): Promise<Subprocessor[]>;
 }
 
+/** Registering and removing an org's webhook / callback URLs (register.edit), audited. */
+function webhookManagement(deps: {
+  db: Kysely<DB>;
+  clock: Clock;
+  audit: EgressDeps['audit'];
+  production: boolean;
+  webhookRows(orgId: string): Promise<WebhookRow[]>;
+}) {
+  const { db, clock, audit, production, webhookRows } = deps;
+  return {
+    async listWebhooks(input: { actor: Actor }): Promise<EgressWebhook[]> {
+      assertCan(input.actor, 'register.read');
+      return (await webhookRows(input.actor.orgId)).map((w) => ({
+        id: w.id,
+        orgId: w.org_id,
+        url: w.url,
+        createdAt: w.created_at,
+      }));
+    },
+
+    /** Registers a webhook / callback URL of the actor's org as a recipient. */
+    async registerWebhook(input: { actor: Actor; values: { url?: string } }): Promise<EgressWebhook> {
+      assertCan(input.actor, 'register.edit');
+      const v = parseOrThrow(webhookInput, input.values);
+      const url = normalUrl(v.url) ?? v.url;
+      const u = new URL(url);
+      if (u.protocol !== 'https:' && (production || !isLoopbackHost(u.hostname))) {
+        throw new AppError('ERR_VALIDATION', {
+          message: 'webhook without TLS',
+          fields: { url: 'register.egress.httpsOnly' },
+        });
+      }
+      const existing = (await webhookRows(input.actor.orgId)).find((w) => w.url === url);
+      if (existing !== undefined) {
+        return { id: existing.id, orgId: existing.org_id, url: existing.url, createdAt: existing.created_at };
+      }
+      const row = {
+        id: randomUUID(),
+        org_id: input.actor.orgId,
+        url,
+        created_at: clock.now().toISOString(),
+      };
+      await db.transaction().execute(async (trx) => {
+        await createRegisterRepository(trx).insertWebhook(row);
+        await audit.append(trx, {
+          actor: input.actor,
+          action: 'register.webhook.create',
+          target: { type: 'webhook', id: row.id },
+        });
+      });
+      return { id: row.id, orgId: row.org_id, url: row.url, createdAt: row.created_at };
+    },
+
+    async removeWebhook(input: { actor: Actor; id: string }): Promise<void> {
+      assertCan(input.actor, 'register.edit');
+      await db.transaction().execute(async (trx) => {
+        const removed = await createRegisterRepository(trx).deleteWebhook(scopeOf(input.actor), input.id);
+        if (!removed) throw new AppError('ERR_NOT_FOUND', { message: 'webhook not found' });
+        await audit.append(trx, {
+          actor: input.actor,
+          action: 'register.webhook.delete',
+          target: { type: 'webhook', id: input.id },
+        });
+      });
+    },
+  };
+}
+
 export function createEgressService(deps: EgressDeps) {
-  const { db, clock, audit } = deps;
+  const { db, audit } = deps;
   const production = deps.config.env === 'production';
 
   async function operatorId(): Promise<string | undefined> {
@@ -185,61 +253,7 @@ export function createEgressService(deps: EgressDeps) {
       return `the SMTP relay ${decision.destination} is not a receiving host of an active sub-processor with an agreement (P14): register it under /staff/subprocessors (Receiving hosts) before starting`;
     },
 
-    async listWebhooks(input: { actor: Actor }): Promise<EgressWebhook[]> {
-      assertCan(input.actor, 'register.read');
-      return (await webhookRows(input.actor.orgId)).map((w) => ({
-        id: w.id,
-        orgId: w.org_id,
-        url: w.url,
-        createdAt: w.created_at,
-      }));
-    },
-
-    /** Registers a webhook / callback URL of the actor's org as a recipient. */
-    async registerWebhook(input: { actor: Actor; values: { url?: string } }): Promise<EgressWebhook> {
-      assertCan(input.actor, 'register.edit');
-      const v = parseOrThrow(webhookInput, input.values);
-      const url = normalUrl(v.url) ?? v.url;
-      const u = new URL(url);
-      if (u.protocol !== 'https:' && (production || !isLoopbackHost(u.hostname))) {
-        throw new AppError('ERR_VALIDATION', {
-          message: 'webhook without TLS',
-          fields: { url: 'register.egress.httpsOnly' },
-        });
-      }
-      const existing = (await webhookRows(input.actor.orgId)).find((w) => w.url === url);
-      if (existing !== undefined) {
-        return { id: existing.id, orgId: existing.org_id, url: existing.url, createdAt: existing.created_at };
-      }
-      const row = {
-        id: randomUUID(),
-        org_id: input.actor.orgId,
-        url,
-        created_at: clock.now().toISOString(),
-      };
-      await db.transaction().execute(async (trx) => {
-        await createRegisterRepository(trx).insertWebhook(row);
-        await audit.append(trx, {
-          actor: input.actor,
-          action: 'register.webhook.create',
-          target: { type: 'webhook', id: row.id },
-        });
-      });
-      return { id: row.id, orgId: row.org_id, url: row.url, createdAt: row.created_at };
-    },
-
-    async removeWebhook(input: { actor: Actor; id: string }): Promise<void> {
-      assertCan(input.actor, 'register.edit');
-      await db.transaction().execute(async (trx) => {
-        const removed = await createRegisterRepository(trx).deleteWebhook(scopeOf(input.actor), input.id);
-        if (!removed) throw new AppError('ERR_NOT_FOUND', { message: 'webhook not found' });
-        await audit.append(trx, {
-          actor: input.actor,
-          action: 'register.webhook.delete',
-          target: { type: 'webhook', id: input.id },
-        });
-      });
-    },
+    ...webhookManagement({ ...deps, production, webhookRows }),
 
     /**
      * The egress list of the actor's org: the relay (the operator's), the org's webhooks and the

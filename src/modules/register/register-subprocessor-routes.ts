@@ -81,6 +81,13 @@ function typedValues(request: FastifyRequest, body: SubprocessorForm): Subproces
   };
 }
 
+/** The confirmation after a redirect to the list. */
+const doneNotices = {
+  announced: 'register.sp.saved',
+  saved: 'register.sp.savedNoNotice',
+  noticed: 'register.sp.announced',
+} as const;
+
 export function registerSubprocessorRoutes(
   kit: RouteKit,
   deps: { readonly register: RegisterService; readonly config: Pick<Config, 'subprocessorNoticeDays'> },
@@ -101,14 +108,7 @@ export function registerSubprocessorRoutes(
           list: await register.listSubprocessors({ actor }),
           objections: await register.listObjections({ actor }),
           canEdit: can(actor, 'register.edit'),
-          notice:
-            query.done === 'announced'
-              ? t('register.sp.saved')
-              : query.done === 'saved'
-                ? t('register.sp.savedNoNotice')
-                : query.done === 'noticed'
-                  ? t('register.sp.announced')
-                  : undefined,
+          notice: query.done === undefined ? undefined : t(doneNotices[query.done]),
         }),
       }),
   });
@@ -230,27 +230,7 @@ ${
 
   registerObjectionRoutes(kit, register);
 
-  kit.route({
-    method: 'GET',
-    url: '/subprocessors',
-    site: true,
-    access: { kind: 'public' },
-    handler: async ({ request, reply, site, t, locale }) => {
-      const found = await register.findPublicOrg(slugOfSite(site));
-      if (found === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'organisation not found' });
-      return renderPage(request, reply, {
-        title: t('register.sp.publicTitle', { org: found.name }),
-        body: publicSubprocessorsPage({
-          t,
-          locale,
-          orgName: found.name,
-          list: await register.listPublicSubprocessors(found.org.id),
-          upcoming: await register.listUpcomingSubprocessors(found.org.id),
-          statementHref: publicPath(found.org, locale, '/privacy'),
-        }),
-      });
-    },
-  });
+  registerPublicSubprocessorRoute(kit, register);
 }
 
 /** A client's page to object to a sub-processor its processor (the operator) announced. */
@@ -311,5 +291,30 @@ function registerObjectionRoutes(kit: RouteKit, register: RegisterService): void
             done: false,
           }),
       ),
+  });
+}
+
+/** Every organisation's public sub-processor page, with the announced (upcoming) changes. */
+function registerPublicSubprocessorRoute(kit: RouteKit, register: RegisterService): void {
+  kit.route({
+    method: 'GET',
+    url: '/subprocessors',
+    site: true,
+    access: { kind: 'public' },
+    handler: async ({ request, reply, site, t, locale }) => {
+      const found = await register.findPublicOrg(slugOfSite(site));
+      if (found === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'organisation not found' });
+      return renderPage(request, reply, {
+        title: t('register.sp.publicTitle', { org: found.name }),
+        body: publicSubprocessorsPage({
+          t,
+          locale,
+          orgName: found.name,
+          list: await register.listPublicSubprocessors(found.org.id),
+          upcoming: await register.listUpcomingSubprocessors(found.org.id),
+          statementHref: publicPath(found.org, locale, '/privacy'),
+        }),
+      });
+    },
   });
 }

@@ -219,8 +219,85 @@ function missing(): never {
   throw new AppError('ERR_NOT_FOUND', { message: 'sub-processor not found' });
 }
 
+/** Creates or updates the agreement on file for a sub-processor from the form's fields. */
+async function recordAgreement(
+  deps: Pick<SubprocessorsDeps, 'clock' | 'keyring'>,
+  trx: Kysely<DB>,
+  o: { org: OrgInfo; orgName: string; id: string; v: Validated; document: UploadedDocument | undefined },
+): Promise<void> {
+  const repo = createRegisterRepository(trx);
+  const scope = { orgId: o.org.id };
+  const latest = toSubprocessor(
+    (await repo.findSubprocessor(scope, o.id)) ?? missing(),
+    (await repo.listAgreements(scope)).filter((a) => a.subprocessor_id === o.id),
+  ).agreement;
+  const documentId =
+    o.document === undefined
+      ? undefined
+      : await storeDocument(trx, deps.clock, deps.keyring, o.org.id, o.document);
+  const now = deps.clock.now().toISOString();
+  if (latest !== undefined && latest.version === o.v.agreementVersion) {
+    await repo.updateAgreement(scope, latest.id, {
+      signed_on: o.v.agreementSignedOn,
+      updated_at: now,
+      ...(documentId === undefined ? {} : { document_id: documentId }),
+    });
+    return;
+  }
+  await repo.insertAgreement({
+    id: randomUUID(),
+    org_id: o.org.id,
+    counterparty_kind: 'subprocessor',
+    client_org_id: null,
+    subprocessor_id: o.id,
+    version: o.v.agreementVersion,
+    signed_on: o.v.agreementSignedOn,
+    parties: `${o.orgName}; ${o.v.name}`,
+    document_id: documentId ?? null,
+    created_at: now,
+    updated_at: now,
+  });
+}
+
+/** The lifecycle and Art. 28/46 rules for the form's target state (throws a field error). */
+async function checkTarget(
+  deps: Pick<SubprocessorsDeps, 'db' | 'clock' | 'orgs'>,
+  o: { org: OrgInfo; before: SubprocessorRow | undefined; v: Validated },
+): Promise<void> {
+  const { db, clock } = deps;
+  const { before, v } = o;
+  const needsNotice =
+    o.org.kind === 'operator' && (await deps.orgs.list()).some((org) => org.kind === 'tenant');
+  const problem = transitionProblem({
+    from: before?.lifecycle,
+    to: v.status,
+    needsNotice,
+    effectiveOn: before?.effective_on ?? null,
+    today: dateOf(clock.now()),
+  });
+  if (problem !== undefined) {
+    throw new AppError('ERR_VALIDATION', {
+      message: `sub-processor cannot go from ${before?.lifecycle ?? 'nothing'} to ${v.status}`,
+      fields: { status: problem },
+    });
+  }
+  if (v.status !== 'active') return;
+  const onFile =
+    before !== undefined &&
+    (await createRegisterRepository(db).listAgreements({ orgId: o.org.id })).some(
+      (a) => a.subprocessor_id === before.id,
+    );
+  assertMayBeActive({
+    inEea: isInEea(v.country),
+    hasAgreement: onFile || v.agreementVersion !== '',
+    transferMechanism: v.transferMechanism,
+    sccDate: v.sccDate,
+    transferAssessment: v.transferAssessment,
+  });
+}
+
 export function createSubprocessorsService(deps: SubprocessorsDeps) {
-  const { db, clock, keyring, audit } = deps;
+  const { db, clock, audit } = deps;
 
   async function listOf(orgId: string): Promise<Subprocessor[]> {
     const repo = createRegisterRepository(db);
@@ -229,80 +306,6 @@ export function createSubprocessorsService(deps: SubprocessorsDeps) {
       (a) => a.counterparty_kind === 'subprocessor',
     );
     return rows.map((r) => toSubprocessor(r, agreements));
-  }
-
-  /** Creates or updates the agreement on file for a sub-processor from the form's fields. */
-  async function recordAgreement(
-    trx: Kysely<DB>,
-    o: { org: OrgInfo; orgName: string; id: string; v: Validated; document: UploadedDocument | undefined },
-  ): Promise<void> {
-    const repo = createRegisterRepository(trx);
-    const scope = { orgId: o.org.id };
-    const latest = toSubprocessor(
-      (await repo.findSubprocessor(scope, o.id)) ?? missing(),
-      (await repo.listAgreements(scope)).filter((a) => a.subprocessor_id === o.id),
-    ).agreement;
-    const documentId =
-      o.document === undefined ? undefined : await storeDocument(trx, clock, keyring, o.org.id, o.document);
-    const now = clock.now().toISOString();
-    if (latest !== undefined && latest.version === o.v.agreementVersion) {
-      await repo.updateAgreement(scope, latest.id, {
-        signed_on: o.v.agreementSignedOn,
-        updated_at: now,
-        ...(documentId === undefined ? {} : { document_id: documentId }),
-      });
-      return;
-    }
-    await repo.insertAgreement({
-      id: randomUUID(),
-      org_id: o.org.id,
-      counterparty_kind: 'subprocessor',
-      client_org_id: null,
-      subprocessor_id: o.id,
-      version: o.v.agreementVersion,
-      signed_on: o.v.agreementSignedOn,
-      parties: `${o.orgName}; ${o.v.name}`,
-      document_id: documentId ?? null,
-      created_at: now,
-      updated_at: now,
-    });
-  }
-
-  /** The lifecycle and Art. 28/46 rules for the form's target state (throws a field error). */
-  async function checkTarget(o: {
-    org: OrgInfo;
-    before: SubprocessorRow | undefined;
-    v: Validated;
-  }): Promise<void> {
-    const { before, v } = o;
-    const needsNotice =
-      o.org.kind === 'operator' && (await deps.orgs.list()).some((org) => org.kind === 'tenant');
-    const problem = transitionProblem({
-      from: before?.lifecycle,
-      to: v.status,
-      needsNotice,
-      effectiveOn: before?.effective_on ?? null,
-      today: dateOf(clock.now()),
-    });
-    if (problem !== undefined) {
-      throw new AppError('ERR_VALIDATION', {
-        message: `sub-processor cannot go from ${before?.lifecycle ?? 'nothing'} to ${v.status}`,
-        fields: { status: problem },
-      });
-    }
-    if (v.status !== 'active') return;
-    const onFile =
-      before !== undefined &&
-      (await createRegisterRepository(db).listAgreements({ orgId: o.org.id })).some(
-        (a) => a.subprocessor_id === before.id,
-      );
-    assertMayBeActive({
-      inEea: isInEea(v.country),
-      hasAgreement: onFile || v.agreementVersion !== '',
-      transferMechanism: v.transferMechanism,
-      sccDate: v.sccDate,
-      transferAssessment: v.transferAssessment,
-    });
   }
 
   async function save(input: SaveInput): Promise<SavedSubprocessor> {
@@ -314,7 +317,7 @@ export function createSubprocessorsService(deps: SubprocessorsDeps) {
       input.id === undefined
         ? undefined
         : ((await createRegisterRepository(db).findSubprocessor(scope, input.id)) ?? missing());
-    await checkTarget({ org, before, v });
+    await checkTarget(deps, { org, before, v });
     const publicChange =
       before === undefined ||
       publicShape({
@@ -360,7 +363,7 @@ export function createSubprocessorsService(deps: SubprocessorsDeps) {
         });
       else await repo.updateSubprocessor(scope, id, row);
       if (v.agreementVersion !== '') {
-        await recordAgreement(trx, { org, orgName, id, v, document: input.document });
+        await recordAgreement(deps, trx, { org, orgName, id, v, document: input.document });
       }
       const subprocessor = toSubprocessor(
         (await repo.findSubprocessor(scope, id)) ?? missing(),

@@ -85,6 +85,19 @@ function contactLines(x: StatementTexts, s: RegisterSnapshot['settings']): strin
 }
 
 /** The statement in one language, as markdown. */
+/** The recipients the egress registry (P14) lets data go to: the statement's "where your data goes". */
+function egressItemsOf(egress: RegisterSnapshot['egress'], x: StatementTexts, org: string): string[] {
+  return [
+    ...egress.flatMap((d) =>
+      d.kind === 'smtp_relay' && d.mode === 'subprocessor'
+        ? [x.egressRelay({ name: esc(d.subprocessor ?? '') })]
+        : [],
+    ),
+    ...(egress.some((d) => d.kind === 'webhook') ? [x.egressWebhook({ org })] : []),
+    ...(egress.some((d) => d.kind === 'data_subject') ? [x.egressSubject] : []),
+  ];
+}
+
 function generateMarkdown(input: StatementInput, locale: Locale): string {
   const { snapshot, sections, origin } = input;
   const x = texts[locale];
@@ -166,16 +179,7 @@ function generateMarkdown(input: StatementInput, locale: Locale): string {
   const recipients = snapshot.activities
     .filter((a) => a.recipients !== '')
     .map((a) => x.recipientItem({ purpose: esc(purposeName(a.purpose)), recipients: esc(a.recipients) }));
-  // The recipients section is made from the egress registry (P14): what the system lets data go to.
-  const egressItems = [
-    ...snapshot.egress.flatMap((d) =>
-      d.kind === 'smtp_relay' && d.mode === 'subprocessor'
-        ? [x.egressRelay({ name: esc(d.subprocessor ?? '') })]
-        : [],
-    ),
-    ...(snapshot.egress.some((d) => d.kind === 'webhook') ? [x.egressWebhook({ org })] : []),
-    ...(snapshot.egress.some((d) => d.kind === 'data_subject') ? [x.egressSubject] : []),
-  ];
+  const egressItems = egressItemsOf(snapshot.egress, x, org);
   const subprocessorsUrl = url('/subprocessors');
 
   const rightsUrl = url('/rights');
