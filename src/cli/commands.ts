@@ -9,7 +9,7 @@ import { startConfiguredInboundSmtp } from '../modules/intake/index.js';
 import { startJobWorker } from '../modules/jobs/index.js';
 import { startDevMail } from '../modules/mail/mail-dev.js';
 import { createCheckpoint } from '../modules/security/index.js';
-import type { CliIo } from '../shared/cli.js';
+import { type CliIo, withKluis } from '../shared/cli.js';
 import { systemClock } from '../shared/clock.js';
 import { createLogger } from '../shared/logger.js';
 import { kluisVersion } from '../shared/version.js';
@@ -112,11 +112,11 @@ export function registerCommands(program: Command, io: CliIo = processCliIo()): 
   program
     .command('migrate')
     .description('apply pending database migrations')
-    .action(async () => {
-      const kluis = await io.openKluis(io.loadConfig());
-      io.out.write('migrations applied\n');
-      await kluis.close();
-    });
+    .action(() =>
+      withKluis(io, async () => {
+        io.out.write('migrations applied\n');
+      }),
+    );
 
   program
     .command('doctor')

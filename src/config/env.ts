@@ -44,6 +44,16 @@ const rawSchema = z.object({
       message: 'KLUIS_KEYSTORE_URL must start with sqlite: or postgres://',
     })
     .optional(),
+  KLUIS_LEDGER_DATABASE_URL: z
+    .string()
+    .refine((v) => v.startsWith('postgres://') || v.startsWith('postgresql://'), {
+      message: 'KLUIS_LEDGER_DATABASE_URL must start with postgres:// (the shared ledger is for PostgreSQL)',
+    })
+    .optional(),
+  KLUIS_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, { message: 'KLUIS_REDIS_URL must start with redis:// or rediss://' })
+    .optional(),
   KLUIS_DATABASE_KEY: z.string().optional(),
   KLUIS_DATABASE_KEY_FILE: z.string().optional(),
   KLUIS_MASTER_KEY: z.string().optional(),
@@ -60,6 +70,8 @@ const rawSchema = z.object({
   KLUIS_REQUIRE_TOTP_OPERATOR: bool.default(true),
   KLUIS_ACCESS_LOG_TRUNCATE_DAYS: positiveInt.default(7),
   KLUIS_ACCESS_LOG_RETENTION_DAYS: positiveInt.default(90),
+  /** Days an offboarded tenant's owner can download its export before its data is destroyed. */
+  KLUIS_OFFBOARDING_NOTICE_DAYS: positiveInt.default(30),
   KLUIS_SMTP_URL: z.string().optional(),
   KLUIS_MAIL_FROM: z.string().default('Kluis <kluis@localhost>'),
   KLUIS_DEV_MAIL_SINK_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
@@ -131,6 +143,13 @@ export interface Config {
   readonly publicOrigin: string;
   readonly databaseUrl: string;
   readonly keystoreUrl: string;
+  /**
+   * PostgreSQL: where the shared erasure ledger and audit witness live (KLUIS_LEDGER_DATABASE_URL,
+   * default the main database, in schema `kluis_ledger`). Undefined on SQLite (files instead).
+   */
+  readonly ledgerUrl: string | undefined;
+  /** Redis for the rate limits a cluster shares (KLUIS_REDIS_URL); undefined: per node. */
+  readonly redisUrl: string | undefined;
   readonly databaseKey: Secret | undefined;
   readonly masterKey: Secret;
   /** Older master keys, accepted for unwrapping during a rotation (`kluis keys rotate`). */
@@ -143,6 +162,8 @@ export interface Config {
   readonly sessionAbsoluteHours: number;
   readonly requireTotpForOperator: boolean;
   readonly accessLog: { readonly truncateIpAfterDays: number; readonly deleteAfterDays: number };
+  /** Tenant offboarding (Art. 28(3)(g)): the notice period during which the export can be fetched. */
+  readonly offboardingNoticeDays: number;
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string;
   readonly devMailSinkPort: number;
@@ -441,6 +462,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicOrigin: publicOrigin.replace(/\/$/, ''),
     databaseUrl: raw.KLUIS_DATABASE_URL,
     keystoreUrl,
+    redisUrl: raw.KLUIS_REDIS_URL,
+    ledgerUrl: sqlite ? undefined : (raw.KLUIS_LEDGER_DATABASE_URL ?? raw.KLUIS_DATABASE_URL),
     databaseKey,
     masterKey,
     previousMasterKeys: previousMasterKey === undefined ? [] : [previousMasterKey],
@@ -455,6 +478,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       truncateIpAfterDays: raw.KLUIS_ACCESS_LOG_TRUNCATE_DAYS,
       deleteAfterDays: raw.KLUIS_ACCESS_LOG_RETENTION_DAYS,
     }),
+    offboardingNoticeDays: raw.KLUIS_OFFBOARDING_NOTICE_DAYS,
     smtpUrl: raw.KLUIS_SMTP_URL,
     mailFrom: raw.KLUIS_MAIL_FROM,
     devMailSinkPort: raw.KLUIS_DEV_MAIL_SINK_PORT,

@@ -30,6 +30,10 @@ export const permissionTable = {
   'users.manage_owners': ['owner'],
   'api_keys.manage': ['owner', 'admin'],
   'grants.manage': ['owner', 'admin'],
+  /** Offboarding (Art. 28(3)(g)): the tenant's owner for its own org; the operator's owner for a tenant. */
+  'offboarding.manage': ['owner'],
+  /** Legally compelled disclosure (P9): operator privacy officer and owner record and approve cases. */
+  'legal_orders.manage': ['owner', 'privacy_officer'],
   'health.view': ['owner', 'admin', 'security'],
   'mail.dev_read': ['owner', 'admin'],
 

@@ -14,6 +14,7 @@ import {
   textField,
 } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import { pager } from '../../shared/html/table.js';
 import { formatTime } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { ApiKeyView } from './auth-api-keys.js';
@@ -160,14 +161,11 @@ ${
   )}</tbody>
 </table>`
 }
-${
-  r.pages > 1
-    ? html`<nav aria-label="${t('auth.users.pagination')}"><ul class="pagination">
-  ${r.page > 1 ? html`<li><a rel="prev" href="${userListQuery(p, r.page - 1)}">${t('auth.users.previous')}</a></li>` : null}
-  ${r.page < r.pages ? html`<li><a rel="next" href="${userListQuery(p, r.page + 1)}">${t('auth.users.next')}</a></li>` : null}
-</ul></nav>`
-    : null
-}`;
+${pager(r, (page) => userListQuery(p, page), {
+  nav: t('auth.users.pagination'),
+  previous: t('auth.users.previous'),
+  next: t('auth.users.next'),
+})}`;
 }
 
 // --- create a user --------------------------------------------------------------------------

@@ -7,6 +7,7 @@
  */
 import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import { pager } from '../../shared/html/table.js';
 import { formatTime } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type {
@@ -164,14 +165,11 @@ ${
   )}</tbody>
 </table>`
 }
-${
-  r.pages > 1
-    ? html`<nav aria-label="${t('intake.list.pagination')}"><ul class="pagination">
-  ${r.page > 1 ? html`<li><a rel="prev" href="${listQuery(p, r.page - 1)}">${t('intake.list.previous')}</a></li>` : null}
-  ${r.page < r.pages ? html`<li><a rel="next" href="${listQuery(p, r.page + 1)}">${t('intake.list.next')}</a></li>` : null}
-</ul></nav>`
-    : null
-}`;
+${pager(r, (page) => listQuery(p, page), {
+  nav: t('intake.list.pagination'),
+  previous: t('intake.list.previous'),
+  next: t('intake.list.next'),
+})}`;
 }
 
 export interface ConversationFormState {
@@ -356,6 +354,7 @@ const reasonKey: Record<string, MessageKey> = {
   unparseable: 'intake.quarantine.reason.unparseable',
   no_sender: 'intake.quarantine.reason.no_sender',
   auto_submitted: 'intake.quarantine.reason.auto_submitted',
+  bounce: 'intake.quarantine.reason.bounce',
   empty: 'intake.quarantine.reason.empty',
   processing_failed: 'intake.quarantine.reason.processing_failed',
 };

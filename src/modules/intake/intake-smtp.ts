@@ -87,7 +87,13 @@ export async function startInboundSmtp(
         void (async () => {
           const operator = await orgs.findOperator();
           if (operator === undefined) throw new Error('no operator organisation yet');
-          const outcome = await inbound.receive({ orgId: operator.id, mailbox, raw: Buffer.concat(chunks) });
+          const mailFrom = session.envelope.mailFrom;
+          const outcome = await inbound.receive({
+            orgId: operator.id,
+            mailbox,
+            raw: Buffer.concat(chunks),
+            envelopeFrom: mailFrom === false ? undefined : mailFrom.address,
+          });
           log.info({ outcome: outcome.kind, mailbox, size: total }, 'inbound mail taken in');
           options.onReceived?.(outcome);
         })().then(

@@ -16,7 +16,6 @@ export { csvSafe } from './register-export.js';
 export { joinList, label, type RetentionValues, retentionValuesOf } from './register-labels.js';
 export { type OrgInfo, publicPath, slugOfSite } from './register-orgs.js';
 export type { PublicOrg, RegisterService, RegisterSnapshot } from './register-service.js';
-export { formatDate } from './register-view-parts.js';
 
 declare module '../module.js' {
   interface KluisServices {

@@ -32,6 +32,7 @@ export {
   appendAudit,
   createAuditService,
 } from './audit-chain.js';
+export { auditSigningKeyOf, trustedAuditKeysOf } from './audit-checkpoint.js';
 export {
   type AuditPublicKey,
   type AuditSigningKey,
