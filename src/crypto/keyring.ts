@@ -87,6 +87,10 @@ function createKeyCache(ttlMs: number, maxEntries: number) {
     clear(): void {
       cache.clear();
     },
+    /** The ids held (offboarding drops an org's keys by prefix). */
+    keys(): IterableIterator<string> {
+      return cache.keys();
+    },
   };
 }
 

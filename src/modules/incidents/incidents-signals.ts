@@ -46,22 +46,22 @@ interface SignalOpening {
   readonly meta?: Record<string, string | number | boolean | null>;
 }
 
+/** A repeated signal: the open incident's window reaches this entry, its orgs are added. */
+async function extend(
+  trx: Kysely<DB>,
+  scope: OrgScope,
+  id: string,
+  entry: AppendedAuditEntry,
+  affected: readonly string[],
+): Promise<void> {
+  const repo = createIncidentsRepository(trx);
+  await repo.update(scope, id, { window_to_at: entry.at });
+  await repo.addAffected(scope, id, affected);
+}
+
 export function installSignals(deps: IncidentsDeps, core: IncidentCore): void {
   const { audit, security, clock, config } = deps;
   const thresholds = config.incidents;
-
-  /** A repeated signal: the open incident's window reaches this entry, its orgs are added. */
-  async function extend(
-    trx: Kysely<DB>,
-    scope: OrgScope,
-    id: string,
-    entry: AppendedAuditEntry,
-    affected: readonly string[],
-  ): Promise<void> {
-    const repo = createIncidentsRepository(trx);
-    await repo.update(scope, id, { window_to_at: entry.at });
-    await repo.addAffected(scope, id, affected);
-  }
 
   /** Opens the signal's incident, or extends the open one; queues the impact computation. */
   async function raise(trx: Kysely<DB>, o: SignalOpening): Promise<void> {

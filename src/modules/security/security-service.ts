@@ -66,35 +66,12 @@ export async function reportBrokenChain(
   });
 }
 
-export function createSecurityService(
-  deps: Pick<KluisCore, 'db' | 'clock' | 'config' | 'ledgerStore'> & { readonly audit: AuditService },
-) {
-  const { db } = deps;
+/**
+ * Windows of the trail as the incident register reads them (issue 14): by action, by actor, by
+ * time. Queries on the handle given (a listener's transaction) or on the main database.
+ */
+function createTrailWindows(db: Kysely<DB>) {
   return {
-    /**
-     * The entries of `orgId` whose target is one of `ids` of `targetType`: who consulted or changed
-     * those records and when, for a data subject's access export (C-579/21). The caller checks
-     * who may ask; this reads ids and field names only, as the trail holds them.
-     */
-    async entriesAbout(
-      orgId: string,
-      targetType: string,
-      ids: readonly string[],
-    ): Promise<AuditEntryAbout[]> {
-      const out: AuditEntryAbout[] = [];
-      for (let i = 0; i < ids.length; i += 500) {
-        const rows = await db
-          .selectFrom('audit_log')
-          .select(['seq', 'at', 'actor', 'action', 'target_id', 'purpose', 'fields'])
-          .where('org_id', '=', orgId)
-          .where('target_type', '=', targetType)
-          .where('target_id', 'in', ids.slice(i, i + 500))
-          .execute();
-        out.push(...rows);
-      }
-      return out;
-    },
-
     /**
      * Entries of `action` since `since` (inclusive), oldest first: what the incident register's
      * signals count (failed sign-ins across accounts). Ids only, as the trail holds them.
@@ -185,6 +162,39 @@ export function createSecurityService(
       if (window.actor !== undefined) query = query.where('actor', '=', window.actor);
       return query.orderBy('seq').limit(TRAIL_WINDOW_LIMIT).execute();
     },
+  };
+}
+
+export function createSecurityService(
+  deps: Pick<KluisCore, 'db' | 'clock' | 'config' | 'ledgerStore'> & { readonly audit: AuditService },
+) {
+  const { db } = deps;
+  return {
+    /**
+     * The entries of `orgId` whose target is one of `ids` of `targetType`: who consulted or changed
+     * those records and when, for a data subject's access export (C-579/21). The caller checks
+     * who may ask; this reads ids and field names only, as the trail holds them.
+     */
+    async entriesAbout(
+      orgId: string,
+      targetType: string,
+      ids: readonly string[],
+    ): Promise<AuditEntryAbout[]> {
+      const out: AuditEntryAbout[] = [];
+      for (let i = 0; i < ids.length; i += 500) {
+        const rows = await db
+          .selectFrom('audit_log')
+          .select(['seq', 'at', 'actor', 'action', 'target_id', 'purpose', 'fields'])
+          .where('org_id', '=', orgId)
+          .where('target_type', '=', targetType)
+          .where('target_id', 'in', ids.slice(i, i + 500))
+          .execute();
+        out.push(...rows);
+      }
+      return out;
+    },
+
+    ...createTrailWindows(db),
 
     /**
      * Recent audit entries of the actor's own org and the chain's state. The operator's security
