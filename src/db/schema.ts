@@ -4,8 +4,11 @@
  */
 
 import type { AuthTables } from '../modules/auth/auth-schema.js';
+import type { DisclosureTables } from '../modules/disclosure/disclosure-schema.js';
+import type { IncidentsTables } from '../modules/incidents/incidents-schema.js';
 import type { IntakeTables } from '../modules/intake/intake-schema.js';
 import type { JobsTables } from '../modules/jobs/jobs-schema.js';
+import type { OffboardingTables } from '../modules/offboarding/offboarding-schema.js';
 import type { OrgsTables } from '../modules/orgs/orgs-schema.js';
 import type { RegisterTables } from '../modules/register/register-schema.js';
 import type { RelationsTables } from '../modules/relations/relations-schema.js';
@@ -30,4 +33,7 @@ export interface DB
     RelationsTables,
     RetentionTables,
     RightsTables,
+    OffboardingTables,
+    DisclosureTables,
+    IncidentsTables,
     TenantsTables {}

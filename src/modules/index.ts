@@ -11,11 +11,14 @@ import { installCatalogue } from '../shared/catalogue.js';
 import type { NavItem } from '../shared/html/layout.js';
 import { installMessages } from '../shared/i18n/messages.js';
 import { authModule } from './auth/index.js';
+import { disclosureModule } from './disclosure/index.js';
 import { homeModule } from './home/index.js';
+import { incidentsModule } from './incidents/index.js';
 import { intakeModule } from './intake/index.js';
 import { jobsModule } from './jobs/index.js';
 import { mailModule } from './mail/index.js';
 import type { AnyModule, KluisCore, KluisServices, ServiceName } from './module.js';
+import { offboardingModule } from './offboarding/index.js';
 import { opsModule } from './ops/index.js';
 import { orgsModule } from './orgs/index.js';
 import { installPersonalData } from './personal-data.js';
@@ -44,6 +47,9 @@ export const modules: readonly AnyModule[] = [
   relationsModule,
   rightsModule,
   intakeModule,
+  offboardingModule,
+  disclosureModule,
+  incidentsModule,
   opsModule,
   homeModule,
 ];

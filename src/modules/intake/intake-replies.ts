@@ -78,9 +78,15 @@ export function registerIntakeJobs(
         ? [conversation.thread_key, ...earlier.filter((id) => id !== conversation.thread_key)]
         : earlier;
     const locale = conversation.locale === 'en' ? 'en' : 'nl';
+    // Mail to the privacy address may be a rights request: every answer to it names the
+    // complaint route (Art. 12(4), 77), as the rights workflow's replies do (issue 16).
+    const complaint =
+      conversation.possible_rights_request === 1 ? `\n\n${translator(locale)('intake.reply.complaint')}` : '';
     const rendered = renderMail('notification', locale, {
       subject: replySubject({ locale, subjectLine, orgName: org.name }),
-      body,
+      body: `${body}${complaint}`,
+      // Replies thread back into the conversation (intake-mail.ts): the footer says so.
+      repliesWelcome: true,
       ...(name === undefined ? {} : { recipientName: name.slice(0, 200) }),
     });
     // A tenant's reply names the tenant and asks for answers at the tenant's own address (never

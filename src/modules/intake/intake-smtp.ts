@@ -110,10 +110,12 @@ export async function startInboundSmtp(
         }
         void (async () => {
           const raw = Buffer.concat(chunks);
+          const mailFrom = session.envelope.mailFrom;
+          const envelopeFrom = mailFrom === false ? undefined : mailFrom.address;
           const targets = await deliveries(session.envelope.rcptTo.map((r) => r.address));
           if (targets.size === 0) throw new Error('no recipient of this message is served here any more');
           for (const [orgId, mailbox] of targets) {
-            const outcome = await inbound.receive({ orgId, mailbox, raw });
+            const outcome = await inbound.receive({ orgId, mailbox, raw, envelopeFrom });
             log.info({ outcome: outcome.kind, mailbox, size: total }, 'inbound mail taken in');
             options.onReceived?.(outcome);
           }

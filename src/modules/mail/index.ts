@@ -10,7 +10,7 @@ import { createMailService, type MailService, registerMailJobs } from './mail-se
 export type { EnqueueMailInput, MailService } from './mail-service.js';
 export { enqueueMail, type MailOrgs, senderOf } from './mail-service.js';
 export { type MailVars, renderMail } from './mail-templates.js';
-export { createMailer, type Mailer, type OutgoingMail, type SentMail } from './mailer.js';
+export { createMailer, guardMailer, type Mailer, type OutgoingMail, type SentMail } from './mailer.js';
 
 declare module '../module.js' {
   interface KluisServices {

@@ -3,6 +3,8 @@ export const mailNl = {
   'mail.greeting': 'Beste {name},',
   'mail.greetingAnonymous': 'Hallo,',
   'mail.footer': 'Dit bericht is automatisch verstuurd door Kluis. U kunt er niet op antwoorden.',
+  'mail.footerReply':
+    'U kunt op dit bericht antwoorden: uw antwoord komt bij ons binnen in hetzelfde gesprek.',
   'mail.notification.action': 'Bekijken',
   'mail.passwordReset.subject': 'Nieuw wachtwoord instellen',
   'mail.passwordReset.intro':
@@ -37,6 +39,7 @@ export const mailEn: Record<keyof typeof mailNl, string> = {
   'mail.greeting': 'Dear {name},',
   'mail.greetingAnonymous': 'Hello,',
   'mail.footer': 'This message was sent automatically by Kluis. Replies are not read.',
+  'mail.footerReply': 'You can reply to this message: your answer reaches us in the same conversation.',
   'mail.notification.action': 'View',
   'mail.passwordReset.subject': 'Set a new password',
   'mail.passwordReset.intro':

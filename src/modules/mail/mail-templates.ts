@@ -25,6 +25,8 @@ interface MailContent {
   action?: { url: string; label: string } | undefined;
   /** Paragraphs after the link. */
   closing?: string[];
+  /** A reply to this mail reaches a person (it threads back into its conversation). */
+  repliesWelcome?: boolean | undefined;
 }
 
 const oneLine = (max: number) =>
@@ -81,12 +83,14 @@ export const mailTemplates = {
       recipientName: name,
       actionUrl: link.optional(),
       actionLabel: oneLine(100).optional(),
+      repliesWelcome: z.boolean().optional(),
     }),
     (t, v) => ({
       subject: v.subject,
       heading: v.heading,
       recipientName: v.recipientName,
       paragraphs: paragraphsOf(v.body),
+      repliesWelcome: v.repliesWelcome,
       action:
         v.actionUrl === undefined
           ? undefined
@@ -224,7 +228,7 @@ function renderContent(locale: Locale, c: MailContent): RenderedMail {
       ? t('mail.greetingAnonymous')
       : t('mail.greeting', { name: c.recipientName });
   const closing = c.closing ?? [];
-  const footer = t('mail.footer');
+  const footer = t(c.repliesWelcome === true ? 'mail.footerReply' : 'mail.footer');
 
   const text = [
     ...(c.heading === undefined ? [] : [c.heading]),

@@ -35,8 +35,25 @@ export interface SentMail {
 }
 
 export interface Mailer {
+  /** The SMTP URL mail goes to (its host is checked against the egress registry, P14). */
+  readonly relay: string;
   send(mail: OutgoingMail): Promise<SentMail>;
   close(): void;
+}
+
+/**
+ * A mailer that asks `check` before every send whether its relay is a registered recipient (P14);
+ * `check` throws (and records the refusal) when it is not, and nothing is sent.
+ */
+export function guardMailer(inner: Mailer, check: (relay: string) => Promise<unknown>): Mailer {
+  return {
+    relay: inner.relay,
+    async send(mail) {
+      await check(inner.relay);
+      return inner.send(mail);
+    },
+    close: () => inner.close(),
+  };
 }
 
 export function smtpUrlOf(config: Config): string {
@@ -49,14 +66,16 @@ export interface MailerOptions {
 }
 
 export function createMailer(config: Config, options: MailerOptions = {}): Mailer {
+  const relay = options.url ?? smtpUrlOf(config);
   // Bounded timeouts: a hanging server must fail the send well within a job's lease.
   const transport = nodemailer.createTransport({
-    url: options.url ?? smtpUrlOf(config),
+    url: relay,
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
     socketTimeout: 60_000,
   });
   return {
+    relay,
     async send(mail) {
       try {
         const info = await transport.sendMail({

@@ -53,6 +53,8 @@ export function createOrgsService(deps: { readonly db: Kysely<DB> }) {
     getById: repo.getById,
     findBySlug: repo.findBySlug,
     findOperator: repo.findOperator,
+    /** The operator, read within `db` (a caller's transaction: SQLite has one connection). */
+    findOperatorIn: (db: Kysely<DB>) => createOrgsRepository(db).findOperator(),
     /** Every organisation, oldest first. */
     list: repo.list,
     /**
