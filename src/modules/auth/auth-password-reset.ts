@@ -168,11 +168,68 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
       return { kind: 'accepted' };
     },
 
+    /** Throws ERR_AUTH_TOKEN_INVALID unless `token` is live (for showing the form). */
+    async checkResetToken(token: string): Promise<void> {
+      const row = await liveToken(token);
+      const user = await createUsersRepository(db).findUser({ orgId: row.org_id }, row.user_id);
+      if (user === undefined || user.disabled === 1) throw invalidToken('account gone or disabled');
+    },
+
     /**
-     * Mails an invitation to a new account: a single-use link (its hash stored, like a reset
-     * link) valid for INVITATION_DAYS, leading to the page where the user chooses a password;
-     * at sign-in they then enrol TOTP when the organisation requires it. Audited as `actor`.
+     * Sets a new password with a live token: marks it used, ends every other token and every
+     * session of the user. Refuses weak passwords (ERR_AUTH_PASSWORD_WEAK, the token stays live).
      */
+    async completeReset(input: { token: string; newPassword: string }): Promise<void> {
+      const row = await liveToken(input.token);
+      const scope = { orgId: row.org_id };
+      const user = await createUsersRepository(db).findUser(scope, row.user_id);
+      if (user === undefined || user.disabled === 1) throw invalidToken('account gone or disabled');
+      const newHash = await hashNewPassword({ hasher, orgs }, user, input.newPassword);
+      await db.transaction().execute(async (trx) => {
+        const tokens = createResetTokensRepository(trx);
+        const now = clock.now().toISOString();
+        // The claim is the single-use check: of two requests racing with one link, one wins.
+        if (!(await tokens.claimResetToken(scope, row.id, now)))
+          throw invalidToken('reset token used or expired');
+        await createUsersRepository(trx).updateUser(scope, user.id, {
+          password_hash: newHash,
+          must_change_password: 0,
+          password_changed_at: now,
+          updated_at: now,
+        });
+        const sessionsEnded = await createSessionsRepository(trx).deleteUserSessions(scope, user.id);
+        const tokensEnded = await tokens.invalidateResetTokens(scope, user.id, now);
+        await audit.append(trx, {
+          actor: { kind: 'anonymous', orgId: user.org_id, ref: `user:${user.id}` },
+          action: 'auth.password_reset.completed',
+          target: { type: 'user', id: user.id },
+          meta: { token_id: row.id, sessions_ended: sessionsEnded, other_tokens_ended: tokensEnded },
+        });
+      });
+    },
+
+    /** Housekeeping: removes tokens that expired more than a day ago. */
+    async deleteExpiredResetTokens(): Promise<number> {
+      const before = new Date(clock.now().getTime() - 24 * 60 * MINUTE).toISOString();
+      return createResetTokensRepository(db).deleteResetTokensExpiredBefore(before);
+    },
+  };
+}
+
+/**
+ * Invitations (a new org's first owner): the same token table and page as a reset link, valid
+ * for INVITATION_DAYS instead of minutes.
+ */
+export function createInvitationService(
+  deps: Pick<PasswordResetDeps, 'db' | 'clock' | 'config' | 'audit' | 'mail'>,
+) {
+  const { db, clock, config, audit, mail } = deps;
+  /**
+   * Mails an invitation to a new account: a single-use link (its hash stored, like a reset
+   * link) valid for INVITATION_DAYS, leading to the page where the user chooses a password;
+   * at sign-in they then enrol TOTP when the organisation requires it. Audited as `actor`.
+   */
+  return {
     async sendInvitation(input: {
       actor: Actor;
       userId: string;
@@ -220,52 +277,6 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
         });
         return { tokenId, jobId: job.id };
       });
-    },
-
-    /** Throws ERR_AUTH_TOKEN_INVALID unless `token` is live (for showing the form). */
-    async checkResetToken(token: string): Promise<void> {
-      const row = await liveToken(token);
-      const user = await createUsersRepository(db).findUser({ orgId: row.org_id }, row.user_id);
-      if (user === undefined || user.disabled === 1) throw invalidToken('account gone or disabled');
-    },
-
-    /**
-     * Sets a new password with a live token: marks it used, ends every other token and every
-     * session of the user. Refuses weak passwords (ERR_AUTH_PASSWORD_WEAK, the token stays live).
-     */
-    async completeReset(input: { token: string; newPassword: string }): Promise<void> {
-      const row = await liveToken(input.token);
-      const scope = { orgId: row.org_id };
-      const user = await createUsersRepository(db).findUser(scope, row.user_id);
-      if (user === undefined || user.disabled === 1) throw invalidToken('account gone or disabled');
-      const newHash = await hashNewPassword({ hasher, orgs }, user, input.newPassword);
-      await db.transaction().execute(async (trx) => {
-        const tokens = createResetTokensRepository(trx);
-        const now = clock.now().toISOString();
-        // The claim is the single-use check: of two requests racing with one link, one wins.
-        if (!(await tokens.claimResetToken(scope, row.id, now)))
-          throw invalidToken('reset token used or expired');
-        await createUsersRepository(trx).updateUser(scope, user.id, {
-          password_hash: newHash,
-          must_change_password: 0,
-          password_changed_at: now,
-          updated_at: now,
-        });
-        const sessionsEnded = await createSessionsRepository(trx).deleteUserSessions(scope, user.id);
-        const tokensEnded = await tokens.invalidateResetTokens(scope, user.id, now);
-        await audit.append(trx, {
-          actor: { kind: 'anonymous', orgId: user.org_id, ref: `user:${user.id}` },
-          action: 'auth.password_reset.completed',
-          target: { type: 'user', id: user.id },
-          meta: { token_id: row.id, sessions_ended: sessionsEnded, other_tokens_ended: tokensEnded },
-        });
-      });
-    },
-
-    /** Housekeeping: removes tokens that expired more than a day ago. */
-    async deleteExpiredResetTokens(): Promise<number> {
-      const before = new Date(clock.now().getTime() - 24 * 60 * MINUTE).toISOString();
-      return createResetTokensRepository(db).deleteResetTokensExpiredBefore(before);
     },
   };
 }

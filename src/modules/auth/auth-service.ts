@@ -28,7 +28,11 @@ import { createApiKeysService } from './auth-api-keys.js';
 import { createGrantsService } from './auth-grants.js';
 import { createLoginService } from './auth-login.js';
 import { createLoginThrottle, defaultThrottlePolicy, type ThrottlePolicy } from './auth-login-throttle.js';
-import { createPasswordResetService, type ResetThrottlePolicy } from './auth-password-reset.js';
+import {
+  createInvitationService,
+  createPasswordResetService,
+  type ResetThrottlePolicy,
+} from './auth-password-reset.js';
 import { createPasswordHasher, type PasswordHasher } from './auth-passwords.js';
 import { createSecondFactorService } from './auth-second-factor.js';
 import { createSessionService } from './auth-sessions.js';
@@ -106,6 +110,7 @@ export function createAuthService(deps: AuthDeps) {
     ...createTotpEnrolmentService({ ...common, sessions, guards }),
     ...createApiKeysService(common),
     ...reset,
+    ...createInvitationService(common),
   };
 }
 

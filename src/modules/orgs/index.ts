@@ -4,7 +4,9 @@
  */
 import { defineModule } from '../module.js';
 import { orgsFields } from './orgs-fields.js';
+import { installHostRouting } from './orgs-hosts.js';
 import { orgsPersonalData } from './orgs-personal-data.js';
+import { createOrgsRepository } from './orgs-repository.js';
 import { orgsMigrations } from './orgs-schema.js';
 import { createOrgsService, type OrgsService } from './orgs-service.js';
 
@@ -31,4 +33,6 @@ export const orgsModule = defineModule({
   personalData: orgsPersonalData,
   provides: ['orgs'],
   services: (deps) => ({ orgs: createOrgsService(deps) }),
+  setup: (app, deps) =>
+    installHostRouting(app, { publicOrigin: deps.config.publicOrigin, orgs: createOrgsRepository(deps.db) }),
 });

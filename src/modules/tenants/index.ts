@@ -46,6 +46,13 @@ export const tenantsModule = defineModule({
   cli: registerTenantCommands,
   navigation: [
     {
+      href: '/staff/organisation',
+      label: 'tenants.own.nav',
+      order: 58,
+      permission: 'users.manage',
+      orgKinds: ['tenant'],
+    },
+    {
       href: '/staff/tenants',
       label: 'tenants.nav',
       order: 55,

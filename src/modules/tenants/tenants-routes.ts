@@ -18,7 +18,7 @@ import type { ModuleDeps } from '../module.js';
 import { mailboxes } from '../orgs/index.js';
 import { documentOf, installMultipart } from '../register/index.js';
 import type { AgreementOnRecord } from './tenants-service.js';
-import { createTenantPage, tenantPage, tenantsListPage } from './tenants-views.js';
+import { createTenantPage, ownOrganisationPage, tenantPage, tenantsListPage } from './tenants-views.js';
 
 const access = { kind: 'staff', permission: 'tenants.manage' } as const;
 const idParams = z.object({ id: recordId });
@@ -49,10 +49,44 @@ const addressForm = z.object({
 });
 const removeAddressForm = z.object({ address: z.string().trim().max(254) });
 
-export async function tenantsRoutes(kit: RouteKit, deps: ModuleDeps<'tenants'>): Promise<void> {
-  const { tenants } = deps;
-  await installMultipart(kit.app);
+type Tenants = ModuleDeps<'tenants'>['tenants'];
 
+/** A tenant's own organisation page (its owners and admins). */
+function ownOrganisationRoutes(kit: RouteKit, tenants: Tenants): void {
+  kit.route({
+    method: 'GET',
+    url: '/staff/organisation',
+    access: { kind: 'staff', permission: 'users.manage' },
+    query: done,
+    handler: async (ctx) => {
+      const tenant = await tenants.own(ctx.actor);
+      return renderFormPage(ctx, {
+        title: ctx.t('tenants.own.title'),
+        body: (csrf) =>
+          ownOrganisationPage({
+            t: ctx.t,
+            csrf,
+            tenant,
+            notice: ctx.query.done === 'saved' ? ctx.t('tenants.saved') : undefined,
+          }),
+      });
+    },
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/staff/organisation/totp',
+    access: { kind: 'staff', permission: 'users.manage' },
+    body: z.object({ required: z.enum(['0', '1']) }),
+    handler: async ({ reply, actor, body }) => {
+      await tenants.setRequireTotp(actor, body.required === '1');
+      return reply.redirect('/staff/organisation?done=saved', 303);
+    },
+  });
+}
+
+/** The list and the onboarding form (the operator's owners and admins). */
+function onboardingRoutes(kit: RouteKit, tenants: Tenants): void {
   const showCreate = (ctx: FormPageContext, shown?: RefusedForm<Record<string, string>>) =>
     renderFormPage(ctx, {
       title: ctx.t('tenants.new'),
@@ -60,36 +94,6 @@ export async function tenantsRoutes(kit: RouteKit, deps: ModuleDeps<'tenants'>):
       body: (csrf) =>
         createTenantPage({ t: ctx.t, csrf, values: shown?.values ?? {}, errors: shown?.errors }),
     });
-
-  const showTenant = async (
-    ctx: FormPageContext,
-    id: string,
-    o: { notice?: string | undefined; shown?: RefusedForm<Record<string, string>> } = {},
-  ) => {
-    const tenant = await tenants.showById(ctx.actor, id);
-    return renderFormPage(ctx, {
-      title: tenant.name,
-      status: o.shown?.status,
-      body: (csrf) =>
-        tenantPage({ t: ctx.t, locale: ctx.locale, csrf, tenant, notice: o.notice, errors: o.shown?.errors }),
-    });
-  };
-
-  /** A change on one tenant's page: done → back to the page with a notice; refused → the page with errors. */
-  const change = <T>(
-    ctx: FormPageContext & { readonly body: FormResult<T>; readonly params: { id: string } },
-    run: (slug: string, data: T) => Promise<unknown>,
-    doneAs: 'saved' | 'suspended' | 'activated',
-  ) =>
-    submitForm(
-      ctx,
-      async (data) => {
-        const { slug } = await tenants.showById(ctx.actor, ctx.params.id);
-        await run(slug, data);
-        return `/staff/tenants/${ctx.params.id}?done=${doneAs}`;
-      },
-      (refusal) => showTenant(ctx, ctx.params.id, { shown: { ...refusal, values: ctx.body.values } }),
-    );
 
   kit.route({
     method: 'GET',
@@ -155,6 +159,39 @@ export async function tenantsRoutes(kit: RouteKit, deps: ModuleDeps<'tenants'>):
         (refusal) => showCreate(ctx, { ...refusal, values: ctx.body.values }),
       ),
   });
+}
+
+/** One tenant's page: status, host names, inbound addresses. */
+function tenantPageRoutes(kit: RouteKit, tenants: Tenants): void {
+  const showTenant = async (
+    ctx: FormPageContext,
+    id: string,
+    o: { notice?: string | undefined; shown?: RefusedForm<Record<string, string>> } = {},
+  ) => {
+    const tenant = await tenants.showById(ctx.actor, id);
+    return renderFormPage(ctx, {
+      title: tenant.name,
+      status: o.shown?.status,
+      body: (csrf) =>
+        tenantPage({ t: ctx.t, locale: ctx.locale, csrf, tenant, notice: o.notice, errors: o.shown?.errors }),
+    });
+  };
+
+  /** A change on one tenant's page: done → back to the page with a notice; refused → the page with errors. */
+  const change = <T>(
+    ctx: FormPageContext & { readonly body: FormResult<T>; readonly params: { id: string } },
+    run: (slug: string, data: T) => Promise<unknown>,
+    doneAs: 'saved' | 'suspended' | 'activated',
+  ) =>
+    submitForm(
+      ctx,
+      async (data) => {
+        const { slug } = await tenants.showById(ctx.actor, ctx.params.id);
+        await run(slug, data);
+        return `/staff/tenants/${ctx.params.id}?done=${doneAs}`;
+      },
+      (refusal) => showTenant(ctx, ctx.params.id, { shown: { ...refusal, values: ctx.body.values } }),
+    );
 
   kit.route({
     method: 'GET',
@@ -230,4 +267,11 @@ export async function tenantsRoutes(kit: RouteKit, deps: ModuleDeps<'tenants'>):
     handler: (ctx) =>
       change(ctx, (slug, data) => tenants.removeAddress(ctx.actor, slug, data.address), 'saved'),
   });
+}
+
+export async function tenantsRoutes(kit: RouteKit, deps: ModuleDeps<'tenants'>): Promise<void> {
+  await installMultipart(kit.app);
+  ownOrganisationRoutes(kit, deps.tenants);
+  onboardingRoutes(kit, deps.tenants);
+  tenantPageRoutes(kit, deps.tenants);
 }

@@ -124,10 +124,20 @@ function assertOperatorStaff(actor: Actor): void {
   assertCan(actor, 'tenants.manage');
 }
 
+/** A tenant's own owners and admins (`users.manage`), in their own org and not under a grant. */
+function assertTenantAdmin(actor: Actor): void {
+  const underGrant = actor.kind === 'user' && actor.grantId !== undefined;
+  if (actor.orgKind !== 'tenant' || underGrant) {
+    throw new AppError('ERR_NOT_FOUND', { message: 'a tenant’s own settings' });
+  }
+  assertCan(actor, 'users.manage');
+}
+
 const languagesOf = (profile: TenantProfileRow | undefined): string[] =>
   profile === undefined ? [] : z.array(z.string()).catch([]).parse(JSON.parse(profile.languages));
 
-export function createTenantsService(deps: TenantsDeps) {
+/** What every part of the service shares: look-ups, the view, the audit helper, activation. */
+function createTenantsCore(deps: TenantsDeps) {
   const { db, clock, orgs, auth, audit, register } = deps;
   const repo = createTenantsRepository(db);
 
@@ -210,6 +220,15 @@ export function createTenantsService(deps: TenantsDeps) {
     await record(actor, 'tenants.activated', org, { from: org.status });
   }
 
+  return { repo, tenantBySlug, tenantById, viewOf, record, recordAgreement, activate };
+}
+
+type TenantsCore = ReturnType<typeof createTenantsCore>;
+
+/** Onboarding: the tenant, its agreement, its first owner's invitation. */
+function onboardingOf(deps: TenantsDeps, core: TenantsCore) {
+  const { db, clock, orgs, auth, audit } = deps;
+  const { tenantBySlug, tenantById, viewOf, record, recordAgreement, activate, repo } = core;
   return {
     /**
      * Onboards a tenant: its org (pending), profile, agreement on record, activation, and its
@@ -311,7 +330,14 @@ export function createTenantsService(deps: TenantsDeps) {
       });
       await record(input.actor, 'tenants.owner_invited', org, {});
     },
+  };
+}
 
+/** The list, one tenant, suspension and activation, and a tenant's own settings. */
+function lifecycleOf(deps: TenantsDeps, core: TenantsCore) {
+  const { orgs, auth } = deps;
+  const { tenantBySlug, tenantById, viewOf, record, activate, repo } = core;
+  return {
     /** Every tenant with metadata and counts, oldest first. */
     async list(actor: Actor): Promise<TenantView[]> {
       assertOperatorStaff(actor);
@@ -356,9 +382,33 @@ export function createTenantsService(deps: TenantsDeps) {
       return viewOf(await tenantBySlug(slug), await repo.findProfile(org.id));
     },
 
+    /**
+     * A tenant's own view of its organisation (self-service by its owners and admins): never the
+     * operator's, never under a grant. The same view as the operator's list (metadata only).
+     */
+    async own(actor: Actor): Promise<TenantView> {
+      assertTenantAdmin(actor);
+      return viewOf(await tenantById(actor.orgId), await repo.findProfile(actor.orgId));
+    },
+
+    /** Whether all of the tenant's staff must use TOTP (its owners' and admins' setting). */
+    async setRequireTotp(actor: Actor, required: boolean): Promise<void> {
+      assertTenantAdmin(actor);
+      const org = await tenantById(actor.orgId);
+      await orgs.setRequireTotp(org.id, required);
+      await record(actor, 'tenants.totp_policy', org, { required: required ? 1 : 0 });
+    },
+
     // TODO(offboarding): `offboard` belongs to the offboarding module (issue 12 item 5); it sets
     // the status through `orgs.setStatus(id, 'offboarding' | 'offboarded')`, which this list shows.
+  };
+}
 
+/** Host names and inbound addresses the operator assigns. */
+function assignmentsOf(deps: TenantsDeps, core: TenantsCore) {
+  const { clock, orgs } = deps;
+  const { tenantBySlug, record } = core;
+  return {
     /** Assigns a host name to a tenant's public pages. */
     async addHost(actor: Actor, slug: string, host: string): Promise<string> {
       assertOperatorStaff(actor);
@@ -397,6 +447,11 @@ export function createTenantsService(deps: TenantsDeps) {
       await record(actor, 'tenants.address_removed', org, { address });
     },
   };
+}
+
+export function createTenantsService(deps: TenantsDeps) {
+  const core = createTenantsCore(deps);
+  return { ...onboardingOf(deps, core), ...lifecycleOf(deps, core), ...assignmentsOf(deps, core) };
 }
 
 export type TenantsService = ReturnType<typeof createTenantsService>;

@@ -136,7 +136,7 @@ ${field('signedOn', { type: 'date' })}
 <div class="field${errors?.agreement ? ' field--error' : ''}">
   <label for="f-agreement">${labels.agreement}</label>
   ${errors?.agreement ? html`<p class="field-error" id="f-agreement-error">${t(errors.agreement)}</p>` : ''}
-  <input type="file" id="f-agreement" name="agreement" accept="application/pdf">
+  <input type="file" id="f-agreement" name="document" accept="application/pdf">
 </div>
 <p><button type="submit">${t('tenants.create')}</button> <a href="/staff/tenants">${t('register.cancel')}</a></p>
 </form>`;
@@ -191,5 +191,42 @@ ${v.addresses.length === 0 ? html`<p>${t('tenants.addressesNone')}</p>` : html`<
 ${textField({ t, name: 'address', label: t('tenants.field.address'), type: 'email', errors })}
 ${selectField({ t, name: 'mailbox', label: t('tenants.field.mailbox'), options: mailboxes.map((m) => ({ value: m, label: t(m === 'contact' ? 'tenants.mailbox.contact' : 'tenants.mailbox.privacy') })), errors })}
 <button type="submit">${t('tenants.addAddress')}</button></form>
+</section>`;
+}
+
+/** A tenant's own organisation page: its TOTP policy and the self-service pages, one place. */
+export function ownOrganisationPage(o: {
+  t: Translate;
+  csrf: string;
+  tenant: TenantView;
+  notice?: string | undefined;
+}): SafeHtml {
+  const { t, tenant: v } = o;
+  const links: [string, MessageKey][] = [
+    ['/staff/users', 'tenants.own.users'],
+    ['/staff/api-keys', 'tenants.own.apiKeys'],
+    ['/staff/grants', 'tenants.own.grants'],
+    ['/staff/register/settings', 'tenants.own.settings'],
+    ['/staff/retention', 'tenants.own.retention'],
+  ];
+  const site = v.hosts[0] === undefined ? `/o/${v.slug}` : `https://${v.hosts[0]}`;
+  return html`<h1>${t('tenants.own.title')}</h1>
+${notice(o.notice)}
+<p>${t('tenants.own.intro')}</p>
+<form method="post" action="/staff/organisation/totp">${csrfField(o.csrf)}
+${selectField({
+  t,
+  name: 'required',
+  label: t('tenants.own.totp'),
+  options: [
+    { value: '1', label: t('tenants.own.totpOn') },
+    { value: '0', label: t('tenants.own.totpOff') },
+  ],
+  value: v.requireTotp ? '1' : '0',
+})}
+<button type="submit">${t('tenants.own.save')}</button></form>
+<section aria-labelledby="own-links"><h2 id="own-links">${t('tenants.own.links')}</h2>
+<ul>${links.map(([href, key]) => html`<li><a href="${href}">${t(key)}</a></li>`)}
+<li><a href="${site}/privacy">${t('tenants.own.publicPages')}</a></li></ul>
 </section>`;
 }

@@ -32,6 +32,8 @@ export interface SessionState {
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: RouteAccess;
+    /** A public page of an organisation's site (route kit `site`): host-name routing applies. */
+    site?: boolean;
   }
   interface FastifyRequest {
     locale: Locale;

@@ -182,6 +182,7 @@ export function createRouteKit(app: FastifyInstance): RouteKit {
           ...(spec.bodyLimit === undefined ? {} : { bodyLimit: spec.bodyLimit }),
           config: {
             access: spec.access,
+            ...(spec.site ? { site: true } : {}),
             ...(spec.rateLimit === undefined ? {} : { rateLimit: spec.rateLimit }),
           },
           handler: async (request, reply) => {

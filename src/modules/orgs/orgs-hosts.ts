@@ -1,0 +1,43 @@
+/**
+ * Host-name routing of the public pages (P7): a request for an organisation's site page (`site`
+ * routes of the route kit: contact form, rights portal, statement, sub-processors) is served for
+ * the operator on the installation's own host (KLUIS_PUBLIC_ORIGIN, loopback, IP addresses), and
+ * for a tenant only on a host name the operator assigned to it (`kluis tenant host add`). Such a
+ * host serves that tenant's pages at `/contact`, `/privacy`, …, and its own `/o/<slug>/…` paths;
+ * any other slug on it, an unknown host name, and the pages of a tenant that is not active are a
+ * 404. Runs after validation, before the handler: it fills the path's `slug` for the handler.
+ */
+import { isIP } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../shared/errors.js';
+import { normaliseHost, type OrgsRepository } from './orgs-repository.js';
+
+const noSite = () => new AppError('ERR_NOT_FOUND', { message: 'no site of an active organisation here' });
+
+/** The installation's own host names: the public origin's, loopback and any IP address. */
+export function isInstallationHost(host: string, publicOrigin: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '');
+  return host === new URL(publicOrigin).hostname || host === 'localhost' || isIP(bare) !== 0;
+}
+
+export function installHostRouting(
+  app: FastifyInstance,
+  deps: { readonly publicOrigin: string; readonly orgs: Pick<OrgsRepository, 'orgOfHost' | 'findBySlug'> },
+): void {
+  app.addHook('preHandler', async (request) => {
+    if (request.routeOptions.config.site !== true) return;
+    const params = request.params as Record<string, unknown>;
+    const slug = typeof params.slug === 'string' ? params.slug : undefined;
+    const host = normaliseHost(request.host);
+    if (isInstallationHost(host, deps.publicOrigin)) {
+      if (slug === undefined) return;
+      const org = await deps.orgs.findBySlug(slug);
+      if (org !== undefined && org.kind === 'tenant' && org.status !== 'active') throw noSite();
+      return;
+    }
+    const org = await deps.orgs.orgOfHost(host);
+    if (org === undefined || org.status !== 'active') throw noSite();
+    if (slug !== undefined && slug !== org.slug) throw noSite();
+    params.slug = org.slug;
+  });
+}
