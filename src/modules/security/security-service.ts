@@ -34,6 +34,13 @@ export interface AuditAction {
   readonly target: string | null;
 }
 
+/** The audit actions the security role's dashboard counts as security events. */
+export const SECURITY_EVENT_ACTIONS = [
+  'auth.login.failure',
+  'auth.account.locked',
+  'auth.user.roles_refused',
+];
+
 export function createSecurityService(deps: Pick<KluisCore, 'db' | 'clock' | 'config'>) {
   const { db } = deps;
   return {
@@ -59,6 +66,24 @@ export function createSecurityService(deps: Pick<KluisCore, 'db' | 'clock' | 'co
         out.push(...rows);
       }
       return out;
+    },
+
+    /**
+     * Security events of the last 24 hours for the dashboard (issue 16): failed sign-ins, locked
+     * accounts and refused role changes, by action (own org's, or all for the operator).
+     */
+    async recentSecurityEvents(actor: Actor): Promise<{ action: string; count: number }[]> {
+      assertCan(actor, 'security.audit_read');
+      const since = new Date(deps.clock.now().getTime() - 24 * 3600_000).toISOString();
+      let query = db
+        .selectFrom('audit_log')
+        .select((eb) => ['action', eb.fn.countAll<number>().as('count')])
+        .where('action', 'in', SECURITY_EVENT_ACTIONS)
+        .where('at', '>=', since)
+        .groupBy('action');
+      if (actor.orgKind !== 'operator') query = query.where('org_id', '=', actor.orgId);
+      const rows = await query.execute();
+      return rows.map((r) => ({ action: r.action, count: Number(r.count) }));
     },
 
     /** Recent audit entries (own org's, or all for the operator) and the chain's state. */
