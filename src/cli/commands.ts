@@ -3,13 +3,14 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { buildApp } from '../app.js';
 import { ConfigError, describeConfig, loadConfig } from '../config/env.js';
+import { markServingStores } from '../db/serving-marker.js';
 import { type Kluis, openKluis } from '../kluis.js';
 import { modules } from '../modules/index.js';
 import { startConfiguredInboundSmtp } from '../modules/intake/index.js';
 import { startJobWorker } from '../modules/jobs/index.js';
 import { startDevMail } from '../modules/mail/mail-dev.js';
 import { createCheckpoint } from '../modules/security/index.js';
-import type { CliIo } from '../shared/cli.js';
+import { type CliIo, withKluis } from '../shared/cli.js';
 import { systemClock } from '../shared/clock.js';
 import { createLogger } from '../shared/logger.js';
 import { kluisVersion } from '../shared/version.js';
@@ -63,6 +64,15 @@ export function registerCommands(program: Command, io: CliIo = processCliIo()): 
       const config = io.loadConfig();
       const devMail = await startDevMail(config);
       const kluis = await openKluis(config, devMail ? { mailer: devMail.mailer } : {});
+      const relayProblem = await relayStartProblem(kluis);
+      if (relayProblem !== undefined) {
+        io.err.write(`Kluis does not start: ${relayProblem}\n`);
+        io.setExitCode(1);
+        await devMail?.sink.close();
+        await kluis.close();
+        return;
+      }
+      const relay = await kluis.services.register.egress.relayDecision(kluis.mailer.relay);
       const app = await buildApp(kluis, {
         ...(devMail ? { modules: [...kluis.modules, devMail.module] } : {}),
         ...(config.tls
@@ -78,6 +88,8 @@ export function registerCommands(program: Command, io: CliIo = processCliIo()): 
       const address = await app.listen({ host: config.host, port: config.port });
       const worker = opts.worker ? await startJobWorker(kluis) : undefined;
       const inbound = await startConfiguredInboundSmtp(kluis);
+      // `backup restore` refuses while this process serves from these files.
+      const unmark = markServingStores([config.databaseUrl, config.keystoreUrl], kluis.clock.now());
       const shutdown = async () => {
         await app.close();
         await inbound?.smtp.close();
@@ -85,6 +97,7 @@ export function registerCommands(program: Command, io: CliIo = processCliIo()): 
         await signAuditHeadAtShutdown(kluis, io);
         await devMail?.sink.close();
         await kluis.close();
+        unmark();
         process.exit(0);
       };
       process.once('SIGINT', shutdown);
@@ -102,6 +115,13 @@ export function registerCommands(program: Command, io: CliIo = processCliIo()): 
                 `  Mail:      development sink on ${devMail.sink.url}, read at ${config.publicOrigin}/staff/dev/mail`,
               ]
             : []),
+          `  Egress:    SMTP relay ${relay.destination}: ${
+            relay.mode === 'subprocessor'
+              ? `registered (sub-processor ${relay.subprocessor ?? ''})`
+              : relay.mode === 'loopback_development'
+                ? 'loopback, allowed outside production only'
+                : 'NOT registered: mail is refused (register it as a receiving host of a sub-processor)'
+          }`,
           ...(inbound ? [inbound.banner] : []),
           ...banner,
           '',
@@ -112,11 +132,11 @@ export function registerCommands(program: Command, io: CliIo = processCliIo()): 
   program
     .command('migrate')
     .description('apply pending database migrations')
-    .action(async () => {
-      const kluis = await io.openKluis(io.loadConfig());
-      io.out.write('migrations applied\n');
-      await kluis.close();
-    });
+    .action(() =>
+      withKluis(io, async () => {
+        io.out.write('migrations applied\n');
+      }),
+    );
 
   program
     .command('doctor')
@@ -129,3 +149,13 @@ export function registerCommands(program: Command, io: CliIo = processCliIo()): 
 }
 
 export { ConfigError };
+
+/**
+ * P14: production does not start with an SMTP relay that no active sub-processor (with an
+ * agreement) covers. Needs the database, so it runs at start, not in the configuration check.
+ */
+export async function relayStartProblem(
+  kluis: Pick<Kluis, 'config' | 'mailer' | 'services'>,
+): Promise<string | undefined> {
+  return kluis.services.register.egress.startupProblem(kluis.mailer.relay, kluis.config.env === 'production');
+}

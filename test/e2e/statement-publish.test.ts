@@ -2,8 +2,9 @@
  * P14 and P18 in a real browser: the demo data has published version 1 of Ambrix's statement; the
  * privacy officer adds a sub-processor (with its agreement as a PDF) and publishes version 2.
  * `/privacy` shows version 2, the archive lists versions 1 and 2, the diff shows the added
- * sub-processor (as `<ins>` with "toegevoegd:" for screen readers), and every tenant's admin got
- * an email, delivered by the job worker over real SMTP to a sink.
+ * sub-processor (as `<ins>` with "toegevoegd:" for screen readers), and every tenant's owner got
+ * the advance notice (Art. 28(2)) with the link to object, delivered by the job worker over real
+ * SMTP to a sink. The notice period is 0 days here, so the sub-processor starts the same day.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,7 +35,10 @@ describe('publishing a new version of the privacy statement', () => {
 
   beforeAll(async () => {
     sink = await createMailSink({ port: 0, host: '127.0.0.1' });
-    server = await startKluis({ clock, env: { KLUIS_SMTP_URL: sink.url } });
+    server = await startKluis({
+      clock,
+      env: { KLUIS_SMTP_URL: sink.url, KLUIS_SUBPROCESSOR_NOTICE_DAYS: '0' },
+    });
     await seedDemo(server.kluis);
     const orgs = await server.kluis.db
       .selectFrom('orgs')
@@ -50,7 +54,7 @@ describe('publishing a new version of the privacy statement', () => {
     const tenant = await createOrg(server.kluis, 'tenant', 'Bakkerij Jansen');
     tenantAdmin = await createStaffUser(server.kluis, {
       orgId: tenant.id,
-      roles: ['admin'],
+      roles: ['owner'],
       displayName: 'Jan Jansen',
     });
     tenantSupport = await createStaffUser(server.kluis, { orgId: tenant.id, roles: ['support'] });
@@ -99,12 +103,24 @@ describe('publishing a new version of the privacy statement', () => {
       mimeType: 'application/pdf',
       buffer: Buffer.from('%PDF-1.4\n% Datakluis verwerkersovereenkomst\n%%EOF\n', 'latin1'),
     });
+    await page.getByLabel('Status', { exact: true }).selectOption('proposed');
     await submit(page, 'Opslaan');
     expect(new URL(page.url()).pathname).toBe('/staff/subprocessors');
-    expect(await page.locator('[role="status"]').textContent()).toContain(
-      'Klanten krijgen hierover een e-mail',
-    );
     expect(await page.locator('main table').textContent()).toContain('Datakluis Cloud B.V.');
+
+    // Announce it to the clients, then start it when the notice period (0 days here) has run.
+    await Promise.all([
+      page.waitForLoadState('load'),
+      page.locator('main table').getByRole('link', { name: 'Datakluis Cloud B.V.' }).click(),
+    ]);
+    const editPath = new URL(page.url()).pathname;
+    await submit(page, 'Aankondigen aan klanten');
+    expect(await page.locator('[role="status"]').textContent()).toContain('De subverwerker is aangekondigd.');
+    await page.goto(`${url}${editPath}`);
+    await page.getByLabel('Status', { exact: true }).selectOption('active');
+    await submit(page, 'Opslaan');
+    expect(new URL(page.url()).pathname).toBe('/staff/subprocessors');
+    expect(await page.locator('main table').textContent()).toContain('actief');
 
     // The dashboard now says the statement is out of date.
     await page.goto(`${url}/staff`);
@@ -157,7 +173,7 @@ describe('publishing a new version of the privacy statement', () => {
     await page.goto(`${url}/privacy/v/1`);
     expect(await page.locator('article.statement').textContent()).not.toContain('Datakluis Cloud B.V.');
 
-    // The tenant's admin (not its support staff) gets the announcement, over SMTP.
+    // The tenant's owner (not its support staff) gets the announcement, over SMTP.
     // The worker as `kluis serve` builds it; the announcements are `mail.send` jobs.
     await createWorker({ kluis: server.kluis, registry: server.kluis.jobRegistry, scheduler: false }).drain();
     const failedMail = await server.kluis.db
@@ -168,9 +184,11 @@ describe('publishing a new version of the privacy statement', () => {
       .execute();
     expect(failedMail).toEqual([]);
     const mail = await sink.waitFor((m) => m.to.includes(tenantAdmin.email), 10_000);
-    expect(mail.subject).toBe('Nieuwe subverwerker bij Ambrix: Datakluis Cloud B.V.');
+    expect(mail.subject).toBe(
+      'Aankondiging nieuwe subverwerker bij Ambrix: Datakluis Cloud B.V. (vanaf 2030-05-06)',
+    );
     expect(mail.text).toContain('Jan Jansen');
-    expect(mail.text).toContain(`${server.kluis.config.publicOrigin}/subprocessors`);
+    expect(mail.text).toContain(`${server.kluis.config.publicOrigin}/staff/subprocessor-notices/`);
     expect(sink.messages().flatMap((m) => m.to)).not.toContain(tenantSupport.email);
 
     expect(watch.problems, watch.problems.join('\n')).toEqual([]);

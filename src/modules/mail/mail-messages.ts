@@ -14,6 +14,13 @@ export const mailNl = {
     'De link werkt {minutes, plural, one {# minuut} other {# minuten}} en kan één keer worden gebruikt.',
   'mail.passwordReset.ignore':
     'Hebt u dit niet gevraagd? Dan kunt u dit bericht negeren: uw wachtwoord blijft ongewijzigd.',
+  'mail.invitation.subject': 'Uitnodiging voor Kluis: {org}',
+  'mail.invitation.intro':
+    'U bent uitgenodigd als eigenaar van {org} in Kluis. Via de link hieronder kiest u een wachtwoord; daarna stelt u tweestapsverificatie in.',
+  'mail.invitation.action': 'Account instellen',
+  'mail.invitation.expiry':
+    'De link werkt {days, plural, one {# dag} other {# dagen}} en kan één keer worden gebruikt.',
+  'mail.invitation.ignore': 'Verwachtte u deze uitnodiging niet? Dan kunt u dit bericht negeren.',
   'mail.dev.title': 'Ontvangen e-mail (ontwikkeling)',
   'mail.dev.intro':
     'Berichten die de lokale SMTP-ontvanger op {address} heeft ontvangen. Deze pagina bestaat alleen buiten productie; de berichten staan alleen in het geheugen.',
@@ -42,6 +49,13 @@ export const mailEn: Record<keyof typeof mailNl, string> = {
     'The link works for {minutes, plural, one {# minute} other {# minutes}} and can be used once.',
   'mail.passwordReset.ignore':
     'Did you not ask for this? Then ignore this message: your password stays the same.',
+  'mail.invitation.subject': 'Invitation to Kluis: {org}',
+  'mail.invitation.intro':
+    'You are invited as the owner of {org} in Kluis. Use the link below to choose a password; then you set up two-step verification.',
+  'mail.invitation.action': 'Set up your account',
+  'mail.invitation.expiry':
+    'The link works for {days, plural, one {# day} other {# days}} and can be used once.',
+  'mail.invitation.ignore': 'Not expecting this invitation? Then you can ignore this message.',
   'mail.dev.title': 'Received mail (development)',
   'mail.dev.intro':
     'Messages received by the local SMTP sink on {address}. This page exists outside production only; the messages are kept in memory only.',

@@ -122,6 +122,24 @@ export const mailTemplates = {
     }),
   ),
 
+  /** The invitation of a new tenant's first owner: a single-use, expiring link to set up the account. */
+  staff_invitation: defineTemplate(
+    'staff_invitation',
+    z.object({
+      recipientName: name,
+      orgName: oneLine(200),
+      inviteUrl: link,
+      expiresInDays: z.number().int().positive().max(30),
+    }),
+    (t, v) => ({
+      subject: t('mail.invitation.subject', { org: v.orgName }),
+      recipientName: v.recipientName,
+      paragraphs: [t('mail.invitation.intro', { org: v.orgName })],
+      action: { url: v.inviteUrl, label: t('mail.invitation.action') },
+      closing: [t('mail.invitation.expiry', { days: v.expiresInDays }), t('mail.invitation.ignore')],
+    }),
+  ),
+
   /** The link a requester uses to confirm a rights request (P16) and to follow it later. */
   rights_confirm: defineTemplate(
     'rights_confirm',

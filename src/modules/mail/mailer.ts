@@ -19,6 +19,15 @@ export interface OutgoingMail {
   headers?: Record<string, string>;
   /** A fixed Message-ID (`<id@host>`), so a retried send is recognisable as the same message. */
   messageId?: string;
+  /** The sender's display name (a tenant's name), with the configured From address. */
+  fromName?: string;
+  /** Where answers go (a tenant's own contact address). */
+  replyTo?: string;
+}
+
+/** The address part of a From setting (`Name <a@b>` or `a@b`). */
+function addressOf(from: string): string {
+  return /<([^<>\s]+)>\s*$/.exec(from)?.[1] ?? from.trim();
 }
 
 export interface SentMail {
@@ -26,8 +35,25 @@ export interface SentMail {
 }
 
 export interface Mailer {
+  /** The SMTP URL mail goes to (its host is checked against the egress registry, P14). */
+  readonly relay: string;
   send(mail: OutgoingMail): Promise<SentMail>;
   close(): void;
+}
+
+/**
+ * A mailer that asks `check` before every send whether its relay is a registered recipient (P14);
+ * `check` throws (and records the refusal) when it is not, and nothing is sent.
+ */
+export function guardMailer(inner: Mailer, check: (relay: string) => Promise<unknown>): Mailer {
+  return {
+    relay: inner.relay,
+    async send(mail) {
+      await check(inner.relay);
+      return inner.send(mail);
+    },
+    close: () => inner.close(),
+  };
 }
 
 export function smtpUrlOf(config: Config): string {
@@ -40,18 +66,24 @@ export interface MailerOptions {
 }
 
 export function createMailer(config: Config, options: MailerOptions = {}): Mailer {
+  const relay = options.url ?? smtpUrlOf(config);
   // Bounded timeouts: a hanging server must fail the send well within a job's lease.
   const transport = nodemailer.createTransport({
-    url: options.url ?? smtpUrlOf(config),
+    url: relay,
     connectionTimeout: 30_000,
     greetingTimeout: 30_000,
     socketTimeout: 60_000,
   });
   return {
+    relay,
     async send(mail) {
       try {
         const info = await transport.sendMail({
-          from: config.mailFrom,
+          from:
+            mail.fromName === undefined
+              ? config.mailFrom
+              : { name: mail.fromName, address: addressOf(config.mailFrom) },
+          ...(mail.replyTo === undefined ? {} : { replyTo: mail.replyTo }),
           to: mail.to,
           subject: mail.subject,
           text: mail.text,

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { type CliIo, sayTo } from '../../shared/cli.js';
+import type { Kluis } from '../../kluis.js';
+import { type CliIo, sayTo, withKluis } from '../../shared/cli.js';
 import { type BackupKind, createBackup, defaultBackupDir, verifyBackup } from './ops-backup.js';
 import { initSecrets } from './ops-init.js';
 import { ROTATION_PROCEDURE, rotateMasterKey, rotationKeys } from './ops-keys.js';
@@ -19,7 +20,8 @@ export function registerOpsCommands(program: Command, io: CliIo): void {
 }
 
 // Backups and key rotation never change the schema (a restored copy must not be migrated).
-const openUnmigrated = (io: CliIo) => io.openKluis(io.loadConfig(), { migrate: false });
+const withUnmigrated = (io: CliIo, work: (kluis: Kluis) => Promise<void>) =>
+  withKluis(io, work, { migrate: false });
 
 /** `kluis init`: a production secrets set and the env file naming it. */
 function registerInitCommand(program: Command, io: CliIo): void {
@@ -91,8 +93,7 @@ function registerKeysCommands(program: Command, io: CliIo): void {
           '! KLUIS_MASTER_KEY_PREVIOUS is not set: org keys under another master key cannot be re-wrapped.',
         );
       }
-      const kluis = await openUnmigrated(io);
-      try {
+      await withUnmigrated(io, async (kluis) => {
         const progress = createProgress(io.err);
         progress.step('re-wrapping org keys');
         const result = await rotateMasterKey({
@@ -111,9 +112,7 @@ function registerKeysCommands(program: Command, io: CliIo): void {
             ? `Next: point KLUIS_MASTER_KEY_FILE at ${opts.newKeyFile} before starting Kluis; keep the old key until no key-store backup needs it.`
             : 'Next: remove KLUIS_MASTER_KEY_PREVIOUS(_FILE) and restart Kluis.',
         );
-      } finally {
-        await kluis.close();
-      }
+      });
     });
 }
 
@@ -131,8 +130,7 @@ function registerBackupCommands(program: Command, io: CliIo): void {
     .option('--keystore', 'back up the key store instead of the main database (it has its own schedule)')
     .action(async (opts: { out?: string; keystore?: boolean }) => {
       const kind: BackupKind = opts.keystore ? 'keystore' : 'database';
-      const kluis = await openUnmigrated(io);
-      try {
+      await withUnmigrated(io, async (kluis) => {
         const outDir = opts.out ?? defaultBackupDir(kluis.config, kind, io.clock.now());
         const { dir, manifest } = await createBackup({
           kluis,
@@ -157,9 +155,7 @@ function registerBackupCommands(program: Command, io: CliIo): void {
         }
         if (kind === 'database')
           say('  the key store is not in it: back it up with --keystore on its own schedule.');
-      } finally {
-        await kluis.close();
-      }
+      });
     });
   backup
     .command('verify <dir>')

@@ -12,11 +12,13 @@ import { registerMigrations } from './register-schema.js';
 import { createRegisterService, type RegisterService } from './register-service.js';
 
 export { deriveCategories, placeName } from './register-derive.js';
+export type { EgressDecision } from './register-egress.js';
+export { MAX_DOCUMENT_BYTES, type UploadedDocument, validateDocument } from './register-documents.js';
 export { csvSafe } from './register-export.js';
 export { joinList, label, type RetentionValues, retentionValuesOf } from './register-labels.js';
+export { documentOf, installMultipart } from './register-multipart.js';
 export { type OrgInfo, publicPath, slugOfSite } from './register-orgs.js';
 export type { PublicOrg, RegisterService, RegisterSnapshot } from './register-service.js';
-export { formatDate } from './register-view-parts.js';
 
 declare module '../module.js' {
   interface KluisServices {
@@ -33,14 +35,16 @@ export const registerModule = defineModule({
     'subprocessors',
     'register_documents',
     'processor_agreements',
+    'subprocessor_objections',
+    'egress_webhooks',
   ],
   catalogue: registerFields,
   personalData: registerPersonalData,
   messages: { nl: registerNl, en: registerEn },
   provides: ['register'],
   needs: ['auth', 'audit'],
-  services: ({ db, clock, keyring, config, auth, audit }) => ({
-    register: createRegisterService({ db, clock, keyring, config, users: auth, audit }),
+  services: ({ db, clock, keyring, config, auth, audit, mailer }) => ({
+    register: createRegisterService({ db, clock, keyring, config, users: auth, audit, relay: mailer.relay }),
   }),
   navigation: [{ href: '/staff/register', label: 'register.nav', order: 100, permission: 'register.read' }],
   routes: registerRoutes,

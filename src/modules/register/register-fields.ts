@@ -17,6 +17,8 @@ export const registerFields: ModuleCatalogue = {
   fields: [
     { table: 'processor_agreements', column: 'parties', ...agreement, protection: 'plain' },
     { table: 'register_documents', column: 'content', ...agreement, protection: 'org_key' },
+    // A client's reasons for objecting to a sub-processor may name people (Art. 28(2)).
+    { table: 'subprocessor_objections', column: 'reasons', ...agreement, protection: 'plain' },
   ],
   notPersonal: {
     register_settings: {
@@ -43,6 +45,19 @@ export const registerFields: ModuleCatalogue = {
       country: 'country code',
       data_categories: 'data category ids from the catalogue',
       status: 'active or ended',
+      lifecycle: 'lifecycle state from a fixed list',
+      announced_at: 'time of the announcement',
+      effective_on: 'date the notice period ends',
+      transfer_mechanism: 'transfer mechanism from a fixed list',
+      scc_date: 'date of the standard contractual clauses',
+      transfer_assessment: 'assessment of a transfer between companies',
+      egress_hosts: 'host names of a company',
+    },
+    egress_webhooks: { url: 'address of a company system (webhook)' },
+    subprocessor_objections: {
+      subprocessor_id: 'sub-processor id (structural)',
+      client_org_id: 'organisation id (structural)',
+      objected_by: 'staff user id (structural)',
     },
     processor_agreements: {
       counterparty_kind: 'client or sub-processor',

@@ -223,6 +223,81 @@ export const registerNl = {
     'U ontvangt dit bericht omdat uw organisatie klant is van {org} en wij wijzigingen in subverwerkers vooraf aan klanten melden.',
   'register.sp.notify.action': 'Bekijk alle subverwerkers',
 
+  'register.egress.title': 'Ontvangers van gegevens (egress)',
+  'register.egress.intro':
+    'Gegevens verlaten Kluis alleen naar deze geregistreerde ontvangers. Een verzending naar iets anders wordt geweigerd en als beveiligingsgebeurtenis vastgelegd.',
+  'register.egress.kind.smtp_relay': 'Uitgaande e-mail (SMTP-relay)',
+  'register.egress.kind.webhook': 'Webhook / callback',
+  'register.egress.kind.data_subject': 'De betrokkene zelf',
+  'register.egress.mode.subprocessor': 'geregistreerd via subverwerker {name}',
+  'register.egress.mode.loopback_development': 'lokale relay (alleen buiten productie toegestaan)',
+  'register.egress.mode.registered_webhook': 'geregistreerd door de organisatie',
+  'register.egress.mode.data_subject': 'downloadlinks, alleen na controle van de identiteit',
+  'register.egress.mode.refused': 'NIET geregistreerd: verzending wordt geweigerd',
+  'register.egress.addWebhook': 'Webhook-adres registreren',
+  'register.egress.url': 'Adres (https://…)',
+  'register.egress.remove': 'Verwijderen',
+  'register.egress.invalidUrl': 'Vul een volledig adres in dat begint met https://.',
+  'register.egress.httpsOnly': 'Een webhook-adres moet met https:// beginnen.',
+  'register.sp.status.proposed': 'voorgesteld',
+  'register.sp.status.announced': 'aangekondigd',
+  'register.sp.activeNeedsAgreement':
+    'Een subverwerker kan pas actief worden met een verwerkersovereenkomst in het dossier: vul de versie en de datum van de overeenkomst in.',
+  'register.sp.activeNeedsMechanism':
+    'Deze subverwerker zit buiten de EER: kies eerst de doorgiftegrondslag (adequaatheidsbesluit, modelcontractbepalingen of bindende bedrijfsvoorschriften).',
+  'register.sp.activeNeedsAssessment':
+    'Deze subverwerker zit buiten de EER: vul eerst een korte beoordeling van de doorgifte in.',
+  'register.sp.sccNeedsDate': 'Vul de datum van de modelcontractbepalingen in.',
+  'register.sp.useAnnounce':
+    'Een subverwerker wordt aangekondigd met de knop Aankondigen, niet via dit formulier.',
+  'register.sp.cannotPropose':
+    'Een aangekondigde, actieve of beëindigde subverwerker kan niet terug naar voorgesteld.',
+  'register.sp.activeNeedsNotice':
+    'Een nieuwe subverwerker wordt eerst aan de klanten aangekondigd; pas na de aankondigingstermijn kan hij actief worden.',
+  'register.sp.activeBeforeDate':
+    'De aankondigingstermijn loopt nog: de subverwerker kan pas actief worden op de aangekondigde datum.',
+  'register.sp.announceOperatorOnly': 'Alleen de beheerder kondigt subverwerkers aan bij klanten.',
+  'register.sp.effectiveTooSoon': 'Kies een datum na de aankondigingstermijn.',
+  'register.sp.objectionClosed': 'De termijn om bezwaar te maken is voorbij.',
+  'register.sp.egressHostsInvalid':
+    'Vul hostnamen in, eventueel met poort (bijvoorbeeld smtp.voorbeeld.nl:587), gescheiden door spaties.',
+  'register.sp.transfer': 'Doorgifte buiten de EER',
+  'register.sp.transferMechanism': 'Doorgiftegrondslag',
+  'register.sp.transferMechanismHint': 'Verplicht voor een actieve subverwerker buiten de EER.',
+  'register.sp.transferMechanism.adequacy': 'adequaatheidsbesluit',
+  'register.sp.transferMechanism.scc': 'modelcontractbepalingen',
+  'register.sp.transferMechanism.bcr': 'bindende bedrijfsvoorschriften',
+  'register.sp.sccDate': 'Datum van de modelcontractbepalingen',
+  'register.sp.transferAssessment': 'Beoordeling van de doorgifte',
+  'register.sp.transferAssessmentHint':
+    'Kort: welke wetgeving daar geldt, welke aanvullende maatregelen (zoals versleuteling) er zijn.',
+  'register.sp.egressHosts': 'Ontvangende hosts',
+  'register.sp.egressHostsHint':
+    'Waar Kluis gegevens naartoe stuurt bij deze subverwerker, zoals de SMTP-relay (host of host:poort). Alleen geregistreerde ontvangers krijgen gegevens.',
+  'register.sp.notice.subject': 'Aankondiging nieuwe subverwerker bij {org}: {name} (vanaf {date})',
+  'register.sp.notice.when': 'De subverwerker wordt op zijn vroegst ingezet op {date}.',
+  'register.sp.notice.object': 'Heeft u bezwaar? Laat het ons vóór {date} weten, met uw redenen: {url}',
+  'register.sp.notice.action': 'Bezwaar maken',
+  'register.sp.announce': 'Aankondigen aan klanten',
+  'register.sp.announceIntro':
+    'Alle klanten (eigenaren en privacy officers) krijgen een e-mail met de startdatum en een link om bezwaar te maken. De startdatum ligt minstens {days} dagen vooruit.',
+  'register.sp.effectiveOn': 'Startdatum',
+  'register.sp.effectiveOnHint': 'Leeg: direct na de aankondigingstermijn.',
+  'register.sp.announced':
+    'De subverwerker is aangekondigd. Klanten krijgen een e-mail en kunnen bezwaar maken tot de startdatum.',
+  'register.sp.from': 'vanaf {date}',
+  'register.sp.upcoming': 'Aangekondigde wijzigingen',
+  'register.sp.upcomingIntro': 'Deze subverwerkers worden op de genoemde datum ingezet.',
+  'register.sp.objections': 'Bezwaren van klanten',
+  'register.sp.objectionsNone': 'Er zijn geen bezwaren ingediend.',
+  'register.sp.objectionBy': '{client} op {date}',
+  'register.sp.objectTitle': 'Bezwaar tegen subverwerker {name}',
+  'register.sp.objectIntro':
+    '{operator} wil deze subverwerker inzetten vanaf {date}. U kunt tot die datum bezwaar maken, met uw redenen.',
+  'register.sp.reasons': 'Uw redenen',
+  'register.sp.objectSubmit': 'Bezwaar indienen',
+  'register.sp.objected': 'Uw bezwaar is ontvangen en wordt aan {operator} getoond.',
+
   'register.ag.title': 'Verwerkersovereenkomsten',
   'register.ag.intro':
     'Overeenkomsten met klanten en met subverwerkers (artikel 28 AVG). Een nieuwe versie wordt naast de oude bewaard.',
@@ -466,6 +541,79 @@ export const registerEn: Record<keyof typeof registerNl, string> = {
   'register.sp.notify.why':
     'You receive this message because your organisation is a client of {org} and we announce changes of sub-processors to our clients.',
   'register.sp.notify.action': 'See all sub-processors',
+
+  'register.egress.title': 'Recipients of data (egress)',
+  'register.egress.intro':
+    'Data leaves Kluis only to these registered recipients. A send to anything else is refused and recorded as a security event.',
+  'register.egress.kind.smtp_relay': 'Outgoing email (SMTP relay)',
+  'register.egress.kind.webhook': 'Webhook / callback',
+  'register.egress.kind.data_subject': 'The data subject',
+  'register.egress.mode.subprocessor': 'registered through sub-processor {name}',
+  'register.egress.mode.loopback_development': 'local relay (allowed outside production only)',
+  'register.egress.mode.registered_webhook': 'registered by the organisation',
+  'register.egress.mode.data_subject': 'download links, only after the identity is checked',
+  'register.egress.mode.refused': 'NOT registered: sends are refused',
+  'register.egress.addWebhook': 'Register a webhook address',
+  'register.egress.url': 'Address (https://…)',
+  'register.egress.remove': 'Remove',
+  'register.egress.invalidUrl': 'Fill in a full address starting with https://.',
+  'register.egress.httpsOnly': 'A webhook address must start with https://.',
+  'register.sp.status.proposed': 'proposed',
+  'register.sp.status.announced': 'announced',
+  'register.sp.activeNeedsAgreement':
+    'A sub-processor can only become active with a processor agreement on file: fill in the version and date of the agreement.',
+  'register.sp.activeNeedsMechanism':
+    'This sub-processor is outside the EEA: first choose the transfer mechanism (adequacy decision, standard contractual clauses or binding corporate rules).',
+  'register.sp.activeNeedsAssessment':
+    'This sub-processor is outside the EEA: first fill in a short transfer assessment.',
+  'register.sp.sccNeedsDate': 'Fill in the date of the standard contractual clauses.',
+  'register.sp.useAnnounce': 'A sub-processor is announced with the Announce button, not through this form.',
+  'register.sp.cannotPropose': 'An announced, active or ended sub-processor cannot go back to proposed.',
+  'register.sp.activeNeedsNotice':
+    'A new sub-processor is first announced to the clients; it can become active only after the notice period.',
+  'register.sp.activeBeforeDate':
+    'The notice period is still running: the sub-processor can become active on the announced date.',
+  'register.sp.announceOperatorOnly': 'Only the operator announces sub-processors to clients.',
+  'register.sp.effectiveTooSoon': 'Choose a date after the notice period.',
+  'register.sp.objectionClosed': 'The period to object has ended.',
+  'register.sp.egressHostsInvalid':
+    'Fill in host names, optionally with a port (for example smtp.example.com:587), separated by spaces.',
+  'register.sp.transfer': 'Transfer outside the EEA',
+  'register.sp.transferMechanism': 'Transfer mechanism',
+  'register.sp.transferMechanismHint': 'Required for an active sub-processor outside the EEA.',
+  'register.sp.transferMechanism.adequacy': 'adequacy decision',
+  'register.sp.transferMechanism.scc': 'standard contractual clauses',
+  'register.sp.transferMechanism.bcr': 'binding corporate rules',
+  'register.sp.sccDate': 'Date of the standard contractual clauses',
+  'register.sp.transferAssessment': 'Transfer assessment',
+  'register.sp.transferAssessmentHint':
+    'Briefly: which laws apply there, which additional measures (such as encryption) are in place.',
+  'register.sp.egressHosts': 'Receiving hosts',
+  'register.sp.egressHostsHint':
+    'Where Kluis sends data at this sub-processor, such as the SMTP relay (host or host:port). Only registered recipients receive data.',
+  'register.sp.notice.subject': 'Announcement of a new sub-processor at {org}: {name} (from {date})',
+  'register.sp.notice.when': 'The sub-processor will be used from {date} at the earliest.',
+  'register.sp.notice.object': 'Do you object? Tell us before {date}, with your reasons: {url}',
+  'register.sp.notice.action': 'Object',
+  'register.sp.announce': 'Announce to clients',
+  'register.sp.announceIntro':
+    'Every client (owners and privacy officers) receives an email with the start date and a link to object. The start date is at least {days} days ahead.',
+  'register.sp.effectiveOn': 'Start date',
+  'register.sp.effectiveOnHint': 'Empty: right after the notice period.',
+  'register.sp.announced':
+    'The sub-processor has been announced. Clients receive an email and can object until the start date.',
+  'register.sp.from': 'from {date}',
+  'register.sp.upcoming': 'Announced changes',
+  'register.sp.upcomingIntro': 'These sub-processors will be used from the date shown.',
+  'register.sp.objections': 'Objections from clients',
+  'register.sp.objectionsNone': 'No objections have been made.',
+  'register.sp.objectionBy': '{client} on {date}',
+  'register.sp.objectTitle': 'Object to sub-processor {name}',
+  'register.sp.objectIntro':
+    '{operator} intends to use this sub-processor from {date}. You can object until that date, with your reasons.',
+  'register.sp.reasons': 'Your reasons',
+  'register.sp.objectSubmit': 'Submit objection',
+  'register.sp.objected': 'Your objection has been received and is shown to {operator}.',
 
   'register.ag.title': 'Processor agreements',
   'register.ag.intro':

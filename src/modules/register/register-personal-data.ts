@@ -12,5 +12,7 @@ export const registerPersonalData: PersonalDataProvider = {
     subprocessors: 'companies that process data for the organisation (used for the recipients section)',
     processor_agreements: 'agreements between companies',
     register_documents: 'agreement documents between companies',
+    egress_webhooks: 'webhook addresses of company systems',
+    subprocessor_objections: 'a client company’s objection to a sub-processor',
   },
 };

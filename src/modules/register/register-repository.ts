@@ -7,10 +7,12 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import type { OrgScope } from '../../shared/actor.js';
 import type {
+  EgressWebhooksTable,
   ProcessingActivitiesTable,
   ProcessorAgreementsTable,
   RegisterDocumentsTable,
   RegisterSettingsTable,
+  SubprocessorObjectionsTable,
   SubprocessorsTable,
 } from './register-schema.js';
 
@@ -18,6 +20,8 @@ export type SettingsRow = RegisterSettingsTable;
 export type ActivityRow = ProcessingActivitiesTable;
 export type SubprocessorRow = SubprocessorsTable;
 export type AgreementRow = ProcessorAgreementsTable;
+export type ObjectionRow = SubprocessorObjectionsTable;
+export type WebhookRow = EgressWebhooksTable;
 export type DocumentMeta = Omit<RegisterDocumentsTable, 'content'>;
 export type DocumentRow = RegisterDocumentsTable;
 
@@ -99,13 +103,66 @@ function subprocessorQueries(db: Kysely<DB>) {
     async updateSubprocessor(
       scope: OrgScope,
       id: string,
-      changes: Omit<SubprocessorRow, 'id' | 'org_id' | 'created_at'>,
+      changes: Omit<SubprocessorRow, 'id' | 'org_id' | 'created_at' | 'announced_at' | 'effective_on'>,
     ): Promise<void> {
       await db
         .updateTable('subprocessors')
         .set(changes)
         .where('org_id', '=', scope.orgId)
         .where('id', '=', id)
+        .execute();
+    },
+
+    /** Proposed → announced; false when it is no longer proposed. */
+    async announceSubprocessor(
+      scope: OrgScope,
+      id: string,
+      changes: Pick<SubprocessorRow, 'announced_at' | 'effective_on' | 'updated_at'>,
+    ): Promise<boolean> {
+      const result = await db
+        .updateTable('subprocessors')
+        .set({ ...changes, lifecycle: 'announced', status: 'ended' })
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', id)
+        .where('lifecycle', '=', 'proposed')
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    async insertObjection(row: ObjectionRow): Promise<void> {
+      await db.insertInto('subprocessor_objections').values(row).execute();
+    },
+
+    listWebhooks(scope: OrgScope): Promise<WebhookRow[]> {
+      return db
+        .selectFrom('egress_webhooks')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .orderBy('url')
+        .execute();
+    },
+
+    async insertWebhook(row: WebhookRow): Promise<void> {
+      await db.insertInto('egress_webhooks').values(row).execute();
+    },
+
+    async deleteWebhook(scope: OrgScope, id: string): Promise<boolean> {
+      const result = await db
+        .deleteFrom('egress_webhooks')
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    },
+
+    /** Objections to the sub-processors the org keeps, newest first. */
+    listObjections(scope: OrgScope): Promise<ObjectionRow[]> {
+      return db
+        .selectFrom('subprocessor_objections')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .orderBy('created_at', 'desc')
+        .orderBy('id')
         .execute();
     },
   };

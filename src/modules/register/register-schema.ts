@@ -15,7 +15,7 @@
  *   signatures), bound to their row.
  */
 import { type Migration, sql } from 'kysely';
-import { binaryType, type MigrationDb } from '../../db/dialect.js';
+import { binaryType, checkOneOf, type MigrationDb } from '../../db/dialect.js';
 
 export interface RegisterSettingsTable {
   org_id: string;
@@ -50,7 +50,19 @@ export interface ProcessingActivitiesTable {
   updated_at: string;
 }
 
+/** Whether the sub-processor works for the org now (kept for the original check constraint). */
 export type SubprocessorStatus = 'active' | 'ended';
+
+/**
+ * Art. 28(2): a new sub-processor is proposed, announced to the clients with a notice period
+ * (they may object until `effective_on`), then active, and finally ended.
+ */
+export const subprocessorLifecycles = ['proposed', 'announced', 'active', 'ended'] as const;
+export type SubprocessorLifecycle = (typeof subprocessorLifecycles)[number];
+
+/** Art. 46: how a transfer outside the EEA is safeguarded. */
+export const transferMechanisms = ['adequacy', 'scc', 'bcr'] as const;
+export type TransferMechanism = (typeof transferMechanisms)[number];
 
 export interface SubprocessorsTable {
   id: string;
@@ -63,9 +75,45 @@ export interface SubprocessorsTable {
   country: string;
   /** JSON array of catalogue data categories. */
   data_categories: string;
+  /** `active` only while `lifecycle` is active; `ended` otherwise (see `lifecycle`). */
   status: SubprocessorStatus;
+  lifecycle: SubprocessorLifecycle;
+  /** When the announcement was sent (ISO time), null before. */
+  announced_at: string | null;
+  /** YYYY-MM-DD: the earliest date an announced sub-processor may start (end of the notice). */
+  effective_on: string | null;
+  transfer_mechanism: TransferMechanism | null;
+  /** YYYY-MM-DD: the date of the standard contractual clauses (with `scc`). */
+  scc_date: string | null;
+  /** A short transfer impact assessment (outside the EEA). */
+  transfer_assessment: string;
+  /** JSON array of `host` or `host:port` where this sub-processor receives data (egress, P14). */
+  egress_hosts: string;
   created_at: string;
   updated_at: string;
+}
+
+/** A client's objection to an announced sub-processor (Art. 28(2)), kept by the operator. */
+export interface SubprocessorObjectionsTable {
+  id: string;
+  /** The org that keeps the sub-processor (the operator). */
+  org_id: string;
+  subprocessor_id: string;
+  /** The client (tenant) that objects. */
+  client_org_id: string;
+  /** The staff user of the client who objected. */
+  objected_by: string;
+  reasons: string;
+  created_at: string;
+}
+
+/** A webhook / callback URL an org registered as a recipient (P14 egress registry). */
+export interface EgressWebhooksTable {
+  id: string;
+  org_id: string;
+  /** The URL in the URL parser's normal form (compared exactly). */
+  url: string;
+  created_at: string;
 }
 
 export type CounterpartyKind = 'client' | 'subprocessor';
@@ -107,6 +155,8 @@ export interface RegisterTables {
   subprocessors: SubprocessorsTable;
   processor_agreements: ProcessorAgreementsTable;
   register_documents: RegisterDocumentsTable;
+  subprocessor_objections: SubprocessorObjectionsTable;
+  egress_webhooks: EgressWebhooksTable;
 }
 
 export const registerMigrations: Record<string, Migration> = {
@@ -212,6 +262,62 @@ export const registerMigrations: Record<string, Migration> = {
         .createIndex('processor_agreements_client')
         .on('processor_agreements')
         .columns(['client_org_id'])
+        .execute();
+    },
+  },
+  '0905_register_subprocessor_lifecycle': {
+    async up(db: MigrationDb) {
+      await db.schema
+        .alterTable('subprocessors')
+        .addColumn('lifecycle', 'text', (c) =>
+          c.notNull().defaultTo('active').check(checkOneOf('lifecycle', subprocessorLifecycles)),
+        )
+        .execute();
+      // Rows from before the lifecycle: their status was the whole truth.
+      await sql`update subprocessors set lifecycle = status`.execute(db);
+      for (const column of ['announced_at', 'effective_on', 'scc_date'] as const) {
+        await db.schema.alterTable('subprocessors').addColumn(column, 'text').execute();
+      }
+      await db.schema
+        .alterTable('subprocessors')
+        .addColumn('transfer_mechanism', 'text', (c) =>
+          c.check(checkOneOf('transfer_mechanism', transferMechanisms)),
+        )
+        .execute();
+      await db.schema
+        .alterTable('subprocessors')
+        .addColumn('transfer_assessment', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+      await db.schema
+        .alterTable('subprocessors')
+        .addColumn('egress_hosts', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute();
+      await db.schema
+        .createTable('subprocessor_objections')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+        .addColumn('subprocessor_id', 'text', (c) => c.notNull().references('subprocessors.id'))
+        .addColumn('client_org_id', 'text', (c) => c.notNull().references('orgs.id'))
+        .addColumn('objected_by', 'text', (c) => c.notNull())
+        .addColumn('reasons', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('subprocessor_objections_sp')
+        .on('subprocessor_objections')
+        .columns(['org_id', 'subprocessor_id'])
+        .execute();
+    },
+  },
+  '0906_register_egress_webhooks': {
+    async up(db: MigrationDb) {
+      await db.schema
+        .createTable('egress_webhooks')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('egress_webhooks_org_url', ['org_id', 'url'])
         .execute();
     },
   },

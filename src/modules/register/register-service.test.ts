@@ -109,7 +109,14 @@ describe('the processing register', () => {
     const service = kluis.services.register;
     await service.createSubprocessor({
       actor: officer,
-      values: { ...hosting, country: 'US', name: 'Cloudy Inc.' },
+      values: {
+        ...hosting,
+        country: 'US',
+        name: 'Cloudy Inc.',
+        transferMechanism: 'scc',
+        sccDate: '2029-10-01',
+        transferAssessment: 'Encrypted at rest with keys held in the EEA.',
+      },
     });
     await service.updateActivity({
       actor: officer,
@@ -322,6 +329,7 @@ describe('announcing sub-processor changes to tenants (P14)', () => {
   let sink: MailSink;
 
   beforeEach(async () => {
+    clock.set('2030-03-04T09:00:00.000Z');
     sink = await createMailSink({ port: 0, host: '127.0.0.1' });
     kluis = await createTestKluis({ clock, env: { KLUIS_SMTP_URL: sink.url } });
   });
@@ -330,24 +338,38 @@ describe('announcing sub-processor changes to tenants (P14)', () => {
     await sink.close();
   });
 
-  it('mails every tenant’s owners, admins and privacy officers over SMTP when the operator adds or changes one', async () => {
+  it('announces a new sub-processor ahead to every tenant’s owners and privacy officers over SMTP, then mails changes', async () => {
     const operator = await createOrg(kluis, 'operator', 'Ambrix');
     const acme = await createOrg(kluis, 'tenant', 'Acme');
     const beta = await createOrg(kluis, 'tenant', 'Beta');
+    const acmeOwner = await createStaffUser(kluis, { orgId: acme.id, roles: ['owner'] });
     const acmeAdmin = await createStaffUser(kluis, { orgId: acme.id, roles: ['admin'] });
     const acmeSupport = await createStaffUser(kluis, { orgId: acme.id, roles: ['support'] });
     const betaOfficer = await createStaffUser(kluis, { orgId: beta.id, roles: ['privacy_officer'] });
-    const betaGone = await createStaffUser(kluis, { orgId: beta.id, roles: ['admin'] });
+    const betaGone = await createStaffUser(kluis, { orgId: beta.id, roles: ['privacy_officer'] });
     await kluis.services.auth.disableUser({
       actor: { kind: 'system', orgId: beta.id, orgKind: 'tenant', reason: 'test', roles: ['owner'] },
       userId: betaGone.user.id,
     });
-    const operatorAdmin = await createStaffUser(kluis, { orgId: operator.id, roles: ['admin'] });
+    const operatorAdmin = await createStaffUser(kluis, { orgId: operator.id, roles: ['owner'] });
     const officer = staff(operator, ['privacy_officer']);
 
     const service = kluis.services.register;
-    const { subprocessor, announced } = await service.createSubprocessor({ actor: officer, values: hosting });
-    expect(announced).toBe(2);
+    // With clients, a new sub-processor cannot start at once: it is proposed, then announced.
+    const direct = await rejection(service.createSubprocessor({ actor: officer, values: hosting }));
+    expect(direct.fields).toEqual({ status: 'register.sp.activeNeedsNotice' });
+    const { subprocessor, announced } = await service.createSubprocessor({
+      actor: officer,
+      values: { ...hosting, status: 'proposed' },
+    });
+    expect(announced).toBe(0);
+    expect(await kluis.db.selectFrom('jobs').selectAll().where('type', '=', 'mail.send').execute()).toEqual(
+      [],
+    );
+
+    const notice = await service.announceSubprocessor({ actor: officer, id: subprocessor.id, values: {} });
+    expect(notice.announced).toBe(2);
+    expect(notice.subprocessor).toMatchObject({ status: 'announced', effectiveOn: '2030-04-03' });
     // The queue holds sealed envelopes only: no address in clear.
     const jobs = await kluis.db.selectFrom('jobs').selectAll().where('type', '=', 'mail.send').execute();
     expect(jobs).toHaveLength(2);
@@ -358,19 +380,29 @@ describe('announcing sub-processor changes to tenants (P14)', () => {
     const worker = createWorker({ kluis, registry, scheduler: false });
     expect(await worker.runOnce()).toMatchObject({ done: 2 });
     const mails = sink.messages();
-    expect(mails.flatMap((m) => m.to).sort()).toEqual([acmeAdmin.email, betaOfficer.email].sort());
+    expect(mails.flatMap((m) => m.to).sort()).toEqual([acmeOwner.email, betaOfficer.email].sort());
     for (const m of mails) {
-      expect(m.subject).toBe('Nieuwe subverwerker bij Ambrix: Hostnet B.V.');
+      expect(m.subject).toBe('Aankondiging nieuwe subverwerker bij Ambrix: Hostnet B.V. (vanaf 2030-04-03)');
       expect(m.text).toContain('Hostnet B.V. (Hosting van servers)');
-      expect(m.text).toContain('has registered a new sub-processor');
-      expect(m.text).toContain(`${kluis.config.publicOrigin}/subprocessors`);
+      expect(m.text).toContain('will be used from 2030-04-03');
+      expect(m.text).toContain(`${kluis.config.publicOrigin}/staff/subprocessor-notices/${subprocessor.id}`);
     }
-    for (const excluded of [acmeSupport.email, betaGone.email, operatorAdmin.email]) {
+    for (const excluded of [acmeAdmin.email, acmeSupport.email, betaGone.email, operatorAdmin.email]) {
       expect(mails.flatMap((m) => m.to)).not.toContain(excluded);
     }
 
-    // A change the public sees is announced again; re-saving the same details is not.
+    // Activation waits for the end of the notice period.
+    const early = await rejection(
+      service.updateSubprocessor({ actor: officer, id: subprocessor.id, values: hosting }),
+    );
+    expect(early.fields).toEqual({ status: 'register.sp.activeBeforeDate' });
+    clock.set('2030-04-03T08:00:00.000Z');
     sink.clear();
+    const active = await service.updateSubprocessor({ actor: officer, id: subprocessor.id, values: hosting });
+    expect(active.subprocessor.status).toBe('active');
+    expect(active.announced).toBe(0);
+
+    // A change the public sees is mailed; re-saving the same details is not.
     const again = await service.updateSubprocessor({ actor: officer, id: subprocessor.id, values: hosting });
     expect(again.announced).toBe(0);
     const ended = await service.updateSubprocessor({
@@ -394,6 +426,8 @@ describe('announcing sub-processor changes to tenants (P14)', () => {
       .execute();
     expect(audit.map((a) => a.action)).toEqual([
       'register.subprocessor.create',
+      'register.subprocessor.announce',
+      'register.subprocessor.update',
       'register.subprocessor.update',
       'register.subprocessor.update',
       'register.subprocessor.create',

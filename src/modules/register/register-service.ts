@@ -35,6 +35,8 @@ import {
   usedProtections,
   usedRetentionPolicies,
 } from './register-derive.js';
+import { createEgressService, type EgressDecision } from './register-egress.js';
+import { createNoticeService } from './register-notice.js';
 import { createOrgDirectory, type OrgInfo } from './register-orgs.js';
 import { createRegisterRepository } from './register-repository.js';
 import {
@@ -67,6 +69,8 @@ export interface RegisterSnapshot {
   readonly subprocessors: readonly Subprocessor[];
   readonly retentionPolicies: readonly RetentionPolicyId[];
   readonly protections: readonly Protection[];
+  /** Where data may leave to (P14): the statement's recipients section is made from it. */
+  readonly egress: readonly EgressDecision[];
 }
 
 /** An org's public pages: which org, and the name its register publishes. */
@@ -87,10 +91,12 @@ export interface RegisterDeps {
   db: Kysely<DB>;
   clock: Clock;
   keyring: Pick<Keyring, 'encryptForOrg' | 'decryptForOrg' | 'encryptForSubject'>;
-  config: Pick<Config, 'publicOrigin'>;
+  config: Pick<Config, 'publicOrigin' | 'subprocessorNoticeDays' | 'env'>;
   /** Staff of tenant orgs, for sub-processor announcements (the auth service). */
   users: UserDirectory;
   audit: Pick<KluisServices['audit'], 'append'>;
+  /** The outgoing SMTP relay's URL (the egress list and the statement's recipients name it). */
+  relay?: string;
   /** The catalogue's fields; tests pass an extended list to see the register follow it. */
   fields?: readonly CatalogueField[];
 }
@@ -106,6 +112,11 @@ export function createRegisterService(deps: RegisterDeps) {
 
   const subprocessors = createSubprocessorsService({ ...deps, orgs, settingsOf });
   const agreements = createAgreementsService({ ...deps, orgs });
+  const egress = createEgressService({ ...deps, orgs, listOf: subprocessors.listOf });
+  const notices = createNoticeService(
+    { ...deps, orgs, settingsOf, noticeDays: deps.config.subprocessorNoticeDays },
+    subprocessors.listOf,
+  );
 
   /** The register of `orgId` as data (no permission check: callers check, or it is for a public page). */
   async function snapshotOf(orgId: string): Promise<RegisterSnapshot> {
@@ -136,12 +147,15 @@ export function createRegisterService(deps: RegisterDeps) {
       subprocessors: allSubprocessors,
       retentionPolicies: usedRetentionPolicies(fields),
       protections: usedProtections(fields),
+      egress: await egress.egressList(orgId, deps.relay),
     };
   }
 
   return {
     catalogue: fields,
     snapshotOf,
+    /** The egress registry (P14): who may receive data, checked before every send. */
+    egress,
 
     /** The org whose public pages live at `slug` (the operator's without one), with its published name. */
     async findPublicOrg(slug: string | undefined): Promise<PublicOrg | undefined> {
@@ -216,6 +230,7 @@ export function createRegisterService(deps: RegisterDeps) {
     },
 
     ...subprocessors.useCases,
+    ...notices,
     ...agreements,
   };
 }

@@ -5,10 +5,14 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import type { Config } from '../../config/env.js';
 import { AppError } from '../../shared/errors.js';
+import type { FieldErrors } from '../../shared/html/forms.js';
+import { html } from '../../shared/html/html.js';
 import { formListValues, withFormLists } from '../../shared/http/form-list.js';
 import {
   type FormPageContext,
+  type FormRefusal,
   type RefusedForm,
   renderFormPage,
   submitForm,
@@ -18,10 +22,14 @@ import { renderPage } from '../../shared/http/render.js';
 import type { FormResult, RouteKit } from '../../shared/http/route-kit.js';
 import { can } from '../../shared/permissions.js';
 import { documentOf } from './register-multipart.js';
+import { announceInput, objectionInput } from './register-notice.js';
 import { publicPath, slugOfSite } from './register-orgs.js';
 import { doneQuery, editAccess, idParams, readAccess } from './register-route-parts.js';
 import type { RegisterService } from './register-service.js';
 import {
+  announceForm,
+  objectionList,
+  objectionPage,
   publicSubprocessorsPage,
   type SubprocessorFormValues,
   subprocessorFormPage,
@@ -40,6 +48,10 @@ const textFields = [
   'status',
   'agreementVersion',
   'agreementSignedOn',
+  'transferMechanism',
+  'sccDate',
+  'transferAssessment',
+  'egressHosts',
 ] as const;
 
 function formValuesOf(sp: Subprocessor | undefined): SubprocessorFormValues {
@@ -52,6 +64,10 @@ function formValuesOf(sp: Subprocessor | undefined): SubprocessorFormValues {
     status: sp?.status ?? 'active',
     agreementVersion: sp?.agreement?.version ?? '',
     agreementSignedOn: sp?.agreement?.signedOn ?? '',
+    transferMechanism: sp?.transferMechanism ?? '',
+    sccDate: sp?.sccDate ?? '',
+    transferAssessment: sp?.transferAssessment ?? '',
+    egressHosts: sp?.egressHosts.join(' ') ?? '',
   };
 }
 
@@ -65,9 +81,16 @@ function typedValues(request: FastifyRequest, body: SubprocessorForm): Subproces
   };
 }
 
+/** The confirmation after a redirect to the list. */
+const doneNotices = {
+  announced: 'register.sp.saved',
+  saved: 'register.sp.savedNoNotice',
+  noticed: 'register.sp.announced',
+} as const;
+
 export function registerSubprocessorRoutes(
   kit: RouteKit,
-  deps: { readonly register: RegisterService },
+  deps: { readonly register: RegisterService; readonly config: Pick<Config, 'subprocessorNoticeDays'> },
 ): void {
   const { register } = deps;
 
@@ -75,7 +98,7 @@ export function registerSubprocessorRoutes(
     method: 'GET',
     url: '/staff/subprocessors',
     access: readAccess,
-    query: doneQuery(['announced', 'saved']),
+    query: doneQuery(['announced', 'saved', 'noticed']),
     handler: async ({ request, reply, actor, query, t, locale }) =>
       renderPage(request, reply, {
         title: t('register.sp.title'),
@@ -83,13 +106,9 @@ export function registerSubprocessorRoutes(
           t,
           locale,
           list: await register.listSubprocessors({ actor }),
+          objections: await register.listObjections({ actor }),
           canEdit: can(actor, 'register.edit'),
-          notice:
-            query.done === 'announced'
-              ? t('register.sp.saved')
-              : query.done === 'saved'
-                ? t('register.sp.savedNoNotice')
-                : undefined,
+          notice: query.done === undefined ? undefined : t(doneNotices[query.done]),
         }),
       }),
   });
@@ -99,17 +118,22 @@ export function registerSubprocessorRoutes(
     ctx: FormPageContext,
     id: string | undefined,
     shown?: RefusedForm<SubprocessorFormValues>,
+    announceRefusal?: FormRefusal,
   ) => {
     const existing = id === undefined ? undefined : await register.getSubprocessor({ actor: ctx.actor, id });
+    const objections =
+      existing === undefined
+        ? []
+        : await register.listObjections({ actor: ctx.actor, subprocessorId: existing.id });
     const title =
       existing === undefined
         ? ctx.t('register.sp.newTitle')
         : ctx.t('register.sp.editTitle', { name: existing.name });
     return renderFormPage(ctx, {
       title,
-      status: shown?.status,
+      status: shown?.status ?? announceRefusal?.status,
       body: (csrf) =>
-        subprocessorFormPage({
+        html`${subprocessorFormPage({
           t: ctx.t,
           locale: ctx.locale,
           csrf,
@@ -117,7 +141,23 @@ export function registerSubprocessorRoutes(
           action: id === undefined ? '/staff/subprocessors' : `/staff/subprocessors/${id}`,
           values: shown?.values ?? formValuesOf(existing),
           errors: shown?.errors,
-        }),
+        })}
+${
+  existing?.status === 'proposed' && ctx.actor.orgKind === 'operator'
+    ? announceForm({
+        t: ctx.t,
+        csrf,
+        id: existing.id,
+        noticeDays: deps.config.subprocessorNoticeDays,
+        errors: announceRefusal?.errors,
+      })
+    : ''
+}
+${
+  existing === undefined
+    ? ''
+    : objectionList(ctx.t, ctx.locale, objections, new Map([[existing.id, existing.name]]))
+}`,
     });
   };
 
@@ -171,6 +211,92 @@ export function registerSubprocessorRoutes(
   });
 
   kit.route({
+    method: 'POST',
+    url: '/staff/subprocessors/:id/announce',
+    access: editAccess,
+    params: idParams,
+    body: announceInput,
+    form: true,
+    handler: (ctx) =>
+      submitForm(
+        ctx,
+        async (values) => {
+          await register.announceSubprocessor({ actor: ctx.actor, id: ctx.params.id, values });
+          return '/staff/subprocessors?done=noticed';
+        },
+        (refusal) => showForm(ctx, ctx.params.id, undefined, refusal),
+      ),
+  });
+
+  registerObjectionRoutes(kit, register);
+
+  registerPublicSubprocessorRoute(kit, register);
+}
+
+/** A client's page to object to a sub-processor its processor (the operator) announced. */
+function registerObjectionRoutes(kit: RouteKit, register: RegisterService): void {
+  const access = { kind: 'staff', permission: 'register.object' } as const;
+  const show = async (
+    ctx: FormPageContext,
+    id: string,
+    o: { reasons: string; errors?: FieldErrors; status?: number; done: boolean },
+  ) => {
+    const subprocessor = await register.getAnnouncedSubprocessor({ actor: ctx.actor, id });
+    const operator = await register.findPublicOrg(undefined);
+    return renderFormPage(ctx, {
+      title: ctx.t('register.sp.objectTitle', { name: subprocessor.name }),
+      status: o.status,
+      body: (csrf) =>
+        objectionPage({
+          t: ctx.t,
+          locale: ctx.locale,
+          csrf,
+          operatorName: operator?.name ?? '',
+          subprocessor,
+          reasons: o.reasons,
+          errors: o.errors,
+          done: o.done,
+        }),
+    });
+  };
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/subprocessor-notices/:id',
+    access,
+    params: idParams,
+    query: doneQuery(['objected']),
+    handler: (ctx) => show(ctx, ctx.params.id, { reasons: '', done: ctx.query.done === 'objected' }),
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/staff/subprocessor-notices/:id',
+    access,
+    params: idParams,
+    body: objectionInput,
+    form: true,
+    handler: (ctx) =>
+      submitForm(
+        ctx,
+        async (values) => {
+          await register.objectToSubprocessor({ actor: ctx.actor, id: ctx.params.id, values });
+          return `/staff/subprocessor-notices/${ctx.params.id}?done=objected`;
+        },
+        (refusal) =>
+          show(ctx, ctx.params.id, {
+            reasons: ctx.body.values.reasons ?? '',
+            errors: refusal.errors,
+            status: refusal.status,
+            done: false,
+          }),
+      ),
+  });
+}
+
+/** Every organisation's public sub-processor page, with the announced (upcoming) changes. */
+function registerPublicSubprocessorRoute(kit: RouteKit, register: RegisterService): void {
+  kit.route({
     method: 'GET',
     url: '/subprocessors',
     site: true,
@@ -185,6 +311,7 @@ export function registerSubprocessorRoutes(
           locale,
           orgName: found.name,
           list: await register.listPublicSubprocessors(found.org.id),
+          upcoming: await register.listUpcomingSubprocessors(found.org.id),
           statementHref: publicPath(found.org, locale, '/privacy'),
         }),
       });

@@ -3,13 +3,16 @@
  * PDF upload), and the public page every organisation has at `/subprocessors`.
  */
 import { dataCategories } from '../../shared/catalogue.js';
-import { textField } from '../../shared/html/forms.js';
+import { csrfField, errorSummary, type FieldErrors, selectField, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import { notice } from '../../shared/html/notice.js';
 import { tableHead } from '../../shared/html/table.js';
+import { formatDate } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import { countryCodes, countryName, eeaCountries, placeName } from './register-derive.js';
 import { label } from './register-labels.js';
+import type { Objection } from './register-notice.js';
+import { subprocessorLifecycles, transferMechanisms } from './register-schema.js';
 import type { Subprocessor } from './register-subprocessors.js';
 import {
   checkboxGroup,
@@ -17,9 +20,7 @@ import {
   facts,
   fieldLabels,
   fileField,
-  formatDate,
   registerForm,
-  selectField,
 } from './register-view-parts.js';
 
 /** Where a sub-processor works and which data it handles, as the table and the public page say it. */
@@ -29,6 +30,39 @@ function describe(t: Translate, locale: Locale, s: Subprocessor) {
     categories:
       s.dataCategories.map((c) => label(t, 'category', c)).join(', ') || t('register.activity.none'),
   };
+}
+
+/** The state of a sub-processor; an announced one with the date it may start. */
+export function statusText(t: Translate, locale: Locale, s: Subprocessor): string {
+  const state = t(`register.sp.status.${s.status}`);
+  return s.status === 'announced' && s.effectiveOn !== null
+    ? `${state}, ${t('register.sp.from', { date: formatDate(locale, s.effectiveOn) })}`
+    : state;
+}
+
+/** The objections of clients to announced sub-processors, for the operator. */
+export function objectionList(
+  t: Translate,
+  locale: Locale,
+  objections: readonly Objection[],
+  names: ReadonlyMap<string, string>,
+): SafeHtml {
+  return html`<section class="objections" aria-labelledby="objections-title">
+<h2 id="objections-title">${t('register.sp.objections')}</h2>
+${
+  objections.length === 0
+    ? html`<p>${t('register.sp.objectionsNone')}</p>`
+    : html`<ul>
+${objections.map(
+  (o) =>
+    html`<li data-objection="${o.id}"><strong>${names.get(o.subprocessorId) ?? ''}</strong> — ${t(
+      'register.sp.objectionBy',
+      { client: o.clientName, date: formatDate(locale, o.createdAt) },
+    )}<blockquote>${o.reasons}</blockquote></li>`,
+)}
+</ul>`
+}
+</section>`;
 }
 
 /** The sub-processors as a table (the staff list and the printed register). */
@@ -62,10 +96,10 @@ ${list.map((s) => {
       ? t('register.sp.agreementNone')
       : t('register.sp.agreementOnFile', {
           version: s.agreement.version,
-          date: formatDate(locale, s.agreement.signedOn),
+          date: formatDate(locale, s.agreement.signedOn, 'long'),
         })
   }</td>
-  <td>${t(s.status === 'active' ? 'register.sp.status.active' : 'register.sp.status.ended')}</td>
+  <td>${statusText(t, locale, s)}</td>
 </tr>`;
 })}
 </tbody>
@@ -76,6 +110,7 @@ export function subprocessorListPage(o: {
   t: Translate;
   locale: Locale;
   list: readonly Subprocessor[];
+  objections: readonly Objection[];
   canEdit: boolean;
   notice?: string | undefined;
 }): SafeHtml {
@@ -87,6 +122,7 @@ ${o.canEdit ? html`<p><a class="button" href="/staff/subprocessors/new">${t('reg
 <div class="table-scroll" role="region" aria-label="${t('register.sp.title')}" tabindex="0">
 ${subprocessorTable(t, o.locale, o.list, o.canEdit)}
 </div>
+${objectionList(t, o.locale, o.objections, new Map(o.list.map((s) => [s.id, s.name])))}
 <p><a href="/staff/register">${t('register.title')}</a></p>`;
 }
 
@@ -99,6 +135,10 @@ export interface SubprocessorFormValues {
   status: string;
   agreementVersion: string;
   agreementSignedOn: string;
+  transferMechanism: string;
+  sccDate: string;
+  transferAssessment: string;
+  egressHosts: string;
 }
 
 /** The form's fields and their labels. */
@@ -112,6 +152,10 @@ const subprocessorLabels = {
   agreementVersion: 'register.sp.agreementVersion',
   agreementSignedOn: 'register.sp.agreementSigned',
   document: 'register.sp.agreementDocument',
+  transferMechanism: 'register.sp.transferMechanism',
+  sccDate: 'register.sp.sccDate',
+  transferAssessment: 'register.sp.transferAssessment',
+  egressHosts: 'register.sp.egressHosts',
 } as const satisfies Record<string, MessageKey>;
 
 export function subprocessorFormPage(
@@ -134,7 +178,7 @@ ${registerForm(o, {
   fields: html`${textField({ t, name: 'name', label: labels.name, value: v.name, errors: o.errors, required: true })}
 ${textField({ t, name: 'service', label: labels.service, hint: t('register.sp.serviceHint'), value: v.service, errors: o.errors, required: true })}
 ${textField({ t, name: 'location', label: labels.location, hint: t('register.sp.locationHint'), value: v.location, errors: o.errors })}
-${selectField({ t, name: 'country', label: labels.country, choices: countryChoices, value: v.country, errors: o.errors, empty: '' })}
+${selectField({ t, name: 'country', label: labels.country, options: countryChoices, value: v.country, errors: o.errors, placeholder: '' })}
 ${checkboxGroup({
   t,
   name: 'dataCategories',
@@ -148,18 +192,33 @@ ${selectField({
   t,
   name: 'status',
   label: labels.status,
-  choices: [
-    { value: 'active', label: t('register.sp.status.active') },
-    { value: 'ended', label: t('register.sp.status.ended') },
-  ],
+  options: subprocessorLifecycles
+    .filter((l) => l !== 'announced' || v.status === 'announced')
+    .map((l) => ({ value: l, label: t(`register.sp.status.${l}`) })),
   value: v.status,
   errors: o.errors,
 })}
+${textField({ t, name: 'egressHosts', label: labels.egressHosts, hint: t('register.sp.egressHostsHint'), value: v.egressHosts, errors: o.errors })}
 <fieldset>
 <legend>${t('register.sp.agreement')}</legend>
 ${textField({ t, name: 'agreementVersion', label: labels.agreementVersion, value: v.agreementVersion, errors: o.errors })}
 ${textField({ t, name: 'agreementSignedOn', label: labels.agreementSignedOn, hint: t('register.sp.agreementSignedHint'), type: 'date', value: v.agreementSignedOn, errors: o.errors })}
 ${fileField({ t, name: 'document', label: labels.document, hint: t('register.sp.agreementDocumentHint'), errors: o.errors })}
+</fieldset>
+<fieldset>
+<legend>${t('register.sp.transfer')}</legend>
+${selectField({
+  t,
+  name: 'transferMechanism',
+  label: labels.transferMechanism,
+  hint: t('register.sp.transferMechanismHint'),
+  options: transferMechanisms.map((m) => ({ value: m, label: t(`register.sp.transferMechanism.${m}`) })),
+  value: v.transferMechanism,
+  errors: o.errors,
+  placeholder: '',
+})}
+${textField({ t, name: 'sccDate', label: labels.sccDate, type: 'date', value: v.sccDate, errors: o.errors })}
+${textField({ t, name: 'transferAssessment', label: labels.transferAssessment, hint: t('register.sp.transferAssessmentHint'), value: v.transferAssessment, errors: o.errors, multiline: true })}
 </fieldset>
 `,
 })}`;
@@ -171,6 +230,7 @@ export function publicSubprocessorsPage(o: {
   locale: Locale;
   orgName: string;
   list: readonly Subprocessor[];
+  upcoming: readonly Subprocessor[];
   statementHref: string;
 }): SafeHtml {
   const { t, locale } = o;
@@ -187,10 +247,76 @@ ${facts([
   [t('register.sp.service'), s.service],
   [t('register.sp.location'), d.where],
   [t('register.sp.categories'), d.categories],
-  [t('register.sp.since'), s.agreement === undefined ? '' : formatDate(locale, s.agreement.signedOn)],
+  [t('register.sp.since'), s.agreement === undefined ? '' : formatDate(locale, s.agreement.signedOn, 'long')],
 ])}</li>`;
 })}
 </ul>`
 }
+${
+  o.upcoming.length === 0
+    ? ''
+    : html`<section aria-labelledby="upcoming-title"><h2 id="upcoming-title">${t('register.sp.upcoming')}</h2>
+<p>${t('register.sp.upcomingIntro')}</p>
+<ul class="subprocessor-list">
+${o.upcoming.map((s) => {
+  const d = describe(t, locale, s);
+  return html`<li data-upcoming="${s.id}"><h3>${s.name}</h3>
+${facts([
+  [t('register.sp.effectiveOn'), s.effectiveOn === null ? '' : formatDate(locale, s.effectiveOn)],
+  [t('register.sp.service'), s.service],
+  [t('register.sp.location'), d.where],
+  [t('register.sp.categories'), d.categories],
+])}</li>`;
+})}
+</ul></section>`
+}
 <p><a href="${o.statementHref}">${t('register.sp.publicStatement')}</a></p>`;
+}
+
+/** The operator's announce form for a proposed sub-processor (its own form: it mails every client). */
+export function announceForm(o: {
+  t: Translate;
+  csrf: string;
+  id: string;
+  noticeDays: number;
+  errors?: FieldErrors | undefined;
+}): SafeHtml {
+  const { t } = o;
+  return html`<section aria-labelledby="announce-title"><h2 id="announce-title">${t('register.sp.announce')}</h2>
+<p>${t('register.sp.announceIntro', { days: String(o.noticeDays) })}</p>
+<form method="post" action="/staff/subprocessors/${o.id}/announce" novalidate>
+${csrfField(o.csrf)}
+${textField({ t, name: 'effectiveOn', label: t('register.sp.effectiveOn'), hint: t('register.sp.effectiveOnHint'), type: 'date', errors: o.errors })}
+<button type="submit">${t('register.sp.announce')}</button>
+</form></section>`;
+}
+
+/** A client's page for an announced sub-processor: what, from when, and the objection form. */
+export function objectionPage(o: {
+  t: Translate;
+  locale: Locale;
+  csrf: string;
+  operatorName: string;
+  subprocessor: Subprocessor;
+  reasons: string;
+  errors?: FieldErrors | undefined;
+  done: boolean;
+}): SafeHtml {
+  const { t, locale, subprocessor: s } = o;
+  const d = describe(t, locale, s);
+  const date = s.effectiveOn === null ? '' : formatDate(locale, s.effectiveOn);
+  return html`<h1>${t('register.sp.objectTitle', { name: s.name })}</h1>
+${notice(o.done ? t('register.sp.objected', { operator: o.operatorName }) : undefined)}
+<p>${t('register.sp.objectIntro', { operator: o.operatorName, date })}</p>
+${facts([
+  [t('register.sp.service'), s.service],
+  [t('register.sp.location'), d.where],
+  [t('register.sp.categories'), d.categories],
+])}
+<form method="post" action="/staff/subprocessor-notices/${s.id}" novalidate>
+${errorSummary(t, o.errors, { reasons: t('register.sp.reasons') })}
+${csrfField(o.csrf)}
+${textField({ t, name: 'reasons', label: t('register.sp.reasons'), value: o.reasons, errors: o.errors, multiline: true, required: true })}
+<button type="submit">${t('register.sp.objectSubmit')}</button>
+</form>`;
 }

@@ -7,6 +7,7 @@ import { textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import { renderMarkdown } from '../../shared/html/markdown.js';
 import { notice } from '../../shared/html/notice.js';
+import { formatDate } from '../../shared/i18n/dates.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { dataMapText, renderDataMap } from './register-datamap.js';
 import { type ActivityTexts, activityTexts } from './register-export.js';
@@ -20,7 +21,6 @@ import {
   type FormPageOptions,
   facts,
   fieldLabels,
-  formatDate,
   registerForm,
 } from './register-view-parts.js';
 
@@ -74,11 +74,14 @@ export function registerPage(o: {
   retention: RetentionValues;
   canEdit: boolean;
   notice?: string | undefined;
+  /** The egress list (P14), rendered by the route with its forms. */
+  egress?: HtmlValue;
 }): SafeHtml {
   const { t, locale, snapshot } = o;
   return html`<h1>${t('register.title')}</h1>
 ${notice(o.notice)}
 <p>${t('register.intro')}</p>
+${o.egress ?? ''}
 <nav aria-labelledby="register-links-title" class="register-links">
   <h2 id="register-links-title" class="visually-hidden">${t('register.links.title')}</h2>
   <ul>
@@ -116,7 +119,7 @@ export function printPage(o: {
   const s = snapshot.settings;
   return html`<article class="print-document">
 <h1>${t('register.printTitle')}</h1>
-<p>${t('register.printMeta', { org: s.name, date: formatDate(o.locale, o.date) })}</p>
+<p>${t('register.printMeta', { org: s.name, date: formatDate(o.locale, o.date, 'long') })}</p>
 ${facts([
   [t('register.settings.contactAddress'), s.contactAddress],
   [t('register.settings.contactEmail'), s.contactEmail],

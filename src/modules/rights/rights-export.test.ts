@@ -129,6 +129,8 @@ describe('the access export (P15)', () => {
         location: 'Groningen',
         country: 'NL',
         dataCategories: ['contact_details', 'message_content'],
+        agreementVersion: '1.0',
+        agreementSignedOn: '2024-01-01',
       },
     });
     await register.createSubprocessor({

@@ -54,6 +54,33 @@ describe('statement claims follow the facts', () => {
     await kluis.destroy();
   });
 
+  /** An active sub-processor as rows from before the lifecycle rules hold it (no agreement, no mechanism). */
+  async function legacyActive(name: string, country: string): Promise<void> {
+    const now = clock.now().toISOString();
+    await kluis.db
+      .insertInto('subprocessors')
+      .values({
+        id: randomUUID(),
+        org_id: operator.id,
+        name,
+        service: sp.service,
+        location: sp.location,
+        country,
+        data_categories: JSON.stringify(sp.dataCategories),
+        status: 'active',
+        lifecycle: 'active',
+        announced_at: null,
+        effective_on: null,
+        transfer_mechanism: null,
+        scc_date: null,
+        transfer_assessment: '',
+        egress_hosts: '[]',
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+  }
+
   function statementOf(snapshot: RegisterSnapshot, facts: ClaimFacts) {
     return generateStatement({
       snapshot,
@@ -130,7 +157,13 @@ describe('statement claims follow the facts', () => {
     });
     const withAll = statementOf(await register.snapshotOf(operator.id), enforced);
     expect(withAll.en).toContain('Ambrix has processor agreements with these sub-processors.');
-    await register.createSubprocessor({ actor: officer, values: { ...sp, name: 'Mailco', country: 'DE' } });
+    // The register refuses an active one without an agreement; a row from before that rule remains.
+    const refused = register.createSubprocessor({
+      actor: officer,
+      values: { ...sp, name: 'Mailco', country: 'DE' },
+    });
+    await expect(refused).rejects.toMatchObject({ code: 'ERR_VALIDATION' });
+    await legacyActive('Mailco', 'DE');
     const snapshot = await register.snapshotOf(operator.id);
     const missing = statementOf(snapshot, enforced);
     expect(missing.en).not.toContain('has processor agreements with these sub-processors');
@@ -141,16 +174,18 @@ describe('statement claims follow the facts', () => {
 
   it('claims safeguards for transfers outside the EEA only with a mechanism on record for each', async () => {
     const { register } = kluis.services;
-    await register.createSubprocessor({
-      actor: officer,
-      values: {
-        ...sp,
-        name: 'Cloudy Inc',
-        country: 'US',
-        agreementVersion: '1',
-        agreementSignedOn: '2029-01-01',
-      },
+    const values = {
+      ...sp,
+      name: 'Cloudy Inc',
+      country: 'US',
+      agreementVersion: '1',
+      agreementSignedOn: '2029-01-01',
+    };
+    // The register refuses an active one without a mechanism; a row from before that rule remains.
+    await expect(register.createSubprocessor({ actor: officer, values })).rejects.toMatchObject({
+      code: 'ERR_VALIDATION',
     });
+    await legacyActive('Cloudy Inc', 'US');
     const snapshot = await register.snapshotOf(operator.id);
     const none = statementOf(snapshot, enforced);
     expect(none.en).not.toContain('we transfer data only with appropriate safeguards');
@@ -163,6 +198,20 @@ describe('statement claims follow the facts', () => {
     expect(recorded.en).toContain('we transfer data only with appropriate safeguards');
     expect(recorded.en).toContain('outside the EEA; safeguard: SCCs 2021/914, 2029-01-01');
     expect(recorded.en).not.toContain('no transfer mechanism');
+    // The mechanism the register records is what the statement names.
+    await register.createSubprocessor({
+      actor: officer,
+      values: {
+        ...values,
+        name: 'Sky Ltd',
+        transferMechanism: 'scc',
+        sccDate: '2029-06-01',
+        transferAssessment: 'ok',
+      },
+    });
+    const fromRegister = statementOf(await register.snapshotOf(operator.id), enforced);
+    expect(fromRegister.en).toContain('outside the EEA; safeguard: EU SCC 2029-06-01');
+    expect(fromRegister.en).toContain('For Cloudy Inc (outside the EEA) no transfer mechanism');
   });
 
   it('names the production exceptions in force in the statement and on the dashboard', async () => {

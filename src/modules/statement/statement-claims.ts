@@ -49,8 +49,8 @@ export function claimFactsOf(
     insecureOverrides: config.insecureOverrides,
     requireTotpForOperator: config.requireTotpForOperator,
     auditedKinds: auditedKindList,
-    // No transfer mechanism is recorded by the register yet: every sub-processor outside the EEA
-    // is a gap until one is (the processor work adds the field; wire it here).
+    // The register records each sub-processor's mechanism (claimsOf reads it from the snapshot);
+    // entries here override it (tests, or a wording the operator wants).
     transferMechanisms: {},
   };
 }
@@ -68,22 +68,39 @@ function encrypted(connection: Connection, t: TransportFacts): boolean {
   }
 }
 
+/** The mechanism as the register records it, in words both statement languages can carry. */
+function recordedMechanism(p: RegisterSnapshot['subprocessors'][number]): string {
+  switch (p.transferMechanism) {
+    case 'adequacy':
+      return 'EU adequacy decision';
+    case 'scc':
+      return `EU SCC${p.sccDate === null ? '' : ` ${p.sccDate}`}`;
+    case 'bcr':
+      return 'BCR';
+    case null:
+      return '';
+  }
+}
+
 export function claimsOf(
   facts: ClaimFacts,
   snapshot: Pick<RegisterSnapshot, 'org' | 'subprocessors'>,
 ): Claims {
   const active = snapshot.subprocessors.filter((p) => p.status === 'active');
+  const mechanisms: Record<string, string> = {};
+  for (const p of active) {
+    const text = facts.transferMechanisms[p.id] ?? (p.inEea ? '' : recordedMechanism(p));
+    if (text !== '') mechanisms[p.id] = text;
+  }
   return {
     unencrypted: connections.filter((c) => !encrypted(c, facts.transport)),
     // Only the operator's staff are held to two-step verification; a tenant's staff may skip it.
     totpForAllStaff: snapshot.org.kind === 'operator' && facts.requireTotpForOperator,
     auditedKinds: facts.auditedKinds,
     withoutAgreement: active.filter((p) => p.agreement === undefined).map((p) => p.name),
-    withoutSafeguard: active
-      .filter((p) => !p.inEea && (facts.transferMechanisms[p.id] ?? '') === '')
-      .map((p) => p.name),
+    withoutSafeguard: active.filter((p) => !p.inEea && (mechanisms[p.id] ?? '') === '').map((p) => p.name),
     overrides: facts.insecureOverrides,
-    transferMechanisms: facts.transferMechanisms,
+    transferMechanisms: mechanisms,
   };
 }
 

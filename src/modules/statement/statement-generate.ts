@@ -85,6 +85,19 @@ function contactLines(x: StatementTexts, s: RegisterSnapshot['settings']): strin
 }
 
 /** The statement in one language, as markdown. */
+/** The recipients the egress registry (P14) lets data go to: the statement's "where your data goes". */
+function egressItemsOf(egress: RegisterSnapshot['egress'], x: StatementTexts, org: string): string[] {
+  return [
+    ...egress.flatMap((d) =>
+      d.kind === 'smtp_relay' && d.mode === 'subprocessor'
+        ? [x.egressRelay({ name: esc(d.subprocessor ?? '') })]
+        : [],
+    ),
+    ...(egress.some((d) => d.kind === 'webhook') ? [x.egressWebhook({ org })] : []),
+    ...(egress.some((d) => d.kind === 'data_subject') ? [x.egressSubject] : []),
+  ];
+}
+
 function generateMarkdown(input: StatementInput, locale: Locale): string {
   const { snapshot, sections, origin } = input;
   const x = texts[locale];
@@ -166,6 +179,7 @@ function generateMarkdown(input: StatementInput, locale: Locale): string {
   const recipients = snapshot.activities
     .filter((a) => a.recipients !== '')
     .map((a) => x.recipientItem({ purpose: esc(purposeName(a.purpose)), recipients: esc(a.recipients) }));
+  const egressItems = egressItemsOf(snapshot.egress, x, org);
   const subprocessorsUrl = url('/subprocessors');
 
   const rightsUrl = url('/rights');
@@ -207,6 +221,7 @@ function generateMarkdown(input: StatementInput, locale: Locale): string {
       agreementsText(x, org, input.claims, active.length, join),
       transfersClaim(x, input.claims, active.some((p) => !p.inEea) || transfers.length > 0, join),
       list(transfers),
+      egressItems.length === 0 ? '' : `${x.egressTitle}\n\n${list(egressItems)}\n\n${x.egressOnly}`,
       recipients.length === 0 ? '' : `${x.recipientsTitle}\n\n${list(recipients)}`,
       x.subprocessorsLink({ url: subprocessorsUrl, link: markdownLink(subprocessorsUrl, subprocessorsUrl) }),
     ),

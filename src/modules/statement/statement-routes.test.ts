@@ -71,7 +71,8 @@ describe('register and statement over HTTP', () => {
     post('/staff/statement/publish', officer, { changeSummaryNl: summary });
 
   beforeAll(async () => {
-    kluis = await createTestKluis({ clock });
+    // No notice period here: a new sub-processor is announced and started on the same day.
+    kluis = await createTestKluis({ clock, env: { KLUIS_SUBPROCESSOR_NOTICE_DAYS: '0' } });
     app = await buildApp(kluis);
     operator = await createOrg(kluis, 'operator', 'Ambrix');
     tenant = await createOrg(kluis, 'tenant', 'Bakkerij Jansen');
@@ -166,13 +167,27 @@ describe('register and statement over HTTP', () => {
     expect(invalid.body).toContain('error-summary');
     expect(invalid.body).toContain('value="Amsterdam"');
 
-    const res = await postMultipart('/staff/subprocessors', officer, fields, {
-      name: 'document',
-      filename: 'hostnet.pdf',
-      type: 'application/pdf',
-      data: pdf,
-    });
+    // With a client, a new sub-processor is proposed and announced before it starts.
+    const direct = await postMultipart('/staff/subprocessors', officer, fields);
+    expect(direct.statusCode).toBe(400);
+    const res = await postMultipart(
+      '/staff/subprocessors',
+      officer,
+      { ...fields, status: 'proposed' },
+      {
+        name: 'document',
+        filename: 'hostnet.pdf',
+        type: 'application/pdf',
+        data: pdf,
+      },
+    );
     expect(res.statusCode).toBe(303);
+    const proposed = await get('/staff/subprocessors', officer);
+    const proposedId = /href="\/staff\/subprocessors\/([0-9a-f-]{36})"/.exec(proposed.body)?.[1] ?? '';
+    expect(
+      (await post(`/staff/subprocessors/${proposedId}/announce`, officer, { effectiveOn: '' })).statusCode,
+    ).toBe(303);
+    expect((await postMultipart(`/staff/subprocessors/${proposedId}`, officer, fields)).statusCode).toBe(303);
     const list = await get('/staff/subprocessors', officer);
     expect(list.body).toContain('Hostnet B.V.');
     expect(list.body).toContain('versie 2.1, getekend op 1 november 2029');

@@ -314,8 +314,6 @@ describe('the privacy statement', () => {
       values: {
         ...hosting,
         name: 'Evil [x](javascript:alert(1)) <b>B.V.</b>',
-        agreementVersion: '',
-        agreementSignedOn: '',
       },
     });
     const preview = await kluis.services.statement.preview({ actor: officer, locale: 'nl' });

@@ -107,6 +107,14 @@ export const statementTextsNl = {
   transferItem: (v: { purpose: string; transfers: string }) => `${v.purpose}: ${v.transfers}`,
   recipientsTitle: 'Andere ontvangers:',
   recipientItem: (v: { purpose: string; recipients: string }) => `${v.purpose}: ${v.recipients}`,
+  egressTitle: 'Waar uw gegevens naartoe gaan:',
+  egressRelay: (v: { name: string }) => `E-mail die wij u sturen, gaat via ${v.name} (subverwerker).`,
+  egressWebhook: (v: Names) =>
+    `Systemen van ${v.org} zelf (zoals een klantsysteem), alleen op vooraf geregistreerde adressen.`,
+  egressSubject:
+    'U zelf: een downloadlink naar uw gegevens krijgt u alleen nadat uw identiteit is gecontroleerd.',
+  egressOnly:
+    'Gegevens gaan nergens anders heen: het systeem weigert een verzending naar een ontvanger die hier niet staat.',
   subprocessorsLink: (v: { url: string; link: string }) => `Het actuele overzicht staat op ${v.link}.`,
 
   rightsTitle: 'Uw rechten',
@@ -243,6 +251,12 @@ export const statementTextsEn: StatementTexts = {
   transferItem: (v) => `${v.purpose}: ${v.transfers}`,
   recipientsTitle: 'Other recipients:',
   recipientItem: (v) => `${v.purpose}: ${v.recipients}`,
+  egressTitle: 'Where your data goes:',
+  egressRelay: (v) => `Email we send you goes through ${v.name} (sub-processor).`,
+  egressWebhook: (v) =>
+    `Systems of ${v.org} itself (such as a customer system), only at addresses registered beforehand.`,
+  egressSubject: 'You: you receive a download link to your data only after your identity has been checked.',
+  egressOnly: 'Data goes nowhere else: the system refuses a send to a recipient not listed here.',
   subprocessorsLink: (v) => `The current overview is at ${v.link}.`,
 
   rightsTitle: 'Your rights',
