@@ -14,7 +14,7 @@ import {
   typedText,
 } from '../../shared/http/form-submit.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
-import type { RetentionValues } from './register-labels.js';
+import { label, type RetentionValues } from './register-labels.js';
 import { doneQuery, editAccess } from './register-route-parts.js';
 import { activityInput, type RegisterService } from './register-service.js';
 import { settingsInput } from './register-settings.js';
@@ -45,7 +45,8 @@ export function registerDetailsRoutes(
     const activity = snapshot.activities.find((a) => a.purpose === purpose);
     if (activity === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'no such activity' });
     return renderFormPage(ctx, {
-      title: ctx.t('register.activity.editTitle', { name: purpose }),
+      // The purpose's name, never its id (issue 16: page titles without raw ids).
+      title: ctx.t('register.activity.editTitle', { name: label(ctx.t, 'purpose', purpose) }),
       status: shown?.status,
       body: (csrf) =>
         activityPage({

@@ -14,6 +14,7 @@ import { rightsFields } from './rights-fields.js';
 import { RIGHTS_DAILY_JOB } from './rights-fulfil.js';
 import { registerRightsJobs } from './rights-jobs.js';
 import { rightsEn, rightsNl } from './rights-messages.js';
+import { rightsDashboardPanel } from './rights-panel.js';
 import { rightsPersonalData } from './rights-personal-data.js';
 import { rightsRoutes } from './rights-routes.js';
 import { rightsMigrations } from './rights-schema.js';
@@ -57,5 +58,6 @@ export const rightsModule = defineModule({
   schedules: [{ name: RIGHTS_DAILY_JOB, type: RIGHTS_DAILY_JOB, dailyAt: '06:30' }],
   cli: registerRightsCommands,
   navigation: [{ href: '/staff/rights', label: 'rights.nav', order: 130, permission: 'rights.handle' }],
+  panels: (deps) => [rightsDashboardPanel(deps)],
   routes: rightsRoutes,
 });

@@ -14,6 +14,7 @@ import { auditMigrations } from './audit-schema.js';
 import { registerSecurityCommands } from './security-commands.js';
 import { securityFields } from './security-fields.js';
 import { securityEn, securityNl } from './security-messages.js';
+import { securityDashboardPanel } from './security-panel.js';
 import { securityPersonalData } from './security-personal-data.js';
 import { installAccessLog, type SecurityModuleOptions, securityRoutes } from './security-routes.js';
 import { securityMigrations } from './security-schema.js';
@@ -109,6 +110,7 @@ export function createSecurityModule(options: SecurityModuleOptions = {}) {
     navigation: [
       { href: '/staff/security/audit', label: 'nav.security', order: 40, permission: 'security.audit_read' },
     ],
+    panels: (deps) => [securityDashboardPanel(deps)],
     setup: (app, deps) => installAccessLog(app, deps, options),
     routes: securityRoutes,
   });

@@ -266,6 +266,14 @@ describe('the security pages', () => {
     expect(ok.body).toContain('status-ok');
     expect(ok.body).toContain('security.access_log.read');
     expect(ok.body).not.toContain('Nog geen controlepunt');
+    // Issue 16: the kind of action in words, the actor as a staff member (the raw reference only
+    // in a title), and the table in a scroll region so the page keeps to the screen's width.
+    expect(ok.body).toContain(
+      'Persoonsgegevens ingezien<br><small class="mono wrap">security.access_log.read</small>',
+    );
+    expect(ok.body).toMatch(/<span title="user:[0-9a-f-]{36}">medewerker [0-9a-f]{8}…<\/span>/);
+    expect(ok.body).not.toMatch(/>user:[0-9a-f-]{36}</);
+    expect(ok.body).toContain('<div class="table-scroll" role="region"');
 
     await dropAppendOnlyGuards(kluis.db);
     await kluis.db.updateTable('audit_log').set({ action: 'test.tampered' }).where('seq', '=', 1).execute();

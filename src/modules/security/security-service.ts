@@ -46,6 +46,13 @@ export interface AuditAction {
   readonly target: string | null;
 }
 
+/** The audit actions the security role's dashboard counts as security events. */
+export const SECURITY_EVENT_ACTIONS = [
+  'auth.login.failure',
+  'auth.account.locked',
+  'auth.user.roles_refused',
+];
+
 /** The audit action written when a verification finds the chain broken (an incident signal). */
 export const AUDIT_VERIFY_FAILED = 'security.audit.verify_failed';
 
@@ -195,6 +202,28 @@ export function createSecurityService(
     },
 
     ...createTrailWindows(db),
+
+    /**
+     * Security events of the last 24 hours for the dashboard (issue 16): failed sign-ins, locked
+     * accounts and refused role changes, by action: the actor's own org's (and, for the
+     * operator, installation events without an org), never another org's (P9).
+     */
+    async recentSecurityEvents(actor: Actor): Promise<{ action: string; count: number }[]> {
+      assertCan(actor, 'security.audit_read');
+      const since = new Date(deps.clock.now().getTime() - 24 * 3600_000).toISOString();
+      let query = db
+        .selectFrom('audit_log')
+        .select((eb) => ['action', eb.fn.countAll<number>().as('count')])
+        .where('action', 'in', SECURITY_EVENT_ACTIONS)
+        .where('at', '>=', since)
+        .groupBy('action');
+      query =
+        actor.orgKind === 'operator'
+          ? query.where((eb) => eb.or([eb('org_id', '=', actor.orgId), eb('org_id', 'is', null)]))
+          : query.where('org_id', '=', actor.orgId);
+      const rows = await query.execute();
+      return rows.map((r) => ({ action: r.action, count: Number(r.count) }));
+    },
 
     /**
      * Recent audit entries of the actor's own org and the chain's state. The operator's security

@@ -4,6 +4,7 @@ import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import { pager } from '../../shared/html/table.js';
 import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { AccessLogPage } from './access-log-service.js';
+import { auditedKindList, auditedKinds } from './audit-coverage.js';
 import type { AuditBreakReason } from './audit-verify.js';
 import type { AuditOverview } from './security-service.js';
 
@@ -63,7 +64,7 @@ export function auditPage(t: Translate, o: AuditOverview): SafeHtml {
   ${
     o.entries.length === 0
       ? html`<p>${t('security.audit.none')}</p>`
-      : html`<table>
+      : html`<div class="table-scroll" role="region" aria-label="${t('security.audit.recentTitle')}" tabindex="0"><table class="audit-table">
     <thead><tr>
       <th scope="col">${t('security.audit.col.seq')}</th>
       <th scope="col">${t('security.audit.col.at')}</th>
@@ -76,15 +77,42 @@ export function auditPage(t: Translate, o: AuditOverview): SafeHtml {
       (e) => html`<tr>
       <td>${e.seq}</td>
       <td class="mono">${e.at}</td>
-      <td class="mono">${e.actor}</td>
-      <td class="mono">${e.action}</td>
-      <td class="mono">${e.target_type === null ? '' : `${e.target_type}:${e.target_id ?? ''}`}</td>
-      <td class="mono">${fieldNames(e.fields)}</td>
+      <td>${actorCell(t, e.actor)}</td>
+      <td>${actionCell(t, e.action)}</td>
+      <td class="mono wrap">${e.target_type === null ? '' : `${e.target_type}:${shortId(e.target_id ?? '')}`}</td>
+      <td class="mono wrap">${fieldNames(e.fields)}</td>
     </tr>`,
     )}</tbody>
-  </table>`
+  </table></div>`
   }
 </section>`;
+}
+
+/** A uuid cut to its first block: enough to tell entries apart on screen, the whole in the title. */
+function shortId(id: string): string {
+  return /^[0-9a-f]{8}-[0-9a-f-]{27}$/i.test(id) ? `${id.slice(0, 8)}…` : id;
+}
+
+/** `user:<id>@grant:<id>`, `system:<reason>`, `api_key:<id>`: who, in words, with the reference kept whole in a title. */
+function actorCell(t: Translate, actor: string): HtmlValue {
+  const [who = '', grant] = actor.split('@grant:');
+  const [kind = '', ref = ''] = who.split(':');
+  const known: Record<string, MessageKey> = {
+    user: 'security.audit.actor.user',
+    system: 'security.audit.actor.system',
+    api_key: 'security.audit.actor.apiKey',
+  };
+  const key = known[kind];
+  const text = key === undefined ? actor : `${t(key)} ${kind === 'system' ? ref : shortId(ref)}`;
+  return html`<span title="${actor}">${text}${grant === undefined ? '' : html` (${t('security.audit.actor.grant')})`}</span>`;
+}
+
+/** The kind of action in words (the statement's audited kinds), the code itself beneath it. */
+function actionCell(t: Translate, action: string): HtmlValue {
+  const kind = auditedKindList.find((k) => (auditedKinds[k] as readonly string[]).includes(action));
+  return kind === undefined
+    ? html`<span class="mono wrap">${action}</span>`
+    : html`${t(`security.audit.kind.${kind}`)}<br><small class="mono wrap">${action}</small>`;
 }
 
 function fieldNames(json: string): string {
