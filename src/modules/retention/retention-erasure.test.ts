@@ -21,7 +21,7 @@ import { createFixedClock } from '../../shared/clock.js';
 import { createBackup } from '../ops/ops-backup.js';
 import { restoreBackup } from '../ops/ops-restore.js';
 import { openSqliteFile } from '../ops/ops-sqlite.js';
-import { createErasureLedger, ledgerPathOf, verifyErasureLedger } from './retention-ledger.js';
+import { createErasureLedger, verifyErasureLedger } from './retention-ledger.js';
 import { replayLedgerOnDatabase, replayLedgerOnKeystore } from './retention-replay.js';
 
 const sqlite = testDialect === 'sqlite';

@@ -12,7 +12,7 @@ import type { Actor } from '../../shared/actor.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { conversationsTarget, quarantineTarget } from '../intake/intake-retention.js';
 import { totalOf } from './retention-engine.js';
-import { ledgerPathOf, readErasureLedger } from './retention-ledger.js';
+import { readErasureLedger } from './retention-ledger.js';
 import type { RetentionTarget } from './retention-target.js';
 
 const clock = createFixedClock('2024-01-01T00:00:00.000Z');

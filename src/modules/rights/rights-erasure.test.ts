@@ -31,7 +31,6 @@ import { installedPersonalData } from '../personal-data.js';
 import { resealedColumns } from '../relations/relations-remnant.js';
 import { clientDataTarget } from '../relations/relations-retention.js';
 import { creditorIdCheckDigits } from '../relations/relations-sepa.js';
-import { ledgerPathOf } from '../retention/retention-ledger.js';
 import { replayLedgerOnDatabase, replayLedgerOnKeystore } from '../retention/retention-replay.js';
 import { isRestricted } from '../retention/retention-restriction.js';
 import { createSubjectsService } from '../subjects/subjects-service.js';
