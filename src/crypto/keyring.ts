@@ -219,6 +219,8 @@ function createKeyStore(options: KeyringOptions) {
 export function createKeyring(options: KeyringOptions) {
   const { keystore, clock } = options;
   const { current, currentId, masterOf, cache, orgKey, subjectKey, isDestroyed } = createKeyStore(options);
+  /** Blind-index keys per org key object (see `blindIndex`). */
+  const indexKeys = new WeakMap<Buffer, Buffer>();
 
   return {
     /** Seals a personal field with the data subject's key (created on first use). */
@@ -254,9 +256,14 @@ export function createKeyring(options: KeyringOptions) {
 
     /** HMAC-SHA256 blind index of a normalised value, under the org's index key. */
     async blindIndex(orgId: string, kind: BlindIndexKind, value: string): Promise<string> {
-      const indexKey = Buffer.from(
-        hkdfSync('sha256', await orgKey(orgId), Buffer.alloc(0), 'kluis/blind-index/v1', 32),
-      );
+      const key = await orgKey(orgId);
+      // Derived once per org key held (HKDF showed up per contact post, issue 15); keyed by the
+      // key object itself, so a rotated or reloaded org key derives its own.
+      let indexKey = indexKeys.get(key);
+      if (indexKey === undefined) {
+        indexKey = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'kluis/blind-index/v1', 32));
+        indexKeys.set(key, indexKey);
+      }
       return createHmac('sha256', indexKey)
         .update(`${kind}:${normaliseForIndex(kind, value)}`)
         .digest('hex');
