@@ -100,6 +100,9 @@ export async function buildApp(kluis: Kluis, options: BuildAppOptions = {}): Pro
     max: config.rateLimitPerMinute,
     timeWindow: 60_000,
     keyGenerator: (request) => request.ip,
+    // A cluster shares one budget per address through Redis (KLUIS_REDIS_URL); without it each
+    // node counts on its own (so N nodes allow up to N times the limit).
+    ...(kluis.redis === undefined ? {} : { redis: kluis.redis, nameSpace: 'kluis:rl:', skipOnError: false }),
     allowList: (request) => request.url.startsWith('/assets/'),
     errorResponseBuilder: (_request, context) => {
       const error = new AppError('ERR_RATE_LIMITED', { message: `limit ${context.max}/min` });

@@ -4,11 +4,15 @@
  * start (or per test on a fresh database) and handed to the app, the worker and the CLI. No
  * module keeps a global singleton.
  */
+import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { type Config, keystoreEncryptionKey, masterKeysOf } from './config/env.js';
 import { createKeyring } from './crypto/keyring.js';
 import { type KeystoreDB, keystoreMigrations } from './crypto/keystore-schema.js';
-import { openDatabase } from './db/database.js';
+import { type ChangeFeed, listenForChanges } from './db/change-feed.js';
+import { type ChangeStamp, openDatabase } from './db/database.js';
+import { currentSchemaOf } from './db/dialect.js';
+import { DEFAULT_LEDGER_SCHEMA, openLedgerStore } from './db/ledger-store.js';
 import { migrateToLatest } from './db/migrations.js';
 import type { DB } from './db/schema.js';
 import { buildServices, depsOf, migrationsOf, modules } from './modules/index.js';
@@ -30,6 +34,8 @@ export interface Kluis extends KluisCore {
   readonly jobRegistry: JobRegistry;
   /** Every module's recurring schedules (ensured when a worker starts). */
   readonly schedules: readonly ScheduleInput[];
+  /** PostgreSQL: the listener that keeps the session cache exact across nodes (undefined on SQLite). */
+  readonly changeFeed: ChangeFeed | undefined;
   /** SQLite: a consistent online copy of the main database or the key store, still encrypted (`kluis backup`). */
   backupTo(store: 'database' | 'keystore', target: string): Promise<void>;
   close(): Promise<void>;
@@ -42,10 +48,23 @@ export interface OpenKluisOptions {
   schema?: string;
   /** PostgreSQL schema for the key store; defaults to `kluis_keys` (or `<schema>_keys`). */
   keystoreSchema?: string;
+  /** PostgreSQL schema of the shared erasure ledger and audit witness; defaults to `kluis_ledger`. */
+  ledgerSchema?: string;
   migrate?: boolean;
   mailer?: Mailer;
   /** The module list (tests add modules; the default is modules/index.ts). */
   modules?: readonly AnyModule[];
+}
+
+/**
+ * PostgreSQL's change stamp: what the feed heard from every node, and what this node wrote itself
+ * (seen at once, before its notification comes back). Undefined while the feed is down.
+ */
+function withLocalWrites(feed: ChangeFeed, writeCount: (() => number) | undefined): ChangeStamp {
+  return () => {
+    const heard = feed.stamp();
+    return heard === undefined ? undefined : `${heard}:${writeCount?.() ?? 0}`;
+  };
 }
 
 export async function openKluis(config: Config, options: OpenKluisOptions = {}): Promise<Kluis> {
@@ -69,10 +88,32 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
     secureDelete: true,
     poolSize: 4,
   });
+  const ledgerStore =
+    config.ledgerUrl === undefined || main.dialect !== 'postgres'
+      ? undefined
+      : await openLedgerStore({
+          url: config.ledgerUrl,
+          schema: options.ledgerSchema ?? DEFAULT_LEDGER_SCHEMA,
+        });
   if (options.migrate ?? true) {
     await migrateToLatest(main.db as Kysely<unknown>, migrationsOf(list));
     await migrateToLatest(keys.db as Kysely<unknown>, keystoreMigrations, 'kluis_keystore_migration');
   }
+  // PostgreSQL: the session cache stays exact across nodes by listening for changes.
+  const changeFeed =
+    main.dialect === 'postgres'
+      ? await listenForChanges({
+          url: config.databaseUrl,
+          schema: await currentSchemaOf(main.db as Kysely<unknown>),
+          onError: (error) =>
+            logger.warn({ err: error.message }, 'change listener lost; session cache off until it is back'),
+        })
+      : undefined;
+  const redis =
+    config.redisUrl === undefined
+      ? undefined
+      : new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  redis?.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis unavailable'));
   const keyring = createKeyring({ keystore: keys.db, masterKeys: masterKeysOf(config), clock });
   // P14: every send asks the egress registry (the register module, built below) whether the relay
   // is a registered recipient; until it exists, nothing is sent (fail closed).
@@ -88,8 +129,10 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
     db: main.db,
     dialect: main.dialect,
     dbFile: main.file,
-    changeStamp: main.changeStamp,
+    changeStamp: changeFeed === undefined ? main.changeStamp : withLocalWrites(changeFeed, main.writeCount),
     keystore: keys.db,
+    ledgerStore,
+    redis,
     keyring,
     clock,
     logger,
@@ -113,10 +156,14 @@ export async function openKluis(config: Config, options: OpenKluisOptions = {}):
     jobRegistry,
     schedules: list.flatMap((m) => m.schedules ?? []),
     backupTo: (store, target) => (store === 'database' ? main : keys).backupTo(target),
+    changeFeed,
     close: async () => {
       mailer.close();
+      await changeFeed?.close();
+      await redis?.quit().catch(() => undefined);
       await main.close();
       await keys.close();
+      await ledgerStore?.close();
     },
   };
 }

@@ -21,6 +21,12 @@ export const testPgUrl = process.env.KLUIS_TEST_PG_URL ?? 'postgres://postgres@1
 export interface TestKluis extends Kluis {
   /** Temp directory for this Kluis (data dir, SQLite files). */
   readonly dir: string;
+  /**
+   * Another node of the same installation: a second Kluis on the same databases (and, on
+   * PostgreSQL, the same schemas and shared ledger), as a second `kluis serve` would be. Closed
+   * by `destroy` when the test has not closed it.
+   */
+  openPeer(options?: { clock?: Clock; logger?: Logger }): Promise<Kluis>;
   /** Closes and removes everything this test created. */
   destroy(): Promise<void>;
 }
@@ -66,19 +72,44 @@ export async function createTestKluis(options: TestKluisOptions = {}): Promise<T
       logger: options.logger ?? createLogger('silent'),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.migrate === false ? { migrate: false } : {}),
-      ...(testDialect === 'postgres' ? { schema, keystoreSchema: `${schema}_keys` } : {}),
+      ...(testDialect === 'postgres'
+        ? { schema, keystoreSchema: `${schema}_keys`, ledgerSchema: `${schema}_ledger` }
+        : {}),
     });
   } catch (error) {
-    if (testDialect === 'postgres') await dropSchemas([schema, `${schema}_keys`]);
+    if (testDialect === 'postgres') await dropSchemas([schema, `${schema}_keys`, `${schema}_ledger`]);
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+  const peers: Kluis[] = [];
   return {
     ...kluis,
     dir,
+    async openPeer(peerOptions = {}) {
+      const peer = await openKluis(config, {
+        logger: peerOptions.logger ?? createLogger('silent'),
+        ...(peerOptions.clock ? { clock: peerOptions.clock } : {}),
+        migrate: false,
+        ...(testDialect === 'postgres'
+          ? { schema, keystoreSchema: `${schema}_keys`, ledgerSchema: `${schema}_ledger` }
+          : {}),
+      });
+      let closed = false;
+      const tracked: Kluis = {
+        ...peer,
+        async close() {
+          if (closed) return;
+          closed = true;
+          await peer.close();
+        },
+      };
+      peers.push(tracked);
+      return tracked;
+    },
     async destroy() {
+      for (const peer of peers) await peer.close();
       await kluis.close();
-      if (testDialect === 'postgres') await dropSchemas([schema, `${schema}_keys`]);
+      if (testDialect === 'postgres') await dropSchemas([schema, `${schema}_keys`, `${schema}_ledger`]);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -3,13 +3,14 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { buildApp } from '../app.js';
 import { ConfigError, describeConfig, loadConfig } from '../config/env.js';
+import { markServingStores } from '../db/serving-marker.js';
 import { type Kluis, openKluis } from '../kluis.js';
 import { modules } from '../modules/index.js';
 import { startConfiguredInboundSmtp } from '../modules/intake/index.js';
 import { startJobWorker } from '../modules/jobs/index.js';
 import { startDevMail } from '../modules/mail/mail-dev.js';
 import { createCheckpoint } from '../modules/security/index.js';
-import type { CliIo } from '../shared/cli.js';
+import { type CliIo, withKluis } from '../shared/cli.js';
 import { systemClock } from '../shared/clock.js';
 import { createLogger } from '../shared/logger.js';
 import { kluisVersion } from '../shared/version.js';
@@ -87,6 +88,8 @@ export function registerCommands(program: Command, io: CliIo = processCliIo()): 
       const address = await app.listen({ host: config.host, port: config.port });
       const worker = opts.worker ? await startJobWorker(kluis) : undefined;
       const inbound = await startConfiguredInboundSmtp(kluis);
+      // `backup restore` refuses while this process serves from these files.
+      const unmark = markServingStores([config.databaseUrl, config.keystoreUrl], kluis.clock.now());
       const shutdown = async () => {
         await app.close();
         await inbound?.smtp.close();
@@ -94,6 +97,7 @@ export function registerCommands(program: Command, io: CliIo = processCliIo()): 
         await signAuditHeadAtShutdown(kluis, io);
         await devMail?.sink.close();
         await kluis.close();
+        unmark();
         process.exit(0);
       };
       process.once('SIGINT', shutdown);
@@ -128,11 +132,11 @@ export function registerCommands(program: Command, io: CliIo = processCliIo()): 
   program
     .command('migrate')
     .description('apply pending database migrations')
-    .action(async () => {
-      const kluis = await io.openKluis(io.loadConfig());
-      io.out.write('migrations applied\n');
-      await kluis.close();
-    });
+    .action(() =>
+      withKluis(io, async () => {
+        io.out.write('migrations applied\n');
+      }),
+    );
 
   program
     .command('doctor')

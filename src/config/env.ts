@@ -44,6 +44,16 @@ const rawSchema = z.object({
       message: 'KLUIS_KEYSTORE_URL must start with sqlite: or postgres://',
     })
     .optional(),
+  KLUIS_LEDGER_DATABASE_URL: z
+    .string()
+    .refine((v) => v.startsWith('postgres://') || v.startsWith('postgresql://'), {
+      message: 'KLUIS_LEDGER_DATABASE_URL must start with postgres:// (the shared ledger is for PostgreSQL)',
+    })
+    .optional(),
+  KLUIS_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, { message: 'KLUIS_REDIS_URL must start with redis:// or rediss://' })
+    .optional(),
   KLUIS_DATABASE_KEY: z.string().optional(),
   KLUIS_DATABASE_KEY_FILE: z.string().optional(),
   KLUIS_MASTER_KEY: z.string().optional(),
@@ -60,6 +70,8 @@ const rawSchema = z.object({
   KLUIS_REQUIRE_TOTP_OPERATOR: bool.default(true),
   KLUIS_ACCESS_LOG_TRUNCATE_DAYS: positiveInt.default(7),
   KLUIS_ACCESS_LOG_RETENTION_DAYS: positiveInt.default(90),
+  /** Days an offboarded tenant's owner can download its export before its data is destroyed. */
+  KLUIS_OFFBOARDING_NOTICE_DAYS: positiveInt.default(30),
   /** Art. 28(2): days between announcing a new sub-processor and the earliest date it may start. */
   KLUIS_SUBPROCESSOR_NOTICE_DAYS: z.coerce.number().int().min(0).max(365).default(30),
   KLUIS_SMTP_URL: z.string().optional(),
@@ -78,6 +90,10 @@ const rawSchema = z.object({
   KLUIS_INBOUND_TLS_CERT_FILE: z.string().optional(),
   KLUIS_INBOUND_TLS_KEY_FILE: z.string().optional(),
   KLUIS_ALLOW_INSECURE: z.string().optional(),
+  KLUIS_INCIDENT_LOGIN_ACCOUNTS: positiveInt.default(10),
+  KLUIS_INCIDENT_LOGIN_WINDOW_MINUTES: positiveInt.default(10),
+  KLUIS_INCIDENT_READ_RECORDS: positiveInt.default(200),
+  KLUIS_INCIDENT_READ_WINDOW_MINUTES: positiveInt.default(15),
 });
 
 /**
@@ -108,6 +124,18 @@ export interface TransportFacts {
   readonly inboundSmtp: 'starttls' | 'loopback' | 'plain' | 'off';
 }
 
+/** The thresholds at which the incident register opens an incident from the audit trail. */
+export interface IncidentThresholds {
+  /** Failed sign-ins on at least this many different accounts … */
+  readonly loginFailureAccounts: number;
+  /** … within this many minutes. */
+  readonly loginWindowMinutes: number;
+  /** One account reading at least this many different records … */
+  readonly readRecords: number;
+  /** … within this many minutes. */
+  readonly readWindowMinutes: number;
+}
+
 export type Secret = { readonly value: string; readonly source: 'env' | 'file' | 'dev-generated' };
 
 export interface Config {
@@ -117,6 +145,13 @@ export interface Config {
   readonly publicOrigin: string;
   readonly databaseUrl: string;
   readonly keystoreUrl: string;
+  /**
+   * PostgreSQL: where the shared erasure ledger and audit witness live (KLUIS_LEDGER_DATABASE_URL,
+   * default the main database, in schema `kluis_ledger`). Undefined on SQLite (files instead).
+   */
+  readonly ledgerUrl: string | undefined;
+  /** Redis for the rate limits a cluster shares (KLUIS_REDIS_URL); undefined: per node. */
+  readonly redisUrl: string | undefined;
   readonly databaseKey: Secret | undefined;
   readonly masterKey: Secret;
   /** Older master keys, accepted for unwrapping during a rotation (`kluis keys rotate`). */
@@ -129,6 +164,8 @@ export interface Config {
   readonly sessionAbsoluteHours: number;
   readonly requireTotpForOperator: boolean;
   readonly accessLog: { readonly truncateIpAfterDays: number; readonly deleteAfterDays: number };
+  /** Tenant offboarding (Art. 28(3)(g)): the notice period during which the export can be fetched. */
+  readonly offboardingNoticeDays: number;
   readonly smtpUrl: string | undefined;
   /** Art. 28(2): notice (days) before an announced sub-processor may become active. */
   readonly subprocessorNoticeDays: number;
@@ -138,6 +175,8 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly rateLimitPerMinute: number;
   readonly loginRateLimitPerMinute: number;
+  /** When a signal opens an incident by itself (issue 14, Art. 33). */
+  readonly incidents: IncidentThresholds;
   /** Production exceptions in force (named, shown by doctor and the statement). */
   readonly insecureOverrides: readonly InsecureOverride[];
   /** How each connection is protected (the facts the statement's security claims rest on). */
@@ -427,6 +466,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicOrigin: publicOrigin.replace(/\/$/, ''),
     databaseUrl: raw.KLUIS_DATABASE_URL,
     keystoreUrl,
+    redisUrl: raw.KLUIS_REDIS_URL,
+    ledgerUrl: sqlite ? undefined : (raw.KLUIS_LEDGER_DATABASE_URL ?? raw.KLUIS_DATABASE_URL),
     databaseKey,
     masterKey,
     previousMasterKeys: previousMasterKey === undefined ? [] : [previousMasterKey],
@@ -441,6 +482,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       truncateIpAfterDays: raw.KLUIS_ACCESS_LOG_TRUNCATE_DAYS,
       deleteAfterDays: raw.KLUIS_ACCESS_LOG_RETENTION_DAYS,
     }),
+    offboardingNoticeDays: raw.KLUIS_OFFBOARDING_NOTICE_DAYS,
     smtpUrl: raw.KLUIS_SMTP_URL,
     subprocessorNoticeDays: raw.KLUIS_SUBPROCESSOR_NOTICE_DAYS,
     mailFrom: raw.KLUIS_MAIL_FROM,
@@ -449,6 +491,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: raw.KLUIS_BODY_LIMIT_BYTES,
     rateLimitPerMinute: raw.KLUIS_RATE_LIMIT_PER_MINUTE,
     loginRateLimitPerMinute: raw.KLUIS_LOGIN_RATE_LIMIT_PER_MINUTE,
+    incidents: Object.freeze({
+      loginFailureAccounts: raw.KLUIS_INCIDENT_LOGIN_ACCOUNTS,
+      loginWindowMinutes: raw.KLUIS_INCIDENT_LOGIN_WINDOW_MINUTES,
+      readRecords: raw.KLUIS_INCIDENT_READ_RECORDS,
+      readWindowMinutes: raw.KLUIS_INCIDENT_READ_WINDOW_MINUTES,
+    }),
     insecureOverrides: Object.freeze(overrides),
     transport: Object.freeze(transport),
     intake: Object.freeze({
@@ -647,6 +695,7 @@ export function describeConfig(c: Config): Record<string, string | number | bool
         ? 'not configured'
         : `development sink on 127.0.0.1:${c.devMailSinkPort}`,
     transport: `web ${c.transport.web}, database ${c.transport.database}, outgoing mail ${c.transport.smtpRelay}, inbound mail ${c.transport.inboundSmtp}`,
+    incidentThresholds: `${c.incidents.loginFailureAccounts} accounts failing sign-in in ${c.incidents.loginWindowMinutes} min; ${c.incidents.readRecords} records read by one account in ${c.incidents.readWindowMinutes} min`,
     insecureOverrides: c.insecureOverrides.length === 0 ? 'none' : c.insecureOverrides.join(', '),
   };
 }

@@ -87,6 +87,10 @@ function createKeyCache(ttlMs: number, maxEntries: number) {
     clear(): void {
       cache.clear();
     },
+    /** Drops every cached key whose id matches. */
+    deleteWhere(matches: (id: string) => boolean): void {
+      for (const id of [...cache.keys()]) if (matches(id)) cache.delete(id);
+    },
   };
 }
 
@@ -129,6 +133,15 @@ function createKeyStore(options: KeyringOptions) {
       .where('org_id', '=', orgId)
       .executeTakeFirst();
     if (row === undefined) {
+      // A destroyed org key stays destroyed: the offboarded tenant's data stays unreadable.
+      const tombstone = await keystore
+        .selectFrom('org_key_tombstones')
+        .select('org_id')
+        .where('org_id', '=', orgId)
+        .executeTakeFirst();
+      if (tombstone !== undefined) {
+        throw new AppError('ERR_CRYPTO_KEY_DESTROYED', { message: 'org key destroyed' });
+      }
       const fresh = randomBytes(32);
       await keystore
         .insertInto('org_keys')
@@ -267,6 +280,44 @@ export function createKeyring(options: KeyringOptions) {
     },
 
     isSubjectKeyDestroyed: isDestroyed,
+
+    /**
+     * Crypto-shredding of a whole organisation (tenant offboarding): deletes its org key and every
+     * subject key under it, leaving tombstones for each. Returns the subject ids whose keys went.
+     * Idempotent.
+     */
+    async destroyOrgKey(orgId: string): Promise<{ subjectIds: string[]; orgKeyExisted: boolean }> {
+      const now = clock.now().toISOString();
+      const result = await keystore.transaction().execute(async (trx) => {
+        const subjects = await trx
+          .selectFrom('subject_keys')
+          .select('subject_id')
+          .where('org_id', '=', orgId)
+          .execute();
+        const subjectIds = subjects.map((r) => r.subject_id);
+        for (let i = 0; i < subjectIds.length; i += 500) {
+          await trx
+            .insertInto('subject_key_tombstones')
+            .values(
+              subjectIds
+                .slice(i, i + 500)
+                .map((id) => ({ org_id: orgId, subject_id: id, destroyed_at: now })),
+            )
+            .onConflict((oc) => oc.columns(['org_id', 'subject_id']).doNothing())
+            .execute();
+        }
+        await trx.deleteFrom('subject_keys').where('org_id', '=', orgId).execute();
+        const gone = await trx.deleteFrom('org_keys').where('org_id', '=', orgId).executeTakeFirst();
+        await trx
+          .insertInto('org_key_tombstones')
+          .values({ org_id: orgId, destroyed_at: now })
+          .onConflict((oc) => oc.column('org_id').doNothing())
+          .execute();
+        return { subjectIds, orgKeyExisted: Number(gone.numDeletedRows) > 0 };
+      });
+      cache.deleteWhere((id) => id === `org:${orgId}` || id.startsWith(`subject:${orgId}:`));
+      return result;
+    },
 
     /**
      * Re-wraps every org key not yet under the current master key. Safe to run while Kluis

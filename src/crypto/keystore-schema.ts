@@ -30,8 +30,15 @@ export interface SubjectKeyTombstonesTable {
   destroyed_at: string;
 }
 
+/** A destroyed org key (a tenant offboarded): no code path may mint a fresh one for that org. */
+export interface OrgKeyTombstonesTable {
+  org_id: string;
+  destroyed_at: string;
+}
+
 export interface KeystoreDB {
   org_keys: OrgKeysTable;
+  org_key_tombstones: OrgKeyTombstonesTable;
   subject_keys: SubjectKeysTable;
   subject_key_tombstones: SubjectKeyTombstonesTable;
 }
@@ -62,6 +69,15 @@ export const keystoreMigrations: Record<string, Migration> = {
         .addColumn('subject_id', 'text', (c) => c.notNull())
         .addColumn('destroyed_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('subject_key_tombstones_pk', ['org_id', 'subject_id'])
+        .execute();
+    },
+  },
+  '0201_keystore_org_key_tombstones': {
+    async up(db) {
+      await db.schema
+        .createTable('org_key_tombstones')
+        .addColumn('org_id', 'text', (c) => c.primaryKey())
+        .addColumn('destroyed_at', 'text', (c) => c.notNull())
         .execute();
     },
   },

@@ -10,6 +10,7 @@ import SQLiteDatabase from 'better-sqlite3-multiple-ciphers';
 import { Kysely, type SqliteDatabase, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { CurrentSchemaPostgresDialect } from './postgres-introspector.js';
+import { withTransactionRetry } from './transaction-retry.js';
 
 // BIGINT/BIGSERIAL come back as numbers (all our counters stay far below 2^53).
 pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
@@ -45,6 +46,42 @@ export interface OpenedDatabase<T> {
   sqlite: SQLiteDatabase.Database | undefined;
   /** See `ChangeStamp`; always undefined on PostgreSQL. */
   changeStamp: ChangeStamp;
+  /**
+   * PostgreSQL: writes through this pool, counted when a statement that is not a SELECT starts and
+   * again when its connection goes back to the pool (after its transaction committed or rolled
+   * back). With the change feed (change-feed.ts) this makes a node's own writes visible to its
+   * caches at once, before the notification of them arrives. Undefined on SQLite.
+   */
+  writeCount: (() => number) | undefined;
+}
+
+const readOnlyStatement =
+  /^\s*(select|with\s+[^;]*?\)\s*select|show|begin|start transaction|commit|rollback|set)\b/i;
+
+/** Counts the pool's writes (see `OpenedDatabase.writeCount`). */
+function countWrites(pool: pg.Pool): () => number {
+  let writes = 0;
+  const dirty = new WeakSet<pg.PoolClient>();
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    const counted = (...args: unknown[]) => {
+      const first = args[0];
+      const text = typeof first === 'string' ? first : (first as { text?: unknown } | undefined)?.text;
+      if (typeof text !== 'string' || !readOnlyStatement.test(text)) {
+        writes++;
+        dirty.add(client as pg.PoolClient);
+      }
+      return query(...args);
+    };
+    Object.assign(client, { query: counted });
+  });
+  pool.on('release', (_error, client) => {
+    if (dirty.has(client)) {
+      dirty.delete(client);
+      writes++;
+    }
+  });
+  return () => writes;
 }
 
 /**
@@ -206,6 +243,7 @@ export async function openDatabase<T>(options: DatabaseOptions): Promise<OpenedD
       file,
       sqlite: handle,
       changeStamp: sqliteChangeStamp(handle),
+      writeCount: undefined,
       checkpoint: async () => {
         handle.pragma('wal_checkpoint(TRUNCATE)');
       },
@@ -235,13 +273,16 @@ export async function openDatabase<T>(options: DatabaseOptions): Promise<OpenedD
     max: options.poolSize ?? 10,
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   });
-  const db = new Kysely<T>({ dialect: new CurrentSchemaPostgresDialect({ pool }) });
+  const writeCount = countWrites(pool);
+  // A transaction that loses a race (serialization failure, deadlock) runs again: see transaction-retry.ts.
+  const db = withTransactionRetry(new Kysely<T>({ dialect: new CurrentSchemaPostgresDialect({ pool }) }));
   return {
     db,
     dialect,
     file: undefined,
     sqlite: undefined,
     changeStamp: noChangeStamp,
+    writeCount,
     checkpoint: async () => {},
     backupTo: async () => {
       throw new Error('backupTo is for SQLite; PostgreSQL is backed up with pg_dump (`kluis backup create`)');

@@ -38,6 +38,12 @@ export function checkOneOf(column: string, values: readonly string[]) {
   return sql`${sql.ref(column)} in (${sql.join(values.map((v) => sql.lit(v)))})`;
 }
 
-export const nowIso = (clock: { now(): Date }): string => clock.now().toISOString();
-
 export { sql };
+
+/** PostgreSQL: the schema unqualified tables resolve to (where the migrations created them). */
+export async function currentSchemaOf(db: MigrationDb): Promise<string> {
+  const result = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  const schema = result.rows[0]?.schema;
+  if (schema === undefined) throw new Error('PostgreSQL reports no current schema: set search_path');
+  return schema;
+}

@@ -4,8 +4,11 @@
  */
 
 import type { AuthTables } from '../modules/auth/auth-schema.js';
+import type { DisclosureTables } from '../modules/disclosure/disclosure-schema.js';
+import type { IncidentsTables } from '../modules/incidents/incidents-schema.js';
 import type { IntakeTables } from '../modules/intake/intake-schema.js';
 import type { JobsTables } from '../modules/jobs/jobs-schema.js';
+import type { OffboardingTables } from '../modules/offboarding/offboarding-schema.js';
 import type { OrgsTables } from '../modules/orgs/orgs-schema.js';
 import type { RegisterTables } from '../modules/register/register-schema.js';
 import type { RelationsTables } from '../modules/relations/relations-schema.js';
@@ -15,6 +18,7 @@ import type { AuditTables } from '../modules/security/audit-schema.js';
 import type { SecurityTables } from '../modules/security/security-schema.js';
 import type { StatementTables } from '../modules/statement/statement-schema.js';
 import type { SubjectsTables } from '../modules/subjects/subjects-schema.js';
+import type { TenantsTables } from '../modules/tenants/tenants-schema.js';
 
 export interface DB
   extends AuthTables,
@@ -28,4 +32,8 @@ export interface DB
     StatementTables,
     RelationsTables,
     RetentionTables,
-    RightsTables {}
+    RightsTables,
+    OffboardingTables,
+    DisclosureTables,
+    IncidentsTables,
+    TenantsTables {}

@@ -11,11 +11,14 @@ import { installCatalogue } from '../shared/catalogue.js';
 import type { NavItem } from '../shared/html/layout.js';
 import { installMessages } from '../shared/i18n/messages.js';
 import { authModule } from './auth/index.js';
+import { disclosureModule } from './disclosure/index.js';
 import { homeModule } from './home/index.js';
+import { incidentsModule } from './incidents/index.js';
 import { intakeModule } from './intake/index.js';
 import { jobsModule } from './jobs/index.js';
 import { mailModule } from './mail/index.js';
 import type { AnyModule, KluisCore, KluisServices, ServiceName } from './module.js';
+import { offboardingModule } from './offboarding/index.js';
 import { opsModule } from './ops/index.js';
 import { orgsModule } from './orgs/index.js';
 import { installPersonalData } from './personal-data.js';
@@ -26,6 +29,7 @@ import { rightsModule } from './rights/index.js';
 import { securityModule } from './security/index.js';
 import { statementModule } from './statement/index.js';
 import { subjectsModule } from './subjects/index.js';
+import { tenantsModule } from './tenants/index.js';
 
 export type { AnyModule, KluisServices } from './module.js';
 
@@ -38,10 +42,14 @@ export const modules: readonly AnyModule[] = [
   retentionModule,
   subjectsModule,
   registerModule,
+  tenantsModule,
   statementModule,
   relationsModule,
   rightsModule,
   intakeModule,
+  offboardingModule,
+  disclosureModule,
+  incidentsModule,
   opsModule,
   homeModule,
 ];

@@ -13,11 +13,13 @@
  */
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Kysely, Migration } from 'kysely';
 import type { Config } from '../config/env.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { KeystoreDB } from '../crypto/keystore-schema.js';
 import type { ChangeStamp, DialectName } from '../db/database.js';
+import type { LedgerStore } from '../db/ledger-store.js';
 import type { DB } from '../db/schema.js';
 import type { Actor } from '../shared/actor.js';
 import type { Catalogue, ModuleCatalogue } from '../shared/catalogue.js';
@@ -54,6 +56,16 @@ export interface KluisCore {
   /** The main database's change stamp (see db/database.ts): lets hot-path caches stay exact. */
   readonly changeStamp: ChangeStamp;
   readonly keystore: Kysely<KeystoreDB>;
+  /**
+   * PostgreSQL: the shared, append-only home of the erasure ledger and the audit witness
+   * (db/ledger-store.ts). Undefined on SQLite, which keeps them as files in the data directory.
+   */
+  readonly ledgerStore: LedgerStore | undefined;
+  /**
+   * Redis (KLUIS_REDIS_URL), where a cluster keeps its request and submission rate limits so
+   * every node counts against one budget. Undefined: each node counts on its own.
+   */
+  readonly redis: Redis | undefined;
   readonly keyring: Keyring;
   readonly clock: Clock;
   readonly logger: Logger;

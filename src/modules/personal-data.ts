@@ -161,6 +161,8 @@ export interface PersonalDataRegistry {
   all(): readonly PersonalDataProvider[];
   /** The module that owns `table` (from the manifests). */
   ownerOf(table: string): string | undefined;
+  /** Every table of every module, in module order and each manifest's order (offboarding deletes in reverse). */
+  tables(): readonly string[];
 }
 
 /**
@@ -211,7 +213,7 @@ export function personalDataOf(list: readonly AnyModule[]): PersonalDataRegistry
     }
     providers.push(p);
   }
-  return { all: () => providers, ownerOf: (table) => owners.get(table) };
+  return { all: () => providers, ownerOf: (table) => owners.get(table), tables: () => [...owners.keys()] };
 }
 
 /**

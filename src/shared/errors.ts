@@ -39,6 +39,9 @@ export const errorCodes = {
   ERR_RIGHTS_SUBJECT_ERASED: { status: 410, messageKey: 'rights.consent.subjectErased' },
   /** P14: a send to a destination that is not a registered recipient (recorded as `egress.refused`). */
   ERR_EGRESS_REFUSED: { status: 403, messageKey: 'error.forbidden' },
+  ERR_INCIDENT_LATE_WITHOUT_REASONS: { status: 400, messageKey: 'incidents.problem.late' },
+  ERR_INCIDENT_NOT_ALLOWED: { status: 409, messageKey: 'incidents.problem.closed' },
+  ERR_ORG_NOT_ACTIVE: { status: 403, messageKey: 'auth.orgNotActive' },
 } as const satisfies Record<string, { status: number; messageKey: MessageKey }>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -12,16 +12,33 @@ export type JsonLineRead<T> = { readonly lineNo: number } & (
   | { readonly ok: false }
 );
 
-/** Yields every non-blank line of `file` (nothing when it does not exist), parsed by `parse`. */
+/**
+ * Where the lines of such a log live: a file path, or (on PostgreSQL, a cluster's shared ledger
+ * schema) a reader of its stored lines in order.
+ */
+export type LineSource = string | { readonly where: string; lines(): AsyncIterable<string> };
+
+export function whereOf(source: LineSource): string {
+  return typeof source === 'string' ? source : source.where;
+}
+
+/** Whether the source has anything to read (a missing file has not). */
+export function sourcePresent(source: LineSource): boolean {
+  return typeof source === 'string' ? existsSync(source) : true;
+}
+
+function textLines(source: LineSource): AsyncIterable<string> {
+  if (typeof source !== 'string') return source.lines();
+  return createInterface({ input: createReadStream(source, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
+}
+
+/** Yields every non-blank line of `source` (nothing when a file does not exist), parsed by `parse`. */
 export async function* readJsonLines<T>(
-  file: string,
+  source: LineSource,
   parse: (value: unknown) => T | undefined,
 ): AsyncGenerator<JsonLineRead<T>> {
-  if (!existsSync(file)) return;
-  const lines = createInterface({
-    input: createReadStream(file, 'utf8'),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
+  if (!sourcePresent(source)) return;
+  const lines = textLines(source);
   let lineNo = 0;
   for await (const text of lines) {
     lineNo++;

@@ -30,8 +30,14 @@ export const permissionTable = {
   'users.manage_owners': ['owner'],
   'api_keys.manage': ['owner', 'admin'],
   'grants.manage': ['owner', 'admin'],
+  /** Offboarding (Art. 28(3)(g)): the tenant's owner for its own org; the operator's owner for a tenant. */
+  'offboarding.manage': ['owner'],
+  /** Legally compelled disclosure (P9): operator privacy officer and owner record and approve cases. */
+  'legal_orders.manage': ['owner', 'privacy_officer'],
   'health.view': ['owner', 'admin', 'security'],
   'mail.dev_read': ['owner', 'admin'],
+  /** The operator's tenants: onboarding, metadata and counts, suspension (never tenant data). */
+  'tenants.manage': ['owner', 'admin'],
 
   // Intake (P1–P3): conversations are read and answered by support.
   'intake.read': ['support'],
@@ -68,6 +74,10 @@ export const permissionTable = {
   // Security (P11, P12).
   'security.audit_read': ['security'],
   'security.access_log_read': ['security'],
+
+  // Incidents and breach notification (Art. 33, 34): each organisation's own register.
+  'incidents.read': ['security', 'privacy_officer'],
+  'incidents.manage': ['security'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof permissionTable;

@@ -17,7 +17,8 @@ export interface Started {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-function start(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Started {
+/** Starts `command` with `env`, keeping its output (a worker, a load balancer). */
+export function startProcess(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Started {
   const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (c: Buffer) => {
@@ -39,7 +40,7 @@ function start(command: string, args: readonly string[], env: NodeJS.ProcessEnv)
 
 /** Runs `kluis …` to the end; rejects with its output when it fails. */
 export async function kluisCommand(args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
-  const run = start(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], env);
+  const run = startProcess(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], env);
   const code = await new Promise<number | null>((resolve) => run.child.once('exit', resolve));
   if (code !== 0) throw new Error(`kluis ${args.join(' ')} exited with ${code}:\n${run.output()}`);
   return run.output();
@@ -73,7 +74,7 @@ function healthy(port: number): Promise<boolean> {
 
 /** Starts `kluis serve --no-worker` on `port` and waits until it answers /healthz. */
 export async function startWebNode(port: number, env: NodeJS.ProcessEnv): Promise<Started> {
-  const node = start(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--no-worker'], {
+  const node = startProcess(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--no-worker'], {
     ...env,
     KLUIS_HOST: '127.0.0.1',
     KLUIS_PORT: String(port),
@@ -89,7 +90,7 @@ export async function startWebNode(port: number, env: NodeJS.ProcessEnv): Promis
 
 /** Starts Caddy with `config` (Caddyfile) and `env`, and waits until `port` accepts connections. */
 export async function startCaddy(config: string, env: NodeJS.ProcessEnv, port: number): Promise<Started> {
-  const caddy = start('caddy', ['run', '--config', config, '--adapter', 'caddyfile'], {
+  const caddy = startProcess('caddy', ['run', '--config', config, '--adapter', 'caddyfile'], {
     ...process.env,
     ...env,
   });

@@ -24,6 +24,20 @@ describe('the HTTP shell', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(res.body).toContain('<html lang="nl">');
+    // ASVS 3.4.5 and 14.3.2: same-origin referrers only; nothing cached.
+    expect(res.headers['referrer-policy']).toBe('same-origin');
+    expect(res.headers['cache-control']).toBe('no-store');
+  });
+
+  it('lists no directories, answers no TRACE, and masks password fields (ASVS 13.4.3, 13.4.4, 6.2.6)', async () => {
+    expect((await app.inject({ method: 'GET', url: '/assets/' })).statusCode).toBe(404);
+    const trace = await app.inject({ method: 'TRACE' as 'GET', url: '/' });
+    expect(trace.statusCode).toBeGreaterThanOrEqual(400);
+    expect(trace.body).not.toContain('TRACE / HTTP');
+    const login = await app.inject({ method: 'GET', url: '/login' });
+    expect(login.body).toMatch(
+      /<input[^>]*type="password"[^>]*name="password"|<input[^>]*name="password"[^>]*type="password"/,
+    );
   });
 
   it('serves English when asked and remembers nothing it was not told', async () => {

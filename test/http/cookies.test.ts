@@ -45,7 +45,12 @@ describe('cookies over HTTPS carry the __Host- prefix (ASVS 3.3.1)', () => {
       expect(line).toMatch(/; Secure/);
       expect(line).toMatch(/; Path=\//);
       expect(line).not.toMatch(/Domain=/i);
+      // ASVS 3.3.2 and 3.3.4: each cookie limited to same-site use and hidden from scripts.
+      expect(line).toMatch(/; SameSite=(Lax|Strict)/);
+      expect(line).toMatch(/; HttpOnly/);
     }
+    // ASVS 3.4.2: no cross-origin sharing is granted to anyone.
+    expect(login.headers['access-control-allow-origin']).toBeUndefined();
     expect((await browser.get('/staff')).statusCode).toBe(200);
 
     // The same token under the unprefixed name (as a sibling subdomain could set it) is no session.

@@ -14,6 +14,7 @@ import {
   textField,
 } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import { type ListOrder, listHref, orderParams, pager } from '../../shared/html/table.js';
 import { formatTime } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { ApiKeyView } from './auth-api-keys.js';
@@ -64,22 +65,21 @@ function statusOf(t: Translate, u: UserView, now: Date): string {
 
 // --- user list ------------------------------------------------------------------------------
 
-export interface UserListParams {
-  readonly sort: UserSort;
-  readonly dir: 'asc' | 'desc';
+export interface UserListParams extends ListOrder<UserSort> {
   readonly role?: Role | undefined;
   readonly status?: UserStatusFilter | undefined;
 }
 
 export function userListQuery(p: UserListParams, page: number): string {
-  const q = new URLSearchParams();
-  if (p.sort !== 'name') q.set('sort', p.sort);
-  if (p.dir !== 'asc') q.set('dir', p.dir);
-  if (p.role !== undefined) q.set('role', p.role);
-  if (p.status !== undefined) q.set('status', p.status);
-  if (page > 1) q.set('page', String(page));
-  const text = q.toString();
-  return text === '' ? '/staff/users' : `/staff/users?${text}`;
+  return listHref(
+    '/staff/users',
+    {
+      ...orderParams(p, { sort: 'name', dir: 'asc' }),
+      role: p.role,
+      status: p.status,
+    },
+    page,
+  );
 }
 
 const statusKeys: Record<UserStatusFilter, MessageKey> = {
@@ -160,14 +160,11 @@ ${
   )}</tbody>
 </table>`
 }
-${
-  r.pages > 1
-    ? html`<nav aria-label="${t('auth.users.pagination')}"><ul class="pagination">
-  ${r.page > 1 ? html`<li><a rel="prev" href="${userListQuery(p, r.page - 1)}">${t('auth.users.previous')}</a></li>` : null}
-  ${r.page < r.pages ? html`<li><a rel="next" href="${userListQuery(p, r.page + 1)}">${t('auth.users.next')}</a></li>` : null}
-</ul></nav>`
-    : null
-}`;
+${pager(r, (page) => userListQuery(p, page), {
+  nav: t('auth.users.pagination'),
+  previous: t('auth.users.previous'),
+  next: t('auth.users.next'),
+})}`;
 }
 
 // --- create a user --------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /**
- * `kluis user create` and `kluis user reset`: staff accounts from the command line (first
- * admin of a new org, locked-out owners). The CLI acts as a system actor in the named org, so
+ * `kluis user create` and `kluis user reset`: operator staff accounts from the command line (first
+ * admin of the installation, locked-out owners); refused for a tenant's accounts (P9). The CLI acts as a system actor in the named org, so
  * every change is audited like any other. The one-time password is printed once, never logged.
  */
 import type { Command } from 'commander';
@@ -24,10 +24,20 @@ export interface CliAuthDeps {
   readonly services: { readonly auth: AuthService; readonly orgs: Pick<OrgsService, 'findBySlug'> };
 }
 
-async function orgBySlug(kluis: CliAuthDeps, slug: string): Promise<Org> {
+/**
+ * The operator organisation named by slug. A tenant's accounts are the tenant's own (P9): the
+ * operator makes none and resets none from the command line; a tenant's first owner is invited
+ * (`kluis tenant create`), later users come from the tenant's own owners and admins.
+ */
+async function operatorBySlug(kluis: CliAuthDeps, slug: string): Promise<Org> {
   const org = await kluis.services.orgs.findBySlug(slug.trim().toLowerCase());
   if (org === undefined)
     throw new AppError('ERR_NOT_FOUND', { message: `no organisation with slug "${slug}"` });
+  if (org.kind !== 'operator') {
+    throw new AppError('ERR_FORBIDDEN', {
+      message: `"${org.slug}" is a tenant: its accounts are its own. Its owners and admins manage them; a new tenant's first owner is invited by kluis tenant create`,
+    });
+  }
   return org;
 }
 
@@ -50,7 +60,7 @@ export async function createUserFromCli(
   kluis: CliAuthDeps,
   input: { org: string; email: string; name: string; roles: readonly string[]; command?: string },
 ): Promise<{ userId: string; email: string; oneTimePassword: string }> {
-  const org = await orgBySlug(kluis, input.org);
+  const org = await operatorBySlug(kluis, input.org);
   const { user, oneTimePassword } = await kluis.services.auth.createUser({
     actor: cliActor(org, input.command ?? 'user-create'),
     orgId: org.id,
@@ -89,7 +99,7 @@ export function registerAuthCommands(program: Command, io: CliIo): void {
     .option('--totp', 'also remove two-step verification (lost phone); the user enrols again')
     .action(async (opts: { org: string; email: string; totp?: boolean }) => {
       const result = await withKluis(io, async (kluis) => {
-        const org = await orgBySlug(kluis, opts.org);
+        const org = await operatorBySlug(kluis, opts.org);
         const auth = kluis.services.auth;
         const actor = cliActor(org, 'user-reset');
         const found = await auth.findUserByEmail({ actor, email: opts.email });

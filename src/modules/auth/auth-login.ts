@@ -30,7 +30,7 @@ export interface LoginDeps {
   sessions: SessionService;
   throttle: ThrottlePolicy;
   limiter: LoginThrottle;
-  orgs: Pick<OrgsService, 'findBySlug' | 'kindOf'>;
+  orgs: Pick<OrgsService, 'findBySlug' | 'kindOf' | 'getById'>;
   audit: AuditService;
 }
 
@@ -51,8 +51,9 @@ export type PasswordLoginResult =
   /** The email is known in several organisations: ask which one (nothing was checked or counted). */
   | { readonly kind: 'org_required' };
 
-export async function withOrgKind(orgs: Pick<OrgsService, 'kindOf'>, user: UserRow): Promise<UserWithOrg> {
-  return { ...user, org_kind: await orgs.kindOf(user.org_id) };
+export async function withOrgKind(orgs: Pick<OrgsService, 'getById'>, user: UserRow): Promise<UserWithOrg> {
+  const org = await orgs.getById(user.org_id);
+  return { ...user, org_kind: org.kind, org_status: org.status, org_require_totp: org.require_totp };
 }
 
 /**
@@ -60,7 +61,7 @@ export async function withOrgKind(orgs: Pick<OrgsService, 'kindOf'>, user: UserR
  * with their org's kind. An unknown slug names no account.
  */
 export async function loginCandidates(
-  deps: { db: Kysely<DB>; orgs: Pick<OrgsService, 'findBySlug' | 'kindOf'> },
+  deps: { db: Kysely<DB>; orgs: Pick<OrgsService, 'findBySlug' | 'getById'> },
   email: string,
   orgSlug: string | undefined,
 ): Promise<UserWithOrg[]> {
@@ -94,7 +95,9 @@ export function createLoginService(deps: LoginDeps) {
     const steps: PendingStep[] = [];
     if (user.totp_enabled === 1) steps.push('totp');
     if (user.must_change_password === 1) steps.push('password_change');
-    if (user.totp_enabled !== 1 && user.org_kind === 'operator' && deps.config.requireTotpForOperator) {
+    const required =
+      user.org_require_totp === 1 || (user.org_kind === 'operator' && deps.config.requireTotpForOperator);
+    if (user.totp_enabled !== 1 && required) {
       steps.push('totp_enrolment');
     }
     return steps;
@@ -120,6 +123,11 @@ export function createLoginService(deps: LoginDeps) {
 
   /** The password was right: a session with the steps still to do, the sign-in audited. */
   async function startSession(input: PasswordLoginInput, user: UserWithOrg): Promise<IssuedSession> {
+    // A pending, suspended or offboarded tenant's staff cannot sign in (offboarding: the owner
+    // still downloads the export during the notice period).
+    if (user.org_status !== 'active' && user.org_status !== 'offboarding') {
+      throw new AppError('ERR_ORG_NOT_ACTIVE', { message: 'organisation not active' });
+    }
     const newHash = hasher.needsRehash(user.password_hash) ? await hasher.hash(input.password) : undefined;
     const pending = pendingAfterPassword(user);
     return db.transaction().execute(async (trx) => {

@@ -11,6 +11,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Config } from '../../config/env.js';
 import type { DB } from '../../db/schema.js';
+import type { Actor } from '../../shared/actor.js';
 import { type Clock, MINUTE } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { isLocale, type Locale } from '../../shared/i18n/messages.js';
@@ -26,6 +27,8 @@ import { normaliseEmail } from './auth-users.js';
 import { createUsersRepository } from './auth-users-repository.js';
 
 export const RESET_TOKEN_MINUTES = 30;
+/** An invitation link (a new org's first owner) works for a week, once. */
+export const INVITATION_DAYS = 7;
 
 export interface ResetThrottlePolicy {
   /** Requests from one IP address within the window (any addresses asked for). */
@@ -163,6 +166,60 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
         });
       });
       return { kind: 'accepted' };
+    },
+
+    /**
+     * Mails an invitation to a new account: a single-use link (its hash stored, like a reset
+     * link) valid for INVITATION_DAYS, leading to the page where the user chooses a password;
+     * at sign-in they then enrol TOTP when the organisation requires it. Audited as `actor`.
+     */
+    async sendInvitation(input: {
+      actor: Actor;
+      userId: string;
+      orgName: string;
+      locale: Locale;
+    }): Promise<{ tokenId: string; jobId: string }> {
+      const scope = { orgId: input.actor.orgId };
+      const user = await createUsersRepository(db).findUser(scope, input.userId);
+      if (user === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'user not found' });
+      const token = randomBytes(32).toString('base64url');
+      return db.transaction().execute(async (trx) => {
+        const tokens = createResetTokensRepository(trx);
+        const now = clock.now();
+        const nowIso = now.toISOString();
+        await tokens.invalidateResetTokens(scope, user.id, nowIso);
+        const tokenId = randomUUID();
+        await tokens.insertResetToken({
+          id: tokenId,
+          org_id: user.org_id,
+          user_id: user.id,
+          token_hash: resetTokenHash(token),
+          created_at: nowIso,
+          expires_at: new Date(now.getTime() + INVITATION_DAYS * 24 * 60 * MINUTE).toISOString(),
+          used_at: null,
+        });
+        const url = new URL('/login/reset', config.publicOrigin);
+        url.searchParams.set('token', token);
+        const job = await mail.enqueue(trx, {
+          orgId: user.org_id,
+          to: user.email,
+          template: 'staff_invitation',
+          locale: input.locale,
+          vars: {
+            recipientName: user.display_name,
+            orgName: input.orgName,
+            inviteUrl: url.toString(),
+            expiresInDays: INVITATION_DAYS,
+          },
+        });
+        await audit.append(trx, {
+          actor: input.actor,
+          action: 'auth.invitation.sent',
+          target: { type: 'user', id: user.id },
+          meta: { token_id: tokenId, job_id: job.id },
+        });
+        return { tokenId, jobId: job.id };
+      });
     },
 
     /** Throws ERR_AUTH_TOKEN_INVALID unless `token` is live (for showing the form). */

@@ -17,12 +17,15 @@
  *   entered under it carries `grant_id`.
  */
 import { type Generated, type Migration, sql } from 'kysely';
-import { binaryType, withSerialPk } from '../../db/dialect.js';
+import { binaryType, isPostgres, withSerialPk } from '../../db/dialect.js';
+
+/** The tables a cached session look-up depends on: a change to any of them drops every node's cache. */
+export const sessionCacheTables = ['sessions', 'users', 'user_roles', 'operator_grants', 'orgs'] as const;
+
 import { type Role, roles } from '../../shared/actor.js';
 import type { SessionState } from '../../shared/http/access.js';
 
 export type PendingStep = SessionState['pending'][number];
-export const pendingSteps: readonly PendingStep[] = ['totp', 'password_change', 'totp_enrolment'];
 
 export interface UsersTable {
   id: string;
@@ -301,6 +304,25 @@ export const authMigrations: Record<string, Migration> = {
         .alterTable('sessions')
         .addColumn('grant_id', 'text', (c) => c.references('operator_grants.id'))
         .execute();
+    },
+  },
+  /**
+   * PostgreSQL: every committed change to what a session look-up reads NOTIFYs the nodes'
+   * session caches (db/change-feed.ts, decision 0020). SQLite needs none: its change stamp
+   * (data_version) sees every writer on the file.
+   */
+  '0114_auth_change_notify': {
+    async up(db) {
+      if (!isPostgres(db)) return;
+      await sql`create or replace function kluis_notify_change() returns trigger language plpgsql as $$
+        begin perform pg_notify(left('kluis_changes_' || TG_TABLE_SCHEMA, 63), TG_TABLE_NAME); return null; end $$`.execute(
+        db,
+      );
+      for (const table of sessionCacheTables) {
+        await sql`create trigger ${sql.raw(`${table}_notify_change`)}
+          after insert or update or delete or truncate on ${sql.table(table)}
+          for each statement execute function kluis_notify_change()`.execute(db);
+      }
     },
   },
 };

@@ -31,7 +31,7 @@ interface SecondFactorDeps {
   clock: Clock;
   sessions: SessionService;
   limiter: LoginThrottle;
-  orgs: Pick<OrgsService, 'kindOf'>;
+  orgs: Pick<OrgsService, 'kindOf' | 'getById'>;
   audit: AuditService;
 }
 

@@ -32,10 +32,12 @@ import { createPasswordResetService, type ResetThrottlePolicy } from './auth-pas
 import { createPasswordHasher, type PasswordHasher } from './auth-passwords.js';
 import { createSecondFactorService } from './auth-second-factor.js';
 import { createSessionService } from './auth-sessions.js';
+import { createSessionsRepository } from './auth-sessions-repository.js';
 import { createThrottleRepository } from './auth-throttle-repository.js';
 import { createTotpEnrolmentService } from './auth-totp-enrolment.js';
 import { createUsersService } from './auth-users.js';
 import { createRoleAdminService, createUserAdminService } from './auth-users-admin.js';
+import { createUsersRepository } from './auth-users-repository.js';
 
 export type AuthConfig = Pick<
   Config,
@@ -89,6 +91,12 @@ export function createAuthService(deps: AuthDeps) {
         resetTokens: await reset.deleteExpiredResetTokens(),
       };
     },
+    /** Ends every session of an organisation's own staff (it was suspended); returns how many. */
+    endOrgSessions: (orgId: string): Promise<number> =>
+      createSessionsRepository(db).deleteOrgSessions({ orgId }),
+    /** How many staff accounts an organisation has (a count only: for the operator's tenant list). */
+    countStaff: (orgId: string): Promise<number> =>
+      createUsersRepository(db).countUsers({ orgId }, { now: clock.now().toISOString() }),
     ...createUsersService(common),
     ...createUserAdminService(common),
     ...createRoleAdminService(common),

@@ -171,6 +171,12 @@ export function createSessionsRepository(db: Kysely<DB>) {
       return Number(result.numDeletedRows);
     },
 
+    /** Ends every session of an organisation's own staff (the organisation was suspended). */
+    async deleteOrgSessions(scope: OrgScope): Promise<number> {
+      const result = await db.deleteFrom('sessions').where('org_id', '=', scope.orgId).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
     /** Ends every session entered under a grant (the grant was revoked). */
     async deleteGrantSessions(grantId: string): Promise<number> {
       const result = await db.deleteFrom('sessions').where('grant_id', '=', grantId).executeTakeFirst();

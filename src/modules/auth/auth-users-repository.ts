@@ -5,6 +5,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import type { OrgKind, OrgScope, Role } from '../../shared/actor.js';
+import type { OrgStatus } from '../orgs/index.js';
 import type { UsersTable } from './auth-schema.js';
 
 export type UserRow = UsersTable;
@@ -12,6 +13,10 @@ export type UserRow = UsersTable;
 /** A user with the kind of their own organisation (sign-in needs it: operator staff enrol TOTP). */
 export interface UserWithOrg extends UserRow {
   readonly org_kind: OrgKind;
+  /** Only an active organisation's staff may sign in (a suspended tenant's may not). */
+  readonly org_status: OrgStatus;
+  /** 1 when the organisation requires TOTP of all its staff. */
+  readonly org_require_totp: number;
 }
 
 export type UserPatch = Partial<

@@ -206,5 +206,3 @@ export interface StaffName {
   readonly disabled: boolean;
   readonly locked: boolean;
 }
-
-export type UsersService = ReturnType<typeof createUsersService>;

@@ -236,9 +236,10 @@ describe('the public contact form (P1, P2)', () => {
     expect(fast.body).toContain('faster than anyone can write a message');
 
     clock.advance(20 * SECOND);
-    const [issued = '', mac = ''] = started.split('.');
-    const earlier = `${Number(issued) - 60_000}.${mac}`;
-    for (const forged of [earlier, `${issued}.${'0'.repeat(64)}`, 'nonsense', '']) {
+    const [issued = '', nonce = '', mac = ''] = started.split('.');
+    const earlier = `${Number(issued) - 60_000}.${nonce}.${mac}`;
+    const otherNonce = `${issued}.${'A'.repeat(16)}.${mac}`;
+    for (const forged of [earlier, otherNonce, `${issued}.${nonce}.${'0'.repeat(64)}`, 'nonsense', '']) {
       const res = await new Browser(app).post('/en/contact', { started: forged, ...fields });
       expect(res.statusCode, forged).toBe(400);
       expect(res.body, forged).toContain('Your message was not sent');
@@ -250,6 +251,63 @@ describe('the public contact form (P1, P2)', () => {
     expect(await intakeCounts(kluis)).toEqual(before);
     // The same form, given time, goes through.
     expect((await b.post('/en/contact', { started, ...fields })).statusCode).toBe(303);
+  });
+
+  it('strips NUL, ESC and right-to-left overrides from the public form before staff see it', async () => {
+    clock.advance(2 * HOUR); // a fresh rate-limit window
+    const b = new Browser(app);
+    const started = await openContactForm(b, '/contact');
+    clock.advance(20 * SECOND);
+    const res = await b.post('/contact', {
+      started,
+      name: 'Mallory\u202e\u0000',
+      email: 'rtl@example.nl',
+      phone: '',
+      message: 'Factuur\u0000 \u001b[2Jwissen \u202egpj.exe \u2067x\u2069 \u200fmark\r\nregel',
+    });
+    expect(res.statusCode).toBe(303);
+    const last = (await conversationsOf(operator)).at(-1);
+    const detail = await inbox().getConversation({ actor: supportSystem(operator), id: last?.id ?? '' });
+    expect(detail.name).toBe('Mallory');
+    expect(detail.entries[0]?.body).toBe('Factuur [2Jwissen gpj.exe x \u200fmark\nregel');
+    // A message of nothing but control characters is empty, not stored.
+    const before = await intakeCounts(kluis);
+    const again = await openContactForm(b, '/contact');
+    clock.advance(20 * SECOND);
+    const empty = await b.post('/contact', {
+      started: again,
+      name: 'Leeg',
+      email: 'leeg@example.nl',
+      phone: '',
+      message: '\u0000\u001b\u202e',
+    });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.body).toContain('class="error-summary"');
+    expect(await intakeCounts(kluis)).toEqual(before);
+  });
+
+  it('takes a form once: its fill-time token cannot carry a second post, which stores nothing', async () => {
+    clock.advance(2 * HOUR); // a fresh rate-limit window
+    const b = new Browser(app);
+    const started = await openContactForm(b, '/contact');
+    clock.advance(20 * SECOND);
+    const fields = {
+      started,
+      name: 'Eenmalig',
+      email: 'eenmalig@example.nl',
+      phone: '',
+      message: 'Eén keer',
+    };
+    expect((await b.post('/contact', fields)).statusCode).toBe(303);
+    const before = await intakeCounts(kluis);
+    for (const browser of [b, new Browser(app)]) {
+      clock.advance(MINUTE);
+      if (browser !== b) await browser.get('/contact');
+      const again = await browser.post('/contact', { ...fields, message: 'Nog een keer' });
+      expect(again.statusCode).toBe(400);
+      expect(again.body).toContain('hetzelfde formulier wordt maar één keer aangenomen');
+    }
+    expect(await intakeCounts(kluis)).toEqual(before);
   });
 
   it('shows a form left open for days again with the input kept, instead of taking it', async () => {
@@ -275,9 +333,14 @@ describe('the public contact form (P1, P2)', () => {
     const started = await openContactForm(b, '/contact');
     clock.advance(20 * SECOND);
     const fields = { started, name: 'Veel', email: 'veel@example.nl', phone: '', message: 'Bericht' };
-    for (let i = 0; i < 5; i++) expect((await b.post('/contact', fields)).statusCode).toBe(303);
+    expect((await b.post('/contact', fields)).statusCode).toBe(303);
+    for (let i = 1; i < 5; i++) {
+      const fresh = await openContactForm(b, '/contact');
+      clock.advance(20 * SECOND);
+      expect((await b.post('/contact', { ...fields, started: fresh })).statusCode).toBe(303);
+    }
     const before = await intakeCounts(kluis);
-    const limited = await b.post('/contact', fields);
+    const limited = await b.post('/contact', { ...fields, started: await openContactForm(b, '/contact') });
     expect(limited.statusCode).toBe(429);
     expect(limited.headers['retry-after']).toBe('3600');
     expect(limited.body).toContain('Uw bericht is niet verstuurd');

@@ -113,7 +113,7 @@ export function createInboxActions(deps: InboxDeps) {
         const lastInbound = [...withId].reverse().find((e) => e.kind === 'inbound');
         const inReplyTo = (lastInbound ?? withId[withId.length - 1])?.message_id ?? null;
         const entryId = newId();
-        const messageId = outboundMessageId(row.org_id, entryId, deps.publicOrigin);
+        const messageId = outboundMessageId(entryId, deps.publicOrigin);
         await addEntry(trx, deps, row, {
           id: entryId,
           kind: 'outbound',

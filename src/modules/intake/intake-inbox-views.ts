@@ -7,6 +7,7 @@
  */
 import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import { type ListOrder, listHref, orderParams, pager } from '../../shared/html/table.js';
 import { formatTime } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type {
@@ -24,28 +25,27 @@ import {
   type EntryKind,
 } from './intake-schema.js';
 
-export interface ListParams {
+export interface ListParams extends ListOrder<ConversationSort> {
   readonly status?: ConversationStatus | undefined;
   readonly channel?: Channel | undefined;
   readonly mine?: boolean | undefined;
   readonly rightsOnly?: boolean | undefined;
-  readonly sort: ConversationSort;
-  readonly dir: 'asc' | 'desc';
 }
 
 const BASE = '/staff/conversations';
 
 export function listQuery(p: ListParams, page: number): string {
-  const q = new URLSearchParams();
-  if (p.status !== undefined) q.set('status', p.status);
-  if (p.channel !== undefined) q.set('channel', p.channel);
-  if (p.mine) q.set('mine', '1');
-  if (p.rightsOnly) q.set('rights', '1');
-  if (p.sort !== 'updated') q.set('sort', p.sort);
-  if (p.dir !== 'desc') q.set('dir', p.dir);
-  if (page > 1) q.set('page', String(page));
-  const text = q.toString();
-  return text === '' ? BASE : `${BASE}?${text}`;
+  return listHref(
+    BASE,
+    {
+      status: p.status,
+      channel: p.channel,
+      mine: p.mine ? '1' : undefined,
+      rights: p.rightsOnly ? '1' : undefined,
+      ...orderParams(p, { sort: 'updated', dir: 'desc' }),
+    },
+    page,
+  );
 }
 
 const channelKey: Record<Channel, MessageKey> = {
@@ -164,14 +164,11 @@ ${
   )}</tbody>
 </table>`
 }
-${
-  r.pages > 1
-    ? html`<nav aria-label="${t('intake.list.pagination')}"><ul class="pagination">
-  ${r.page > 1 ? html`<li><a rel="prev" href="${listQuery(p, r.page - 1)}">${t('intake.list.previous')}</a></li>` : null}
-  ${r.page < r.pages ? html`<li><a rel="next" href="${listQuery(p, r.page + 1)}">${t('intake.list.next')}</a></li>` : null}
-</ul></nav>`
-    : null
-}`;
+${pager(r, (page) => listQuery(p, page), {
+  nav: t('intake.list.pagination'),
+  previous: t('intake.list.previous'),
+  next: t('intake.list.next'),
+})}`;
 }
 
 export interface ConversationFormState {
@@ -356,6 +353,7 @@ const reasonKey: Record<string, MessageKey> = {
   unparseable: 'intake.quarantine.reason.unparseable',
   no_sender: 'intake.quarantine.reason.no_sender',
   auto_submitted: 'intake.quarantine.reason.auto_submitted',
+  bounce: 'intake.quarantine.reason.bounce',
   empty: 'intake.quarantine.reason.empty',
   processing_failed: 'intake.quarantine.reason.processing_failed',
 };

@@ -138,8 +138,12 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
     expect(await deliverReplies()).toBe(1);
     const mail = await sink.waitFor((m) => m.to.includes('petra@example.nl'));
     expect(mail.subject).toBe('Re: Vraag over mijn abonnement');
+    expect(mail.text).not.toContain('Autoriteit Persoonsgegevens');
     expect(mail.text).toContain('Natuurlijk, wat is uw vraag?');
     expect(mail.text).toContain('Petra de Vries');
+    // Replies thread back, so the mail invites one (issue 16: it used to say one cannot reply).
+    expect(mail.text).toContain('U kunt op dit bericht antwoorden');
+    expect(mail.text).not.toContain('niet op antwoorden');
     expect(mail.inReplyTo).toBe('<first-5e1a@mail.example.nl>');
     expect(mail.headers.references).toContain('<first-5e1a@mail.example.nl>');
     expect(mail.headers['reply-to']).toContain(CONTACT);
@@ -195,8 +199,110 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
     expect(anna.entries).toHaveLength(1);
   });
 
-  it("threads a visitor's answer to a tenant's reply into the tenant's conversation, not the operator's", async () => {
+  it('does not thread a mail from another address of the same person into a conversation, even with the right In-Reply-To', async () => {
+    // Bob and Anna gave the same phone number: one data subject, two addresses.
+    const submit = (name: string, email: string) =>
+      kluis.services.intake.submitContactRequest({
+        actor: { kind: 'anonymous', orgId: operator.id, ref: 'test' },
+        channel: 'web',
+        request: { name, email, phone: '+31612345678', message: `Vraag van ${name}` },
+        locale: 'nl',
+      });
+    const bob = await submit('Bob', 'bob.shared@example.nl');
+    const anna = await submit('Anna', 'anna.shared@example.nl');
+    const subjects = await kluis.db
+      .selectFrom('conversations')
+      .select('subject_id')
+      .where('id', 'in', [bob.conversationId, anna.conversationId])
+      .execute();
+    expect(new Set(subjects.map((x) => x.subject_id)).size).toBe(1);
+    // Anna's conversation carries the Message-ID of a reply we sent her.
+    await kluis.db
+      .updateTable('conversations')
+      .set({ thread_key: '<reply-to-anna@kluis.test>' })
+      .where('id', '=', anna.conversationId)
+      .execute();
+    await send({
+      from: 'bob.shared@example.nl',
+      to: CONTACT,
+      subject: 'Re: uw vraag',
+      text: 'Ingevoegd bij Anna?',
+      inReplyTo: '<reply-to-anna@kluis.test>',
+    });
+    const outcome = lastOutcome();
+    expect(outcome.kind).toBe('opened');
+    expect(conversationIdOf(outcome)).not.toBe(anna.conversationId);
+    const annas = await inbox().getConversation({ actor: supportSystem(operator), id: anna.conversationId });
+    expect(annas.entries).toHaveLength(1);
+  });
+
+  it('quarantines a bounce without Auto-Submitted: null sender, a delivery report, or the mailer-daemon', async () => {
+    const before = await intakeCounts(kluis);
+    // 1. The envelope's null sender (MAIL FROM:<>), headers of an ordinary mail.
+    await send({
+      envelope: { from: '', to: [CONTACT] },
+      raw: 'From: Mail System <noreply@mx.example.net>\r\nTo: contact@localhost\r\nSubject: Undelivered Mail\r\n\r\nThis is the mail system.\r\n',
+    });
+    expect(lastOutcome()).toMatchObject({ kind: 'quarantined', reason: 'bounce' });
+    // 2. A delivery status notification from an ordinary-looking sender.
+    await send({
+      envelope: { from: 'relay@mx.example.net', to: [CONTACT] },
+      raw: [
+        'From: relay@mx.example.net',
+        'To: contact@localhost',
+        'Subject: Delivery Status Notification (Failure)',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"',
+        '',
+        '--b1',
+        'Content-Type: text/plain',
+        '',
+        'Delivery to the following recipient failed permanently.',
+        '--b1',
+        'Content-Type: message/delivery-status',
+        '',
+        'Reporting-MTA: dns; mx.example.net',
+        '',
+        'Final-Recipient: rfc822; someone@example.org',
+        'Action: failed',
+        'Status: 5.1.1',
+        '--b1--',
+        '',
+      ].join('\r\n'),
+    });
+    expect(lastOutcome()).toMatchObject({ kind: 'quarantined', reason: 'bounce' });
+    // 3. The mailer-daemon, with a plain text body.
+    await send({
+      from: 'MAILER-DAEMON@mx.example.net',
+      to: CONTACT,
+      subject: 'Returned mail: see transcript for details',
+      text: 'The original message was received but could not be delivered.',
+    });
+    expect(lastOutcome()).toMatchObject({ kind: 'quarantined', reason: 'bounce' });
+    expect(await intakeCounts(kluis)).toMatchObject({
+      conversations: before.conversations,
+      quarantine: before.quarantine + 3,
+    });
+  });
+
+  it('strips NUL, ESC and bidi overrides from a mail before staff see it', async () => {
+    await send({
+      from: '"Eve\u202e" <eve@example.nl>',
+      to: CONTACT,
+      subject: 'Factuur \u202egpj.exe',
+      text: 'Hallo\u0000 \u001b[31mrood\u001b[0m \u2066x\u2069',
+    });
+    const id = conversationIdOf(lastOutcome());
+    const c = await inbox().getConversation({ actor: supportSystem(operator), id });
+    expect(c.subjectLine).toBe('Factuur gpj.exe');
+    expect(c.entries[0]?.body).toBe('Hallo [31mrood[0m x');
+    expect(c.name).toBe('Eve');
+  });
+
+  it("decides the org by the recipient address only: a tenant's answer threads at its address, a forged one opens nothing there", async () => {
     const tenant = await createOrg(kluis, 'tenant', 'Bakkerij Jansen');
+    const tenantContact = `contact+${tenant.slug}@ambrix.example`;
+    await kluis.services.orgs.addAddress(tenant.id, tenantContact, 'contact', clock.now().toISOString());
     const { conversationId } = await kluis.services.intake.submitContactRequest({
       actor: { kind: 'anonymous', orgId: tenant.id, ref: 'test' },
       channel: 'web',
@@ -216,20 +322,68 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
     expect(await deliverReplies()).toBe(1);
     const reply = await sink.waitFor((m) => m.to.includes('wim@example.nl'));
     expect(reply.subject).toBe('Uw bericht aan Bakkerij Jansen');
+    // The Message-ID names no organisation; the mail names the tenant as sender and replies go to its address.
+    expect(reply.messageId).not.toContain(tenant.id);
+    expect(reply.from).toContain('Bakkerij Jansen');
+    expect(reply.headers['reply-to']).toContain(tenantContact);
+    const tenantRows = async () =>
+      kluis.db.selectFrom('conversations').select('id').where('org_id', '=', tenant.id).execute();
+
+    // A forged answer to the operator's address with the tenant's Message-ID (and the tenant's
+    // org id in a Kluis-looking id) opens a conversation in the operator, nothing in the tenant.
     await send({
       from: 'wim@example.nl',
       to: CONTACT,
+      subject: `Re: ${reply.subject}`,
+      text: 'Vervalst',
+      inReplyTo: reply.messageId,
+      references: [`<kluis.${tenant.id}.${conversationId}@ambrix.example>`],
+    });
+    const forged = lastOutcome();
+    expect(forged.kind).toBe('opened');
+    const forgedRow = await kluis.db
+      .selectFrom('conversations')
+      .select('org_id')
+      .where('id', '=', conversationIdOf(forged))
+      .executeTakeFirstOrThrow();
+    expect(forgedRow.org_id).toBe(operator.id);
+    expect(await tenantRows()).toHaveLength(1);
+    const tenantConversation = await inbox().getConversation({
+      actor: supportSystem(tenant),
+      id: conversationId,
+    });
+    expect(tenantConversation.entries).toHaveLength(2);
+
+    // The real answer, to the tenant's own address, threads into the tenant's conversation.
+    await send({
+      from: 'wim@example.nl',
+      to: tenantContact,
       subject: `Re: ${reply.subject}`,
       text: 'Jammer!',
       inReplyTo: reply.messageId,
     });
     expect(lastOutcome()).toMatchObject({ kind: 'threaded', conversationId });
-    const rows = await kluis.db
+    expect(await tenantRows()).toHaveLength(1);
+  });
+
+  it("opens a tenant's mail in the tenant's inbox and refuses the address of a suspended tenant", async () => {
+    const tenant = await createOrg(kluis, 'tenant', 'Fietsen Fenna');
+    const address = 'privacy@fietsen-fenna.example';
+    await kluis.services.orgs.addAddress(tenant.id, address, 'privacy', clock.now().toISOString());
+    await send({ from: 'piet@example.nl', to: address, subject: 'Inzage', text: 'Wat weet u van mij?' });
+    const row = await kluis.db
       .selectFrom('conversations')
-      .select('org_id')
-      .where('id', '=', conversationId)
-      .execute();
-    expect(rows).toEqual([{ org_id: tenant.id }]);
+      .select(['org_id', 'possible_rights_request'])
+      .where('id', '=', conversationIdOf(lastOutcome()))
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ org_id: tenant.id, possible_rights_request: 1 });
+    await kluis.services.orgs.setStatus(tenant.id, 'suspended');
+    await expect(
+      send({ from: 'piet@example.nl', to: address, subject: 'Nog eens', text: 'Hallo?' }),
+    ).rejects.toThrow(/550|No such mailbox/);
+    await expect(
+      send({ from: 'piet@example.nl', to: 'contact+nobody@ambrix.example', subject: 'X', text: 'Y' }),
+    ).rejects.toThrow(/550|No such mailbox/);
   });
 
   it('flags mail to the privacy address as a possible rights request', async () => {
@@ -252,6 +406,20 @@ describe('inbound email and replies over real SMTP (P1, P3)', () => {
     });
     expect(list.items.map((c) => c.id)).toContain(id);
     expect(list.items.every((c) => c.possibleRightsRequest)).toBe(true);
+
+    // A reply from the inbox to mail sent to the privacy address names the complaint route (AP).
+    const b = new Browser(app);
+    await b.login(support.email, support.password);
+    await b.get(`/staff/conversations/${id}`);
+    expect(
+      (await b.post(`/staff/conversations/${id}/reply`, { reply: 'Wij nemen uw verzoek in behandeling.' }))
+        .statusCode,
+    ).toBe(303);
+    expect(await deliverReplies()).toBe(1);
+    const mail = await sink.waitFor((m) => m.to.includes('ruud@example.nl'));
+    expect(mail.text).toContain('Wij nemen uw verzoek in behandeling.');
+    expect(mail.text).toContain('klacht indienen bij de Autoriteit Persoonsgegevens');
+    expect(mail.text).toContain('https://autoriteitpersoonsgegevens.nl');
   });
 
   it('quarantines malformed and automatic mail with its raw bytes, never losing it', async () => {

@@ -14,13 +14,14 @@ import type { DB } from '../../db/schema.js';
 import type { Actor } from '../../shared/actor.js';
 import { AppError, isAppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
+import { stripUnsafeControls } from '../../shared/text.js';
 import type { KluisCore, KluisServices } from '../module.js';
 import { createOrgsRepository, type Org } from '../orgs/index.js';
 import { requestRecords } from '../rights/index.js';
 import { createSubjectsService } from '../subjects/index.js';
 import { type ConversationRow, createIntakeRepository } from './intake-repository.js';
 import { addEntry, conversationSealer, openConversation } from './intake-service.js';
-import { messageIdsOf, orgOfMessageId } from './intake-threads.js';
+import { messageIdsOf } from './intake-threads.js';
 
 export type Mailbox = 'contact' | 'privacy';
 
@@ -46,7 +47,13 @@ const allowedAttachmentTypes: Readonly<Record<string, (content: Buffer) => boole
   'application/vnd.oasis.opendocument.spreadsheet': isZip,
 };
 
-export type QuarantineReason = 'unparseable' | 'no_sender' | 'auto_submitted' | 'empty' | 'processing_failed';
+export type QuarantineReason =
+  | 'unparseable'
+  | 'no_sender'
+  | 'auto_submitted'
+  | 'bounce'
+  | 'empty'
+  | 'processing_failed';
 
 export type InboundOutcome =
   | { readonly kind: 'opened' | 'threaded'; readonly conversationId: string; readonly entryId: string }
@@ -120,8 +127,31 @@ type ReadMail =
       readonly refused: readonly RefusedAttachment[];
     };
 
+/**
+ * A delivery report without `Auto-Submitted` (issue 16: such a bounce opened a conversation): the
+ * SMTP envelope's null sender (`MAIL FROM:<>`, RFC 5321 §4.5.5, when the listener knows it), a
+ * `Return-Path: <>`, a `multipart/report` body (delivery and read reports, RFC 6522), an
+ * `X-Failed-Recipients` header, or a From of mailer-daemon or postmaster.
+ */
+function isBounce(parsed: ParsedMail, sender: string, envelopeFrom: string | undefined): boolean {
+  if (envelopeFrom !== undefined && envelopeFrom.trim() === '') return true;
+  const returnPath = parsed.headers.get('return-path');
+  const returnText =
+    typeof returnPath === 'string'
+      ? returnPath
+      : returnPath !== undefined && typeof returnPath === 'object' && 'text' in returnPath
+        ? String(returnPath.text)
+        : undefined;
+  if (returnText !== undefined && /^\s*<?\s*>?\s*$/.test(returnText)) return true;
+  const type = parsed.headers.get('content-type');
+  const mediaType = typeof type === 'object' && type !== null && 'value' in type ? String(type.value) : '';
+  if (mediaType.toLowerCase() === 'multipart/report') return true;
+  if (parsed.headers.has('x-failed-recipients')) return true;
+  return /^(mailer-daemon|postmaster)@/.test(sender);
+}
+
 /** Reads a parsed message: sender, text, threading headers and screened attachments. */
-function readMail(parsed: ParsedMail): ReadMail {
+function readMail(parsed: ParsedMail, envelopeFrom: string | undefined): ReadMail {
   const from = parsed.from?.value[0];
   const sender = senderSchema.safeParse(from?.address?.trim().toLowerCase() ?? '');
   if (!sender.success) return { ok: false, reason: 'no_sender' };
@@ -130,18 +160,19 @@ function readMail(parsed: ParsedMail): ReadMail {
     // Out-of-office answers and bounces must not open conversations (or loop with our replies).
     return { ok: false, reason: 'auto_submitted' };
   }
-  const text = (parsed.text ?? '').replace(/\r\n/g, '\n').trim();
+  if (isBounce(parsed, sender.data, envelopeFrom)) return { ok: false, reason: 'bounce' };
+  const text = stripUnsafeControls(parsed.text ?? '').trim();
   const { accepted, refused } = screenAttachments(parsed.attachments);
   if (text === '' && accepted.length === 0) return { ok: false, reason: 'empty' };
   const contentLanguage = parsed.headers.get('content-language');
   return {
     ok: true,
     sender: sender.data,
-    senderName: from?.name?.trim() || undefined,
+    senderName: stripUnsafeControls(from?.name ?? '').trim() || undefined,
     text,
     subjectLine:
-      parsed.subject
-        ?.replace(/[\r\n]+/g, ' ')
+      stripUnsafeControls(parsed.subject ?? '')
+        .replace(/[\r\n]+/g, ' ')
         .trim()
         .slice(0, 500) || undefined,
     locale:
@@ -152,6 +183,20 @@ function readMail(parsed: ParsedMail): ReadMail {
     accepted,
     refused,
   };
+}
+
+/** Whether `sender` is the address the conversation was opened with (none: never). */
+async function fromConversationAddress(
+  keyring: InboundMailDeps['keyring'],
+  conversation: ConversationRow,
+  sender: string,
+): Promise<boolean> {
+  const address = await conversationSealer(
+    keyring,
+    conversation.org_id,
+    conversation.subject_id,
+  ).openOptional('conversations', 'requester_email', conversation.id, conversation.requester_email);
+  return address !== undefined && address.trim().toLowerCase() === sender;
 }
 
 /**
@@ -183,6 +228,10 @@ async function storeMail(
     });
     const subjectId = conversation.subject_id;
     if (!senders.some((s) => s.id === subjectId)) conversation = undefined;
+    // ... and from the conversation's own address: a person reached by another address (a
+    // shared phone number linked two addresses to one subject) or a forged From of another
+    // address of that person starts a new conversation instead (issue 16).
+    else if (!(await fromConversationAddress(keyring, conversation, mail.sender))) conversation = undefined;
   }
   const first = {
     kind: 'inbound' as const,
@@ -293,27 +342,22 @@ export function createInboundMail(deps: InboundMailDeps) {
     return { kind: 'quarantined', id, reason: input.reason };
   }
 
-  /** The org a mail belongs to: the one named by a Kluis Message-ID it answers, else the mailbox's. */
-  async function orgFor(mailboxOrgId: string, references: readonly string[]) {
-    for (const ref of references) {
-      const named = orgOfMessageId(ref);
-      if (named === undefined) continue;
-      const org = await orgs.findById(named);
-      if (org !== undefined) return org;
-    }
-    return orgs.getById(mailboxOrgId);
-  }
-
-  async function take(mailboxOrgId: string, mailbox: Mailbox, raw: Buffer): Promise<InboundOutcome> {
+  async function take(
+    mailboxOrgId: string,
+    mailbox: Mailbox,
+    raw: Buffer,
+    envelopeFrom: string | undefined,
+  ): Promise<InboundOutcome> {
     let parsed: ParsedMail;
     try {
       parsed = await simpleParser(raw, { skipImageLinks: true, skipTextLinks: true });
     } catch {
       return quarantine({ orgId: mailboxOrgId, mailbox, raw, reason: 'unparseable' });
     }
-    const mail = readMail(parsed);
+    const mail = readMail(parsed, envelopeFrom);
     if (!mail.ok) return quarantine({ orgId: mailboxOrgId, mailbox, raw, reason: mail.reason });
-    const org = await orgFor(mailboxOrgId, mail.references);
+    // The recipient address alone decides the org (never a header the sender wrote).
+    const org = await orgs.getById(mailboxOrgId);
     return db.transaction().execute((trx) => storeMail(trx, deps, { org, mailbox, mail }));
   }
 
@@ -323,15 +367,26 @@ export function createInboundMail(deps: InboundMailDeps) {
      * cannot be taken in is quarantined; only when even that fails does it throw (the SMTP
      * listener then answers 451 and the sender retries).
      */
-    async receive(input: { orgId: string; mailbox: Mailbox; raw: Buffer }): Promise<InboundOutcome> {
+    async receive(input: {
+      orgId: string;
+      mailbox: Mailbox;
+      raw: Buffer;
+      /** The SMTP envelope's sender (MAIL FROM) when known; `''` is the null sender of a bounce. */
+      envelopeFrom?: string | undefined;
+    }): Promise<InboundOutcome> {
       try {
-        return await take(input.orgId, input.mailbox, input.raw);
+        return await take(input.orgId, input.mailbox, input.raw, input.envelopeFrom);
       } catch (error) {
         // The code only: a driver's message may quote values.
         const code = isAppError(error) ? error.code : String((error as { code?: unknown }).code ?? 'unknown');
         deps.logger.warn({ code }, 'inbound mail could not be taken in: quarantining it');
         try {
-          return await quarantine({ ...input, reason: 'processing_failed' });
+          return await quarantine({
+            orgId: input.orgId,
+            mailbox: input.mailbox,
+            raw: input.raw,
+            reason: 'processing_failed',
+          });
         } catch (cause) {
           throw new AppError('ERR_INTERNAL', {
             message: 'inbound mail neither taken in nor quarantined',

@@ -37,6 +37,8 @@ export const intakeNl = {
     'Het formulier werd heel snel na het openen verstuurd, sneller dan iemand een bericht kan schrijven. Open het formulier opnieuw, neem even de tijd en verstuur het nog eens.',
   'intake.refused.rateLimited':
     'Vanaf uw internetverbinding zijn in korte tijd veel berichten verstuurd. Probeer het over een uur opnieuw, of mail of bel ons.',
+  'intake.refused.used':
+    'Dit formulier is al verstuurd; hetzelfde formulier wordt maar één keer aangenomen. Wilt u nog iets sturen? Open het formulier opnieuw.',
   'intake.refused.nothingStored': 'Er is niets van wat u invulde bewaard.',
   'intake.refused.back': 'Terug naar het contactformulier',
 
@@ -105,6 +107,8 @@ export const intakeNl = {
   'intake.reply.submit': 'Antwoord versturen',
   'intake.reply.noEmail': 'Deze persoon heeft geen e-mailadres gegeven: antwoorden per e-mail kan niet.',
   'intake.reply.mailSubject': 'Uw bericht aan {org}',
+  'intake.reply.complaint':
+    'Bent u het niet eens met hoe wij met uw gegevens of uw verzoek omgaan? Dan kunt u een klacht indienen bij de Autoriteit Persoonsgegevens, Postbus 93374, 2509 AJ Den Haag, https://autoriteitpersoonsgegevens.nl/een-tip-of-klacht-doorgeven. U kunt ook naar de rechter stappen.',
 
   'intake.note.title': 'Interne notitie',
   'intake.note.label': 'Notitie',
@@ -150,6 +154,7 @@ export const intakeNl = {
   'intake.quarantine.reason.unparseable': 'Het bericht kon niet worden gelezen',
   'intake.quarantine.reason.no_sender': 'Geen geldige afzender',
   'intake.quarantine.reason.auto_submitted': 'Automatisch bericht (afwezigheidsmelding, onbestelbaar)',
+  'intake.quarantine.reason.bounce': 'Onbestelbaar-melding of ontvangstbericht van een mailserver',
   'intake.quarantine.reason.empty': 'Leeg bericht',
   'intake.quarantine.reason.processing_failed': 'Verwerking mislukt',
   'intake.mailbox.contact': 'Contactadres',
@@ -193,6 +198,8 @@ export const intakeEn: Record<keyof typeof intakeNl, string> = {
     'The form was sent very soon after it was opened, faster than anyone can write a message. Open the form again, take your time and send it once more.',
   'intake.refused.rateLimited':
     'Many messages were sent from your internet connection in a short time. Try again in an hour, or email or call us.',
+  'intake.refused.used':
+    'This form has already been sent; the same form is accepted only once. Want to send something else? Open the form again.',
   'intake.refused.nothingStored': 'Nothing you entered has been stored.',
   'intake.refused.back': 'Back to the contact form',
 
@@ -261,6 +268,8 @@ export const intakeEn: Record<keyof typeof intakeNl, string> = {
   'intake.reply.submit': 'Send reply',
   'intake.reply.noEmail': 'This person gave no email address: a reply by email is not possible.',
   'intake.reply.mailSubject': 'Your message to {org}',
+  'intake.reply.complaint':
+    'Do you disagree with how we handle your data or your request? You can lodge a complaint with the Dutch Data Protection Authority (Autoriteit Persoonsgegevens), PO Box 93374, 2509 AJ The Hague, the Netherlands, https://autoriteitpersoonsgegevens.nl/een-tip-of-klacht-doorgeven. You can also go to court.',
 
   'intake.note.title': 'Internal note',
   'intake.note.label': 'Note',
@@ -306,6 +315,7 @@ export const intakeEn: Record<keyof typeof intakeNl, string> = {
   'intake.quarantine.reason.unparseable': 'The message could not be read',
   'intake.quarantine.reason.no_sender': 'No valid sender',
   'intake.quarantine.reason.auto_submitted': 'Automatic message (out of office, undeliverable)',
+  'intake.quarantine.reason.bounce': 'Delivery or read report from a mail server',
   'intake.quarantine.reason.empty': 'Empty message',
   'intake.quarantine.reason.processing_failed': 'Processing failed',
   'intake.mailbox.contact': 'Contact address',

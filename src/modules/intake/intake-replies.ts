@@ -11,7 +11,7 @@ import type { Actor } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { translator } from '../../shared/i18n/messages.js';
 import type { JobRegistry } from '../jobs/index.js';
-import { renderMail } from '../mail/index.js';
+import { renderMail, senderOf } from '../mail/index.js';
 import type { KluisCore, KluisServices } from '../module.js';
 import { createOrgsRepository } from '../orgs/index.js';
 import { INTAKE_REPLY_JOB } from './intake-inbox-actions.js';
@@ -78,13 +78,24 @@ export function registerIntakeJobs(
         ? [conversation.thread_key, ...earlier.filter((id) => id !== conversation.thread_key)]
         : earlier;
     const locale = conversation.locale === 'en' ? 'en' : 'nl';
+    // Mail to the privacy address may be a rights request: every answer to it names the
+    // complaint route (Art. 12(4), 77), as the rights workflow's replies do (issue 16).
+    const complaint =
+      conversation.possible_rights_request === 1 ? `\n\n${translator(locale)('intake.reply.complaint')}` : '';
     const rendered = renderMail('notification', locale, {
       subject: replySubject({ locale, subjectLine, orgName: org.name }),
-      body,
+      body: `${body}${complaint}`,
+      // Replies thread back into the conversation (intake-mail.ts): the footer says so.
+      repliesWelcome: true,
       ...(name === undefined ? {} : { recipientName: name.slice(0, 200) }),
     });
-    const contactAddress = kluis.config.intake.contactAddress;
+    // A tenant's reply names the tenant and asks for answers at the tenant's own address (never
+    // the operator's); the operator's replies go back to its contact address.
+    const sender = await senderOf(createOrgsRepository(kluis.db), org.id);
+    const replyTo = org.kind === 'tenant' ? sender.replyTo : kluis.config.intake.contactAddress;
     await kluis.mailer.send({
+      ...(sender.fromName === undefined ? {} : { fromName: sender.fromName }),
+      ...(replyTo === undefined ? {} : { replyTo }),
       to,
       subject: rendered.subject,
       text: rendered.text,
@@ -92,10 +103,7 @@ export function registerIntakeJobs(
       ...(entry.message_id === null ? {} : { messageId: entry.message_id }),
       ...(entry.in_reply_to === null ? {} : { inReplyTo: entry.in_reply_to }),
       ...(thread.length === 0 ? {} : { references: referencesFor(thread) }),
-      headers: {
-        'Auto-Submitted': 'no',
-        ...(contactAddress === undefined ? {} : { 'Reply-To': contactAddress }),
-      },
+      headers: { 'Auto-Submitted': 'no' },
     });
     const actor: Actor = {
       kind: 'system',

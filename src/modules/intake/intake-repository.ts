@@ -298,5 +298,3 @@ function quarantineQueries(db: Kysely<DB>) {
 export function createIntakeRepository(db: Kysely<DB>) {
   return { ...conversationQueries(db), ...entryQueries(db), ...quarantineQueries(db) };
 }
-
-export type IntakeRepository = ReturnType<typeof createIntakeRepository>;

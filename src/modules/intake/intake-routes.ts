@@ -31,7 +31,7 @@ import {
   type RefusalReason,
 } from './intake-views.js';
 
-export type IntakeRouteDeps = Pick<KluisCore, 'db' | 'keyring' | 'clock' | 'config'> &
+export type IntakeRouteDeps = Pick<KluisCore, 'db' | 'keyring' | 'clock' | 'config' | 'redis'> &
   Pick<KluisServices, 'intake' | 'inbox'>;
 
 /** What `POST /api/v1/contact-requests` answers: the conversation it opened. */
@@ -59,6 +59,8 @@ function contactRoutes(kit: RouteKit, deps: IntakeRouteDeps): void {
     clock: deps.clock,
     max: deps.config.intake.contactRateLimitPerHour,
     windowMs: HOUR,
+    name: 'contact',
+    redis: deps.redis,
   });
   const access = { kind: 'public' } as const;
 
@@ -129,12 +131,13 @@ function contactRoutes(kit: RouteKit, deps: IntakeRouteDeps): void {
     handler: async ({ request, reply, t, lang, site, body, locale }) => {
       const ctx: PageContext = { request, reply, t, formPath: `${lang}${site}/contact` };
       const org = await orgOf(request);
-      if (!limiter.hit(request.ip)) return refuse(ctx, 'rate_limited');
+      if (!(await limiter.hit(request.ip))) return refuse(ctx, 'rate_limited');
       const posted = body.values;
       if ((posted[HONEYPOT_FIELD] ?? '').trim() !== '') return refuse(ctx, 'spam');
       const timing = await timer.check(org.id, posted[STARTED_FIELD]);
       if (timing === 'invalid') return refuse(ctx, 'spam');
       if (timing === 'too_fast') return refuse(ctx, 'too_fast');
+      if (timing === 'used') return refuse(ctx, 'used');
       const values = Object.fromEntries(contactFormFields.map((f) => [f, posted[f] ?? '']));
       if (timing === 'expired') {
         return showForm(ctx, { org, values, notice: t('intake.form.expired'), status: 400 });
@@ -148,6 +151,7 @@ function contactRoutes(kit: RouteKit, deps: IntakeRouteDeps): void {
           status: 400,
         });
       }
+      if (!timer.spend(org.id, posted[STARTED_FIELD] ?? '')) return refuse(ctx, 'used');
       await intake.submitContactRequest({
         actor: { kind: 'anonymous', orgId: org.id, ref: 'public:contact-form' },
         channel: 'web',

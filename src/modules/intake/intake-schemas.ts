@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { locales } from '../../shared/i18n/messages.js';
 import { normalisePhone } from '../../shared/phone.js';
+import { stripUnsafeControls } from '../../shared/text.js';
 import { conversationSorts } from './intake-repository.js';
 import { channels, conversationStatuses } from './intake-schema.js';
 
@@ -18,9 +19,11 @@ const MESSAGE_MAX = 10_000;
 /** The visible fields of a contact request, in the order the form shows them (P2: nothing else is asked). */
 export const contactFormFields = ['name', 'email', 'phone', 'message'] as const;
 
+/** Text as typed, without control and bidi-override characters (see shared/text.ts). */
 const optionalText = (max: number) =>
   z
     .string()
+    .overwrite(stripUnsafeControls)
     .trim()
     .max(max, { message: 'field.tooLong' })
     .optional()
@@ -29,6 +32,7 @@ const optionalText = (max: number) =>
 const requiredText = (max: number, required: 'intake.form.messageRequired' | `intake.${string}`) =>
   z
     .string({ message: required as 'intake.form.messageRequired' })
+    .overwrite(stripUnsafeControls)
     .trim()
     .min(1, { message: required as 'intake.form.messageRequired' })
     .max(max, { message: max === MESSAGE_MAX ? 'intake.form.messageTooLong' : 'field.tooLong' });

@@ -1,7 +1,10 @@
 /**
- * The inbound SMTP listener (P1): receives mail for the organisation's contact and privacy
- * addresses (KLUIS_CONTACT_ADDRESS, KLUIS_PRIVACY_ADDRESS; the operator's for now) and hands each
- * message to intake-mail.ts. Other recipients are refused at RCPT (550), messages over the size
+ * The inbound SMTP listener (P1): receives mail for the operator's contact and privacy addresses
+ * (KLUIS_CONTACT_ADDRESS, KLUIS_PRIVACY_ADDRESS) and for the addresses the operator assigned to
+ * each active tenant (`kluis tenant address add`: on the tenant's own domain, or
+ * `contact+<slug>@` / `privacy+<slug>@` on the operator's), and hands each message to
+ * intake-mail.ts once per organisation it was addressed to. The recipient address alone decides
+ * the organisation (never a header the sender wrote). Other recipients are refused at RCPT (550), messages over the size
  * limit at MAIL FROM (SIZE) or after DATA (552). A message is acknowledged (250) only once it is
  * stored — as a conversation entry or in quarantine — otherwise the answer is 451 and the
  * sending server tries again, so nothing is lost. Usually a mail server (MX) in front relays to
@@ -45,10 +48,34 @@ export async function startInboundSmtp(
   const inbound = kluis.services.inboundMail;
   const orgs = createOrgsRepository(kluis.db);
   const log = kluis.logger.child({ component: 'inbound-smtp' });
-  const mailboxes = new Map<string, Mailbox>([
+  const operatorBoxes = new Map<string, Mailbox>([
     [options.contactAddress.toLowerCase(), 'contact'],
     [options.privacyAddress.toLowerCase(), 'privacy'],
   ]);
+  /** The org and mailbox of a recipient: the operator's addresses, or an active tenant's. */
+  const recipient = async (address: string): Promise<{ orgId: string; mailbox: Mailbox } | undefined> => {
+    const lower = address.trim().toLowerCase();
+    const own = operatorBoxes.get(lower);
+    if (own !== undefined) {
+      const operator = await orgs.findOperator();
+      if (operator === undefined) throw new Error('no operator organisation yet');
+      return { orgId: operator.id, mailbox: own };
+    }
+    const assigned = await orgs.findAddress(lower);
+    if (assigned === undefined) return undefined;
+    const org = await orgs.findById(assigned.org_id);
+    return org?.status === 'active' ? { orgId: org.id, mailbox: assigned.mailbox } : undefined;
+  };
+  /** The orgs a message goes to, each with its mailbox (privacy when any privacy address was named). */
+  const deliveries = async (addresses: readonly string[]): Promise<Map<string, Mailbox>> => {
+    const out = new Map<string, Mailbox>();
+    for (const address of addresses) {
+      const found = await recipient(address);
+      if (found === undefined) continue;
+      if (out.get(found.orgId) !== 'privacy') out.set(found.orgId, found.mailbox);
+    }
+    return out;
+  };
   // STARTTLS with the inbound listener's own certificate (KLUIS_INBOUND_TLS_*), not the web one:
   // the transport fact `inboundSmtp: 'starttls'` the statement relies on is made from the same.
   const tls = kluis.config.intake.tls;
@@ -63,11 +90,10 @@ export async function startInboundSmtp(
     banner: 'Kluis intake',
     logger: false,
     onRcptTo(address, _session, callback) {
-      if (!mailboxes.has(address.address.trim().toLowerCase())) {
-        callback(smtpError(550, '5.1.1 No such mailbox here'));
-        return;
-      }
-      callback();
+      recipient(address.address).then(
+        (found) => callback(found === undefined ? smtpError(550, '5.1.1 No such mailbox here') : undefined),
+        () => callback(smtpError(451, '4.3.0 Try again later')),
+      );
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
@@ -82,14 +108,17 @@ export async function startInboundSmtp(
           callback(smtpError(552, '5.3.4 Message exceeds the size limit'));
           return;
         }
-        const boxes = session.envelope.rcptTo.map((r) => mailboxes.get(r.address.trim().toLowerCase()));
-        const mailbox: Mailbox = boxes.includes('privacy') ? 'privacy' : 'contact';
         void (async () => {
-          const operator = await orgs.findOperator();
-          if (operator === undefined) throw new Error('no operator organisation yet');
-          const outcome = await inbound.receive({ orgId: operator.id, mailbox, raw: Buffer.concat(chunks) });
-          log.info({ outcome: outcome.kind, mailbox, size: total }, 'inbound mail taken in');
-          options.onReceived?.(outcome);
+          const raw = Buffer.concat(chunks);
+          const mailFrom = session.envelope.mailFrom;
+          const envelopeFrom = mailFrom === false ? undefined : mailFrom.address;
+          const targets = await deliveries(session.envelope.rcptTo.map((r) => r.address));
+          if (targets.size === 0) throw new Error('no recipient of this message is served here any more');
+          for (const [orgId, mailbox] of targets) {
+            const outcome = await inbound.receive({ orgId, mailbox, raw, envelopeFrom });
+            log.info({ outcome: outcome.kind, mailbox, size: total }, 'inbound mail taken in');
+            options.onReceived?.(outcome);
+          }
         })().then(
           () => callback(),
           (error: unknown) => {

@@ -1,20 +1,14 @@
 /**
- * Message-IDs for threading. Kluis names its outbound replies `<kluis.<org id>.<entry id>@host>`:
- * random, unguessable ids that also say which organisation a reply to them belongs to, so a
- * tenant's visitor answering by mail lands in the tenant's conversation, not the operator's.
+ * Message-IDs for threading. Kluis names its outbound replies `<kluis.<entry id>@host>`: random,
+ * unguessable ids that name no organisation. Which organisation an inbound mail belongs to is
+ * decided by its recipient address alone (intake-smtp.ts); its In-Reply-To and References are
+ * looked up only among that organisation's own conversations, so a forged header naming another
+ * organisation's message opens nothing there.
  */
 
-const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const ours = new RegExp(`^<kluis\\.(${uuid})\\.(${uuid})@[^>]+>$`, 'i');
-
-export function outboundMessageId(orgId: string, entryId: string, publicOrigin: string): string {
+export function outboundMessageId(entryId: string, publicOrigin: string): string {
   const host = new URL(publicOrigin).hostname || 'kluis.invalid';
-  return `<kluis.${orgId}.${entryId}@${host}>`;
-}
-
-/** The organisation named by one of Kluis's own Message-IDs, or undefined for any other id. */
-export function orgOfMessageId(messageId: string): string | undefined {
-  return ours.exec(messageId.trim())?.[1]?.toLowerCase();
+  return `<kluis.${entryId}@${host}>`;
 }
 
 /** `<a@b>` ids from an In-Reply-To / References value (string, list or nothing), in order, unique. */

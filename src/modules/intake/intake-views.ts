@@ -61,7 +61,7 @@ export function contactSentPage(o: { t: Translate; formPath: string }): SafeHtml
 <p><a href="${o.formPath}">${t('intake.sent.another')}</a></p>`;
 }
 
-export type RefusalReason = 'spam' | 'too_fast' | 'rate_limited';
+export type RefusalReason = 'spam' | 'too_fast' | 'rate_limited' | 'used';
 
 /** The polite answer to a submission the spam defence refused: what happened and what to do. */
 export function contactRefusedPage(o: { t: Translate; reason: RefusalReason; formPath: string }): SafeHtml {
@@ -71,7 +71,9 @@ export function contactRefusedPage(o: { t: Translate; reason: RefusalReason; for
       ? t('intake.refused.rateLimited')
       : o.reason === 'too_fast'
         ? t('intake.refused.tooFast')
-        : t('intake.refused.spam');
+        : o.reason === 'used'
+          ? t('intake.refused.used')
+          : t('intake.refused.spam');
   return html`<h1>${t('intake.refused.title')}</h1>
 <p>${explanation}</p>
 <p>${t('intake.refused.nothingStored')}</p>

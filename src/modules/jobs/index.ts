@@ -42,6 +42,7 @@ export {
   createJobRegistry,
   type JobContext,
   type JobHandler,
+  type JobInfo,
   type JobRegistry,
   type JobTypeOptions,
 } from './jobs-registry.js';

@@ -3,6 +3,7 @@
  * `kluis serve --no-worker`. `startJobWorker` is also what `kluis serve` runs in-process.
  */
 import { type Command, InvalidArgumentError } from 'commander';
+import { markServingStores } from '../../db/serving-marker.js';
 import type { Kluis } from '../../kluis.js';
 import type { CliIo } from '../../shared/cli.js';
 import { ensureSchedule } from './jobs-scheduler.js';
@@ -50,9 +51,11 @@ export function registerJobsCommands(program: Command, io: CliIo): void {
       const config = io.loadConfig();
       const kluis = await io.openKluis(config);
       const worker = await startJobWorker(kluis, opts);
+      const unmark = markServingStores([config.databaseUrl, config.keystoreUrl], kluis.clock.now());
       const shutdown = async () => {
         await worker.stop();
         await kluis.close();
+        unmark();
         process.exit(0);
       };
       process.once('SIGINT', shutdown);

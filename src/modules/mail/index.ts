@@ -8,7 +8,7 @@ import { mailEn, mailNl } from './mail-messages.js';
 import { createMailService, type MailService, registerMailJobs } from './mail-service.js';
 
 export type { EnqueueMailInput, MailService } from './mail-service.js';
-export { enqueueMail } from './mail-service.js';
+export { enqueueMail, type MailOrgs, senderOf } from './mail-service.js';
 export { type MailVars, renderMail } from './mail-templates.js';
 export { createMailer, guardMailer, type Mailer, type OutgoingMail, type SentMail } from './mailer.js';
 
@@ -22,6 +22,7 @@ export const mailModule = defineModule({
   name: 'mail',
   messages: { nl: mailNl, en: mailEn },
   provides: ['mail'],
+  needs: ['orgs'],
   services: (deps) => ({ mail: createMailService(deps) }),
   jobs: registerMailJobs,
 });

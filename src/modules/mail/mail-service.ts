@@ -18,6 +18,7 @@ import { AppError } from '../../shared/errors.js';
 import { type Locale, locales } from '../../shared/i18n/messages.js';
 import { type EnqueuedJob, enqueue, type JobRegistry } from '../jobs/index.js';
 import type { KluisCore } from '../module.js';
+import type { OrgsService } from '../orgs/index.js';
 import {
   type MailTemplateName,
   type MailVars,
@@ -114,10 +115,27 @@ export function messageIdFor(jobId: string, publicOrigin: string): string {
   return `<job-${jobId}@${host}>`;
 }
 
+/** What the worker asks of an organisation sending mail: its name and its own contact address. */
+export type MailOrgs = Pick<OrgsService, 'findById' | 'listAddresses'>;
+
+/**
+ * The sender of an org's mail: a tenant is named as the sender (its name with the installation's
+ * From address) and answers go to its own contact address when the operator assigned one.
+ */
+export async function senderOf(
+  orgs: MailOrgs | undefined,
+  orgId: string,
+): Promise<{ fromName?: string; replyTo?: string }> {
+  const org = orgs === undefined ? undefined : await orgs.findById(orgId);
+  if (orgs === undefined || org === undefined || org.kind !== 'tenant') return {};
+  const contact = (await orgs.listAddresses(org.id)).find((a) => a.mailbox === 'contact');
+  return { fromName: org.name, ...(contact === undefined ? {} : { replyTo: contact.address }) };
+}
+
 /** Registers `mail.send`: open the envelope, render, send over SMTP. */
 export function registerMailJobs(
   registry: JobRegistry,
-  kluis: Pick<KluisCore, 'keyring' | 'mailer' | 'config'>,
+  kluis: Pick<KluisCore, 'keyring' | 'mailer' | 'config'> & { readonly orgs?: MailOrgs },
 ): void {
   registry.register(
     MAIL_SEND_JOB,
@@ -144,6 +162,7 @@ export function registerMailJobs(
         text: rendered.text,
         html: rendered.html,
         messageId: messageIdFor(job.id, kluis.config.publicOrigin),
+        ...(await senderOf(kluis.orgs, job.orgId)),
         headers: { 'X-Kluis-Template': payload.template, 'X-Kluis-Job': job.id },
       });
       ctx.logger.info({ template: payload.template }, 'mail sent');

@@ -78,6 +78,7 @@ describe('mail templates', () => {
     const samples: Record<MailTemplateName, unknown> = {
       notification: { subject: 'S', body: 'B' },
       password_reset: { resetUrl: 'https://x.example/r', expiresInMinutes: 10 },
+      staff_invitation: { orgName: 'O', inviteUrl: 'https://x.example/i', expiresInDays: 7 },
       rights_confirm: { orgName: 'O', right: 'access', statusUrl: 'https://x.example/s', expiresInDays: 14 },
       rights_reply: { orgName: 'O', right: 'erasure', kind: 'refused', reasons: 'R' },
     };

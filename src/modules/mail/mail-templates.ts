@@ -25,6 +25,8 @@ interface MailContent {
   action?: { url: string; label: string } | undefined;
   /** Paragraphs after the link. */
   closing?: string[];
+  /** A reply to this mail reaches a person (it threads back into its conversation). */
+  repliesWelcome?: boolean | undefined;
 }
 
 const oneLine = (max: number) =>
@@ -81,12 +83,14 @@ export const mailTemplates = {
       recipientName: name,
       actionUrl: link.optional(),
       actionLabel: oneLine(100).optional(),
+      repliesWelcome: z.boolean().optional(),
     }),
     (t, v) => ({
       subject: v.subject,
       heading: v.heading,
       recipientName: v.recipientName,
       paragraphs: paragraphsOf(v.body),
+      repliesWelcome: v.repliesWelcome,
       action:
         v.actionUrl === undefined
           ? undefined
@@ -115,6 +119,24 @@ export const mailTemplates = {
         t('mail.passwordReset.expiry', { minutes: v.expiresInMinutes }),
         t('mail.passwordReset.ignore'),
       ],
+    }),
+  ),
+
+  /** The invitation of a new tenant's first owner: a single-use, expiring link to set up the account. */
+  staff_invitation: defineTemplate(
+    'staff_invitation',
+    z.object({
+      recipientName: name,
+      orgName: oneLine(200),
+      inviteUrl: link,
+      expiresInDays: z.number().int().positive().max(30),
+    }),
+    (t, v) => ({
+      subject: t('mail.invitation.subject', { org: v.orgName }),
+      recipientName: v.recipientName,
+      paragraphs: [t('mail.invitation.intro', { org: v.orgName })],
+      action: { url: v.inviteUrl, label: t('mail.invitation.action') },
+      closing: [t('mail.invitation.expiry', { days: v.expiresInDays }), t('mail.invitation.ignore')],
     }),
   ),
 
@@ -206,7 +228,7 @@ function renderContent(locale: Locale, c: MailContent): RenderedMail {
       ? t('mail.greetingAnonymous')
       : t('mail.greeting', { name: c.recipientName });
   const closing = c.closing ?? [];
-  const footer = t('mail.footer');
+  const footer = t(c.repliesWelcome === true ? 'mail.footerReply' : 'mail.footer');
 
   const text = [
     ...(c.heading === undefined ? [] : [c.heading]),

@@ -19,6 +19,15 @@ export interface OutgoingMail {
   headers?: Record<string, string>;
   /** A fixed Message-ID (`<id@host>`), so a retried send is recognisable as the same message. */
   messageId?: string;
+  /** The sender's display name (a tenant's name), with the configured From address. */
+  fromName?: string;
+  /** Where answers go (a tenant's own contact address). */
+  replyTo?: string;
+}
+
+/** The address part of a From setting (`Name <a@b>` or `a@b`). */
+function addressOf(from: string): string {
+  return /<([^<>\s]+)>\s*$/.exec(from)?.[1] ?? from.trim();
 }
 
 export interface SentMail {
@@ -70,7 +79,11 @@ export function createMailer(config: Config, options: MailerOptions = {}): Maile
     async send(mail) {
       try {
         const info = await transport.sendMail({
-          from: config.mailFrom,
+          from:
+            mail.fromName === undefined
+              ? config.mailFrom
+              : { name: mail.fromName, address: addressOf(config.mailFrom) },
+          ...(mail.replyTo === undefined ? {} : { replyTo: mail.replyTo }),
           to: mail.to,
           subject: mail.subject,
           text: mail.text,

@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
@@ -10,6 +12,7 @@ import { testCli } from '../../../test/cli.js';
 import { createTestKluis, type TestKluis, testDialect } from '../../../test/dialects.js';
 import { loadConfig } from '../../config/env.js';
 import { rawSqlcipherKey } from '../../db/database.js';
+import { markServingStores, servingMarkerOf } from '../../db/serving-marker.js';
 import { openKluis } from '../../kluis.js';
 import { appendAudit } from '../../modules/security/audit-chain.js';
 import { createFixedClock } from '../../shared/clock.js';
@@ -370,6 +373,33 @@ describe('kluis backup', () => {
     expect(forced.keptAside.length).toBeGreaterThan(0);
     for (const f of forced.keptAside) expect(existsSync(f)).toBe(true);
   });
+
+  it.runIf(sqlite)(
+    'restore --force refuses while a Kluis process serves from the target, and goes on once it is gone',
+    async () => {
+      await seed(kluis);
+      const out = join(kluis.dir, 'backup-serving');
+      await createBackup({ kluis, kind: 'database', outDir: out });
+      const target = join(kluis.dir, 'served.db');
+      await restoreBackup({ dir: out, to: target, config: kluis.config, clock });
+      // A serving process (this one stands in for `kluis serve`) marks the file.
+      const unmark = markServingStores([`sqlite:${target}`, 'postgres://db.example/kluis'], clock.now());
+      await expect(
+        restoreBackup({ dir: out, to: target, force: true, config: kluis.config, clock }),
+      ).rejects.toMatchObject({
+        code: 'ERR_CONFLICT',
+        message: expect.stringContaining(`process ${process.pid}`),
+      });
+      expect(readdirSync(kluis.dir).filter((f) => f.includes('served.db.pre-restore'))).toEqual([]);
+      unmark();
+      expect(existsSync(servingMarkerOf(target))).toBe(false);
+      // A marker left by a process that is gone (kill -9) does not block.
+      const gone = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid ?? 0;
+      writeFileSync(servingMarkerOf(target), JSON.stringify({ pid: gone, host: hostname(), since: 'x' }));
+      const forced = await restoreBackup({ dir: out, to: target, force: true, config: kluis.config, clock });
+      expect(forced.keptAside.length).toBeGreaterThan(0);
+    },
+  );
 
   it.runIf(sqlite)(
     'refuses to overwrite the live database, and leaves the target alone when a step fails',

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { type CliIo, sayTo } from '../../shared/cli.js';
+import type { Kluis } from '../../kluis.js';
+import { type CliIo, sayTo, withKluis } from '../../shared/cli.js';
 import { type BackupKind, createBackup, defaultBackupDir, verifyBackup } from './ops-backup.js';
 import { initSecrets } from './ops-init.js';
 import { ROTATION_PROCEDURE, rotateMasterKey, rotationKeys } from './ops-keys.js';
@@ -19,7 +20,8 @@ export function registerOpsCommands(program: Command, io: CliIo): void {
 }
 
 // Backups and key rotation never change the schema (a restored copy must not be migrated).
-const openUnmigrated = (io: CliIo) => io.openKluis(io.loadConfig(), { migrate: false });
+const withUnmigrated = (io: CliIo, work: (kluis: Kluis) => Promise<void>) =>
+  withKluis(io, work, { migrate: false });
 
 /** `kluis init`: a production secrets set and the env file naming it. */
 function registerInitCommand(program: Command, io: CliIo): void {
@@ -29,11 +31,8 @@ function registerInitCommand(program: Command, io: CliIo): void {
     .command('init')
     .description('generate a production secrets set (master key, database key) and an env file naming them')
     .option('--dir <dir>', 'data directory', './data')
-    .option('--env-file <file>', 'env file to write', 'kluis.env')
-    .option(
-      '--env-out <file>',
-      'the same as --env-file (tsx, behind `npm run kluis`, takes --env-file for itself)',
-    )
+    // Not `--env-file`: Node and tsx take that option for themselves (issue 16).
+    .option('--env-out <file>', 'env file to write', 'kluis.env')
     .option(
       '--secrets-dir <dir>',
       'folder for master.key and database.key (default: secrets/ beside the env file)',
@@ -42,31 +41,29 @@ function registerInitCommand(program: Command, io: CliIo): void {
       '--force',
       'replace existing key files; the old ones are kept as *.replaced-<time>, never deleted',
     )
-    .action(
-      (opts: { dir: string; envFile: string; envOut?: string; secretsDir?: string; force?: boolean }) => {
-        const result = initSecrets({
-          dataDir: opts.dir,
-          envFile: opts.envOut ?? opts.envFile,
-          secretsDir: opts.secretsDir,
-          force: opts.force,
-          clock: io.clock,
-        });
-        for (const aside of result.keptAside) warn(`! kept the previous file as ${aside}`);
-        if (opts.force && result.keptAside.length > 0) {
-          warn('! a database made with the previous keys cannot be opened with the new ones');
-        }
-        say(`Master key:    ${result.masterKeyFile} (0600)`);
-        say(`Database key:  ${result.databaseKeyFile} (0600)`);
-        say(`Env file:      ${result.envFile}`);
-        say(`Data folder:   ${result.dataDir}`);
-        say();
-        say('Next:');
-        say('  1. Back up both key files now, somewhere other than the database backups.');
-        say(`  2. Fill in KLUIS_PUBLIC_ORIGIN and the TLS/proxy settings in ${result.envFile}.`);
-        say(`  3. Check: KLUIS_CONFIG_FILE=${result.envFile} kluis doctor`);
-        say(`  4. Start: KLUIS_CONFIG_FILE=${result.envFile} kluis serve`);
-      },
-    );
+    .action((opts: { dir: string; envOut: string; secretsDir?: string; force?: boolean }) => {
+      const result = initSecrets({
+        dataDir: opts.dir,
+        envFile: opts.envOut,
+        secretsDir: opts.secretsDir,
+        force: opts.force,
+        clock: io.clock,
+      });
+      for (const aside of result.keptAside) warn(`! kept the previous file as ${aside}`);
+      if (opts.force && result.keptAside.length > 0) {
+        warn('! a database made with the previous keys cannot be opened with the new ones');
+      }
+      say(`Master key:    ${result.masterKeyFile} (0600)`);
+      say(`Database key:  ${result.databaseKeyFile} (0600)`);
+      say(`Env file:      ${result.envFile}`);
+      say(`Data folder:   ${result.dataDir}`);
+      say();
+      say('Next:');
+      say('  1. Back up both key files now, somewhere other than the database backups.');
+      say(`  2. Fill in KLUIS_PUBLIC_ORIGIN and the TLS/proxy settings in ${result.envFile}.`);
+      say(`  3. Check: KLUIS_CONFIG_FILE=${result.envFile} kluis doctor`);
+      say(`  4. Start: KLUIS_CONFIG_FILE=${result.envFile} kluis serve`);
+    });
 }
 
 /** `kluis keys rotate`: re-wrap every org key under the current (or a new) master key. */
@@ -96,8 +93,7 @@ function registerKeysCommands(program: Command, io: CliIo): void {
           '! KLUIS_MASTER_KEY_PREVIOUS is not set: org keys under another master key cannot be re-wrapped.',
         );
       }
-      const kluis = await openUnmigrated(io);
-      try {
+      await withUnmigrated(io, async (kluis) => {
         const progress = createProgress(io.err);
         progress.step('re-wrapping org keys');
         const result = await rotateMasterKey({
@@ -116,9 +112,7 @@ function registerKeysCommands(program: Command, io: CliIo): void {
             ? `Next: point KLUIS_MASTER_KEY_FILE at ${opts.newKeyFile} before starting Kluis; keep the old key until no key-store backup needs it.`
             : 'Next: remove KLUIS_MASTER_KEY_PREVIOUS(_FILE) and restart Kluis.',
         );
-      } finally {
-        await kluis.close();
-      }
+      });
     });
 }
 
@@ -136,8 +130,7 @@ function registerBackupCommands(program: Command, io: CliIo): void {
     .option('--keystore', 'back up the key store instead of the main database (it has its own schedule)')
     .action(async (opts: { out?: string; keystore?: boolean }) => {
       const kind: BackupKind = opts.keystore ? 'keystore' : 'database';
-      const kluis = await openUnmigrated(io);
-      try {
+      await withUnmigrated(io, async (kluis) => {
         const outDir = opts.out ?? defaultBackupDir(kluis.config, kind, io.clock.now());
         const { dir, manifest } = await createBackup({
           kluis,
@@ -162,9 +155,7 @@ function registerBackupCommands(program: Command, io: CliIo): void {
         }
         if (kind === 'database')
           say('  the key store is not in it: back it up with --keystore on its own schedule.');
-      } finally {
-        await kluis.close();
-      }
+      });
     });
   backup
     .command('verify <dir>')

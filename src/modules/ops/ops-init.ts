@@ -24,7 +24,7 @@ import { fsyncPath, writeFileAtomic } from './ops-files.js';
 export interface InitOptions {
   /** The data directory (`--dir`, default ./data). */
   dataDir: string;
-  /** The env file to write (`--env-file`, default kluis.env). */
+  /** The env file to write (`--env-out`, default kluis.env). */
   envFile: string;
   /** Where the key files go (`--secrets-dir`); default: `secrets/` beside the env file. */
   secretsDir?: string | undefined;

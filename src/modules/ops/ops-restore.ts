@@ -13,6 +13,7 @@ import type { Config } from '../../config/env.js';
 import { type KeystoreDB, keystoreMigrations } from '../../crypto/keystore-schema.js';
 import { mainMigrations, migrateToLatest } from '../../db/migrations.js';
 import type { DB } from '../../db/schema.js';
+import { servingProcess } from '../../db/serving-marker.js';
 import { type Clock, compactStamp } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { retentionRestoreStep } from '../retention/index.js';
@@ -134,6 +135,12 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const existing = [target, `${target}-wal`, `${target}-shm`, `${target}-journal`].filter((f) =>
     existsSync(f),
   );
+  const serving = servingProcess(target);
+  if (serving !== undefined) {
+    throw new AppError('ERR_CONFLICT', {
+      message: `${target} is in use: Kluis process ${serving.pid} on this host serves from it (since ${serving.since}). Stop every Kluis process (serve, worker), then restore; --force does not override this.`,
+    });
+  }
   if (existing.length > 0 && options.force !== true) {
     const live = store.file === target ? ' It is the configured live database.' : '';
     throw new AppError('ERR_CONFLICT', {

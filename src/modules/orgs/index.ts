@@ -9,8 +9,11 @@ import { orgsMigrations } from './orgs-schema.js';
 import { createOrgsService, type OrgsService } from './orgs-service.js';
 
 export { publicOrgOf } from './orgs-public.js';
-
+export { normaliseHost } from './orgs-repository.js';
+export type { Mailbox, OrgStatus } from './orgs-schema.js';
+export { mailboxes, orgStatuses } from './orgs-schema.js';
 export type { Org, OrgsService } from './orgs-service.js';
+export { parseHostName, parseInboundAddress } from './orgs-service.js';
 
 declare module '../module.js' {
   interface KluisServices {
@@ -23,7 +26,7 @@ export { createOrgsRepository, type OrgsRepository } from './orgs-repository.js'
 export const orgsModule = defineModule({
   name: 'orgs',
   migrations: orgsMigrations,
-  tables: ['orgs'],
+  tables: ['orgs', 'org_hosts', 'org_addresses'],
   catalogue: orgsFields,
   personalData: orgsPersonalData,
   provides: ['orgs'],

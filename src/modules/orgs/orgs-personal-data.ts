@@ -5,5 +5,7 @@ export const orgsPersonalData: PersonalDataProvider = {
   module: 'orgs',
   notLinked: {
     orgs: 'organisations (companies), not people',
+    org_hosts: 'host names of organisations, not people',
+    org_addresses: 'role mail addresses of organisations (contact, privacy), not people',
   },
 };

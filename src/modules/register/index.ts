@@ -13,11 +13,12 @@ import { createRegisterService, type RegisterService } from './register-service.
 
 export { deriveCategories, placeName } from './register-derive.js';
 export type { EgressDecision } from './register-egress.js';
+export { MAX_DOCUMENT_BYTES, type UploadedDocument, validateDocument } from './register-documents.js';
 export { csvSafe } from './register-export.js';
 export { joinList, label, type RetentionValues, retentionValuesOf } from './register-labels.js';
+export { documentOf, installMultipart } from './register-multipart.js';
 export { type OrgInfo, publicPath, slugOfSite } from './register-orgs.js';
 export type { PublicOrg, RegisterService, RegisterSnapshot } from './register-service.js';
-export { formatDate } from './register-view-parts.js';
 
 declare module '../module.js' {
   interface KluisServices {

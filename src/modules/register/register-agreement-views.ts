@@ -2,20 +2,14 @@
  * Pages of the processor agreements (Art. 28): the agreements an org keeps and, for a tenant, the
  * one kept with it; the form with the signed document as a PDF upload.
  */
-import { textField } from '../../shared/html/forms.js';
+import { selectField, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import { notice } from '../../shared/html/notice.js';
 import { tableHead } from '../../shared/html/table.js';
+import { formatDate } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { AgreementView, CounterpartyOption } from './register-agreements.js';
-import {
-  type FormPageOptions,
-  fieldLabels,
-  fileField,
-  formatDate,
-  registerForm,
-  selectField,
-} from './register-view-parts.js';
+import { type FormPageOptions, fieldLabels, fileField, registerForm } from './register-view-parts.js';
 
 function documentCell(t: Translate, a: AgreementView): HtmlValue {
   return a.document === undefined
@@ -46,7 +40,7 @@ ${list.map(
   (a) => html`<tr>
   <td>${canEdit ? html`<a href="/staff/agreements/${a.id}">${a.counterpartyName}</a>` : a.counterpartyName} (${t(kind[a.counterpartyKind])})</td>
   <td>${a.version}</td>
-  <td>${formatDate(locale, a.signedOn)}</td>
+  <td>${formatDate(locale, a.signedOn, 'long')}</td>
   <td>${a.parties}</td>
   <td>${documentCell(t, a)}</td>
 </tr>`,
@@ -125,10 +119,10 @@ ${registerForm(o, {
           name: 'counterparty',
           label: labels.counterparty,
           hint: t('register.ag.counterpartyHint'),
-          choices: o.options.map((c) => ({ value: c.value, label: `${c.name} (${kindLabel(c.kind)})` })),
+          options: o.options.map((c) => ({ value: c.value, label: `${c.name} (${kindLabel(c.kind)})` })),
           value: v.counterparty,
           errors: o.errors,
-          empty: '',
+          placeholder: '',
         })
   }
 ${textField({ t, name: 'version', label: labels.version, value: v.version, errors: o.errors, required: true })}

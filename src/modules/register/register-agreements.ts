@@ -13,7 +13,7 @@ import { type Actor, scopeOf } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
-import { assertCan } from '../../shared/permissions.js';
+import { assertCan, can } from '../../shared/permissions.js';
 import type { KluisServices } from '../module.js';
 import {
   readDocument,
@@ -174,8 +174,10 @@ export function createAgreementsService(deps: AgreementsDeps) {
       values: NewAgreementInput;
       document?: UploadedDocument | undefined;
     }): Promise<AgreementView> {
-      assertCan(input.actor, 'register.edit');
       const v = parseOrThrow(newAgreementInput, input.values);
+      // The operator's owners and admins record a client's agreement when onboarding the tenant.
+      if (!(v.counterparty.startsWith('client:') && can(input.actor, 'tenants.manage')))
+        assertCan(input.actor, 'register.edit');
       if (input.document !== undefined) validateDocument(input.document, 'document');
       const option = (await counterpartyOptions(db, orgs, input.actor)).find(
         (o) => o.value === v.counterparty,

@@ -3,10 +3,11 @@
  * PDF upload), and the public page every organisation has at `/subprocessors`.
  */
 import { dataCategories } from '../../shared/catalogue.js';
-import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
+import { csrfField, errorSummary, type FieldErrors, selectField, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import { notice } from '../../shared/html/notice.js';
 import { tableHead } from '../../shared/html/table.js';
+import { formatDate } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import { countryCodes, countryName, eeaCountries, placeName } from './register-derive.js';
 import { label } from './register-labels.js';
@@ -19,9 +20,7 @@ import {
   facts,
   fieldLabels,
   fileField,
-  formatDate,
   registerForm,
-  selectField,
 } from './register-view-parts.js';
 
 /** Where a sub-processor works and which data it handles, as the table and the public page say it. */
@@ -97,7 +96,7 @@ ${list.map((s) => {
       ? t('register.sp.agreementNone')
       : t('register.sp.agreementOnFile', {
           version: s.agreement.version,
-          date: formatDate(locale, s.agreement.signedOn),
+          date: formatDate(locale, s.agreement.signedOn, 'long'),
         })
   }</td>
   <td>${statusText(t, locale, s)}</td>
@@ -179,7 +178,7 @@ ${registerForm(o, {
   fields: html`${textField({ t, name: 'name', label: labels.name, value: v.name, errors: o.errors, required: true })}
 ${textField({ t, name: 'service', label: labels.service, hint: t('register.sp.serviceHint'), value: v.service, errors: o.errors, required: true })}
 ${textField({ t, name: 'location', label: labels.location, hint: t('register.sp.locationHint'), value: v.location, errors: o.errors })}
-${selectField({ t, name: 'country', label: labels.country, choices: countryChoices, value: v.country, errors: o.errors, empty: '' })}
+${selectField({ t, name: 'country', label: labels.country, options: countryChoices, value: v.country, errors: o.errors, placeholder: '' })}
 ${checkboxGroup({
   t,
   name: 'dataCategories',
@@ -193,7 +192,7 @@ ${selectField({
   t,
   name: 'status',
   label: labels.status,
-  choices: subprocessorLifecycles
+  options: subprocessorLifecycles
     .filter((l) => l !== 'announced' || v.status === 'announced')
     .map((l) => ({ value: l, label: t(`register.sp.status.${l}`) })),
   value: v.status,
@@ -213,10 +212,10 @@ ${selectField({
   name: 'transferMechanism',
   label: labels.transferMechanism,
   hint: t('register.sp.transferMechanismHint'),
-  choices: transferMechanisms.map((m) => ({ value: m, label: t(`register.sp.transferMechanism.${m}`) })),
+  options: transferMechanisms.map((m) => ({ value: m, label: t(`register.sp.transferMechanism.${m}`) })),
   value: v.transferMechanism,
   errors: o.errors,
-  empty: '',
+  placeholder: '',
 })}
 ${textField({ t, name: 'sccDate', label: labels.sccDate, type: 'date', value: v.sccDate, errors: o.errors })}
 ${textField({ t, name: 'transferAssessment', label: labels.transferAssessment, hint: t('register.sp.transferAssessmentHint'), value: v.transferAssessment, errors: o.errors, multiline: true })}
@@ -248,7 +247,7 @@ ${facts([
   [t('register.sp.service'), s.service],
   [t('register.sp.location'), d.where],
   [t('register.sp.categories'), d.categories],
-  [t('register.sp.since'), s.agreement === undefined ? '' : formatDate(locale, s.agreement.signedOn)],
+  [t('register.sp.since'), s.agreement === undefined ? '' : formatDate(locale, s.agreement.signedOn, 'long')],
 ])}</li>`;
 })}
 </ul>`

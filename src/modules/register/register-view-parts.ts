@@ -6,16 +6,7 @@
  */
 import { csrfField, errorSummary, type FieldErrors } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
-import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
-
-/** A date (YYYY-MM-DD) or a time (ISO) as a long date in the reader's language. */
-export function formatDate(locale: Locale, value: string): string {
-  const date = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T12:00:00Z`) : new Date(value);
-  return new Intl.DateTimeFormat(locale === 'nl' ? 'nl-NL' : 'en-GB', {
-    dateStyle: 'long',
-    timeZone: 'Europe/Amsterdam',
-  }).format(date);
-}
+import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
 
 /** A list of facts (`<dl>`); a fact without a value is left out. */
 export function facts(entries: readonly (readonly [string, HtmlValue])[]): SafeHtml {
@@ -122,21 +113,6 @@ export function checkboxGroup(
     }> <label for="${id}">${c.label}</label></div>`;
   })}
 </fieldset>
-</div>`;
-}
-
-export function selectField(
-  o: FieldParts & { label: string; choices: readonly Choice[]; value: string; empty?: string },
-): SafeHtml {
-  const d = described(o);
-  return html`<div class="${d.wrapperClass}">
-  <label for="${d.id}">${o.label}</label>
-  ${d.hint}
-  ${d.error}
-  <select id="${d.id}" name="${o.name}"${d.describedBy}${d.errorKey ? html` aria-invalid="true"` : ''}>
-    ${o.empty === undefined ? '' : html`<option value="">${o.empty}</option>`}
-    ${o.choices.map((c) => html`<option value="${c.value}"${c.value === o.value ? html` selected` : ''}>${c.label}</option>`)}
-  </select>
 </div>`;
 }
 

@@ -7,6 +7,7 @@ import { textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import { renderMarkdown } from '../../shared/html/markdown.js';
 import { notice } from '../../shared/html/notice.js';
+import { formatDate } from '../../shared/i18n/dates.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { dataMapText, renderDataMap } from './register-datamap.js';
 import { type ActivityTexts, activityTexts } from './register-export.js';
@@ -20,7 +21,6 @@ import {
   type FormPageOptions,
   facts,
   fieldLabels,
-  formatDate,
   registerForm,
 } from './register-view-parts.js';
 
@@ -119,7 +119,7 @@ export function printPage(o: {
   const s = snapshot.settings;
   return html`<article class="print-document">
 <h1>${t('register.printTitle')}</h1>
-<p>${t('register.printMeta', { org: s.name, date: formatDate(o.locale, o.date) })}</p>
+<p>${t('register.printMeta', { org: s.name, date: formatDate(o.locale, o.date, 'long') })}</p>
 ${facts([
   [t('register.settings.contactAddress'), s.contactAddress],
   [t('register.settings.contactEmail'), s.contactEmail],

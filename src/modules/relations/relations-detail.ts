@@ -10,6 +10,7 @@ import { type Actor, type OrgScope, scopeOf } from '../../shared/actor.js';
 import type { KluisCore } from '../module.js';
 import { restrictedAmong } from '../retention/index.js';
 import type { BillingAddress } from './relations-address.js';
+import { detailReads, type RecordRead } from './relations-read-audit.js';
 import {
   displayNameOf,
   loadRelation,
@@ -77,7 +78,7 @@ async function addressOf(
   deps: RelationsDeps,
   scope: OrgScope,
   row: RelationRow,
-): Promise<BillingAddress | null> {
+): Promise<{ id: string; address: BillingAddress } | null> {
   const addressRow = await createRelationsRepository(deps.db).findAddress(scope, row.id);
   if (addressRow === undefined) return null;
   const a = sealerOf(deps.keyring, row, 'relation_addresses', addressRow.id);
@@ -89,7 +90,7 @@ async function addressOf(
     houseNumber: await a.open('house_number', addressRow.house_number),
     houseNumberAddition: await a.openOptional('house_number_addition', addressRow.house_number_addition),
   }));
-  return address ?? null;
+  return address === undefined ? null : { id: addressRow.id, address };
 }
 
 async function agreementsOf(db: Kysely<DB>, actor: Actor, row: RelationRow): Promise<AgreementSummary[]> {
@@ -132,17 +133,21 @@ async function mandatesOf(db: Kysely<DB>, actor: Actor, row: RelationRow): Promi
   }));
 }
 
-/** A relation with its contacts, address, agreements and mandates (the caller checks who may read). */
+/**
+ * A relation with its contacts, address, agreements and mandates (the caller checks who may read),
+ * and the reads of personal data it made (the caller audits them before showing anything).
+ */
 export async function readRelationDetail(
   deps: RelationsDeps,
   actor: Actor,
   relationId: string,
-): Promise<RelationDetail> {
+): Promise<{ detail: RelationDetail; reads: RecordRead[] }> {
   const { db, keyring } = deps;
   const scope = scopeOf(actor);
   const row = await loadRelation(db, actor, relationId);
   const s = sealerOf(keyring, row, 'relations', row.id);
-  return {
+  const address = await addressOf(deps, scope, row);
+  const detail: RelationDetail = {
     ...(await summaryOf(keyring, row, await restrictedOf(db, scope, 'relations', [row]))),
     organisationName: row.organisation_name,
     person:
@@ -152,8 +157,9 @@ export async function readRelationDetail(
     email: (await unlessErased(() => s.openOptional('email', row.email))) ?? null,
     phone: (await unlessErased(() => s.openOptional('phone', row.phone))) ?? null,
     contacts: await contactsOf(deps, scope, row),
-    address: await addressOf(deps, scope, row),
+    address: address?.address ?? null,
     agreements: await agreementsOf(db, actor, row),
     mandates: await mandatesOf(db, actor, row),
   };
+  return { detail, reads: detailReads(detail, address?.id ?? null) };
 }

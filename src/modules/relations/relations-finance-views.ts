@@ -4,7 +4,13 @@
  * no-JS way to capture one. The collection form lists every collectable mandate with an amount
  * field: lines left empty are skipped.
  */
-import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
+import {
+  csrfField,
+  errorSummary,
+  type FieldErrors,
+  selectField,
+  textField,
+} from '../../shared/html/forms.js';
 import { html, type SafeHtml } from '../../shared/html/html.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import type { AgreementView } from './relations-agreements.js';
@@ -13,15 +19,14 @@ import type { MandateView } from './relations-mandates.js';
 import { mandateSchemes, signatureChannels } from './relations-schema.js';
 import { formatIban } from './relations-sepa.js';
 import {
+  dateOrDash,
   type FormValues,
-  formatDate,
   notice,
   type RelationFormArgs,
   radioField,
   relationFormFrame,
   restrictedNotice,
   restrictedTag,
-  selectField,
 } from './relations-views.js';
 
 const channelOptions = (t: Translate) =>
@@ -78,9 +83,9 @@ export function agreementPage(o: {
 ${restrictedNotice(t, a.restricted)}
 <dl>
   <dt>${t('relations.agreement.version')}</dt><dd>${a.version}</dd>
-  <dt>${t('relations.agreement.effectiveFrom')}</dt><dd>${formatDate(locale, a.effectiveFrom)}</dd>
-  <dt>${t('relations.agreement.effectiveUntil')}</dt><dd>${formatDate(locale, a.effectiveUntil)}</dd>
-  <dt>${t('relations.agreement.signedAt')}</dt><dd>${formatDate(locale, a.signedAt)}</dd>
+  <dt>${t('relations.agreement.effectiveFrom')}</dt><dd>${dateOrDash(locale, a.effectiveFrom)}</dd>
+  <dt>${t('relations.agreement.effectiveUntil')}</dt><dd>${dateOrDash(locale, a.effectiveUntil)}</dd>
+  <dt>${t('relations.agreement.signedAt')}</dt><dd>${dateOrDash(locale, a.signedAt)}</dd>
   <dt>${t('relations.agreement.signatureChannel')}</dt><dd>${a.signatureChannel === null ? t('relations.none') : t(`relations.channel.${a.signatureChannel}`)}</dd>
   <dt>${t('relations.agreement.signedByName')}</dt><dd>${
     a.signedByName === undefined
@@ -162,11 +167,11 @@ ${notice(o.notice)}
   <dt>${t('relations.mandate.scheme')}</dt><dd>${m.scheme}</dd>
   <dt>${t('relations.mandate.sequence')}</dt><dd>${t(m.sequence === 'recurrent' ? 'relations.mandate.recurrent' : 'relations.mandate.oneOff')}</dd>
   <dt>${t('relations.col.mandateStatus')}</dt><dd>${t(`relations.mandate.status.${m.status}`)}</dd>
-  <dt>${t('relations.mandate.signedAt')}</dt><dd>${formatDate(locale, m.signedAt)}</dd>
+  <dt>${t('relations.mandate.signedAt')}</dt><dd>${dateOrDash(locale, m.signedAt)}</dd>
   <dt>${t('relations.mandate.signatureName')}</dt><dd>${m.signatureName ?? t('relations.none')}</dd>
   <dt>${t('relations.mandate.signatureChannel')}</dt><dd>${t(`relations.channel.${m.signatureChannel}`)}</dd>
-  <dt>${t('relations.mandate.firstCollection')}</dt><dd>${formatDate(locale, m.firstCollectionAt)}</dd>
-  <dt>${t('relations.mandate.lastCollection')}</dt><dd>${formatDate(locale, m.lastCollectionAt)}</dd>
+  <dt>${t('relations.mandate.firstCollection')}</dt><dd>${dateOrDash(locale, m.firstCollectionAt)}</dd>
+  <dt>${t('relations.mandate.lastCollection')}</dt><dd>${dateOrDash(locale, m.lastCollectionAt)}</dd>
 </dl>
 ${
   m.status === 'active'

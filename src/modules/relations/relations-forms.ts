@@ -62,7 +62,6 @@ export const personSchema = z.object({
   email,
   phone,
 });
-export type PersonInput = z.output<typeof personSchema>;
 
 export const relationSchema = z
   .object({
@@ -113,7 +112,6 @@ export type RelationInput = z.output<typeof relationSchema>;
 export const contactSchema = personSchema.extend({
   role: choice(contactRoles, 'relations.contact.roleRequired'),
 });
-export type ContactInput = z.output<typeof contactSchema>;
 
 export const addressSchema = z.object({
   country: text(2),
@@ -176,7 +174,6 @@ export const creditorSchema = z.object({
   iban: text(50),
   bic: text(20),
 });
-export type CreditorInput = z.output<typeof creditorSchema>;
 
 const uuid = z.uuid();
 

@@ -95,6 +95,7 @@ export const relationsPersonalData: PersonalDataProvider = {
       via: 'subject',
       orderBy: ['created_at'],
       context: { via: 'relation_id', parent: 'relations', columns: ['kind', 'organisation_name'] },
+      auditType: 'relation_contact',
     },
     {
       table: 'relation_addresses',
@@ -102,6 +103,7 @@ export const relationsPersonalData: PersonalDataProvider = {
       column: 'relation_id',
       parent: 'relations',
       orderBy: ['updated_at'],
+      auditType: 'relation_address',
     },
     {
       table: 'relation_agreements',

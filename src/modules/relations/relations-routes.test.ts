@@ -324,7 +324,7 @@ describe('relations over HTTP', () => {
       [`amount.${mandateId}`]: 'twaalf',
     });
     expect(wrong.statusCode).toBe(400);
-    expect(wrong.body).toContain('Vul een bedrag in euro in, zoals 12,50.');
+    expect(wrong.body).toContain('Vul een bedrag in euro in, zoals 12,50 of 12345,00');
     const res = await post(finance, '/staff/direct-debits/export', {
       requestedDate: '2030-06-05',
       [`amount.${mandateId}`]: '49,95',

@@ -9,6 +9,7 @@
  * relations-collections.ts.
  */
 import { type Actor, scopeOf } from '../../shared/actor.js';
+import type { Purpose } from '../../shared/catalogue.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
 import { newId } from '../../shared/ids.js';
 import { assertCan } from '../../shared/permissions.js';
@@ -18,6 +19,7 @@ import type { BillingAddress } from './relations-address.js';
 import { createContactsService } from './relations-contacts.js';
 import { readRelationDetail, restrictedOf, summaryOf } from './relations-detail.js';
 import { type RelationInput, relationSchema } from './relations-forms.js';
+import { auditReads, listReads } from './relations-read-audit.js';
 import {
   loadRelation,
   type PersonView,
@@ -198,7 +200,7 @@ function createRelationRecords(deps: RelationsDeps) {
 
 /** Reading relations: the list and one relation in full. */
 function createRelationReads(deps: RelationsDeps) {
-  const { db, keyring } = deps;
+  const { db, keyring, audit } = deps;
   return {
     /** One page of relations, filtered by status and sorted (by name: decrypted in memory). */
     async listRelations(input: {
@@ -207,6 +209,8 @@ function createRelationReads(deps: RelationsDeps) {
       sort: RelationSort;
       dir: 'asc' | 'desc';
       page: number;
+      /** Why the names are read (the audit entry of each shown relation names it). */
+      purpose?: Purpose;
     }): Promise<RelationListPage> {
       assertCan(input.actor, 'relations.read');
       assertMayRead(input.actor, 'relations.family_name');
@@ -226,6 +230,13 @@ function createRelationReads(deps: RelationsDeps) {
         });
         const marked = await restrictedOf(db, scope, 'relations', rows);
         const items = await Promise.all(rows.map((r) => summaryOf(keyring, r, marked)));
+        await auditReads(
+          db,
+          audit,
+          input.actor,
+          listReads(items),
+          input.purpose ?? 'contract_administration',
+        );
         return { items, total, page, pageSize: RELATION_PAGE_SIZE, pages };
       }
       const rows = await repo.listAllRelations(input.actor, input.status, NAME_SORT_CAP);
@@ -237,11 +248,19 @@ function createRelationReads(deps: RelationsDeps) {
       );
       if (input.dir === 'desc') all.reverse();
       const items = all.slice(offset, offset + RELATION_PAGE_SIZE);
+      await auditReads(db, audit, input.actor, listReads(items), input.purpose ?? 'contract_administration');
       return { items, total, page, pageSize: RELATION_PAGE_SIZE, pages };
     },
 
-    /** A relation with its contacts, address, agreements and mandates as the actor may see them. */
-    async getRelation(input: { actor: Actor; relationId: string }): Promise<RelationDetail> {
+    /**
+     * A relation with its contacts, address, agreements and mandates as the actor may see them;
+     * each record shown is audited with the purpose of the read.
+     */
+    async getRelation(input: {
+      actor: Actor;
+      relationId: string;
+      purpose?: Purpose;
+    }): Promise<RelationDetail> {
       assertCan(input.actor, 'relations.read');
       assertMayRead(
         input.actor,
@@ -249,7 +268,9 @@ function createRelationReads(deps: RelationsDeps) {
         'relation_addresses.street',
         'relation_mandates.iban_masked',
       );
-      return readRelationDetail(deps, input.actor, input.relationId);
+      const { detail, reads } = await readRelationDetail(deps, input.actor, input.relationId);
+      await auditReads(db, audit, input.actor, reads, input.purpose ?? 'contract_administration');
+      return detail;
     },
   };
 }

@@ -4,8 +4,16 @@
  * string. Mandates show the masked IBAN here; the full IBAN only on the mandate page (finance,
  * audited). Forms for agreements, mandates and collections are in relations-finance-views.ts.
  */
-import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
+import {
+  csrfField,
+  errorSummary,
+  type FieldErrors,
+  selectField,
+  textField,
+} from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import { type ListOrder, listHref, orderParams, pager } from '../../shared/html/table.js';
+import { formatDate } from '../../shared/i18n/dates.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { addressLines, countryOptions } from './relations-address.js';
 import type { RelationSort } from './relations-repository.js';
@@ -28,39 +36,9 @@ export function notice(text: string | undefined): HtmlValue {
   return text === undefined ? null : html`<div class="notice" role="status"><p>${text}</p></div>`;
 }
 
-export function formatDate(locale: Locale, iso: string | null): string {
-  if (iso === null || iso === '') return '—';
-  const d = new Date(iso.length === 10 ? `${iso}T12:00:00Z` : iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return new Intl.DateTimeFormat(locale === 'nl' ? 'nl-NL' : 'en-GB', {
-    dateStyle: 'medium',
-    timeZone: 'Europe/Amsterdam',
-  }).format(d);
-}
-
-/** A select with label, hint and error, after the same pattern as textField. */
-export function selectField(o: {
-  t: Translate;
-  name: string;
-  label: string;
-  options: readonly { value: string; label: string }[];
-  value?: string | undefined;
-  hint?: string | undefined;
-  errors?: FieldErrors | undefined;
-  placeholder?: string | undefined;
-}): SafeHtml {
-  const id = `f-${o.name}`;
-  const errorKey = o.errors?.[o.name];
-  const describedBy = [o.hint ? `${id}-hint` : '', errorKey ? `${id}-error` : ''].filter(Boolean).join(' ');
-  return html`<div class="field${errorKey ? ' field--error' : ''}">
-  <label for="${id}">${o.label}</label>
-  ${o.hint ? html`<p class="hint" id="${id}-hint">${o.hint}</p>` : ''}
-  ${errorKey ? html`<p class="field-error" id="${id}-error"><span class="visually-hidden">${o.t('error.summaryTitle')}:</span> ${o.t(errorKey)}</p>` : ''}
-  <select id="${id}" name="${o.name}"${describedBy ? html` aria-describedby="${describedBy}"` : ''}${errorKey ? html` aria-invalid="true"` : ''}>
-    ${o.placeholder === undefined ? null : html`<option value="">${o.placeholder}</option>`}
-    ${o.options.map((opt) => html`<option value="${opt.value}"${o.value === opt.value ? html` selected` : ''}>${opt.label}</option>`)}
-  </select>
-</div>`;
+/** A day in the reader's language, or a dash when there is none. */
+export function dateOrDash(locale: Locale, iso: string | null): string {
+  return iso === null || iso === '' ? '—' : formatDate(locale, iso);
 }
 
 /** Radio buttons in a fieldset with a legend; the first radio carries the field id the summary links to. */
@@ -163,20 +141,19 @@ const foaLabel = (t: Translate, f: FormOfAddress) => t(`relations.formOfAddress.
 
 // --- list -------------------------------------------------------------------------------------
 
-export interface RelationListParams {
-  readonly sort: RelationSort;
-  readonly dir: 'asc' | 'desc';
+export interface RelationListParams extends ListOrder<RelationSort> {
   readonly status?: RelationStatus | undefined;
 }
 
 export function relationListQuery(p: RelationListParams, page: number): string {
-  const q = new URLSearchParams();
-  if (p.sort !== 'name') q.set('sort', p.sort);
-  if (p.dir !== 'asc') q.set('dir', p.dir);
-  if (p.status !== undefined) q.set('status', p.status);
-  if (page > 1) q.set('page', String(page));
-  const text = q.toString();
-  return text === '' ? '/staff/relations' : `/staff/relations?${text}`;
+  return listHref(
+    '/staff/relations',
+    {
+      ...orderParams(p, { sort: 'name', dir: 'asc' }),
+      status: p.status,
+    },
+    page,
+  );
 }
 
 function sortHeader(t: Translate, p: RelationListParams, column: RelationSort, label: string): SafeHtml {
@@ -248,20 +225,17 @@ ${
     <td><a href="/staff/relations/${item.id}">${item.displayName ?? t('relations.erased')}</a>${restrictedTag(t, item.restricted)}</td>
     <td>${kindLabel(t, item.kind)}</td>
     <td>${statusLabel(t, item.status)}</td>
-    <td>${formatDate(o.locale, item.startedAt)}</td>
-    <td>${formatDate(o.locale, item.createdAt)}</td>
+    <td>${dateOrDash(o.locale, item.startedAt)}</td>
+    <td>${dateOrDash(o.locale, item.createdAt)}</td>
   </tr>`,
   )}</tbody>
 </table>`
 }
-${
-  r.pages > 1
-    ? html`<nav aria-label="${t('relations.list.pagination')}"><ul class="pagination">
-  ${r.page > 1 ? html`<li><a rel="prev" href="${relationListQuery(p, r.page - 1)}">${t('relations.list.previous')}</a></li>` : null}
-  ${r.page < r.pages ? html`<li><a rel="next" href="${relationListQuery(p, r.page + 1)}">${t('relations.list.next')}</a></li>` : null}
-</ul></nav>`
-    : null
-}`;
+${pager(r, (page) => relationListQuery(p, page), {
+  nav: t('relations.list.pagination'),
+  previous: t('relations.list.previous'),
+  next: t('relations.list.next'),
+})}`;
 }
 
 // --- create / edit ----------------------------------------------------------------------------
@@ -405,8 +379,8 @@ ${notice(o.notice)}
 <dl>
   <dt>${t('relations.col.kind')}</dt><dd>${kindLabel(t, r.kind)}</dd>
   <dt>${t('relations.col.status')}</dt><dd>${statusLabel(t, r.status)}</dd>
-  <dt>${t('relations.col.started')}</dt><dd>${formatDate(locale, r.startedAt)}</dd>
-  ${r.endedAt === null ? null : html`<dt>${t('relations.form.endedAt')}</dt><dd>${formatDate(locale, r.endedAt)}</dd>`}
+  <dt>${t('relations.col.started')}</dt><dd>${dateOrDash(locale, r.startedAt)}</dd>
+  ${r.endedAt === null ? null : html`<dt>${t('relations.form.endedAt')}</dt><dd>${dateOrDash(locale, r.endedAt)}</dd>`}
   ${person === null ? null : html`<dt>${t('relations.form.formOfAddress')}</dt><dd>${foaLabel(t, person.formOfAddress)}</dd>`}
   ${greeting === null ? null : html`<dt>${t('relations.detail.salutation')}</dt><dd>${greeting}</dd>`}
   <dt>${t('relations.form.email')}</dt><dd>${r.email ?? t('relations.none')}</dd>
@@ -463,8 +437,8 @@ ${detailTable({
   row: (a) => html`<tr>
     <td><a href="${base}/agreements/${a.id}">${a.title}</a>${restrictedTag(t, a.restricted)}</td>
     <td>${a.version}</td>
-    <td>${formatDate(locale, a.effectiveFrom)}</td>
-    <td>${a.signed ? `${formatDate(locale, a.signedAt)} · ${a.signatureChannel === null ? '' : t(`relations.channel.${a.signatureChannel}`)}` : t('relations.no')}</td>
+    <td>${dateOrDash(locale, a.effectiveFrom)}</td>
+    <td>${a.signed ? `${dateOrDash(locale, a.signedAt)} · ${a.signatureChannel === null ? '' : t(`relations.channel.${a.signatureChannel}`)}` : t('relations.no')}</td>
     <td>${a.hasDocument ? 'PDF' : t('relations.none')}</td>
   </tr>`,
 })}

@@ -5,10 +5,12 @@
  */
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
+import { DEFAULT_LEDGER_SCHEMA, openLedgerStore } from '../../db/ledger-store.js';
 import { type CliIo, sayTo, withKluis } from '../../shared/cli.js';
+import { whereOf } from '../../shared/json-lines.js';
 import type { PersonalDataProvider } from '../personal-data.js';
 import { type RetentionRunResult, totalOf } from './retention-engine.js';
-import { ledgerPathOf, verifyErasureLedger } from './retention-ledger.js';
+import { erasureLedgerSource, ledgerPathOf, verifyErasureLedger } from './retention-ledger.js';
 import { retentionCategories } from './retention-registry.js';
 import { DEFAULT_BATCH_SIZE } from './retention-sweep.js';
 
@@ -97,17 +99,32 @@ export function registerRetentionCommands(program: Command, io: CliIo): void {
   ledger
     .command('verify')
     .description('walk the erasure ledger and report the first broken line (exit code 1)')
-    .option('--file <path>', 'ledger file (default: <KLUIS_DATA_DIR>/erasure-ledger.jsonl)')
+    .option(
+      '--file <path>',
+      'ledger file (default: the shared ledger schema on PostgreSQL, else <KLUIS_DATA_DIR>/erasure-ledger.jsonl)',
+    )
     .action(async (opts: { file?: string }) => {
-      const file = opts.file ?? ledgerPathOf(io.loadConfig());
-      const report = await verifyErasureLedger(file);
-      if (report.ok) {
-        say(`OK: ${report.lines} lines, ${report.erasures} erasures of ${report.records} records (${file})`);
-      } else {
-        say(
-          `BROKEN at line ${report.broken?.lineNo ?? '?'}: ${report.broken?.reason ?? 'unknown'} (${file})`,
-        );
-        io.setExitCode(1);
+      const config = io.loadConfig();
+      const store =
+        opts.file === undefined && config.ledgerUrl !== undefined
+          ? await openLedgerStore({ url: config.ledgerUrl, schema: DEFAULT_LEDGER_SCHEMA })
+          : undefined;
+      try {
+        const source = opts.file ?? (store === undefined ? ledgerPathOf(config) : erasureLedgerSource(store));
+        const where = whereOf(source);
+        const report = await verifyErasureLedger(source);
+        if (report.ok) {
+          say(
+            `OK: ${report.lines} lines, ${report.erasures} erasures of ${report.records} records (${where})`,
+          );
+        } else {
+          say(
+            `BROKEN at line ${report.broken?.lineNo ?? '?'}: ${report.broken?.reason ?? 'unknown'} (${where})`,
+          );
+          io.setExitCode(1);
+        }
+      } finally {
+        await store?.close();
       }
     });
 
@@ -115,7 +132,10 @@ export function registerRetentionCommands(program: Command, io: CliIo): void {
     .command('replay')
     .description('re-apply erasures recorded since a time, e.g. after a PostgreSQL pg_restore')
     .requiredOption('--since <time>', 'ISO time: the backup was taken then (replays from a day earlier)')
-    .option('--file <path>', 'ledger file (default: <KLUIS_DATA_DIR>/erasure-ledger.jsonl)')
+    .option(
+      '--file <path>',
+      'ledger file (default: the shared ledger schema on PostgreSQL, else <KLUIS_DATA_DIR>/erasure-ledger.jsonl)',
+    )
     .action(async (opts: { since: string; file?: string }) => {
       const since = Date.parse(opts.since);
       if (Number.isNaN(since)) {
@@ -124,7 +144,7 @@ export function registerRetentionCommands(program: Command, io: CliIo): void {
         return;
       }
       await withKluis(io, async (kluis) => {
-        const file = opts.file ?? ledgerPathOf(kluis.config);
+        const file = opts.file ?? kluis.services.retention.ledger.source;
         const from = new Date(since - 86_400_000).toISOString();
         const { database, keys } = await kluis.services.retention.replay(file, from);
         say(

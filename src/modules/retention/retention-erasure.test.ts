@@ -175,7 +175,7 @@ describe('erasure is physical and survives a restore', () => {
       .execute();
     await kluis.keystore.insertInto('subject_keys').values(wrapped).execute();
 
-    const file = ledgerPathOf(kluis.config);
+    const file = kluis.services.retention.ledger.source;
     const db = await replayLedgerOnDatabase(
       kluis.db,
       kluis.config,

@@ -19,7 +19,6 @@
 import { createHash } from 'node:crypto';
 import {
   closeSync,
-  createReadStream,
   existsSync,
   fstatSync,
   fsyncSync,
@@ -32,9 +31,11 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
+import type { LedgerStore } from '../../db/ledger-store.js';
+import { canonicalJson } from '../../shared/canonical-json.js';
+import { type JsonLineRead, type LineSource, readJsonLines } from '../../shared/json-lines.js';
 import { retentionActions } from './retention-schema.js';
 
 export const LEDGER_FILE_NAME = 'erasure-ledger.jsonl';
@@ -69,7 +70,6 @@ const reportBody = z.object({
 
 const bodySchema = z.discriminatedUnion('kind', [erasureBody, reportBody]);
 export type LedgerBody = z.infer<typeof bodySchema>;
-export type LedgerErasure = z.infer<typeof erasureBody>;
 
 const chainSchema = z.object({
   v: z.literal(1),
@@ -81,39 +81,24 @@ const chainSchema = z.object({
 
 export type LedgerLine = LedgerBody & z.infer<typeof chainSchema>;
 
-/** JSON with object keys sorted at every level (arrays keep their order). */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) {
-    // A batch's ids: the same text, built in one call instead of one per id.
-    if (value.every((v) => typeof v === 'string')) return JSON.stringify(value);
-    return `[${value.map(canonical).join(',')}]`;
-  }
-  if (value !== null && typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    return `{${Object.keys(obj)
-      .filter((k) => obj[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 export function ledgerHash(line: Omit<LedgerLine, 'hash'>): string {
-  return createHash('sha256').update(line.prev).update(canonical(line)).digest('hex');
+  return createHash('sha256').update(line.prev).update(canonicalJson(line)).digest('hex');
 }
 
-function parseLine(text: string): LedgerLine | undefined {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+/** A parsed line, or undefined when it is not a well-formed ledger line. */
+function ledgerLineOf(raw: unknown): LedgerLine | undefined {
   const chain = chainSchema.safeParse(raw);
   const body = bodySchema.safeParse(raw);
   if (!chain.success || !body.success) return undefined;
   return { ...body.data, ...chain.data };
+}
+
+function parseLine(text: string): LedgerLine | undefined {
+  try {
+    return ledgerLineOf(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The last complete line of the file and where it starts (reads backwards, not the whole file). */
@@ -144,6 +129,9 @@ export interface ErasureLedgerOptions {
 }
 
 export interface ErasureLedger {
+  /** Where it lives: the file, or (PostgreSQL) the shared ledger schema. */
+  readonly source: LineSource;
+  /** The file path or schema, for messages. */
   readonly file: string;
   /** Appends one line (write-ahead: call before committing the transaction it describes). */
   append(body: LedgerBody, at: Date): Promise<LedgerLine>;
@@ -208,8 +196,7 @@ export function createErasureLedger(file: string, options: ErasureLedgerOptions 
           head = { seq: parsed?.seq ?? 0, hash: parsed?.hash ?? GENESIS_HASH, size };
         }
       }
-      const unsigned = { ...body, v: 1 as const, seq: head.seq + 1, at: at.toISOString(), prev: head.hash };
-      const line = { ...unsigned, hash: ledgerHash(unsigned) } as LedgerLine;
+      const line = chainedLine(body, at, head.seq === 0 ? undefined : head);
       const bytes = Buffer.from(`${JSON.stringify(line)}\n`, 'utf8');
       writeSync(fd, bytes, 0, bytes.length, size);
       if (fsync) fsyncSync(fd);
@@ -221,6 +208,7 @@ export function createErasureLedger(file: string, options: ErasureLedgerOptions 
   }
 
   return {
+    source: path,
     file: path,
     append(body, at) {
       const run = queue.then(async () => {
@@ -241,25 +229,14 @@ export function createErasureLedger(file: string, options: ErasureLedgerOptions 
   };
 }
 
-export type LedgerRead = { readonly lineNo: number } & (
-  | { readonly ok: true; readonly line: LedgerLine }
-  | { readonly ok: false }
-);
+export type LedgerRead = JsonLineRead<LedgerLine>;
 
-/** Streams the ledger line by line (memory stays flat however long it grows). */
-export async function* readErasureLedger(file: string): AsyncGenerator<LedgerRead> {
-  if (!existsSync(file)) return;
-  const lines = createInterface({
-    input: createReadStream(file, 'utf8'),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  let lineNo = 0;
-  for await (const text of lines) {
-    lineNo++;
-    if (text.trim() === '') continue;
-    const line = parseLine(text);
-    yield line === undefined ? { lineNo, ok: false } : { lineNo, ok: true, line };
-  }
+/**
+ * Streams the ledger line by line (memory stays flat however long it grows): the file, or on
+ * PostgreSQL the shared ledger schema's rows in seq order.
+ */
+export function readErasureLedger(source: LineSource): AsyncGenerator<LedgerRead> {
+  return readJsonLines(source, ledgerLineOf);
 }
 
 export interface LedgerVerifyReport {
@@ -274,13 +251,13 @@ export interface LedgerVerifyReport {
 }
 
 /** Walks the chain; reports the first line that is unreadable, out of sequence or altered. */
-export async function verifyErasureLedger(file: string): Promise<LedgerVerifyReport> {
+export async function verifyErasureLedger(source: LineSource): Promise<LedgerVerifyReport> {
   let prev = GENESIS_HASH;
   let seq = 0;
   let lines = 0;
   let erasures = 0;
   let records = 0;
-  for await (const read of readErasureLedger(file)) {
+  for await (const read of readErasureLedger(source)) {
     if (!read.ok)
       return { ok: false, lines, erasures, records, broken: { lineNo: read.lineNo, reason: 'unreadable' } };
     const { hash, ...unsigned } = read.line;
@@ -302,4 +279,54 @@ export async function verifyErasureLedger(file: string): Promise<LedgerVerifyRep
     }
   }
   return { ok: true, lines, erasures, records };
+}
+
+function chainedLine(
+  body: LedgerBody,
+  at: Date,
+  head: { seq: number; hash: string } | undefined,
+): LedgerLine {
+  const unsigned = {
+    ...body,
+    v: 1 as const,
+    seq: (head?.seq ?? 0) + 1,
+    at: at.toISOString(),
+    prev: head?.hash ?? GENESIS_HASH,
+  };
+  return { ...unsigned, hash: ledgerHash(unsigned) } as LedgerLine;
+}
+
+/** The shared ledger schema's erasure lines, as a source to read, verify or replay. */
+export function erasureLedgerSource(store: LedgerStore): LineSource {
+  return { where: store.where, lines: () => store.erasureLines() };
+}
+
+/**
+ * The ledger of a cluster on PostgreSQL: the same lines, chained the same way, in the shared
+ * ledger schema (db/ledger-store.ts). Every node appends under one cluster-wide lock; a line is
+ * committed before `append` resolves, so before the erasure's own transaction commits.
+ */
+export function createSharedErasureLedger(store: LedgerStore): ErasureLedger {
+  const source = erasureLedgerSource(store);
+  return {
+    source,
+    file: store.where,
+    async append(body, at) {
+      const stored = await store.appendErasure((head) => {
+        const line = chainedLine(body, at, head);
+        return { seq: line.seq, hash: line.hash, text: JSON.stringify(line), line };
+      });
+      return stored.line;
+    },
+  };
+}
+
+/** This installation's erasure ledger: the shared schema on PostgreSQL, else the file. */
+export function erasureLedgerOf(core: {
+  readonly config: { readonly dataDir: string };
+  readonly ledgerStore: LedgerStore | undefined;
+}): ErasureLedger {
+  return core.ledgerStore === undefined
+    ? createErasureLedger(ledgerPathOf(core.config))
+    : createSharedErasureLedger(core.ledgerStore);
 }

@@ -16,6 +16,7 @@ import { isPostgres } from '../../db/dialect.js';
 import type { DB } from '../../db/schema.js';
 import { DAY } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
+import { type LineSource, whereOf } from '../../shared/json-lines.js';
 import type { PostRestoreStep } from '../ops/index.js';
 import { createOrgsRepository } from '../orgs/index.js';
 import { installedPersonalData, type PersonalDataProvider } from '../personal-data.js';
@@ -37,13 +38,13 @@ export interface ReplayReport {
 }
 
 async function* erasuresSince(
-  file: string,
+  file: LineSource,
   since: string | undefined,
 ): AsyncGenerator<Extract<LedgerLine, { kind: 'erasure' }>> {
   for await (const read of readErasureLedger(file)) {
     if (!read.ok) {
       throw new AppError('ERR_VALIDATION', {
-        message: `erasure ledger ${file} line ${read.lineNo} is unreadable: run \`kluis retention ledger verify\`; nothing replayed past it`,
+        message: `erasure ledger ${whereOf(file)} line ${read.lineNo} is unreadable: run \`kluis retention ledger verify\`; nothing replayed past it`,
       });
     }
     if (read.line.kind !== 'erasure') continue;
@@ -57,7 +58,7 @@ export async function replayLedgerOnDatabase(
   db: Kysely<DB>,
   config: Parameters<typeof policyDefinitions>[0],
   providers: readonly PersonalDataProvider[],
-  file: string,
+  file: LineSource,
   since: string | undefined,
 ): Promise<ReplayReport> {
   let entries = 0;
@@ -91,17 +92,20 @@ export async function replayLedgerOnDatabase(
 export async function replayLedgerOnKeystore(
   keystore: Kysely<KeystoreDB>,
   providers: readonly PersonalDataProvider[],
-  file: string,
+  file: LineSource,
   since: string | undefined,
 ): Promise<ReplayReport> {
   let entries = 0;
   let keys = 0;
-  const shredding = new Set(
-    replayTargets(providers)
-      .filter((t) => t.shredsKeys === true)
-      .map((t) => t.id),
-  );
+  const targets = replayTargets(providers);
+  const shredding = new Set(targets.filter((t) => t.shredsKeys === true).map((t) => t.id));
+  const orgShredding = new Set(targets.filter((t) => t.shredsOrgKey === true).map((t) => t.id));
   for await (const entry of erasuresSince(file, since)) {
+    if (orgShredding.has(entry.target)) {
+      keys += await destroyOrgKeys(keystore, entry.ids, entry.at);
+      entries++;
+      continue;
+    }
     if (!shredding.has(entry.target)) continue;
     for (const part of chunks(entry.ids)) {
       await keystore.transaction().execute(async (trx) => {
@@ -123,6 +127,24 @@ export async function replayLedgerOnKeystore(
     entries++;
   }
   return { entries, records: 0, keys, skipped: 0 };
+}
+
+/** An offboarded tenant's org key and every subject key under it, destroyed again (tombstoned). */
+async function destroyOrgKeys(keystore: Kysely<KeystoreDB>, orgIds: readonly string[], at: string) {
+  let keys = 0;
+  for (const orgId of orgIds) {
+    await keystore.transaction().execute(async (trx) => {
+      const subjects = await trx.deleteFrom('subject_keys').where('org_id', '=', orgId).executeTakeFirst();
+      const org = await trx.deleteFrom('org_keys').where('org_id', '=', orgId).executeTakeFirst();
+      keys += Number(subjects.numDeletedRows) + Number(org.numDeletedRows);
+      await trx
+        .insertInto('org_key_tombstones')
+        .values({ org_id: orgId, destroyed_at: at })
+        .onConflict((oc) => oc.column('org_id').doNothing())
+        .execute();
+    });
+  }
+  return keys;
 }
 
 /** The replay's starting point for a backup taken at `createdAt`. */

@@ -131,5 +131,3 @@ export function createRetentionRepository(db: Kysely<DB>) {
     },
   };
 }
-
-export type RetentionRepository = ReturnType<typeof createRetentionRepository>;

@@ -10,13 +10,14 @@ import type { DB } from '../../db/schema.js';
 import { type Actor, actorRef, type OrgKind, type OrgScope, scopeOf } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
+import type { LineSource } from '../../shared/json-lines.js';
 import { assertCan, can } from '../../shared/permissions.js';
 import type { KluisCore } from '../module.js';
 import { assertOwnTable } from '../personal-data.js';
 import type { AccessLogService, AuditService } from '../security/index.js';
 import { policiesOf, type RetentionEngineDeps, type RetentionRunResult } from './retention-engine.js';
 import { type Forecast, forecastRetention } from './retention-forecast.js';
-import { createErasureLedger, ledgerPathOf } from './retention-ledger.js';
+import { erasureLedgerOf } from './retention-ledger.js';
 import {
   assertPolicyChange,
   type EffectivePolicies,
@@ -54,7 +55,15 @@ export interface RetentionOverview {
 
 export type RetentionDeps = Pick<
   KluisCore,
-  'db' | 'dialect' | 'clock' | 'keyring' | 'keystore' | 'config' | 'checkpoint' | 'personalData'
+  | 'db'
+  | 'dialect'
+  | 'clock'
+  | 'keyring'
+  | 'keystore'
+  | 'config'
+  | 'checkpoint'
+  | 'personalData'
+  | 'ledgerStore'
 > & { readonly audit: AuditService; readonly accessLog: AccessLogService };
 
 /** The tables a legal hold can name, from the providers (a whole subject first). */
@@ -147,7 +156,7 @@ function holdUseCases(deps: RetentionDeps) {
 
 export function createRetentionService(deps: RetentionDeps) {
   const { db, clock, config } = deps;
-  const engine: RetentionEngineDeps = { ...deps, ledger: createErasureLedger(ledgerPathOf(config)) };
+  const engine: RetentionEngineDeps = { ...deps, ledger: erasureLedgerOf(deps) };
 
   return {
     /** The erasure ledger (ids only, outside the database backup); erasures on request write it too. */
@@ -172,7 +181,7 @@ export function createRetentionService(deps: RetentionDeps) {
     run: (options: RunRetentionOptions = {}): Promise<RetentionRunResult> => runRetention(engine, options),
 
     /** Re-applies the ledger's erasures since `since` to the live databases (after `pg_restore`). */
-    async replay(file: string, since: string) {
+    async replay(file: LineSource, since: string) {
       const providers = deps.personalData.all();
       const database = await replayLedgerOnDatabase(db, config, providers, file, since);
       const keys = await replayLedgerOnKeystore(deps.keystore, providers, file, since);

@@ -522,7 +522,7 @@ describe('the retention sweep', () => {
     clock.set('2024-01-10T00:00:00.000Z');
     const result = await kluis.services.retention.run();
     const lines = [];
-    for await (const read of readErasureLedger(ledgerPathOf(kluis.config))) {
+    for await (const read of readErasureLedger(kluis.services.retention.ledger.source)) {
       if (read.ok) lines.push(read.line);
     }
     expect(lines.map((l) => (l.kind === 'erasure' ? `${l.target}:${l.ids.join(',')}` : 'report'))).toEqual([
@@ -664,7 +664,7 @@ describe('a sweep killed halfway', () => {
 
     // The ledger names every erased conversation exactly once.
     const ids: string[] = [];
-    for await (const read of readErasureLedger(ledgerPathOf(killed.kluis.config))) {
+    for await (const read of readErasureLedger(killed.kluis.services.retention.ledger.source)) {
       if (read.ok && read.line.kind === 'erasure' && read.line.target === 'intake.conversations')
         ids.push(...read.line.ids);
     }
@@ -677,6 +677,7 @@ describe('a sweep killed halfway', () => {
     let failures = 0;
     const ledger = createErasureLedger(join(kluis.dir, 'ledger.jsonl'));
     const failingLedger = {
+      source: ledger.source,
       file: ledger.file,
       append: async (...args: Parameters<typeof ledger.append>) => {
         const line = await ledger.append(...args);

@@ -78,6 +78,8 @@ export interface RetentionTarget {
   readonly phase: TargetPhase;
   /** The ids this target applies to are data subjects whose keys it destroys (the key store's replay). */
   readonly shredsKeys?: boolean;
+  /** The ids this target applies to are organisations whose org key (and every subject key) it destroys. */
+  readonly shredsOrgKey?: boolean;
   readonly policy: ManagedPolicyId;
   readonly action: RetentionAction;
   /** The table of the record a candidate id names (for holds and the ledger). */

@@ -20,7 +20,7 @@ const EXPIRED = '2022-01-01T00:00:00.000Z';
 
 async function erasedIds(kluis: TestKluis, target: string): Promise<string[]> {
   const ids: string[] = [];
-  for await (const read of readErasureLedger(ledgerPathOf(kluis.config))) {
+  for await (const read of readErasureLedger(kluis.services.retention.ledger.source)) {
     if (read.ok && read.line.kind === 'erasure' && read.line.target === target) ids.push(...read.line.ids);
   }
   return ids.sort();

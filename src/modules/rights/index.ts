@@ -24,7 +24,10 @@ import {
   type RightsService,
 } from './rights-service.js';
 
+export type { ExportTable, SubjectExport } from './rights-export-compile.js';
+export { csvOf, filePathOf } from './rights-export-zip.js';
 export { requestRecords } from './rights-records.js';
+export type { RightsService } from './rights-service.js';
 
 declare module '../module.js' {
   interface KluisServices {

@@ -1,5 +1,11 @@
 /** The consent registry's staff pages (P15): look a person up, their history and state, record an event. */
-import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
+import {
+  csrfField,
+  errorSummary,
+  type FieldErrors,
+  selectField,
+  textField,
+} from '../../shared/html/forms.js';
 import { html, type SafeHtml } from '../../shared/html/html.js';
 import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { ConsentRecord, PurposeState } from './rights-consent.js';
@@ -12,30 +18,6 @@ function purposeText(t: Translate, purpose: string): string {
   return (consentPurposes as readonly string[]).includes(purpose)
     ? t(`rights.consent.purpose.${purpose}` as MessageKey)
     : t(`register.purpose.${purpose}` as MessageKey);
-}
-
-function select(
-  t: Translate,
-  o: {
-    name: string;
-    label: string;
-    hint?: string;
-    options: readonly { value: string; label: string }[];
-    value?: string | undefined;
-    errors?: FieldErrors | undefined;
-  },
-): SafeHtml {
-  const id = `f-${o.name}`;
-  const errorKey = o.errors?.[o.name];
-  const describedBy = [o.hint ? `${id}-hint` : '', errorKey ? `${id}-error` : ''].filter(Boolean).join(' ');
-  return html`<div class="field${errorKey ? ' field--error' : ''}">
-  <label for="${id}">${o.label}</label>
-  ${o.hint ? html`<p class="hint" id="${id}-hint">${o.hint}</p>` : ''}
-  ${errorKey ? html`<p class="field-error" id="${id}-error"><span class="visually-hidden">${t('error.summaryTitle')}:</span> ${t(errorKey)}</p>` : ''}
-  <select id="${id}" name="${o.name}"${describedBy ? html` aria-describedby="${describedBy}"` : ''}${errorKey ? html` aria-invalid="true"` : ''}>
-    ${o.options.map((opt) => html`<option value="${opt.value}"${opt.value === o.value ? html` selected` : ''}>${opt.label}</option>`)}
-  </select>
-</div>`;
 }
 
 export interface ConsentIndexOptions {
@@ -98,9 +80,9 @@ ${errorSummary(t, o.errors, {
 })}
 <form method="post" action="/staff/consents/subjects/${o.subjectId}" novalidate>
   ${csrfField(o.csrfToken)}
-  ${select(t, { name: 'purpose', label: t('rights.consent.form.purpose'), options: purposes.map((p) => ({ value: p, label: purposeText(t, p) })), value: v.purpose, errors: o.errors })}
-  ${select(t, { name: 'event', label: t('rights.consent.form.event'), hint: t('rights.consent.form.eventHint'), options: consentEvents.map((e) => ({ value: e, label: t(`rights.consent.event.${e}`) })), value: v.event, errors: o.errors })}
-  ${select(t, { name: 'method', label: t('rights.consent.form.method'), options: consentMethods.map((m) => ({ value: m, label: t(`rights.consent.method.${m}`) })), value: v.method ?? 'staff', errors: o.errors })}
+  ${selectField({ t, name: 'purpose', label: t('rights.consent.form.purpose'), options: purposes.map((p) => ({ value: p, label: purposeText(t, p) })), value: v.purpose, errors: o.errors })}
+  ${selectField({ t, name: 'event', label: t('rights.consent.form.event'), hint: t('rights.consent.form.eventHint'), options: consentEvents.map((e) => ({ value: e, label: t(`rights.consent.event.${e}`) })), value: v.event, errors: o.errors })}
+  ${selectField({ t, name: 'method', label: t('rights.consent.form.method'), options: consentMethods.map((m) => ({ value: m, label: t(`rights.consent.method.${m}`) })), value: v.method ?? 'staff', errors: o.errors })}
   ${textField({ t, name: 'date', type: 'date', label: t('rights.consent.form.date'), hint: t('rights.consent.form.dateHint'), value: v.date, errors: o.errors })}
   ${textField({ t, name: 'statementVersion', type: 'number', inputmode: 'numeric', label: t('rights.consent.form.version'), hint: t('rights.consent.form.versionHint'), value: v.statementVersion, errors: o.errors })}
   <button type="submit">${t('rights.consent.form.submit')}</button>

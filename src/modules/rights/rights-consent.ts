@@ -84,7 +84,6 @@ export const consentInputSchema = z
     path: ['event'],
     message: 'rights.consent.eventNotForPurpose',
   });
-export type ConsentInput = z.input<typeof consentInputSchema>;
 
 export type ConsentRecord = ConsentRecordsTable;
 
@@ -149,6 +148,8 @@ export type ConsentDeps = Pick<KluisCore, 'db' | 'clock'> & {
   readonly statement: Pick<StatementService, 'findLatestVersion'>;
 };
 
+const CONSENT_FIELDS = ['consent_records.event', 'consent_records.method', 'consent_records.purpose'];
+
 export function createConsentService(deps: ConsentDeps) {
   const { db, clock } = deps;
 
@@ -160,7 +161,10 @@ export function createConsentService(deps: ConsentDeps) {
     return subject;
   }
 
-  /** Every record of the subject, newest first (the full history); `consent.read`. */
+  /**
+   * Every record of the subject, newest first (the full history); `consent.read`. A read of the
+   * person's choices: audited against the data subject, so their access export lists it.
+   */
   async function history(
     actor: Actor,
     subjectId: string,
@@ -169,6 +173,14 @@ export function createConsentService(deps: ConsentDeps) {
     const scope = { orgId: actor.orgId };
     const subject = await loadSubject(db, scope, subjectId);
     const records = await createRightsRepository(db).listConsentRecords(scope, subject.id);
+    await deps.audit.append(db, {
+      actor,
+      action: 'rights.consent.history.read',
+      target: { type: 'data_subject', id: subject.id },
+      purpose: 'rights_handling',
+      fields: records.length === 0 ? [] : CONSENT_FIELDS,
+      meta: { records: records.length },
+    });
     return { erased: subject.erased_at !== null, records: records.sort(newestFirst) };
   }
 

@@ -815,7 +815,7 @@ describe('erasure on request', () => {
     await kluis.keystore.insertInto('subject_keys').values(wrapped).execute();
     kluis.keyring.clearCache();
 
-    const file = ledgerPathOf(kluis.config);
+    const file = kluis.services.retention.ledger.source;
     const db = await replayLedgerOnDatabase(
       kluis.db,
       kluis.config,

@@ -8,6 +8,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { ZipFile } from 'yazl';
 import { html, type SafeHtml, trustedHtml } from '../../shared/html/html.js';
+import { formatDate, formatMoment } from '../../shared/i18n/dates.js';
 import { isMessageKey, type Locale, type MessageKey, t as translate } from '../../shared/i18n/messages.js';
 import { joinList, label } from '../register/index.js';
 import type { ExportRow, ExportScalar, ExportTable, SubjectExport } from './rights-export-compile.js';
@@ -47,7 +48,8 @@ export function formulaLike(value: string): boolean {
   return /^[=@\t\r]/.test(value) || (/^[+-]/.test(value) && !/^[+-][\d\s()./-]*$/.test(value));
 }
 
-function csvOf(table: ExportTable): string {
+/** One exported table as CSV (erased values and lookup keys marked, files named by their zip path). */
+export function csvOf(table: ExportTable): string {
   const contextColumns = [...new Set(table.rows.flatMap((r) => Object.keys(r.context ?? {})))].sort();
   const header = [
     'id',
@@ -102,25 +104,12 @@ function labelOr(t: T, key: string, fallback: string): string {
   return isMessageKey(key) ? t(key) : fallback;
 }
 
-function dateText(locale: Locale, iso: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  return new Intl.DateTimeFormat(locale === 'nl' ? 'nl-NL' : 'en-GB', {
-    dateStyle: 'long',
-    timeZone: 'Europe/Amsterdam',
-  }).format(date);
-}
+const dateText = (locale: Locale, iso: string): string => formatDate(locale, iso, 'long');
 
 /** A moment as the reader reads it (Amsterdam time); anything else as stored. */
 function shown(locale: Locale, value: string | number): string {
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value)) return String(value);
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) return value;
-  return new Intl.DateTimeFormat(locale === 'nl' ? 'nl-NL' : 'en-GB', {
-    dateStyle: 'long',
-    timeStyle: 'short',
-    timeZone: 'Europe/Amsterdam',
-  }).format(date);
+  return formatMoment(locale, value, { date: 'long', time: 'short' });
 }
 
 const styles = `

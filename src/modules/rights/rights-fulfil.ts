@@ -264,5 +264,3 @@ function answerUseCases(deps: FulfilDeps, parts: FulfilParts) {
 export function createRightsFulfilment(deps: FulfilDeps, parts: FulfilParts) {
   return { ...exportUseCases(deps, parts), ...answerUseCases(deps, parts) };
 }
-
-export type RightsFulfilment = ReturnType<typeof createRightsFulfilment>;

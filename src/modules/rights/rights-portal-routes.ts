@@ -63,7 +63,9 @@ export const portalSchema = z.object({
 /** A status link's secret: checked by the service (an unknown or malformed one is a 404 page). */
 const tokenParams = z.object({ token: z.string().max(100) });
 
-export type PortalRouteDeps = Pick<KluisCore, 'db' | 'clock' | 'config'> & { readonly rights: RightsService };
+export type PortalRouteDeps = Pick<KluisCore, 'db' | 'clock' | 'config' | 'redis'> & {
+  readonly rights: RightsService;
+};
 
 function invalidLink(request: FastifyRequest, reply: FastifyReply, t: Translate, status: 404 | 410) {
   return renderPage(request, reply, { title: t('rights.status.title'), status, body: statusInvalidPage(t) });
@@ -77,6 +79,8 @@ export function registerPortalRoutes(kit: RouteKit, deps: PortalRouteDeps): void
     clock: deps.clock,
     max: deps.config.intake.contactRateLimitPerHour,
     windowMs: HOUR,
+    name: 'rights',
+    redis: deps.redis,
   });
 
   function showPortal(
@@ -121,7 +125,7 @@ export function registerPortalRoutes(kit: RouteKit, deps: PortalRouteDeps): void
     handler: async (ctx) => {
       const { request, reply, t, body } = ctx;
       const org = await publicOrgOf(orgs, ctx.params);
-      if (!limiter.hit(request.ip)) {
+      if (!(await limiter.hit(request.ip))) {
         reply.header('retry-after', '3600');
         return renderPage(request, reply, {
           title: t('rights.refused.title'),

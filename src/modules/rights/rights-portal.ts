@@ -156,5 +156,3 @@ export function createRightsPortal(deps: PortalDeps, core: RequestCore) {
     },
   };
 }
-
-export type RightsPortal = ReturnType<typeof createRightsPortal>;

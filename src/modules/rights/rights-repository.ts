@@ -244,5 +244,3 @@ function consentQueries(db: Kysely<DB>) {
 export function createRightsRepository(db: Kysely<DB>) {
   return { ...requestQueries(db), ...timelineQueries(db), ...exportQueries(db), ...consentQueries(db) };
 }
-
-export type RightsRepository = ReturnType<typeof createRightsRepository>;

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
-import type { Actor, OrgScope } from '../../shared/actor.js';
+import { type Actor, actorRef, type OrgScope } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import type { Locale } from '../../shared/i18n/messages.js';
 import type { MailVars } from '../mail/index.js';
@@ -97,11 +97,12 @@ export function refuseUnless(ok: boolean, messageKey: ProblemKey): void {
 /** Who changed the request, as its timeline records it. */
 export type EventActor = Actor | 'requester' | 'system';
 
-/** The timeline's reference of an actor (the person or key, not the grant it acted under). */
-function eventRef(actor: EventActor): string {
-  if (typeof actor === 'string') return actor;
-  if (actor.kind === 'user') return `user:${actor.userId}`;
-  return actor.kind === 'api_key' ? `api_key:${actor.apiKeyId}` : `system:${actor.reason}`;
+/**
+ * The timeline's reference of an actor: the person or key, and the grant operator staff acted
+ * under (`user:<id>@grant:<id>`), so the timeline never hides operator access (P8).
+ */
+export function eventRef(actor: EventActor): string {
+  return typeof actor === 'string' ? actor : actorRef(actor);
 }
 
 export type RequestCoreDeps = Pick<KluisCore, 'keyring' | 'clock' | 'config'> & {

@@ -11,7 +11,7 @@ import { registerPortalRoutes } from './rights-portal-routes.js';
 import type { ConsentServices, RightsService } from './rights-service.js';
 import { registerStaffRoutes } from './rights-staff-routes.js';
 
-export type RightsRouteDeps = Pick<KluisCore, 'db' | 'clock' | 'config'> & {
+export type RightsRouteDeps = Pick<KluisCore, 'db' | 'clock' | 'config' | 'redis'> & {
   readonly rights: RightsService;
   readonly consent: ConsentServices;
   readonly subjects: SubjectsService;

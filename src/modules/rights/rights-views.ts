@@ -378,7 +378,7 @@ ${d.phone === null ? '' : row(t('rights.detail.phone'), d.phone)}
 ${d.details === null ? '' : row(t('rights.detail.details'), html`<span class="pre">${d.details}</span>`)}
 ${row(t('rights.detail.verification'), d.verificationMethod === null ? html`<strong>${t('rights.detail.unverified')}</strong>` : html`${t(`rights.detail.verification.${d.verificationMethod}`)}${d.identityNote === null ? '' : html`<br><span class="pre">${d.identityNote}</span>`}`)}
 ${verified ? row(t('rights.detail.subject'), d.subjectId === null ? t('rights.detail.subjectNone') : html`${t('rights.detail.subjectMatched')} <span class="mono">${d.subjectId}</span>`) : ''}
-${d.conversationId === null ? '' : row(t('rights.detail.conversation'), html`<a href="/staff/inbox/${d.conversationId}">${d.conversationId}</a>`)}
+${d.conversationId === null ? '' : row(t('rights.detail.conversation'), html`<a href="/staff/conversations/${d.conversationId}">${t('rights.detail.conversationOpen')}</a>`)}
 ${d.outcome === null ? '' : row(t('rights.status.outcome'), html`${t(`rights.outcome.${d.outcome}`)}${d.outcomeReason === null ? '' : html`<br><span class="pre">${d.outcomeReason}</span>`}`)}
 </table>
 ${forms.length === 0 ? '' : html`<h2>${t('rights.detail.actions')}</h2>${forms}`}

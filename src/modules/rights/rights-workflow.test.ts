@@ -388,6 +388,14 @@ describe('the rights workflow', () => {
     expect(r.status).toBe('received');
     expect(r.right_kind).toBeNull();
     expect(r.conversation_id).toBe(outcome.kind === 'opened' ? outcome.conversationId : '');
+    // "Came in by email" links to the conversation's real page, not a raw id or a missing route.
+    const page = await staffGet(officer, `/staff/rights/${r.id}`);
+    const link = /href="(\/staff\/[a-z]+\/[0-9a-f-]+)">([^<]*)</.exec(
+      page.body.slice(page.body.indexOf('Binnengekomen als e-mail')),
+    );
+    expect(link?.[1]).toBe(`/staff/conversations/${r.conversation_id}`);
+    expect(link?.[2]).toBe('Open het gesprek');
+    expect(app.hasRoute({ method: 'GET', url: '/staff/conversations/:id' })).toBe(true);
     expect(await deliver()).toBe(0);
     expect(sink.messages()).toHaveLength(0);
     expect((await staffPost(officer, `/staff/rights/${r.id}/right`, { right: 'erasure' })).statusCode).toBe(

@@ -137,5 +137,3 @@ export function createAccessLogRepository(db: Kysely<DB>) {
     },
   };
 }
-
-export type AccessLogRepository = ReturnType<typeof createAccessLogRepository>;

@@ -15,7 +15,7 @@ import {
   signCheckpoint,
 } from './audit-signing.js';
 import { type AuditVerifyOptions, verifyAuditChain } from './audit-verify.js';
-import { appendWitnessLine, witnessPathOf } from './audit-witness.js';
+import { witnessOf } from './audit-witness.js';
 
 /** The key this installation signs checkpoints with (from the current master key). */
 export function auditSigningKeyOf(config: Config): AuditSigningKey {
@@ -39,8 +39,8 @@ export function trustedAuditKeysOf(config: Config, extra: readonly string[] = []
 }
 
 /** The trusted keys and witness file of this installation, for `verifyAuditChain`. */
-export function auditVerifyOptionsOf(kluis: Pick<Kluis, 'config'>): AuditVerifyOptions {
-  return { trustedKeys: trustedAuditKeysOf(kluis.config), witnessFile: witnessPathOf(kluis.config) };
+export function auditVerifyOptionsOf(kluis: Pick<Kluis, 'config' | 'ledgerStore'>): AuditVerifyOptions {
+  return { trustedKeys: trustedAuditKeysOf(kluis.config), witnessFile: witnessOf(kluis).source };
 }
 
 export interface CheckpointResult {
@@ -59,10 +59,11 @@ export interface CheckpointResult {
  * broken chain is never signed), stores the checkpoint and appends it to the witness file.
  */
 export async function createCheckpoint(
-  kluis: Pick<Kluis, 'config' | 'db' | 'clock'>,
+  kluis: Pick<Kluis, 'config' | 'db' | 'clock' | 'ledgerStore'>,
 ): Promise<CheckpointResult> {
   const key = auditSigningKeyOf(kluis.config);
-  const witnessFile = witnessPathOf(kluis.config);
+  const witness = witnessOf(kluis);
+  const witnessFile = witness.where;
   const report = await verifyAuditChain(kluis.db, {
     trustedKeys: trustedAuditKeysOf(kluis.config),
     from: 'latest-checkpoint',
@@ -97,7 +98,7 @@ export async function createCheckpoint(
     if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
     // Written before the commit: a checkpoint in the database always has its witness line. (A
     // line whose commit then fails is harmless: it still names a real point of the chain.)
-    appendWitnessLine(witnessFile, {
+    await witness.append({
       v: 1,
       seq: head.seq,
       hash: head.hash,

@@ -13,9 +13,9 @@
  *   witness line signed earlier can tell (`truncated`, `checkpoint_mismatch`, `witness_mismatch`).
  *   The signing key is derived from the master key, which the database does not hold.
  */
-import { existsSync } from 'node:fs';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
+import { type LineSource, sourcePresent, whereOf } from '../../shared/json-lines.js';
 import { chainHash } from './audit-chain.js';
 import { type AuditLogTable, GENESIS_HASH } from './audit-schema.js';
 import {
@@ -62,8 +62,8 @@ export interface AuditBreak {
 export interface AuditVerifyOptions {
   /** Keys whose checkpoint signatures are accepted (derived from the configured master keys). */
   readonly trustedKeys: readonly AuditPublicKey[];
-  /** The witness file to compare with; skipped when undefined or missing. */
-  readonly witnessFile?: string | undefined;
+  /** The witness to compare with (a file, or the shared ledger schema on PostgreSQL); skipped when undefined or missing. */
+  readonly witnessFile?: LineSource | undefined;
   readonly batchSize?: number;
   /** Called after every batch: entries checked so far and the head seq when the walk started. */
   readonly onProgress?: (checked: number, total: number) => void;
@@ -264,7 +264,7 @@ export async function verifyAuditChain(
     .executeTakeFirst();
   if (options.witnessFile !== undefined && !witness.present && latest !== undefined) {
     warnings.push(
-      `checkpoints exist but the witness file ${options.witnessFile} is missing: restore it from its off-host copy`,
+      `checkpoints exist but the witness file ${whereOf(options.witnessFile)} is missing: restore it from its off-host copy`,
     );
   }
   if (latest === undefined && (head?.seq ?? 0) > 0) {
@@ -281,7 +281,7 @@ export async function verifyAuditChain(
       latest: latest === undefined ? undefined : { ...latest, seq: Number(latest.seq) },
     },
     witness: {
-      file: options.witnessFile ?? '',
+      file: options.witnessFile === undefined ? '' : whereOf(options.witnessFile),
       present: witness.present,
       lines: witness.lines,
       latestSeq: witness.latestSeq,
@@ -496,7 +496,7 @@ async function checkCheckpoint(
 async function checkWitness(
   db: Kysely<DB>,
   trusted: ReadonlyMap<string, AuditPublicKey>,
-  file: string | undefined,
+  file: LineSource | undefined,
   verifiedTo: number,
   brokenAt: number | undefined,
 ): Promise<{
@@ -506,7 +506,7 @@ async function checkWitness(
   broken: AuditBreak | undefined;
 }> {
   if (file === undefined) return { present: false, lines: 0, latestSeq: undefined, broken: undefined };
-  const present = existsSync(file);
+  const present = sourcePresent(file);
   let lines = 0;
   let latestSeq: number | undefined;
   let first: AuditBreak | undefined;

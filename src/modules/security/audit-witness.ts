@@ -9,7 +9,8 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { type JsonLineRead, readJsonLines } from '../../shared/json-lines.js';
+import type { LedgerStore } from '../../db/ledger-store.js';
+import { type JsonLineRead, type LineSource, readJsonLines } from '../../shared/json-lines.js';
 
 export const WITNESS_FILE_NAME = 'audit-witness.jsonl';
 
@@ -43,8 +44,36 @@ export function appendWitnessLine(file: string, line: WitnessLine): void {
 
 type WitnessRead = JsonLineRead<WitnessLine>;
 
-/** Streams the witness file line by line (memory stays flat however long it grows). */
-export function readWitness(file: string): AsyncGenerator<WitnessRead> {
+/**
+ * Where this installation's witness lives: on PostgreSQL the shared ledger schema, which every
+ * node of a cluster appends to and which a restore of the main schema leaves alone
+ * (db/ledger-store.ts); on SQLite the file in the data directory.
+ */
+export interface Witness {
+  readonly source: LineSource;
+  /** The file or schema, for messages. */
+  readonly where: string;
+  append(line: WitnessLine): Promise<void>;
+}
+
+export function witnessOf(core: {
+  readonly config: { readonly dataDir: string };
+  readonly ledgerStore: LedgerStore | undefined;
+}): Witness {
+  const store = core.ledgerStore;
+  if (store === undefined) {
+    const file = witnessPathOf(core.config);
+    return { source: file, where: file, append: async (line) => appendWitnessLine(file, line) };
+  }
+  return {
+    source: { where: store.where, lines: () => store.witnessLines() },
+    where: store.where,
+    append: (line) => store.appendWitness(JSON.stringify(line)),
+  };
+}
+
+/** Streams the witness line by line (memory stays flat however long it grows). */
+export function readWitness(file: LineSource): AsyncGenerator<WitnessRead> {
   return readJsonLines(file, (value) => {
     const result = witnessLineSchema.safeParse(value);
     return result.success ? result.data : undefined;

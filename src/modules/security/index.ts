@@ -5,6 +5,7 @@
  * modules use.
  */
 import { z } from 'zod';
+import { AppError } from '../../shared/errors.js';
 import { defineModule } from '../module.js';
 import { type AccessLogService, createAccessLogService, sweepAccessLog } from './access-log-service.js';
 import { type AuditService, createAuditService } from './audit-chain.js';
@@ -16,20 +17,30 @@ import { securityEn, securityNl } from './security-messages.js';
 import { securityPersonalData } from './security-personal-data.js';
 import { installAccessLog, type SecurityModuleOptions, securityRoutes } from './security-routes.js';
 import { securityMigrations } from './security-schema.js';
-import { createSecurityService, type SecurityService } from './security-service.js';
+import { createSecurityService, reportBrokenChain, type SecurityService } from './security-service.js';
 
 /**
  * For the few writers that run without a built Kluis (the CLI's key rotation, a restore into a
  * fresh file): everything else appends through the `audit` service.
  */
-export { type AuditEvent, type AuditService, appendAudit, createAuditService } from './audit-chain.js';
+export {
+  type AppendedAuditEntry,
+  type AuditActionMatch,
+  type AuditEvent,
+  type AuditListener,
+  type AuditService,
+  appendAudit,
+  createAuditService,
+} from './audit-chain.js';
+export { auditSigningKeyOf, trustedAuditKeysOf } from './audit-checkpoint.js';
 export {
   type AuditPublicKey,
   type AuditSigningKey,
   deriveAuditSigningKey,
   trustedKeyMap,
 } from './audit-signing.js';
-export type { AuditAction, AuditEntryAbout, SecurityService } from './security-service.js';
+export type { AuditAction, AuditEntryAbout, SecurityService, TrailEntry } from './security-service.js';
+export { AUDIT_VERIFY_FAILED, reportBrokenChain } from './security-service.js';
 
 declare module '../module.js' {
   interface KluisServices {
@@ -57,18 +68,33 @@ export function createSecurityModule(options: SecurityModuleOptions = {}) {
     personalData: securityPersonalData,
     messages: { nl: securityNl, en: securityEn },
     provides: ['audit', 'security', 'accessLog'],
-    services: (deps) => ({
-      audit: createAuditService(deps),
-      security: createSecurityService(deps),
-      accessLog: createAccessLogService(deps),
-    }),
+    services: (deps) => {
+      const audit = createAuditService(deps);
+      return {
+        audit,
+        security: createSecurityService({ ...deps, audit }),
+        accessLog: createAccessLogService(deps),
+      };
+    },
     jobs(registry, deps) {
       registry.register(ACCESS_LOG_SWEEP_JOB, z.object({}), async (_payload, { logger }) => {
         logger.info(await sweepAccessLog(deps.db, deps.clock, deps.config.accessLog), 'access log swept');
       });
       registry.register(AUDIT_CHECKPOINT_JOB, z.object({}), async (_payload, { logger }) => {
-        const cp = await createCheckpoint(deps);
-        logger.info({ seq: cp.seq, created: cp.created }, 'audit checkpoint');
+        try {
+          const cp = await createCheckpoint(deps);
+          logger.info({ seq: cp.seq, created: cp.created }, 'audit checkpoint');
+        } catch (error) {
+          if (error instanceof AppError && error.code === 'ERR_AUDIT_CHAIN_BROKEN') {
+            await reportBrokenChain(
+              deps.audit,
+              deps.db,
+              { seq: -1, reason: 'checkpoint_refused' },
+              'checkpoint',
+            );
+          }
+          throw error;
+        }
       });
     },
     // Sweep the access log every night. Sign a checkpoint every five minutes (a no-op when the

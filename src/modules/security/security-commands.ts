@@ -9,7 +9,8 @@ import { type CliIo, sayTo, withKluis } from '../../shared/cli.js';
 import { auditSigningKeyOf, createCheckpoint, trustedAuditKeysOf } from './audit-checkpoint.js';
 import { publicKeyPem } from './audit-signing.js';
 import { type AuditVerifyReport, verifyAuditChain } from './audit-verify.js';
-import { witnessPathOf } from './audit-witness.js';
+import { witnessOf } from './audit-witness.js';
+import { reportBrokenChain } from './security-service.js';
 
 /** Chains at least this long show progress on stderr (tests lower it). */
 export const PROGRESS_THRESHOLD = 10_000;
@@ -63,7 +64,7 @@ export function registerSecurityCommands(
             ? undefined
             : typeof opts.witness === 'string'
               ? opts.witness
-              : witnessPathOf(kluis.config);
+              : witnessOf(kluis).source;
         const progress = createProgress(io.err, progressThreshold);
         const report = await verifyAuditChain(kluis.db, {
           trustedKeys: trustedAuditKeysOf(kluis.config, opts.trustedKey),
@@ -73,6 +74,9 @@ export function registerSecurityCommands(
           onProgress: progress.update,
         });
         progress.end();
+        if (report.broken !== undefined) {
+          await reportBrokenChain(kluis.services.audit, kluis.db, report.broken, 'cli');
+        }
         for (const line of describeReport(report)) say(line);
         for (const warning of report.warnings) io.err.write(`! ${warning}\n`);
         if (!report.ok) io.setExitCode(1);

@@ -90,14 +90,7 @@ export const securityMigrations: Record<string, Migration> = {
       await accessLogColumns(
         db.schema.createTable('access_log').addColumn('id', 'text', (c) => c.primaryKey()),
       ).execute();
-      await db.schema.createIndex('access_log_at').on('access_log').columns(['at', 'id']).execute();
-      await db.schema.createIndex('access_log_org_at').on('access_log').columns(['org_id', 'at']).execute();
-      // The truncation sweep looks for old rows that still hold a full address.
-      await db.schema
-        .createIndex('access_log_untruncated')
-        .on('access_log')
-        .columns(['ip_truncated', 'at'])
-        .execute();
+      await createAccessLogIndexes(db, ['at', 'id']);
     },
   },
 
@@ -126,6 +119,14 @@ export const securityMigrations: Record<string, Migration> = {
         .on('audit_log')
         .columns(['org_id', 'target_type', 'target_id'])
         .execute();
+    },
+  },
+  /** The incident register's signals read the trail by action and by actor within a window (issue 14). */
+  '0310_security_audit_signal_indexes': {
+    async up(db: MigrationDb) {
+      await db.schema.createIndex('audit_log_action_at').on('audit_log').columns(['action', 'at']).execute();
+      await db.schema.createIndex('audit_log_actor_at').on('audit_log').columns(['actor', 'at']).execute();
+      await db.schema.createIndex('audit_log_at').on('audit_log').columns(['at']).execute();
     },
   },
 };
@@ -168,12 +169,14 @@ async function rebuildAccessLog(db: MigrationDb, postgres: boolean): Promise<voi
   await db.schema.dropTable('access_log').execute();
   await db.schema.alterTable('access_log_v2').renameTo('access_log').execute();
   // SQLite appends the row number to every index entry by itself; PostgreSQL needs it named.
-  await db.schema
-    .createIndex('access_log_at')
-    .on('access_log')
-    .columns(postgres ? ['at', 'id'] : ['at'])
-    .execute();
+  await createAccessLogIndexes(db, postgres ? ['at', 'id'] : ['at']);
+}
+
+/** The access log's indexes; `byTime` are the columns of the one in time order. */
+async function createAccessLogIndexes(db: MigrationDb, byTime: string[]): Promise<void> {
+  await db.schema.createIndex('access_log_at').on('access_log').columns(byTime).execute();
   await db.schema.createIndex('access_log_org_at').on('access_log').columns(['org_id', 'at']).execute();
+  // The truncation sweep looks for old rows that still hold a full address.
   await db.schema
     .createIndex('access_log_untruncated')
     .on('access_log')

@@ -2,9 +2,12 @@
  * The security overview for the security role (P11, P12): recent audit entries, the state of the
  * chain, the latest signed checkpoint and the public key to check it with.
  */
+import { type Kysely, sql } from 'kysely';
+import type { DB } from '../../db/schema.js';
 import type { Actor, OrgScope } from '../../shared/actor.js';
 import { assertCan } from '../../shared/permissions.js';
 import type { KluisCore } from '../module.js';
+import type { AuditService } from './audit-chain.js';
 import { auditSigningKeyOf, auditVerifyOptionsOf } from './audit-checkpoint.js';
 import type { AuditLogTable } from './audit-schema.js';
 import { type AuditVerifyReport, verifyAuditChain } from './audit-verify.js';
@@ -27,6 +30,15 @@ export type AuditEntryAbout = Pick<
   'seq' | 'at' | 'actor' | 'action' | 'target_id' | 'purpose' | 'fields'
 >;
 
+/** An entry as the incident register reads a window of the trail: ids and field names only. */
+export type TrailEntry = Pick<
+  AuditLogTable,
+  'seq' | 'at' | 'org_id' | 'actor' | 'action' | 'target_type' | 'target_id' | 'fields'
+>;
+
+/** At most this many entries per window read (an incident's numbers are approximate beyond). */
+export const TRAIL_WINDOW_LIMIT = 100_000;
+
 /** One entry of an org's audit trail as another module lists it: no hashes, no meta. */
 export interface AuditAction {
   readonly at: string;
@@ -34,7 +46,29 @@ export interface AuditAction {
   readonly target: string | null;
 }
 
-export function createSecurityService(deps: Pick<KluisCore, 'db' | 'clock' | 'config'>) {
+/** The audit action written when a verification finds the chain broken (an incident signal). */
+export const AUDIT_VERIFY_FAILED = 'security.audit.verify_failed';
+
+/**
+ * Records in the trail itself that a verification found it broken (where: the security page,
+ * `kluis audit verify`, the hourly checkpoint): the incident register hears it (issue 14).
+ */
+export async function reportBrokenChain(
+  audit: AuditService,
+  db: Kysely<DB>,
+  broken: { seq: number; reason: string },
+  where: 'page' | 'cli' | 'checkpoint',
+): Promise<void> {
+  await audit.append(db, {
+    actor: { kind: 'anonymous', orgId: null, ref: 'system:audit.verify' },
+    action: AUDIT_VERIFY_FAILED,
+    meta: { seq: broken.seq, reason: broken.reason, where },
+  });
+}
+
+export function createSecurityService(
+  deps: Pick<KluisCore, 'db' | 'clock' | 'config' | 'ledgerStore'> & { readonly audit: AuditService },
+) {
   const { db } = deps;
   return {
     /**
@@ -61,11 +95,109 @@ export function createSecurityService(deps: Pick<KluisCore, 'db' | 'clock' | 'co
       return out;
     },
 
-    /** Recent audit entries (own org's, or all for the operator) and the chain's state. */
+    /**
+     * Entries of `action` since `since` (inclusive), oldest first: what the incident register's
+     * signals count (failed sign-ins across accounts). Ids only, as the trail holds them.
+     */
+    async actionsSince(db: Kysely<DB>, action: string, since: string): Promise<TrailEntry[]> {
+      return db
+        .selectFrom('audit_log')
+        .select(['seq', 'at', 'org_id', 'actor', 'action', 'target_type', 'target_id', 'fields'])
+        .where('action', '=', action)
+        .where('at', '>=', since)
+        .orderBy('seq')
+        .limit(TRAIL_WINDOW_LIMIT)
+        .execute();
+    },
+
+    /**
+     * How many different targets entries of `action` since `since` name, how many name none, and
+     * when the first was: cheap enough to ask on every such entry (index on action, at).
+     */
+    async targetsOf(
+      db: Kysely<DB>,
+      action: string,
+      since: string,
+    ): Promise<{ targets: number; untargeted: number; firstAt: string | null }> {
+      const row = await db
+        .selectFrom('audit_log')
+        .select((eb) => [
+          eb.fn.count<string>('target_id').distinct().as('targets'),
+          eb.fn.countAll<string>().as('all'),
+          eb.fn.count<string>('target_id').as('targeted'),
+          eb.fn.min('at').as('first'),
+        ])
+        .where('action', '=', action)
+        .where('at', '>=', since)
+        .executeTakeFirst();
+      return {
+        targets: Number(row?.targets ?? 0),
+        untargeted: Number(row?.all ?? 0) - Number(row?.targeted ?? 0),
+        firstAt: row?.first ?? null,
+      };
+    },
+
+    /**
+     * How many different records one actor reference read (actions ending in `.read`) since
+     * `since`, and when its first such read in that window was.
+     */
+    async recordsReadBy(
+      db: Kysely<DB>,
+      actor: string,
+      since: string,
+    ): Promise<{ records: number; firstAt: string | null }> {
+      const row = await db
+        .selectFrom('audit_log')
+        .select((eb) => [
+          eb.fn
+            .count<string>(sql`distinct ${sql.ref('target_type')} || ':' || ${sql.ref('target_id')}`)
+            .as('n'),
+          eb.fn.min('at').as('first'),
+        ])
+        .where('actor', '=', actor)
+        .where('at', '>=', since)
+        .where('action', 'like', '%.read')
+        .where('target_id', 'is not', null)
+        .executeTakeFirst();
+      return { records: Number(row?.n ?? 0), firstAt: row?.first ?? null };
+    },
+
+    /**
+     * The entries in `[from, to]` that name a record, optionally of some organisations or one
+     * actor: which records were read or changed in an incident's window (Art. 33(3)(a)).
+     */
+    async recordsTouched(window: {
+      from: string;
+      to: string;
+      orgIds?: readonly string[] | undefined;
+      actor?: string | undefined;
+    }): Promise<TrailEntry[]> {
+      let query = db
+        .selectFrom('audit_log')
+        .select(['seq', 'at', 'org_id', 'actor', 'action', 'target_type', 'target_id', 'fields'])
+        .where('at', '>=', window.from)
+        .where('at', '<=', window.to)
+        .where('target_id', 'is not', null);
+      if (window.orgIds !== undefined) {
+        if (window.orgIds.length === 0) return [];
+        query = query.where('org_id', 'in', [...window.orgIds]);
+      }
+      if (window.actor !== undefined) query = query.where('actor', '=', window.actor);
+      return query.orderBy('seq').limit(TRAIL_WINDOW_LIMIT).execute();
+    },
+
+    /**
+     * Recent audit entries of the actor's own org and the chain's state. The operator's security
+     * staff also see installation events (no org); a tenant's entries only under that tenant's
+     * grant, when the actor acts in the tenant's org (P9).
+     */
     async auditOverview(actor: Actor, limit = 50): Promise<AuditOverview> {
       assertCan(actor, 'security.audit_read');
       let query = db.selectFrom('audit_log').selectAll().orderBy('seq', 'desc').limit(limit);
-      if (actor.orgKind !== 'operator') query = query.where('org_id', '=', actor.orgId);
+      query =
+        actor.orgKind === 'operator'
+          ? query.where((eb) => eb.or([eb('org_id', '=', actor.orgId), eb('org_id', 'is', null)]))
+          : query.where('org_id', '=', actor.orgId);
       const entries = await query.execute();
       const head = await db.selectFrom('audit_head').select('seq').where('id', '=', 1).executeTakeFirst();
       const full = Number(head?.seq ?? 0) <= FULL_VERIFY_LIMIT;
@@ -73,6 +205,7 @@ export function createSecurityService(deps: Pick<KluisCore, 'db' | 'clock' | 'co
         ...auditVerifyOptionsOf(deps),
         from: full ? 'genesis' : 'latest-checkpoint',
       });
+      if (report.broken !== undefined) await reportBrokenChain(deps.audit, db, report.broken, 'page');
       const key = auditSigningKeyOf(deps.config);
       return { entries, report, full, publicKey: key.publicKeyBase64, keyId: key.keyId };
     },

@@ -1,6 +1,7 @@
 /** Pages of the security role: the audit trail overview and the access log (P11, P12). */
 import { errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import { pager } from '../../shared/html/table.js';
 import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { AccessLogPage } from './access-log-service.js';
 import type { AuditBreakReason } from './audit-verify.js';
@@ -188,8 +189,14 @@ ${
   )}</tbody>
 </table>`
 }
-<nav aria-label="${t('security.accessLog.pagination')}"><ul class="pagination">
-  ${r.page > 1 ? html`<li><a rel="prev" href="/staff/security/access-log${accessLogQueryString(values, r.page - 1)}">${t('security.accessLog.previous')}</a></li>` : null}
-  ${r.page < r.pages ? html`<li><a rel="next" href="/staff/security/access-log${accessLogQueryString(values, r.page + 1)}">${t('security.accessLog.next')}</a></li>` : null}
-</ul></nav>`;
+${pager(
+  r,
+  (page) => `/staff/security/access-log${accessLogQueryString(values, page)}`,
+  {
+    nav: t('security.accessLog.pagination'),
+    previous: t('security.accessLog.previous'),
+    next: t('security.accessLog.next'),
+  },
+  true,
+)}`;
 }

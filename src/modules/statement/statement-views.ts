@@ -8,8 +8,8 @@ import { html, type SafeHtml } from '../../shared/html/html.js';
 import { renderMarkdown } from '../../shared/html/markdown.js';
 import { notice } from '../../shared/html/notice.js';
 import { tableHead } from '../../shared/html/table.js';
+import { formatDate } from '../../shared/i18n/dates.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
-import { formatDate } from '../register/index.js';
 import type { ClaimGap } from './statement-claims.js';
 import type { StatementDiff } from './statement-diff.js';
 import { type SectionId, type StatementSections, sectionIds } from './statement-generate.js';
@@ -26,7 +26,10 @@ const sectionLabelKey = {
 
 function statusText(t: Translate, locale: Locale, status: StatementStatus): string {
   if (status.latest === undefined) return t('statement.status.never');
-  const values = { number: status.latest.number, date: formatDate(locale, status.latest.publishedAt) };
+  const values = {
+    number: status.latest.number,
+    date: formatDate(locale, status.latest.publishedAt, 'long'),
+  };
   return status.outOfDate ? t('statement.status.outOfDate', values) : t('statement.status.upToDate', values);
 }
 
@@ -49,7 +52,7 @@ ${tableHead([
 ${versions.map(
   (v) => html`<tr>
   <td>${v.number}</td>
-  <td><time datetime="${v.publishedAt}">${formatDate(locale, v.publishedAt)}</time></td>
+  <td><time datetime="${v.publishedAt}">${formatDate(locale, v.publishedAt, 'long')}</time></td>
   <td>${v.changeSummary[locale]}</td>
   <td><a href="${base}/privacy/v/${v.number}">${t('statement.versions.read', { number: v.number })}</a>${
     v.number > 1
@@ -163,7 +166,7 @@ export function versionPage(o: {
 <article class="statement" aria-describedby="statement-meta">
 ${v.html[locale]}
 <footer class="statement-meta" id="statement-meta">
-<p>${t('statement.public.meta', { number: v.number, date: formatDate(locale, v.publishedAt) })}
+<p>${t('statement.public.meta', { number: v.number, date: formatDate(locale, v.publishedAt, 'long') })}
 ${t('statement.public.summary', { summary: v.changeSummary[locale] })}</p>
 <p><a href="${o.base}/privacy/versions">${t('statement.public.archiveLink')}</a> · <a href="${o.base}/subprocessors">${t('statement.public.subprocessorsLink')}</a></p>
 </footer>
@@ -264,7 +267,7 @@ export function statementPanel(t: Translate, locale: Locale, status: StatementSt
   return html`<section class="dashboard-panel" aria-labelledby="panel-statement">
 <h2 id="panel-statement">${t('statement.panel.title')}</h2>
 <p class="${status.outOfDate ? 'status-bad' : 'status-ok'}" data-statement-status="${status.outOfDate ? 'out-of-date' : 'up-to-date'}">${text}</p>
-${status.latest === undefined ? '' : html`<p class="hint">${formatDate(locale, status.latest.publishedAt)}</p>`}
+${status.latest === undefined ? '' : html`<p class="hint">${formatDate(locale, status.latest.publishedAt, 'long')}</p>`}
 <p><a href="/staff/statement">${t('statement.panel.open')}</a></p>
 </section>`;
 }

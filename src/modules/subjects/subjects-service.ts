@@ -75,6 +75,18 @@ export function createSubjectsService(deps: SubjectsDeps) {
   }
 
   return {
+    /** Every data subject id of the org, erased ones too (a tenant's offboarding exports and shreds them all). */
+    async listIds(db: Kysely<DB>, scope: OrgScope): Promise<string[]> {
+      const rows = await db
+        .selectFrom('data_subjects')
+        .select('id')
+        .where('org_id', '=', scope.orgId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map((r) => r.id);
+    },
+
     /**
      * The live (not erased) subjects of this org matching the email or the phone number. One
      * look-up per index: an `or` over both makes SQLite scan the organisation's subjects.

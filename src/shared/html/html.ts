@@ -57,8 +57,3 @@ export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Saf
 export function trustedHtml(markup: string): SafeHtml {
   return safe(markup);
 }
-
-/** Joins fragments without escaping the fragments themselves. */
-export function joinHtml(parts: readonly SafeHtml[], separator = ''): SafeHtml {
-  return safe(parts.map((p) => p.value).join(escapeHtml(separator)));
-}

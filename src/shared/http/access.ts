@@ -4,7 +4,7 @@
  * permission named from the one permission table (shared/permissions.ts). Another org's resource
  * is answered with 404 by the services themselves (never a 403 that confirms it exists).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Actor } from '../actor.js';
 import { AppError } from '../errors.js';
 import type { Locale } from '../i18n/messages.js';
@@ -85,14 +85,6 @@ export function requireAccessDeclarations(app: FastifyInstance): void {
       if (method !== 'HEAD') table.push({ method, url: route.url, access: config.access, schemas });
     }
   });
-}
-
-/**
- * The access check as an async hook, for routes that run it themselves (e.g. before reading a
- * multipart body). app.ts runs `assertAccess` before every handler as a callback hook instead.
- */
-export async function enforceAccess(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
-  assertAccess(request);
 }
 
 /** Throws unless the request's actor and session may call its route. */

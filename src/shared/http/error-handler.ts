@@ -17,7 +17,7 @@ export function wantsJson(request: FastifyRequest): boolean {
   return accept.includes('application/json') && !accept.includes('text/html');
 }
 
-function toAppError(error: unknown): AppError {
+function toAppError(error: unknown, request: FastifyRequest): AppError {
   if (isAppError(error)) return error;
   if (error instanceof ZodError) {
     return new AppError('ERR_VALIDATION', { fields: fieldErrorsFromZod(error), cause: error });
@@ -41,6 +41,11 @@ function toAppError(error: unknown): AppError {
   ) {
     // Malformed requests caught by Fastify itself (bad JSON, bad content type, ...).
     return new AppError('ERR_VALIDATION', { message: fe.code, cause: error });
+  }
+  // @fastify/static refuses a directory (no listing, ASVS 13.4.3) or a path outside its root with
+  // a 403/404 error of its own: a missing page to the visitor, never a 500.
+  if ((fe.statusCode === 403 || fe.statusCode === 404) && request.url.startsWith('/assets/')) {
+    return new AppError('ERR_NOT_FOUND', { cause: error });
   }
   return new AppError('ERR_INTERNAL', { cause: error });
 }
@@ -95,7 +100,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
 
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
-    const appError = toAppError(error);
+    const appError = toAppError(error, request);
     if (appError.status >= 500) {
       request.log.error({ err: error, code: appError.code }, 'request failed');
     } else {

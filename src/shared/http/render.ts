@@ -10,11 +10,6 @@ declare module 'fastify' {
   }
 }
 
-/** A CSRF token for forms on this page (double-submit, HMAC-bound to the cookie secret). */
-export function csrfToken(reply: FastifyReply): string {
-  return reply.generateCsrf();
-}
-
 export interface RenderOptions {
   title: string;
   body: HtmlValue | ((t: Translate) => HtmlValue);

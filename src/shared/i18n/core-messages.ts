@@ -44,6 +44,7 @@ export const coreNl = {
   'auth.totpInvalid':
     'De code klopt niet of is al gebruikt. Wacht op een nieuwe code en probeer het opnieuw.',
   'auth.totpRequired': 'Stel eerst tweestapsverificatie in.',
+  'auth.orgNotActive': 'Deze organisatie is niet actief. Neem contact op met de beheerder van Kluis.',
   'auth.passwordWeak':
     'Dit wachtwoord is te zwak of komt voor in lijsten van gelekte wachtwoorden. Kies een langer, uniek wachtwoord.',
   'auth.passwordChangeRequired': 'Kies eerst een nieuw wachtwoord.',
@@ -101,6 +102,7 @@ export const coreEn: Record<keyof typeof coreNl, string> = {
     'This account is temporarily locked after too many failed attempts. Try again later or ask an administrator.',
   'auth.totpInvalid': 'The code is not correct or was already used. Wait for a new code and try again.',
   'auth.totpRequired': 'Set up two-step verification first.',
+  'auth.orgNotActive': 'This organisation is not active. Please contact the Kluis operator.',
   'auth.passwordWeak':
     'This password is too weak or appears in lists of breached passwords. Choose a longer, unique password.',
   'auth.passwordChangeRequired': 'Choose a new password first.',

@@ -7,9 +7,12 @@
  */
 import { IntlMessageFormat } from 'intl-messageformat';
 import type { authNl } from '../../modules/auth/auth-messages.js';
+import type { disclosureNl } from '../../modules/disclosure/disclosure-messages.js';
+import type { incidentsNl } from '../../modules/incidents/incidents-messages.js';
 import type { intakeNl } from '../../modules/intake/intake-messages.js';
 import type { jobsNl } from '../../modules/jobs/jobs-messages.js';
 import type { mailNl } from '../../modules/mail/mail-messages.js';
+import type { offboardingNl } from '../../modules/offboarding/offboarding-messages.js';
 import type { registerNl } from '../../modules/register/register-messages.js';
 import type { relationsNl } from '../../modules/relations/relations-messages.js';
 import type { retentionNl } from '../../modules/retention/retention-messages.js';
@@ -19,6 +22,7 @@ import type { rightsExportNl } from '../../modules/rights/rights-export-messages
 import type { rightsNl } from '../../modules/rights/rights-messages.js';
 import type { securityNl } from '../../modules/security/security-messages.js';
 import type { statementNl } from '../../modules/statement/statement-messages.js';
+import type { tenantsNl } from '../../modules/tenants/tenants-messages.js';
 import { coreEn, coreNl } from './core-messages.js';
 
 /**
@@ -38,7 +42,11 @@ type AllMessages = typeof coreNl &
   typeof rightsNl &
   typeof rightsConsentNl &
   typeof rightsErasureNl &
-  typeof rightsExportNl;
+  typeof rightsExportNl &
+  typeof offboardingNl &
+  typeof disclosureNl &
+  typeof incidentsNl &
+  typeof tenantsNl;
 
 export type MessageKey = keyof AllMessages;
 export const locales = ['nl', 'en'] as const;

@@ -1,0 +1,57 @@
+/**
+ * Tenants (P7, P9): the operator onboards its clients as controllers — org, profile, processor
+ * agreement on record, invitation of the first owner — lists them with metadata and counts,
+ * suspends them, and assigns their host names and inbound addresses. Public surface of the
+ * module: the manifest and what other modules use.
+ */
+import { defineModule } from '../module.js';
+import { registerTenantCommands } from './tenants-cli.js';
+import { tenantsFields } from './tenants-fields.js';
+import { tenantsEn, tenantsNl } from './tenants-messages.js';
+import { tenantsPersonalData } from './tenants-personal-data.js';
+import { tenantsRoutes } from './tenants-routes.js';
+import { tenantsMigrations } from './tenants-schema.js';
+import { createTenantsService, type TenantsService } from './tenants-service.js';
+
+export type { TenantsService, TenantView } from './tenants-service.js';
+
+declare module '../module.js' {
+  interface KluisServices {
+    tenants: TenantsService;
+  }
+}
+
+export const tenantsModule = defineModule({
+  name: 'tenants',
+  migrations: tenantsMigrations,
+  tables: ['tenant_profiles'],
+  catalogue: tenantsFields,
+  personalData: tenantsPersonalData,
+  messages: { nl: tenantsNl, en: tenantsEn },
+  provides: ['tenants'],
+  needs: ['orgs', 'auth', 'audit', 'register'],
+  services: ({ db, clock, config, orgs, auth, audit, register }) => ({
+    tenants: createTenantsService({
+      db,
+      clock,
+      orgs,
+      auth,
+      audit,
+      register,
+      operatorAddresses: [config.intake.contactAddress, config.intake.privacyAddress].filter(
+        (a): a is string => a !== undefined,
+      ),
+    }),
+  }),
+  cli: registerTenantCommands,
+  navigation: [
+    {
+      href: '/staff/tenants',
+      label: 'tenants.nav',
+      order: 55,
+      permission: 'tenants.manage',
+      orgKinds: ['operator'],
+    },
+  ],
+  routes: tenantsRoutes,
+});

@@ -1,0 +1,233 @@
+/**
+ * `/staff/tenants`: the operator's owners and admins (`tenants.manage`) list, onboard, suspend and
+ * re-activate tenants and assign their host names and inbound addresses. A tenant's staff — who
+ * hold `tenants.manage` in their own org — get a 404 from the service, like any foreign record.
+ * The onboarding form is multipart (the signed agreement as a PDF).
+ */
+import { z } from 'zod';
+import { AppError } from '../../shared/errors.js';
+import {
+  type FormPageContext,
+  type RefusedForm,
+  renderFormPage,
+  submitForm,
+} from '../../shared/http/form-submit.js';
+import { renderPage } from '../../shared/http/render.js';
+import { type FormResult, type RouteKit, recordId } from '../../shared/http/route-kit.js';
+import type { ModuleDeps } from '../module.js';
+import { mailboxes } from '../orgs/index.js';
+import { documentOf, installMultipart } from '../register/index.js';
+import type { AgreementOnRecord } from './tenants-service.js';
+import { createTenantPage, tenantPage, tenantsListPage } from './tenants-views.js';
+
+const access = { kind: 'staff', permission: 'tenants.manage' } as const;
+const idParams = z.object({ id: recordId });
+const done = z.object({
+  done: z.enum(['created', 'suspended', 'activated', 'saved']).optional().catch(undefined),
+});
+
+const optionalText = (max: number) => z.string().trim().max(max).optional();
+
+const createForm = z.object({
+  slug: z.string().trim().max(63),
+  name: z.string().trim().max(200),
+  kvk: optionalText(20),
+  country: optionalText(2),
+  languages: z.enum(['nl', 'en', 'nl,en']).default('nl'),
+  ownerEmail: z.string().trim().max(254),
+  ownerName: optionalText(200),
+  agreementKind: z.enum(['document', 'standard']),
+  agreementVersion: z.string().trim().max(50),
+  signedOn: optionalText(10),
+});
+type CreateForm = z.output<typeof createForm>;
+
+const hostForm = z.object({ host: z.string().trim().min(1, { message: 'field.required' }).max(253) });
+const addressForm = z.object({
+  address: z.string().trim().min(1, { message: 'field.required' }).max(254),
+  mailbox: z.enum(mailboxes).default('contact'),
+});
+const removeAddressForm = z.object({ address: z.string().trim().max(254) });
+
+export async function tenantsRoutes(kit: RouteKit, deps: ModuleDeps<'tenants'>): Promise<void> {
+  const { tenants } = deps;
+  await installMultipart(kit.app);
+
+  const showCreate = (ctx: FormPageContext, shown?: RefusedForm<Record<string, string>>) =>
+    renderFormPage(ctx, {
+      title: ctx.t('tenants.new'),
+      status: shown?.status,
+      body: (csrf) =>
+        createTenantPage({ t: ctx.t, csrf, values: shown?.values ?? {}, errors: shown?.errors }),
+    });
+
+  const showTenant = async (
+    ctx: FormPageContext,
+    id: string,
+    o: { notice?: string | undefined; shown?: RefusedForm<Record<string, string>> } = {},
+  ) => {
+    const tenant = await tenants.showById(ctx.actor, id);
+    return renderFormPage(ctx, {
+      title: tenant.name,
+      status: o.shown?.status,
+      body: (csrf) =>
+        tenantPage({ t: ctx.t, locale: ctx.locale, csrf, tenant, notice: o.notice, errors: o.shown?.errors }),
+    });
+  };
+
+  /** A change on one tenant's page: done → back to the page with a notice; refused → the page with errors. */
+  const change = <T>(
+    ctx: FormPageContext & { readonly body: FormResult<T>; readonly params: { id: string } },
+    run: (slug: string, data: T) => Promise<unknown>,
+    doneAs: 'saved' | 'suspended' | 'activated',
+  ) =>
+    submitForm(
+      ctx,
+      async (data) => {
+        const { slug } = await tenants.showById(ctx.actor, ctx.params.id);
+        await run(slug, data);
+        return `/staff/tenants/${ctx.params.id}?done=${doneAs}`;
+      },
+      (refusal) => showTenant(ctx, ctx.params.id, { shown: { ...refusal, values: ctx.body.values } }),
+    );
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/tenants',
+    access,
+    query: done,
+    handler: async ({ request, reply, actor, query, t, locale }) =>
+      renderPage(request, reply, {
+        title: t('tenants.title'),
+        body: tenantsListPage({
+          t,
+          locale,
+          list: await tenants.list(actor),
+          notice: query.done === 'created' ? t('tenants.created') : undefined,
+        }),
+      }),
+  });
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/tenants/new',
+    access,
+    handler: async (ctx) => {
+      // The form is the operator's only: a tenant's owner gets the same 404 as for the list.
+      await tenants.list(ctx.actor);
+      return showCreate(ctx);
+    },
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/staff/tenants',
+    access,
+    body: createForm,
+    form: true,
+    handler: (ctx) =>
+      submitForm(
+        ctx,
+        async (data: CreateForm) => {
+          const document = documentOf(ctx.request.body);
+          const agreement: AgreementOnRecord =
+            data.agreementKind === 'standard' || document === undefined
+              ? { kind: 'standard' }
+              : { kind: 'document', document };
+          if (data.agreementKind === 'document' && document === undefined) {
+            throw new AppError('ERR_VALIDATION', { fields: { agreement: 'tenants.agreementRequired' } });
+          }
+          await tenants.create({
+            actor: ctx.actor,
+            values: {
+              ...data,
+              kvk: data.kvk,
+              languages: data.languages === 'nl,en' ? ['nl', 'en'] : [data.languages],
+              signedOn: data.signedOn === '' ? undefined : data.signedOn,
+              ownerName: data.ownerName === '' ? undefined : data.ownerName,
+              country: data.country === '' ? undefined : data.country,
+            },
+            agreement,
+            locale: data.languages === 'en' ? 'en' : 'nl',
+          });
+          return '/staff/tenants?done=created';
+        },
+        (refusal) => showCreate(ctx, { ...refusal, values: ctx.body.values }),
+      ),
+  });
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/tenants/:id',
+    access,
+    params: idParams,
+    query: done,
+    handler: (ctx) =>
+      showTenant(ctx, ctx.params.id, {
+        notice:
+          ctx.query.done === undefined || ctx.query.done === 'created'
+            ? undefined
+            : ctx.t(`tenants.${ctx.query.done}`),
+      }),
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/staff/tenants/:id/suspend',
+    access,
+    params: idParams,
+    form: true,
+    handler: (ctx) => change(ctx, (slug) => tenants.suspend(ctx.actor, slug), 'suspended'),
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/staff/tenants/:id/activate',
+    access,
+    params: idParams,
+    form: true,
+    handler: (ctx) => change(ctx, (slug) => tenants.activate(ctx.actor, slug), 'activated'),
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/staff/tenants/:id/hosts',
+    access,
+    params: idParams,
+    body: hostForm,
+    form: true,
+    handler: (ctx) => change(ctx, (slug, data) => tenants.addHost(ctx.actor, slug, data.host), 'saved'),
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/staff/tenants/:id/hosts/remove',
+    access,
+    params: idParams,
+    body: hostForm,
+    form: true,
+    handler: (ctx) => change(ctx, (slug, data) => tenants.removeHost(ctx.actor, slug, data.host), 'saved'),
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/staff/tenants/:id/addresses',
+    access,
+    params: idParams,
+    body: addressForm,
+    form: true,
+    handler: (ctx) =>
+      change(ctx, (slug, data) => tenants.addAddress(ctx.actor, slug, data.address, data.mailbox), 'saved'),
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/staff/tenants/:id/addresses/remove',
+    access,
+    params: idParams,
+    body: removeAddressForm,
+    form: true,
+    handler: (ctx) =>
+      change(ctx, (slug, data) => tenants.removeAddress(ctx.actor, slug, data.address), 'saved'),
+  });
+}

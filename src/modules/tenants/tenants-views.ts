@@ -1,0 +1,195 @@
+/**
+ * The operator's tenant pages: the list (metadata and counts), the onboarding form with the
+ * processor agreement, and one tenant's page (status, host names, inbound addresses).
+ */
+import {
+  csrfField,
+  errorSummary,
+  type FieldErrors,
+  selectField,
+  textField,
+} from '../../shared/html/forms.js';
+import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import { notice } from '../../shared/html/notice.js';
+import { tableHead } from '../../shared/html/table.js';
+import { timeTag } from '../../shared/html/time.js';
+import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
+import { mailboxes } from '../orgs/index.js';
+import type { TenantView } from './tenants-service.js';
+
+const statusKey = {
+  pending: 'tenants.status.pending',
+  active: 'tenants.status.active',
+  suspended: 'tenants.status.suspended',
+  offboarding: 'tenants.status.offboarding',
+  offboarded: 'tenants.status.offboarded',
+} as const satisfies Record<TenantView['status'], MessageKey>;
+
+function agreementText(t: Translate, v: TenantView): string {
+  if (v.agreement === undefined) return t('tenants.agreement.none');
+  return t(v.agreement.kind === 'document' ? 'tenants.agreement.document' : 'tenants.agreement.standard', {
+    version: v.agreement.version,
+  });
+}
+
+export function tenantsListPage(o: {
+  t: Translate;
+  locale: Locale;
+  list: readonly TenantView[];
+  notice?: string | undefined;
+}): SafeHtml {
+  const { t, locale } = o;
+  return html`<h1>${t('tenants.title')}</h1>
+${notice(o.notice)}
+<p>${t('tenants.intro')}</p>
+<p><a class="button" href="/staff/tenants/new">${t('tenants.new')}</a></p>
+${
+  o.list.length === 0
+    ? html`<p>${t('tenants.none')}</p>`
+    : html`<div class="table-scroll" role="region" aria-label="${t('tenants.title')}" tabindex="0"><table>
+${tableHead([
+  t('tenants.col.name'),
+  t('tenants.col.slug'),
+  t('tenants.col.status'),
+  t('tenants.col.agreement'),
+  t('tenants.col.staff'),
+  t('tenants.col.hosts'),
+  t('tenants.col.addresses'),
+  t('tenants.col.created'),
+])}
+<tbody>
+${o.list.map(
+  (v) => html`<tr>
+  <td><a href="/staff/tenants/${v.id}">${v.name}</a></td>
+  <td>${v.slug}</td>
+  <td>${t(statusKey[v.status])}</td>
+  <td>${agreementText(t, v)}</td>
+  <td>${v.staffCount}</td>
+  <td>${v.hosts.length}</td>
+  <td>${v.addresses.length}</td>
+  <td>${timeTag(locale, v.createdAt, '')}</td>
+</tr>`,
+)}
+</tbody></table></div>`
+}`;
+}
+
+export const createLabels = {
+  slug: 'tenants.field.slug',
+  name: 'tenants.field.name',
+  kvk: 'tenants.field.kvk',
+  country: 'tenants.field.country',
+  languages: 'tenants.field.languages',
+  ownerEmail: 'tenants.field.ownerEmail',
+  ownerName: 'tenants.field.ownerName',
+  agreementKind: 'tenants.field.agreementKind',
+  agreementVersion: 'tenants.field.agreementVersion',
+  signedOn: 'tenants.field.signedOn',
+  agreement: 'tenants.field.document',
+} as const satisfies Record<string, MessageKey>;
+
+export function createTenantPage(o: {
+  t: Translate;
+  csrf: string;
+  values: Readonly<Record<string, string>>;
+  errors?: FieldErrors | undefined;
+}): SafeHtml {
+  const { t, values: v, errors } = o;
+  const labels = Object.fromEntries(Object.entries(createLabels).map(([k, key]) => [k, t(key)]));
+  const field = (name: keyof typeof createLabels, extra: Partial<Parameters<typeof textField>[0]> = {}) =>
+    textField({ t, name, label: labels[name] ?? name, value: v[name], errors, ...extra });
+  return html`<h1>${t('tenants.new')}</h1>
+<form method="post" action="/staff/tenants" enctype="multipart/form-data" novalidate>
+${errorSummary(t, errors, labels)}
+${csrfField(o.csrf)}
+${field('name', { required: true })}
+${field('slug', { required: true, hint: t('tenants.field.slugHint') })}
+${field('kvk', { inputmode: 'numeric' })}
+${field('country', { value: v.country ?? 'NL' })}
+${selectField({
+  t,
+  name: 'languages',
+  label: labels.languages ?? '',
+  options: [
+    { value: 'nl', label: 'Nederlands' },
+    { value: 'en', label: 'English' },
+    { value: 'nl,en', label: 'Nederlands, English' },
+  ],
+  value: v.languages ?? 'nl',
+  errors,
+})}
+${field('ownerName')}
+${field('ownerEmail', { type: 'email', required: true, hint: t('tenants.field.ownerEmailHint') })}
+${selectField({
+  t,
+  name: 'agreementKind',
+  label: labels.agreementKind ?? '',
+  options: [
+    { value: 'document', label: t('tenants.field.agreementKind.document') },
+    { value: 'standard', label: t('tenants.field.agreementKind.standard') },
+  ],
+  value: v.agreementKind ?? 'document',
+  errors,
+})}
+${field('agreementVersion', { required: true, value: v.agreementVersion ?? '1.0' })}
+${field('signedOn', { type: 'date' })}
+<div class="field${errors?.agreement ? ' field--error' : ''}">
+  <label for="f-agreement">${labels.agreement}</label>
+  ${errors?.agreement ? html`<p class="field-error" id="f-agreement-error">${t(errors.agreement)}</p>` : ''}
+  <input type="file" id="f-agreement" name="agreement" accept="application/pdf">
+</div>
+<p><button type="submit">${t('tenants.create')}</button> <a href="/staff/tenants">${t('register.cancel')}</a></p>
+</form>`;
+}
+
+function removeButton(t: Translate, csrf: string, action: string, name: string, value: string): SafeHtml {
+  return html`<form method="post" action="${action}" class="inline">${csrfField(csrf)}<input type="hidden" name="${name}" value="${value}"><button type="submit" class="link">${t('tenants.remove')}</button></form>`;
+}
+
+export function tenantPage(o: {
+  t: Translate;
+  locale: Locale;
+  csrf: string;
+  tenant: TenantView;
+  notice?: string | undefined;
+  errors?: FieldErrors | undefined;
+}): SafeHtml {
+  const { t, locale, tenant: v, csrf, errors } = o;
+  const base = `/staff/tenants/${v.id}`;
+  const rows: [string, HtmlValue][] = [
+    [t('tenants.col.slug'), v.slug],
+    [t('tenants.col.status'), t(statusKey[v.status])],
+    [t('tenants.field.kvk'), v.kvk ?? '–'],
+    [t('tenants.field.country'), v.country ?? '–'],
+    [t('tenants.field.languages'), v.languages.join(', ') || '–'],
+    [t('tenants.col.agreement'), agreementText(t, v)],
+    [t('tenants.col.staff'), String(v.staffCount)],
+    [t('tenants.col.created'), timeTag(locale, v.createdAt, '')],
+  ];
+  return html`<h1>${v.name}</h1>
+${notice(o.notice)}
+${errorSummary(t, errors, { host: t('tenants.field.host'), address: t('tenants.field.address') })}
+<section aria-labelledby="t-details"><h2 id="t-details">${t('tenants.details')}</h2>
+<dl>${rows.map(([k, val]) => html`<dt>${k}</dt><dd>${val}</dd>`)}</dl>
+${
+  v.status === 'active'
+    ? html`<form method="post" action="${base}/suspend">${csrfField(csrf)}<p>${t('tenants.suspendHint')}</p><button type="submit">${t('tenants.suspend')}</button></form>`
+    : v.status === 'suspended' || v.status === 'pending'
+      ? html`<form method="post" action="${base}/activate">${csrfField(csrf)}<button type="submit">${t('tenants.activate')}</button></form>`
+      : ''
+}
+</section>
+<section aria-labelledby="t-hosts"><h2 id="t-hosts">${t('tenants.hosts')}</h2>
+${v.hosts.length === 0 ? html`<p>${t('tenants.hostsNone', { slug: v.slug })}</p>` : html`<ul>${v.hosts.map((h) => html`<li>${h} ${removeButton(t, csrf, `${base}/hosts/remove`, 'host', h)}</li>`)}</ul>`}
+<form method="post" action="${base}/hosts">${csrfField(csrf)}
+${textField({ t, name: 'host', label: t('tenants.field.host'), hint: t('tenants.field.hostHint'), errors })}
+<button type="submit">${t('tenants.addHost')}</button></form>
+</section>
+<section aria-labelledby="t-addresses"><h2 id="t-addresses">${t('tenants.addresses')}</h2>
+${v.addresses.length === 0 ? html`<p>${t('tenants.addressesNone')}</p>` : html`<ul>${v.addresses.map((a) => html`<li>${a.address} (${t(a.mailbox === 'contact' ? 'tenants.mailbox.contact' : 'tenants.mailbox.privacy')}) ${removeButton(t, csrf, `${base}/addresses/remove`, 'address', a.address)}</li>`)}</ul>`}
+<form method="post" action="${base}/addresses">${csrfField(csrf)}
+${textField({ t, name: 'address', label: t('tenants.field.address'), type: 'email', errors })}
+${selectField({ t, name: 'mailbox', label: t('tenants.field.mailbox'), options: mailboxes.map((m) => ({ value: m, label: t(m === 'contact' ? 'tenants.mailbox.contact' : 'tenants.mailbox.privacy') })), errors })}
+<button type="submit">${t('tenants.addAddress')}</button></form>
+</section>`;
+}
