@@ -12,8 +12,8 @@ import { registerMigrations } from './register-schema.js';
 import { createRegisterService, type RegisterService } from './register-service.js';
 
 export { deriveCategories, placeName } from './register-derive.js';
-export type { EgressDecision } from './register-egress.js';
 export { MAX_DOCUMENT_BYTES, type UploadedDocument, validateDocument } from './register-documents.js';
+export type { EgressDecision } from './register-egress.js';
 export { csvSafe } from './register-export.js';
 export { joinList, label, type RetentionValues, retentionValuesOf } from './register-labels.js';
 export { documentOf, installMultipart } from './register-multipart.js';

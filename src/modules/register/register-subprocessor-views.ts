@@ -3,7 +3,13 @@
  * PDF upload), and the public page every organisation has at `/subprocessors`.
  */
 import { dataCategories } from '../../shared/catalogue.js';
-import { csrfField, errorSummary, type FieldErrors, selectField, textField } from '../../shared/html/forms.js';
+import {
+  csrfField,
+  errorSummary,
+  type FieldErrors,
+  selectField,
+  textField,
+} from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import { notice } from '../../shared/html/notice.js';
 import { tableHead } from '../../shared/html/table.js';
