@@ -42,7 +42,7 @@ function describe(t: Translate, locale: Locale, s: Subprocessor) {
 export function statusText(t: Translate, locale: Locale, s: Subprocessor): string {
   const state = t(`register.sp.status.${s.status}`);
   return s.status === 'announced' && s.effectiveOn !== null
-    ? `${state}, ${t('register.sp.from', { date: formatDate(locale, s.effectiveOn) })}`
+    ? `${state}, ${t('register.sp.from', { date: formatDate(locale, s.effectiveOn, 'long') })}`
     : state;
 }
 
@@ -63,7 +63,7 @@ ${objections.map(
   (o) =>
     html`<li data-objection="${o.id}"><strong>${names.get(o.subprocessorId) ?? ''}</strong> — ${t(
       'register.sp.objectionBy',
-      { client: o.clientName, date: formatDate(locale, o.createdAt) },
+      { client: o.clientName, date: formatDate(locale, o.createdAt, 'long') },
     )}<blockquote>${o.reasons}</blockquote></li>`,
 )}
 </ul>`
@@ -268,7 +268,7 @@ ${o.upcoming.map((s) => {
   const d = describe(t, locale, s);
   return html`<li data-upcoming="${s.id}"><h3>${s.name}</h3>
 ${facts([
-  [t('register.sp.effectiveOn'), s.effectiveOn === null ? '' : formatDate(locale, s.effectiveOn)],
+  [t('register.sp.effectiveOn'), s.effectiveOn === null ? '' : formatDate(locale, s.effectiveOn, 'long')],
   [t('register.sp.service'), s.service],
   [t('register.sp.location'), d.where],
   [t('register.sp.categories'), d.categories],
@@ -310,7 +310,7 @@ export function objectionPage(o: {
 }): SafeHtml {
   const { t, locale, subprocessor: s } = o;
   const d = describe(t, locale, s);
-  const date = s.effectiveOn === null ? '' : formatDate(locale, s.effectiveOn);
+  const date = s.effectiveOn === null ? '' : formatDate(locale, s.effectiveOn, 'long');
   return html`<h1>${t('register.sp.objectTitle', { name: s.name })}</h1>
 ${notice(o.done ? t('register.sp.objected', { operator: o.operatorName }) : undefined)}
 <p>${t('register.sp.objectIntro', { operator: o.operatorName, date })}</p>
