@@ -92,6 +92,12 @@ async function subjectIdsOf(
 }
 
 /** Reads the trail for `window` and works out records, subjects and categories. */
+/**
+ * Reads Kluis makes itself to find the addresses of the people it must tell (the relations
+ * provider's contact look-up): part of handling the incident, not of the incident.
+ */
+const HANDLING_ACTORS: ReadonlySet<string> = new Set(['system:contact-addresses']);
+
 export async function computeImpact(deps: ImpactDeps, window: ImpactWindow): Promise<Impact> {
   const entries = await deps.security.recordsTouched(window);
   const links = linksByAuditType(deps);
@@ -101,6 +107,7 @@ export async function computeImpact(deps: ImpactDeps, window: ImpactWindow): Pro
   const records = new Map<string, Map<string, Set<string>>>();
   for (const e of entries) {
     if (e.org_id === null || e.target_type === null || e.target_id === null) continue;
+    if (HANDLING_ACTORS.has(e.actor)) continue;
     const of = links.get(e.target_type);
     if (of === undefined) continue;
     const byType = records.get(e.org_id) ?? new Map<string, Set<string>>();
