@@ -140,6 +140,7 @@ async function destroyTenant(deps: OffboardingDeps, actor: Actor, row: Offboardi
     });
     return counts;
   });
+  await deps.orgs.setStatus(org.id, 'offboarded');
   const keys = await keyring.destroyOrgKey(org.id);
   const certificate: DeletionCertificate = {
     format: CERTIFICATE_FORMAT,
@@ -212,6 +213,9 @@ async function startOffboarding(deps: OffboardingDeps, input: StartInput): Promi
       },
     });
   });
+  // The tenant's pages, inbound mail and new sign-ups stop; its owner can still sign in to
+  // download the export during the notice period.
+  await deps.orgs.setStatus(orgId, 'offboarding');
   return viewOf(row);
 }
 

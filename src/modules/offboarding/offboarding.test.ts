@@ -156,6 +156,8 @@ describe('tenant offboarding (Art. 28(3)(g))', () => {
     const owner = actorOf(tenant, 'owner');
     const view = await kluis.services.offboarding.start({ actor: owner });
     expect(view.noticeEndsAt).toBe('2031-03-31T10:00:00.000Z');
+    // Its pages and inbound mail stop at once (only an active org is served).
+    expect((await kluis.services.orgs.findById(tenant.id))?.status).toBe('offboarding');
     const file = await kluis.services.offboarding.downloadExport(owner);
     const entries = await unzip(file.content);
     const text = (name: string) => entries.get(name)?.toString('utf8') ?? '';
@@ -206,6 +208,7 @@ describe('tenant offboarding (Art. 28(3)(g))', () => {
 
     clock.set('2031-03-31T10:00:01.000Z');
     expect(await kluis.services.offboarding.finishDue()).toEqual({ finished: 1 });
+    expect((await kluis.services.orgs.findById(tenant.id))?.status).toBe('offboarded');
     certificate = await kluis.services.offboarding.certificate(actorOf(tenant, 'owner'));
 
     expect(await count(tenant.id)).toBe(0);

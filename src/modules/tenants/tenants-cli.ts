@@ -265,7 +265,7 @@ export function registerTenantCommands(program: Command, io: CliIo): void {
       say(`Invitation queued for the owner of ${opts.slug}.`);
     });
 
-  // TODO(offboarding): `kluis tenant offboard` is the offboarding module's (issue 12 item 5).
+  // Offboarding is its own command: `kluis offboarding start|status|finish` (offboarding module).
 
   registerHostCommands(tenant, io);
   registerAddressCommands(tenant, io);

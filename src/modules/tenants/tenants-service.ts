@@ -277,7 +277,7 @@ function onboardingOf(deps: TenantsDeps, core: TenantsCore) {
       });
       await recordAgreement(actor, org, v, input.agreement);
       await activate(actor, org);
-      // TODO(tenants): a failure from here on leaves an active tenant without an owner; the
+      // Known gap: a failure from here on leaves an active tenant without an owner; the
       // operator sees staff 0 on /staff/tenants and can invite again with `kluis tenant invite`.
       const { user } = await auth.createUser({
         actor: onboardingActor(org),
@@ -399,7 +399,7 @@ function lifecycleOf(deps: TenantsDeps, core: TenantsCore) {
       await record(actor, 'tenants.totp_policy', org, { required: required ? 1 : 0 });
     },
 
-    // TODO(offboarding): `offboard` belongs to the offboarding module (issue 12 item 5); it sets
+    // Offboarding is the offboarding module's (`kluis offboarding …`, /staff/offboarding): it sets
     // the status through `orgs.setStatus(id, 'offboarding' | 'offboarded')`, which this list shows.
   };
 }
