@@ -35,6 +35,10 @@ export const incidentsModule = defineModule({
       incidents: 'the register of breaches: ids, codes, counts and the staff’s description',
       incident_orgs: 'which organisations an incident affects',
       incident_events: 'the timeline of an incident',
+      // Known gap: the row names the subject id, so the access export should list the breach
+      // mails a person was sent; until it does, the mail itself is their record of it.
+      incident_subject_notices:
+        'which subject ids were mailed about a breach and whether it went out (no contact details); not yet in the access export',
     },
     notReferencing: {
       incident_subject_notices: 'whether a breach mail reached a subject: a count, it keeps no subject',
