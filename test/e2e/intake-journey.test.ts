@@ -32,6 +32,7 @@ describe('a contact request from form to threaded email answer', () => {
   let smtp: InboundSmtp;
   let browser: Browser;
   let support: StaffCredentials;
+  let operatorId = '';
 
   beforeAll(async () => {
     sink = await createMailSink({ port: 0, host: '127.0.0.1' });
@@ -40,6 +41,7 @@ describe('a contact request from form to threaded email answer', () => {
       env: { KLUIS_SMTP_URL: sink.url, KLUIS_CONTACT_ADDRESS: CONTACT, KLUIS_PRIVACY_ADDRESS: PRIVACY },
     });
     const operator = await createOrg(server.kluis, 'operator', 'Ambrix');
+    operatorId = operator.id;
     support = await createStaffUser(server.kluis, {
       orgId: operator.id,
       roles: ['support'],
@@ -136,7 +138,9 @@ describe('a contact request from form to threaded email answer', () => {
     expect((await worker.runOnce()).done).toBe(1);
     const reply = await sink.waitFor((m) => m.to.includes('lotte@example.nl'));
     expect(reply.text).toContain('Zeker, dinsdag om tien uur schikt het ons.');
-    expect(reply.messageId).toMatch(/^<kluis\.[0-9a-f-]{36}\.[0-9a-f-]{36}@/);
+    // One id (the entry's), no organisation id: the recipient address alone decides the org.
+    expect(reply.messageId).toMatch(/^<kluis\.[0-9a-f-]{36}@/);
+    expect(reply.messageId).not.toContain(operatorId);
     expect(reply.headers['reply-to']).toContain(CONTACT);
 
     // --- the visitor answers by email ----------------------------------------------------------
