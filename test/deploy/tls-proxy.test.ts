@@ -77,6 +77,7 @@ describe('two production nodes behind Caddy with TLS', () => {
       `insert into orgs (id, kind, name, slug, created_at) values ($1, 'operator', 'Ambrix', 'ambrix', $2)`,
       [crypto.randomUUID(), new Date().toISOString()],
     );
+    await registerRelay(db, sink.port);
     const created = await kluisCommand(
       ['user', 'create', '--org', 'ambrix', '--email', OWNER, '--name', 'Owner', '--role', 'owner', 'admin'],
       env,
@@ -226,3 +227,24 @@ describe('two production nodes behind Caddy with TLS', () => {
     expect(out).toBe('');
   });
 });
+
+/**
+ * P14: production serves only with an SMTP relay that an active sub-processor with an agreement
+ * covers; the operator records it as `/staff/subprocessors` would (here in SQL, as the org).
+ */
+async function registerRelay(db: pg.Client, port: number): Promise<void> {
+  const { rows } = await db.query<{ id: string }>(`select id from orgs where kind = 'operator'`);
+  const orgId = rows[0]?.id ?? '';
+  const now = new Date().toISOString();
+  const subprocessorId = crypto.randomUUID();
+  await db.query(
+    `insert into subprocessors (id, org_id, name, service, location, country, data_categories, status, lifecycle, egress_hosts, created_at, updated_at)
+     values ($1, $2, 'Mailrelay BV', 'outgoing mail', 'Amsterdam', 'NL', '["contact_details"]', 'active', 'active', $3, $4, $4)`,
+    [subprocessorId, orgId, JSON.stringify([`127.0.0.1:${port}`]), now],
+  );
+  await db.query(
+    `insert into processor_agreements (id, org_id, counterparty_kind, subprocessor_id, version, signed_on, created_at, updated_at)
+     values ($1, $2, 'subprocessor', $3, '1.0', '2026-01-01', $4, $4)`,
+    [crypto.randomUUID(), orgId, subprocessorId, now],
+  );
+}

@@ -69,13 +69,17 @@ describe('kluis audit', () => {
   it('checkpoint signs the head and writes the witness, which verify then compares', async () => {
     const signed = await kluisCli(kluis, 'audit', 'checkpoint');
     expect(signed.out).toContain('Signed checkpoint at seq 12');
-    expect(signed.out).toContain('audit-witness.jsonl');
+    // The witness: a file beside the SQLite database; on PostgreSQL the shared ledger schema.
+    const witness = kluis.dialect === 'sqlite' ? 'audit-witness.jsonl' : '_ledger';
+    expect(signed.out).toContain(`Witness: `);
+    expect(signed.out).toContain(witness);
     const again = await kluisCli(kluis, 'audit', 'checkpoint');
     expect(again.out).toContain('already covers the head');
     const verified = await kluisCli(kluis, 'audit', 'verify');
     expect(verified.code).toBe(0);
     expect(verified.out).toContain('Checkpoints: 1 checked; latest seq 12');
-    expect(verified.out).toMatch(/Witness: .*audit-witness\.jsonl: 1 lines, latest seq 12/);
+    expect(verified.out).toMatch(/Witness: .*: 1 lines, latest seq 12/);
+    expect(verified.out).toContain(witness);
     const quick = await kluisCli(kluis, 'audit', 'verify', '--quick', '--no-witness');
     expect(quick.out).toContain('OK: 0 entries verified since checkpoint 12');
     expect(quick.out).not.toContain('Witness:');
