@@ -5,9 +5,8 @@
  */
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { DEFAULT_LEDGER_SCHEMA, openLedgerStore } from '../../db/ledger-store.js';
 import { type CliIo, sayTo, withKluis } from '../../shared/cli.js';
-import { whereOf } from '../../shared/json-lines.js';
+import { type LineSource, whereOf } from '../../shared/json-lines.js';
 import type { PersonalDataProvider } from '../personal-data.js';
 import { type RetentionRunResult, totalOf } from './retention-engine.js';
 import { erasureLedgerSource, ledgerPathOf, verifyErasureLedger } from './retention-ledger.js';
@@ -105,12 +104,7 @@ export function registerRetentionCommands(program: Command, io: CliIo): void {
     )
     .action(async (opts: { file?: string }) => {
       const config = io.loadConfig();
-      const store =
-        opts.file === undefined && config.ledgerUrl !== undefined
-          ? await openLedgerStore({ url: config.ledgerUrl, schema: DEFAULT_LEDGER_SCHEMA })
-          : undefined;
-      try {
-        const source = opts.file ?? (store === undefined ? ledgerPathOf(config) : erasureLedgerSource(store));
+      const verify = async (source: LineSource) => {
         const where = whereOf(source);
         const report = await verifyErasureLedger(source);
         if (report.ok) {
@@ -123,9 +117,17 @@ export function registerRetentionCommands(program: Command, io: CliIo): void {
           );
           io.setExitCode(1);
         }
-      } finally {
-        await store?.close();
+      };
+      if (opts.file !== undefined || config.ledgerUrl === undefined) {
+        await verify(opts.file ?? ledgerPathOf(config));
+        return;
       }
+      // On PostgreSQL: the shared ledger exactly as this installation's Kluis opens it.
+      await withKluis(io, async (kluis) => {
+        await verify(
+          kluis.ledgerStore === undefined ? ledgerPathOf(config) : erasureLedgerSource(kluis.ledgerStore),
+        );
+      });
     });
 
   retention
