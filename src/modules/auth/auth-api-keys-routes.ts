@@ -143,7 +143,7 @@ export function registerApiKeyRoutes(kit: RouteKit, deps: AuthRouteDeps): void {
     response: { 200: whoamiResponse, ...apiErrors(401, 403, 429) },
     summary: 'Who am I',
     description:
-      'The organisation, the API key (or signed-in staff user) and the roles this request acts with. Needs no permission: any valid key may ask. Useful to check a key after making it.',
+      'The organisation, the API key (or signed-in staff user) and the roles this request acts with. Needs no permission: every valid key may ask. Useful to check a key after making it.',
     tags: ['auth'],
     handler: async ({ actor }) => {
       const id =

@@ -209,7 +209,7 @@ describe('session resolution', () => {
     expect((await sessions.resolve(issued.token)).kind).toBe('valid');
     expect(sessions.cacheStats().hits - before.hits).toBe(1);
 
-    // A write moves the change stamp (SQLite: any write; PostgreSQL: any write by this node, and
+    // A write moves the change stamp (SQLite: every write; PostgreSQL: every write by this node, and
     // every change to the tables a look-up reads by any node): the next look-up reads.
     await kluis.db.updateTable('orgs').set({ name: 'Hernoemd' }).where('id', '=', other.id).execute();
     const afterWrite = sessions.cacheStats();

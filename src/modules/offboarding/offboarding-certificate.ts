@@ -70,7 +70,7 @@ export function verifyCertificate(
   } catch {
     return { ok: false, reason: 'malformed' };
   }
-  // The file is canonical: any other spelling of the same values is a changed file.
+  // The file is canonical: every other spelling of the same values is a changed file.
   if (canonicalJson(parsed) !== text.trim()) return { ok: false, reason: 'malformed' };
   const key = trusted.get(parsed.key_id);
   if (key === undefined) return { ok: false, reason: 'unknown_key' };

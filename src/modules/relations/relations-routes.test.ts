@@ -4,6 +4,7 @@
  * audited, the agreement upload checks type and size, the pain.008 download validates against
  * the XSD, and another org's relation is a 404.
  */
+
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
@@ -14,6 +15,7 @@ import {
   loginAs,
   staffRequests,
 } from '../../../test/factories.js';
+import { multipartBody } from '../../../test/multipart.js';
 import { validatePain008 } from '../../../test/sepa-xsd.js';
 import { buildApp } from '../../app.js';
 import { createFixedClock } from '../../shared/clock.js';
@@ -22,23 +24,9 @@ import { creditorIdCheckDigits } from './relations-sepa.js';
 
 const IBAN = 'NL91ABNA0417164300';
 
+/** The relations forms upload their PDF in the field `document`. */
 function multipart(fields: Record<string, string>, file?: { name: string; content: Buffer; type?: string }) {
-  const boundary = `----kluis${Math.random().toString(16).slice(2)}`;
-  const parts: Buffer[] = [];
-  for (const [k, v] of Object.entries(fields)) {
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
-  }
-  if (file !== undefined) {
-    parts.push(
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="document"; filename="${file.name}"\r\nContent-Type: ${file.type ?? 'application/pdf'}\r\n\r\n`,
-      ),
-      file.content,
-      Buffer.from('\r\n'),
-    );
-  }
-  parts.push(Buffer.from(`--${boundary}--\r\n`));
-  return { payload: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
+  return multipartBody(fields, file === undefined ? undefined : { field: 'document', ...file });
 }
 
 describe('relations over HTTP', () => {

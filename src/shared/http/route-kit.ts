@@ -67,7 +67,7 @@ export interface RouteContext<A extends RouteAccess, P, Q, B> {
   readonly site: string;
 }
 
-/** The access of a staff page: any signed-in staff user, or those holding a permission. */
+/** The access of a staff page: every signed-in staff user, or those holding a permission. */
 export type StaffAccess = Extract<RouteAccess, { kind: 'staff' }>;
 
 /** What a staff page's handler hands on to the helpers that render its page. */
