@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { Config } from '../../config/env.js';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
+import { inTransaction } from '../../db/transaction.js';
 import { type Actor, scopeOf } from '../../shared/actor.js';
 import {
   type CatalogueField,
@@ -41,6 +42,8 @@ import { createOrgDirectory, type OrgInfo } from './register-orgs.js';
 import { createRegisterRepository } from './register-repository.js';
 import {
   channels,
+  type OrgSettingsInput,
+  orgSettingsInput,
   type RegisterSettings,
   type SettingsInput,
   settingsFrom,
@@ -173,6 +176,44 @@ export function createRegisterService(deps: RegisterDeps) {
       assertCan(input.actor, 'register.read');
       const org = await orgs.get(input.actor.orgId);
       return { org, settings: await settingsOf(org) };
+    },
+
+    /**
+     * The part of the settings an organisation's owners and admins keep themselves
+     * (`settings.manage`): the name its pages show, the terms link, the contact and privacy
+     * addresses. The rest (postal address, phone, website, channels) is kept as it was. Within
+     * `conn` (a caller's transaction, or `db` for a new one).
+     */
+    async updateOrgSettingsIn(
+      conn: Kysely<DB>,
+      input: { actor: Actor; values: OrgSettingsInput },
+    ): Promise<void> {
+      assertCan(input.actor, 'settings.manage');
+      const v = parseOrThrow(orgSettingsInput, input.values);
+      const repo = createRegisterRepository(conn);
+      const current = settingsFrom(
+        await orgs.within(conn).get(input.actor.orgId),
+        await repo.findSettings(scopeOf(input.actor)),
+      );
+      await inTransaction(conn, async (trx) => {
+        await createRegisterRepository(trx).upsertSettings(scopeOf(input.actor), {
+          display_name: v.displayName === '' ? null : v.displayName,
+          contact_address: current.contactAddress,
+          contact_email: v.contactEmail,
+          privacy_email: v.privacyEmail,
+          phone: current.phone,
+          website: current.website,
+          terms_url: v.termsUrl,
+          channels: JSON.stringify(current.channels),
+          updated_at: clock.now().toISOString(),
+        });
+        await audit.append(trx, {
+          actor: input.actor,
+          action: 'register.settings.update',
+          target: { type: 'org', id: input.actor.orgId },
+          meta: { part: 'organisation' },
+        });
+      });
     },
 
     /** Who we are, as the statement says it. */
