@@ -3,8 +3,8 @@
  * opens a conversation on the email channel, or continues one when its In-Reply-To/References
  * name a message of that conversation and the sender is the conversation's own data subject.
  * Mail to the privacy address is flagged as a possible rights request. Attachments of the
- * allowed types and sizes are sealed with the subject's key; others are refused and noted (type
- * and size only). A message that cannot be taken in is quarantined — the raw bytes sealed with
+ * allowed types and sizes are sealed with the subject's key (a zip-based office document only if
+ * it does not expand too far, ASVS 5.2.3); others are refused and noted (type and size only). A message that cannot be taken in is quarantined — the raw bytes sealed with
  * the org key, with a reason — never dropped.
  */
 import type { Kysely } from 'kysely';
@@ -22,6 +22,7 @@ import { createSubjectsService } from '../subjects/index.js';
 import { type ConversationRow, createIntakeRepository } from './intake-repository.js';
 import { addEntry, conversationSealer, openConversation } from './intake-service.js';
 import { messageIdsOf } from './intake-threads.js';
+import { inspectZip } from './intake-zip.js';
 
 export type Mailbox = 'contact' | 'privacy';
 
@@ -72,7 +73,8 @@ interface AcceptedAttachment {
 interface RefusedAttachment {
   contentType: string;
   size: number;
-  reason: 'type' | 'size' | 'count';
+  /** `archive`: a zip-based document that expands too far or is malformed (intake-zip.ts). */
+  reason: 'type' | 'size' | 'count' | 'archive';
 }
 
 /** Sorts a mail's attachments into those kept and those refused (type, size, count). */
@@ -91,6 +93,8 @@ function screenAttachments(attachments: ParsedMail['attachments']): {
       refused.push({ contentType: contentType.slice(0, 100), size, reason: 'type' });
     else if (size > MAX_ATTACHMENT_BYTES) refused.push({ contentType, size, reason: 'size' });
     else if (accepted.length >= MAX_ATTACHMENTS) refused.push({ contentType, size, reason: 'count' });
+    else if (check === isZip && !inspectZip(a.content).ok)
+      refused.push({ contentType, size, reason: 'archive' });
     else {
       const filename =
         (a.filename ?? '')
