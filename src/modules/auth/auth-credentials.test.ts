@@ -111,6 +111,43 @@ describe('taking passwords', () => {
   });
 });
 
+describe('two factors for tenant staff (6.3.3)', () => {
+  let kluis: TestKluis;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    kluis = await createTestKluis();
+    app = await buildApp(kluis);
+  });
+  afterAll(async () => {
+    await app.close();
+    await kluis.destroy();
+  });
+
+  it('makes a tenant’s staff enrol TOTP before anything else while the tenant requires it (the onboarding default)', async () => {
+    const org = await createOrg(kluis, 'tenant');
+    await kluis.db.updateTable('orgs').set({ require_totp: 1 }).where('id', '=', org.id).execute();
+    const bob = await createStaffUser(kluis, { orgId: org.id, roles: ['admin', 'support'] });
+    const b = new Browser(app);
+    const login = await b.login(bob.email, bob.password);
+    expect(login.headers.location).toBe('/staff/account/totp');
+    for (const url of ['/staff', '/staff/users', '/staff/conversations']) {
+      expect((await b.get(url)).headers.location, url).toBe('/staff/account/totp');
+    }
+    // Once enrolled, every sign-in asks for the code after the password.
+    const enrolled = await createStaffUser(kluis, { orgId: org.id, roles: ['support'], totp: true });
+    const second = new Browser(app);
+    expect((await second.login(enrolled.email, enrolled.password)).headers.location).toMatch(
+      /^\/login\/totp/,
+    );
+    expect((await second.get('/staff')).statusCode).not.toBe(200);
+    expect((await second.post('/login/totp', { code: enrolled.totp() })).headers.location).toBe('/staff');
+    // Without the requirement the same kind of account signs in with its password alone.
+    await kluis.db.updateTable('orgs').set({ require_totp: 0 }).where('id', '=', org.id).execute();
+    expect((await new Browser(app).login(bob.email, bob.password)).headers.location).toBe('/staff');
+  });
+});
+
 describe('the offline breached-password list (6.2.12)', () => {
   it('refuses every listed password the length rule would let through', () => {
     const listed = (zxcvbnCommon.dictionary as Record<string, readonly string[]>)['passwords-common'] ?? [];

@@ -26,8 +26,9 @@ import { inspectZip } from './intake-zip.js';
 
 export type Mailbox = 'contact' | 'privacy';
 
-const MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024;
-const MAX_ATTACHMENTS = 10;
+/** Exported for docs/security.md's upload table, which a test holds to these values. */
+export const MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024;
+export const MAX_ATTACHMENTS = 10;
 
 const isZip = (b: Buffer) => b.length > 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04;
 const isText = (b: Buffer) => !b.includes(0);
@@ -47,6 +48,9 @@ const allowedAttachmentTypes: Readonly<Record<string, (content: Buffer) => boole
   'application/vnd.oasis.opendocument.text': isZip,
   'application/vnd.oasis.opendocument.spreadsheet': isZip,
 };
+
+/** The attachment types kept (the rest are refused and noted). */
+export const attachmentTypes: readonly string[] = Object.keys(allowedAttachmentTypes);
 
 export type QuarantineReason =
   | 'unparseable'
