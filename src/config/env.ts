@@ -662,7 +662,7 @@ function productionProblems(c: {
   }
   if (c.transport.database === 'plain' && !allowed('postgres-without-tls')) {
     problems.push(
-      'the PostgreSQL URL connects to another host without TLS: add ?sslmode=verify-full (or require) to KLUIS_DATABASE_URL / KLUIS_KEYSTORE_URL (or name the exception postgres-without-tls in KLUIS_ALLOW_INSECURE)',
+      'the PostgreSQL URL connects to another host without TLS: add ?sslmode=verify-full to KLUIS_DATABASE_URL / KLUIS_KEYSTORE_URL (or name the exception postgres-without-tls in KLUIS_ALLOW_INSECURE)',
     );
   }
   if (c.transport.inboundSmtp === 'plain' && !allowed('inbound-smtp-without-tls')) {
