@@ -274,6 +274,10 @@ export function authRoutes(kit: RouteKit, deps: AuthRouteDeps): void {
         await auth.sessions.logout(request.actor, request.session.id);
       }
       clearSessionCookie(reply, config);
+      // ASVS 14.3.1: the browser drops what it kept of the signed-in pages (its cache, and any
+      // storage, though Kluis ships no script that writes any). Cookies other than the session's
+      // (language, CSRF) hold nothing of the account and stay.
+      reply.header('clear-site-data', '"cache", "storage"');
       return reply.redirect('/login?done=logout', 303);
     },
   });
