@@ -35,6 +35,7 @@ import { installedPersonalData } from '../personal-data.js';
 import { resealedColumns } from '../relations/relations-remnant.js';
 import { clientDataTarget } from '../relations/relations-retention.js';
 import { creditorIdCheckDigits } from '../relations/relations-sepa.js';
+import { verifyErasureLedger } from '../retention/retention-ledger.js';
 import { replayLedgerOnDatabase, replayLedgerOnKeystore } from '../retention/retention-replay.js';
 import { isRestricted } from '../retention/retention-restriction.js';
 import { createSubjectsService } from '../subjects/subjects-service.js';
@@ -928,7 +929,8 @@ describe('erasure on request', () => {
         { subjectId: s.subjectId, actor: staff(org, 'privacy_officer') },
       );
       // The ledger line names the remnant and carries only sealed values, never a clear one.
-      const ledger = readFileSync(kluis.services.retention.ledger.file, 'utf8');
+      expect((await verifyErasureLedger(kluis.services.retention.ledger.source)).ok).toBe(true);
+    const ledger = readFileSync(kluis.services.retention.ledger.file, 'utf8');
       for (const value of [IBAN, 'A. de Vries', 'Anna', 'getekend-devries', PDF.toString('base64')]) {
         expect(ledger.includes(value), value).toBe(false);
       }
