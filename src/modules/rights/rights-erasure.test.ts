@@ -930,7 +930,7 @@ describe('erasure on request', () => {
       );
       // The ledger line names the remnant and carries only sealed values, never a clear one.
       expect((await verifyErasureLedger(kluis.services.retention.ledger.source)).ok).toBe(true);
-    const ledger = readFileSync(kluis.services.retention.ledger.file, 'utf8');
+      const ledger = readFileSync(kluis.services.retention.ledger.file, 'utf8');
       for (const value of [IBAN, 'A. de Vries', 'Anna', 'getekend-devries', PDF.toString('base64')]) {
         expect(ledger.includes(value), value).toBe(false);
       }
