@@ -17,7 +17,7 @@ export type { EgressDecision } from './register-egress.js';
 export { csvSafe } from './register-export.js';
 export { joinList, label, type RetentionValues, retentionValuesOf } from './register-labels.js';
 export { documentOf, installMultipart } from './register-multipart.js';
-export { type OrgInfo, publicPath, slugOfSite } from './register-orgs.js';
+export { type OrgInfo, publicPath } from './register-orgs.js';
 export type { PublicOrg, RegisterService, RegisterSnapshot } from './register-service.js';
 
 declare module '../module.js' {
