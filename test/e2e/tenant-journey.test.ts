@@ -564,8 +564,8 @@ describe('a tenant from onboarding to its deletion certificate', () => {
     await gone.close();
 
     if (!sqlite) return;
-    // No seeded value in the decrypted pages (free pages included), the WAL, or a fresh backup.
-    await kluis.checkpoint();
+    // No seeded value in the decrypted pages (free pages included), the WAL as the finish left
+    // it, or a fresh backup.
     expect(leftIn(decryptSqlcipherPages(fileBytes(dbFile), dbKey)), 'in the database file').toEqual([]);
     expect(leftIn(decryptSqlcipherWal(fileBytes(`${dbFile}-wal`), dbKey)), 'in the WAL').toEqual([]);
     const fresh = join(kluis.dir, 'backup-after');
@@ -597,6 +597,11 @@ describe('a tenant from onboarding to its deletion certificate', () => {
     ks.close();
     expect(keyCounts).toEqual([0, 0]);
 
-    expect(problems.flat(), problems.flat().join('\n')).toEqual([]);
+    // Chromium ignores (and says so) the Cross-Origin-Opener-Policy header of plain http on a host
+    // name other than localhost: the test serves the tenant's host without TLS, production with it.
+    const untrustworthy =
+      /Cross-Origin-Opener-Policy header has been ignored, because the URL's origin was untrustworthy/;
+    const seen = problems.flat().filter((p) => !untrustworthy.test(p));
+    expect(seen, seen.join('\n')).toEqual([]);
   });
 });
