@@ -24,9 +24,10 @@ const keyManagerAccess = { kind: 'staff', permission: 'api_keys.manage' } as con
 const newKeyForm = z.object({
   name: z.string().max(400).default(''),
   roles: rolesField,
-  // Unticked boxes send nothing: no scope chosen is refused by the service with a message.
+  // The page ticks the REST API for a new key; a form that sends no scope at all (made before
+  // keys had scopes) gets that same default rather than a key that can call nothing.
   scopes: z.preprocess(
-    (v) => (v === undefined || v === '' ? [] : Array.isArray(v) ? v : [v]),
+    (v) => (v === undefined || v === '' ? ['api'] : Array.isArray(v) ? v : [v]),
     z.array(z.enum(apiScopes, { message: 'field.invalid' })).max(apiScopes.length * 2),
   ),
   expires: z.preprocess(
