@@ -82,6 +82,12 @@ function identitiesText(body: RequestBody): string {
   ].join('\n');
 }
 
+/** A key acts on its own organisation's endpoint only (the routes check it first; defence in depth). */
+function assertOwnEndpoint(actor: Actor, org: Org): void {
+  if (actor.orgId !== org.id)
+    throw new AppError('ERR_FORBIDDEN', { message: 'API key of another organisation' });
+}
+
 export function createOpendsrService(deps: OpendsrDeps) {
   const { db, clock, config, rights, register, orgs } = deps;
   const keys = createOpendsrKeys(config);
@@ -185,6 +191,7 @@ export function createOpendsrService(deps: OpendsrDeps) {
      * `subject_request_id` twice is a conflict. Returns the receipt (7.3).
      */
     async submit(actor: Actor, org: Org, body: RequestBody, rawBody: string) {
+      assertOwnEndpoint(actor, org);
       const urls = [...new Set(body.status_callback_urls ?? [])];
       for (const url of urls) await register.egress.checkWebhook(org.id, url);
       const now = clock.now();
@@ -233,6 +240,7 @@ export function createOpendsrService(deps: OpendsrDeps) {
 
     /** Section 8.1: the status of one of the actor's organisation's requests (another's: 404). */
     async status(actor: Actor, org: Org, subjectRequestId: string): Promise<StatusBody> {
+      assertOwnEndpoint(actor, org);
       const row = await createOpendsrRepository(db).findBySubjectRequestId(actor, subjectRequestId);
       if (row === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'OpenDSR request not found' });
       return statusOf(org, row);
@@ -243,6 +251,7 @@ export function createOpendsrService(deps: OpendsrDeps) {
      * the callbacks tell the controller. Cancelling a cancelled request again changes nothing.
      */
     async cancel(actor: Actor, org: Org, subjectRequestId: string) {
+      assertOwnEndpoint(actor, org);
       const now = clock.now();
       await db.transaction().execute(async (trx) => {
         const repo = createOpendsrRepository(trx);

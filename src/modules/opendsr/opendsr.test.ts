@@ -16,7 +16,7 @@ import formatsModule, { type FormatsPlugin } from 'ajv-formats';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
-import { createOrg, createStaffUser } from '../../../test/factories.js';
+import { createOrg, createStaffUser, loginAs } from '../../../test/factories.js';
 import { buildApp } from '../../app.js';
 import type { Actor, ApiScope, Role } from '../../shared/actor.js';
 import { createFixedClock, DAY, HOUR } from '../../shared/clock.js';
@@ -492,6 +492,16 @@ describe('the OpenDSR endpoint of a tenant', () => {
     const failed = health.failed.filter((j) => j.type === 'opendsr.callback');
     expect(failed).toHaveLength(1);
     expect(failed[0]?.last_error).toMatch(/^ERR_OPENDSR_CALLBACK_FAILED: callback answered HTTP 500/);
+    // The operator's health page shows it, with the code and the status (no body, no identity).
+    const session = await loginAs(app, admin);
+    const page = await app.inject({
+      method: 'GET',
+      url: '/staff/health',
+      headers: { cookie: session.cookie },
+    });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('opendsr.callback');
+    expect(page.body).toContain('ERR_OPENDSR_CALLBACK_FAILED: callback answered HTTP 500');
   });
 
   it('refuses a callback to a URL no longer registered, records it, and does not retry', async () => {
