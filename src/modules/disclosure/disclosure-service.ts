@@ -9,12 +9,12 @@
  * gag): with each disclosed subject named, so the person's access export lists it.
  */
 import { createHash } from 'node:crypto';
-import { ZipFile } from 'yazl';
 import { z } from 'zod';
 import { type Actor, actorRef, hasRole } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { assertCan } from '../../shared/permissions.js';
+import { zipOf } from '../../shared/zip.js';
 import type { KluisCore, KluisServices } from '../module.js';
 import { csvOf, type ExportTable } from '../rights/index.js';
 import type { LegalOrdersTable } from './disclosure-schema.js';
@@ -49,18 +49,6 @@ function assertOperatorStaff(actor: Actor): asserts actor is Extract<Actor, { ki
   if (actor.kind !== 'user' || actor.orgKind !== 'operator' || actor.grantId !== undefined) {
     throw new AppError('ERR_FORBIDDEN', { message: 'legal orders are handled by operator staff in person' });
   }
-}
-
-function zipOf(files: readonly { name: string; content: string }[], mtime: Date): Promise<Buffer> {
-  const zip = new ZipFile();
-  for (const f of files) zip.addBuffer(Buffer.from(f.content, 'utf8'), f.name, { mtime, mode: 0o100644 });
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
-    zip.outputStream.on('error', reject);
-    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-    zip.end();
-  });
 }
 
 /** The scope's subjects' exports, narrowed to the scope's records when it names any. */
