@@ -78,13 +78,13 @@ const statusKeys: Record<UserStatusFilter, MessageKey> = {
 };
 
 function sortHeader(t: Translate, p: UserListParams, column: UserSort, label: string): SafeHtml {
-  const current = p.sort === column;
-  const nextDir = current && p.dir === 'asc' ? 'desc' : 'asc';
-  const href = userListQuery({ ...p, sort: column, dir: nextDir }, 1);
-  const ariaSort = current ? (p.dir === 'asc' ? 'ascending' : 'descending') : undefined;
-  return html`<th scope="col"${ariaSort ? html` aria-sort="${ariaSort}"` : ''}><a href="${href}">${label}<span class="visually-hidden"> (${t(
-    nextDir === 'asc' ? 'auth.users.sortAsc' : 'auth.users.sortDesc',
-  )})</span></a></th>`;
+  return ui.sortHeader({
+    order: p,
+    column,
+    label,
+    hrefOf: (order) => userListQuery({ ...p, ...order }, 1),
+    labels: { asc: t('auth.users.sortAsc'), desc: t('auth.users.sortDesc') },
+  });
 }
 
 export function userListPage(o: {

@@ -146,12 +146,13 @@ export function relationListQuery(p: RelationListParams, page: number): string {
 }
 
 function sortHeader(t: Translate, p: RelationListParams, column: RelationSort, label: string): SafeHtml {
-  const current = p.sort === column;
-  const nextDir = current && p.dir === 'asc' ? 'desc' : 'asc';
-  const ariaSort = current ? (p.dir === 'asc' ? 'ascending' : 'descending') : undefined;
-  return html`<th scope="col"${ariaSort ? html` aria-sort="${ariaSort}"` : ''}><a href="${relationListQuery({ ...p, sort: column, dir: nextDir }, 1)}">${label}<span class="visually-hidden"> (${t(
-    nextDir === 'asc' ? 'relations.list.sortAsc' : 'relations.list.sortDesc',
-  )})</span></a></th>`;
+  return ui.sortHeader({
+    order: p,
+    column,
+    label,
+    hrefOf: (order) => relationListQuery({ ...p, ...order }, 1),
+    labels: { asc: t('relations.list.sortAsc'), desc: t('relations.list.sortDesc') },
+  });
 }
 
 /**
