@@ -3,6 +3,7 @@
  * sub-processors, processor agreements, the data map and the organisation's published details.
  * Public surface of the module: the manifest and what other modules use.
  */
+import { z } from 'zod';
 import { defineModule } from '../module.js';
 import { registerFields } from './register-fields.js';
 import { registerEn, registerNl } from './register-messages.js';
@@ -17,8 +18,11 @@ export type { EgressDecision } from './register-egress.js';
 export { csvSafe } from './register-export.js';
 export { joinList, label, type RetentionValues, retentionValuesOf } from './register-labels.js';
 export { documentOf, installMultipart } from './register-multipart.js';
-export { type OrgInfo, publicPath, slugOfSite } from './register-orgs.js';
+export { type OrgInfo, publicPath } from './register-orgs.js';
 export type { PublicOrg, RegisterService, RegisterSnapshot } from './register-service.js';
+
+/** Daily: announced sub-processors whose notice period has run become active (Art. 28(2)). */
+export const SUBPROCESSOR_NOTICE_JOB = 'register.subprocessors_due';
 
 declare module '../module.js' {
   interface KluisServices {
@@ -48,4 +52,11 @@ export const registerModule = defineModule({
   }),
   navigation: [{ href: '/staff/register', label: 'register.nav', order: 100, permission: 'register.read' }],
   routes: registerRoutes,
+  jobs(registry, deps) {
+    registry.register(SUBPROCESSOR_NOTICE_JOB, z.object({}), async (_payload, { logger }) => {
+      logger.info(await deps.register.activateDue(), 'sub-processors: notice periods ended');
+    });
+  },
+  // Every morning at 00:20 UTC, just after the start date of an announcement begins.
+  schedules: [{ name: SUBPROCESSOR_NOTICE_JOB, type: SUBPROCESSOR_NOTICE_JOB, dailyAt: '00:20' }],
 });

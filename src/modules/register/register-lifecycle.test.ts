@@ -137,6 +137,47 @@ describe('the sub-processor lifecycle', () => {
     });
   });
 
+  it('activates an announced sub-processor when its notice period has run, unless a client objected or a requirement is missing', async () => {
+    const tenant = await createOrg(kluis, 'tenant', 'Acme');
+    const register = kluis.services.register;
+    const inEea = { ...cloud, country: 'NL' };
+    const propose = async (name: string, extra: Partial<typeof inEea> = {}) =>
+      (
+        await register.createSubprocessor({
+          actor: officer,
+          values: { ...inEea, ...extra, name, status: 'proposed' },
+        })
+      ).subprocessor;
+    const plain = await propose('Plain Hosting B.V.');
+    const disputed = await propose('Disputed Mail B.V.');
+    const unsigned = await propose('Unsigned B.V.', { agreementVersion: '', agreementSignedOn: '' });
+    for (const s of [plain, disputed, unsigned]) {
+      await register.announceSubprocessor({ actor: officer, id: s.id, values: {} });
+    }
+    await register.objectToSubprocessor({
+      actor: { kind: 'user', orgId: tenant.id, orgKind: 'tenant', userId: 'u', roles: ['owner'] },
+      id: disputed.id,
+      values: { reasons: 'We object.' },
+    });
+
+    // Before the date nothing starts.
+    expect(await register.activateDue()).toEqual({ activated: 0, heldByObjection: 0, heldIncomplete: 0 });
+    clock.set('2030-03-18T00:20:00.000Z');
+    expect(await register.activateDue()).toEqual({ activated: 1, heldByObjection: 1, heldIncomplete: 1 });
+    const status = async (id: string) => (await register.getSubprocessor({ actor: officer, id })).status;
+    expect(await status(plain.id)).toBe('active');
+    expect(await status(disputed.id)).toBe('announced');
+    expect(await status(unsigned.id)).toBe('announced');
+    // Running again changes nothing and writes no second entry.
+    expect(await register.activateDue()).toEqual({ activated: 0, heldByObjection: 1, heldIncomplete: 1 });
+    const audit = await kluis.db
+      .selectFrom('audit_log')
+      .select(['action', 'target_id'])
+      .where('action', '=', 'register.subprocessor.activate')
+      .execute();
+    expect(audit).toEqual([{ action: 'register.subprocessor.activate', target_id: plain.id }]);
+  });
+
   describe('announcement, objection and the operator’s view (HTTP)', () => {
     let app: FastifyInstance;
     let tenant: Org;

@@ -12,7 +12,7 @@ import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
 import { assertCan } from '../../shared/permissions.js';
 import { queueNotices, tenantRecipients } from './register-announce.js';
-import { addDays, dateOf } from './register-lifecycle.js';
+import { activationProblems, addDays, dateOf } from './register-lifecycle.js';
 import type { OrgInfo } from './register-orgs.js';
 import { createRegisterRepository } from './register-repository.js';
 import type { Subprocessor, SubprocessorsDeps } from './register-subprocessors.js';
@@ -113,6 +113,63 @@ export function createNoticeService(
       });
       const subprocessor = (await listOf(org.id)).find((s) => s.id === input.id) ?? missing();
       return { subprocessor, announced };
+    },
+
+    /**
+     * The daily step that ends a notice period (Art. 28(2)): an announced sub-processor of the
+     * operator whose start date has come becomes active by itself — unless a client objected
+     * (then the operator decides, on the register page that lists the objections) or it still
+     * lacks what Art. 28 and 46 require (agreement on file; outside the EEA the transfer mechanism
+     * and assessment). Those stay announced and are counted, so the job's log shows them.
+     */
+    async activateDue(): Promise<{ activated: number; heldByObjection: number; heldIncomplete: number }> {
+      const counts = { activated: 0, heldByObjection: 0, heldIncomplete: 0 };
+      const operator = (await deps.orgs.list()).find((o) => o.kind === 'operator');
+      if (operator === undefined) return counts;
+      const today = dateOf(clock.now());
+      const due = (await listOf(operator.id)).filter(
+        (s) => s.status === 'announced' && s.effectiveOn !== null && s.effectiveOn <= today,
+      );
+      if (due.length === 0) return counts;
+      const objected = new Set(
+        (await createRegisterRepository(db).listObjections({ orgId: operator.id })).map(
+          (o) => o.subprocessor_id,
+        ),
+      );
+      for (const s of due) {
+        if (objected.has(s.id)) {
+          counts.heldByObjection++;
+          continue;
+        }
+        const problems = activationProblems({
+          inEea: s.inEea,
+          hasAgreement: s.agreement !== undefined,
+          transferMechanism: s.transferMechanism,
+          sccDate: s.sccDate,
+          transferAssessment: s.transferAssessment,
+        });
+        if (Object.keys(problems).length > 0) {
+          counts.heldIncomplete++;
+          continue;
+        }
+        const activated = await db.transaction().execute(async (trx) => {
+          const changed = await createRegisterRepository(trx).activateAnnounced(
+            { orgId: operator.id },
+            s.id,
+            clock.now().toISOString(),
+          );
+          if (!changed) return false;
+          await audit.append(trx, {
+            actor: { kind: 'anonymous', orgId: operator.id, ref: 'system:subprocessor-notice' },
+            action: 'register.subprocessor.activate',
+            target: { type: 'subprocessor', id: s.id },
+            meta: { effective_on: s.effectiveOn },
+          });
+          return true;
+        });
+        if (activated) counts.activated++;
+      }
+      return counts;
     },
 
     /** The operator's announced sub-processor `id`, as a client sees it before objecting. */

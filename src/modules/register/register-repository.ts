@@ -113,6 +113,18 @@ function subprocessorQueries(db: Kysely<DB>) {
         .execute();
     },
 
+    /** Announced → active when the notice period has run; false when it is no longer announced. */
+    async activateAnnounced(scope: OrgScope, id: string, updatedAt: string): Promise<boolean> {
+      const result = await db
+        .updateTable('subprocessors')
+        .set({ lifecycle: 'active', status: 'active', updated_at: updatedAt })
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', id)
+        .where('lifecycle', '=', 'announced')
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
     /** Proposed → announced; false when it is no longer proposed. */
     async announceSubprocessor(
       scope: OrgScope,
