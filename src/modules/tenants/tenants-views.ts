@@ -250,7 +250,7 @@ export function tenantSettingsPage(o: {
   csrf: string;
   settings: TenantSettingsView;
   values?: Readonly<Record<string, string>> | undefined;
-  errors?: FieldErrors | undefined;
+  errors?: ui.FieldErrors | undefined;
   notice?: string | undefined;
 }): SafeHtml {
   const { t, settings: v, errors } = o;
@@ -263,12 +263,12 @@ export function tenantSettingsPage(o: {
   for (const p of v.retention) labels[retentionField(p.id)] = t(policyLabel(p.id));
   const languages = v.languages.includes('en') ? (v.languages.includes('nl') ? 'nl,en' : 'en') : 'nl';
   return html`<h1>${t('tenants.settings.title')}</h1>
-${notice(o.notice)}
+${ui.notice(o.notice)}
 <p>${t('tenants.settings.intro')}</p>
-${errorSummary(t, errors, labels)}
-<form method="post" action="/staff/organisation/settings" novalidate>${csrfField(o.csrf)}
-${textField({ t, name: 'displayName', label: t('tenants.settings.displayName'), hint: t('tenants.settings.displayNameHint', { name: v.legalName }), value: value('displayName', v.displayName), errors })}
-${selectField({
+${ui.errorSummary(t, errors, labels)}
+<form method="post" action="/staff/organisation/settings" novalidate>${ui.csrfField(o.csrf)}
+${ui.textField({ t, name: 'displayName', label: t('tenants.settings.displayName'), hint: t('tenants.settings.displayNameHint', { name: v.legalName }), value: value('displayName', v.displayName), errors })}
+${ui.selectField({
   t,
   name: 'languages',
   label: t('tenants.settings.languages'),
@@ -280,14 +280,14 @@ ${selectField({
   value: value('languages', languages),
   errors,
 })}
-${textField({ t, name: 'termsUrl', type: 'url', label: t('tenants.settings.termsUrl'), value: value('termsUrl', v.termsUrl), errors })}
-${textField({ t, name: 'contactEmail', type: 'email', label: t('tenants.settings.contactEmail'), value: value('contactEmail', v.contactEmail), errors })}
-${textField({ t, name: 'privacyEmail', type: 'email', label: t('tenants.settings.privacyEmail'), value: value('privacyEmail', v.privacyEmail), errors })}
+${ui.textField({ t, name: 'termsUrl', type: 'url', label: t('tenants.settings.termsUrl'), value: value('termsUrl', v.termsUrl), errors })}
+${ui.textField({ t, name: 'contactEmail', type: 'email', label: t('tenants.settings.contactEmail'), value: value('contactEmail', v.contactEmail), errors })}
+${ui.textField({ t, name: 'privacyEmail', type: 'email', label: t('tenants.settings.privacyEmail'), value: value('privacyEmail', v.privacyEmail), errors })}
 <fieldset><legend>${t('tenants.settings.retention')}</legend>
 ${v.retention.map((p) =>
   p.configured
     ? html`<p>${t(policyLabel(p.id))}: ${t('tenants.settings.retentionConfigured', { value: p.value, unit: unit(p.unit) })}</p>`
-    : textField({
+    : ui.textField({
         t,
         name: retentionField(p.id),
         type: 'number',
