@@ -134,70 +134,79 @@ async function counterpartyOptions(
   return [...clients, ...sps];
 }
 
-export function createAgreementsService(deps: AgreementsDeps) {
-  const { db, clock, keyring, audit, orgs } = deps;
+/** An agreement the actor's org keeps, read within `conn`; a 404 otherwise. */
+async function getHeldIn(
+  conn: Kysely<DB>,
+  orgs: OrgDirectory,
+  actor: Actor,
+  id: string,
+): Promise<AgreementView> {
+  const row = await createRegisterRepository(conn).findAgreement(scopeOf(actor), id);
+  if (row === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'agreement not found' });
+  const [view] = await toViews(conn, orgs.within(conn), [row]);
+  if (view === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'agreement not found' });
+  return view;
+}
 
-  async function getHeld(actor: Actor, id: string, conn: Kysely<DB> = db): Promise<AgreementView> {
-    const row = await createRegisterRepository(conn).findAgreement(scopeOf(actor), id);
-    if (row === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'agreement not found' });
-    const [view] = await toViews(conn, orgs.within(conn), [row]);
-    if (view === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'agreement not found' });
-    return view;
-  }
-
-  /** Records an agreement within `conn` (a caller's transaction, or `db` for a new one). */
-  async function createAgreementIn(
-    conn: Kysely<DB>,
-    input: { actor: Actor; values: NewAgreementInput; document?: UploadedDocument | undefined },
-  ): Promise<AgreementView> {
-    const v = parseOrThrow(newAgreementInput, input.values);
-    // The operator's owners and admins record a client's agreement when onboarding the tenant.
-    if (!(v.counterparty.startsWith('client:') && can(input.actor, 'tenants.manage')))
-      assertCan(input.actor, 'register.edit');
-    if (input.document !== undefined) validateDocument(input.document, 'document');
-    const option = (await counterpartyOptions(conn, orgs.within(conn), input.actor)).find(
-      (o) => o.value === v.counterparty,
-    );
-    if (option === undefined) {
-      throw new AppError('ERR_VALIDATION', {
-        message: 'unknown counterparty',
-        fields: { counterparty: 'register.ag.chooseCounterparty' },
-      });
-    }
-    const counterpartyId = v.counterparty.slice(v.counterparty.indexOf(':') + 1);
-    const id = randomUUID();
-    return inTransaction(conn, async (trx) => {
-      const documentId =
-        input.document === undefined
-          ? null
-          : await storeDocument(trx, clock, keyring, input.actor.orgId, input.document);
-      const now = clock.now().toISOString();
-      await createRegisterRepository(trx).insertAgreement({
-        id,
-        org_id: input.actor.orgId,
-        counterparty_kind: option.kind,
-        client_org_id: option.kind === 'client' ? counterpartyId : null,
-        subprocessor_id: option.kind === 'subprocessor' ? counterpartyId : null,
-        version: v.version,
-        signed_on: v.signedOn,
-        parties: v.parties,
-        document_id: documentId,
-        created_at: now,
-        updated_at: now,
-      });
-      await audit.append(trx, {
-        actor: input.actor,
-        action: 'register.agreement.create',
-        target: { type: 'processor_agreement', id },
-        fields: [
-          'processor_agreements.parties',
-          ...(documentId === null ? [] : ['register_documents.content']),
-        ],
-        meta: { counterpartyKind: option.kind, counterpartyId },
-      });
-      return getHeld(input.actor, id, trx);
+/** Records an agreement within `conn` (a caller's transaction, or `db` for a new one). */
+async function createAgreementIn(
+  deps: AgreementsDeps,
+  conn: Kysely<DB>,
+  input: { actor: Actor; values: NewAgreementInput; document?: UploadedDocument | undefined },
+): Promise<AgreementView> {
+  const { clock, keyring, audit, orgs } = deps;
+  const v = parseOrThrow(newAgreementInput, input.values);
+  // The operator's owners and admins record a client's agreement when onboarding the tenant.
+  if (!(v.counterparty.startsWith('client:') && can(input.actor, 'tenants.manage')))
+    assertCan(input.actor, 'register.edit');
+  if (input.document !== undefined) validateDocument(input.document, 'document');
+  const option = (await counterpartyOptions(conn, orgs.within(conn), input.actor)).find(
+    (o) => o.value === v.counterparty,
+  );
+  if (option === undefined) {
+    throw new AppError('ERR_VALIDATION', {
+      message: 'unknown counterparty',
+      fields: { counterparty: 'register.ag.chooseCounterparty' },
     });
   }
+  const counterpartyId = v.counterparty.slice(v.counterparty.indexOf(':') + 1);
+  const id = randomUUID();
+  return inTransaction(conn, async (trx) => {
+    const documentId =
+      input.document === undefined
+        ? null
+        : await storeDocument(trx, clock, keyring, input.actor.orgId, input.document);
+    const now = clock.now().toISOString();
+    await createRegisterRepository(trx).insertAgreement({
+      id,
+      org_id: input.actor.orgId,
+      counterparty_kind: option.kind,
+      client_org_id: option.kind === 'client' ? counterpartyId : null,
+      subprocessor_id: option.kind === 'subprocessor' ? counterpartyId : null,
+      version: v.version,
+      signed_on: v.signedOn,
+      parties: v.parties,
+      document_id: documentId,
+      created_at: now,
+      updated_at: now,
+    });
+    await audit.append(trx, {
+      actor: input.actor,
+      action: 'register.agreement.create',
+      target: { type: 'processor_agreement', id },
+      fields: [
+        'processor_agreements.parties',
+        ...(documentId === null ? [] : ['register_documents.content']),
+      ],
+      meta: { counterpartyKind: option.kind, counterpartyId },
+    });
+    return getHeldIn(trx, orgs, input.actor, id);
+  });
+}
+
+export function createAgreementsService(deps: AgreementsDeps) {
+  const { db, clock, keyring, audit, orgs } = deps;
+  const getHeld = (actor: Actor, id: string) => getHeldIn(db, orgs, actor, id);
 
   return {
     /** The agreements the actor's org keeps, those kept with it as a client, and who keeps those. */
@@ -228,10 +237,13 @@ export function createAgreementsService(deps: AgreementsDeps) {
       actor: Actor;
       values: NewAgreementInput;
       document?: UploadedDocument | undefined;
-    }): Promise<AgreementView> => createAgreementIn(db, input),
+    }): Promise<AgreementView> => createAgreementIn(deps, db, input),
 
     /** The same, as a step of the caller's transaction `trx` (a tenant's onboarding). */
-    createAgreementIn,
+    createAgreementIn: (
+      trx: Kysely<DB>,
+      input: { actor: Actor; values: NewAgreementInput; document?: UploadedDocument | undefined },
+    ): Promise<AgreementView> => createAgreementIn(deps, trx, input),
 
     async updateAgreement(input: {
       actor: Actor;
