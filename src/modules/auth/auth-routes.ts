@@ -280,6 +280,10 @@ export function authRoutes(
         await auth.sessions.logout(request.actor, request.session.id);
       }
       clearSessionCookie(reply, config);
+      // ASVS 14.3.1: the browser drops what it kept of the signed-in pages (its cache, and any
+      // storage, though Kluis ships no script that writes any). Cookies other than the session's
+      // (language, CSRF) hold nothing of the account and stay.
+      reply.header('clear-site-data', '"cache", "storage"');
       return reply.redirect('/login?done=logout', 303);
     },
   });

@@ -391,6 +391,7 @@ describe('the staff inbox: who reads what (P3, P5)', () => {
       orgKind: org.kind,
       apiKeyId: 'finance-key',
       roles: ['finance'],
+      scopes: ['api'],
     };
     await expect(
       intake().submitContactRequest({

@@ -51,11 +51,3 @@ export function publicPath(org: Pick<OrgInfo, 'kind' | 'slug'>, locale: Locale, 
   const site = org.kind === 'operator' ? '' : `/o/${encodeURIComponent(org.slug)}`;
   return `${locale === 'en' ? '/en' : ''}${site}${page}`;
 }
-
-/**
- * The slug a public page was reached under: the route kit's `site` is `''` (the operator's
- * pages) or `/o/<slug>` (a tenant's, the slug already checked against the kit's pattern).
- */
-export function slugOfSite(site: string): string | undefined {
-  return site.startsWith('/o/') ? site.slice('/o/'.length) : undefined;
-}
