@@ -5,7 +5,7 @@
  * One-time passwords and API tokens are shown on the result page of the POST that made them,
  * once; they are never put in a URL.
  */
-import { roles as allRoles, type Role } from '../../shared/actor.js';
+import { type ApiScope, roles as allRoles, apiScopes, type Role } from '../../shared/actor.js';
 import { html, type SafeHtml } from '../../shared/html/html.js';
 import * as ui from '../../shared/html/index.js';
 import { formatTime } from '../../shared/i18n/dates.js';
@@ -299,6 +299,7 @@ ${
     <th scope="col">${t('auth.apiKeys.col.name')}</th>
     <th scope="col">${t('auth.apiKeys.col.prefix')}</th>
     <th scope="col">${t('auth.account.roles')}</th>
+    <th scope="col">${t('auth.apiKeys.scopes')}</th>
     <th scope="col">${t('auth.apiKeys.col.created')}</th>
     <th scope="col">${t('auth.apiKeys.col.lastUsed')}</th>
     <th scope="col">${t('auth.apiKeys.col.expires')}</th>
@@ -310,6 +311,7 @@ ${
     <td>${k.name}</td>
     <td class="mono">${k.prefix}…</td>
     <td>${k.roles.map((r) => roleLabel(t, r)).join(', ')}</td>
+    <td>${k.scopes.map((s) => t(`auth.apiKeys.scope.${s}`)).join(', ')}</td>
     <td>${formatTime(o.locale, k.createdAt)}</td>
     <td>${time(k.lastUsedAt, t('auth.users.never'))}</td>
     <td>${time(k.expiresAt, t('auth.apiKeys.noExpiry'))}</td>
@@ -331,7 +333,31 @@ ${
 export interface NewApiKeyValues {
   readonly name?: string | undefined;
   readonly roles?: readonly Role[] | undefined;
+  readonly scopes?: readonly ApiScope[] | undefined;
   readonly expires?: string | undefined;
+}
+
+/** Scope checkboxes (the REST API is ticked for a new key). */
+function scopeCheckboxes(o: {
+  t: Translate;
+  checked: readonly ApiScope[];
+  errors?: ui.FieldErrors | undefined;
+}): SafeHtml {
+  const { t } = o;
+  const errorKey = o.errors?.scopes;
+  return html`<div class="checkboxes${errorKey ? ' field--error' : ''}">
+<fieldset aria-describedby="f-scopes-hint${errorKey ? ' f-scopes-error' : ''}">
+  <legend>${t('auth.apiKeys.scopes')}</legend>
+  <p class="hint" id="f-scopes-hint">${t('auth.apiKeys.scopesHint')}</p>
+  ${errorKey ? html`<p class="field-error" id="f-scopes-error"><span class="visually-hidden">${t('error.summaryTitle')}:</span> ${t(errorKey)}</p>` : ''}
+  ${apiScopes.map((s, i) => {
+    const id = i === 0 ? 'f-scopes' : `f-scopes-${s}`;
+    return html`<div class="checkbox"><input type="checkbox" id="${id}" name="scopes" value="${s}"${
+      o.checked.includes(s) ? html` checked` : ''
+    }> <label for="${id}">${t(`auth.apiKeys.scope.${s}`)}</label></div>`;
+  })}
+</fieldset>
+</div>`;
 }
 
 export function newApiKeyPage(o: {
@@ -345,6 +371,7 @@ export function newApiKeyPage(o: {
   const labels = {
     name: t('auth.apiKeys.col.name'),
     roles: t('auth.account.roles'),
+    scopes: t('auth.apiKeys.scopes'),
     expires: t('auth.apiKeys.expires'),
   };
   return html`<h1>${t('auth.apiKeys.newTitle')}</h1>
@@ -353,6 +380,7 @@ ${ui.errorSummary(t, o.errors, labels)}
   ${ui.csrfField(o.csrf)}
   ${ui.textField({ t, name: 'name', label: labels.name, hint: t('auth.apiKeys.nameHint'), value: o.values.name, errors: o.errors, autocomplete: 'off', required: true })}
   ${roleCheckboxes({ t, options: o.grantable, checked: o.values.roles ?? [], legend: labels.roles, hint: t('auth.apiKeys.rolesHint'), errors: o.errors })}
+  ${scopeCheckboxes({ t, checked: o.values.scopes ?? ['api'], errors: o.errors })}
   ${ui.textField({ t, name: 'expires', label: labels.expires, type: 'date', hint: t('auth.apiKeys.expiresHint'), value: o.values.expires, errors: o.errors })}
   <button type="submit">${t('auth.apiKeys.create')}</button>
 </form>

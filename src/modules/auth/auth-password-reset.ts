@@ -11,6 +11,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Config } from '../../config/env.js';
 import type { DB } from '../../db/schema.js';
+import { inTransaction } from '../../db/transaction.js';
 import type { Actor } from '../../shared/actor.js';
 import { type Clock, MINUTE } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
@@ -236,6 +237,13 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
   };
 }
 
+interface InvitationInput {
+  actor: Actor;
+  userId: string;
+  orgName: string;
+  locale: Locale;
+}
+
 /**
  * Invitations (a new org's first owner): the same token table and page as a reset link, valid
  * for INVITATION_DAYS instead of minutes.
@@ -244,45 +252,50 @@ export function createInvitationService(
   deps: Pick<PasswordResetDeps, 'db' | 'clock' | 'config' | 'audit' | 'mail'>,
 ) {
   const { db, clock, config, audit, mail } = deps;
-  /**
-   * Mails an invitation to a new account: a single-use link (its hash stored, like a reset
-   * link) valid for INVITATION_DAYS, leading to the page where the user chooses a password;
-   * at sign-in they then enrol TOTP when the organisation requires it. Audited as `actor`.
-   */
-  return {
-    async sendInvitation(input: {
-      actor: Actor;
-      userId: string;
-      orgName: string;
-      locale: Locale;
-    }): Promise<{ tokenId: string; jobId: string }> {
-      const scope = { orgId: input.actor.orgId };
-      const user = await createUsersRepository(db).findUser(scope, input.userId);
-      if (user === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'user not found' });
-      return db.transaction().execute(async (trx) => {
-        const now = clock.now();
-        const expiresAt = new Date(now.getTime() + INVITATION_DAYS * 24 * 60 * MINUTE);
-        const { tokenId, url } = await issueLink(trx, config.publicOrigin, user, now, expiresAt);
-        const job = await mail.enqueue(trx, {
-          orgId: user.org_id,
-          to: user.email,
-          template: 'staff_invitation',
-          locale: input.locale,
-          vars: {
-            recipientName: user.display_name,
-            orgName: input.orgName,
-            inviteUrl: url,
-            expiresInDays: INVITATION_DAYS,
-          },
-        });
-        await audit.append(trx, {
-          actor: input.actor,
-          action: 'auth.invitation.sent',
-          target: { type: 'user', id: user.id },
-          meta: { token_id: tokenId, job_id: job.id },
-        });
-        return { tokenId, jobId: job.id };
+  /** Mails the invitation within `conn` (a caller's transaction, or `db` for a new one). */
+  async function sendInvitationIn(
+    conn: Kysely<DB>,
+    input: InvitationInput,
+  ): Promise<{ tokenId: string; jobId: string }> {
+    const scope = { orgId: input.actor.orgId };
+    const user = await createUsersRepository(conn).findUser(scope, input.userId);
+    if (user === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'user not found' });
+    return inTransaction(conn, async (trx) => {
+      const now = clock.now();
+      const expiresAt = new Date(now.getTime() + INVITATION_DAYS * 24 * 60 * MINUTE);
+      const { tokenId, url } = await issueLink(trx, config.publicOrigin, user, now, expiresAt);
+      const job = await mail.enqueue(trx, {
+        orgId: user.org_id,
+        to: user.email,
+        template: 'staff_invitation',
+        locale: input.locale,
+        vars: {
+          recipientName: user.display_name,
+          orgName: input.orgName,
+          inviteUrl: url,
+          expiresInDays: INVITATION_DAYS,
+        },
       });
-    },
+      await audit.append(trx, {
+        actor: input.actor,
+        action: 'auth.invitation.sent',
+        target: { type: 'user', id: user.id },
+        meta: { token_id: tokenId, job_id: job.id },
+      });
+      return { tokenId, jobId: job.id };
+    });
+  }
+
+  return {
+    /**
+     * Mails an invitation to a new account: a single-use link (its hash stored, like a reset
+     * link) valid for INVITATION_DAYS, leading to the page where the user chooses a password;
+     * at sign-in they then enrol TOTP when the organisation requires it. Audited as `actor`.
+     */
+    sendInvitation: (input: InvitationInput): Promise<{ tokenId: string; jobId: string }> =>
+      sendInvitationIn(db, input),
+
+    /** The same, as a step of the caller's transaction `trx` (a tenant's onboarding). */
+    sendInvitationIn,
   };
 }

@@ -137,6 +137,7 @@ export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register
     params: idParams,
     handler: async ({ reply, actor, params }) => {
       const doc = await register.readAgreementDocument({ actor, id: params.id });
+      // The name is the uploader's (letters of any script): sendDownload encodes it for the header.
       return sendDownload(reply, {
         contentType: 'application/pdf',
         filename: doc.filename,
