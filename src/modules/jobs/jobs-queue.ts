@@ -126,6 +126,8 @@ export const permanentErrorCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_CRYPTO_KEY_DESTROYED',
   'ERR_CRYPTO_DECRYPT_FAILED',
   'ERR_NOT_FOUND',
+  // A destination that is not a registered recipient (P14) stays refused until someone registers it.
+  'ERR_EGRESS_REFUSED',
 ]);
 
 export function isPermanentJobError(error: unknown): boolean {
