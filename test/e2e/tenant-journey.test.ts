@@ -370,6 +370,35 @@ describe('a tenant from onboarding to its deletion certificate', () => {
     expect(await colleague.locator('main').textContent()).toContain(
       'Graag een verjaardagstaart voor zaterdag.',
     );
+    // The answer goes out in the tenant's name, replies to the tenant's address, and the
+    // writer's answer threads back into the same conversation.
+    const conversationUrl = colleague.url().split('?')[0] ?? '';
+    await colleague.getByLabel('Uw antwoord').fill('Zaterdag om tien uur ligt de taart klaar.');
+    await submit(colleague, 'Antwoord versturen');
+    await drain();
+    const answer = await sink.waitFor((m) => m.to.includes(WRITER.email));
+    expect(answer.from).toContain(TENANT_NAME);
+    expect(answer.from).not.toContain('Ambrix');
+    expect(answer.headers['reply-to']).toContain(TENANT_ADDRESS);
+    expect(answer.messageId).not.toContain(tenantId);
+    const back = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: smtp.port,
+      secure: false,
+      ignoreTLS: true,
+    });
+    await back.sendMail({
+      from: `${WRITER.name} <${WRITER.email}>`,
+      to: TENANT_ADDRESS,
+      subject: `Re: ${answer.subject}`,
+      text: 'Top, ik haal hem om tien uur op. e2e-mail-answer',
+      inReplyTo: answer.messageId,
+      references: [String(answer.messageId)],
+    });
+    back.close();
+    await colleague.goto(conversationUrl);
+    expect(await colleague.locator('ol.entries > li').count()).toBe(3);
+    expect(await colleague.locator('ol.entries').textContent()).toContain('e2e-mail-answer');
     await colleague.goto(`${server.url}/staff/rights`);
     expect(await colleague.locator('tr', { hasText: 'Inzage in mijn gegevens' }).count()).toBe(1);
 
@@ -470,6 +499,8 @@ describe('a tenant from onboarding to its deletion certificate', () => {
       'e2e-form-msg',
       'e2e-mail-subject',
       'e2e-mail-body',
+      'e2e-mail-answer',
+      'Zaterdag om tien uur ligt de taart klaar.',
     ];
     const leftIn = (bytes: Buffer) => [
       ...seeded.filter((v) => bytes.includes(Buffer.from(v, 'utf8'))),
