@@ -306,6 +306,15 @@ describe('a tenant from onboarding to its deletion certificate', () => {
     await visitor.goto(`${site}/privacy`);
     expect(await visitor.locator('h1').textContent()).toBe(`Privacyverklaring ${TENANT_NAME}`);
     expect(await visitor.locator('.statement-meta').textContent()).toContain('Versie 1');
+    // Its archive, on the same host.
+    await Promise.all([
+      visitor.waitForLoadState('load'),
+      visitor.locator('main a[href="/privacy/versions"]').click(),
+    ]);
+    expect(visitor.url()).toBe(`${site}/privacy/versions`);
+    expect(await visitor.locator('main table').textContent()).toContain(
+      'Eerste versie van onze privacyverklaring.',
+    );
     await visitor.close();
   });
   it('a visitor writes and asks for access on the tenant’s host; a mail to its address arrives; all of it is the tenant’s', async () => {
@@ -400,7 +409,30 @@ describe('a tenant from onboarding to its deletion certificate', () => {
     expect(await colleague.locator('ol.entries > li').count()).toBe(3);
     expect(await colleague.locator('ol.entries').textContent()).toContain('e2e-mail-answer');
     await colleague.goto(`${server.url}/staff/rights`);
-    expect(await colleague.locator('tr', { hasText: 'Inzage in mijn gegevens' }).count()).toBe(1);
+    const request = colleague.locator('tr', { hasText: 'Inzage in mijn gegevens' });
+    expect(await request.count()).toBe(1);
+    // The tenant's privacy officer compiles the export; the person downloads it on the tenant's host.
+    await Promise.all([colleague.waitForLoadState('load'), request.getByRole('link').first().click()]);
+    await submit(colleague, 'Gegevens verzamelen en klaarzetten');
+    await drain();
+    const ready = await sink.waitFor((m) => m.to.includes(VISITOR.email) && m.text.includes('staan klaar'));
+    expect(ready.from).toContain(TENANT_NAME);
+    const readyLink = new URL(
+      /(https?:\/\/\S+\/rights\/r\/[A-Za-z0-9_-]{43})/.exec(ready.text)?.[1] ?? 'http://x/',
+    );
+    expect(readyLink.hostname).toBe(HOST);
+    const person = await open(visitorCtx);
+    await person.goto(`${site}${readyLink.pathname}`);
+    const [download] = await Promise.all([
+      person.waitForEvent('download'),
+      person.getByRole('link', { name: 'Uw gegevens downloaden (zip)' }).click(),
+    ]);
+    const personal = await unzip(await readFile((await download.path()) ?? ''));
+    const data = personal.get('data.json')?.toString('utf8') ?? '';
+    expect(data).toContain(VISITOR.email);
+    expect(data).toContain('e2e-form-msg');
+    expect(data).not.toContain(WRITER.email);
+    await person.close();
 
     // A client relation of the tenant, recorded by its support.
     await colleague.goto(`${server.url}/staff/relations/new`);
