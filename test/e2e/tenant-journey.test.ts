@@ -550,6 +550,15 @@ describe('a tenant from onboarding to its deletion certificate', () => {
       expect(before.filter((v) => v.startsWith('sealed:'))).toHaveLength(2);
     }
 
+    // The operator's tenant pages show metadata and counts, none of the tenant's values.
+    const operator = await open(operatorCtx);
+    for (const url of ['/staff/tenants', `/staff/tenants/${tenantId}`]) {
+      await operator.goto(`${server.url}${url}`);
+      expect(path(operator)).toBe(url);
+      expect(leftIn(Buffer.from(await operator.content(), 'utf8')), url).toEqual([]);
+    }
+    await operator.close();
+
     // The owner starts it on its own page and downloads the export.
     const owner = await open(ownerCtx);
     await owner.goto(`${server.url}/staff/offboarding`);
@@ -565,6 +574,18 @@ describe('a tenant from onboarding to its deletion certificate', () => {
     expect(JSON.parse(text('manifest.json'))).toMatchObject({ org: tenantId });
     expect(text('tables/relations.json')).toContain('Krentenbol-e2e');
     expect([...zip.keys()]).toEqual(expect.arrayContaining(['tables/relations.csv', 'register.json']));
+
+    // From the start of the notice period, its address takes no mail (and its site is closed).
+    const late = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: smtp.port,
+      secure: false,
+      ignoreTLS: true,
+    });
+    await expect(
+      late.sendMail({ from: WRITER.email, to: TENANT_ADDRESS, subject: 'Nog een taart?', text: 'e2e-late' }),
+    ).rejects.toThrow(/No such mailbox/);
+    late.close();
     await owner.close();
 
     // The export is downloaded, so the operator finishes at once (`kluis offboarding finish --early`).
@@ -621,10 +642,14 @@ describe('a tenant from onboarding to its deletion certificate', () => {
       out: expect.stringContaining(`OK deletion certificate of ${SLUG}`),
     });
 
-    // Its pages and its address are gone.
+    // Its pages are gone, and so are its staff accounts: the owner's session ends.
     const gone = await open(visitorCtx, [404]);
     expect((await gone.goto(`${site}/contact`))?.status()).toBe(404);
     await gone.close();
+    const signedOut = await open(ownerCtx);
+    await signedOut.goto(`${server.url}/staff`);
+    expect(path(signedOut)).toBe('/login');
+    await signedOut.close();
 
     if (!sqlite) return;
     // No seeded value in the decrypted pages (free pages included), the WAL as the finish left
