@@ -21,9 +21,12 @@ function toInfo(org: Org): OrgInfo {
   return { id: org.id, kind: org.kind, name: org.name, slug: org.slug };
 }
 
-export function createOrgDirectory(db: Kysely<DB>) {
+export function createOrgDirectory(db: Kysely<DB>): OrgDirectory {
   const orgs = createOrgsRepository(db);
   return {
+    /** The same directory read within `conn` (a caller's transaction: SQLite has one connection). */
+    within: (conn: Kysely<DB>) => createOrgDirectory(conn),
+
     /** The org of `orgId`; a 404 when there is none. */
     async get(orgId: string): Promise<OrgInfo> {
       const org = await orgs.findById(orgId);
@@ -44,7 +47,12 @@ export function createOrgDirectory(db: Kysely<DB>) {
   };
 }
 
-export type OrgDirectory = ReturnType<typeof createOrgDirectory>;
+export interface OrgDirectory {
+  within(conn: Kysely<DB>): OrgDirectory;
+  get(orgId: string): Promise<OrgInfo>;
+  findPublic(slug: string | undefined): Promise<OrgInfo | undefined>;
+  list(): Promise<OrgInfo[]>;
+}
 
 /** A public page of the org in `locale`: `/en` for English, `/o/<slug>` for a tenant. */
 export function publicPath(org: Pick<OrgInfo, 'kind' | 'slug'>, locale: Locale, page: string): string {

@@ -105,6 +105,22 @@ export function eventRef(actor: EventActor): string {
   return typeof actor === 'string' ? actor : actorRef(actor);
 }
 
+/** A request's status changed (in the transaction that changed it). */
+export interface StatusChange {
+  readonly orgId: string;
+  readonly requestId: string;
+  readonly channel: Row['channel'];
+  readonly previous: RequestStatus;
+  readonly status: RequestStatus;
+  readonly dueOn: string;
+}
+
+/**
+ * Told of every status change inside its transaction, so what it records (e.g. an OpenDSR
+ * callback, queued) commits or rolls back with the change. Registered by later modules.
+ */
+export type StatusListener = (trx: Kysely<DB>, change: StatusChange) => Promise<void>;
+
 export type RequestCoreDeps = Pick<KluisCore, 'keyring' | 'clock' | 'config'> & {
   readonly audit: AuditService;
 };
@@ -190,6 +206,7 @@ export function createRequestCore(deps: RequestCoreDeps) {
   const records = requestRecords({ keyring, clock });
   const { computeDue } = records;
   const replies = requestReplies(deps, records);
+  const listeners: StatusListener[] = [];
 
   async function load(trx: Kysely<DB>, scope: OrgScope, id: string): Promise<Row> {
     const row = await createRightsRepository(trx).findRequest(scope, id);
@@ -232,6 +249,17 @@ export function createRequestCore(deps: RequestCoreDeps) {
       due_on: next.due_on,
       updated_at: next.updated_at,
     });
+    if (next.status !== row.status) {
+      const change: StatusChange = {
+        orgId: next.org_id,
+        requestId: next.id,
+        channel: next.channel,
+        previous: row.status,
+        status: next.status,
+        dueOn: next.due_on,
+      };
+      for (const listener of listeners) await listener(trx, change);
+    }
     return next;
   }
 
@@ -275,6 +303,10 @@ export function createRequestCore(deps: RequestCoreDeps) {
   }
 
   return {
+    /** Registers a listener for every status change from now on (see StatusListener). */
+    onStatusChange(listener: StatusListener): void {
+      listeners.push(listener);
+    },
     records,
     load,
     byToken,
