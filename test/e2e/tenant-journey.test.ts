@@ -306,6 +306,14 @@ describe('a tenant from onboarding to its deletion certificate', () => {
     await visitor.goto(`${site}/privacy`);
     expect(await visitor.locator('h1').textContent()).toBe(`Privacyverklaring ${TENANT_NAME}`);
     expect(await visitor.locator('.statement-meta').textContent()).toContain('Versie 1');
+    // The owner's organisation page points at these pages on the tenant's host.
+    const own = await open(ownerCtx);
+    await own.goto(`${server.url}/staff/organisation`);
+    const href = new URL(
+      (await own.getByRole('link', { name: 'Uw openbare pagina’s' }).getAttribute('href')) ?? 'http://x/',
+    );
+    expect([href.hostname, href.pathname]).toEqual([HOST, '/privacy']);
+    await own.close();
     // Its archive, on the same host.
     await Promise.all([
       visitor.waitForLoadState('load'),
