@@ -87,6 +87,7 @@ describe('the OpenDSR endpoint of a tenant', () => {
   let tenantA: Org;
   let tenantB: Org;
   let officerA: Actor;
+  let officerLogin: Parameters<typeof loginAs>[1];
   const keys = { a: '', b: '', aRestOnly: '', aSupport: '' };
   let seq = 0;
 
@@ -219,6 +220,7 @@ describe('the OpenDSR endpoint of a tenant', () => {
     tenantB = await createOrg(kluis, 'tenant');
     const officer = await createStaffUser(kluis, { orgId: tenantA.id, roles: ['privacy_officer'] });
     officerA = userActor(tenantA, officer.user.id, ['privacy_officer']);
+    officerLogin = officer;
     // The controller registers its callback endpoints as recipients (P14).
     for (const url of [listener.url, 'https://examplecontroller.com/opendsr/callbacks']) {
       await kluis.services.register.egress.registerWebhook({ actor: officerA, values: { url } });
@@ -292,6 +294,16 @@ describe('the OpenDSR endpoint of a tenant', () => {
     });
     expect(detail.details).toContain('email (raw): johndoe@example.com');
     expect(detail.events.map((e) => e.kind)).toEqual(['received', 'verified']);
+    // The privacy officer's page says where it came from and who verified the requester.
+    const session = await loginAs(app, officerLogin);
+    const page = await app.inject({
+      method: 'GET',
+      url: `/staff/rights/${id}?lang=en`,
+      headers: { cookie: session.cookie },
+    });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Established by the controller (OpenDSR)');
+    expect(page.body).toContain('OpenDSR (the controller’s system)');
 
     // The same request id again is a conflict, nothing written.
     expectSpecError(await post(tenantA.slug, keys.a, exampleText), 409);
