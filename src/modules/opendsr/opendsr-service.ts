@@ -306,6 +306,7 @@ export function createOpendsrService(deps: OpendsrDeps) {
         subject_request_id: request.subject_request_id,
         request_status: callback.request_status,
       });
+      const signature = keys.sign(orgId, body);
       let answer: number | undefined;
       let cause: unknown;
       try {
@@ -314,7 +315,10 @@ export function createOpendsrService(deps: OpendsrDeps) {
           headers: {
             'content-type': 'application/json',
             'x-opendsr-processor-domain': domain,
-            'x-opendsr-signature': keys.sign(orgId, body),
+            'x-opendsr-signature': signature,
+            // OpenGDPR's names as well (section 10.1).
+            'x-opengdpr-processor-domain': domain,
+            'x-opengdpr-signature': signature,
           },
           body,
           // A redirect would send the next call somewhere nobody registered (P14).

@@ -310,6 +310,35 @@ describe('the OpenDSR endpoint of a tenant', () => {
     expect(await counts()).toEqual({ opendsr: before.opendsr + 1, rights: before.rights + 1 });
   });
 
+  it('answers under OpenGDPR’s names too (section 10.1): the same requests, both signature headers', async () => {
+    const body = request();
+    const res = await app.inject({
+      method: 'POST',
+      url: `/o/${tenantA.slug}/opendsr/v1/opengdpr_requests`,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${keys.a}` },
+      payload: JSON.stringify(body),
+    });
+    expect(res.statusCode).toBe(201);
+    expect(res.headers['x-opengdpr-signature']).toBe(signatureOf(res));
+    expect(res.headers['x-opengdpr-processor-domain']).toBe(res.headers['x-opendsr-processor-domain']);
+    const id = String(body.subject_request_id);
+    expect((await call('GET', tenantA.slug, keys.a, id)).json()).toMatchObject({ request_status: 'pending' });
+    const legacy = await app.inject({
+      method: 'GET',
+      url: `/o/${tenantA.slug}/opendsr/v1/opengdpr_requests/${id}`,
+      headers: { authorization: `Bearer ${keys.a}` },
+    });
+    expect(valid('status-response.json', legacy.json())).toEqual([]);
+    expectSpecError(
+      await app.inject({
+        method: 'GET',
+        url: `/o/${tenantA.slug}/opendsr/v1/opengdpr_requests/${id}`,
+        headers: { authorization: `Bearer ${keys.b}` },
+      }),
+      403,
+    );
+  });
+
   it('refuses another tenant’s key, a key of another scope and a key without the role, writing nothing', async () => {
     const before = await counts();
     expectSpecError(await post(tenantA.slug, keys.b, request()), 403);
@@ -408,6 +437,7 @@ describe('the OpenDSR endpoint of a tenant', () => {
     const pem = await discoveryKey(tenantA.slug);
     const signature = callback.headers['x-opendsr-signature'];
     expect(typeof signature).toBe('string');
+    expect(callback.headers['x-opengdpr-signature']).toBe(signature);
     // The raw bytes are verified before anything is parsed (section 8.8, step 4).
     expect(verify(null, Buffer.from(callback.body), pem, Buffer.from(String(signature), 'base64'))).toBe(
       true,
