@@ -21,6 +21,7 @@ import {
 } from './intake-inbox-views.js';
 import {
   assignFormSchema,
+  contactCorrectionSchema,
   conversationListQuery,
   entryFormSchemas,
   phoneCallSchema,
@@ -40,6 +41,7 @@ const doneKeys = {
   phone: 'intake.done.phone',
   assigned: 'intake.done.assigned',
   status: 'intake.done.status',
+  contact: 'intake.done.contact',
   deleted: 'intake.done.deleted',
   quarantineDeleted: 'intake.done.quarantineDeleted',
 } as const satisfies Record<string, MessageKey>;
@@ -167,6 +169,13 @@ function conversationRoutes(kit: RouteKit, { inbox }: InboxRouteDeps): void {
     body: entryFormSchemas.phone,
     run: (actor, id, d) => inbox.addPhoneNote({ actor, id, body: d.summary }),
     done: 'phone',
+  });
+  conversationPost({
+    path: 'contact',
+    access: handlers,
+    body: contactCorrectionSchema,
+    run: (actor, id, d) => inbox.correctContact({ actor, id, values: d }),
+    done: 'contact',
   });
   conversationPost({
     path: 'status',

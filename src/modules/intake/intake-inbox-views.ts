@@ -207,7 +207,13 @@ export function conversationPage(o: {
     note: t('intake.note.label'),
     summary: t('intake.call.summary'),
     userId: t('intake.assign.label'),
+    name: t('intake.detail.name'),
+    email: t('intake.detail.email'),
+    phone: t('intake.detail.phone'),
   };
+  // After a refused correction the input is shown again; otherwise the current values.
+  const contactValue = (field: 'name' | 'email' | 'phone') =>
+    state === undefined ? (typeof c[field] === 'string' ? c[field] : '') : values[field];
   const canReply = typeof c.email === 'string';
   return html`<p><a href="${BASE}">${t('intake.back')}</a></p>
 <h1>${titleOf(t, c)}</h1>
@@ -292,6 +298,19 @@ ${
     </select>
   </div>
   <button type="submit" class="secondary">${t('intake.assign.submit')}</button>
+</form>`
+    : null
+}
+${
+  o.support && c.name !== null && c.email !== null && c.phone !== null
+    ? html`<h2 id="contact">${t('intake.contact.title')}</h2>
+<form method="post" action="${path}/contact" novalidate>
+  ${csrfField(o.csrf)}
+  <p class="hint">${t('intake.contact.hint')}</p>
+  ${textField({ t, name: 'name', label: labels.name, value: contactValue('name'), errors })}
+  ${textField({ t, name: 'email', label: labels.email, value: contactValue('email'), errors, type: 'email' })}
+  ${textField({ t, name: 'phone', label: labels.phone, value: contactValue('phone'), errors, type: 'tel' })}
+  <button type="submit" class="secondary">${t('intake.contact.submit')}</button>
 </form>`
     : null
 }

@@ -13,7 +13,7 @@ import { createJobsRepository, type DepthRow, type JobRow } from './jobs-reposit
 import { createSchedulesRepository, type ScheduleRow } from './jobs-schedules-repository.js';
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
-const MAX_PAYLOAD_BYTES = 16 * 1024;
+export const MAX_PAYLOAD_BYTES = 16 * 1024;
 
 export interface EnqueueInput {
   /** `module.verb`, e.g. `mail.send`. */

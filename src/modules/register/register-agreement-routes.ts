@@ -11,6 +11,7 @@ import {
   typedText,
 } from '../../shared/http/form-submit.js';
 import { renderPage } from '../../shared/http/render.js';
+import { sendDownload } from '../../shared/http/responses.js';
 import type { FormResult, RouteKit } from '../../shared/http/route-kit.js';
 import { can } from '../../shared/permissions.js';
 import { type AgreementFormValues, agreementFormPage, agreementsPage } from './register-agreement-views.js';
@@ -142,10 +143,12 @@ export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register
     params: idParams,
     handler: async ({ reply, actor, params }) => {
       const doc = await register.readAgreementDocument({ actor, id: params.id });
-      return reply
-        .type('application/pdf')
-        .header('content-disposition', `attachment; filename="${doc.filename.replace(/"/g, '')}"`)
-        .send(doc.data);
+      // The name is the uploader's (letters of any script): sendDownload encodes it for the header.
+      return sendDownload(reply, {
+        contentType: 'application/pdf',
+        filename: doc.filename,
+        content: doc.data,
+      });
     },
   });
 }

@@ -35,6 +35,8 @@ export interface TargetContext {
   readonly policies: EffectivePolicies;
   /** Every module's personal-data provider (a target that depends on the others reads them here). */
   readonly providers: readonly PersonalDataProvider[];
+  /** On a ledger replay: the line's `carry`, by module (what an erasure on request carried). */
+  readonly ledgerCarry?: Readonly<Record<string, unknown>> | undefined;
 }
 
 export interface Candidate {

@@ -14,7 +14,7 @@ import type { Locale } from '../../shared/i18n/messages.js';
 import type { MailVars } from '../mail/index.js';
 import { enqueueMail } from '../mail/index.js';
 import type { KluisCore } from '../module.js';
-import { createOrgsRepository } from '../orgs/index.js';
+import { createOrgsRepository, siteOriginOf } from '../orgs/index.js';
 import type { AuditEvent, AuditService } from '../security/index.js';
 import { bucketOf, type DaysLeftBucket, daysBetween, localDay, pausedDaysFor } from './rights-deadlines.js';
 import { CONFIRM_DAYS, requestRecords, tokenHash } from './rights-records.js';
@@ -130,8 +130,11 @@ function requestReplies(deps: RequestCoreDeps, records: ReturnType<typeof reques
   const { keyring, clock, config } = deps;
   const { open } = records;
 
-  function statusUrl(locale: Locale, token: string): string {
-    return `${config.publicOrigin}${locale === 'en' ? '/en' : ''}/rights/r/${token}`;
+  /** The status link, on the tenant's own host name when it has one (its site, not the operator's). */
+  async function statusUrl(trx: Kysely<DB>, row: Row, token: string): Promise<string> {
+    const hosts = (await createOrgsRepository(trx).listHosts(row.org_id)).map((h) => h.host);
+    const origin = siteOriginOf(config.publicOrigin, hosts);
+    return `${origin}${row.locale === 'en' ? '/en' : ''}/rights/r/${token}`;
   }
 
   /** A new status-link secret; earlier links stop working (each mail carries the newest). */
@@ -158,7 +161,7 @@ function requestReplies(deps: RequestCoreDeps, records: ReturnType<typeof reques
     const email = await open(row, 'requester_email');
     if (email === null) return;
     const orgName = await orgNameOf(trx, row.org_id);
-    const link = withLink ? statusUrl(row.locale, await rotateToken(trx, row)) : undefined;
+    const link = withLink ? await statusUrl(trx, row, await rotateToken(trx, row)) : undefined;
     await enqueueMail(trx, clock, keyring, {
       orgId: row.org_id,
       to: email,
@@ -188,7 +191,7 @@ function requestReplies(deps: RequestCoreDeps, records: ReturnType<typeof reques
       vars: {
         orgName: await orgNameOf(trx, row.org_id),
         right: row.right_kind ?? 'unspecified',
-        statusUrl: statusUrl(row.locale, token),
+        statusUrl: await statusUrl(trx, row, token),
         expiresInDays: CONFIRM_DAYS,
       },
     });
