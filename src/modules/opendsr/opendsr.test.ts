@@ -534,6 +534,24 @@ describe('the OpenDSR endpoint of a tenant', () => {
     const failed = health.failed.filter((j) => j.type === 'opendsr.callback');
     expect(failed).toHaveLength(1);
     expect(failed[0]?.last_error).toMatch(/^ERR_OPENDSR_CALLBACK_FAILED: callback answered HTTP 500/);
+    // The tenant's privacy officer sees it on the dashboard (8.5: notify the controller).
+    const officerSession = await loginAs(app, officerLogin);
+    const dashboard = await app.inject({
+      method: 'GET',
+      url: '/staff?lang=en',
+      headers: { cookie: officerSession.cookie },
+    });
+    expect(dashboard.body).toContain('data-opendsr-failed="1"');
+    expect(dashboard.body).toContain(`Request ${id}: cancelled, HTTP 500`);
+    // Another tenant's privacy officer sees no such panel.
+    const otherOfficer = await createStaffUser(kluis, { orgId: tenantB.id, roles: ['privacy_officer'] });
+    const other = await app.inject({
+      method: 'GET',
+      url: '/staff',
+      headers: { cookie: (await loginAs(app, otherOfficer)).cookie },
+    });
+    expect(other.statusCode).toBe(200);
+    expect(other.body).not.toContain('panel-opendsr');
     // The operator's health page shows it, with the code and the status (no body, no identity).
     const session = await loginAs(app, admin);
     const page = await app.inject({
