@@ -9,12 +9,12 @@
  * gag): with each disclosed subject named, so the person's access export lists it.
  */
 import { createHash } from 'node:crypto';
-import { ZipFile } from 'yazl';
 import { z } from 'zod';
 import { type Actor, actorRef, hasRole } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
 import { newId } from '../../shared/ids.js';
+import { zipOf } from '../../shared/zip.js';
 import type { KluisCore, KluisServices } from '../module.js';
 import { csvOf, type ExportTable } from '../rights/index.js';
 import { assertCaseworker, createCasesService, exportLocation } from './disclosure-cases.js';
@@ -58,18 +58,6 @@ function outOfScope(message: string): AppError {
 /** Operator staff in person (see `assertCaseworker`: a 404 for anyone outside the operator org). */
 function assertOperatorStaff(actor: Actor): asserts actor is Extract<Actor, { kind: 'user' }> {
   assertCaseworker(actor);
-}
-
-function zipOf(files: readonly { name: string; content: string }[], mtime: Date): Promise<Buffer> {
-  const zip = new ZipFile();
-  for (const f of files) zip.addBuffer(Buffer.from(f.content, 'utf8'), f.name, { mtime, mode: 0o100644 });
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
-    zip.outputStream.on('error', reject);
-    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-    zip.end();
-  });
 }
 
 /** The scope's subjects' exports, narrowed to the scope's records when it names any. */

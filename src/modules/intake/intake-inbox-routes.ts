@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isAppError } from '../../shared/errors.js';
+import { renderFormPage } from '../../shared/http/form-submit.js';
 import { renderPage } from '../../shared/http/render.js';
 import { sendDownload } from '../../shared/http/responses.js';
 import {
@@ -64,23 +65,23 @@ async function showConversation(
   id: string,
   o: { state?: ConversationFormState; notice?: string | undefined; status?: number } = {},
 ) {
-  const { request, reply, actor, t } = ctx;
+  const { actor, t } = ctx;
   const conversation = await inbox.getConversation({ actor, id });
-  const csrf = reply.generateCsrf();
-  return renderPage(request, reply, {
+  const staff = await inbox.staff({ actor });
+  return renderFormPage(ctx, {
     title: t('intake.list.title'),
-    status: o.status ?? 200,
-    csrfToken: csrf,
-    body: conversationPage({
-      t,
-      locale: ctx.locale,
-      csrf,
-      conversation,
-      staff: await inbox.staff({ actor }),
-      support: can(actor, 'intake.handle'),
-      state: o.state,
-      notice: o.notice,
-    }),
+    status: o.status,
+    body: (csrf) =>
+      conversationPage({
+        t,
+        locale: ctx.locale,
+        csrf,
+        conversation,
+        staff,
+        support: can(actor, 'intake.handle'),
+        state: o.state,
+        notice: o.notice,
+      }),
   });
 }
 
@@ -243,12 +244,10 @@ function listRoutes(kit: RouteKit, { inbox, intake }: InboxRouteDeps): void {
     ctx: Omit<PageContext, 'actor' | 'locale'>,
     o: { values: Record<string, string>; errors?: ConversationFormState['errors']; status?: number },
   ) => {
-    const csrf = ctx.reply.generateCsrf();
-    return renderPage(ctx.request, ctx.reply, {
+    return renderFormPage(ctx, {
       title: ctx.t('intake.call.new'),
-      status: o.status ?? 200,
-      csrfToken: csrf,
-      body: newCallPage({ t: ctx.t, csrf, values: o.values, errors: o.errors }),
+      status: o.status,
+      body: (csrf) => newCallPage({ t: ctx.t, csrf, values: o.values, errors: o.errors }),
     });
   };
 

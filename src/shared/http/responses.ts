@@ -56,11 +56,20 @@ export function attachmentDisposition(filename: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
-/** Sends `content` as a file to save (never shown inline), under `filename`. */
+/**
+ * Sends `content` as a file to save (never shown inline), under `filename`; with `noStore`, no
+ * cache (browser or proxy) may keep a copy — for files of personal data.
+ */
 export function sendDownload(
   reply: FastifyReply,
-  file: { readonly contentType: string; readonly filename: string; readonly content: Buffer | string },
+  file: {
+    readonly contentType: string;
+    readonly filename: string;
+    readonly content: Buffer | string;
+    readonly noStore?: boolean;
+  },
 ): FastifyReply {
+  if (file.noStore === true) reply.header('cache-control', 'no-store');
   return reply
     .type(file.contentType)
     .header('content-disposition', attachmentDisposition(file.filename))
