@@ -33,6 +33,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1000' },
     addresses: { type: 'string', default: '200' },
     'in-flight': { type: 'string', default: '512' },
+    profile: { type: 'string' },
     // Accepted (and ignored) so the runner can pass its load flags to every suite alike.
     rounds: { type: 'string' },
     connections: { type: 'string' },
@@ -48,6 +49,7 @@ const { createOrg, createStaffUser, csrfTokenOf, cookieHeader, setCookies } = aw
   '../../test/factories.js'
 );
 const { emitRows, millis, percent, perSecond } = await import('../lib/report.js');
+const { profiled } = await import('../lib/profile-run.js');
 
 /** The load, as plain JavaScript for an `eval` worker (no TypeScript loader in workers). */
 const loadScript = `
@@ -166,41 +168,55 @@ try {
     `sign-in under attack on ${kluis.dialect}: ${workerData.rate} wrong passwords/s from ${workerData.addresses} addresses for ${workerData.seconds} s, a legitimate sign-in every 100 ms\n`,
   );
   const cpu = process.cpuUsage();
-  const result = await new Promise<LoadResult>((resolve, reject) => {
-    const worker = new Worker(loadScript, { eval: true, workerData });
-    worker.once('message', (m: LoadResult) => {
-      resolve(m);
-      void worker.terminate();
+  const load = () =>
+    new Promise<LoadResult>((resolve, reject) => {
+      const worker = new Worker(loadScript, { eval: true, workerData });
+      worker.once('message', (m: LoadResult) => {
+        resolve(m);
+        void worker.terminate();
+      });
+      worker.once('error', reject);
     });
-    worker.once('error', reject);
-  });
+  let result: LoadResult | undefined;
+  let profileText = '';
+  if (values.profile === undefined) result = await load();
+  else {
+    // The server's main thread only: argon2 runs on libuv's thread pool and does not show here.
+    const run = await profiled(values.profile, 30, async () => {
+      result = await load();
+      return Object.values(result.statuses).reduce((a, n) => a + n, 0);
+    });
+    profileText = `\n${run.text}`;
+  }
+  const done: LoadResult | undefined = result;
+  if (done === undefined) throw new Error('the load did not report');
   const used = process.cpuUsage(cpu);
   await app.close();
 
-  const legit = [...result.legit].sort((a, b) => a - b);
-  const calm = [...result.calm].sort((a, b) => a - b);
+  const legit = [...done.legit].sort((a, b) => a - b);
+  const calm = [...done.calm].sort((a, b) => a - b);
   const p50 = percentile(legit, 50);
   const p99 = percentile(legit, 99);
-  const count = (status: number) => result.statuses[String(status)] ?? 0;
+  const count = (status: number) => done.statuses[String(status)] ?? 0;
   const throttled = count(429);
   const locked = count(423);
   const checked = count(401);
-  const legitOk = result.legitStatuses['303'] ?? 0;
-  const attackRate = result.sent / Number(values.seconds);
+  const legitOk = done.legitStatuses['303'] ?? 0;
+  const attackRate = done.sent / Number(values.seconds);
   process.stdout.write(
     [
-      `attack: sent ${result.sent} (${attackRate.toFixed(0)}/s), not sent (generator at ${workerData.maxInFlight} open) ${result.skipped}, still open after 60 s ${result.stillOpen}`,
-      `  answers: ${Object.entries(result.statuses)
+      `attack: sent ${done.sent} (${attackRate.toFixed(0)}/s), not sent (generator at ${workerData.maxInFlight} open) ${done.skipped}, still open after 60 s ${done.stillOpen}`,
+      `  answers: ${Object.entries(done.statuses)
         .map(([s, n]) => `${s === '0' ? 'connection error' : s} × ${n}`)
         .join(', ')}`,
-      `legitimate: ${legit.length} sign-ins, answers ${Object.entries(result.legitStatuses)
+      `legitimate: ${legit.length} sign-ins, answers ${Object.entries(done.legitStatuses)
         .map(([s, n]) => `${s} × ${n}`)
         .join(
           ', ',
         )}; p50 ${millis(p50)}, p99 ${millis(p99)}, max ${millis(legit[legit.length - 1] ?? Number.NaN)}`,
       `without the attack (first 3 s): ${calm.length} sign-ins, p50 ${millis(percentile(calm, 50))}, p99 ${millis(percentile(calm, 99))}`,
-      `CPU of this process (server and load) ${((used.user + used.system) / 1e6).toFixed(1)} s over ${result.elapsed.toFixed(1)} s`,
-      '',
+      `CPU of this process (server and load) ${((used.user + used.system) / 1e6).toFixed(1)} s over ${done.elapsed.toFixed(1)} s`,
+      profileText,
     ].join('\n'),
   );
   const suite = `login-attack-${kluis.dialect}`;
@@ -227,8 +243,8 @@ try {
       suite,
       measure: 'attack attempts throttled (429) / locked (423) / hashed (401)',
       value: `${throttled} / ${locked} / ${checked}`,
-      baseline: `${result.sent} sent (${perSecond(attackRate)}), ${result.skipped} not sent`,
-      ratio: `${percent(throttled / Math.max(1, result.sent))} throttled`,
+      baseline: `${done.sent} sent (${perSecond(attackRate)}), ${done.skipped} not sent`,
+      ratio: `${percent(throttled / Math.max(1, done.sent))} throttled`,
       target: '',
       met: undefined,
     },
