@@ -265,7 +265,14 @@ async function seedFull(kluis: TestKluis, orgId: string, staff: Staff, k: number
     locale: 'nl',
   });
   await intake.submitContactRequest({
-    actor: { kind: 'api_key', orgId, orgKind: 'tenant', apiKeyId: 'bench', roles: ['support'] },
+    actor: {
+      kind: 'api_key',
+      orgId,
+      orgKind: 'tenant',
+      apiKeyId: 'bench',
+      roles: ['support'],
+      scopes: ['api'],
+    },
     channel: 'api',
     request: { ...contact, message: `Vraag ${k} via de API.` },
     locale: 'en',

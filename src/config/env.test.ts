@@ -211,6 +211,39 @@ describe('production refuses insecure configuration (P11)', () => {
     expect(config.keystoreUrl).toBe(config.databaseUrl);
   });
 
+  it('refuses PostgreSQL TLS that does not check the server certificate and name (ASVS 12.3.2)', () => {
+    const pg = (url: string, extra: Record<string, string> = {}) =>
+      problemsOf(production({ KLUIS_DATABASE_URL: url, KLUIS_DATABASE_KEY: undefined, ...extra }));
+    expect(pg('postgres://kluis@db.example.nl/kluis?sslmode=require')).toEqual([
+      expect.stringMatching(/^KLUIS_DATABASE_URL uses sslmode=require, .* use sslmode=verify-full/),
+    ]);
+    expect(pg('postgres://kluis@db.example.nl/kluis?sslmode=verify-ca&uselibpqcompat=true')).toEqual([
+      expect.stringMatching(/^KLUIS_DATABASE_URL uses sslmode=verify-ca/),
+    ]);
+    expect(
+      pg('postgres://kluis@db.example.nl/kluis?sslmode=verify-full', {
+        KLUIS_KEYSTORE_URL: 'postgres://keys@keys.example.nl/keys?sslmode=require',
+        KLUIS_LEDGER_DATABASE_URL: 'postgres://ledger@ledger.example.nl/ledger?sslmode=verify-ca',
+      }),
+    ).toEqual([
+      expect.stringMatching(/^KLUIS_KEYSTORE_URL uses sslmode=require/),
+      expect.stringMatching(/^KLUIS_LEDGER_DATABASE_URL uses sslmode=verify-ca/),
+    ]);
+    // verify-full, loopback and a Unix socket need nothing more.
+    expect(
+      pg('postgres://kluis@db.example.nl/kluis?sslmode=verify-full&sslrootcert=/etc/kluis/ca.pem'),
+    ).toEqual([]);
+    expect(pg('postgres://kluis@127.0.0.1/kluis?sslmode=require')).toEqual([]);
+    expect(pg('postgres://kluis@localhost/kluis?host=/var/run/postgresql')).toEqual([]);
+  });
+
+  it('refuses KLUIS_TRUST_PROXY=true: only named proxy addresses may set the client address (ASVS 15.3.4)', () => {
+    expect(problemsOf(production({ KLUIS_TRUST_PROXY: 'true' }))).toEqual([
+      expect.stringMatching(/^KLUIS_TRUST_PROXY=true trusts X-Forwarded-For from any client/),
+    ]);
+    expect(problemsOf(production({ KLUIS_TRUST_PROXY: '10.0.0.5,10.0.0.6' }))).toEqual([]);
+  });
+
   it('refuses KLUIS_COOKIE_SECURE=false', () => {
     expect(problemsOf(production({ KLUIS_COOKIE_SECURE: 'false' }))).toEqual([
       'KLUIS_COOKIE_SECURE=false is not allowed in production',
@@ -289,7 +322,9 @@ describe('secrets', () => {
     expect(described).toContain('smtps://kluis:***@smtp.example.nl:465');
 
     const pg = loadConfig(
-      production({ KLUIS_DATABASE_URL: 'postgres://kluis:pg-Secret-7@db.example.nl/kluis?sslmode=require' }),
+      production({
+        KLUIS_DATABASE_URL: 'postgres://kluis:pg-Secret-7@db.example.nl/kluis?sslmode=verify-full',
+      }),
     );
     expect(JSON.stringify(describeConfig(pg))).not.toContain('pg-Secret-7');
   });

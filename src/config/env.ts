@@ -454,6 +454,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         requireTotpForOperator: raw.KLUIS_REQUIRE_TOTP_OPERATOR,
         overrides,
       }),
+      ...(overrides.includes('postgres-without-tls')
+        ? []
+        : unverifiedPostgresProblems({
+            KLUIS_DATABASE_URL: raw.KLUIS_DATABASE_URL,
+            KLUIS_KEYSTORE_URL: raw.KLUIS_KEYSTORE_URL,
+            KLUIS_LEDGER_DATABASE_URL: raw.KLUIS_LEDGER_DATABASE_URL,
+          })),
       ...copiedDevSecretProblems(raw.KLUIS_DATA_DIR, masterKey, databaseKey),
     );
   }
@@ -571,6 +578,34 @@ function databaseTransportOf(url: string): TransportFacts['database'] {
   return host === '' || host.startsWith('/') || isLoopbackHost(host) ? 'loopback' : 'plain';
 }
 
+/**
+ * ASVS 12.3.2: TLS to PostgreSQL on another host must check the server's certificate and name.
+ * libpq's `sslmode=require` and `verify-ca` do not check the name (`require` not even the
+ * certificate); node-postgres treats them as `verify-full` today but warns that it will follow
+ * libpq, and `uselibpqcompat=true` does so already. Production asks for `verify-full` by name.
+ */
+function unverifiedPostgresProblems(urls: Readonly<Record<string, string | undefined>>): string[] {
+  const problems: string[] = [];
+  for (const [name, url] of Object.entries(urls)) {
+    if (url === undefined || !url.startsWith('postgres')) continue;
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      continue;
+    }
+    const host = parsed.searchParams.get('host') ?? parsed.hostname;
+    if (host === '' || host.startsWith('/') || isLoopbackHost(host)) continue;
+    const sslmode = parsed.searchParams.get('sslmode');
+    if (sslmode === 'require' || sslmode === 'verify-ca') {
+      problems.push(
+        `${name} uses sslmode=${sslmode}, which does not check the database server's certificate and name: use sslmode=verify-full (with sslrootcert=<file> for an internal certificate authority)`,
+      );
+    }
+  }
+  return problems;
+}
+
 function worstOf(a: TransportFacts['database'], b: TransportFacts['database']): TransportFacts['database'] {
   const rank = ['local-file', 'tls', 'loopback', 'plain'] as const;
   return rank.indexOf(a) >= rank.indexOf(b) ? a : b;
@@ -627,7 +662,7 @@ function productionProblems(c: {
   }
   if (c.transport.database === 'plain' && !allowed('postgres-without-tls')) {
     problems.push(
-      'the PostgreSQL URL connects to another host without TLS: add ?sslmode=verify-full (or require) to KLUIS_DATABASE_URL / KLUIS_KEYSTORE_URL (or name the exception postgres-without-tls in KLUIS_ALLOW_INSECURE)',
+      'the PostgreSQL URL connects to another host without TLS: add ?sslmode=verify-full to KLUIS_DATABASE_URL / KLUIS_KEYSTORE_URL (or name the exception postgres-without-tls in KLUIS_ALLOW_INSECURE)',
     );
   }
   if (c.transport.inboundSmtp === 'plain' && !allowed('inbound-smtp-without-tls')) {
@@ -657,6 +692,14 @@ function productionProblems(c: {
   if (c.tls === undefined && c.trustProxy === false) {
     problems.push(
       'no TLS termination configured: set KLUIS_TLS_CERT_FILE and KLUIS_TLS_KEY_FILE, or KLUIS_TRUST_PROXY for the TLS-terminating proxy in front of Kluis',
+    );
+  }
+  // `true` makes Fastify take the client address from the left of X-Forwarded-For, which any
+  // client writes itself: the access log, rate limits and sign-in throttling would believe it
+  // (ASVS 15.3.4). Only the proxy's own addresses may be trusted.
+  if (c.trustProxy === true) {
+    problems.push(
+      "KLUIS_TRUST_PROXY=true trusts X-Forwarded-For from any client: name the proxy's address(es) instead, e.g. KLUIS_TRUST_PROXY=127.0.0.1",
     );
   }
   if (!c.cookieSecure) problems.push('KLUIS_COOKIE_SECURE=false is not allowed in production');

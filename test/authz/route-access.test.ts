@@ -14,6 +14,15 @@ import { createTestKluis, type TestKluis } from '../dialects.js';
 import { createOrg, createStaffUser, type LoggedIn, loginAs } from '../factories.js';
 import { snapshot } from './db-snapshot.js';
 
+async function countRefusals(kluis: TestKluis): Promise<number> {
+  const row = await kluis.db
+    .selectFrom('audit_log')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('action', '=', 'auth.access.refused')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 function concrete(url: string): string {
   return url.replace(/:[A-Za-z_]+/g, randomUUID()).replace(/\*$/, 'x');
 }
@@ -66,6 +75,7 @@ describe('every route refuses callers it does not declare', () => {
 
   it('refuses a signed-in user whose roles lack the route’s permission with 403, and changes nothing', async () => {
     const before = await snapshot(kluis);
+    const refusalsBefore = await countRefusals(kluis);
     let attacks = 0;
     for (const route of routes) {
       if (route.access.kind === 'public' || route.access.permission === undefined) continue;
@@ -89,6 +99,8 @@ describe('every route refuses callers it does not declare', () => {
     }
     expect(attacks).toBeGreaterThan(10);
     expect(await snapshot(kluis)).toEqual(before);
+    // ASVS 16.3.2: every one of those refusals is in the audit trail.
+    expect((await countRefusals(kluis)) - refusalsBefore).toBe(attacks);
   });
 
   it('refuses every user who may manage users giving themself a purpose role, and changes nothing', async () => {

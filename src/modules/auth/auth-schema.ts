@@ -11,6 +11,7 @@
  * - `api_keys` (0111): keys for the REST API, one org each, with a subset of their creator's roles.
  *   Only SHA-256 of the 256-bit random secret is stored (bound to the key id); the token
  *   `kluis_<id>_<secret>` is shown once.
+ *   Each key carries scopes (0115): the interfaces it may call (REST API, OpenDSR).
  * - `password_reset_tokens` (0112): SHA-256 of single-use, 30-minute reset tokens sent by email.
  * - `operator_grants` (0113): a tenant's instruction that lets one operator staff member act in
  *   the tenant's org with some roles, for a purpose, until a time (P8, decision 0013); a session
@@ -24,6 +25,7 @@ export const sessionCacheTables = ['sessions', 'users', 'user_roles', 'operator_
 
 import { type Role, roles } from '../../shared/actor.js';
 import type { SessionState } from '../../shared/http/access.js';
+import { type PurposeRole, purposeRoles } from '../../shared/permissions.js';
 
 export type PendingStep = SessionState['pending'][number];
 
@@ -76,14 +78,12 @@ export interface SessionsTable {
   grant_id: string | null;
 }
 
-/** Roles a grant may give: never owner or admin (a grant does not manage users or grants). */
-export const grantableRoles = [
-  'support',
-  'finance',
-  'privacy_officer',
-  'security',
-] as const satisfies readonly Role[];
-export type GrantableRole = (typeof grantableRoles)[number];
+/**
+ * Roles a grant may give: exactly the permission table's purpose roles, never owner or admin (a
+ * grant does not manage users or grants).
+ */
+export const grantableRoles = purposeRoles;
+export type GrantableRole = PurposeRole;
 
 export interface OperatorGrantsTable {
   id: string;
@@ -128,6 +128,8 @@ export interface ApiKeysTable {
   secret_hash: string;
   /** JSON array of `Role`. */
   roles: string;
+  /** JSON array of `ApiScope` (0115): the interfaces the key may call. */
+  scopes: string;
   /** The user who made the key; the key never holds a role that user does not hold. */
   created_by: string;
   created_at: string;
@@ -323,6 +325,18 @@ export const authMigrations: Record<string, Migration> = {
           after insert or update or delete or truncate on ${sql.table(table)}
           for each statement execute function kluis_notify_change()`.execute(db);
       }
+    },
+  },
+  /**
+   * API keys get scopes (issue 13: a controller's key for the OpenDSR endpoint reaches nothing
+   * else). Keys made before keep working on the REST API, the only interface they knew.
+   */
+  '0115_auth_api_key_scopes': {
+    async up(db) {
+      await db.schema
+        .alterTable('api_keys')
+        .addColumn('scopes', 'text', (c) => c.notNull().defaultTo('["api"]'))
+        .execute();
     },
   },
 };

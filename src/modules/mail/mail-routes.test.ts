@@ -94,7 +94,7 @@ describe('development mail wiring', () => {
     const production = testConfig(dir, {
       NODE_ENV: 'production',
       KLUIS_PUBLIC_ORIGIN: 'https://kluis.example.nl',
-      KLUIS_TRUST_PROXY: 'true',
+      KLUIS_TRUST_PROXY: '127.0.0.1',
       KLUIS_REQUIRE_TOTP_OPERATOR: 'true',
       KLUIS_SMTP_URL: 'smtps://relay.example.nl:465',
     });
@@ -119,7 +119,7 @@ describe('development mail wiring', () => {
       env: {
         NODE_ENV: 'production',
         KLUIS_PUBLIC_ORIGIN: 'https://kluis.example.nl',
-        KLUIS_TRUST_PROXY: 'true',
+        KLUIS_TRUST_PROXY: '127.0.0.1',
         KLUIS_REQUIRE_TOTP_OPERATOR: 'true',
         // The test's sink on loopback speaks plain SMTP: production needs the named exception.
         KLUIS_SMTP_URL: sink.url,

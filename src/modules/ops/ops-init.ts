@@ -176,7 +176,7 @@ KLUIS_DATABASE_KEY_FILE=${envValue(v.databaseKeyFile)}
 # KLUIS_MAIL_FROM=Kluis <kluis@example.nl>
 
 # --- PostgreSQL instead of the embedded SQLite file (see docs/operations.md); to another host
-# only over TLS (sslmode=verify-full or require) ---
+# only over TLS that checks the server (sslmode=verify-full) ---
 # KLUIS_DATABASE_URL=postgres://kluis:PASSWORD@db.example.nl:5432/kluis?sslmode=verify-full
 # The key store then lives in the schema kluis_keys, or set KLUIS_KEYSTORE_URL to another database.
 `;

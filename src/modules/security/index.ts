@@ -16,6 +16,7 @@ import { securityFields } from './security-fields.js';
 import { securityEn, securityNl } from './security-messages.js';
 import { securityDashboardPanel } from './security-panel.js';
 import { securityPersonalData } from './security-personal-data.js';
+import { installRefusalAudit } from './security-refusals.js';
 import { installAccessLog, type SecurityModuleOptions, securityRoutes } from './security-routes.js';
 import { securityMigrations } from './security-schema.js';
 import { createSecurityService, reportBrokenChain, type SecurityService } from './security-service.js';
@@ -53,6 +54,7 @@ declare module '../module.js' {
 
 export type { AccessLogPeriods, AccessLogService } from './access-log-service.js';
 export { type AuditedKind, auditedKindList, auditedKinds } from './audit-coverage.js';
+export { auditPage } from './security-views.js';
 
 export const ACCESS_LOG_SWEEP_JOB = 'security.access_log_sweep';
 export const AUDIT_CHECKPOINT_JOB = 'security.audit_checkpoint';
@@ -111,7 +113,10 @@ export function createSecurityModule(options: SecurityModuleOptions = {}) {
       { href: '/staff/security/audit', label: 'nav.security', order: 40, permission: 'security.audit_read' },
     ],
     panels: (deps) => [securityDashboardPanel(deps)],
-    setup: (app, deps) => installAccessLog(app, deps, options),
+    setup: (app, deps) => {
+      installAccessLog(app, deps, options);
+      installRefusalAudit(app, deps);
+    },
     routes: securityRoutes,
   });
 }

@@ -1,5 +1,8 @@
+import { auditActionEn, auditActionNl } from './security-action-messages.js';
+
 /** Messages of the security pages (audit trail, access log). Dutch first, English mirrors it. */
 export const securityNl = {
+  ...auditActionNl,
   'security.audit.title': 'Auditlog',
   'security.audit.intro':
     'Elke actie in Kluis wordt vastgelegd in een keten waarin elk item de vorige bevat (hash-keten). Ondertekende controlepunten en het getuigebestand buiten de database laten zien dat niemand de geschiedenis heeft herschreven.',
@@ -44,6 +47,7 @@ export const securityNl = {
   'security.panel.event.loginFailure': 'Mislukte aanmeldingen',
   'security.panel.event.locked': 'Geblokkeerde accounts',
   'security.panel.event.rolesRefused': 'Geweigerde rolwijzigingen',
+  'security.panel.event.accessRefused': 'Geweigerde toegang (rechten ontbreken)',
   'security.panel.open': 'Naar het auditlog',
   'security.audit.actor.system': 'systeem:',
   'security.audit.actor.apiKey': 'API-sleutel',
@@ -88,6 +92,7 @@ export const securityNl = {
 } as const;
 
 export const securityEn: Record<keyof typeof securityNl, string> = {
+  ...auditActionEn,
   'security.audit.title': 'Audit trail',
   'security.audit.intro':
     'Every action in Kluis is recorded in a chain in which each entry contains the previous one (a hash chain). Signed checkpoints and the witness file outside the database show that nobody rewrote history.',
@@ -131,6 +136,7 @@ export const securityEn: Record<keyof typeof securityNl, string> = {
   'security.panel.event.loginFailure': 'Failed sign-ins',
   'security.panel.event.locked': 'Locked accounts',
   'security.panel.event.rolesRefused': 'Refused role changes',
+  'security.panel.event.accessRefused': 'Refused access (permission lacking)',
   'security.panel.open': 'To the audit trail',
   'security.audit.actor.system': 'system:',
   'security.audit.actor.apiKey': 'API key',

@@ -8,6 +8,7 @@ const labels: Record<string, MessageKey> = {
   'auth.login.failure': 'security.panel.event.loginFailure',
   'auth.account.locked': 'security.panel.event.locked',
   'auth.user.roles_refused': 'security.panel.event.rolesRefused',
+  'auth.access.refused': 'security.panel.event.accessRefused',
 };
 
 export function securityDashboardPanel(deps: { security: SecurityService }): DashboardPanel {

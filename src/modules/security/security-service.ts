@@ -51,6 +51,7 @@ export const SECURITY_EVENT_ACTIONS = [
   'auth.login.failure',
   'auth.account.locked',
   'auth.user.roles_refused',
+  'auth.access.refused',
 ];
 
 /** The audit action written when a verification finds the chain broken (an incident signal). */
