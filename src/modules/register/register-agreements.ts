@@ -134,13 +134,13 @@ async function counterpartyOptions(
   return [...clients, ...sps];
 }
 
-/** An agreement the actor's org keeps, read within `conn`; a 404 otherwise. */
-async function getHeldIn(
-  conn: Kysely<DB>,
-  orgs: OrgDirectory,
+async function getHeld(
+  deps: AgreementsDeps,
   actor: Actor,
   id: string,
+  conn: Kysely<DB> = deps.db,
 ): Promise<AgreementView> {
+  const { orgs } = deps;
   const row = await createRegisterRepository(conn).findAgreement(scopeOf(actor), id);
   if (row === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'agreement not found' });
   const [view] = await toViews(conn, orgs.within(conn), [row]);
@@ -200,13 +200,12 @@ async function createAgreementIn(
       ],
       meta: { counterpartyKind: option.kind, counterpartyId },
     });
-    return getHeldIn(trx, orgs, input.actor, id);
+    return getHeld(deps, input.actor, id, trx);
   });
 }
 
 export function createAgreementsService(deps: AgreementsDeps) {
   const { db, clock, keyring, audit, orgs } = deps;
-  const getHeld = (actor: Actor, id: string) => getHeldIn(db, orgs, actor, id);
 
   return {
     /** The agreements the actor's org keeps, those kept with it as a client, and who keeps those. */
@@ -224,7 +223,7 @@ export function createAgreementsService(deps: AgreementsDeps) {
 
     async getAgreement(input: { actor: Actor; id: string }): Promise<AgreementView> {
       assertCan(input.actor, 'register.read');
-      return getHeld(input.actor, input.id);
+      return getHeld(deps, input.actor, input.id);
     },
 
     async counterpartyOptions(input: { actor: Actor }): Promise<CounterpartyOption[]> {
@@ -240,10 +239,8 @@ export function createAgreementsService(deps: AgreementsDeps) {
     }): Promise<AgreementView> => createAgreementIn(deps, db, input),
 
     /** The same, as a step of the caller's transaction `trx` (a tenant's onboarding). */
-    createAgreementIn: (
-      trx: Kysely<DB>,
-      input: { actor: Actor; values: NewAgreementInput; document?: UploadedDocument | undefined },
-    ): Promise<AgreementView> => createAgreementIn(deps, trx, input),
+    createAgreementIn: (trx: Kysely<DB>, input: Parameters<typeof createAgreementIn>[2]) =>
+      createAgreementIn(deps, trx, input),
 
     async updateAgreement(input: {
       actor: Actor;
@@ -252,7 +249,7 @@ export function createAgreementsService(deps: AgreementsDeps) {
       document?: UploadedDocument | undefined;
     }): Promise<AgreementView> {
       assertCan(input.actor, 'register.edit');
-      await getHeld(input.actor, input.id);
+      await getHeld(deps, input.actor, input.id);
       const v = parseOrThrow(agreementInput, input.values);
       if (input.document !== undefined) validateDocument(input.document, 'document');
       await db.transaction().execute(async (trx) => {
@@ -277,7 +274,7 @@ export function createAgreementsService(deps: AgreementsDeps) {
           ],
         });
       });
-      return getHeld(input.actor, input.id);
+      return getHeld(deps, input.actor, input.id);
     },
 
     /** The document of an agreement the org keeps or is the client of; the read is audited. */
