@@ -25,7 +25,7 @@ import { formatMode, isGroupOrWorldAccessible, modeOf, sqliteFileState } from '.
 import { createLogger } from '../shared/logger.js';
 
 type Level = 'ok' | 'warn' | 'fail';
-interface Check {
+export interface Check {
   level: Level;
   text: string;
   detail?: string[];
@@ -213,6 +213,37 @@ function permissionChecks(config: Config, vars: Record<string, string | undefine
 }
 
 /** Connects (without migrating) and lists migrations this version would still apply. */
+/**
+ * ASVS 13.2.2: Kluis needs to own its own schema (migrations create tables), nothing more. A
+ * superuser, a role that can create roles or one that bypasses row security could also switch
+ * off the audit trail's append-only triggers in every schema and reach other databases, so
+ * production fails on one; elsewhere it is a warning.
+ */
+export async function postgresRoleCheck(db: Kysely<unknown>, production: boolean): Promise<Check> {
+  const { rows } = await sql<{
+    name: string;
+    rolsuper: boolean;
+    rolcreaterole: boolean;
+    rolbypassrls: boolean;
+  }>`select current_user as name, rolsuper, rolcreaterole, rolbypassrls from pg_roles where rolname = current_user`.execute(
+    db,
+  );
+  const role = rows[0];
+  if (role === undefined) return { level: 'warn', text: 'the PostgreSQL role could not be read' };
+  const excess = [
+    role.rolsuper ? 'is a superuser' : undefined,
+    role.rolcreaterole ? 'can create roles' : undefined,
+    role.rolbypassrls ? 'bypasses row security' : undefined,
+  ].filter((e): e is string => e !== undefined);
+  if (excess.length === 0) {
+    return { level: 'ok', text: `PostgreSQL role "${role.name}" holds no superuser or role-creating rights` };
+  }
+  return {
+    level: production ? 'fail' : 'warn',
+    text: `PostgreSQL role "${role.name}" ${excess.join(', ')}: run Kluis as a role that owns only its own database or schema (ASVS 13.2.2)`,
+  };
+}
+
 async function databaseChecks(config: Config): Promise<Check[]> {
   const missing = sqliteStores(config).filter((s) => sqliteFileState(s.file) === 'missing');
   if (missing.length > 0) {
@@ -254,6 +285,9 @@ async function databaseChecks(config: Config): Promise<Check[]> {
         text: 'the database has migrations this Kluis version does not know (was it run by a newer version?):',
         detail: unknown,
       });
+    }
+    if (dialectOf(config.databaseUrl) === 'postgres') {
+      checks.push(await postgresRoleCheck(kluis.db as Kysely<unknown>, config.env === 'production'));
     }
     return checks;
   } finally {
