@@ -10,9 +10,18 @@ import autocannon from 'autocannon';
 export interface Target {
   name: string;
   url: string;
+  /**
+   * More servers of the same installation (cluster nodes): the connections are split over `url`
+   * and these, one load generator each, run at the same time; requests and CPU are summed.
+   */
+  alsoUrls?: readonly string[];
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   body?: string;
+  /** A body per request (e.g. a form whose one-time token differs each time); overrides `body`. */
+  nextBody?: () => string;
+  /** Which answers count as success (default 2xx): a form post answers 303. */
+  expect?: '2xx' | '3xx';
 }
 
 export interface Sample {
@@ -25,6 +34,7 @@ export interface Sample {
   p50: number;
   p99: number;
   errors: number;
+  /** Answers outside the target's expected class (2xx unless `expect` says 3xx). */
   non2xx: number;
 }
 
@@ -43,25 +53,50 @@ export function median(values: readonly number[]): number {
     : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
-export async function runOnce(target: Target, seconds: number, connections: number): Promise<Sample> {
-  const cpuBefore = process.cpuUsage();
-  const result = await autocannon({
-    url: target.url,
+async function cannon(target: Target, url: string, seconds: number, connections: number) {
+  const nextBody = target.nextBody;
+  return autocannon({
+    url,
     method: target.method ?? 'GET',
     headers: target.headers ?? {},
     ...(target.body === undefined ? {} : { body: target.body }),
+    ...(nextBody === undefined
+      ? {}
+      : { requests: [{ setupRequest: (req) => ({ ...req, body: nextBody() }) }] }),
     duration: seconds,
     connections,
     pipelining: 1,
   });
+}
+
+export async function runOnce(target: Target, seconds: number, connections: number): Promise<Sample> {
+  const cpuBefore = process.cpuUsage();
+  const urls = [target.url, ...(target.alsoUrls ?? [])];
+  // Connections split as evenly as they go (10 over 2 nodes: 5 each).
+  const results = await Promise.all(
+    urls.map((url, i) =>
+      cannon(
+        target,
+        url,
+        seconds,
+        Math.floor(connections / urls.length) + (i < connections % urls.length ? 1 : 0),
+      ),
+    ),
+  );
   const cpu = process.cpuUsage(cpuBefore);
+  const total = results.reduce((a, r) => a + r.requests.total, 0);
+  const good = results.reduce((a, r) => a + (target.expect === '3xx' ? r['3xx'] : r['2xx']), 0);
+  // Latency over several generators: each one's percentile weighted by its share of requests
+  // (exact for one node; an approximation of the pooled percentile for several).
+  const weighted = (pick: (r: (typeof results)[number]) => number) =>
+    results.reduce((a, r) => a + pick(r) * r.requests.total, 0) / Math.max(1, total);
   return {
-    requestsPerSecond: result.requests.average,
-    cpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(1, result.requests.total),
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
+    requestsPerSecond: results.reduce((a, r) => a + r.requests.average, 0),
+    cpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(1, total),
+    p50: weighted((r) => r.latency.p50),
+    p99: weighted((r) => r.latency.p99),
+    errors: results.reduce((a, r) => a + r.errors + r.timeouts, 0),
+    non2xx: total - good,
   };
 }
 

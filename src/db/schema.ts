@@ -9,6 +9,7 @@ import type { IncidentsTables } from '../modules/incidents/incidents-schema.js';
 import type { IntakeTables } from '../modules/intake/intake-schema.js';
 import type { JobsTables } from '../modules/jobs/jobs-schema.js';
 import type { OffboardingTables } from '../modules/offboarding/offboarding-schema.js';
+import type { OpendsrTables } from '../modules/opendsr/opendsr-schema.js';
 import type { OrgsTables } from '../modules/orgs/orgs-schema.js';
 import type { RegisterTables } from '../modules/register/register-schema.js';
 import type { RelationsTables } from '../modules/relations/relations-schema.js';
@@ -33,6 +34,7 @@ export interface DB
     RelationsTables,
     RetentionTables,
     RightsTables,
+    OpendsrTables,
     OffboardingTables,
     DisclosureTables,
     IncidentsTables,

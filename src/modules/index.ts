@@ -19,6 +19,7 @@ import { jobsModule } from './jobs/index.js';
 import { mailModule } from './mail/index.js';
 import type { AnyModule, KluisCore, KluisServices, ServiceName } from './module.js';
 import { offboardingModule } from './offboarding/index.js';
+import { opendsrModule } from './opendsr/index.js';
 import { opsModule } from './ops/index.js';
 import { orgsModule } from './orgs/index.js';
 import { installPersonalData } from './personal-data.js';
@@ -46,6 +47,7 @@ export const modules: readonly AnyModule[] = [
   statementModule,
   relationsModule,
   rightsModule,
+  opendsrModule,
   intakeModule,
   offboardingModule,
   disclosureModule,

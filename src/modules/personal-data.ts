@@ -63,6 +63,11 @@ export interface ErasureContext extends TargetContext {
    * under a key of their own, the values a legal duty keeps, before the subject's key goes.
    */
   readonly keyring?: Keyring | undefined;
+  /**
+   * On a ledger replay: what this module's erasure carried in the ledger line (its `carry`), so
+   * the replay can redo what needed a key it no longer has (decision 0010, the fiscal remnant).
+   */
+  readonly carried?: unknown;
 }
 
 /** Rows a legal duty keeps after an erasure, for the reply to the requester. */
@@ -89,6 +94,12 @@ export interface ErasedRows {
   readonly notes?: Readonly<Record<string, number>>;
   /** Subjects this erasure created to hold what a duty keeps: their keys go if it rolls back. */
   readonly createdSubjects?: readonly string[];
+  /**
+   * What a ledger replay needs to redo this part without the erased subject's key (written to the
+   * erasure's ledger line and handed back as `ErasureContext.carried`). Ids and values sealed under
+   * a key the erasure created (one that a later erasure can destroy) — never a clear value.
+   */
+  readonly carry?: unknown;
 }
 
 export interface SubjectErasure {

@@ -7,6 +7,14 @@ export type Role = (typeof roles)[number];
 
 export type OrgKind = 'operator' | 'tenant';
 
+/**
+ * The interfaces an API key may call: `api` the REST API (`/api/v1`), `opendsr` a tenant's
+ * OpenDSR endpoint (a controller's privacy tool handing data-subject requests to its processor).
+ * A key holds the scopes it was made with, so a controller's integration key reaches nothing else.
+ */
+export const apiScopes = ['api', 'opendsr'] as const;
+export type ApiScope = (typeof apiScopes)[number];
+
 export interface OrgScope {
   readonly orgId: string;
 }
@@ -27,6 +35,7 @@ export type Actor =
       readonly orgKind: OrgKind;
       readonly apiKeyId: string;
       readonly roles: readonly Role[];
+      readonly scopes: readonly ApiScope[];
     }
   | {
       /** Jobs, sweeps, CLI maintenance: acts within one org, named by `reason`. */

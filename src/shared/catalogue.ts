@@ -33,6 +33,7 @@ export const purposes = [
   'contract_administration',
   'bookkeeping',
   'direct_debit_collection',
+  'marketing',
   'rights_handling',
   'system_security',
   'staff_access',
@@ -84,6 +85,11 @@ export interface CatalogueField {
   readonly category: DataCategory;
   readonly purposes: readonly Purpose[];
   readonly legalBasis: LegalBasis;
+  /**
+   * A purpose served on another legal basis than `legalBasis`: a client's email address is kept
+   * for the contract, and used for the newsletter only with the person's consent.
+   */
+  readonly basisFor?: Readonly<Partial<Record<Purpose, LegalBasis>>>;
   readonly subjects: DataSubjectCategory;
   readonly retention: RetentionPolicyId;
   /** Roles that may read the value (in clear, where it is encrypted). */
@@ -103,6 +109,16 @@ export interface ModuleCatalogue {
  * Columns that only structure data (ids, foreign keys, timestamps) are never personal values
  * themselves and need no declaration.
  */
+/** The legal basis on which `field` serves `purpose`. */
+export function basisOf(field: CatalogueField, purpose: Purpose): LegalBasis {
+  return field.basisFor?.[purpose] ?? field.legalBasis;
+}
+
+/** Every legal basis `field` is processed on, over all its purposes. */
+export function basesOf(field: CatalogueField): LegalBasis[] {
+  return [...new Set(field.purposes.map((p) => basisOf(field, p)))];
+}
+
 export function isStructuralColumn(column: string): boolean {
   return column === 'id' || column === 'at' || /_(id|at|until)$/.test(column);
 }

@@ -42,6 +42,8 @@ export const errorCodes = {
   ERR_INCIDENT_LATE_WITHOUT_REASONS: { status: 400, messageKey: 'incidents.problem.late' },
   ERR_INCIDENT_NOT_ALLOWED: { status: 409, messageKey: 'incidents.problem.closed' },
   ERR_ORG_NOT_ACTIVE: { status: 403, messageKey: 'auth.orgNotActive' },
+  /** An OpenDSR status callback was not taken by the controller's URL (the job retries it). */
+  ERR_OPENDSR_CALLBACK_FAILED: { status: 502, messageKey: 'error.internal' },
 } as const satisfies Record<string, { status: number; messageKey: MessageKey }>;
 
 export type ErrorCode = keyof typeof errorCodes;

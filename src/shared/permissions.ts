@@ -66,6 +66,11 @@ export const permissionTable = {
 
   // Rights (P15–P17) and consent.
   'rights.handle': ['privacy_officer'],
+  /**
+   * Handing over a request the organisation verified itself (its OpenDSR endpoint, with a key of
+   * scope `opendsr`): creating and cancelling, never reading the queue.
+   */
+  'rights.submit': ['owner', 'admin', 'privacy_officer'],
   'rights.erase': ['privacy_officer'],
   'consent.read': ['owner', 'admin', 'privacy_officer', 'support'],
   'consent.record': ['privacy_officer', 'support'],

@@ -34,7 +34,8 @@ export async function startKluis(options: TestKluisOptions = {}): Promise<Runnin
   };
 }
 
-export async function launchBrowser(): Promise<Browser> {
+/** Chromium with the harness's flags; `extraArgs` adds some (e.g. `--host-resolver-rules=…`). */
+export async function launchBrowser(extraArgs: readonly string[] = []): Promise<Browser> {
   if (!existsSync(chromiumPath)) {
     throw new Error(
       `Chromium not found at ${chromiumPath}: apt-get install -y chromium (or set KLUIS_CHROMIUM)`,
@@ -51,6 +52,7 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
+      ...extraArgs,
     ],
   });
 }

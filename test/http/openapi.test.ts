@@ -101,6 +101,26 @@ describe('the OpenAPI document', () => {
     expect(missing).toEqual([]);
   });
 
+  it('documents the OpenDSR endpoint of a tenant with the schemas of its input and of every answer', () => {
+    const routes = app.routeTable.filter((r) => r.url.includes('/opendsr/') && !r.url.endsWith('/key.pem'));
+    expect(routes.map((r) => `${r.method} ${r.url}`).sort()).toEqual([
+      'DELETE /o/:slug/opendsr/v1/requests/:id',
+      'GET /o/:slug/opendsr/v1/discovery',
+      'GET /o/:slug/opendsr/v1/requests/:id',
+      'POST /o/:slug/opendsr/v1/requests',
+    ]);
+    const missing = routes
+      .map((route) => ({ route: `${route.method} ${route.url}`, problems: problemsOf(doc, route) }))
+      .filter((r) => r.problems.length > 0);
+    expect(missing).toEqual([]);
+    const submit = doc.paths?.['/o/{slug}/opendsr/v1/requests']?.post;
+    expect(submit?.security).toEqual([{ apiKey: [] }]);
+    const refused = submit?.responses?.['403']?.content?.['application/json']?.schema as {
+      properties?: object;
+    };
+    expect(Object.keys(refused.properties ?? {})).toEqual(['error']);
+  });
+
   it('notices an undocumented route (the check itself works)', () => {
     const bare = { params: false, query: false, body: false, response: false };
     expect(problemsOf(doc, { method: 'POST', url: '/api/v1/nowhere/:id', schemas: bare })).toEqual([

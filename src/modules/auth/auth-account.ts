@@ -33,7 +33,7 @@ export interface AccountDeps {
 }
 
 /** Wrong current passwords or enrolment codes per user within 15 minutes before refusing. */
-const REAUTH_MAX_FAILURES = 5;
+export const REAUTH_MAX_FAILURES = 5;
 const REAUTH_WINDOW_MS = 15 * MINUTE;
 
 /**

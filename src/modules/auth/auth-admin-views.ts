@@ -5,16 +5,9 @@
  * One-time passwords and API tokens are shown on the result page of the POST that made them,
  * once; they are never put in a URL.
  */
-import { roles as allRoles, type Role } from '../../shared/actor.js';
-import {
-  csrfField,
-  errorSummary,
-  type FieldErrors,
-  selectField,
-  textField,
-} from '../../shared/html/forms.js';
-import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
-import { type ListOrder, listHref, orderParams, pager } from '../../shared/html/table.js';
+import { type ApiScope, roles as allRoles, apiScopes, type Role } from '../../shared/actor.js';
+import { html, type SafeHtml } from '../../shared/html/html.js';
+import * as ui from '../../shared/html/index.js';
 import { formatTime } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { ApiKeyView } from './auth-api-keys.js';
@@ -23,10 +16,6 @@ import type { UserSort, UserStatusFilter } from './auth-users-repository.js';
 
 const roleLabel = (t: Translate, r: Role) => t(`auth.role.${r}`);
 
-export function notice(text: string | undefined): HtmlValue {
-  return text === undefined ? null : html`<div class="notice" role="status"><p>${text}</p></div>`;
-}
-
 /** Role checkboxes in a fieldset; the first box has the id the error summary links to. */
 export function roleCheckboxes(o: {
   t: Translate;
@@ -34,7 +23,7 @@ export function roleCheckboxes(o: {
   checked: readonly Role[];
   legend: string;
   hint?: string | undefined;
-  errors?: FieldErrors | undefined;
+  errors?: ui.FieldErrors | undefined;
 }): SafeHtml {
   const { t } = o;
   const errorKey = o.errors?.roles;
@@ -65,16 +54,16 @@ function statusOf(t: Translate, u: UserView, now: Date): string {
 
 // --- user list ------------------------------------------------------------------------------
 
-export interface UserListParams extends ListOrder<UserSort> {
+export interface UserListParams extends ui.ListOrder<UserSort> {
   readonly role?: Role | undefined;
   readonly status?: UserStatusFilter | undefined;
 }
 
 export function userListQuery(p: UserListParams, page: number): string {
-  return listHref(
+  return ui.listHref(
     '/staff/users',
     {
-      ...orderParams(p, { sort: 'name', dir: 'asc' }),
+      ...ui.orderParams(p, { sort: 'name', dir: 'asc' }),
       role: p.role,
       status: p.status,
     },
@@ -89,13 +78,13 @@ const statusKeys: Record<UserStatusFilter, MessageKey> = {
 };
 
 function sortHeader(t: Translate, p: UserListParams, column: UserSort, label: string): SafeHtml {
-  const current = p.sort === column;
-  const nextDir = current && p.dir === 'asc' ? 'desc' : 'asc';
-  const href = userListQuery({ ...p, sort: column, dir: nextDir }, 1);
-  const ariaSort = current ? (p.dir === 'asc' ? 'ascending' : 'descending') : undefined;
-  return html`<th scope="col"${ariaSort ? html` aria-sort="${ariaSort}"` : ''}><a href="${href}">${label}<span class="visually-hidden"> (${t(
-    nextDir === 'asc' ? 'auth.users.sortAsc' : 'auth.users.sortDesc',
-  )})</span></a></th>`;
+  return ui.sortHeader({
+    order: p,
+    column,
+    label,
+    hrefOf: (order) => userListQuery({ ...p, ...order }, 1),
+    labels: { asc: t('auth.users.sortAsc'), desc: t('auth.users.sortDesc') },
+  });
 }
 
 export function userListPage(o: {
@@ -108,13 +97,13 @@ export function userListPage(o: {
 }): SafeHtml {
   const { t, params: p, result: r } = o;
   return html`<h1>${t('auth.users.title')}</h1>
-${notice(o.notice)}
+${ui.notice(o.notice)}
 <p><a class="button" href="/staff/users/new">${t('auth.users.new')}</a> <a href="/staff/api-keys">${t('auth.apiKeys.title')}</a></p>
 <form method="get" action="/staff/users" class="filter-form" aria-labelledby="users-filter-title">
   <h2 id="users-filter-title">${t('auth.users.filterTitle')}</h2>
   <input type="hidden" name="sort" value="${p.sort}">
   <input type="hidden" name="dir" value="${p.dir}">
-  ${selectField({
+  ${ui.selectField({
     t,
     name: 'role',
     label: t('auth.users.filterRole'),
@@ -122,7 +111,7 @@ ${notice(o.notice)}
     options: allRoles.map((r) => ({ value: r, label: roleLabel(t, r) })),
     value: p.role,
   })}
-  ${selectField({
+  ${ui.selectField({
     t,
     name: 'status',
     label: t('auth.users.filterStatus'),
@@ -160,7 +149,7 @@ ${
   )}</tbody>
 </table>`
 }
-${pager(r, (page) => userListQuery(p, page), {
+${ui.pager(r, (page) => userListQuery(p, page), {
   nav: t('auth.users.pagination'),
   previous: t('auth.users.previous'),
   next: t('auth.users.next'),
@@ -180,7 +169,7 @@ export function newUserPage(o: {
   csrf: string;
   grantable: readonly Role[];
   values: NewUserValues;
-  errors?: FieldErrors | undefined;
+  errors?: ui.FieldErrors | undefined;
 }): SafeHtml {
   const { t } = o;
   const labels = {
@@ -189,12 +178,12 @@ export function newUserPage(o: {
     roles: t('auth.account.roles'),
   };
   return html`<h1>${t('auth.users.newTitle')}</h1>
-${errorSummary(t, o.errors, labels)}
+${ui.errorSummary(t, o.errors, labels)}
 <p>${t('auth.users.newIntro')}</p>
 <form method="post" action="/staff/users" novalidate>
-  ${csrfField(o.csrf)}
-  ${textField({ t, name: 'email', label: labels.email, type: 'email', value: o.values.email, errors: o.errors, autocomplete: 'off', required: true })}
-  ${textField({ t, name: 'displayName', label: labels.displayName, value: o.values.displayName, errors: o.errors, autocomplete: 'off', required: true })}
+  ${ui.csrfField(o.csrf)}
+  ${ui.textField({ t, name: 'email', label: labels.email, type: 'email', value: o.values.email, errors: o.errors, autocomplete: 'off', required: true })}
+  ${ui.textField({ t, name: 'displayName', label: labels.displayName, value: o.values.displayName, errors: o.errors, autocomplete: 'off', required: true })}
   ${roleCheckboxes({ t, options: o.grantable, checked: o.values.roles ?? [], legend: labels.roles, hint: t('auth.users.rolesHint'), errors: o.errors })}
   <button type="submit">${t('auth.users.create')}</button>
 </form>
@@ -233,7 +222,7 @@ export function userPage(o: {
   grantable: readonly Role[];
   isSelf: boolean;
   roleValues?: readonly Role[] | undefined;
-  errors?: FieldErrors | undefined;
+  errors?: ui.FieldErrors | undefined;
   notice?: string | undefined;
 }): SafeHtml {
   const { t, user: u } = o;
@@ -241,13 +230,13 @@ export function userPage(o: {
   const locked = u.lockedUntil !== null && new Date(u.lockedUntil) > o.now;
   const action = (path: string, label: string, hint: string, style: 'secondary' | 'danger' = 'secondary') =>
     html`<form method="post" action="${base}/${path}" class="action-form">
-  ${csrfField(o.csrf)}
+  ${ui.csrfField(o.csrf)}
   <p class="hint">${hint}</p>
   <button type="submit" class="${style}">${label}</button>
 </form>`;
   return html`<h1>${u.displayName}</h1>
-${notice(o.notice)}
-${errorSummary(t, o.errors, { roles: t('auth.account.roles'), _form: t('auth.users.actionFailed') })}
+${ui.notice(o.notice)}
+${ui.errorSummary(t, o.errors, { roles: t('auth.account.roles'), _form: t('auth.users.actionFailed') })}
 <dl>
   <dt>${t('auth.account.email')}</dt><dd>${u.email}</dd>
   <dt>${t('auth.account.roles')}</dt><dd>${u.roles.map((r) => roleLabel(t, r)).join(', ')}</dd>
@@ -260,7 +249,7 @@ ${
   o.manageable
     ? html`<h2>${t('auth.users.rolesTitle')}</h2>
 <form method="post" action="${base}/roles" novalidate>
-  ${csrfField(o.csrf)}
+  ${ui.csrfField(o.csrf)}
   ${roleCheckboxes({ t, options: o.grantable, checked: o.roleValues ?? u.roles, legend: t('auth.account.roles'), hint: t(o.isSelf ? 'auth.users.selfRolesHint' : 'auth.users.rolesHint'), errors: o.errors })}
   <button type="submit">${t('auth.users.saveRoles')}</button>
 </form>
@@ -298,7 +287,7 @@ export function apiKeyListPage(o: {
   const { t } = o;
   const time = (iso: string | null, none: string) => (iso === null ? none : formatTime(o.locale, iso));
   return html`<h1>${t('auth.apiKeys.title')}</h1>
-${notice(o.notice)}
+${ui.notice(o.notice)}
 <p>${t('auth.apiKeys.intro')}</p>
 <p><a class="button" href="/staff/api-keys/new">${t('auth.apiKeys.new')}</a></p>
 ${
@@ -310,6 +299,7 @@ ${
     <th scope="col">${t('auth.apiKeys.col.name')}</th>
     <th scope="col">${t('auth.apiKeys.col.prefix')}</th>
     <th scope="col">${t('auth.account.roles')}</th>
+    <th scope="col">${t('auth.apiKeys.scopes')}</th>
     <th scope="col">${t('auth.apiKeys.col.created')}</th>
     <th scope="col">${t('auth.apiKeys.col.lastUsed')}</th>
     <th scope="col">${t('auth.apiKeys.col.expires')}</th>
@@ -321,6 +311,7 @@ ${
     <td>${k.name}</td>
     <td class="mono">${k.prefix}…</td>
     <td>${k.roles.map((r) => roleLabel(t, r)).join(', ')}</td>
+    <td>${k.scopes.map((s) => t(`auth.apiKeys.scope.${s}`)).join(', ')}</td>
     <td>${formatTime(o.locale, k.createdAt)}</td>
     <td>${time(k.lastUsedAt, t('auth.users.never'))}</td>
     <td>${time(k.expiresAt, t('auth.apiKeys.noExpiry'))}</td>
@@ -328,7 +319,7 @@ ${
     <td>${
       k.revokedAt === null
         ? html`<form method="post" action="/staff/api-keys/${k.id}/revoke" class="inline-form">
-      ${csrfField(o.csrf)}
+      ${ui.csrfField(o.csrf)}
       <button type="submit" class="danger">${t('auth.apiKeys.revoke')}<span class="visually-hidden"> ${k.name}</span></button>
     </form>`
         : null
@@ -342,7 +333,31 @@ ${
 export interface NewApiKeyValues {
   readonly name?: string | undefined;
   readonly roles?: readonly Role[] | undefined;
+  readonly scopes?: readonly ApiScope[] | undefined;
   readonly expires?: string | undefined;
+}
+
+/** Scope checkboxes (the REST API is ticked for a new key). */
+function scopeCheckboxes(o: {
+  t: Translate;
+  checked: readonly ApiScope[];
+  errors?: ui.FieldErrors | undefined;
+}): SafeHtml {
+  const { t } = o;
+  const errorKey = o.errors?.scopes;
+  return html`<div class="checkboxes${errorKey ? ' field--error' : ''}">
+<fieldset aria-describedby="f-scopes-hint${errorKey ? ' f-scopes-error' : ''}">
+  <legend>${t('auth.apiKeys.scopes')}</legend>
+  <p class="hint" id="f-scopes-hint">${t('auth.apiKeys.scopesHint')}</p>
+  ${errorKey ? html`<p class="field-error" id="f-scopes-error"><span class="visually-hidden">${t('error.summaryTitle')}:</span> ${t(errorKey)}</p>` : ''}
+  ${apiScopes.map((s, i) => {
+    const id = i === 0 ? 'f-scopes' : `f-scopes-${s}`;
+    return html`<div class="checkbox"><input type="checkbox" id="${id}" name="scopes" value="${s}"${
+      o.checked.includes(s) ? html` checked` : ''
+    }> <label for="${id}">${t(`auth.apiKeys.scope.${s}`)}</label></div>`;
+  })}
+</fieldset>
+</div>`;
 }
 
 export function newApiKeyPage(o: {
@@ -350,21 +365,23 @@ export function newApiKeyPage(o: {
   csrf: string;
   grantable: readonly Role[];
   values: NewApiKeyValues;
-  errors?: FieldErrors | undefined;
+  errors?: ui.FieldErrors | undefined;
 }): SafeHtml {
   const { t } = o;
   const labels = {
     name: t('auth.apiKeys.col.name'),
     roles: t('auth.account.roles'),
+    scopes: t('auth.apiKeys.scopes'),
     expires: t('auth.apiKeys.expires'),
   };
   return html`<h1>${t('auth.apiKeys.newTitle')}</h1>
-${errorSummary(t, o.errors, labels)}
+${ui.errorSummary(t, o.errors, labels)}
 <form method="post" action="/staff/api-keys" novalidate>
-  ${csrfField(o.csrf)}
-  ${textField({ t, name: 'name', label: labels.name, hint: t('auth.apiKeys.nameHint'), value: o.values.name, errors: o.errors, autocomplete: 'off', required: true })}
+  ${ui.csrfField(o.csrf)}
+  ${ui.textField({ t, name: 'name', label: labels.name, hint: t('auth.apiKeys.nameHint'), value: o.values.name, errors: o.errors, autocomplete: 'off', required: true })}
   ${roleCheckboxes({ t, options: o.grantable, checked: o.values.roles ?? [], legend: labels.roles, hint: t('auth.apiKeys.rolesHint'), errors: o.errors })}
-  ${textField({ t, name: 'expires', label: labels.expires, type: 'date', hint: t('auth.apiKeys.expiresHint'), value: o.values.expires, errors: o.errors })}
+  ${scopeCheckboxes({ t, checked: o.values.scopes ?? ['api'], errors: o.errors })}
+  ${ui.textField({ t, name: 'expires', label: labels.expires, type: 'date', hint: t('auth.apiKeys.expiresHint'), value: o.values.expires, errors: o.errors })}
   <button type="submit">${t('auth.apiKeys.create')}</button>
 </form>
 <p><a href="/staff/api-keys">${t('auth.apiKeys.backToList')}</a></p>`;

@@ -5,7 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { roles as allRoles, type Role } from '../../shared/actor.js';
+import { roles as allRoles, apiScopes, type Role } from '../../shared/actor.js';
 import { isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import { renderPage } from '../../shared/http/render.js';
@@ -24,6 +24,12 @@ const keyManagerAccess = { kind: 'staff', permission: 'api_keys.manage' } as con
 const newKeyForm = z.object({
   name: z.string().max(400).default(''),
   roles: rolesField,
+  // The page ticks the REST API for a new key; a form that sends no scope at all (made before
+  // keys had scopes) gets that same default rather than a key that can call nothing.
+  scopes: z.preprocess(
+    (v) => (v === undefined || v === '' ? ['api'] : Array.isArray(v) ? v : [v]),
+    z.array(z.enum(apiScopes, { message: 'field.invalid' })).max(apiScopes.length * 2),
+  ),
   expires: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
     z.iso.date({ message: 'auth.apiKeys.expiryInvalid' }).optional(),
@@ -99,12 +105,13 @@ export function registerApiKeyRoutes(kit: RouteKit, deps: AuthRouteDeps): void {
     form: true,
     handler: async ({ request, reply, actor, body, t }) => {
       if (!body.ok) return renderNewKey(request, reply, actor, { errors: body.errors, status: 400 });
-      const { name, roles, expires } = body.data;
+      const { name, roles, scopes, expires } = body.data;
       try {
         const { key, token } = await auth.createApiKey({
           actor,
           name,
           roles,
+          scopes,
           // The key works until the end of the chosen day (UTC).
           expiresAt: expires === undefined ? undefined : new Date(`${expires}T23:59:59.999Z`),
         });

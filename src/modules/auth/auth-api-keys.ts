@@ -11,7 +11,14 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { DB } from '../../db/schema.js';
-import { type Actor, roles as allRoles, type Role, scopeOf } from '../../shared/actor.js';
+import {
+  type Actor,
+  type ApiScope,
+  roles as allRoles,
+  apiScopes,
+  type Role,
+  scopeOf,
+} from '../../shared/actor.js';
 import { type Clock, MINUTE } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
@@ -29,6 +36,8 @@ export interface ApiKeyView {
   readonly name: string;
   readonly prefix: string;
   readonly roles: readonly Role[];
+  /** The interfaces the key may call (REST API, OpenDSR). */
+  readonly scopes: readonly ApiScope[];
   readonly createdBy: string;
   readonly createdAt: string;
   readonly lastUsedAt: string | null;
@@ -65,6 +74,16 @@ function parseRoles(json: string): Role[] {
   }
 }
 
+function parseScopes(json: string): ApiScope[] {
+  try {
+    const value: unknown = JSON.parse(json);
+    if (!Array.isArray(value)) return [];
+    return value.filter((v): v is ApiScope => apiScopes.includes(v as ApiScope));
+  } catch {
+    return [];
+  }
+}
+
 function isActive(row: ApiKeyRow, now: Date): boolean {
   return row.revoked_at === null && (row.expires_at === null || new Date(row.expires_at) > now);
 }
@@ -75,6 +94,7 @@ function toView(row: ApiKeyRow, now: Date): ApiKeyView {
     name: row.name,
     prefix: row.prefix,
     roles: parseRoles(row.roles),
+    scopes: parseScopes(row.scopes),
     createdBy: row.created_by,
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
@@ -87,6 +107,7 @@ function toView(row: ApiKeyRow, now: Date): ApiKeyView {
 const createKeySchema = z.object({
   name: z.string().trim().min(1, { message: 'field.required' }).max(100, { message: 'field.tooLong' }),
   roles: z.array(z.enum(allRoles)).min(1, { message: 'auth.user.rolesRequired' }),
+  scopes: z.array(z.enum(apiScopes)).min(1, { message: 'auth.apiKeys.scopesRequired' }),
 });
 
 function invalidKey(message: string): AppError {
@@ -122,6 +143,8 @@ export function createApiKeysService(deps: ApiKeysDeps) {
       actor: Actor;
       name: string;
       roles: readonly Role[];
+      /** The interfaces the key may call (default: the REST API only). */
+      scopes?: readonly ApiScope[] | undefined;
       expiresAt?: Date | undefined;
     }): Promise<{ key: ApiKeyView; token: string }> {
       const { actor } = input;
@@ -129,8 +152,13 @@ export function createApiKeysService(deps: ApiKeysDeps) {
       if (actor.kind !== 'user') {
         throw new AppError('ERR_FORBIDDEN', { message: 'only a signed-in user can make an API key' });
       }
-      const data = parseOrThrow(createKeySchema, { name: input.name, roles: input.roles });
+      const data = parseOrThrow(createKeySchema, {
+        name: input.name,
+        roles: input.roles,
+        scopes: input.scopes ?? ['api'],
+      });
       const keyRoles = [...new Set(data.roles)].sort();
+      const keyScopes = [...new Set(data.scopes)].sort();
       if (keyRoles.some((r) => !actor.roles.includes(r))) {
         throw new AppError('ERR_VALIDATION', {
           message: 'an API key cannot hold a role its creator does not hold',
@@ -154,6 +182,7 @@ export function createApiKeysService(deps: ApiKeysDeps) {
         prefix: token.slice(0, PREFIX_LENGTH),
         secret_hash: apiKeySecretHash(id, secret),
         roles: JSON.stringify(keyRoles),
+        scopes: JSON.stringify(keyScopes),
         created_by: actor.userId,
         created_at: now.toISOString(),
         last_used_at: null,
@@ -166,7 +195,7 @@ export function createApiKeysService(deps: ApiKeysDeps) {
           actor,
           action: 'auth.api_key.created',
           target: { type: 'api_key', id },
-          meta: { roles: keyRoles.join(','), expires_at: row.expires_at },
+          meta: { roles: keyRoles.join(','), scopes: keyScopes.join(','), expires_at: row.expires_at },
         });
       });
       return { key: toView(row, now), token };
@@ -230,6 +259,7 @@ export function createApiKeysService(deps: ApiKeysDeps) {
         orgKind: await orgs.kindOf(row.org_id),
         apiKeyId: row.id,
         roles: keyRoles,
+        scopes: parseScopes(row.scopes),
       };
     },
   };

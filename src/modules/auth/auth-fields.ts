@@ -61,6 +61,7 @@ export const authFields: ModuleCatalogue = {
       prefix: 'public part of a random token',
       secret_hash: 'hash of a random token',
       roles: 'role names from a fixed list',
+      scopes: 'interface names from a fixed list',
       created_by: 'staff user id (structural)',
     },
     password_reset_tokens: { token_hash: 'hash of a random token' },

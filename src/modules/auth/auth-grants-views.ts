@@ -5,9 +5,10 @@
 import type { Role } from '../../shared/actor.js';
 import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import { notice } from '../../shared/html/notice.js';
 import { formatTime } from '../../shared/i18n/dates.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
-import { notice, roleCheckboxes } from './auth-admin-views.js';
+import { roleCheckboxes } from './auth-admin-views.js';
 import type { GrantUse, GrantView } from './auth-grants.js';
 import { grantableRoles } from './auth-schema.js';
 

@@ -163,6 +163,12 @@ export const authNl = {
   'auth.users.done.unlocked': 'De blokkering is opgeheven.',
   'auth.users.done.totp':
     'Tweestapsverificatie is uitgezet; de gebruiker stelt het opnieuw in bij de volgende keer inloggen.',
+  'auth.apiKeys.scopes': 'Toegang tot',
+  'auth.apiKeys.scopesHint':
+    'Kies waarvoor de sleutel werkt. Een sleutel voor het privacysysteem van een opdrachtgever (OpenDSR) hoeft verder niets te kunnen.',
+  'auth.apiKeys.scope.api': 'REST-API (/api/v1)',
+  'auth.apiKeys.scope.opendsr': 'OpenDSR-verzoeken (/o/…/opendsr/v1)',
+  'auth.apiKeys.scopesRequired': 'Kies minstens één toegang.',
   'auth.apiKeys.title': 'API-sleutels',
   'auth.apiKeys.intro':
     'Met een API-sleutel werkt een ander systeem met de API van uw organisatie. Een sleutel heeft nooit meer rollen dan de persoon die hem maakte, en werkt niet meer als die persoon wordt uitgeschakeld.',
@@ -421,6 +427,12 @@ export const authEn: Record<keyof typeof authNl, string> = {
   'auth.users.done.unlocked': 'The lock has been lifted.',
   'auth.users.done.totp':
     'Two-step verification has been turned off; the user sets it up again at their next sign-in.',
+  'auth.apiKeys.scopes': 'Access to',
+  'auth.apiKeys.scopesHint':
+    'Choose what the key works for. A key for a controller’s privacy tool (OpenDSR) needs nothing else.',
+  'auth.apiKeys.scope.api': 'REST API (/api/v1)',
+  'auth.apiKeys.scope.opendsr': 'OpenDSR requests (/o/…/opendsr/v1)',
+  'auth.apiKeys.scopesRequired': 'Choose at least one.',
   'auth.apiKeys.title': 'API keys',
   'auth.apiKeys.intro':
     'An API key lets another system use your organisation’s API. A key never has more roles than the person who made it, and stops working when that person is disabled.',

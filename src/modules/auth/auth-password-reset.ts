@@ -11,6 +11,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Config } from '../../config/env.js';
 import type { DB } from '../../db/schema.js';
+import { inTransaction } from '../../db/transaction.js';
 import type { Actor } from '../../shared/actor.js';
 import { type Clock, MINUTE } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
@@ -216,6 +217,13 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
   };
 }
 
+interface InvitationInput {
+  actor: Actor;
+  userId: string;
+  orgName: string;
+  locale: Locale;
+}
+
 /**
  * Invitations (a new org's first owner): the same token table and page as a reset link, valid
  * for INVITATION_DAYS instead of minutes.
@@ -224,59 +232,64 @@ export function createInvitationService(
   deps: Pick<PasswordResetDeps, 'db' | 'clock' | 'config' | 'audit' | 'mail'>,
 ) {
   const { db, clock, config, audit, mail } = deps;
-  /**
-   * Mails an invitation to a new account: a single-use link (its hash stored, like a reset
-   * link) valid for INVITATION_DAYS, leading to the page where the user chooses a password;
-   * at sign-in they then enrol TOTP when the organisation requires it. Audited as `actor`.
-   */
-  return {
-    async sendInvitation(input: {
-      actor: Actor;
-      userId: string;
-      orgName: string;
-      locale: Locale;
-    }): Promise<{ tokenId: string; jobId: string }> {
-      const scope = { orgId: input.actor.orgId };
-      const user = await createUsersRepository(db).findUser(scope, input.userId);
-      if (user === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'user not found' });
-      const token = randomBytes(32).toString('base64url');
-      return db.transaction().execute(async (trx) => {
-        const tokens = createResetTokensRepository(trx);
-        const now = clock.now();
-        const nowIso = now.toISOString();
-        await tokens.invalidateResetTokens(scope, user.id, nowIso);
-        const tokenId = randomUUID();
-        await tokens.insertResetToken({
-          id: tokenId,
-          org_id: user.org_id,
-          user_id: user.id,
-          token_hash: resetTokenHash(token),
-          created_at: nowIso,
-          expires_at: new Date(now.getTime() + INVITATION_DAYS * 24 * 60 * MINUTE).toISOString(),
-          used_at: null,
-        });
-        const url = new URL('/login/reset', config.publicOrigin);
-        url.searchParams.set('token', token);
-        const job = await mail.enqueue(trx, {
-          orgId: user.org_id,
-          to: user.email,
-          template: 'staff_invitation',
-          locale: input.locale,
-          vars: {
-            recipientName: user.display_name,
-            orgName: input.orgName,
-            inviteUrl: url.toString(),
-            expiresInDays: INVITATION_DAYS,
-          },
-        });
-        await audit.append(trx, {
-          actor: input.actor,
-          action: 'auth.invitation.sent',
-          target: { type: 'user', id: user.id },
-          meta: { token_id: tokenId, job_id: job.id },
-        });
-        return { tokenId, jobId: job.id };
+  /** Mails the invitation within `conn` (a caller's transaction, or `db` for a new one). */
+  async function sendInvitationIn(
+    conn: Kysely<DB>,
+    input: InvitationInput,
+  ): Promise<{ tokenId: string; jobId: string }> {
+    const scope = { orgId: input.actor.orgId };
+    const user = await createUsersRepository(conn).findUser(scope, input.userId);
+    if (user === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'user not found' });
+    const token = randomBytes(32).toString('base64url');
+    return inTransaction(conn, async (trx) => {
+      const tokens = createResetTokensRepository(trx);
+      const now = clock.now();
+      const nowIso = now.toISOString();
+      await tokens.invalidateResetTokens(scope, user.id, nowIso);
+      const tokenId = randomUUID();
+      await tokens.insertResetToken({
+        id: tokenId,
+        org_id: user.org_id,
+        user_id: user.id,
+        token_hash: resetTokenHash(token),
+        created_at: nowIso,
+        expires_at: new Date(now.getTime() + INVITATION_DAYS * 24 * 60 * MINUTE).toISOString(),
+        used_at: null,
       });
-    },
+      const url = new URL('/login/reset', config.publicOrigin);
+      url.searchParams.set('token', token);
+      const job = await mail.enqueue(trx, {
+        orgId: user.org_id,
+        to: user.email,
+        template: 'staff_invitation',
+        locale: input.locale,
+        vars: {
+          recipientName: user.display_name,
+          orgName: input.orgName,
+          inviteUrl: url.toString(),
+          expiresInDays: INVITATION_DAYS,
+        },
+      });
+      await audit.append(trx, {
+        actor: input.actor,
+        action: 'auth.invitation.sent',
+        target: { type: 'user', id: user.id },
+        meta: { token_id: tokenId, job_id: job.id },
+      });
+      return { tokenId, jobId: job.id };
+    });
+  }
+
+  return {
+    /**
+     * Mails an invitation to a new account: a single-use link (its hash stored, like a reset
+     * link) valid for INVITATION_DAYS, leading to the page where the user chooses a password;
+     * at sign-in they then enrol TOTP when the organisation requires it. Audited as `actor`.
+     */
+    sendInvitation: (input: InvitationInput): Promise<{ tokenId: string; jobId: string }> =>
+      sendInvitationIn(db, input),
+
+    /** The same, as a step of the caller's transaction `trx` (a tenant's onboarding). */
+    sendInvitationIn,
   };
 }

@@ -64,6 +64,9 @@ export function createPasswordHasher(params: PasswordHashParams = owaspArgon2id)
 
 export type PasswordHasher = ReturnType<typeof createPasswordHasher>;
 
+/** Words of the product and the demo operator: the strength estimate counts them as guessed first. */
+export const PRODUCT_WORDS: readonly string[] = ['kluis', 'ambrix'];
+
 let zxcvbn: ZxcvbnFactory | undefined;
 
 /** The dictionaries are large; they are loaded once, on the first strength check. */
@@ -110,7 +113,7 @@ export function passwordProblem(password: string, context: PasswordContext): Mes
   const lowered = password.toLowerCase();
   const personal = personalWords(context);
   if (personal.some((w) => lowered.includes(w))) return 'auth.password.personal';
-  const result = estimator().check(password, [...personal, ...(context.extraWords ?? []), 'kluis', 'ambrix']);
+  const result = estimator().check(password, [...personal, ...(context.extraWords ?? []), ...PRODUCT_WORDS]);
   if (result.score < 3) return 'auth.password.weak';
   return undefined;
 }

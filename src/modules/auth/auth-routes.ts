@@ -9,9 +9,11 @@ import { AppError, isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import { accessOf } from '../../shared/http/access.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
+import type { SecurityService } from '../security/index.js';
 import { registerAccountRoutes, registerAccountSetupRoutes } from './auth-account-routes.js';
 import { registerUserAdminRoutes } from './auth-admin-routes.js';
 import { registerApiKeyRoutes } from './auth-api-keys-routes.js';
+import { registerAuditPageRoutes } from './auth-audit-routes.js';
 import { registerGrantRoutes } from './auth-grants-routes.js';
 import {
   type AuthRouteDeps,
@@ -134,7 +136,10 @@ export function authSetup(app: FastifyInstance, deps: AuthRouteDeps): void {
 }
 
 /** Sign-in, sign-out, the account pages, and the user, API-key, grant and reset routes. */
-export function authRoutes(kit: RouteKit, deps: AuthRouteDeps): void {
+export function authRoutes(
+  kit: RouteKit,
+  deps: AuthRouteDeps & { readonly security: SecurityService },
+): void {
   const { auth, config } = deps;
   const loginLimit = { max: config.loginRateLimitPerMinute, timeWindow: 60_000 };
   const publicAccess = { kind: 'public' } as const;
@@ -145,6 +150,7 @@ export function authRoutes(kit: RouteKit, deps: AuthRouteDeps): void {
   registerApiKeyRoutes(kit, deps);
   registerGrantRoutes(kit, deps);
   registerPasswordResetRoutes(kit, deps);
+  registerAuditPageRoutes(kit, deps);
 
   kit.route({
     method: 'GET',

@@ -11,6 +11,7 @@
  * - `api_keys` (0111): keys for the REST API, one org each, with a subset of their creator's roles.
  *   Only SHA-256 of the 256-bit random secret is stored (bound to the key id); the token
  *   `kluis_<id>_<secret>` is shown once.
+ *   Each key carries scopes (0115): the interfaces it may call (REST API, OpenDSR).
  * - `password_reset_tokens` (0112): SHA-256 of single-use, 30-minute reset tokens sent by email.
  * - `operator_grants` (0113): a tenant's instruction that lets one operator staff member act in
  *   the tenant's org with some roles, for a purpose, until a time (P8, decision 0013); a session
@@ -128,6 +129,8 @@ export interface ApiKeysTable {
   secret_hash: string;
   /** JSON array of `Role`. */
   roles: string;
+  /** JSON array of `ApiScope` (0115): the interfaces the key may call. */
+  scopes: string;
   /** The user who made the key; the key never holds a role that user does not hold. */
   created_by: string;
   created_at: string;
@@ -323,6 +326,18 @@ export const authMigrations: Record<string, Migration> = {
           after insert or update or delete or truncate on ${sql.table(table)}
           for each statement execute function kluis_notify_change()`.execute(db);
       }
+    },
+  },
+  /**
+   * API keys get scopes (issue 13: a controller's key for the OpenDSR endpoint reaches nothing
+   * else). Keys made before keep working on the REST API, the only interface they knew.
+   */
+  '0115_auth_api_key_scopes': {
+    async up(db) {
+      await db.schema
+        .alterTable('api_keys')
+        .addColumn('scopes', 'text', (c) => c.notNull().defaultTo('["api"]'))
+        .execute();
     },
   },
 };

@@ -11,12 +11,13 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { DB } from '../../db/schema.js';
+import { inTransaction } from '../../db/transaction.js';
 import { type Actor, roles as allRoles, type Role, scopeOf } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
 import { assertCan, can, isPurposeRole, type PurposeRole } from '../../shared/permissions.js';
-import type { OrgsService } from '../orgs/index.js';
+import { createOrgsRepository, type OrgsService } from '../orgs/index.js';
 import type { AuditService } from '../security/index.js';
 import { generateOneTimePassword, type PasswordHasher } from './auth-passwords.js';
 import { createRecoveryCodesRepository } from './auth-recovery-codes-repository.js';
@@ -46,6 +47,14 @@ interface UserAdminDeps {
 }
 
 type UserTarget = { actor: Actor; userId: string };
+
+interface CreateUserInput {
+  actor: Actor;
+  orgId: string;
+  email: string;
+  displayName: string;
+  roles: readonly Role[];
+}
 
 /** The purpose roles `wanted` adds to the actor's own account (none when it is someone else's). */
 function selfGivenPurposeRoles(
@@ -160,46 +169,49 @@ export function createUserAdminService(deps: UserAdminDeps) {
     });
   }
 
+  /** Creates the account within `conn` (a caller's transaction, or `db` for a new one). */
+  async function createUserIn(
+    conn: Kysely<DB>,
+    input: CreateUserInput,
+  ): Promise<{ user: UserView; oneTimePassword: string }> {
+    const { actor } = input;
+    if (actor.orgId !== input.orgId) throw new AppError('ERR_NOT_FOUND', { message: 'org not found' });
+    assertCan(actor, 'users.manage');
+    const data = parseOrThrow(createUserSchema, input);
+    const userRoles = [...new Set(data.roles)].sort();
+    if (userRoles.includes('owner')) assertMayTouchOwnerRole(actor, 'only an owner may grant the owner role');
+    await (conn.isTransaction ? createOrgsRepository(conn).getById(input.orgId) : orgs.getById(input.orgId));
+    const oneTimePassword = generateOneTimePassword();
+    const passwordHash = await hasher.hash(oneTimePassword);
+    const user = await inTransaction(conn, async (trx) => {
+      const repo = createUsersRepository(trx);
+      if ((await repo.findUserByEmail(scopeOf(actor), data.email)) !== undefined) {
+        throw new AppError('ERR_CONFLICT', {
+          message: 'a user with this email exists in the org',
+          fields: { email: 'auth.user.emailTaken' },
+        });
+      }
+      const row = newUserRow(input.orgId, data, passwordHash, clock.now().toISOString());
+      await repo.insertUser(row, userRoles);
+      await audit.append(trx, {
+        actor,
+        action: 'auth.user.created',
+        target: { type: 'user', id: row.id },
+        fields: ['email', 'display_name'],
+        meta: { roles: userRoles.join(',') },
+      });
+      return toUserView(row, userRoles);
+    });
+    return { user, oneTimePassword };
+  }
+
   return {
     /** Creates a staff account with a one-time password the user must change at first sign-in. */
-    async createUser(input: {
-      actor: Actor;
-      orgId: string;
-      email: string;
-      displayName: string;
-      roles: readonly Role[];
-    }): Promise<{ user: UserView; oneTimePassword: string }> {
-      const { actor } = input;
-      if (actor.orgId !== input.orgId) throw new AppError('ERR_NOT_FOUND', { message: 'org not found' });
-      assertCan(actor, 'users.manage');
-      const data = parseOrThrow(createUserSchema, input);
-      const userRoles = [...new Set(data.roles)].sort();
-      if (userRoles.includes('owner'))
-        assertMayTouchOwnerRole(actor, 'only an owner may grant the owner role');
-      await orgs.getById(input.orgId);
-      const oneTimePassword = generateOneTimePassword();
-      const passwordHash = await hasher.hash(oneTimePassword);
-      const user = await db.transaction().execute(async (trx) => {
-        const repo = createUsersRepository(trx);
-        if ((await repo.findUserByEmail(scopeOf(actor), data.email)) !== undefined) {
-          throw new AppError('ERR_CONFLICT', {
-            message: 'a user with this email exists in the org',
-            fields: { email: 'auth.user.emailTaken' },
-          });
-        }
-        const row = newUserRow(input.orgId, data, passwordHash, clock.now().toISOString());
-        await repo.insertUser(row, userRoles);
-        await audit.append(trx, {
-          actor,
-          action: 'auth.user.created',
-          target: { type: 'user', id: row.id },
-          fields: ['email', 'display_name'],
-          meta: { roles: userRoles.join(',') },
-        });
-        return toUserView(row, userRoles);
-      });
-      return { user, oneTimePassword };
-    },
+    createUser: (input: CreateUserInput): Promise<{ user: UserView; oneTimePassword: string }> =>
+      createUserIn(db, input),
+
+    /** The same, as a step of the caller's transaction `trx` (a tenant's onboarding). */
+    createUserIn,
 
     /** Sets a new one-time password, clears any lock and ends all the user's sessions. */
     async resetPassword(input: UserTarget): Promise<{ oneTimePassword: string }> {

@@ -9,14 +9,15 @@
  * gag): with each disclosed subject named, so the person's access export lists it.
  */
 import { createHash } from 'node:crypto';
-import { ZipFile } from 'yazl';
 import { z } from 'zod';
 import { type Actor, actorRef, hasRole } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
+import { parseOrThrow } from '../../shared/http/validation.js';
 import { newId } from '../../shared/ids.js';
-import { assertCan } from '../../shared/permissions.js';
+import { zipOf } from '../../shared/zip.js';
 import type { KluisCore, KluisServices } from '../module.js';
 import { csvOf, type ExportTable } from '../rights/index.js';
+import { assertCaseworker, createCasesService, exportLocation } from './disclosure-cases.js';
 import type { LegalOrdersTable } from './disclosure-schema.js';
 import { list, loadOrder, operatorStep, release, syncTenantTrail } from './disclosure-trail.js';
 
@@ -24,43 +25,39 @@ export type DisclosureDeps = Pick<KluisCore, 'db' | 'keyring' | 'clock' | 'confi
   Pick<KluisServices, 'audit' | 'orgs' | 'rights' | 'subjects' | 'auth'>;
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'field.invalid' });
-const recordRef = z.string().regex(/^[a-z_]{1,60}:[A-Za-z0-9-]{1,60}$/, { message: 'field.invalid' });
+const recordRef = z
+  .string()
+  .regex(/^[a-z_]{1,60}:[A-Za-z0-9-]{1,60}$/, { message: 'disclosure.form.recordsInvalid' });
+
+const text = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .min(min, { message: 'field.required' })
+    .max(max, { message: 'field.tooLong' })
+    .regex(/^[^\r\n]*$/, { message: 'field.invalid' });
 
 export const legalOrderInput = z.object({
-  authority: z.string().trim().min(2).max(300),
-  legalBasis: z.string().trim().min(2).max(300),
-  orderReference: z.string().trim().min(1).max(200),
-  subjects: z.array(z.uuid()).min(1).max(1000),
-  records: z.array(recordRef).max(10_000).default([]),
+  authority: text(2, 300),
+  legalBasis: text(2, 300),
+  orderReference: text(1, 200),
+  subjects: z
+    .array(z.uuid({ message: 'disclosure.form.subjectsInvalid' }))
+    .min(1, { message: 'disclosure.form.subjectsRequired' })
+    .max(1000, { message: 'field.tooLong' }),
+  records: z.array(recordRef).max(10_000, { message: 'field.tooLong' }).default([]),
   deadline: isoDate,
   gagUntil: isoDate.optional(),
 });
 export type LegalOrderInput = z.input<typeof legalOrderInput>;
 
-const exportLocation = (id: string) => ({ table: 'legal_orders', column: 'export_zip', rowId: id });
-
 function outOfScope(message: string): AppError {
   return new AppError('ERR_FORBIDDEN', { message: `outside the order's scope: ${message}` });
 }
 
-/** Operator staff only, never under a grant, holding the named role. */
+/** Operator staff in person (see `assertCaseworker`: a 404 for anyone outside the operator org). */
 function assertOperatorStaff(actor: Actor): asserts actor is Extract<Actor, { kind: 'user' }> {
-  assertCan(actor, 'legal_orders.manage');
-  if (actor.kind !== 'user' || actor.orgKind !== 'operator' || actor.grantId !== undefined) {
-    throw new AppError('ERR_FORBIDDEN', { message: 'legal orders are handled by operator staff in person' });
-  }
-}
-
-function zipOf(files: readonly { name: string; content: string }[], mtime: Date): Promise<Buffer> {
-  const zip = new ZipFile();
-  for (const f of files) zip.addBuffer(Buffer.from(f.content, 'utf8'), f.name, { mtime, mode: 0o100644 });
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
-    zip.outputStream.on('error', reject);
-    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-    zip.end();
-  });
+  assertCaseworker(actor);
 }
 
 /** The scope's subjects' exports, narrowed to the scope's records when it names any. */
@@ -109,16 +106,24 @@ async function recordCase(
   const { db, clock } = deps;
   const today = clock.now().toISOString().slice(0, 10);
   assertOperatorStaff(input.actor);
-  const v = legalOrderInput.parse(input.values);
+  const v = parseOrThrow(legalOrderInput, input.values);
   const tenant = await deps.orgs.findById(input.tenantId);
   if (tenant === undefined || tenant.kind !== 'tenant')
     throw new AppError('ERR_NOT_FOUND', { message: 'tenant not found' });
   for (const subjectId of v.subjects) {
     const subject = await deps.subjects.findById(db, { orgId: tenant.id }, subjectId);
-    if (subject === undefined) throw outOfScope(`no subject ${subjectId} in this tenant`);
+    if (subject === undefined) {
+      throw new AppError('ERR_VALIDATION', {
+        message: `no subject ${subjectId} in this tenant`,
+        fields: { subjects: 'disclosure.form.subjectUnknown' },
+      });
+    }
   }
   if (v.gagUntil !== undefined && v.gagUntil <= today)
-    throw new AppError('ERR_VALIDATION', { message: 'a non-disclosure order ends in the future' });
+    throw new AppError('ERR_VALIDATION', {
+      message: 'a non-disclosure order ends in the future',
+      fields: { gagUntil: 'disclosure.form.gagPast' },
+    });
   const row: LegalOrdersTable = {
     id: newId(),
     org_id: tenant.id,
@@ -279,6 +284,7 @@ async function discloseCase(
 export function createDisclosureService(deps: DisclosureDeps) {
   const { db } = deps;
   return {
+    ...createCasesService(deps),
     record: (input: Parameters<typeof recordCase>[1]) => recordCase(deps, input),
     approve: (input: Parameters<typeof approveCase>[1]) => approveCase(deps, input),
     disclose: (input: Parameters<typeof discloseCase>[1]) => discloseCase(deps, input),

@@ -126,7 +126,7 @@ describe('legally compelled disclosure (P9)', () => {
       userId: 't-owner',
       roles: ['owner'],
     };
-    expect(await refusal(disclosure.approve({ actor: tenantOwner, id, as: 'owner' }))).toBe('ERR_FORBIDDEN');
+    expect(await refusal(disclosure.approve({ actor: tenantOwner, id, as: 'owner' }))).toBe('ERR_NOT_FOUND');
     // Nothing without approvals; then with one approval.
     expect(await refusal(disclosure.disclose({ actor: officer(), id }))).toBe('ERR_FORBIDDEN');
     await disclosure.approve({ actor: both(), id, as: 'privacy_officer' });

@@ -5,10 +5,13 @@
  */
 import { z } from 'zod';
 import { defineModule } from '../module.js';
+import { registerDisclosureCommands } from './disclosure-cli.js';
 import { disclosureEn, disclosureNl } from './disclosure-messages.js';
+import { disclosureRoutes } from './disclosure-routes.js';
 import { disclosureMigrations } from './disclosure-schema.js';
 import { createDisclosureService, type DisclosureService } from './disclosure-service.js';
 
+export type { LegalOrderView } from './disclosure-cases.js';
 export type { DisclosureService, LegalOrderInput } from './disclosure-service.js';
 
 declare module '../module.js' {
@@ -63,4 +66,15 @@ export const disclosureModule = defineModule({
   },
   // Every morning at 07:05 UTC: tell tenants whose non-disclosure order ended.
   schedules: [{ name: DISCLOSURE_RELEASE_JOB, type: DISCLOSURE_RELEASE_JOB, dailyAt: '07:05' }],
+  cli: registerDisclosureCommands,
+  navigation: [
+    {
+      href: '/staff/legal-orders',
+      label: 'disclosure.nav',
+      order: 57,
+      permission: 'legal_orders.manage',
+      orgKinds: ['operator'],
+    },
+  ],
+  routes: disclosureRoutes,
 });

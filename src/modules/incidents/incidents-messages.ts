@@ -1,4 +1,17 @@
 /** The incident register's texts (Dutch is the source; English typed against it). */
+
+/**
+ * The mail to data subjects goes out in Dutch and English at once (the organisation does not know
+ * which language each person reads), so its texts are the same under both locales.
+ */
+const subjectMail = {
+  'incidents.mail.subject.subject': 'Beveiligingsincident bij {org} / Security incident at {org}',
+  'incidents.mail.subject.body':
+    'Bij {org} is een beveiligingsincident geweest waarbij uw persoonsgegevens betrokken kunnen zijn.\n\nWat er gebeurde: {nature}\n\nWat dit voor u kan betekenen: {consequences}\n\nWat wij hebben gedaan: {measures}\n\nVragen? Neem contact op met {contact}. U kunt ook een klacht indienen bij de Autoriteit Persoonsgegevens (autoriteitpersoonsgegevens.nl).',
+  'incidents.mail.subject.bodyEn':
+    'English: {org} had a security incident that may involve your personal data.\n\nWhat happened: {nature}\n\nWhat it may mean for you: {consequences}\n\nWhat we did: {measures}\n\nQuestions? Contact {contact}. You may also complain to the Dutch Data Protection Authority (autoriteitpersoonsgegevens.nl).',
+} as const;
+
 export const incidentsNl = {
   'incidents.nav': 'Incidenten',
   'incidents.title': 'Incidentenregister',
@@ -121,11 +134,7 @@ export const incidentsNl = {
   'incidents.mail.tenant.subject': 'Beveiligingsincident bij {operator} dat uw gegevens raakt',
   'incidents.mail.tenant.body':
     '{operator} verwerkt persoonsgegevens voor {org} en meldt u, als verwerker, een beveiligingsincident (art. 33 lid 2 AVG).\n\nAard: {nature}\n\nBekend sinds: {aware}\n\nCategorieën: {categories}. Bij benadering {subjects} betrokkenen en {records} records van uw organisatie.\n\nWaarschijnlijke gevolgen: {consequences}\n\nGenomen maatregelen: {measures}\n\nU bent verwerkingsverantwoordelijke: beoordeel of u het incident moet melden bij de Autoriteit Persoonsgegevens (binnen 72 uur) en aan betrokkenen.',
-  'incidents.mail.subject.subject': 'Beveiligingsincident bij {org} / Security incident at {org}',
-  'incidents.mail.subject.body':
-    'Bij {org} is een beveiligingsincident geweest waarbij uw persoonsgegevens betrokken kunnen zijn.\n\nWat er gebeurde: {nature}\n\nWat dit voor u kan betekenen: {consequences}\n\nWat wij hebben gedaan: {measures}\n\nVragen? Neem contact op met {contact}. U kunt ook een klacht indienen bij de Autoriteit Persoonsgegevens (autoriteitpersoonsgegevens.nl).',
-  'incidents.mail.subject.bodyEn':
-    'English: {org} had a security incident that may involve your personal data.\n\nWhat happened: {nature}\n\nWhat it may mean for you: {consequences}\n\nWhat we did: {measures}\n\nQuestions? Contact {contact}. You may also complain to the Dutch Data Protection Authority (autoriteitpersoonsgegevens.nl).',
+  ...subjectMail,
   'incidents.csv.id': 'id',
   'incidents.csv.title': 'omschrijving',
   'incidents.csv.role': 'rol',
@@ -263,11 +272,7 @@ export const incidentsEn: Record<keyof typeof incidentsNl, string> = {
   'incidents.mail.tenant.subject': 'Security incident at {operator} affecting your data',
   'incidents.mail.tenant.body':
     '{operator} processes personal data for {org} and, as processor, informs you of a security incident (Art. 33(2) GDPR).\n\nNature: {nature}\n\nAware since: {aware}\n\nCategories: {categories}. Approximately {subjects} data subjects and {records} records of your organisation.\n\nLikely consequences: {consequences}\n\nMeasures taken: {measures}\n\nYou are the controller: assess whether to notify the Autoriteit Persoonsgegevens (within 72 hours) and the data subjects.',
-  'incidents.mail.subject.subject': 'Beveiligingsincident bij {org} / Security incident at {org}',
-  'incidents.mail.subject.body':
-    'Bij {org} is een beveiligingsincident geweest waarbij uw persoonsgegevens betrokken kunnen zijn.\n\nWat er gebeurde: {nature}\n\nWat dit voor u kan betekenen: {consequences}\n\nWat wij hebben gedaan: {measures}\n\nVragen? Neem contact op met {contact}. U kunt ook een klacht indienen bij de Autoriteit Persoonsgegevens (autoriteitpersoonsgegevens.nl).',
-  'incidents.mail.subject.bodyEn':
-    'English: {org} had a security incident that may involve your personal data.\n\nWhat happened: {nature}\n\nWhat it may mean for you: {consequences}\n\nWhat we did: {measures}\n\nQuestions? Contact {contact}. You may also complain to the Dutch Data Protection Authority (autoriteitpersoonsgegevens.nl).',
+  ...subjectMail,
   'incidents.csv.id': 'id',
   'incidents.csv.title': 'title',
   'incidents.csv.role': 'role',

@@ -269,87 +269,87 @@ export function createIncidentRegister(deps: IncidentsDeps, core: IncidentCore) 
   };
 }
 
+/** What one step on an open incident changes: its columns, and the step on its timeline. */
+interface OpenIncidentChange {
+  readonly patch: Partial<Omit<IncidentRow, 'id' | 'org_id' | 'updated_at'>>;
+  readonly kind: IncidentEventKind;
+  readonly meta?: Record<string, string | number | boolean | null>;
+}
+
 /** The facts, the assessment, the decision and closing: each a step on the timeline. */
 export function createIncidentAssessment(deps: IncidentsDeps, core: IncidentCore) {
   const { db, clock } = deps;
+
+  /**
+   * Every step below has the same frame: only a manager, only an open incident of the actor's own
+   * register, the change and its timeline step in one transaction. `change` sees the incident as
+   * it was (a decision needs its assessment) and the moment of the step.
+   */
+  async function changeOpen(
+    actor: Actor,
+    id: string,
+    change: (row: IncidentRow, now: string) => OpenIncidentChange,
+  ): Promise<void> {
+    assertCan(actor, 'incidents.manage');
+    await db.transaction().execute(async (trx) => {
+      const repo = createIncidentsRepository(trx);
+      const row = await repo.get(scopeOf(actor), id);
+      assertOpen(row);
+      const now = clock.now().toISOString();
+      const { patch, kind, meta } = change(row, now);
+      await repo.update(scopeOf(actor), id, { ...patch, updated_at: now });
+      await core.step(trx, actor, row, kind, meta);
+    });
+  }
+
   return {
     /** Updates the facts: nature, consequences, measures taken and proposed. */
-    async updateDetails(
+    updateDetails: (
       actor: Actor,
       id: string,
       input: { nature: string; consequences: string; measuresTaken: string; measuresProposed: string },
-    ): Promise<void> {
-      assertCan(actor, 'incidents.manage');
-      await db.transaction().execute(async (trx) => {
-        const repo = createIncidentsRepository(trx);
-        const row = await repo.get(scopeOf(actor), id);
-        assertOpen(row);
-        await repo.update(scopeOf(actor), id, {
+    ): Promise<void> =>
+      changeOpen(actor, id, () => ({
+        patch: {
           nature: input.nature,
           consequences: input.consequences,
           measures_taken: input.measuresTaken,
           measures_proposed: input.measuresProposed,
-          updated_at: clock.now().toISOString(),
-        });
-        await core.step(trx, actor, row, 'details_updated');
-      });
-    },
+        },
+        kind: 'details_updated',
+      })),
 
     /** The assessment of the risk to data subjects, with reasons. */
-    async assess(actor: Actor, id: string, input: { risk: RiskLevel; reasons: string }): Promise<void> {
-      assertCan(actor, 'incidents.manage');
-      await db.transaction().execute(async (trx) => {
-        const repo = createIncidentsRepository(trx);
-        const row = await repo.get(scopeOf(actor), id);
-        assertOpen(row);
-        await repo.update(scopeOf(actor), id, {
-          risk: input.risk,
-          risk_reasons: input.reasons,
-          updated_at: clock.now().toISOString(),
-        });
-        await core.step(trx, actor, row, 'assessed', { risk: input.risk });
-      });
-    },
+    assess: (actor: Actor, id: string, input: { risk: RiskLevel; reasons: string }): Promise<void> =>
+      changeOpen(actor, id, () => ({
+        patch: { risk: input.risk, risk_reasons: input.reasons },
+        kind: 'assessed',
+        meta: { risk: input.risk },
+      })),
 
     /** The decision whether to notify, recorded with who decided (the incident stays either way). */
-    async decide(
-      actor: Actor,
-      id: string,
-      input: { decision: NotifyDecision; reasons: string },
-    ): Promise<void> {
-      assertCan(actor, 'incidents.manage');
-      await db.transaction().execute(async (trx) => {
-        const repo = createIncidentsRepository(trx);
-        const row = await repo.get(scopeOf(actor), id);
-        assertOpen(row);
+    decide: (actor: Actor, id: string, input: { decision: NotifyDecision; reasons: string }): Promise<void> =>
+      changeOpen(actor, id, (row, now) => {
         if (row.risk === null) {
           throw new AppError('ERR_INCIDENT_NOT_ALLOWED', {
             message: 'decision before assessment',
             fields: { decision: 'incidents.problem.unassessed' },
           });
         }
-        const now = clock.now().toISOString();
-        await repo.update(scopeOf(actor), id, {
-          notify_decision: input.decision,
-          decision_reasons: input.reasons,
-          decided_by: actorRef(actor),
-          decided_at: now,
-          updated_at: now,
-        });
-        await core.step(trx, actor, row, 'decided', { decision: input.decision });
-      });
-    },
+        return {
+          patch: {
+            notify_decision: input.decision,
+            decision_reasons: input.reasons,
+            decided_by: actorRef(actor),
+            decided_at: now,
+          },
+          kind: 'decided',
+          meta: { decision: input.decision },
+        };
+      }),
 
     /** Closes the incident; it stays in the register. */
-    async close(actor: Actor, id: string): Promise<void> {
-      assertCan(actor, 'incidents.manage');
-      await db.transaction().execute(async (trx) => {
-        const repo = createIncidentsRepository(trx);
-        const row = await repo.get(scopeOf(actor), id);
-        assertOpen(row);
-        await repo.update(scopeOf(actor), id, { status: 'closed', updated_at: clock.now().toISOString() });
-        await core.step(trx, actor, row, 'closed');
-      });
-    },
+    close: (actor: Actor, id: string): Promise<void> =>
+      changeOpen(actor, id, () => ({ patch: { status: 'closed' }, kind: 'closed' })),
   };
 }

@@ -6,8 +6,9 @@
 import { z } from 'zod';
 import type { Clock } from '../../shared/clock.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
-import { submitForm } from '../../shared/http/form-submit.js';
+import { renderFormPage, submitForm } from '../../shared/http/form-submit.js';
 import { renderPage } from '../../shared/http/render.js';
+import { sendDownload } from '../../shared/http/responses.js';
 import { type RouteKit, recordId, type StaffPageContext } from '../../shared/http/route-kit.js';
 import { can } from '../../shared/permissions.js';
 import type { OrgsService } from '../orgs/index.js';
@@ -51,20 +52,19 @@ function pagesOf(deps: Deps) {
       ctx.actor.orgKind === 'operator'
         ? (await deps.orgs.list()).map((o) => ({ id: o.id, name: o.name }))
         : undefined;
-    const csrf = ctx.reply.generateCsrf();
-    return renderPage(ctx.request, ctx.reply, {
+    return renderFormPage(ctx, {
       title: ctx.t('incidents.title'),
-      csrfToken: csrf,
       status,
-      body: registerPage(ctx.t, ctx.locale, {
-        rows,
-        now: deps.clock.now(),
-        csrf,
-        canManage: can(ctx.actor, 'incidents.manage'),
-        orgs,
-        values,
-        errors,
-      }),
+      body: (csrf) =>
+        registerPage(ctx.t, ctx.locale, {
+          rows,
+          now: deps.clock.now(),
+          csrf,
+          canManage: can(ctx.actor, 'incidents.manage'),
+          orgs,
+          values,
+          errors,
+        }),
     });
   }
 
@@ -74,20 +74,19 @@ function pagesOf(deps: Deps) {
     o: { values?: Values; errors?: FieldErrors; status?: number; done?: string | undefined } = {},
   ) {
     const detail = await deps.incidents.get(ctx.actor, id);
-    const csrf = ctx.reply.generateCsrf();
-    return renderPage(ctx.request, ctx.reply, {
+    return renderFormPage(ctx, {
       title: titleOf(ctx.t, detail.incident),
-      csrfToken: csrf,
-      status: o.status ?? 200,
-      body: incidentPage(ctx.t, ctx.locale, {
-        detail,
-        now: deps.clock.now(),
-        csrf,
-        canManage: can(ctx.actor, 'incidents.manage'),
-        values: o.values ?? {},
-        errors: o.errors,
-        done: o.done,
-      }),
+      status: o.status,
+      body: (csrf) =>
+        incidentPage(ctx.t, ctx.locale, {
+          detail,
+          now: deps.clock.now(),
+          csrf,
+          canManage: can(ctx.actor, 'incidents.manage'),
+          values: o.values ?? {},
+          errors: o.errors,
+          done: o.done,
+        }),
     });
   }
   return { showRegister, showIncident };
@@ -144,10 +143,11 @@ export function incidentsRoutes(kit: RouteKit, deps: Deps): void {
     access: read,
     handler: async ({ actor, locale, reply }) => {
       const { csv } = await deps.incidents.exportRegister(actor, locale);
-      return reply
-        .type('text/csv; charset=utf-8')
-        .header('content-disposition', 'attachment; filename="incidents.csv"')
-        .send(csv);
+      return sendDownload(reply, {
+        contentType: 'text/csv; charset=utf-8',
+        filename: 'incidents.csv',
+        content: csv,
+      });
     },
   });
 

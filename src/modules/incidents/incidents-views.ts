@@ -3,17 +3,8 @@
  * incident, the incident page (facts, clock, assessment, decision, notifications, timeline) and
  * the printable notification to the authority. Everything goes through the escaping `html` tag.
  */
-import {
-  csrfField,
-  errorSummary,
-  type FieldErrors,
-  selectField,
-  textField,
-} from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
-import { notice } from '../../shared/html/notice.js';
-import { tableHead } from '../../shared/html/table.js';
-import { timeTag } from '../../shared/html/time.js';
+import * as ui from '../../shared/html/index.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import { timelineChart } from './incidents-chart.js';
 import { clockOf } from './incidents-clock.js';
@@ -50,11 +41,11 @@ export function registerTable(
 ): HtmlValue {
   if (rows.length === 0) return html`<p>${t('incidents.none')}</p>`;
   return html`<div class="table-scroll"><table class="incidents">
-${tableHead([t('incidents.col.title'), t('incidents.col.aware'), t('incidents.col.risk'), t('incidents.col.clock'), t('incidents.col.status'), t('incidents.col.source')])}
+${ui.tableHead([t('incidents.col.title'), t('incidents.col.aware'), t('incidents.col.risk'), t('incidents.col.clock'), t('incidents.col.status'), t('incidents.col.source')])}
 <tbody>${rows.map(
     (r) => html`<tr>
   <td><a href="/staff/incidents/${r.id}">${titleOf(t, r)}</a></td>
-  <td>${timeTag(locale, r.aware_at, '')}</td>
+  <td>${ui.timeTag(locale, r.aware_at, '')}</td>
   <td>${riskLabel(t, r.risk)}</td>
   <td class="incident-clock">${r.status === 'open' ? clockLabel(t, r, now) : '—'}</td>
   <td>${t(`incidents.status.${r.status}`)}</td>
@@ -73,7 +64,7 @@ export function registerPage(
     canManage: boolean;
     orgs: readonly { id: string; name: string }[] | undefined;
     values: Values;
-    errors?: FieldErrors | undefined;
+    errors?: ui.FieldErrors | undefined;
   },
 ): SafeHtml {
   const v = o.values;
@@ -85,13 +76,13 @@ ${
   o.canManage
     ? html`<h2 id="new">${t('incidents.new.title')}</h2>
 <form method="post" action="/staff/incidents" novalidate>
-${errorSummary(t, o.errors, { title: t('incidents.field.title'), nature: t('incidents.field.nature'), awareAt: t('incidents.field.awareAt'), windowFrom: t('incidents.field.windowFrom'), windowTo: t('incidents.field.windowTo') })}
-${csrfField(o.csrf)}
-${textField({ t, name: 'title', label: t('incidents.field.title'), value: v.title, errors: o.errors, required: true })}
-${textField({ t, name: 'nature', label: t('incidents.field.nature'), hint: t('incidents.field.nature.hint'), value: v.nature, errors: o.errors, multiline: true, required: true })}
-${textField({ t, name: 'awareAt', label: t('incidents.field.awareAt'), hint: t('incidents.field.awareAt.hint'), value: v.awareAt, errors: o.errors })}
-${textField({ t, name: 'windowFrom', label: t('incidents.field.windowFrom'), hint: t('incidents.field.window.hint'), value: v.windowFrom, errors: o.errors, required: true })}
-${textField({ t, name: 'windowTo', label: t('incidents.field.windowTo'), value: v.windowTo, errors: o.errors, required: true })}
+${ui.errorSummary(t, o.errors, { title: t('incidents.field.title'), nature: t('incidents.field.nature'), awareAt: t('incidents.field.awareAt'), windowFrom: t('incidents.field.windowFrom'), windowTo: t('incidents.field.windowTo') })}
+${ui.csrfField(o.csrf)}
+${ui.textField({ t, name: 'title', label: t('incidents.field.title'), value: v.title, errors: o.errors, required: true })}
+${ui.textField({ t, name: 'nature', label: t('incidents.field.nature'), hint: t('incidents.field.nature.hint'), value: v.nature, errors: o.errors, multiline: true, required: true })}
+${ui.textField({ t, name: 'awareAt', label: t('incidents.field.awareAt'), hint: t('incidents.field.awareAt.hint'), value: v.awareAt, errors: o.errors })}
+${ui.textField({ t, name: 'windowFrom', label: t('incidents.field.windowFrom'), hint: t('incidents.field.window.hint'), value: v.windowFrom, errors: o.errors, required: true })}
+${ui.textField({ t, name: 'windowTo', label: t('incidents.field.windowTo'), value: v.windowTo, errors: o.errors, required: true })}
 ${
   o.orgs === undefined
     ? null
@@ -100,13 +91,13 @@ ${
           html`<div class="checkbox"><input type="checkbox" id="f-affected-${org.id}" name="affected" value="${org.id}"><label for="f-affected-${org.id}">${org.name}</label></div>`,
       )}</fieldset>`
 }
-${textField({ t, name: 'consequences', label: t('incidents.field.consequences'), value: v.consequences, errors: o.errors, multiline: true })}
-${textField({ t, name: 'measuresTaken', label: t('incidents.field.measuresTaken'), value: v.measuresTaken, errors: o.errors, multiline: true })}
+${ui.textField({ t, name: 'consequences', label: t('incidents.field.consequences'), value: v.consequences, errors: o.errors, multiline: true })}
+${ui.textField({ t, name: 'measuresTaken', label: t('incidents.field.measuresTaken'), value: v.measuresTaken, errors: o.errors, multiline: true })}
 <button type="submit">${t('incidents.new.submit')}</button>
 </form>
 <form method="post" action="/staff/incidents/key-lost">
-${csrfField(o.csrf)}
-${selectField({ t, name: 'what', label: t('incidents.signal.key_lost'), options: ['totp_device', 'api_key', 'backup_key', 'other'].map((w) => ({ value: w, label: w })) })}
+${ui.csrfField(o.csrf)}
+${ui.selectField({ t, name: 'what', label: t('incidents.signal.key_lost'), options: ['totp_device', 'api_key', 'backup_key', 'other'].map((w) => ({ value: w, label: w })) })}
 <button type="submit" class="secondary">${t('incidents.signal.key_lost')}</button>
 </form>`
     : null
@@ -117,9 +108,9 @@ function facts(t: Translate, locale: Locale, d: IncidentDetail): SafeHtml {
   const r = d.incident;
   return html`<h2>${t('incidents.detail.facts')}</h2>
 <dl class="summary">
-  <dt>${t('incidents.col.aware')}</dt><dd>${timeTag(locale, r.aware_at, '')}</dd>
+  <dt>${t('incidents.col.aware')}</dt><dd>${ui.timeTag(locale, r.aware_at, '')}</dd>
   <dt>${t('incidents.field.nature')}</dt><dd>${r.nature}</dd>
-  <dt>${t('incidents.detail.window')}</dt><dd>${timeTag(locale, r.window_from_at, '')} – ${timeTag(locale, r.window_to_at, '')}</dd>
+  <dt>${t('incidents.detail.window')}</dt><dd>${ui.timeTag(locale, r.window_from_at, '')} – ${ui.timeTag(locale, r.window_to_at, '')}</dd>
   <dt>${t('incidents.detail.categories')}</dt><dd>${d.categories.length === 0 ? '—' : d.categories.map((c) => t(`register.category.${c}` as MessageKey)).join(', ')}</dd>
   <dt>${t('incidents.detail.subjects')}</dt><dd class="incident-subjects">${r.subjects_approx}</dd>
   <dt>${t('incidents.detail.records')}</dt><dd class="incident-records">${r.records_approx}</dd>
@@ -146,7 +137,7 @@ function actionForm(o: {
   secondary?: boolean;
 }): SafeHtml {
   return html`<form method="post" action="/staff/incidents/${o.id}/${o.path}" novalidate>
-${csrfField(o.csrf)}
+${ui.csrfField(o.csrf)}
 ${o.body ?? null}
 <button type="submit"${o.secondary ? html` class="secondary"` : ''}>${o.label}</button>
 </form>`;
@@ -157,27 +148,27 @@ function manageForms(
   d: IncidentDetail,
   csrf: string,
   values: Values,
-  errors: FieldErrors | undefined,
+  errors: ui.FieldErrors | undefined,
 ) {
   const r = d.incident;
   const id = r.id;
   return html`<h2>${t('incidents.detail.assessment')}</h2>
-${errorSummary(t, errors, { risk: t('incidents.field.risk'), decision: t('incidents.field.decision'), delayReasons: t('incidents.field.delayReasons'), followUp: t('incidents.field.followUp'), incident: t('incidents.col.title') })}
+${ui.errorSummary(t, errors, { risk: t('incidents.field.risk'), decision: t('incidents.field.decision'), delayReasons: t('incidents.field.delayReasons'), followUp: t('incidents.field.followUp'), incident: t('incidents.col.title') })}
 ${actionForm({
   id,
   csrf,
   path: 'assess',
   label: t('incidents.action.assess'),
-  body: html`${selectField({ t, name: 'risk', label: t('incidents.field.risk'), options: riskLevels.map((l) => ({ value: l, label: t(`incidents.risk.${l}`) })), value: values.risk ?? r.risk ?? undefined, errors })}
-${textField({ t, name: 'reasons', label: t('incidents.field.reasons'), value: values.reasons ?? r.risk_reasons ?? '', errors, multiline: true, required: true })}`,
+  body: html`${ui.selectField({ t, name: 'risk', label: t('incidents.field.risk'), options: riskLevels.map((l) => ({ value: l, label: t(`incidents.risk.${l}`) })), value: values.risk ?? r.risk ?? undefined, errors })}
+${ui.textField({ t, name: 'reasons', label: t('incidents.field.reasons'), value: values.reasons ?? r.risk_reasons ?? '', errors, multiline: true, required: true })}`,
 })}
 ${actionForm({
   id,
   csrf,
   path: 'decide',
   label: t('incidents.action.decide'),
-  body: html`${selectField({ t, name: 'decision', label: t('incidents.field.decision'), options: notifyDecisions.map((n) => ({ value: n, label: t(`incidents.decision.${n}`) })), value: values.decision ?? r.notify_decision ?? undefined, errors })}
-${textField({ t, name: 'decisionReasons', label: t('incidents.field.reasons'), value: values.decisionReasons ?? r.decision_reasons ?? '', errors, multiline: true, required: true })}`,
+  body: html`${ui.selectField({ t, name: 'decision', label: t('incidents.field.decision'), options: notifyDecisions.map((n) => ({ value: n, label: t(`incidents.decision.${n}`) })), value: values.decision ?? r.notify_decision ?? undefined, errors })}
+${ui.textField({ t, name: 'decisionReasons', label: t('incidents.field.reasons'), value: values.decisionReasons ?? r.decision_reasons ?? '', errors, multiline: true, required: true })}`,
 })}
 ${actionForm({
   id,
@@ -185,10 +176,10 @@ ${actionForm({
   path: 'details',
   label: t('incidents.action.save'),
   secondary: true,
-  body: html`${textField({ t, name: 'nature', label: t('incidents.field.nature'), value: r.nature, errors, multiline: true })}
-${textField({ t, name: 'consequences', label: t('incidents.field.consequences'), value: r.consequences, errors, multiline: true })}
-${textField({ t, name: 'measuresTaken', label: t('incidents.field.measuresTaken'), value: r.measures_taken, errors, multiline: true })}
-${textField({ t, name: 'measuresProposed', label: t('incidents.field.measuresProposed'), value: r.measures_proposed, errors, multiline: true })}`,
+  body: html`${ui.textField({ t, name: 'nature', label: t('incidents.field.nature'), value: r.nature, errors, multiline: true })}
+${ui.textField({ t, name: 'consequences', label: t('incidents.field.consequences'), value: r.consequences, errors, multiline: true })}
+${ui.textField({ t, name: 'measuresTaken', label: t('incidents.field.measuresTaken'), value: r.measures_taken, errors, multiline: true })}
+${ui.textField({ t, name: 'measuresProposed', label: t('incidents.field.measuresProposed'), value: r.measures_proposed, errors, multiline: true })}`,
 })}
 ${r.role === 'processor' ? actionForm({ id, csrf, path: 'notify-tenants', label: t('incidents.action.notifyTenants') }) : null}
 <h2>${t('incidents.detail.authority')}</h2>
@@ -197,9 +188,9 @@ ${actionForm({
   csrf,
   path: 'file',
   label: t('incidents.action.file'),
-  body: html`${textField({ t, name: 'channel', label: t('incidents.field.channel'), value: values.channel ?? 'Meldloket datalekken (AP)', errors, required: true })}
-${textField({ t, name: 'reference', label: t('incidents.field.reference'), value: values.reference, errors, required: true })}
-${textField({ t, name: 'delayReasons', label: t('incidents.field.delayReasons'), hint: t('incidents.field.delayReasons.hint'), value: values.delayReasons, errors, multiline: true })}`,
+  body: html`${ui.textField({ t, name: 'channel', label: t('incidents.field.channel'), value: values.channel ?? 'Meldloket datalekken (AP)', errors, required: true })}
+${ui.textField({ t, name: 'reference', label: t('incidents.field.reference'), value: values.reference, errors, required: true })}
+${ui.textField({ t, name: 'delayReasons', label: t('incidents.field.delayReasons'), hint: t('incidents.field.delayReasons.hint'), value: values.delayReasons, errors, multiline: true })}`,
 })}
 ${
   r.authority_filed_at === null
@@ -209,7 +200,7 @@ ${
         csrf,
         path: 'follow-up',
         label: t('incidents.action.followUp'),
-        body: textField({
+        body: ui.textField({
           t,
           name: 'followUp',
           label: t('incidents.field.followUp'),
@@ -234,7 +225,7 @@ export function incidentPage(
     csrf: string;
     canManage: boolean;
     values: Values;
-    errors?: FieldErrors | undefined;
+    errors?: ui.FieldErrors | undefined;
     done?: string | undefined;
   },
 ): SafeHtml {
@@ -243,9 +234,9 @@ export function incidentPage(
   const open = r.status === 'open';
   return html`<p><a href="/staff/incidents">${t('incidents.title')}</a></p>
 <h1>${titleOf(t, r)}</h1>
-${notice(o.done)}
+${ui.notice(o.done)}
 <p>${t(`incidents.role.${r.role}`)} · ${t(`incidents.source.${r.source}`)} · ${t(`incidents.status.${r.status}`)}</p>
-<div class="notice incident-clock" role="status"><p><strong>${clockLabel(t, r, o.now)}</strong> — ${t('incidents.clock.deadline', { deadline: '' })}${timeTag(locale, d.clock.deadline, '')}</p></div>
+<div class="notice incident-clock" role="status"><p><strong>${clockLabel(t, r, o.now)}</strong> — ${t('incidents.clock.deadline', { deadline: '' })}${ui.timeTag(locale, d.clock.deadline, '')}</p></div>
 ${facts(t, locale, d)}
 <p>${t('incidents.field.risk')}: <strong class="incident-risk">${riskLabel(t, r.risk)}</strong>${r.risk_reasons ? html` — ${r.risk_reasons}` : ''}</p>
 <p>${t('incidents.field.decision')}: <strong>${r.notify_decision === null ? t('incidents.decision.none') : t(`incidents.decision.${r.notify_decision}`)}</strong>${
@@ -269,7 +260,7 @@ ${o.canManage && open ? manageForms(t, d, o.csrf, o.values, o.errors) : null}
 ${timelineChart(t, { awareAt: r.aware_at, now: o.now, events: d.events })}
 <ol class="incident-timeline">${d.events.map(
     (e) =>
-      html`<li>${timeTag(locale, e.at, '')}: ${t(`incidents.event.${e.kind}`)}${followUpText(e.meta)}</li>`,
+      html`<li>${ui.timeTag(locale, e.at, '')}: ${t(`incidents.event.${e.kind}`)}${followUpText(e.meta)}</li>`,
   )}</ol>`;
 }
 

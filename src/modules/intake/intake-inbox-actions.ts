@@ -1,6 +1,6 @@
 /**
  * Acting on a conversation (P3): replies by email, internal notes, phone notes, status,
- * assignment and deletion. Each use case checks the actor may handle the conversation and writes
+ * assignment, correcting the requester's contact details (Art. 16) and deletion. Each use case checks the actor may handle the conversation and writes
  * its audit entry in the same transaction. Replies go out by real SMTP through the job queue,
  * carrying a Message-ID kept on the entry and In-Reply-To/References so the visitor's answer
  * threads back. Deleting a conversation deletes its entries and attachments.
@@ -15,7 +15,8 @@ import { enqueue } from '../jobs/index.js';
 import { getHandled, HANDLE_PURPOSE, type InboxDeps, userIdOf } from './intake-handling.js';
 import { type ConversationRow, createIntakeRepository } from './intake-repository.js';
 import type { ConversationStatus } from './intake-schema.js';
-import { addEntry } from './intake-service.js';
+import type { ContactCorrection } from './intake-schemas.js';
+import { addEntry, conversationSealer } from './intake-service.js';
 import { outboundMessageId } from './intake-threads.js';
 
 export const INTAKE_REPLY_JOB = 'intake.reply';
@@ -169,6 +170,47 @@ export function createInboxActions(deps: InboxDeps) {
           target: { type: 'conversation', id: row.id },
           meta: { from: row.status, to: input.status },
         });
+      });
+    },
+
+    /**
+     * Corrects the requester's name, email address and phone number on a conversation (Art. 16):
+     * each changed value is sealed again under the subject's key over the old one, and the audit
+     * entry names the fields changed, never a value (support only).
+     */
+    async correctContact(input: { actor: Actor; id: string; values: ContactCorrection }): Promise<{
+      changed: readonly string[];
+    }> {
+      const { actor } = input;
+      assertCan(actor, 'intake.handle');
+      return db.transaction().execute(async (trx) => {
+        const row = await getHandled(trx, actor, input.id);
+        const sealer = conversationSealer(deps.keyring, row.org_id, row.subject_id);
+        const next = {
+          requester_name: input.values.name,
+          requester_email: input.values.email,
+          requester_phone: input.values.phone,
+        };
+        const patch: Partial<ConversationRow> = {};
+        const changed: (keyof typeof next)[] = [];
+        for (const column of Object.keys(next) as (keyof typeof next)[]) {
+          // An erased subject's key is gone: nothing of theirs can be read or corrected.
+          const current = await sealer.openOptional('conversations', column, row.id, row[column]);
+          if (current === next[column]) continue;
+          patch[column] = await sealer.sealOptional('conversations', column, row.id, next[column]);
+          changed.push(column);
+        }
+        if (changed.length === 0) return { changed };
+        await touch(trx, deps, actor, row.id, patch);
+        await audit.append(trx, {
+          actor,
+          action: 'intake.contact.corrected',
+          target: { type: 'conversation', id: row.id },
+          purpose: HANDLE_PURPOSE,
+          fields: changed,
+          meta: { changed: changed.length },
+        });
+        return { changed };
       });
     },
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isAppError } from '../../shared/errors.js';
+import { renderFormPage } from '../../shared/http/form-submit.js';
 import { renderPage } from '../../shared/http/render.js';
 import { sendDownload } from '../../shared/http/responses.js';
 import {
@@ -21,6 +22,7 @@ import {
 } from './intake-inbox-views.js';
 import {
   assignFormSchema,
+  contactCorrectionSchema,
   conversationListQuery,
   entryFormSchemas,
   phoneCallSchema,
@@ -40,6 +42,7 @@ const doneKeys = {
   phone: 'intake.done.phone',
   assigned: 'intake.done.assigned',
   status: 'intake.done.status',
+  contact: 'intake.done.contact',
   deleted: 'intake.done.deleted',
   quarantineDeleted: 'intake.done.quarantineDeleted',
 } as const satisfies Record<string, MessageKey>;
@@ -62,23 +65,23 @@ async function showConversation(
   id: string,
   o: { state?: ConversationFormState; notice?: string | undefined; status?: number } = {},
 ) {
-  const { request, reply, actor, t } = ctx;
+  const { actor, t } = ctx;
   const conversation = await inbox.getConversation({ actor, id });
-  const csrf = reply.generateCsrf();
-  return renderPage(request, reply, {
+  const staff = await inbox.staff({ actor });
+  return renderFormPage(ctx, {
     title: t('intake.list.title'),
-    status: o.status ?? 200,
-    csrfToken: csrf,
-    body: conversationPage({
-      t,
-      locale: ctx.locale,
-      csrf,
-      conversation,
-      staff: await inbox.staff({ actor }),
-      support: can(actor, 'intake.handle'),
-      state: o.state,
-      notice: o.notice,
-    }),
+    status: o.status,
+    body: (csrf) =>
+      conversationPage({
+        t,
+        locale: ctx.locale,
+        csrf,
+        conversation,
+        staff,
+        support: can(actor, 'intake.handle'),
+        state: o.state,
+        notice: o.notice,
+      }),
   });
 }
 
@@ -169,6 +172,13 @@ function conversationRoutes(kit: RouteKit, { inbox }: InboxRouteDeps): void {
     done: 'phone',
   });
   conversationPost({
+    path: 'contact',
+    access: handlers,
+    body: contactCorrectionSchema,
+    run: (actor, id, d) => inbox.correctContact({ actor, id, values: d }),
+    done: 'contact',
+  });
+  conversationPost({
     path: 'status',
     access: staff,
     body: statusFormSchema,
@@ -234,12 +244,10 @@ function listRoutes(kit: RouteKit, { inbox, intake }: InboxRouteDeps): void {
     ctx: Omit<PageContext, 'actor' | 'locale'>,
     o: { values: Record<string, string>; errors?: ConversationFormState['errors']; status?: number },
   ) => {
-    const csrf = ctx.reply.generateCsrf();
-    return renderPage(ctx.request, ctx.reply, {
+    return renderFormPage(ctx, {
       title: ctx.t('intake.call.new'),
-      status: o.status ?? 200,
-      csrfToken: csrf,
-      body: newCallPage({ t: ctx.t, csrf, values: o.values, errors: o.errors }),
+      status: o.status,
+      body: (csrf) => newCallPage({ t: ctx.t, csrf, values: o.values, errors: o.errors }),
     });
   };
 

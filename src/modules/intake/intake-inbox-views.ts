@@ -5,9 +5,9 @@
  * quarantine of mail that could not be taken in. Message text is shown as text (escaped), never
  * as HTML from the mail.
  */
-import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
-import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
-import { type ListOrder, listHref, orderParams, pager } from '../../shared/html/table.js';
+
+import { html, type SafeHtml } from '../../shared/html/html.js';
+import * as ui from '../../shared/html/index.js';
 import { formatTime } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type {
@@ -25,7 +25,7 @@ import {
   type EntryKind,
 } from './intake-schema.js';
 
-export interface ListParams extends ListOrder<ConversationSort> {
+export interface ListParams extends ui.ListOrder<ConversationSort> {
   readonly status?: ConversationStatus | undefined;
   readonly channel?: Channel | undefined;
   readonly mine?: boolean | undefined;
@@ -35,14 +35,14 @@ export interface ListParams extends ListOrder<ConversationSort> {
 const BASE = '/staff/conversations';
 
 export function listQuery(p: ListParams, page: number): string {
-  return listHref(
+  return ui.listHref(
     BASE,
     {
       status: p.status,
       channel: p.channel,
       mine: p.mine ? '1' : undefined,
       rights: p.rightsOnly ? '1' : undefined,
-      ...orderParams(p, { sort: 'updated', dir: 'desc' }),
+      ...ui.orderParams(p, { sort: 'updated', dir: 'desc' }),
     },
     page,
   );
@@ -66,10 +66,6 @@ const kindKey: Record<EntryKind, MessageKey> = {
   phone: 'intake.entry.phone',
 };
 
-function notice(text: string | undefined): HtmlValue {
-  return text === undefined ? null : html`<div class="notice" role="status"><p>${text}</p></div>`;
-}
-
 /** A sealed value for display: the text, "not given", or "erased" when the subject's key is gone. */
 function shown(t: Translate, value: string | undefined | null): string {
   if (value === null) return t('intake.erased');
@@ -82,31 +78,15 @@ function titleOf(t: Translate, c: ConversationSummary): string {
 }
 
 function sortHeader(t: Translate, p: ListParams, column: ConversationSort, label: string): SafeHtml {
-  const current = p.sort === column;
-  const nextDir = current && p.dir === 'desc' ? 'asc' : 'desc';
-  const href = listQuery({ ...p, sort: column, dir: nextDir }, 1);
-  const ariaSort = current ? (p.dir === 'asc' ? 'ascending' : 'descending') : undefined;
-  return html`<th scope="col"${ariaSort ? html` aria-sort="${ariaSort}"` : ''}><a href="${href}">${label}<span class="visually-hidden"> (${t(
-    nextDir === 'asc' ? 'intake.list.sortAsc' : 'intake.list.sortDesc',
-  )})</span></a></th>`;
-}
-
-function select<T extends string>(o: {
-  id: string;
-  name: string;
-  label: string;
-  options: readonly T[];
-  selected: T | undefined;
-  labelOf: (v: T) => string;
-  allLabel: string;
-}): SafeHtml {
-  return html`<div class="field">
-    <label for="${o.id}">${o.label}</label>
-    <select id="${o.id}" name="${o.name}">
-      <option value="">${o.allLabel}</option>
-      ${o.options.map((v) => html`<option value="${v}"${o.selected === v ? html` selected` : ''}>${o.labelOf(v)}</option>`)}
-    </select>
-  </div>`;
+  return ui.sortHeader({
+    order: p,
+    column,
+    label,
+    hrefOf: (order) => listQuery({ ...p, ...order }, 1),
+    labels: { asc: t('intake.list.sortAsc'), desc: t('intake.list.sortDesc') },
+    // Conversations: the newest (or last changed) first.
+    first: 'desc',
+  });
 }
 
 export function conversationListPage(o: {
@@ -120,7 +100,7 @@ export function conversationListPage(o: {
 }): SafeHtml {
   const { t, params: p, result: r } = o;
   return html`<h1>${t('intake.list.title')}</h1>
-${notice(o.notice)}
+${ui.notice(o.notice)}
 ${o.support ? null : html`<p class="hint">${t('intake.list.onlyAssigned')}</p>`}
 <p><a class="button" href="${BASE}/new-call">${t('intake.call.new')}</a>${
     o.support ? html` <a href="${BASE}/quarantine">${t('intake.quarantine.title')}</a>` : null
@@ -129,8 +109,8 @@ ${o.support ? null : html`<p class="hint">${t('intake.list.onlyAssigned')}</p>`}
   <h2 id="conversations-filter-title">${t('intake.list.filterTitle')}</h2>
   <input type="hidden" name="sort" value="${p.sort}">
   <input type="hidden" name="dir" value="${p.dir}">
-  ${select({ id: 'f-status', name: 'status', label: t('intake.list.col.status'), options: conversationStatuses, selected: p.status, labelOf: (s) => t(statusKey[s]), allLabel: t('intake.list.all') })}
-  ${select({ id: 'f-channel', name: 'channel', label: t('intake.list.col.channel'), options: channels, selected: p.channel, labelOf: (c) => t(channelKey[c]), allLabel: t('intake.list.all') })}
+  ${ui.selectField({ t, name: 'status', label: t('intake.list.col.status'), options: conversationStatuses.map((s) => ({ value: s, label: t(statusKey[s]) })), value: p.status, placeholder: t('intake.list.all') })}
+  ${ui.selectField({ t, name: 'channel', label: t('intake.list.col.channel'), options: channels.map((c) => ({ value: c, label: t(channelKey[c]) })), value: p.channel, placeholder: t('intake.list.all') })}
   <div class="checkbox"><input type="checkbox" id="f-mine" name="mine" value="1"${p.mine ? html` checked` : ''}> <label for="f-mine">${t('intake.list.mine')}</label></div>
   <div class="checkbox"><input type="checkbox" id="f-rights" name="rights" value="1"${p.rightsOnly ? html` checked` : ''}> <label for="f-rights">${t('intake.list.rightsOnly')}</label></div>
   <button type="submit" class="secondary">${t('intake.list.apply')}</button>
@@ -164,7 +144,7 @@ ${
   )}</tbody>
 </table>`
 }
-${pager(r, (page) => listQuery(p, page), {
+${ui.pager(r, (page) => listQuery(p, page), {
   nav: t('intake.list.pagination'),
   previous: t('intake.list.previous'),
   next: t('intake.list.next'),
@@ -172,7 +152,7 @@ ${pager(r, (page) => listQuery(p, page), {
 }
 
 export interface ConversationFormState {
-  readonly errors?: FieldErrors | undefined;
+  readonly errors?: ui.FieldErrors | undefined;
   readonly values?: Readonly<Record<string, string>> | undefined;
 }
 
@@ -207,12 +187,18 @@ export function conversationPage(o: {
     note: t('intake.note.label'),
     summary: t('intake.call.summary'),
     userId: t('intake.assign.label'),
+    name: t('intake.detail.name'),
+    email: t('intake.detail.email'),
+    phone: t('intake.detail.phone'),
   };
+  // After a refused correction the input is shown again; otherwise the current values.
+  const contactValue = (field: 'name' | 'email' | 'phone') =>
+    state === undefined ? (typeof c[field] === 'string' ? c[field] : '') : values[field];
   const canReply = typeof c.email === 'string';
   return html`<p><a href="${BASE}">${t('intake.back')}</a></p>
 <h1>${titleOf(t, c)}</h1>
-${notice(o.notice)}
-${errorSummary(t, errors, labels)}
+${ui.notice(o.notice)}
+${ui.errorSummary(t, errors, labels)}
 ${c.possibleRightsRequest ? html`<div class="notice"><p><strong>${t('intake.flag.rights')}</strong> ${t('intake.flag.rightsHint')}</p></div>` : null}
 <dl class="summary-list">
   <dt>${t('intake.detail.name')}</dt><dd>${shown(t, c.name)}</dd>
@@ -257,8 +243,8 @@ ${c.possibleRightsRequest ? html`<div class="notice"><p><strong>${t('intake.flag
 ${
   canReply
     ? html`<form method="post" action="${path}/reply" novalidate>
-  ${csrfField(o.csrf)}
-  ${textField({ t, name: 'reply', label: labels.reply, value: values.reply, errors, multiline: true, required: true, hint: t('intake.reply.hint') })}
+  ${ui.csrfField(o.csrf)}
+  ${ui.textField({ t, name: 'reply', label: labels.reply, value: values.reply, errors, multiline: true, required: true, hint: t('intake.reply.hint') })}
   <button type="submit">${t('intake.reply.submit')}</button>
 </form>`
     : html`<p>${t('intake.reply.noEmail')}</p>`
@@ -266,15 +252,15 @@ ${
 
 <h2 id="call">${t('intake.call.title')}</h2>
 <form method="post" action="${path}/phone" novalidate>
-  ${csrfField(o.csrf)}
-  ${textField({ t, name: 'summary', label: labels.summary, value: values.summary, errors, multiline: true, required: true })}
+  ${ui.csrfField(o.csrf)}
+  ${ui.textField({ t, name: 'summary', label: labels.summary, value: values.summary, errors, multiline: true, required: true })}
   <button type="submit" class="secondary">${t('intake.call.submit')}</button>
 </form>
 
 <h2 id="note">${t('intake.note.title')}</h2>
 <form method="post" action="${path}/note" novalidate>
-  ${csrfField(o.csrf)}
-  ${textField({ t, name: 'note', label: labels.note, value: values.note, errors, multiline: true, required: true, hint: t('intake.note.hint') })}
+  ${ui.csrfField(o.csrf)}
+  ${ui.textField({ t, name: 'note', label: labels.note, value: values.note, errors, multiline: true, required: true, hint: t('intake.note.hint') })}
   <button type="submit" class="secondary">${t('intake.note.submit')}</button>
 </form>
 
@@ -282,7 +268,7 @@ ${
 ${
   o.support
     ? html`<form method="post" action="${path}/assign">
-  ${csrfField(o.csrf)}
+  ${ui.csrfField(o.csrf)}
   <div class="field${errors?.userId ? ' field--error' : ''}">
     <label for="f-userId">${labels.userId}</label>
     ${errors?.userId ? html`<p class="field-error" id="f-userId-error">${t(errors.userId)}</p>` : null}
@@ -295,8 +281,21 @@ ${
 </form>`
     : null
 }
+${
+  o.support && c.name !== null && c.email !== null && c.phone !== null
+    ? html`<h2 id="contact">${t('intake.contact.title')}</h2>
+<form method="post" action="${path}/contact" novalidate>
+  ${ui.csrfField(o.csrf)}
+  <p class="hint">${t('intake.contact.hint')}</p>
+  ${ui.textField({ t, name: 'name', label: labels.name, value: contactValue('name'), errors })}
+  ${ui.textField({ t, name: 'email', label: labels.email, value: contactValue('email'), errors, type: 'email' })}
+  ${ui.textField({ t, name: 'phone', label: labels.phone, value: contactValue('phone'), errors, type: 'tel' })}
+  <button type="submit" class="secondary">${t('intake.contact.submit')}</button>
+</form>`
+    : null
+}
 <form method="post" action="${path}/status" class="inline-form">
-  ${csrfField(o.csrf)}
+  ${ui.csrfField(o.csrf)}
   ${conversationStatuses
     .filter((s) => s !== c.status)
     .map(
@@ -307,7 +306,7 @@ ${
 ${
   o.support
     ? html`<form method="post" action="${path}/delete">
-  ${csrfField(o.csrf)}
+  ${ui.csrfField(o.csrf)}
   <p class="hint">${t('intake.delete.hint')}</p>
   <button type="submit" class="danger">${t('intake.delete.submit')}</button>
 </form>`
@@ -326,7 +325,7 @@ export function newCallPage(o: {
   t: Translate;
   csrf: string;
   values: NewCallValues;
-  errors?: FieldErrors | undefined;
+  errors?: ui.FieldErrors | undefined;
 }): SafeHtml {
   const { t, values, errors } = o;
   const labels = {
@@ -337,14 +336,14 @@ export function newCallPage(o: {
   };
   return html`<p><a href="${BASE}">${t('intake.back')}</a></p>
 <h1>${t('intake.call.new')}</h1>
-${errorSummary(t, errors, labels)}
+${ui.errorSummary(t, errors, labels)}
 <p>${t('intake.call.intro')}</p>
 <form method="post" action="${BASE}/new-call" novalidate>
-  ${csrfField(o.csrf)}
-  ${textField({ t, name: 'name', label: labels.name, value: values.name, errors, autocomplete: 'off', required: true })}
-  ${textField({ t, name: 'phone', label: labels.phone, type: 'tel', value: values.phone, errors, autocomplete: 'off', required: true, inputmode: 'tel' })}
-  ${textField({ t, name: 'email', label: labels.email, type: 'email', value: values.email, errors, autocomplete: 'off', hint: t('intake.call.emailHint') })}
-  ${textField({ t, name: 'message', label: labels.message, value: values.message, errors, multiline: true, required: true })}
+  ${ui.csrfField(o.csrf)}
+  ${ui.textField({ t, name: 'name', label: labels.name, value: values.name, errors, autocomplete: 'off', required: true })}
+  ${ui.textField({ t, name: 'phone', label: labels.phone, type: 'tel', value: values.phone, errors, autocomplete: 'off', required: true, inputmode: 'tel' })}
+  ${ui.textField({ t, name: 'email', label: labels.email, type: 'email', value: values.email, errors, autocomplete: 'off', hint: t('intake.call.emailHint') })}
+  ${ui.textField({ t, name: 'message', label: labels.message, value: values.message, errors, multiline: true, required: true })}
   <button type="submit">${t('intake.call.save')}</button>
 </form>`;
 }
@@ -368,7 +367,7 @@ export function quarantinePage(o: {
   const { t } = o;
   return html`<p><a href="${BASE}">${t('intake.back')}</a></p>
 <h1>${t('intake.quarantine.title')}</h1>
-${notice(o.notice)}
+${ui.notice(o.notice)}
 <p>${t('intake.quarantine.intro')}</p>
 ${
   o.items.length === 0
@@ -390,7 +389,7 @@ ${
     <td>${key === undefined ? q.reason : t(key)}</td>
     <td>${formatBytes(q.size_bytes)}</td>
     <td><a href="${BASE}/quarantine/${q.id}/raw">${t('intake.quarantine.download')}</a>
-      <form method="post" action="${BASE}/quarantine/${q.id}/delete" class="inline-form">${csrfField(o.csrf)}<button type="submit" class="link-button">${t('intake.quarantine.delete')}</button></form></td>
+      <form method="post" action="${BASE}/quarantine/${q.id}/delete" class="inline-form">${ui.csrfField(o.csrf)}<button type="submit" class="link-button">${t('intake.quarantine.delete')}</button></form></td>
   </tr>`;
   })}</tbody>
 </table>`

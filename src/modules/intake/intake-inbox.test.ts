@@ -142,6 +142,7 @@ describe('the staff inbox: who reads what (P3, P5)', () => {
       ['phone', { summary: 'x' }],
       ['status', { status: 'closed' }],
       ['assign', { userId: otherSupport.user.id }],
+      ['contact', { name: 'Overgenomen', email: 'ander@example.org', phone: '' }],
       ['delete', {}],
     ] as const) {
       const res = await b.post(`/staff/conversations/${id}/${path}`, fields);
@@ -153,6 +154,88 @@ describe('the staff inbox: who reads what (P3, P5)', () => {
       await kluis.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst(),
     ).toEqual(snapshot);
     expect((await b.get('/staff/conversations/not-a-uuid')).statusCode).toBe(404);
+  });
+
+  it('lets support correct the requester’s contact details (Art. 16), audited by field name only; others cannot', async () => {
+    const id = await request('Mijn adres was verkeerd', { email: 'karel.typfout@example.nl' });
+    const s = await signedIn(support);
+    const page = await s.get(`/staff/conversations/${id}`);
+    expect(page.body).toContain(`action="/staff/conversations/${id}/contact"`);
+    expect(page.body).toContain('value="karel.typfout@example.nl"');
+    const stored = () =>
+      kluis.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const before = await stored();
+
+    // Malformed input: every problem named, nothing changed.
+    const bad = await s.post(`/staff/conversations/${id}/contact`, {
+      name: 'Karel\r\nBcc: x',
+      email: 'geen-adres',
+      phone: '12',
+    });
+    expect(bad.statusCode).toBe(400);
+    const neither = await s.post(`/staff/conversations/${id}/contact`, {
+      name: 'Karel',
+      email: '',
+      phone: '',
+    });
+    expect(neither.statusCode).toBe(400);
+    expect(await stored()).toEqual(before);
+
+    // Finance (not assigned) and an admin cannot correct it; another org's support gets a 404 (above).
+    for (const user of [finance, admin]) {
+      const b = await signedIn(user);
+      const res = await b.post(`/staff/conversations/${id}/contact`, {
+        name: 'Karel',
+        email: 'ander@example.org',
+        phone: '',
+      });
+      expect(res.statusCode).toBe(403);
+    }
+    expect(await stored()).toEqual(before);
+
+    const ok = await s.post(`/staff/conversations/${id}/contact`, {
+      name: 'Karel Klant',
+      email: 'karel@example.nl',
+      phone: '06 1234 5678',
+    });
+    expect([ok.statusCode, ok.headers.location]).toEqual([303, `/staff/conversations/${id}?done=contact`]);
+    const detail = await inbox().getConversation({ actor: userActor(org, support, ['support']), id });
+    expect([detail.name, detail.email, detail.phone]).toEqual([
+      'Karel Klant',
+      'karel@example.nl',
+      '+31612345678',
+    ]);
+    const after = await stored();
+    expect(after.requester_name).toEqual(before.requester_name);
+    expect(after.requester_email).not.toEqual(before.requester_email);
+    // Neither the old nor the new value is anywhere in clear; the audit entry names fields only.
+    expect(await findPlaintext(kluis, 'karel.typfout')).toEqual([]);
+    expect(await findPlaintext(kluis, 'karel@example.nl')).toEqual([]);
+    const entry = await kluis.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'intake.contact.corrected')
+      .where('target_id', '=', id)
+      .executeTakeFirstOrThrow();
+    expect(entry).toMatchObject({
+      actor: `user:${support.user.id}`,
+      purpose: 'handle_requests',
+      org_id: org.id,
+    });
+    expect(JSON.parse(entry.fields ?? '[]')).toEqual(['requester_email', 'requester_phone']);
+    // The same values again change nothing and write no second entry.
+    await s.post(`/staff/conversations/${id}/contact`, {
+      name: 'Karel Klant',
+      email: 'karel@example.nl',
+      phone: '+31612345678',
+    });
+    const entries = await kluis.db
+      .selectFrom('audit_log')
+      .select('seq')
+      .where('action', '=', 'intake.contact.corrected')
+      .where('target_id', '=', id)
+      .execute();
+    expect(entries).toHaveLength(1);
   });
 
   it('audits every opening of a conversation with its purpose, by field name and never by value', async () => {
@@ -308,6 +391,7 @@ describe('the staff inbox: who reads what (P3, P5)', () => {
       orgKind: org.kind,
       apiKeyId: 'finance-key',
       roles: ['finance'],
+      scopes: ['api'],
     };
     await expect(
       intake().submitContactRequest({

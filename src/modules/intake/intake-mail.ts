@@ -3,8 +3,8 @@
  * opens a conversation on the email channel, or continues one when its In-Reply-To/References
  * name a message of that conversation and the sender is the conversation's own data subject.
  * Mail to the privacy address is flagged as a possible rights request. Attachments of the
- * allowed types and sizes are sealed with the subject's key; others are refused and noted (type
- * and size only). A message that cannot be taken in is quarantined — the raw bytes sealed with
+ * allowed types and sizes are sealed with the subject's key (a zip-based office document only if
+ * it does not expand too far, ASVS 5.2.3); others are refused and noted (type and size only). A message that cannot be taken in is quarantined — the raw bytes sealed with
  * the org key, with a reason — never dropped.
  */
 import type { Kysely } from 'kysely';
@@ -22,11 +22,13 @@ import { createSubjectsService } from '../subjects/index.js';
 import { type ConversationRow, createIntakeRepository } from './intake-repository.js';
 import { addEntry, conversationSealer, openConversation } from './intake-service.js';
 import { messageIdsOf } from './intake-threads.js';
+import { inspectZip } from './intake-zip.js';
 
 export type Mailbox = 'contact' | 'privacy';
 
-const MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024;
-const MAX_ATTACHMENTS = 10;
+/** Exported for docs/security.md's upload table, which a test holds to these values. */
+export const MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024;
+export const MAX_ATTACHMENTS = 10;
 
 const isZip = (b: Buffer) => b.length > 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04;
 const isText = (b: Buffer) => !b.includes(0);
@@ -46,6 +48,9 @@ const allowedAttachmentTypes: Readonly<Record<string, (content: Buffer) => boole
   'application/vnd.oasis.opendocument.text': isZip,
   'application/vnd.oasis.opendocument.spreadsheet': isZip,
 };
+
+/** The attachment types kept (the rest are refused and noted). */
+export const attachmentTypes: readonly string[] = Object.keys(allowedAttachmentTypes);
 
 export type QuarantineReason =
   | 'unparseable'
@@ -72,7 +77,8 @@ interface AcceptedAttachment {
 interface RefusedAttachment {
   contentType: string;
   size: number;
-  reason: 'type' | 'size' | 'count';
+  /** `archive`: a zip-based document that expands too far or is malformed (intake-zip.ts). */
+  reason: 'type' | 'size' | 'count' | 'archive';
 }
 
 /** Sorts a mail's attachments into those kept and those refused (type, size, count). */
@@ -91,6 +97,8 @@ function screenAttachments(attachments: ParsedMail['attachments']): {
       refused.push({ contentType: contentType.slice(0, 100), size, reason: 'type' });
     else if (size > MAX_ATTACHMENT_BYTES) refused.push({ contentType, size, reason: 'size' });
     else if (accepted.length >= MAX_ATTACHMENTS) refused.push({ contentType, size, reason: 'count' });
+    else if (check === isZip && !inspectZip(a.content).ok)
+      refused.push({ contentType, size, reason: 'archive' });
     else {
       const filename =
         (a.filename ?? '')

@@ -135,6 +135,11 @@ export const intakeNl = {
 
   'intake.done.reply': 'Uw antwoord staat klaar en wordt nu verstuurd.',
   'intake.done.note': 'De notitie is opgeslagen.',
+  'intake.done.contact': 'De contactgegevens zijn gecorrigeerd.',
+  'intake.contact.title': 'Contactgegevens corrigeren',
+  'intake.contact.hint':
+    'Corrigeer naam, e-mailadres of telefoonnummer als de aanvrager dat vraagt of als ze onjuist zijn (art. 16 AVG). De oude waarde wordt overschreven; het auditlog noemt alleen welk veld is gewijzigd. Een e-mailadres of telefoonnummer is nodig om te kunnen antwoorden.',
+  'intake.contact.submit': 'Contactgegevens opslaan',
   'intake.done.phone': 'Het telefoongesprek is vastgelegd.',
   'intake.done.assigned': 'Het gesprek is toegewezen.',
   'intake.done.status': 'De status is gewijzigd.',
@@ -296,6 +301,11 @@ export const intakeEn: Record<keyof typeof intakeNl, string> = {
 
   'intake.done.reply': 'Your reply is ready and being sent.',
   'intake.done.note': 'The note has been saved.',
+  'intake.done.contact': 'The contact details have been corrected.',
+  'intake.contact.title': 'Correct contact details',
+  'intake.contact.hint':
+    'Correct the name, email address or phone number when the requester asks or when they are wrong (Art. 16 GDPR). The old value is overwritten; the audit log names only which field changed. An email address or phone number is needed to answer.',
+  'intake.contact.submit': 'Save contact details',
   'intake.done.phone': 'The phone call has been recorded.',
   'intake.done.assigned': 'The conversation has been assigned.',
   'intake.done.status': 'The status has been changed.',

@@ -7,59 +7,42 @@
  * The intake module's own tables, run by the retention engine through the intake provider
  * (`intake-personal-data.ts`); every statement is filtered by org.
  */
-import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
-import {
-  bucketByExpiry,
-  chunks,
-  countOf,
-  firstKeptDay,
-  inOrg,
-  nextBatch,
-  type RetentionTarget,
-  stillExpired,
-  type TargetContext,
-  walkWithin,
-} from '../retention/index.js';
+import * as retention from '../retention/index.js';
 
-function cutoff(ctx: TargetContext): string {
-  const p = ctx.policies.contact_request;
-  return firstKeptDay(p, p.value, ctx.asOf);
-}
+const cutoff = (ctx: retention.TargetContext) => retention.policyCutoff(ctx, 'contact_request');
 
 /** The one definition of an expired contact request, for listing and for deleting alike. */
-function conversationExpired(ctx: TargetContext) {
+function conversationExpired(ctx: retention.TargetContext) {
   const before = cutoff(ctx);
   return (eb: ExpressionBuilder<DB, 'conversations'>) =>
     eb.and([
-      inOrg(ctx, 'conversations.org_id'),
+      retention.inOrg(ctx, 'conversations.org_id'),
       eb('conversations.status', '=', 'closed'),
       eb('conversations.closed_at', 'is not', null),
       eb('conversations.closed_at', '<', before),
     ]);
 }
 
-function expiredConversations(db: Kysely<DB>, ctx: TargetContext) {
+function expiredConversations(db: Kysely<DB>, ctx: retention.TargetContext) {
   return db.selectFrom('conversations').where(conversationExpired(ctx));
 }
 
 /** Deletes the conversations `still` (already checked) with their messages and attachments. */
-async function deleteConversations(trx: Kysely<DB>, ctx: TargetContext, still: readonly string[]) {
-  for (const part of chunks(still, 10_000)) {
-    await trx
-      .deleteFrom('conversation_attachments')
-      .where(inOrg(ctx, 'conversation_attachments.org_id'))
-      .where('conversation_id', 'in', part)
-      .execute();
-    await trx
-      .deleteFrom('conversation_entries')
-      .where(inOrg(ctx, 'conversation_entries.org_id'))
-      .where('conversation_id', 'in', part)
-      .execute();
+async function deleteConversations(trx: Kysely<DB>, ctx: retention.TargetContext, still: readonly string[]) {
+  for (const part of retention.chunks(still, 10_000)) {
+    for (const table of ['conversation_attachments', 'conversation_entries'] as const) {
+      await trx
+        .deleteFrom(table)
+        .where(retention.inOrg(ctx, `${table}.org_id`))
+        .where('conversation_id', 'in', part)
+        .execute();
+    }
   }
 }
 
-export const conversationsTarget: RetentionTarget = {
+export const conversationsTarget: retention.RetentionTarget = {
   id: 'intake.conversations',
   phase: 'records',
   policy: 'contact_request',
@@ -78,25 +61,28 @@ export const conversationsTarget: RetentionTarget = {
     'conversation_attachments.content',
   ],
 
-  async listExpired(db, ctx, limit, after) {
-    const query = expiredConversations(db, ctx).select(['id', 'subject_id']);
-    const rows = await nextBatch(query, ctx, 'conversations', after, limit).execute();
-    return rows.map((r) => ({ id: r.id, cursor: String(r.cursor), subjectIds: [r.subject_id], parents: [] }));
-  },
+  listExpired: (db, ctx, limit, after) =>
+    retention.subjectBatch(
+      expiredConversations(db, ctx).select(['id', 'subject_id']),
+      ctx,
+      'conversations',
+      after,
+      limit,
+    ),
 
-  countExpired: (db, ctx) => countOf(expiredConversations(db, ctx)),
+  countExpired: (db, ctx) => retention.countOf(expiredConversations(db, ctx)),
 
   async apply(trx, ctx, ids, mode) {
     if (ids.length === 0) return { applied: 0 };
     // In a sweep, only what is still expired now (a conversation reopened meanwhile stays).
-    const still = await stillExpired(mode, ids, (some) =>
+    const still = await retention.stillExpired(mode, ids, (some) =>
       expiredConversations(trx, ctx).select('id').where('id', 'in', some).execute(),
     );
     if (still.length === 0) return { applied: 0 };
     await deleteConversations(trx, ctx, still);
     const result = await trx
       .deleteFrom('conversations')
-      .where(inOrg(ctx, 'conversations.org_id'))
+      .where(retention.inOrg(ctx, 'conversations.org_id'))
       .where('id', 'in', still)
       .executeTakeFirst();
     return { applied: Number(result.numDeletedRows) };
@@ -106,7 +92,7 @@ export const conversationsTarget: RetentionTarget = {
     const inBatch = (eb: ExpressionBuilder<DB, 'conversations'>) =>
       eb.and([
         conversationExpired(ctx)(eb),
-        walkWithin(ctx, 'conversations', batch.after, batch.through),
+        retention.walkWithin(ctx, 'conversations', batch.after, batch.through),
         ...(batch.held.length > 0 ? [eb('conversations.id', 'not in', batch.held)] : []),
       ]);
     const still = (await trx.selectFrom('conversations').select('id').where(inBatch).execute()).map(
@@ -118,32 +104,32 @@ export const conversationsTarget: RetentionTarget = {
     return { applied: Number(result.numDeletedRows) };
   },
 
-  async countExpiringByMonth(db, ctx, months) {
-    const rows = await db
+  countExpiringByMonth(db, ctx, months) {
+    const closed = db
       .selectFrom('conversations')
-      .select([sql<string>`substr(closed_at, 1, 10)`.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
       .where('org_id', '=', ctx.orgId)
       .where('status', '=', 'closed')
-      .where('closed_at', 'is not', null)
-      .groupBy(sql`substr(closed_at, 1, 10)`)
-      .execute();
+      .where('closed_at', 'is not', null);
     const p = ctx.policies.contact_request;
-    return bucketByExpiry(rows, p, p.value, months);
+    return retention.expiringByMonth(closed, { from: 'closed_at', period: p, value: p.value, months });
   },
 };
 
 /** The one definition of an expired quarantined mail, for listing and for deleting alike. */
-function quarantineExpired(ctx: TargetContext) {
+function quarantineExpired(ctx: retention.TargetContext) {
   const before = cutoff(ctx);
   return (eb: ExpressionBuilder<DB, 'inbound_quarantine'>) =>
-    eb.and([inOrg(ctx, 'inbound_quarantine.org_id'), eb('inbound_quarantine.created_at', '<', before)]);
+    eb.and([
+      retention.inOrg(ctx, 'inbound_quarantine.org_id'),
+      eb('inbound_quarantine.created_at', '<', before),
+    ]);
 }
 
-function expiredQuarantine(db: Kysely<DB>, ctx: TargetContext) {
+function expiredQuarantine(db: Kysely<DB>, ctx: retention.TargetContext) {
   return db.selectFrom('inbound_quarantine').where(quarantineExpired(ctx));
 }
 
-export const quarantineTarget: RetentionTarget = {
+export const quarantineTarget: retention.RetentionTarget = {
   id: 'intake.quarantine',
   phase: 'records',
   policy: 'contact_request',
@@ -153,14 +139,14 @@ export const quarantineTarget: RetentionTarget = {
 
   async listExpired(db, ctx, limit, after) {
     const query = expiredQuarantine(db, ctx).select('id');
-    const rows = await nextBatch(query, ctx, 'inbound_quarantine', after, limit).execute();
+    const rows = await retention.nextBatch(query, ctx, 'inbound_quarantine', after, limit).execute();
     return rows.map((r) => ({ id: r.id, cursor: String(r.cursor), subjectIds: [], parents: [] }));
   },
 
   // The plain org comparison (not `inOrg`) on purpose: here the (org_id, created_at) index
   // answers the count alone, without reading (and decrypting) every expired row.
   countExpired: (db, ctx) =>
-    countOf(
+    retention.countOf(
       db
         .selectFrom('inbound_quarantine')
         .where('org_id', '=', ctx.orgId)
@@ -174,7 +160,7 @@ export const quarantineTarget: RetentionTarget = {
         ? trx.deleteFrom('inbound_quarantine').where('created_at', '<', cutoff(ctx))
         : trx.deleteFrom('inbound_quarantine');
     const result = await query
-      .where(inOrg(ctx, 'inbound_quarantine.org_id'))
+      .where(retention.inOrg(ctx, 'inbound_quarantine.org_id'))
       .where('id', 'in', ids)
       .executeTakeFirst();
     return { applied: Number(result.numDeletedRows) };
@@ -184,20 +170,16 @@ export const quarantineTarget: RetentionTarget = {
     let query = trx
       .deleteFrom('inbound_quarantine')
       .where(quarantineExpired(ctx))
-      .where(walkWithin(ctx, 'inbound_quarantine', batch.after, batch.through));
+      .where(retention.walkWithin(ctx, 'inbound_quarantine', batch.after, batch.through));
     if (batch.held.length > 0) query = query.where('id', 'not in', batch.held);
     const result = await query.executeTakeFirst();
     return { applied: Number(result.numDeletedRows) };
   },
 
-  async countExpiringByMonth(db, ctx, months) {
-    const rows = await db
-      .selectFrom('inbound_quarantine')
-      .select([sql<string>`substr(created_at, 1, 10)`.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
-      .where('org_id', '=', ctx.orgId)
-      .groupBy(sql`substr(created_at, 1, 10)`)
-      .execute();
+  countExpiringByMonth(db, ctx, months) {
+    const all = db.selectFrom('inbound_quarantine').where('org_id', '=', ctx.orgId);
     const p = ctx.policies.contact_request;
-    return bucketByExpiry(rows, { trigger: 'record_created', unit: p.unit }, p.value, months);
+    const period = { trigger: 'record_created', unit: p.unit } as const;
+    return retention.expiringByMonth(all, { from: 'created_at', period, value: p.value, months });
   },
 };

@@ -15,6 +15,7 @@ import {
   HONEYPOT_FIELD,
   STARTED_FIELD,
 } from '../../shared/http/form-guard.js';
+import { renderFormPage } from '../../shared/http/form-submit.js';
 import { renderPage } from '../../shared/http/render.js';
 import { apiErrors } from '../../shared/http/responses.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
@@ -78,22 +79,22 @@ function contactRoutes(kit: RouteKit, deps: IntakeRouteDeps): void {
       status?: number;
     },
   ) {
-    const { request, reply, t } = ctx;
-    const csrf = reply.generateCsrf();
-    return renderPage(request, reply, {
+    const { t } = ctx;
+    const started = o.started ?? (await timer.issue(o.org.id));
+    return renderFormPage(ctx, {
       title: t('intake.form.title', { org: o.org.name }),
-      status: o.status ?? 200,
-      csrfToken: csrf,
-      body: contactFormPage({
-        t,
-        csrf,
-        action: ctx.formPath,
-        started: o.started ?? (await timer.issue(o.org.id)),
-        orgName: o.org.name,
-        values: o.values,
-        errors: o.errors,
-        notice: o.notice,
-      }),
+      status: o.status,
+      body: (csrf) =>
+        contactFormPage({
+          t,
+          csrf,
+          action: ctx.formPath,
+          started,
+          orgName: o.org.name,
+          values: o.values,
+          errors: o.errors,
+          notice: o.notice,
+        }),
     });
   }
 

@@ -147,6 +147,23 @@ export const entryFormSchemas = {
 
 export const statusFormSchema = z.object({ status: z.enum(conversationStatuses) });
 
+/**
+ * Staff correct the requester's contact details on a conversation (Art. 16): the same rules as
+ * the form (email and/or phone, phone to E.164), except that a name may be left empty (a mail
+ * need not carry one). An empty field clears it.
+ */
+export const contactCorrectionSchema = z
+  .object({
+    name: optionalText(NAME_MAX).refine((v) => v === undefined || !/[\r\n]/.test(v), {
+      message: 'field.invalid',
+    }),
+    email,
+    phone,
+  })
+  .superRefine(contactRules, onObjects);
+
+export type ContactCorrection = z.output<typeof contactCorrectionSchema>;
+
 /** An empty choice unassigns the conversation. */
 export const assignFormSchema = z.object({
   userId: z

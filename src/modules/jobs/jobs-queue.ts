@@ -13,7 +13,7 @@ import { createJobsRepository, type DepthRow, type JobRow } from './jobs-reposit
 import { createSchedulesRepository, type ScheduleRow } from './jobs-schedules-repository.js';
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
-const MAX_PAYLOAD_BYTES = 16 * 1024;
+export const MAX_PAYLOAD_BYTES = 16 * 1024;
 
 export interface EnqueueInput {
   /** `module.verb`, e.g. `mail.send`. */
@@ -126,6 +126,8 @@ export const permanentErrorCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_CRYPTO_KEY_DESTROYED',
   'ERR_CRYPTO_DECRYPT_FAILED',
   'ERR_NOT_FOUND',
+  // A destination that is not a registered recipient (P14) stays refused until someone registers it.
+  'ERR_EGRESS_REFUSED',
 ]);
 
 export function isPermanentJobError(error: unknown): boolean {

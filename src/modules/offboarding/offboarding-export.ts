@@ -6,8 +6,8 @@
  * `tables/<table>.csv`, the stored documents under `files/`, `register.json`, `statement/` and a
  * `manifest.json` with the counts. Deterministic: same data, same bytes.
  */
-import { ZipFile } from 'yazl';
 import type { OrgScope } from '../../shared/actor.js';
+import { zipOf } from '../../shared/zip.js';
 import type { KluisCore } from '../module.js';
 import type { RegisterService } from '../register/index.js';
 import { csvOf, type ExportTable, filePathOf, type RightsService } from '../rights/index.js';
@@ -50,21 +50,6 @@ function mergeTables(all: readonly ExportTable[]): ExportTable[] {
     }
   }
   return [...merged.values()].map((e) => ({ ...e.table, rows: e.rows }));
-}
-
-function zipOf(files: readonly { name: string; content: string | Buffer }[], mtime: Date): Promise<Buffer> {
-  const zip = new ZipFile();
-  for (const f of files) {
-    const bytes = typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : f.content;
-    zip.addBuffer(bytes, f.name, { mtime, mode: 0o100644, compress: true });
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    zip.outputStream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    zip.outputStream.on('error', reject);
-    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-    zip.end();
-  });
 }
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;

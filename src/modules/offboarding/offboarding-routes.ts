@@ -10,6 +10,7 @@ import { AppError } from '../../shared/errors.js';
 import { csrfField } from '../../shared/html/forms.js';
 import { html, type SafeHtml } from '../../shared/html/html.js';
 import { renderPage } from '../../shared/http/render.js';
+import { sendDownload } from '../../shared/http/responses.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
 import type { Translate } from '../../shared/i18n/messages.js';
 import type { KluisCore, KluisServices } from '../module.js';
@@ -119,11 +120,12 @@ ${operator ? operatorForm(t, csrf) : null}`,
     access: ownerAccess,
     handler: async ({ reply, actor }) => {
       const file = await offboarding.downloadExport(actor);
-      return reply
-        .type('application/zip')
-        .header('cache-control', 'no-store')
-        .header('content-disposition', `attachment; filename="${file.fileName}"`)
-        .send(file.content);
+      return sendDownload(reply, {
+        contentType: 'application/zip',
+        filename: file.fileName,
+        content: file.content,
+        noStore: true,
+      });
     },
   });
 
@@ -134,10 +136,11 @@ ${operator ? operatorForm(t, csrf) : null}`,
     query: z.object({ tenant: z.string().max(100).optional() }),
     handler: async ({ reply, actor, query }) => {
       const text = await offboarding.certificate(actor, await tenantBySlug(actor, query.tenant));
-      return reply
-        .type('application/json')
-        .header('content-disposition', 'attachment; filename="kluis-deletion-certificate.json"')
-        .send(text);
+      return sendDownload(reply, {
+        contentType: 'application/json',
+        filename: 'kluis-deletion-certificate.json',
+        content: text,
+      });
     },
   });
 

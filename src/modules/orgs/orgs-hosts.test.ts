@@ -42,6 +42,19 @@ describe('public pages on a tenant’s own host name', () => {
     expect((await get(`/o/${jansen.slug}/contact`, HOST)).statusCode).toBe(200);
   });
 
+  it('keeps links and redirects on the tenant’s host free of /o/<slug> (the host names the tenant)', async () => {
+    const form = await get('/contact', HOST);
+    expect(form.body).toContain('action="/contact"');
+    expect(form.body).not.toContain(`/o/${jansen.slug}`);
+    const portal = await get('/rights', HOST);
+    expect(portal.body).toContain('action="/rights"');
+    expect(portal.body).not.toContain(`/o/${jansen.slug}`);
+    // A path that names the slug keeps it.
+    expect((await get(`/o/${jansen.slug}/contact`, HOST)).body).toContain(
+      `action="/o/${jansen.slug}/contact"`,
+    );
+  });
+
   it('refuses another tenant’s pages on the tenant’s host', async () => {
     const res = await get(`/o/${fenna.slug}/contact`, HOST);
     expect(res.statusCode).toBe(404);

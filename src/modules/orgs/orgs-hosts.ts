@@ -20,6 +20,20 @@ export function isInstallationHost(host: string, publicOrigin: string): boolean 
   return host === new URL(publicOrigin).hostname || host === 'localhost' || isIP(bare) !== 0;
 }
 
+/**
+ * The origin of an organisation's public pages in a link mailed to one of its data subjects: a
+ * tenant's first assigned host name, so the person returns to the site they used, not to the
+ * operator's; the scheme and port are the public origin's (the same listener serves every host).
+ * Without a host name, the public origin.
+ */
+export function siteOriginOf(publicOrigin: string, hosts: readonly string[]): string {
+  const host = [...hosts].sort()[0];
+  if (host === undefined) return new URL(publicOrigin).origin;
+  const url = new URL(publicOrigin);
+  url.hostname = host;
+  return url.origin;
+}
+
 export function installHostRouting(
   app: FastifyInstance,
   deps: { readonly publicOrigin: string; readonly orgs: Pick<OrgsRepository, 'orgOfHost' | 'findBySlug'> },

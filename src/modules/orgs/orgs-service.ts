@@ -9,7 +9,7 @@ import type { DB } from '../../db/schema.js';
 import type { OrgKind } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { createOrgsRepository, normaliseHost, type Org } from './orgs-repository.js';
-import type { Mailbox } from './orgs-schema.js';
+import type { Mailbox, OrgStatus } from './orgs-schema.js';
 
 /** A DNS host name (at least two labels, no port); IP addresses are not host names of a tenant. */
 const hostName = z
@@ -64,6 +64,9 @@ export function createOrgsService(deps: { readonly db: Kysely<DB> }) {
     insert: (input: Parameters<typeof repo.insert>[0] & { db?: Kysely<DB> }): Promise<Org> =>
       (input.db === undefined ? repo : createOrgsRepository(input.db)).insert(input),
     setStatus: repo.setStatus,
+    /** Sets the status within `db` (a caller's transaction: a tenant's onboarding). */
+    setStatusIn: (db: Kysely<DB>, id: string, status: OrgStatus) =>
+      createOrgsRepository(db).setStatus(id, status),
     setRequireTotp: repo.setRequireTotp,
     /** The organisation whose public pages a host name serves (configured names only). */
     orgOfHost: repo.orgOfHost,

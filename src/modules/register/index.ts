@@ -18,7 +18,7 @@ export type { EgressDecision } from './register-egress.js';
 export { csvSafe } from './register-export.js';
 export { joinList, label, type RetentionValues, retentionValuesOf } from './register-labels.js';
 export { documentOf, installMultipart } from './register-multipart.js';
-export { type OrgInfo, publicPath, slugOfSite } from './register-orgs.js';
+export { type OrgInfo, publicPath } from './register-orgs.js';
 export type { PublicOrg, RegisterService, RegisterSnapshot } from './register-service.js';
 
 /** Daily: announced sub-processors whose notice period has run become active (Art. 28(2)). */

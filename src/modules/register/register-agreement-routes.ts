@@ -3,14 +3,9 @@
  * operator keeps with it), the form with the signed document (`register.edit`, multipart), and
  * the document itself, served as an attachment (its reading is audited by the service).
  */
-import {
-  type FormPageContext,
-  type RefusedForm,
-  renderFormPage,
-  submitForm,
-  typedText,
-} from '../../shared/http/form-submit.js';
+import * as form from '../../shared/http/form-submit.js';
 import { renderPage } from '../../shared/http/render.js';
+import { sendDownload } from '../../shared/http/responses.js';
 import type { FormResult, RouteKit } from '../../shared/http/route-kit.js';
 import { can } from '../../shared/permissions.js';
 import { type AgreementFormValues, agreementFormPage, agreementsPage } from './register-agreement-views.js';
@@ -50,15 +45,15 @@ export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register
 
   /** The form for a new agreement (`id` undefined: choose the counterparty) or an existing one. */
   const showForm = async (
-    ctx: FormPageContext,
+    ctx: form.FormPageContext,
     id: string | undefined,
-    shown?: RefusedForm<AgreementFormValues>,
+    shown?: form.RefusedForm<AgreementFormValues>,
   ) => {
     const { actor, t } = ctx;
     const existing = id === undefined ? undefined : await register.getAgreement({ actor, id });
     const title = existing === undefined ? t('register.ag.newTitle') : t('register.ag.editTitle');
     const options = existing === undefined ? await register.counterpartyOptions({ actor }) : undefined;
-    return renderFormPage(ctx, {
+    return form.renderFormPage(ctx, {
       title,
       status: shown?.status,
       body: (csrf) =>
@@ -82,17 +77,17 @@ export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register
 
   /** Records a new agreement (`id` undefined) or changes one, with the signed document if sent. */
   const save = <T>(
-    ctx: FormPageContext & { readonly body: FormResult<T> },
+    ctx: form.FormPageContext & { readonly body: FormResult<T> },
     id: string | undefined,
     record: (values: T, document: UploadedDocument | undefined) => Promise<unknown>,
   ) =>
-    submitForm(
+    form.submitForm(
       ctx,
       async (values) => {
         await record(values, documentOf(ctx.request.body));
         return '/staff/agreements?done=saved';
       },
-      (refusal) => showForm(ctx, id, { ...refusal, values: typedText(ctx.body.values, formFields) }),
+      (refusal) => showForm(ctx, id, { ...refusal, values: form.typedText(ctx.body.values, formFields) }),
     );
 
   kit.route({
@@ -142,10 +137,12 @@ export function registerAgreementRoutes(kit: RouteKit, deps: { readonly register
     params: idParams,
     handler: async ({ reply, actor, params }) => {
       const doc = await register.readAgreementDocument({ actor, id: params.id });
-      return reply
-        .type('application/pdf')
-        .header('content-disposition', `attachment; filename="${doc.filename.replace(/"/g, '')}"`)
-        .send(doc.data);
+      // The name is the uploader's (letters of any script): sendDownload encodes it for the header.
+      return sendDownload(reply, {
+        contentType: 'application/pdf',
+        filename: doc.filename,
+        content: doc.data,
+      });
     },
   });
 }

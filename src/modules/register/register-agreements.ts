@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
+import { inTransaction } from '../../db/transaction.js';
 import { type Actor, scopeOf } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
@@ -136,12 +137,66 @@ async function counterpartyOptions(
 export function createAgreementsService(deps: AgreementsDeps) {
   const { db, clock, keyring, audit, orgs } = deps;
 
-  async function getHeld(actor: Actor, id: string): Promise<AgreementView> {
-    const row = await createRegisterRepository(db).findAgreement(scopeOf(actor), id);
+  async function getHeld(actor: Actor, id: string, conn: Kysely<DB> = db): Promise<AgreementView> {
+    const row = await createRegisterRepository(conn).findAgreement(scopeOf(actor), id);
     if (row === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'agreement not found' });
-    const [view] = await toViews(db, orgs, [row]);
+    const [view] = await toViews(conn, orgs.within(conn), [row]);
     if (view === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'agreement not found' });
     return view;
+  }
+
+  /** Records an agreement within `conn` (a caller's transaction, or `db` for a new one). */
+  async function createAgreementIn(
+    conn: Kysely<DB>,
+    input: { actor: Actor; values: NewAgreementInput; document?: UploadedDocument | undefined },
+  ): Promise<AgreementView> {
+    const v = parseOrThrow(newAgreementInput, input.values);
+    // The operator's owners and admins record a client's agreement when onboarding the tenant.
+    if (!(v.counterparty.startsWith('client:') && can(input.actor, 'tenants.manage')))
+      assertCan(input.actor, 'register.edit');
+    if (input.document !== undefined) validateDocument(input.document, 'document');
+    const option = (await counterpartyOptions(conn, orgs.within(conn), input.actor)).find(
+      (o) => o.value === v.counterparty,
+    );
+    if (option === undefined) {
+      throw new AppError('ERR_VALIDATION', {
+        message: 'unknown counterparty',
+        fields: { counterparty: 'register.ag.chooseCounterparty' },
+      });
+    }
+    const counterpartyId = v.counterparty.slice(v.counterparty.indexOf(':') + 1);
+    const id = randomUUID();
+    return inTransaction(conn, async (trx) => {
+      const documentId =
+        input.document === undefined
+          ? null
+          : await storeDocument(trx, clock, keyring, input.actor.orgId, input.document);
+      const now = clock.now().toISOString();
+      await createRegisterRepository(trx).insertAgreement({
+        id,
+        org_id: input.actor.orgId,
+        counterparty_kind: option.kind,
+        client_org_id: option.kind === 'client' ? counterpartyId : null,
+        subprocessor_id: option.kind === 'subprocessor' ? counterpartyId : null,
+        version: v.version,
+        signed_on: v.signedOn,
+        parties: v.parties,
+        document_id: documentId,
+        created_at: now,
+        updated_at: now,
+      });
+      await audit.append(trx, {
+        actor: input.actor,
+        action: 'register.agreement.create',
+        target: { type: 'processor_agreement', id },
+        fields: [
+          'processor_agreements.parties',
+          ...(documentId === null ? [] : ['register_documents.content']),
+        ],
+        meta: { counterpartyKind: option.kind, counterpartyId },
+      });
+      return getHeld(input.actor, id, trx);
+    });
   }
 
   return {
@@ -169,59 +224,14 @@ export function createAgreementsService(deps: AgreementsDeps) {
     },
 
     /** Records an agreement with a client (operator only) or one of the org's sub-processors. */
-    async createAgreement(input: {
+    createAgreement: (input: {
       actor: Actor;
       values: NewAgreementInput;
       document?: UploadedDocument | undefined;
-    }): Promise<AgreementView> {
-      const v = parseOrThrow(newAgreementInput, input.values);
-      // The operator's owners and admins record a client's agreement when onboarding the tenant.
-      if (!(v.counterparty.startsWith('client:') && can(input.actor, 'tenants.manage')))
-        assertCan(input.actor, 'register.edit');
-      if (input.document !== undefined) validateDocument(input.document, 'document');
-      const option = (await counterpartyOptions(db, orgs, input.actor)).find(
-        (o) => o.value === v.counterparty,
-      );
-      if (option === undefined) {
-        throw new AppError('ERR_VALIDATION', {
-          message: 'unknown counterparty',
-          fields: { counterparty: 'register.ag.chooseCounterparty' },
-        });
-      }
-      const counterpartyId = v.counterparty.slice(v.counterparty.indexOf(':') + 1);
-      const id = randomUUID();
-      await db.transaction().execute(async (trx) => {
-        const documentId =
-          input.document === undefined
-            ? null
-            : await storeDocument(trx, clock, keyring, input.actor.orgId, input.document);
-        const now = clock.now().toISOString();
-        await createRegisterRepository(trx).insertAgreement({
-          id,
-          org_id: input.actor.orgId,
-          counterparty_kind: option.kind,
-          client_org_id: option.kind === 'client' ? counterpartyId : null,
-          subprocessor_id: option.kind === 'subprocessor' ? counterpartyId : null,
-          version: v.version,
-          signed_on: v.signedOn,
-          parties: v.parties,
-          document_id: documentId,
-          created_at: now,
-          updated_at: now,
-        });
-        await audit.append(trx, {
-          actor: input.actor,
-          action: 'register.agreement.create',
-          target: { type: 'processor_agreement', id },
-          fields: [
-            'processor_agreements.parties',
-            ...(documentId === null ? [] : ['register_documents.content']),
-          ],
-          meta: { counterpartyKind: option.kind, counterpartyId },
-        });
-      });
-      return getHeld(input.actor, id);
-    },
+    }): Promise<AgreementView> => createAgreementIn(db, input),
+
+    /** The same, as a step of the caller's transaction `trx` (a tenant's onboarding). */
+    createAgreementIn,
 
     async updateAgreement(input: {
       actor: Actor;

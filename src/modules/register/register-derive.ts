@@ -6,6 +6,8 @@
  */
 import type { Role } from '../../shared/actor.js';
 import {
+  basesOf,
+  basisOf,
   type CatalogueField,
   type DataCategory,
   type DataSubjectCategory,
@@ -80,7 +82,7 @@ function groupedBy<K extends string>(
 function commonFacts(fields: readonly CatalogueField[]) {
   return {
     subjects: distinct(fields, (f) => f.subjects, dataSubjectCategories),
-    legalBases: distinct(fields, (f) => f.legalBasis, legalBases),
+    legalBases: distinct(fields, basesOf, legalBases),
     retention: distinct(fields, (f) => f.retention, retentionPolicies),
     protections: distinct(fields, (f) => f.protection, protectionOrder),
   };
@@ -92,6 +94,8 @@ export function deriveActivities(catalogue: readonly CatalogueField[]): DerivedA
     purpose,
     categories: distinct(fields, (f) => f.category, dataCategories),
     ...commonFacts(fields),
+    // The basis of this purpose only (an address kept for a contract is mailed on consent).
+    legalBases: distinct(fields, (f) => basisOf(f, purpose), legalBases),
     readRoles: [...new Set(fields.flatMap((f) => f.readRoles))].sort(),
     fields: fields.map((f) => `${f.table}.${f.column}`).sort(),
   }));

@@ -6,13 +6,7 @@
 import { z } from 'zod';
 import { AppError } from '../../shared/errors.js';
 import { formListValues, withFormLists } from '../../shared/http/form-list.js';
-import {
-  type FormPageContext,
-  type RefusedForm,
-  renderFormPage,
-  submitForm,
-  typedText,
-} from '../../shared/http/form-submit.js';
+import * as form from '../../shared/http/form-submit.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
 import { label, type RetentionValues } from './register-labels.js';
 import { doneQuery, editAccess } from './register-route-parts.js';
@@ -37,14 +31,14 @@ export function registerDetailsRoutes(
   const { register, retention } = deps;
 
   const showActivity = async (
-    ctx: FormPageContext,
+    ctx: form.FormPageContext,
     purpose: string,
-    shown?: RefusedForm<ActivityFormValues>,
+    shown?: form.RefusedForm<ActivityFormValues>,
   ) => {
     const snapshot = await register.getRegister({ actor: ctx.actor });
     const activity = snapshot.activities.find((a) => a.purpose === purpose);
     if (activity === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'no such activity' });
-    return renderFormPage(ctx, {
+    return form.renderFormPage(ctx, {
       // The purpose's name, never its id (issue 16: page titles without raw ids).
       title: ctx.t('register.activity.editTitle', { name: label(ctx.t, 'purpose', purpose) }),
       status: shown?.status,
@@ -79,8 +73,8 @@ export function registerDetailsRoutes(
     form: true,
     handler: (ctx) => {
       const { purpose } = ctx.params;
-      const typed = typedText(ctx.body.values, activityInput.keyof().options);
-      return submitForm(
+      const typed = form.typedText(ctx.body.values, activityInput.keyof().options);
+      return form.submitForm(
         ctx,
         async (values) => {
           await register.updateActivity({ actor: ctx.actor, purpose, values });
@@ -92,11 +86,11 @@ export function registerDetailsRoutes(
   });
 
   const showSettings = async (
-    ctx: FormPageContext,
-    o: { shown?: RefusedForm<SettingsFormValues>; saved?: boolean } = {},
+    ctx: form.FormPageContext,
+    o: { shown?: form.RefusedForm<SettingsFormValues>; saved?: boolean } = {},
   ) => {
     const { org, settings } = await register.getSettings({ actor: ctx.actor });
-    return renderFormPage(ctx, {
+    return form.renderFormPage(ctx, {
       title: ctx.t('register.settings.title'),
       status: o.shown?.status,
       body: (csrf) =>
@@ -126,7 +120,7 @@ export function registerDetailsRoutes(
     body: settingsForm,
     form: true,
     handler: (ctx) =>
-      submitForm(
+      form.submitForm(
         ctx,
         async (values) => {
           await register.updateSettings({ actor: ctx.actor, values });
@@ -134,7 +128,7 @@ export function registerDetailsRoutes(
         },
         (refusal) => {
           const values = {
-            ...typedText(ctx.body.values, settingsInput.keyof().options),
+            ...form.typedText(ctx.body.values, settingsInput.keyof().options),
             channels: formListValues(ctx.request.body, 'channels'),
           };
           return showSettings(ctx, { shown: { ...refusal, values } });

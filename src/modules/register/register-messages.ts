@@ -45,6 +45,9 @@ export const registerNl = {
     'facturen en boekingen, ook om aan de wettelijke bewaarplicht te voldoen',
   'register.purpose.direct_debit_collection': 'Incasso',
   'register.purposeHint.direct_debit_collection': 'innen van bedragen waarvoor u een machtiging gaf',
+  'register.purpose.marketing': 'Nieuwsbrief en referenties',
+  'register.purposeHint.marketing':
+    'om klanten die daarvoor toestemming gaven onze nieuwsbrief te sturen of te vragen als referentieklant genoemd te worden; intrekken kan altijd',
   'register.purpose.rights_handling': 'Afhandelen van privacyverzoeken',
   'register.purposeHint.rights_handling':
     'om uw rechten onder de AVG uit te voeren en dat te kunnen aantonen',
@@ -369,6 +372,9 @@ export const registerEn: Record<keyof typeof registerNl, string> = {
     'invoices and bookkeeping records, also to meet the legal retention duty',
   'register.purpose.direct_debit_collection': 'Direct debit collection',
   'register.purposeHint.direct_debit_collection': 'collecting amounts for which you gave a mandate',
+  'register.purpose.marketing': 'Newsletter and references',
+  'register.purposeHint.marketing':
+    'to send our newsletter to clients who consented to it, or to ask them to be named as a reference customer; consent can be withdrawn at any time',
   'register.purpose.rights_handling': 'Handling privacy requests',
   'register.purposeHint.rights_handling':
     'to carry out your rights under the GDPR and be able to show we did',

@@ -21,9 +21,12 @@ function toInfo(org: Org): OrgInfo {
   return { id: org.id, kind: org.kind, name: org.name, slug: org.slug };
 }
 
-export function createOrgDirectory(db: Kysely<DB>) {
+export function createOrgDirectory(db: Kysely<DB>): OrgDirectory {
   const orgs = createOrgsRepository(db);
   return {
+    /** The same directory read within `conn` (a caller's transaction: SQLite has one connection). */
+    within: (conn: Kysely<DB>) => createOrgDirectory(conn),
+
     /** The org of `orgId`; a 404 when there is none. */
     async get(orgId: string): Promise<OrgInfo> {
       const org = await orgs.findById(orgId);
@@ -44,18 +47,15 @@ export function createOrgDirectory(db: Kysely<DB>) {
   };
 }
 
-export type OrgDirectory = ReturnType<typeof createOrgDirectory>;
+export interface OrgDirectory {
+  within(conn: Kysely<DB>): OrgDirectory;
+  get(orgId: string): Promise<OrgInfo>;
+  findPublic(slug: string | undefined): Promise<OrgInfo | undefined>;
+  list(): Promise<OrgInfo[]>;
+}
 
 /** A public page of the org in `locale`: `/en` for English, `/o/<slug>` for a tenant. */
 export function publicPath(org: Pick<OrgInfo, 'kind' | 'slug'>, locale: Locale, page: string): string {
   const site = org.kind === 'operator' ? '' : `/o/${encodeURIComponent(org.slug)}`;
   return `${locale === 'en' ? '/en' : ''}${site}${page}`;
-}
-
-/**
- * The slug a public page was reached under: the route kit's `site` is `''` (the operator's
- * pages) or `/o/<slug>` (a tenant's, the slug already checked against the kit's pattern).
- */
-export function slugOfSite(site: string): string | undefined {
-  return site.startsWith('/o/') ? site.slice('/o/'.length) : undefined;
 }

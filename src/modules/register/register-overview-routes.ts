@@ -10,6 +10,7 @@ import {
   submitForm,
 } from '../../shared/http/form-submit.js';
 import { renderPage } from '../../shared/http/render.js';
+import { sendDownload } from '../../shared/http/responses.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { can } from '../../shared/permissions.js';
@@ -143,10 +144,11 @@ export function registerOverviewRoutes(
         const snapshot = await register.getRegister({ actor });
         const slug = snapshot.org.slug.replace(/[^a-z0-9-]/gi, '');
         const name = `register-${slug}-${clock.now().toISOString().slice(0, 10)}.${ext}`;
-        return reply
-          .type(`${format.type}; charset=utf-8`)
-          .header('content-disposition', `attachment; filename="${name}"`)
-          .send(format.body(snapshot, t, locale));
+        return sendDownload(reply, {
+          contentType: `${format.type}; charset=utf-8`,
+          filename: name,
+          content: format.body(snapshot, t, locale),
+        });
       },
     });
   }

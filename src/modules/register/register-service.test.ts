@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import { createOrg, createStaffUser } from '../../../test/factories.js';
 import type { Actor, Role } from '../../shared/actor.js';
-import { fieldCatalogue, purposes } from '../../shared/catalogue.js';
+import { basisOf, fieldCatalogue, purposes } from '../../shared/catalogue.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { type AppError, isAppError } from '../../shared/errors.js';
 import { translator } from '../../shared/i18n/messages.js';
@@ -66,13 +66,39 @@ describe('the processing register', () => {
       const fields = fieldCatalogue().fields.filter((f) => f.purposes.includes(activity.purpose));
       expect(new Set(activity.categories)).toEqual(new Set(fields.map((f) => f.category)));
       expect(new Set(activity.subjects)).toEqual(new Set(fields.map((f) => f.subjects)));
-      expect(new Set(activity.legalBases)).toEqual(new Set(fields.map((f) => f.legalBasis)));
+      expect(new Set(activity.legalBases)).toEqual(new Set(fields.map((f) => basisOf(f, activity.purpose))));
       expect(new Set(activity.retention)).toEqual(new Set(fields.map((f) => f.retention)));
       expect(activity.fields).toEqual(fields.map((f) => `${f.table}.${f.column}`).sort());
     }
     expect(new Set(register.categories.map((c) => c.category))).toEqual(
       new Set(fieldCatalogue().fields.map((f) => f.category)),
     );
+  });
+
+  it('lists the newsletter and reference-customer mail to clients as marketing on consent, in the register and the statement', async () => {
+    const register = await kluis.services.register.getRegister({ actor: officer });
+    const marketing = register.activities.find((a) => a.purpose === 'marketing');
+    expect(marketing).toMatchObject({ legalBases: ['consent'], categories: ['contact_details'] });
+    // Exactly the fields the consent registry's mailings read (the relations' contact points).
+    const contactPoints = kluis.personalData.all().flatMap((p) => p.contactPoints?.fields ?? []);
+    expect(marketing?.fields).toEqual([...contactPoints].sort());
+    // The same address is kept for the contract on the contract: that activity does not say consent.
+    const contract = register.activities.find((a) => a.purpose === 'contract_administration');
+    expect(contract?.legalBases).not.toContain('consent');
+    const csv = parse(registerCsv(register, translator('nl'), 'nl', retentionValuesOf(kluis.config)), {
+      bom: true,
+    }) as string[][];
+    const row = csv.find((r) => r[0] === 'Nieuwsbrief en referenties');
+    expect(row?.[2]).toBe('toestemming (art. 6 lid 1 onder a AVG)');
+
+    const { generated } = await kluis.services.statement.generateFor(operator.id);
+    const nl = generated.markdown.nl;
+    const block = nl.slice(nl.indexOf('### Nieuwsbrief en referenties'));
+    expect(block).toContain('referentieklant');
+    expect(block.slice(0, block.indexOf('\n###'))).toContain('toestemming (art. 6 lid 1 onder a AVG)');
+    expect(generated.markdown.en).toContain('### Newsletter and references');
+    // The contact details' line names the use too.
+    expect(nl).toMatch(/\*\*Contactgegevens\*\*[^\n]*nieuwsbrief en referenties/);
   });
 
   it('keeps the privacy officer’s completion per org and purpose, and refuses a purpose the catalogue does not know', async () => {

@@ -23,7 +23,7 @@ import type { FormResult, RouteKit } from '../../shared/http/route-kit.js';
 import { can } from '../../shared/permissions.js';
 import { documentOf } from './register-multipart.js';
 import { announceInput, objectionInput } from './register-notice.js';
-import { publicPath, slugOfSite } from './register-orgs.js';
+import { publicPath } from './register-orgs.js';
 import { doneQuery, editAccess, idParams, readAccess } from './register-route-parts.js';
 import type { RegisterService } from './register-service.js';
 import {
@@ -301,8 +301,8 @@ function registerPublicSubprocessorRoute(kit: RouteKit, register: RegisterServic
     url: '/subprocessors',
     site: true,
     access: { kind: 'public' },
-    handler: async ({ request, reply, site, t, locale }) => {
-      const found = await register.findPublicOrg(slugOfSite(site));
+    handler: async ({ request, reply, siteSlug, t, locale }) => {
+      const found = await register.findPublicOrg(siteSlug);
       if (found === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'organisation not found' });
       return renderPage(request, reply, {
         title: t('register.sp.publicTitle', { org: found.name }),

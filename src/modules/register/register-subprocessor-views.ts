@@ -3,16 +3,8 @@
  * PDF upload), and the public page every organisation has at `/subprocessors`.
  */
 import { dataCategories } from '../../shared/catalogue.js';
-import {
-  csrfField,
-  errorSummary,
-  type FieldErrors,
-  selectField,
-  textField,
-} from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
-import { notice } from '../../shared/html/notice.js';
-import { tableHead } from '../../shared/html/table.js';
+import * as ui from '../../shared/html/index.js';
 import { formatDate } from '../../shared/i18n/dates.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import { countryCodes, countryName, eeaCountries, placeName } from './register-derive.js';
@@ -81,7 +73,7 @@ export function subprocessorTable(
   if (list.length === 0) return html`<p>${t('register.sp.none')}</p>`;
   return html`<table>
 <caption class="visually-hidden">${t('register.sp.title')}</caption>
-${tableHead([
+${ui.tableHead([
   t('register.sp.name'),
   t('register.sp.service'),
   t('register.sp.location'),
@@ -122,7 +114,7 @@ export function subprocessorListPage(o: {
 }): SafeHtml {
   const { t } = o;
   return html`<h1>${t('register.sp.title')}</h1>
-${notice(o.notice)}
+${ui.notice(o.notice)}
 <p>${t('register.sp.intro')}</p>
 ${o.canEdit ? html`<p><a class="button" href="/staff/subprocessors/new">${t('register.sp.new')}</a></p>` : ''}
 <div class="table-scroll" role="region" aria-label="${t('register.sp.title')}" tabindex="0">
@@ -181,10 +173,10 @@ ${registerForm(o, {
   labels,
   cancelHref: '/staff/subprocessors',
   multipart: true,
-  fields: html`${textField({ t, name: 'name', label: labels.name, value: v.name, errors: o.errors, required: true })}
-${textField({ t, name: 'service', label: labels.service, hint: t('register.sp.serviceHint'), value: v.service, errors: o.errors, required: true })}
-${textField({ t, name: 'location', label: labels.location, hint: t('register.sp.locationHint'), value: v.location, errors: o.errors })}
-${selectField({ t, name: 'country', label: labels.country, options: countryChoices, value: v.country, errors: o.errors, placeholder: '' })}
+  fields: html`${ui.textField({ t, name: 'name', label: labels.name, value: v.name, errors: o.errors, required: true })}
+${ui.textField({ t, name: 'service', label: labels.service, hint: t('register.sp.serviceHint'), value: v.service, errors: o.errors, required: true })}
+${ui.textField({ t, name: 'location', label: labels.location, hint: t('register.sp.locationHint'), value: v.location, errors: o.errors })}
+${ui.selectField({ t, name: 'country', label: labels.country, options: countryChoices, value: v.country, errors: o.errors, placeholder: '' })}
 ${checkboxGroup({
   t,
   name: 'dataCategories',
@@ -194,7 +186,7 @@ ${checkboxGroup({
   checked: v.dataCategories,
   errors: o.errors,
 })}
-${selectField({
+${ui.selectField({
   t,
   name: 'status',
   label: labels.status,
@@ -204,16 +196,16 @@ ${selectField({
   value: v.status,
   errors: o.errors,
 })}
-${textField({ t, name: 'egressHosts', label: labels.egressHosts, hint: t('register.sp.egressHostsHint'), value: v.egressHosts, errors: o.errors })}
+${ui.textField({ t, name: 'egressHosts', label: labels.egressHosts, hint: t('register.sp.egressHostsHint'), value: v.egressHosts, errors: o.errors })}
 <fieldset>
 <legend>${t('register.sp.agreement')}</legend>
-${textField({ t, name: 'agreementVersion', label: labels.agreementVersion, value: v.agreementVersion, errors: o.errors })}
-${textField({ t, name: 'agreementSignedOn', label: labels.agreementSignedOn, hint: t('register.sp.agreementSignedHint'), type: 'date', value: v.agreementSignedOn, errors: o.errors })}
+${ui.textField({ t, name: 'agreementVersion', label: labels.agreementVersion, value: v.agreementVersion, errors: o.errors })}
+${ui.textField({ t, name: 'agreementSignedOn', label: labels.agreementSignedOn, hint: t('register.sp.agreementSignedHint'), type: 'date', value: v.agreementSignedOn, errors: o.errors })}
 ${fileField({ t, name: 'document', label: labels.document, hint: t('register.sp.agreementDocumentHint'), errors: o.errors })}
 </fieldset>
 <fieldset>
 <legend>${t('register.sp.transfer')}</legend>
-${selectField({
+${ui.selectField({
   t,
   name: 'transferMechanism',
   label: labels.transferMechanism,
@@ -223,8 +215,8 @@ ${selectField({
   errors: o.errors,
   placeholder: '',
 })}
-${textField({ t, name: 'sccDate', label: labels.sccDate, type: 'date', value: v.sccDate, errors: o.errors })}
-${textField({ t, name: 'transferAssessment', label: labels.transferAssessment, hint: t('register.sp.transferAssessmentHint'), value: v.transferAssessment, errors: o.errors, multiline: true })}
+${ui.textField({ t, name: 'sccDate', label: labels.sccDate, type: 'date', value: v.sccDate, errors: o.errors })}
+${ui.textField({ t, name: 'transferAssessment', label: labels.transferAssessment, hint: t('register.sp.transferAssessmentHint'), value: v.transferAssessment, errors: o.errors, multiline: true })}
 </fieldset>
 `,
 })}`;
@@ -285,14 +277,14 @@ export function announceForm(o: {
   csrf: string;
   id: string;
   noticeDays: number;
-  errors?: FieldErrors | undefined;
+  errors?: ui.FieldErrors | undefined;
 }): SafeHtml {
   const { t } = o;
   return html`<section aria-labelledby="announce-title"><h2 id="announce-title">${t('register.sp.announce')}</h2>
 <p>${t('register.sp.announceIntro', { days: String(o.noticeDays) })}</p>
 <form method="post" action="/staff/subprocessors/${o.id}/announce" novalidate>
-${csrfField(o.csrf)}
-${textField({ t, name: 'effectiveOn', label: t('register.sp.effectiveOn'), hint: t('register.sp.effectiveOnHint'), type: 'date', errors: o.errors })}
+${ui.csrfField(o.csrf)}
+${ui.textField({ t, name: 'effectiveOn', label: t('register.sp.effectiveOn'), hint: t('register.sp.effectiveOnHint'), type: 'date', errors: o.errors })}
 <button type="submit">${t('register.sp.announce')}</button>
 </form></section>`;
 }
@@ -305,14 +297,14 @@ export function objectionPage(o: {
   operatorName: string;
   subprocessor: Subprocessor;
   reasons: string;
-  errors?: FieldErrors | undefined;
+  errors?: ui.FieldErrors | undefined;
   done: boolean;
 }): SafeHtml {
   const { t, locale, subprocessor: s } = o;
   const d = describe(t, locale, s);
   const date = s.effectiveOn === null ? '' : formatDate(locale, s.effectiveOn, 'long');
   return html`<h1>${t('register.sp.objectTitle', { name: s.name })}</h1>
-${notice(o.done ? t('register.sp.objected', { operator: o.operatorName }) : undefined)}
+${ui.notice(o.done ? t('register.sp.objected', { operator: o.operatorName }) : undefined)}
 <p>${t('register.sp.objectIntro', { operator: o.operatorName, date })}</p>
 ${facts([
   [t('register.sp.service'), s.service],
@@ -320,9 +312,9 @@ ${facts([
   [t('register.sp.categories'), d.categories],
 ])}
 <form method="post" action="/staff/subprocessor-notices/${s.id}" novalidate>
-${errorSummary(t, o.errors, { reasons: t('register.sp.reasons') })}
-${csrfField(o.csrf)}
-${textField({ t, name: 'reasons', label: t('register.sp.reasons'), value: o.reasons, errors: o.errors, multiline: true, required: true })}
+${ui.errorSummary(t, o.errors, { reasons: t('register.sp.reasons') })}
+${ui.csrfField(o.csrf)}
+${ui.textField({ t, name: 'reasons', label: t('register.sp.reasons'), value: o.reasons, errors: o.errors, multiline: true, required: true })}
 <button type="submit">${t('register.sp.objectSubmit')}</button>
 </form>`;
 }

@@ -16,13 +16,14 @@
  * the remnant's key, so they survive the destruction of the erased subject's key. The retention
  * engine treats the remnant like any subject: when the fiscal sweep deletes the relation's
  * records, the remnant has nothing left and its key goes. A ledger replay after a restore has no
- * keyring and re-seals nothing (the restored copy's values die with the erased key).
+ * keyring: it puts back the re-sealed values the erasure's ledger line carried and hands the
+ * relation to the same remnant (`rebuildRemnants`), so finance reads the kept records again.
  */
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import type { ErasedRows, ErasureContext, RetainedRows, SubjectErasure } from '../personal-data.js';
 import { chunks, dayOf, expiresOn } from '../retention/index.js';
-import { rehome } from './relations-remnant.js';
+import { type RemnantCarry, rebuildRemnants, rehome } from './relations-remnant.js';
 import { clientDataTarget } from './relations-retention.js';
 import {
   fiscalCollectionsTarget,
@@ -222,8 +223,21 @@ async function eraseClientRelations(
       ...(table === 'relation_agreements' ? { categories: ['agreement'] as const } : {}),
     }));
   const createdSubjects: string[] = [];
+  const remnants: RemnantCarry[] = [];
   if (ctx.keyring !== undefined) {
-    for (const r of kept) createdSubjects.push(await rehome(trx, ctx.keyring, ctx, subjectId, r.id));
+    for (const r of kept) {
+      const remnant = await rehome(trx, ctx.keyring, ctx, subjectId, r.id);
+      createdSubjects.push(remnant.subject);
+      remnants.push(remnant);
+    }
+  } else if (ctx.carried !== undefined) {
+    // A replay into a copy from before the erasure: the kept values come from the ledger line.
+    await rebuildRemnants(
+      trx,
+      ctx,
+      kept.map((r) => r.id),
+      ctx.carried,
+    );
   }
   return {
     deleted,
@@ -231,6 +245,7 @@ async function eraseClientRelations(
     retained,
     notes: { ended_relations: ended, revoked_mandates: revoked },
     createdSubjects,
+    ...(remnants.length > 0 ? { carry: { remnants } } : {}),
   };
 }
 

@@ -44,11 +44,20 @@ const directDebit: Shared = {
   protection: 'subject_key',
 };
 
+/**
+ * Name and email address also serve the newsletter and the request to be a reference customer
+ * (the consent registry's purposes, `contactPoints` in relations-personal-data.ts), on consent only.
+ */
+const mailedOnConsent: Pick<CatalogueField, 'purposes' | 'basisFor'> = {
+  purposes: ['contract_administration', 'marketing'],
+  basisFor: { marketing: 'consent' },
+};
+
 const personFields = (table: string): CatalogueField[] => [
-  { table, column: 'given_name', ...contact },
-  { table, column: 'family_name', ...contact },
+  { table, column: 'given_name', ...contact, ...(table === 'relations' ? mailedOnConsent : {}) },
+  { table, column: 'family_name', ...contact, ...(table === 'relations' ? mailedOnConsent : {}) },
   { table, column: 'form_of_address', ...formOfAddress },
-  { table, column: 'email', ...contact },
+  { table, column: 'email', ...contact, ...mailedOnConsent },
   { table, column: 'phone', ...contact },
 ];
 

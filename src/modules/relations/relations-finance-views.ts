@@ -4,14 +4,8 @@
  * no-JS way to capture one. The collection form lists every collectable mandate with an amount
  * field: lines left empty are skipped.
  */
-import {
-  csrfField,
-  errorSummary,
-  type FieldErrors,
-  selectField,
-  textField,
-} from '../../shared/html/forms.js';
 import { html, type SafeHtml } from '../../shared/html/html.js';
+import * as ui from '../../shared/html/index.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import type { AgreementView } from './relations-agreements.js';
 import type { CollectableMandate, CreditorView } from './relations-collections.js';
@@ -21,7 +15,6 @@ import { formatIban } from './relations-sepa.js';
 import {
   dateOrDash,
   type FormValues,
-  notice,
   type RelationFormArgs,
   radioField,
   relationFormFrame,
@@ -53,10 +46,10 @@ export function agreementFormPage(o: RelationFormArgs): SafeHtml {
     action: 'agreements',
     multipart: true,
     submit: t('relations.agreement.save'),
-    fields: html`${textField({ t, name: 'title', label: labels.title ?? '', value: v.title, errors })}
-  ${textField({ t, name: 'version', label: labels.version ?? '', value: v.version, errors })}
-  ${textField({ t, name: 'effectiveFrom', type: 'date', label: labels.effectiveFrom ?? '', hint: t('relations.form.dateHint'), value: v.effectiveFrom, errors })}
-  ${textField({ t, name: 'effectiveUntil', type: 'date', label: `${labels.effectiveUntil} ${t('relations.form.optional')}`, value: v.effectiveUntil, errors })}
+    fields: html`${ui.textField({ t, name: 'title', label: labels.title ?? '', value: v.title, errors })}
+  ${ui.textField({ t, name: 'version', label: labels.version ?? '', value: v.version, errors })}
+  ${ui.textField({ t, name: 'effectiveFrom', type: 'date', label: labels.effectiveFrom ?? '', hint: t('relations.form.dateHint'), value: v.effectiveFrom, errors })}
+  ${ui.textField({ t, name: 'effectiveUntil', type: 'date', label: `${labels.effectiveUntil} ${t('relations.form.optional')}`, value: v.effectiveUntil, errors })}
   <div class="field${docError ? ' field--error' : ''}">
     <label for="f-document">${labels.document}</label>
     <p class="hint" id="f-document-hint">${t('relations.agreement.documentHint')}</p>
@@ -65,9 +58,9 @@ export function agreementFormPage(o: RelationFormArgs): SafeHtml {
   </div>
   <fieldset class="group"><legend>${t('relations.agreement.signatureTitle')}</legend>
     <p class="hint">${t('relations.agreement.signatureHint')}</p>
-    ${textField({ t, name: 'signedByName', label: labels.signedByName ?? '', value: v.signedByName, errors, autocomplete: 'off' })}
-    ${textField({ t, name: 'signedAt', type: 'date', label: labels.signedAt ?? '', value: v.signedAt, errors })}
-    ${selectField({ t, name: 'signatureChannel', label: labels.signatureChannel ?? '', value: v.signatureChannel, errors, placeholder: t('relations.form.choose'), options: channelOptions(t) })}
+    ${ui.textField({ t, name: 'signedByName', label: labels.signedByName ?? '', value: v.signedByName, errors, autocomplete: 'off' })}
+    ${ui.textField({ t, name: 'signedAt', type: 'date', label: labels.signedAt ?? '', value: v.signedAt, errors })}
+    ${ui.selectField({ t, name: 'signatureChannel', label: labels.signatureChannel ?? '', value: v.signatureChannel, errors, placeholder: t('relations.form.choose'), options: channelOptions(t) })}
   </fieldset>`,
   });
 }
@@ -125,7 +118,7 @@ export function mandateFormPage(o: RelationFormArgs): SafeHtml {
     labels,
     action: 'mandates',
     submit: t('relations.mandate.save'),
-    fields: html`${textField({ t, name: 'reference', label: labels.reference ?? '', hint: t('relations.mandate.referenceHint'), value: v.reference, errors, autocomplete: 'off' })}
+    fields: html`${ui.textField({ t, name: 'reference', label: labels.reference ?? '', hint: t('relations.mandate.referenceHint'), value: v.reference, errors, autocomplete: 'off' })}
   ${radioField({ t, name: 'scheme', legend: labels.scheme ?? '', value: v.scheme ?? 'CORE', errors, options: mandateSchemes.map((s) => ({ value: s, label: t(s === 'CORE' ? 'relations.mandate.schemeCore' : 'relations.mandate.schemeB2b') })) })}
   ${radioField({
     t,
@@ -138,12 +131,12 @@ export function mandateFormPage(o: RelationFormArgs): SafeHtml {
       { value: 'one_off', label: t('relations.mandate.oneOff') },
     ],
   })}
-  ${textField({ t, name: 'accountHolder', label: labels.accountHolder ?? '', value: v.accountHolder, errors, autocomplete: 'off' })}
-  ${textField({ t, name: 'iban', label: labels.iban ?? '', hint: t('relations.mandate.ibanHint'), value: v.iban, errors, autocomplete: 'off' })}
-  ${textField({ t, name: 'bic', label: `${labels.bic} ${t('relations.form.optional')}`, hint: t('relations.mandate.bicHint'), value: v.bic, errors, autocomplete: 'off' })}
-  ${textField({ t, name: 'signedAt', type: 'date', label: labels.signedAt ?? '', hint: t('relations.form.dateHint'), value: v.signedAt, errors })}
-  ${textField({ t, name: 'signatureName', label: `${labels.signatureName} ${t('relations.form.optional')}`, value: v.signatureName, errors, autocomplete: 'off' })}
-  ${selectField({ t, name: 'signatureChannel', label: labels.signatureChannel ?? '', value: v.signatureChannel, errors, placeholder: t('relations.form.choose'), options: channelOptions(t) })}`,
+  ${ui.textField({ t, name: 'accountHolder', label: labels.accountHolder ?? '', value: v.accountHolder, errors, autocomplete: 'off' })}
+  ${ui.textField({ t, name: 'iban', label: labels.iban ?? '', hint: t('relations.mandate.ibanHint'), value: v.iban, errors, autocomplete: 'off' })}
+  ${ui.textField({ t, name: 'bic', label: `${labels.bic} ${t('relations.form.optional')}`, hint: t('relations.mandate.bicHint'), value: v.bic, errors, autocomplete: 'off' })}
+  ${ui.textField({ t, name: 'signedAt', type: 'date', label: labels.signedAt ?? '', hint: t('relations.form.dateHint'), value: v.signedAt, errors })}
+  ${ui.textField({ t, name: 'signatureName', label: `${labels.signatureName} ${t('relations.form.optional')}`, value: v.signatureName, errors, autocomplete: 'off' })}
+  ${ui.selectField({ t, name: 'signatureChannel', label: labels.signatureChannel ?? '', value: v.signatureChannel, errors, placeholder: t('relations.form.choose'), options: channelOptions(t) })}`,
   });
 }
 
@@ -158,7 +151,7 @@ export function mandatePage(o: {
   const base = `/staff/relations/${m.relationId}/mandates/${m.id}`;
   return html`<h1>${t('relations.mandate.title', { reference: m.reference })}${restrictedTag(t, m.restricted)}</h1>
 ${restrictedNotice(t, m.restricted)}
-${notice(o.notice)}
+${ui.notice(o.notice)}
 <p class="hint">${t('relations.mandate.auditNote')}</p>
 <dl>
   <dt>${t('relations.mandate.accountHolder')}</dt><dd>${m.accountHolder}</dd>
@@ -176,7 +169,7 @@ ${notice(o.notice)}
 ${
   m.status === 'active'
     ? html`<form method="post" action="${base}/revoke" class="action-form">
-  ${csrfField(o.csrf)}
+  ${ui.csrfField(o.csrf)}
   <p class="hint">${t('relations.mandate.revokeHint')}</p>
   <button type="submit" class="danger">${t('relations.mandate.revoke')}</button>
 </form>`
@@ -190,10 +183,10 @@ export function directDebitsPage(o: {
   csrf: string;
   creditor: CreditorView | undefined;
   creditorValues: FormValues;
-  creditorErrors?: FieldErrors | undefined;
+  creditorErrors?: ui.FieldErrors | undefined;
   mandates: readonly CollectableMandate[];
   collectValues: FormValues;
-  collectErrors?: FieldErrors | undefined;
+  collectErrors?: ui.FieldErrors | undefined;
   notice?: string | undefined;
 }): SafeHtml {
   const { t } = o;
@@ -215,9 +208,9 @@ export function directDebitsPage(o: {
     ),
   };
   return html`<h1>${t('relations.dd.title')}</h1>
-${notice(o.notice)}
-${errorSummary(t, ce, creditorLabels)}
-${errorSummary(t, errors, collectLabels)}
+${ui.notice(o.notice)}
+${ui.errorSummary(t, ce, creditorLabels)}
+${ui.errorSummary(t, errors, collectLabels)}
 <h2>${t('relations.dd.collectTitle')}</h2>
 ${
   o.creditor === undefined
@@ -226,8 +219,8 @@ ${
       ? html`<p>${t('relations.dd.noMandates')}</p>`
       : html`<p>${t('relations.dd.collectIntro')}</p>
 <form method="post" action="/staff/direct-debits/export" novalidate>
-  ${csrfField(o.csrf)}
-  ${textField({ t, name: 'requestedDate', type: 'date', label: collectLabels.requestedDate ?? '', hint: t('relations.dd.requestedDateHint'), value: v.requestedDate, errors })}
+  ${ui.csrfField(o.csrf)}
+  ${ui.textField({ t, name: 'requestedDate', type: 'date', label: collectLabels.requestedDate ?? '', hint: t('relations.dd.requestedDateHint'), value: v.requestedDate, errors })}
   <table>
     <caption class="visually-hidden">${t('relations.dd.collectTitle')}</caption>
     <thead><tr><th scope="col">${t('relations.col.reference')}</th><th scope="col">${t('relations.dd.relation')}</th><th scope="col">${t('relations.col.iban')}</th><th scope="col">${t('relations.col.next')}</th><th scope="col">${t('relations.dd.amount')}</th><th scope="col">${t('relations.dd.remittance')}</th></tr></thead>
@@ -250,11 +243,11 @@ ${
 <h2>${t('relations.dd.creditorTitle')}</h2>
 <p>${t('relations.dd.creditorIntro')}</p>
 <form method="post" action="/staff/direct-debits/creditor" novalidate>
-  ${csrfField(o.csrf)}
-  ${textField({ t, name: 'name', label: creditorLabels.name ?? '', value: cv.name ?? o.creditor?.name, errors: ce })}
-  ${textField({ t, name: 'creditorId', label: creditorLabels.creditorId ?? '', hint: t('relations.dd.creditorIdHint'), value: cv.creditorId ?? o.creditor?.creditorId, errors: ce, autocomplete: 'off' })}
-  ${textField({ t, name: 'iban', label: creditorLabels.iban ?? '', value: cv.iban ?? (o.creditor === undefined ? undefined : formatIban(o.creditor.iban)), errors: ce, autocomplete: 'off' })}
-  ${textField({ t, name: 'bic', label: `${creditorLabels.bic} ${t('relations.form.optional')}`, value: cv.bic ?? o.creditor?.bic ?? undefined, errors: ce, autocomplete: 'off' })}
+  ${ui.csrfField(o.csrf)}
+  ${ui.textField({ t, name: 'name', label: creditorLabels.name ?? '', value: cv.name ?? o.creditor?.name, errors: ce })}
+  ${ui.textField({ t, name: 'creditorId', label: creditorLabels.creditorId ?? '', hint: t('relations.dd.creditorIdHint'), value: cv.creditorId ?? o.creditor?.creditorId, errors: ce, autocomplete: 'off' })}
+  ${ui.textField({ t, name: 'iban', label: creditorLabels.iban ?? '', value: cv.iban ?? (o.creditor === undefined ? undefined : formatIban(o.creditor.iban)), errors: ce, autocomplete: 'off' })}
+  ${ui.textField({ t, name: 'bic', label: `${creditorLabels.bic} ${t('relations.form.optional')}`, value: cv.bic ?? o.creditor?.bic ?? undefined, errors: ce, autocomplete: 'off' })}
   <button type="submit" class="secondary">${t('relations.dd.creditorSave')}</button>
 </form>`;
 }

@@ -9,14 +9,8 @@ import { z } from 'zod';
 import { isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import type { SafeHtml } from '../../shared/html/html.js';
-import { renderPage } from '../../shared/http/render.js';
-import {
-  type StaffPageContext as PageContext,
-  type RouteKit,
-  recordId,
-  type StaffAccess,
-  type UserActor,
-} from '../../shared/http/route-kit.js';
+import { type FormPageContext, renderFormPage } from '../../shared/http/form-submit.js';
+import { type RouteKit, recordId, type StaffAccess, type UserActor } from '../../shared/http/route-kit.js';
 import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { KluisServices } from '../module.js';
 import { relationStatuses } from './relations-schema.js';
@@ -86,19 +80,17 @@ export function relationFormRoutes<S extends z.ZodType | undefined>(
   },
 ): void {
   const render = async (
-    ctx: PageContext,
+    ctx: FormPageContext,
     relationId: string,
     o: { values?: FormValues; errors?: FieldErrors; status?: number },
   ) => {
-    const { request, reply, actor, t, locale } = ctx;
+    const { actor, t, locale } = ctx;
     const relation = await relations.getRelation({ actor, relationId });
-    const csrf = reply.generateCsrf();
     const values = o.values ?? spec.initial?.(relation) ?? {};
-    return renderPage(request, reply, {
+    return renderFormPage(ctx, {
       title: t(spec.title),
-      status: o.status ?? 200,
-      csrfToken: csrf,
-      body: spec.page({ t, locale, csrf, relation, values, errors: o.errors }),
+      status: o.status,
+      body: (csrf) => spec.page({ t, locale, csrf, relation, values, errors: o.errors }),
     });
   };
 

@@ -4,12 +4,12 @@
  * collections, mandates, signed documents, agreements, the relation — and the restriction marks
  * go with them. See `relations-retention.ts` for the life of a relation before that.
  */
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import {
-  bucketByExpiry,
   chunks,
   countOf,
+  expiringByMonth,
   inOrg,
   nextBatch,
   type RetentionTarget,
@@ -124,17 +124,14 @@ export const fiscalRelationsTarget: RetentionTarget = {
     return { applied: Number(result.numDeletedRows) };
   },
 
-  async countExpiringByMonth(db, ctx, months) {
-    const rows = await db
+  countExpiringByMonth(db, ctx, months) {
+    const ended = db
       .selectFrom('relations')
-      .select([sql<string>`substr(ended_at, 1, 4)`.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
       .where('org_id', '=', ctx.orgId)
       .where('status', '=', 'ended')
-      .where('ended_at', 'is not', null)
-      .groupBy(sql`substr(ended_at, 1, 4)`)
-      .execute();
+      .where('ended_at', 'is not', null);
     const p = ctx.policies.fiscal_7y;
-    return bucketByExpiry(rows, p, p.value, months);
+    return expiringByMonth(ended, { from: 'ended_at', perYear: true, period: p, value: p.value, months });
   },
 };
 
@@ -165,13 +162,10 @@ export const fiscalMandatesTarget: RetentionTarget = {
     return { applied: still.length };
   },
 
-  async countExpiringByMonth(db, ctx, months) {
-    const rows = await endedMandates(db, ctx)
-      .select([sql<string>`substr(${mandateEnd}, 1, 4)`.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
-      .groupBy(sql`substr(${mandateEnd}, 1, 4)`)
-      .execute();
+  countExpiringByMonth(db, ctx, months) {
     const p = ctx.policies.fiscal_7y;
-    return bucketByExpiry(rows, p, p.value, months);
+    const ended = endedMandates(db, ctx);
+    return expiringByMonth(ended, { from: mandateEnd, perYear: true, period: p, value: p.value, months });
   },
 };
 
@@ -219,14 +213,9 @@ export const fiscalCollectionsTarget: RetentionTarget = {
     return { applied: Number(result.numDeletedRows) };
   },
 
-  async countExpiringByMonth(db, ctx, months) {
-    const rows = await db
-      .selectFrom('relation_collections')
-      .select([sql<string>`substr(requested_at, 1, 4)`.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
-      .where('org_id', '=', ctx.orgId)
-      .groupBy(sql`substr(requested_at, 1, 4)`)
-      .execute();
+  countExpiringByMonth(db, ctx, months) {
+    const all = db.selectFrom('relation_collections').where('org_id', '=', ctx.orgId);
     const p = ctx.policies.fiscal_7y;
-    return bucketByExpiry(rows, p, p.value, months);
+    return expiringByMonth(all, { from: 'requested_at', perYear: true, period: p, value: p.value, months });
   },
 };

@@ -20,16 +20,16 @@
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import {
-  bucketByExpiry,
   type Candidate,
   chunks,
   countOf,
   dayOf,
   expiresOn,
-  firstKeptDay,
+  expiringByMonth,
   inOrg,
   nextBatch,
   notRestricted,
+  policyCutoff,
   type RestrictionRow,
   type RetentionTarget,
   restrict,
@@ -37,15 +37,9 @@ import {
   type TargetContext,
 } from '../retention/index.js';
 
-function graceCutoff(ctx: TargetContext): string {
-  const p = ctx.policies.client_relation;
-  return firstKeptDay(p, p.value, ctx.asOf);
-}
+const graceCutoff = (ctx: TargetContext) => policyCutoff(ctx, 'client_relation');
 
-export function fiscalCutoff(ctx: TargetContext): string {
-  const p = ctx.policies.fiscal_7y;
-  return firstKeptDay(p, p.value, ctx.asOf);
-}
+export const fiscalCutoff = (ctx: TargetContext) => policyCutoff(ctx, 'fiscal_7y');
 
 function fiscalUntil(ctx: TargetContext, endIso: string | null): string | null {
   if (endIso === null) return null;
@@ -214,18 +208,15 @@ export const clientDataTarget: RetentionTarget = {
     return { applied: still.length };
   },
 
-  async countExpiringByMonth(db, ctx, months) {
-    const rows = await db
+  countExpiringByMonth(db, ctx, months) {
+    const ended = db
       .selectFrom('relations')
-      .select([sql<string>`substr(ended_at, 1, 10)`.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
       .where('org_id', '=', ctx.orgId)
       .where('status', '=', 'ended')
       .where('ended_at', 'is not', null)
-      .where(notRestricted('relations', 'relations.id'))
-      .groupBy(sql`substr(ended_at, 1, 10)`)
-      .execute();
+      .where(notRestricted('relations', 'relations.id'));
     const p = ctx.policies.client_relation;
-    return bucketByExpiry(rows, p, p.value, months);
+    return expiringByMonth(ended, { from: 'ended_at', period: p, value: p.value, months });
   },
 };
 
@@ -296,13 +287,10 @@ export const endedMandatesTarget: RetentionTarget = {
     return { applied: rows.length };
   },
 
-  async countExpiringByMonth(db, ctx, months) {
-    const rows = await endedMandates(db, ctx)
-      .where(notRestricted('relation_mandates', 'relation_mandates.id'))
-      .select([sql<string>`substr(${mandateEnd}, 1, 10)`.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
-      .groupBy(sql`substr(${mandateEnd}, 1, 10)`)
-      .execute();
+  countExpiringByMonth(db, ctx, months) {
+    const ended = endedMandates(db, ctx).where(notRestricted('relation_mandates', 'relation_mandates.id'));
     const p = ctx.policies.client_relation;
-    return bucketByExpiry(rows, { trigger: 'relationship_ended', unit: p.unit }, p.value, months);
+    const period = { trigger: 'relationship_ended', unit: p.unit } as const;
+    return expiringByMonth(ended, { from: mandateEnd, period, value: p.value, months });
   },
 };

@@ -10,6 +10,7 @@ import fastifyMultipart, { type MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { FieldErrors } from '../../shared/html/forms.js';
+import { renderFormPage } from '../../shared/http/form-submit.js';
 import { renderPage } from '../../shared/http/render.js';
 import { sendDownload } from '../../shared/http/responses.js';
 import { type RouteKit, recordId } from '../../shared/http/route-kit.js';
@@ -90,17 +91,15 @@ interface PageContext {
 /** The list, one relation, and creating or changing a relation. */
 function relationPages(kit: RouteKit, { relations }: RelationsRouteDeps): void {
   const renderRelationForm = (
-    { request, reply, t }: PageContext,
+    ctx: PageContext,
     o: { relation?: RelationDetail; values: FormValues; errors?: FieldErrors; status?: number },
-  ) => {
-    const csrf = reply.generateCsrf();
-    return renderPage(request, reply, {
-      title: o.relation === undefined ? t('relations.form.newTitle') : t('relations.form.editTitle'),
-      status: o.status ?? 200,
-      csrfToken: csrf,
-      body: relationFormPage({ t, csrf, relation: o.relation, values: o.values, errors: o.errors }),
+  ) =>
+    renderFormPage(ctx, {
+      title: ctx.t(o.relation === undefined ? 'relations.form.newTitle' : 'relations.form.editTitle'),
+      status: o.status,
+      body: (csrf) =>
+        relationFormPage({ t: ctx.t, csrf, relation: o.relation, values: o.values, errors: o.errors }),
     });
-  };
 
   kit.route({
     method: 'GET',

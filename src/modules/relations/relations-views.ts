@@ -4,15 +4,8 @@
  * string. Mandates show the masked IBAN here; the full IBAN only on the mandate page (finance,
  * audited). Forms for agreements, mandates and collections are in relations-finance-views.ts.
  */
-import {
-  csrfField,
-  errorSummary,
-  type FieldErrors,
-  selectField,
-  textField,
-} from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
-import { type ListOrder, listHref, orderParams, pager } from '../../shared/html/table.js';
+import * as ui from '../../shared/html/index.js';
 import { formatDate } from '../../shared/i18n/dates.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { addressLines, countryOptions } from './relations-address.js';
@@ -32,10 +25,6 @@ import type { RelationDetail, RelationListPage } from './relations-service.js';
 
 export type FormValues = Readonly<Record<string, string | undefined>>;
 
-export function notice(text: string | undefined): HtmlValue {
-  return text === undefined ? null : html`<div class="notice" role="status"><p>${text}</p></div>`;
-}
-
 /** A day in the reader's language, or a dash when there is none. */
 export function dateOrDash(locale: Locale, iso: string | null): string {
   return iso === null || iso === '' ? '—' : formatDate(locale, iso);
@@ -49,7 +38,7 @@ export function radioField(o: {
   options: readonly { value: string; label: string; hint?: string }[];
   value?: string | undefined;
   hint?: string | undefined;
-  errors?: FieldErrors | undefined;
+  errors?: ui.FieldErrors | undefined;
 }): SafeHtml {
   const errorKey = o.errors?.[o.name];
   const base = `f-${o.name}`;
@@ -84,7 +73,7 @@ export interface RelationFormArgs {
   readonly csrf: string;
   readonly relation: FormRelation;
   readonly values: FormValues;
-  readonly errors?: FieldErrors | undefined;
+  readonly errors?: ui.FieldErrors | undefined;
 }
 
 /**
@@ -96,7 +85,7 @@ export function relationFormFrame(o: {
   title: string;
   relation: FormRelation;
   csrf: string;
-  errors: FieldErrors | undefined;
+  errors: ui.FieldErrors | undefined;
   labels: Readonly<Record<string, string>>;
   /** Where the form posts, after `/staff/relations/<id>/`. */
   action: string;
@@ -108,9 +97,9 @@ export function relationFormFrame(o: {
   const back = `/staff/relations/${o.relation.id}`;
   return html`<h1>${o.title}</h1>
 <p>${o.relation.displayName ?? ''}</p>
-${errorSummary(o.t, o.errors, o.labels)}
+${ui.errorSummary(o.t, o.errors, o.labels)}
 <form method="post" action="${back}/${o.action}"${o.multipart ? html` enctype="multipart/form-data"` : ''} novalidate>
-  ${csrfField(o.csrf)}
+  ${ui.csrfField(o.csrf)}
   ${o.fields}
   <button type="submit">${o.submit}</button>
   <a href="${back}">${o.t('relations.form.cancel')}</a>
@@ -141,15 +130,15 @@ const foaLabel = (t: Translate, f: FormOfAddress) => t(`relations.formOfAddress.
 
 // --- list -------------------------------------------------------------------------------------
 
-export interface RelationListParams extends ListOrder<RelationSort> {
+export interface RelationListParams extends ui.ListOrder<RelationSort> {
   readonly status?: RelationStatus | undefined;
 }
 
 export function relationListQuery(p: RelationListParams, page: number): string {
-  return listHref(
+  return ui.listHref(
     '/staff/relations',
     {
-      ...orderParams(p, { sort: 'name', dir: 'asc' }),
+      ...ui.orderParams(p, { sort: 'name', dir: 'asc' }),
       status: p.status,
     },
     page,
@@ -157,12 +146,13 @@ export function relationListQuery(p: RelationListParams, page: number): string {
 }
 
 function sortHeader(t: Translate, p: RelationListParams, column: RelationSort, label: string): SafeHtml {
-  const current = p.sort === column;
-  const nextDir = current && p.dir === 'asc' ? 'desc' : 'asc';
-  const ariaSort = current ? (p.dir === 'asc' ? 'ascending' : 'descending') : undefined;
-  return html`<th scope="col"${ariaSort ? html` aria-sort="${ariaSort}"` : ''}><a href="${relationListQuery({ ...p, sort: column, dir: nextDir }, 1)}">${label}<span class="visually-hidden"> (${t(
-    nextDir === 'asc' ? 'relations.list.sortAsc' : 'relations.list.sortDesc',
-  )})</span></a></th>`;
+  return ui.sortHeader({
+    order: p,
+    column,
+    label,
+    hrefOf: (order) => relationListQuery({ ...p, ...order }, 1),
+    labels: { asc: t('relations.list.sortAsc'), desc: t('relations.list.sortDesc') },
+  });
 }
 
 /**
@@ -196,7 +186,7 @@ ${o.canEdit ? html`<p><a class="button" href="/staff/relations/new">${t('relatio
   <h2 id="relations-filter-title">${t('relations.list.filterTitle')}</h2>
   <input type="hidden" name="sort" value="${p.sort}">
   <input type="hidden" name="dir" value="${p.dir}">
-  ${selectField({
+  ${ui.selectField({
     t,
     name: 'status',
     label: t('relations.list.filterStatus'),
@@ -231,7 +221,7 @@ ${
   )}</tbody>
 </table>`
 }
-${pager(r, (page) => relationListQuery(p, page), {
+${ui.pager(r, (page) => relationListQuery(p, page), {
   nav: t('relations.list.pagination'),
   previous: t('relations.list.previous'),
   next: t('relations.list.next'),
@@ -243,7 +233,7 @@ ${pager(r, (page) => relationListQuery(p, page), {
 function formOfAddressRadios(
   t: Translate,
   value: string | undefined,
-  errors: FieldErrors | undefined,
+  errors: ui.FieldErrors | undefined,
 ): SafeHtml {
   return radioField({
     t,
@@ -260,17 +250,17 @@ function formOfAddressRadios(
   });
 }
 
-function personFields(t: Translate, v: FormValues, errors: FieldErrors | undefined): SafeHtml {
+function personFields(t: Translate, v: FormValues, errors: ui.FieldErrors | undefined): SafeHtml {
   const optional = ` ${t('relations.form.optional')}`;
   return html`${formOfAddressRadios(t, v.formOfAddress, errors)}
-  ${textField({ t, name: 'givenName', label: `${t('relations.form.givenName')}${optional}`, value: v.givenName, errors, autocomplete: 'off' })}
-  ${textField({ t, name: 'familyName', label: t('relations.form.familyName'), hint: t('relations.form.familyNameHint'), value: v.familyName, errors, autocomplete: 'off' })}`;
+  ${ui.textField({ t, name: 'givenName', label: `${t('relations.form.givenName')}${optional}`, value: v.givenName, errors, autocomplete: 'off' })}
+  ${ui.textField({ t, name: 'familyName', label: t('relations.form.familyName'), hint: t('relations.form.familyNameHint'), value: v.familyName, errors, autocomplete: 'off' })}`;
 }
 
-function contactFields(t: Translate, v: FormValues, errors: FieldErrors | undefined): SafeHtml {
+function contactFields(t: Translate, v: FormValues, errors: ui.FieldErrors | undefined): SafeHtml {
   const optional = ` ${t('relations.form.optional')}`;
-  return html`${textField({ t, name: 'email', type: 'email', label: `${t('relations.form.email')}${optional}`, value: v.email, errors, autocomplete: 'off' })}
-  ${textField({ t, name: 'phone', type: 'tel', label: `${t('relations.form.phone')}${optional}`, value: v.phone, errors, autocomplete: 'off' })}`;
+  return html`${ui.textField({ t, name: 'email', type: 'email', label: `${t('relations.form.email')}${optional}`, value: v.email, errors, autocomplete: 'off' })}
+  ${ui.textField({ t, name: 'phone', type: 'tel', label: `${t('relations.form.phone')}${optional}`, value: v.phone, errors, autocomplete: 'off' })}`;
 }
 
 const relationLabels = (t: Translate): Record<string, string> => ({
@@ -293,7 +283,7 @@ export function relationFormPage(o: {
   /** Undefined for a new relation. */
   relation?: { id: string; kind: RelationKind; displayName: string | null } | undefined;
   values: FormValues;
-  errors?: FieldErrors | undefined;
+  errors?: ui.FieldErrors | undefined;
 }): SafeHtml {
   const { t, values: v, errors } = o;
   const editing = o.relation !== undefined;
@@ -301,10 +291,10 @@ export function relationFormPage(o: {
   const title = editing ? t('relations.form.editTitle') : t('relations.form.newTitle');
   const action = editing ? `/staff/relations/${o.relation?.id}` : '/staff/relations';
   return html`<h1>${title}</h1>
-${errorSummary(t, errors, relationLabels(t))}
+${ui.errorSummary(t, errors, relationLabels(t))}
 <p>${t('relations.form.intro')}</p>
 <form method="post" action="${action}" novalidate>
-  ${csrfField(o.csrf)}
+  ${ui.csrfField(o.csrf)}
   ${
     editing
       ? html`<input type="hidden" name="kind" value="${kind ?? ''}">`
@@ -317,7 +307,7 @@ ${errorSummary(t, errors, relationLabels(t))}
           options: relationKinds.map((k) => ({ value: k, label: kindLabel(t, k) })),
         })
   }
-  ${kind === 'person' ? null : textField({ t, name: 'organisationName', label: t('relations.form.organisationName'), hint: editing ? undefined : t('relations.form.organisationNameHint'), value: v.organisationName, errors, autocomplete: 'off' })}
+  ${kind === 'person' ? null : ui.textField({ t, name: 'organisationName', label: t('relations.form.organisationName'), hint: editing ? undefined : t('relations.form.organisationNameHint'), value: v.organisationName, errors, autocomplete: 'off' })}
   ${
     kind === 'organisation'
       ? null
@@ -326,9 +316,9 @@ ${errorSummary(t, errors, relationLabels(t))}
 </fieldset>`
   }
   ${contactFields(t, v, errors)}
-  ${selectField({ t, name: 'status', label: t('relations.form.status'), value: v.status ?? 'active', errors, options: relationStatuses.map((s) => ({ value: s, label: statusLabel(t, s) })) })}
-  ${textField({ t, name: 'startedAt', type: 'date', label: `${t('relations.form.startedAt')} ${t('relations.form.optional')}`, hint: t('relations.form.dateHint'), value: v.startedAt, errors })}
-  ${textField({ t, name: 'endedAt', type: 'date', label: t('relations.form.endedAt'), hint: t('relations.form.endedAtHint'), value: v.endedAt, errors })}
+  ${ui.selectField({ t, name: 'status', label: t('relations.form.status'), value: v.status ?? 'active', errors, options: relationStatuses.map((s) => ({ value: s, label: statusLabel(t, s) })) })}
+  ${ui.textField({ t, name: 'startedAt', type: 'date', label: `${t('relations.form.startedAt')} ${t('relations.form.optional')}`, hint: t('relations.form.dateHint'), value: v.startedAt, errors })}
+  ${ui.textField({ t, name: 'endedAt', type: 'date', label: t('relations.form.endedAt'), hint: t('relations.form.endedAtHint'), value: v.endedAt, errors })}
   <button type="submit">${editing ? t('relations.form.save') : t('relations.form.create')}</button>
   <a href="${editing ? `/staff/relations/${o.relation?.id}` : '/staff/relations'}">${t('relations.form.cancel')}</a>
 </form>`;
@@ -374,7 +364,7 @@ export function relationDetailPage(o: {
         });
   return html`<h1>${r.displayName ?? t('relations.erased')}${restrictedTag(t, r.restricted)}</h1>
 ${restrictedNotice(t, r.restricted)}
-${notice(o.notice)}
+${ui.notice(o.notice)}
 <h2>${t('relations.detail.details')}</h2>
 <dl>
   <dt>${t('relations.col.kind')}</dt><dd>${kindLabel(t, r.kind)}</dd>
@@ -407,7 +397,7 @@ ${detailTable({
     <td>${c.phone ?? t('relations.none')}</td>
     <td>${
       o.canEdit
-        ? html`<form method="post" action="${base}/contacts/${c.id}/delete" class="inline-form">${csrfField(o.csrf)}<button type="submit" class="link-button">${t('relations.detail.removeContact')}</button></form>`
+        ? html`<form method="post" action="${base}/contacts/${c.id}/delete" class="inline-form">${ui.csrfField(o.csrf)}<button type="submit" class="link-button">${t('relations.detail.removeContact')}</button></form>`
         : null
     }</td>
   </tr>`,
@@ -482,7 +472,7 @@ export function contactFormPage(o: RelationFormArgs): SafeHtml {
     submit: t('relations.contact.add'),
     fields: html`${personFields(t, v, errors)}
   ${contactFields(t, v, errors)}
-  ${selectField({ t, name: 'role', label: t('relations.contact.role'), value: v.role ?? 'general', errors, options: contactRoles.map((r) => ({ value: r, label: roleLabel(t, r) })) })}`,
+  ${ui.selectField({ t, name: 'role', label: t('relations.contact.role'), value: v.role ?? 'general', errors, options: contactRoles.map((r) => ({ value: r, label: roleLabel(t, r) })) })}`,
   });
 }
 
@@ -503,11 +493,11 @@ export function addressFormPage(o: RelationFormArgs): SafeHtml {
     labels,
     action: 'address',
     submit: t('relations.form.save'),
-    fields: html`${selectField({ t, name: 'country', label: labels.country ?? '', value: v.country ?? 'NL', errors, options: countryOptions(o.locale).map((c) => ({ value: c.code, label: c.name })) })}
-  ${textField({ t, name: 'postcode', label: labels.postcode ?? '', hint: t('relations.address.postcodeHint'), value: v.postcode, errors, autocomplete: 'off' })}
-  ${textField({ t, name: 'houseNumber', label: labels.houseNumber ?? '', value: v.houseNumber, errors, autocomplete: 'off' })}
-  ${textField({ t, name: 'houseNumberAddition', label: `${labels.houseNumberAddition} ${t('relations.form.optional')}`, hint: t('relations.address.houseNumberAdditionHint'), value: v.houseNumberAddition, errors, autocomplete: 'off' })}
-  ${textField({ t, name: 'street', label: labels.street ?? '', value: v.street, errors, autocomplete: 'off' })}
-  ${textField({ t, name: 'city', label: labels.city ?? '', value: v.city, errors, autocomplete: 'off' })}`,
+    fields: html`${ui.selectField({ t, name: 'country', label: labels.country ?? '', value: v.country ?? 'NL', errors, options: countryOptions(o.locale).map((c) => ({ value: c.code, label: c.name })) })}
+  ${ui.textField({ t, name: 'postcode', label: labels.postcode ?? '', hint: t('relations.address.postcodeHint'), value: v.postcode, errors, autocomplete: 'off' })}
+  ${ui.textField({ t, name: 'houseNumber', label: labels.houseNumber ?? '', value: v.houseNumber, errors, autocomplete: 'off' })}
+  ${ui.textField({ t, name: 'houseNumberAddition', label: `${labels.houseNumberAddition} ${t('relations.form.optional')}`, hint: t('relations.address.houseNumberAdditionHint'), value: v.houseNumberAddition, errors, autocomplete: 'off' })}
+  ${ui.textField({ t, name: 'street', label: labels.street ?? '', value: v.street, errors, autocomplete: 'off' })}
+  ${ui.textField({ t, name: 'city', label: labels.city ?? '', value: v.city, errors, autocomplete: 'off' })}`,
   });
 }

@@ -10,6 +10,7 @@ import { registerRetentionCommands } from './retention-commands.js';
 import { retentionFields } from './retention-fields.js';
 import { RETENTION_SWEEP_JOB, registerRetentionJobs } from './retention-jobs.js';
 import { retentionEn, retentionNl } from './retention-messages.js';
+import { retentionDashboardPanel } from './retention-panel.js';
 import { retentionPersonalData } from './retention-personal-data.js';
 import { retentionRoutes } from './retention-routes.js';
 import { retentionMigrations } from './retention-schema.js';
@@ -51,11 +52,14 @@ export {
   type Candidate,
   chunks,
   countOf,
+  expiringByMonth,
   inOrg,
   nextBatch,
+  policyCutoff,
   type RetentionTarget,
   type SubjectReference,
   stillExpired,
+  subjectBatch,
   type TargetContext,
   walkAfter,
   walkKey,
@@ -85,5 +89,6 @@ export const retentionModule = defineModule({
   navigation: [
     { href: '/staff/retention', label: 'retention.nav', order: 120, permission: 'retention.read' },
   ],
+  panels: (deps) => [retentionDashboardPanel(deps)],
   routes: retentionRoutes,
 });

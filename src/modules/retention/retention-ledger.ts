@@ -13,6 +13,11 @@
  * records whose period had already ended (and that no hold protected), which is what the next
  * sweep does anyway. The other order could lose the line of a committed erasure.
  *
+ * An erasure on request that keeps fiscal records for a legal duty also carries, on its line, the
+ * ids of the "remnant" subjects it created and the kept values re-sealed under their keys: a
+ * database restored from before the erasure holds those values under the erased person's key,
+ * which is gone, and the replay puts the re-sealed ones back (decision 0010).
+ *
  * Each line: `hash = SHA-256(prev || canonical(line without hash))`, `seq` counts from 1, so
  * `verifyErasureLedger` finds a removed, altered or reordered line.
  */
@@ -59,6 +64,13 @@ const erasureBody = z.object({
   action: z.enum(retentionActions),
   as_of: z.string(),
   ids: z.array(z.string()),
+  /**
+   * An erasure on request only: subjects it created to hold what a legal duty keeps (their keys
+   * must exist in a restored key store), and what each module's replay needs to rebuild them
+   * (sealed under those subjects' keys, never clear; decision 0010).
+   */
+  created: z.array(z.string()).optional(),
+  carry: z.record(z.string(), z.unknown()).optional(),
 });
 
 const reportBody = z.object({

@@ -1,6 +1,13 @@
 /** Texts of the retention page (P6), Dutch first. */
 export const retentionNl = {
   'retention.nav': 'Bewaartermijnen',
+  'retention.panel.title': 'Binnenkort verwijderd',
+  'retention.panel.col.category': 'Categorie',
+  'retention.panel.col.within': 'binnen {days} dagen',
+  'retention.panel.none': 'Binnen {days} dagen verloopt niets.',
+  'retention.panel.hint':
+    'Aantallen records die de nachtelijke opschoning verwijdert, anonimiseert of afschermt; wat al over tijd is telt mee, een juridische blokkade (legal hold) niet.',
+  'retention.panel.open': 'Naar de bewaartermijnen',
   'retention.title': 'Bewaartermijnen',
   'retention.intro':
     'Kluis bewaart gegevens zo lang als de privacyverklaring zegt en wist ze daarna zelf: elke nacht ruimt een taak op wat verlopen is. Gegevens die alleen nog voor een wettelijke plicht bewaard worden, zijn afgeschermd: alleen de financiële administratie ziet ze nog.',
@@ -159,6 +166,13 @@ export const retentionNl = {
 
 export const retentionEn: Record<keyof typeof retentionNl, string> = {
   'retention.nav': 'Retention',
+  'retention.panel.title': 'Expiring data',
+  'retention.panel.col.category': 'Category',
+  'retention.panel.col.within': 'within {days} days',
+  'retention.panel.none': 'Nothing expires within {days} days.',
+  'retention.panel.hint':
+    'Counts of records the nightly sweep deletes, anonymises or restricts; records already past their period are included, a legal hold is not taken into account.',
+  'retention.panel.open': 'Go to retention',
   'retention.title': 'Retention',
   'retention.intro':
     'Kluis keeps data as long as the privacy statement says and then erases it by itself: every night a job removes what expired. Data kept only for a legal duty is restricted: only finance still sees it.',

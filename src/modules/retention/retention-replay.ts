@@ -35,6 +35,11 @@ export interface ReplayReport {
   readonly records: number;
   readonly keys: number;
   readonly skipped: number;
+  /**
+   * Key store only: subjects an erasure created to hold kept records (the fiscal remnant) whose
+   * key this key store lacks — it was copied before they existed, so those records do not open.
+   */
+  readonly missingKeys?: number;
 }
 
 async function* erasuresSince(
@@ -78,7 +83,14 @@ export async function replayLedgerOnDatabase(
       policyDefinitions(config),
       await createRetentionRepository(db).listPolicyRows({ orgId: entry.org }),
     );
-    const ctx = { orgId: entry.org, dialect, asOf: new Date(entry.as_of), policies, providers };
+    const ctx = {
+      orgId: entry.org,
+      dialect,
+      asOf: new Date(entry.as_of),
+      policies,
+      providers,
+      ledgerCarry: entry.carry,
+    };
     for (const part of chunks(entry.ids)) {
       const result = await db.transaction().execute((trx) => target.apply(trx, ctx, part, 'replay'));
       records += result.applied;
@@ -100,7 +112,9 @@ export async function replayLedgerOnKeystore(
   const targets = replayTargets(providers);
   const shredding = new Set(targets.filter((t) => t.shredsKeys === true).map((t) => t.id));
   const orgShredding = new Set(targets.filter((t) => t.shredsOrgKey === true).map((t) => t.id));
+  const created: { org: string; subject: string }[] = [];
   for await (const entry of erasuresSince(file, since)) {
+    for (const subject of entry.created ?? []) created.push({ org: entry.org, subject });
     if (orgShredding.has(entry.target)) {
       keys += await destroyOrgKeys(keystore, entry.ids, entry.at);
       entries++;
@@ -126,7 +140,31 @@ export async function replayLedgerOnKeystore(
     }
     entries++;
   }
-  return { entries, records: 0, keys, skipped: 0 };
+  return { entries, records: 0, keys, skipped: 0, missingKeys: await missingKeys(keystore, created) };
+}
+
+/** Of `created`, those with neither a key nor a tombstone (a later erasure of theirs is fine). */
+async function missingKeys(
+  keystore: Kysely<KeystoreDB>,
+  created: readonly { org: string; subject: string }[],
+): Promise<number> {
+  let missing = 0;
+  for (const { org, subject } of created) {
+    const key = await keystore
+      .selectFrom('subject_keys')
+      .select('subject_id')
+      .where('org_id', '=', org)
+      .where('subject_id', '=', subject)
+      .executeTakeFirst();
+    const tombstone = await keystore
+      .selectFrom('subject_key_tombstones')
+      .select('subject_id')
+      .where('org_id', '=', org)
+      .where('subject_id', '=', subject)
+      .executeTakeFirst();
+    if (key === undefined && tombstone === undefined) missing++;
+  }
+  return missing;
 }
 
 /** An offboarded tenant's org key and every subject key under it, destroyed again (tombstoned). */
@@ -166,7 +204,11 @@ export const retentionRestoreStep: PostRestoreStep = {
     const providers = installedPersonalData().all();
     if (restored.kind === 'keystore') {
       const r = await replayLedgerOnKeystore(restored.db, providers, file, since);
-      return `${r.entries} erasures since ${since}: ${r.keys} subject keys destroyed again`;
+      const missing =
+        (r.missingKeys ?? 0) === 0
+          ? ''
+          : `; WARNING: ${r.missingKeys} keys of records kept for a legal duty after an erasure are not in this copy (it predates them): restore a key-store backup taken after ${since}, or those records stay unreadable`;
+      return `${r.entries} erasures since ${since}: ${r.keys} subject keys destroyed again${missing}`;
     }
     const r = await replayLedgerOnDatabase(restored.db, config, providers, file, since);
     if (r.entries > 0) {

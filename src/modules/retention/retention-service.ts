@@ -16,7 +16,7 @@ import type { KluisCore } from '../module.js';
 import { assertOwnTable } from '../personal-data.js';
 import type { AccessLogService, AuditService } from '../security/index.js';
 import { policiesOf, type RetentionEngineDeps, type RetentionRunResult } from './retention-engine.js';
-import { type Forecast, forecastRetention } from './retention-forecast.js';
+import { type ExpiringSoon, expiringSoon, type Forecast, forecastRetention } from './retention-forecast.js';
 import { erasureLedgerOf } from './retention-ledger.js';
 import {
   assertPolicyChange,
@@ -192,6 +192,12 @@ export function createRetentionService(deps: RetentionDeps) {
 
     forecast: (org: { readonly id: string; readonly kind: OrgKind }): Promise<Forecast> =>
       forecastRetention(engine, org),
+
+    /** What the sweep will erase within 7 and 30 days, counts per category (the dashboard panel). */
+    async expiringSoon(actor: Actor): Promise<ExpiringSoon> {
+      assertCan(actor, 'retention.read');
+      return expiringSoon(engine, { id: actor.orgId, kind: actor.orgKind });
+    },
 
     /** Everything the retention page shows for the actor's organisation. */
     async overview(actor: Actor): Promise<RetentionOverview> {

@@ -21,6 +21,7 @@ import type { PersonalDataProvider } from '../personal-data.js';
 import {
   type EffectivePolicies,
   expiresOn,
+  firstKeptDay,
   type ManagedPolicyId,
   monthOf,
   type PolicyDefinition,
@@ -35,6 +36,8 @@ export interface TargetContext {
   readonly policies: EffectivePolicies;
   /** Every module's personal-data provider (a target that depends on the others reads them here). */
   readonly providers: readonly PersonalDataProvider[];
+  /** On a ledger replay: the line's `carry`, by module (what an erasure on request carried). */
+  readonly ledgerCarry?: Readonly<Record<string, unknown>> | undefined;
 }
 
 export interface Candidate {
@@ -144,6 +147,41 @@ export function bucketByExpiry(
   return out;
 }
 
+/**
+ * The first day `policy` (as this organisation set it) still keeps at the run's time: a record
+ * whose reference day sorts before it has expired.
+ */
+export function policyCutoff(ctx: Pick<TargetContext, 'policies' | 'asOf'>, policy: ManagedPolicyId): string {
+  const p = ctx.policies[policy];
+  return firstKeptDay(p, p.value, ctx.asOf);
+}
+
+/**
+ * `countExpiringByMonth` of a target: `query`'s records counted per reference day (`from`, the
+ * date their period runs from; per year where the period runs from the end of a fiscal year) and
+ * bucketed by the month they expire in under `period` (by default the policy's own trigger).
+ * The day expression is inlined (no bound length), so select and group by are the same SQL on
+ * PostgreSQL.
+ */
+export async function expiringByMonth<TB extends keyof DB, O>(
+  query: SelectQueryBuilder<DB, TB, O>,
+  o: {
+    readonly from: string | RawBuilder<unknown>;
+    readonly perYear?: boolean;
+    readonly period: Pick<PolicyDefinition, 'trigger' | 'unit'>;
+    readonly value: number;
+    readonly months: readonly string[];
+  },
+): Promise<Map<string, number>> {
+  const from = typeof o.from === 'string' ? sql.ref(o.from) : o.from;
+  const day = sql<string | null>`substr(${from}, 1, ${sql.lit(o.perYear === true ? 4 : 10)})`;
+  const rows = await query
+    .select([day.as('day'), (eb) => eb.fn.countAll<number | string>().as('n')])
+    .groupBy(day)
+    .execute();
+  return bucketByExpiry(rows, o.period, o.value, o.months);
+}
+
 /** Splits `ids` into chunks that stay under every driver's bound-parameter limit. */
 export function chunks<T>(items: readonly T[], size = 1000): T[][] {
   const out: T[][] = [];
@@ -229,6 +267,26 @@ export function nextBatch<D, TB extends keyof D, O>(
     .where(walkAfter(ctx, table, after))
     .orderBy(walkKey(ctx, table))
     .limit(limit);
+}
+
+/**
+ * `listExpired` of a target whose records each name (at most) one data subject: the next batch of
+ * `query` (see `nextBatch`) as candidates, without parents.
+ */
+export async function subjectBatch<TB extends keyof DB>(
+  query: SelectQueryBuilder<DB, TB, { id: string; subject_id: string | null }>,
+  ctx: Pick<TargetContext, 'dialect'>,
+  table: string,
+  after: string,
+  limit: number,
+): Promise<Candidate[]> {
+  const rows = await nextBatch(query, ctx, table, after, limit).execute();
+  return rows.map((r) => ({
+    id: r.id,
+    cursor: String(r.cursor),
+    subjectIds: r.subject_id === null ? [] : [r.subject_id],
+    parents: [],
+  }));
 }
 
 /**

@@ -1,6 +1,6 @@
 /** The retention pages (P6): policies, forecast, dry run, legal holds, recent sweeps. */
-import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import * as ui from '../../shared/html/index.js';
 import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
 import { categoryLabel, forecastChart, forecastTable } from './retention-chart.js';
 import type { RetentionRunResult, RunCounts } from './retention-engine.js';
@@ -21,8 +21,12 @@ export interface OverviewPageOptions {
   readonly csrfToken: string | undefined;
   readonly flash?: MessageKey | undefined;
   /** A refused policy change: which policy, the problems and the value typed. */
-  readonly policyError?: { readonly policyId: string; readonly errors: FieldErrors; readonly value: string };
-  readonly holdErrors?: FieldErrors | undefined;
+  readonly policyError?: {
+    readonly policyId: string;
+    readonly errors: ui.FieldErrors;
+    readonly value: string;
+  };
+  readonly holdErrors?: ui.FieldErrors | undefined;
   readonly holdValues?: HoldFormValues;
   /** The tables a hold can name (from the providers). */
   readonly holdTargets: readonly string[];
@@ -50,7 +54,7 @@ function policyRow(t: Translate, p: EffectivePolicy, o: OverviewPageOptions): Sa
   const form =
     o.overview.canEdit && !p.configured
       ? html`<form method="post" action="/staff/retention/policies/${p.id}" class="action-form" novalidate>
-  ${csrfField(o.csrfToken)}
+  ${ui.csrfField(o.csrfToken)}
   <div class="field${errorKey ? ' field--error' : ''}">
     <label for="${fieldId}">${t('retention.policy.value', { unit: t(p.unit === 'months' ? 'retention.policy.unit.months' : 'retention.policy.unit.days') })}<span class="visually-hidden"> (${label})</span></label>
     ${errorKey ? html`<p class="field-error" id="${fieldId}-error"><span class="visually-hidden">${t('error.summaryTitle')}:</span> ${t(errorKey)}</p>` : ''}
@@ -81,27 +85,6 @@ function holdStatus(t: Translate, h: LegalHold, now: string): string {
   if (h.released_at !== null) return t('retention.holds.status.released', { at: when(h.released_at) });
   if (h.held_until !== null && h.held_until <= now) return t('retention.holds.status.expired');
   return t('retention.holds.status.active');
-}
-
-function select(
-  t: Translate,
-  o: {
-    name: string;
-    label: string;
-    options: readonly { value: string; label: string }[];
-    value?: string | undefined;
-    errors?: FieldErrors | undefined;
-  },
-): SafeHtml {
-  const id = `f-${o.name}`;
-  const errorKey = o.errors?.[o.name];
-  return html`<div class="field${errorKey ? ' field--error' : ''}">
-  <label for="${id}">${o.label}</label>
-  ${errorKey ? html`<p class="field-error" id="${id}-error"><span class="visually-hidden">${t('error.summaryTitle')}:</span> ${t(errorKey)}</p>` : ''}
-  <select id="${id}" name="${o.name}"${errorKey ? html` aria-invalid="true" aria-describedby="${id}-error"` : ''}>
-    ${o.options.map((opt) => html`<option value="${opt.value}"${opt.value === o.value ? html` selected` : ''}>${opt.label}</option>`)}
-  </select>
-</div>`;
 }
 
 function holdsSection(t: Translate, o: OverviewPageOptions, now: string): SafeHtml {
@@ -140,7 +123,7 @@ function holdsSection(t: Translate, o: OverviewPageOptions, now: string): SafeHt
     canEdit
       ? html`<td>${
           active
-            ? html`<form method="post" action="/staff/retention/holds/${h.id}/release" class="inline-form">${csrfField(o.csrfToken)}<button type="submit" class="secondary" aria-label="${t('retention.holds.releaseLabel', { id: h.id })}">${t('retention.holds.release')}</button></form>`
+            ? html`<form method="post" action="/staff/retention/holds/${h.id}/release" class="inline-form">${ui.csrfField(o.csrfToken)}<button type="submit" class="secondary" aria-label="${t('retention.holds.releaseLabel', { id: h.id })}">${t('retention.holds.release')}</button></form>`
             : ''
         }</td>`
       : ''
@@ -149,26 +132,28 @@ function holdsSection(t: Translate, o: OverviewPageOptions, now: string): SafeHt
         })}</tbody></table></div>`;
   const form = canEdit
     ? html`<h3 id="add-hold">${t('retention.holds.add')}</h3>
-${errorSummary(t, o.holdErrors, labels)}
+${ui.errorSummary(t, o.holdErrors, labels)}
 <form method="post" action="/staff/retention/holds" novalidate>
-  ${csrfField(o.csrfToken)}
-  ${select(t, {
+  ${ui.csrfField(o.csrfToken)}
+  ${ui.selectField({
+    t,
     name: 'target',
     label: labels.target,
     value: v.target,
     errors: o.holdErrors,
     options: o.holdTargets.map((h) => ({ value: h, label: t(`retention.holds.target.${h}` as MessageKey) })),
   })}
-  ${textField({ t, name: 'id', label: labels.id, hint: t('retention.holds.field.targetIdHint'), value: v.id, errors: o.holdErrors, required: true })}
-  ${select(t, {
+  ${ui.textField({ t, name: 'id', label: labels.id, hint: t('retention.holds.field.targetIdHint'), value: v.id, errors: o.holdErrors, required: true })}
+  ${ui.selectField({
+    t,
     name: 'reason',
     label: labels.reason,
     value: v.reason,
     errors: o.holdErrors,
     options: holdReasons.map((r) => ({ value: r, label: t(`retention.holds.reason.${r}` as MessageKey) })),
   })}
-  ${textField({ t, name: 'reference', label: labels.reference, hint: t('retention.holds.field.referenceHint'), value: v.reference, errors: o.holdErrors })}
-  ${textField({ t, name: 'until', type: 'date', label: labels.until, hint: t('retention.holds.field.untilHint'), value: v.until, errors: o.holdErrors })}
+  ${ui.textField({ t, name: 'reference', label: labels.reference, hint: t('retention.holds.field.referenceHint'), value: v.reference, errors: o.holdErrors })}
+  ${ui.textField({ t, name: 'until', type: 'date', label: labels.until, hint: t('retention.holds.field.untilHint'), value: v.until, errors: o.holdErrors })}
   <button type="submit">${t('retention.holds.add')}</button>
 </form>`
     : '';
@@ -235,7 +220,7 @@ export function retentionPage(
   return html`<h1>${t('retention.title')}</h1>
 <p>${t('retention.intro')}</p>
 ${o.flash === undefined ? '' : html`<div class="notice" role="status"><p>${t(o.flash)}</p></div>`}
-${o.policyError === undefined ? '' : errorSummary(t, o.policyError.errors, policyLabels)}
+${o.policyError === undefined ? '' : ui.errorSummary(t, o.policyError.errors, policyLabels)}
 <section aria-labelledby="policies">
 <h2 id="policies">${t('retention.policies.title')}</h2>
 <p>${t('retention.policies.intro')}</p>

@@ -25,9 +25,12 @@ import {
   type RightsService,
 } from './rights-service.js';
 
+export type { ControllerRequest, ControllerRequestInput } from './rights-controller.js';
 export type { ExportTable, SubjectExport } from './rights-export-compile.js';
 export { csvOf, filePathOf } from './rights-export-zip.js';
 export { requestRecords } from './rights-records.js';
+export type { StatusChange, StatusListener } from './rights-requests.js';
+export type { RequestStatus } from './rights-schema.js';
 export type { RightsService } from './rights-service.js';
 
 declare module '../module.js' {

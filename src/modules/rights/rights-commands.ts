@@ -9,6 +9,7 @@ import type { Actor } from '../../shared/actor.js';
 import { type CliIo, sayTo, withKluis } from '../../shared/cli.js';
 import { AppError } from '../../shared/errors.js';
 import { createOrgsRepository } from '../orgs/index.js';
+import { closedStatuses } from './rights-schema.js';
 
 /** The CLI acts as the organisation's privacy officer (`rights.handle`). */
 async function cliActor(kluis: Pick<Kluis, 'db'>, slug: string): Promise<Actor> {
@@ -38,10 +39,9 @@ export function registerRightsCommands(program: Command, io: CliIo): void {
         ];
         if (rows.length === 0) say('no requests');
         for (const r of rows) {
-          const due =
-            r.status === 'completed' || r.status === 'refused' || r.status === 'lapsed'
-              ? ''
-              : ` due ${r.dueOn} (${r.daysLeft} days${r.paused ? ', paused' : ''})`;
+          const due = (closedStatuses as readonly string[]).includes(r.status)
+            ? ''
+            : ` due ${r.dueOn} (${r.daysLeft} days${r.paused ? ', paused' : ''})`;
           say(`${r.id}  ${(r.right ?? 'unspecified').padEnd(16)} ${r.status.padEnd(11)}${due}`);
         }
       });

@@ -12,6 +12,7 @@ import { isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import type { SafeHtml } from '../../shared/html/html.js';
 import { renderPage } from '../../shared/http/render.js';
+import { sendDownload } from '../../shared/http/responses.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
 import type { Translate } from '../../shared/i18n/messages.js';
 import { can } from '../../shared/permissions.js';
@@ -156,11 +157,12 @@ export function registerConsentRoutes(kit: RouteKit, deps: ConsentRouteDeps): vo
     handler: async ({ reply, actor, locale }) => {
       const result = await consent.exportNewsletter(actor, locale);
       const day = deps.clock.now().toISOString().slice(0, 10);
-      return reply
-        .type('text/csv; charset=utf-8')
-        .header('cache-control', 'no-store')
-        .header('content-disposition', `attachment; filename="newsletter-${day}.csv"`)
-        .send(result.csv);
+      return sendDownload(reply, {
+        contentType: 'text/csv; charset=utf-8',
+        filename: `newsletter-${day}.csv`,
+        content: result.csv,
+        noStore: true,
+      });
     },
   });
 
@@ -180,11 +182,12 @@ export function registerConsentRoutes(kit: RouteKit, deps: ConsentRouteDeps): vo
     params: subjectParams,
     handler: async ({ reply, actor, params, locale }) => {
       const records = await consent.exportRecords(actor, params.subjectId, locale);
-      return reply
-        .type('application/json; charset=utf-8')
-        .header('cache-control', 'no-store')
-        .header('content-disposition', `attachment; filename="consent-records-${params.subjectId}.json"`)
-        .send(JSON.stringify(records, null, 2));
+      return sendDownload(reply, {
+        contentType: 'application/json; charset=utf-8',
+        filename: `consent-records-${params.subjectId}.json`,
+        content: JSON.stringify(records, null, 2),
+        noStore: true,
+      });
     },
   });
 

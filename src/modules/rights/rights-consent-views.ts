@@ -1,12 +1,6 @@
 /** The consent registry's staff pages (P15): look a person up, their history and state, record an event. */
-import {
-  csrfField,
-  errorSummary,
-  type FieldErrors,
-  selectField,
-  textField,
-} from '../../shared/html/forms.js';
 import { html, type SafeHtml } from '../../shared/html/html.js';
+import * as ui from '../../shared/html/index.js';
 import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { ConsentRecord, PurposeState } from './rights-consent.js';
 import { objectionPurposes } from './rights-consent.js';
@@ -25,20 +19,20 @@ export interface ConsentIndexOptions {
   readonly canExport: boolean;
   readonly newsletterCount: number;
   readonly email?: string | undefined;
-  readonly errors?: FieldErrors | undefined;
+  readonly errors?: ui.FieldErrors | undefined;
   readonly notFound?: boolean;
 }
 
 export function consentIndexPage(t: Translate, o: ConsentIndexOptions): SafeHtml {
   return html`<h1>${t('rights.consent.title')}</h1>
 <p>${t('rights.consent.intro')}</p>
-${errorSummary(t, o.errors, { email: t('rights.consent.lookup.email') })}
+${ui.errorSummary(t, o.errors, { email: t('rights.consent.lookup.email') })}
 <section aria-labelledby="lookup">
 <h2 id="lookup">${t('rights.consent.lookup.title')}</h2>
 ${o.notFound ? html`<div class="notice" role="status"><p>${t('rights.consent.lookup.notFound')}</p></div>` : ''}
 <form method="post" action="/staff/consents/lookup" novalidate>
-  ${csrfField(o.csrfToken)}
-  ${textField({ t, name: 'email', type: 'email', label: t('rights.consent.lookup.email'), hint: t('rights.consent.lookup.hint'), value: o.email, errors: o.errors, autocomplete: 'off' })}
+  ${ui.csrfField(o.csrfToken)}
+  ${ui.textField({ t, name: 'email', type: 'email', label: t('rights.consent.lookup.email'), hint: t('rights.consent.lookup.hint'), value: o.email, errors: o.errors, autocomplete: 'off' })}
   <button type="submit">${t('rights.consent.lookup.submit')}</button>
 </form>
 </section>
@@ -62,7 +56,7 @@ export interface ConsentSubjectOptions {
   readonly csrfToken: string | undefined;
   readonly canRecord: boolean;
   readonly saved?: boolean;
-  readonly errors?: FieldErrors | undefined;
+  readonly errors?: ui.FieldErrors | undefined;
   readonly values?: ConsentFormValues;
 }
 
@@ -71,7 +65,7 @@ function recordForm(t: Translate, o: ConsentSubjectOptions): SafeHtml {
   const purposes = [...consentPurposes, ...objectionPurposes()];
   return html`<section aria-labelledby="record">
 <h2 id="record">${t('rights.consent.form.title')}</h2>
-${errorSummary(t, o.errors, {
+${ui.errorSummary(t, o.errors, {
   purpose: t('rights.consent.form.purpose'),
   event: t('rights.consent.form.event'),
   method: t('rights.consent.form.method'),
@@ -79,12 +73,12 @@ ${errorSummary(t, o.errors, {
   statementVersion: t('rights.consent.form.version'),
 })}
 <form method="post" action="/staff/consents/subjects/${o.subjectId}" novalidate>
-  ${csrfField(o.csrfToken)}
-  ${selectField({ t, name: 'purpose', label: t('rights.consent.form.purpose'), options: purposes.map((p) => ({ value: p, label: purposeText(t, p) })), value: v.purpose, errors: o.errors })}
-  ${selectField({ t, name: 'event', label: t('rights.consent.form.event'), hint: t('rights.consent.form.eventHint'), options: consentEvents.map((e) => ({ value: e, label: t(`rights.consent.event.${e}`) })), value: v.event, errors: o.errors })}
-  ${selectField({ t, name: 'method', label: t('rights.consent.form.method'), options: consentMethods.map((m) => ({ value: m, label: t(`rights.consent.method.${m}`) })), value: v.method ?? 'staff', errors: o.errors })}
-  ${textField({ t, name: 'date', type: 'date', label: t('rights.consent.form.date'), hint: t('rights.consent.form.dateHint'), value: v.date, errors: o.errors })}
-  ${textField({ t, name: 'statementVersion', type: 'number', inputmode: 'numeric', label: t('rights.consent.form.version'), hint: t('rights.consent.form.versionHint'), value: v.statementVersion, errors: o.errors })}
+  ${ui.csrfField(o.csrfToken)}
+  ${ui.selectField({ t, name: 'purpose', label: t('rights.consent.form.purpose'), options: purposes.map((p) => ({ value: p, label: purposeText(t, p) })), value: v.purpose, errors: o.errors })}
+  ${ui.selectField({ t, name: 'event', label: t('rights.consent.form.event'), hint: t('rights.consent.form.eventHint'), options: consentEvents.map((e) => ({ value: e, label: t(`rights.consent.event.${e}`) })), value: v.event, errors: o.errors })}
+  ${ui.selectField({ t, name: 'method', label: t('rights.consent.form.method'), options: consentMethods.map((m) => ({ value: m, label: t(`rights.consent.method.${m}`) })), value: v.method ?? 'staff', errors: o.errors })}
+  ${ui.textField({ t, name: 'date', type: 'date', label: t('rights.consent.form.date'), hint: t('rights.consent.form.dateHint'), value: v.date, errors: o.errors })}
+  ${ui.textField({ t, name: 'statementVersion', type: 'number', inputmode: 'numeric', label: t('rights.consent.form.version'), hint: t('rights.consent.form.versionHint'), value: v.statementVersion, errors: o.errors })}
   <button type="submit">${t('rights.consent.form.submit')}</button>
 </form>
 </section>`;

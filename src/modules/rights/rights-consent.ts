@@ -11,7 +11,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { DB } from '../../db/schema.js';
 import { type Actor, actorRef, type OrgScope } from '../../shared/actor.js';
-import { fieldCatalogue, type LegalBasis, type Purpose, purposes } from '../../shared/catalogue.js';
+import { basisOf, fieldCatalogue, type LegalBasis, type Purpose, purposes } from '../../shared/catalogue.js';
 import { AppError } from '../../shared/errors.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
 import { newId } from '../../shared/ids.js';
@@ -39,8 +39,8 @@ export function objectionPurposes(): readonly Purpose[] {
   return purposes.filter((p) => {
     const fields = fieldCatalogue().fields.filter((f) => f.purposes.includes(p));
     return (
-      fields.some((f) => f.legalBasis === 'legitimate_interest') &&
-      !fields.some((f) => f.legalBasis === 'legal_obligation')
+      fields.some((f) => basisOf(f, p) === 'legitimate_interest') &&
+      !fields.some((f) => basisOf(f, p) === 'legal_obligation')
     );
   });
 }

@@ -31,9 +31,18 @@ export async function eraseEverywhere(
   const parts: ErasedPart[] = [];
   for (const provider of ctx.providers) {
     if (provider.erasure === undefined) continue;
-    parts.push({ provider, rows: await provider.erasure.erase(trx, ctx, subjectId) });
+    // A replay hands each module back what its erasure carried in the ledger line.
+    const own = ctx.ledgerCarry === undefined ? ctx : { ...ctx, carried: ctx.ledgerCarry[provider.module] };
+    parts.push({ provider, rows: await provider.erasure.erase(trx, own, subjectId) });
   }
   return parts;
+}
+
+/** The ledger line's `carry`: each module's, by module name (only those that carried something). */
+export function carryOf(parts: readonly ErasedPart[]): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  for (const part of parts) if (part.rows.carry !== undefined) out[part.provider.module] = part.rows.carry;
+  return Object.keys(out).length === 0 ? undefined : out;
 }
 
 /**

@@ -5,9 +5,10 @@
  * SQLite file or its WAL; the audit trail names fields and counts only; and a backup restored
  * afterwards keeps the person erased.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Browser } from '../../../test/browser.js';
 import { createTestKluis, type TestKluis, testDialect } from '../../../test/dialects.js';
 import { createOrg, createStaffUser } from '../../../test/factories.js';
 import {
@@ -17,12 +18,15 @@ import {
   rightsRequestRow,
   tableCounts,
 } from '../../../test/retention-fixtures.js';
+import { buildApp } from '../../app.js';
 import { keystoreEncryptionKey } from '../../config/env.js';
 import { rawSqlcipherKey } from '../../db/database.js';
+import { openKluis } from '../../kluis.js';
 import type { Actor, Role } from '../../shared/actor.js';
 import { fieldCatalogue } from '../../shared/catalogue.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
+import { createLogger } from '../../shared/logger.js';
 import { createBackup } from '../ops/ops-backup.js';
 import { restoreBackup } from '../ops/ops-restore.js';
 import { openSqliteFile } from '../ops/ops-sqlite.js';
@@ -31,6 +35,7 @@ import { installedPersonalData } from '../personal-data.js';
 import { resealedColumns } from '../relations/relations-remnant.js';
 import { clientDataTarget } from '../relations/relations-retention.js';
 import { creditorIdCheckDigits } from '../relations/relations-sepa.js';
+import { verifyErasureLedger } from '../retention/retention-ledger.js';
 import { replayLedgerOnDatabase, replayLedgerOnKeystore } from '../retention/retention-replay.js';
 import { isRestricted } from '../retention/retention-restriction.js';
 import { createSubjectsService } from '../subjects/subjects-service.js';
@@ -768,7 +773,11 @@ describe('erasure on request', () => {
     expect(restricted.n).toBe(2);
 
     const ksTarget = join(kluis.dir, 'restored', 'kluis-keys.db');
-    await restoreBackup({ dir: ksBackup, to: ksTarget, config: kluis.config, clock });
+    const ks = await restoreBackup({ dir: ksBackup, to: ksTarget, config: kluis.config, clock });
+    // That key-store copy predates the remnant holding the kept records: the restore says so.
+    expect(ks.steps.find((x) => x.name === 'replay the erasure ledger')?.result).toMatch(
+      /WARNING: 1 keys of records kept for a legal duty/,
+    );
     const keys = openSqliteFile(ksTarget, keystoreEncryptionKey(kluis.config), { readonly: true });
     const n = (table: string, id: string) =>
       (keys.prepare(`select count(*) as n from ${table} where subject_id = ?`).get(id) as { n: number }).n;
@@ -798,6 +807,17 @@ describe('erasure on request', () => {
       .selectAll()
       .where('subject_id', '=', s.subjectId)
       .executeTakeFirstOrThrow();
+    // The kept records as they were: under the person's own key.
+    const mandatesBefore = await kluis.db
+      .selectFrom('relation_mandates')
+      .select(['id', 'account_holder', 'iban', 'bic', 'signature_name'])
+      .where('relation_id', '=', s.relationId)
+      .execute();
+    const documentsBefore = await kluis.db
+      .selectFrom('relation_agreement_documents')
+      .select(['id', 'file_name', 'content'])
+      .where('agreement_id', '=', s.agreementId)
+      .execute();
     await kluis.services.rights.eraseSubject(
       { orgId: org.id },
       { subjectId: s.subjectId, actor: staff(org, 'privacy_officer') },
@@ -812,6 +832,26 @@ describe('erasure on request', () => {
       .execute();
     await kluis.keystore.deleteFrom('subject_key_tombstones').where('subject_id', '=', s.subjectId).execute();
     await kluis.keystore.insertInto('subject_keys').values(wrapped).execute();
+    // ... and the kept relation under the person, its values sealed with the person's key.
+    const remnantId = (
+      await kluis.db
+        .selectFrom('relations')
+        .select('subject_id')
+        .where('id', '=', s.relationId)
+        .executeTakeFirstOrThrow()
+    ).subject_id;
+    await kluis.db
+      .updateTable('relations')
+      .set({ subject_id: s.subjectId })
+      .where('id', '=', s.relationId)
+      .execute();
+    await kluis.db.deleteFrom('data_subjects').where('id', '=', remnantId).execute();
+    for (const { id, ...values } of mandatesBefore) {
+      await kluis.db.updateTable('relation_mandates').set(values).where('id', '=', id).execute();
+    }
+    for (const { id, ...values } of documentsBefore) {
+      await kluis.db.updateTable('relation_agreement_documents').set(values).where('id', '=', id).execute();
+    }
     kluis.keyring.clearCache();
 
     const file = kluis.services.retention.ledger.source;
@@ -839,14 +879,123 @@ describe('erasure on request', () => {
     expect([subject.erased_at === null, subject.email_bidx, subject.phone_bidx]).toEqual([false, null, null]);
     kluis.keyring.clearCache();
     expect(await kluis.keyring.isSubjectKeyDestroyed(org.id, s.subjectId)).toBe(true);
-    // The retained records are untouched by the replay: finance still reads them.
+    // The replay hands the kept relation to the same remnant, with the values re-sealed for it:
+    // finance reads them with the remnant's key although the person's key is gone again.
+    const relation = await kluis.db
+      .selectFrom('relations')
+      .select(['subject_id', 'given_name'])
+      .where('id', '=', s.relationId)
+      .executeTakeFirstOrThrow();
+    expect(relation).toEqual({ subject_id: remnantId, given_name: null });
     const mandate = await kluis.services.mandates.getMandate({
       actor: staff(org, 'finance'),
       relationId: s.relationId,
       mandateId: s.mandateIds[1] ?? '',
     });
-    expect(mandate.iban).toBe(IBAN);
+    expect([mandate.iban, mandate.accountHolder]).toEqual([IBAN, 'A. de Vries']);
+    const document = await kluis.services.relationAgreements.getAgreementDocument({
+      actor: staff(org, 'finance'),
+      relationId: s.relationId,
+      agreementId: s.agreementId,
+    });
+    expect(document.content.equals(PDF)).toBe(true);
+    // Replaying once more changes nothing.
+    await replayLedgerOnDatabase(
+      kluis.db,
+      kluis.config,
+      kluis.personalData.all(),
+      file,
+      '2030-01-01T00:00:00.000Z',
+    );
+    const again = await kluis.services.mandates.getMandate({
+      actor: staff(org, 'finance'),
+      relationId: s.relationId,
+      mandateId: s.mandateIds[0] ?? '',
+    });
+    expect(again.iban).toBe(IBAN);
   });
+
+  it.runIf(sqlite)(
+    'lets finance read the kept mandate and agreement after a database backup from before the erasure is restored',
+    async () => {
+      const s = await seedPerson(kluis, org);
+      const finance = await createStaffUser(kluis, { orgId: org.id, roles: ['finance'] });
+      const support = await createStaffUser(kluis, { orgId: org.id, roles: ['support'] });
+      const dbBackup = join(kluis.dir, 'backup-db');
+      await createBackup({ kluis, kind: 'database', outDir: dbBackup });
+      clock.set('2030-06-02T09:00:00.000Z');
+      await kluis.services.rights.eraseSubject(
+        { orgId: org.id },
+        { subjectId: s.subjectId, actor: staff(org, 'privacy_officer') },
+      );
+      // The ledger line names the remnant and carries only sealed values, never a clear one.
+      expect((await verifyErasureLedger(kluis.services.retention.ledger.source)).ok).toBe(true);
+      const ledger = readFileSync(kluis.services.retention.ledger.file, 'utf8');
+      for (const value of [IBAN, 'A. de Vries', 'Anna', 'getekend-devries', PDF.toString('base64')]) {
+        expect(ledger.includes(value), value).toBe(false);
+      }
+
+      mkdirSync(join(kluis.dir, 'restored'));
+      const dbTarget = join(kluis.dir, 'restored', 'kluis.db');
+      await restoreBackup({ dir: dbBackup, to: dbTarget, config: kluis.config, clock });
+      // The restored database with the live key store, as after a restore over the live file.
+      const restored = await openKluis(
+        { ...kluis.config, databaseUrl: `sqlite:${dbTarget}` },
+        { clock, logger: createLogger('silent') },
+      );
+      const app = await buildApp(restored);
+      try {
+        const b = new Browser(app);
+        await b.login(finance.email, finance.password);
+        const page = await b.get(`/staff/relations/${s.relationId}/mandates/${s.mandateIds[0] ?? ''}`);
+        expect(page.statusCode).toBe(200);
+        const pdf = await b.get(`/staff/relations/${s.relationId}/agreements/${s.agreementId}/document`);
+        expect(pdf.statusCode).toBe(200);
+        expect(pdf.rawPayload.equals(PDF)).toBe(true);
+        const mandate = await restored.services.mandates.getMandate({
+          actor: staff(org, 'finance'),
+          relationId: s.relationId,
+          mandateId: s.mandateIds[1] ?? '',
+        });
+        expect([mandate.iban, mandate.signatureName]).toEqual([IBAN, 'Anna de Vries']);
+        // ... and the person stays erased: nothing of theirs elsewhere, no key, the relation anonymised.
+        const other = new Browser(app);
+        await other.login(support.email, support.password);
+        expect((await other.get(`/staff/relations/${s.relationId}`)).statusCode).toBe(404);
+        const subject = await restored.db
+          .selectFrom('data_subjects')
+          .select(['erased_at', 'email_bidx'])
+          .where('id', '=', s.subjectId)
+          .executeTakeFirstOrThrow();
+        expect(subject.erased_at).not.toBeNull();
+        expect(subject.email_bidx).toBeNull();
+        const relation = await restored.db
+          .selectFrom('relations')
+          .select(['subject_id', 'family_name', 'email'])
+          .where('id', '=', s.relationId)
+          .executeTakeFirstOrThrow();
+        expect(relation.subject_id).not.toBe(s.subjectId);
+        expect([relation.family_name, relation.email]).toEqual([null, null]);
+        const conversations = await restored.db
+          .selectFrom('conversations')
+          .select('id')
+          .where('subject_id', '=', s.subjectId)
+          .execute();
+        expect(conversations).toEqual([]);
+        expect(await restored.keyring.isSubjectKeyDestroyed(org.id, s.subjectId)).toBe(true);
+        expect(
+          await createSubjectsService(restored).findByContact(
+            restored.db,
+            { orgId: org.id },
+            { email: EMAIL },
+          ),
+        ).toEqual([]);
+      } finally {
+        await app.close();
+        await restored.close();
+      }
+    },
+  );
 });
 
 describe('what erasure reaches', () => {

@@ -33,7 +33,7 @@ import type { RetentionService } from '../retention/index.js';
 import type { AuditService } from '../security/index.js';
 import { SUBJECTS_ERASE_TARGET, SUBJECTS_TABLE, type SubjectsService } from '../subjects/index.js';
 import { auditMetaOf, type ErasureOutcome, fieldsOf, outcomeOf } from './rights-erasure-outcome.js';
-import { type ErasedPart, eraseEverywhere, RIGHTS_ERASURE_TARGET } from './rights-erasure-rows.js';
+import { carryOf, type ErasedPart, eraseEverywhere, RIGHTS_ERASURE_TARGET } from './rights-erasure-rows.js';
 
 export type { ErasedEntry, ErasureOutcome, RetainedEntry } from './rights-erasure-outcome.js';
 
@@ -81,9 +81,14 @@ export function createRightsErasure(deps: ErasureDeps) {
     subjectId: string,
     requestId: string | undefined,
     asOf: Date,
+    parts: readonly ErasedPart[],
   ) {
     const run = `rights:${requestId ?? newId()}`;
+    // The rights line carries what a replay needs to rebuild the kept records (decision 0010).
+    const created = parts.flatMap((p) => p.rows.createdSubjects ?? []);
+    const carry = carryOf(parts);
     for (const target of [RIGHTS_ERASURE_TARGET, SUBJECTS_ERASE_TARGET]) {
+      const rebuild = target === RIGHTS_ERASURE_TARGET;
       await deps.retention.ledger.append(
         {
           kind: 'erasure',
@@ -94,6 +99,8 @@ export function createRightsErasure(deps: ErasureDeps) {
           action: 'delete',
           as_of: asOf.toISOString(),
           ids: [subjectId],
+          ...(rebuild && created.length > 0 ? { created } : {}),
+          ...(rebuild && carry !== undefined ? { carry } : {}),
         },
         asOf,
       );
@@ -117,7 +124,7 @@ export function createRightsErasure(deps: ErasureDeps) {
       if (!claim.claimed) return { kind: 'already', erasedAt: claim.erasedAt };
       const parts = await eraseEverywhere(trx, ctx, subjectId);
       for (const part of parts) created.push(...(part.rows.createdSubjects ?? []));
-      await recordInLedger(scope, subjectId, input.requestId, ctx.asOf);
+      await recordInLedger(scope, subjectId, input.requestId, ctx.asOf, parts);
       await deps.audit.append(trx, {
         actor: input.actor,
         action: 'rights.subject.erased',

@@ -15,6 +15,7 @@ import type { Config } from '../../config/env.js';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { OrgKind, OrgScope } from '../../shared/actor.js';
 import {
+  basisOf,
   type CatalogueField,
   type DataCategory,
   fieldCatalogue,
@@ -169,7 +170,7 @@ function purposesOf(usedFields: readonly CatalogueField[], snapshot: Snapshot): 
       const serving = usedFields.filter((f) => f.purposes.includes(purpose));
       return {
         purpose,
-        legalBases: legalBases.filter((b) => serving.some((f) => f.legalBasis === b)),
+        legalBases: legalBases.filter((b) => serving.some((f) => basisOf(f, purpose) === b)),
         categories: derived.map((d) => d.category).filter((c) => serving.some((f) => f.category === c)),
         otherRecipients: activities.get(purpose)?.recipients ?? '',
       };

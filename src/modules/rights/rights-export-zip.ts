@@ -6,10 +6,10 @@
  * fixed order with the export's own time as their modification time.
  */
 import { stringify } from 'csv-stringify/sync';
-import { ZipFile } from 'yazl';
 import { html, type SafeHtml, trustedHtml } from '../../shared/html/html.js';
 import { formatDate, formatMoment } from '../../shared/i18n/dates.js';
 import { isMessageKey, type Locale, type MessageKey, t as translate } from '../../shared/i18n/messages.js';
+import { type ZipEntry, zipOf } from '../../shared/zip.js';
 import { joinList, label } from '../register/index.js';
 import type { ExportRow, ExportScalar, ExportTable, SubjectExport } from './rights-export-compile.js';
 
@@ -386,14 +386,10 @@ ${consultationsSection(t, locale, data, tableTitle)}
 
 /** Builds the zip (deterministic: same export, same bytes). */
 export function buildExportZip(data: SubjectExport, locale: Locale): Promise<Buffer> {
-  const zip = new ZipFile();
-  const mtime = new Date(data.generatedAt);
-  const add = (name: string, content: string | Buffer) =>
-    zip.addBuffer(typeof content === 'string' ? Buffer.from(content, 'utf8') : content, name, {
-      mtime,
-      mode: 0o100644,
-      compress: true,
-    });
+  const files: ZipEntry[] = [];
+  const add = (name: string, content: string | Buffer): void => {
+    files.push({ name, content });
+  };
 
   add(
     'README.txt',
@@ -416,11 +412,5 @@ export function buildExportZip(data: SubjectExport, locale: Locale): Promise<Buf
     }
   }
 
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    zip.outputStream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    zip.outputStream.on('error', reject);
-    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
-    zip.end();
-  });
+  return zipOf(files, new Date(data.generatedAt));
 }

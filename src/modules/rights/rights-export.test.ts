@@ -110,6 +110,7 @@ describe('the access export (P15)', () => {
       orgKind: 'tenant',
       apiKeyId: 'key-1',
       roles: ['support'],
+      scopes: ['api'],
     };
 
     // The register: a sub-processor for contact details and messages, another recipient for bookkeeping.

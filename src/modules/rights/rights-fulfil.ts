@@ -70,7 +70,8 @@ function exportUseCases(deps: FulfilDeps, parts: FulfilParts) {
   /** A verified request is being worked on from its first fulfilment step. */
   async function markInProgress(trx: Kysely<DB>, actor: Actor, id: string, status: string): Promise<void> {
     if (status !== 'verified') return;
-    await createRightsRepository(trx).updateRequest(actor, id, { status: 'in_progress' });
+    // Through the core, so whoever listens to status changes (OpenDSR callbacks) hears of it.
+    await core.update(trx, await core.load(trx, actor, id), { status: 'in_progress' });
     await core.addEvent(trx, { id, org_id: actor.orgId }, 'in_progress', actor);
   }
 
@@ -254,7 +255,7 @@ function answerUseCases(deps: FulfilDeps, parts: FulfilParts) {
           purpose,
         });
         if (row.status === 'verified') {
-          await createRightsRepository(trx).updateRequest(actor, id, { status: 'in_progress' });
+          await core.update(trx, await core.load(trx, actor, id), { status: 'in_progress' });
         }
       });
     },

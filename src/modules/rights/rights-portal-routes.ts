@@ -10,6 +10,7 @@ import { HOUR } from '../../shared/clock.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import { createSubmissionLimiter } from '../../shared/http/form-guard.js';
 import { renderPage } from '../../shared/http/render.js';
+import { sendDownload } from '../../shared/http/responses.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
 import type { Translate } from '../../shared/i18n/messages.js';
 import { normalisePhone } from '../../shared/phone.js';
@@ -198,10 +199,11 @@ export function registerPortalRoutes(kit: RouteKit, deps: PortalRouteDeps): void
         const file = await rights.downloadExport(params.token);
         reply.header('referrer-policy', 'no-referrer').header('cache-control', 'no-store');
         if (file === undefined) return invalidLink(request, reply, t, 410);
-        return reply
-          .type('application/zip')
-          .header('content-disposition', `attachment; filename="${file.filename}"`)
-          .send(file.content);
+        return sendDownload(reply, {
+          contentType: 'application/zip',
+          filename: file.filename,
+          content: file.content,
+        });
       },
     });
   }

@@ -51,18 +51,28 @@ export function requestRecords(deps: { keyring: Keyring; clock: Clock }) {
       orgId: string;
       right: RightKind | null;
       channel: Row['channel'];
-      email: string;
+      /** The address replies go to; null when the requester is answered by someone else (OpenDSR). */
+      email: string | null;
+      /** A blind index to match the subject by, when no address to reply to is kept. */
+      emailIndexOf?: string | undefined;
       phone?: string | undefined;
       details?: string | undefined;
       locale: Locale;
       conversationId?: string | null;
+      /** When the legal clock starts (default now): a controller's own receipt, for OpenDSR. */
+      receivedAt?: Date | undefined;
+      /** Identity already established by the controller: the request starts verified, the clock running. */
+      verifiedByController?: boolean;
     },
   ): Promise<{ row: Row; token: string }> {
     const now = clock.now();
     const id = newId();
     const token = randomBytes(32).toString('base64url');
+    const indexed = input.email ?? input.emailIndexOf;
+    const verified = input.verifiedByController === true;
+    const receivedAt = input.receivedAt ?? now;
     const [emailIdx, phoneIdx] = await Promise.all([
-      keyring.blindIndex(input.orgId, 'email', input.email),
+      indexed === undefined ? null : keyring.blindIndex(input.orgId, 'email', indexed),
       input.phone === undefined || input.phone === ''
         ? null
         : keyring.blindIndex(input.orgId, 'phone', input.phone),
@@ -74,7 +84,7 @@ export function requestRecords(deps: { keyring: Keyring; clock: Clock }) {
       right_kind: input.right,
       channel: input.channel,
       locale: input.locale,
-      status: 'received',
+      status: verified ? 'verified' : 'received',
       requester_email: await seal(input.orgId, id, 'requester_email', input.email),
       requester_phone: await seal(input.orgId, id, 'requester_phone', input.phone),
       requester_email_bidx: emailIdx,
@@ -82,13 +92,13 @@ export function requestRecords(deps: { keyring: Keyring; clock: Clock }) {
       details: await seal(input.orgId, id, 'details', input.details),
       token_hash: tokenHash(token),
       token_expires_at: new Date(now.getTime() + CONFIRM_DAYS * DAY).toISOString(),
-      received_at: now.toISOString(),
-      verified_at: null,
-      verification_method: null,
+      received_at: receivedAt.toISOString(),
+      verified_at: verified ? now.toISOString() : null,
+      verification_method: verified ? 'controller' : null,
       identity_note: null,
       // Until the requester proves control of the address, the clock stands still (identity).
-      paused_at: now.toISOString(),
-      pause_reason: 'identity',
+      paused_at: verified ? null : now.toISOString(),
+      pause_reason: verified ? null : 'identity',
       paused_days: 0,
       extended_months: 0,
       extension_reason: null,
@@ -106,6 +116,7 @@ export function requestRecords(deps: { keyring: Keyring; clock: Clock }) {
     await addEvent(trx, row, 'received', input.channel === 'portal' ? 'requester' : 'system', {
       channel: input.channel,
     });
+    if (verified) await addEvent(trx, row, 'verified', 'system', { method: 'controller' });
     return { row, token };
   }
 

@@ -14,7 +14,7 @@ import type { Locale } from '../../shared/i18n/messages.js';
 import type { MailVars } from '../mail/index.js';
 import { enqueueMail } from '../mail/index.js';
 import type { KluisCore } from '../module.js';
-import { createOrgsRepository } from '../orgs/index.js';
+import { createOrgsRepository, siteOriginOf } from '../orgs/index.js';
 import type { AuditEvent, AuditService } from '../security/index.js';
 import { bucketOf, type DaysLeftBucket, daysBetween, localDay, pausedDaysFor } from './rights-deadlines.js';
 import { CONFIRM_DAYS, requestRecords, tokenHash } from './rights-records.js';
@@ -105,6 +105,22 @@ export function eventRef(actor: EventActor): string {
   return typeof actor === 'string' ? actor : actorRef(actor);
 }
 
+/** A request's status changed (in the transaction that changed it). */
+export interface StatusChange {
+  readonly orgId: string;
+  readonly requestId: string;
+  readonly channel: Row['channel'];
+  readonly previous: RequestStatus;
+  readonly status: RequestStatus;
+  readonly dueOn: string;
+}
+
+/**
+ * Told of every status change inside its transaction, so what it records (e.g. an OpenDSR
+ * callback, queued) commits or rolls back with the change. Registered by later modules.
+ */
+export type StatusListener = (trx: Kysely<DB>, change: StatusChange) => Promise<void>;
+
 export type RequestCoreDeps = Pick<KluisCore, 'keyring' | 'clock' | 'config'> & {
   readonly audit: AuditService;
 };
@@ -114,8 +130,11 @@ function requestReplies(deps: RequestCoreDeps, records: ReturnType<typeof reques
   const { keyring, clock, config } = deps;
   const { open } = records;
 
-  function statusUrl(locale: Locale, token: string): string {
-    return `${config.publicOrigin}${locale === 'en' ? '/en' : ''}/rights/r/${token}`;
+  /** The status link, on the tenant's own host name when it has one (its site, not the operator's). */
+  async function statusUrl(trx: Kysely<DB>, row: Row, token: string): Promise<string> {
+    const hosts = (await createOrgsRepository(trx).listHosts(row.org_id)).map((h) => h.host);
+    const origin = siteOriginOf(config.publicOrigin, hosts);
+    return `${origin}${row.locale === 'en' ? '/en' : ''}/rights/r/${token}`;
   }
 
   /** A new status-link secret; earlier links stop working (each mail carries the newest). */
@@ -142,7 +161,7 @@ function requestReplies(deps: RequestCoreDeps, records: ReturnType<typeof reques
     const email = await open(row, 'requester_email');
     if (email === null) return;
     const orgName = await orgNameOf(trx, row.org_id);
-    const link = withLink ? statusUrl(row.locale, await rotateToken(trx, row)) : undefined;
+    const link = withLink ? await statusUrl(trx, row, await rotateToken(trx, row)) : undefined;
     await enqueueMail(trx, clock, keyring, {
       orgId: row.org_id,
       to: email,
@@ -172,7 +191,7 @@ function requestReplies(deps: RequestCoreDeps, records: ReturnType<typeof reques
       vars: {
         orgName: await orgNameOf(trx, row.org_id),
         right: row.right_kind ?? 'unspecified',
-        statusUrl: statusUrl(row.locale, token),
+        statusUrl: await statusUrl(trx, row, token),
         expiresInDays: CONFIRM_DAYS,
       },
     });
@@ -187,6 +206,7 @@ export function createRequestCore(deps: RequestCoreDeps) {
   const records = requestRecords({ keyring, clock });
   const { computeDue } = records;
   const replies = requestReplies(deps, records);
+  const listeners: StatusListener[] = [];
 
   async function load(trx: Kysely<DB>, scope: OrgScope, id: string): Promise<Row> {
     const row = await createRightsRepository(trx).findRequest(scope, id);
@@ -229,6 +249,17 @@ export function createRequestCore(deps: RequestCoreDeps) {
       due_on: next.due_on,
       updated_at: next.updated_at,
     });
+    if (next.status !== row.status) {
+      const change: StatusChange = {
+        orgId: next.org_id,
+        requestId: next.id,
+        channel: next.channel,
+        previous: row.status,
+        status: next.status,
+        dueOn: next.due_on,
+      };
+      for (const listener of listeners) await listener(trx, change);
+    }
     return next;
   }
 
@@ -272,6 +303,10 @@ export function createRequestCore(deps: RequestCoreDeps) {
   }
 
   return {
+    /** Registers a listener for every status change from now on (see StatusListener). */
+    onStatusChange(listener: StatusListener): void {
+      listeners.push(listener);
+    },
     records,
     load,
     byToken,

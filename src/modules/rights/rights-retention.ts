@@ -4,37 +4,26 @@
  * deleted with its timeline and any export left. Consent records that name it keep their history
  * (the link to the request is cleared by the foreign key).
  */
-import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
-import {
-  bucketByExpiry,
-  chunks,
-  countOf,
-  firstKeptDay,
-  inOrg,
-  nextBatch,
-  type RetentionTarget,
-  stillExpired,
-  type TargetContext,
-} from '../retention/index.js';
+import * as retention from '../retention/index.js';
 import { closedStatuses } from './rights-schema.js';
 
-function requestExpired(ctx: TargetContext) {
-  const p = ctx.policies.rights_request;
-  const before = firstKeptDay(p, p.value, ctx.asOf);
+function requestExpired(ctx: retention.TargetContext) {
+  const before = retention.policyCutoff(ctx, 'rights_request');
   return (eb: ExpressionBuilder<DB, 'rights_requests'>) =>
     eb.and([
-      inOrg(ctx, 'rights_requests.org_id'),
+      retention.inOrg(ctx, 'rights_requests.org_id'),
       eb('rights_requests.status', 'in', [...closedStatuses]),
       eb('rights_requests.closed_at', 'is not', null),
       eb('rights_requests.closed_at', '<', before),
     ]);
 }
 
-const expired = (db: Kysely<DB>, ctx: TargetContext) =>
+const expired = (db: Kysely<DB>, ctx: retention.TargetContext) =>
   db.selectFrom('rights_requests').where(requestExpired(ctx));
 
-export const rightsRequestsTarget: RetentionTarget = {
+export const rightsRequestsTarget: retention.RetentionTarget = {
   id: 'rights.requests',
   phase: 'records',
   policy: 'rights_request',
@@ -52,46 +41,42 @@ export const rightsRequestsTarget: RetentionTarget = {
     'rights_exports.content',
   ],
 
-  async listExpired(db, ctx, limit, after) {
-    const query = expired(db, ctx).select(['id', 'subject_id']);
-    const rows = await nextBatch(query, ctx, 'rights_requests', after, limit).execute();
-    return rows.map((r) => ({
-      id: r.id,
-      cursor: String(r.cursor),
-      subjectIds: r.subject_id === null ? [] : [r.subject_id],
-      parents: [],
-    }));
-  },
+  listExpired: (db, ctx, limit, after) =>
+    retention.subjectBatch(
+      expired(db, ctx).select(['id', 'subject_id']),
+      ctx,
+      'rights_requests',
+      after,
+      limit,
+    ),
 
-  countExpired: (db, ctx) => countOf(expired(db, ctx)),
+  countExpired: (db, ctx) => retention.countOf(expired(db, ctx)),
 
   async apply(trx, ctx, ids, mode) {
     if (ids.length === 0) return { applied: 0 };
     let applied = 0;
-    for (const part of chunks(ids)) {
-      const still = await stillExpired(mode, part, (some) =>
+    for (const part of retention.chunks(ids)) {
+      const still = await retention.stillExpired(mode, part, (some) =>
         expired(trx, ctx).select('id').where('id', 'in', some).execute(),
       );
       if (still.length === 0) continue;
-      await trx
-        .deleteFrom('rights_exports')
-        .where(inOrg(ctx, 'rights_exports.org_id'))
-        .where('request_id', 'in', still)
-        .execute();
-      await trx
-        .deleteFrom('rights_request_events')
-        .where(inOrg(ctx, 'rights_request_events.org_id'))
-        .where('request_id', 'in', still)
-        .execute();
+      // The request's timeline and any export go with it.
+      for (const table of ['rights_exports', 'rights_request_events'] as const) {
+        await trx
+          .deleteFrom(table)
+          .where(retention.inOrg(ctx, `${table}.org_id`))
+          .where('request_id', 'in', still)
+          .execute();
+      }
       await trx
         .updateTable('consent_records')
         .set({ request_id: null })
-        .where(inOrg(ctx, 'consent_records.org_id'))
+        .where(retention.inOrg(ctx, 'consent_records.org_id'))
         .where('request_id', 'in', still)
         .execute();
       const result = await trx
         .deleteFrom('rights_requests')
-        .where(inOrg(ctx, 'rights_requests.org_id'))
+        .where(retention.inOrg(ctx, 'rights_requests.org_id'))
         .where('id', 'in', still)
         .executeTakeFirst();
       applied += Number(result.numDeletedRows);
@@ -99,17 +84,14 @@ export const rightsRequestsTarget: RetentionTarget = {
     return { applied };
   },
 
-  async countExpiringByMonth(db, ctx, months) {
-    const rows = await db
+  countExpiringByMonth(db, ctx, months) {
+    const closed = db
       .selectFrom('rights_requests')
-      .select([sql<string>`substr(closed_at, 1, 10)`.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
       .where('org_id', '=', ctx.orgId)
       .where('status', 'in', [...closedStatuses])
-      .where('closed_at', 'is not', null)
-      .groupBy(sql`substr(closed_at, 1, 10)`)
-      .execute();
+      .where('closed_at', 'is not', null);
     const p = ctx.policies.rights_request;
-    return bucketByExpiry(rows, p, p.value, months);
+    return retention.expiringByMonth(closed, { from: 'closed_at', period: p, value: p.value, months });
   },
 };
 
@@ -122,20 +104,20 @@ export const rightsRequestsTarget: RetentionTarget = {
  * 14 days are part of answering the request, not a configurable policy: the target runs under
  * `rights_request`, the policy of everything a request holds.
  */
-function exportExpired(ctx: TargetContext) {
+function exportExpired(ctx: retention.TargetContext) {
   const now = ctx.asOf.toISOString();
   return (eb: ExpressionBuilder<DB, 'rights_exports'>) =>
     eb.and([
-      inOrg(ctx, 'rights_exports.org_id'),
+      retention.inOrg(ctx, 'rights_exports.org_id'),
       eb('rights_exports.content', 'is not', null),
       eb('rights_exports.expires_at', '<=', now),
     ]);
 }
 
-const expiredExports = (db: Kysely<DB>, ctx: TargetContext) =>
+const expiredExports = (db: Kysely<DB>, ctx: retention.TargetContext) =>
   db.selectFrom('rights_exports').where(exportExpired(ctx));
 
-export const rightsExportsTarget: RetentionTarget = {
+export const rightsExportsTarget: retention.RetentionTarget = {
   id: 'rights.exports',
   phase: 'records',
   policy: 'rights_request',
@@ -143,30 +125,28 @@ export const rightsExportsTarget: RetentionTarget = {
   table: 'rights_exports',
   covers: ['rights_exports.content'],
 
-  async listExpired(db, ctx, limit, after) {
-    const query = expiredExports(db, ctx).select(['id', 'subject_id']);
-    const rows = await nextBatch(query, ctx, 'rights_exports', after, limit).execute();
-    return rows.map((r) => ({
-      id: r.id,
-      cursor: String(r.cursor),
-      subjectIds: [r.subject_id],
-      parents: [],
-    }));
-  },
+  listExpired: (db, ctx, limit, after) =>
+    retention.subjectBatch(
+      expiredExports(db, ctx).select(['id', 'subject_id']),
+      ctx,
+      'rights_exports',
+      after,
+      limit,
+    ),
 
-  countExpired: (db, ctx) => countOf(expiredExports(db, ctx)),
+  countExpired: (db, ctx) => retention.countOf(expiredExports(db, ctx)),
 
   async apply(trx, ctx, ids, mode) {
     let applied = 0;
-    for (const part of chunks(ids)) {
-      const still = await stillExpired(mode, part, (some) =>
+    for (const part of retention.chunks(ids)) {
+      const still = await retention.stillExpired(mode, part, (some) =>
         expiredExports(trx, ctx).select('id').where('id', 'in', some).execute(),
       );
       if (still.length === 0) continue;
       const result = await trx
         .updateTable('rights_exports')
         .set({ content: null })
-        .where(inOrg(ctx, 'rights_exports.org_id'))
+        .where(retention.inOrg(ctx, 'rights_exports.org_id'))
         .where('id', 'in', still)
         .executeTakeFirst();
       applied += Number(result.numUpdatedRows);
@@ -174,15 +154,13 @@ export const rightsExportsTarget: RetentionTarget = {
     return { applied };
   },
 
-  async countExpiringByMonth(db, ctx, months) {
-    const rows = await db
+  countExpiringByMonth(db, ctx, months) {
+    const sealed = db
       .selectFrom('rights_exports')
-      .select([sql<string>`substr(expires_at, 1, 10)`.as('day'), (eb) => eb.fn.countAll<number>().as('n')])
       .where('org_id', '=', ctx.orgId)
-      .where('content', 'is not', null)
-      .groupBy(sql`substr(expires_at, 1, 10)`)
-      .execute();
+      .where('content', 'is not', null);
     // The day is the expiry itself: bucket with a zero-length period.
-    return bucketByExpiry(rows, { trigger: 'record_created', unit: 'days' }, 0, months);
+    const period = { trigger: 'record_created', unit: 'days' } as const;
+    return retention.expiringByMonth(sealed, { from: 'expires_at', period, value: 0, months });
   },
 };

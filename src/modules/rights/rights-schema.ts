@@ -9,20 +9,21 @@
  * Consent records are append-only: the current state of a purpose is its newest record.
  */
 import { type Migration, sql } from 'kysely';
-import { binaryType, checkOneOf } from '../../db/dialect.js';
+import { binaryType, checkOneOf, isPostgres, type MigrationDb } from '../../db/dialect.js';
 
 export { type RightKind, rightKinds } from '../../shared/catalogue.js';
 
 import { type RightKind, rightKinds } from '../../shared/catalogue.js';
 
-/** How a request reached us. */
-export const requestChannels = ['portal', 'email', 'staff'] as const;
+/** How a request reached us (`opendsr`: from the controller's own system, issue 13). */
+export const requestChannels = ['portal', 'email', 'staff', 'opendsr'] as const;
 export type RequestChannel = (typeof requestChannels)[number];
 
 /**
  * `received`: waiting for the requester to confirm control of the address (nothing is disclosed);
  * `verified`: identity established; `in_progress`: being worked on; `completed`/`refused`: closed
- * with a reply; `lapsed`: never confirmed, closed without a reply.
+ * with a reply; `lapsed`: never confirmed, closed without a reply; `cancelled`: withdrawn by the
+ * controller that handed it over (OpenDSR), closed without a reply.
  */
 export const requestStatuses = [
   'received',
@@ -31,15 +32,25 @@ export const requestStatuses = [
   'completed',
   'refused',
   'lapsed',
+  'cancelled',
 ] as const;
 export type RequestStatus = (typeof requestStatuses)[number];
 
 export const openStatuses: readonly RequestStatus[] = ['received', 'verified', 'in_progress'];
 /** A closed request keeps its skeleton `rights_request` months as proof it was handled. */
-export const closedStatuses = ['completed', 'refused', 'lapsed'] as const satisfies readonly RequestStatus[];
+export const closedStatuses = [
+  'completed',
+  'refused',
+  'lapsed',
+  'cancelled',
+] as const satisfies readonly RequestStatus[];
 
-/** How identity was established (P16): never by a copy of an identity document by default. */
-export const verificationMethods = ['email_link', 'staff_review'] as const;
+/**
+ * How identity was established (P16): never by a copy of an identity document by default.
+ * `controller`: the tenant (the controller) verified the requester itself and handed the request
+ * over through its OpenDSR endpoint; Kluis, its processor, records that and does not verify again.
+ */
+export const verificationMethods = ['email_link', 'staff_review', 'controller'] as const;
 export type VerificationMethod = (typeof verificationMethods)[number];
 
 /** Why the clock stands still (Art. 12(6): identity; clarification of the request). */
@@ -115,6 +126,7 @@ export const requestEventKinds = [
   'completed',
   'refused',
   'lapsed',
+  'cancelled',
 ] as const;
 export type RequestEventKind = (typeof requestEventKinds)[number];
 
@@ -182,6 +194,121 @@ export interface RightsTables {
   consent_records: ConsentRecordsTable;
 }
 
+/**
+ * The lists as 1000 wrote them: a landed migration must create what it always created, so it
+ * does not follow the lists above when they grow (1010 widens them).
+ */
+const lists1000 = {
+  channel: ['portal', 'email', 'staff'],
+  status: ['received', 'verified', 'in_progress', 'completed', 'refused', 'lapsed'],
+  verification_method: ['email_link', 'staff_review'],
+  kind: requestEventKinds.filter((k) => k !== 'cancelled'),
+} as const satisfies Record<string, readonly string[]>;
+
+/** The check lists an earlier migration wrote, to find them in a table's stored definition. */
+interface WidenedCheck {
+  readonly table: 'rights_requests' | 'rights_request_events';
+  readonly column: string;
+  readonly before: readonly string[];
+  readonly after: readonly string[];
+}
+
+/**
+ * Issue 13 (OpenDSR): the channel `opendsr`, the verification method `controller`, the status and
+ * event `cancelled`. Only additions: every stored row stays valid.
+ */
+const controllerChecks: readonly WidenedCheck[] = [
+  {
+    table: 'rights_requests',
+    column: 'channel',
+    before: lists1000.channel,
+    after: requestChannels,
+  },
+  {
+    table: 'rights_requests',
+    column: 'status',
+    before: lists1000.status,
+    after: requestStatuses,
+  },
+  {
+    table: 'rights_requests',
+    column: 'verification_method',
+    before: lists1000.verification_method,
+    after: verificationMethods,
+  },
+  {
+    table: 'rights_request_events',
+    column: 'kind',
+    before: lists1000.kind,
+    after: requestEventKinds,
+  },
+];
+
+/**
+ * PostgreSQL: each widened CHECK is dropped by the name PostgreSQL gave it (found in the catalogue
+ * by its column, not guessed) and added again with the longer list.
+ */
+async function widenChecksPostgres(db: MigrationDb, checks: readonly WidenedCheck[]): Promise<void> {
+  for (const c of checks) {
+    const found = await sql<{ name: string }>`select conname as name from pg_constraint
+      where conrelid = ${sql.lit(c.table)}::regclass and contype = 'c'
+        and pg_get_constraintdef(oid) like ${sql.lit(`%${c.column}%`)}`.execute(db);
+    for (const { name } of found.rows) {
+      await sql`alter table ${sql.table(c.table)} drop constraint ${sql.ref(name)}`.execute(db);
+    }
+    const nullable = c.column === 'verification_method';
+    const check = nullable
+      ? sql`${sql.ref(c.column)} is null or ${checkOneOf(c.column, c.after)}`
+      : checkOneOf(c.column, c.after);
+    await sql`alter table ${sql.table(c.table)} add constraint ${sql.ref(`${c.table}_${c.column}_check`)} check (${check})`.execute(
+      db,
+    );
+  }
+}
+
+/**
+ * SQLite cannot alter a CHECK: the table is rebuilt as SQLite's documented procedure says (new
+ * table from the stored definition with the lists widened, rows copied, old table dropped, new one
+ * renamed, indexes made again), with foreign keys off so that dropping the old table neither
+ * cascades to the timeline and exports nor fails, and checked before they are on again. Starting
+ * from the stored definition keeps columns that later migrations added. The rebuild runs in one
+ * transaction: a failure leaves the tables as they were.
+ */
+async function widenChecksSqlite(db: MigrationDb, checks: readonly WidenedCheck[]): Promise<void> {
+  const tables = [...new Set(checks.map((c) => c.table))];
+  await sql`pragma foreign_keys = off`.execute(db);
+  try {
+    await db.transaction().execute(async (trx) => {
+      for (const table of tables) {
+        const stored = await sql<{ type: string; sql: string }>`select type, sql from sqlite_master
+          where tbl_name = ${table} and sql is not null order by type = 'table' desc`.execute(trx);
+        const [definition, ...others] = stored.rows;
+        if (definition?.type !== 'table') throw new Error(`no stored definition of ${table}`);
+        let text = definition.sql;
+        for (const c of checks.filter((x) => x.table === table)) {
+          const before = checkOneOf(c.column, c.before).compile(trx).sql;
+          const after = checkOneOf(c.column, c.after).compile(trx).sql;
+          if (text.split(before).length !== 2)
+            throw new Error(`${table}: the check on ${c.column} is not as 1000 wrote it: ${before}`);
+          text = text.replace(before, after);
+        }
+        const fresh = `${table}__widened`;
+        const head = /^create table "?[a-z_]+"?/i;
+        if (!head.test(text)) throw new Error(`${table}: unexpected stored definition`);
+        await sql.raw(text.replace(head, `create table "${fresh}"`)).execute(trx);
+        await sql`insert into ${sql.table(fresh)} select * from ${sql.table(table)}`.execute(trx);
+        await sql`drop table ${sql.table(table)}`.execute(trx);
+        await sql`alter table ${sql.table(fresh)} rename to ${sql.table(table)}`.execute(trx);
+        for (const other of others) await sql.raw(other.sql).execute(trx);
+      }
+      const broken = await sql`pragma foreign_key_check`.execute(trx);
+      if (broken.rows.length > 0) throw new Error('foreign keys broken by the rebuild');
+    });
+  } finally {
+    await sql`pragma foreign_keys = on`.execute(db);
+  }
+}
+
 export const rightsMigrations: Record<string, Migration> = {
   '1000_rights': {
     async up(db) {
@@ -194,9 +321,9 @@ export const rightsMigrations: Record<string, Migration> = {
         .addColumn('right_kind', 'text', (c) =>
           c.check(sql`right_kind is null or ${checkOneOf('right_kind', rightKinds)}`),
         )
-        .addColumn('channel', 'text', (c) => c.notNull().check(checkOneOf('channel', requestChannels)))
+        .addColumn('channel', 'text', (c) => c.notNull().check(checkOneOf('channel', lists1000.channel)))
         .addColumn('locale', 'text', (c) => c.notNull().check(checkOneOf('locale', ['nl', 'en'])))
-        .addColumn('status', 'text', (c) => c.notNull().check(checkOneOf('status', requestStatuses)))
+        .addColumn('status', 'text', (c) => c.notNull().check(checkOneOf('status', lists1000.status)))
         .addColumn('requester_email', bin)
         .addColumn('requester_phone', bin)
         .addColumn('requester_email_bidx', 'text')
@@ -208,7 +335,7 @@ export const rightsMigrations: Record<string, Migration> = {
         .addColumn('verified_at', 'text')
         .addColumn('verification_method', 'text', (c) =>
           c.check(
-            sql`verification_method is null or ${checkOneOf('verification_method', verificationMethods)}`,
+            sql`verification_method is null or ${checkOneOf('verification_method', lists1000.verification_method)}`,
           ),
         )
         .addColumn('identity_note', bin)
@@ -257,7 +384,7 @@ export const rightsMigrations: Record<string, Migration> = {
           c.notNull().references('rights_requests.id').onDelete('cascade'),
         )
         .addColumn('at', 'text', (c) => c.notNull())
-        .addColumn('kind', 'text', (c) => c.notNull().check(checkOneOf('kind', requestEventKinds)))
+        .addColumn('kind', 'text', (c) => c.notNull().check(checkOneOf('kind', lists1000.kind)))
         .addColumn('actor_ref', 'text', (c) => c.notNull())
         .addColumn('meta', 'text')
         .execute();
@@ -311,6 +438,13 @@ export const rightsMigrations: Record<string, Migration> = {
         .on('consent_records')
         .columns(['org_id', 'subject_id', 'purpose', 'at'])
         .execute();
+    },
+  },
+  /** Requests handed over by a controller through its OpenDSR endpoint (issue 13), and their cancellation. */
+  '1010_rights_controller_requests': {
+    async up(db) {
+      if (isPostgres(db)) await widenChecksPostgres(db, controllerChecks);
+      else await widenChecksSqlite(db, controllerChecks);
     },
   },
 };

@@ -17,6 +17,7 @@ import type { StatementService } from '../statement/index.js';
 import type { SubjectsService } from '../subjects/index.js';
 import { createConsentService } from './rights-consent.js';
 import { exportConsentRecords, exportNewsletterRecipients } from './rights-consent-export.js';
+import { createControllerRequests } from './rights-controller.js';
 import { createRightsDuties } from './rights-duties.js';
 import { createRightsErasure } from './rights-erasure.js';
 import { compileSubjectExport, type SubjectExport } from './rights-export-compile.js';
@@ -66,6 +67,9 @@ export function createRightsService(deps: RightsDeps, consent: ConsentServices) 
   ): Promise<SubjectExport> => compileSubjectExport(deps, scope, subjectId, options);
   return {
     summaryOf: core.summaryOf,
+    /** Every status change, in its transaction (OpenDSR sends callbacks from it). */
+    onStatusChange: core.onStatusChange,
+    ...createControllerRequests(deps, core),
     /**
      * A mail to the privacy address (P16) lands in the workflow unverified, in the caller's (the
      * intake's) transaction; one request per conversation.

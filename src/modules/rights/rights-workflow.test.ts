@@ -181,6 +181,24 @@ describe('the rights workflow', () => {
     expect(rows.every((r) => r.subject_id === null && r.status === 'received')).toBe(true);
   });
 
+  it('links a tenant’s requester back to the tenant’s own host name when it has one', async () => {
+    const publicOrigin = new URL(kluis.config.publicOrigin);
+    await submit('no-host-link@example.org');
+    expect(new URL(linkIn(await mailTo('no-host-link@example.org'))).hostname).toBe(publicOrigin.hostname);
+    const host = 'privacy.jansen.example';
+    await kluis.services.orgs.addHost(org.id, host, clock.now().toISOString());
+    try {
+      const address = 'host-link@example.org';
+      await submit(address);
+      const link = new URL(linkIn(await mailTo(address)));
+      expect(link.hostname).toBe(host);
+      expect([link.protocol, link.port]).toEqual([publicOrigin.protocol, publicOrigin.port]);
+      expect(link.pathname).toMatch(/^\/rights\/r\/[A-Za-z0-9_-]{43}$/);
+    } finally {
+      await kluis.services.orgs.removeHost(org.id, host);
+    }
+  });
+
   it('discloses nothing behind an unconfirmed link: only a confirm button', async () => {
     const b = new Browser(app);
     await submit(known, 'access', b);

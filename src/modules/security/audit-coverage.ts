@@ -14,6 +14,7 @@ export const auditedKinds = {
   ],
   personal_data_change: [
     'relations.relation.updated',
+    'intake.contact.corrected',
     'intake.conversation.deleted',
     'rights.subject.erased',
   ],

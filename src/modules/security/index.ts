@@ -54,6 +54,7 @@ declare module '../module.js' {
 
 export type { AccessLogPeriods, AccessLogService } from './access-log-service.js';
 export { type AuditedKind, auditedKindList, auditedKinds } from './audit-coverage.js';
+export { auditPage } from './security-views.js';
 
 export const ACCESS_LOG_SWEEP_JOB = 'security.access_log_sweep';
 export const AUDIT_CHECKPOINT_JOB = 'security.audit_checkpoint';

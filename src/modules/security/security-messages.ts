@@ -1,5 +1,8 @@
+import { auditActionEn, auditActionNl } from './security-action-messages.js';
+
 /** Messages of the security pages (audit trail, access log). Dutch first, English mirrors it. */
 export const securityNl = {
+  ...auditActionNl,
   'security.audit.title': 'Auditlog',
   'security.audit.intro':
     'Elke actie in Kluis wordt vastgelegd in een keten waarin elk item de vorige bevat (hash-keten). Ondertekende controlepunten en het getuigebestand buiten de database laten zien dat niemand de geschiedenis heeft herschreven.',
@@ -89,6 +92,7 @@ export const securityNl = {
 } as const;
 
 export const securityEn: Record<keyof typeof securityNl, string> = {
+  ...auditActionEn,
   'security.audit.title': 'Audit trail',
   'security.audit.intro':
     'Every action in Kluis is recorded in a chain in which each entry contains the previous one (a hash chain). Signed checkpoints and the witness file outside the database show that nobody rewrote history.',

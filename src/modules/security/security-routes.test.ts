@@ -174,7 +174,14 @@ describe('the security pages', () => {
     kluis = await createTestKluis();
     app = await buildApp(kluis);
     operator = await createOrg(kluis, 'operator');
-    security = await loginAs(app, await createStaffUser(kluis, { orgId: operator.id, roles: ['security'] }));
+    security = await loginAs(
+      app,
+      await createStaffUser(kluis, {
+        orgId: operator.id,
+        roles: ['security'],
+        displayName: 'Sietske Veilig',
+      }),
+    );
   });
   afterAll(async () => {
     await app.close();
@@ -266,13 +273,34 @@ describe('the security pages', () => {
     expect(ok.body).toContain('status-ok');
     expect(ok.body).toContain('security.access_log.read');
     expect(ok.body).not.toContain('Nog geen controlepunt');
-    // Issue 16: the kind of action in words, the actor as a staff member (the raw reference only
-    // in a title), and the table in a scroll region so the page keeps to the screen's width.
+    // Issue 16: the action and its kind in words, the actor by the name of the org's staff member
+    // (the raw reference only in a title), and the table in a scroll region so the page keeps to
+    // the screen's width.
     expect(ok.body).toContain(
-      'Persoonsgegevens ingezien<br><small class="mono wrap">security.access_log.read</small>',
+      'Toegangslog ingezien <small>(Persoonsgegevens ingezien)</small><br><small class="mono wrap">security.access_log.read</small>',
     );
-    expect(ok.body).toMatch(/<span title="user:[0-9a-f-]{36}">medewerker [0-9a-f]{8}…<\/span>/);
+    expect(ok.body).toMatch(/<span title="user:[0-9a-f-]{36}">Sietske Veilig<\/span>/);
     expect(ok.body).not.toMatch(/>user:[0-9a-f-]{36}</);
+    const en = await app.inject({
+      method: 'GET',
+      url: '/staff/security/audit?lang=en',
+      headers: { cookie: security.cookie },
+    });
+    expect(en.body).toContain('Access log opened <small>(Personal data opened)</small>');
+    // A staff member of another organisation is never named here, not even by id lookup.
+    const tenant = await createOrg(kluis, 'tenant');
+    const outsider = await createStaffUser(kluis, {
+      orgId: tenant.id,
+      roles: ['security'],
+      displayName: 'Tina Elders',
+    });
+    await loginAs(app, outsider);
+    const again = await app.inject({
+      method: 'GET',
+      url: '/staff/security/audit',
+      headers: { cookie: security.cookie },
+    });
+    expect(again.body).not.toContain('Tina Elders');
     expect(ok.body).toContain('<div class="table-scroll" role="region"');
 
     await dropAppendOnlyGuards(kluis.db);

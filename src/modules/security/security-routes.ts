@@ -11,8 +11,7 @@ import type { KluisCore } from '../module.js';
 import { normaliseIp } from './access-log-ip.js';
 import { ACCESS_LOG_MAX_PAGE, type AccessLogService } from './access-log-service.js';
 import { type AccessLogEntry, type AccessLogWriter, createAccessLogWriter } from './access-log-writer.js';
-import type { SecurityService } from './security-service.js';
-import { type AccessLogFormValues, accessLogPage, auditPage } from './security-views.js';
+import { type AccessLogFormValues, accessLogPage } from './security-views.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -105,22 +104,12 @@ export function installAccessLog(
   });
 }
 
-/** The security role's pages: the audit trail and the access log. */
+/** The security role's access-log page (the audit page is served by auth: it names staff). */
 export function securityRoutes(
   kit: RouteKit,
-  deps: Pick<KluisCore, 'config'> & { security: SecurityService; accessLog: AccessLogService },
+  deps: Pick<KluisCore, 'config'> & { accessLog: AccessLogService },
 ): void {
-  const { security, accessLog } = deps;
-
-  kit.route({
-    method: 'GET',
-    url: '/staff/security/audit',
-    access: { kind: 'staff', permission: 'security.audit_read' },
-    handler: async ({ request, reply, actor, t }) => {
-      const overview = await security.auditOverview(actor);
-      return renderPage(request, reply, { title: t('security.audit.title'), body: auditPage(t, overview) });
-    },
-  });
+  const { accessLog } = deps;
 
   kit.route({
     method: 'GET',

@@ -2,7 +2,7 @@
 import { errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import { pager } from '../../shared/html/table.js';
-import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
+import { isMessageKey, type MessageKey, type Translate } from '../../shared/i18n/messages.js';
 import type { AccessLogPage } from './access-log-service.js';
 import { auditedKindList, auditedKinds } from './audit-coverage.js';
 import type { AuditBreakReason } from './audit-verify.js';
@@ -38,7 +38,16 @@ function chainStatus(t: Translate, o: AuditOverview): SafeHtml {
   return html`<p class="status-ok">${line}</p>`;
 }
 
-export function auditPage(t: Translate, o: AuditOverview): SafeHtml {
+/**
+ * The audit page. `names` are the display names of the reader's own organisation's staff (from
+ * the auth module, which composes this page): anyone else — operator staff under a grant, a
+ * deleted account — is shown as a kind of actor with a short id, never looked up elsewhere.
+ */
+export function auditPage(
+  t: Translate,
+  o: AuditOverview,
+  names: ReadonlyMap<string, string> = new Map(),
+): SafeHtml {
   const { report } = o;
   const latest = report.checkpoints.latest;
   return html`<h1>${t('security.audit.title')}</h1>
@@ -77,7 +86,7 @@ export function auditPage(t: Translate, o: AuditOverview): SafeHtml {
       (e) => html`<tr>
       <td>${e.seq}</td>
       <td class="mono">${e.at}</td>
-      <td>${actorCell(t, e.actor)}</td>
+      <td>${actorCell(t, e.actor, names)}</td>
       <td>${actionCell(t, e.action)}</td>
       <td class="mono wrap">${e.target_type === null ? '' : `${e.target_type}:${shortId(e.target_id ?? '')}`}</td>
       <td class="mono wrap">${fieldNames(e.fields)}</td>
@@ -94,9 +103,11 @@ function shortId(id: string): string {
 }
 
 /** `user:<id>@grant:<id>`, `system:<reason>`, `api_key:<id>`: who, in words, with the reference kept whole in a title. */
-function actorCell(t: Translate, actor: string): HtmlValue {
+function actorCell(t: Translate, actor: string, names: ReadonlyMap<string, string>): HtmlValue {
   const [who = '', grant] = actor.split('@grant:');
   const [kind = '', ref = ''] = who.split(':');
+  const name = kind === 'user' && grant === undefined ? names.get(ref) : undefined;
+  if (name !== undefined) return html`<span title="${actor}">${name}</span>`;
   const known: Record<string, MessageKey> = {
     user: 'security.audit.actor.user',
     system: 'security.audit.actor.system',
@@ -107,12 +118,17 @@ function actorCell(t: Translate, actor: string): HtmlValue {
   return html`<span title="${actor}">${text}${grant === undefined ? '' : html` (${t('security.audit.actor.grant')})`}</span>`;
 }
 
-/** The kind of action in words (the statement's audited kinds), the code itself beneath it. */
+/** The action in words (and the statement's kind it belongs to, if any), the code itself beneath it. */
 function actionCell(t: Translate, action: string): HtmlValue {
+  const key = `security.audit.action.${action}`;
+  const label = isMessageKey(key) ? t(key) : undefined;
   const kind = auditedKindList.find((k) => (auditedKinds[k] as readonly string[]).includes(action));
-  return kind === undefined
+  const words = [label, kind === undefined ? undefined : t(`security.audit.kind.${kind}`)].filter(
+    (w) => w !== undefined,
+  );
+  return words.length === 0
     ? html`<span class="mono wrap">${action}</span>`
-    : html`${t(`security.audit.kind.${kind}`)}<br><small class="mono wrap">${action}</small>`;
+    : html`${words[0]}${words[1] === undefined ? '' : html` <small>(${words[1]})</small>`}<br><small class="mono wrap">${action}</small>`;
 }
 
 function fieldNames(json: string): string {

@@ -9,7 +9,7 @@ import { AppError } from '../../shared/errors.js';
 import { renderPage } from '../../shared/http/render.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
 import type { Locale } from '../../shared/i18n/messages.js';
-import { type PublicOrg, publicPath, slugOfSite } from '../register/index.js';
+import { type PublicOrg, publicPath } from '../register/index.js';
 import type { StatementRouteDeps } from './statement-routes.js';
 import { archivePage, diffPage, noStatementPage, versionPage } from './statement-views.js';
 
@@ -21,8 +21,11 @@ export function statementPublicRoutes(kit: RouteKit, deps: StatementRouteDeps): 
   const { statement, register } = deps;
 
   /** The org of the site a page was asked under, and the base path of its pages in `locale`. */
-  const siteOf = async (site: string, locale: Locale): Promise<PublicOrg & { base: string }> => {
-    const found = await register.findPublicOrg(slugOfSite(site));
+  const siteOf = async (
+    siteSlug: string | undefined,
+    locale: Locale,
+  ): Promise<PublicOrg & { base: string }> => {
+    const found = await register.findPublicOrg(siteSlug);
     if (found === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'organisation not found' });
     return { ...found, base: publicPath(found.org, locale, '') };
   };
@@ -32,8 +35,8 @@ export function statementPublicRoutes(kit: RouteKit, deps: StatementRouteDeps): 
     url: '/privacy',
     site: true,
     access: publicAccess,
-    handler: async ({ request, reply, site, t, locale }) => {
-      const { org, name, base } = await siteOf(site, locale);
+    handler: async ({ request, reply, siteSlug, t, locale }) => {
+      const { org, name, base } = await siteOf(siteSlug, locale);
       const latest = await statement.findLatestVersion(org.id);
       if (latest === undefined) {
         return renderPage(request, reply, {
@@ -54,8 +57,8 @@ export function statementPublicRoutes(kit: RouteKit, deps: StatementRouteDeps): 
     url: '/privacy/versions',
     site: true,
     access: publicAccess,
-    handler: async ({ request, reply, site, t, locale }) => {
-      const { org, name, base } = await siteOf(site, locale);
+    handler: async ({ request, reply, siteSlug, t, locale }) => {
+      const { org, name, base } = await siteOf(siteSlug, locale);
       return renderPage(request, reply, {
         title: t('statement.archive.title', { org: name }),
         body: archivePage({ t, locale, orgName: name, versions: await statement.listVersions(org.id), base }),
@@ -70,8 +73,8 @@ export function statementPublicRoutes(kit: RouteKit, deps: StatementRouteDeps): 
     access: publicAccess,
     // A number only when it is all digits (`/privacy/v/1e3` names no version either).
     params: z.object({ n: z.string().max(20) }),
-    handler: async ({ request, reply, site, params, t, locale }) => {
-      const { org, name, base } = await siteOf(site, locale);
+    handler: async ({ request, reply, siteSlug, params, t, locale }) => {
+      const { org, name, base } = await siteOf(siteSlug, locale);
       const number = /^\d{1,7}$/.test(params.n) ? Number(params.n) : undefined;
       const version = number === undefined ? undefined : await statement.findVersion(org.id, number);
       if (version === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'no such version' });
@@ -93,8 +96,8 @@ export function statementPublicRoutes(kit: RouteKit, deps: StatementRouteDeps): 
       from: versionNumber.optional().catch(undefined),
       to: versionNumber.optional().catch(undefined),
     }),
-    handler: async ({ request, reply, site, query, t, locale }) => {
-      const { org, base } = await siteOf(site, locale);
+    handler: async ({ request, reply, siteSlug, query, t, locale }) => {
+      const { org, base } = await siteOf(siteSlug, locale);
       const versions = await statement.listVersions(org.id);
       const pair = query.from !== undefined && query.to !== undefined;
       const from = pair ? query.from : versions[1]?.number;

@@ -31,11 +31,17 @@ export function isLiveSubject(orgId: string, subjectIdRef: string): RawBuilder<S
  * A subject without blind indexes: nobody finds it by address. Erasure hands it the records a legal
  * duty keeps, re-sealed under its own key, so they outlive the erased person's key (decision 0010).
  */
-export async function insertRemnantSubject(db: Kysely<DB>, scope: OrgScope, at: string): Promise<string> {
-  const id = newId();
+export async function insertRemnantSubject(
+  db: Kysely<DB>,
+  scope: OrgScope,
+  at: string,
+  /** A ledger replay rebuilds the remnant the erasure created, under its id (already there: kept). */
+  id: string = newId(),
+): Promise<string> {
   await db
     .insertInto('data_subjects')
     .values({ id, org_id: scope.orgId, email_bidx: null, phone_bidx: null, created_at: at, erased_at: null })
+    .onConflict((oc) => oc.column('id').doNothing())
     .execute();
   return id;
 }

@@ -8,13 +8,15 @@
  *
  * A tenant is active only with a processor agreement on record: an uploaded signed PDF or the
  * accepted version of the operator's standard agreement, kept as a client agreement in the
- * operator's register. Creation runs in steps, each in its own transaction (org and profile;
- * agreement; activation; owner and invitation): a failure part-way leaves the tenant `pending`,
- * where it serves nothing and nobody can sign in, and `kluis tenant show` says what is missing.
+ * operator's register. Creation is one transaction — org, profile (company details, languages,
+ * TOTP policy), agreement and its document, activation, first owner, invitation token and the
+ * queued invitation mail — so a failure anywhere leaves no row behind and the slug free to try
+ * again. (A tenant made `pending` by other means is finished with `tenant activate`/`invite`.)
  */
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { DB } from '../../db/schema.js';
+import { inTransaction } from '../../db/transaction.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
@@ -181,15 +183,16 @@ function createTenantsCore(deps: TenantsDeps) {
     await audit.append(db, { actor, action, target: { type: 'org', id: org.id }, meta });
   }
 
-  /** Records the agreement in the operator's register and on the profile. */
+  /** Records the agreement in the operator's register and on the profile, within `trx`. */
   async function recordAgreement(
+    trx: Kysely<DB>,
     actor: Actor,
     org: Org,
     v: z.output<typeof tenantInput>,
     agreement: AgreementOnRecord,
   ): Promise<void> {
     const today = clock.now().toISOString().slice(0, 10);
-    const recorded = await register.createAgreement({
+    const recorded = await register.createAgreementIn(trx, {
       actor,
       values: {
         counterparty: `client:${org.id}`,
@@ -199,7 +202,7 @@ function createTenantsCore(deps: TenantsDeps) {
       },
       document: agreement.kind === 'document' ? agreement.document : undefined,
     });
-    await repo.updateProfile(org.id, {
+    await createTenantsRepository(trx).updateProfile(org.id, {
       agreement_kind: agreement.kind,
       agreement_id: recorded.id,
       agreement_version: v.agreementVersion,
@@ -207,17 +210,24 @@ function createTenantsCore(deps: TenantsDeps) {
     });
   }
 
-  /** Activates a tenant that has its agreement on record (otherwise ERR_VALIDATION). */
-  async function activate(actor: Actor, org: Org): Promise<void> {
-    const profile = await repo.findProfile(org.id);
+  /** Activates a tenant that has its agreement on record (otherwise ERR_VALIDATION), within `conn`. */
+  async function activate(actor: Actor, org: Org, conn: Kysely<DB> = db): Promise<void> {
+    const profile = await createTenantsRepository(conn).findProfile(org.id);
     if (profile !== undefined && profile.agreement_id === null) {
       throw new AppError('ERR_VALIDATION', {
         message: 'a tenant is active only with a processor agreement on record',
         fields: { agreement: 'tenants.agreementRequired' },
       });
     }
-    await orgs.setStatus(org.id, 'active');
-    await record(actor, 'tenants.activated', org, { from: org.status });
+    await inTransaction(conn, async (trx) => {
+      await orgs.setStatusIn(trx, org.id, 'active');
+      await audit.append(trx, {
+        actor,
+        action: 'tenants.activated',
+        target: { type: 'org', id: org.id },
+        meta: { from: org.status },
+      });
+    });
   }
 
   return { repo, tenantBySlug, tenantById, viewOf, record, recordAgreement, activate };
@@ -245,8 +255,9 @@ function onboardingOf(deps: TenantsDeps, core: TenantsCore) {
       const v = parseOrThrow(tenantInput, input.values);
       if (input.agreement.kind === 'document') validateDocument(input.agreement.document, 'agreement');
       const now = clock.now().toISOString();
+      // One transaction for every row of the tenant (see the file's comment). The invitation mail
+      // is a job in the queue's table, so it is sent only if the tenant exists.
       const org = await db.transaction().execute(async (trx) => {
-        // One transaction for the org and its profile: the slug check and both rows stand or fall together.
         const inserted = await orgs.insert({
           kind: 'tenant',
           name: v.name,
@@ -273,24 +284,22 @@ function onboardingOf(deps: TenantsDeps, core: TenantsCore) {
           target: { type: 'org', id: inserted.id },
           meta: { slug: inserted.slug, agreement: input.agreement.kind },
         });
+        await recordAgreement(trx, actor, inserted, v, input.agreement);
+        await activate(actor, inserted, trx);
+        const { user } = await auth.createUserIn(trx, {
+          actor: onboardingActor(inserted),
+          orgId: inserted.id,
+          email: v.ownerEmail,
+          displayName: v.ownerName ?? v.name,
+          roles: ['owner', 'admin'],
+        });
+        await auth.sendInvitationIn(trx, {
+          actor: onboardingActor(inserted),
+          userId: user.id,
+          orgName: v.name,
+          locale: input.locale,
+        });
         return inserted;
-      });
-      await recordAgreement(actor, org, v, input.agreement);
-      await activate(actor, org);
-      // Known gap: a failure from here on leaves an active tenant without an owner; the
-      // operator sees staff 0 on /staff/tenants and can invite again with `kluis tenant invite`.
-      const { user } = await auth.createUser({
-        actor: onboardingActor(org),
-        orgId: org.id,
-        email: v.ownerEmail,
-        displayName: v.ownerName ?? v.name,
-        roles: ['owner', 'admin'],
-      });
-      await auth.sendInvitation({
-        actor: onboardingActor(org),
-        userId: user.id,
-        orgName: v.name,
-        locale: input.locale,
       });
       return viewOf(await tenantById(org.id), await repo.findProfile(org.id));
     },

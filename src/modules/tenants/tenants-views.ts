@@ -2,17 +2,8 @@
  * The operator's tenant pages: the list (metadata and counts), the onboarding form with the
  * processor agreement, and one tenant's page (status, host names, inbound addresses).
  */
-import {
-  csrfField,
-  errorSummary,
-  type FieldErrors,
-  selectField,
-  textField,
-} from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
-import { notice } from '../../shared/html/notice.js';
-import { tableHead } from '../../shared/html/table.js';
-import { timeTag } from '../../shared/html/time.js';
+import * as ui from '../../shared/html/index.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import { mailboxes } from '../orgs/index.js';
 import type { TenantView } from './tenants-service.js';
@@ -40,14 +31,14 @@ export function tenantsListPage(o: {
 }): SafeHtml {
   const { t, locale } = o;
   return html`<h1>${t('tenants.title')}</h1>
-${notice(o.notice)}
+${ui.notice(o.notice)}
 <p>${t('tenants.intro')}</p>
 <p><a class="button" href="/staff/tenants/new">${t('tenants.new')}</a></p>
 ${
   o.list.length === 0
     ? html`<p>${t('tenants.none')}</p>`
     : html`<div class="table-scroll" role="region" aria-label="${t('tenants.title')}" tabindex="0"><table>
-${tableHead([
+${ui.tableHead([
   t('tenants.col.name'),
   t('tenants.col.slug'),
   t('tenants.col.status'),
@@ -67,7 +58,7 @@ ${o.list.map(
   <td>${v.staffCount}</td>
   <td>${v.hosts.length}</td>
   <td>${v.addresses.length}</td>
-  <td>${timeTag(locale, v.createdAt, '')}</td>
+  <td>${ui.timeTag(locale, v.createdAt, '')}</td>
 </tr>`,
 )}
 </tbody></table></div>`
@@ -92,21 +83,21 @@ export function createTenantPage(o: {
   t: Translate;
   csrf: string;
   values: Readonly<Record<string, string>>;
-  errors?: FieldErrors | undefined;
+  errors?: ui.FieldErrors | undefined;
 }): SafeHtml {
   const { t, values: v, errors } = o;
   const labels = Object.fromEntries(Object.entries(createLabels).map(([k, key]) => [k, t(key)]));
-  const field = (name: keyof typeof createLabels, extra: Partial<Parameters<typeof textField>[0]> = {}) =>
-    textField({ t, name, label: labels[name] ?? name, value: v[name], errors, ...extra });
+  const field = (name: keyof typeof createLabels, extra: Partial<Parameters<typeof ui.textField>[0]> = {}) =>
+    ui.textField({ t, name, label: labels[name] ?? name, value: v[name], errors, ...extra });
   return html`<h1>${t('tenants.new')}</h1>
 <form method="post" action="/staff/tenants" enctype="multipart/form-data" novalidate>
-${errorSummary(t, errors, labels)}
-${csrfField(o.csrf)}
+${ui.errorSummary(t, errors, labels)}
+${ui.csrfField(o.csrf)}
 ${field('name', { required: true })}
 ${field('slug', { required: true, hint: t('tenants.field.slugHint') })}
 ${field('kvk', { inputmode: 'numeric' })}
 ${field('country', { value: v.country ?? 'NL' })}
-${selectField({
+${ui.selectField({
   t,
   name: 'languages',
   label: labels.languages ?? '',
@@ -120,7 +111,7 @@ ${selectField({
 })}
 ${field('ownerName')}
 ${field('ownerEmail', { type: 'email', required: true, hint: t('tenants.field.ownerEmailHint') })}
-${selectField({
+${ui.selectField({
   t,
   name: 'agreementKind',
   label: labels.agreementKind ?? '',
@@ -143,7 +134,7 @@ ${field('signedOn', { type: 'date' })}
 }
 
 function removeButton(t: Translate, csrf: string, action: string, name: string, value: string): SafeHtml {
-  return html`<form method="post" action="${action}" class="inline">${csrfField(csrf)}<input type="hidden" name="${name}" value="${value}"><button type="submit" class="link">${t('tenants.remove')}</button></form>`;
+  return html`<form method="post" action="${action}" class="inline">${ui.csrfField(csrf)}<input type="hidden" name="${name}" value="${value}"><button type="submit" class="link">${t('tenants.remove')}</button></form>`;
 }
 
 export function tenantPage(o: {
@@ -152,7 +143,7 @@ export function tenantPage(o: {
   csrf: string;
   tenant: TenantView;
   notice?: string | undefined;
-  errors?: FieldErrors | undefined;
+  errors?: ui.FieldErrors | undefined;
 }): SafeHtml {
   const { t, locale, tenant: v, csrf, errors } = o;
   const base = `/staff/tenants/${v.id}`;
@@ -164,32 +155,32 @@ export function tenantPage(o: {
     [t('tenants.field.languages'), v.languages.join(', ') || '–'],
     [t('tenants.col.agreement'), agreementText(t, v)],
     [t('tenants.col.staff'), String(v.staffCount)],
-    [t('tenants.col.created'), timeTag(locale, v.createdAt, '')],
+    [t('tenants.col.created'), ui.timeTag(locale, v.createdAt, '')],
   ];
   return html`<h1>${v.name}</h1>
-${notice(o.notice)}
-${errorSummary(t, errors, { host: t('tenants.field.host'), address: t('tenants.field.address') })}
+${ui.notice(o.notice)}
+${ui.errorSummary(t, errors, { host: t('tenants.field.host'), address: t('tenants.field.address') })}
 <section aria-labelledby="t-details"><h2 id="t-details">${t('tenants.details')}</h2>
 <dl>${rows.map(([k, val]) => html`<dt>${k}</dt><dd>${val}</dd>`)}</dl>
 ${
   v.status === 'active'
-    ? html`<form method="post" action="${base}/suspend">${csrfField(csrf)}<p>${t('tenants.suspendHint')}</p><button type="submit">${t('tenants.suspend')}</button></form>`
+    ? html`<form method="post" action="${base}/suspend">${ui.csrfField(csrf)}<p>${t('tenants.suspendHint')}</p><button type="submit">${t('tenants.suspend')}</button></form>`
     : v.status === 'suspended' || v.status === 'pending'
-      ? html`<form method="post" action="${base}/activate">${csrfField(csrf)}<button type="submit">${t('tenants.activate')}</button></form>`
+      ? html`<form method="post" action="${base}/activate">${ui.csrfField(csrf)}<button type="submit">${t('tenants.activate')}</button></form>`
       : ''
 }
 </section>
 <section aria-labelledby="t-hosts"><h2 id="t-hosts">${t('tenants.hosts')}</h2>
 ${v.hosts.length === 0 ? html`<p>${t('tenants.hostsNone', { slug: v.slug })}</p>` : html`<ul>${v.hosts.map((h) => html`<li>${h} ${removeButton(t, csrf, `${base}/hosts/remove`, 'host', h)}</li>`)}</ul>`}
-<form method="post" action="${base}/hosts">${csrfField(csrf)}
-${textField({ t, name: 'host', label: t('tenants.field.host'), hint: t('tenants.field.hostHint'), errors })}
+<form method="post" action="${base}/hosts">${ui.csrfField(csrf)}
+${ui.textField({ t, name: 'host', label: t('tenants.field.host'), hint: t('tenants.field.hostHint'), errors })}
 <button type="submit">${t('tenants.addHost')}</button></form>
 </section>
 <section aria-labelledby="t-addresses"><h2 id="t-addresses">${t('tenants.addresses')}</h2>
 ${v.addresses.length === 0 ? html`<p>${t('tenants.addressesNone')}</p>` : html`<ul>${v.addresses.map((a) => html`<li>${a.address} (${t(a.mailbox === 'contact' ? 'tenants.mailbox.contact' : 'tenants.mailbox.privacy')}) ${removeButton(t, csrf, `${base}/addresses/remove`, 'address', a.address)}</li>`)}</ul>`}
-<form method="post" action="${base}/addresses">${csrfField(csrf)}
-${textField({ t, name: 'address', label: t('tenants.field.address'), type: 'email', errors })}
-${selectField({ t, name: 'mailbox', label: t('tenants.field.mailbox'), options: mailboxes.map((m) => ({ value: m, label: t(m === 'contact' ? 'tenants.mailbox.contact' : 'tenants.mailbox.privacy') })), errors })}
+<form method="post" action="${base}/addresses">${ui.csrfField(csrf)}
+${ui.textField({ t, name: 'address', label: t('tenants.field.address'), type: 'email', errors })}
+${ui.selectField({ t, name: 'mailbox', label: t('tenants.field.mailbox'), options: mailboxes.map((m) => ({ value: m, label: t(m === 'contact' ? 'tenants.mailbox.contact' : 'tenants.mailbox.privacy') })), errors })}
 <button type="submit">${t('tenants.addAddress')}</button></form>
 </section>`;
 }
@@ -211,10 +202,10 @@ export function ownOrganisationPage(o: {
   ];
   const site = v.hosts[0] === undefined ? `/o/${v.slug}` : `https://${v.hosts[0]}`;
   return html`<h1>${t('tenants.own.title')}</h1>
-${notice(o.notice)}
+${ui.notice(o.notice)}
 <p>${t('tenants.own.intro')}</p>
-<form method="post" action="/staff/organisation/totp">${csrfField(o.csrf)}
-${selectField({
+<form method="post" action="/staff/organisation/totp">${ui.csrfField(o.csrf)}
+${ui.selectField({
   t,
   name: 'required',
   label: t('tenants.own.totp'),

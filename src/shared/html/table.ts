@@ -65,3 +65,34 @@ export function orderParams<S extends string>(
     dir: p.dir === defaults.dir ? undefined : p.dir,
   };
 }
+
+/** The words a sortable header gives screen readers for the direction its link sorts in. */
+export interface SortLabels {
+  readonly asc: string;
+  readonly desc: string;
+}
+
+/**
+ * A sortable column's header: a link that sorts the list by the column — in the `first`
+ * direction, or the other way when the list is already sorted so — with `aria-sort` on the
+ * current column and, for screen readers, the direction the link sorts in.
+ */
+export function sortHeader<S extends string>(o: {
+  readonly order: ListOrder<S>;
+  readonly column: S;
+  readonly label: string;
+  /** The list's address sorted by `order` (on its first page). */
+  readonly hrefOf: (order: ListOrder<S>) => string;
+  readonly labels: SortLabels;
+  /** The direction a first click sorts in (default ascending; newest first suits dates). */
+  readonly first?: 'asc' | 'desc';
+}): SafeHtml {
+  const current = o.order.sort === o.column;
+  const first = o.first ?? 'asc';
+  const nextDir = current && o.order.dir === first ? (first === 'asc' ? 'desc' : 'asc') : first;
+  const href = o.hrefOf({ sort: o.column, dir: nextDir });
+  const ariaSort = current ? (o.order.dir === 'asc' ? 'ascending' : 'descending') : undefined;
+  return html`<th scope="col"${ariaSort ? html` aria-sort="${ariaSort}"` : ''}><a href="${href}">${o.label}<span class="visually-hidden"> (${
+    nextDir === 'asc' ? o.labels.asc : o.labels.desc
+  })</span></a></th>`;
+}

@@ -5,7 +5,7 @@
  * is answered with 404 by the services themselves (never a 403 that confirms it exists).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Actor } from '../actor.js';
+import type { Actor, ApiScope } from '../actor.js';
 import { AppError } from '../errors.js';
 import type { Locale } from '../i18n/messages.js';
 import { can, type Permission } from '../permissions.js';
@@ -20,8 +20,11 @@ export type RouteAccess =
       /** Reachable before the one-time password is changed / TOTP enrolled (account set-up pages). */
       readonly duringSetup?: boolean;
     }
-  /** An API key (Bearer) or a staff session holding `permission`. */
-  | { readonly kind: 'api'; readonly permission?: Permission };
+  /**
+   * An API key (Bearer) or a staff session holding `permission`. A key must carry `scope`
+   * (default `api`); a route of another scope than `api` takes keys only, no staff session.
+   */
+  | { readonly kind: 'api'; readonly permission?: Permission; readonly scope?: ApiScope };
 
 export interface SessionState {
   readonly id: string;
@@ -106,6 +109,12 @@ export function assertAccess(request: FastifyRequest): void {
   }
   if (access.kind === 'api' && actor.kind === 'user' && (request.session?.pending.length ?? 0) > 0) {
     throw new AppError('ERR_AUTH_TOTP_REQUIRED');
+  }
+  if (access.kind === 'api') {
+    const scope = access.scope ?? 'api';
+    if (actor.kind === 'api_key' ? !actor.scopes.includes(scope) : scope !== 'api') {
+      throw new AppError('ERR_FORBIDDEN', { message: `requires an API key with scope ${scope}` });
+    }
   }
   if (access.permission !== undefined && !can(actor, access.permission)) {
     throw new AppError('ERR_FORBIDDEN', { message: `requires permission ${access.permission}` });

@@ -17,7 +17,8 @@ export function wantsJson(request: FastifyRequest): boolean {
   return accept.includes('application/json') && !accept.includes('text/html');
 }
 
-function toAppError(error: unknown, request: FastifyRequest): AppError {
+/** Any error thrown while serving a request, as the AppError it is answered with. */
+export function toAppError(error: unknown, request: FastifyRequest): AppError {
   if (isAppError(error)) return error;
   if (error instanceof ZodError) {
     return new AppError('ERR_VALIDATION', { fields: fieldErrorsFromZod(error), cause: error });

@@ -23,9 +23,12 @@ export interface FormPageContext {
   readonly locale: Locale;
 }
 
-/** Sends a page with a form: a fresh CSRF token for it, and the refusal's status when shown again. */
+/**
+ * Sends a page with a form: a fresh CSRF token for it, and the refusal's status when shown again.
+ * Public pages use it too (it needs only the request and the reply).
+ */
 export function renderFormPage(
-  ctx: FormPageContext,
+  ctx: Pick<FormPageContext, 'request' | 'reply'>,
   o: { title: string; status?: number | undefined; body: (csrf: string) => HtmlValue },
 ): FastifyReply {
   const csrf = ctx.reply.generateCsrf();

@@ -36,19 +36,40 @@ export function apiErrors(...statuses: readonly ApiErrorStatus[]): Record<number
 }
 
 /**
- * `Content-Disposition` for a download: `filename*` (RFC 6266, UTF-8) keeps any name, and the
- * plain `filename` is an ASCII fallback without quotes or backslashes that could break the header.
+ * `Content-Disposition` for a download (ASVS 5.4.2): `filename*` (RFC 6266 / RFC 8187, UTF-8)
+ * keeps any name, percent-encoding everything outside RFC 8187's attr-char (encodeURIComponent
+ * leaves `'`, `(`, `)` and `*` as they are, and a `'` would end the charset part early); the plain
+ * `filename` is an ASCII fallback without quotes, backslashes or control characters that could
+ * break the header. Path separators and control characters become `_` in both: a download names
+ * a file, never a place, and a line break in a name is no use to anyone.
  */
-function attachmentDisposition(filename: string): string {
-  const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+export function attachmentDisposition(filename: string): string {
+  // A lone surrogate (a broken name from a mail client) would make encodeURIComponent throw.
+  const name = filename
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+    .replace(/[/\\\p{Cc}]/gu, '_');
+  const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  const encoded = encodeURIComponent(name).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
-/** Sends `content` as a file to save (never shown inline), under `filename`. */
+/**
+ * Sends `content` as a file to save (never shown inline), under `filename`; with `noStore`, no
+ * cache (browser or proxy) may keep a copy — for files of personal data.
+ */
 export function sendDownload(
   reply: FastifyReply,
-  file: { readonly contentType: string; readonly filename: string; readonly content: Buffer | string },
+  file: {
+    readonly contentType: string;
+    readonly filename: string;
+    readonly content: Buffer | string;
+    readonly noStore?: boolean;
+  },
 ): FastifyReply {
+  if (file.noStore === true) reply.header('cache-control', 'no-store');
   return reply
     .type(file.contentType)
     .header('content-disposition', attachmentDisposition(file.filename))

@@ -63,8 +63,13 @@ export interface RouteContext<A extends RouteAccess, P, Q, B> {
   readonly t: Translate;
   /** `''` or `'/en'`: the language part of the path (public pages). */
   readonly lang: '' | '/en';
-  /** `''` or `'/o/<slug>'`: the organisation part of a site path. */
+  /** `''` or `'/o/<slug>'`: the organisation part of a site path, for links and redirects. */
   readonly site: string;
+  /**
+   * The tenant whose site page this is: the path's slug or, on a tenant's own host name, the
+   * host's (host routing fills it); undefined for the operator's site and for other routes.
+   */
+  readonly siteSlug: string | undefined;
 }
 
 /** The access of a staff page: every signed-in staff user, or those holding a permission. */
@@ -200,7 +205,10 @@ export function createRouteKit(app: FastifyInstance): RouteKit {
               locale: request.locale,
               t: translator(request.locale),
               lang: langOf(request.url),
-              site: typeof slug === 'string' ? `/o/${slug}` : '',
+              // Only a path that named the slug keeps it in links and redirects: on a tenant's own
+              // host, host routing fills the slug of `/contact`, whose links stay `/contact/…`.
+              site: hasSlug && typeof slug === 'string' ? `/o/${slug}` : '',
+              siteSlug: spec.site === true && typeof slug === 'string' ? slug : undefined,
             };
             // The context's parts are exactly what Fastify validated against the spec's schemas.
             return spec.handler(ctx as unknown as Parameters<typeof spec.handler>[0]);

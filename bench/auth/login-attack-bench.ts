@@ -1,0 +1,214 @@
+/**
+ * Sign-in under a password-guessing attack (issue 15): `--rate` (default 1,000) wrong passwords
+ * per second, open loop, from `--addresses` (default 200) loopback addresses (127.2.x.y: Linux
+ * routes all of 127/8 to lo, and each request binds its own source address with `localAddress`,
+ * so Kluis sees real, different client addresses — no proxy header, KLUIS_TRUST_PROXY unset),
+ * while a legitimate user signs in over and over with the right password (each time from a fresh
+ * address 127.3.x.y, as different colleagues would; one after the other, 100 ms apart).
+ * Reported: the legitimate sign-ins' p50/p99/max (target p99 < 500 ms), and what became of the
+ * attack attempts: throttled (429: the per-address route limit or the sign-in throttle), refused
+ * for a locked account (423), checked and refused (401: a password was hashed), not sent (the
+ * generator holds at most `--in-flight` attempts open: past that the server is not keeping up).
+ *
+ * Kluis runs with its production limits (KLUIS_LOGIN_RATE_LIMIT_PER_MINUTE 10 per address,
+ * the throttle's 20 failures per address per 15 minutes, 5 per account): only the global per-IP
+ * request limit is raised, as in every bench, which the sign-in route's own limit is well under.
+ * The attack guesses at 20 real accounts of the organisation (which lock) and unknown addresses
+ * in turn. The load runs in a worker thread, so its timings do not wait on the server's event
+ * loop more than a real client's would.
+ *
+ * A request unanswered after 30 s is given up (status 0, `connection error`, timed at 30 s).
+ *
+ *   npx tsx bench/auth/login-attack-bench.ts [--seconds 15] [--rate 1000] [--addresses 200]
+ *     [--in-flight 512] [--dialect sqlite|postgres]
+ */
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+
+const { values } = parseArgs({
+  options: {
+    dialect: { type: 'string', default: process.env.KLUIS_TEST_DIALECT ?? 'sqlite' },
+    seconds: { type: 'string', default: '15' },
+    rate: { type: 'string', default: '1000' },
+    addresses: { type: 'string', default: '200' },
+    'in-flight': { type: 'string', default: '512' },
+    // Accepted (and ignored) so the runner can pass its load flags to every suite alike.
+    rounds: { type: 'string' },
+    connections: { type: 'string' },
+  },
+});
+if (values.dialect !== 'sqlite' && values.dialect !== 'postgres')
+  throw new Error('--dialect sqlite|postgres');
+process.env.KLUIS_TEST_DIALECT = values.dialect;
+
+const { buildApp } = await import('../../src/app.js');
+const { createTestKluis } = await import('../../test/dialects.js');
+const { createOrg, createStaffUser, csrfTokenOf, cookieHeader, setCookies } = await import(
+  '../../test/factories.js'
+);
+const { emitRows, millis, percent, perSecond } = await import('../lib/report.js');
+
+/** The load, as plain JavaScript for an `eval` worker (no TypeScript loader in workers). */
+const loadScript = `
+const { parentPort, workerData: w } = require('node:worker_threads');
+const http = require('node:http');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+const url = new URL(w.base);
+function post(localAddress, fields) {
+  const body = new URLSearchParams({ _csrf: w.csrf, ...fields }).toString();
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const req = http.request({
+      host: url.hostname, port: url.port, path: '/login', method: 'POST', agent, localAddress,
+      headers: { cookie: w.cookie, 'content-type': 'application/x-www-form-urlencoded',
+        'content-length': Buffer.byteLength(body), accept: 'text/html' },
+    }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode, ms: performance.now() - t0 }));
+    });
+    req.on('error', () => resolve({ status: 0, ms: performance.now() - t0 }));
+    // An answer that takes this long counts as a failure (status 0) at this time.
+    req.setTimeout(w.timeoutMs, () => req.destroy());
+    req.end(body);
+  });
+}
+const address = (prefix, n) => prefix + '.' + Math.floor(n / 250) % 250 + '.' + (n % 250 + 1);
+const statuses = {};
+let sent = 0, skipped = 0, inFlight = 0;
+const legit = [];
+const legitStatuses = {};
+const start = performance.now();
+const end = start + w.seconds * 1000;
+const attack = setInterval(() => {
+  const now = performance.now();
+  if (now >= end) return;
+  const due = Math.floor(((now - start) / 1000) * w.rate);
+  while (sent + skipped < due) {
+    const n = sent + skipped;
+    if (inFlight >= w.maxInFlight) { skipped++; continue; }
+    sent++;
+    inFlight++;
+    const email = w.targets[n % w.targets.length];
+    post(address('127.2', n % w.addresses), { email, password: 'Wrong-guess-' + n }).then((r) => {
+      inFlight--;
+      statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    });
+  }
+}, 5);
+(async () => {
+  let k = 0;
+  while (performance.now() < end) {
+    const r = await post(address('127.3', k++), { email: w.email, password: w.password });
+    legitStatuses[r.status] = (legitStatuses[r.status] ?? 0) + 1;
+    legit.push(r.ms);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  clearInterval(attack);
+  const drainStart = performance.now();
+  while (inFlight > 0 && performance.now() - drainStart < 60000) await new Promise((r) => setTimeout(r, 50));
+  parentPort.postMessage({ statuses, sent, skipped, legit, legitStatuses, elapsed: (performance.now() - start) / 1000, stillOpen: inFlight });
+})();
+`;
+
+interface LoadResult {
+  statuses: Record<string, number>;
+  sent: number;
+  skipped: number;
+  legit: number[];
+  legitStatuses: Record<string, number>;
+  elapsed: number;
+  stillOpen: number;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+const kluis = await createTestKluis({ env: { KLUIS_RATE_LIMIT_PER_MINUTE: '100000000' } });
+try {
+  const app = await buildApp(kluis);
+  const org = await createOrg(kluis, 'tenant');
+  const user = await createStaffUser(kluis, { orgId: org.id, roles: ['support'] });
+  const victims = [];
+  for (let i = 0; i < 20; i++)
+    victims.push(await createStaffUser(kluis, { orgId: org.id, roles: ['support'] }));
+  const targets = victims.flatMap((v, i) => [v.email, `unknown-${i}@bench.example`]);
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const page = await app.inject({ method: 'GET', url: '/login', headers: { accept: 'text/html' } });
+  const workerData = {
+    base,
+    cookie: cookieHeader(setCookies(page)),
+    csrf: csrfTokenOf(page.body),
+    email: user.email,
+    password: user.password,
+    targets,
+    seconds: Number(values.seconds),
+    rate: Number(values.rate),
+    addresses: Number(values.addresses),
+    maxInFlight: Number(values['in-flight']),
+    timeoutMs: 30_000,
+  };
+  process.stdout.write(
+    `sign-in under attack on ${kluis.dialect}: ${workerData.rate} wrong passwords/s from ${workerData.addresses} addresses for ${workerData.seconds} s, a legitimate sign-in every 100 ms\n`,
+  );
+  const cpu = process.cpuUsage();
+  const result = await new Promise<LoadResult>((resolve, reject) => {
+    const worker = new Worker(loadScript, { eval: true, workerData });
+    worker.once('message', (m: LoadResult) => {
+      resolve(m);
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+  });
+  const used = process.cpuUsage(cpu);
+  await app.close();
+
+  const legit = [...result.legit].sort((a, b) => a - b);
+  const p50 = percentile(legit, 50);
+  const p99 = percentile(legit, 99);
+  const count = (status: number) => result.statuses[String(status)] ?? 0;
+  const throttled = count(429);
+  const locked = count(423);
+  const checked = count(401);
+  const legitOk = result.legitStatuses['303'] ?? 0;
+  const attackRate = result.sent / Number(values.seconds);
+  process.stdout.write(
+    [
+      `attack: sent ${result.sent} (${attackRate.toFixed(0)}/s), not sent (generator at ${workerData.maxInFlight} open) ${result.skipped}, still open after 60 s ${result.stillOpen}`,
+      `  answers: ${Object.entries(result.statuses)
+        .map(([s, n]) => `${s === '0' ? 'connection error' : s} × ${n}`)
+        .join(', ')}`,
+      `legitimate: ${legit.length} sign-ins, answers ${Object.entries(result.legitStatuses)
+        .map(([s, n]) => `${s} × ${n}`)
+        .join(
+          ', ',
+        )}; p50 ${millis(p50)}, p99 ${millis(p99)}, max ${millis(legit[legit.length - 1] ?? Number.NaN)}`,
+      `CPU of this process (server and load) ${((used.user + used.system) / 1e6).toFixed(1)} s over ${result.elapsed.toFixed(1)} s`,
+      '',
+    ].join('\n'),
+  );
+  const suite = `login-attack-${kluis.dialect}`;
+  emitRows([
+    {
+      suite,
+      measure: `legitimate sign-in p50 / p99 under ${workerData.rate}/s from ${workerData.addresses} addresses`,
+      value: `${millis(p50)} / ${millis(p99)}`,
+      baseline: `${legit.length} sign-ins, ${legitOk} ok`,
+      ratio: '-',
+      target: 'p99 < 500 ms',
+      met: p99 < 500 && legitOk === legit.length,
+    },
+    {
+      suite,
+      measure: 'attack attempts throttled (429) / locked (423) / hashed (401)',
+      value: `${throttled} / ${locked} / ${checked}`,
+      baseline: `${result.sent} sent (${perSecond(attackRate)}), ${result.skipped} not sent`,
+      ratio: `${percent(throttled / Math.max(1, result.sent))} throttled`,
+      target: '',
+      met: undefined,
+    },
+  ]);
+} finally {
+  await kluis.destroy();
+}

@@ -1,0 +1,86 @@
+/** The OpenDSR module's tables (`opendsr_requests`, `opendsr_callbacks`), scoped by org. */
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/schema.js';
+import type { OrgScope } from '../../shared/actor.js';
+import type { OpendsrCallbacksTable, OpendsrRequestsTable } from './opendsr-schema.js';
+
+export type RequestRow = OpendsrRequestsTable;
+export type CallbackRow = OpendsrCallbacksTable;
+
+export function createOpendsrRepository(db: Kysely<DB>) {
+  return {
+    async insertRequest(row: RequestRow): Promise<void> {
+      await db.insertInto('opendsr_requests').values(row).execute();
+    },
+
+    findBySubjectRequestId(scope: OrgScope, subjectRequestId: string): Promise<RequestRow | undefined> {
+      return db
+        .selectFrom('opendsr_requests')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .where('subject_request_id', '=', subjectRequestId)
+        .executeTakeFirst();
+    },
+
+    findByRightsRequest(scope: OrgScope, rightsRequestId: string): Promise<RequestRow | undefined> {
+      return db
+        .selectFrom('opendsr_requests')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .where('rights_request_id', '=', rightsRequestId)
+        .executeTakeFirst();
+    },
+
+    findById(scope: OrgScope, id: string): Promise<RequestRow | undefined> {
+      return db
+        .selectFrom('opendsr_requests')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+    },
+
+    async updateRequest(scope: OrgScope, id: string, patch: Partial<RequestRow>): Promise<void> {
+      await db
+        .updateTable('opendsr_requests')
+        .set(patch)
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', id)
+        .execute();
+    },
+
+    async insertCallback(row: CallbackRow): Promise<void> {
+      await db.insertInto('opendsr_callbacks').values(row).execute();
+    },
+
+    /** A callback by id, for its delivery job (the job knows the org: it is the job's own). */
+    findCallback(scope: OrgScope, id: string): Promise<CallbackRow | undefined> {
+      return db
+        .selectFrom('opendsr_callbacks')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+    },
+
+    async updateCallback(scope: OrgScope, id: string, patch: Partial<CallbackRow>): Promise<void> {
+      await db
+        .updateTable('opendsr_callbacks')
+        .set(patch)
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', id)
+        .execute();
+    },
+
+    listCallbacks(scope: OrgScope, opendsrRequestId: string): Promise<CallbackRow[]> {
+      return db
+        .selectFrom('opendsr_callbacks')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .where('opendsr_request_id', '=', opendsrRequestId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+    },
+  };
+}
