@@ -8,7 +8,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis, testDialect, testPgUrl } from '../../test/dialects.js';
-import { doctor, postgresRoleCheck } from './doctor.js';
+import { clockSkewCheck, doctor, MAX_CLOCK_SKEW_MS, postgresRoleCheck } from './doctor.js';
 
 async function runDoctor(env: NodeJS.ProcessEnv): Promise<{ code: number; text: string }> {
   const chunks: string[] = [];
@@ -169,6 +169,26 @@ describe.runIf(testDialect === 'sqlite')('kluis doctor on a running installation
       /✗ the database has migrations this Kluis version does not know.*:\n\s+- 9999_from_the_future/,
     );
     expect(code).toBe(1);
+  });
+});
+
+describe.runIf(testDialect === 'postgres')('kluis doctor on the clocks (ASVS 16.2.2)', () => {
+  it('passes a host whose clock agrees with the database server, fails one that is off', async () => {
+    const db = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: testPgUrl, max: 1 }) }),
+    });
+    try {
+      expect(await clockSkewCheck(db)).toMatchObject({ level: 'ok' });
+      const ahead = () => Date.now() + 10 * MAX_CLOCK_SKEW_MS;
+      expect(await clockSkewCheck(db, ahead)).toMatchObject({
+        level: 'fail',
+        text: expect.stringMatching(/clock is \d+ ms off the database server's: synchronise both with NTP/),
+      });
+      const behind = () => Date.now() - 10 * MAX_CLOCK_SKEW_MS;
+      expect((await clockSkewCheck(db, behind)).level).toBe('fail');
+    } finally {
+      await db.destroy();
+    }
   });
 });
 

@@ -244,6 +244,35 @@ export async function postgresRoleCheck(db: Kysely<unknown>, production: boolean
   };
 }
 
+/** How far this host's clock may be from the database server's before doctor fails. */
+export const MAX_CLOCK_SKEW_MS = 2_000;
+
+/**
+ * ASVS 16.2.2: every node stamps audit, access-log and job times with its own clock. Each node's
+ * doctor compares that clock with the database server's, so nodes that pass are within twice
+ * the bound of each other. `now` is the host's clock (a parameter so a skew can be shown).
+ */
+export async function clockSkewCheck(db: Kysely<unknown>, now: () => number = Date.now): Promise<Check> {
+  const before = now();
+  const { rows } = await sql<{
+    ms: string | number;
+  }>`select extract(epoch from clock_timestamp()) * 1000 as ms`.execute(db);
+  const after = now();
+  const server = Number(rows[0]?.ms);
+  // The server read its clock somewhere within the round trip: compare with its middle.
+  const skew = Math.round(Math.abs(server - (before + after) / 2));
+  if (!Number.isFinite(skew)) return { level: 'warn', text: 'the database server clock could not be read' };
+  return skew <= MAX_CLOCK_SKEW_MS + (after - before) / 2
+    ? {
+        level: 'ok',
+        text: `this host's clock agrees with the database server's (within ${MAX_CLOCK_SKEW_MS} ms)`,
+      }
+    : {
+        level: 'fail',
+        text: `this host's clock is ${skew} ms off the database server's: synchronise both with NTP (audit and log times come from each node's clock)`,
+      };
+}
+
 async function databaseChecks(config: Config): Promise<Check[]> {
   const missing = sqliteStores(config).filter((s) => sqliteFileState(s.file) === 'missing');
   if (missing.length > 0) {
@@ -288,6 +317,7 @@ async function databaseChecks(config: Config): Promise<Check[]> {
     }
     if (dialectOf(config.databaseUrl) === 'postgres') {
       checks.push(await postgresRoleCheck(kluis.db as Kysely<unknown>, config.env === 'production'));
+      checks.push(await clockSkewCheck(kluis.db as Kysely<unknown>));
     }
     return checks;
   } finally {
