@@ -92,6 +92,8 @@ describe('two production nodes behind Caddy with TLS', () => {
       join(root, 'deploy', 'caddy', 'Caddyfile'),
       {
         KLUIS_SITE: `${SITE}:${proxyPort}`,
+        // The plain-HTTP redirect site (port 80 by default) on a free port: see http-redirect.test.ts.
+        KLUIS_HTTP_SITE: `http://${SITE}:${await freePort()}`,
         KLUIS_UPSTREAMS: ports.map((p) => `127.0.0.1:${p}`).join(' '),
         KLUIS_TLS: `tls ${certs.certFile} ${certs.keyFile}`,
         XDG_DATA_HOME: join(dir, 'caddy-data'),

@@ -43,6 +43,9 @@ const passwordForm = z.object({
 
 const reauthForm = z.object({ password: z.string().min(1, { message: 'field.required' }).max(1024) });
 
+/** The enrolment form: the code, and the current password when enrolling outside the set-up steps. */
+const enrolForm = codeForm.extend({ password: z.string().max(1024).optional() });
+
 /** Set-up pages are reachable with pending steps, but never before the second factor. */
 function assertSecondFactorDone(request: FastifyRequest): void {
   if (request.session?.pending.includes('totp')) throw new AppError('ERR_AUTH_TOTP_REQUIRED');
@@ -81,11 +84,13 @@ async function renderEnrolment(
     `<svg role="img" aria-label="${escapeHtml(t('auth.enrol.qrLabel'))}" width="232" height="232" `,
   );
   const setup = inSetup(request);
+  // The service asks for the password exactly when enrolment is not a pending set-up step.
+  const askPassword = !(request.session?.pending.includes('totp_enrolment') ?? false);
   return renderFormPage(request, reply, (_t, csrf) => ({
     title: t('auth.enrol.title'),
     status,
     bare: setup,
-    body: totpEnrolmentPage({ t, csrf, qrSvg, secret, errors, setup }),
+    body: totpEnrolmentPage({ t, csrf, qrSvg, secret, errors, setup, askPassword }),
   }));
 }
 
@@ -179,7 +184,7 @@ export function registerAccountSetupRoutes(kit: RouteKit, deps: AuthRouteDeps): 
     method: 'POST',
     url: '/staff/account/totp',
     access: setupAccess,
-    body: codeForm,
+    body: enrolForm,
     form: true,
     handler: async ({ request, reply, actor, body, t }) => {
       assertSecondFactorDone(request);
@@ -189,6 +194,7 @@ export function registerAccountSetupRoutes(kit: RouteKit, deps: AuthRouteDeps): 
           actor,
           sessionId: sessionIdOf(request),
           code: body.data.code,
+          password: body.data.password,
         });
         setSessionCookie(reply, config, session);
         return renderPage(request, reply, {
@@ -198,6 +204,10 @@ export function registerAccountSetupRoutes(kit: RouteKit, deps: AuthRouteDeps): 
           body: recoveryCodesPage({ t, codes: recoveryCodes, continueTo: nextStepUrl(session.pending) }),
         });
       } catch (error) {
+        if (isAppError(error) && error.code === 'ERR_AUTH_INVALID_CREDENTIALS') {
+          const errors = { password: 'auth.account.currentPasswordWrong' } as const;
+          return renderEnrolment(auth, request, reply, actor, errors, error.status);
+        }
         if (
           isAppError(error) &&
           (error.code === 'ERR_AUTH_TOTP_INVALID' || error.code === 'ERR_RATE_LIMITED')

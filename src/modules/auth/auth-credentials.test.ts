@@ -19,6 +19,7 @@ import { createOrg, createStaffUser, type StaffCredentials } from '../../../test
 import { buildApp, publicDir } from '../../app.js';
 import { createFixedClock, DAY } from '../../shared/clock.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem } from './auth-passwords.js';
+import { currentTotp } from './auth-totp.js';
 import { createUsersRepository } from './auth-users-repository.js';
 
 /** What a page must not do to a password field. */
@@ -145,6 +146,74 @@ describe('two factors for tenant staff (6.3.3)', () => {
     // Without the requirement the same kind of account signs in with its password alone.
     await kluis.db.updateTable('orgs').set({ require_totp: 0 }).where('id', '=', org.id).execute();
     expect((await new Browser(app).login(bob.email, bob.password)).headers.location).toBe('/staff');
+  });
+});
+
+describe('re-authentication for own-account changes (7.5.1)', () => {
+  const clock = createFixedClock('2030-05-01T09:00:00.000Z');
+  let kluis: TestKluis;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    kluis = await createTestKluis({ clock });
+    app = await buildApp(kluis);
+  });
+  afterAll(async () => {
+    await app.close();
+    await kluis.destroy();
+  });
+
+  it('asks the current password before a second factor is added by choice, and refuses without it', async () => {
+    const org = await createOrg(kluis, 'tenant');
+    const carol = await createStaffUser(kluis, { orgId: org.id, roles: ['support'] });
+    const b = new Browser(app);
+    expect((await b.login(carol.email, carol.password)).headers.location).toBe('/staff');
+    const page = await b.get('/staff/account/totp');
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toMatch(
+      /<input[^>]*name="password"[^>]*type="password"|<input[^>]*type="password"[^>]*name="password"/,
+    );
+    const secret = /id="totp-secret">([^<]+)</.exec(page.body)?.[1]?.replace(/\s+/g, '') ?? '';
+    expect(secret).toMatch(/^[A-Z2-7]+$/);
+    const enabled = async () =>
+      (
+        await kluis.db
+          .selectFrom('users')
+          .select('totp_enabled')
+          .where('id', '=', carol.user.id)
+          .executeTakeFirstOrThrow()
+      ).totp_enabled;
+
+    const noPassword = await b.post('/staff/account/totp', { code: currentTotp(secret, clock.now()) });
+    expect(noPassword.statusCode).toBe(401);
+    expect(noPassword.body).toContain('Het wachtwoord klopt niet.');
+    const wrong = await b.post('/staff/account/totp', {
+      code: currentTotp(secret, clock.now()),
+      password: `${carol.password}x`,
+    });
+    expect(wrong.statusCode).toBe(401);
+    expect(await enabled()).toBe(0);
+
+    const right = await b.post('/staff/account/totp', {
+      code: currentTotp(secret, clock.now()),
+      password: carol.password,
+    });
+    expect(right.statusCode).toBe(200);
+    expect(await enabled()).toBe(1);
+  });
+
+  it('asks no password while enrolment is the set-up step right after signing in with it', async () => {
+    const org = await createOrg(kluis, 'tenant');
+    await kluis.db.updateTable('orgs').set({ require_totp: 1 }).where('id', '=', org.id).execute();
+    const dave = await createStaffUser(kluis, { orgId: org.id, roles: ['support'] });
+    const b = new Browser(app);
+    expect((await b.login(dave.email, dave.password)).headers.location).toBe('/staff/account/totp');
+    const page = await b.get('/staff/account/totp');
+    expect(page.body).not.toContain('name="password"');
+    const secret = /id="totp-secret">([^<]+)</.exec(page.body)?.[1]?.replace(/\s+/g, '') ?? '';
+    clock.advance(60_000);
+    const done = await b.post('/staff/account/totp', { code: currentTotp(secret, clock.now()) });
+    expect(done.statusCode).toBe(200);
   });
 });
 

@@ -71,6 +71,36 @@ function accountKey(email: string, orgSlug: string | undefined): string {
   return `reset-acct:${digest.slice(0, 32)}`;
 }
 
+/**
+ * Issues a single-use link for `user` in `trx`, ending the links issued before it (how many it
+ * returns): a fresh token whose hash alone is stored, valid until `expiresAt`, and the address of
+ * the page where it sets a password. Reset and invitation links share the table and the page.
+ */
+async function issueLink(
+  trx: Kysely<DB>,
+  origin: string,
+  user: { readonly id: string; readonly org_id: string },
+  now: Date,
+  expiresAt: Date,
+): Promise<{ tokenId: string; url: string; ended: number }> {
+  const tokens = createResetTokensRepository(trx);
+  const ended = await tokens.invalidateResetTokens({ orgId: user.org_id }, user.id, now.toISOString());
+  const token = randomBytes(32).toString('base64url');
+  const tokenId = randomUUID();
+  await tokens.insertResetToken({
+    id: tokenId,
+    org_id: user.org_id,
+    user_id: user.id,
+    token_hash: resetTokenHash(token),
+    created_at: now.toISOString(),
+    expires_at: expiresAt.toISOString(),
+    used_at: null,
+  });
+  const url = new URL('/login/reset', origin);
+  url.searchParams.set('token', token);
+  return { tokenId, url: url.toString(), ended };
+}
+
 const invalidToken = (message: string) => new AppError('ERR_AUTH_TOKEN_INVALID', { message });
 
 export function createPasswordResetService(deps: PasswordResetDeps) {
@@ -116,12 +146,9 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
         throw new AppError('ERR_RATE_LIMITED', { message: 'too many reset requests for this account' });
       }
       const user = candidates[0];
-      const token = randomBytes(32).toString('base64url');
-      const tokenHash = resetTokenHash(token);
 
       await db.transaction().execute(async (trx) => {
         const attempts = createThrottleRepository(trx);
-        const tokens = createResetTokensRepository(trx);
         const nowIso = clock.now().toISOString();
         await attempts.recordAttempt(ipKey, nowIso);
         await attempts.recordAttempt(acctKey, nowIso);
@@ -134,20 +161,13 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
           });
           return;
         }
-        const scope = { orgId: user.org_id };
-        const ended = await tokens.invalidateResetTokens(scope, user.id, nowIso);
-        const tokenId = randomUUID();
-        await tokens.insertResetToken({
-          id: tokenId,
-          org_id: user.org_id,
-          user_id: user.id,
-          token_hash: tokenHash,
-          created_at: nowIso,
-          expires_at: new Date(now.getTime() + RESET_TOKEN_MINUTES * MINUTE).toISOString(),
-          used_at: null,
-        });
-        const resetUrl = new URL('/login/reset', config.publicOrigin);
-        resetUrl.searchParams.set('token', token);
+        const { tokenId, url, ended } = await issueLink(
+          trx,
+          config.publicOrigin,
+          user,
+          new Date(nowIso),
+          new Date(now.getTime() + RESET_TOKEN_MINUTES * MINUTE),
+        );
         const job = await mail.enqueue(trx, {
           orgId: user.org_id,
           to: user.email,
@@ -155,7 +175,7 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
           locale: isLocale(user.locale) ? user.locale : input.locale,
           vars: {
             recipientName: user.display_name,
-            resetUrl: resetUrl.toString(),
+            resetUrl: url,
             expiresInMinutes: RESET_TOKEN_MINUTES,
           },
         });
@@ -240,24 +260,10 @@ export function createInvitationService(
     const scope = { orgId: input.actor.orgId };
     const user = await createUsersRepository(conn).findUser(scope, input.userId);
     if (user === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'user not found' });
-    const token = randomBytes(32).toString('base64url');
     return inTransaction(conn, async (trx) => {
-      const tokens = createResetTokensRepository(trx);
       const now = clock.now();
-      const nowIso = now.toISOString();
-      await tokens.invalidateResetTokens(scope, user.id, nowIso);
-      const tokenId = randomUUID();
-      await tokens.insertResetToken({
-        id: tokenId,
-        org_id: user.org_id,
-        user_id: user.id,
-        token_hash: resetTokenHash(token),
-        created_at: nowIso,
-        expires_at: new Date(now.getTime() + INVITATION_DAYS * 24 * 60 * MINUTE).toISOString(),
-        used_at: null,
-      });
-      const url = new URL('/login/reset', config.publicOrigin);
-      url.searchParams.set('token', token);
+      const expiresAt = new Date(now.getTime() + INVITATION_DAYS * 24 * 60 * MINUTE);
+      const { tokenId, url } = await issueLink(trx, config.publicOrigin, user, now, expiresAt);
       const job = await mail.enqueue(trx, {
         orgId: user.org_id,
         to: user.email,
@@ -266,7 +272,7 @@ export function createInvitationService(
         vars: {
           recipientName: user.display_name,
           orgName: input.orgName,
-          inviteUrl: url.toString(),
+          inviteUrl: url,
           expiresInDays: INVITATION_DAYS,
         },
       });

@@ -25,6 +25,7 @@ export const sessionCacheTables = ['sessions', 'users', 'user_roles', 'operator_
 
 import { type Role, roles } from '../../shared/actor.js';
 import type { SessionState } from '../../shared/http/access.js';
+import { type PurposeRole, purposeRoles } from '../../shared/permissions.js';
 
 export type PendingStep = SessionState['pending'][number];
 
@@ -77,14 +78,12 @@ export interface SessionsTable {
   grant_id: string | null;
 }
 
-/** Roles a grant may give: never owner or admin (a grant does not manage users or grants). */
-export const grantableRoles = [
-  'support',
-  'finance',
-  'privacy_officer',
-  'security',
-] as const satisfies readonly Role[];
-export type GrantableRole = (typeof grantableRoles)[number];
+/**
+ * Roles a grant may give: exactly the permission table's purpose roles, never owner or admin (a
+ * grant does not manage users or grants).
+ */
+export const grantableRoles = purposeRoles;
+export type GrantableRole = PurposeRole;
 
 export interface OperatorGrantsTable {
   id: string;

@@ -344,6 +344,8 @@ describe('the auth service', () => {
       actor,
       sessionId: signedIn.session.id,
       code: currentTotp(secret, clock.now()),
+      // Enrolling by choice (not a set-up step) asks for the current password (ASVS 7.5.1).
+      password: u.password,
     });
     expect(recoveryCodes).toHaveLength(10);
     expect(session.id).not.toBe(signedIn.session.id);

@@ -38,7 +38,7 @@ interface TotpEnrolmentDeps {
 
 export function createTotpEnrolmentService(deps: TotpEnrolmentDeps) {
   const { db, clock, keyring, sessions, orgs, audit } = deps;
-  const { loadSelf, assertReauthAllowed, recordReauthFailure } = deps.guards;
+  const { loadSelf, assertReauthAllowed, recordReauthFailure, verifyCurrentPassword } = deps.guards;
 
   return {
     /**
@@ -77,16 +77,24 @@ export function createTotpEnrolmentService(deps: TotpEnrolmentDeps) {
       return { secret, uri: totpUri(secret, user.email, `Kluis ${org.name}`) };
     },
 
-    /** Confirms enrolment with a code from the app; returns the recovery codes, shown once. */
+    /**
+     * Confirms enrolment with a code from the app; returns the recovery codes, shown once. Outside
+     * the set-up steps (which follow a password typed moments before), the current password is
+     * asked too (ASVS 7.5.1): a borrowed session must not tie the account to someone else's app.
+     */
     async confirmTotpEnrolment(input: {
       actor: UserActor;
       sessionId: string;
       code: string;
+      password?: string | undefined;
     }): Promise<{ recoveryCodes: string[]; session: IssuedSession }> {
       const { actor } = input;
       const { user, pending } = await loadSelf(actor, input.sessionId);
       if (user.totp_enabled === 1 || user.totp_secret === null) {
         throw new AppError('ERR_CONFLICT', { message: 'no enrolment in progress' });
+      }
+      if (!pending.includes('totp_enrolment')) {
+        await verifyCurrentPassword(actor, user.password_hash, input.password);
       }
       await assertReauthAllowed(actor);
       const secret = await keyring.decryptForOrg(user.org_id, totpLocation(user.id), user.totp_secret);

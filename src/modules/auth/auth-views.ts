@@ -190,10 +190,12 @@ export function totpEnrolmentPage(o: {
   errors?: FieldErrors | undefined;
   /** True while enrolment is a required set-up step (the page has no navigation). */
   setup: boolean;
+  /** Outside the set-up step, enrolment asks for the current password (ASVS 7.5.1). */
+  askPassword: boolean;
 }): SafeHtml {
   const { t } = o;
   return html`<h1>${t('auth.enrol.title')}</h1>
-${errorSummary(t, o.errors, { code: t('auth.totp.code') })}
+${errorSummary(t, o.errors, { code: t('auth.totp.code'), password: t('auth.login.password') })}
 <p>${t('auth.enrol.intro')}</p>
 <h2>${t('auth.enrol.step1')}</h2>
 <figure class="qr">${trustedHtml(o.qrSvg)}</figure>
@@ -203,6 +205,7 @@ ${errorSummary(t, o.errors, { code: t('auth.totp.code') })}
 <form method="post" action="/staff/account/totp" novalidate>
   ${csrfField(o.csrf)}
   ${textField({ t, name: 'code', label: t('auth.totp.code'), errors: o.errors, autocomplete: 'one-time-code', inputmode: 'numeric', required: true })}
+  ${!o.askPassword ? '' : textField({ t, name: 'password', label: t('auth.login.password'), type: 'password', errors: o.errors, autocomplete: 'current-password', required: true })}
   <button type="submit">${t('auth.enrol.submit')}</button>
 </form>
 ${o.setup ? logoutForm(t, o.csrf) : ''}`;

@@ -7,7 +7,7 @@ import { formatMoment } from '../../shared/i18n/dates.js';
 import { t } from '../../shared/i18n/messages.js';
 import { clockOf, remindersDue } from './incidents-clock.js';
 import { computeImpact } from './incidents-impact.js';
-import { localeOf, type NotifyDeps, staffWithRoles } from './incidents-notify.js';
+import { mailStaff, type NotifyDeps, staffWithRoles } from './incidents-notify.js';
 import type { IncidentCore } from './incidents-register.js';
 import { createIncidentsRepository } from './incidents-repository.js';
 
@@ -30,27 +30,15 @@ export function createIncidentDuties(deps: NotifyDeps, core: IncidentCore) {
           const recipients = await staffWithRoles(deps, row.org_id, ['security', 'privacy_officer']);
           const state = clockOf(row.aware_at, now);
           await db.transaction().execute(async (trx) => {
-            for (const r of recipients) {
-              const locale = localeOf(r.locale);
-              await deps.mail.enqueue(trx, {
-                orgId: row.org_id,
-                to: r.email,
-                template: 'notification',
-                locale,
-                vars: {
-                  subject: t(locale, 'incidents.mail.reminder.subject', {
-                    hours: Math.max(0, state.hoursLeft),
-                  }),
-                  recipientName: r.displayName.slice(0, 200),
-                  body: t(locale, 'incidents.mail.reminder.body', {
-                    title: row.signal === null ? row.title : t(locale, `incidents.signal.${row.signal}`),
-                    elapsed: state.elapsedHours,
-                    deadline: formatMoment(locale, state.deadline, { date: 'medium', time: 'short' }),
-                  }),
-                  actionUrl: `${config.publicOrigin}/staff/incidents/${row.id}`,
-                },
-              });
-            }
+            await mailStaff(deps, trx, row.org_id, recipients, (locale) => ({
+              subject: t(locale, 'incidents.mail.reminder.subject', { hours: Math.max(0, state.hoursLeft) }),
+              body: t(locale, 'incidents.mail.reminder.body', {
+                title: row.signal === null ? row.title : t(locale, `incidents.signal.${row.signal}`),
+                elapsed: state.elapsedHours,
+                deadline: formatMoment(locale, state.deadline, { date: 'medium', time: 'short' }),
+              }),
+              actionUrl: `${config.publicOrigin}/staff/incidents/${row.id}`,
+            }));
             await core.step(trx, system(row.org_id, 'incidents.clock'), row, kind, {
               recipients: recipients.length,
             });

@@ -5,6 +5,8 @@
  * the delay (Art. 33(1)), and its follow-up phases (Art. 33(4)). The data subjects (Art. 34) are
  * `incidents-subjects.ts`; the reminders `incidents-duties.ts`.
  */
+import type { Kysely } from 'kysely';
+import type { DB } from '../../db/schema.js';
 import { type Actor, scopeOf } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { formatMoment } from '../../shared/i18n/dates.js';
@@ -17,7 +19,7 @@ import { computeImpact } from './incidents-impact.js';
 import { type IncidentCore, type IncidentsDeps, parseCategories } from './incidents-register.js';
 import { createIncidentsRepository, type IncidentRow } from './incidents-repository.js';
 
-export const localeOf = (value: string | null): Locale => (value === 'en' ? 'en' : 'nl');
+const localeOf = (value: string | null): Locale => (value === 'en' ? 'en' : 'nl');
 
 function categoryList(locale: Locale, row: Pick<IncidentRow, 'categories'>): string {
   const labels = parseCategories(row).map((c) => t(locale, `register.category.${c}` as MessageKey));
@@ -35,6 +37,29 @@ export async function staffWithRoles(
   const people = [];
   for (const role of roles) people.push(...(await deps.auth.listUsersWithRole(orgId, role)));
   return [...new Map(people.map((p) => [p.email.toLowerCase(), p])).values()];
+}
+
+/**
+ * Mails each of `recipients` (staff of `orgId`) a notification in their own language, in `trx`
+ * with the step it belongs to; `text` gives the subject and body (and any link) in that language.
+ */
+export async function mailStaff(
+  deps: Pick<IncidentsDeps, 'mail'>,
+  trx: Kysely<DB>,
+  orgId: string,
+  recipients: Awaited<ReturnType<typeof staffWithRoles>>,
+  text: (locale: Locale) => { subject: string; body: string; actionUrl?: string },
+): Promise<void> {
+  for (const r of recipients) {
+    const locale = localeOf(r.locale);
+    await deps.mail.enqueue(trx, {
+      orgId,
+      to: r.email,
+      template: 'notification',
+      locale,
+      vars: { ...text(locale), recipientName: r.displayName.slice(0, 200) },
+    });
+  }
 }
 
 /** Where each of `subjectIds` of `orgId` can be reached (the providers audit the look-up). */
@@ -92,31 +117,21 @@ export function createTenantNotice(deps: NotifyDeps, core: IncidentCore) {
         const org = await deps.orgs.getById(a.affected_org_id);
         const recipients = await staffWithRoles(deps, a.affected_org_id, ['owner', 'privacy_officer']);
         await db.transaction().execute(async (trx) => {
-          for (const r of recipients) {
-            const locale = localeOf(r.locale);
-            await deps.mail.enqueue(trx, {
-              orgId: a.affected_org_id,
-              to: r.email,
-              template: 'notification',
-              locale,
-              vars: {
-                subject: t(locale, 'incidents.mail.tenant.subject', { operator: operator.name }),
-                recipientName: r.displayName.slice(0, 200),
-                body: t(locale, 'incidents.mail.tenant.body', {
-                  operator: operator.name,
-                  org: org.name,
-                  nature: row.nature,
-                  aware: formatMoment(locale, row.aware_at, { date: 'medium', time: 'short' }),
-                  categories: categoryList(locale, { ...row, categories: JSON.stringify(impact.categories) }),
-                  subjects: impact.subjectCount,
-                  records: impact.records,
-                  consequences: row.consequences || '—',
-                  measures: row.measures_taken || '—',
-                }),
-              },
-            });
-            mails += 1;
-          }
+          await mailStaff(deps, trx, a.affected_org_id, recipients, (locale) => ({
+            subject: t(locale, 'incidents.mail.tenant.subject', { operator: operator.name }),
+            body: t(locale, 'incidents.mail.tenant.body', {
+              operator: operator.name,
+              org: org.name,
+              nature: row.nature,
+              aware: formatMoment(locale, row.aware_at, { date: 'medium', time: 'short' }),
+              categories: categoryList(locale, { ...row, categories: JSON.stringify(impact.categories) }),
+              subjects: impact.subjectCount,
+              records: impact.records,
+              consequences: row.consequences || '—',
+              measures: row.measures_taken || '—',
+            }),
+          }));
+          mails += recipients.length;
           await createIncidentsRepository(trx).markNotified(
             scopeOf(actor),
             id,

@@ -63,6 +63,48 @@ function addStaffEntry(
   });
 }
 
+/**
+ * Corrects the requester's name, email address and phone number on a conversation (Art. 16): each
+ * changed value is sealed again under the subject's key over the old one, and the audit entry
+ * names the fields changed, never a value (support only).
+ */
+async function correctContact(
+  deps: InboxDeps,
+  input: { actor: Actor; id: string; values: ContactCorrection },
+): Promise<{ changed: readonly string[] }> {
+  const { actor } = input;
+  assertCan(actor, 'intake.handle');
+  return deps.db.transaction().execute(async (trx) => {
+    const row = await getHandled(trx, actor, input.id);
+    const sealer = conversationSealer(deps.keyring, row.org_id, row.subject_id);
+    const next = {
+      requester_name: input.values.name,
+      requester_email: input.values.email,
+      requester_phone: input.values.phone,
+    };
+    const patch: Partial<ConversationRow> = {};
+    const changed: (keyof typeof next)[] = [];
+    for (const column of Object.keys(next) as (keyof typeof next)[]) {
+      // An erased subject's key is gone: nothing of theirs can be read or corrected.
+      const current = await sealer.openOptional('conversations', column, row.id, row[column]);
+      if (current === next[column]) continue;
+      patch[column] = await sealer.sealOptional('conversations', column, row.id, next[column]);
+      changed.push(column);
+    }
+    if (changed.length === 0) return { changed };
+    await touch(trx, deps, actor, row.id, patch);
+    await deps.audit.append(trx, {
+      actor,
+      action: 'intake.contact.corrected',
+      target: { type: 'conversation', id: row.id },
+      purpose: HANDLE_PURPOSE,
+      fields: changed,
+      meta: { changed: changed.length },
+    });
+    return { changed };
+  });
+}
+
 export function createInboxActions(deps: InboxDeps) {
   const { db, clock, audit } = deps;
 
@@ -173,46 +215,9 @@ export function createInboxActions(deps: InboxDeps) {
       });
     },
 
-    /**
-     * Corrects the requester's name, email address and phone number on a conversation (Art. 16):
-     * each changed value is sealed again under the subject's key over the old one, and the audit
-     * entry names the fields changed, never a value (support only).
-     */
-    async correctContact(input: { actor: Actor; id: string; values: ContactCorrection }): Promise<{
-      changed: readonly string[];
-    }> {
-      const { actor } = input;
-      assertCan(actor, 'intake.handle');
-      return db.transaction().execute(async (trx) => {
-        const row = await getHandled(trx, actor, input.id);
-        const sealer = conversationSealer(deps.keyring, row.org_id, row.subject_id);
-        const next = {
-          requester_name: input.values.name,
-          requester_email: input.values.email,
-          requester_phone: input.values.phone,
-        };
-        const patch: Partial<ConversationRow> = {};
-        const changed: (keyof typeof next)[] = [];
-        for (const column of Object.keys(next) as (keyof typeof next)[]) {
-          // An erased subject's key is gone: nothing of theirs can be read or corrected.
-          const current = await sealer.openOptional('conversations', column, row.id, row[column]);
-          if (current === next[column]) continue;
-          patch[column] = await sealer.sealOptional('conversations', column, row.id, next[column]);
-          changed.push(column);
-        }
-        if (changed.length === 0) return { changed };
-        await touch(trx, deps, actor, row.id, patch);
-        await audit.append(trx, {
-          actor,
-          action: 'intake.contact.corrected',
-          target: { type: 'conversation', id: row.id },
-          purpose: HANDLE_PURPOSE,
-          fields: changed,
-          meta: { changed: changed.length },
-        });
-        return { changed };
-      });
-    },
+    /** Corrects the requester's contact details on a conversation (Art. 16; support only). */
+    correctContact: (input: { actor: Actor; id: string; values: ContactCorrection }) =>
+      correctContact(deps, input),
 
     /** Deletes a conversation with every entry and attachment (support only). */
     async deleteConversation(input: { actor: Actor; id: string }): Promise<void> {

@@ -115,62 +115,8 @@ export function createNoticeService(
       return { subprocessor, announced };
     },
 
-    /**
-     * The daily step that ends a notice period (Art. 28(2)): an announced sub-processor of the
-     * operator whose start date has come becomes active by itself — unless a client objected
-     * (then the operator decides, on the register page that lists the objections) or it still
-     * lacks what Art. 28 and 46 require (agreement on file; outside the EEA the transfer mechanism
-     * and assessment). Those stay announced and are counted, so the job's log shows them.
-     */
-    async activateDue(): Promise<{ activated: number; heldByObjection: number; heldIncomplete: number }> {
-      const counts = { activated: 0, heldByObjection: 0, heldIncomplete: 0 };
-      const operator = (await deps.orgs.list()).find((o) => o.kind === 'operator');
-      if (operator === undefined) return counts;
-      const today = dateOf(clock.now());
-      const due = (await listOf(operator.id)).filter(
-        (s) => s.status === 'announced' && s.effectiveOn !== null && s.effectiveOn <= today,
-      );
-      if (due.length === 0) return counts;
-      const objected = new Set(
-        (await createRegisterRepository(db).listObjections({ orgId: operator.id })).map(
-          (o) => o.subprocessor_id,
-        ),
-      );
-      for (const s of due) {
-        if (objected.has(s.id)) {
-          counts.heldByObjection++;
-          continue;
-        }
-        const problems = activationProblems({
-          inEea: s.inEea,
-          hasAgreement: s.agreement !== undefined,
-          transferMechanism: s.transferMechanism,
-          sccDate: s.sccDate,
-          transferAssessment: s.transferAssessment,
-        });
-        if (Object.keys(problems).length > 0) {
-          counts.heldIncomplete++;
-          continue;
-        }
-        const activated = await db.transaction().execute(async (trx) => {
-          const changed = await createRegisterRepository(trx).activateAnnounced(
-            { orgId: operator.id },
-            s.id,
-            clock.now().toISOString(),
-          );
-          if (!changed) return false;
-          await audit.append(trx, {
-            actor: { kind: 'anonymous', orgId: operator.id, ref: 'system:subprocessor-notice' },
-            action: 'register.subprocessor.activate',
-            target: { type: 'subprocessor', id: s.id },
-            meta: { effective_on: s.effectiveOn },
-          });
-          return true;
-        });
-        if (activated) counts.activated++;
-      }
-      return counts;
-    },
+    /** See `activateDue` below: the daily step that ends notice periods. */
+    activateDue: () => activateDue(deps, listOf),
 
     /** The operator's announced sub-processor `id`, as a client sees it before objecting. */
     async getAnnouncedSubprocessor(input: { actor: Actor; id: string }): Promise<Subprocessor> {
@@ -235,4 +181,63 @@ export function createNoticeService(
         }));
     },
   };
+}
+
+/**
+ * The daily step that ends a notice period (Art. 28(2)): an announced sub-processor of the
+ * operator whose start date has come becomes active by itself — unless a client objected
+ * (then the operator decides, on the register page that lists the objections) or it still
+ * lacks what Art. 28 and 46 require (agreement on file; outside the EEA the transfer mechanism
+ * and assessment). Those stay announced and are counted, so the job's log shows them.
+ */
+async function activateDue(
+  deps: SubprocessorsDeps,
+  listOf: (orgId: string) => Promise<Subprocessor[]>,
+): Promise<{ activated: number; heldByObjection: number; heldIncomplete: number }> {
+  const { db, clock, audit } = deps;
+  const counts = { activated: 0, heldByObjection: 0, heldIncomplete: 0 };
+  const operator = (await deps.orgs.list()).find((o) => o.kind === 'operator');
+  if (operator === undefined) return counts;
+  const today = dateOf(clock.now());
+  const due = (await listOf(operator.id)).filter(
+    (s) => s.status === 'announced' && s.effectiveOn !== null && s.effectiveOn <= today,
+  );
+  if (due.length === 0) return counts;
+  const objected = new Set(
+    (await createRegisterRepository(db).listObjections({ orgId: operator.id })).map((o) => o.subprocessor_id),
+  );
+  for (const s of due) {
+    if (objected.has(s.id)) {
+      counts.heldByObjection++;
+      continue;
+    }
+    const problems = activationProblems({
+      inEea: s.inEea,
+      hasAgreement: s.agreement !== undefined,
+      transferMechanism: s.transferMechanism,
+      sccDate: s.sccDate,
+      transferAssessment: s.transferAssessment,
+    });
+    if (Object.keys(problems).length > 0) {
+      counts.heldIncomplete++;
+      continue;
+    }
+    const activated = await db.transaction().execute(async (trx) => {
+      const changed = await createRegisterRepository(trx).activateAnnounced(
+        { orgId: operator.id },
+        s.id,
+        clock.now().toISOString(),
+      );
+      if (!changed) return false;
+      await audit.append(trx, {
+        actor: { kind: 'anonymous', orgId: operator.id, ref: 'system:subprocessor-notice' },
+        action: 'register.subprocessor.activate',
+        target: { type: 'subprocessor', id: s.id },
+        meta: { effective_on: s.effectiveOn },
+      });
+      return true;
+    });
+    if (activated) counts.activated++;
+  }
+  return counts;
 }

@@ -158,9 +158,26 @@ export async function rebuildRemnants(
   const parsed = remnantCarrySchema.safeParse(carried);
   if (!parsed.success) return [];
   const org = ctx.orgId;
-  const here = new Set(relationIds);
+  const named = parsed.data.remnants.filter((r) => relationIds.includes(r.relation));
+  // Only relations this org's copy really holds (a line is never applied across orgs).
+  const here = new Set(
+    named.length === 0
+      ? []
+      : (
+          await trx
+            .selectFrom('relations')
+            .select('id')
+            .where('org_id', '=', org)
+            .where(
+              'id',
+              'in',
+              named.map((r) => r.relation),
+            )
+            .execute()
+        ).map((r) => r.id),
+  );
   const rebuilt: string[] = [];
-  for (const r of parsed.data.remnants) {
+  for (const r of named) {
     if (!here.has(r.relation)) continue;
     await insertRemnantSubject(trx, { orgId: org }, r.created_at, r.subject);
     for (const m of r.mandates) {

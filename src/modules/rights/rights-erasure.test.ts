@@ -32,7 +32,7 @@ import { restoreBackup } from '../ops/ops-restore.js';
 import { openSqliteFile } from '../ops/ops-sqlite.js';
 import type { Org } from '../orgs/orgs-repository.js';
 import { installedPersonalData } from '../personal-data.js';
-import { resealedColumns } from '../relations/relations-remnant.js';
+import { rebuildRemnants, resealedColumns } from '../relations/relations-remnant.js';
 import { clientDataTarget } from '../relations/relations-retention.js';
 import { creditorIdCheckDigits } from '../relations/relations-sepa.js';
 import { verifyErasureLedger } from '../retention/retention-ledger.js';
@@ -996,6 +996,66 @@ describe('erasure on request', () => {
       }
     },
   );
+});
+
+describe('rebuilding the fiscal remnant on a replay', () => {
+  const clock = createFixedClock('2030-06-01T09:00:00.000Z');
+  let kluis: TestKluis;
+  let org: Org;
+  let other: Org;
+  beforeEach(async () => {
+    kluis = await createTestKluis({ clock });
+    org = await createOrg(kluis, 'tenant');
+    other = await createOrg(kluis, 'tenant');
+  });
+  afterEach(async () => {
+    await kluis.destroy();
+  });
+
+  it('touches only the erased person’s own relations in their own org, and ignores a malformed carry', async () => {
+    const s = await seedPerson(kluis, org);
+    const state = async () => ({
+      relation: await kluis.db.selectFrom('relations').selectAll().where('id', '=', s.relationId).execute(),
+      mandates: await kluis.db
+        .selectFrom('relation_mandates')
+        .selectAll()
+        .where('relation_id', '=', s.relationId)
+        .orderBy('id')
+        .execute(),
+      subjects: await kluis.db.selectFrom('data_subjects').select('id').orderBy('id').execute(),
+    });
+    const before = await state();
+    const carry = (iban: string) => ({
+      remnants: [
+        {
+          relation: s.relationId,
+          subject: '0b6f4c1e-8d2a-4f3b-9c7e-5a1d2e3f4a5b',
+          created_at: '2030-06-01T09:00:00.000Z',
+          mandates: [{ id: s.mandateIds[0], account_holder: 'AAAA', iban, bic: null, signature_name: null }],
+          documents: [],
+        },
+      ],
+    });
+    const ctxOf = async (orgId: string) => ({
+      orgId,
+      dialect: kluis.dialect,
+      asOf: clock.now(),
+      policies: await kluis.services.retention.policiesOf(orgId),
+      providers: kluis.personalData.all(),
+    });
+    // Another org's replay, even naming this relation: nothing.
+    expect(await rebuildRemnants(kluis.db, await ctxOf(other.id), [s.relationId], carry('AAAA'))).toEqual([]);
+    // This org, but the relation is not one of the erased person's: nothing.
+    expect(await rebuildRemnants(kluis.db, await ctxOf(org.id), [s.companyId], carry('AAAA'))).toEqual([]);
+    // Not base64, or no carry at all: nothing.
+    expect(
+      await rebuildRemnants(kluis.db, await ctxOf(org.id), [s.relationId], carry('not base64!')),
+    ).toEqual([]);
+    expect(await rebuildRemnants(kluis.db, await ctxOf(org.id), [s.relationId], { remnants: 'x' })).toEqual(
+      [],
+    );
+    expect(await state()).toEqual(before);
+  });
 });
 
 describe('what erasure reaches', () => {

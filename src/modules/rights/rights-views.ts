@@ -2,8 +2,8 @@
  * Pages of the rights portal (public, no JavaScript) and of the staff workflow. Everything goes
  * through the escaping `html` tag; forms follow the GOV.UK pattern (forms.ts).
  */
-import { csrfField, errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
+import * as ui from '../../shared/html/index.js';
 import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
 import { objectionPurposes } from './rights-consent.js';
 import { daysLeftBuckets } from './rights-deadlines.js';
@@ -34,7 +34,7 @@ export function portalPage(
     action: string;
     csrf: string;
     values: PortalValues;
-    errors?: FieldErrors | undefined;
+    errors?: ui.FieldErrors | undefined;
     privacyPath: string;
   },
 ): SafeHtml {
@@ -43,13 +43,13 @@ export function portalPage(
 <p>${t('rights.portal.intro', { org: o.orgName })}</p>
 <p>${t('rights.portal.identity')}</p>
 <form method="post" action="${o.action}" novalidate>
-${errorSummary(t, o.errors, {
+${ui.errorSummary(t, o.errors, {
   right: t('rights.portal.right'),
   email: t('rights.portal.email'),
   phone: t('rights.portal.phone'),
   details: t('rights.portal.details'),
 })}
-${csrfField(o.csrf)}
+${ui.csrfField(o.csrf)}
 <div class="field${errorKey ? ' field--error' : ''}" id="f-right">
 <fieldset${errorKey ? html` aria-describedby="f-right-error"` : ''}>
   <legend>${t('rights.portal.right')}</legend>
@@ -63,9 +63,9 @@ ${csrfField(o.csrf)}
   )}
 </fieldset>
 </div>
-${textField({ t, name: 'email', type: 'email', label: t('rights.portal.email'), hint: t('rights.portal.emailHint'), value: o.values.email, errors: o.errors, autocomplete: 'email', required: true })}
-${textField({ t, name: 'phone', type: 'tel', label: t('rights.portal.phone'), hint: t('rights.portal.phoneHint'), value: o.values.phone, errors: o.errors, autocomplete: 'tel' })}
-${textField({ t, name: 'details', label: t('rights.portal.details'), hint: t('rights.portal.detailsHint'), value: o.values.details, errors: o.errors, multiline: true })}
+${ui.textField({ t, name: 'email', type: 'email', label: t('rights.portal.email'), hint: t('rights.portal.emailHint'), value: o.values.email, errors: o.errors, autocomplete: 'email', required: true })}
+${ui.textField({ t, name: 'phone', type: 'tel', label: t('rights.portal.phone'), hint: t('rights.portal.phoneHint'), value: o.values.phone, errors: o.errors, autocomplete: 'tel' })}
+${ui.textField({ t, name: 'details', label: t('rights.portal.details'), hint: t('rights.portal.detailsHint'), value: o.values.details, errors: o.errors, multiline: true })}
 <button type="submit">${t('rights.portal.submit')}</button>
 </form>
 <p><a href="${o.privacyPath}">${t('rights.portal.statement')}</a></p>`;
@@ -84,7 +84,7 @@ export function statusInvalidPage(t: Translate): SafeHtml {
 export function confirmPage(t: Translate, o: { action: string; csrf: string }): SafeHtml {
   return html`<h1>${t('rights.status.title')}</h1>
 <p>${t('rights.status.confirmIntro')}</p>
-<form method="post" action="${o.action}">${csrfField(o.csrf)}<button type="submit">${t('rights.status.confirm')}</button></form>`;
+<form method="post" action="${o.action}">${ui.csrfField(o.csrf)}<button type="submit">${t('rights.status.confirm')}</button></form>`;
 }
 
 export function statusPage(t: Translate, v: RequestStatusView, o: { downloadPath: string }): SafeHtml {
@@ -179,29 +179,18 @@ function actionForm(o: {
   danger?: boolean;
 }): SafeHtml {
   return html`<form method="post" action="/staff/rights/${o.id}/${o.action}" class="action-form" novalidate>
-${csrfField(o.csrf)}
+${ui.csrfField(o.csrf)}
 <fieldset><legend>${o.legend}</legend>
 ${o.body ?? ''}
 <button type="submit"${o.danger ? html` class="danger"` : ''}>${o.button}</button>
 </fieldset></form>`;
 }
 
-function select(
-  id: string,
-  name: string,
-  label: string,
-  options: readonly { value: string; label: string }[],
-): SafeHtml {
-  return html`<div class="field"><label for="${id}">${label}</label><select id="${id}" name="${name}">${options.map(
-    (opt) => html`<option value="${opt.value}">${opt.label}</option>`,
-  )}</select></div>`;
-}
-
 interface DetailOptions {
   csrf: string;
   problem?: MessageKey | undefined;
   flash?: MessageKey | undefined;
-  errors?: FieldErrors | undefined;
+  errors?: ui.FieldErrors | undefined;
 }
 
 type AddForm = (x: Omit<Parameters<typeof actionForm>[0], 'id' | 'csrf'>) => void;
@@ -212,12 +201,12 @@ function requestForms(t: Translate, d: RequestDetail, o: DetailOptions, f: AddFo
     f({
       action: 'right',
       legend: t('rights.action.setRight'),
-      body: select(
-        'f-right',
-        'right',
-        t('rights.queue.right'),
-        rightKinds.map((r) => ({ value: r, label: t(`rights.right.${r}`) })),
-      ),
+      body: ui.selectField({
+        t,
+        name: 'right',
+        label: t('rights.queue.right'),
+        options: rightKinds.map((r) => ({ value: r, label: t(`rights.right.${r}`) })),
+      }),
       button: t('rights.action.setRight'),
     });
   }
@@ -232,7 +221,7 @@ function requestForms(t: Translate, d: RequestDetail, o: DetailOptions, f: AddFo
     f({
       action: 'verify',
       legend: t('rights.action.verify'),
-      body: textField({
+      body: ui.textField({
         t,
         name: 'note',
         label: t('rights.detail.identityNote'),
@@ -247,8 +236,8 @@ function requestForms(t: Translate, d: RequestDetail, o: DetailOptions, f: AddFo
     f({
       action: 'link',
       legend: t('rights.action.link'),
-      body: html`${textField({ t, name: 'email', type: 'email', label: t('rights.detail.email'), hint: t('rights.action.linkHint'), errors: o.errors })}
-${textField({ t, name: 'phone', type: 'tel', label: t('rights.detail.phone'), errors: o.errors })}`,
+      body: html`${ui.textField({ t, name: 'email', type: 'email', label: t('rights.detail.email'), hint: t('rights.action.linkHint'), errors: o.errors })}
+${ui.textField({ t, name: 'phone', type: 'tel', label: t('rights.detail.phone'), errors: o.errors })}`,
       button: t('rights.action.link'),
     });
   }
@@ -256,13 +245,13 @@ ${textField({ t, name: 'phone', type: 'tel', label: t('rights.detail.phone'), er
     f({
       action: 'pause',
       legend: t('rights.action.pause'),
-      body: html`${select(
-        'f-reason',
-        'reason',
-        t('rights.action.pauseReason'),
-        pauseReasons.map((r) => ({ value: r, label: t(`rights.pause.${r}`) })),
-      )}
-${textField({ t, name: 'message', label: t('rights.action.pauseMessage'), errors: o.errors, multiline: true })}`,
+      body: html`${ui.selectField({
+        t,
+        name: 'reason',
+        label: t('rights.action.pauseReason'),
+        options: pauseReasons.map((r) => ({ value: r, label: t(`rights.pause.${r}`) })),
+      })}
+${ui.textField({ t, name: 'message', label: t('rights.action.pauseMessage'), errors: o.errors, multiline: true })}`,
       button: t('rights.action.pause'),
     });
   }
@@ -272,13 +261,15 @@ ${textField({ t, name: 'message', label: t('rights.action.pauseMessage'), errors
     f({
       action: 'extend',
       legend: t('rights.action.extend'),
-      body: html`${select(
-        'f-months',
-        'months',
-        t('rights.action.extendMonths'),
-        [1, 2].filter((m) => d.extendedMonths + m <= 2).map((m) => ({ value: String(m), label: String(m) })),
-      )}
-${textField({ t, name: 'reason', label: t('rights.action.extendReason'), errors: o.errors, multiline: true })}`,
+      body: html`${ui.selectField({
+        t,
+        name: 'months',
+        label: t('rights.action.extendMonths'),
+        options: [1, 2]
+          .filter((m) => d.extendedMonths + m <= 2)
+          .map((m) => ({ value: String(m), label: String(m) })),
+      })}
+${ui.textField({ t, name: 'reason', label: t('rights.action.extendReason'), errors: o.errors, multiline: true })}`,
       button: t('rights.action.extend'),
     });
   }
@@ -310,12 +301,12 @@ function answerForms(t: Translate, d: RequestDetail, o: DetailOptions, f: AddFor
     f({
       action: 'consent',
       legend: t(d.right === 'objection' ? 'rights.action.object' : 'rights.action.withdraw'),
-      body: select(
-        'f-purpose',
-        'purpose',
-        t('rights.action.consentPurpose'),
-        consentPurposeOptions(t, d.right),
-      ),
+      body: ui.selectField({
+        t,
+        name: 'purpose',
+        label: t('rights.action.consentPurpose'),
+        options: consentPurposeOptions(t, d.right),
+      }),
       button: t(d.right === 'objection' ? 'rights.action.object' : 'rights.action.withdraw'),
     });
   }
@@ -323,22 +314,22 @@ function answerForms(t: Translate, d: RequestDetail, o: DetailOptions, f: AddFor
     f({
       action: 'complete',
       legend: t('rights.action.complete'),
-      body: html`${select(
-        'f-outcome',
-        'outcome',
-        t('rights.action.outcome'),
-        requestOutcomes
+      body: html`${ui.selectField({
+        t,
+        name: 'outcome',
+        label: t('rights.action.outcome'),
+        options: requestOutcomes
           .filter((x) => x !== 'refused')
           .map((x) => ({ value: x, label: t(`rights.outcome.${x}`) })),
-      )}
-${textField({ t, name: 'reasons', label: t('rights.action.reasons'), errors: o.errors, multiline: true })}`,
+      })}
+${ui.textField({ t, name: 'reasons', label: t('rights.action.reasons'), errors: o.errors, multiline: true })}`,
       button: t('rights.action.complete'),
     });
   }
   f({
     action: 'refuse',
     legend: t('rights.action.refuse'),
-    body: textField({
+    body: ui.textField({
       t,
       name: 'reasons',
       label: t('rights.action.refuseReason'),
@@ -366,7 +357,7 @@ export function detailPage(t: Translate, d: RequestDetail, o: DetailOptions): Sa
 <h1>${t('rights.detail.title')}: ${rightLabel(t, d.right)}</h1>
 ${o.flash === undefined ? '' : html`<div class="notice" role="status"><p>${t(o.flash)}</p></div>`}
 ${o.problem === undefined ? '' : html`<div class="error-summary" role="alert" tabindex="-1"><p>${t(o.problem)}</p></div>`}
-${errorSummary(t, o.errors, { note: t('rights.detail.identityNote'), message: t('rights.action.pauseMessage'), reason: t('rights.action.extendReason'), months: t('rights.action.extendMonths'), reasons: t('rights.action.reasons'), email: t('rights.detail.email'), confirm: t('rights.action.eraseConfirm') })}
+${ui.errorSummary(t, o.errors, { note: t('rights.detail.identityNote'), message: t('rights.action.pauseMessage'), reason: t('rights.action.extendReason'), months: t('rights.action.extendMonths'), reasons: t('rights.action.reasons'), email: t('rights.detail.email'), confirm: t('rights.action.eraseConfirm') })}
 <table>
 ${row(t('rights.queue.state'), html`${stateLabel(t, d.status)}${d.paused ? html` — ${t('rights.queue.pausedShort')} (${t(`rights.pause.${d.pauseReason ?? 'identity'}`)})` : ''}`)}
 ${row(t('rights.queue.channel'), t(`rights.channel.${d.channel}`))}
