@@ -12,6 +12,7 @@ import type { DB } from '../../db/schema.js';
 import type { Actor } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
+import { assertCan } from '../../shared/permissions.js';
 import { enqueue } from '../jobs/index.js';
 import type { KluisCore } from '../module.js';
 import type { Org, OrgsService } from '../orgs/index.js';
@@ -306,6 +307,7 @@ export function createOpendsrService(deps: OpendsrDeps) {
         subject_request_id: request.subject_request_id,
         request_status: callback.request_status,
       });
+      const signature = keys.sign(orgId, body);
       let answer: number | undefined;
       let cause: unknown;
       try {
@@ -314,7 +316,10 @@ export function createOpendsrService(deps: OpendsrDeps) {
           headers: {
             'content-type': 'application/json',
             'x-opendsr-processor-domain': domain,
-            'x-opendsr-signature': keys.sign(orgId, body),
+            'x-opendsr-signature': signature,
+            // OpenGDPR's names as well (section 10.1).
+            'x-opengdpr-processor-domain': domain,
+            'x-opengdpr-signature': signature,
           },
           body,
           // A redirect would send the next call somewhere nobody registered (P14).
@@ -341,6 +346,18 @@ export function createOpendsrService(deps: OpendsrDeps) {
         what,
         new AppError('ERR_OPENDSR_CALLBACK_FAILED', { message: `callback answered ${what}`, cause }),
       );
+    },
+
+    /** The organisation's callbacks that failed for good, newest first (the dashboard panel; `rights.handle`). */
+    async failedCallbacks(actor: Actor) {
+      assertCan(actor, 'rights.handle');
+      const rows = await createOpendsrRepository(db).listFailedCallbacks(actor, 50);
+      return rows.map((r) => ({
+        subjectRequestId: r.subject_request_id,
+        status: r.request_status,
+        lastError: r.last_error,
+        at: r.created_at,
+      }));
     },
 
     /** The callbacks of a request, oldest first (tests and the staff view of delivery). */
