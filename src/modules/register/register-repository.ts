@@ -261,12 +261,7 @@ function documentQueries(db: Kysely<DB>) {
 
     /** A document by id, in the org that keeps it (`ownerOrgId`). */
     findDocument(ownerOrgId: string, id: string): Promise<DocumentRow | undefined> {
-      return db
-        .selectFrom('register_documents')
-        .selectAll()
-        .where('org_id', '=', ownerOrgId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      return findInOrg(db, 'register_documents', { orgId: ownerOrgId }, id);
     },
   };
 }
