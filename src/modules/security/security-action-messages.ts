@@ -31,6 +31,7 @@ export const auditActionNl = {
   'security.audit.action.auth.user.password_reset': 'Wachtwoord van medewerker teruggezet',
   'security.audit.action.auth.user.roles_changed': 'Rollen gewijzigd',
   'security.audit.action.auth.user.roles_refused': 'Rolwijziging geweigerd',
+  'security.audit.action.auth.access.refused': 'Toegang geweigerd (rechten ontbreken)',
   'security.audit.action.auth.user.unlocked': 'Medewerker gedeblokkeerd',
   'security.audit.action.backup.created': 'Back-up gemaakt',
   'security.audit.action.backup.restored': 'Back-up teruggezet',
@@ -126,6 +127,7 @@ export const auditActionNl = {
   'security.audit.action.statement.publish': 'Privacyverklaring gepubliceerd',
   'security.audit.action.statement.sections.update': 'Teksten van de privacyverklaring gewijzigd',
   'security.audit.action.tenants.created': 'Klantorganisatie aangemaakt',
+  'security.audit.action.tenants.activated': 'Klantorganisatie geactiveerd',
 };
 
 export const auditActionEn: Record<keyof typeof auditActionNl, string> = {
@@ -156,6 +158,7 @@ export const auditActionEn: Record<keyof typeof auditActionNl, string> = {
   'security.audit.action.auth.user.password_reset': "Staff member's password reset",
   'security.audit.action.auth.user.roles_changed': 'Roles changed',
   'security.audit.action.auth.user.roles_refused': 'Role change refused',
+  'security.audit.action.auth.access.refused': 'Access refused (permission lacking)',
   'security.audit.action.auth.user.unlocked': 'Staff member unlocked',
   'security.audit.action.backup.created': 'Backup created',
   'security.audit.action.backup.restored': 'Backup restored',
@@ -251,4 +254,5 @@ export const auditActionEn: Record<keyof typeof auditActionNl, string> = {
   'security.audit.action.statement.publish': 'Privacy statement published',
   'security.audit.action.statement.sections.update': 'Privacy statement texts changed',
   'security.audit.action.tenants.created': 'Tenant created',
+  'security.audit.action.tenants.activated': 'Tenant activated',
 };
