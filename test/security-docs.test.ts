@@ -262,7 +262,9 @@ describe('dependencies: sources, SBOM, audit and time frames (ASVS 15.1.1, 15.1.
     expect(pkg.scripts['audit:deps']).toBe('npm audit --omit=dev --audit-level=high');
     expect(pkg.scripts.sbom).toBe('npm sbom --package-lock-only --sbom-format cyclonedx');
     const ci = readFileSync(join(root, '.ci', 'run'), 'utf8');
-    expect(ci).toMatch(/^npm run audit:deps$/m);
+    // Run, and failing the build on a finding; only an audit endpoint that does not answer is a warning.
+    expect(ci).toMatch(/^if ! audit_out=\$\(npm run --silent audit:deps 2>&1\); then$/m);
+    expect(ci).toMatch(/^    exit 1$/m);
     expect(ci).toMatch(/^npm run --silent sbom > sbom\.cdx\.json$/m);
     expect(deps).toContain('npm run audit:deps');
     expect(deps).toContain('npm run sbom');
