@@ -20,6 +20,7 @@ export async function isFormTokenSpent(db: Kysely<DB>, token: SpentFormToken): P
   const row = await db
     .selectFrom('intake_spent_tokens')
     .select('token_hash')
+    .where('org_id', '=', token.orgId)
     .where('token_hash', '=', token.hash)
     .executeTakeFirst();
   return row !== undefined;
@@ -34,7 +35,7 @@ export async function spendFormToken(trx: Kysely<DB>, token: SpentFormToken): Pr
   const result = await trx
     .insertInto('intake_spent_tokens')
     .values({ token_hash: token.hash, org_id: token.orgId, expires_at: token.expiresAt })
-    .onConflict((oc) => oc.column('token_hash').doNothing())
+    .onConflict((oc) => oc.columns(['org_id', 'token_hash']).doNothing())
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
 }

@@ -233,9 +233,11 @@ export const intakeMigrations: Record<string, Migration> = {
     async up(db) {
       await db.schema
         .createTable('intake_spent_tokens')
-        .addColumn('token_hash', 'text', (c) => c.primaryKey())
         .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+        .addColumn('token_hash', 'text', (c) => c.notNull())
         .addColumn('expires_at', 'text', (c) => c.notNull())
+        // Led by org_id: an offboarding deletes an organisation's rows by it.
+        .addPrimaryKeyConstraint('intake_spent_tokens_pk', ['org_id', 'token_hash'])
         .execute();
       await db.schema
         .createIndex('intake_spent_tokens_expiry')
