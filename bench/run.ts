@@ -12,7 +12,7 @@
  *
  *   npm run bench -- [--only http,cluster,contact,audit-verify,login-attack,export]
  *     [--quick | --full] [--dialects sqlite,postgres] [--seconds 3] [--rounds 3]
- *     [--entries 100000] [--subjects 100000] [--audit-entries 1000000]
+ *     [--entries 100000] [--subjects 50000] [--audit-entries 250000]
  *
  * Exits non-zero when a suite fails (not when a target is missed: that is a result).
  */
@@ -45,8 +45,8 @@ const pick = (given: string | undefined, sizes: Record<Size, string>) => given ?
 const seconds = pick(values.seconds, { quick: '2', default: '3', full: '5' });
 const rounds = pick(values.rounds, { quick: '2', default: '3', full: '5' });
 const entries = pick(values.entries, { quick: '20000', default: '100000', full: '1000000' });
-const subjects = pick(values.subjects, { quick: '20000', default: '100000', full: '1000000' });
-const auditEntries = pick(values['audit-entries'], { quick: '100000', default: '1000000', full: '10000000' });
+const subjects = pick(values.subjects, { quick: '10000', default: '50000', full: '1000000' });
+const auditEntries = pick(values['audit-entries'], { quick: '50000', default: '250000', full: '10000000' });
 const connections = values.connections;
 const dialects = values.dialects.split(',').map((d) => d.trim());
 for (const d of dialects) if (d !== 'sqlite' && d !== 'postgres') throw new Error(`unknown dialect ${d}`);

@@ -9,6 +9,7 @@
  * attack attempts: throttled (429: the per-address route limit or the sign-in throttle), refused
  * for a locked account (423), checked and refused (401: a password was hashed), not sent (the
  * generator holds at most `--in-flight` attempts open: past that the server is not keeping up).
+ * The baseline: the same legitimate sign-ins for 3 s before the attack starts.
  *
  * Kluis runs with its production limits (KLUIS_LOGIN_RATE_LIMIT_PER_MINUTE 10 per address,
  * the throttle's 20 failures per address per 15 minutes, 5 per account): only the global per-IP
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1000' },
     addresses: { type: 'string', default: '200' },
     'in-flight': { type: 'string', default: '512' },
+    profile: { type: 'string' },
     // Accepted (and ignored) so the runner can pass its load flags to every suite alike.
     rounds: { type: 'string' },
     connections: { type: 'string' },
@@ -47,6 +49,7 @@ const { createOrg, createStaffUser, csrfTokenOf, cookieHeader, setCookies } = aw
   '../../test/factories.js'
 );
 const { emitRows, millis, percent, perSecond } = await import('../lib/report.js');
+const { profiled } = await import('../lib/profile-run.js');
 
 /** The load, as plain JavaScript for an `eval` worker (no TypeScript loader in workers). */
 const loadScript = `
@@ -75,43 +78,54 @@ function post(localAddress, fields) {
 const address = (prefix, n) => prefix + '.' + Math.floor(n / 250) % 250 + '.' + (n % 250 + 1);
 const statuses = {};
 let sent = 0, skipped = 0, inFlight = 0;
-const legit = [];
-const legitStatuses = {};
-const start = performance.now();
-const end = start + w.seconds * 1000;
-const attack = setInterval(() => {
-  const now = performance.now();
-  if (now >= end) return;
-  const due = Math.floor(((now - start) / 1000) * w.rate);
-  while (sent + skipped < due) {
-    const n = sent + skipped;
-    if (inFlight >= w.maxInFlight) { skipped++; continue; }
-    sent++;
-    inFlight++;
-    const email = w.targets[n % w.targets.length];
-    post(address('127.2', n % w.addresses), { email, password: 'Wrong-guess-' + n }).then((r) => {
-      inFlight--;
-      statuses[r.status] = (statuses[r.status] ?? 0) + 1;
-    });
-  }
-}, 5);
-(async () => {
-  let k = 0;
-  while (performance.now() < end) {
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+let k = 0;
+/** Legitimate sign-ins one after the other, 100 ms apart, until the given time. */
+async function signIns(until, into, intoStatuses) {
+  while (performance.now() < until) {
     const r = await post(address('127.3', k++), { email: w.email, password: w.password });
-    legitStatuses[r.status] = (legitStatuses[r.status] ?? 0) + 1;
-    legit.push(r.ms);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    intoStatuses[r.status] = (intoStatuses[r.status] ?? 0) + 1;
+    into.push(r.ms);
+    await sleep(100);
   }
+}
+(async () => {
+  // First without the attack: the same sign-ins' own cost on this machine now (the baseline).
+  const calm = [];
+  const calmStatuses = {};
+  await signIns(performance.now() + w.calmSeconds * 1000, calm, calmStatuses);
+  const legit = [];
+  const legitStatuses = {};
+  const start = performance.now();
+  const end = start + w.seconds * 1000;
+  const attack = setInterval(() => {
+    const now = performance.now();
+    if (now >= end) return;
+    const due = Math.floor(((now - start) / 1000) * w.rate);
+    while (sent + skipped < due) {
+      const n = sent + skipped;
+      if (inFlight >= w.maxInFlight) { skipped++; continue; }
+      sent++;
+      inFlight++;
+      const email = w.targets[n % w.targets.length];
+      post(address('127.2', n % w.addresses), { email, password: 'Wrong-guess-' + n }).then((r) => {
+        inFlight--;
+        statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+      });
+    }
+  }, 5);
+  await signIns(end, legit, legitStatuses);
   clearInterval(attack);
   const drainStart = performance.now();
-  while (inFlight > 0 && performance.now() - drainStart < 60000) await new Promise((r) => setTimeout(r, 50));
-  parentPort.postMessage({ statuses, sent, skipped, legit, legitStatuses, elapsed: (performance.now() - start) / 1000, stillOpen: inFlight });
+  while (inFlight > 0 && performance.now() - drainStart < 60000) await sleep(50);
+  parentPort.postMessage({ statuses, sent, skipped, calm, calmStatuses, legit, legitStatuses, elapsed: (performance.now() - start) / 1000, stillOpen: inFlight });
 })();
 `;
 
 interface LoadResult {
   statuses: Record<string, number>;
+  calm: number[];
+  calmStatuses: Record<string, number>;
   sent: number;
   skipped: number;
   legit: number[];
@@ -148,44 +162,61 @@ try {
     addresses: Number(values.addresses),
     maxInFlight: Number(values['in-flight']),
     timeoutMs: 30_000,
+    calmSeconds: 3,
   };
   process.stdout.write(
     `sign-in under attack on ${kluis.dialect}: ${workerData.rate} wrong passwords/s from ${workerData.addresses} addresses for ${workerData.seconds} s, a legitimate sign-in every 100 ms\n`,
   );
   const cpu = process.cpuUsage();
-  const result = await new Promise<LoadResult>((resolve, reject) => {
-    const worker = new Worker(loadScript, { eval: true, workerData });
-    worker.once('message', (m: LoadResult) => {
-      resolve(m);
-      void worker.terminate();
+  const load = () =>
+    new Promise<LoadResult>((resolve, reject) => {
+      const worker = new Worker(loadScript, { eval: true, workerData });
+      worker.once('message', (m: LoadResult) => {
+        resolve(m);
+        void worker.terminate();
+      });
+      worker.once('error', reject);
     });
-    worker.once('error', reject);
-  });
+  let result: LoadResult | undefined;
+  let profileText = '';
+  if (values.profile === undefined) result = await load();
+  else {
+    // The server's main thread only: argon2 runs on libuv's thread pool and does not show here.
+    const run = await profiled(values.profile, 30, async () => {
+      result = await load();
+      return Object.values(result.statuses).reduce((a, n) => a + n, 0);
+    });
+    profileText = `\n${run.text}`;
+  }
+  const done: LoadResult | undefined = result;
+  if (done === undefined) throw new Error('the load did not report');
   const used = process.cpuUsage(cpu);
   await app.close();
 
-  const legit = [...result.legit].sort((a, b) => a - b);
+  const legit = [...done.legit].sort((a, b) => a - b);
+  const calm = [...done.calm].sort((a, b) => a - b);
   const p50 = percentile(legit, 50);
   const p99 = percentile(legit, 99);
-  const count = (status: number) => result.statuses[String(status)] ?? 0;
+  const count = (status: number) => done.statuses[String(status)] ?? 0;
   const throttled = count(429);
   const locked = count(423);
   const checked = count(401);
-  const legitOk = result.legitStatuses['303'] ?? 0;
-  const attackRate = result.sent / Number(values.seconds);
+  const legitOk = done.legitStatuses['303'] ?? 0;
+  const attackRate = done.sent / Number(values.seconds);
   process.stdout.write(
     [
-      `attack: sent ${result.sent} (${attackRate.toFixed(0)}/s), not sent (generator at ${workerData.maxInFlight} open) ${result.skipped}, still open after 60 s ${result.stillOpen}`,
-      `  answers: ${Object.entries(result.statuses)
+      `attack: sent ${done.sent} (${attackRate.toFixed(0)}/s), not sent (generator at ${workerData.maxInFlight} open) ${done.skipped}, still open after 60 s ${done.stillOpen}`,
+      `  answers: ${Object.entries(done.statuses)
         .map(([s, n]) => `${s === '0' ? 'connection error' : s} × ${n}`)
         .join(', ')}`,
-      `legitimate: ${legit.length} sign-ins, answers ${Object.entries(result.legitStatuses)
+      `legitimate: ${legit.length} sign-ins, answers ${Object.entries(done.legitStatuses)
         .map(([s, n]) => `${s} × ${n}`)
         .join(
           ', ',
         )}; p50 ${millis(p50)}, p99 ${millis(p99)}, max ${millis(legit[legit.length - 1] ?? Number.NaN)}`,
-      `CPU of this process (server and load) ${((used.user + used.system) / 1e6).toFixed(1)} s over ${result.elapsed.toFixed(1)} s`,
-      '',
+      `without the attack (first 3 s): ${calm.length} sign-ins, p50 ${millis(percentile(calm, 50))}, p99 ${millis(percentile(calm, 99))}`,
+      `CPU of this process (server and load) ${((used.user + used.system) / 1e6).toFixed(1)} s over ${done.elapsed.toFixed(1)} s`,
+      profileText,
     ].join('\n'),
   );
   const suite = `login-attack-${kluis.dialect}`;
@@ -194,17 +225,26 @@ try {
       suite,
       measure: `legitimate sign-in p50 / p99 under ${workerData.rate}/s from ${workerData.addresses} addresses`,
       value: `${millis(p50)} / ${millis(p99)}`,
-      baseline: `${legit.length} sign-ins, ${legitOk} ok`,
+      baseline: `${millis(percentile(calm, 50))} / ${millis(percentile(calm, 99))} without attack`,
       ratio: '-',
       target: 'p99 < 500 ms',
       met: p99 < 500 && legitOk === legit.length,
     },
     {
       suite,
+      measure: 'legitimate sign-ins under attack: answered 303 / made',
+      value: `${legitOk} / ${legit.length}`,
+      baseline: '-',
+      ratio: '-',
+      target: 'all',
+      met: legitOk === legit.length,
+    },
+    {
+      suite,
       measure: 'attack attempts throttled (429) / locked (423) / hashed (401)',
       value: `${throttled} / ${locked} / ${checked}`,
-      baseline: `${result.sent} sent (${perSecond(attackRate)}), ${result.skipped} not sent`,
-      ratio: `${percent(throttled / Math.max(1, result.sent))} throttled`,
+      baseline: `${done.sent} sent (${perSecond(attackRate)}), ${done.skipped} not sent`,
+      ratio: `${percent(throttled / Math.max(1, done.sent))} throttled`,
       target: '',
       met: undefined,
     },

@@ -33,6 +33,7 @@
  * earlier 200 ms target); the rows go to `npm run bench`'s closing table.
  *
  *   npm run bench:rights -- [--subjects 1000000] [--full 200] [--samples 200] [--warmup 20] [--audit-entries 10000000]
+ *   npm run bench:rights -- ... --profile export.cpuprofile   (the compilation once more, profiled)
  *   npm run bench:rights -- --dialect postgres   (KLUIS_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/test)
  */
 import { performance } from 'node:perf_hooks';
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '20' },
     'baseline-samples': { type: 'string', default: '50' },
     'audit-entries': { type: 'string', default: '0' },
+    profile: { type: 'string' },
   },
 });
 if (values.dialect !== 'sqlite' && values.dialect !== 'postgres')
@@ -70,6 +72,7 @@ const { restrict } = await import('../../src/modules/retention/retention-restric
 const { requestRecords } = await import('../../src/modules/rights/rights-records.js');
 const { buildExportZip } = await import('../../src/modules/rights/rights-export-zip.js');
 const { emitRows, millis } = await import('../lib/report.js');
+const { profiled } = await import('../lib/profile-run.js');
 
 type TestKluis = Awaited<ReturnType<typeof createTestKluis>>;
 type Actor = import('../../src/shared/actor.js').Actor;
@@ -598,6 +601,18 @@ async function main(): Promise<void> {
     }
     if (!sqlite) await sql`analyze`.execute(kluis.db);
     const withIndexes = await measure('with the subject indexes', samples);
+    let profileText = '';
+    if (values.profile !== undefined) {
+      // Where the compilation's time goes: the same loop again (no warm-up) under the profiler.
+      const { text } = await profiled(values.profile, 30, async () => {
+        for (let s = 0; s < samples; s++) {
+          kluis.keyring.clearCache();
+          await kluis.services.rights.compileExport(scope, pick(), { asOf: clock.now() });
+        }
+        return samples;
+      });
+      profileText = `\n${text}`;
+    }
 
     const line = (label: string, v: number[]) =>
       `${label.padEnd(44)} p50 ${ms(percentile(v, 50)).padStart(9)}  p99 ${ms(percentile(v, 99)).padStart(9)}  max ${ms(v[v.length - 1] ?? Number.NaN).padStart(9)}`;
@@ -619,7 +634,7 @@ async function main(): Promise<void> {
         `intake        one web-form request at this size (subject look-up by email + phone): median ${ms(percentile(intakeMs, 50))}, max ${ms(intakeMs[intakeMs.length - 1] ?? Number.NaN)}`,
         `target        compile p99 < 200 ms with the subject indexes: ${p99 < 200 ? 'met' : 'NOT met'} (${ms(p99)})`,
         `target        compile p99 < 25 ms at 10M audit entries (issue 15): ${p99 < 25 ? 'met' : 'NOT met'} (${ms(p99)}, ${auditEntries.toLocaleString('en')} seeded audit entries)`,
-        '',
+        profileText,
       ].join('\n'),
     );
     const suite = `export-${testDialect}`;

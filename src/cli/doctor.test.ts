@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import SQLiteDatabase from 'better-sqlite3-multiple-ciphers';
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestKluis, type TestKluis, testDialect } from '../../test/dialects.js';
-import { doctor } from './doctor.js';
+import { createTestKluis, type TestKluis, testDialect, testPgUrl } from '../../test/dialects.js';
+import { clockSkewCheck, doctor, MAX_CLOCK_SKEW_MS, postgresRoleCheck } from './doctor.js';
 
 async function runDoctor(env: NodeJS.ProcessEnv): Promise<{ code: number; text: string }> {
   const chunks: string[] = [];
@@ -168,5 +169,71 @@ describe.runIf(testDialect === 'sqlite')('kluis doctor on a running installation
       /✗ the database has migrations this Kluis version does not know.*:\n\s+- 9999_from_the_future/,
     );
     expect(code).toBe(1);
+  });
+});
+
+describe.runIf(testDialect === 'postgres')('kluis doctor on the clocks (ASVS 16.2.2)', () => {
+  it('passes a host whose clock agrees with the database server, fails one that is off', async () => {
+    const db = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: testPgUrl, max: 1 }) }),
+    });
+    try {
+      expect(await clockSkewCheck(db)).toMatchObject({ level: 'ok' });
+      const ahead = () => Date.now() + 10 * MAX_CLOCK_SKEW_MS;
+      expect(await clockSkewCheck(db, ahead)).toMatchObject({
+        level: 'fail',
+        text: expect.stringMatching(/clock is \d+ ms off the database server's: synchronise both with NTP/),
+      });
+      const behind = () => Date.now() - 10 * MAX_CLOCK_SKEW_MS;
+      expect((await clockSkewCheck(db, behind)).level).toBe('fail');
+    } finally {
+      await db.destroy();
+    }
+  });
+});
+
+describe.runIf(testDialect === 'postgres')('kluis doctor on the PostgreSQL role (ASVS 13.2.2)', () => {
+  it('fails a superuser in production, warns elsewhere, and passes a role that owns only its database', async () => {
+    const admin = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: testPgUrl, max: 1 }) }),
+    });
+    const name = `kluis_limited_${randomBytes(4).toString('hex')}`;
+    try {
+      expect(await postgresRoleCheck(admin, true)).toMatchObject({
+        level: 'fail',
+        text: expect.stringMatching(/is a superuser.*ASVS 13\.2\.2/),
+      });
+      expect((await postgresRoleCheck(admin, false)).level).toBe('warn');
+
+      const password = randomBytes(12).toString('hex');
+      await sql.raw(`create role ${name} login password '${password}'`).execute(admin);
+      const url = new URL(testPgUrl);
+      url.username = name;
+      url.password = password;
+      const limited = new Kysely<unknown>({
+        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 1 }) }),
+      });
+      try {
+        expect(await postgresRoleCheck(limited, true)).toMatchObject({ level: 'ok' });
+      } finally {
+        await limited.destroy();
+      }
+      // A role that may create roles is refused as well.
+      await sql.raw(`alter role ${name} createrole`).execute(admin);
+      const creator = new Kysely<unknown>({
+        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 1 }) }),
+      });
+      try {
+        expect(await postgresRoleCheck(creator, true)).toMatchObject({
+          level: 'fail',
+          text: expect.stringContaining('can create roles'),
+        });
+      } finally {
+        await creator.destroy();
+      }
+    } finally {
+      await sql.raw(`drop role if exists ${name}`).execute(admin);
+      await admin.destroy();
+    }
   });
 });

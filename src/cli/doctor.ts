@@ -25,7 +25,7 @@ import { formatMode, isGroupOrWorldAccessible, modeOf, sqliteFileState } from '.
 import { createLogger } from '../shared/logger.js';
 
 type Level = 'ok' | 'warn' | 'fail';
-interface Check {
+export interface Check {
   level: Level;
   text: string;
   detail?: string[];
@@ -213,6 +213,66 @@ function permissionChecks(config: Config, vars: Record<string, string | undefine
 }
 
 /** Connects (without migrating) and lists migrations this version would still apply. */
+/**
+ * ASVS 13.2.2: Kluis needs to own its own schema (migrations create tables), nothing more. A
+ * superuser, a role that can create roles or one that bypasses row security could also switch
+ * off the audit trail's append-only triggers in every schema and reach other databases, so
+ * production fails on one; elsewhere it is a warning.
+ */
+export async function postgresRoleCheck(db: Kysely<unknown>, production: boolean): Promise<Check> {
+  const { rows } = await sql<{
+    name: string;
+    rolsuper: boolean;
+    rolcreaterole: boolean;
+    rolbypassrls: boolean;
+  }>`select current_user as name, rolsuper, rolcreaterole, rolbypassrls from pg_roles where rolname = current_user`.execute(
+    db,
+  );
+  const role = rows[0];
+  if (role === undefined) return { level: 'warn', text: 'the PostgreSQL role could not be read' };
+  const excess = [
+    role.rolsuper ? 'is a superuser' : undefined,
+    role.rolcreaterole ? 'can create roles' : undefined,
+    role.rolbypassrls ? 'bypasses row security' : undefined,
+  ].filter((e): e is string => e !== undefined);
+  if (excess.length === 0) {
+    return { level: 'ok', text: `PostgreSQL role "${role.name}" holds no superuser or role-creating rights` };
+  }
+  return {
+    level: production ? 'fail' : 'warn',
+    text: `PostgreSQL role "${role.name}" ${excess.join(', ')}: run Kluis as a role that owns only its own database or schema (ASVS 13.2.2)`,
+  };
+}
+
+/** How far this host's clock may be from the database server's before doctor fails. */
+export const MAX_CLOCK_SKEW_MS = 2_000;
+
+/**
+ * ASVS 16.2.2: every node stamps audit, access-log and job times with its own clock. Each node's
+ * doctor compares that clock with the database server's, so nodes that pass are within twice
+ * the bound of each other. `now` is the host's clock (a parameter so a skew can be shown).
+ */
+export async function clockSkewCheck(db: Kysely<unknown>, now: () => number = Date.now): Promise<Check> {
+  const before = now();
+  const { rows } = await sql<{
+    ms: string | number;
+  }>`select extract(epoch from clock_timestamp()) * 1000 as ms`.execute(db);
+  const after = now();
+  const server = Number(rows[0]?.ms);
+  // The server read its clock somewhere within the round trip: compare with its middle.
+  const skew = Math.round(Math.abs(server - (before + after) / 2));
+  if (!Number.isFinite(skew)) return { level: 'warn', text: 'the database server clock could not be read' };
+  return skew <= MAX_CLOCK_SKEW_MS + (after - before) / 2
+    ? {
+        level: 'ok',
+        text: `this host's clock agrees with the database server's (within ${MAX_CLOCK_SKEW_MS} ms)`,
+      }
+    : {
+        level: 'fail',
+        text: `this host's clock is ${skew} ms off the database server's: synchronise both with NTP (audit and log times come from each node's clock)`,
+      };
+}
+
 async function databaseChecks(config: Config): Promise<Check[]> {
   const missing = sqliteStores(config).filter((s) => sqliteFileState(s.file) === 'missing');
   if (missing.length > 0) {
@@ -254,6 +314,10 @@ async function databaseChecks(config: Config): Promise<Check[]> {
         text: 'the database has migrations this Kluis version does not know (was it run by a newer version?):',
         detail: unknown,
       });
+    }
+    if (dialectOf(config.databaseUrl) === 'postgres') {
+      checks.push(await postgresRoleCheck(kluis.db as Kysely<unknown>, config.env === 'production'));
+      checks.push(await clockSkewCheck(kluis.db as Kysely<unknown>));
     }
     return checks;
   } finally {

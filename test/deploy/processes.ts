@@ -79,7 +79,8 @@ export async function startWebNode(port: number, env: NodeJS.ProcessEnv): Promis
     KLUIS_HOST: '127.0.0.1',
     KLUIS_PORT: String(port),
   });
-  for (let i = 0; i < 150; i++) {
+  // Up to 90 s: a cold `tsx` start on a busy shared CI machine took over 30 s.
+  for (let i = 0; i < 450; i++) {
     if (await healthy(port)) return node;
     if (node.child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 200));

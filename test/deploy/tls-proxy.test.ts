@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type ConnectionOptions, connect } from 'node:tls';
 import * as OTPAuth from 'otpauth';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +115,23 @@ describe('two production nodes behind Caddy with TLS', () => {
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
+  /** One TLS handshake with the proxy: what was agreed, or why it failed. */
+  const handshake = (options: Pick<ConnectionOptions, 'minVersion' | 'maxVersion' | 'ciphers'>) =>
+    new Promise<{ ok: boolean; protocol?: string | null; cipher?: string; error?: string }>((resolve) => {
+      const socket = connect({
+        host: '127.0.0.1',
+        port: proxyPort,
+        servername: SITE,
+        ca: certs.ca,
+        ...options,
+      });
+      socket.once('secureConnect', () => {
+        resolve({ ok: true, protocol: socket.getProtocol(), cipher: socket.getCipher().name });
+        socket.end();
+      });
+      socket.once('error', (error) => resolve({ ok: false, error: error.message }));
+    });
+
   const client = (localAddress?: string) =>
     httpsClient({
       port: proxyPort,
@@ -130,6 +148,32 @@ describe('two production nodes behind Caddy with TLS', () => {
       expect(res.headers['strict-transport-security']).toMatch(/max-age=\d{7,}/);
       expect(res.body).toContain('Ambrix');
     }
+  });
+
+  it('speaks TLS 1.3 by preference, TLS 1.2 only with forward-secret AEAD suites, and refuses TLS 1.1 (ASVS 12.1.1, 12.1.2)', async () => {
+    const preferred = await handshake({});
+    expect(preferred).toMatchObject({ ok: true, protocol: 'TLSv1.3' });
+    const tls12 = await handshake({ maxVersion: 'TLSv1.2' });
+    expect(tls12.ok).toBe(true);
+    expect(tls12.protocol).toBe('TLSv1.2');
+    expect(tls12.cipher).toMatch(
+      /^ECDHE-(ECDSA|RSA)-(AES128-GCM-SHA256|AES256-GCM-SHA384|CHACHA20-POLY1305)$/,
+    );
+    // A client offering only suites without forward secrecy or without AEAD gets no session.
+    const weak = await handshake({
+      maxVersion: 'TLSv1.2',
+      ciphers: 'AES128-GCM-SHA256:AES256-SHA:AES128-SHA',
+    });
+    expect(weak.ok).toBe(false);
+    expect(weak.error).toMatch(/handshake failure|alert/i);
+    // TLS 1.1 and 1.0 are refused by the server (the client is lowered to allow them).
+    const old = await handshake({
+      minVersion: 'TLSv1',
+      maxVersion: 'TLSv1.1',
+      ciphers: 'DEFAULT@SECLEVEL=0',
+    });
+    expect(old.ok).toBe(false);
+    expect(old.error).toMatch(/protocol version/i);
   });
 
   it('signs staff in over HTTPS with Secure, HttpOnly session cookies (password change, then TOTP)', async () => {

@@ -306,6 +306,23 @@ describe('a tenant from onboarding to its deletion certificate', () => {
     await visitor.goto(`${site}/privacy`);
     expect(await visitor.locator('h1').textContent()).toBe(`Privacyverklaring ${TENANT_NAME}`);
     expect(await visitor.locator('.statement-meta').textContent()).toContain('Versie 1');
+    // The owner's organisation page points at these pages on the tenant's host.
+    const own = await open(ownerCtx);
+    await own.goto(`${server.url}/staff/organisation`);
+    const href = new URL(
+      (await own.getByRole('link', { name: 'Uw openbare pagina’s' }).getAttribute('href')) ?? 'http://x/',
+    );
+    expect([href.hostname, href.pathname]).toEqual([HOST, '/privacy']);
+    await own.close();
+    // Its archive, on the same host.
+    await Promise.all([
+      visitor.waitForLoadState('load'),
+      visitor.locator('main a[href="/privacy/versions"]').click(),
+    ]);
+    expect(visitor.url()).toBe(`${site}/privacy/versions`);
+    expect(await visitor.locator('main table').textContent()).toContain(
+      'Eerste versie van onze privacyverklaring.',
+    );
     await visitor.close();
   });
   it('a visitor writes and asks for access on the tenant’s host; a mail to its address arrives; all of it is the tenant’s', async () => {
@@ -370,8 +387,60 @@ describe('a tenant from onboarding to its deletion certificate', () => {
     expect(await colleague.locator('main').textContent()).toContain(
       'Graag een verjaardagstaart voor zaterdag.',
     );
+    // The answer goes out in the tenant's name, replies to the tenant's address, and the
+    // writer's answer threads back into the same conversation.
+    const conversationUrl = colleague.url().split('?')[0] ?? '';
+    await colleague.getByLabel('Uw antwoord').fill('Zaterdag om tien uur ligt de taart klaar.');
+    await submit(colleague, 'Antwoord versturen');
+    await drain();
+    const answer = await sink.waitFor((m) => m.to.includes(WRITER.email));
+    expect(answer.from).toContain(TENANT_NAME);
+    expect(answer.from).not.toContain('Ambrix');
+    expect(answer.headers['reply-to']).toContain(TENANT_ADDRESS);
+    expect(answer.messageId).not.toContain(tenantId);
+    const back = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: smtp.port,
+      secure: false,
+      ignoreTLS: true,
+    });
+    await back.sendMail({
+      from: `${WRITER.name} <${WRITER.email}>`,
+      to: TENANT_ADDRESS,
+      subject: `Re: ${answer.subject}`,
+      text: 'Top, ik haal hem om tien uur op. e2e-mail-answer',
+      inReplyTo: answer.messageId,
+      references: [String(answer.messageId)],
+    });
+    back.close();
+    await colleague.goto(conversationUrl);
+    expect(await colleague.locator('ol.entries > li').count()).toBe(3);
+    expect(await colleague.locator('ol.entries').textContent()).toContain('e2e-mail-answer');
     await colleague.goto(`${server.url}/staff/rights`);
-    expect(await colleague.locator('tr', { hasText: 'Inzage in mijn gegevens' }).count()).toBe(1);
+    const request = colleague.locator('tr', { hasText: 'Inzage in mijn gegevens' });
+    expect(await request.count()).toBe(1);
+    // The tenant's privacy officer compiles the export; the person downloads it on the tenant's host.
+    await Promise.all([colleague.waitForLoadState('load'), request.getByRole('link').first().click()]);
+    await submit(colleague, 'Gegevens verzamelen en klaarzetten');
+    await drain();
+    const ready = await sink.waitFor((m) => m.to.includes(VISITOR.email) && m.text.includes('staan klaar'));
+    expect(ready.from).toContain(TENANT_NAME);
+    const readyLink = new URL(
+      /(https?:\/\/\S+\/rights\/r\/[A-Za-z0-9_-]{43})/.exec(ready.text)?.[1] ?? 'http://x/',
+    );
+    expect(readyLink.hostname).toBe(HOST);
+    const person = await open(visitorCtx);
+    await person.goto(`${site}${readyLink.pathname}`);
+    const [download] = await Promise.all([
+      person.waitForEvent('download'),
+      person.getByRole('link', { name: 'Uw gegevens downloaden (zip)' }).click(),
+    ]);
+    const personal = await unzip(await readFile((await download.path()) ?? ''));
+    const data = personal.get('data.json')?.toString('utf8') ?? '';
+    expect(data).toContain(VISITOR.email);
+    expect(data).toContain('e2e-form-msg');
+    expect(data).not.toContain(WRITER.email);
+    await person.close();
 
     // A client relation of the tenant, recorded by its support.
     await colleague.goto(`${server.url}/staff/relations/new`);
@@ -470,6 +539,8 @@ describe('a tenant from onboarding to its deletion certificate', () => {
       'e2e-form-msg',
       'e2e-mail-subject',
       'e2e-mail-body',
+      'e2e-mail-answer',
+      'Zaterdag om tien uur ligt de taart klaar.',
     ];
     const leftIn = (bytes: Buffer) => [
       ...seeded.filter((v) => bytes.includes(Buffer.from(v, 'utf8'))),
@@ -487,6 +558,15 @@ describe('a tenant from onboarding to its deletion certificate', () => {
       expect(before.filter((v) => v.startsWith('sealed:'))).toHaveLength(2);
     }
 
+    // The operator's tenant pages show metadata and counts, none of the tenant's values.
+    const operator = await open(operatorCtx);
+    for (const url of ['/staff/tenants', `/staff/tenants/${tenantId}`]) {
+      await operator.goto(`${server.url}${url}`);
+      expect(path(operator)).toBe(url);
+      expect(leftIn(Buffer.from(await operator.content(), 'utf8')), url).toEqual([]);
+    }
+    await operator.close();
+
     // The owner starts it on its own page and downloads the export.
     const owner = await open(ownerCtx);
     await owner.goto(`${server.url}/staff/offboarding`);
@@ -502,6 +582,18 @@ describe('a tenant from onboarding to its deletion certificate', () => {
     expect(JSON.parse(text('manifest.json'))).toMatchObject({ org: tenantId });
     expect(text('tables/relations.json')).toContain('Krentenbol-e2e');
     expect([...zip.keys()]).toEqual(expect.arrayContaining(['tables/relations.csv', 'register.json']));
+
+    // From the start of the notice period, its address takes no mail (and its site is closed).
+    const late = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: smtp.port,
+      secure: false,
+      ignoreTLS: true,
+    });
+    await expect(
+      late.sendMail({ from: WRITER.email, to: TENANT_ADDRESS, subject: 'Nog een taart?', text: 'e2e-late' }),
+    ).rejects.toThrow(/No such mailbox/);
+    late.close();
     await owner.close();
 
     // The export is downloaded, so the operator finishes at once (`kluis offboarding finish --early`).
@@ -558,10 +650,14 @@ describe('a tenant from onboarding to its deletion certificate', () => {
       out: expect.stringContaining(`OK deletion certificate of ${SLUG}`),
     });
 
-    // Its pages and its address are gone.
+    // Its pages are gone, and so are its staff accounts: the owner's session ends.
     const gone = await open(visitorCtx, [404]);
     expect((await gone.goto(`${site}/contact`))?.status()).toBe(404);
     await gone.close();
+    const signedOut = await open(ownerCtx);
+    await signedOut.goto(`${server.url}/staff`);
+    expect(path(signedOut)).toBe('/login');
+    await signedOut.close();
 
     if (!sqlite) return;
     // No seeded value in the decrypted pages (free pages included), the WAL as the finish left

@@ -104,9 +104,12 @@ describe('the OpenAPI document', () => {
   it('documents the OpenDSR endpoint of a tenant with the schemas of its input and of every answer', () => {
     const routes = app.routeTable.filter((r) => r.url.includes('/opendsr/') && !r.url.endsWith('/key.pem'));
     expect(routes.map((r) => `${r.method} ${r.url}`).sort()).toEqual([
+      'DELETE /o/:slug/opendsr/v1/opengdpr_requests/:id',
       'DELETE /o/:slug/opendsr/v1/requests/:id',
       'GET /o/:slug/opendsr/v1/discovery',
+      'GET /o/:slug/opendsr/v1/opengdpr_requests/:id',
       'GET /o/:slug/opendsr/v1/requests/:id',
+      'POST /o/:slug/opendsr/v1/opengdpr_requests',
       'POST /o/:slug/opendsr/v1/requests',
     ]);
     const missing = routes

@@ -117,6 +117,33 @@ describe('API keys', () => {
     expect(audit).toEqual([{ action: 'auth.api_key.created', actor: `user:${admin.user.id}` }]);
   });
 
+  it('makes a key for the OpenDSR endpoint only on the page: the REST API refuses it', async () => {
+    const b = new Browser(app);
+    await b.login(admin.email, admin.password);
+    const form = await b.get('/staff/api-keys/new');
+    // A new key is for the REST API unless chosen otherwise.
+    expect(form.body).toMatch(/name="scopes" value="api" checked/);
+    expect(form.body).toMatch(/name="scopes" value="opendsr">/);
+    const made = await b.post('/staff/api-keys', { name: 'Privacytool', roles: 'admin', scopes: 'opendsr' });
+    expect(made.statusCode).toBe(200);
+    const parsed = parseApiKeyToken(tokenOf(made.body));
+    if (parsed === undefined) throw new Error('token does not parse');
+    const row = await kluis.db
+      .selectFrom('api_keys')
+      .select('scopes')
+      .where('id', '=', parsed.keyId)
+      .executeTakeFirstOrThrow();
+    expect(row.scopes).toBe('["opendsr"]');
+    const res = await whoami(tokenOf(made.body));
+    expect(res.statusCode).toBe(403);
+    expect((await b.get('/staff/api-keys')).body).toContain('OpenDSR-verzoeken');
+    // A scope that does not exist is refused, and no key is made.
+    const before = await kluis.db.selectFrom('api_keys').select('id').execute();
+    const bad = await b.post('/staff/api-keys', { name: 'Anders', roles: 'admin', scopes: 'everything' });
+    expect(bad.statusCode).toBe(400);
+    expect(await kluis.db.selectFrom('api_keys').select('id').execute()).toHaveLength(before.length);
+  });
+
   it('answers /api/v1/whoami for a key with its org, the key and its roles, and for a staff session', async () => {
     const { id, token } = await makeKey(['support']);
     const res = await whoami(token);

@@ -270,10 +270,16 @@ export function authRoutes(
     },
   });
 
+  registerLogoutRoute(kit, deps);
+}
+
+/** Sign-out: ends the session, drops the cookie and what the browser kept of staff pages. */
+function registerLogoutRoute(kit: RouteKit, deps: Pick<AuthRouteDeps, 'auth' | 'config'>): void {
+  const { auth, config } = deps;
   kit.route({
     method: 'POST',
     url: '/logout',
-    access: publicAccess,
+    access: { kind: 'public' },
     form: true,
     handler: async ({ request, reply }) => {
       if (request.actor !== undefined && request.session !== undefined) {

@@ -1,12 +1,20 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { makeCertificates } from '../../../test/deploy/certs.js';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import { createFixedClock } from '../../shared/clock.js';
+import { AppError } from '../../shared/errors.js';
+import { createLogger } from '../../shared/logger.js';
 import { createJobRegistry, createWorker } from '../jobs/index.js';
 import { createJobsRepository } from '../jobs/jobs-repository.js';
 import { enqueueMail, registerMailJobs } from './mail-service.js';
 import { createMailSink, type MailSink } from './mail-sink.js';
+import { relayTlsFailure } from './mailer.js';
 
 const START = '2030-05-06T07:00:00.000Z';
 
@@ -115,6 +123,62 @@ describe('mail.send jobs', () => {
     expect(row).toMatchObject({ status: 'failed', attempts: 3 });
     expect(row?.last_error).toBe('ERR_MAIL_SEND_FAILED: SMTP delivery failed (ESOCKET)');
     expect(JSON.stringify(row)).not.toContain('piet');
+  });
+
+  it('logs a relay whose certificate is not trusted as a TLS failure of its own, sending nothing (ASVS 16.3.4)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kluis-relay-tls-'));
+    const lines: string[] = [];
+    try {
+      // A relay with a certificate from an authority this process does not trust.
+      const certs = makeCertificates(dir, ['127.0.0.1']);
+      sink = await createMailSink({ port: 0, tls: { key: certs.key, cert: certs.cert } });
+      const logger = createLogger(
+        'info',
+        new Writable({
+          write(chunk, _enc, done) {
+            lines.push(String(chunk));
+            done();
+          },
+        }),
+      );
+      kluis = await createTestKluis({
+        clock,
+        logger,
+        env: { KLUIS_SMTP_URL: `smtps://127.0.0.1:${sink.port}` },
+      });
+      const k = kluis;
+      await enqueueMail(k.db, clock, k.keyring, {
+        orgId: randomUUID(),
+        to: 'piet@example.nl',
+        template: 'notification',
+        locale: 'en',
+        vars: { subject: 'Hello', body: 'A notification.' },
+      });
+      const worker = createWorker({ kluis: k, registry: mailRegistry(k), random: () => 0 });
+      expect(await worker.runOnce()).toMatchObject({ claimed: 1, retried: 1 });
+      const tls = lines
+        .map((l) => JSON.parse(l) as { level: number; code?: string; tls?: string; msg?: string })
+        .filter((l) => l.code === 'ERR_MAIL_RELAY_TLS');
+      expect(tls).toHaveLength(1);
+      expect(tls[0]?.level).toBe(50);
+      expect(tls[0]?.tls).toMatch(/CERT|SELF_SIGNED|UNABLE_TO/);
+      expect(lines.join('')).not.toContain('piet');
+      expect(sink.messages).toHaveLength(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('does not call a relay that is down a TLS failure', () => {
+    const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ESOCKET' });
+    expect(relayTlsFailure(new AppError('ERR_MAIL_SEND_FAILED', { cause: down }))).toBeUndefined();
+    const refused = Object.assign(new Error('self-signed certificate'), {
+      code: 'ESOCKET',
+      originalCode: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+    });
+    expect(relayTlsFailure(new AppError('ERR_MAIL_SEND_FAILED', { cause: refused }))).toBe(
+      'DEPTH_ZERO_SELF_SIGNED_CERT',
+    );
   });
 
   it('does not send a mail whose data subject was erased before it went out', async () => {

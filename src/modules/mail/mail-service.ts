@@ -26,6 +26,7 @@ import {
   mailTemplates,
   renderMailFromData,
 } from './mail-templates.js';
+import { relayTlsFailure } from './mailer.js';
 
 export const MAIL_SEND_JOB = 'mail.send';
 /** SMTP outages are common and short: 8 attempts, 30 s doubling, span about an hour. */
@@ -156,15 +157,25 @@ export function registerMailJobs(
       const envelope = envelopeSchema.safeParse(JSON.parse(json));
       if (!envelope.success) throw new AppError('ERR_VALIDATION', { message: 'mail envelope malformed' });
       const rendered = renderMailFromData(payload.template, payload.locale, envelope.data.vars);
-      await kluis.mailer.send({
-        to: envelope.data.to,
-        subject: rendered.subject,
-        text: rendered.text,
-        html: rendered.html,
-        messageId: messageIdFor(job.id, kluis.config.publicOrigin),
-        ...(await senderOf(kluis.orgs, job.orgId)),
-        headers: { 'X-Kluis-Template': payload.template, 'X-Kluis-Job': job.id },
-      });
+      try {
+        await kluis.mailer.send({
+          to: envelope.data.to,
+          subject: rendered.subject,
+          text: rendered.text,
+          html: rendered.html,
+          messageId: messageIdFor(job.id, kluis.config.publicOrigin),
+          ...(await senderOf(kluis.orgs, job.orgId)),
+          headers: { 'X-Kluis-Template': payload.template, 'X-Kluis-Job': job.id },
+        });
+      } catch (error) {
+        // A refused certificate is a security control at work (or an attack on the relay's
+        // path), not an outage: logged as an error of its own, not only as a retry (ASVS 16.3.4).
+        const tls = relayTlsFailure(error);
+        if (tls !== undefined) {
+          ctx.logger.error({ code: 'ERR_MAIL_RELAY_TLS', tls }, 'mail relay TLS failure');
+        }
+        throw error;
+      }
       ctx.logger.info({ template: payload.template }, 'mail sent');
     },
     { scrubPayloadWhenDone: true },

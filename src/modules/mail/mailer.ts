@@ -5,7 +5,7 @@
  */
 import nodemailer from 'nodemailer';
 import type { Config } from '../../config/env.js';
-import { AppError } from '../../shared/errors.js';
+import { AppError, isAppError } from '../../shared/errors.js';
 
 export interface OutgoingMail {
   to: string;
@@ -63,6 +63,30 @@ export function smtpUrlOf(config: Config): string {
 export interface MailerOptions {
   /** Overrides the SMTP URL from the configuration (e.g. a sink on a port picked at start). */
   url?: string;
+}
+
+/**
+ * The TLS failure behind a failed send, if it was one (ASVS 16.3.4): the relay's certificate was
+ * not trusted, did not match its name, or the handshake failed. Returns a short code (OpenSSL's,
+ * e.g. `DEPTH_ZERO_SELF_SIGNED_CERT`, or `TLS_HANDSHAKE`), never the relay's message text.
+ */
+export function relayTlsFailure(error: unknown): string | undefined {
+  const cause = isAppError(error) ? error.cause : error;
+  if (typeof cause !== 'object' || cause === null) return undefined;
+  const { originalCode, code, message } = cause as {
+    originalCode?: unknown;
+    code?: unknown;
+    message?: unknown;
+  };
+  const text = typeof message === 'string' ? message : '';
+  for (const candidate of [originalCode, code]) {
+    if (typeof candidate !== 'string') continue;
+    if (/CERT|SELF_SIGNED|ERR_TLS|ERR_SSL|HOSTNAME|ALTNAME|UNABLE_TO_(GET|VERIFY)/.test(candidate))
+      return candidate;
+  }
+  return /certificate|self[- ]signed|handshake|ssl routines|wrong version number|tls/i.test(text)
+    ? 'TLS_HANDSHAKE'
+    : undefined;
 }
 
 export function createMailer(config: Config, options: MailerOptions = {}): Mailer {

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { AppError } from '../../shared/errors.js';
 import { defineModule } from '../module.js';
 import { opendsrFields } from './opendsr-fields.js';
+import { opendsrEn, opendsrNl } from './opendsr-messages.js';
+import { opendsrDashboardPanel } from './opendsr-panel.js';
 import { opendsrPersonalData } from './opendsr-personal-data.js';
 import { opendsrRoutes } from './opendsr-routes.js';
 import { opendsrMigrations } from './opendsr-schema.js';
@@ -26,6 +28,7 @@ export const opendsrModule = defineModule({
   tables: ['opendsr_requests', 'opendsr_callbacks'],
   catalogue: opendsrFields,
   personalData: opendsrPersonalData,
+  messages: { nl: opendsrNl, en: opendsrEn },
   provides: ['opendsr'],
   needs: ['rights', 'register', 'orgs'],
   services: ({ db, clock, config, rights, register, orgs }) => ({
@@ -43,5 +46,6 @@ export const opendsrModule = defineModule({
       );
     });
   },
+  panels: (deps) => [opendsrDashboardPanel(deps)],
   routes: opendsrRoutes,
 });

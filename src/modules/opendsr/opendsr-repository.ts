@@ -72,6 +72,25 @@ export function createOpendsrRepository(db: Kysely<DB>) {
         .execute();
     },
 
+    /** Callbacks of the org that failed for good, newest first, with the controller's request id. */
+    listFailedCallbacks(
+      scope: OrgScope,
+      limit: number,
+    ): Promise<(CallbackRow & { subject_request_id: string })[]> {
+      return db
+        .selectFrom('opendsr_callbacks')
+        .innerJoin('opendsr_requests', 'opendsr_requests.id', 'opendsr_callbacks.opendsr_request_id')
+        .selectAll('opendsr_callbacks')
+        .select('opendsr_requests.subject_request_id')
+        .where('opendsr_callbacks.org_id', '=', scope.orgId)
+        .where('opendsr_requests.org_id', '=', scope.orgId)
+        .where('opendsr_callbacks.state', '=', 'failed')
+        .orderBy('opendsr_callbacks.created_at', 'desc')
+        .orderBy('opendsr_callbacks.id', 'desc')
+        .limit(limit)
+        .execute();
+    },
+
     listCallbacks(scope: OrgScope, opendsrRequestId: string): Promise<CallbackRow[]> {
       return db
         .selectFrom('opendsr_callbacks')

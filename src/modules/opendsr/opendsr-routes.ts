@@ -79,11 +79,15 @@ export function opendsrRoutes(kit: RouteKit, deps: ModuleDeps<'opendsr'>): void 
     if (unparsable.has(request)) throw unparsable.get(request);
   });
 
+  // Both header names: 10.1 asks every party to honour OpenGDPR's names too.
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-opendsr-processor-domain', opendsr.domain);
+    reply.header('x-opengdpr-processor-domain', opendsr.domain);
     const org = orgs.get(request);
     if (org !== undefined && typeof payload === 'string') {
-      reply.header('x-opendsr-signature', opendsr.sign(org.id, payload));
+      const signature = opendsr.sign(org.id, payload);
+      reply.header('x-opendsr-signature', signature);
+      reply.header('x-opengdpr-signature', signature);
     }
     return payload;
   });
@@ -124,48 +128,52 @@ export function opendsrRoutes(kit: RouteKit, deps: ModuleDeps<'opendsr'>): void 
       reply.type('application/x-pem-file').send(opendsr.publicKeyPem(orgOf(request).id)),
   });
 
-  kit.route({
-    method: 'POST',
-    url: `${base}/requests`,
-    access: controllerAccess,
-    params: slugParams,
-    body: requestBody,
-    response: { 201: receiptSchema, ...errorResponses(400, 401, 403, 404, 409, 429) },
-    summary: 'Submit an OpenDSR request',
-    description:
-      'A data-subject request the controller verified (section 7): it becomes a rights request in the controller’s queue with the legal clock running from `submitted_time`. Identity types `email` and `controller_customer_id`, formats `raw` and `sha256`. Every `status_callback_urls` entry must be registered by the organisation as a recipient. A trailing comma before `}` or `]` is tolerated.',
-    tags,
-    handler: async ({ request, reply, actor, body }) => {
-      const receipt = await opendsr.submit(actor, orgOf(request), body, rawBodies.get(request) ?? '');
-      return reply.status(201).send(receipt);
-    },
-  });
+  // `requests`, and the same under OpenGDPR's name (`opengdpr_requests`, section 10.1).
+  for (const collection of ['requests', 'opengdpr_requests'] as const) {
+    const legacy = collection === 'requests' ? '' : ' (OpenGDPR name)';
+    kit.route({
+      method: 'POST',
+      url: `${base}/${collection}`,
+      access: controllerAccess,
+      params: slugParams,
+      body: requestBody,
+      response: { 201: receiptSchema, ...errorResponses(400, 401, 403, 404, 409, 429) },
+      summary: `Submit an OpenDSR request${legacy}`,
+      description:
+        'A data-subject request the controller verified (section 7): it becomes a rights request in the controller’s queue with the legal clock running from `submitted_time`. Identity types `email` and `controller_customer_id`, formats `raw` and `sha256`. Every `status_callback_urls` entry must be registered by the organisation as a recipient. A trailing comma before `}` or `]` is tolerated.',
+      tags,
+      handler: async ({ request, reply, actor, body }) => {
+        const receipt = await opendsr.submit(actor, orgOf(request), body, rawBodies.get(request) ?? '');
+        return reply.status(201).send(receipt);
+      },
+    });
 
-  kit.route({
-    method: 'GET',
-    url: `${base}/requests/:id`,
-    access: controllerAccess,
-    params: requestIdParams,
-    query: noQuery,
-    response: { 200: statusSchema, ...errorResponses(401, 403, 404, 429) },
-    summary: 'Status of an OpenDSR request',
-    description: 'Section 8: pending, in_progress, completed or cancelled, and when the answer is due.',
-    tags,
-    handler: ({ request, actor, params }) => opendsr.status(actor, orgOf(request), params.id),
-  });
+    kit.route({
+      method: 'GET',
+      url: `${base}/${collection}/:id`,
+      access: controllerAccess,
+      params: requestIdParams,
+      query: noQuery,
+      response: { 200: statusSchema, ...errorResponses(401, 403, 404, 429) },
+      summary: `Status of an OpenDSR request${legacy}`,
+      description: 'Section 8: pending, in_progress, completed or cancelled, and when the answer is due.',
+      tags,
+      handler: ({ request, actor, params }) => opendsr.status(actor, orgOf(request), params.id),
+    });
 
-  kit.route({
-    method: 'DELETE',
-    url: `${base}/requests/:id`,
-    access: controllerAccess,
-    params: requestIdParams,
-    query: noQuery,
-    response: { 202: cancelSchema, ...errorResponses(400, 401, 403, 404, 429) },
-    summary: 'Cancel an OpenDSR request',
-    description:
-      'Section 9: a pending request is cancelled — closed in the queue, its clock stopped, callbacks sent. One already being worked on cannot be cancelled (400).',
-    tags,
-    handler: async ({ request, reply, actor, params }) =>
-      reply.status(202).send(await opendsr.cancel(actor, orgOf(request), params.id)),
-  });
+    kit.route({
+      method: 'DELETE',
+      url: `${base}/${collection}/:id`,
+      access: controllerAccess,
+      params: requestIdParams,
+      query: noQuery,
+      response: { 202: cancelSchema, ...errorResponses(400, 401, 403, 404, 429) },
+      summary: `Cancel an OpenDSR request${legacy}`,
+      description:
+        'Section 9: a pending request is cancelled — closed in the queue, its clock stopped, callbacks sent. One already being worked on cannot be cancelled (400).',
+      tags,
+      handler: async ({ request, reply, actor, params }) =>
+        reply.status(202).send(await opendsr.cancel(actor, orgOf(request), params.id)),
+    });
+  }
 }

@@ -12,14 +12,14 @@ import type { DB } from '../../db/schema.js';
 import type { Actor } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
-import { enqueue } from '../jobs/index.js';
 import type { KluisCore } from '../module.js';
 import type { Org, OrgsService } from '../orgs/index.js';
 import type { RegisterService } from '../register/index.js';
 import type { RequestStatus, RightsService, StatusChange } from '../rights/index.js';
+import { createCallbacks } from './opendsr-callbacks.js';
 import { createOpendsrRepository, type RequestRow } from './opendsr-repository.js';
 import type { OpendsrStatus } from './opendsr-schema.js';
-import { createOpendsrKeys } from './opendsr-signing.js';
+import { createOpendsrKeys, type OpendsrKeys } from './opendsr-signing.js';
 import {
   API_VERSION,
   identityFormats,
@@ -29,10 +29,7 @@ import {
   type statusSchema,
 } from './opendsr-wire.js';
 
-export const CALLBACK_JOB = 'opendsr.callback';
-/** Attempts per callback: with the queue's doubling backoff (30 s up to an hour) about 7 hours in all. */
-const CALLBACK_ATTEMPTS = 10;
-const CALLBACK_TIMEOUT_MS = 10_000;
+export { CALLBACK_JOB } from './opendsr-callbacks.js';
 
 export type OpendsrDeps = Pick<KluisCore, 'db' | 'clock' | 'config'> & {
   readonly rights: Pick<RightsService, 'receiveFromController' | 'cancelByController' | 'onStatusChange'>;
@@ -88,10 +85,26 @@ function assertOwnEndpoint(actor: Actor, org: Org): void {
     throw new AppError('ERR_FORBIDDEN', { message: 'API key of another organisation' });
 }
 
+/** The endpoint's discovery document (section 6.3) with the key its callbacks are signed with. */
+function discoveryOf(publicOrigin: string, keys: OpendsrKeys, org: Org) {
+  const base = `${publicOrigin}/o/${org.slug}/opendsr/v1`;
+  return {
+    api_version: API_VERSION,
+    supported_identities: identityTypes.flatMap((identity_type) =>
+      identityFormats.map((identity_format) => ({ identity_type, identity_format })),
+    ),
+    supported_subject_request_types: ['access', 'portability', 'erasure'] as const,
+    processor_certificate: `${base}/key.pem`,
+    processor_public_key: keys.keyOf(org.id).publicKeyPem,
+    signature_algorithm: 'ed25519' as const,
+  };
+}
+
 export function createOpendsrService(deps: OpendsrDeps) {
   const { db, clock, config, rights, register, orgs } = deps;
   const keys = createOpendsrKeys(config);
   const domain = new URL(config.publicOrigin).host;
+  const callbacks = createCallbacks({ db, clock, orgs, register, keys, domain });
 
   function statusOf(org: Org, row: RequestRow): StatusBody {
     return {
@@ -101,33 +114,6 @@ export function createOpendsrService(deps: OpendsrDeps) {
       request_status: row.request_status,
       api_version: API_VERSION,
     };
-  }
-
-  /** Queues one callback per URL for the request's new status (in the changing transaction). */
-  async function queueCallbacks(trx: Kysely<DB>, row: RequestRow): Promise<void> {
-    const urls = JSON.parse(row.callback_urls) as string[];
-    for (const url of urls) {
-      const id = newId();
-      await createOpendsrRepository(trx).insertCallback({
-        id,
-        org_id: row.org_id,
-        opendsr_request_id: row.id,
-        url,
-        request_status: row.request_status,
-        expected_completion_at: row.expected_completion_at,
-        state: 'queued',
-        attempts: 0,
-        last_error: null,
-        created_at: clock.now().toISOString(),
-        delivered_at: null,
-      });
-      await enqueue(trx, clock, {
-        type: CALLBACK_JOB,
-        payload: { callbackId: id },
-        orgId: row.org_id,
-        maxAttempts: CALLBACK_ATTEMPTS,
-      });
-    }
   }
 
   /** A rights request changed status: follow it, and tell the controller when its status changed. */
@@ -151,7 +137,7 @@ export function createOpendsrService(deps: OpendsrDeps) {
       expected_completion_at: next.expected_completion_at,
       updated_at: next.updated_at,
     });
-    if (status !== row.request_status) await queueCallbacks(trx, next);
+    if (status !== row.request_status) await callbacks.queue(trx, next);
   }
   rights.onStatusChange(onRightsChange);
 
@@ -171,19 +157,7 @@ export function createOpendsrService(deps: OpendsrDeps) {
     },
 
     /** Section 6.3. */
-    discovery(org: Org) {
-      const base = `${config.publicOrigin}/o/${org.slug}/opendsr/v1`;
-      return {
-        api_version: API_VERSION,
-        supported_identities: identityTypes.flatMap((identity_type) =>
-          identityFormats.map((identity_format) => ({ identity_type, identity_format })),
-        ),
-        supported_subject_request_types: ['access', 'portability', 'erasure'] as const,
-        processor_certificate: `${base}/key.pem`,
-        processor_public_key: keys.keyOf(org.id).publicKeyPem,
-        signature_algorithm: 'ed25519' as const,
-      };
-    },
+    discovery: (org: Org) => discoveryOf(config.publicOrigin, keys, org),
 
     /**
      * Takes a controller's request (section 7): callback URLs must be registered recipients (an
@@ -269,86 +243,9 @@ export function createOpendsrService(deps: OpendsrDeps) {
       };
     },
 
-    /**
-     * The callback job (section 8.6): POSTs the callback object, signed, to its URL — if the URL
-     * is still a registered recipient. A failure is recorded on the callback and thrown, so the
-     * queue retries with backoff; the last attempt leaves it `failed` (and the job on the health page).
-     */
-    async deliverCallback(orgId: string, callbackId: string, lastAttempt: boolean): Promise<void> {
-      const scope = { orgId };
-      const repo = createOpendsrRepository(db);
-      const callback = await repo.findCallback(scope, callbackId);
-      if (callback === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'callback not found' });
-      if (callback.state === 'delivered') return;
-      const request = await repo.findById(scope, callback.opendsr_request_id);
-      const org = await orgs.findById(orgId);
-      if (request === undefined || org === undefined) {
-        throw new AppError('ERR_NOT_FOUND', { message: 'callback of an unknown request' });
-      }
-      const failed = async (lastError: string, error: AppError): Promise<never> => {
-        await repo.updateCallback(scope, callbackId, {
-          attempts: callback.attempts + 1,
-          last_error: lastError,
-          state: lastAttempt || error.code === 'ERR_EGRESS_REFUSED' ? 'failed' : 'queued',
-        });
-        throw error;
-      };
-      try {
-        await register.egress.checkWebhook(orgId, callback.url);
-      } catch (error) {
-        if (error instanceof AppError) return failed(error.code, error);
-        throw error;
-      }
-      const body = JSON.stringify({
-        controller_id: org.slug,
-        expected_completion_time: callback.expected_completion_at,
-        status_callback_url: callback.url,
-        subject_request_id: request.subject_request_id,
-        request_status: callback.request_status,
-      });
-      let answer: number | undefined;
-      let cause: unknown;
-      try {
-        const res = await fetch(callback.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'x-opendsr-processor-domain': domain,
-            'x-opendsr-signature': keys.sign(orgId, body),
-          },
-          body,
-          // A redirect would send the next call somewhere nobody registered (P14).
-          redirect: 'manual',
-          signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
-        });
-        answer = res.status;
-        await res.body?.cancel();
-      } catch (error) {
-        cause = error;
-      }
-      if (answer !== undefined && answer >= 200 && answer < 300) {
-        await repo.updateCallback(scope, callbackId, {
-          attempts: callback.attempts + 1,
-          last_error: null,
-          state: 'delivered',
-          delivered_at: clock.now().toISOString(),
-        });
-        return;
-      }
-      const code = (cause as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-      const what = answer !== undefined ? `HTTP ${answer}` : typeof code === 'string' ? code : 'no answer';
-      return failed(
-        what,
-        new AppError('ERR_OPENDSR_CALLBACK_FAILED', { message: `callback answered ${what}`, cause }),
-      );
-    },
-
-    /** The callbacks of a request, oldest first (tests and the staff view of delivery). */
-    async callbacksOf(orgId: string, subjectRequestId: string) {
-      const repo = createOpendsrRepository(db);
-      const row = await repo.findBySubjectRequestId({ orgId }, subjectRequestId);
-      return row === undefined ? [] : repo.listCallbacks({ orgId }, row.id);
-    },
+    deliverCallback: callbacks.deliver,
+    failedCallbacks: callbacks.failed,
+    callbacksOf: callbacks.of,
   };
 }
 

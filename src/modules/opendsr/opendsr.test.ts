@@ -87,6 +87,7 @@ describe('the OpenDSR endpoint of a tenant', () => {
   let tenantA: Org;
   let tenantB: Org;
   let officerA: Actor;
+  let officerLogin: Parameters<typeof loginAs>[1];
   const keys = { a: '', b: '', aRestOnly: '', aSupport: '' };
   let seq = 0;
 
@@ -219,6 +220,7 @@ describe('the OpenDSR endpoint of a tenant', () => {
     tenantB = await createOrg(kluis, 'tenant');
     const officer = await createStaffUser(kluis, { orgId: tenantA.id, roles: ['privacy_officer'] });
     officerA = userActor(tenantA, officer.user.id, ['privacy_officer']);
+    officerLogin = officer;
     // The controller registers its callback endpoints as recipients (P14).
     for (const url of [listener.url, 'https://examplecontroller.com/opendsr/callbacks']) {
       await kluis.services.register.egress.registerWebhook({ actor: officerA, values: { url } });
@@ -292,10 +294,49 @@ describe('the OpenDSR endpoint of a tenant', () => {
     });
     expect(detail.details).toContain('email (raw): johndoe@example.com');
     expect(detail.events.map((e) => e.kind)).toEqual(['received', 'verified']);
+    // The privacy officer's page says where it came from and who verified the requester.
+    const session = await loginAs(app, officerLogin);
+    const page = await app.inject({
+      method: 'GET',
+      url: `/staff/rights/${id}?lang=en`,
+      headers: { cookie: session.cookie },
+    });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Established by the controller (OpenDSR)');
+    expect(page.body).toContain('OpenDSR (the controller’s system)');
 
     // The same request id again is a conflict, nothing written.
     expectSpecError(await post(tenantA.slug, keys.a, exampleText), 409);
     expect(await counts()).toEqual({ opendsr: before.opendsr + 1, rights: before.rights + 1 });
+  });
+
+  it('answers under OpenGDPR’s names too (section 10.1): the same requests, both signature headers', async () => {
+    const body = request();
+    const res = await app.inject({
+      method: 'POST',
+      url: `/o/${tenantA.slug}/opendsr/v1/opengdpr_requests`,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${keys.a}` },
+      payload: JSON.stringify(body),
+    });
+    expect(res.statusCode).toBe(201);
+    expect(res.headers['x-opengdpr-signature']).toBe(signatureOf(res));
+    expect(res.headers['x-opengdpr-processor-domain']).toBe(res.headers['x-opendsr-processor-domain']);
+    const id = String(body.subject_request_id);
+    expect((await call('GET', tenantA.slug, keys.a, id)).json()).toMatchObject({ request_status: 'pending' });
+    const legacy = await app.inject({
+      method: 'GET',
+      url: `/o/${tenantA.slug}/opendsr/v1/opengdpr_requests/${id}`,
+      headers: { authorization: `Bearer ${keys.a}` },
+    });
+    expect(valid('status-response.json', legacy.json())).toEqual([]);
+    expectSpecError(
+      await app.inject({
+        method: 'GET',
+        url: `/o/${tenantA.slug}/opendsr/v1/opengdpr_requests/${id}`,
+        headers: { authorization: `Bearer ${keys.b}` },
+      }),
+      403,
+    );
   });
 
   it('refuses another tenant’s key, a key of another scope and a key without the role, writing nothing', async () => {
@@ -396,6 +437,7 @@ describe('the OpenDSR endpoint of a tenant', () => {
     const pem = await discoveryKey(tenantA.slug);
     const signature = callback.headers['x-opendsr-signature'];
     expect(typeof signature).toBe('string');
+    expect(callback.headers['x-opengdpr-signature']).toBe(signature);
     // The raw bytes are verified before anything is parsed (section 8.8, step 4).
     expect(verify(null, Buffer.from(callback.body), pem, Buffer.from(String(signature), 'base64'))).toBe(
       true,
@@ -492,6 +534,24 @@ describe('the OpenDSR endpoint of a tenant', () => {
     const failed = health.failed.filter((j) => j.type === 'opendsr.callback');
     expect(failed).toHaveLength(1);
     expect(failed[0]?.last_error).toMatch(/^ERR_OPENDSR_CALLBACK_FAILED: callback answered HTTP 500/);
+    // The tenant's privacy officer sees it on the dashboard (8.5: notify the controller).
+    const officerSession = await loginAs(app, officerLogin);
+    const dashboard = await app.inject({
+      method: 'GET',
+      url: '/staff?lang=en',
+      headers: { cookie: officerSession.cookie },
+    });
+    expect(dashboard.body).toContain('data-opendsr-failed="1"');
+    expect(dashboard.body).toContain(`Request ${id}: cancelled, HTTP 500`);
+    // Another tenant's privacy officer sees no such panel.
+    const otherOfficer = await createStaffUser(kluis, { orgId: tenantB.id, roles: ['privacy_officer'] });
+    const other = await app.inject({
+      method: 'GET',
+      url: '/staff',
+      headers: { cookie: (await loginAs(app, otherOfficer)).cookie },
+    });
+    expect(other.statusCode).toBe(200);
+    expect(other.body).not.toContain('panel-opendsr');
     // The operator's health page shows it, with the code and the status (no body, no identity).
     const session = await loginAs(app, admin);
     const page = await app.inject({

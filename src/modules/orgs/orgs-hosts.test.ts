@@ -49,6 +49,9 @@ describe('public pages on a tenant’s own host name', () => {
     const portal = await get('/rights', HOST);
     expect(portal.body).toContain('action="/rights"');
     expect(portal.body).not.toContain(`/o/${jansen.slug}`);
+    const subprocessors = await get('/subprocessors', HOST);
+    expect(subprocessors.body).toContain('href="/privacy"');
+    expect(subprocessors.body).not.toContain(`/o/${jansen.slug}`);
     // A path that names the slug keeps it.
     expect((await get(`/o/${jansen.slug}/contact`, HOST)).body).toContain(
       `action="/o/${jansen.slug}/contact"`,

@@ -134,70 +134,78 @@ async function counterpartyOptions(
   return [...clients, ...sps];
 }
 
-export function createAgreementsService(deps: AgreementsDeps) {
-  const { db, clock, keyring, audit, orgs } = deps;
+async function getHeld(
+  deps: AgreementsDeps,
+  actor: Actor,
+  id: string,
+  conn: Kysely<DB> = deps.db,
+): Promise<AgreementView> {
+  const { orgs } = deps;
+  const row = await createRegisterRepository(conn).findAgreement(scopeOf(actor), id);
+  if (row === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'agreement not found' });
+  const [view] = await toViews(conn, orgs.within(conn), [row]);
+  if (view === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'agreement not found' });
+  return view;
+}
 
-  async function getHeld(actor: Actor, id: string, conn: Kysely<DB> = db): Promise<AgreementView> {
-    const row = await createRegisterRepository(conn).findAgreement(scopeOf(actor), id);
-    if (row === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'agreement not found' });
-    const [view] = await toViews(conn, orgs.within(conn), [row]);
-    if (view === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'agreement not found' });
-    return view;
-  }
-
-  /** Records an agreement within `conn` (a caller's transaction, or `db` for a new one). */
-  async function createAgreementIn(
-    conn: Kysely<DB>,
-    input: { actor: Actor; values: NewAgreementInput; document?: UploadedDocument | undefined },
-  ): Promise<AgreementView> {
-    const v = parseOrThrow(newAgreementInput, input.values);
-    // The operator's owners and admins record a client's agreement when onboarding the tenant.
-    if (!(v.counterparty.startsWith('client:') && can(input.actor, 'tenants.manage')))
-      assertCan(input.actor, 'register.edit');
-    if (input.document !== undefined) validateDocument(input.document, 'document');
-    const option = (await counterpartyOptions(conn, orgs.within(conn), input.actor)).find(
-      (o) => o.value === v.counterparty,
-    );
-    if (option === undefined) {
-      throw new AppError('ERR_VALIDATION', {
-        message: 'unknown counterparty',
-        fields: { counterparty: 'register.ag.chooseCounterparty' },
-      });
-    }
-    const counterpartyId = v.counterparty.slice(v.counterparty.indexOf(':') + 1);
-    const id = randomUUID();
-    return inTransaction(conn, async (trx) => {
-      const documentId =
-        input.document === undefined
-          ? null
-          : await storeDocument(trx, clock, keyring, input.actor.orgId, input.document);
-      const now = clock.now().toISOString();
-      await createRegisterRepository(trx).insertAgreement({
-        id,
-        org_id: input.actor.orgId,
-        counterparty_kind: option.kind,
-        client_org_id: option.kind === 'client' ? counterpartyId : null,
-        subprocessor_id: option.kind === 'subprocessor' ? counterpartyId : null,
-        version: v.version,
-        signed_on: v.signedOn,
-        parties: v.parties,
-        document_id: documentId,
-        created_at: now,
-        updated_at: now,
-      });
-      await audit.append(trx, {
-        actor: input.actor,
-        action: 'register.agreement.create',
-        target: { type: 'processor_agreement', id },
-        fields: [
-          'processor_agreements.parties',
-          ...(documentId === null ? [] : ['register_documents.content']),
-        ],
-        meta: { counterpartyKind: option.kind, counterpartyId },
-      });
-      return getHeld(input.actor, id, trx);
+/** Records an agreement within `conn` (a caller's transaction, or `db` for a new one). */
+async function createAgreementIn(
+  deps: AgreementsDeps,
+  conn: Kysely<DB>,
+  input: { actor: Actor; values: NewAgreementInput; document?: UploadedDocument | undefined },
+): Promise<AgreementView> {
+  const { clock, keyring, audit, orgs } = deps;
+  const v = parseOrThrow(newAgreementInput, input.values);
+  // The operator's owners and admins record a client's agreement when onboarding the tenant.
+  if (!(v.counterparty.startsWith('client:') && can(input.actor, 'tenants.manage')))
+    assertCan(input.actor, 'register.edit');
+  if (input.document !== undefined) validateDocument(input.document, 'document');
+  const option = (await counterpartyOptions(conn, orgs.within(conn), input.actor)).find(
+    (o) => o.value === v.counterparty,
+  );
+  if (option === undefined) {
+    throw new AppError('ERR_VALIDATION', {
+      message: 'unknown counterparty',
+      fields: { counterparty: 'register.ag.chooseCounterparty' },
     });
   }
+  const counterpartyId = v.counterparty.slice(v.counterparty.indexOf(':') + 1);
+  const id = randomUUID();
+  return inTransaction(conn, async (trx) => {
+    const documentId =
+      input.document === undefined
+        ? null
+        : await storeDocument(trx, clock, keyring, input.actor.orgId, input.document);
+    const now = clock.now().toISOString();
+    await createRegisterRepository(trx).insertAgreement({
+      id,
+      org_id: input.actor.orgId,
+      counterparty_kind: option.kind,
+      client_org_id: option.kind === 'client' ? counterpartyId : null,
+      subprocessor_id: option.kind === 'subprocessor' ? counterpartyId : null,
+      version: v.version,
+      signed_on: v.signedOn,
+      parties: v.parties,
+      document_id: documentId,
+      created_at: now,
+      updated_at: now,
+    });
+    await audit.append(trx, {
+      actor: input.actor,
+      action: 'register.agreement.create',
+      target: { type: 'processor_agreement', id },
+      fields: [
+        'processor_agreements.parties',
+        ...(documentId === null ? [] : ['register_documents.content']),
+      ],
+      meta: { counterpartyKind: option.kind, counterpartyId },
+    });
+    return getHeld(deps, input.actor, id, trx);
+  });
+}
+
+export function createAgreementsService(deps: AgreementsDeps) {
+  const { db, clock, keyring, audit, orgs } = deps;
 
   return {
     /** The agreements the actor's org keeps, those kept with it as a client, and who keeps those. */
@@ -215,7 +223,7 @@ export function createAgreementsService(deps: AgreementsDeps) {
 
     async getAgreement(input: { actor: Actor; id: string }): Promise<AgreementView> {
       assertCan(input.actor, 'register.read');
-      return getHeld(input.actor, input.id);
+      return getHeld(deps, input.actor, input.id);
     },
 
     async counterpartyOptions(input: { actor: Actor }): Promise<CounterpartyOption[]> {
@@ -228,10 +236,11 @@ export function createAgreementsService(deps: AgreementsDeps) {
       actor: Actor;
       values: NewAgreementInput;
       document?: UploadedDocument | undefined;
-    }): Promise<AgreementView> => createAgreementIn(db, input),
+    }): Promise<AgreementView> => createAgreementIn(deps, db, input),
 
     /** The same, as a step of the caller's transaction `trx` (a tenant's onboarding). */
-    createAgreementIn,
+    createAgreementIn: (trx: Kysely<DB>, input: Parameters<typeof createAgreementIn>[2]) =>
+      createAgreementIn(deps, trx, input),
 
     async updateAgreement(input: {
       actor: Actor;
@@ -240,7 +249,7 @@ export function createAgreementsService(deps: AgreementsDeps) {
       document?: UploadedDocument | undefined;
     }): Promise<AgreementView> {
       assertCan(input.actor, 'register.edit');
-      await getHeld(input.actor, input.id);
+      await getHeld(deps, input.actor, input.id);
       const v = parseOrThrow(agreementInput, input.values);
       if (input.document !== undefined) validateDocument(input.document, 'document');
       await db.transaction().execute(async (trx) => {
@@ -265,7 +274,7 @@ export function createAgreementsService(deps: AgreementsDeps) {
           ],
         });
       });
-      return getHeld(input.actor, input.id);
+      return getHeld(deps, input.actor, input.id);
     },
 
     /** The document of an agreement the org keeps or is the client of; the read is audited. */

@@ -23,7 +23,6 @@ import type { FormResult, RouteKit } from '../../shared/http/route-kit.js';
 import { can } from '../../shared/permissions.js';
 import { documentOf } from './register-multipart.js';
 import { announceInput, objectionInput } from './register-notice.js';
-import { publicPath } from './register-orgs.js';
 import { doneQuery, editAccess, idParams, readAccess } from './register-route-parts.js';
 import type { RegisterService } from './register-service.js';
 import {
@@ -301,7 +300,7 @@ function registerPublicSubprocessorRoute(kit: RouteKit, register: RegisterServic
     url: '/subprocessors',
     site: true,
     access: { kind: 'public' },
-    handler: async ({ request, reply, siteSlug, t, locale }) => {
+    handler: async ({ request, reply, siteSlug, site, t, locale }) => {
       const found = await register.findPublicOrg(siteSlug);
       if (found === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'organisation not found' });
       return renderPage(request, reply, {
@@ -312,7 +311,8 @@ function registerPublicSubprocessorRoute(kit: RouteKit, register: RegisterServic
           orgName: found.name,
           list: await register.listPublicSubprocessors(found.org.id),
           upcoming: await register.listUpcomingSubprocessors(found.org.id),
-          statementHref: publicPath(found.org, locale, '/privacy'),
+          // The path's own site prefix: none on a tenant's host, `/o/<slug>` under the operator's.
+          statementHref: `${locale === 'en' ? '/en' : ''}${site}/privacy`,
         }),
       });
     },

@@ -15,8 +15,6 @@ import { isAppError } from '../../shared/errors.js';
 import type { KluisCore } from '../module.js';
 import type { AuditService } from './audit-chain.js';
 
-export const ACCESS_REFUSED_ACTION = 'auth.access.refused';
-
 export function installRefusalAudit(
   app: FastifyInstance,
   deps: Pick<KluisCore, 'db'> & { audit: AuditService },
@@ -28,7 +26,7 @@ export function installRefusalAudit(
     try {
       await deps.audit.append(deps.db, {
         actor,
-        action: ACCESS_REFUSED_ACTION,
+        action: 'auth.access.refused',
         meta: {
           method: request.method,
           route: request.routeOptions.url ?? '(unmatched)',

@@ -9,7 +9,7 @@ import { AppError } from '../../shared/errors.js';
 import { renderPage } from '../../shared/http/render.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
 import type { Locale } from '../../shared/i18n/messages.js';
-import { type PublicOrg, publicPath } from '../register/index.js';
+import type { PublicOrg } from '../register/index.js';
 import type { StatementRouteDeps } from './statement-routes.js';
 import { archivePage, diffPage, noStatementPage, versionPage } from './statement-views.js';
 
@@ -20,14 +20,17 @@ const versionNumber = z.coerce.number().int().min(1).max(1_000_000);
 export function statementPublicRoutes(kit: RouteKit, deps: StatementRouteDeps): void {
   const { statement, register } = deps;
 
-  /** The org of the site a page was asked under, and the base path of its pages in `locale`. */
+  /**
+   * The org of the site a page was asked under, and the base path of its pages in `locale`: the
+   * site prefix the path used (`/o/<slug>`, or none on the operator's or a tenant's own host).
+   */
   const siteOf = async (
-    siteSlug: string | undefined,
+    ctx: { readonly siteSlug: string | undefined; readonly site: string },
     locale: Locale,
   ): Promise<PublicOrg & { base: string }> => {
-    const found = await register.findPublicOrg(siteSlug);
+    const found = await register.findPublicOrg(ctx.siteSlug);
     if (found === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'organisation not found' });
-    return { ...found, base: publicPath(found.org, locale, '') };
+    return { ...found, base: `${locale === 'en' ? '/en' : ''}${ctx.site}` };
   };
 
   kit.route({
@@ -35,8 +38,8 @@ export function statementPublicRoutes(kit: RouteKit, deps: StatementRouteDeps): 
     url: '/privacy',
     site: true,
     access: publicAccess,
-    handler: async ({ request, reply, siteSlug, t, locale }) => {
-      const { org, name, base } = await siteOf(siteSlug, locale);
+    handler: async ({ request, reply, siteSlug, site, t, locale }) => {
+      const { org, name, base } = await siteOf({ siteSlug, site }, locale);
       const latest = await statement.findLatestVersion(org.id);
       if (latest === undefined) {
         return renderPage(request, reply, {
@@ -57,8 +60,8 @@ export function statementPublicRoutes(kit: RouteKit, deps: StatementRouteDeps): 
     url: '/privacy/versions',
     site: true,
     access: publicAccess,
-    handler: async ({ request, reply, siteSlug, t, locale }) => {
-      const { org, name, base } = await siteOf(siteSlug, locale);
+    handler: async ({ request, reply, siteSlug, site, t, locale }) => {
+      const { org, name, base } = await siteOf({ siteSlug, site }, locale);
       return renderPage(request, reply, {
         title: t('statement.archive.title', { org: name }),
         body: archivePage({ t, locale, orgName: name, versions: await statement.listVersions(org.id), base }),
@@ -73,8 +76,8 @@ export function statementPublicRoutes(kit: RouteKit, deps: StatementRouteDeps): 
     access: publicAccess,
     // A number only when it is all digits (`/privacy/v/1e3` names no version either).
     params: z.object({ n: z.string().max(20) }),
-    handler: async ({ request, reply, siteSlug, params, t, locale }) => {
-      const { org, name, base } = await siteOf(siteSlug, locale);
+    handler: async ({ request, reply, siteSlug, site, params, t, locale }) => {
+      const { org, name, base } = await siteOf({ siteSlug, site }, locale);
       const number = /^\d{1,7}$/.test(params.n) ? Number(params.n) : undefined;
       const version = number === undefined ? undefined : await statement.findVersion(org.id, number);
       if (version === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'no such version' });
@@ -96,8 +99,8 @@ export function statementPublicRoutes(kit: RouteKit, deps: StatementRouteDeps): 
       from: versionNumber.optional().catch(undefined),
       to: versionNumber.optional().catch(undefined),
     }),
-    handler: async ({ request, reply, siteSlug, query, t, locale }) => {
-      const { org, base } = await siteOf(siteSlug, locale);
+    handler: async ({ request, reply, siteSlug, site, query, t, locale }) => {
+      const { org, base } = await siteOf({ siteSlug, site }, locale);
       const versions = await statement.listVersions(org.id);
       const pair = query.from !== undefined && query.to !== undefined;
       const from = pair ? query.from : versions[1]?.number;

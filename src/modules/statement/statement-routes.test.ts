@@ -293,6 +293,17 @@ describe('register and statement over HTTP', () => {
     expect((await get(`/o/${tenant.slug}/privacy/versions`)).body).toContain('Onze eerste versie');
     // The operator's archive is untouched.
     expect((await get('/privacy/versions')).body).not.toContain('Onze eerste versie');
+    // On a host name the operator assigned to the tenant, the same pages link without /o/<slug>.
+    const host = 'privacy.jansen.example';
+    await kluis.services.orgs.addHost(tenant.id, host, clock.now().toISOString());
+    const onHost = (url: string) => app.inject({ method: 'GET', url, headers: { host } });
+    const hosted = await onHost('/privacy');
+    expect(hosted.body).toContain('<h1>Privacyverklaring Bakkerij Jansen</h1>');
+    expect(hosted.body).toContain('href="/privacy/versions"');
+    // (The published text itself keeps the `/o/<slug>` links it was generated with; they work there too.)
+    expect(hosted.body).not.toContain(`href="/o/${tenant.slug}/privacy/versions"`);
+    expect((await onHost('/en/privacy')).body).toContain('href="/en/privacy/versions"');
+    expect((await onHost('/privacy/versions')).body).toContain('href="/privacy/v/1"');
   });
 
   it('saves the organisation’s details from the form, one ticked channel or several, and shows a refused form again as typed', async () => {

@@ -164,6 +164,10 @@ describe('the operator’s tenant pages', () => {
     const page = await get(tenantOwner, '/staff/organisation');
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('/staff/users');
+    // Its public pages on the host name the operator assigned, with this installation's scheme and port.
+    const origin = new URL(kluis.config.publicOrigin);
+    origin.hostname = 'privacy.klant.example';
+    expect(page.body).toContain(`href="${origin.origin}/privacy"`);
     expect((await post(tenantOwner, '/staff/organisation/totp', { required: '1' })).statusCode).toBe(303);
     expect((await kluis.services.orgs.getById(tenant.id)).require_totp).toBe(1);
     expect((await get(admin, '/staff/organisation')).statusCode).toBe(404);

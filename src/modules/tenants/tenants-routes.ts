@@ -15,7 +15,7 @@ import {
 import { renderPage } from '../../shared/http/render.js';
 import { type FormResult, type RouteKit, recordId } from '../../shared/http/route-kit.js';
 import type { ModuleDeps } from '../module.js';
-import { mailboxes } from '../orgs/index.js';
+import { mailboxes, siteOriginOf } from '../orgs/index.js';
 import { documentOf, installMultipart } from '../register/index.js';
 import type { AgreementOnRecord } from './tenants-service.js';
 import { createTenantPage, ownOrganisationPage, tenantPage, tenantsListPage } from './tenants-views.js';
@@ -52,7 +52,7 @@ const removeAddressForm = z.object({ address: z.string().trim().max(254) });
 type Tenants = ModuleDeps<'tenants'>['tenants'];
 
 /** A tenant's own organisation page (its owners and admins). */
-function ownOrganisationRoutes(kit: RouteKit, tenants: Tenants): void {
+function ownOrganisationRoutes(kit: RouteKit, tenants: Tenants, publicOrigin: string): void {
   kit.route({
     method: 'GET',
     url: '/staff/organisation',
@@ -67,6 +67,8 @@ function ownOrganisationRoutes(kit: RouteKit, tenants: Tenants): void {
             t: ctx.t,
             csrf,
             tenant,
+            // Its own host when it has one (scheme and port of this installation), else /o/<slug>.
+            site: tenant.hosts.length === 0 ? `/o/${tenant.slug}` : siteOriginOf(publicOrigin, tenant.hosts),
             notice: ctx.query.done === 'saved' ? ctx.t('tenants.saved') : undefined,
           }),
       });
@@ -271,7 +273,7 @@ function tenantPageRoutes(kit: RouteKit, tenants: Tenants): void {
 
 export async function tenantsRoutes(kit: RouteKit, deps: ModuleDeps<'tenants'>): Promise<void> {
   await installMultipart(kit.app);
-  ownOrganisationRoutes(kit, deps.tenants);
+  ownOrganisationRoutes(kit, deps.tenants, deps.config.publicOrigin);
   onboardingRoutes(kit, deps.tenants);
   tenantPageRoutes(kit, deps.tenants);
 }

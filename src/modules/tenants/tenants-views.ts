@@ -190,6 +190,8 @@ export function ownOrganisationPage(o: {
   t: Translate;
   csrf: string;
   tenant: TenantView;
+  /** Where its public pages are: its host's origin, or `/o/<slug>` on the installation's. */
+  site: string;
   notice?: string | undefined;
 }): SafeHtml {
   const { t, tenant: v } = o;
@@ -200,7 +202,6 @@ export function ownOrganisationPage(o: {
     ['/staff/register/settings', 'tenants.own.settings'],
     ['/staff/retention', 'tenants.own.retention'],
   ];
-  const site = v.hosts[0] === undefined ? `/o/${v.slug}` : `https://${v.hosts[0]}`;
   return html`<h1>${t('tenants.own.title')}</h1>
 ${ui.notice(o.notice)}
 <p>${t('tenants.own.intro')}</p>
@@ -218,6 +219,6 @@ ${ui.selectField({
 <button type="submit">${t('tenants.own.save')}</button></form>
 <section aria-labelledby="own-links"><h2 id="own-links">${t('tenants.own.links')}</h2>
 <ul>${links.map(([href, key]) => html`<li><a href="${href}">${t(key)}</a></li>`)}
-<li><a href="${site}/privacy">${t('tenants.own.publicPages')}</a></li></ul>
+<li><a href="${o.site}/privacy">${t('tenants.own.publicPages')}</a></li></ul>
 </section>`;
 }

@@ -13,6 +13,7 @@ import type { intakeNl } from '../../modules/intake/intake-messages.js';
 import type { jobsNl } from '../../modules/jobs/jobs-messages.js';
 import type { mailNl } from '../../modules/mail/mail-messages.js';
 import type { offboardingNl } from '../../modules/offboarding/offboarding-messages.js';
+import type { opendsrNl } from '../../modules/opendsr/opendsr-messages.js';
 import type { registerNl } from '../../modules/register/register-messages.js';
 import type { relationsNl } from '../../modules/relations/relations-messages.js';
 import type { retentionNl } from '../../modules/retention/retention-messages.js';
@@ -43,6 +44,7 @@ type AllMessages = typeof coreNl &
   typeof rightsConsentNl &
   typeof rightsErasureNl &
   typeof rightsExportNl &
+  typeof opendsrNl &
   typeof offboardingNl &
   typeof disclosureNl &
   typeof incidentsNl &
