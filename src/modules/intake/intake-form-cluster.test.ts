@@ -81,6 +81,11 @@ describe('the contact form on two nodes of one installation', () => {
     expect(onB.statusCode).toBe(400);
     expect(onB.body).toContain(USED);
 
+    // Also when its fields would not pass: refused as taken, not shown again with errors.
+    const broken = await other.b.post(formPath(), { ...fields(started, 'Fout'), email: 'geen adres' });
+    expect(broken.statusCode).toBe(400);
+    expect(broken.body).toContain(USED);
+
     // And replayed on the node that took it.
     const onA = await b.post(formPath(), fields(started, 'Nog een keer, via A'));
     expect(onA.statusCode).toBe(400);

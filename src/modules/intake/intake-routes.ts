@@ -141,13 +141,14 @@ function contactRoutes(kit: RouteKit, deps: IntakeRouteDeps): void {
       const timing = await timer.check(org.id, posted[STARTED_FIELD]);
       if (timing.kind === 'invalid') return refuse(ctx, 'spam');
       if (timing.kind === 'too_fast') return refuse(ctx, 'too_fast');
-      // Refused before the fields are looked at, so a replayed form is told it was taken already.
-      if (timing.kind === 'ok' && (await isFormTokenSpent(deps.db, timing.token))) return refuse(ctx, 'used');
       const values = Object.fromEntries(contactFormFields.map((f) => [f, posted[f] ?? '']));
       if (timing.kind === 'expired') {
         return showForm(ctx, { org, values, notice: t('intake.form.expired'), status: 400 });
       }
       if (!body.ok) {
+        // A replayed form is told it was taken already rather than shown again with errors. A
+        // valid post skips this read: the insert in its transaction decides (and is needed anyway).
+        if (await isFormTokenSpent(deps.db, timing.token)) return refuse(ctx, 'used');
         return showForm(ctx, {
           org,
           values,
@@ -165,8 +166,7 @@ function contactRoutes(kit: RouteKit, deps: IntakeRouteDeps): void {
           formToken: timing.token,
         });
       } catch (error) {
-        // Another post of this form (on this node or another) was taken between the look-up
-        // above and this transaction.
+        // This form was taken already, by this node or another (decision 0020).
         if (isAppError(error) && error.details?.reason === FORM_TOKEN_SPENT) return refuse(ctx, 'used');
         throw error;
       }
