@@ -15,6 +15,7 @@ import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Kysely, Migration } from 'kysely';
+import { z } from 'zod';
 import type { Config } from '../config/env.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { KeystoreDB } from '../crypto/keystore-schema.js';
@@ -134,6 +135,28 @@ export function defineModule<const P extends ServiceName = never, const N extend
   manifest: ModuleManifest<P, N>,
 ): ModuleManifest<P, N> {
   return manifest;
+}
+
+/**
+ * A module's recurring job without a payload, declared once: the handler (`jobs`) and its schedule
+ * (`schedules`, named after the job type) come from one call, so the schedule cannot name a type
+ * nobody registers. `run` returns what the job logs under `done` (counts, never personal values).
+ * Spread into the manifest: `...recurringJob(TYPE, { dailyAt: '03:15' }, 'pruned', (deps) => …)`.
+ */
+export function recurringJob<D>(
+  type: string,
+  cadence: { readonly everySeconds: number } | { readonly dailyAt: string },
+  done: string,
+  run: (deps: D) => Promise<object>,
+): { jobs(registry: JobRegistry, deps: D): void; readonly schedules: readonly ScheduleInput[] } {
+  return {
+    jobs(registry, deps) {
+      registry.register(type, z.object({}), async (_payload, ctx) => {
+        ctx.logger.info(await run(deps), done);
+      });
+    },
+    schedules: [{ name: type, type, ...cadence }],
+  };
 }
 
 /**

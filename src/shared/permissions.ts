@@ -38,6 +38,11 @@ export const permissionTable = {
   'mail.dev_read': ['owner', 'admin'],
   /** The operator's tenants: onboarding, metadata and counts, suspension (never tenant data). */
   'tenants.manage': ['owner', 'admin'],
+  /**
+   * The organisation's own settings: the name its pages show, languages, terms link, contact and
+   * privacy addresses, and retention periods within the legal bounds (a tenant's self-service).
+   */
+  'settings.manage': ['owner', 'admin'],
 
   // Intake (P1–P3): conversations are read and answered by support.
   'intake.read': ['support'],

@@ -4,6 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
+import { findInOrg } from '../../db/scoped.js';
 import type { OrgScope } from '../../shared/actor.js';
 import type { ApiKeysTable } from './auth-schema.js';
 
@@ -31,12 +32,7 @@ export function createApiKeysRepository(db: Kysely<DB>) {
     },
 
     findApiKey(scope: OrgScope, keyId: string): Promise<ApiKeyRow | undefined> {
-      return db
-        .selectFrom('api_keys')
-        .selectAll()
-        .where('org_id', '=', scope.orgId)
-        .where('id', '=', keyId)
-        .executeTakeFirst();
+      return findInOrg(db, 'api_keys', scope, keyId);
     },
 
     async revokeApiKey(scope: OrgScope, keyId: string, now: string): Promise<boolean> {

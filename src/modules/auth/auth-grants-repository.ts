@@ -1,6 +1,7 @@
 /** Operator access grants (`operator_grants`, P8): a tenant's instruction to one operator staff member. */
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
+import { findInOrg } from '../../db/scoped.js';
 import type { OrgScope } from '../../shared/actor.js';
 import type { OperatorGrantsTable } from './auth-schema.js';
 
@@ -32,12 +33,7 @@ export function createGrantsRepository(db: Kysely<DB>) {
     },
 
     findGrant(scope: OrgScope, grantId: string): Promise<GrantRow | undefined> {
-      return db
-        .selectFrom('operator_grants')
-        .selectAll()
-        .where('org_id', '=', scope.orgId)
-        .where('id', '=', grantId)
-        .executeTakeFirst();
+      return findInOrg(db, 'operator_grants', scope, grantId);
     },
 
     /** The grantee's side: one of their grants, whichever tenant gave it. */

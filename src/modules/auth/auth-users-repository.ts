@@ -4,6 +4,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
+import { findInOrg } from '../../db/scoped.js';
 import type { OrgKind, OrgScope, Role } from '../../shared/actor.js';
 import type { OrgStatus } from '../orgs/index.js';
 import type { UsersTable } from './auth-schema.js';
@@ -88,12 +89,7 @@ export function createUsersRepository(db: Kysely<DB>) {
     },
 
     findUser(scope: OrgScope, userId: string): Promise<UserRow | undefined> {
-      return db
-        .selectFrom('users')
-        .selectAll()
-        .where('org_id', '=', scope.orgId)
-        .where('id', '=', userId)
-        .executeTakeFirst();
+      return findInOrg(db, 'users', scope, userId);
     },
 
     /**

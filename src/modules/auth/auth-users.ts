@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { DB } from '../../db/schema.js';
 import { type Actor, type Role, scopeOf } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
+import { type PageInfo, pageOf } from '../../shared/paging.js';
 import { assertCan } from '../../shared/permissions.js';
 import {
   createUserRolesRepository,
@@ -44,12 +45,8 @@ export interface UserContact {
 }
 
 /** One page of the user list, with what the list page needs to paginate. */
-export interface UserListPage {
+export interface UserListPage extends PageInfo {
   readonly users: readonly UserView[];
-  readonly total: number;
-  readonly page: number;
-  readonly pageSize: number;
-  readonly pages: number;
 }
 
 export const USER_PAGE_SIZE = 25;
@@ -137,17 +134,16 @@ export function createUsersService(deps: { readonly db: Kysely<DB>; readonly clo
       const scope = scopeOf(input.actor);
       const filter = { role: input.role, status: input.status, now: clock.now().toISOString() };
       const total = await repo.countUsers(scope, filter);
-      const pages = Math.max(1, Math.ceil(total / USER_PAGE_SIZE));
-      const page = Math.min(Math.max(1, Math.floor(input.page ?? 1)), pages);
+      const { offset, ...at } = pageOf(total, input.page ?? 1, USER_PAGE_SIZE);
       const query: UserListQuery = {
         ...filter,
         sort: input.sort ?? 'name',
         dir: input.dir ?? 'asc',
         limit: USER_PAGE_SIZE,
-        offset: (page - 1) * USER_PAGE_SIZE,
+        offset,
       };
       const users = await withRoles(input.actor, await repo.listUsersPage(scope, query));
-      return { users, total, page, pageSize: USER_PAGE_SIZE, pages };
+      return { users, ...at };
     },
 
     /**

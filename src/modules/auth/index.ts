@@ -3,8 +3,7 @@
  * passwords, TOTP, sessions, API keys, password reset, and operator access under a tenant's
  * grant. Public surface of the module: the manifest and what other modules use.
  */
-import { z } from 'zod';
-import { defineModule } from '../module.js';
+import { defineModule, type ModuleDeps, recurringJob } from '../module.js';
 import { registerAuthCommands } from './auth-cli.js';
 import { authFields } from './auth-fields.js';
 import { authEn, authNl } from './auth-messages.js';
@@ -45,12 +44,12 @@ export const authModule = defineModule({
   provides: ['auth'],
   needs: ['orgs', 'audit', 'security', 'mail'],
   services: (deps) => ({ auth: createAuthService(deps) }),
-  jobs(registry, deps) {
-    registry.register(SWEEP_SESSIONS, z.object({}), async (_payload, ctx) => {
-      ctx.logger.info(await deps.auth.sweep(), 'expired sessions and old login attempts removed');
-    });
-  },
-  schedules: [{ name: SWEEP_SESSIONS, type: SWEEP_SESSIONS, everySeconds: 3600 }],
+  ...recurringJob(
+    SWEEP_SESSIONS,
+    { everySeconds: 3600 },
+    'expired sessions and old login attempts removed',
+    (deps: ModuleDeps<'auth'>) => deps.auth.sweep(),
+  ),
   cli: registerAuthCommands,
   navigation: [
     { href: '/staff/users', label: 'nav.users', order: 60, permission: 'users.manage' },

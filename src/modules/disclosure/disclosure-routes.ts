@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { hasRole } from '../../shared/actor.js';
 import { AppError, isAppError } from '../../shared/errors.js';
-import type { FieldErrors } from '../../shared/html/forms.js';
+import type { FieldErrors } from '../../shared/html/index.js';
 import {
   type FormPageContext,
   type RefusedForm,

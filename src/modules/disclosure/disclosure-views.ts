@@ -3,17 +3,8 @@
  * case with its approvals and its sealed export. Ids and the order's details only: no tenant's
  * personal value is ever on these pages (the export is a download).
  */
-import {
-  csrfField,
-  errorSummary,
-  type FieldErrors,
-  selectField,
-  textField,
-} from '../../shared/html/forms.js';
 import { html, type SafeHtml } from '../../shared/html/html.js';
-import { notice } from '../../shared/html/notice.js';
-import { tableHead } from '../../shared/html/table.js';
-import { timeTag } from '../../shared/html/time.js';
+import * as ui from '../../shared/html/index.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import type { LegalOrderView } from './disclosure-cases.js';
 
@@ -31,14 +22,14 @@ export function legalOrdersListPage(o: {
 }): SafeHtml {
   const { t } = o;
   return html`<h1>${t('disclosure.title')}</h1>
-${notice(o.notice)}
+${ui.notice(o.notice)}
 <p>${t('disclosure.intro')}</p>
 <p><a class="button" href="/staff/legal-orders/new">${t('disclosure.new')}</a></p>
 ${
   o.list.length === 0
     ? html`<p>${t('disclosure.none')}</p>`
     : html`<div class="table-scroll" role="region" aria-label="${t('disclosure.title')}" tabindex="0"><table>
-${tableHead([
+${ui.tableHead([
   t('disclosure.col.reference'),
   t('disclosure.col.tenant'),
   t('disclosure.col.authority'),
@@ -73,16 +64,18 @@ export function newLegalOrderPage(o: {
   csrf: string;
   tenants: readonly { id: string; name: string; slug: string }[];
   values: Readonly<Record<string, string>>;
-  errors?: FieldErrors | undefined;
+  errors?: ui.FieldErrors | undefined;
 }): SafeHtml {
   const { t, values, errors } = o;
   const labels = Object.fromEntries(Object.entries(legalOrderLabels).map(([k, key]) => [k, t(key)]));
-  const field = (name: keyof typeof legalOrderLabels, extra: Partial<Parameters<typeof textField>[0]> = {}) =>
-    textField({ t, name, label: t(legalOrderLabels[name]), value: values[name], errors, ...extra });
+  const field = (
+    name: keyof typeof legalOrderLabels,
+    extra: Partial<Parameters<typeof ui.textField>[0]> = {},
+  ) => ui.textField({ t, name, label: t(legalOrderLabels[name]), value: values[name], errors, ...extra });
   return html`<h1>${t('disclosure.new')}</h1>
-${errorSummary(t, errors, labels)}
-<form method="post" action="/staff/legal-orders" novalidate>${csrfField(o.csrf)}
-${selectField({
+${ui.errorSummary(t, errors, labels)}
+<form method="post" action="/staff/legal-orders" novalidate>${ui.csrfField(o.csrf)}
+${ui.selectField({
   t,
   name: 'tenant',
   label: t('disclosure.field.tenant'),
@@ -118,9 +111,9 @@ export function legalOrderPage(o: {
 }): SafeHtml {
   const { t, locale, order: v } = o;
   const approvalRow = (label: string, a: LegalOrderView['owner']) =>
-    html`<dt>${label}</dt><dd>${a === undefined ? t('disclosure.case.pending') : html`<code>user:${a.userId}</code>, ${timeTag(locale, a.at, '')}`}</dd>`;
+    html`<dt>${label}</dt><dd>${a === undefined ? t('disclosure.case.pending') : html`<code>user:${a.userId}</code>, ${ui.timeTag(locale, a.at, '')}`}</dd>`;
   const approveButton = (as: 'privacy_officer' | 'owner') =>
-    html`<form method="post" action="/staff/legal-orders/${v.id}/approve">${csrfField(o.csrf)}
+    html`<form method="post" action="/staff/legal-orders/${v.id}/approve">${ui.csrfField(o.csrf)}
 <input type="hidden" name="as" value="${as}">
 <button type="submit">${t(as === 'owner' ? 'disclosure.case.approveAsOwner' : 'disclosure.case.approveAsPrivacyOfficer')}</button></form>`;
   const open = (as: 'privacy_officer' | 'owner') =>
@@ -129,14 +122,14 @@ export function legalOrderPage(o: {
     (as === 'owner' ? v.owner === undefined : v.privacyOfficer === undefined);
   const approved = v.privacyOfficer !== undefined && v.owner !== undefined;
   return html`<h1>${v.orderReference}</h1>
-${notice(o.notice)}
+${ui.notice(o.notice)}
 <dl>
 <dt>${t('disclosure.col.tenant')}</dt><dd>${v.tenant.name} (${v.tenant.slug})</dd>
 <dt>${t('disclosure.field.authority')}</dt><dd>${v.authority}</dd>
 <dt>${t('disclosure.field.legalBasis')}</dt><dd>${v.legalBasis}</dd>
 <dt>${t('disclosure.field.deadline')}</dt><dd>${v.deadline}</dd>
 <dt>${t('disclosure.case.gag')}</dt><dd>${gagText(t, v)}</dd>
-<dt>${t('disclosure.case.told')}</dt><dd>${v.tenantNotifiedAt === null ? t('disclosure.case.notTold') : timeTag(locale, v.tenantNotifiedAt, '')}</dd>
+<dt>${t('disclosure.case.told')}</dt><dd>${v.tenantNotifiedAt === null ? t('disclosure.case.notTold') : ui.timeTag(locale, v.tenantNotifiedAt, '')}</dd>
 <dt>${t('disclosure.col.status')}</dt><dd>${stateOf(t, v)}</dd>
 </dl>
 <h2>${t('disclosure.case.scope')}</h2>
@@ -152,7 +145,7 @@ ${open('privacy_officer') ? approveButton('privacy_officer') : null}
 ${open('owner') ? approveButton('owner') : null}
 ${
   approved && v.status === 'recorded'
-    ? html`<form method="post" action="/staff/legal-orders/${v.id}/disclose">${csrfField(o.csrf)}
+    ? html`<form method="post" action="/staff/legal-orders/${v.id}/disclose">${ui.csrfField(o.csrf)}
 <button type="submit">${t('disclosure.case.makeExport')}</button></form>`
     : null
 }

@@ -1,6 +1,7 @@
 /** The incident register's tables, always scoped to the organisation whose register it is. */
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
+import { findInOrg } from '../../db/scoped.js';
 import type { OrgScope } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
@@ -32,12 +33,9 @@ export function createIncidentsRepository(db: Kysely<DB>) {
 
     /** The incident in this register, or ERR_NOT_FOUND (another register's is not found either). */
     async get(scope: OrgScope, id: string): Promise<IncidentRow> {
-      return db
-        .selectFrom('incidents')
-        .selectAll()
-        .where('org_id', '=', scope.orgId)
-        .where('id', '=', id)
-        .executeTakeFirstOrThrow(() => new AppError('ERR_NOT_FOUND', { message: 'incident not found' }));
+      const row = await findInOrg(db, 'incidents', scope, id);
+      if (row === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'incident not found' });
+      return row;
     },
 
     /** Every open incident of every register (the clock's reminders). */
@@ -192,12 +190,7 @@ export function createNoticesRepository(db: Kysely<DB>) {
     },
 
     async findNotice(scope: OrgScope, id: string): Promise<IncidentSubjectNoticesTable | undefined> {
-      return db
-        .selectFrom('incident_subject_notices')
-        .selectAll()
-        .where('org_id', '=', scope.orgId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      return findInOrg(db, 'incident_subject_notices', scope, id);
     },
 
     async setNotice(scope: OrgScope, id: string, status: NoticeStatus, at: string): Promise<void> {

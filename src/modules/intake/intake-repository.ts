@@ -4,6 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
+import { findInOrg } from '../../db/scoped.js';
 import type { OrgScope } from '../../shared/actor.js';
 import type {
   Channel,
@@ -71,12 +72,7 @@ function conversationQueries(db: Kysely<DB>) {
     },
 
     findConversation(scope: OrgScope, id: string): Promise<ConversationRow | undefined> {
-      return db
-        .selectFrom('conversations')
-        .selectAll()
-        .where('org_id', '=', scope.orgId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      return findInOrg(db, 'conversations', scope, id);
     },
 
     async updateConversation(
@@ -176,12 +172,7 @@ function entryQueries(db: Kysely<DB>) {
     },
 
     findEntry(scope: OrgScope, id: string): Promise<EntryRow | undefined> {
-      return db
-        .selectFrom('conversation_entries')
-        .selectAll()
-        .where('org_id', '=', scope.orgId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      return findInOrg(db, 'conversation_entries', scope, id);
     },
 
     async entryExistsWithMessageId(scope: OrgScope, messageId: string): Promise<boolean> {
@@ -276,12 +267,7 @@ function quarantineQueries(db: Kysely<DB>) {
     },
 
     findQuarantine(scope: OrgScope, id: string): Promise<QuarantineRow | undefined> {
-      return db
-        .selectFrom('inbound_quarantine')
-        .selectAll()
-        .where('org_id', '=', scope.orgId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      return findInOrg(db, 'inbound_quarantine', scope, id);
     },
 
     async deleteQuarantine(scope: OrgScope, id: string): Promise<number> {

@@ -25,9 +25,9 @@ function conversationExpired(ctx: retention.TargetContext) {
     ]);
 }
 
-function expiredConversations(db: Kysely<DB>, ctx: retention.TargetContext) {
-  return db.selectFrom('conversations').where(conversationExpired(ctx));
-}
+const conversations = retention.subjectRecords('conversations', (db, ctx) =>
+  db.selectFrom('conversations').where(conversationExpired(ctx)),
+);
 
 /** Deletes the conversations `still` (already checked) with their messages and attachments. */
 async function deleteConversations(trx: Kysely<DB>, ctx: retention.TargetContext, still: readonly string[]) {
@@ -61,23 +61,13 @@ export const conversationsTarget: retention.RetentionTarget = {
     'conversation_attachments.content',
   ],
 
-  listExpired: (db, ctx, limit, after) =>
-    retention.subjectBatch(
-      expiredConversations(db, ctx).select(['id', 'subject_id']),
-      ctx,
-      'conversations',
-      after,
-      limit,
-    ),
-
-  countExpired: (db, ctx) => retention.countOf(expiredConversations(db, ctx)),
+  listExpired: conversations.list,
+  countExpired: conversations.count,
 
   async apply(trx, ctx, ids, mode) {
     if (ids.length === 0) return { applied: 0 };
     // In a sweep, only what is still expired now (a conversation reopened meanwhile stays).
-    const still = await retention.stillExpired(mode, ids, (some) =>
-      expiredConversations(trx, ctx).select('id').where('id', 'in', some).execute(),
-    );
+    const still = await conversations.still(trx, ctx, mode, ids);
     if (still.length === 0) return { applied: 0 };
     await deleteConversations(trx, ctx, still);
     const result = await trx

@@ -8,8 +8,7 @@
  *   manifest.jobs(registry, deps): registry.register('mod.verb', zodSchema, handler)
  *   manifest.schedules: [{ name, type, everySeconds | dailyAt, payload }]
  */
-import { z } from 'zod';
-import { defineModule } from '../module.js';
+import { defineModule, type ModuleDeps, recurringJob } from '../module.js';
 import { registerJobsCommands } from './jobs-commands.js';
 import { jobsFields } from './jobs-fields.js';
 import { jobsEn, jobsNl } from './jobs-messages.js';
@@ -61,12 +60,9 @@ export const jobsModule = defineModule({
   provides: ['jobs'],
   needs: ['audit'],
   services: (deps) => ({ jobs: createJobsService(deps) }),
-  jobs(registry, deps) {
-    registry.register(PRUNE_JOBS, z.object({}), async (_payload, ctx) => {
-      ctx.logger.info(await pruneJobs(deps.db, deps.clock), 'finished jobs pruned');
-    });
-  },
-  schedules: [{ name: PRUNE_JOBS, type: PRUNE_JOBS, dailyAt: '03:15' }],
+  ...recurringJob(PRUNE_JOBS, { dailyAt: '03:15' }, 'finished jobs pruned', (deps: ModuleDeps) =>
+    pruneJobs(deps.db, deps.clock),
+  ),
   cli: registerJobsCommands,
   navigation: [
     {

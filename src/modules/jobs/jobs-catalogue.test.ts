@@ -23,6 +23,32 @@ describe('the jobs every module declares', () => {
     for (const s of schedules) expect(registry.types()).toContain(s.type);
   });
 
+  it('schedules the recurring jobs declared with recurringJob under their own type and cadence', async () => {
+    await ensureSchedules(kluis);
+    const rows = await kluis.db
+      .selectFrom('job_schedules')
+      .select(['name', 'type', 'every_seconds', 'daily_at'])
+      .where('name', 'in', ['auth.sweep', 'jobs.prune', 'register.subprocessors_due'])
+      .orderBy('name')
+      .execute();
+    expect(rows).toEqual([
+      { name: 'auth.sweep', type: 'auth.sweep', every_seconds: 3600, daily_at: null },
+      { name: 'jobs.prune', type: 'jobs.prune', every_seconds: null, daily_at: '03:15' },
+      {
+        name: 'register.subprocessors_due',
+        type: 'register.subprocessors_due',
+        every_seconds: null,
+        daily_at: '00:20',
+      },
+    ]);
+    // And the handler it registered runs the job (the session sweep) to the end.
+    const { id } = await enqueue(kluis.db, clock, { type: 'auth.sweep', payload: {} });
+    const worker = createWorker({ kluis, registry: kluis.jobRegistry, scheduler: false });
+    expect(await worker.runOnce()).toMatchObject({ done: 1 });
+    const row = await kluis.db.selectFrom('jobs').select('status').where('id', '=', id).executeTakeFirst();
+    expect(row?.status).toBe('done');
+  });
+
   it('prunes old finished jobs through the scheduled jobs.prune job', async () => {
     const { id } = await enqueue(kluis.db, clock, { type: 'jobs.prune', payload: {} });
     const worker = createWorker({ kluis, registry: kluis.jobRegistry, scheduler: false });

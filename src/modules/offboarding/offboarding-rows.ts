@@ -36,7 +36,7 @@ export const keptTables: Readonly<Record<string, string>> = {
 type LooseDB = Record<string, Record<string, unknown>>;
 
 /** The tables that hold rows per organisation (an `org_id` column), children first. */
-async function orgTables(db: Kysely<DB>, registry: PersonalDataRegistry): Promise<string[]> {
+export async function orgTables(db: Kysely<DB>, registry: PersonalDataRegistry): Promise<string[]> {
   const withOrg = new Set(
     (await db.introspection.getTables())
       .filter((t) => t.columns.some((c) => c.name === 'org_id'))

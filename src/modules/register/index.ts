@@ -3,8 +3,7 @@
  * sub-processors, processor agreements, the data map and the organisation's published details.
  * Public surface of the module: the manifest and what other modules use.
  */
-import { z } from 'zod';
-import { defineModule } from '../module.js';
+import { defineModule, type ModuleDeps, recurringJob } from '../module.js';
 import { registerFields } from './register-fields.js';
 import { registerEn, registerNl } from './register-messages.js';
 import { registerPersonalData } from './register-personal-data.js';
@@ -52,11 +51,11 @@ export const registerModule = defineModule({
   }),
   navigation: [{ href: '/staff/register', label: 'register.nav', order: 100, permission: 'register.read' }],
   routes: registerRoutes,
-  jobs(registry, deps) {
-    registry.register(SUBPROCESSOR_NOTICE_JOB, z.object({}), async (_payload, { logger }) => {
-      logger.info(await deps.register.activateDue(), 'sub-processors: notice periods ended');
-    });
-  },
   // Every morning at 00:20 UTC, just after the start date of an announcement begins.
-  schedules: [{ name: SUBPROCESSOR_NOTICE_JOB, type: SUBPROCESSOR_NOTICE_JOB, dailyAt: '00:20' }],
+  ...recurringJob(
+    SUBPROCESSOR_NOTICE_JOB,
+    { dailyAt: '00:20' },
+    'sub-processors: notice periods ended',
+    (deps: ModuleDeps<'register'>) => deps.register.activateDue(),
+  ),
 });

@@ -41,13 +41,17 @@ const protectionOrder: readonly Protection[] = [
   'plain',
 ];
 
-export interface DerivedActivity {
-  readonly purpose: Purpose;
-  readonly categories: readonly DataCategory[];
+/** What a group of fields says about subjects, legal bases, retention and protection (`commonFacts`). */
+export interface CommonFacts {
   readonly subjects: readonly DataSubjectCategory[];
   readonly legalBases: readonly LegalBasis[];
   readonly retention: readonly RetentionPolicyId[];
   readonly protections: readonly Protection[];
+}
+
+export interface DerivedActivity extends CommonFacts {
+  readonly purpose: Purpose;
+  readonly categories: readonly DataCategory[];
   readonly readRoles: readonly Role[];
   /** `table.column` of every field serving this purpose. */
   readonly fields: readonly string[];
@@ -78,8 +82,8 @@ function groupedBy<K extends string>(
   return ordered(groups.keys(), order).map((key) => [key, groups.get(key) ?? []]);
 }
 
-/** What a group of fields says about subjects, legal bases, retention and protection, in canonical order. */
-function commonFacts(fields: readonly CatalogueField[]) {
+/** The common facts of a group of fields, each in canonical order. */
+function commonFacts(fields: readonly CatalogueField[]): CommonFacts {
   return {
     subjects: distinct(fields, (f) => f.subjects, dataSubjectCategories),
     legalBases: distinct(fields, basesOf, legalBases),
@@ -101,13 +105,9 @@ export function deriveActivities(catalogue: readonly CatalogueField[]): DerivedA
   }));
 }
 
-export interface DerivedCategory {
+export interface DerivedCategory extends CommonFacts {
   readonly category: DataCategory;
   readonly purposes: readonly Purpose[];
-  readonly subjects: readonly DataSubjectCategory[];
-  readonly legalBases: readonly LegalBasis[];
-  readonly retention: readonly RetentionPolicyId[];
-  readonly protections: readonly Protection[];
 }
 
 /** Every data category the catalogue holds, with what it is used for and how long it is kept. */

@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
+import { findInOrg } from '../../db/scoped.js';
 import type { OrgScope } from '../../shared/actor.js';
 import type {
   EgressWebhooksTable,
@@ -88,12 +89,7 @@ function subprocessorQueries(db: Kysely<DB>) {
     },
 
     findSubprocessor(scope: OrgScope, id: string): Promise<SubprocessorRow | undefined> {
-      return db
-        .selectFrom('subprocessors')
-        .selectAll()
-        .where('org_id', '=', scope.orgId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      return findInOrg(db, 'subprocessors', scope, id);
     },
 
     async insertSubprocessor(row: SubprocessorRow): Promise<void> {
@@ -207,12 +203,7 @@ function agreementQueries(db: Kysely<DB>) {
     },
 
     findAgreement(scope: OrgScope, id: string): Promise<AgreementRow | undefined> {
-      return db
-        .selectFrom('processor_agreements')
-        .selectAll()
-        .where('org_id', '=', scope.orgId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      return findInOrg(db, 'processor_agreements', scope, id);
     },
 
     /** An agreement the org keeps, or one kept with it as the client. */
@@ -270,12 +261,7 @@ function documentQueries(db: Kysely<DB>) {
 
     /** A document by id, in the org that keeps it (`ownerOrgId`). */
     findDocument(ownerOrgId: string, id: string): Promise<DocumentRow | undefined> {
-      return db
-        .selectFrom('register_documents')
-        .selectAll()
-        .where('org_id', '=', ownerOrgId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      return findInOrg(db, 'register_documents', { orgId: ownerOrgId }, id);
     },
   };
 }

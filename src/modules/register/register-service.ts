@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { Config } from '../../config/env.js';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
+import { inTransaction } from '../../db/transaction.js';
 import { type Actor, scopeOf } from '../../shared/actor.js';
 import {
   type CatalogueField,
@@ -37,10 +38,12 @@ import {
 } from './register-derive.js';
 import { createEgressService, type EgressDecision } from './register-egress.js';
 import { createNoticeService } from './register-notice.js';
-import { createOrgDirectory, type OrgInfo } from './register-orgs.js';
+import { createOrgDirectory, type OrgDirectory, type OrgInfo } from './register-orgs.js';
 import { createRegisterRepository } from './register-repository.js';
 import {
   channels,
+  type OrgSettingsInput,
+  orgSettingsInput,
   type RegisterSettings,
   type SettingsInput,
   settingsFrom,
@@ -99,6 +102,45 @@ export interface RegisterDeps {
   relay?: string;
   /** The catalogue's fields; tests pass an extended list to see the register follow it. */
   fields?: readonly CatalogueField[];
+}
+
+/**
+ * The part of the settings an organisation's owners and admins keep themselves
+ * (`settings.manage`): the name its pages show, the terms link, the contact and privacy addresses.
+ * The rest (postal address, phone, website, channels) is kept as it was.
+ */
+async function updateOrgSettingsIn(
+  deps: { clock: Clock; audit: RegisterDeps['audit']; orgs: OrgDirectory },
+  conn: Kysely<DB>,
+  input: { actor: Actor; values: OrgSettingsInput },
+): Promise<void> {
+  const { clock, audit, orgs } = deps;
+  assertCan(input.actor, 'settings.manage');
+  const v = parseOrThrow(orgSettingsInput, input.values);
+  const repo = createRegisterRepository(conn);
+  const current = settingsFrom(
+    await orgs.within(conn).get(input.actor.orgId),
+    await repo.findSettings(scopeOf(input.actor)),
+  );
+  await inTransaction(conn, async (trx) => {
+    await createRegisterRepository(trx).upsertSettings(scopeOf(input.actor), {
+      display_name: v.displayName === '' ? null : v.displayName,
+      contact_address: current.contactAddress,
+      contact_email: v.contactEmail,
+      privacy_email: v.privacyEmail,
+      phone: current.phone,
+      website: current.website,
+      terms_url: v.termsUrl,
+      channels: JSON.stringify(current.channels),
+      updated_at: clock.now().toISOString(),
+    });
+    await audit.append(trx, {
+      actor: input.actor,
+      action: 'register.settings.update',
+      target: { type: 'org', id: input.actor.orgId },
+      meta: { part: 'organisation' },
+    });
+  });
 }
 
 export function createRegisterService(deps: RegisterDeps) {
@@ -174,6 +216,13 @@ export function createRegisterService(deps: RegisterDeps) {
       const org = await orgs.get(input.actor.orgId);
       return { org, settings: await settingsOf(org) };
     },
+
+    /**
+     * The part of the settings an organisation's owners and admins keep themselves
+     * (`settings.manage`), within `conn` (a caller's transaction, or `db` for a new one).
+     */
+    updateOrgSettingsIn: (conn: Kysely<DB>, input: { actor: Actor; values: OrgSettingsInput }) =>
+      updateOrgSettingsIn({ clock, audit, orgs }, conn, input),
 
     /** Who we are, as the statement says it. */
     async updateSettings(input: { actor: Actor; values: SettingsInput }): Promise<void> {

@@ -61,6 +61,15 @@ export const settingsInput = z.object({
 });
 export type SettingsInput = z.input<typeof settingsInput>;
 
+/** The settings an organisation's owners and admins keep themselves (`settings.manage`). */
+export const orgSettingsInput = settingsInput.pick({
+  displayName: true,
+  termsUrl: true,
+  contactEmail: true,
+  privacyEmail: true,
+});
+export type OrgSettingsInput = z.input<typeof orgSettingsInput>;
+
 const channelList = z.array(z.string()).catch([]);
 
 export function settingsFrom(org: OrgInfo, row: SettingsRow | undefined): RegisterSettings {

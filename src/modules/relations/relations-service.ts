@@ -12,6 +12,7 @@ import { type Actor, scopeOf } from '../../shared/actor.js';
 import type { Purpose } from '../../shared/catalogue.js';
 import { parseOrThrow } from '../../shared/http/validation.js';
 import { newId } from '../../shared/ids.js';
+import { type PageInfo, pageOf } from '../../shared/paging.js';
 import { assertCan } from '../../shared/permissions.js';
 import { createSubjectsService } from '../subjects/index.js';
 import { assertMayRead } from './relations-access.js';
@@ -98,12 +99,8 @@ export interface RelationDetail extends RelationSummary {
   readonly mandates: readonly MandateSummary[];
 }
 
-export interface RelationListPage {
+export interface RelationListPage extends PageInfo {
   readonly items: readonly RelationSummary[];
-  readonly total: number;
-  readonly page: number;
-  readonly pageSize: number;
-  readonly pages: number;
 }
 
 const RELATION_PAGE_SIZE = 25;
@@ -217,9 +214,7 @@ function createRelationReads(deps: RelationsDeps) {
       const repo = createRelationsRepository(db);
       const scope = scopeOf(input.actor);
       const total = await repo.countRelations(input.actor, input.status);
-      const pages = Math.max(1, Math.ceil(total / RELATION_PAGE_SIZE));
-      const page = Math.min(Math.max(1, input.page), pages);
-      const offset = (page - 1) * RELATION_PAGE_SIZE;
+      const { offset, ...at } = pageOf(total, input.page, RELATION_PAGE_SIZE);
       if (input.sort !== 'name') {
         const rows = await repo.listRelations(input.actor, {
           status: input.status,
@@ -237,7 +232,7 @@ function createRelationReads(deps: RelationsDeps) {
           listReads(items),
           input.purpose ?? 'contract_administration',
         );
-        return { items, total, page, pageSize: RELATION_PAGE_SIZE, pages };
+        return { items, ...at };
       }
       const rows = await repo.listAllRelations(input.actor, input.status, NAME_SORT_CAP);
       const marked = await restrictedOf(db, scope, 'relations', rows);
@@ -249,7 +244,7 @@ function createRelationReads(deps: RelationsDeps) {
       if (input.dir === 'desc') all.reverse();
       const items = all.slice(offset, offset + RELATION_PAGE_SIZE);
       await auditReads(db, audit, input.actor, listReads(items), input.purpose ?? 'contract_administration');
-      return { items, total, page, pageSize: RELATION_PAGE_SIZE, pages };
+      return { items, ...at };
     },
 
     /**

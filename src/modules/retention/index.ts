@@ -60,6 +60,7 @@ export {
   type SubjectReference,
   stillExpired,
   subjectBatch,
+  subjectRecords,
   type TargetContext,
   walkAfter,
   walkKey,

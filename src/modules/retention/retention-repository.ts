@@ -1,6 +1,7 @@
 /** The retention module's own tables: policies, legal holds, runs and their steps. */
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
+import { findInOrg } from '../../db/scoped.js';
 import type { OrgScope } from '../../shared/actor.js';
 import type {
   LegalHoldsTable,
@@ -74,12 +75,7 @@ export function createRetentionRepository(db: Kysely<DB>) {
     },
 
     findHold(scope: OrgScope, id: string): Promise<LegalHold | undefined> {
-      return db
-        .selectFrom('legal_holds')
-        .selectAll()
-        .where('org_id', '=', scope.orgId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      return findInOrg(db, 'legal_holds', scope, id);
     },
 
     async insertHold(row: LegalHold): Promise<void> {

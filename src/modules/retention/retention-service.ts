@@ -7,6 +7,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
+import { inTransaction } from '../../db/transaction.js';
 import { type Actor, actorRef, type OrgKind, type OrgScope, scopeOf } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
@@ -158,6 +159,42 @@ export function createRetentionService(deps: RetentionDeps) {
   const { db, clock, config } = deps;
   const engine: RetentionEngineDeps = { ...deps, ledger: erasureLedgerOf(deps) };
 
+  /** Sets a policy's period within `conn` (a caller's transaction, or `db` for a new one). */
+  async function updatePolicyIn(
+    conn: Kysely<DB>,
+    actor: Actor,
+    policyId: string,
+    value: number,
+  ): Promise<void> {
+    // The privacy officer's, and the organisation's owners and admins in its settings.
+    if (!can(actor, 'settings.manage')) assertCan(actor, 'retention.edit');
+    if (!isManagedPolicy(policyId)) throw new AppError('ERR_NOT_FOUND', { message: 'unknown policy' });
+    const def = policyDefinitions(config)[policyId];
+    assertPolicyChange(def, value);
+    const before = (await policiesOf(deps, conn, actor.orgId))[policyId].value;
+    const now = clock.now().toISOString();
+    await inTransaction(conn, async (trx) => {
+      await createRetentionRepository(trx).upsertPolicy({
+        org_id: actor.orgId,
+        policy_id: policyId,
+        trigger_event: def.trigger,
+        period_value: value,
+        period_unit: def.unit,
+        action: def.action,
+        legal_min_value: def.legalMin,
+        legal_max_value: def.legalMax,
+        updated_by_id: actor.kind === 'user' ? actor.userId : null,
+        updated_at: now,
+      });
+      await deps.audit.append(trx, {
+        actor,
+        action: 'retention.policy.changed',
+        target: { type: 'retention_policy', id: policyId },
+        meta: { from: before, to: value, unit: def.unit },
+      });
+    });
+  }
+
   return {
     /** The erasure ledger (ids only, outside the database backup); erasures on request write it too. */
     ledger: engine.ledger,
@@ -213,34 +250,11 @@ export function createRetentionService(deps: RetentionDeps) {
     },
 
     /** Sets a policy's period for the organisation; refused outside the legal bounds. */
-    async updatePolicy(actor: Actor, policyId: string, value: number): Promise<void> {
-      assertCan(actor, 'retention.edit');
-      if (!isManagedPolicy(policyId)) throw new AppError('ERR_NOT_FOUND', { message: 'unknown policy' });
-      const def = policyDefinitions(config)[policyId];
-      assertPolicyChange(def, value);
-      const before = (await policiesOf(deps, db, actor.orgId))[policyId].value;
-      const now = clock.now().toISOString();
-      await db.transaction().execute(async (trx) => {
-        await createRetentionRepository(trx).upsertPolicy({
-          org_id: actor.orgId,
-          policy_id: policyId,
-          trigger_event: def.trigger,
-          period_value: value,
-          period_unit: def.unit,
-          action: def.action,
-          legal_min_value: def.legalMin,
-          legal_max_value: def.legalMax,
-          updated_by_id: actor.kind === 'user' ? actor.userId : null,
-          updated_at: now,
-        });
-        await deps.audit.append(trx, {
-          actor,
-          action: 'retention.policy.changed',
-          target: { type: 'retention_policy', id: policyId },
-          meta: { from: before, to: value, unit: def.unit },
-        });
-      });
-    },
+    updatePolicy: (actor: Actor, policyId: string, value: number): Promise<void> =>
+      updatePolicyIn(db, actor, policyId, value),
+
+    /** The same, as a step of the caller's transaction (a tenant's settings). */
+    updatePolicyIn,
 
     ...holdUseCases(deps),
 

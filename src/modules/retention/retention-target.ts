@@ -300,3 +300,37 @@ export async function stillExpired(
 ): Promise<string[]> {
   return mode === 'sweep' ? (await expiredAmong(ids)).map((r) => r.id) : [...ids];
 }
+
+/**
+ * The parts of a target whose records each name (at most) one data subject in `subject_id`, all
+ * from the one definition of an expired record (`expired`, a query over `table`): the sweep's
+ * batches (`list`), the dry run's count (`count`) and `apply`'s re-check (`still`) can then never
+ * disagree on what has expired.
+ */
+export function subjectRecords<TB extends keyof DB & string>(
+  table: TB,
+  expired: (db: Kysely<DB>, ctx: TargetContext) => SelectQueryBuilder<DB, TB, object>,
+) {
+  const id = sql.ref<string>(`${table}.id`);
+  const subject = sql.ref<string | null>(`${table}.subject_id`);
+  return {
+    list: (db: Kysely<DB>, ctx: TargetContext, limit: number, after: string): Promise<Candidate[]> =>
+      subjectBatch(
+        expired(db, ctx).select([id.as('id'), subject.as('subject_id')]),
+        ctx,
+        table,
+        after,
+        limit,
+      ),
+    count: (db: Kysely<DB>, ctx: TargetContext): Promise<number> => countOf(expired(db, ctx)),
+    still: (
+      trx: Kysely<DB>,
+      ctx: TargetContext,
+      mode: ApplyMode,
+      ids: readonly string[],
+    ): Promise<string[]> =>
+      stillExpired(mode, ids, (some) =>
+        expired(trx, ctx).select(id.as('id')).where(id, 'in', some).execute(),
+      ),
+  };
+}

@@ -4,7 +4,7 @@
  * deleted with its timeline and any export left. Consent records that name it keep their history
  * (the link to the request is cleared by the foreign key).
  */
-import type { ExpressionBuilder, Kysely } from 'kysely';
+import type { ExpressionBuilder } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import * as retention from '../retention/index.js';
 import { closedStatuses } from './rights-schema.js';
@@ -20,8 +20,9 @@ function requestExpired(ctx: retention.TargetContext) {
     ]);
 }
 
-const expired = (db: Kysely<DB>, ctx: retention.TargetContext) =>
-  db.selectFrom('rights_requests').where(requestExpired(ctx));
+const requests = retention.subjectRecords('rights_requests', (db, ctx) =>
+  db.selectFrom('rights_requests').where(requestExpired(ctx)),
+);
 
 export const rightsRequestsTarget: retention.RetentionTarget = {
   id: 'rights.requests',
@@ -41,24 +42,14 @@ export const rightsRequestsTarget: retention.RetentionTarget = {
     'rights_exports.content',
   ],
 
-  listExpired: (db, ctx, limit, after) =>
-    retention.subjectBatch(
-      expired(db, ctx).select(['id', 'subject_id']),
-      ctx,
-      'rights_requests',
-      after,
-      limit,
-    ),
-
-  countExpired: (db, ctx) => retention.countOf(expired(db, ctx)),
+  listExpired: requests.list,
+  countExpired: requests.count,
 
   async apply(trx, ctx, ids, mode) {
     if (ids.length === 0) return { applied: 0 };
     let applied = 0;
     for (const part of retention.chunks(ids)) {
-      const still = await retention.stillExpired(mode, part, (some) =>
-        expired(trx, ctx).select('id').where('id', 'in', some).execute(),
-      );
+      const still = await requests.still(trx, ctx, mode, part);
       if (still.length === 0) continue;
       // The request's timeline and any export go with it.
       for (const table of ['rights_exports', 'rights_request_events'] as const) {
@@ -114,8 +105,9 @@ function exportExpired(ctx: retention.TargetContext) {
     ]);
 }
 
-const expiredExports = (db: Kysely<DB>, ctx: retention.TargetContext) =>
-  db.selectFrom('rights_exports').where(exportExpired(ctx));
+const exports = retention.subjectRecords('rights_exports', (db, ctx) =>
+  db.selectFrom('rights_exports').where(exportExpired(ctx)),
+);
 
 export const rightsExportsTarget: retention.RetentionTarget = {
   id: 'rights.exports',
@@ -125,23 +117,13 @@ export const rightsExportsTarget: retention.RetentionTarget = {
   table: 'rights_exports',
   covers: ['rights_exports.content'],
 
-  listExpired: (db, ctx, limit, after) =>
-    retention.subjectBatch(
-      expiredExports(db, ctx).select(['id', 'subject_id']),
-      ctx,
-      'rights_exports',
-      after,
-      limit,
-    ),
-
-  countExpired: (db, ctx) => retention.countOf(expiredExports(db, ctx)),
+  listExpired: exports.list,
+  countExpired: exports.count,
 
   async apply(trx, ctx, ids, mode) {
     let applied = 0;
     for (const part of retention.chunks(ids)) {
-      const still = await retention.stillExpired(mode, part, (some) =>
-        expiredExports(trx, ctx).select('id').where('id', 'in', some).execute(),
-      );
+      const still = await exports.still(trx, ctx, mode, part);
       if (still.length === 0) continue;
       const result = await trx
         .updateTable('rights_exports')

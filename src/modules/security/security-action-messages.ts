@@ -127,6 +127,7 @@ export const auditActionNl = {
   'security.audit.action.statement.publish': 'Privacyverklaring gepubliceerd',
   'security.audit.action.statement.sections.update': 'Teksten van de privacyverklaring gewijzigd',
   'security.audit.action.tenants.created': 'Klantorganisatie aangemaakt',
+  'security.audit.action.tenants.activated': 'Klantorganisatie geactiveerd',
 };
 
 export const auditActionEn: Record<keyof typeof auditActionNl, string> = {
@@ -253,4 +254,5 @@ export const auditActionEn: Record<keyof typeof auditActionNl, string> = {
   'security.audit.action.statement.publish': 'Privacy statement published',
   'security.audit.action.statement.sections.update': 'Privacy statement texts changed',
   'security.audit.action.tenants.created': 'Tenant created',
+  'security.audit.action.tenants.activated': 'Tenant activated',
 };

@@ -7,6 +7,7 @@
 import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
+import { findInOrg } from '../../db/scoped.js';
 import type { OrgScope } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
@@ -174,12 +175,7 @@ export function createSubjectsService(deps: SubjectsDeps) {
     },
 
     findById(db: Kysely<DB>, scope: OrgScope, id: string): Promise<DataSubject | undefined> {
-      return db
-        .selectFrom('data_subjects')
-        .selectAll()
-        .where('org_id', '=', scope.orgId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      return findInOrg(db, 'data_subjects', scope, id);
     },
   };
 }

@@ -29,8 +29,8 @@ export const tenantsModule = defineModule({
   personalData: tenantsPersonalData,
   messages: { nl: tenantsNl, en: tenantsEn },
   provides: ['tenants'],
-  needs: ['orgs', 'auth', 'audit', 'register'],
-  services: ({ db, clock, config, orgs, auth, audit, register }) => ({
+  needs: ['orgs', 'auth', 'audit', 'register', 'retention'],
+  services: ({ db, clock, config, orgs, auth, audit, register, retention }) => ({
     tenants: createTenantsService({
       db,
       clock,
@@ -38,6 +38,7 @@ export const tenantsModule = defineModule({
       auth,
       audit,
       register,
+      retention,
       operatorAddresses: [config.intake.contactAddress, config.intake.privacyAddress].filter(
         (a): a is string => a !== undefined,
       ),

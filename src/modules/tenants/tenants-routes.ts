@@ -18,7 +18,13 @@ import type { ModuleDeps } from '../module.js';
 import { mailboxes, siteOriginOf } from '../orgs/index.js';
 import { documentOf, installMultipart } from '../register/index.js';
 import type { AgreementOnRecord } from './tenants-service.js';
-import { createTenantPage, ownOrganisationPage, tenantPage, tenantsListPage } from './tenants-views.js';
+import {
+  createTenantPage,
+  ownOrganisationPage,
+  tenantPage,
+  tenantSettingsPage,
+  tenantsListPage,
+} from './tenants-views.js';
 
 const access = { kind: 'staff', permission: 'tenants.manage' } as const;
 const idParams = z.object({ id: recordId });
@@ -83,6 +89,90 @@ function ownOrganisationRoutes(kit: RouteKit, tenants: Tenants, publicOrigin: st
     handler: async ({ reply, actor, body }) => {
       await tenants.setRequireTotp(actor, body.required === '1');
       return reply.redirect('/staff/organisation?done=saved', 303);
+    },
+  });
+}
+
+const settingsAccess = { kind: 'staff', permission: 'settings.manage' } as const;
+
+const settingsForm = z
+  .object({
+    displayName: z.string().max(200, { message: 'field.tooLong' }).default(''),
+    termsUrl: z.string().max(500, { message: 'field.tooLong' }).default(''),
+    contactEmail: z.string().max(254, { message: 'field.tooLong' }).default(''),
+    privacyEmail: z.string().max(254, { message: 'field.tooLong' }).default(''),
+    languages: z.enum(['nl', 'en', 'nl,en'], { message: 'tenants.settings.languagesRequired' }),
+  })
+  // One field per retention policy (`retention_<policy>`, whole numbers, checked below) and the CSRF token.
+  .catchall(z.string().max(200, { message: 'field.tooLong' }));
+
+/** The periods typed in the form by policy id; a value that is not a whole number is refused. */
+function retentionOf(values: Readonly<Record<string, unknown>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, raw] of Object.entries(values)) {
+    if (!name.startsWith('retention_') || typeof raw !== 'string') continue;
+    if (!/^\d{1,6}$/.test(raw.trim())) {
+      throw new AppError('ERR_VALIDATION', { fields: { [name]: 'retention.policy.notWhole' } });
+    }
+    out[name.slice('retention_'.length)] = Number(raw.trim());
+  }
+  return out;
+}
+
+/** A tenant's own settings (its owners and admins): name, languages, terms, addresses, retention. */
+function ownSettingsRoutes(kit: RouteKit, tenants: Tenants): void {
+  const show = async (
+    ctx: FormPageContext,
+    o: { notice?: string | undefined; shown?: RefusedForm<Readonly<Record<string, string>>> } = {},
+  ) => {
+    const settings = await tenants.ownSettings(ctx.actor);
+    return renderFormPage(ctx, {
+      title: ctx.t('tenants.settings.title'),
+      status: o.shown?.status,
+      body: (csrf) =>
+        tenantSettingsPage({
+          t: ctx.t,
+          csrf,
+          settings,
+          values: o.shown?.values,
+          errors: o.shown?.errors,
+          notice: o.notice,
+        }),
+    });
+  };
+
+  kit.route({
+    method: 'GET',
+    url: '/staff/organisation/settings',
+    access: settingsAccess,
+    query: done,
+    handler: (ctx) => show(ctx, { notice: ctx.query.done === 'saved' ? ctx.t('tenants.saved') : undefined }),
+  });
+
+  kit.route({
+    method: 'POST',
+    url: '/staff/organisation/settings',
+    access: settingsAccess,
+    body: settingsForm,
+    form: true,
+    handler: async (ctx) => {
+      // Refuse a foreign or operator caller before reading its form (the same 404 as the page).
+      await tenants.ownSettings(ctx.actor);
+      return submitForm(
+        ctx,
+        async (data) => {
+          await tenants.updateOwnSettings(ctx.actor, {
+            displayName: data.displayName,
+            termsUrl: data.termsUrl,
+            contactEmail: data.contactEmail,
+            privacyEmail: data.privacyEmail,
+            languages: data.languages === 'nl,en' ? ['nl', 'en'] : [data.languages],
+            retention: retentionOf(data),
+          });
+          return '/staff/organisation/settings?done=saved';
+        },
+        (refusal) => show(ctx, { shown: { ...refusal, values: ctx.body.values } }),
+      );
     },
   });
 }
@@ -274,6 +364,7 @@ function tenantPageRoutes(kit: RouteKit, tenants: Tenants): void {
 export async function tenantsRoutes(kit: RouteKit, deps: ModuleDeps<'tenants'>): Promise<void> {
   await installMultipart(kit.app);
   ownOrganisationRoutes(kit, deps.tenants, deps.config.publicOrigin);
+  ownSettingsRoutes(kit, deps.tenants);
   onboardingRoutes(kit, deps.tenants);
   tenantPageRoutes(kit, deps.tenants);
 }

@@ -1,5 +1,8 @@
 import { type Migration, sql } from 'kysely';
 
+/** The languages a tenant's pages and mail can use. */
+export const tenantLanguages = ['nl', 'en'] as const;
+
 export const agreementKinds = ['document', 'standard'] as const;
 export type AgreementKind = (typeof agreementKinds)[number];
 

@@ -27,11 +27,13 @@ import type { AuthService } from '../auth/index.js';
 import type { Mailbox, Org, OrgStatus, OrgsService } from '../orgs/index.js';
 import type { RegisterService } from '../register/index.js';
 import { type UploadedDocument, validateDocument } from '../register/index.js';
+import type { RetentionService } from '../retention/index.js';
 import type { AuditService } from '../security/index.js';
 import { createTenantsRepository, type TenantProfileRow } from './tenants-repository.js';
-import type { AgreementKind } from './tenants-schema.js';
+import { type AgreementKind, tenantLanguages } from './tenants-schema.js';
+import { createTenantSettings } from './tenants-settings.js';
 
-export const tenantLanguages = ['nl', 'en'] as const;
+export { tenantLanguages } from './tenants-schema.js';
 
 const oneLine = (max: number) =>
   z
@@ -102,6 +104,7 @@ export interface TenantsDeps {
   readonly auth: AuthService;
   readonly audit: AuditService;
   readonly register: RegisterService;
+  readonly retention: RetentionService;
   /** The operator's own inbound addresses (they cannot be given to a tenant). */
   readonly operatorAddresses?: readonly string[];
 }
@@ -460,7 +463,12 @@ function assignmentsOf(deps: TenantsDeps, core: TenantsCore) {
 
 export function createTenantsService(deps: TenantsDeps) {
   const core = createTenantsCore(deps);
-  return { ...onboardingOf(deps, core), ...lifecycleOf(deps, core), ...assignmentsOf(deps, core) };
+  return {
+    ...onboardingOf(deps, core),
+    ...lifecycleOf(deps, core),
+    ...assignmentsOf(deps, core),
+    ...createTenantSettings(deps),
+  };
 }
 
 export type TenantsService = ReturnType<typeof createTenantsService>;

@@ -7,6 +7,7 @@ import * as ui from '../../shared/html/index.js';
 import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import { mailboxes } from '../orgs/index.js';
 import type { TenantView } from './tenants-service.js';
+import { retentionField, type TenantSettingsView } from './tenants-settings.js';
 
 const statusKey = {
   pending: 'tenants.status.pending',
@@ -196,6 +197,7 @@ export function ownOrganisationPage(o: {
 }): SafeHtml {
   const { t, tenant: v } = o;
   const links: [string, MessageKey][] = [
+    ['/staff/organisation/settings', 'tenants.settings.link'],
     ['/staff/users', 'tenants.own.users'],
     ['/staff/api-keys', 'tenants.own.apiKeys'],
     ['/staff/grants', 'tenants.own.grants'],
@@ -221,4 +223,83 @@ ${ui.selectField({
 <ul>${links.map(([href, key]) => html`<li><a href="${href}">${t(key)}</a></li>`)}
 <li><a href="${o.site}/privacy">${t('tenants.own.publicPages')}</a></li></ul>
 </section>`;
+}
+
+export const settingsLabels = {
+  displayName: 'tenants.settings.displayName',
+  languages: 'tenants.settings.languages',
+  termsUrl: 'tenants.settings.termsUrl',
+  contactEmail: 'tenants.settings.contactEmail',
+  privacyEmail: 'tenants.settings.privacyEmail',
+} as const;
+
+const policyLabel = (id: string): MessageKey =>
+  (
+    ({
+      contact_request: 'retention.policy.contact_request',
+      client_relation: 'retention.policy.client_relation',
+      fiscal_7y: 'retention.policy.fiscal_7y',
+      data_subject: 'retention.policy.data_subject',
+      access_log: 'retention.policy.access_log',
+      rights_request: 'retention.policy.rights_request',
+    }) as const satisfies Record<string, MessageKey>
+  )[id as 'contact_request'] ?? 'retention.policy.unknown';
+
+/** The tenant's own settings form (its owners and admins). */
+export function tenantSettingsPage(o: {
+  t: Translate;
+  csrf: string;
+  settings: TenantSettingsView;
+  values?: Readonly<Record<string, string>> | undefined;
+  errors?: ui.FieldErrors | undefined;
+  notice?: string | undefined;
+}): SafeHtml {
+  const { t, settings: v, errors } = o;
+  const value = (name: string, current: string) => o.values?.[name] ?? current;
+  const unit = (u: 'days' | 'months') =>
+    t(u === 'days' ? 'retention.policy.unit.days' : 'retention.policy.unit.months');
+  const labels: Record<string, string> = Object.fromEntries(
+    Object.entries(settingsLabels).map(([k, key]) => [k, t(key)]),
+  );
+  for (const p of v.retention) labels[retentionField(p.id)] = t(policyLabel(p.id));
+  const languages = v.languages.includes('en') ? (v.languages.includes('nl') ? 'nl,en' : 'en') : 'nl';
+  return html`<h1>${t('tenants.settings.title')}</h1>
+${ui.notice(o.notice)}
+<p>${t('tenants.settings.intro')}</p>
+${ui.errorSummary(t, errors, labels)}
+<form method="post" action="/staff/organisation/settings" novalidate>${ui.csrfField(o.csrf)}
+${ui.textField({ t, name: 'displayName', label: t('tenants.settings.displayName'), hint: t('tenants.settings.displayNameHint', { name: v.legalName }), value: value('displayName', v.displayName), errors })}
+${ui.selectField({
+  t,
+  name: 'languages',
+  label: t('tenants.settings.languages'),
+  options: [
+    { value: 'nl', label: 'Nederlands' },
+    { value: 'en', label: 'English' },
+    { value: 'nl,en', label: 'Nederlands, English' },
+  ],
+  value: value('languages', languages),
+  errors,
+})}
+${ui.textField({ t, name: 'termsUrl', type: 'url', label: t('tenants.settings.termsUrl'), value: value('termsUrl', v.termsUrl), errors })}
+${ui.textField({ t, name: 'contactEmail', type: 'email', label: t('tenants.settings.contactEmail'), value: value('contactEmail', v.contactEmail), errors })}
+${ui.textField({ t, name: 'privacyEmail', type: 'email', label: t('tenants.settings.privacyEmail'), value: value('privacyEmail', v.privacyEmail), errors })}
+<fieldset><legend>${t('tenants.settings.retention')}</legend>
+${v.retention.map((p) =>
+  p.configured
+    ? html`<p>${t(policyLabel(p.id))}: ${t('tenants.settings.retentionConfigured', { value: p.value, unit: unit(p.unit) })}</p>`
+    : ui.textField({
+        t,
+        name: retentionField(p.id),
+        type: 'number',
+        inputmode: 'numeric',
+        label: t(policyLabel(p.id)),
+        hint: t('tenants.settings.retentionHint', { min: p.legalMin, max: p.legalMax, unit: unit(p.unit) }),
+        value: value(retentionField(p.id), String(p.value)),
+        errors,
+      }),
+)}
+</fieldset>
+<button type="submit">${t('tenants.settings.save')}</button>
+</form>`;
 }
