@@ -4,8 +4,10 @@
  * content sealed per data subject. Public surface of the module: the manifest and what other
  * modules use.
  */
+import { z } from 'zod';
 import { defineModule } from '../module.js';
 import { intakeFields } from './intake-fields.js';
+import { pruneSpentFormTokens } from './intake-form-tokens.js';
 import { createInboxService, type InboxService } from './intake-inbox.js';
 import { createInboundMail, type InboundMail } from './intake-mail.js';
 import { intakeEn, intakeNl } from './intake-messages.js';
@@ -28,10 +30,19 @@ declare module '../module.js' {
   }
 }
 
+/** The hourly job that forgets spent contact-form tokens once they have expired anyway. */
+export const PRUNE_SPENT_TOKENS = 'intake.tokens.prune';
+
 export const intakeModule = defineModule({
   name: 'intake',
   migrations: intakeMigrations,
-  tables: ['conversations', 'conversation_entries', 'conversation_attachments', 'inbound_quarantine'],
+  tables: [
+    'conversations',
+    'conversation_entries',
+    'conversation_attachments',
+    'inbound_quarantine',
+    'intake_spent_tokens',
+  ],
   catalogue: intakeFields,
   messages: { nl: intakeNl, en: intakeEn },
   provides: ['intake', 'inbox', 'inboundMail'],
@@ -42,7 +53,14 @@ export const intakeModule = defineModule({
     inboundMail: createInboundMail(deps),
   }),
   personalData: intakePersonalData,
-  jobs: registerIntakeJobs,
+  jobs(registry, deps) {
+    registerIntakeJobs(registry, deps);
+    registry.register(PRUNE_SPENT_TOKENS, z.object({}), async (_payload, ctx) => {
+      const removed = await pruneSpentFormTokens(deps.db, deps.clock.now());
+      ctx.logger.info({ removed }, 'expired contact-form tokens forgotten');
+    });
+  },
+  schedules: [{ name: PRUNE_SPENT_TOKENS, type: PRUNE_SPENT_TOKENS, everySeconds: 3600 }],
   navigation: [{ href: '/staff/conversations', label: 'intake.nav.conversations', order: 10 }],
   routes: intakeRoutes,
 });

@@ -56,5 +56,8 @@ export const intakeFields: ModuleCatalogue = {
       mailbox: "which of the organisation's own addresses the mail was sent to (contact or privacy)",
       size_bytes: 'message size',
     },
+    intake_spent_tokens: {
+      token_hash: 'hash of a contact-form token already used, so the form is taken once (no content)',
+    },
   },
 };

@@ -8,6 +8,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { HOUR } from '../../shared/clock.js';
+import { isAppError } from '../../shared/errors.js';
 import type { FieldErrors } from '../../shared/html/forms.js';
 import {
   createFormTimer,
@@ -22,8 +23,10 @@ import type { RouteKit } from '../../shared/http/route-kit.js';
 import type { Translate } from '../../shared/i18n/messages.js';
 import type { KluisCore, KluisServices } from '../module.js';
 import { createOrgsRepository, type Org, publicOrgOf } from '../orgs/index.js';
+import { isFormTokenSpent } from './intake-form-tokens.js';
 import { inboxRoutes } from './intake-inbox-routes.js';
 import { contactFormFields, contactFormSchema, contactRequestSchema } from './intake-schemas.js';
+import { FORM_TOKEN_SPENT } from './intake-service.js';
 import {
   type ContactFormValues,
   contactFormPage,
@@ -136,14 +139,16 @@ function contactRoutes(kit: RouteKit, deps: IntakeRouteDeps): void {
       const posted = body.values;
       if ((posted[HONEYPOT_FIELD] ?? '').trim() !== '') return refuse(ctx, 'spam');
       const timing = await timer.check(org.id, posted[STARTED_FIELD]);
-      if (timing === 'invalid') return refuse(ctx, 'spam');
-      if (timing === 'too_fast') return refuse(ctx, 'too_fast');
-      if (timing === 'used') return refuse(ctx, 'used');
+      if (timing.kind === 'invalid') return refuse(ctx, 'spam');
+      if (timing.kind === 'too_fast') return refuse(ctx, 'too_fast');
       const values = Object.fromEntries(contactFormFields.map((f) => [f, posted[f] ?? '']));
-      if (timing === 'expired') {
+      if (timing.kind === 'expired') {
         return showForm(ctx, { org, values, notice: t('intake.form.expired'), status: 400 });
       }
       if (!body.ok) {
+        // A replayed form is told it was taken already rather than shown again with errors. A
+        // valid post skips this read: the insert in its transaction decides (and is needed anyway).
+        if (await isFormTokenSpent(deps.db, timing.token)) return refuse(ctx, 'used');
         return showForm(ctx, {
           org,
           values,
@@ -152,13 +157,19 @@ function contactRoutes(kit: RouteKit, deps: IntakeRouteDeps): void {
           status: 400,
         });
       }
-      if (!timer.spend(org.id, posted[STARTED_FIELD] ?? '')) return refuse(ctx, 'used');
-      await intake.submitContactRequest({
-        actor: { kind: 'anonymous', orgId: org.id, ref: 'public:contact-form' },
-        channel: 'web',
-        request: body.data,
-        locale,
-      });
+      try {
+        await intake.submitContactRequest({
+          actor: { kind: 'anonymous', orgId: org.id, ref: 'public:contact-form' },
+          channel: 'web',
+          request: body.data,
+          locale,
+          formToken: timing.token,
+        });
+      } catch (error) {
+        // This form was taken already, by this node or another (decision 0020).
+        if (isAppError(error) && error.details?.reason === FORM_TOKEN_SPENT) return refuse(ctx, 'used');
+        throw error;
+      }
       return reply.redirect(`${ctx.formPath}/sent`, 303);
     },
   });

@@ -93,11 +93,24 @@ export interface InboundQuarantineTable {
   created_at: string;
 }
 
+/**
+ * Contact-form tokens already spent on an accepted submission (issue 15): in the database, so
+ * that every node of a cluster refuses a token any node accepted. Kept until the token would be
+ * refused as expired anyway, then removed by the intake sweep.
+ */
+export interface IntakeSpentTokensTable {
+  /** SHA-256 of the organisation and the token (the token itself is not kept). */
+  token_hash: string;
+  org_id: string;
+  expires_at: string;
+}
+
 export interface IntakeTables {
   conversations: ConversationsTable;
   conversation_entries: ConversationEntriesTable;
   conversation_attachments: ConversationAttachmentsTable;
   inbound_quarantine: InboundQuarantineTable;
+  intake_spent_tokens: IntakeSpentTokensTable;
 }
 
 const list = (values: readonly string[]) => sql.join(values.map((v) => sql.lit(v)));
@@ -211,6 +224,25 @@ export const intakeMigrations: Record<string, Migration> = {
         .createIndex('conversation_attachments_entry')
         .on('conversation_attachments')
         .column('entry_id')
+        .execute();
+    },
+  },
+  // Spent contact-form tokens, shared by every node (issue 15). The primary key is what makes a
+  // token single-use: of two posts of one form racing on two nodes, one insert wins.
+  '0702_intake_spent_tokens': {
+    async up(db) {
+      await db.schema
+        .createTable('intake_spent_tokens')
+        .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id'))
+        .addColumn('token_hash', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        // Led by org_id: an offboarding deletes an organisation's rows by it.
+        .addPrimaryKeyConstraint('intake_spent_tokens_pk', ['org_id', 'token_hash'])
+        .execute();
+      await db.schema
+        .createIndex('intake_spent_tokens_expiry')
+        .on('intake_spent_tokens')
+        .column('expires_at')
         .execute();
     },
   },

@@ -10,14 +10,19 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import type { Actor, OrgScope } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
+import type { SpentFormToken } from '../../shared/http/form-guard.js';
 import type { Locale } from '../../shared/i18n/messages.js';
 import { newId } from '../../shared/ids.js';
 import { assertCan } from '../../shared/permissions.js';
 import type { KluisCore, KluisServices } from '../module.js';
 import { createSubjectsService } from '../subjects/index.js';
+import { spendFormToken } from './intake-form-tokens.js';
 import { type ConversationRow, createIntakeRepository, type EntryRow } from './intake-repository.js';
 import type { Channel, EntryKind } from './intake-schema.js';
 import type { ContactRequestInput } from './intake-schemas.js';
+
+/** `details.reason` of the ERR_CONFLICT a second post of one contact form gets. */
+export const FORM_TOKEN_SPENT = 'form_token_spent';
 
 type AuditEvent = Parameters<KluisServices['audit']['append']>[1];
 
@@ -164,11 +169,24 @@ export function createIntakeService(deps: IntakeDeps) {
       channel: 'web' | 'api';
       request: ContactRequestInput;
       locale: Locale;
+      /**
+       * The contact form's checked fill-time token, spent in this transaction: a form is taken
+       * once on any node (ERR_CONFLICT with `reason: form_token_spent` when it was already).
+       */
+      formToken?: SpentFormToken;
     }): Promise<{ conversationId: string }> {
-      const { request } = input;
+      const { request, formToken } = input;
       // A visitor's form is public; a request through the API needs a key (or staff) allowed to hand them in.
       if (input.actor.kind !== 'anonymous') assertCan(input.actor, 'intake.submit');
       return db.transaction().execute(async (trx) => {
+        // First, so that a second post of the same form waits here (on PostgreSQL, for the other
+        // transaction's commit) and stores nothing.
+        if (formToken !== undefined && !(await spendFormToken(trx, formToken))) {
+          throw new AppError('ERR_CONFLICT', {
+            message: 'contact form token already spent',
+            details: { reason: FORM_TOKEN_SPENT },
+          });
+        }
         const { conversation } = await openConversation(trx, deps, {
           actor: input.actor,
           channel: input.channel,

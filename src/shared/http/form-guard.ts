@@ -1,10 +1,10 @@
 /**
  * Spam defence for the public contact form without third parties (no CAPTCHA service, nothing
  * leaves the server): a honeypot field people never see, a minimum fill time carried in a signed
- * hidden field, and a per-IP limit on submissions. The IP address is held in memory only, for
- * the length of the window (P12: metadata for defence, not kept).
+ * hidden field (each accepted once), and a per-IP limit on submissions. The IP address is held in
+ * memory only, for the length of the window (P12: metadata for defence, not kept).
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { Clock } from '../clock.js';
@@ -20,24 +20,36 @@ export const MIN_FILL_MS = 3_000;
 /** A form older than this is shown again (with the input kept) instead of being accepted. */
 export const MAX_FORM_AGE_MS = DAY;
 
-export type FormTokenCheck = 'ok' | 'too_fast' | 'expired' | 'invalid' | 'used';
+/**
+ * A checked token as the store of spent tokens keeps it: a hash (the token itself is not kept),
+ * its organisation, and when it would expire anyway (after which nothing needs to remember it).
+ */
+export interface SpentFormToken {
+  readonly orgId: string;
+  /** SHA-256 of the organisation and the token, base64url. */
+  readonly hash: string;
+  /** ISO time after which the token is refused as expired, so its record may go. */
+  readonly expiresAt: string;
+}
+
+export type FormTokenCheck =
+  | { readonly kind: 'ok'; readonly token: SpentFormToken }
+  | { readonly kind: 'too_fast' }
+  | { readonly kind: 'expired' }
+  | { readonly kind: 'invalid' };
 
 /**
  * Signs and checks the form's start time with an HMAC under the organisation's index key (from
  * the keyring, derived from the org key), bound to the organisation and this purpose.
+ *
+ * Whether a valid token was already spent is not decided here: spent tokens live in the
+ * database (intake's `intake_spent_tokens`), which every node of a cluster shares (issue 15,
+ * decision 0020); an in-memory set would let each node accept the same form once.
  */
 export function createFormTimer(deps: { keyring: Pick<Keyring, 'blindIndex'>; clock: Clock }) {
   const { keyring, clock } = deps;
   const mac = (orgId: string, issuedAndNonce: string) =>
     keyring.blindIndex(orgId, 'text', `kluis/intake/contact-form-started/v2|${orgId}|${issuedAndNonce}`);
-
-  // Tokens already spent on an accepted submission, until they would expire anyway (issue 16:
-  // one token could carry any number of posts for 24 hours). Memory only, like the rate limiter:
-  // with several nodes behind a balancer a token can be spent once per node.
-  const spent = new Map<string, number>();
-  const prune = (now: number) => {
-    for (const [token, issued] of spent) if (now - issued > MAX_FORM_AGE_MS) spent.delete(token);
-  };
 
   return {
     /** The value of the hidden `started` field for a form shown now: time, nonce, HMAC. */
@@ -48,31 +60,25 @@ export function createFormTimer(deps: { keyring: Pick<Keyring, 'blindIndex'>; cl
     },
 
     async check(orgId: string, token: unknown): Promise<FormTokenCheck> {
-      if (typeof token !== 'string' || token.length > 200) return 'invalid';
+      if (typeof token !== 'string' || token.length > 200) return { kind: 'invalid' };
       const match = /^((\d{1,16})\.[A-Za-z0-9_-]{16})\.([0-9a-f]{64})$/.exec(token);
-      if (match?.[1] === undefined || match[2] === undefined || match[3] === undefined) return 'invalid';
+      if (match?.[1] === undefined || match[2] === undefined || match[3] === undefined)
+        return { kind: 'invalid' };
       const issued = Number(match[2]);
       const expected = Buffer.from(await mac(orgId, match[1]), 'hex');
       const given = Buffer.from(match[3], 'hex');
-      if (expected.length !== given.length || !timingSafeEqual(expected, given)) return 'invalid';
+      if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { kind: 'invalid' };
       const age = clock.now().getTime() - issued;
-      if (age < MIN_FILL_MS) return 'too_fast';
-      if (age > MAX_FORM_AGE_MS) return 'expired';
-      if (spent.has(`${orgId}|${token}`)) return 'used';
-      return 'ok';
-    },
-
-    /**
-     * Marks a checked token as spent by an accepted submission; false when it already was (two
-     * posts of the same form racing). A form shown again for corrections keeps its token.
-     */
-    spend(orgId: string, token: string): boolean {
-      const now = clock.now().getTime();
-      if (spent.size > 10_000) prune(now);
-      const key = `${orgId}|${token}`;
-      if (spent.has(key)) return false;
-      spent.set(key, Number(token.split('.')[0]));
-      return true;
+      if (age < MIN_FILL_MS) return { kind: 'too_fast' };
+      if (age > MAX_FORM_AGE_MS) return { kind: 'expired' };
+      return {
+        kind: 'ok',
+        token: {
+          orgId,
+          hash: createHash('sha256').update(`${orgId}|${token}`).digest('base64url'),
+          expiresAt: new Date(issued + MAX_FORM_AGE_MS).toISOString(),
+        },
+      };
     },
   };
 }
