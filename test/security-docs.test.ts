@@ -264,7 +264,7 @@ describe('dependencies: sources, SBOM, audit and time frames (ASVS 15.1.1, 15.1.
     const ci = readFileSync(join(root, '.ci', 'run'), 'utf8');
     // Run, and failing the build on a finding; only an audit endpoint that does not answer is a warning.
     expect(ci).toMatch(/^if ! audit_out=\$\(npm run --silent audit:deps 2>&1\); then$/m);
-    expect(ci).toMatch(/^    exit 1$/m);
+    expect(ci).toMatch(/^ {4}exit 1$/m);
     expect(ci).toMatch(/^npm run --silent sbom > sbom\.cdx\.json$/m);
     expect(deps).toContain('npm run audit:deps');
     expect(deps).toContain('npm run sbom');
