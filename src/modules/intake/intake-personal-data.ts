@@ -58,6 +58,8 @@ export const intakePersonalData: PersonalDataProvider = {
   notLinked: {
     inbound_quarantine:
       'mail that could not be taken in: its sender is unknown (sealed with the organisation’s key), so it cannot be attributed to anyone',
+    intake_spent_tokens:
+      'hashes of spent contact-form tokens and their expiry, so a form is taken once across nodes; no value of a person, pruned an hour after expiry',
   },
   subjectReferences: [{ table: 'conversations', column: 'subject_id' }],
   retentionTargets: [conversationsTarget, quarantineTarget],

@@ -187,7 +187,11 @@ function contactRoutes(kit: RouteKit, deps: IntakeRouteDeps): void {
       });
     },
   });
+}
 
+/** The API's way in for a contact request received elsewhere (P1, P2). */
+function contactApiRoute(kit: RouteKit, deps: IntakeRouteDeps): void {
+  const { intake } = deps;
   kit.route({
     method: 'POST',
     url: '/api/v1/contact-requests',
@@ -212,5 +216,6 @@ function contactRoutes(kit: RouteKit, deps: IntakeRouteDeps): void {
 
 export function intakeRoutes(kit: RouteKit, deps: IntakeRouteDeps): void {
   contactRoutes(kit, deps);
+  contactApiRoute(kit, deps);
   inboxRoutes(kit, deps);
 }
