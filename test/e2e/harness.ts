@@ -4,6 +4,8 @@
  */
 import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import nodemailer from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer/index.js';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { buildApp } from '../../src/app.js';
 import { createTestKluis, type TestKluis, type TestKluisOptions } from '../dialects.js';
@@ -71,4 +73,14 @@ export function watchPage(page: Page, expectedStatuses: readonly number[] = []):
   });
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
   return { problems };
+}
+
+/** Sends one mail over plain SMTP to Kluis's inbound listener on loopback, as a mail server would. */
+export async function sendToKluis(port: number, mail: Mail.Options): Promise<void> {
+  const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
+  try {
+    await transport.sendMail(mail);
+  } finally {
+    transport.close();
+  }
 }

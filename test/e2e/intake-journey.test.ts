@@ -4,7 +4,6 @@
  * arrives in the SMTP sink with its Message-ID; the visitor's emailed answer (In-Reply-To set)
  * comes in through the inbound SMTP listener and threads into the same conversation.
  */
-import nodemailer from 'nodemailer';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type InboundSmtp, startInboundSmtp } from '../../src/modules/intake/intake-smtp.js';
@@ -13,7 +12,7 @@ import { createMailSink, type MailSink } from '../../src/modules/mail/mail-sink.
 import { createFixedClock } from '../../src/shared/clock.js';
 import { createOrg, createStaffUser, type StaffCredentials } from '../factories.js';
 import { intakeCounts } from '../intake-fixtures.js';
-import { launchBrowser, type RunningKluis, startKluis, watchPage } from './harness.js';
+import { launchBrowser, type RunningKluis, sendToKluis, startKluis, watchPage } from './harness.js';
 
 const CONTACT = 'contact@ambrix.example';
 const PRIVACY = 'privacy@ambrix.example';
@@ -144,13 +143,7 @@ describe('a contact request from form to threaded email answer', () => {
     expect(reply.headers['reply-to']).toContain(CONTACT);
 
     // --- the visitor answers by email ----------------------------------------------------------
-    const transport = nodemailer.createTransport({
-      host: '127.0.0.1',
-      port: smtp.port,
-      secure: false,
-      ignoreTLS: true,
-    });
-    await transport.sendMail({
+    await sendToKluis(smtp.port, {
       from: 'Lotte de Graaf <lotte@example.nl>',
       to: CONTACT,
       subject: `Re: ${reply.subject}`,
@@ -158,7 +151,6 @@ describe('a contact request from form to threaded email answer', () => {
       inReplyTo: reply.messageId,
       references: [String(reply.messageId)],
     });
-    transport.close();
     expect((await intakeCounts(server.kluis)).conversations).toBe(2);
 
     await page.goto(conversationUrl);

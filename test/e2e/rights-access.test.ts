@@ -6,7 +6,6 @@
  * value seeded through every channel, and nothing about another person.
  */
 import { readFile } from 'node:fs/promises';
-import nodemailer from 'nodemailer';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type InboundSmtp, startInboundSmtp } from '../../src/modules/intake/intake-smtp.js';
@@ -16,7 +15,7 @@ import type { Actor } from '../../src/shared/actor.js';
 import { createFixedClock } from '../../src/shared/clock.js';
 import { createOrg, createStaffUser, type StaffCredentials } from '../factories.js';
 import { unzip } from '../zip.js';
-import { launchBrowser, type RunningKluis, startKluis, watchPage } from './harness.js';
+import { launchBrowser, type RunningKluis, sendToKluis, startKluis, watchPage } from './harness.js';
 
 const CONTACT = 'contact@ambrix.example';
 const PRIVACY = 'privacy@ambrix.example';
@@ -171,19 +170,12 @@ describe('a data subject asks for access and downloads everything Kluis holds ab
     expect(new URL(page.url()).pathname).toBe('/contact/sent');
     seeded.push(person.name, person.email, person.phone, 'Graag een offerte voor hosting e2e-form-msg.');
 
-    const transport = nodemailer.createTransport({
-      host: '127.0.0.1',
-      port: smtp.port,
-      secure: false,
-      ignoreTLS: true,
-    });
-    await transport.sendMail({
+    await sendToKluis(smtp.port, {
       from: `${person.name} <${person.email}>`,
       to: CONTACT,
       subject: 'Factuurvraag e2e-mail-subject',
       text: 'Klopt mijn factuur wel? e2e-mail-body',
     });
-    transport.close();
     seeded.push('Factuurvraag e2e-mail-subject', 'Klopt mijn factuur wel? e2e-mail-body');
 
     // --- the portal ------------------------------------------------------------------------------

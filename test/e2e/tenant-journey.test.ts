@@ -21,7 +21,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import nodemailer from 'nodemailer';
 import * as OTPAuth from 'otpauth';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,7 +40,7 @@ import { testDialect } from '../dialects.js';
 import { createOrg, createStaffUser, type StaffCredentials } from '../factories.js';
 import { decryptSqlcipherPages, decryptSqlcipherWal, fileBytes } from '../retention-fixtures.js';
 import { unzip } from '../zip.js';
-import { launchBrowser, type RunningKluis, startKluis, watchPage } from './harness.js';
+import { launchBrowser, type RunningKluis, sendToKluis, startKluis, watchPage } from './harness.js';
 
 const CONTACT = 'contact@ambrix.example';
 const PRIVACY = 'privacy@ambrix.example';
@@ -359,19 +358,12 @@ describe('a tenant from onboarding to its deletion certificate', () => {
     await page.close();
 
     // A mail to the tenant's inbound address, over SMTP to Kluis's listener.
-    const transport = nodemailer.createTransport({
-      host: '127.0.0.1',
-      port: smtp.port,
-      secure: false,
-      ignoreTLS: true,
-    });
-    await transport.sendMail({
+    await sendToKluis(smtp.port, {
       from: `${WRITER.name} <${WRITER.email}>`,
       to: TENANT_ADDRESS,
       subject: 'Bestelling taart e2e-mail-subject',
       text: 'Graag een verjaardagstaart voor zaterdag. e2e-mail-body',
     });
-    transport.close();
 
     // The tenant's support (the colleague) finds both in its inbox, and the request in its queue.
     const colleague = await open(colleagueCtx);
@@ -398,13 +390,7 @@ describe('a tenant from onboarding to its deletion certificate', () => {
     expect(answer.from).not.toContain('Ambrix');
     expect(answer.headers['reply-to']).toContain(TENANT_ADDRESS);
     expect(answer.messageId).not.toContain(tenantId);
-    const back = nodemailer.createTransport({
-      host: '127.0.0.1',
-      port: smtp.port,
-      secure: false,
-      ignoreTLS: true,
-    });
-    await back.sendMail({
+    await sendToKluis(smtp.port, {
       from: `${WRITER.name} <${WRITER.email}>`,
       to: TENANT_ADDRESS,
       subject: `Re: ${answer.subject}`,
@@ -412,7 +398,6 @@ describe('a tenant from onboarding to its deletion certificate', () => {
       inReplyTo: answer.messageId,
       references: [String(answer.messageId)],
     });
-    back.close();
     await colleague.goto(conversationUrl);
     expect(await colleague.locator('ol.entries > li').count()).toBe(3);
     expect(await colleague.locator('ol.entries').textContent()).toContain('e2e-mail-answer');
@@ -584,16 +569,14 @@ describe('a tenant from onboarding to its deletion certificate', () => {
     expect([...zip.keys()]).toEqual(expect.arrayContaining(['tables/relations.csv', 'register.json']));
 
     // From the start of the notice period, its address takes no mail (and its site is closed).
-    const late = nodemailer.createTransport({
-      host: '127.0.0.1',
-      port: smtp.port,
-      secure: false,
-      ignoreTLS: true,
-    });
     await expect(
-      late.sendMail({ from: WRITER.email, to: TENANT_ADDRESS, subject: 'Nog een taart?', text: 'e2e-late' }),
+      sendToKluis(smtp.port, {
+        from: WRITER.email,
+        to: TENANT_ADDRESS,
+        subject: 'Nog een taart?',
+        text: 'e2e-late',
+      }),
     ).rejects.toThrow(/No such mailbox/);
-    late.close();
     await owner.close();
 
     // The export is downloaded, so the operator finishes at once (`kluis offboarding finish --early`).
