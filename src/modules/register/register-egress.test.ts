@@ -7,12 +7,12 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
+import { rejection } from '../../../test/errors.js';
 import { createOrg, createStaffUser, loginAs, staffRequests } from '../../../test/factories.js';
 import { buildApp } from '../../app.js';
 import { relayStartProblem } from '../../cli/commands.js';
 import type { Actor } from '../../shared/actor.js';
 import { createFixedClock } from '../../shared/clock.js';
-import { type AppError, isAppError } from '../../shared/errors.js';
 import { createMailSink, type MailSink } from '../mail/mail-sink.js';
 import { createMailer, guardMailer, type Mailer } from '../mail/mailer.js';
 import type { Org } from '../orgs/index.js';
@@ -20,16 +20,6 @@ import { createEgressService, type EgressService } from './register-egress.js';
 import { createOrgDirectory } from './register-orgs.js';
 
 const clock = createFixedClock('2030-03-04T09:00:00.000Z');
-
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isAppError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 const mail = { to: 'klant@example.nl', subject: 'Uw verzoek', text: 'Persoonlijke inhoud' };
 

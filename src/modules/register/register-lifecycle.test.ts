@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
+import { rejection } from '../../../test/errors.js';
 import {
   createOrg,
   createStaffUser,
@@ -17,20 +18,9 @@ import {
 import { buildApp } from '../../app.js';
 import type { Actor } from '../../shared/actor.js';
 import { createFixedClock } from '../../shared/clock.js';
-import { type AppError, isAppError } from '../../shared/errors.js';
 import type { Org } from '../orgs/index.js';
 
 const clock = createFixedClock('2030-03-04T09:00:00.000Z');
-
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isAppError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 const cloud = {
   name: 'Cloudy Inc.',

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
+import { rejection } from '../../../test/errors.js';
 import { createOrg, createStaffUser } from '../../../test/factories.js';
 import type { Actor, Role } from '../../shared/actor.js';
 import { basisOf, fieldCatalogue, purposes } from '../../shared/catalogue.js';
 import { createFixedClock } from '../../shared/clock.js';
-import { type AppError, isAppError } from '../../shared/errors.js';
 import { translator } from '../../shared/i18n/messages.js';
 import { createJobRegistry, createWorker } from '../jobs/index.js';
 import { registerMailJobs } from '../mail/mail-service.js';
@@ -20,16 +20,6 @@ const clock = createFixedClock('2030-03-04T09:00:00.000Z');
 
 function staff(org: Pick<Org, 'id' | 'kind'>, roles: readonly Role[]): Actor {
   return { kind: 'user', orgId: org.id, orgKind: org.kind, userId: randomUUID(), roles };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isAppError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 const pdf = (text: string) => Buffer.from(`%PDF-1.4\n% ${text}\n%%EOF\n`, 'latin1');

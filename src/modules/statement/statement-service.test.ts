@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
+import { rejection } from '../../../test/errors.js';
 import { createOrg } from '../../../test/factories.js';
 import type { Actor, Role } from '../../shared/actor.js';
 import { type CatalogueField, fieldCatalogue } from '../../shared/catalogue.js';
 import { createFixedClock } from '../../shared/clock.js';
-import { type AppError, isAppError } from '../../shared/errors.js';
 import { t } from '../../shared/i18n/messages.js';
 import type { Org } from '../orgs/orgs-repository.js';
 import { label } from '../register/register-labels.js';
@@ -17,16 +17,6 @@ const clock = createFixedClock('2030-03-04T09:00:00.000Z');
 
 function staff(org: Pick<Org, 'id' | 'kind'>, roles: readonly Role[]): Actor {
   return { kind: 'user', orgId: org.id, orgKind: org.kind, userId: randomUUID(), roles };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isAppError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 const hosting = {
