@@ -8,36 +8,35 @@ export type RequestRow = OpendsrRequestsTable;
 export type CallbackRow = OpendsrCallbacksTable;
 
 export function createOpendsrRepository(db: Kysely<DB>) {
+  /** One of the organisation's requests, by one of its three identifiers. */
+  function findRequest(
+    scope: OrgScope,
+    column: 'id' | 'subject_request_id' | 'rights_request_id',
+    value: string,
+  ): Promise<RequestRow | undefined> {
+    return db
+      .selectFrom('opendsr_requests')
+      .selectAll()
+      .where('org_id', '=', scope.orgId)
+      .where(column, '=', value)
+      .executeTakeFirst();
+  }
+
   return {
     async insertRequest(row: RequestRow): Promise<void> {
       await db.insertInto('opendsr_requests').values(row).execute();
     },
 
     findBySubjectRequestId(scope: OrgScope, subjectRequestId: string): Promise<RequestRow | undefined> {
-      return db
-        .selectFrom('opendsr_requests')
-        .selectAll()
-        .where('org_id', '=', scope.orgId)
-        .where('subject_request_id', '=', subjectRequestId)
-        .executeTakeFirst();
+      return findRequest(scope, 'subject_request_id', subjectRequestId);
     },
 
     findByRightsRequest(scope: OrgScope, rightsRequestId: string): Promise<RequestRow | undefined> {
-      return db
-        .selectFrom('opendsr_requests')
-        .selectAll()
-        .where('org_id', '=', scope.orgId)
-        .where('rights_request_id', '=', rightsRequestId)
-        .executeTakeFirst();
+      return findRequest(scope, 'rights_request_id', rightsRequestId);
     },
 
     findById(scope: OrgScope, id: string): Promise<RequestRow | undefined> {
-      return db
-        .selectFrom('opendsr_requests')
-        .selectAll()
-        .where('org_id', '=', scope.orgId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      return findRequest(scope, 'id', id);
     },
 
     async updateRequest(scope: OrgScope, id: string, patch: Partial<RequestRow>): Promise<void> {
