@@ -166,6 +166,19 @@ export function createUsersRepository(db: Kysely<DB>) {
         .execute();
     },
 
+    /**
+     * Ends the trust of every device cookie of the user (a password change or reset, disabling):
+     * cookies carry the epoch they were issued at.
+     */
+    async bumpDeviceEpoch(scope: OrgScope, userId: string): Promise<void> {
+      await db
+        .updateTable('users')
+        .set((eb) => ({ device_epoch: eb('device_epoch', '+', 1) }))
+        .where('org_id', '=', scope.orgId)
+        .where('id', '=', userId)
+        .execute();
+    },
+
     /** Counts one more failed login; returns the new count and the lock history (atomic increment). */
     async incrementFailedLogins(
       scope: OrgScope,
