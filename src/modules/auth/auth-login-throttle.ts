@@ -52,6 +52,82 @@ export function isLocked(user: Pick<UserWithOrg, 'locked_until'>, now: Date): bo
   return user.locked_until !== null && new Date(user.locked_until).getTime() > now.getTime();
 }
 
+interface FailureDeps {
+  readonly clock: Clock;
+  readonly throttle: ThrottlePolicy;
+  readonly audit: AuditService;
+}
+
+/** A failure with a trusted device cookie: counted against the cookie, audited. */
+async function deviceFailureIn(
+  deps: FailureDeps,
+  trx: Kysely<DB>,
+  user: UserWithOrg,
+  deviceKey: string,
+  reason: string,
+  stage: FailureStage,
+): Promise<void> {
+  const { clock, audit } = deps;
+  await createThrottleRepository(trx).recordAttempt(deviceKey, clock.now().toISOString());
+  await audit.append(trx, {
+    actor: anonymous(user.org_id),
+    action: 'auth.login.failure',
+    target: { type: 'user', id: user.id },
+    meta: { reason, stage, device_cookie: true },
+  });
+}
+
+/**
+ * Counts a failure against `user` (locking it when the limit is reached) and the IP address,
+ * and audits it, inside `trx`. Returns true when this failure locked it.
+ */
+async function userFailureIn(
+  deps: FailureDeps,
+  trx: Kysely<DB>,
+  user: UserWithOrg,
+  ip: string,
+  reason: string,
+  stage: FailureStage,
+): Promise<boolean> {
+  const { clock, throttle, audit } = deps;
+  const users = createUsersRepository(trx);
+  const attempts = createThrottleRepository(trx);
+  const now = clock.now();
+  const nowIso = now.toISOString();
+  const scope = { orgId: user.org_id };
+  let locked = false;
+  if (reason !== 'locked' && reason !== 'disabled') {
+    const counts = await users.incrementFailedLogins(scope, user.id, nowIso);
+    if (counts.failedLogins >= throttle.accountMaxFailures) {
+      const minutes = Math.min(
+        throttle.accountLockMinutes * 2 ** counts.lockoutCount,
+        throttle.accountMaxLockMinutes,
+      );
+      await users.updateUser(scope, user.id, {
+        failed_logins: 0,
+        lockout_count: counts.lockoutCount + 1,
+        locked_until: new Date(now.getTime() + minutes * MINUTE).toISOString(),
+        updated_at: nowIso,
+      });
+      await audit.append(trx, {
+        actor: anonymous(user.org_id),
+        action: 'auth.account.locked',
+        target: { type: 'user', id: user.id },
+        meta: { minutes, lockouts: counts.lockoutCount + 1 },
+      });
+      locked = true;
+    }
+  }
+  await attempts.recordAttempt(ipKey(ip), nowIso);
+  await audit.append(trx, {
+    actor: anonymous(user.org_id),
+    action: 'auth.login.failure',
+    target: { type: 'user', id: user.id },
+    meta: { reason, stage },
+  });
+  return locked;
+}
+
 export function createLoginThrottle(deps: {
   readonly db: Kysely<DB>;
   readonly clock: Clock;
@@ -71,72 +147,6 @@ export function createLoginThrottle(deps: {
   /** Failures under `key` within the window: committed ones and those waiting in the journal. */
   const failuresOf = async (key: string, now: Date): Promise<number> =>
     (await createThrottleRepository(db).countAttempts(key, windowStart(now))) + journal.pending(key);
-
-  /** A failure with a trusted device cookie: counted against the cookie, audited. */
-  async function deviceFailureIn(
-    trx: Kysely<DB>,
-    user: UserWithOrg,
-    deviceKey: string,
-    reason: string,
-    stage: FailureStage,
-  ): Promise<void> {
-    await createThrottleRepository(trx).recordAttempt(deviceKey, clock.now().toISOString());
-    await audit.append(trx, {
-      actor: anonymous(user.org_id),
-      action: 'auth.login.failure',
-      target: { type: 'user', id: user.id },
-      meta: { reason, stage, device_cookie: true },
-    });
-  }
-
-  /**
-   * Counts a failure against `user` (locking it when the limit is reached) and the IP address,
-   * and audits it, inside `trx`. Returns true when this failure locked it.
-   */
-  async function userFailureIn(
-    trx: Kysely<DB>,
-    user: UserWithOrg,
-    ip: string,
-    reason: string,
-    stage: FailureStage,
-  ): Promise<boolean> {
-    const users = createUsersRepository(trx);
-    const attempts = createThrottleRepository(trx);
-    const now = clock.now();
-    const nowIso = now.toISOString();
-    const scope = { orgId: user.org_id };
-    let locked = false;
-    if (reason !== 'locked' && reason !== 'disabled') {
-      const counts = await users.incrementFailedLogins(scope, user.id, nowIso);
-      if (counts.failedLogins >= throttle.accountMaxFailures) {
-        const minutes = Math.min(
-          throttle.accountLockMinutes * 2 ** counts.lockoutCount,
-          throttle.accountMaxLockMinutes,
-        );
-        await users.updateUser(scope, user.id, {
-          failed_logins: 0,
-          lockout_count: counts.lockoutCount + 1,
-          locked_until: new Date(now.getTime() + minutes * MINUTE).toISOString(),
-          updated_at: nowIso,
-        });
-        await audit.append(trx, {
-          actor: anonymous(user.org_id),
-          action: 'auth.account.locked',
-          target: { type: 'user', id: user.id },
-          meta: { minutes, lockouts: counts.lockoutCount + 1 },
-        });
-        locked = true;
-      }
-    }
-    await attempts.recordAttempt(ipKey(ip), nowIso);
-    await audit.append(trx, {
-      actor: anonymous(user.org_id),
-      action: 'auth.login.failure',
-      target: { type: 'user', id: user.id },
-      meta: { reason, stage },
-    });
-    return locked;
-  }
 
   return {
     /** The group-commit journal of failed sign-ins (flushed on shutdown). */
@@ -166,21 +176,27 @@ export function createLoginThrottle(deps: {
       reason: string,
       stage: FailureStage,
     ): Promise<boolean> {
-      const locked = await userFailureIn(trx, user, ip, reason, stage);
+      const locked = await userFailureIn(deps, trx, user, ip, reason, stage);
       await createThrottleRepository(trx).purgeAttempts(purgeBefore());
       return locked;
     },
 
     /** The same for a failed password, through the journal: resolves once committed. */
     journalUserFailure: (user: UserWithOrg, ip: string, reason: string): Promise<boolean> =>
-      journal.record([ipKey(ip)], (trx) => userFailureIn(trx, user, ip, reason, 'password')),
+      journal.record([ipKey(ip)], (trx) => userFailureIn(deps, trx, user, ip, reason, 'password')),
 
     /** A failure with a trusted device cookie, inside the caller's transaction. */
-    recordDeviceFailure: deviceFailureIn,
+    recordDeviceFailure: (
+      trx: Kysely<DB>,
+      user: UserWithOrg,
+      deviceKey: string,
+      reason: string,
+      stage: FailureStage,
+    ) => deviceFailureIn(deps, trx, user, deviceKey, reason, stage),
 
     /** The same for a failed password, through the journal. */
     journalDeviceFailure: (user: UserWithOrg, deviceKey: string, reason: string): Promise<void> =>
-      journal.record([deviceKey], (trx) => deviceFailureIn(trx, user, deviceKey, reason, 'password')),
+      journal.record([deviceKey], (trx) => deviceFailureIn(deps, trx, user, deviceKey, reason, 'password')),
 
     /** A device cookie's failures are forgotten once it completes a sign-in. */
     async clearDeviceFailures(trx: Kysely<DB>, deviceKey: string): Promise<void> {

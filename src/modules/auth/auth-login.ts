@@ -127,21 +127,72 @@ export async function trusts(
 /** The trust a sign-in attempt carries: none, or a device cookie that matched its account. */
 type Trust = DeviceClaim | undefined;
 
-export function createLoginService(deps: LoginDeps) {
-  const { db, clock, hasher, sessions, throttle, limiter, budget, devices, orgs, audit } = deps;
-
-  /** The steps a freshly password-verified session must complete, in order. */
-  function pendingAfterPassword(user: UserWithOrg): PendingStep[] {
-    const steps: PendingStep[] = [];
-    if (user.totp_enabled === 1) steps.push('totp');
-    if (user.must_change_password === 1) steps.push('password_change');
-    const required =
-      user.org_require_totp === 1 || (user.org_kind === 'operator' && deps.config.requireTotpForOperator);
-    if (user.totp_enabled !== 1 && required) {
-      steps.push('totp_enrolment');
-    }
-    return steps;
+/** The steps a freshly password-verified session must complete, in order. */
+function pendingAfterPassword(deps: Pick<LoginDeps, 'config'>, user: UserWithOrg): PendingStep[] {
+  const steps: PendingStep[] = [];
+  if (user.totp_enabled === 1) steps.push('totp');
+  if (user.must_change_password === 1) steps.push('password_change');
+  const required =
+    user.org_require_totp === 1 || (user.org_kind === 'operator' && deps.config.requireTotpForOperator);
+  if (user.totp_enabled !== 1 && required) {
+    steps.push('totp_enrolment');
   }
+  return steps;
+}
+
+/**
+ * The password was right: a session with the steps still to do, the sign-in audited. A trusted
+ * sign-in leaves the account's count and lock alone (they are the untrusted clients').
+ */
+async function startSession(
+  deps: LoginDeps,
+  input: PasswordLoginInput,
+  user: UserWithOrg,
+  trust: Trust,
+): Promise<PasswordLoginResult & { kind: 'signed_in' }> {
+  // A pending, suspended or offboarded tenant's staff cannot sign in (offboarding: the owner
+  // still downloads the export during the notice period).
+  const { db, clock, hasher, sessions, limiter, devices, audit } = deps;
+  if (user.org_status !== 'active' && user.org_status !== 'offboarding') {
+    throw new AppError('ERR_ORG_NOT_ACTIVE', { message: 'organisation not active' });
+  }
+  const newHash = hasher.needsRehash(user.password_hash) ? await hasher.hash(input.password) : undefined;
+  const pending = pendingAfterPassword(deps, user);
+  const session = await db.transaction().execute(async (trx) => {
+    const nowIso = clock.now().toISOString();
+    // The failure count is only cleared once every factor has been verified: otherwise an
+    // attacker who knows the password could retry the second factor without limit.
+    const done = !pending.includes('totp');
+    const localeChanged = input.locale !== undefined && input.locale !== user.locale;
+    if (done || newHash !== undefined || localeChanged) {
+      await createUsersRepository(trx).updateUser({ orgId: user.org_id }, user.id, {
+        ...(done && trust === undefined ? { failed_logins: 0, lockout_count: 0, locked_until: null } : {}),
+        ...(done ? { last_login_at: nowIso } : {}),
+        ...(newHash === undefined ? {} : { password_hash: newHash }),
+        ...(localeChanged ? { locale: input.locale } : {}),
+        updated_at: nowIso,
+      });
+    }
+    if (done && trust !== undefined) await limiter.clearDeviceFailures(trx, trust.key);
+    const issued = await sessions.issue(trx, user, pending, { replacing: input.presentedSessionId });
+    await audit.append(trx, {
+      actor: userActor(user),
+      action: pending.includes('totp') ? 'auth.login.password_verified' : 'auth.login.success',
+      target: { type: 'user', id: user.id },
+      meta: {
+        rehashed: newHash !== undefined,
+        pending: pending.join(','),
+        ...(trust === undefined ? {} : { device_cookie: true }),
+      },
+    });
+    return issued;
+  });
+  const device = pending.length === 0 ? devices.issue(user.id, user.device_epoch, clock.now()) : undefined;
+  return { kind: 'signed_in', session, userId: user.id, device };
+}
+
+export function createLoginService(deps: LoginDeps) {
+  const { db, clock, hasher, throttle, limiter, budget, devices, orgs } = deps;
 
   /** No account has this email: the same hashing and counting as for one, then a refusal. */
   async function refuseUnknown(
@@ -164,55 +215,6 @@ export function createLoginService(deps: LoginDeps) {
     );
   }
 
-  /**
-   * The password was right: a session with the steps still to do, the sign-in audited. A trusted
-   * sign-in leaves the account's count and lock alone (they are the untrusted clients').
-   */
-  async function startSession(
-    input: PasswordLoginInput,
-    user: UserWithOrg,
-    trust: Trust,
-  ): Promise<PasswordLoginResult & { kind: 'signed_in' }> {
-    // A pending, suspended or offboarded tenant's staff cannot sign in (offboarding: the owner
-    // still downloads the export during the notice period).
-    if (user.org_status !== 'active' && user.org_status !== 'offboarding') {
-      throw new AppError('ERR_ORG_NOT_ACTIVE', { message: 'organisation not active' });
-    }
-    const newHash = hasher.needsRehash(user.password_hash) ? await hasher.hash(input.password) : undefined;
-    const pending = pendingAfterPassword(user);
-    const session = await db.transaction().execute(async (trx) => {
-      const nowIso = clock.now().toISOString();
-      // The failure count is only cleared once every factor has been verified: otherwise an
-      // attacker who knows the password could retry the second factor without limit.
-      const done = !pending.includes('totp');
-      const localeChanged = input.locale !== undefined && input.locale !== user.locale;
-      if (done || newHash !== undefined || localeChanged) {
-        await createUsersRepository(trx).updateUser({ orgId: user.org_id }, user.id, {
-          ...(done && trust === undefined ? { failed_logins: 0, lockout_count: 0, locked_until: null } : {}),
-          ...(done ? { last_login_at: nowIso } : {}),
-          ...(newHash === undefined ? {} : { password_hash: newHash }),
-          ...(localeChanged ? { locale: input.locale } : {}),
-          updated_at: nowIso,
-        });
-      }
-      if (done && trust !== undefined) await limiter.clearDeviceFailures(trx, trust.key);
-      const issued = await sessions.issue(trx, user, pending, { replacing: input.presentedSessionId });
-      await audit.append(trx, {
-        actor: userActor(user),
-        action: pending.includes('totp') ? 'auth.login.password_verified' : 'auth.login.success',
-        target: { type: 'user', id: user.id },
-        meta: {
-          rehashed: newHash !== undefined,
-          pending: pending.join(','),
-          ...(trust === undefined ? {} : { device_cookie: true }),
-        },
-      });
-      return issued;
-    });
-    const device = pending.length === 0 ? devices.issue(user.id, user.device_epoch, clock.now()) : undefined;
-    return { kind: 'signed_in', session, userId: user.id, device };
-  }
-
   /** A sign-in with a device cookie trusted for `user`, in the trusted lane (`release` is its slot). */
   async function trustedAttempt(
     input: PasswordLoginInput,
@@ -226,7 +228,7 @@ export function createLoginService(deps: LoginDeps) {
       await limiter.journalDeviceFailure(user, claim.key, 'bad_password');
       throw new AppError('ERR_AUTH_INVALID_CREDENTIALS');
     }
-    return startSession(input, user, claim);
+    return startSession(deps, input, user, claim);
   }
 
   /**
@@ -259,7 +261,7 @@ export function createLoginService(deps: LoginDeps) {
         const locked = await limiter.journalUserFailure(user, input.ip, reason);
         throw new AppError(locked ? 'ERR_AUTH_LOCKED' : 'ERR_AUTH_INVALID_CREDENTIALS');
       }
-      return await startSession(input, user, undefined);
+      return await startSession(deps, input, user, undefined);
     } finally {
       release();
     }
