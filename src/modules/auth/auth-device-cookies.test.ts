@@ -333,3 +333,50 @@ describe('the sign-in work budget over HTTP', () => {
     expect(JSON.parse(summary.meta)).toEqual({ trusted: 0, untrusted: 1 });
   });
 });
+
+describe('the sign-in work budget refuses before the body is read once its queue is full', () => {
+  let kluis: TestKluis;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    kluis = await createTestKluis({
+      env: {
+        KLUIS_LOGIN_RATE_LIMIT_PER_MINUTE: '100000',
+        KLUIS_LOGIN_CONCURRENCY: '1',
+        KLUIS_LOGIN_QUEUE_MS: '60000',
+      },
+    });
+    app = await buildApp(kluis);
+  });
+  afterAll(async () => {
+    await app.close();
+    await kluis.destroy();
+  });
+
+  it('answers 429 with Retry-After 1 without checking the form (no CSRF token needed to be refused)', async () => {
+    const budget = kluis.services.auth.loginBudget;
+    const held = await budget.acquire('untrusted');
+    const waiters = [1, 2, 3].map(() => budget.acquire('untrusted'));
+    const post = (accept: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/login',
+        remoteAddress: freshIp(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept },
+        payload: 'email=a%40b.test&password=x',
+      });
+    // Three waiting: there is room in the queue, so the form is checked (and has no CSRF token).
+    expect((await post('text/html')).statusCode).toBe(403);
+    const fourth = budget.acquire('untrusted');
+    const html = await post('text/html');
+    expect(html.statusCode).toBe(429);
+    expect(html.headers['retry-after']).toBe('1');
+    const json = await post('application/json');
+    expect(json.statusCode).toBe(429);
+    expect(json.json()).toMatchObject({ error: { code: 'ERR_RATE_LIMITED' } });
+    held();
+    for (const w of [...waiters, fourth]) (await w)();
+    expect(budget.usage('untrusted')).toEqual({ active: 0, waiting: 0 });
+    expect(await kluis.services.auth.reportLoginRefusals()).toBe(2);
+  });
+});

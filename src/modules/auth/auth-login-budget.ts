@@ -93,6 +93,20 @@ export function createLoginBudget(policy: LoginBudgetPolicy) {
       return releaseOf(lane);
     },
 
+    /**
+     * Refuses (counted) when the lane is full AND its queue too, so an attempt would be refused
+     * anyway: lets the HTTP layer answer before the body is parsed or a page is built.
+     */
+    refuseIfFull(name: LoginLane): void {
+      const lane = lanes[name];
+      if (
+        lane.active >= lane.size &&
+        (policy.waitMs <= 0 || lane.waiting.length >= lane.size * QUEUE_PER_SLOT)
+      ) {
+        refuse(name);
+      }
+    },
+
     /** Slots in use and attempts waiting, per lane (the health of the budget; tests). */
     usage(name: LoginLane): { active: number; waiting: number } {
       return { active: lanes[name].active, waiting: lanes[name].waiting.length };

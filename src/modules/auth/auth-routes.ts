@@ -123,6 +123,20 @@ export function authSetup(app: FastifyInstance, deps: AuthRouteDeps): void {
     await auth.flushLoginFailures();
     await report();
   });
+  // A sign-in without a valid device cookie while the untrusted lane and its queue are full is
+  // refused here, before its body is parsed, its CSRF token checked or a page built: the
+  // cheapest answer a flood can get (429, Retry-After 1, the localized error page or JSON).
+  const deviceCookie = deviceCookieName(deps.config);
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.method !== 'POST' || request.routeOptions.url !== '/login') return done();
+    if (auth.devices.verify(request.cookies[deviceCookie], deps.clock.now()) !== undefined) return done();
+    try {
+      auth.loginBudget.refuseIfFull('untrusted');
+    } catch (error) {
+      return done(error instanceof Error ? error : new AppError('ERR_INTERNAL', { cause: error }));
+    }
+    done();
+  });
   const cookie = sessionCookieName(deps.config);
   app.addHook('onRequest', (request, reply, done) => {
     const token = request.cookies[cookie];
