@@ -25,7 +25,7 @@
  * A request unanswered after 30 s is given up (status 0, `connection error`, timed at 30 s).
  *
  *   npx tsx bench/auth/login-attack-bench.ts [--seconds 15] [--rate 1000] [--addresses 200]
- *     [--in-flight 512] [--dialect sqlite|postgres]
+ *     [--in-flight 512] [--concurrency <KLUIS_LOGIN_CONCURRENCY>] [--dialect sqlite|postgres]
  */
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -37,6 +37,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1000' },
     addresses: { type: 'string', default: '200' },
     'in-flight': { type: 'string', default: '512' },
+    /** KLUIS_LOGIN_CONCURRENCY for this run (the untrusted lane's slots); the default when absent. */
+    concurrency: { type: 'string' },
     profile: { type: 'string' },
     // Accepted (and ignored) so the runner can pass its load flags to every suite alike.
     rounds: { type: 'string' },
@@ -150,7 +152,12 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
-const kluis = await createTestKluis({ env: { KLUIS_RATE_LIMIT_PER_MINUTE: '100000000' } });
+const kluis = await createTestKluis({
+  env: {
+    KLUIS_RATE_LIMIT_PER_MINUTE: '100000000',
+    ...(values.concurrency === undefined ? {} : { KLUIS_LOGIN_CONCURRENCY: values.concurrency }),
+  },
+});
 try {
   const app = await buildApp(kluis);
   const org = await createOrg(kluis, 'tenant');

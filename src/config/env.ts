@@ -82,7 +82,7 @@ const rawSchema = z.object({
   KLUIS_RATE_LIMIT_PER_MINUTE: positiveInt.default(300),
   KLUIS_LOGIN_RATE_LIMIT_PER_MINUTE: positiveInt.default(10),
   /** Issue 15: sign-ins without a device cookie worked on at once, process-wide. */
-  KLUIS_LOGIN_CONCURRENCY: positiveInt.default(4),
+  KLUIS_LOGIN_CONCURRENCY: positiveInt.default(2),
   /** Sign-ins with a valid device cookie worked on at once (their own lane). */
   KLUIS_LOGIN_TRUSTED_CONCURRENCY: positiveInt.default(2),
   /** How long a sign-in may wait for a slot before it is refused with 429 (ms). */
