@@ -150,9 +150,9 @@ async function startSession(
   user: UserWithOrg,
   trust: Trust,
 ): Promise<PasswordLoginResult & { kind: 'signed_in' }> {
+  const { db, clock, hasher, sessions, limiter, devices, audit } = deps;
   // A pending, suspended or offboarded tenant's staff cannot sign in (offboarding: the owner
   // still downloads the export during the notice period).
-  const { db, clock, hasher, sessions, limiter, devices, audit } = deps;
   if (user.org_status !== 'active' && user.org_status !== 'offboarding') {
     throw new AppError('ERR_ORG_NOT_ACTIVE', { message: 'organisation not active' });
   }
