@@ -20,8 +20,11 @@ import { createOrg, createStaffUser, loginAs } from '../../../test/factories.js'
 import { buildApp } from '../../app.js';
 import type { Actor, ApiScope, Role } from '../../shared/actor.js';
 import { createFixedClock, DAY, HOUR } from '../../shared/clock.js';
+import { AppError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
 import { createWorker } from '../jobs/jobs-worker.js';
 import type { Org } from '../orgs/index.js';
+import { createOpendsrRepository } from './opendsr-repository.js';
 
 // ajv-formats is CommonJS: its plugin is the module's `default` export.
 const addFormats = (formatsModule as unknown as { default: FormatsPlugin }).default;
@@ -308,6 +311,42 @@ describe('the OpenDSR endpoint of a tenant', () => {
     // The same request id again is a conflict, nothing written.
     expectSpecError(await post(tenantA.slug, keys.a, exampleText), 409);
     expect(await counts()).toEqual({ opendsr: before.opendsr + 1, rights: before.rights + 1 });
+  });
+
+  it('answers 409 to the loser of two concurrent submits of one subject_request_id, writing one request', async () => {
+    // Both submits pass the look-up before either commits; the unique constraint decides, and its
+    // violation is the same conflict as the look-up's (not a 500). Several pairs, so the race is run.
+    for (let i = 0; i < 5; i++) {
+      const before = await counts();
+      const body = request();
+      const answers = await Promise.all([post(tenantA.slug, keys.a, body), post(tenantA.slug, keys.a, body)]);
+      expect(answers.map((r) => r.statusCode).sort()).toEqual([201, 409]);
+      const loser = answers.find((r) => r.statusCode === 409);
+      if (loser === undefined) throw new Error('no 409');
+      expectSpecError(loser, 409);
+      expect((loser.json() as { error: { errors: { reason: string }[] } }).error.errors[0]?.reason).toBe(
+        'ERR_CONFLICT',
+      );
+      expect(await counts()).toEqual({ opendsr: before.opendsr + 1, rights: before.rights + 1 });
+      // Another controller may use the same id: uniqueness is per controller.
+      expect((await post(tenantB.slug, keys.b, body)).statusCode).toBe(201);
+    }
+  });
+
+  it('turns a unique violation of the controller’s request id into a conflict, on this dialect', async () => {
+    const body = request();
+    expect((await post(tenantA.slug, keys.a, body)).statusCode).toBe(201);
+    const row = await kluis.db
+      .selectFrom('opendsr_requests')
+      .selectAll()
+      .where('org_id', '=', tenantA.id)
+      .where('subject_request_id', '=', String(body.subject_request_id))
+      .executeTakeFirstOrThrow();
+    const again = await createOpendsrRepository(kluis.db)
+      .insertRequest({ ...row, id: newId() })
+      .catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(AppError);
+    expect((again as AppError).code).toBe('ERR_CONFLICT');
   });
 
   it('answers under OpenGDPR’s names too (section 10.1): the same requests, both signature headers', async () => {
