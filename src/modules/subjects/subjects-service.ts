@@ -95,7 +95,7 @@ export function createSubjectsService(deps: SubjectsDeps) {
         .where('erased_at', 'is', null);
     const email = idx.email === null ? undefined : byIndex('email_bidx', idx.email);
     const phone = idx.phone === null ? undefined : byIndex('phone_bidx', idx.phone);
-    const query = email !== undefined && phone !== undefined ? email.union(phone) : (email ?? phone);
+    const query = email !== undefined && phone !== undefined ? email.unionAll(phone) : (email ?? phone);
     const found = query === undefined ? [] : await query.execute();
     const unique = [...new Map(found.map((s) => [s.id, s])).values()];
     return unique.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
@@ -116,8 +116,8 @@ export function createSubjectsService(deps: SubjectsDeps) {
 
     /**
      * The live (not erased) subjects of this org matching the email or the phone number. One
-     * look-up per index, in one statement (a UNION): an `or` over both makes SQLite scan the
-     * organisation's subjects.
+     * look-up per index, in one statement (UNION ALL; a subject found twice is kept once): an
+     * `or` over both makes SQLite scan the organisation's subjects.
      */
     async findByContact(db: Kysely<DB>, scope: OrgScope, keys: ContactKeys): Promise<DataSubject[]> {
       return findByIndexes(db, scope, await indexes(scope, keys));
