@@ -218,6 +218,22 @@ describe('session resolution', () => {
     expect(sessions.cacheStats().hits).toBe(afterWrite.hits);
   });
 
+  it('answers from memory only the very token that was looked up', async () => {
+    const { issued } = await signedIn(['support']);
+    await kluis.changeFeed?.sync();
+    const sessions = createAuthService({ ...kluis, ...kluis.services }).sessions;
+    expect((await sessions.resolve(issued.token)).kind).toBe('valid');
+    expect((await sessions.resolve(issued.token)).kind).toBe('valid');
+    const last = issued.token.at(-1) === 'A' ? 'B' : 'A';
+    const forged = [`${issued.token.slice(0, -1)}${last}`, issued.token.toLowerCase(), ` ${issued.token}`];
+    for (const token of forged) {
+      if (token === issued.token) continue;
+      expect((await sessions.resolve(token)).kind).toBe('invalid');
+    }
+    // The session itself is untouched by the forgeries.
+    expect((await sessions.resolve(issued.token)).kind).toBe('valid');
+  });
+
   it('hands out a cached resolution no request can change for the next one', async () => {
     const { issued } = await signedIn(['support']);
     await kluis.changeFeed?.sync();

@@ -72,13 +72,16 @@ interface FoundSession extends SessionForRequest {
 }
 
 /**
- * Session look-ups by id, valid for one change stamp: when the stamp moves (any write by anyone,
- * this process included) every entry is dropped, so a logout, a disabled user or a role taken
- * away is seen by the very next request, as without the cache. A look-up is kept only if the
+ * Session look-ups by cookie token, valid for one change stamp: when the stamp moves (any write by
+ * anyone, this process included) every entry is dropped, so a logout, a disabled user or a role
+ * taken away is seen by the very next request, as without the cache. A look-up is kept only if the
  * stamp did not move while it ran. Expiry and idle time are still judged on every request.
+ * Keyed by the token, not its hash, so that a request answered from memory hashes nothing: the
+ * tokens of the sessions in use are in this process's memory anyway (every request carries one),
+ * and only tokens of live sessions are kept (the database still holds hashes only).
  */
 function createSessionCache(
-  lookup: (id: string) => Promise<FoundSession | undefined>,
+  lookup: (token: string) => Promise<FoundSession | undefined>,
   changeStamp: ChangeStamp | undefined,
 ) {
   const entries = new Map<string, FoundSession>();
@@ -86,8 +89,8 @@ function createSessionCache(
   let hits = 0;
   let misses = 0;
   return {
-    /** The session kept for `id` under the current stamp (never anything without a stamp). */
-    peek(id: string): FoundSession | undefined {
+    /** The session kept for `token` under the current stamp (never anything without a stamp). */
+    peek(token: string): FoundSession | undefined {
       const stamp = changeStamp?.();
       if (stamp === undefined) return undefined;
       if (stamp !== filledUnder) {
@@ -95,19 +98,19 @@ function createSessionCache(
         filledUnder = stamp;
         return undefined;
       }
-      const hit = entries.get(id);
+      const hit = entries.get(token);
       if (hit !== undefined) hits++;
       return hit;
     },
     /** Reads the session and keeps it, if the stamp did not move while it was read. */
-    async load(id: string): Promise<FoundSession | undefined> {
+    async load(token: string): Promise<FoundSession | undefined> {
       const stamp = changeStamp?.();
-      if (stamp === undefined) return lookup(id);
+      if (stamp === undefined) return lookup(token);
       misses++;
-      const found = await lookup(id);
+      const found = await lookup(token);
       if (found !== undefined && changeStamp?.() === stamp && filledUnder === stamp) {
         if (entries.size >= SESSION_CACHE_MAX) entries.clear();
-        entries.set(id, found);
+        entries.set(token, found);
       }
       return found;
     },
@@ -287,8 +290,8 @@ export function createSessionService(deps: SessionDeps) {
   const issue = createSessionIssuer(deps);
   const lookup = createSessionLookup(db);
   const sessionsRepo = createSessionsRepository(db);
-  const cache = createSessionCache(async (id) => {
-    const found = await lookup(id);
+  const cache = createSessionCache(async (token) => {
+    const found = await lookup(sessionIdOf(token));
     return found === undefined ? undefined : foundSession(found, await orgs.kindOf(found.session.org_id));
   }, deps.changeStamp);
 
@@ -308,10 +311,11 @@ export function createSessionService(deps: SessionDeps) {
   function resolveNow(token: string | undefined): ResolvedSession | Promise<ResolvedSession> {
     if (token === undefined || token === '') return NO_SESSION;
     if (!tokenPattern.test(token)) return INVALID_SESSION;
-    const id = sessionIdOf(token);
-    const cached = cache.peek(id);
-    if (cached !== undefined) return conclude(id, cached);
-    return cache.load(id).then((found) => (found === undefined ? INVALID_SESSION : conclude(id, found)));
+    const cached = cache.peek(token);
+    if (cached !== undefined) return conclude(cached.session.id, cached);
+    return cache
+      .load(token)
+      .then((found) => (found === undefined ? INVALID_SESSION : conclude(found.session.id, found)));
   }
 
   return {
