@@ -11,7 +11,7 @@ import type { Config } from '../../config/env.js';
 import type { ChangeStamp } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
 import { type Actor, type OrgKind, scopeOf } from '../../shared/actor.js';
-import { type Clock, HOUR, MINUTE } from '../../shared/clock.js';
+import { type Clock, HOUR, MINUTE, nowMsOf } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { SessionState } from '../../shared/http/access.js';
 import { cookieName } from '../../shared/http/cookies.js';
@@ -297,7 +297,7 @@ export function createSessionService(deps: SessionDeps) {
 
   /** The resolution of a looked-up session: ended (and deleted), or valid (touched once a minute). */
   function conclude(id: string, found: FoundSession): ResolvedSession | Promise<ResolvedSession> {
-    const now = clock.now().getTime();
+    const now = nowMsOf(clock);
     if (!isLive(found, now, idleMs)) return sessionsRepo.deleteSessionById(id).then(() => INVALID_SESSION);
     if (now - found.lastSeenAtMs < TOUCH_INTERVAL_MS) return found.valid;
     return sessionsRepo.touchSession(id, new Date(now).toISOString()).then(() => found.valid);
