@@ -191,22 +191,25 @@ function createKeyStore(options: KeyringOptions) {
       if (!create || (await isDestroyed(orgId, subjectId))) {
         throw new AppError('ERR_CRYPTO_KEY_DESTROYED', { message: 'subject key destroyed or never created' });
       }
-      await keystore
-        .insertInto('subject_keys')
-        .values({
-          org_id: orgId,
-          subject_id: subjectId,
-          wrapped_key: seal(wrapping, randomBytes(32), subjectAad(orgId, subjectId)),
-          created_at: clock.now().toISOString(),
-        })
-        .onConflict((oc) => oc.columns(['org_id', 'subject_id']).doNothing())
-        .execute();
-      row = await keystore
-        .selectFrom('subject_keys')
-        .selectAll()
-        .where('org_id', '=', orgId)
-        .where('subject_id', '=', subjectId)
-        .executeTakeFirstOrThrow();
+      // The row as inserted, or — when another connection minted this subject's key first — theirs.
+      row =
+        (await keystore
+          .insertInto('subject_keys')
+          .values({
+            org_id: orgId,
+            subject_id: subjectId,
+            wrapped_key: seal(wrapping, randomBytes(32), subjectAad(orgId, subjectId)),
+            created_at: clock.now().toISOString(),
+          })
+          .onConflict((oc) => oc.columns(['org_id', 'subject_id']).doNothing())
+          .returningAll()
+          .executeTakeFirst()) ??
+        (await keystore
+          .selectFrom('subject_keys')
+          .selectAll()
+          .where('org_id', '=', orgId)
+          .where('subject_id', '=', subjectId)
+          .executeTakeFirstOrThrow());
     }
     const key = open(wrapping, row.wrapped_key, subjectAad(orgId, subjectId));
     cache.set(cacheId, key);
