@@ -512,6 +512,43 @@ async function databaseBytes(kluis: TestKluis): Promise<number> {
   return Number(rows[0]?.bytes ?? 0);
 }
 
+/**
+ * SQLite only: the statements one export runs (main database and key store; every run of a
+ * prepared statement counted), over 20 exports, per export, with the most frequent texts.
+ */
+async function statementsPerExport(run: () => Promise<unknown>, before: () => void) {
+  const { default: Database } = await import('better-sqlite3-multiple-ciphers');
+  const probe = new Database(':memory:');
+  const proto = Object.getPrototypeOf(probe.prepare('select 1')) as Record<string, unknown>;
+  probe.close();
+  const counts = new Map<string, number>();
+  const originals = new Map<string, unknown>();
+  for (const method of ['all', 'get', 'run', 'iterate']) {
+    const original = proto[method];
+    if (typeof original !== 'function') continue;
+    originals.set(method, original);
+    proto[method] = function (this: { source: string }, ...args: unknown[]) {
+      counts.set(this.source, (counts.get(this.source) ?? 0) + 1);
+      return original.apply(this, args);
+    };
+  }
+  const n = 20;
+  try {
+    for (let i = 0; i < n; i++) {
+      before();
+      await run();
+    }
+  } finally {
+    for (const [method, original] of originals) proto[method] = original;
+  }
+  const total = [...counts.values()].reduce((a, b) => a + b, 0) / n;
+  const top = [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, Number(process.env.BENCH_TOP ?? 12))
+    .map(([text, c]) => `    ${(c / n).toFixed(1).padStart(5)}  ${text.replace(/\s+/g, ' ').slice(0, 130)}`);
+  return { total, top };
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
@@ -722,6 +759,12 @@ async function main(): Promise<void> {
     }
     if (!sqlite) await sql`analyze`.execute(kluis.db);
     const withIndexes = await measure('with the subject indexes', samples);
+    const perExport = sqlite
+      ? await statementsPerExport(
+          () => kluis.services.rights.compileExport(scope, pick(), { asOf: clock.now() }),
+          () => kluis.keyring.clearCache(),
+        )
+      : undefined;
     let profileText = '';
     if (values.profile !== undefined) {
       // Where the compilation's time goes: the same loop again (no warm-up) under the profiler.
@@ -754,6 +797,12 @@ async function main(): Promise<void> {
         line('  its CPU time (this process; wall - CPU = waiting)', withIndexes.cpu),
         `compile p99 baseline / with indexes           ${(percentile(without.compile, 99) / p99).toFixed(1)}x`,
         line('  of which the audit consultation look-up', withIndexes.lookup),
+        ...(perExport === undefined
+          ? []
+          : [
+              `statements    ${perExport.total.toFixed(1)} per export (SQLite, both databases); most run:`,
+              ...perExport.top,
+            ]),
         line('zip build (not part of the compile target)', withIndexes.zip),
         `zip size      p50 ${(percentile(withIndexes.bytes, 50) / 1024).toFixed(1)} KiB`,
         `intake        one web-form request at this size (subject look-up by email + phone): median ${ms(percentile(intakeMs, 50))}, max ${ms(intakeMs[intakeMs.length - 1] ?? Number.NaN)}`,
