@@ -34,6 +34,7 @@
  *
  *   npm run bench:rights -- [--subjects 1000000] [--full 200] [--samples 200] [--warmup 20] [--audit-entries 10000000]
  *   npm run bench:rights -- ... --profile export.cpuprofile   (the compilation once more, profiled)
+ *   npm run bench:rights -- ... --plans   (SQLite: EXPLAIN QUERY PLAN of every statement of an export)
  *   npm run bench:rights -- --dialect postgres   (KLUIS_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/test)
  */
 import { existsSync, statSync } from 'node:fs';
@@ -51,6 +52,7 @@ const { values } = parseArgs({
     'baseline-samples': { type: 'string', default: '50' },
     'audit-entries': { type: 'string', default: '0' },
     profile: { type: 'string' },
+    plans: { type: 'boolean', default: false },
   },
 });
 if (values.dialect !== 'sqlite' && values.dialect !== 'postgres')
@@ -522,6 +524,7 @@ async function statementsPerExport(run: () => Promise<unknown>, before: () => vo
   const proto = Object.getPrototypeOf(probe.prepare('select 1')) as Record<string, unknown>;
   probe.close();
   const counts = new Map<string, number>();
+  const samples = new Map<string, unknown[]>();
   const originals = new Map<string, unknown>();
   for (const method of ['all', 'get', 'run', 'iterate']) {
     const original = proto[method];
@@ -529,6 +532,7 @@ async function statementsPerExport(run: () => Promise<unknown>, before: () => vo
     originals.set(method, original);
     proto[method] = function (this: { source: string }, ...args: unknown[]) {
       counts.set(this.source, (counts.get(this.source) ?? 0) + 1);
+      if (!samples.has(this.source)) samples.set(this.source, args);
       return original.apply(this, args);
     };
   }
@@ -546,7 +550,35 @@ async function statementsPerExport(run: () => Promise<unknown>, before: () => vo
     .sort((a, b) => b[1] - a[1])
     .slice(0, Number(process.env.BENCH_TOP ?? 12))
     .map(([text, c]) => `    ${(c / n).toFixed(1).padStart(5)}  ${text.replace(/\s+/g, ' ').slice(0, 130)}`);
-  return { total, top };
+  return { total, top, samples };
+}
+
+/**
+ * SQLite: EXPLAIN QUERY PLAN of every statement an export ran (with the values of one run), in
+ * the main database; a statement of the key store is named as such. `SCAN` without an index is
+ * a walk over the whole table: flagged.
+ */
+async function plansOf(kluis: TestKluis, samples: ReadonlyMap<string, unknown[]>): Promise<string[]> {
+  const { CompiledQuery } = await import('kysely');
+  const out: string[] = [];
+  for (const [text, args] of samples) {
+    if (!/^\s*(select|with)/i.test(text)) continue;
+    const params = (Array.isArray(args[0]) ? args[0] : args) as unknown[];
+    const head = text.replace(/\s+/g, ' ').slice(0, 110);
+    try {
+      const { rows } = await kluis.db.executeQuery<{ detail: string }>(
+        CompiledQuery.raw(`explain query plan ${text}`, params),
+      );
+      const details = rows.map((r) => r.detail);
+      const full = details.some(
+        (d) => /^SCAN /.test(d) && !/USING (COVERING )?INDEX|USING INTEGER PRIMARY KEY/.test(d),
+      );
+      out.push(`  ${full ? '!' : ' '} ${head}`, ...details.map((d) => `        ${d}`));
+    } catch {
+      out.push(`    ${head}`, '        (key store)');
+    }
+  }
+  return out;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -803,6 +835,9 @@ async function main(): Promise<void> {
               `statements    ${perExport.total.toFixed(1)} per export (SQLite, both databases); most run:`,
               ...perExport.top,
             ]),
+        ...(perExport === undefined || !values.plans
+          ? []
+          : ['query plans   (! = a scan of a whole table)', ...(await plansOf(kluis, perExport.samples))]),
         line('zip build (not part of the compile target)', withIndexes.zip),
         `zip size      p50 ${(percentile(withIndexes.bytes, 50) / 1024).toFixed(1)} KiB`,
         `intake        one web-form request at this size (subject look-up by email + phone): median ${ms(percentile(intakeMs, 50))}, max ${ms(intakeMs[intakeMs.length - 1] ?? Number.NaN)}`,
