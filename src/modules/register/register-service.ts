@@ -201,10 +201,7 @@ export function createRegisterService(deps: RegisterDeps) {
   return {
     catalogue: fields,
     snapshotOf,
-    /**
-     * The part of the register a subject's access export needs (controller, purposes,
-     * recipients), frozen, kept until the register changes (register-facts.ts).
-     */
+    /** What a subject's access export needs of the register, kept until it changes (register-facts.ts). */
     factsOf: facts.factsOf,
     /** How often `factsOf` read the database (tests of its cache). */
     factsFills: facts.fills,
