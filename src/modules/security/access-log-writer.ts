@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
-import type { Clock } from '../../shared/clock.js';
+import { type Clock, nowMsOf } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import { type AccessLogTuple, createAccessLogRepository, rowOfTuple } from './access-log-repository.js';
 import type {
@@ -72,14 +72,14 @@ export interface AccessLogWriter {
 export const USER_AGENT_MAX = 512;
 
 /** The timestamp text of the current millisecond, computed once per millisecond. */
-function createRowTime(): (now: Date) => string {
+function createRowTime(clock: Clock): () => string {
   let ms = Number.NaN;
   let iso = '';
-  return (now) => {
-    const at = now.getTime();
+  return () => {
+    const at = nowMsOf(clock);
     if (at !== ms) {
       ms = at;
-      iso = now.toISOString();
+      iso = new Date(at).toISOString();
     }
     return iso;
   };
@@ -195,7 +195,7 @@ export function createAccessLogWriter(options: AccessLogWriterOptions): AccessLo
     }
     await repo.insertMany(batch.map(rowOfTuple));
   }
-  const rowTime = createRowTime();
+  const rowTime = createRowTime(clock);
   let buffer: AccessLogTuple[] = [];
   let dropped = 0;
   let closed = false;
@@ -258,7 +258,7 @@ export function createAccessLogWriter(options: AccessLogWriterOptions): AccessLo
   return {
     record(entry) {
       buffer.push([
-        rowTime(clock.now()),
+        rowTime(),
         entry.orgId,
         entry.ip,
         entry.userAgent === null ? null : entry.userAgent.slice(0, USER_AGENT_MAX),
