@@ -34,8 +34,11 @@
  *
  *   npm run bench:rights -- [--subjects 1000000] [--full 200] [--samples 200] [--warmup 20] [--audit-entries 10000000]
  *   npm run bench:rights -- ... --profile export.cpuprofile   (the compilation once more, profiled)
+ *   npm run bench:rights -- ... --plans   (SQLite: EXPLAIN QUERY PLAN of every statement of an export)
  *   npm run bench:rights -- --dialect postgres   (KLUIS_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/test)
  */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
@@ -49,6 +52,7 @@ const { values } = parseArgs({
     'baseline-samples': { type: 'string', default: '50' },
     'audit-entries': { type: 'string', default: '0' },
     profile: { type: 'string' },
+    plans: { type: 'boolean', default: false },
   },
 });
 if (values.dialect !== 'sqlite' && values.dialect !== 'postgres')
@@ -100,6 +104,20 @@ function idOf(prefix: string, n: RawBuilder): RawBuilder {
 const randomHex = sqlite ? sql`lower(hex(randomblob(32)))` : sql`md5(random()::text) || md5(random()::text)`;
 
 const bytes = (n: number) => Buffer.alloc(n, 0x5a);
+
+/** The main database's tables seedBackground fills (subject_keys lives in the key store). */
+const backgroundTables = [
+  'data_subjects',
+  'conversations',
+  'conversation_entries',
+  'relations',
+  'relation_addresses',
+  'relation_mandates',
+  'relation_collections',
+  'relation_contacts',
+  'consent_records',
+  'rights_requests',
+] as const;
 
 async function seedBackground(kluis: TestKluis, orgId: string, total: number): Promise<void> {
   for (let offset = 0; offset < total; offset += CHUNK) {
@@ -187,11 +205,59 @@ async function seedBackground(kluis: TestKluis, orgId: string, total: number): P
 }
 
 /**
+ * Runs `load` with the secondary indexes of `tables` dropped, then creates them again exactly as
+ * they were (their stored definitions): an index built once by sorting costs a fraction of one
+ * kept up row by row when the keys arrive scattered over a table bigger than the page cache
+ * (audit_log_target at 10M entries). Indexes that back a primary key or unique constraint stay.
+ */
+async function withoutIndexes(kluis: TestKluis, tables: readonly string[], load: () => Promise<void>) {
+  const list = sql.join(tables.map((t) => sql.lit(t)));
+  const found = sqlite
+    ? await sql<{ name: string; definition: string }>`select name, sql as definition from sqlite_master
+        where type = 'index' and sql is not null and tbl_name in (${list})`.execute(kluis.db)
+    : await sql<{ name: string; definition: string }>`select indexname as name, indexdef as definition
+        from pg_indexes where schemaname = current_schema() and tablename in (${list})
+        and indexname not in (select conname from pg_constraint)`.execute(kluis.db);
+  for (const index of found.rows) await sql`drop index ${sql.id(index.name)}`.execute(kluis.db);
+  await load();
+  for (const index of found.rows) await sql.raw(index.definition).execute(kluis.db);
+}
+
+/** Staff who consulted records in the seeded trail: 40 own users, 5 operator staff under a grant, 3 API keys, the system. */
+const auditActors = [
+  ...Array.from({ length: 40 }, (_, k) => `user:0b00000c-0000-7000-8000-${String(k).padStart(12, '0')}`),
+  ...Array.from(
+    { length: 5 },
+    (_, k) =>
+      `user:0b00000d-0000-7000-8000-${String(k).padStart(12, '0')}@grant:0b00000e-0000-7000-8000-${String(k).padStart(12, '0')}`,
+  ),
+  ...Array.from({ length: 3 }, (_, k) => `api_key:0b00000f-0000-7000-8000-${String(k).padStart(12, '0')}`),
+  'system:retention',
+];
+
+/** Entry `n`'s time: one entry per 3 seconds from `CREATED` on (ISO, like the trail's own). */
+function auditTime(n: RawBuilder): RawBuilder {
+  return sqlite
+    ? sql`strftime('%Y-%m-%dT%H:%M:%fZ', ${CREATED}, '+' || (${n} * 3) || ' seconds')`
+    : sql`to_char(timestamp '2028-01-01' + ${n} * interval '3 seconds', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
+/**
  * `total` audit entries of `orgId` after the current head, about the background subjects'
  * records: entry n is about subject n mod `subjects`, its conversation, relation, mandate or the
- * subject itself in turn (the audit types the export looks up). Placeholder hashes: not a chain.
+ * subject itself in turn (the audit types the export looks up), by one of `auditActors`, three
+ * seconds after the one before. Then `perFull` entries about each full subject (its own record
+ * and its mandate) among them, so the exports list consultations. Placeholder hashes: not a
+ * chain (the export does not verify the chain; bench/audit does). Loaded with audit_log's
+ * secondary indexes dropped and built again after it (withoutIndexes).
  */
-async function seedAudit(kluis: TestKluis, orgId: string, subjects: number, total: number): Promise<void> {
+async function seedAudit(
+  kluis: TestKluis,
+  orgId: string,
+  subjects: number,
+  total: number,
+  full: readonly { subjectId: string; mandateId: string }[],
+): Promise<void> {
   if (subjects === 0 || total === 0) return;
   const head = await kluis.db
     .selectFrom('audit_head')
@@ -199,31 +265,66 @@ async function seedAudit(kluis: TestKluis, orgId: string, subjects: number, tota
     .where('id', '=', 1)
     .executeTakeFirstOrThrow();
   const first = Number(head.seq) + 1;
-  for (let offset = 0; offset < total; offset += CHUNK) {
-    const size = Math.min(CHUNK, total - offset);
-    const n = sql`(seq.i + ${offset})`;
-    const subject = sql`(${n} % ${subjects})`;
-    const kind = sql`((${n} / ${subjects}) % 4)`;
-    const target = sql`case ${kind} when 0 then ${idOf('0b000002', subject)} when 1 then ${idOf('0b000003', subject)}
-      when 2 then ${idOf('0b000005', subject)} else ${idOf('0b000001', subject)} end`;
-    const type = sql`case ${kind} when 0 then 'conversation' when 1 then 'relation' when 2 then 'mandate' else 'data_subject' end`;
-    const action = sql`case ${kind} when 0 then 'intake.conversation.read' when 1 then 'relations.relation.read'
-      when 2 then 'relations.iban.read' else 'subjects.subject.read' end`;
-    await kluis.db.transaction().execute(async (trx) => {
-      await sql`${numbers(size)}
-        insert into audit_log (seq, at, org_id, actor, action, target_type, target_id, purpose, fields, meta,
-          prev_hash, hash)
-        select ${first} + ${n}, ${CREATED}, ${orgId}, 'user:0b000000-0000-7000-8000-000000000001', ${action},
-          ${type}, ${target}, 'handle_requests', '["email"]', '{}', ${'0'.repeat(64)}, ${'f'.repeat(64)}
-        from seq`.execute(trx);
-    });
-    process.stderr.write(
-      `  audit ${Math.min(offset + size, total).toLocaleString('en')} / ${total.toLocaleString('en')}\r`,
-    );
+  const actors = sql`(${sql.lit(JSON.stringify(auditActors))})`;
+  const actorOf = (n: RawBuilder) =>
+    sqlite
+      ? sql`json_extract(${actors}, '$[' || cast(${n} % ${sql.lit(auditActors.length)} as integer) || ']')`
+      : sql`(${actors}::jsonb ->> ((${n} % ${sql.lit(auditActors.length)})::int))`;
+  await withoutIndexes(kluis, ['audit_log'], async () => {
+    for (let offset = 0; offset < total; offset += CHUNK) {
+      const size = Math.min(CHUNK, total - offset);
+      const n = sql`(seq.i + ${offset})`;
+      const subject = sql`(${n} % ${subjects})`;
+      const kind = sql`((${n} / ${subjects}) % 4)`;
+      const target = sql`case ${kind} when 0 then ${idOf('0b000002', subject)} when 1 then ${idOf('0b000003', subject)}
+        when 2 then ${idOf('0b000005', subject)} else ${idOf('0b000001', subject)} end`;
+      const type = sql`case ${kind} when 0 then 'conversation' when 1 then 'relation' when 2 then 'mandate' else 'data_subject' end`;
+      const action = sql`case ${kind} when 0 then 'intake.conversation.read' when 1 then 'relations.relation.read'
+        when 2 then 'relations.iban.read' else 'subjects.subject.read' end`;
+      await kluis.db.transaction().execute(async (trx) => {
+        await sql`${numbers(size)}
+          insert into audit_log (seq, at, org_id, actor, action, target_type, target_id, purpose, fields, meta,
+            prev_hash, hash)
+          select ${first} + ${n}, ${auditTime(n)}, ${orgId}, ${actorOf(n)}, ${action},
+            ${type}, ${target}, 'handle_requests', '["email"]', '{}', ${'0'.repeat(64)}, ${'f'.repeat(64)}
+          from seq`.execute(trx);
+      });
+      process.stderr.write(
+        `  audit ${Math.min(offset + size, total).toLocaleString('en')} / ${total.toLocaleString('en')}\r`,
+      );
+    }
+  });
+  // The sampled (full) subjects: as many entries each as a background subject has on average.
+  const perFull = Math.max(2, Math.round(total / subjects));
+  let seq = first + total;
+  const rows = full.flatMap((f, k) =>
+    Array.from({ length: perFull }, (_, j) => {
+      const onMandate = j % 2 === 1;
+      return {
+        seq: seq++,
+        at: new Date(Date.parse(CREATED) + (k * perFull + j) * 60_000).toISOString(),
+        org_id: orgId,
+        actor: auditActors[j % auditActors.length] ?? 'system:retention',
+        action: onMandate ? 'relations.iban.read' : 'subjects.subject.read',
+        target_type: onMandate ? 'mandate' : 'data_subject',
+        target_id: onMandate ? f.mandateId : f.subjectId,
+        purpose: 'handle_requests',
+        fields: '["email"]',
+        meta: '{}',
+        prev_hash: '0'.repeat(64),
+        hash: 'f'.repeat(64),
+      };
+    }),
+  );
+  for (let i = 0; i < rows.length; i += 1000) {
+    await kluis.db
+      .insertInto('audit_log')
+      .values(rows.slice(i, i + 1000))
+      .execute();
   }
   await kluis.db
     .updateTable('audit_head')
-    .set({ seq: first + total - 1 })
+    .set({ seq: seq - 1 })
     .where('id', '=', 1)
     .execute();
   process.stderr.write('\n');
@@ -399,6 +500,87 @@ async function seedFull(kluis: TestKluis, orgId: string, staff: Staff, k: number
   return { subjectId, mandateId };
 }
 
+/** The main database's size on disk: the SQLite file and its WAL, or the PostgreSQL schema's relations. */
+async function databaseBytes(kluis: TestKluis): Promise<number> {
+  if (sqlite) {
+    const file = join(kluis.dir, 'kluis.db');
+    return statSync(file).size + (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
+  }
+  const { rows } = await sql<{
+    bytes: string | number;
+  }>`select coalesce(sum(pg_total_relation_size(c.oid)), 0) as bytes
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = current_schema() and c.relkind = 'r'`.execute(kluis.db);
+  return Number(rows[0]?.bytes ?? 0);
+}
+
+/**
+ * SQLite only: the statements one export runs (main database and key store; every run of a
+ * prepared statement counted), over 20 exports, per export, with the most frequent texts.
+ */
+async function statementsPerExport(run: () => Promise<unknown>, before: () => void) {
+  const { default: Database } = await import('better-sqlite3-multiple-ciphers');
+  const probe = new Database(':memory:');
+  const proto = Object.getPrototypeOf(probe.prepare('select 1')) as Record<string, unknown>;
+  probe.close();
+  const counts = new Map<string, number>();
+  const samples = new Map<string, unknown[]>();
+  const originals = new Map<string, unknown>();
+  for (const method of ['all', 'get', 'run', 'iterate']) {
+    const original = proto[method];
+    if (typeof original !== 'function') continue;
+    originals.set(method, original);
+    proto[method] = function (this: { source: string }, ...args: unknown[]) {
+      counts.set(this.source, (counts.get(this.source) ?? 0) + 1);
+      if (!samples.has(this.source)) samples.set(this.source, args);
+      return original.apply(this, args);
+    };
+  }
+  const n = 20;
+  try {
+    for (let i = 0; i < n; i++) {
+      before();
+      await run();
+    }
+  } finally {
+    for (const [method, original] of originals) proto[method] = original;
+  }
+  const total = [...counts.values()].reduce((a, b) => a + b, 0) / n;
+  const top = [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, Number(process.env.BENCH_TOP ?? 12))
+    .map(([text, c]) => `    ${(c / n).toFixed(1).padStart(5)}  ${text.replace(/\s+/g, ' ').slice(0, 130)}`);
+  return { total, top, samples };
+}
+
+/**
+ * SQLite: EXPLAIN QUERY PLAN of every statement an export ran (with the values of one run), in
+ * the main database; a statement of the key store is named as such. `SCAN` without an index is
+ * a walk over the whole table: flagged.
+ */
+async function plansOf(kluis: TestKluis, samples: ReadonlyMap<string, unknown[]>): Promise<string[]> {
+  const { CompiledQuery } = await import('kysely');
+  const out: string[] = [];
+  for (const [text, args] of samples) {
+    if (!/^\s*(select|with)/i.test(text)) continue;
+    const params = (Array.isArray(args[0]) ? args[0] : args) as unknown[];
+    const head = text.replace(/\s+/g, ' ').slice(0, 110);
+    try {
+      const { rows } = await kluis.db.executeQuery<{ detail: string }>(
+        CompiledQuery.raw(`explain query plan ${text}`, params),
+      );
+      const details = rows.map((r) => r.detail);
+      const full = details.some(
+        (d) => /^SCAN /.test(d) && !/USING (COVERING )?INDEX|USING INTEGER PRIMARY KEY/.test(d),
+      );
+      out.push(`  ${full ? '!' : ' '} ${head}`, ...details.map((d) => `        ${d}`));
+    } catch {
+      out.push(`    ${head}`, '        (key store)');
+    }
+  }
+  return out;
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
@@ -479,12 +661,15 @@ async function main(): Promise<void> {
     );
     const fullSeconds = (performance.now() - t) / 1000;
 
+    // Seeding only: a page cache of 1 GiB (SQLite's default is 2 MiB), set back before measuring.
+    if (sqlite) await sql`pragma cache_size = -1048576`.execute(kluis.db);
     t = performance.now();
-    await seedBackground(kluis, org.id, background);
+    await withoutIndexes(kluis, backgroundTables, () => seedBackground(kluis, org.id, background));
     const backgroundSeconds = (performance.now() - t) / 1000;
     t = performance.now();
-    await seedAudit(kluis, org.id, background, auditEntries);
+    await seedAudit(kluis, org.id, background, auditEntries, full);
     const auditSeconds = (performance.now() - t) / 1000;
+    if (sqlite) await sql`pragma cache_size = -2000`.execute(kluis.db);
     if (!sqlite) await sql`analyze`.execute(kluis.db);
 
     // Incidental: one web-form request (subject found or created by email + phone) at this size.
@@ -553,23 +738,27 @@ async function main(): Promise<void> {
     async function measure(
       label: string,
       n: number,
-    ): Promise<{ compile: number[]; zip: number[]; bytes: number[]; lookup: number[] }> {
+    ): Promise<{ compile: number[]; cpu: number[]; zip: number[]; bytes: number[]; lookup: number[] }> {
       const lookup: number[] = [];
       const compile: number[] = [];
+      const cpu: number[] = [];
       const zip: number[] = [];
       const bytes: number[] = [];
       for (let s = 0; s < warmup + n; s++) {
         const subjectId = pick();
         kluis.keyring.clearCache();
         lookupMs = 0;
+        const c0 = process.cpuUsage();
         const t0 = performance.now();
         const data = await kluis.services.rights.compileExport(scope, subjectId, { asOf: clock.now() });
         const t1 = performance.now();
+        const c1 = process.cpuUsage(c0);
         const buffer = await buildExportZip(data, 'nl');
         const t2 = performance.now();
         if (s >= warmup) {
           lookup.push(lookupMs);
           compile.push(t1 - t0);
+          cpu.push((c1.user + c1.system) / 1000);
           zip.push(t2 - t1);
           bytes.push(buffer.length);
         }
@@ -580,6 +769,7 @@ async function main(): Promise<void> {
         zip: zip.sort((a, b) => a - b),
         bytes: bytes.sort((a, b) => a - b),
         lookup: lookup.sort((a, b) => a - b),
+        cpu: cpu.sort((a, b) => a - b),
       };
     }
 
@@ -601,6 +791,12 @@ async function main(): Promise<void> {
     }
     if (!sqlite) await sql`analyze`.execute(kluis.db);
     const withIndexes = await measure('with the subject indexes', samples);
+    const perExport = sqlite
+      ? await statementsPerExport(
+          () => kluis.services.rights.compileExport(scope, pick(), { asOf: clock.now() }),
+          () => kluis.keyring.clearCache(),
+        )
+      : undefined;
     let profileText = '';
     if (values.profile !== undefined) {
       // Where the compilation's time goes: the same loop again (no warm-up) under the profiler.
@@ -614,6 +810,8 @@ async function main(): Promise<void> {
       profileText = `\n${text}`;
     }
 
+    const dbBytes = await databaseBytes(kluis);
+    const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
     const line = (label: string, v: number[]) =>
       `${label.padEnd(44)} p50 ${ms(percentile(v, 50)).padStart(9)}  p99 ${ms(percentile(v, 99)).padStart(9)}  max ${ms(v[v.length - 1] ?? Number.NaN).padStart(9)}`;
     const p99 = percentile(withIndexes.compile, 99);
@@ -623,12 +821,23 @@ async function main(): Promise<void> {
         `dialect       ${testDialect}`,
         `subjects      ${background.toLocaleString('en')} background + ${fullCount} seeded through the services (one org)`,
         `rows          ${sizes.join(', ')}`,
-        `seeding       background ${backgroundSeconds.toFixed(1)} s, full ${fullSeconds.toFixed(1)} s`,
+        `seeding       background ${backgroundSeconds.toFixed(1)} s, audit ${auditSeconds.toFixed(1)} s (${(auditEntries / Math.max(auditSeconds, 1e-3) / 1000).toFixed(0)}k entries/s, indexes built after the load), full ${fullSeconds.toFixed(1)} s`,
+        `database      ${gib(dbBytes)} (main database${sqlite ? ' file and its WAL' : ": its schema's tables and indexes"})`,
         `samples       ${baselineSamples} (baseline) and ${samples} (with indexes), each after ${warmup} warm-up; random full subjects; key cache cleared before each`,
         line('compile, without subject indexes (baseline)', without.compile),
         line('compile, with subject indexes', withIndexes.compile),
+        line('  its CPU time (this process; wall - CPU = waiting)', withIndexes.cpu),
         `compile p99 baseline / with indexes           ${(percentile(without.compile, 99) / p99).toFixed(1)}x`,
         line('  of which the audit consultation look-up', withIndexes.lookup),
+        ...(perExport === undefined
+          ? []
+          : [
+              `statements    ${perExport.total.toFixed(1)} per export (SQLite, both databases); most run:`,
+              ...perExport.top,
+            ]),
+        ...(perExport === undefined || !values.plans
+          ? []
+          : ['query plans   (! = a scan of a whole table)', ...(await plansOf(kluis, perExport.samples))]),
         line('zip build (not part of the compile target)', withIndexes.zip),
         `zip size      p50 ${(percentile(withIndexes.bytes, 50) / 1024).toFixed(1)} KiB`,
         `intake        one web-form request at this size (subject look-up by email + phone): median ${ms(percentile(intakeMs, 50))}, max ${ms(intakeMs[intakeMs.length - 1] ?? Number.NaN)}`,

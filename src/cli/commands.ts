@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { buildApp } from '../app.js';
-import { ConfigError, describeConfig, loadConfig } from '../config/env.js';
+import { assertSharedKeystore, ConfigError, describeConfig, loadConfig } from '../config/env.js';
 import { markServingStores } from '../db/serving-marker.js';
 import { type Kluis, openKluis } from '../kluis.js';
 import { modules } from '../modules/index.js';
@@ -62,6 +62,7 @@ export function registerCommands(program: Command, io: CliIo = processCliIo()): 
     .option('--no-worker', 'do not run jobs in this process (run `kluis worker` separately)')
     .action(async (opts: { demo?: boolean; worker: boolean }) => {
       const config = io.loadConfig();
+      if (!opts.worker) assertSharedKeystore(config, 'kluis serve --no-worker');
       const devMail = await startDevMail(config);
       const kluis = await openKluis(config, devMail ? { mailer: devMail.mailer } : {});
       const relayProblem = await relayStartProblem(kluis);

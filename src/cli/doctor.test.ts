@@ -121,6 +121,22 @@ describe('kluis doctor', () => {
     expect(text).toMatch(/✗ the key store is the main database file/);
   });
 
+  it('reports a SQLite key store beside PostgreSQL, and that production and a cluster refuse it', async () => {
+    const { text } = await runDoctor({
+      NODE_ENV: 'development',
+      KLUIS_DATA_DIR: dir,
+      // Nothing listens here: doctor reports the database as unreachable, the rest still shows.
+      KLUIS_DATABASE_URL: 'postgres://kluis@127.0.0.1:9/kluis',
+      KLUIS_KEYSTORE_URL: `sqlite:${join(dir, 'kluis-keys.db')}`,
+    });
+    expect(text).toMatch(
+      /! the key store is a SQLite file on this host while the database is PostgreSQL: .*kluis worker.* refuse/,
+    );
+    expect(text).toMatch(
+      /! would refuse in production:(\n\s+- .*)*\n\s+- KLUIS_KEYSTORE_URL is a SQLite file on this host/,
+    );
+  });
+
   it.runIf(testDialect === 'sqlite')(
     'reports a plain SQLite database file where an encrypted one belongs',
     async () => {

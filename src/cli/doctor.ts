@@ -149,6 +149,13 @@ function keystoreSeparation(config: Config): Check {
         }
       : { level: 'ok', text: 'the key store is a separate file from the main database' };
   }
+  if (!mainSqlite && keysSqlite) {
+    // Production and a configured cluster never get here: loadConfig refuses them (localKeystoreProblem).
+    return {
+      level: 'warn',
+      text: 'the key store is a SQLite file on this host while the database is PostgreSQL: one process on this host only; production, a cluster (KLUIS_REDIS_URL), kluis worker and kluis serve --no-worker refuse it (leave KLUIS_KEYSTORE_URL unset for schema kluis_keys)',
+    };
+  }
   if (!mainSqlite && !keysSqlite && config.keystoreUrl === config.databaseUrl) {
     return {
       level: 'warn',

@@ -3,7 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testCli } from '../../test/cli.js';
+import { registerCommands } from '../cli/commands.js';
 import { ConfigError, describeConfig, isDevelopmentKey, loadConfig } from './env.js';
 
 let dir: string;
@@ -237,6 +240,44 @@ describe('production refuses insecure configuration (P11)', () => {
     expect(pg('postgres://kluis@localhost/kluis?host=/var/run/postgresql')).toEqual([]);
   });
 
+  it('refuses a SQLite key store beside a PostgreSQL database: each node would keep keys of its own', () => {
+    const pg = 'postgres://kluis@db.example.nl/kluis?sslmode=verify-full';
+    const sqliteKeys = `sqlite:${join(dir, 'kluis-keys.db')}`;
+    const local =
+      /^KLUIS_KEYSTORE_URL is a SQLite file on this host while KLUIS_DATABASE_URL is PostgreSQL: .*leave KLUIS_KEYSTORE_URL unset .* or point it at a PostgreSQL database/;
+    expect(
+      problemsOf(
+        production({ KLUIS_DATABASE_URL: pg, KLUIS_DATABASE_KEY: undefined, KLUIS_KEYSTORE_URL: sqliteKeys }),
+      ),
+    ).toEqual([expect.stringMatching(local)]);
+    // A PostgreSQL key store, in the same database (schema kluis_keys) or its own, starts.
+    expect(problemsOf(production({ KLUIS_DATABASE_URL: pg, KLUIS_DATABASE_KEY: undefined }))).toEqual([]);
+    expect(
+      problemsOf(
+        production({
+          KLUIS_DATABASE_URL: pg,
+          KLUIS_DATABASE_KEY: undefined,
+          KLUIS_KEYSTORE_URL: 'postgres://keys@keys.example.nl/keys?sslmode=verify-full',
+        }),
+      ),
+    ).toEqual([]);
+    // SQLite for both is one host by design.
+    expect(problemsOf(production({ KLUIS_KEYSTORE_URL: sqliteKeys }))).toEqual([]);
+
+    // Outside production, a configured cluster (rate limits shared in Redis) refuses it too; a
+    // single development process on PostgreSQL may keep its keys in a local file.
+    const dev = {
+      NODE_ENV: 'development',
+      KLUIS_DATA_DIR: dir,
+      KLUIS_DATABASE_URL: pg,
+      KLUIS_KEYSTORE_URL: sqliteKeys,
+    };
+    expect(problemsOf({ ...dev, KLUIS_REDIS_URL: 'redis://127.0.0.1:6379/0' })).toEqual([
+      expect.stringMatching(local),
+    ]);
+    expect(problemsOf(dev)).toEqual([]);
+  });
+
   it('refuses KLUIS_TRUST_PROXY=true: only named proxy addresses may set the client address (ASVS 15.3.4)', () => {
     expect(problemsOf(production({ KLUIS_TRUST_PROXY: 'true' }))).toEqual([
       expect.stringMatching(/^KLUIS_TRUST_PROXY=true trusts X-Forwarded-For from any client/),
@@ -399,6 +440,33 @@ describe('KLUIS_CONFIG_FILE', () => {
     });
     expect(overridden.publicOrigin).toBe('https://from-env.example.nl');
     expect(overridden.port).toBe(4000); // an empty variable does not override
+  });
+});
+
+describe('a process of a split installation (kluis worker, kluis serve --no-worker)', () => {
+  it('refuses to start with a key store that is a SQLite file on this host beside PostgreSQL', async () => {
+    const env = {
+      NODE_ENV: 'development',
+      KLUIS_DATA_DIR: dir,
+      // Nothing listens here: the refusal comes before any connection.
+      KLUIS_DATABASE_URL: 'postgres://kluis@127.0.0.1:9/kluis',
+      KLUIS_KEYSTORE_URL: `sqlite:${join(dir, 'kluis-keys.db')}`,
+    };
+    for (const args of [['worker'], ['serve', '--no-worker']]) {
+      const cli = testCli({ env });
+      const program = new Command().exitOverride();
+      registerCommands(program, cli.io);
+      const refused = await program.parseAsync(['node', 'kluis', ...args]).catch((e: unknown) => e);
+      expect(refused, args.join(' ')).toBeInstanceOf(ConfigError);
+      expect((refused as ConfigError).problems).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^kluis ${args.join(' ')} is one of several processes: KLUIS_KEYSTORE_URL is a SQLite file on this host`,
+          ),
+        ),
+      ]);
+      expect(cli.out.text()).toBe('');
+    }
   });
 });
 

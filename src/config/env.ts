@@ -422,6 +422,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const keystoreUrl =
     raw.KLUIS_KEYSTORE_URL ??
     (sqlite ? `sqlite:${resolve(raw.KLUIS_DATA_DIR, 'kluis-keys.db')}` : raw.KLUIS_DATABASE_URL);
+  // A key store in a file on this host cannot be shared by a cluster's nodes (see the function).
+  const localKeys = localKeystoreProblem({ databaseUrl: raw.KLUIS_DATABASE_URL, keystoreUrl });
+  if (localKeys !== undefined && (production || raw.KLUIS_REDIS_URL !== undefined)) problems.push(localKeys);
   const transport: TransportFacts = {
     web: tls !== undefined ? 'tls' : trustProxy !== false ? 'tls-proxy' : 'none',
     smtpRelay: smtpTransportOf(raw.KLUIS_SMTP_URL),
@@ -628,6 +631,29 @@ function parseTrustProxy(value: string | undefined): boolean | string {
   if (value === undefined || value === '' || value === 'false') return false;
   if (value === 'true') return true;
   return value;
+}
+
+/**
+ * A SQLite key store beside a PostgreSQL database. PostgreSQL is there so that several nodes and
+ * workers share one database; a key store in a file would be each host's own. A subject or tenant
+ * key minted on one host would be missing on the others (their sealed rows unreadable there, or a
+ * second key minted for the same org), and an erasure would destroy the key on one host only. So
+ * production refuses it, and so does any configured cluster: KLUIS_REDIS_URL here, `kluis worker`
+ * and `kluis serve --no-worker` at their start (`assertSharedKeystore`). One development process
+ * on PostgreSQL may keep its keys in a local file.
+ */
+export function localKeystoreProblem(c: Pick<Config, 'databaseUrl' | 'keystoreUrl'>): string | undefined {
+  if (c.databaseUrl.startsWith('sqlite:') || !c.keystoreUrl.startsWith('sqlite:')) return undefined;
+  return 'KLUIS_KEYSTORE_URL is a SQLite file on this host while KLUIS_DATABASE_URL is PostgreSQL: every node and worker would keep a key store of its own (a key minted on one missing on the others, an erasure destroying a key on one host only); leave KLUIS_KEYSTORE_URL unset (schema kluis_keys in the same database) or point it at a PostgreSQL database of its own (postgres://…)';
+}
+
+/**
+ * For the processes of a split installation (`kluis worker`, `kluis serve --no-worker`): throws
+ * a ConfigError when the key store is a file on this host beside PostgreSQL (see above).
+ */
+export function assertSharedKeystore(config: Config, command: string): void {
+  const problem = localKeystoreProblem(config);
+  if (problem !== undefined) throw new ConfigError([`${command} is one of several processes: ${problem}`]);
 }
 
 /** The reasons a production start is refused (P11: secure by default). */

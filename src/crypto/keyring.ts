@@ -191,22 +191,25 @@ function createKeyStore(options: KeyringOptions) {
       if (!create || (await isDestroyed(orgId, subjectId))) {
         throw new AppError('ERR_CRYPTO_KEY_DESTROYED', { message: 'subject key destroyed or never created' });
       }
-      await keystore
-        .insertInto('subject_keys')
-        .values({
-          org_id: orgId,
-          subject_id: subjectId,
-          wrapped_key: seal(wrapping, randomBytes(32), subjectAad(orgId, subjectId)),
-          created_at: clock.now().toISOString(),
-        })
-        .onConflict((oc) => oc.columns(['org_id', 'subject_id']).doNothing())
-        .execute();
-      row = await keystore
-        .selectFrom('subject_keys')
-        .selectAll()
-        .where('org_id', '=', orgId)
-        .where('subject_id', '=', subjectId)
-        .executeTakeFirstOrThrow();
+      // The row as inserted, or — when another connection minted this subject's key first — theirs.
+      row =
+        (await keystore
+          .insertInto('subject_keys')
+          .values({
+            org_id: orgId,
+            subject_id: subjectId,
+            wrapped_key: seal(wrapping, randomBytes(32), subjectAad(orgId, subjectId)),
+            created_at: clock.now().toISOString(),
+          })
+          .onConflict((oc) => oc.columns(['org_id', 'subject_id']).doNothing())
+          .returningAll()
+          .executeTakeFirst()) ??
+        (await keystore
+          .selectFrom('subject_keys')
+          .selectAll()
+          .where('org_id', '=', orgId)
+          .where('subject_id', '=', subjectId)
+          .executeTakeFirstOrThrow());
     }
     const key = open(wrapping, row.wrapped_key, subjectAad(orgId, subjectId));
     cache.set(cacheId, key);
@@ -216,6 +219,56 @@ function createKeyStore(options: KeyringOptions) {
   return { current, currentId, masterOf, cache, orgKey, subjectKey, isDestroyed };
 }
 
+/**
+ * Housekeeping of org keys whose org never came to be (see `forgetUnbornOrg`): apart from the
+ * keyring's use cases so that each stays short.
+ */
+function createUnbornOrgKeys(keystore: Kysely<KeystoreDB>, cache: ReturnType<typeof createKeyCache>) {
+  return {
+    /**
+     * Removes the keys of an org that never came to be: the transaction that would have created
+     * it rolled back after a key was minted on first use, or the process died between the two
+     * commits. No tombstone: org ids are random and never handed out again. The caller makes
+     * sure the org does not exist in the main database; an existing org's keys go only through
+     * `destroyOrgKey`.
+     */
+    async forgetUnbornOrg(orgId: string): Promise<{ orgKeyExisted: boolean; subjectKeys: number }> {
+      const result = await keystore.transaction().execute(async (trx) => {
+        const subjects = await trx.deleteFrom('subject_keys').where('org_id', '=', orgId).executeTakeFirst();
+        const gone = await trx.deleteFrom('org_keys').where('org_id', '=', orgId).executeTakeFirst();
+        return {
+          orgKeyExisted: Number(gone.numDeletedRows) > 0,
+          subjectKeys: Number(subjects.numDeletedRows),
+        };
+      });
+      for (const id of [...cache.keys()]) {
+        if (id === `org:${orgId}` || id.startsWith(`subject:${orgId}:`)) cache.delete(id);
+      }
+      return result;
+    },
+
+    /** Every org key in the store: its org, when it was minted, how many subject keys it wraps. */
+    async listOrgKeys(): Promise<{ orgId: string; createdAt: string; subjectKeys: number }[]> {
+      const rows = await keystore
+        .selectFrom('org_keys')
+        .leftJoin('subject_keys', 'subject_keys.org_id', 'org_keys.org_id')
+        .select((eb) => [
+          'org_keys.org_id as orgId',
+          'org_keys.created_at as createdAt',
+          eb.fn.count<number | string>('subject_keys.subject_id').as('subjectKeys'),
+        ])
+        .groupBy(['org_keys.org_id', 'org_keys.created_at'])
+        .orderBy('org_keys.created_at')
+        .execute();
+      return rows.map((r) => ({
+        orgId: r.orgId,
+        createdAt: r.createdAt,
+        subjectKeys: Number(r.subjectKeys),
+      }));
+    },
+  };
+}
+
 export function createKeyring(options: KeyringOptions) {
   const { keystore, clock } = options;
   const { current, currentId, masterOf, cache, orgKey, subjectKey, isDestroyed } = createKeyStore(options);
@@ -223,6 +276,7 @@ export function createKeyring(options: KeyringOptions) {
   const indexKeys = new WeakMap<Buffer, Buffer>();
 
   return {
+    ...createUnbornOrgKeys(keystore, cache),
     /** Seals a personal field with the data subject's key (created on first use). */
     async encryptForSubject(
       orgId: string,

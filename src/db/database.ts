@@ -33,7 +33,7 @@ export interface OpenedDatabase<T> {
   dialect: DialectName;
   /** The SQLite file path, when SQLite. */
   file: string | undefined;
-  /** Run a WAL checkpoint (TRUNCATE) on SQLite; no-op on PostgreSQL. */
+  /** Run a WAL checkpoint (TRUNCATE) on SQLite, retried while busy; no-op on PostgreSQL. */
   checkpoint(): Promise<void>;
   /**
    * SQLite: a consistent online copy to `target` (a new file). `VACUUM INTO` reads one snapshot
@@ -231,6 +231,26 @@ export function withStatementCache(
   };
 }
 
+/**
+ * `PRAGMA wal_checkpoint(TRUNCATE)` until it completes. SQLite answers `busy` instead of waiting
+ * when another connection is checkpointing at that moment (the access-log worker's periodic
+ * PASSIVE checkpoint; the busy handler is not asked for that lock), or when a reader still holds
+ * the WAL past busy_timeout. A TRUNCATE that did not happen would leave erased values in the WAL,
+ * so it is tried again (`attempts` times, `pauseMs` apart) and otherwise fails loudly.
+ */
+export async function checkpointTruncate(
+  handle: Pick<SQLiteDatabase.Database, 'pragma'>,
+  options: { attempts?: number; pauseMs?: number } = {},
+): Promise<void> {
+  const attempts = options.attempts ?? 50;
+  for (let i = 0; i < attempts; i++) {
+    const [result] = handle.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    if (result === undefined || result.busy === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, options.pauseMs ?? 20));
+  }
+  throw new Error(`WAL checkpoint (TRUNCATE) still busy after ${attempts} attempts`);
+}
+
 export async function openDatabase<T>(options: DatabaseOptions): Promise<OpenedDatabase<T>> {
   const dialect = dialectOf(options.url);
   if (dialect === 'sqlite') {
@@ -244,9 +264,7 @@ export async function openDatabase<T>(options: DatabaseOptions): Promise<OpenedD
       sqlite: handle,
       changeStamp: sqliteChangeStamp(handle),
       writeCount: undefined,
-      checkpoint: async () => {
-        handle.pragma('wal_checkpoint(TRUNCATE)');
-      },
+      checkpoint: () => checkpointTruncate(handle),
       backupTo: async (target) => {
         handle.prepare('VACUUM INTO ?').run(target);
       },

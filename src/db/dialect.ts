@@ -11,6 +11,21 @@ import {
   sql,
 } from 'kysely';
 
+/**
+ * Whether a driver's error is a unique-constraint violation, on either dialect (PostgreSQL 23505,
+ * SQLite SQLITE_CONSTRAINT_UNIQUE). A look-up before an insert cannot stand in for the constraint
+ * under concurrency: two transactions may both find nothing, and the constraint then decides.
+ */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  if (e === null || typeof e !== 'object') return false;
+  return (
+    e.code === '23505' ||
+    e.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    (typeof e.message === 'string' && e.message.includes('UNIQUE constraint failed'))
+  );
+}
+
 /** Migrations work on a database whose table types are not known yet (they create them). */
 export type MigrationDb = Kysely<unknown>;
 

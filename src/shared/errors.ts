@@ -44,6 +44,8 @@ export const errorCodes = {
   ERR_ORG_NOT_ACTIVE: { status: 403, messageKey: 'auth.orgNotActive' },
   /** An OpenDSR status callback was not taken by the controller's URL (the job retries it). */
   ERR_OPENDSR_CALLBACK_FAILED: { status: 502, messageKey: 'error.internal' },
+  /** An access export that was downloaded already (it is handed out once) or passed its 14 days. */
+  ERR_RIGHTS_EXPORT_GONE: { status: 410, messageKey: 'rights.status.exportGone' },
 } as const satisfies Record<string, { status: number; messageKey: MessageKey }>;
 
 export type ErrorCode = keyof typeof errorCodes;

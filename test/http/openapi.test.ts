@@ -108,7 +108,9 @@ describe('the OpenAPI document', () => {
       'DELETE /o/:slug/opendsr/v1/requests/:id',
       'GET /o/:slug/opendsr/v1/discovery',
       'GET /o/:slug/opendsr/v1/opengdpr_requests/:id',
+      'GET /o/:slug/opendsr/v1/opengdpr_requests/:id/results',
       'GET /o/:slug/opendsr/v1/requests/:id',
+      'GET /o/:slug/opendsr/v1/requests/:id/results',
       'POST /o/:slug/opendsr/v1/opengdpr_requests',
       'POST /o/:slug/opendsr/v1/requests',
     ]);

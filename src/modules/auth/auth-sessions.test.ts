@@ -218,6 +218,40 @@ describe('session resolution', () => {
     expect(sessions.cacheStats().hits).toBe(afterWrite.hits);
   });
 
+  it('answers from memory only the very token that was looked up', async () => {
+    const { issued } = await signedIn(['support']);
+    await kluis.changeFeed?.sync();
+    const sessions = createAuthService({ ...kluis, ...kluis.services }).sessions;
+    expect((await sessions.resolve(issued.token)).kind).toBe('valid');
+    expect((await sessions.resolve(issued.token)).kind).toBe('valid');
+    const last = issued.token.at(-1) === 'A' ? 'B' : 'A';
+    const forged = [`${issued.token.slice(0, -1)}${last}`, issued.token.toLowerCase(), ` ${issued.token}`];
+    for (const token of forged) {
+      if (token === issued.token) continue;
+      expect((await sessions.resolve(token)).kind).toBe('invalid');
+    }
+    // The session itself is untouched by the forgeries.
+    expect((await sessions.resolve(issued.token)).kind).toBe('valid');
+  });
+
+  it('hands out a cached resolution no request can change for the next one', async () => {
+    const { issued } = await signedIn(['support']);
+    await kluis.changeFeed?.sync();
+    const sessions = createAuthService({ ...kluis, ...kluis.services }).sessions;
+    const first = await sessions.resolve(issued.token);
+    if (first.kind !== 'valid') throw new Error('expected a valid session');
+    // A handler that tries to raise its own roles, or to drop a pending step, or to act in
+    // another org, fails instead of changing what the cache hands the next request.
+    expect(() => (first.actor.roles as string[]).push('owner')).toThrow(TypeError);
+    expect(() => Object.assign(first.actor, { orgId: other.id })).toThrow(TypeError);
+    expect(() => (first.session.pending as string[]).push('totp')).toThrow(TypeError);
+    expect(() => Object.assign(first, { kind: 'none' })).toThrow(TypeError);
+    const before = sessions.cacheStats();
+    const second = await sessions.resolve(issued.token);
+    expect(sessions.cacheStats().hits - before.hits).toBe(1);
+    expect(second).toMatchObject({ kind: 'valid', actor: { orgId: org.id, roles: ['support'] } });
+  });
+
   it.runIf(testDialect === 'sqlite')(
     'sees what another connection commits (a CLI, the worker) at the very next request',
     async () => {

@@ -11,7 +11,7 @@ import type { Config } from '../../config/env.js';
 import type { ChangeStamp } from '../../db/database.js';
 import type { DB } from '../../db/schema.js';
 import { type Actor, type OrgKind, scopeOf } from '../../shared/actor.js';
-import { type Clock, HOUR, MINUTE } from '../../shared/clock.js';
+import { type Clock, HOUR, MINUTE, nowMsOf } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import type { SessionState } from '../../shared/http/access.js';
 import { cookieName } from '../../shared/http/cookies.js';
@@ -57,19 +57,31 @@ export interface SessionDeps {
 /** Looked-up sessions kept at most; beyond, the cache starts over (it refills in one query each). */
 const SESSION_CACHE_MAX = 10_000;
 
-/** A looked-up session with the kind of the org it runs in (the tenant's, under a grant). */
+/**
+ * A looked-up session with the kind of the org it runs in (the tenant's, under a grant), its times
+ * parsed once, and the resolution it gives while live: built once per look-up and frozen, so a
+ * request answered from the cache parses no date and allocates no actor.
+ */
 interface FoundSession extends SessionForRequest {
   readonly orgKind: OrgKind;
+  readonly expiresAtMs: number;
+  readonly lastSeenAtMs: number;
+  /** The grant's expiry (`NaN` without a grant, never read then). */
+  readonly grantExpiresAtMs: number;
+  readonly valid: ValidSession;
 }
 
 /**
- * Session look-ups by id, valid for one change stamp: when the stamp moves (any write by anyone,
- * this process included) every entry is dropped, so a logout, a disabled user or a role taken
- * away is seen by the very next request, as without the cache. A look-up is kept only if the
+ * Session look-ups by cookie token, valid for one change stamp: when the stamp moves (any write by
+ * anyone, this process included) every entry is dropped, so a logout, a disabled user or a role
+ * taken away is seen by the very next request, as without the cache. A look-up is kept only if the
  * stamp did not move while it ran. Expiry and idle time are still judged on every request.
+ * Keyed by the token, not its hash, so that a request answered from memory hashes nothing: the
+ * tokens of the sessions in use are in this process's memory anyway (every request carries one),
+ * and only tokens of live sessions are kept (the database still holds hashes only).
  */
 function createSessionCache(
-  lookup: (id: string) => Promise<FoundSession | undefined>,
+  lookup: (token: string) => Promise<FoundSession | undefined>,
   changeStamp: ChangeStamp | undefined,
 ) {
   const entries = new Map<string, FoundSession>();
@@ -77,8 +89,8 @@ function createSessionCache(
   let hits = 0;
   let misses = 0;
   return {
-    /** The session kept for `id` under the current stamp (never anything without a stamp). */
-    peek(id: string): FoundSession | undefined {
+    /** The session kept for `token` under the current stamp (never anything without a stamp). */
+    peek(token: string): FoundSession | undefined {
       const stamp = changeStamp?.();
       if (stamp === undefined) return undefined;
       if (stamp !== filledUnder) {
@@ -86,19 +98,19 @@ function createSessionCache(
         filledUnder = stamp;
         return undefined;
       }
-      const hit = entries.get(id);
+      const hit = entries.get(token);
       if (hit !== undefined) hits++;
       return hit;
     },
     /** Reads the session and keeps it, if the stamp did not move while it was read. */
-    async load(id: string): Promise<FoundSession | undefined> {
+    async load(token: string): Promise<FoundSession | undefined> {
       const stamp = changeStamp?.();
-      if (stamp === undefined) return lookup(id);
+      if (stamp === undefined) return lookup(token);
       misses++;
-      const found = await lookup(id);
+      const found = await lookup(token);
       if (found !== undefined && changeStamp?.() === stamp && filledUnder === stamp) {
         if (entries.size >= SESSION_CACHE_MAX) entries.clear();
-        entries.set(id, found);
+        entries.set(token, found);
       }
       return found;
     },
@@ -120,12 +132,14 @@ export type ResolvedSession =
   | { readonly kind: 'none' }
   /** A cookie was presented but names no live session: the caller clears it. */
   | { readonly kind: 'invalid' }
-  | {
-      readonly kind: 'valid';
-      readonly actor: Extract<Actor, { kind: 'user' }>;
-      readonly session: SessionState;
-      readonly expiresAt: Date;
-    };
+  | ValidSession;
+
+/** A live session's resolution (frozen: the same object answers every request while cached). */
+export interface ValidSession {
+  readonly kind: 'valid';
+  readonly actor: Extract<Actor, { kind: 'user' }>;
+  readonly session: SessionState;
+}
 
 export interface SessionSummary {
   readonly id: string;
@@ -217,7 +231,7 @@ function createSessionIssuer(deps: Pick<SessionDeps, 'clock' | 'config'>) {
  * and in its user's own org or in a tenant's org under a grant that is still given to this user,
  * for this org, unrevoked and unexpired (P8). Judged at every request, cached look-up or not.
  */
-function isLive(found: SessionForRequest, now: number, idleMs: number): boolean {
+function isLive(found: FoundSession, now: number, idleMs: number): boolean {
   const { session, user, grant } = found;
   const orgAllowed =
     session.grant_id === null
@@ -226,37 +240,47 @@ function isLive(found: SessionForRequest, now: number, idleMs: number): boolean 
         grant.granteeUserId === user.id &&
         grant.orgId === session.org_id &&
         grant.revokedAt === null &&
-        now < Date.parse(grant.expiresAt);
-  return (
-    now < Date.parse(session.expires_at) &&
-    now - Date.parse(session.last_seen_at) < idleMs &&
-    user.disabled !== 1 &&
-    orgAllowed
-  );
+        now < found.grantExpiresAtMs;
+  return now < found.expiresAtMs && now - found.lastSeenAtMs < idleMs && user.disabled !== 1 && orgAllowed;
 }
 
 const NO_SESSION: ResolvedSession = { kind: 'none' };
 const INVALID_SESSION: ResolvedSession = { kind: 'invalid' };
 
-/** The actor and session state of a live session. */
-function validSession(id: string, found: FoundSession): ResolvedSession {
+/**
+ * The actor and session state of a live session, frozen all the way down: the cache hands the
+ * same object to every request of the session until the change stamp moves, so no request can
+ * change what the next one sees.
+ */
+function validSession(found: SessionForRequest, orgKind: OrgKind): ValidSession {
   const { session, user, grant } = found;
-  const pending = pendingOf(session);
-  return {
-    kind: 'valid',
-    actor: {
-      kind: 'user',
+  const pending = Object.freeze(pendingOf(session));
+  // While a step is pending the session holds no role at all (defence in depth). Under a grant,
+  // the grant's roles, never the user's own.
+  const roles = pending.length > 0 ? [] : grant !== null ? grantRolesOf(grant.roles) : [...found.roles];
+  return Object.freeze({
+    kind: 'valid' as const,
+    actor: Object.freeze({
+      kind: 'user' as const,
       orgId: session.org_id,
-      orgKind: found.orgKind,
+      orgKind,
       userId: user.id,
-      // While a step is pending the session holds no role at all (defence in depth). Under a
-      // grant, the grant's roles, never the user's own. A copy: the looked-up session may be
-      // shared with later requests (session cache).
-      roles: pending.length > 0 ? [] : grant !== null ? grantRolesOf(grant.roles) : [...found.roles],
+      roles: Object.freeze(roles),
       ...(session.grant_id === null ? {} : { grantId: session.grant_id }),
-    },
-    session: { id, pending },
-    expiresAt: new Date(session.expires_at),
+    }),
+    session: Object.freeze({ id: session.id, pending }),
+  });
+}
+
+/** A looked-up session made ready for the cache: times parsed, resolution built. */
+function foundSession(found: SessionForRequest, orgKind: OrgKind): FoundSession {
+  return {
+    ...found,
+    orgKind,
+    expiresAtMs: Date.parse(found.session.expires_at),
+    lastSeenAtMs: Date.parse(found.session.last_seen_at),
+    grantExpiresAtMs: found.grant === null ? Number.NaN : Date.parse(found.grant.expiresAt),
+    valid: validSession(found, orgKind),
   };
 }
 
@@ -266,18 +290,17 @@ export function createSessionService(deps: SessionDeps) {
   const issue = createSessionIssuer(deps);
   const lookup = createSessionLookup(db);
   const sessionsRepo = createSessionsRepository(db);
-  const cache = createSessionCache(async (id) => {
-    const found = await lookup(id);
-    return found === undefined ? undefined : { ...found, orgKind: await orgs.kindOf(found.session.org_id) };
+  const cache = createSessionCache(async (token) => {
+    const found = await lookup(sessionIdOf(token));
+    return found === undefined ? undefined : foundSession(found, await orgs.kindOf(found.session.org_id));
   }, deps.changeStamp);
 
   /** The resolution of a looked-up session: ended (and deleted), or valid (touched once a minute). */
   function conclude(id: string, found: FoundSession): ResolvedSession | Promise<ResolvedSession> {
-    const now = clock.now().getTime();
+    const now = nowMsOf(clock);
     if (!isLive(found, now, idleMs)) return sessionsRepo.deleteSessionById(id).then(() => INVALID_SESSION);
-    const valid = validSession(id, found);
-    if (now - Date.parse(found.session.last_seen_at) < TOUCH_INTERVAL_MS) return valid;
-    return sessionsRepo.touchSession(id, new Date(now).toISOString()).then(() => valid);
+    if (now - found.lastSeenAtMs < TOUCH_INTERVAL_MS) return found.valid;
+    return sessionsRepo.touchSession(id, new Date(now).toISOString()).then(() => found.valid);
   }
 
   /**
@@ -288,10 +311,11 @@ export function createSessionService(deps: SessionDeps) {
   function resolveNow(token: string | undefined): ResolvedSession | Promise<ResolvedSession> {
     if (token === undefined || token === '') return NO_SESSION;
     if (!tokenPattern.test(token)) return INVALID_SESSION;
-    const id = sessionIdOf(token);
-    const cached = cache.peek(id);
-    if (cached !== undefined) return conclude(id, cached);
-    return cache.load(id).then((found) => (found === undefined ? INVALID_SESSION : conclude(id, found)));
+    const cached = cache.peek(token);
+    if (cached !== undefined) return conclude(cached.session.id, cached);
+    return cache
+      .load(token)
+      .then((found) => (found === undefined ? INVALID_SESSION : conclude(found.session.id, found)));
   }
 
   return {

@@ -123,7 +123,8 @@ export async function openConversation(
     closed_at: null,
   };
   await createIntakeRepository(trx).insertConversation(conversation);
-  const entry = await addEntry(trx, deps, conversation, input.first);
+  // The conversation was created just now: its first entry is number 1 without asking.
+  const entry = await insertEntry(trx, deps, conversation, input.first, 1);
   return { conversation, entry };
 }
 
@@ -134,6 +135,17 @@ export async function addEntry(
   conversation: Pick<ConversationRow, 'id' | 'org_id' | 'subject_id'>,
   entry: NewEntry,
 ): Promise<EntryRow> {
+  const seq = await createIntakeRepository(trx).nextSeq({ orgId: conversation.org_id }, conversation.id);
+  return insertEntry(trx, deps, conversation, entry, seq);
+}
+
+async function insertEntry(
+  trx: Kysely<DB>,
+  deps: EntryDeps,
+  conversation: Pick<ConversationRow, 'id' | 'org_id' | 'subject_id'>,
+  entry: NewEntry,
+  seq: number,
+): Promise<EntryRow> {
   const id = entry.id ?? newId();
   const sealer = conversationSealer(deps.keyring, conversation.org_id, conversation.subject_id);
   const repo = createIntakeRepository(trx);
@@ -141,7 +153,7 @@ export async function addEntry(
     id,
     org_id: conversation.org_id,
     conversation_id: conversation.id,
-    seq: await repo.nextSeq({ orgId: conversation.org_id }, conversation.id),
+    seq,
     kind: entry.kind,
     body: await sealer.seal('conversation_entries', 'body', id, entry.body),
     author_user_id: entry.authorUserId ?? null,

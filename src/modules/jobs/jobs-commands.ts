@@ -3,6 +3,7 @@
  * `kluis serve --no-worker`. `startJobWorker` is also what `kluis serve` runs in-process.
  */
 import { type Command, InvalidArgumentError } from 'commander';
+import { assertSharedKeystore } from '../../config/env.js';
 import { markServingStores } from '../../db/serving-marker.js';
 import type { Kluis } from '../../kluis.js';
 import type { CliIo } from '../../shared/cli.js';
@@ -49,6 +50,7 @@ export function registerJobsCommands(program: Command, io: CliIo): void {
     .option('--poll-ms <ms>', 'wait between polls when idle', positiveInt('--poll-ms'), 1000)
     .action(async (opts: { concurrency: number; pollMs: number }) => {
       const config = io.loadConfig();
+      assertSharedKeystore(config, 'kluis worker');
       const kluis = await io.openKluis(config);
       const worker = await startJobWorker(kluis, opts);
       const unmark = markServingStores([config.databaseUrl, config.keystoreUrl], kluis.clock.now());

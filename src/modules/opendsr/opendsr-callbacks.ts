@@ -12,6 +12,7 @@ import { newId } from '../../shared/ids.js';
 import { assertCan } from '../../shared/permissions.js';
 import { enqueue } from '../jobs/index.js';
 import { createOpendsrRepository, type RequestRow } from './opendsr-repository.js';
+import { resultsUrlOf } from './opendsr-results.js';
 import type { OpendsrDeps } from './opendsr-service.js';
 import type { OpendsrKeys } from './opendsr-signing.js';
 
@@ -28,10 +29,12 @@ export interface CallbackDeps {
   readonly keys: OpendsrKeys;
   /** The `X-OpenDSR-Processor-Domain`. */
   readonly domain: string;
+  /** For `results_url` in the callback of a completed access or portability request. */
+  readonly results: Parameters<typeof resultsUrlOf>[0];
 }
 
 export function createCallbacks(deps: CallbackDeps) {
-  const { db, clock, orgs, register, keys, domain } = deps;
+  const { db, clock, orgs, register, keys, domain, results } = deps;
 
   /** Queues one callback per URL for the request's new status (in the changing transaction). */
   async function queue(trx: Kysely<DB>, row: RequestRow): Promise<void> {
@@ -90,12 +93,14 @@ export function createCallbacks(deps: CallbackDeps) {
       if (error instanceof AppError) return failed(error.code, error);
       throw error;
     }
+    const resultsUrl = await resultsUrlOf(results, org, request, callback.request_status);
     const body = JSON.stringify({
       controller_id: org.slug,
       expected_completion_time: callback.expected_completion_at,
       status_callback_url: callback.url,
       subject_request_id: request.subject_request_id,
       request_status: callback.request_status,
+      ...(resultsUrl === undefined ? {} : { results_url: resultsUrl }),
     });
     const signature = keys.sign(orgId, body);
     let answer: number | undefined;

@@ -1,7 +1,9 @@
 /** The OpenDSR module's tables (`opendsr_requests`, `opendsr_callbacks`), scoped by org. */
 import type { Kysely } from 'kysely';
+import { isUniqueViolation } from '../../db/dialect.js';
 import type { DB } from '../../db/schema.js';
 import type { OrgScope } from '../../shared/actor.js';
+import { AppError } from '../../shared/errors.js';
 import type { OpendsrCallbacksTable, OpendsrRequestsTable } from './opendsr-schema.js';
 
 export type RequestRow = OpendsrRequestsTable;
@@ -23,8 +25,17 @@ export function createOpendsrRepository(db: Kysely<DB>) {
   }
 
   return {
+    /**
+     * ERR_CONFLICT when the controller used this `subject_request_id` before — also when a
+     * concurrent submit of the same id committed first (the unique constraint, on both dialects).
+     */
     async insertRequest(row: RequestRow): Promise<void> {
-      await db.insertInto('opendsr_requests').values(row).execute();
+      try {
+        await db.insertInto('opendsr_requests').values(row).execute();
+      } catch (cause) {
+        if (!isUniqueViolation(cause)) throw cause;
+        throw new AppError('ERR_CONFLICT', { message: 'subject_request_id submitted before', cause });
+      }
     },
 
     findBySubjectRequestId(scope: OrgScope, subjectRequestId: string): Promise<RequestRow | undefined> {

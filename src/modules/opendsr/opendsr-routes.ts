@@ -10,7 +10,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../shared/errors.js';
 import { toAppError } from '../../shared/http/error-handler.js';
-import { noQuery } from '../../shared/http/responses.js';
+import { noQuery, sendDownload } from '../../shared/http/responses.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
 import type { ModuleDeps } from '../module.js';
 import type { Org } from '../orgs/index.js';
@@ -74,6 +74,10 @@ export function opendsrRoutes(kit: RouteKit, deps: ModuleDeps<'opendsr'>): void 
     orgs.set(request, org);
     const actor = request.actor;
     if (request.routeOptions.config.access?.kind === 'api' && actor?.orgId !== org.id) {
+      // Another controller's results are a resource it has no business knowing of: 404.
+      if (request.routeOptions.url?.endsWith('/results') === true) {
+        throw new AppError('ERR_NOT_FOUND', { message: 'results of another organisation' });
+      }
       throw new AppError('ERR_FORBIDDEN', { message: 'API key of another organisation' });
     }
     if (unparsable.has(request)) throw unparsable.get(request);
@@ -128,52 +132,91 @@ export function opendsrRoutes(kit: RouteKit, deps: ModuleDeps<'opendsr'>): void 
       reply.type('application/x-pem-file').send(opendsr.publicKeyPem(orgOf(request).id)),
   });
 
-  // `requests`, and the same under OpenGDPR's name (`opengdpr_requests`, section 10.1).
   for (const collection of ['requests', 'opengdpr_requests'] as const) {
-    const legacy = collection === 'requests' ? '' : ' (OpenGDPR name)';
-    kit.route({
-      method: 'POST',
-      url: `${base}/${collection}`,
-      access: controllerAccess,
-      params: slugParams,
-      body: requestBody,
-      response: { 201: receiptSchema, ...errorResponses(400, 401, 403, 404, 409, 429) },
-      summary: `Submit an OpenDSR request${legacy}`,
-      description:
-        'A data-subject request the controller verified (section 7): it becomes a rights request in the controller’s queue with the legal clock running from `submitted_time`. Identity types `email` and `controller_customer_id`, formats `raw` and `sha256`. Every `status_callback_urls` entry must be registered by the organisation as a recipient. A trailing comma before `}` or `]` is tolerated.',
-      tags,
-      handler: async ({ request, reply, actor, body }) => {
-        const receipt = await opendsr.submit(actor, orgOf(request), body, rawBodies.get(request) ?? '');
-        return reply.status(201).send(receipt);
-      },
-    });
-
-    kit.route({
-      method: 'GET',
-      url: `${base}/${collection}/:id`,
-      access: controllerAccess,
-      params: requestIdParams,
-      query: noQuery,
-      response: { 200: statusSchema, ...errorResponses(401, 403, 404, 429) },
-      summary: `Status of an OpenDSR request${legacy}`,
-      description: 'Section 8: pending, in_progress, completed or cancelled, and when the answer is due.',
-      tags,
-      handler: ({ request, actor, params }) => opendsr.status(actor, orgOf(request), params.id),
-    });
-
-    kit.route({
-      method: 'DELETE',
-      url: `${base}/${collection}/:id`,
-      access: controllerAccess,
-      params: requestIdParams,
-      query: noQuery,
-      response: { 202: cancelSchema, ...errorResponses(400, 401, 403, 404, 429) },
-      summary: `Cancel an OpenDSR request${legacy}`,
-      description:
-        'Section 9: a pending request is cancelled — closed in the queue, its clock stopped, callbacks sent. One already being worked on cannot be cancelled (400).',
-      tags,
-      handler: async ({ request, reply, actor, params }) =>
-        reply.status(202).send(await opendsr.cancel(actor, orgOf(request), params.id)),
-    });
+    collectionRoutes(
+      kit,
+      { opendsr, orgOf, rawBodyOf: (request) => rawBodies.get(request) ?? '' },
+      collection,
+    );
   }
+}
+
+/** `requests`, and the same under OpenGDPR's name (`opengdpr_requests`, section 10.1). */
+function collectionRoutes(
+  kit: RouteKit,
+  scope: {
+    readonly opendsr: ModuleDeps<'opendsr'>['opendsr'];
+    /** The tenant the path names (resolved by the scope's hook). */
+    readonly orgOf: (request: FastifyRequest) => Org;
+    /** The body as received (for `encoded_request`). */
+    readonly rawBodyOf: (request: FastifyRequest) => string;
+  },
+  collection: 'requests' | 'opengdpr_requests',
+) {
+  const { opendsr, orgOf, rawBodyOf } = scope;
+  const legacy = collection === 'requests' ? '' : ' (OpenGDPR name)';
+  kit.route({
+    method: 'POST',
+    url: `${base}/${collection}`,
+    access: controllerAccess,
+    params: slugParams,
+    body: requestBody,
+    response: { 201: receiptSchema, ...errorResponses(400, 401, 403, 404, 409, 429) },
+    summary: `Submit an OpenDSR request${legacy}`,
+    description:
+      'A data-subject request the controller verified (section 7): it becomes a rights request in the controller’s queue with the legal clock running from `submitted_time`. Identity types `email` and `controller_customer_id`, formats `raw` and `sha256`. Every `status_callback_urls` entry must be registered by the organisation as a recipient. A trailing comma before `}` or `]` is tolerated.',
+    tags,
+    handler: async ({ request, reply, actor, body }) => {
+      const receipt = await opendsr.submit(actor, orgOf(request), body, rawBodyOf(request));
+      return reply.status(201).send(receipt);
+    },
+  });
+
+  kit.route({
+    method: 'GET',
+    url: `${base}/${collection}/:id`,
+    access: controllerAccess,
+    params: requestIdParams,
+    query: noQuery,
+    response: { 200: statusSchema, ...errorResponses(401, 403, 404, 429) },
+    summary: `Status of an OpenDSR request${legacy}`,
+    description: 'Section 8: pending, in_progress, completed or cancelled, and when the answer is due.',
+    tags,
+    handler: ({ request, actor, params }) => opendsr.status(actor, orgOf(request), params.id),
+  });
+
+  kit.route({
+    method: 'GET',
+    url: `${base}/${collection}/:id/results`,
+    access: controllerAccess,
+    params: requestIdParams,
+    query: noQuery,
+    response: {
+      200: z.string().describe('The access export: a zip (application/zip)'),
+      ...errorResponses(401, 403, 404, 410, 429),
+    },
+    summary: `Results of an OpenDSR request${legacy}`,
+    description:
+      'The `results_url` of a completed access or portability request: its export as a zip (JSON, CSV, a readable summary), for the controller that submitted it. Handed out once and for 14 days after it was made, like the data subject’s own download; after that 410. Another controller’s request, an erasure, or a request without an export: 404.',
+    tags,
+    handler: async ({ request, reply, actor, params }) => {
+      const file = await opendsr.results(actor, orgOf(request), params.id);
+      return sendDownload(reply, { contentType: 'application/zip', ...file, noStore: true });
+    },
+  });
+
+  kit.route({
+    method: 'DELETE',
+    url: `${base}/${collection}/:id`,
+    access: controllerAccess,
+    params: requestIdParams,
+    query: noQuery,
+    response: { 202: cancelSchema, ...errorResponses(400, 401, 403, 404, 429) },
+    summary: `Cancel an OpenDSR request${legacy}`,
+    description:
+      'Section 9: a pending request is cancelled — closed in the queue, its clock stopped, callbacks sent. One already being worked on cannot be cancelled (400).',
+    tags,
+    handler: async ({ request, reply, actor, params }) =>
+      reply.status(202).send(await opendsr.cancel(actor, orgOf(request), params.id)),
+  });
 }

@@ -18,6 +18,7 @@ import type { RegisterService } from '../register/index.js';
 import type { RequestStatus, RightsService, StatusChange } from '../rights/index.js';
 import { createCallbacks } from './opendsr-callbacks.js';
 import { createOpendsrRepository, type RequestRow } from './opendsr-repository.js';
+import { resultsUrlOf } from './opendsr-results.js';
 import type { OpendsrStatus } from './opendsr-schema.js';
 import { createOpendsrKeys, type OpendsrKeys } from './opendsr-signing.js';
 import {
@@ -32,7 +33,14 @@ import {
 export { CALLBACK_JOB } from './opendsr-callbacks.js';
 
 export type OpendsrDeps = Pick<KluisCore, 'db' | 'clock' | 'config'> & {
-  readonly rights: Pick<RightsService, 'receiveFromController' | 'cancelByController' | 'onStatusChange'>;
+  readonly rights: Pick<
+    RightsService,
+    | 'receiveFromController'
+    | 'cancelByController'
+    | 'onStatusChange'
+    | 'exportStateOf'
+    | 'downloadForController'
+  >;
   readonly register: { readonly egress: Pick<RegisterService['egress'], 'checkWebhook'> };
   readonly orgs: Pick<OrgsService, 'findBySlug' | 'findById'>;
 };
@@ -100,19 +108,82 @@ function discoveryOf(publicOrigin: string, keys: OpendsrKeys, org: Org) {
   };
 }
 
+/**
+ * Takes a controller's request (section 7): callback URLs must be registered recipients (an
+ * unregistered one refuses the request, recorded as `egress.refused`); the same
+ * `subject_request_id` twice is a conflict. Returns the receipt (7.3).
+ */
+async function submitRequest(
+  deps: Pick<OpendsrDeps, 'db' | 'clock' | 'rights' | 'register'>,
+  actor: Actor,
+  org: Org,
+  body: RequestBody,
+  rawBody: string,
+) {
+  const { db, clock, rights, register } = deps;
+  assertOwnEndpoint(actor, org);
+  const urls = [...new Set(body.status_callback_urls ?? [])];
+  for (const url of urls) await register.egress.checkWebhook(org.id, url);
+  const now = clock.now();
+  const email = body.subject_identities.find(
+    (i) => i.identity_type === 'email' && i.identity_format === 'raw',
+  )?.identity_value;
+  return db.transaction().execute(async (trx) => {
+    const repo = createOpendsrRepository(trx);
+    if ((await repo.findBySubjectRequestId(actor, body.subject_request_id)) !== undefined) {
+      throw new AppError('ERR_CONFLICT', { message: 'subject_request_id submitted before' });
+    }
+    const created = await rights.receiveFromController(trx, actor, {
+      right: body.subject_request_type,
+      receivedAt: new Date(body.submitted_time),
+      identities: identitiesText(body),
+      email,
+      locale: 'en',
+    });
+    const row: RequestRow = {
+      id: newId(),
+      org_id: org.id,
+      subject_request_id: body.subject_request_id,
+      rights_request_id: created.id,
+      request_type: body.subject_request_type,
+      regulation: body.regulation ?? 'gdpr',
+      api_version: body.api_version ?? null,
+      request_status: opendsrStatusOf(created.status),
+      expected_completion_at: endOfDueDay(created.dueOn),
+      submitted_at: new Date(body.submitted_time).toISOString(),
+      received_at: now.toISOString(),
+      cancelled_at: null,
+      callback_urls: JSON.stringify(urls),
+      created_at: now.toISOString(),
+      updated_at: now.toISOString(),
+    };
+    await repo.insertRequest(row);
+    return receiptSchema.parse({
+      controller_id: org.slug,
+      expected_completion_time: row.expected_completion_at,
+      received_time: seconds(now),
+      encoded_request: Buffer.from(rawBody, 'utf8').toString('base64'),
+      subject_request_id: row.subject_request_id,
+    });
+  });
+}
+
 export function createOpendsrService(deps: OpendsrDeps) {
   const { db, clock, config, rights, register, orgs } = deps;
   const keys = createOpendsrKeys(config);
   const domain = new URL(config.publicOrigin).host;
-  const callbacks = createCallbacks({ db, clock, orgs, register, keys, domain });
+  const results = { rights, publicOrigin: config.publicOrigin };
+  const callbacks = createCallbacks({ db, clock, orgs, register, keys, domain, results });
 
-  function statusOf(org: Org, row: RequestRow): StatusBody {
+  async function statusOf(org: Org, row: RequestRow): Promise<StatusBody> {
+    const resultsUrl = await resultsUrlOf(results, org, row);
     return {
       controller_id: org.slug,
       expected_completion_time: row.expected_completion_at,
       subject_request_id: row.subject_request_id,
       request_status: row.request_status,
       api_version: API_VERSION,
+      ...(resultsUrl === undefined ? {} : { results_url: resultsUrl }),
     };
   }
 
@@ -159,65 +230,30 @@ export function createOpendsrService(deps: OpendsrDeps) {
     /** Section 6.3. */
     discovery: (org: Org) => discoveryOf(config.publicOrigin, keys, org),
 
-    /**
-     * Takes a controller's request (section 7): callback URLs must be registered recipients (an
-     * unregistered one refuses the request, recorded as `egress.refused`); the same
-     * `subject_request_id` twice is a conflict. Returns the receipt (7.3).
-     */
-    async submit(actor: Actor, org: Org, body: RequestBody, rawBody: string) {
-      assertOwnEndpoint(actor, org);
-      const urls = [...new Set(body.status_callback_urls ?? [])];
-      for (const url of urls) await register.egress.checkWebhook(org.id, url);
-      const now = clock.now();
-      const email = body.subject_identities.find(
-        (i) => i.identity_type === 'email' && i.identity_format === 'raw',
-      )?.identity_value;
-      return db.transaction().execute(async (trx) => {
-        const repo = createOpendsrRepository(trx);
-        if ((await repo.findBySubjectRequestId(actor, body.subject_request_id)) !== undefined) {
-          throw new AppError('ERR_CONFLICT', { message: 'subject_request_id submitted before' });
-        }
-        const created = await rights.receiveFromController(trx, actor, {
-          right: body.subject_request_type,
-          receivedAt: new Date(body.submitted_time),
-          identities: identitiesText(body),
-          email,
-          locale: 'en',
-        });
-        const row: RequestRow = {
-          id: newId(),
-          org_id: org.id,
-          subject_request_id: body.subject_request_id,
-          rights_request_id: created.id,
-          request_type: body.subject_request_type,
-          regulation: body.regulation ?? 'gdpr',
-          api_version: body.api_version ?? null,
-          request_status: opendsrStatusOf(created.status),
-          expected_completion_at: endOfDueDay(created.dueOn),
-          submitted_at: new Date(body.submitted_time).toISOString(),
-          received_at: now.toISOString(),
-          cancelled_at: null,
-          callback_urls: JSON.stringify(urls),
-          created_at: now.toISOString(),
-          updated_at: now.toISOString(),
-        };
-        await repo.insertRequest(row);
-        return receiptSchema.parse({
-          controller_id: org.slug,
-          expected_completion_time: row.expected_completion_at,
-          received_time: seconds(now),
-          encoded_request: Buffer.from(rawBody, 'utf8').toString('base64'),
-          subject_request_id: row.subject_request_id,
-        });
-      });
-    },
+    /** Section 7: takes a controller's request and returns the receipt (see `submitRequest`). */
+    submit: (actor: Actor, org: Org, body: RequestBody, rawBody: string) =>
+      submitRequest(deps, actor, org, body, rawBody),
 
     /** Section 8.1: the status of one of the actor's organisation's requests (another's: 404). */
     async status(actor: Actor, org: Org, subjectRequestId: string): Promise<StatusBody> {
       assertOwnEndpoint(actor, org);
       const row = await createOpendsrRepository(db).findBySubjectRequestId(actor, subjectRequestId);
       if (row === undefined) throw new AppError('ERR_NOT_FOUND', { message: 'OpenDSR request not found' });
-      return statusOf(org, row);
+      return await statusOf(org, row);
+    },
+
+    /**
+     * The `results_url` (section 8.3): the access export of the actor's organisation's completed
+     * access or portability request, once, within its 14 days. Another organisation's request, an
+     * erasure or a request without an export: 404; downloaded or expired: 410.
+     */
+    async results(actor: Actor, org: Org, subjectRequestId: string) {
+      assertOwnEndpoint(actor, org);
+      const row = await createOpendsrRepository(db).findBySubjectRequestId(actor, subjectRequestId);
+      if (row === undefined || row.request_type === 'erasure') {
+        throw new AppError('ERR_NOT_FOUND', { message: 'no results for this OpenDSR request' });
+      }
+      return rights.downloadForController(actor, row.rights_request_id);
     },
 
     /**

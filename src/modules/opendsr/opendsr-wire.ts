@@ -84,6 +84,12 @@ export const statusSchema = z
     subject_request_id: z.string(),
     request_status: z.enum(opendsrStatuses),
     api_version: z.string(),
+    results_url: z
+      .url()
+      .optional()
+      .describe(
+        'A completed access or portability request: where its export (a zip) is fetched with this API key, once, within 14 days',
+      ),
   })
   .describe('Section 8.3');
 
@@ -146,6 +152,10 @@ const messages: Partial<Record<AppError['code'], { domain: string; message: stri
   },
   ERR_PAYLOAD_TOO_LARGE: { domain: 'Request', message: 'the body is too large' },
   ERR_RATE_LIMITED: { domain: 'Request', message: 'too many requests; try again later' },
+  ERR_RIGHTS_EXPORT_GONE: {
+    domain: 'Request',
+    message: 'the results were fetched before or are past their 14 days',
+  },
 };
 
 /**

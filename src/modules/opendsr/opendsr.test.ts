@@ -17,11 +17,15 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import { createOrg, createStaffUser, loginAs } from '../../../test/factories.js';
+import { seedSubject } from '../../../test/retention-fixtures.js';
 import { buildApp } from '../../app.js';
 import type { Actor, ApiScope, Role } from '../../shared/actor.js';
 import { createFixedClock, DAY, HOUR } from '../../shared/clock.js';
+import { AppError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
 import { createWorker } from '../jobs/jobs-worker.js';
 import type { Org } from '../orgs/index.js';
+import { createOpendsrRepository } from './opendsr-repository.js';
 
 // ajv-formats is CommonJS: its plugin is the module's `default` export.
 const addFormats = (formatsModule as unknown as { default: FormatsPlugin }).default;
@@ -310,6 +314,42 @@ describe('the OpenDSR endpoint of a tenant', () => {
     expect(await counts()).toEqual({ opendsr: before.opendsr + 1, rights: before.rights + 1 });
   });
 
+  it('answers 409 to the loser of two concurrent submits of one subject_request_id, writing one request', async () => {
+    // Both submits pass the look-up before either commits; the unique constraint decides, and its
+    // violation is the same conflict as the look-up's (not a 500). Several pairs, so the race is run.
+    for (let i = 0; i < 5; i++) {
+      const before = await counts();
+      const body = request();
+      const answers = await Promise.all([post(tenantA.slug, keys.a, body), post(tenantA.slug, keys.a, body)]);
+      expect(answers.map((r) => r.statusCode).sort()).toEqual([201, 409]);
+      const loser = answers.find((r) => r.statusCode === 409);
+      if (loser === undefined) throw new Error('no 409');
+      expectSpecError(loser, 409);
+      expect((loser.json() as { error: { errors: { reason: string }[] } }).error.errors[0]?.reason).toBe(
+        'ERR_CONFLICT',
+      );
+      expect(await counts()).toEqual({ opendsr: before.opendsr + 1, rights: before.rights + 1 });
+      // Another controller may use the same id: uniqueness is per controller.
+      expect((await post(tenantB.slug, keys.b, body)).statusCode).toBe(201);
+    }
+  });
+
+  it('turns a unique violation of the controller’s request id into a conflict, on this dialect', async () => {
+    const body = request();
+    expect((await post(tenantA.slug, keys.a, body)).statusCode).toBe(201);
+    const row = await kluis.db
+      .selectFrom('opendsr_requests')
+      .selectAll()
+      .where('org_id', '=', tenantA.id)
+      .where('subject_request_id', '=', String(body.subject_request_id))
+      .executeTakeFirstOrThrow();
+    const again = await createOpendsrRepository(kluis.db)
+      .insertRequest({ ...row, id: newId() })
+      .catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(AppError);
+    expect((again as AppError).code).toBe('ERR_CONFLICT');
+  });
+
   it('answers under OpenGDPR’s names too (section 10.1): the same requests, both signature headers', async () => {
     const body = request();
     const res = await app.inject({
@@ -458,6 +498,71 @@ describe('the OpenDSR endpoint of a tenant', () => {
 
     // Being worked on, it can no longer be cancelled.
     expectSpecError(await call('DELETE', tenantA.slug, keys.a, id), 400);
+  });
+
+  it('points the controller at a completed access request’s export: its own key once, another’s 404, expired 410', async () => {
+    const email = 'resultaten@example.nl';
+    await seedSubject(kluis, tenantA.id, { email });
+    const body = request({
+      subject_identities: [{ identity_type: 'email', identity_value: email, identity_format: 'raw' }],
+      status_callback_urls: [listener.url],
+    });
+    const id = String(body.subject_request_id);
+    const path = `/o/${tenantA.slug}/opendsr/v1/requests/${id}/results`;
+    const fetchResults = (key: string, url = path) =>
+      app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
+    expect((await post(tenantA.slug, keys.a, body)).statusCode).toBe(201);
+    const rightsId = await rightsRequestOf(id);
+
+    // Nothing to fetch before the export is made.
+    expect((await call('GET', tenantA.slug, keys.a, id)).json()).not.toHaveProperty('results_url');
+    expectSpecError(await fetchResults(keys.a), 404);
+
+    // The privacy officer links the subject and has the export made: the request is completed.
+    expect(await kluis.services.rights.linkSubject(officerA, rightsId, { email })).toBe(true);
+    await kluis.services.rights.requestExport(officerA, rightsId);
+    await runJobs();
+    const status = (await call('GET', tenantA.slug, keys.a, id)).json() as { results_url?: string };
+    expect(valid('status-response.json', status)).toEqual([]);
+    expect(status).toMatchObject({
+      request_status: 'completed',
+      results_url: `${kluis.config.publicOrigin}${path}`,
+    });
+    // The callback that tells of the completion carries it too (section 8.6).
+    const told = listener.received.map((r) => JSON.parse(r.body) as Record<string, unknown>);
+    const completed = told.find((b) => b.request_status === 'completed');
+    expect(completed?.results_url).toBe(status.results_url);
+    expect(valid('callback.json', completed)).toEqual([]);
+    expect(told.find((b) => b.request_status === 'in_progress')).not.toHaveProperty('results_url');
+
+    // Another controller's key learns nothing of it, at its URL or under its own slug.
+    expectSpecError(await fetchResults(keys.b), 404);
+    expectSpecError(await fetchResults(keys.b, `/o/${tenantB.slug}/opendsr/v1/requests/${id}/results`), 404);
+    // A key of the controller without the role or the scope gets nothing either.
+    expect((await fetchResults(keys.aSupport)).statusCode).toBe(403);
+    expect((await fetchResults(keys.aRestOnly)).statusCode).toBe(403);
+
+    // Past its 14 days it is gone (410), as the requester's own download would be.
+    const now = clock.now();
+    clock.advance(14 * DAY + HOUR);
+    expectSpecError(await fetchResults(keys.a), 410);
+    clock.set(now);
+
+    // The controller's own key: the zip, once; then 410.
+    const first = await fetchResults(keys.a);
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['content-type']).toBe('application/zip');
+    expect(first.headers['cache-control']).toBe('no-store');
+    expect(first.rawPayload.subarray(0, 2).toString('latin1')).toBe('PK');
+    expectSpecError(await fetchResults(keys.a), 410);
+    const downloads = await kluis.db
+      .selectFrom('audit_log')
+      .select(['actor', 'meta'])
+      .where('action', '=', 'rights.export.download')
+      .where('target_id', '=', rightsId)
+      .execute();
+    expect(downloads).toHaveLength(1);
+    expect(downloads[0]?.actor).toMatch(/^api_key:/);
   });
 
   it('cancels a pending request: closed in the queue, the clock stopped, the controller told', async () => {

@@ -11,10 +11,11 @@ import { registerRoutes } from './register-routes.js';
 import { registerMigrations } from './register-schema.js';
 import { createRegisterService, type RegisterService } from './register-service.js';
 
-export { deriveCategories, placeName } from './register-derive.js';
+export { type DerivedCategory, deriveCategories, placeName } from './register-derive.js';
 export { MAX_DOCUMENT_BYTES, type UploadedDocument, validateDocument } from './register-documents.js';
 export type { EgressDecision } from './register-egress.js';
 export { csvSafe } from './register-export.js';
+export type { RegisterFacts } from './register-facts.js';
 export { joinList, label, type RetentionValues, retentionValuesOf } from './register-labels.js';
 export { documentOf, installMultipart } from './register-multipart.js';
 export { type OrgInfo, publicPath } from './register-orgs.js';
@@ -40,6 +41,7 @@ export const registerModule = defineModule({
     'processor_agreements',
     'subprocessor_objections',
     'egress_webhooks',
+    'register_stamp',
   ],
   catalogue: registerFields,
   personalData: registerPersonalData,

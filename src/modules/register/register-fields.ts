@@ -54,6 +54,7 @@ export const registerFields: ModuleCatalogue = {
       egress_hosts: 'host names of a company',
     },
     egress_webhooks: { url: 'address of a company system (webhook)' },
+    register_stamp: { stamp: 'random value replaced on every change to the register (a cache key)' },
     subprocessor_objections: {
       subprocessor_id: 'sub-processor id (structural)',
       client_org_id: 'organisation id (structural)',

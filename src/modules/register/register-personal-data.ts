@@ -14,5 +14,6 @@ export const registerPersonalData: PersonalDataProvider = {
     register_documents: 'agreement documents between companies',
     egress_webhooks: 'webhook addresses of company systems',
     subprocessor_objections: 'a client company’s objection to a sub-processor',
+    register_stamp: 'one random value that moves with every change to the register (a cache key)',
   },
 };

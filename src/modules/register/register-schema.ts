@@ -13,9 +13,11 @@
  *   is a new row, so the history stays on record.
  * - `register_documents`: uploaded agreement documents (PDF), sealed with the org key (they carry
  *   signatures), bound to their row.
+ * - `register_stamp`: one row whose random `stamp` is replaced by a trigger on every change to the
+ *   register's tables or `orgs`, by any code path, tool or node (register-facts.ts caches by it).
  */
 import { type Migration, sql } from 'kysely';
-import { binaryType, checkOneOf, type MigrationDb } from '../../db/dialect.js';
+import { binaryType, checkOneOf, isPostgres, type MigrationDb } from '../../db/dialect.js';
 
 export interface RegisterSettingsTable {
   org_id: string;
@@ -149,6 +151,12 @@ export interface RegisterDocumentsTable {
   uploaded_at: string;
 }
 
+/** One row (id 1): a random value replaced whenever the register or an organisation changes. */
+export interface RegisterStampTable {
+  id: number;
+  stamp: string;
+}
+
 export interface RegisterTables {
   register_settings: RegisterSettingsTable;
   processing_activities: ProcessingActivitiesTable;
@@ -157,6 +165,7 @@ export interface RegisterTables {
   register_documents: RegisterDocumentsTable;
   subprocessor_objections: SubprocessorObjectionsTable;
   egress_webhooks: EgressWebhooksTable;
+  register_stamp: RegisterStampTable;
 }
 
 export const registerMigrations: Record<string, Migration> = {
@@ -321,4 +330,50 @@ export const registerMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /**
+   * The register's change stamp (issue 15): the access export caches what it reads of the register
+   * until the stamp moves. Triggers, not calls in the services, so that no write path — a service,
+   * offboarding's deletes, the CLI, another node, a hand-made fix — can change the register without
+   * moving it. A random value rather than a counter: a restored backup brings back the stamp that
+   * belongs to its own contents, never one a cache filled from other contents.
+   */
+  '0907_register_stamp': {
+    async up(db: MigrationDb) {
+      await db.schema
+        .createTable('register_stamp')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('stamp', 'text', (c) => c.notNull())
+        .execute();
+      await sql`insert into register_stamp (id, stamp) values (1, 'initial')`.execute(db);
+      if (isPostgres(db)) {
+        await sql`create or replace function kluis_register_restamp() returns trigger language plpgsql as $$
+          begin update register_stamp set stamp = md5(random()::text || clock_timestamp()::text) where id = 1;
+          return null; end $$`.execute(db);
+        for (const table of registerStampedTables) {
+          await sql`create trigger ${sql.raw(`${table}_register_restamp`)}
+            after insert or update or delete or truncate on ${sql.table(table)}
+            for each statement execute function kluis_register_restamp()`.execute(db);
+        }
+        return;
+      }
+      for (const table of registerStampedTables) {
+        for (const op of ['insert', 'update', 'delete'] as const) {
+          await sql`create trigger ${sql.raw(`${table}_register_restamp_${op}`)} after ${sql.raw(op)} on ${sql.table(table)}
+            begin update register_stamp set stamp = lower(hex(randomblob(16))) where id = 1; end`.execute(db);
+        }
+      }
+    },
+  },
 };
+
+/** The tables whose changes move the register's stamp: everything a register snapshot reads. */
+export const registerStampedTables = [
+  'orgs',
+  'register_settings',
+  'processing_activities',
+  'subprocessors',
+  'processor_agreements',
+  'register_documents',
+  'subprocessor_objections',
+  'egress_webhooks',
+] as const;

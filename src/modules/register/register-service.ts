@@ -37,6 +37,7 @@ import {
   usedRetentionPolicies,
 } from './register-derive.js';
 import { createEgressService, type EgressDecision } from './register-egress.js';
+import { createFactsCache, type RegisterFacts } from './register-facts.js';
 import { createNoticeService } from './register-notice.js';
 import { createOrgDirectory, type OrgDirectory, type OrgInfo } from './register-orgs.js';
 import { createRegisterRepository } from './register-repository.js';
@@ -160,8 +161,8 @@ export function createRegisterService(deps: RegisterDeps) {
     subprocessors.listOf,
   );
 
-  /** The register of `orgId` as data (no permission check: callers check, or it is for a public page). */
-  async function snapshotOf(orgId: string): Promise<RegisterSnapshot> {
+  /** The organisation, its settings, activities and sub-processors, read from the database. */
+  async function readFacts(orgId: string): Promise<RegisterFacts> {
     const org = await orgs.get(orgId);
     const settings = await settingsOf(org);
     const stored = new Map(
@@ -181,12 +182,16 @@ export function createRegisterService(deps: RegisterDeps) {
         updatedAt: row?.updated_at ?? null,
       };
     });
+    return { org, settings, activities, subprocessors: allSubprocessors };
+  }
+
+  const facts = createFactsCache(db, readFacts);
+
+  /** The register of `orgId` as data (no permission check: callers check, or it is for a public page). */
+  async function snapshotOf(orgId: string): Promise<RegisterSnapshot> {
     return {
-      org,
-      settings,
-      activities,
+      ...(await readFacts(orgId)),
       categories: deriveCategories(fields),
-      subprocessors: allSubprocessors,
       retentionPolicies: usedRetentionPolicies(fields),
       protections: usedProtections(fields),
       egress: await egress.egressList(orgId, deps.relay),
@@ -196,6 +201,10 @@ export function createRegisterService(deps: RegisterDeps) {
   return {
     catalogue: fields,
     snapshotOf,
+    /** What a subject's access export needs of the register, kept until it changes (register-facts.ts). */
+    factsOf: facts.factsOf,
+    /** How often `factsOf` read the database (tests of its cache). */
+    factsFills: facts.fills,
     /** The egress registry (P14): who may receive data, checked before every send. */
     egress,
 

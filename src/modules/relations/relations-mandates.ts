@@ -7,6 +7,7 @@
  * collections (the pain.008 export) are in relations-collections.ts.
  */
 import type { Kysely } from 'kysely';
+import { isUniqueViolation } from '../../db/dialect.js';
 import type { DB } from '../../db/schema.js';
 import { type Actor, scopeOf } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
@@ -55,15 +56,6 @@ type CheckedMandate = Omit<MandateInput, 'reference' | 'iban' | 'bic'> & {
   iban: string;
   bic: string | null;
 };
-
-function isUniqueViolation(error: unknown): boolean {
-  const e = error as { code?: unknown; message?: unknown };
-  return (
-    e.code === '23505' ||
-    e.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
-    (typeof e.message === 'string' && e.message.includes('UNIQUE constraint failed'))
-  );
-}
 
 const referenceTaken = () =>
   new AppError('ERR_CONFLICT', {

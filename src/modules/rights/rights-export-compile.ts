@@ -27,8 +27,8 @@ import {
 } from '../../shared/catalogue.js';
 import { AppError } from '../../shared/errors.js';
 import type { KluisCore } from '../module.js';
-import type { RegisterService } from '../register/index.js';
-import { deriveCategories } from '../register/index.js';
+import type { RegisterFacts, RegisterService } from '../register/index.js';
+import { type DerivedCategory, deriveCategories } from '../register/index.js';
 import {
   type EffectivePolicies,
   isManagedPolicy,
@@ -71,7 +71,7 @@ export interface ExportPurpose {
 
 /** A sub-processor that receives some of the subject's data (as the register lists it). */
 export type ExportRecipient = Pick<
-  Awaited<ReturnType<RegisterService['snapshotOf']>>['subprocessors'][number],
+  RegisterFacts['subprocessors'][number],
   'id' | 'name' | 'service' | 'location' | 'country' | 'inEea' | 'dataCategories'
 >;
 
@@ -125,19 +125,23 @@ export type CompileDeps = Pick<KluisCore, 'db' | 'personalData'> & {
   readonly keyring: Pick<Keyring, 'decryptForSubject' | 'decryptForOrg' | 'isSubjectKeyDestroyed'>;
   readonly config: Pick<Config, 'accessLog'>;
   readonly retention: Pick<RetentionService, 'activeHolds' | 'restrictionMarks' | 'policiesOf'>;
-  readonly register: Pick<RegisterService, 'snapshotOf'>;
+  readonly register: Pick<RegisterService, 'factsOf'>;
   readonly security: Pick<SecurityService, 'entriesAbout'>;
   readonly subjects: Pick<SubjectsService, 'findById'>;
   /** The catalogue's fields (tests pass an extended list). */
   readonly fields?: readonly CatalogueField[];
 };
 
-type Snapshot = Awaited<ReturnType<RegisterService['snapshotOf']>>;
+type Snapshot = RegisterFacts;
 
 /** Categories of the subject's fields, each with its uses and the active sub-processors that get it. */
-function categoriesOf(usedFields: readonly CatalogueField[], snapshot: Snapshot): ExportCategory[] {
+function categoriesOf(
+  usedFields: readonly CatalogueField[],
+  derived: readonly DerivedCategory[],
+  snapshot: Snapshot,
+): ExportCategory[] {
   const active = snapshot.subprocessors.filter((s) => s.status === 'active');
-  return deriveCategories(usedFields).map((d) => {
+  return derived.map((d) => {
     const uses = new Map<
       string,
       { purposes: Purpose[]; legalBasis: LegalBasis; retention: RetentionPolicyId; fields: string[] }
@@ -161,8 +165,11 @@ function categoriesOf(usedFields: readonly CatalogueField[], snapshot: Snapshot)
   });
 }
 
-function purposesOf(usedFields: readonly CatalogueField[], snapshot: Snapshot): ExportPurpose[] {
-  const derived = deriveCategories(usedFields);
+function purposesOf(
+  usedFields: readonly CatalogueField[],
+  derived: readonly DerivedCategory[],
+  snapshot: Snapshot,
+): ExportPurpose[] {
   const activities = new Map(snapshot.activities.map((a) => [a.purpose, a]));
   return purposeOrder
     .filter((p) => usedFields.some((f) => f.purposes.includes(p)))
@@ -177,8 +184,8 @@ function purposesOf(usedFields: readonly CatalogueField[], snapshot: Snapshot): 
     });
 }
 
-function retentionOf(usedFields: readonly CatalogueField[], effective: EffectivePolicies): ExportRetention[] {
-  const used = [...new Set(deriveCategories(usedFields).flatMap((d) => d.retention))];
+function retentionOf(derived: readonly DerivedCategory[], effective: EffectivePolicies): ExportRetention[] {
+  const used = [...new Set(derived.flatMap((d) => d.retention))];
   return used.map((policy) => {
     if (!isManagedPolicy(policy)) return { policy, period: null };
     const p = effective[policy];
@@ -240,9 +247,11 @@ export async function compileSubjectExport(
       if (link.auditType !== undefined) auditTypes.set(link.table, link.auditType);
     }
   }
-  const snapshot = await deps.register.snapshotOf(orgId);
+  const snapshot = await deps.register.factsOf(orgId);
   const effective = await deps.retention.policiesOf(orgId);
-  const categories = categoriesOf(usedFields, snapshot);
+  // The subject's own fields' categories (not the register's): derived once for the three sections.
+  const derived = deriveCategories(usedFields);
+  const categories = categoriesOf(usedFields, derived, snapshot);
   const records = new Map([...reader.infos].map(([table, rows]) => [table, [...rows.keys()]]));
   const settings = snapshot.settings;
   return {
@@ -266,9 +275,9 @@ export async function compileSubjectExport(
     },
     tables,
     categories,
-    purposes: purposesOf(usedFields, snapshot),
+    purposes: purposesOf(usedFields, derived, snapshot),
     recipients: recipientsOf(snapshot, categories),
-    retention: retentionOf(usedFields, effective),
+    retention: retentionOf(derived, effective),
     consultations: await consultationsOf(deps.security, orgId, records, auditTypes),
     accessLog: {
       linked: false,

@@ -52,22 +52,33 @@ export async function consultationsOf(
   records: ReadonlyMap<string, readonly string[]>,
   auditTypes: ReadonlyMap<string, string>,
 ): Promise<ExportConsultation[]> {
-  const found: (ExportConsultation & { seq: number })[] = [];
+  // One look-up for all tables: ids per audit type, and the table each (type, id) came from.
+  const targets = new Map<string, string[]>();
+  const tableOf = new Map<string, string>();
   for (const [table, ids] of records) {
     const type = auditTypes.get(table);
     if (type === undefined || ids.length === 0) continue;
-    for (const r of await security.entriesAbout(orgId, type, ids)) {
-      found.push({
-        seq: Number(r.seq),
-        at: r.at,
-        action: r.action,
-        table,
-        recordId: r.target_id ?? '',
-        fields: fieldNames(r.fields),
-        purpose: r.purpose,
-        by: consultationActor(r.actor),
-      });
+    const list = targets.get(type) ?? [];
+    for (const id of ids) {
+      list.push(id);
+      tableOf.set(`${type}\u0000${id}`, table);
     }
+    targets.set(type, list);
+  }
+  const found: (ExportConsultation & { seq: number })[] = [];
+  for (const r of await security.entriesAbout(orgId, targets)) {
+    const table = tableOf.get(`${r.target_type ?? ''}\u0000${r.target_id ?? ''}`);
+    if (table === undefined) continue;
+    found.push({
+      seq: Number(r.seq),
+      at: r.at,
+      action: r.action,
+      table,
+      recordId: r.target_id ?? '',
+      fields: fieldNames(r.fields),
+      purpose: r.purpose,
+      by: consultationActor(r.actor),
+    });
   }
   found.sort((a, b) => a.seq - b.seq);
   return found.map(({ seq: _seq, ...entry }) => entry);

@@ -32,7 +32,7 @@ export type RightsDeps = Pick<
 > & {
   readonly audit: AuditService;
   readonly auth: Pick<AuthService, 'listUsersWithRole'>;
-  readonly register: Pick<RegisterService, 'snapshotOf'>;
+  readonly register: Pick<RegisterService, 'factsOf'>;
   readonly retention: RetentionService;
   readonly security: Pick<SecurityService, 'entriesAbout'>;
   readonly statement: Pick<StatementService, 'findLatestVersion'>;

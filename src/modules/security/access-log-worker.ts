@@ -9,6 +9,14 @@
  * indexes; named parameters from objects cost ~0.7 µs more, and objects twice as much to post).
  * A prepared 500-row statement costs about the same but needs one statement per batch size.
  * Replies carry only the batch id and, on failure, an error code: never row contents.
+ *
+ * The worker also runs the database's WAL checkpoint (PASSIVE, every `checkpointEveryMs`), so
+ * that copying the WAL back into the file and its two fsyncs happen on this thread and not on the
+ * request thread: better-sqlite3 is synchronous, and a checkpoint run by a request's COMMIT (the
+ * main connection's auto-checkpoint) stalled every request in flight (bench/contact, issue 15).
+ * A PASSIVE checkpoint takes no write lock and never waits: writers go on while it copies, and a
+ * page a reader still needs is left for the next round. The writer turns the main connection's
+ * auto-checkpoint down to a safety net while this worker runs (access-log-writer.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openSqlite } from '../../db/database.js';
@@ -18,6 +26,8 @@ import { errorCodeOf } from './access-log-writer.js';
 export interface AccessLogWorkerData {
   readonly file: string;
   readonly encryptionKey: string | undefined;
+  /** How often the worker checkpoints the WAL (PASSIVE); 0: never (the main connection does). */
+  readonly checkpointEveryMs?: number | undefined;
 }
 
 export type AccessLogWorkerRequest =
@@ -27,7 +37,8 @@ export type AccessLogWorkerRequest =
 export type AccessLogWorkerReply =
   | { readonly kind: 'ready' }
   | { readonly kind: 'done'; readonly id: number }
-  | { readonly kind: 'failed'; readonly id: number; readonly code: string };
+  | { readonly kind: 'failed'; readonly id: number; readonly code: string }
+  | { readonly kind: 'checkpoint_failed'; readonly code: string };
 
 function start(): void {
   const port = parentPort;
@@ -38,8 +49,24 @@ function start(): void {
   const insertBatch = handle.transaction((rows: readonly AccessLogTuple[]) => {
     for (const row of rows) insertRow.run(...row);
   });
+  const checkpoint = handle.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+  const every = data.checkpointEveryMs ?? 0;
+  const timer =
+    every > 0
+      ? setInterval(() => {
+          try {
+            checkpoint.all();
+          } catch (err) {
+            port.postMessage({
+              kind: 'checkpoint_failed',
+              code: errorCodeOf(err),
+            } satisfies AccessLogWorkerReply);
+          }
+        }, every)
+      : undefined;
   port.on('message', (message: AccessLogWorkerRequest) => {
     if (message.kind === 'close') {
+      clearInterval(timer);
       handle.close();
       port.close();
       return;

@@ -1,9 +1,15 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { statSync } from 'node:fs';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTestKluis, type TestKluis, testDialect } from '../../../test/dialects.js';
 import { InsertCounter } from '../../../test/security/insert-counter.js';
 import { createFixedClock } from '../../shared/clock.js';
 import { createLogger } from '../../shared/logger.js';
-import { createAccessLogWriter } from './access-log-writer.js';
+import {
+  createAccessLogWriter,
+  DEFAULT_AUTOCHECKPOINT,
+  SAFETY_NET_AUTOCHECKPOINT,
+} from './access-log-writer.js';
 
 const entry = (i: number) => ({
   orgId: null,
@@ -251,6 +257,58 @@ describe.runIf(testDialect === 'sqlite')(
       expect(ids).toHaveLength(1234);
       expect(new Set(ids).size).toBe(1234);
       expect(counter.inserts).toBe(0);
+    });
+
+    const autoCheckpoint = async () =>
+      (await sql<{ wal_autocheckpoint: number }>`pragma wal_autocheckpoint`.execute(kluis.db)).rows[0]
+        ?.wal_autocheckpoint;
+
+    it('checkpoints the WAL from the worker while the main connection keeps only a safety net, and hands back on close', async () => {
+      const file = sqliteOf(kluis).file;
+      expect(await autoCheckpoint()).toBe(DEFAULT_AUTOCHECKPOINT);
+      const writer = createAccessLogWriter({
+        db: kluis.db,
+        clock,
+        logger: createLogger('silent'),
+        flushEveryMs: 3_600_000,
+        checkpointEveryMs: 10,
+        sqlite: sqliteOf(kluis),
+      });
+      // The worker starts in the background (tsx compiles it first when run from source).
+      await vi.waitFor(async () => expect(await autoCheckpoint()).toBe(SAFETY_NET_AUTOCHECKPOINT), {
+        timeout: 15_000,
+        interval: 20,
+      });
+      // Everything so far in the file; then ~300 pages written on the main connection only, far
+      // below its safety net: only another connection's checkpoint can move them into the file.
+      await kluis.checkpoint();
+      const before = statSync(file).size;
+      await sql`create table checkpoint_probe (v text)`.execute(kluis.db);
+      for (let i = 0; i < 300; i++) {
+        await sql`insert into checkpoint_probe values (${'x'.repeat(4000)})`.execute(kluis.db);
+      }
+      await vi.waitFor(() => expect(statSync(file).size).toBeGreaterThan(before + 100 * 4096), {
+        timeout: 15_000,
+        interval: 20,
+      });
+      await writer.close();
+      expect(await autoCheckpoint()).toBe(DEFAULT_AUTOCHECKPOINT);
+      await sql`drop table checkpoint_probe`.execute(kluis.db);
+    });
+
+    it('leaves checkpointing to the main connection when asked to (checkpointEveryMs 0)', async () => {
+      const writer = createAccessLogWriter({
+        db: kluis.db,
+        clock,
+        logger: createLogger('silent'),
+        flushEveryMs: 3_600_000,
+        checkpointEveryMs: 0,
+        sqlite: sqliteOf(kluis),
+      });
+      writer.record(entry(1));
+      await writer.flush();
+      expect(await autoCheckpoint()).toBe(DEFAULT_AUTOCHECKPOINT);
+      await writer.close();
     });
 
     it('logs a code, never row contents, and writes in process when the worker cannot open the database', async () => {

@@ -17,13 +17,17 @@
  * thread only builds rows and posts batches; `flush()` resolves once the worker has committed.
  * If the worker cannot start or stops, the writer logs a code and inserts in process again
  * through Kysely (the path PostgreSQL always takes: pg is asynchronous already).
+ *
+ * The worker also checkpoints the WAL (access-log-worker.ts). While it runs, the main
+ * connection's auto-checkpoint is only a safety net (`SAFETY_NET_AUTOCHECKPOINT` pages, should the
+ * worker fall behind); when the worker stops or the writer closes it is SQLite's default again.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { DB } from '../../db/schema.js';
-import type { Clock } from '../../shared/clock.js';
+import { type Clock, nowMsOf } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
 import { type AccessLogTuple, createAccessLogRepository, rowOfTuple } from './access-log-repository.js';
 import type {
@@ -53,10 +57,18 @@ export interface AccessLogWriterOptions {
   readonly maxBuffered?: number;
   /**
    * SQLite: the database file and its key; batches are then inserted by a worker thread with its
-   * own connection. Without it (PostgreSQL), rows are inserted in process through `db`.
+   * own connection, which also checkpoints the WAL. Without it (PostgreSQL), rows are inserted in
+   * process through `db`.
    */
-  readonly sqlite?: AccessLogWorkerData | undefined;
+  readonly sqlite?: Omit<AccessLogWorkerData, 'checkpointEveryMs'> | undefined;
+  /** SQLite: how often the worker checkpoints the WAL (default 1 s; 0: the main connection does, as SQLite does by default). */
+  readonly checkpointEveryMs?: number;
 }
+
+/** SQLite's own default for `wal_autocheckpoint` (pages). */
+export const DEFAULT_AUTOCHECKPOINT = 1000;
+/** The main connection's auto-checkpoint while the worker checkpoints: ~40 MB of WAL, never reached while it keeps up. */
+export const SAFETY_NET_AUTOCHECKPOINT = 10_000;
 
 export interface AccessLogWriter {
   /** Queues one request; never throws, never waits. */
@@ -72,14 +84,14 @@ export interface AccessLogWriter {
 export const USER_AGENT_MAX = 512;
 
 /** The timestamp text of the current millisecond, computed once per millisecond. */
-function createRowTime(): (now: Date) => string {
+function createRowTime(clock: Clock): () => string {
   let ms = Number.NaN;
   let iso = '';
-  return (now) => {
-    const at = now.getTime();
+  return () => {
+    const at = nowMsOf(clock);
     if (at !== ms) {
       ms = at;
-      iso = now.toISOString();
+      iso = new Date(at).toISOString();
     }
     return iso;
   };
@@ -122,7 +134,18 @@ interface WorkerClient {
   close(): Promise<void>;
 }
 
-function startWorker(data: AccessLogWorkerData, logger: Pick<Logger, 'error'>): WorkerClient {
+interface WorkerEvents {
+  /** The worker has opened the database (and, when asked to, checkpoints it from now on). */
+  ready(): void;
+  /** The worker has stopped (failed, exited, or closed). */
+  stopped(): void;
+}
+
+function startWorker(
+  data: AccessLogWorkerData,
+  logger: Pick<Logger, 'error' | 'warn'>,
+  events: WorkerEvents,
+): WorkerClient {
   const worker = spawnWorker(data);
   const waiting = new Map<number, { resolve(): void; reject(err: Error): void }>();
   let nextId = 0;
@@ -138,9 +161,18 @@ function startWorker(data: AccessLogWorkerData, logger: Pick<Logger, 'error'>): 
     if (code !== undefined) logger.error({ code }, 'access log worker stopped; writing in process');
     for (const w of waiting.values()) w.reject(new Error('access log worker stopped'));
     waiting.clear();
+    events.stopped();
   }
   worker.on('message', (reply: AccessLogWorkerReply) => {
-    if (reply.kind === 'ready') return;
+    if (reply.kind === 'ready') {
+      events.ready();
+      return;
+    }
+    if (reply.kind === 'checkpoint_failed') {
+      // The next round tries again; the main connection's safety net bounds the WAL meanwhile.
+      logger.warn({ code: reply.code }, 'WAL checkpoint in the access log worker failed');
+      return;
+    }
     const w = waiting.get(reply.id);
     if (w === undefined) return;
     waiting.delete(reply.id);
@@ -174,6 +206,42 @@ function startWorker(data: AccessLogWorkerData, logger: Pick<Logger, 'error'>): 
   };
 }
 
+/**
+ * Turns the main connection's auto-checkpoint down to the safety net while the worker checkpoints,
+ * and back to SQLite's default when it stops. Settings run in order (one chain), so a late `ready`
+ * cannot undo a `stopped`.
+ */
+function autoCheckpointSwitch(
+  db: Kysely<DB>,
+  logger: Pick<Logger, 'warn'>,
+  workerCheckpoints: boolean,
+): WorkerEvents & { settled(): Promise<void> } {
+  let settings: Promise<void> = Promise.resolve();
+  const set = (pages: number) => {
+    settings = settings.then(async () => {
+      try {
+        await sql`pragma wal_autocheckpoint = ${sql.lit(pages)}`.execute(db);
+      } catch (err) {
+        logger.warn({ code: errorCodeOf(err) }, 'could not set wal_autocheckpoint');
+      }
+    });
+  };
+  let on = false;
+  return {
+    ready() {
+      if (!workerCheckpoints) return;
+      on = true;
+      set(SAFETY_NET_AUTOCHECKPOINT);
+    },
+    stopped() {
+      if (!on) return;
+      on = false;
+      set(DEFAULT_AUTOCHECKPOINT);
+    },
+    settled: () => settings,
+  };
+}
+
 export function createAccessLogWriter(options: AccessLogWriterOptions): AccessLogWriter {
   const { clock, logger } = options;
   // Larger batches spread a commit and a message over more rows (bench/http, access-log cost:
@@ -181,7 +249,12 @@ export function createAccessLogWriter(options: AccessLogWriterOptions): AccessLo
   const maxBatch = options.maxBatch ?? 2000;
   const maxBuffered = options.maxBuffered ?? maxBatch * 20;
   const repo = createAccessLogRepository(options.db);
-  const worker = options.sqlite === undefined ? undefined : startWorker(options.sqlite, logger);
+  const checkpointEveryMs = options.checkpointEveryMs ?? 1000;
+  const autoCheckpoint = autoCheckpointSwitch(options.db, logger, checkpointEveryMs > 0);
+  const worker =
+    options.sqlite === undefined
+      ? undefined
+      : startWorker({ ...options.sqlite, checkpointEveryMs }, logger, autoCheckpoint);
 
   async function insert(batch: readonly AccessLogTuple[]): Promise<void> {
     if (worker?.alive) {
@@ -195,7 +268,7 @@ export function createAccessLogWriter(options: AccessLogWriterOptions): AccessLo
     }
     await repo.insertMany(batch.map(rowOfTuple));
   }
-  const rowTime = createRowTime();
+  const rowTime = createRowTime(clock);
   let buffer: AccessLogTuple[] = [];
   let dropped = 0;
   let closed = false;
@@ -258,7 +331,7 @@ export function createAccessLogWriter(options: AccessLogWriterOptions): AccessLo
   return {
     record(entry) {
       buffer.push([
-        rowTime(clock.now()),
+        rowTime(),
         entry.orgId,
         entry.ip,
         entry.userAgent === null ? null : entry.userAgent.slice(0, USER_AGENT_MAX),
@@ -280,6 +353,8 @@ export function createAccessLogWriter(options: AccessLogWriterOptions): AccessLo
         buffer = [];
       }
       await worker?.close();
+      // The main connection checkpoints by itself again before anyone closes it.
+      await autoCheckpoint.settled();
     },
     get pending() {
       return buffer.length;

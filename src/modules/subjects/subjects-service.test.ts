@@ -40,4 +40,41 @@ describe('data subjects', () => {
     expect(await subjects.findById(kluis.db, { orgId: b.id }, inA.id)).toBeUndefined();
     expect(await subjects.findByContact(kluis.db, { orgId: a.id }, { email: 'y@example.nl' })).toEqual([]);
   });
+
+  it('finds, in one look-up, every live subject matching the email or the phone, each once, oldest first, never an erased one', async () => {
+    const org = await createOrg(kluis, 'tenant');
+    const other = await createOrg(kluis, 'tenant');
+    const subjects = createSubjectsService(kluis);
+    const scope = { orgId: org.id };
+    const mail = await subjects.findOrCreate(kluis.db, scope, { email: 'a@example.nl' });
+    const phone = await subjects.findOrCreate(kluis.db, scope, { phone: '+31612345678' });
+    const both = await subjects.findOrCreate(kluis.db, scope, {
+      email: 'b@example.nl',
+      phone: '+31687654321',
+    });
+    const erased = await subjects.findOrCreate(kluis.db, scope, { email: 'c@example.nl' });
+    await kluis.db
+      .updateTable('data_subjects')
+      .set({ erased_at: '2025-01-01T00:00:00.000Z' })
+      .where('id', '=', erased.id)
+      .execute();
+    await subjects.findOrCreate(
+      kluis.db,
+      { orgId: other.id },
+      { email: 'a@example.nl', phone: '+31612345678' },
+    );
+    const ids = async (keys: { email?: string; phone?: string }) =>
+      (await subjects.findByContact(kluis.db, scope, keys)).map((s) => s.id);
+    expect(await ids({ email: 'a@example.nl', phone: '+31612345678' })).toEqual([mail.id, phone.id]);
+    expect(await ids({ email: 'b@example.nl', phone: '+31687654321' })).toEqual([both.id]);
+    expect(await ids({ phone: '+31687654321' })).toEqual([both.id]);
+    expect(await ids({ email: 'c@example.nl', phone: '+31612345678' })).toEqual([phone.id]);
+    expect(await ids({})).toEqual([]);
+    // The email match wins when the phone belongs to someone else.
+    const found = await subjects.findOrCreate(kluis.db, scope, {
+      email: 'a@example.nl',
+      phone: '+31612345678',
+    });
+    expect(found.id).toBe(mail.id);
+  });
 });

@@ -81,6 +81,26 @@ export function createSubjectsService(deps: SubjectsDeps) {
     };
   }
 
+  async function findByIndexes(
+    db: Kysely<DB>,
+    scope: OrgScope,
+    idx: { email: string | null; phone: string | null },
+  ): Promise<DataSubject[]> {
+    const byIndex = (column: 'email_bidx' | 'phone_bidx', value: string) =>
+      db
+        .selectFrom('data_subjects')
+        .selectAll()
+        .where('org_id', '=', scope.orgId)
+        .where(column, '=', value)
+        .where('erased_at', 'is', null);
+    const email = idx.email === null ? undefined : byIndex('email_bidx', idx.email);
+    const phone = idx.phone === null ? undefined : byIndex('phone_bidx', idx.phone);
+    const query = email !== undefined && phone !== undefined ? email.unionAll(phone) : (email ?? phone);
+    const found = query === undefined ? [] : await query.execute();
+    const unique = [...new Map(found.map((s) => [s.id, s])).values()];
+    return unique.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+  }
+
   return {
     /** Every data subject id of the org, erased ones too (a tenant's offboarding exports and shreds them all). */
     async listIds(db: Kysely<DB>, scope: OrgScope): Promise<string[]> {
@@ -96,24 +116,11 @@ export function createSubjectsService(deps: SubjectsDeps) {
 
     /**
      * The live (not erased) subjects of this org matching the email or the phone number. One
-     * look-up per index: an `or` over both makes SQLite scan the organisation's subjects.
+     * look-up per index, in one statement (UNION ALL; a subject found twice is kept once): an
+     * `or` over both makes SQLite scan the organisation's subjects.
      */
     async findByContact(db: Kysely<DB>, scope: OrgScope, keys: ContactKeys): Promise<DataSubject[]> {
-      const idx = await indexes(scope, keys);
-      const byIndex = (column: 'email_bidx' | 'phone_bidx', value: string) =>
-        db
-          .selectFrom('data_subjects')
-          .selectAll()
-          .where('org_id', '=', scope.orgId)
-          .where(column, '=', value)
-          .where('erased_at', 'is', null)
-          .execute();
-      const found = [
-        ...(idx.email === null ? [] : await byIndex('email_bidx', idx.email)),
-        ...(idx.phone === null ? [] : await byIndex('phone_bidx', idx.phone)),
-      ];
-      const unique = [...new Map(found.map((s) => [s.id, s])).values()];
-      return unique.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+      return findByIndexes(db, scope, await indexes(scope, keys));
     },
 
     /**
@@ -122,7 +129,7 @@ export function createSubjectsService(deps: SubjectsDeps) {
      */
     async findOrCreate(db: Kysely<DB>, scope: OrgScope, keys: ContactKeys): Promise<DataSubject> {
       const idx = await indexes(scope, keys);
-      const found = await this.findByContact(db, scope, keys);
+      const found = await findByIndexes(db, scope, idx);
       const best = found.find((s) => idx.email !== null && s.email_bidx === idx.email) ?? found[0];
       if (best !== undefined) {
         const patch: Partial<DataSubject> = {};

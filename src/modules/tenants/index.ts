@@ -4,10 +4,11 @@
  * suspends them, and assigns their host names and inbound addresses. Public surface of the
  * module: the manifest and what other modules use.
  */
-import { defineModule } from '../module.js';
+import { defineModule, type ModuleDeps, recurringJob } from '../module.js';
 import { registerTenantCommands } from './tenants-cli.js';
 import { tenantsFields } from './tenants-fields.js';
 import { tenantsEn, tenantsNl } from './tenants-messages.js';
+import { ORPHAN_KEYS_JOB, sweepOrphanOrgKeys } from './tenants-orphan-keys.js';
 import { tenantsPersonalData } from './tenants-personal-data.js';
 import { tenantsRoutes } from './tenants-routes.js';
 import { tenantsMigrations } from './tenants-schema.js';
@@ -30,10 +31,11 @@ export const tenantsModule = defineModule({
   messages: { nl: tenantsNl, en: tenantsEn },
   provides: ['tenants'],
   needs: ['orgs', 'auth', 'audit', 'register', 'retention'],
-  services: ({ db, clock, config, orgs, auth, audit, register, retention }) => ({
+  services: ({ db, clock, config, keyring, orgs, auth, audit, register, retention }) => ({
     tenants: createTenantsService({
       db,
       clock,
+      keyring,
       orgs,
       auth,
       audit,
@@ -44,6 +46,14 @@ export const tenantsModule = defineModule({
       ),
     }),
   }),
+  // Every night: org keys left in the key store by an onboarding that died mid-way (see
+  // tenants-orphan-keys.ts), removed and audited.
+  ...recurringJob(
+    ORPHAN_KEYS_JOB,
+    { dailyAt: '04:25' },
+    'orphan org keys swept',
+    (deps: ModuleDeps<'orgs' | 'audit'>) => sweepOrphanOrgKeys(deps),
+  ),
   cli: registerTenantCommands,
   navigation: [
     {

@@ -3,7 +3,8 @@
  * agreement and its sealed document, activation, the first owner, the invitation token and the
  * queued invitation mail stand or fall together. A failure at the last step (a real audit
  * subscriber that refuses the invitation entry) leaves not one row in any table of any module,
- * and the slug can be used again at once.
+ * nor a key in the key store (a database of its own, outside the transaction), and the slug can
+ * be used again at once.
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,9 @@ describe('tenant onboarding in one transaction', () => {
   beforeAll(async () => {
     kluis = await createTestKluis({ clock });
     operator = await createOrg(kluis, 'operator');
+    // The operator's own key is minted on its first use (the agreement is kept in its register);
+    // minting it here keeps the key-store census about the tenant's key alone.
+    await kluis.keyring.blindIndex(operator.id, 'text', 'first use');
     kluis.services.audit.subscribe(['auth.invitation.sent'], async () => {
       if (failInvitation) throw new Error('the invitation step fails (test)');
     });
@@ -44,6 +48,20 @@ describe('tenant onboarding in one transaction', () => {
     }
     const head = await kluis.db.selectFrom('audit_head').select('seq').executeTakeFirst();
     out['audit_head.seq'] = Number(head?.seq ?? 0);
+    // The key store is a database of its own (its own SQLite file or PostgreSQL schema): a key
+    // minted for the half-made org must not outlive the rolled-back transaction.
+    for (const table of [
+      'org_keys',
+      'subject_keys',
+      'org_key_tombstones',
+      'subject_key_tombstones',
+    ] as const) {
+      const row = await kluis.keystore
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirst();
+      out[`keystore.${table}`] = Number(row?.n ?? 0);
+    }
     return out;
   }
 
@@ -81,6 +99,9 @@ describe('tenant onboarding in one transaction', () => {
     }
     expect(await census()).toEqual(before);
     expect(await kluis.services.orgs.findBySlug('half-klaar')).toBeUndefined();
+    const orgIds = new Set((await kluis.services.orgs.list()).map((o) => o.id));
+    const keyed = await kluis.keystore.selectFrom('org_keys').select('org_id').execute();
+    expect(keyed.filter((k) => !orgIds.has(k.org_id))).toEqual([]);
 
     // The same slug works at once, and then every part is there.
     const view = await create('half-klaar', 'document');
@@ -91,6 +112,8 @@ describe('tenant onboarding in one transaction', () => {
     for (const table of ['orgs', 'tenant_profiles', 'processor_agreements', 'register_documents', 'users']) {
       expect(after[table], table).toBe((before[table] ?? 0) + 1);
     }
+    // The successful onboarding does mint the tenant's key (so the check above can fail).
+    expect(after['keystore.org_keys']).toBe((before['keystore.org_keys'] ?? 0) + 1);
     expect(after.password_reset_tokens).toBe((before.password_reset_tokens ?? 0) + 1);
     const mail = await kluis.db
       .selectFrom('jobs')

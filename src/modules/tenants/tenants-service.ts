@@ -12,9 +12,15 @@
  * TOTP policy), agreement and its document, activation, first owner, invitation token and the
  * queued invitation mail — so a failure anywhere leaves no row behind and the slug free to try
  * again. (A tenant made `pending` by other means is finished with `tenant activate`/`invite`.)
+ * The tenant's org key is minted in the key store, a database of its own, on its first use inside
+ * that transaction; when the transaction fails, the key is removed again once the org is known
+ * not to exist. A crash between the two leaves an orphan key (harmless: it wraps nothing that
+ * survived), which the daily sweep in tenants-orphan-keys.ts removes, audited. The other order —
+ * a committed org whose key was lost — would make its sealed rows unreadable, so it is avoided.
  */
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
+import type { Keyring } from '../../crypto/keyring.js';
 import type { DB } from '../../db/schema.js';
 import { inTransaction } from '../../db/transaction.js';
 import type { Actor } from '../../shared/actor.js';
@@ -105,6 +111,8 @@ export interface TenantsDeps {
   readonly audit: AuditService;
   readonly register: RegisterService;
   readonly retention: RetentionService;
+  /** The key store, apart from the main database: a rolled-back onboarding takes its key back out. */
+  readonly keyring: Pick<Keyring, 'forgetUnbornOrg'>;
   /** The operator's own inbound addresses (they cannot be given to a tenant). */
   readonly operatorAddresses?: readonly string[];
 }
@@ -240,8 +248,23 @@ type TenantsCore = ReturnType<typeof createTenantsCore>;
 
 /** Onboarding: the tenant, its agreement, its first owner's invitation. */
 function onboardingOf(deps: TenantsDeps, core: TenantsCore) {
-  const { db, clock, orgs, auth, audit } = deps;
+  const { db, clock, orgs, auth, audit, keyring } = deps;
   const { tenantBySlug, tenantById, viewOf, record, recordAgreement, activate, repo } = core;
+
+  /**
+   * After a failed onboarding: removes the keys minted for the org, but only once the main
+   * database says the org is not there (a failed COMMIT may still have committed). When that
+   * cannot be told, the key stays for the orphan sweep; the onboarding's own error is what the
+   * caller sees either way.
+   */
+  async function forgetKeysOfUnborn(orgId: string): Promise<void> {
+    try {
+      if ((await orgs.findById(orgId)) === undefined) await keyring.forgetUnbornOrg(orgId);
+    } catch {
+      // Left to the sweep (tenants-orphan-keys.ts): an orphan key is harmless, a lost one is not.
+    }
+  }
+
   return {
     /**
      * Onboards a tenant: its org (pending), profile, agreement on record, activation, and its
@@ -258,52 +281,60 @@ function onboardingOf(deps: TenantsDeps, core: TenantsCore) {
       const v = parseOrThrow(tenantInput, input.values);
       if (input.agreement.kind === 'document') validateDocument(input.agreement.document, 'agreement');
       const now = clock.now().toISOString();
+      let unborn: string | undefined;
       // One transaction for every row of the tenant (see the file's comment). The invitation mail
       // is a job in the queue's table, so it is sent only if the tenant exists.
-      const org = await db.transaction().execute(async (trx) => {
-        const inserted = await orgs.insert({
-          kind: 'tenant',
-          name: v.name,
-          slug: v.slug,
-          now,
-          status: 'pending',
-          requireTotp: true,
-          db: trx,
+      const org = await db
+        .transaction()
+        .execute(async (trx) => {
+          const inserted = await orgs.insert({
+            kind: 'tenant',
+            name: v.name,
+            slug: v.slug,
+            now,
+            status: 'pending',
+            requireTotp: true,
+            db: trx,
+          });
+          unborn = inserted.id;
+          await createTenantsRepository(trx).insertProfile({
+            org_id: inserted.id,
+            kvk: v.kvk ?? null,
+            country: v.country,
+            languages: JSON.stringify(v.languages),
+            agreement_kind: null,
+            agreement_id: null,
+            agreement_version: null,
+            created_at: now,
+            updated_at: now,
+          });
+          await audit.append(trx, {
+            actor,
+            action: 'tenants.created',
+            target: { type: 'org', id: inserted.id },
+            meta: { slug: inserted.slug, agreement: input.agreement.kind },
+          });
+          await recordAgreement(trx, actor, inserted, v, input.agreement);
+          await activate(actor, inserted, trx);
+          const { user } = await auth.createUserIn(trx, {
+            actor: onboardingActor(inserted),
+            orgId: inserted.id,
+            email: v.ownerEmail,
+            displayName: v.ownerName ?? v.name,
+            roles: ['owner', 'admin'],
+          });
+          await auth.sendInvitationIn(trx, {
+            actor: onboardingActor(inserted),
+            userId: user.id,
+            orgName: v.name,
+            locale: input.locale,
+          });
+          return inserted;
+        })
+        .catch(async (error: unknown) => {
+          if (unborn !== undefined) await forgetKeysOfUnborn(unborn);
+          throw error;
         });
-        await createTenantsRepository(trx).insertProfile({
-          org_id: inserted.id,
-          kvk: v.kvk ?? null,
-          country: v.country,
-          languages: JSON.stringify(v.languages),
-          agreement_kind: null,
-          agreement_id: null,
-          agreement_version: null,
-          created_at: now,
-          updated_at: now,
-        });
-        await audit.append(trx, {
-          actor,
-          action: 'tenants.created',
-          target: { type: 'org', id: inserted.id },
-          meta: { slug: inserted.slug, agreement: input.agreement.kind },
-        });
-        await recordAgreement(trx, actor, inserted, v, input.agreement);
-        await activate(actor, inserted, trx);
-        const { user } = await auth.createUserIn(trx, {
-          actor: onboardingActor(inserted),
-          orgId: inserted.id,
-          email: v.ownerEmail,
-          displayName: v.ownerName ?? v.name,
-          roles: ['owner', 'admin'],
-        });
-        await auth.sendInvitationIn(trx, {
-          actor: onboardingActor(inserted),
-          userId: user.id,
-          orgName: v.name,
-          locale: input.locale,
-        });
-        return inserted;
-      });
       return viewOf(await tenantById(org.id), await repo.findProfile(org.id));
     },
 
