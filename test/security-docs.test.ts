@@ -328,6 +328,9 @@ describe('the resource-demanding functions (ASVS 15.1.3)', () => {
     };
     for (const name of [
       'KLUIS_LOGIN_RATE_LIMIT_PER_MINUTE',
+      'KLUIS_LOGIN_CONCURRENCY',
+      'KLUIS_LOGIN_TRUSTED_CONCURRENCY',
+      'KLUIS_LOGIN_QUEUE_MS',
       'KLUIS_RATE_LIMIT_PER_MINUTE',
       'KLUIS_BODY_LIMIT_BYTES',
       'KLUIS_CONTACT_RATE_LIMIT_PER_HOUR',

@@ -81,6 +81,12 @@ const rawSchema = z.object({
   KLUIS_BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   KLUIS_RATE_LIMIT_PER_MINUTE: positiveInt.default(300),
   KLUIS_LOGIN_RATE_LIMIT_PER_MINUTE: positiveInt.default(10),
+  /** Issue 15: sign-ins without a device cookie worked on at once, process-wide. */
+  KLUIS_LOGIN_CONCURRENCY: positiveInt.default(2),
+  /** Sign-ins with a valid device cookie worked on at once (their own lane). */
+  KLUIS_LOGIN_TRUSTED_CONCURRENCY: positiveInt.default(2),
+  /** How long a sign-in may wait for a slot before it is refused with 429 (ms). */
+  KLUIS_LOGIN_QUEUE_MS: positiveInt.default(250),
   KLUIS_INBOUND_SMTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   KLUIS_INBOUND_SMTP_HOST: z.string().min(1).default('127.0.0.1'),
   KLUIS_INBOUND_MAX_BYTES: positiveInt.default(10_485_760),
@@ -175,6 +181,8 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly rateLimitPerMinute: number;
   readonly loginRateLimitPerMinute: number;
+  /** The process-wide sign-in work budget (issue 15, auth-login-budget.ts). */
+  readonly loginBudget: { readonly untrusted: number; readonly trusted: number; readonly waitMs: number };
   /** When a signal opens an incident by itself (issue 14, Art. 33). */
   readonly incidents: IncidentThresholds;
   /** Production exceptions in force (named, shown by doctor and the statement). */
@@ -501,6 +509,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: raw.KLUIS_BODY_LIMIT_BYTES,
     rateLimitPerMinute: raw.KLUIS_RATE_LIMIT_PER_MINUTE,
     loginRateLimitPerMinute: raw.KLUIS_LOGIN_RATE_LIMIT_PER_MINUTE,
+    loginBudget: Object.freeze({
+      untrusted: raw.KLUIS_LOGIN_CONCURRENCY,
+      trusted: raw.KLUIS_LOGIN_TRUSTED_CONCURRENCY,
+      waitMs: raw.KLUIS_LOGIN_QUEUE_MS,
+    }),
     incidents: Object.freeze({
       loginFailureAccounts: raw.KLUIS_INCIDENT_LOGIN_ACCOUNTS,
       loginWindowMinutes: raw.KLUIS_INCIDENT_LOGIN_WINDOW_MINUTES,
@@ -773,7 +786,7 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@');
 }
 
-export function masterKeysOf(config: Config): Buffer[] {
+export function masterKeysOf(config: Pick<Config, 'masterKey' | 'previousMasterKeys'>): Buffer[] {
   const keys = [config.masterKey, ...config.previousMasterKeys].map((s) => decodeMasterKey(s.value));
   return keys.filter((k): k is Buffer => k !== undefined);
 }

@@ -26,7 +26,7 @@ describe('cookies over HTTPS carry the __Host- prefix (ASVS 3.3.1)', () => {
     await kluis.destroy();
   });
 
-  it('sets the session, CSRF and language cookies as __Host- cookies and reads the session only under that name', async () => {
+  it('sets the session, CSRF, language and device cookies as __Host- cookies and reads the session only under that name', async () => {
     const org = await createOrg(kluis, 'operator', 'Ambrix');
     const staff = await createStaffUser(kluis, { orgId: org.id, roles: ['support'] });
     const browser = new Browser(app);
@@ -35,8 +35,11 @@ describe('cookies over HTTPS carry the __Host- prefix (ASVS 3.3.1)', () => {
     const lines = [...setCookieLines(lang.headers), ...setCookieLines(login.headers)];
     expect(lines.some((l) => l.startsWith('__Host-kluis_lang='))).toBe(true);
     expect(lines.some((l) => l.startsWith('__Host-kluis_session='))).toBe(true);
+    // The device cookie of a complete sign-in (issue 15): same-site requests only.
+    expect(lines.find((l) => l.startsWith('__Host-kluis_device='))).toMatch(/; SameSite=Strict/);
     expect([...browser.cookies.keys()].sort()).toEqual([
       '__Host-kluis_csrf',
+      '__Host-kluis_device',
       '__Host-kluis_lang',
       '__Host-kluis_session',
     ]);

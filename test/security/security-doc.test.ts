@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
 import { REAUTH_MAX_FAILURES } from '../../src/modules/auth/auth-account.js';
+import { DEVICE_COOKIE_DAYS, DEVICE_MAX_FAILURES } from '../../src/modules/auth/auth-device-cookies.js';
 import { MAX_GRANT_DAYS } from '../../src/modules/auth/auth-grants.js';
 import { defaultThrottlePolicy } from '../../src/modules/auth/auth-login-throttle.js';
 import { INVITATION_DAYS, RESET_TOKEN_MINUTES } from '../../src/modules/auth/auth-password-reset.js';
@@ -90,6 +91,9 @@ function facts(): Record<string, string> {
   return {
     KLUIS_RATE_LIMIT_PER_MINUTE: `${config.rateLimitPerMinute} per minute`,
     KLUIS_LOGIN_RATE_LIMIT_PER_MINUTE: `${config.loginRateLimitPerMinute} per minute`,
+    KLUIS_LOGIN_CONCURRENCY: `${config.loginBudget.untrusted}`,
+    KLUIS_LOGIN_TRUSTED_CONCURRENCY: `${config.loginBudget.trusted}`,
+    KLUIS_LOGIN_QUEUE_MS: `${config.loginBudget.waitMs} ms`,
     KLUIS_CONTACT_RATE_LIMIT_PER_HOUR: `${config.intake.contactRateLimitPerHour} per hour`,
     KLUIS_BODY_LIMIT_BYTES: `${config.bodyLimitBytes / MiB} MiB`,
     KLUIS_INBOUND_MAX_BYTES: `${config.intake.inboundMaxBytes / MiB} MiB`,
@@ -112,6 +116,8 @@ function facts(): Record<string, string> {
     ipMaxFailures: `${t.ipMaxFailures}`,
     windowMinutes: `${t.windowMinutes} minutes`,
     REAUTH_MAX_FAILURES: `${REAUTH_MAX_FAILURES}`,
+    DEVICE_MAX_FAILURES: `${DEVICE_MAX_FAILURES}`,
+    DEVICE_COOKIE_DAYS: `${DEVICE_COOKIE_DAYS} days`,
   };
 }
 

@@ -133,6 +133,8 @@ export function createAccountService(deps: AccountDeps & { guards: AccountGuards
           password_changed_at: now,
           updated_at: now,
         });
+        // Every device cookie of the user stops being trusted (issue 15).
+        await createUsersRepository(trx).bumpDeviceEpoch(scope, actor.userId);
         const ended = await createSessionsRepository(trx).deleteUserSessions(
           scope,
           actor.userId,

@@ -52,6 +52,7 @@ export const authFields: ModuleCatalogue = {
       totp_last_step: 'TOTP replay counter (a time step number)',
       failed_logins: 'lockout counter',
       lockout_count: 'lockout counter',
+      device_epoch: 'generation counter of device cookies',
     },
     user_roles: { role: 'role name from a fixed list' },
     sessions: { pending: 'names of pending set-up steps', grant_id: 'id of an operator grant (structural)' },

@@ -218,6 +218,8 @@ export function createPasswordResetService(deps: PasswordResetDeps) {
           password_changed_at: now,
           updated_at: now,
         });
+        // Every device cookie of the user stops being trusted (issue 15).
+        await createUsersRepository(trx).bumpDeviceEpoch(scope, user.id);
         const sessionsEnded = await createSessionsRepository(trx).deleteUserSessions(scope, user.id);
         const tokensEnded = await tokens.invalidateResetTokens(scope, user.id, now);
         await audit.append(trx, {

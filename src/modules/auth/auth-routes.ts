@@ -14,6 +14,7 @@ import { registerAccountRoutes, registerAccountSetupRoutes } from './auth-accoun
 import { registerUserAdminRoutes } from './auth-admin-routes.js';
 import { registerApiKeyRoutes } from './auth-api-keys-routes.js';
 import { registerAuditPageRoutes } from './auth-audit-routes.js';
+import { deviceCookieName, deviceCookieOptions, type IssuedDeviceCookie } from './auth-device-cookies.js';
 import { registerGrantRoutes } from './auth-grants-routes.js';
 import {
   type AuthRouteDeps,
@@ -42,6 +43,24 @@ const loginForm = z.object({
 });
 
 const credentialErrors = new Set(['ERR_AUTH_INVALID_CREDENTIALS', 'ERR_AUTH_LOCKED', 'ERR_RATE_LIMITED']);
+
+/** How often the sign-ins refused by the work budget are summed up in the audit trail. */
+const REFUSAL_REPORT_MS = 60_000;
+
+/** Retry-After of a refusal: a second for a full work budget, the throttle window otherwise. */
+function retryAfterOf(error: AppError): string {
+  const seconds = error.details?.retry_after_seconds;
+  return typeof seconds === 'number' ? String(seconds) : '900';
+}
+
+function setDeviceCookie(
+  reply: FastifyReply,
+  config: AuthRouteDeps['config'],
+  device: IssuedDeviceCookie | undefined,
+): void {
+  if (device === undefined) return;
+  reply.setCookie(deviceCookieName(config), device.value, deviceCookieOptions(config, device.expiresAt));
+}
 
 function renderLogin(
   request: FastifyRequest,
@@ -107,6 +126,34 @@ export function authSetup(app: FastifyInstance, deps: AuthRouteDeps): void {
   // Callback hooks with an early return: most requests (assets, visitors without a cookie, every
   // request on the preValidation hook but API calls) never wait, and an async hook would cost a
   // promise and a microtask hop on each of them (bench/http).
+  // Sign-ins refused by the work budget: one audit entry a minute with their number, and at
+  // shutdown the last one and every failed sign-in still waiting for its group commit.
+  const report = () =>
+    auth.reportLoginRefusals().catch((error: unknown) => {
+      app.log.error({ err: error instanceof Error ? error.message : 'unknown' }, 'refusal report failed');
+      return 0;
+    });
+  const reporter = setInterval(() => void report(), REFUSAL_REPORT_MS);
+  reporter.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(reporter);
+    await auth.flushLoginFailures();
+    await report();
+  });
+  // A sign-in without a valid device cookie while the untrusted lane and its queue are full is
+  // refused here, before its body is parsed, its CSRF token checked or a page built: the
+  // cheapest answer a flood can get (429, Retry-After 1, the localized error page or JSON).
+  const deviceCookie = deviceCookieName(deps.config);
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.method !== 'POST' || request.routeOptions.url !== '/login') return done();
+    if (auth.devices.verify(request.cookies[deviceCookie], deps.clock.now()) !== undefined) return done();
+    try {
+      auth.loginBudget.refuseIfFull('untrusted');
+    } catch (error) {
+      return done(error instanceof Error ? error : new AppError('ERR_INTERNAL', { cause: error }));
+    }
+    done();
+  });
   const cookie = sessionCookieName(deps.config);
   app.addHook('onRequest', (request, reply, done) => {
     const token = request.cookies[cookie];
@@ -210,16 +257,18 @@ export function authRoutes(
           ip: request.ip,
           presentedSessionId: request.session?.id,
           locale: request.locale,
+          deviceCookie: request.cookies[deviceCookieName(config)],
         });
         if (result.kind === 'org_required') {
           const orgErrors = { org: 'auth.login.orgRequired' } as const;
           return renderLogin(request, reply, { values, errors: orgErrors, showOrg: true, status: 400 });
         }
         setSessionCookie(reply, config, result.session);
+        setDeviceCookie(reply, config, result.device);
         return reply.redirect(nextStepUrl(result.session.pending, next), 303);
       } catch (error) {
         if (!isAppError(error) || !credentialErrors.has(error.code)) throw error;
-        if (error.code === 'ERR_RATE_LIMITED') reply.header('retry-after', '900');
+        if (error.code === 'ERR_RATE_LIMITED') reply.header('retry-after', retryAfterOf(error));
         return renderLogin(request, reply, {
           values,
           errors: { email: error.messageKey },
@@ -258,8 +307,10 @@ export function authRoutes(
           sessionId: session.id,
           code: body.data.code,
           ip: request.ip,
+          deviceCookie: request.cookies[deviceCookieName(config)],
         });
         setSessionCookie(reply, config, issued);
+        setDeviceCookie(reply, config, issued.device);
         return reply.redirect(nextStepUrl(issued.pending, next), 303);
       } catch (error) {
         if (!isAppError(error)) throw error;

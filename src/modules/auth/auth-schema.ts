@@ -6,8 +6,10 @@
  * - `sessions`: server-side sessions. The id is SHA-256 of the opaque cookie token, so a copy of
  *   the table cannot be replayed as cookies.
  * - `recovery_codes`: SHA-256 of high-entropy single-use codes.
- * - `login_attempts`: recent failures per throttle key (`ip:<addr>`, `acct:<hash>`), short-lived;
- *   also password-reset requests (`reset-ip:<addr>`, `reset-acct:<hash>`).
+ * - `login_attempts`: recent failures per throttle key (`ip:<addr>`, `acct:<hash>`, a device
+ *   cookie's `device:<hash>`), short-lived; also password-reset requests (`reset-ip:<addr>`,
+ *   `reset-acct:<hash>`).
+ * - `users.device_epoch` (0116): the generation of the user's device cookies (auth-device-cookies.ts).
  * - `api_keys` (0111): keys for the REST API, one org each, with a subset of their creator's roles.
  *   Only SHA-256 of the 256-bit random secret is stored (bound to the key id); the token
  *   `kluis_<id>_<secret>` is shown once.
@@ -55,6 +57,11 @@ export interface UsersTable {
   last_login_at: string | null;
   /** The language the user last signed in with (`nl`/`en`), for mail to them (0110). */
   locale: string | null;
+  /**
+   * Raised on a password change or reset and when the account is disabled (0116): a device
+   * cookie carries the epoch it was issued at and trusts nothing once it differs.
+   */
+  device_epoch: number;
 }
 
 export interface UserRolesTable {
@@ -336,6 +343,15 @@ export const authMigrations: Record<string, Migration> = {
       await db.schema
         .alterTable('api_keys')
         .addColumn('scopes', 'text', (c) => c.notNull().defaultTo('["api"]'))
+        .execute();
+    },
+  },
+  /** Device cookies (issue 15): the per-user epoch every device cookie must match. */
+  '0116_auth_device_epoch': {
+    async up(db) {
+      await db.schema
+        .alterTable('users')
+        .addColumn('device_epoch', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
     },
   },

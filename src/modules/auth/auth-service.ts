@@ -25,9 +25,16 @@ import type { OrgsService } from '../orgs/index.js';
 import type { AuditService, SecurityService } from '../security/index.js';
 import { createAccountGuards, createAccountService } from './auth-account.js';
 import { createApiKeysService } from './auth-api-keys.js';
+import { createDeviceCookies } from './auth-device-cookies.js';
 import { createGrantsService } from './auth-grants.js';
 import { createLoginService } from './auth-login.js';
-import { createLoginThrottle, defaultThrottlePolicy, type ThrottlePolicy } from './auth-login-throttle.js';
+import { createLoginBudget } from './auth-login-budget.js';
+import {
+  anonymous,
+  createLoginThrottle,
+  defaultThrottlePolicy,
+  type ThrottlePolicy,
+} from './auth-login-throttle.js';
 import {
   createInvitationService,
   createPasswordResetService,
@@ -45,7 +52,14 @@ import { createUsersRepository } from './auth-users-repository.js';
 
 export type AuthConfig = Pick<
   Config,
-  'sessionIdleMinutes' | 'sessionAbsoluteHours' | 'requireTotpForOperator' | 'cookieSecure' | 'publicOrigin'
+  | 'sessionIdleMinutes'
+  | 'sessionAbsoluteHours'
+  | 'requireTotpForOperator'
+  | 'cookieSecure'
+  | 'publicOrigin'
+  | 'loginBudget'
+  | 'masterKey'
+  | 'previousMasterKeys'
 >;
 
 export interface AuthDeps {
@@ -74,6 +88,9 @@ export function createAuthService(deps: AuthDeps) {
   const common = { ...deps, hasher, throttle };
   const sessions = createSessionService(common);
   const limiter = createLoginThrottle(common);
+  const budget = createLoginBudget(deps.config.loginBudget);
+  const devices = createDeviceCookies(deps.config);
+  const signIns = createLoginService({ ...common, sessions, limiter, budget, devices });
   const guards = createAccountGuards(common);
   const reset = createPasswordResetService({ ...common, throttle: deps.resetThrottle });
   return {
@@ -95,6 +112,29 @@ export function createAuthService(deps: AuthDeps) {
         resetTokens: await reset.deleteExpiredResetTokens(),
       };
     },
+    /** The device cookies of sign-in (issue 15): verifying one the browser presents. */
+    devices,
+    /** The sign-in work budget (issue 15): its lanes' use, for the health of the process. */
+    loginBudget: budget,
+    /**
+     * Writes one audit entry with the number of sign-ins the budget refused since the last call
+     * (none when there were none): refusals are counted in memory, never written one by one.
+     * Called every minute and at shutdown by the web process (auth-routes.ts).
+     */
+    async reportLoginRefusals(): Promise<number> {
+      const refused = budget.takeRefused();
+      const total = refused.trusted + refused.untrusted;
+      if (total > 0) {
+        await deps.audit.append(db, {
+          actor: anonymous(null),
+          action: 'auth.login.refused_busy',
+          meta: { untrusted: refused.untrusted, trusted: refused.trusted },
+        });
+      }
+      return total;
+    },
+    /** Writes the failed sign-ins still waiting for their group commit (shutdown). */
+    flushLoginFailures: (): Promise<void> => limiter.journal.flush(),
     /** Ends every session of an organisation's own staff (it was suspended); returns how many. */
     endOrgSessions: (orgId: string): Promise<number> =>
       createSessionsRepository(db).deleteOrgSessions({ orgId }),
@@ -104,8 +144,8 @@ export function createAuthService(deps: AuthDeps) {
     ...createUsersService(common),
     ...createUserAdminService(common),
     ...createRoleAdminService(common),
-    ...createLoginService({ ...common, sessions, limiter }),
-    ...createSecondFactorService({ ...common, sessions, limiter }),
+    ...signIns,
+    ...createSecondFactorService({ ...common, sessions, limiter, devices }),
     ...createAccountService({ ...common, sessions, guards }),
     ...createTotpEnrolmentService({ ...common, sessions, guards }),
     ...createApiKeysService(common),

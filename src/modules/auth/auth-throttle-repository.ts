@@ -21,6 +21,10 @@ export function createThrottleRepository(db: Kysely<DB>) {
       return Number(row?.n ?? 0);
     },
 
+    async deleteAttempts(key: string): Promise<void> {
+      await db.deleteFrom('login_attempts').where('key', '=', key).execute();
+    },
+
     async purgeAttempts(before: string): Promise<number> {
       const result = await db.deleteFrom('login_attempts').where('at', '<=', before).executeTakeFirst();
       return Number(result.numDeletedRows);

@@ -113,6 +113,7 @@ function newUserRow(
     failed_logins: 0,
     lockout_count: 0,
     locked_until: null,
+    device_epoch: 0,
     password_changed_at: now,
     created_at: now,
     updated_at: now,
@@ -142,6 +143,9 @@ export function createUserAdminService(deps: UserAdminDeps) {
       const ended = o.endSessions
         ? await createSessionsRepository(trx).deleteUserSessions(scope, input.userId)
         : undefined;
+      // What ends the sessions (disabling, a new password or second factor) ends the trust of
+      // the user's device cookies too (issue 15).
+      if (o.endSessions) await createUsersRepository(trx).bumpDeviceEpoch(scope, input.userId);
       await audit.append(trx, {
         actor: input.actor,
         action: o.action,

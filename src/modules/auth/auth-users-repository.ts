@@ -54,6 +54,19 @@ export interface UserListQuery {
   readonly offset: number;
 }
 
+/**
+ * Ends the trust of every device cookie of the user (a password change or reset, disabling, a new
+ * second factor): cookies carry the epoch they were issued at.
+ */
+async function raiseDeviceEpoch(db: Kysely<DB>, scope: OrgScope, userId: string): Promise<void> {
+  await db
+    .updateTable('users')
+    .set((eb) => ({ device_epoch: eb('device_epoch', '+', 1) }))
+    .where('org_id', '=', scope.orgId)
+    .where('id', '=', userId)
+    .execute();
+}
+
 export function createUsersRepository(db: Kysely<DB>) {
   function filteredUsers(scope: OrgScope, q: Pick<UserListQuery, 'role' | 'status' | 'now'>) {
     let query = db.selectFrom('users').where('users.org_id', '=', scope.orgId);
@@ -165,6 +178,9 @@ export function createUsersRepository(db: Kysely<DB>) {
         .where('id', '=', userId)
         .execute();
     },
+
+    /** Ends the trust of every device cookie of the user (see `raiseDeviceEpoch`). */
+    bumpDeviceEpoch: (scope: OrgScope, userId: string) => raiseDeviceEpoch(db, scope, userId),
 
     /** Counts one more failed login; returns the new count and the lock history (atomic increment). */
     async incrementFailedLogins(

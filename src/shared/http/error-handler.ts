@@ -55,7 +55,11 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
   const locale = request.locale ?? 'nl';
   const message = t(locale, error.messageKey);
   reply.status(error.status);
-  if (error.code === 'ERR_RATE_LIMITED') reply.header('retry-after', '60');
+  if (error.code === 'ERR_RATE_LIMITED') {
+    // A refusal that knows its own wait (the sign-in work budget: a second) says so.
+    const seconds = error.details?.retry_after_seconds;
+    reply.header('retry-after', typeof seconds === 'number' ? String(seconds) : '60');
+  }
   if (wantsJson(request)) {
     return reply.type('application/json; charset=utf-8').send({
       error: {
