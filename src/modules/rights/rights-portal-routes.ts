@@ -178,7 +178,7 @@ function registerStatusLinkRoutes(kit: RouteKit, deps: PortalRouteDeps): void {
       url: `${prefix}/rights/r/:token`,
       access: publicAccess,
       params,
-      handler: async ({ request, reply, t, params, lang, site }) => {
+      handler: async ({ request, reply, t, params, lang, site, locale }) => {
         // The link is a secret: keep it out of referrers and caches.
         reply.header('referrer-policy', 'no-referrer').header('cache-control', 'no-store');
         const scope = await scopeOf(request, params);
@@ -195,7 +195,7 @@ function registerStatusLinkRoutes(kit: RouteKit, deps: PortalRouteDeps): void {
         }
         return renderPage(request, reply, {
           title: t('rights.status.title'),
-          body: statusPage(t, state.view, { downloadPath: `${path}/export` }),
+          body: statusPage(t, state.view, { downloadPath: `${path}/export`, locale }),
         });
       },
     });
