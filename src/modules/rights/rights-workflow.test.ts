@@ -327,7 +327,7 @@ describe('the rights workflow', () => {
     expect(ok.statusCode).toBe(303);
     expect((await row(id)).due_on).toBe('2026-03-12');
     const notice = await mailTo(known, (m) => m.text.includes('drie systemen'));
-    expect(notice.text).toContain('2026-03-12');
+    expect(notice.text).toContain('12 maart 2026'); // the new due day, as the requester reads it
     expect(notice.text).toContain('Autoriteit Persoonsgegevens');
     const tooLong = await staffPost(officer, `/staff/rights/${id}/extend`, {
       months: '2',
