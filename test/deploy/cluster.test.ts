@@ -105,12 +105,23 @@ describe('two nodes and a worker on PostgreSQL behind HAProxy', () => {
       KLUIS_LOG_LEVEL: 'warn',
     };
     await kluisCommand(['migrate'], env);
+    // The operator organisation, as an operator sets up an installation.
+    await kluisCommand(
+      [
+        'setup',
+        '--name',
+        'Ambrix',
+        '--slug',
+        'ambrix',
+        '--owner-email',
+        'owner@ambrix.test',
+        '--owner-name',
+        'Owner',
+      ],
+      env,
+    );
     db = new pg.Client({ connectionString: url.toString() });
     await db.connect();
-    await db.query(
-      `insert into orgs (id, kind, name, slug, created_at) values ($1, 'operator', 'Ambrix', 'ambrix', $2)`,
-      [crypto.randomUUID(), new Date().toISOString()],
-    );
     const ports = [await freePort(), await freePort()];
     for (const port of ports) nodes.push(await startWebNode(port, env));
     worker = startProcess(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'worker'], env);

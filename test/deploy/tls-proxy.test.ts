@@ -74,15 +74,12 @@ describe('two production nodes behind Caddy with TLS', () => {
     await kluisCommand(['migrate'], env);
     db = new pg.Client({ connectionString: url.toString() });
     await db.connect();
-    await db.query(
-      `insert into orgs (id, kind, name, slug, created_at) values ($1, 'operator', 'Ambrix', 'ambrix', $2)`,
-      [crypto.randomUUID(), new Date().toISOString()],
-    );
-    await registerRelay(db, sink.port);
+    // The operator organisation and its first owner, as an operator sets up an installation.
     const created = await kluisCommand(
-      ['user', 'create', '--org', 'ambrix', '--email', OWNER, '--name', 'Owner', '--role', 'owner', 'admin'],
+      ['setup', '--name', 'Ambrix', '--slug', 'ambrix', '--owner-email', OWNER, '--owner-name', 'Owner'],
       env,
     );
+    await registerRelay(db, sink.port);
     oneTimePassword = /One-time password: (\S+)/.exec(created)?.[1] ?? '';
     expect(oneTimePassword).not.toBe('');
 

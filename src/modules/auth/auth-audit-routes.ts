@@ -23,7 +23,7 @@ export function registerAuditPageRoutes(
       const names = new Map(staff.map((u) => [u.id, u.name]));
       return renderPage(request, reply, {
         title: t('security.audit.title'),
-        body: auditPage(t, overview, names),
+        body: auditPage(t, request.locale, overview, names),
       });
     },
   });

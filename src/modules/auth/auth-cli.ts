@@ -1,13 +1,20 @@
 /**
- * `kluis user create` and `kluis user reset`: operator staff accounts from the command line (first
- * admin of the installation, locked-out owners); refused for a tenant's accounts (P9). The CLI acts as a system actor in the named org, so
+ * `kluis setup` (the installation's operator organisation and its first owner, once), `kluis user
+ * create` and `kluis user reset`: operator staff accounts from the command line (later operator
+ * staff, locked-out owners); refused for a tenant's accounts (P9). The CLI acts as a system actor in the named org, so
  * every change is audited like any other. The one-time password is printed once, never logged.
  */
 import type { Command } from 'commander';
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import type { DB } from '../../db/schema.js';
 import { type Actor, roles as allRoles, type Role } from '../../shared/actor.js';
 import { type CliIo, sayTo, withKluis } from '../../shared/cli.js';
+import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
+import { parseOrThrow } from '../../shared/http/validation.js';
 import type { Org, OrgsService } from '../orgs/index.js';
+import type { AuditService } from '../security/index.js';
 import type { AuthService } from './auth-service.js';
 
 /**
@@ -71,8 +78,84 @@ export async function createUserFromCli(
   return { userId: user.id, email: user.email, oneTimePassword };
 }
 
+/** What setting up the operator organisation needs. */
+export interface CliSetupDeps {
+  readonly db: Kysely<DB>;
+  readonly clock: Clock;
+  readonly services: {
+    readonly auth: Pick<AuthService, 'createUserIn'>;
+    readonly orgs: Pick<OrgsService, 'findOperator' | 'insert'>;
+    readonly audit: Pick<AuditService, 'append'>;
+  };
+}
+
+const operatorSetupInput = z.object({
+  name: z.string().trim().min(1, { message: 'field.required' }).max(200, { message: 'field.tooLong' }),
+  slug: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: 'field.invalid' }),
+});
+
+/**
+ * The installation's operator organisation and its first owner (owner and admin), in one audited
+ * transaction; refused once an operator exists (an installation has exactly one). The owner gets
+ * a one-time password and, as every operator account, must change it and enrol TOTP at first
+ * sign-in.
+ */
+export async function setupOperator(
+  kluis: CliSetupDeps,
+  input: { name: string; slug: string; ownerEmail: string; ownerName: string },
+): Promise<{ org: Org; email: string; oneTimePassword: string }> {
+  const v = parseOrThrow(operatorSetupInput, input);
+  const { orgs, auth, audit } = kluis.services;
+  const existing = await orgs.findOperator();
+  if (existing !== undefined) {
+    throw new AppError('ERR_CONFLICT', {
+      message: `the operator organisation exists already ("${existing.slug}"): add its staff with kluis user create --org ${existing.slug}`,
+    });
+  }
+  return kluis.db.transaction().execute(async (trx) => {
+    const now = kluis.clock.now().toISOString();
+    const org = await orgs.insert({ kind: 'operator', name: v.name, slug: v.slug, now, db: trx });
+    const actor = cliActor(org, 'setup');
+    await audit.append(trx, {
+      actor,
+      action: 'orgs.operator.created',
+      target: { type: 'org', id: org.id },
+      meta: { slug: org.slug },
+    });
+    const { user, oneTimePassword } = await auth.createUserIn(trx, {
+      actor,
+      orgId: org.id,
+      email: input.ownerEmail,
+      displayName: input.ownerName,
+      roles: ['owner', 'admin'],
+    });
+    return { org, email: user.email, oneTimePassword };
+  });
+}
+
 export function registerAuthCommands(program: Command, io: CliIo): void {
   const say = sayTo(io.out);
+
+  program
+    .command('setup')
+    .description('create the operator organisation and its first owner (once per installation)')
+    .requiredOption('--name <name>', 'the operator organisation’s name, as its pages show it')
+    .requiredOption('--slug <slug>', 'its short name in paths and commands (a-z, 0-9, -)')
+    .requiredOption('--owner-email <email>', 'the first owner’s sign-in address')
+    .requiredOption('--owner-name <name>', 'the first owner’s display name')
+    .action(async (opts: { name: string; slug: string; ownerEmail: string; ownerName: string }) => {
+      const done = await withKluis(io, (kluis) => setupOperator(kluis, opts));
+      say(`Operator organisation ${done.org.name} (${done.org.slug}) created.`);
+      say(`Owner ${done.email} created.`);
+      say(`One-time password: ${done.oneTimePassword}`);
+      say('It is shown only now. The owner must choose a new password (and set up two-step');
+      say('verification) at first sign-in, then adds colleagues on /staff/users.');
+    });
+
   const user = program.command('user').description('manage staff accounts');
 
   user

@@ -6,7 +6,8 @@
  */
 import { HOUR } from '../../shared/clock.js';
 import { html, type SafeHtml } from '../../shared/html/html.js';
-import type { Translate } from '../../shared/i18n/messages.js';
+import { formatTime } from '../../shared/i18n/dates.js';
+import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import { NOTIFY_WITHIN_HOURS } from './incidents-clock.js';
 import type { IncidentEvent } from './incidents-repository.js';
 
@@ -27,7 +28,7 @@ function colourOf(kind: IncidentEvent['kind']): string {
 
 export function timelineChart(
   t: Translate,
-  o: { awareAt: string; now: Date; events: readonly IncidentEvent[] },
+  o: { awareAt: string; now: Date; events: readonly IncidentEvent[]; locale: Locale },
 ): SafeHtml {
   const start = Date.parse(o.awareAt);
   const limit = start + NOTIFY_WITHIN_HOURS * HOUR;
@@ -53,7 +54,7 @@ ${ticks.map(
 <line x1="${x(o.now.getTime()).toFixed(1)}" x2="${x(o.now.getTime()).toFixed(1)}" y1="40" y2="${AXIS_Y}" stroke="#777" stroke-width="1"/>
 ${o.events.map(
   (e, i) =>
-    html`<circle class="incident-step" cx="${x(Date.parse(e.at)).toFixed(1)}" cy="${AXIS_Y - 12 - (i % 3) * 12}" r="5" fill="${colourOf(e.kind)}"><title>${t(`incidents.event.${e.kind}`)} (${e.at})</title></circle>`,
+    html`<circle class="incident-step" cx="${x(Date.parse(e.at)).toFixed(1)}" cy="${AXIS_Y - 12 - (i % 3) * 12}" r="5" fill="${colourOf(e.kind)}"><title>${t(`incidents.event.${e.kind}`)} (${formatTime(o.locale, e.at)})</title></circle>`,
 )}
 </svg>`;
 }

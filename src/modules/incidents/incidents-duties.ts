@@ -3,7 +3,7 @@
  * (Art. 33(1)) to the register's security staff and privacy officers, and the computation of what
  * a signal's incident touched, from the audit trail of its window.
  */
-import { formatMoment } from '../../shared/i18n/dates.js';
+import { formatTime } from '../../shared/i18n/dates.js';
 import { t } from '../../shared/i18n/messages.js';
 import { clockOf, remindersDue } from './incidents-clock.js';
 import { computeImpact } from './incidents-impact.js';
@@ -35,7 +35,7 @@ export function createIncidentDuties(deps: NotifyDeps, core: IncidentCore) {
               body: t(locale, 'incidents.mail.reminder.body', {
                 title: row.signal === null ? row.title : t(locale, `incidents.signal.${row.signal}`),
                 elapsed: state.elapsedHours,
-                deadline: formatMoment(locale, state.deadline, { date: 'medium', time: 'short' }),
+                deadline: formatTime(locale, state.deadline),
               }),
               actionUrl: `${config.publicOrigin}/staff/incidents/${row.id}`,
             }));

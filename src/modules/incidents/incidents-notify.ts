@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../../db/schema.js';
 import { type Actor, scopeOf } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
-import { formatMoment } from '../../shared/i18n/dates.js';
+import { formatTime } from '../../shared/i18n/dates.js';
 import { type Locale, type MessageKey, t } from '../../shared/i18n/messages.js';
 import { assertCan } from '../../shared/permissions.js';
 import type { Mailer } from '../mail/index.js';
@@ -123,7 +123,7 @@ export function createTenantNotice(deps: NotifyDeps, core: IncidentCore) {
               operator: operator.name,
               org: org.name,
               nature: row.nature,
-              aware: formatMoment(locale, row.aware_at, { date: 'medium', time: 'short' }),
+              aware: formatTime(locale, row.aware_at),
               categories: categoryList(locale, { ...row, categories: JSON.stringify(impact.categories) }),
               subjects: impact.subjectCount,
               records: impact.records,

@@ -122,7 +122,7 @@ function facts(t: Translate, locale: Locale, d: IncidentDetail): SafeHtml {
       ? '—'
       : html`<ul>${d.affected.map(
           (a) =>
-            html`<li>${a.name}: ${a.notified_at === null ? t('incidents.detail.notNotified') : t('incidents.detail.notified', { at: a.notified_at })}</li>`,
+            html`<li>${a.name}: ${a.notified_at === null ? t('incidents.detail.notNotified') : t('incidents.detail.notified', { at: ui.formatTime(locale, a.notified_at) })}</li>`,
         )}</ul>`
   }</dd>
 </dl>`;
@@ -242,13 +242,13 @@ ${facts(t, locale, d)}
 <p>${t('incidents.field.decision')}: <strong>${r.notify_decision === null ? t('incidents.decision.none') : t(`incidents.decision.${r.notify_decision}`)}</strong>${
     r.decided_at === null
       ? ''
-      : html` — ${t('incidents.detail.decidedBy', { who: d.decidedByName ?? '', at: r.decided_at })}`
+      : html` — ${t('incidents.detail.decidedBy', { who: d.decidedByName ?? '', at: ui.formatTime(locale, r.decided_at) })}`
   }</p>
 <p>${
     r.authority_filed_at === null
       ? t('incidents.detail.notFiled')
       : t('incidents.detail.filed', {
-          at: r.authority_filed_at,
+          at: ui.formatTime(locale, r.authority_filed_at),
           channel: r.authority_channel ?? '',
           reference: r.authority_reference ?? '',
         })
@@ -257,7 +257,7 @@ ${facts(t, locale, d)}
 <p class="incident-notices">${t('incidents.detail.subjects.counts', { ...d.notices })}</p>
 ${o.canManage && open ? manageForms(t, d, o.csrf, o.values, o.errors) : null}
 <h2>${t('incidents.detail.timeline')}</h2>
-${timelineChart(t, { awareAt: r.aware_at, now: o.now, events: d.events })}
+${timelineChart(t, { awareAt: r.aware_at, now: o.now, events: d.events, locale })}
 <ol class="incident-timeline">${d.events.map(
     (e) =>
       html`<li>${ui.timeTag(locale, e.at, '')}: ${t(`incidents.event.${e.kind}`)}${followUpText(e.meta)}</li>`,

@@ -2,7 +2,7 @@
 import type { DialectName } from '../../db/database.js';
 import { csrfField } from '../../shared/html/forms.js';
 import { html, type SafeHtml } from '../../shared/html/html.js';
-import { timeTag } from '../../shared/html/time.js';
+import { formatTime, timeTag } from '../../shared/html/time.js';
 import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import type { JobsHealth } from './jobs-queue.js';
 import { type JobStatus, jobStatuses } from './jobs-schema.js';
@@ -108,7 +108,8 @@ ${m.retried ? html`<p class="notice" role="status">${t('jobs.health.retried')}</
   ${
     m.stalled
       ? html`<p class="status-bad" role="alert">${t('jobs.health.stalled', {
-          time: m.health.oldestDueQueuedAt ?? '',
+          time:
+            m.health.oldestDueQueuedAt === undefined ? '' : formatTime(m.locale, m.health.oldestDueQueuedAt),
         })}</p>`
       : html`<p class="status-ok">${t('jobs.health.queueOk')}</p>`
   }

@@ -9,6 +9,7 @@ import { rightKinds } from '../../shared/catalogue.js';
 import { AppError } from '../../shared/errors.js';
 import { html } from '../../shared/html/html.js';
 import { fieldErrorsFromZod } from '../../shared/http/validation.js';
+import { formatDate } from '../../shared/i18n/dates.js';
 import { type Locale, type Translate, translator } from '../../shared/i18n/messages.js';
 
 export interface RenderedMail {
@@ -52,7 +53,7 @@ function paragraphsOf(body: string): string[] {
 function defineTemplate<S extends z.ZodType>(
   name: string,
   vars: S,
-  build: (t: Translate, v: z.output<S>) => MailContent,
+  build: (t: Translate, v: z.output<S>, locale: Locale) => MailContent,
 ) {
   return {
     vars,
@@ -67,7 +68,7 @@ function defineTemplate<S extends z.ZodType>(
           fields: fieldErrorsFromZod(parsed.error),
         });
       }
-      return renderContent(locale, build(translator(locale), parsed.data));
+      return renderContent(locale, build(translator(locale), parsed.data, locale));
     },
   };
 }
@@ -172,15 +173,19 @@ export const mailTemplates = {
       reasons: z.string().trim().max(20_000).optional(),
       statusUrl: link.optional(),
       months: z.number().int().min(1).max(2).optional(),
+      /** The new due day (`YYYY-MM-DD`, Amsterdam). */
       due: oneLine(40).optional(),
+      /** When the export goes (an ISO instant); written as the Amsterdam day. */
       expires: oneLine(40).optional(),
     }),
-    (t, v) => {
+    (t, v, locale) => {
+      const day = (value: string | undefined) =>
+        value === undefined ? '' : formatDate(locale, value, 'long');
       const lead =
         v.kind === 'extended'
-          ? t('rights.mail.reply.extended', { months: v.months ?? 1, due: v.due ?? '' })
+          ? t('rights.mail.reply.extended', { months: v.months ?? 1, due: day(v.due) })
           : v.kind === 'ready'
-            ? t('rights.mail.reply.ready', { expires: v.expires ?? '' })
+            ? t('rights.mail.reply.ready', { expires: day(v.expires) })
             : v.kind === 'paused'
               ? t('rights.mail.reply.paused')
               : t(`rights.mail.reply.${v.kind}`);

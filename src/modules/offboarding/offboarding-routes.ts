@@ -9,10 +9,11 @@ import type { Actor } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { csrfField } from '../../shared/html/forms.js';
 import { html, type SafeHtml } from '../../shared/html/html.js';
+import { timeTag } from '../../shared/html/time.js';
 import { renderPage } from '../../shared/http/render.js';
 import { sendDownload } from '../../shared/http/responses.js';
 import type { RouteKit } from '../../shared/http/route-kit.js';
-import type { Translate } from '../../shared/i18n/messages.js';
+import type { Locale, Translate } from '../../shared/i18n/messages.js';
 import type { KluisCore, KluisServices } from '../module.js';
 import { auditSigningKeyOf } from '../security/index.js';
 import { publishedKey } from './offboarding-certificate.js';
@@ -22,8 +23,15 @@ const ownerAccess = { kind: 'staff', permission: 'offboarding.manage' } as const
 
 type Status = Awaited<ReturnType<OffboardingService['status']>>;
 
-function statusSection(t: Translate, s: Status, csrf: string | undefined, operator: boolean): SafeHtml {
+function statusSection(
+  t: Translate,
+  locale: Locale,
+  s: Status,
+  csrf: string | undefined,
+  operator: boolean,
+): SafeHtml {
   const o = s.offboarding;
+  const at = (iso: string) => timeTag(locale, iso, '');
   const rows = html`<h2>${t('offboarding.rows')}</h2><ul>${Object.entries(s.rows).map(
     ([table, n]) => html`<li><code>${table}</code>: ${n}</li>`,
   )}</ul>`;
@@ -36,10 +44,10 @@ function statusSection(t: Translate, s: Status, csrf: string | undefined, operat
 <button type="submit">${t('offboarding.start')}</button></form>`;
   }
   return html`<dl>
-<dt>${t('offboarding.started')}</dt><dd>${o.startedAt}</dd>
-<dt>${t('offboarding.noticeEnds')}</dt><dd>${o.noticeEndsAt}</dd>
-${o.exportDownloadedAt === null ? null : html`<dt>${t('offboarding.downloaded')}</dt><dd>${o.exportDownloadedAt}</dd>`}
-${o.finishedAt === null ? null : html`<dt>${t('offboarding.finished')}</dt><dd>${o.finishedAt}</dd>`}
+<dt>${t('offboarding.started')}</dt><dd>${at(o.startedAt)}</dd>
+<dt>${t('offboarding.noticeEnds')}</dt><dd>${at(o.noticeEndsAt)}</dd>
+${o.exportDownloadedAt === null ? null : html`<dt>${t('offboarding.downloaded')}</dt><dd>${at(o.exportDownloadedAt)}</dd>`}
+${o.finishedAt === null ? null : html`<dt>${t('offboarding.finished')}</dt><dd>${at(o.finishedAt)}</dd>`}
 </dl>
 ${o.exportAvailable && !operator ? html`<p><a href="/staff/offboarding/export">${t('offboarding.download')}</a></p>` : null}
 ${o.hasCertificate && !operator ? html`<p><a href="/staff/offboarding/certificate">${t('offboarding.certificate')}</a></p>` : null}
@@ -84,7 +92,7 @@ export function offboardingRoutes(
         title: t('offboarding.title'),
         csrfToken: csrf,
         body: html`<h1>${t('offboarding.title')}</h1><p>${t('offboarding.intro')}</p>
-${status === undefined ? null : statusSection(t, status, csrf, operator)}
+${status === undefined ? null : statusSection(t, request.locale, status, csrf, operator)}
 ${operator ? operatorForm(t, csrf) : null}`,
       });
     },

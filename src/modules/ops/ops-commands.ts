@@ -62,7 +62,10 @@ function registerInitCommand(program: Command, io: CliIo): void {
       say('  1. Back up both key files now, somewhere other than the database backups.');
       say(`  2. Fill in KLUIS_PUBLIC_ORIGIN and the TLS/proxy settings in ${result.envFile}.`);
       say(`  3. Check: KLUIS_CONFIG_FILE=${result.envFile} kluis doctor`);
-      say(`  4. Start: KLUIS_CONFIG_FILE=${result.envFile} kluis serve`);
+      say(
+        `  4. Set up: KLUIS_CONFIG_FILE=${result.envFile} kluis setup --name … --slug … --owner-email … --owner-name …`,
+      );
+      say(`  5. Start: KLUIS_CONFIG_FILE=${result.envFile} kluis serve`);
     });
 }
 

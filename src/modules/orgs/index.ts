@@ -10,7 +10,7 @@ import { createOrgsRepository } from './orgs-repository.js';
 import { orgsMigrations } from './orgs-schema.js';
 import { createOrgsService, type OrgsService } from './orgs-service.js';
 
-export { siteOriginOf } from './orgs-hosts.js';
+export { linkOrgOf, siteBaseOf, siteOriginOf } from './orgs-hosts.js';
 export { publicOrgOf } from './orgs-public.js';
 export { normaliseHost } from './orgs-repository.js';
 export type { Mailbox, OrgStatus } from './orgs-schema.js';

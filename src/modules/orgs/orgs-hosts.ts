@@ -10,7 +10,7 @@
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../shared/errors.js';
-import { normaliseHost, type OrgsRepository } from './orgs-repository.js';
+import { normaliseHost, type Org, type OrgsRepository } from './orgs-repository.js';
 
 const noSite = () => new AppError('ERR_NOT_FOUND', { message: 'no site of an active organisation here' });
 
@@ -32,6 +32,45 @@ export function siteOriginOf(publicOrigin: string, hosts: readonly string[]): st
   const url = new URL(publicOrigin);
   url.hostname = host;
   return url.origin;
+}
+
+/**
+ * Where an organisation's mailed links point (before the path): its site origin (`siteOriginOf`)
+ * with the language and, for a tenant without a host name, its `/o/<slug>` on the installation's
+ * host — so every link names the organisation it belongs to and `linkOrgOf` can hold it there.
+ */
+export function siteBaseOf(
+  publicOrigin: string,
+  org: Pick<Org, 'kind' | 'slug'>,
+  hosts: readonly string[],
+  lang: '' | '/en',
+): string {
+  const site = org.kind === 'tenant' && hosts.length === 0 ? `/o/${org.slug}` : '';
+  return `${siteOriginOf(publicOrigin, hosts)}${lang}${site}`;
+}
+
+/**
+ * The organisation whose mailed links (a requester's status link) may open on this request, the
+ * one `siteBaseOf` minted them for: on a tenant's host name that tenant (under its own slug, if
+ * any); on the installation's host the operator, or under `/o/<slug>` a tenant without a host
+ * name. Anything else is undefined, which the caller answers like a link that names nothing, so a
+ * link copied to another organisation's site neither works nor tells that it exists. The
+ * organisation's status does not matter here: a tenant being offboarded still answers requests.
+ */
+export async function linkOrgOf(
+  orgs: Pick<OrgsRepository, 'orgOfHost' | 'findBySlug' | 'findOperator' | 'listHosts'>,
+  publicOrigin: string,
+  request: { readonly host: string; readonly slug: string | undefined },
+): Promise<Org | undefined> {
+  const host = normaliseHost(request.host);
+  if (!isInstallationHost(host, publicOrigin)) {
+    const org = await orgs.orgOfHost(host);
+    return org !== undefined && (request.slug === undefined || request.slug === org.slug) ? org : undefined;
+  }
+  if (request.slug === undefined) return orgs.findOperator();
+  const org = await orgs.findBySlug(request.slug);
+  if (org === undefined || org.kind !== 'tenant') return undefined;
+  return (await orgs.listHosts(org.id)).length === 0 ? org : undefined;
 }
 
 export function installHostRouting(

@@ -101,6 +101,7 @@ export function retentionRoutes(kit: RouteKit, deps: RetentionRouteDeps): void {
           csrfToken,
           orgId: actor.orgId,
           now: clock.now().toISOString(),
+          locale: request.locale,
           holdTargets,
           accessLog: {
             truncateDays: deps.config.accessLog.truncateIpAfterDays,
@@ -129,7 +130,7 @@ export function retentionRoutes(kit: RouteKit, deps: RetentionRouteDeps): void {
       const targets = sweepTargets(deps.personalData.all());
       return renderPage(request, reply, {
         title: request.locale === 'nl' ? 'Proefdraai' : 'Dry run',
-        body: (t) => dryRunPage(t, result, targets),
+        body: (t) => dryRunPage(t, result, targets, request.locale),
       });
     },
   });

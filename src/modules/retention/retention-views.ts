@@ -1,7 +1,7 @@
 /** The retention pages (P6): policies, forecast, dry run, legal holds, recent sweeps. */
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import * as ui from '../../shared/html/index.js';
-import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
+import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import { categoryLabel, forecastChart, forecastTable } from './retention-chart.js';
 import type { RetentionRunResult, RunCounts } from './retention-engine.js';
 import { type EffectivePolicy, managedPolicyIds } from './retention-policies.js';
@@ -31,9 +31,11 @@ export interface OverviewPageOptions {
   /** The tables a hold can name (from the providers). */
   readonly holdTargets: readonly string[];
   readonly accessLog: { readonly truncateDays: number; readonly deleteDays: number };
+  readonly locale: Locale;
 }
 
-const when = (iso: string | null) => (iso === null ? '' : iso.slice(0, 16).replace('T', ' '));
+/** A moment in a sentence (Amsterdam time, the page's language). */
+const when = (locale: Locale, iso: string | null) => (iso === null ? '' : ui.formatTime(locale, iso));
 
 function period(t: Translate, p: Pick<EffectivePolicy, 'unit'>, n: number): string {
   return t(p.unit === 'months' ? 'retention.unit.months' : 'retention.unit.days', { n });
@@ -66,7 +68,7 @@ function policyRow(t: Translate, p: EffectivePolicy, o: OverviewPageOptions): Sa
   return html`<tr>
   <th scope="row">${label}</th>
   <td>${t(`retention.trigger.${p.trigger}` as MessageKey)}<p class="hint">${hint}</p></td>
-  <td>${period(t, p, p.value)}<br><span class="hint">${p.customised ? t('retention.policies.changed', { at: when(p.updatedAt) }) : t('retention.policies.default')}</span></td>
+  <td>${period(t, p, p.value)}<br><span class="hint">${p.customised ? t('retention.policies.changed', { at: when(o.locale, p.updatedAt) }) : t('retention.policies.default')}</span></td>
   <td>${t(`retention.action.${p.action}` as MessageKey)}</td>
   <td>${t('retention.bounds', { min: period(t, p, p.legalMin), max: period(t, p, p.legalMax) })}</td>
   ${o.overview.canEdit ? html`<td>${form}</td>` : ''}
@@ -81,8 +83,9 @@ function holdWhat(t: Translate, h: LegalHold): string {
   });
 }
 
-function holdStatus(t: Translate, h: LegalHold, now: string): string {
-  if (h.released_at !== null) return t('retention.holds.status.released', { at: when(h.released_at) });
+function holdStatus(t: Translate, h: LegalHold, now: string, locale: Locale): string {
+  if (h.released_at !== null)
+    return t('retention.holds.status.released', { at: when(locale, h.released_at) });
   if (h.held_until !== null && h.held_until <= now) return t('retention.holds.status.expired');
   return t('retention.holds.status.active');
 }
@@ -116,9 +119,9 @@ function holdsSection(t: Translate, o: OverviewPageOptions, now: string): SafeHt
   <td class="mono">${holdWhat(t, h)}</td>
   <td>${t(`retention.holds.reason.${h.reason}` as MessageKey)}</td>
   <td>${h.reference ?? ''}</td>
-  <td class="mono">${when(h.created_at)}</td>
-  <td class="mono">${h.held_until === null ? t('retention.holds.untilReleased') : h.held_until.slice(0, 10)}</td>
-  <td>${holdStatus(t, h, now)}</td>
+  <td>${ui.timeTag(o.locale, h.created_at, '')}</td>
+  <td>${h.held_until === null ? t('retention.holds.untilReleased') : ui.formatDate(o.locale, h.held_until.slice(0, 10))}</td>
+  <td>${holdStatus(t, h, now, o.locale)}</td>
   ${
     canEdit
       ? html`<td>${
@@ -177,7 +180,7 @@ function totals(counts: RunCounts): { applied: number; held: number } {
   return { applied, held };
 }
 
-function runsSection(t: Translate, runs: readonly RetentionRun[], orgId: string): SafeHtml {
+function runsSection(t: Translate, runs: readonly RetentionRun[], orgId: string, locale: Locale): SafeHtml {
   const rows = runs.map((r) => {
     let counts: RunCounts = {};
     try {
@@ -189,8 +192,8 @@ function runsSection(t: Translate, runs: readonly RetentionRun[], orgId: string)
     const own: RunCounts = counts[orgId] === undefined ? {} : { [orgId]: counts[orgId] };
     const sum = totals(own);
     return html`<tr>
-  <td class="mono">${when(r.started_at)}</td>
-  <td>${r.status === 'done' ? t('retention.runs.status.done', { at: when(r.finished_at) }) : t('retention.runs.status.running')}</td>
+  <td>${ui.timeTag(locale, r.started_at, '')}</td>
+  <td>${r.status === 'done' ? t('retention.runs.status.done', { at: when(locale, r.finished_at) }) : t('retention.runs.status.running')}</td>
   <td>${sum.applied}</td>
   <td>${sum.held}</td>
 </tr>`;
@@ -252,13 +255,14 @@ ${
 <p><a class="button" href="/staff/retention/dry-run">${t('retention.dryRun.link')}</a></p>
 </section>
 ${holdsSection(t, o, o.now)}
-${runsSection(t, overview.runs, o.orgId)}`;
+${runsSection(t, overview.runs, o.orgId, o.locale)}`;
 }
 
 export function dryRunPage(
   t: Translate,
   result: RetentionRunResult,
   targets: readonly RetentionTarget[],
+  locale: Locale,
 ): SafeHtml {
   const rows: HtmlValue[] = [];
   for (const byCategory of Object.values(result.counts)) {
@@ -275,7 +279,7 @@ export function dryRunPage(
     }
   }
   return html`<h1>${t('retention.dryRun.title')}</h1>
-<p>${t('retention.dryRun.intro')} ${t('retention.dryRun.asOf', { at: when(result.asOf) })}</p>
+<p>${t('retention.dryRun.intro')} ${t('retention.dryRun.asOf', { at: when(locale, result.asOf) })}</p>
 <div class="table-scroll"><table>
 <thead><tr>
   <th scope="col">${t('retention.dryRun.col.category')}</th>

@@ -120,6 +120,7 @@ export function registerConsentRoutes(kit: RouteKit, deps: ConsentRouteDeps): vo
     return render(ctx, status, (t, csrfToken) =>
       consentSubjectPage(t, {
         subjectId,
+        locale: ctx.request.locale,
         erased,
         states: statesOf(records),
         records,

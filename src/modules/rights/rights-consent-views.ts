@@ -1,12 +1,10 @@
 /** The consent registry's staff pages (P15): look a person up, their history and state, record an event. */
 import { html, type SafeHtml } from '../../shared/html/html.js';
 import * as ui from '../../shared/html/index.js';
-import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
+import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import type { ConsentRecord, PurposeState } from './rights-consent.js';
 import { objectionPurposes } from './rights-consent.js';
 import { consentEvents, consentMethods, consentPurposes } from './rights-schema.js';
-
-const when = (iso: string | null) => (iso === null ? '' : iso.slice(0, 16).replace('T', ' '));
 
 function purposeText(t: Translate, purpose: string): string {
   return (consentPurposes as readonly string[]).includes(purpose)
@@ -50,6 +48,7 @@ export type ConsentFormValues = Readonly<
 
 export interface ConsentSubjectOptions {
   readonly subjectId: string;
+  readonly locale: Locale;
   readonly erased: boolean;
   readonly states: readonly PurposeState[];
   readonly records: readonly ConsentRecord[];
@@ -97,7 +96,7 @@ export function consentSubjectPage(t: Translate, o: ConsentSubjectOptions): Safe
   <td>${purposeText(t, s.purpose)}</td>
   <td>${t(`rights.consent.basis.${s.legalBasis === 'consent' ? 'consent' : 'legitimate_interest'}`)}</td>
   <td>${t(`rights.consent.state.${s.state}`)}</td>
-  <td class="mono">${when(s.since)}</td>
+  <td>${ui.timeTag(o.locale, s.since, '')}</td>
 </tr>`,
   )}</tbody></table></div>`;
   const history =
@@ -113,7 +112,7 @@ export function consentSubjectPage(t: Translate, o: ConsentSubjectOptions): Safe
   <th scope="col">${t('rights.consent.history.col.by')}</th>
 </tr></thead><tbody>${o.records.map(
           (r) => html`<tr>
-  <td class="mono">${when(r.at)}</td>
+  <td>${ui.timeTag(o.locale, r.at, '')}</td>
   <td>${purposeText(t, r.purpose)}</td>
   <td>${t(`rights.consent.event.${r.event}`)}</td>
   <td>${t(`rights.consent.method.${r.method}`)}</td>

@@ -7,7 +7,7 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import { html, type SafeHtml, trustedHtml } from '../../shared/html/html.js';
-import { formatDate, formatMoment } from '../../shared/i18n/dates.js';
+import { formatDate, formatTime } from '../../shared/i18n/dates.js';
 import { isMessageKey, type Locale, type MessageKey, t as translate } from '../../shared/i18n/messages.js';
 import { type ZipEntry, zipOf } from '../../shared/zip.js';
 import { joinList, label } from '../register/index.js';
@@ -109,7 +109,7 @@ const dateText = (locale: Locale, iso: string): string => formatDate(locale, iso
 /** A moment as the reader reads it (Amsterdam time); anything else as stored. */
 function shown(locale: Locale, value: string | number): string {
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(value)) return String(value);
-  return formatMoment(locale, value, { date: 'long', time: 'short' });
+  return formatTime(locale, value);
 }
 
 const styles = `

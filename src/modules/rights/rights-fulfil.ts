@@ -143,7 +143,7 @@ function exportUseCases(deps: FulfilDeps, parts: FulfilParts) {
           bytes: zip.length,
         });
         await workflow.close(trx, actor, requestId, 'fulfilled', '', {
-          reply: { kind: 'ready', expires: expiresAt.slice(0, 10) },
+          reply: { kind: 'ready', expires: expiresAt },
         });
         const fields = new Set(data.tables.flatMap((x) => x.columns.map((c) => `${x.table}.${c.name}`)));
         await core.audit(

@@ -11,11 +11,11 @@ import type { FieldErrors } from '../../shared/html/forms.js';
 import { createSubmissionLimiter } from '../../shared/http/form-guard.js';
 import { renderPage } from '../../shared/http/render.js';
 import { sendDownload } from '../../shared/http/responses.js';
-import type { RouteKit } from '../../shared/http/route-kit.js';
+import { type RouteKit, sitePrefixes, slugSchema } from '../../shared/http/route-kit.js';
 import type { Translate } from '../../shared/i18n/messages.js';
 import { normalisePhone } from '../../shared/phone.js';
 import type { KluisCore } from '../module.js';
-import { createOrgsRepository, type Org, publicOrgOf } from '../orgs/index.js';
+import { createOrgsRepository, linkOrgOf, type Org, publicOrgOf } from '../orgs/index.js';
 import { CONFIRM_DAYS } from './rights-records.js';
 import { rightKinds } from './rights-schema.js';
 import type { RightsService } from './rights-service.js';
@@ -151,18 +151,40 @@ export function registerPortalRoutes(kit: RouteKit, deps: PortalRouteDeps): void
     },
   });
 
-  for (const prefix of ['', '/en'] as const) {
+  registerStatusLinkRoutes(kit, deps);
+}
+
+/**
+ * The requester's status link, its confirm button and its one download, under every site prefix;
+ * a link opens only on the site it was mailed for (linkOrgOf): elsewhere it is a 404 exactly like
+ * a link that names nothing.
+ */
+function registerStatusLinkRoutes(kit: RouteKit, deps: PortalRouteDeps): void {
+  const { rights } = deps;
+  const orgs = createOrgsRepository(deps.db);
+  /** The organisation whose links may open here, as a scope; undefined: none. */
+  async function scopeOf(
+    request: FastifyRequest,
+    params: { readonly token: string; readonly slug?: string },
+  ) {
+    const org = await linkOrgOf(orgs, deps.config.publicOrigin, { host: request.host, slug: params.slug });
+    return org === undefined ? undefined : { orgId: org.id };
+  }
+
+  for (const prefix of sitePrefixes) {
+    const params = prefix.includes(':slug') ? tokenParams.extend({ slug: slugSchema }) : tokenParams;
     kit.route({
       method: 'GET',
       url: `${prefix}/rights/r/:token`,
       access: publicAccess,
-      params: tokenParams,
-      handler: async ({ request, reply, t, params }) => {
-        const state = await rights.statusByToken(params.token);
+      params,
+      handler: async ({ request, reply, t, params, lang, site, locale }) => {
         // The link is a secret: keep it out of referrers and caches.
         reply.header('referrer-policy', 'no-referrer').header('cache-control', 'no-store');
+        const scope = await scopeOf(request, params);
+        const state = scope === undefined ? undefined : await rights.statusByToken(scope, params.token);
         if (state === undefined) return invalidLink(request, reply, t, 404);
-        const path = `${prefix}/rights/r/${params.token}`;
+        const path = `${lang}${site}/rights/r/${params.token}`;
         if (!state.confirmed || state.view === undefined) {
           const csrf = reply.generateCsrf();
           return renderPage(request, reply, {
@@ -173,7 +195,7 @@ export function registerPortalRoutes(kit: RouteKit, deps: PortalRouteDeps): void
         }
         return renderPage(request, reply, {
           title: t('rights.status.title'),
-          body: statusPage(t, state.view, { downloadPath: `${path}/export` }),
+          body: statusPage(t, state.view, { downloadPath: `${path}/export`, locale }),
         });
       },
     });
@@ -182,11 +204,13 @@ export function registerPortalRoutes(kit: RouteKit, deps: PortalRouteDeps): void
       method: 'POST',
       url: `${prefix}/rights/r/:token/confirm`,
       access: publicAccess,
-      params: tokenParams,
+      params,
       form: true,
-      handler: async ({ request, reply, t, params }) => {
-        if (!(await rights.confirmByToken(params.token))) return invalidLink(request, reply, t, 404);
-        return reply.redirect(`${prefix}/rights/r/${params.token}`, 303);
+      handler: async ({ request, reply, t, params, lang, site }) => {
+        const scope = await scopeOf(request, params);
+        if (scope === undefined || !(await rights.confirmByToken(scope, params.token)))
+          return invalidLink(request, reply, t, 404);
+        return reply.redirect(`${lang}${site}/rights/r/${params.token}`, 303);
       },
     });
 
@@ -194,10 +218,11 @@ export function registerPortalRoutes(kit: RouteKit, deps: PortalRouteDeps): void
       method: 'GET',
       url: `${prefix}/rights/r/:token/export`,
       access: publicAccess,
-      params: tokenParams,
+      params,
       handler: async ({ request, reply, t, params }) => {
-        const file = await rights.downloadExport(params.token);
         reply.header('referrer-policy', 'no-referrer').header('cache-control', 'no-store');
+        const scope = await scopeOf(request, params);
+        const file = scope === undefined ? undefined : await rights.downloadExport(scope, params.token);
         if (file === undefined) return invalidLink(request, reply, t, 410);
         return sendDownload(reply, {
           contentType: 'application/zip',

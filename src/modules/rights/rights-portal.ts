@@ -5,6 +5,7 @@
  * the address is known (no look-up happens before the requester proved control of it), and the
  * status page shows nothing but a confirm button until then.
  */
+import type { OrgScope } from '../../shared/actor.js';
 import type { Locale } from '../../shared/i18n/messages.js';
 import type { KluisCore } from '../module.js';
 import type { AuditService } from '../security/index.js';
@@ -68,11 +69,15 @@ export function createRightsPortal(deps: PortalDeps, core: RequestCore) {
       });
     },
 
-    /** The requester's view behind the status link; undefined for an unknown or expired link. */
+    /**
+     * The requester's view behind the status link, opened on `scope`'s site; undefined for an
+     * unknown or expired link and for another organisation's.
+     */
     async statusByToken(
+      scope: OrgScope,
       token: string,
     ): Promise<{ confirmed: boolean; locale: Locale; view?: RequestStatusView } | undefined> {
-      const row = await core.byToken(db, token);
+      const row = await core.byToken(db, scope, token);
       if (row === undefined || row.status === 'lapsed') return undefined;
       if (row.status === 'received') {
         if (row.token_expires_at <= clock.now().toISOString()) return undefined;
@@ -104,9 +109,9 @@ export function createRightsPortal(deps: PortalDeps, core: RequestCore) {
      * The requester confirms through the link: identity by control of the address (P16). Then,
      * and only then, the request is matched to a data subject by the address's blind index.
      */
-    async confirmByToken(token: string): Promise<boolean> {
+    async confirmByToken(scope: OrgScope, token: string): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
-        const row = await core.byToken(trx, token);
+        const row = await core.byToken(trx, scope, token);
         if (row === undefined || row.status !== 'received')
           return row !== undefined && row.status !== 'lapsed';
         if (row.token_expires_at <= clock.now().toISOString()) return false;
@@ -133,8 +138,11 @@ export function createRightsPortal(deps: PortalDeps, core: RequestCore) {
     },
 
     /** The export behind a status link, once: the sealed zip is removed as it is handed out. */
-    async downloadExport(token: string): Promise<{ filename: string; content: Buffer } | undefined> {
-      const request = await core.byToken(db, token);
+    async downloadExport(
+      scope: OrgScope,
+      token: string,
+    ): Promise<{ filename: string; content: Buffer } | undefined> {
+      const request = await core.byToken(db, scope, token);
       if (request === undefined || request.subject_id === null) return undefined;
       return db.transaction().execute(async (trx) => {
         const repo = createRightsRepository(trx);

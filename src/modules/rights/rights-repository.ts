@@ -44,9 +44,9 @@ function requestQueries(db: Kysely<DB>) {
       return requests(scope).selectAll().where('id', '=', id).executeTakeFirst();
     },
 
-    /** The request a status link's secret names (any organisation: the link is the credential). */
-    findRequestByTokenHash(hash: string): Promise<Row | undefined> {
-      return db.selectFrom('rights_requests').selectAll().where('token_hash', '=', hash).executeTakeFirst();
+    /** The request a status link's secret names, in the organisation whose site the link was opened on. */
+    findRequestByTokenHash(scope: OrgScope, hash: string): Promise<Row | undefined> {
+      return requests(scope).selectAll().where('token_hash', '=', hash).executeTakeFirst();
     },
 
     findRequestIdByConversation(

@@ -14,7 +14,7 @@ import type { Locale } from '../../shared/i18n/messages.js';
 import type { MailVars } from '../mail/index.js';
 import { enqueueMail } from '../mail/index.js';
 import type { KluisCore } from '../module.js';
-import { createOrgsRepository, siteOriginOf } from '../orgs/index.js';
+import { createOrgsRepository, siteBaseOf } from '../orgs/index.js';
 import type { AuditEvent, AuditService } from '../security/index.js';
 import { bucketOf, type DaysLeftBucket, daysBetween, localDay, pausedDaysFor } from './rights-deadlines.js';
 import { CONFIRM_DAYS, requestRecords, tokenHash } from './rights-records.js';
@@ -130,11 +130,18 @@ function requestReplies(deps: RequestCoreDeps, records: ReturnType<typeof reques
   const { keyring, clock, config } = deps;
   const { open } = records;
 
-  /** The status link, on the tenant's own host name when it has one (its site, not the operator's). */
+  /**
+   * The status link, on the organisation's own site: a tenant's host name when it has one, else its
+   * `/o/<slug>` on the installation's host; the link opens only there (linkOrgOf).
+   */
   async function statusUrl(trx: Kysely<DB>, row: Row, token: string): Promise<string> {
-    const hosts = (await createOrgsRepository(trx).listHosts(row.org_id)).map((h) => h.host);
-    const origin = siteOriginOf(config.publicOrigin, hosts);
-    return `${origin}${row.locale === 'en' ? '/en' : ''}/rights/r/${token}`;
+    const orgs = createOrgsRepository(trx);
+    const org = await orgs.findById(row.org_id);
+    if (org === undefined)
+      throw new AppError('ERR_NOT_FOUND', { message: 'organisation of a request not found' });
+    const hosts = (await orgs.listHosts(row.org_id)).map((h) => h.host);
+    const base = siteBaseOf(config.publicOrigin, org, hosts, row.locale === 'en' ? '/en' : '');
+    return `${base}/rights/r/${token}`;
   }
 
   /** A new status-link secret; earlier links stop working (each mail carries the newest). */
@@ -214,9 +221,10 @@ export function createRequestCore(deps: RequestCoreDeps) {
     return row;
   }
 
-  async function byToken(trx: Kysely<DB>, token: string): Promise<Row | undefined> {
+  /** The request of `scope` a status link's secret names (another organisation's: undefined). */
+  async function byToken(trx: Kysely<DB>, scope: OrgScope, token: string): Promise<Row | undefined> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
-    return createRightsRepository(trx).findRequestByTokenHash(tokenHash(token));
+    return createRightsRepository(trx).findRequestByTokenHash(scope, tokenHash(token));
   }
 
   function summaryOf(row: Row): RequestSummary {

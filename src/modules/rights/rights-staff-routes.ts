@@ -91,6 +91,7 @@ export function registerStaffRoutes(kit: RouteKit, deps: { readonly rights: Righ
       body: (tr) =>
         detailPage(tr, d, {
           csrf,
+          locale: request.locale,
           errors: shown.errors,
           problem: shown.problem,
           flash: shown.flash === true ? 'rights.done.saved' : undefined,
@@ -102,14 +103,14 @@ export function registerStaffRoutes(kit: RouteKit, deps: { readonly rights: Righ
     method: 'GET',
     url: '/staff/rights',
     access: staff,
-    handler: async ({ request, reply, actor, t }) => {
+    handler: async ({ request, reply, actor, t, locale }) => {
       const [open, closed] = await Promise.all([
         rights.list(actor, { open: true }),
         rights.list(actor, { open: false }),
       ]);
       return renderPage(request, reply, {
         title: t('rights.queue.title'),
-        body: (tr) => queuePage(tr, { open, closed }),
+        body: (tr) => queuePage(tr, { open, closed, locale }),
       });
     },
   });

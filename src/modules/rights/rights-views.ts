@@ -4,7 +4,7 @@
  */
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import * as ui from '../../shared/html/index.js';
-import type { MessageKey, Translate } from '../../shared/i18n/messages.js';
+import type { Locale, MessageKey, Translate } from '../../shared/i18n/messages.js';
 import { objectionPurposes } from './rights-consent.js';
 import { daysLeftBuckets } from './rights-deadlines.js';
 import type { RequestDetail, RequestStatusView, RequestSummary } from './rights-requests.js';
@@ -87,16 +87,21 @@ export function confirmPage(t: Translate, o: { action: string; csrf: string }): 
 <form method="post" action="${o.action}">${ui.csrfField(o.csrf)}<button type="submit">${t('rights.status.confirm')}</button></form>`;
 }
 
-export function statusPage(t: Translate, v: RequestStatusView, o: { downloadPath: string }): SafeHtml {
+export function statusPage(
+  t: Translate,
+  v: RequestStatusView,
+  o: { downloadPath: string; locale: Locale },
+): SafeHtml {
+  const day = (value: string) => ui.formatDate(o.locale, value, 'long');
   const closed = v.status === 'completed' || v.status === 'refused';
   const row = (label: string, value: HtmlValue) =>
     html`<tr><th scope="row">${label}</th><td>${value}</td></tr>`;
   return html`<h1>${t('rights.status.title')}</h1>
 <table>
 ${row(t('rights.status.right'), rightLabel(t, v.right))}
-${row(t('rights.status.received'), v.receivedOn)}
+${row(t('rights.status.received'), day(v.receivedOn))}
 ${row(t('rights.status.state'), stateLabel(t, v.status))}
-${closed ? '' : row(t('rights.status.due'), html`${v.dueOn}${v.paused ? html`<br>${t('rights.status.paused')}` : ''}`)}
+${closed ? '' : row(t('rights.status.due'), html`${day(v.dueOn)}${v.paused ? html`<br>${t('rights.status.paused')}` : ''}`)}
 ${v.extendedMonths > 0 ? row(t('rights.status.extended', { months: v.extendedMonths }), v.extensionReason ?? '') : ''}
 ${v.outcome === null ? '' : row(t('rights.status.outcome'), t(`rights.outcome.${v.outcome}`))}
 ${v.outcomeReason === null ? '' : row(t('rights.status.reasons'), html`<span class="pre">${v.outcomeReason}</span>`)}
@@ -104,7 +109,7 @@ ${v.outcomeReason === null ? '' : row(t('rights.status.reasons'), html`<span cla
 ${
   v.exportState === 'available'
     ? html`<p><a class="button" href="${o.downloadPath}" download>${t('rights.status.download')}</a></p>
-<p class="hint">${t('rights.status.downloadOnce', { date: (v.exportExpiresAt ?? '').slice(0, 10) })}</p>`
+<p class="hint">${t('rights.status.downloadOnce', { date: day(v.exportExpiresAt ?? '') })}</p>`
     : v.exportState === 'downloaded'
       ? html`<p>${t('rights.status.downloaded')}</p>`
       : v.exportState === 'expired'
@@ -137,19 +142,24 @@ ${counts.map((c, i) => {
 </figure>`;
 }
 
-function summaryRows(t: Translate, rows: readonly RequestSummary[], closed: boolean): SafeHtml {
+function summaryRows(
+  t: Translate,
+  locale: Locale,
+  rows: readonly RequestSummary[],
+  closed: boolean,
+): SafeHtml {
   return html`<div class="table-scroll"><table>
 <tr><th scope="col">${t('rights.queue.received')}</th><th scope="col">${t('rights.queue.right')}</th><th scope="col">${t('rights.queue.channel')}</th><th scope="col">${t('rights.queue.state')}</th>${closed ? '' : html`<th scope="col">${t('rights.queue.due')}</th><th scope="col">${t('rights.queue.daysLeft')}</th>`}</tr>
 ${rows.map(
   (r) => html`<tr${!closed && r.daysLeft < 0 ? html` class="overdue"` : ''}>
-  <td class="mono"><a href="/staff/rights/${r.id}">${r.receivedAt.slice(0, 10)}</a></td>
+  <td class="mono"><a href="/staff/rights/${r.id}">${ui.timeTag(locale, r.receivedAt, '')}</a></td>
   <td>${rightLabel(t, r.right)}${r.subjectLinked ? '' : html`<br><span class="hint">${t('rights.queue.subjectUnknown')}</span>`}</td>
   <td>${t(`rights.channel.${r.channel}`)}</td>
   <td>${stateLabel(t, r.status)}${r.paused ? html`<br><span class="hint">${t('rights.queue.pausedShort')}</span>` : ''}</td>
   ${
     closed
       ? ''
-      : html`<td class="mono">${r.dueOn}</td><td class="mono">${r.daysLeft < 0 ? html`<strong class="status-bad">${t('rights.queue.overdue')} (${r.daysLeft})</strong>` : r.daysLeft}</td>`
+      : html`<td>${ui.formatDate(locale, r.dueOn)}</td><td class="mono">${r.daysLeft < 0 ? html`<strong class="status-bad">${t('rights.queue.overdue')} (${r.daysLeft})</strong>` : r.daysLeft}</td>`
   }
 </tr>`,
 )}
@@ -158,15 +168,15 @@ ${rows.map(
 
 export function queuePage(
   t: Translate,
-  o: { open: readonly RequestSummary[]; closed: readonly RequestSummary[] },
+  o: { open: readonly RequestSummary[]; closed: readonly RequestSummary[]; locale: Locale },
 ): SafeHtml {
   return html`<h1>${t('rights.queue.title')}</h1>
 <p>${t('rights.queue.intro')}</p>
 ${daysLeftChart(t, o.open)}
 <h2>${t('rights.queue.open')}</h2>
-${o.open.length === 0 ? html`<p>${t('rights.queue.empty')}</p>` : summaryRows(t, o.open, false)}
+${o.open.length === 0 ? html`<p>${t('rights.queue.empty')}</p>` : summaryRows(t, o.locale, o.open, false)}
 <h2>${t('rights.queue.closed')}</h2>
-${o.closed.length === 0 ? html`<p>${t('rights.queue.empty')}</p>` : summaryRows(t, o.closed, true)}`;
+${o.closed.length === 0 ? html`<p>${t('rights.queue.empty')}</p>` : summaryRows(t, o.locale, o.closed, true)}`;
 }
 
 function actionForm(o: {
@@ -188,6 +198,7 @@ ${o.body ?? ''}
 
 interface DetailOptions {
   csrf: string;
+  locale: Locale;
   problem?: MessageKey | undefined;
   flash?: MessageKey | undefined;
   errors?: ui.FieldErrors | undefined;
@@ -361,8 +372,8 @@ ${ui.errorSummary(t, o.errors, { note: t('rights.detail.identityNote'), message:
 <table>
 ${row(t('rights.queue.state'), html`${stateLabel(t, d.status)}${d.paused ? html` — ${t('rights.queue.pausedShort')} (${t(`rights.pause.${d.pauseReason ?? 'identity'}`)})` : ''}`)}
 ${row(t('rights.queue.channel'), t(`rights.channel.${d.channel}`))}
-${row(t('rights.queue.received'), d.receivedAt.slice(0, 16).replace('T', ' '))}
-${open ? row(t('rights.queue.due'), html`${d.dueOn} (${d.daysLeft < 0 ? html`<strong class="status-bad">${t('rights.queue.overdue')}</strong>` : d.daysLeft})`) : ''}
+${row(t('rights.queue.received'), ui.timeTag(o.locale, d.receivedAt, ''))}
+${open ? row(t('rights.queue.due'), html`${ui.formatDate(o.locale, d.dueOn, 'long')} (${d.daysLeft < 0 ? html`<strong class="status-bad">${t('rights.queue.overdue')}</strong>` : d.daysLeft})`) : ''}
 ${d.extendedMonths > 0 ? row(t('rights.status.extended', { months: d.extendedMonths }), d.extensionReason ?? '') : ''}
 ${row(t('rights.detail.email'), d.email ?? '—')}
 ${d.phone === null ? '' : row(t('rights.detail.phone'), d.phone)}
@@ -374,7 +385,7 @@ ${d.outcome === null ? '' : row(t('rights.status.outcome'), html`${t(`rights.out
 </table>
 ${forms.length === 0 ? '' : html`<h2>${t('rights.detail.actions')}</h2>${forms}`}
 <h2>${t('rights.detail.timeline')}</h2>
-<ol class="timeline">${d.events.map((e) => html`<li><span class="mono">${e.at.slice(0, 16).replace('T', ' ')}</span> ${t(`rights.event.${e.kind}`)} <span class="hint">${e.actorRef}</span></li>`)}</ol>`;
+<ol class="timeline">${d.events.map((e) => html`<li>${ui.timeTag(o.locale, e.at, '')} ${t(`rights.event.${e.kind}`)} <span class="hint">${e.actorRef}</span></li>`)}</ol>`;
 }
 
 /** Withdrawal: the consent purposes; objection: the purposes based on legitimate interest (Art. 21). */

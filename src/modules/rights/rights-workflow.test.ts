@@ -181,10 +181,13 @@ describe('the rights workflow', () => {
     expect(rows.every((r) => r.subject_id === null && r.status === 'received')).toBe(true);
   });
 
-  it('links a tenant’s requester back to the tenant’s own host name when it has one', async () => {
+  it('links a tenant’s requester back to the tenant’s own site: its host name, else its /o/<slug>', async () => {
     const publicOrigin = new URL(kluis.config.publicOrigin);
     await submit('no-host-link@example.org');
-    expect(new URL(linkIn(await mailTo('no-host-link@example.org'))).hostname).toBe(publicOrigin.hostname);
+    // Without a host name of its own, the link names the tenant by its slug on the installation's host.
+    const hostless = new URL(linkIn(await mailTo('no-host-link@example.org')));
+    expect(hostless.hostname).toBe(publicOrigin.hostname);
+    expect(hostless.pathname).toMatch(/^\/o\/jansen\/rights\/r\/[A-Za-z0-9_-]{43}$/);
     const host = 'privacy.jansen.example';
     await kluis.services.orgs.addHost(org.id, host, clock.now().toISOString());
     try {
@@ -324,7 +327,7 @@ describe('the rights workflow', () => {
     expect(ok.statusCode).toBe(303);
     expect((await row(id)).due_on).toBe('2026-03-12');
     const notice = await mailTo(known, (m) => m.text.includes('drie systemen'));
-    expect(notice.text).toContain('2026-03-12');
+    expect(notice.text).toContain('12 maart 2026'); // the new due day, as the requester reads it
     expect(notice.text).toContain('Autoriteit Persoonsgegevens');
     const tooLong = await staffPost(officer, `/staff/rights/${id}/extend`, {
       months: '2',

@@ -8,6 +8,7 @@ import type { DB } from '../../db/schema.js';
 import { type Actor, hasRole } from '../../shared/actor.js';
 import { type Clock, DAY } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
+import { localMidnight } from '../../shared/i18n/dates.js';
 import { truncateIp } from './access-log-ip.js';
 import {
   type AccessLogQuery,
@@ -158,8 +159,9 @@ export function createAccessLogService(deps: { db: Kysely<DB>; clock: Clock }) {
       const scope = accessLogScopeOf(actor);
       const page = Math.min(Math.max(1, filter.page), ACCESS_LOG_MAX_PAGE);
       const query: AccessLogQuery = {
-        fromAt: filter.from === undefined ? undefined : `${filter.from}T00:00:00.000Z`,
-        toAt: filter.to === undefined ? undefined : nextDay(filter.to),
+        // Days on the Amsterdam clock, as the page shows the times.
+        fromAt: filter.from === undefined ? undefined : localMidnight(filter.from),
+        toAt: filter.to === undefined ? undefined : localMidnight(nextDay(filter.to)),
         status: filter.status,
         routePrefix: filter.route,
       };
@@ -195,6 +197,7 @@ export function createAccessLogService(deps: { db: Kysely<DB>; clock: Clock }) {
 
 export type AccessLogService = ReturnType<typeof createAccessLogService>;
 
+/** The calendar day after `date` (both `YYYY-MM-DD`). */
 function nextDay(date: string): string {
-  return new Date(new Date(`${date}T00:00:00.000Z`).getTime() + DAY).toISOString();
+  return new Date(new Date(`${date}T00:00:00.000Z`).getTime() + DAY).toISOString().slice(0, 10);
 }

@@ -129,6 +129,7 @@ export const auditActionNl = {
   'security.audit.action.statement.publish': 'Privacyverklaring gepubliceerd',
   'security.audit.action.statement.sections.update': 'Teksten van de privacyverklaring gewijzigd',
   'security.audit.action.tenants.created': 'Klantorganisatie aangemaakt',
+  'security.audit.action.orgs.operator.created': 'Organisatie van de beheerder ingericht',
   'security.audit.action.tenants.activated': 'Klantorganisatie geactiveerd',
 };
 
@@ -258,5 +259,6 @@ export const auditActionEn: Record<keyof typeof auditActionNl, string> = {
   'security.audit.action.statement.publish': 'Privacy statement published',
   'security.audit.action.statement.sections.update': 'Privacy statement texts changed',
   'security.audit.action.tenants.created': 'Tenant created',
+  'security.audit.action.orgs.operator.created': 'Operator organisation set up',
   'security.audit.action.tenants.activated': 'Tenant activated',
 };

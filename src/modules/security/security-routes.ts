@@ -121,6 +121,7 @@ export function securityRoutes(
         values: formValuesOf(request.query),
         truncateDays: deps.config.accessLog.truncateIpAfterDays,
         deleteDays: deps.config.accessLog.deleteAfterDays,
+        locale: request.locale,
       };
       const title = t('security.accessLog.title');
       if (!parsed.ok) {

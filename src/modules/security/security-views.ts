@@ -2,7 +2,8 @@
 import { errorSummary, type FieldErrors, textField } from '../../shared/html/forms.js';
 import { type HtmlValue, html, type SafeHtml } from '../../shared/html/html.js';
 import { pager } from '../../shared/html/table.js';
-import { isMessageKey, type MessageKey, type Translate } from '../../shared/i18n/messages.js';
+import { formatTime, timeTag } from '../../shared/html/time.js';
+import { isMessageKey, type Locale, type MessageKey, type Translate } from '../../shared/i18n/messages.js';
 import type { AccessLogPage } from './access-log-service.js';
 import { auditedKindList, auditedKinds } from './audit-coverage.js';
 import type { AuditBreakReason } from './audit-verify.js';
@@ -45,6 +46,7 @@ function chainStatus(t: Translate, o: AuditOverview): SafeHtml {
  */
 export function auditPage(
   t: Translate,
+  locale: Locale,
   o: AuditOverview,
   names: ReadonlyMap<string, string> = new Map(),
 ): SafeHtml {
@@ -64,7 +66,7 @@ export function auditPage(
 </section>
 <section aria-labelledby="checkpoint">
   <h2 id="checkpoint">${t('security.audit.checkpointTitle')}</h2>
-  <p>${latest === undefined ? t('security.audit.checkpointNone') : t('security.audit.checkpointLine', { seq: latest.seq, at: latest.at })}</p>
+  <p>${latest === undefined ? t('security.audit.checkpointNone') : t('security.audit.checkpointLine', { seq: latest.seq, at: formatTime(locale, latest.at) })}</p>
   <p>${report.witness.present ? t('security.audit.witnessLine', { lines: report.witness.lines }) : t('security.audit.witnessMissing')}</p>
   <p>${t('security.audit.publicKey', { keyId: o.keyId })}: <code class="mono">${o.publicKey}</code></p>
 </section>
@@ -85,7 +87,7 @@ export function auditPage(
     <tbody>${o.entries.map(
       (e) => html`<tr>
       <td>${e.seq}</td>
-      <td class="mono">${e.at}</td>
+      <td>${timeTag(locale, e.at, '')}</td>
       <td>${actorCell(t, e.actor, names)}</td>
       <td>${actionCell(t, e.action)}</td>
       <td class="mono wrap">${e.target_type === null ? '' : `${e.target_type}:${shortId(e.target_id ?? '')}`}</td>
@@ -164,6 +166,7 @@ export function accessLogPage(
     result: AccessLogPage | undefined;
     truncateDays: number;
     deleteDays: number;
+    locale: Locale;
   },
 ): SafeHtml {
   const labels = {
@@ -201,10 +204,10 @@ export function accessLogPage(
   <button type="submit" class="button">${t('security.accessLog.apply')}</button>
   <a href="/staff/security/access-log">${t('security.accessLog.reset')}</a>
 </form>
-${o.result === undefined ? null : results(t, o.values, o.result)}`;
+${o.result === undefined ? null : results(t, o.locale, o.values, o.result)}`;
 }
 
-function results(t: Translate, values: AccessLogFormValues, r: AccessLogPage): HtmlValue {
+function results(t: Translate, locale: Locale, values: AccessLogFormValues, r: AccessLogPage): HtmlValue {
   return html`<p role="status">${t('security.accessLog.results', { total: r.total, page: r.page, pages: r.pages })}</p>
 ${
   r.rows.length === 0
@@ -222,7 +225,7 @@ ${
   </tr></thead>
   <tbody>${r.rows.map(
     (row) => html`<tr>
-    <td class="mono">${row.at}</td>
+    <td>${timeTag(locale, row.at, '')}</td>
     <td class="mono">${row.ip ?? ''}${row.ip_truncated === 1 ? html` <span class="hint">(${t('security.accessLog.truncated')})</span>` : null}</td>
     <td>${row.method}</td>
     <td class="mono">${row.route}</td>
