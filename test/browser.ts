@@ -50,9 +50,17 @@ export class Browser {
     );
   }
 
-  /** Posts a form with the remembered CSRF token (fetching /login first when there is none). */
-  async post(url: string, fields: FormFields = {}): Promise<LightMyRequestResponse> {
-    if (this.csrf === '') await this.get('/login');
+  /**
+   * Posts a form with the remembered CSRF token (fetching /login first when there is none);
+   * `{ csrf: false }` posts the fields as they are, to attack the CSRF check.
+   */
+  async post(
+    url: string,
+    fields: FormFields = {},
+    options: { csrf?: boolean } = {},
+  ): Promise<LightMyRequestResponse> {
+    const csrf = options.csrf !== false;
+    if (csrf && this.csrf === '') await this.get('/login');
     return this.keep(
       await this.app.inject({
         method: 'POST',
@@ -63,7 +71,7 @@ export class Browser {
           'content-type': 'application/x-www-form-urlencoded',
           accept: 'text/html',
         },
-        payload: formBody({ _csrf: this.csrf, ...fields }),
+        payload: formBody(csrf ? { _csrf: this.csrf, ...fields } : fields),
       }),
     );
   }

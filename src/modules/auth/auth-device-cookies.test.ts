@@ -5,16 +5,11 @@
  * at once (429, Retry-After) and still serves a trusted one.
  */
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser as FormBrowser, freshIp } from '../../../test/browser.js';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
-import {
-  cookieHeader,
-  createOrg,
-  createStaffUser,
-  setCookies,
-  systemActor,
-} from '../../../test/factories.js';
+import { createOrg, createStaffUser, systemActor } from '../../../test/factories.js';
 import { buildApp } from '../../app.js';
 import type { Secret } from '../../config/env.js';
 import { createFixedClock, DAY, MINUTE } from '../../shared/clock.js';
@@ -22,49 +17,8 @@ import { createDeviceCookies, DEVICE_MAX_FAILURES, deviceCookieName } from './au
 
 const DEVICE = deviceCookieName({ cookieSecure: false });
 
-/** A browser: keeps its cookies and the last CSRF token, posts forms from its own address. */
-class Browser {
-  readonly cookies = new Map<string, string>();
-  csrf = '';
-  constructor(
-    private readonly app: FastifyInstance,
-    readonly ip: string,
-  ) {}
-
-  private keep(res: LightMyRequestResponse): LightMyRequestResponse {
-    for (const [k, v] of setCookies(res)) this.cookies.set(k, v);
-    const token = /name="_csrf" value="([^"]+)"/.exec(res.body)?.[1];
-    if (token !== undefined) this.csrf = token;
-    return res;
-  }
-
-  async get(url: string): Promise<LightMyRequestResponse> {
-    const headers = { cookie: cookieHeader(this.cookies), accept: 'text/html' };
-    return this.keep(await this.app.inject({ method: 'GET', url, remoteAddress: this.ip, headers }));
-  }
-
-  async post(url: string, fields: Record<string, string>): Promise<LightMyRequestResponse> {
-    if (this.csrf === '') await this.get('/login');
-    return this.keep(
-      await this.app.inject({
-        method: 'POST',
-        url,
-        remoteAddress: this.ip,
-        headers: {
-          cookie: cookieHeader(this.cookies),
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'text/html',
-        },
-        payload: new URLSearchParams({ _csrf: this.csrf, ...fields }).toString(),
-      }),
-    );
-  }
-
-  async login(email: string, password: string): Promise<LightMyRequestResponse> {
-    await this.get('/login');
-    return this.post('/login', { email, password });
-  }
-
+/** A browser that can sign out while keeping its device cookie. */
+class Browser extends FormBrowser {
   /** A fresh browser session (signed out, no session cookie) that keeps only the device cookie. */
   signedOut(): this {
     for (const name of [...this.cookies.keys()]) if (name !== DEVICE) this.cookies.delete(name);
@@ -72,9 +26,6 @@ class Browser {
     return this;
   }
 }
-
-let ipCounter = 0;
-const freshIp = () => `10.40.${Math.floor(++ipCounter / 200)}.${(ipCounter % 200) + 1}`;
 
 describe('device cookies: sign-in while an attacker guesses', () => {
   const clock = createFixedClock('2030-05-06T09:00:00.000Z');

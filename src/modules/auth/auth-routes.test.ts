@@ -1,5 +1,6 @@
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, freshIp } from '../../../test/browser.js';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import {
   cookieHeader,
@@ -13,64 +14,6 @@ import { buildApp } from '../../app.js';
 import { createFixedClock, MINUTE } from '../../shared/clock.js';
 import { SESSION_COOKIE, sessionIdOf } from './auth-sessions.js';
 import { currentTotp } from './auth-totp.js';
-
-/** A minimal browser: keeps cookies, remembers the last CSRF token, posts urlencoded forms. */
-class Browser {
-  readonly cookies = new Map<string, string>();
-  csrf = '';
-  constructor(
-    private readonly app: FastifyInstance,
-    readonly ip = '10.9.9.9',
-  ) {}
-
-  private keep(res: LightMyRequestResponse): LightMyRequestResponse {
-    for (const [k, v] of setCookies(res)) this.cookies.set(k, v);
-    const token = /name="_csrf" value="([^"]+)"/.exec(res.body)?.[1];
-    if (token !== undefined) this.csrf = token;
-    return res;
-  }
-
-  async get(url: string): Promise<LightMyRequestResponse> {
-    return this.keep(
-      await this.app.inject({
-        method: 'GET',
-        url,
-        remoteAddress: this.ip,
-        headers: { cookie: cookieHeader(this.cookies), accept: 'text/html' },
-      }),
-    );
-  }
-
-  async post(url: string, fields: Record<string, string>, csrf = true): Promise<LightMyRequestResponse> {
-    if (csrf && this.csrf === '') await this.get('/login');
-    return this.keep(
-      await this.app.inject({
-        method: 'POST',
-        url,
-        remoteAddress: this.ip,
-        headers: {
-          cookie: cookieHeader(this.cookies),
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'text/html',
-        },
-        payload: new URLSearchParams(csrf ? { _csrf: this.csrf, ...fields } : fields).toString(),
-      }),
-    );
-  }
-
-  async login(email: string, password: string, extra: Record<string, string> = {}) {
-    await this.get('/login');
-    return this.post('/login', { email, password, ...extra });
-  }
-
-  get session(): string | undefined {
-    const v = this.cookies.get(SESSION_COOKIE);
-    return v === '' ? undefined : v;
-  }
-}
-
-let ipCounter = 0;
-const freshIp = () => `10.20.${Math.floor(++ipCounter / 200)}.${(ipCounter % 200) + 1}`;
 
 describe('sign-in over HTTP', () => {
   const clock = createFixedClock('2030-03-04T09:00:00.000Z');
@@ -128,12 +71,12 @@ describe('sign-in over HTTP', () => {
     const alice = await createStaffUser(kluis, { orgId, roles: ['admin'] });
     const b = new Browser(app, freshIp());
     await b.get('/login');
-    const missing = await b.post('/login', { email: alice.email, password: alice.password }, false);
+    const missing = await b.post('/login', { email: alice.email, password: alice.password }, { csrf: false });
     expect(missing.statusCode).toBe(403);
     const forged = await b.post(
       '/login',
       { _csrf: 'forged-token', email: alice.email, password: alice.password },
-      false,
+      { csrf: false },
     );
     expect(forged.statusCode).toBe(403);
     // A token without the matching cookie is refused too.
