@@ -61,6 +61,18 @@ describe('kluis init', () => {
     expect(config.masterKey).toEqual({ value: master, source: 'file' });
     expect(config.databaseKey?.source).toBe('file');
     expect(config.keystoreUrl).not.toBe(config.databaseUrl);
+    expect(config.keystoreUrl).toBe(`sqlite:${join(result.dataDir, 'kluis-keys.db')}`);
+
+    // Switching to PostgreSQL as the file's own comment says (only KLUIS_DATABASE_URL) must not
+    // leave a SQLite key store behind, which production refuses beside PostgreSQL.
+    const onPostgres = loadConfig({
+      KLUIS_CONFIG_FILE: result.envFile,
+      KLUIS_DATABASE_URL: 'postgres://kluis@127.0.0.1:5432/kluis',
+      KLUIS_PUBLIC_ORIGIN: 'https://kluis.example.nl',
+      KLUIS_TRUST_PROXY: '127.0.0.1',
+      KLUIS_SMTP_URL: 'smtps://kluis@smtp.example.nl:465',
+    });
+    expect(onPostgres.keystoreUrl).toBe(onPostgres.databaseUrl);
   });
 
   it('refuses to overwrite existing key files and says why, leaving them untouched', () => {

@@ -151,7 +151,9 @@ function envFileText(v: {
 NODE_ENV=production
 KLUIS_DATA_DIR=${envValue(v.dataDir)}
 KLUIS_DATABASE_URL=${envValue(`sqlite:${join(v.dataDir, 'kluis.db')}`)}
-KLUIS_KEYSTORE_URL=${envValue(`sqlite:${join(v.dataDir, 'kluis-keys.db')}`)}
+# The key store (org and subject keys) is kluis-keys.db beside the database, apart from it so that
+# erasure reaches old backups; KLUIS_KEYSTORE_URL moves it. Left unset so that a switch to
+# PostgreSQL below takes the key store along (schema kluis_keys).
 KLUIS_MASTER_KEY_FILE=${envValue(v.masterKeyFile)}
 KLUIS_DATABASE_KEY_FILE=${envValue(v.databaseKeyFile)}
 
