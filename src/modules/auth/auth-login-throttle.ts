@@ -81,13 +81,12 @@ async function deviceFailureIn(
  * Counts a failure against `user` (locking it when the limit is reached) and the IP address,
  * and audits it, inside `trx`. Returns true when this failure locked it.
  */
+/** A failure against an account: in `trx`, by `user`, from `ip`, why, and at which step. */
+type UserFailure = [trx: Kysely<DB>, user: UserWithOrg, ip: string, reason: string, stage: FailureStage];
+
 async function userFailureIn(
   deps: FailureDeps,
-  trx: Kysely<DB>,
-  user: UserWithOrg,
-  ip: string,
-  reason: string,
-  stage: FailureStage,
+  ...[trx, user, ip, reason, stage]: UserFailure
 ): Promise<boolean> {
   const { clock, throttle, audit } = deps;
   const users = createUsersRepository(trx);
@@ -169,15 +168,9 @@ export function createLoginThrottle(deps: {
      * Counts a failure against `user` and the IP address and audits it, inside the caller's
      * transaction (the second factor, whose code is spent in the same one). True when it locked.
      */
-    async recordUserFailure(
-      trx: Kysely<DB>,
-      user: UserWithOrg,
-      ip: string,
-      reason: string,
-      stage: FailureStage,
-    ): Promise<boolean> {
-      const locked = await userFailureIn(deps, trx, user, ip, reason, stage);
-      await createThrottleRepository(trx).purgeAttempts(purgeBefore());
+    async recordUserFailure(...failure: UserFailure): Promise<boolean> {
+      const locked = await userFailureIn(deps, ...failure);
+      await createThrottleRepository(failure[0]).purgeAttempts(purgeBefore());
       return locked;
     },
 
