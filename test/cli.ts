@@ -3,6 +3,7 @@
  * environment), an exit code to read back. One copy for every command's tests.
  */
 import { Writable } from 'node:stream';
+import { Command } from 'commander';
 import { loadConfig } from '../src/config/env.js';
 import { type Kluis, openKluis } from '../src/kluis.js';
 import type { CliIo } from '../src/shared/cli.js';
@@ -68,4 +69,24 @@ export function testCli(o: {
         : { ...o.kluis, close: async () => undefined },
   };
   return { io, out, err, code: () => code };
+}
+
+/**
+ * Runs `kluis <args>` through a program with the commands `registers` add, on `run`'s io: what it
+ * printed, and the error it ended with (a refusal is returned, not thrown).
+ */
+export async function runCommands(
+  run: TestCli,
+  registers: readonly ((program: Command, io: CliIo) => void)[],
+  args: readonly string[],
+): Promise<{ out: string; error: Error | undefined }> {
+  const program = new Command().exitOverride();
+  for (const register of registers) register(program, run.io);
+  let error: Error | undefined;
+  try {
+    await program.parseAsync(['node', 'kluis', ...args]);
+  } catch (e) {
+    error = e instanceof Error ? e : new Error(String(e));
+  }
+  return { out: run.out.text(), error };
 }

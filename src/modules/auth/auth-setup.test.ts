@@ -3,11 +3,10 @@
  * owner — once, audited, with a one-time password printed only then. The deployment tests set up
  * their installations with it, so the path operators use is the path that is tested.
  */
-import { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser } from '../../../test/browser.js';
-import { testCli } from '../../../test/cli.js';
+import { runCommands, testCli } from '../../../test/cli.js';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import { buildApp } from '../../app.js';
 import { registerAuthCommands } from './auth-cli.js';
@@ -27,15 +26,7 @@ describe('kluis setup', () => {
 
   async function cli(...args: string[]) {
     const run = testCli({ kluis });
-    const program = new Command().exitOverride();
-    registerAuthCommands(program, run.io);
-    let error: unknown;
-    try {
-      await program.parseAsync(['node', 'kluis', ...args]);
-    } catch (e) {
-      error = e;
-    }
-    return { out: run.out.text(), error: error as Error | undefined };
+    return runCommands(run, [registerAuthCommands], args);
   }
   const setup = (slug: string, email: string) =>
     cli(

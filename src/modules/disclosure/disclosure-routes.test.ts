@@ -9,11 +9,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snapshot } from '../../../test/authz/db-snapshot.js';
-import { testCli } from '../../../test/cli.js';
+import { runCommands, testCli } from '../../../test/cli.js';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import {
   createOrg,
@@ -152,15 +151,7 @@ describe('legal orders: pages and CLI', () => {
 
   async function cli(env: Record<string, string>, ...args: string[]) {
     const run = testCli({ kluis, env });
-    const program = new Command().exitOverride();
-    registerDisclosureCommands(program, run.io);
-    let error: unknown;
-    try {
-      await program.parseAsync(['node', 'kluis', ...args]);
-    } catch (e) {
-      error = e;
-    }
-    return { out: run.out.text(), error: error as Error | undefined };
+    return runCommands(run, [registerDisclosureCommands], args);
   }
   /** CLI options signing in `who` (the TOTP code of now; the clock moves on so codes are fresh). */
   const as = (who: StaffCredentials) => {

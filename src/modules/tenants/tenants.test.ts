@@ -7,11 +7,10 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser } from '../../../test/browser.js';
-import { testCli } from '../../../test/cli.js';
+import { runCommands, testCli } from '../../../test/cli.js';
 import { createTestKluis, type TestKluis } from '../../../test/dialects.js';
 import { createOrg, createStaffUser, loginAs, systemActor } from '../../../test/factories.js';
 import { buildApp } from '../../app.js';
@@ -48,16 +47,7 @@ describe('onboarding a tenant', () => {
 
   async function cli(...args: string[]) {
     const run = testCli({ kluis });
-    const program = new Command().exitOverride();
-    registerTenantCommands(program, run.io);
-    registerAuthCommands(program, run.io);
-    let error: unknown;
-    try {
-      await program.parseAsync(['node', 'kluis', ...args]);
-    } catch (e) {
-      error = e;
-    }
-    return { out: run.out.text(), error: error as Error | undefined };
+    return runCommands(run, [registerTenantCommands, registerAuthCommands], args);
   }
 
   async function deliver(): Promise<number> {
